@@ -1,0 +1,195 @@
+"""ory-iam: one async client for the whole Ory identity stack, with a Rust core.
+
+Every method is a coroutine: ``await iam.identity.get(id)`` inside a running loop, or
+``asyncio.run(iam.identity.get(id))`` from synchronous code.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, AsyncIterator, Callable, Mapping, Optional, Union
+
+from . import _ory_iam as _native
+from ._dto import (
+    Health,
+    HealthProbe,
+    Identity,
+    Page,
+    RecoveryAddress,
+    ServerVersions,
+    VerifiableAddress,
+)
+from .errors import (
+    IamConfigurationError,
+    IamConflictError,
+    IamError,
+    IamForbiddenError,
+    IamNotFoundError,
+    IamUnauthorizedError,
+    IamUpstreamUnavailableError,
+    IamValidationError,
+)
+
+__version__: str = _native.__version__
+
+__all__ = [
+    "Iam",
+    "IdentityService",
+    "MetadataService",
+    "Identity",
+    "VerifiableAddress",
+    "RecoveryAddress",
+    "Page",
+    "ServerVersions",
+    "Health",
+    "HealthProbe",
+    "IamError",
+    "IamConfigurationError",
+    "IamUnauthorizedError",
+    "IamForbiddenError",
+    "IamNotFoundError",
+    "IamConflictError",
+    "IamValidationError",
+    "IamUpstreamUnavailableError",
+]
+
+AuditCallback = Callable[[dict[str, Any]], None]
+
+
+def _options(opts: Optional[Mapping[str, Any]], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``f({"a": 1})`` ≡ ``f(a=1)``; keyword arguments win over the dict."""
+    if opts is not None and not isinstance(opts, Mapping):
+        raise IamValidationError("options must be a dict", code="validation", fields=[{"path": "options", "reason": "must be a dict"}])
+    merged = dict(opts or {})
+    merged.update(kwargs)
+    return merged
+
+
+class _Service:
+    __slots__ = ("_n",)
+
+    def __init__(self, native: Any) -> None:
+        self._n = native
+
+    @property
+    def tenant(self) -> str:
+        """The tenant this handle is bound to."""
+        return self._n.tenant
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._n == other._n  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._n.tenant))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(tenant={self.tenant!r})"
+
+
+class IdentityService(_Service):
+    """Kratos identities (admin API) of one tenant."""
+
+    __slots__ = ()
+
+    def for_tenant(self, name: str) -> "IdentityService":
+        """The same service for another tenant; unknown names raise ``IamConfigurationError``."""
+        return IdentityService(self._n.for_tenant(name))
+
+    async def get(self, id: str) -> Identity:
+        """The identity without traits, admin metadata or addresses."""
+        return Identity._from(await self._n.get(id))
+
+    async def get_with_traits(self, id: str) -> Identity:
+        """The whole identity, traits included."""
+        return Identity._from(await self._n.get_with_traits(id))
+
+    async def create(self, input: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Identity:
+        """Create an identity: ``create(schema_id=..., traits={...}, verified_addresses=[...])``."""
+        return Identity._from(await self._n.create(_options(input, kwargs)))
+
+    async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Page[Identity]:
+        """One page (``page_size``, ``page_token``); identities are sanitized like ``get``."""
+        d = await self._n.list(_options(options, kwargs))
+        return Page(items=[Identity._from(i) for i in d["items"]], next_page_token=d["next_page_token"])
+
+    async def list_all(self, page_size: Optional[int] = None) -> AsyncIterator[Identity]:
+        """Every identity, following page tokens: ``async for i in iam.identity.list_all()``."""
+        pager = self._n.list_all(page_size)
+        while True:
+            item = await pager.next_item()
+            if item is None:
+                return
+            yield Identity._from(item)
+
+    async def delete(self, id: str) -> None:
+        """Delete an identity (audited as ``identity.delete``)."""
+        await self._n.delete(id)
+
+
+class MetadataService(_Service):
+    """Diagnostics about the Ory servers of one tenant."""
+
+    __slots__ = ()
+
+    def for_tenant(self, name: str) -> "MetadataService":
+        return MetadataService(self._n.for_tenant(name))
+
+    async def version(self) -> ServerVersions:
+        """The version each configured server reports."""
+        return ServerVersions(**await self._n.version())
+
+
+class Iam:
+    """The entry point. Build once per process and share; services are cheap handles."""
+
+    __slots__ = ("_n",)
+
+    def __init__(self, native: Any) -> None:
+        self._n = native
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], *, audit_callback: Optional[AuditCallback] = None) -> "Iam":
+        """From a dict of the API.md config shape. Every problem is reported at once."""
+        return cls(_native.Iam.from_config(config, audit_callback))
+
+    @classmethod
+    def from_file(cls, path: Union[str, "os.PathLike[str]"], *, audit_callback: Optional[AuditCallback] = None) -> "Iam":
+        """From a YAML or JSON file."""
+        return cls(_native.Iam.from_file(os.fspath(path), audit_callback))
+
+    @classmethod
+    def from_env(cls, *, audit_callback: Optional[AuditCallback] = None) -> "Iam":
+        """From ``ORY_IAM_CONFIG_FILE`` and/or ``ORY_IAM__<PATH>`` variables."""
+        return cls(_native.Iam.from_env(audit_callback))
+
+    @property
+    def identity(self) -> IdentityService:
+        return IdentityService(self._n.identity)
+
+    @property
+    def metadata(self) -> MetadataService:
+        return MetadataService(self._n.metadata)
+
+    @property
+    def tenants(self) -> list[str]:
+        return list(self._n.tenants)
+
+    @property
+    def default_tenant(self) -> str:
+        return self._n.default_tenant
+
+    async def health(self) -> Health:
+        """Probe every tenant × product readiness endpoint (names only, no URLs)."""
+        return Health._from(await self._n.health())
+
+    async def close(self) -> None:
+        await self._n.close()
+
+    async def __aenter__(self) -> "Iam":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"Iam(tenants={self.tenants!r}, default_tenant={self.default_tenant!r})"

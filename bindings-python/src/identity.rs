@@ -1,0 +1,88 @@
+use crate::convert::{from_py, want_str};
+use crate::pager::PyPager;
+use crate::runtime::{core, spawn};
+use ory_iam::dto::{parse_input, CreateIdentity, ListIdentities};
+use pyo3::prelude::*;
+
+/// Kratos identities of one tenant.
+#[pyclass(module = "ory_iam._ory_iam", name = "IdentityService", frozen)]
+#[derive(Clone)]
+pub struct PyIdentityService(pub ory_iam::IdentityService);
+
+#[pymethods]
+impl PyIdentityService {
+    fn for_tenant(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let name = core(py, want_str(name, "name"))?;
+        core(py, self.0.for_tenant(&name)).map(Self)
+    }
+
+    #[getter]
+    fn tenant(&self) -> &str {
+        self.0.tenant()
+    }
+
+    fn get<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(id, "id"))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.get(&id).await })
+    }
+
+    fn get_with_traits<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(id, "id"))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.get_with_traits(&id).await })
+    }
+
+    fn create<'py>(
+        &self,
+        py: Python<'py>,
+        input: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let input: CreateIdentity =
+            core(py, from_py(input, "").and_then(|v| parse_input("input", v)))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.create(input).await })
+    }
+
+    fn list<'py>(&self, py: Python<'py>, opts: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let opts: ListIdentities = core(
+            py,
+            from_py(opts, "").and_then(|v| parse_input("options", v)),
+        )?;
+        let s = self.0.clone();
+        spawn(py, async move { s.list(opts).await })
+    }
+
+    #[pyo3(signature = (page_size=None))]
+    fn list_all(&self, page_size: Option<u32>) -> PyPager {
+        PyPager::new(self.0.list_all(page_size))
+    }
+
+    fn delete<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(id, "id"))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.delete(&id).await })
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other
+            .extract::<PyRef<'_, Self>>()
+            .map(|o| o.0 == self.0)
+            .unwrap_or(false)
+    }
+
+    fn __hash__(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        ("IdentityService", self.0.tenant()).hash(&mut h);
+        h.finish()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("IdentityService(tenant={:?})", self.0.tenant())
+    }
+}

@@ -1,0 +1,133 @@
+//! Python binding of ory-iam: thin classes over the Rust core. Every method clones a handle,
+//! converts its arguments, awaits the core and converts the result — no business rules here.
+
+mod config;
+mod convert;
+mod errors;
+mod identity;
+mod metadata;
+mod pager;
+mod runtime;
+
+use convert::to_py;
+use identity::PyIdentityService;
+use metadata::PyMetadataService;
+use pyo3::prelude::*;
+use runtime::{core, spawn};
+use std::sync::Arc;
+
+/// Sends audit events to a Python callable (given a dict per event).
+struct PyCallbackSink(Py<PyAny>);
+
+impl ory_iam::AuditSink for PyCallbackSink {
+    fn emit(&self, event: &ory_iam::AuditEvent) {
+        Python::attach(|py| {
+            let Ok(v) = serde_json::to_value(event) else {
+                return;
+            };
+            if let Ok(d) = to_py(py, &v) {
+                // A failing user callback must not break the operation that emitted the event.
+                if let Err(e) = self.0.call1(py, (d,)) {
+                    e.write_unraisable(py, None);
+                }
+            }
+        })
+    }
+}
+
+#[pyclass(module = "ory_iam._ory_iam", name = "Iam", frozen)]
+pub struct PyIam(ory_iam::Iam);
+
+fn build(
+    py: Python<'_>,
+    cfg: ory_iam::Result<ory_iam::IamConfig>,
+    audit: Option<Py<PyAny>>,
+) -> PyResult<PyIam> {
+    let cfg = core(py, cfg)?;
+    let mut b = ory_iam::Iam::builder(cfg);
+    if let Some(cb) = audit {
+        b = b.audit_sink(Arc::new(PyCallbackSink(cb)));
+    }
+    core(py, b.build()).map(PyIam)
+}
+
+#[pymethods]
+impl PyIam {
+    #[staticmethod]
+    #[pyo3(signature = (config, audit_callback=None))]
+    fn from_config(
+        py: Python<'_>,
+        config: &Bound<'_, PyAny>,
+        audit_callback: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        build(py, config::config_from_py(config), audit_callback)
+    }
+
+    #[staticmethod]
+    #[pyo3(signature = (path, audit_callback=None))]
+    fn from_file(
+        py: Python<'_>,
+        path: std::path::PathBuf,
+        audit_callback: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        let cfg = py.detach(|| ory_iam::IamConfig::from_file(&path));
+        build(py, cfg, audit_callback)
+    }
+
+    #[staticmethod]
+    #[pyo3(signature = (audit_callback=None))]
+    fn from_env(py: Python<'_>, audit_callback: Option<Py<PyAny>>) -> PyResult<Self> {
+        build(py, ory_iam::IamConfig::from_env(), audit_callback)
+    }
+
+    #[getter]
+    fn identity(&self) -> PyIdentityService {
+        PyIdentityService(self.0.identity())
+    }
+
+    #[getter]
+    fn metadata(&self) -> PyMetadataService {
+        PyMetadataService(self.0.metadata())
+    }
+
+    #[getter]
+    fn tenants(&self) -> Vec<String> {
+        self.0.tenants()
+    }
+
+    #[getter]
+    fn default_tenant(&self) -> &str {
+        self.0.default_tenant()
+    }
+
+    fn health<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let iam = self.0.clone();
+        spawn(py, async move { Ok(iam.health().await) })
+    }
+
+    fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let iam = self.0.clone();
+        spawn(py, async move {
+            iam.close().await;
+            Ok(())
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Iam(tenants={:?}, default_tenant={:?})",
+            self.0.tenants(),
+            self.0.default_tenant()
+        )
+    }
+}
+
+#[pymodule]
+fn _ory_iam(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyIam>()?;
+    m.add_class::<PyIdentityService>()?;
+    m.add_class::<PyMetadataService>()?;
+    m.add_class::<pager::PyPager>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,995 @@
+//! Configuration: one shape for Rust structs, Python dicts, JS objects, YAML/JSON files and
+//! environment variables. Everything is checked once, at construction, and every problem is
+//! reported at once in one `IamConfigurationError` that lists each offending path.
+
+use crate::error::{Error, FieldError, Result};
+use crate::secret::Secret;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The whole library configuration (see API.md "Config").
+#[derive(Clone, Debug, Default)]
+pub struct IamConfig {
+    /// Tenant used by `iam.identity()` etc. Optional when exactly one tenant exists.
+    pub default_tenant: Option<String>,
+    pub tenants: BTreeMap<String, TenantConfig>,
+    pub session_cache: SessionCacheConfig,
+    pub audit: AuditConfig,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    #[default]
+    SelfHosted,
+    Cloud,
+}
+
+/// Where `SessionService` looks for credentials in a request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Transport {
+    Cookie,
+    Bearer,
+    /// Cookie first, then `Authorization: Bearer`.
+    #[default]
+    CookieOrBearer,
+    /// A signed identity envelope set by Ory Oathkeeper; Kratos is never called.
+    Oathkeeper,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct TenantConfig {
+    pub mode: Mode,
+    pub transport: Transport,
+    pub kratos: Option<KratosConfig>,
+    pub keto: Option<KetoConfig>,
+    pub hydra: Option<HydraConfig>,
+    pub cloud: Option<CloudConfig>,
+    pub console: Option<ConsoleConfig>,
+    pub oathkeeper: Option<OathkeeperConfig>,
+    pub cache: CacheConfig,
+    pub http: HttpConfig,
+    /// Take `X-Request-Id` (and client addresses) from incoming requests.
+    pub trust_proxy: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct KratosConfig {
+    pub public_url: String,
+    pub admin_url: Option<String>,
+    pub admin_token: Option<Secret>,
+    pub session_cookie_name: Option<String>,
+}
+
+impl KratosConfig {
+    pub const DEFAULT_SESSION_COOKIE: &'static str = "ory_kratos_session";
+
+    pub fn session_cookie_name(&self) -> &str {
+        self.session_cookie_name
+            .as_deref()
+            .unwrap_or(Self::DEFAULT_SESSION_COOKIE)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct KetoConfig {
+    pub read_url: String,
+    pub write_url: String,
+    pub api_key: Option<Secret>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct HydraConfig {
+    pub public_url: String,
+    pub admin_url: String,
+    pub admin_token: Option<Secret>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CloudConfig {
+    pub project_slug: String,
+    pub api_key: Secret,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ConsoleConfig {
+    pub url: Option<String>,
+    pub workspace_api_key: Option<Secret>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct OathkeeperConfig {
+    pub identity_header: Option<String>,
+    pub signature_header: Option<String>,
+    pub signer_keys: Vec<Secret>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CacheConfig {
+    pub session_ttl_ms: u64,
+    pub permission_ttl_ms: u64,
+    pub jwks_ttl_ms: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            session_ttl_ms: 0,
+            permission_ttl_ms: 0,
+            jwks_ttl_ms: 600_000,
+        }
+    }
+}
+
+/// Per-tenant HTTP behaviour towards Ory.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// Whole-request deadline, per attempt.
+    pub timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+    /// Extra attempts for idempotent requests on network errors, 5xx and 429.
+    pub retries: u32,
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    /// Responses larger than this fail with `upstream_unavailable` instead of filling memory.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            timeout_ms: 5_000,
+            connect_timeout_ms: 2_000,
+            retries: 2,
+            backoff_base_ms: 50,
+            backoff_max_ms: 2_000,
+            max_body_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum SessionCacheConfig {
+    #[default]
+    None,
+    Memory {
+        max_entries: usize,
+    },
+    Redis {
+        url: Secret,
+    },
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AuditSinkKind {
+    /// Through `tracing` (bridged to Python `logging` / a Node callback by the bindings).
+    #[default]
+    Log,
+    None,
+    /// A user callback given next to the config (a Python callable, a JS function, a Rust sink).
+    Callback,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AuditConfig {
+    pub sink: AuditSinkKind,
+}
+
+pub const DEFAULT_MEMORY_CACHE_ENTRIES: usize = 100_000;
+pub const CLOUD_PROJECT_URL_TEMPLATE: &str = "https://{slug}.projects.oryapis.com";
+pub const DEFAULT_CONSOLE_URL: &str = "https://api.console.ory.sh";
+pub const ENV_CONFIG_FILE: &str = "ORY_IAM_CONFIG_FILE";
+pub const ENV_PREFIX: &str = "ORY_IAM__";
+
+impl IamConfig {
+    /// Parse the shape of API.md from a JSON value (what Python dicts and JS objects become).
+    /// Keys may be snake_case or camelCase. Returns every problem at once.
+    pub fn from_value(value: &Value) -> Result<IamConfig> {
+        let mut r = Reader::default();
+        let cfg = r.config(value);
+        let mut problems = r.problems;
+        if let Some(cfg) = &cfg {
+            problems.extend(cfg.problems());
+        }
+        match cfg {
+            Some(cfg) if problems.is_empty() => Ok(cfg),
+            _ => Err(Error::configuration_fields(problems)),
+        }
+    }
+
+    /// A YAML or JSON file (YAML is a superset of JSON, so one parser reads both).
+    pub fn from_file(path: impl AsRef<Path>) -> Result<IamConfig> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::configuration_fields(vec![FieldError {
+                path: "<file>".into(),
+                reason: format!("cannot read {}: {}", path.display(), e.kind()),
+            }])
+        })?;
+        let value: Value = serde_yaml::from_str(&text).map_err(|e| {
+            // Location only: a parse error message may quote the offending line (a secret).
+            let at = e
+                .location()
+                .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
+                .unwrap_or_default();
+            Error::configuration_fields(vec![FieldError {
+                path: "<file>".into(),
+                reason: format!("{} is not valid YAML/JSON{at}", path.display()),
+            }])
+        })?;
+        Self::from_value(&value)
+    }
+
+    /// `ORY_IAM_CONFIG_FILE=<path>` or variables `ORY_IAM__<PATH>` where `__` separates
+    /// levels, e.g. `ORY_IAM__TENANTS__CUSTOMER__KRATOS__PUBLIC_URL=http://...`. Tenant names
+    /// are lower-cased. Both may be combined: the variables override the file.
+    pub fn from_env() -> Result<IamConfig> {
+        Self::from_env_vars(std::env::vars())
+    }
+
+    pub fn from_env_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<IamConfig> {
+        let vars: Vec<(String, String)> = vars.into_iter().collect();
+        let mut root = Value::Object(Map::new());
+        if let Some((_, path)) = vars.iter().find(|(k, _)| k == ENV_CONFIG_FILE) {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Error::configuration_fields(vec![FieldError {
+                    path: ENV_CONFIG_FILE.into(),
+                    reason: format!("cannot read {path}: {}", e.kind()),
+                }])
+            })?;
+            root = serde_yaml::from_str(&text).map_err(|_| {
+                Error::configuration_fields(vec![FieldError {
+                    path: ENV_CONFIG_FILE.into(),
+                    reason: format!("{path} is not valid YAML/JSON"),
+                }])
+            })?;
+        }
+        let mut found = root.as_object().map(|m| !m.is_empty()).unwrap_or(false);
+        for (k, v) in &vars {
+            let Some(rest) = k.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            found = true;
+            let parts: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+            insert_path(&mut root, &parts, env_scalar(v));
+        }
+        if !found {
+            return Err(Error::configuration_fields(vec![FieldError {
+                path: "<env>".into(),
+                reason: format!("neither {ENV_CONFIG_FILE} nor any {ENV_PREFIX}* variable is set"),
+            }]));
+        }
+        Self::from_value(&root)
+    }
+
+    /// Check the rules that span fields. Called by every constructor; Rust users who build the
+    /// struct by hand get the same checks from `Iam::from_config`.
+    pub fn validate(&self) -> Result<()> {
+        let p = self.problems();
+        if p.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::configuration_fields(p))
+        }
+    }
+
+    fn problems(&self) -> Vec<FieldError> {
+        let mut out = Vec::new();
+        let mut bad = |path: String, reason: &str| {
+            out.push(FieldError {
+                path,
+                reason: reason.into(),
+            })
+        };
+        if self.tenants.is_empty() {
+            bad("tenants".into(), "at least one tenant is required");
+        }
+        match &self.default_tenant {
+            Some(d) if !self.tenants.contains_key(d) => {
+                bad("default_tenant".into(), "names no configured tenant")
+            }
+            None if self.tenants.len() > 1 => bad(
+                "default_tenant".into(),
+                "required when several tenants are configured",
+            ),
+            _ => {}
+        }
+        if let SessionCacheConfig::Redis { url } = &self.session_cache {
+            if !url.expose().starts_with("redis://") && !url.expose().starts_with("rediss://") {
+                bad(
+                    "session_cache.redis.url".into(),
+                    "must be a redis:// or rediss:// URL",
+                );
+            }
+        }
+        if let SessionCacheConfig::Memory { max_entries: 0 } = &self.session_cache {
+            bad(
+                "session_cache.memory.max_entries".into(),
+                "must be greater than 0",
+            );
+        }
+        for (name, t) in &self.tenants {
+            let at = |k: &str| format!("tenants.{name}.{k}");
+            if name.is_empty() {
+                bad("tenants".into(), "tenant names must not be empty");
+            }
+            if let Some(k) = &t.kratos {
+                check_url(&mut bad, at("kratos.public_url"), &k.public_url);
+                if let Some(u) = &k.admin_url {
+                    check_url(&mut bad, at("kratos.admin_url"), u);
+                }
+                if k.session_cookie_name.as_deref() == Some("") {
+                    bad(at("kratos.session_cookie_name"), "must not be empty");
+                }
+            }
+            if let Some(k) = &t.keto {
+                check_url(&mut bad, at("keto.read_url"), &k.read_url);
+                check_url(&mut bad, at("keto.write_url"), &k.write_url);
+            }
+            if let Some(h) = &t.hydra {
+                check_url(&mut bad, at("hydra.public_url"), &h.public_url);
+                check_url(&mut bad, at("hydra.admin_url"), &h.admin_url);
+            }
+            if let Some(c) = &t.console {
+                if let Some(u) = &c.url {
+                    check_url(&mut bad, at("console.url"), u);
+                }
+            }
+            match (&t.mode, &t.cloud) {
+                (Mode::Cloud, None) => {
+                    bad(at("cloud.project_slug"), "required when mode is cloud");
+                    bad(at("cloud.api_key"), "required when mode is cloud");
+                }
+                (Mode::Cloud, Some(c)) => {
+                    if c.project_slug.is_empty() {
+                        bad(at("cloud.project_slug"), "required when mode is cloud");
+                    } else if !c
+                        .project_slug
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+                    {
+                        bad(
+                            at("cloud.project_slug"),
+                            "may contain only letters, digits and '-'",
+                        );
+                    }
+                    if c.api_key.is_empty() {
+                        bad(at("cloud.api_key"), "required when mode is cloud");
+                    }
+                }
+                (Mode::SelfHosted, _) => {
+                    if t.kratos.is_none()
+                        && t.keto.is_none()
+                        && t.hydra.is_none()
+                        && t.console.is_none()
+                    {
+                        bad(at("kratos"), "a self-hosted tenant needs at least one of kratos, keto, hydra or console");
+                    }
+                }
+            }
+            if t.transport == Transport::Oathkeeper {
+                match &t.oathkeeper {
+                    Some(o) if !o.signer_keys.is_empty() => {
+                        if o.signer_keys.iter().any(|k| k.is_empty()) {
+                            bad(at("oathkeeper.signer_keys"), "keys must not be empty");
+                        }
+                    }
+                    _ => bad(
+                        at("oathkeeper.signer_keys"),
+                        "at least one key is required when transport is oathkeeper",
+                    ),
+                }
+            }
+            if t.http.timeout_ms == 0 {
+                bad(at("http.timeout_ms"), "must be greater than 0");
+            }
+            if t.http.max_body_bytes == 0 {
+                bad(at("http.max_body_bytes"), "must be greater than 0");
+            }
+            if t.http.retries > 10 {
+                bad(at("http.retries"), "must be at most 10");
+            }
+        }
+        out
+    }
+}
+
+impl TenantConfig {
+    /// Kratos URLs and token, derived from `cloud.project_slug` in cloud mode unless given.
+    pub fn effective_kratos(&self) -> Option<KratosConfig> {
+        match (&self.kratos, self.mode, &self.cloud) {
+            (Some(k), Mode::Cloud, Some(c)) => Some(KratosConfig {
+                admin_url: k.admin_url.clone().or_else(|| Some(k.public_url.clone())),
+                admin_token: k.admin_token.clone().or_else(|| Some(c.api_key.clone())),
+                ..k.clone()
+            }),
+            (Some(k), _, _) => Some(k.clone()),
+            (None, Mode::Cloud, Some(c)) => {
+                let url = cloud_project_url(&c.project_slug);
+                Some(KratosConfig {
+                    public_url: url.clone(),
+                    admin_url: Some(url),
+                    admin_token: Some(c.api_key.clone()),
+                    session_cookie_name: None,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    pub fn effective_keto(&self) -> Option<KetoConfig> {
+        match (&self.keto, self.mode, &self.cloud) {
+            (Some(k), Mode::Cloud, Some(c)) => Some(KetoConfig {
+                api_key: k.api_key.clone().or_else(|| Some(c.api_key.clone())),
+                ..k.clone()
+            }),
+            (Some(k), _, _) => Some(k.clone()),
+            (None, Mode::Cloud, Some(c)) => {
+                let url = cloud_project_url(&c.project_slug);
+                Some(KetoConfig {
+                    read_url: url.clone(),
+                    write_url: url,
+                    api_key: Some(c.api_key.clone()),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    pub fn effective_hydra(&self) -> Option<HydraConfig> {
+        match (&self.hydra, self.mode, &self.cloud) {
+            (Some(h), Mode::Cloud, Some(c)) => Some(HydraConfig {
+                admin_token: h.admin_token.clone().or_else(|| Some(c.api_key.clone())),
+                ..h.clone()
+            }),
+            (Some(h), _, _) => Some(h.clone()),
+            (None, Mode::Cloud, Some(c)) => {
+                let url = cloud_project_url(&c.project_slug);
+                Some(HydraConfig {
+                    public_url: url.clone(),
+                    admin_url: url,
+                    admin_token: Some(c.api_key.clone()),
+                    client_id: None,
+                    client_secret: None,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+pub fn cloud_project_url(slug: &str) -> String {
+    CLOUD_PROJECT_URL_TEMPLATE.replace("{slug}", slug)
+}
+
+fn check_url(bad: &mut impl FnMut(String, &str), path: String, raw: &str) {
+    match url::Url::parse(raw) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {}
+        Ok(_) => bad(path, "must be an http(s) URL with a host"),
+        Err(_) => bad(path, "is not a valid URL"),
+    }
+}
+
+fn insert_path(node: &mut Value, parts: &[String], leaf: Value) {
+    if !node.is_object() {
+        *node = Value::Object(Map::new());
+    }
+    let Value::Object(obj) = node else { return };
+    match parts {
+        [] => {}
+        [last] => {
+            obj.insert(last.clone(), leaf);
+        }
+        [first, rest @ ..] => {
+            let child = obj
+                .entry(first.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            insert_path(child, rest, leaf);
+        }
+    }
+}
+
+fn env_scalar(v: &str) -> Value {
+    match v {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        _ => Value::String(v.to_owned()),
+    }
+}
+
+/// snake_case → camelCase, for accepting Node-style keys.
+fn camel(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut up = false;
+    for ch in key.chars() {
+        if ch == '_' {
+            up = true;
+        } else if up {
+            out.extend(ch.to_uppercase());
+            up = false;
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// Walks a JSON value, collecting every problem with its path instead of stopping at the first.
+#[derive(Default)]
+struct Reader {
+    problems: Vec<FieldError>,
+}
+
+/// One object being read: remembers which keys were consumed to report the unknown ones.
+struct Obj<'a> {
+    path: String,
+    map: Option<&'a Map<String, Value>>,
+    seen: Vec<&'a str>,
+}
+
+impl Reader {
+    fn bad(&mut self, path: impl Into<String>, reason: impl Into<String>) {
+        self.problems.push(FieldError {
+            path: path.into(),
+            reason: reason.into(),
+        });
+    }
+
+    fn obj<'a>(&mut self, path: &str, v: &'a Value) -> Obj<'a> {
+        let map = match v {
+            Value::Object(m) => Some(m),
+            _ => {
+                self.bad(
+                    if path.is_empty() { "<root>" } else { path },
+                    "must be an object",
+                );
+                None
+            }
+        };
+        Obj {
+            path: path.to_owned(),
+            map,
+            seen: Vec::new(),
+        }
+    }
+
+    fn child<'a>(&mut self, o: &mut Obj<'a>, key: &'static str) -> Option<&'a Value> {
+        let m = o.map?;
+        let found = m
+            .get_key_value(key)
+            .or_else(|| m.get_key_value(camel(key).as_str()));
+        match found {
+            Some((k, v)) => {
+                o.seen.push(k.as_str());
+                if v.is_null() {
+                    None
+                } else {
+                    Some(v)
+                }
+            }
+            None => None,
+        }
+    }
+
+    fn finish(&mut self, o: Obj<'_>) {
+        if let Some(m) = o.map {
+            for k in m.keys() {
+                if !o.seen.contains(&k.as_str()) {
+                    let p = join(&o.path, k);
+                    self.bad(p, "unknown key");
+                }
+            }
+        }
+    }
+
+    fn string(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<String> {
+        let path = join(&o.path, key);
+        match self.child(o, key)? {
+            Value::String(s) => Some(s.clone()),
+            _ => {
+                self.bad(path, "must be a string");
+                None
+            }
+        }
+    }
+
+    fn required_string(&mut self, o: &mut Obj<'_>, key: &'static str) -> String {
+        let path = join(&o.path, key);
+        match self.string(o, key) {
+            Some(s) if !s.is_empty() => s,
+            Some(_) => {
+                self.bad(path, "must not be empty");
+                String::new()
+            }
+            None => {
+                if o.map
+                    .map(|m| !m.contains_key(key) && !m.contains_key(&camel(key)))
+                    .unwrap_or(false)
+                {
+                    self.bad(path, "is required");
+                }
+                String::new()
+            }
+        }
+    }
+
+    fn secret(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<Secret> {
+        // Never echo the value: the reason names only the expected type.
+        self.string(o, key).map(Secret::new)
+    }
+
+    fn uint(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<u64> {
+        let path = join(&o.path, key);
+        match self.child(o, key)? {
+            Value::Number(n) if n.as_u64().is_some() => n.as_u64(),
+            Value::Number(n)
+                if n.as_f64()
+                    .map(|f| f >= 0.0 && f.fract() == 0.0)
+                    .unwrap_or(false) =>
+            {
+                n.as_f64().map(|f| f as u64)
+            }
+            Value::String(s) if s.parse::<u64>().is_ok() => s.parse().ok(),
+            _ => {
+                self.bad(path, "must be a non-negative integer");
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<bool> {
+        let path = join(&o.path, key);
+        match self.child(o, key)? {
+            Value::Bool(b) => Some(*b),
+            _ => {
+                self.bad(path, "must be true or false");
+                None
+            }
+        }
+    }
+
+    fn config(&mut self, v: &Value) -> Option<IamConfig> {
+        let mut o = self.obj("", v);
+        o.map?;
+        let default_tenant = self.string(&mut o, "default_tenant");
+        let mut tenants = BTreeMap::new();
+        match self.child(&mut o, "tenants") {
+            Some(Value::Object(m)) => {
+                for (name, tv) in m {
+                    // Tenant names are user data: never case-converted.
+                    if let Some(t) = self.tenant(&format!("tenants.{name}"), tv) {
+                        tenants.insert(name.clone(), t);
+                    }
+                }
+            }
+            Some(_) => self.bad(
+                "tenants",
+                "must be an object of tenant name → tenant config",
+            ),
+            None => self.bad("tenants", "is required"),
+        }
+        let session_cache = match self.child(&mut o, "session_cache") {
+            None => SessionCacheConfig::None,
+            Some(v) => self.session_cache(v),
+        };
+        let audit = match self.child(&mut o, "audit") {
+            None => AuditConfig::default(),
+            Some(v) => {
+                let mut a = self.obj("audit", v);
+                let sink = match self.string(&mut a, "sink").as_deref() {
+                    None | Some("log") => AuditSinkKind::Log,
+                    Some("none") => AuditSinkKind::None,
+                    Some("callback") => AuditSinkKind::Callback,
+                    Some(_) => {
+                        self.bad("audit.sink", "must be one of log, none, callback");
+                        AuditSinkKind::Log
+                    }
+                };
+                self.finish(a);
+                AuditConfig { sink }
+            }
+        };
+        self.finish(o);
+        Some(IamConfig {
+            default_tenant,
+            tenants,
+            session_cache,
+            audit,
+        })
+    }
+
+    fn session_cache(&mut self, v: &Value) -> SessionCacheConfig {
+        match v {
+            Value::String(s) if s == "none" => SessionCacheConfig::None,
+            Value::String(s) if s == "memory" => SessionCacheConfig::Memory {
+                max_entries: DEFAULT_MEMORY_CACHE_ENTRIES,
+            },
+            Value::Object(_) => {
+                let mut o = self.obj("session_cache", v);
+                let out = if let Some(r) = self.child(&mut o, "redis") {
+                    let mut ro = self.obj("session_cache.redis", r);
+                    let url = self.required_string(&mut ro, "url");
+                    self.finish(ro);
+                    SessionCacheConfig::Redis {
+                        url: Secret::new(url),
+                    }
+                } else if let Some(m) = self.child(&mut o, "memory") {
+                    let mut mo = self.obj("session_cache.memory", m);
+                    let max = self
+                        .uint(&mut mo, "max_entries")
+                        .unwrap_or(DEFAULT_MEMORY_CACHE_ENTRIES as u64);
+                    self.finish(mo);
+                    SessionCacheConfig::Memory {
+                        max_entries: max as usize,
+                    }
+                } else {
+                    self.bad(
+                        "session_cache",
+                        "must be \"memory\", \"none\", {memory: {...}} or {redis: {url}}",
+                    );
+                    SessionCacheConfig::None
+                };
+                self.finish(o);
+                out
+            }
+            _ => {
+                self.bad(
+                    "session_cache",
+                    "must be \"memory\", \"none\", {memory: {...}} or {redis: {url}}",
+                );
+                SessionCacheConfig::None
+            }
+        }
+    }
+
+    fn tenant(&mut self, path: &str, v: &Value) -> Option<TenantConfig> {
+        let mut o = self.obj(path, v);
+        o.map?;
+        let mut t = TenantConfig::default();
+        match self.string(&mut o, "mode").as_deref() {
+            None | Some("self-hosted") | Some("self_hosted") => {}
+            Some("cloud") => t.mode = Mode::Cloud,
+            Some(_) => self.bad(join(path, "mode"), "must be self-hosted or cloud"),
+        }
+        match self.string(&mut o, "transport").as_deref() {
+            None | Some("cookie-or-bearer") => {}
+            Some("cookie") => t.transport = Transport::Cookie,
+            Some("bearer") => t.transport = Transport::Bearer,
+            Some("oathkeeper") => t.transport = Transport::Oathkeeper,
+            Some(_) => self.bad(
+                join(path, "transport"),
+                "must be one of cookie, bearer, cookie-or-bearer, oathkeeper",
+            ),
+        }
+        if let Some(v) = self.child(&mut o, "kratos") {
+            let mut k = self.obj(&join(path, "kratos"), v);
+            t.kratos = Some(KratosConfig {
+                public_url: self.required_string(&mut k, "public_url"),
+                admin_url: self.string(&mut k, "admin_url"),
+                admin_token: self.secret(&mut k, "admin_token"),
+                session_cookie_name: self.string(&mut k, "session_cookie_name"),
+            });
+            self.finish(k);
+        }
+        if let Some(v) = self.child(&mut o, "keto") {
+            let mut k = self.obj(&join(path, "keto"), v);
+            t.keto = Some(KetoConfig {
+                read_url: self.required_string(&mut k, "read_url"),
+                write_url: self.required_string(&mut k, "write_url"),
+                api_key: self.secret(&mut k, "api_key"),
+            });
+            self.finish(k);
+        }
+        if let Some(v) = self.child(&mut o, "hydra") {
+            let mut h = self.obj(&join(path, "hydra"), v);
+            t.hydra = Some(HydraConfig {
+                public_url: self.required_string(&mut h, "public_url"),
+                admin_url: self.required_string(&mut h, "admin_url"),
+                admin_token: self.secret(&mut h, "admin_token"),
+                client_id: self.string(&mut h, "client_id"),
+                client_secret: self.secret(&mut h, "client_secret"),
+            });
+            self.finish(h);
+        }
+        if let Some(v) = self.child(&mut o, "cloud") {
+            let mut c = self.obj(&join(path, "cloud"), v);
+            t.cloud = Some(CloudConfig {
+                project_slug: self.string(&mut c, "project_slug").unwrap_or_default(),
+                api_key: self.secret(&mut c, "api_key").unwrap_or_default(),
+            });
+            self.finish(c);
+        }
+        if let Some(v) = self.child(&mut o, "console") {
+            let mut c = self.obj(&join(path, "console"), v);
+            t.console = Some(ConsoleConfig {
+                url: self.string(&mut c, "url"),
+                workspace_api_key: self.secret(&mut c, "workspace_api_key"),
+            });
+            self.finish(c);
+        }
+        if let Some(v) = self.child(&mut o, "oathkeeper") {
+            let mut c = self.obj(&join(path, "oathkeeper"), v);
+            let identity_header = self.string(&mut c, "identity_header");
+            let signature_header = self.string(&mut c, "signature_header");
+            let keys_path = join(&c.path, "signer_keys");
+            let signer_keys = match self.child(&mut c, "signer_keys") {
+                None => Vec::new(),
+                Some(Value::Array(a)) => {
+                    let mut keys = Vec::new();
+                    for (i, k) in a.iter().enumerate() {
+                        match k {
+                            Value::String(s) => keys.push(Secret::new(s.clone())),
+                            _ => self.bad(format!("{keys_path}[{i}]"), "must be a string"),
+                        }
+                    }
+                    keys
+                }
+                Some(_) => {
+                    self.bad(keys_path, "must be a list of strings");
+                    Vec::new()
+                }
+            };
+            t.oathkeeper = Some(OathkeeperConfig {
+                identity_header,
+                signature_header,
+                signer_keys,
+            });
+            self.finish(c);
+        }
+        if let Some(v) = self.child(&mut o, "cache") {
+            let mut c = self.obj(&join(path, "cache"), v);
+            let d = CacheConfig::default();
+            t.cache = CacheConfig {
+                session_ttl_ms: self
+                    .uint(&mut c, "session_ttl_ms")
+                    .unwrap_or(d.session_ttl_ms),
+                permission_ttl_ms: self
+                    .uint(&mut c, "permission_ttl_ms")
+                    .unwrap_or(d.permission_ttl_ms),
+                jwks_ttl_ms: self.uint(&mut c, "jwks_ttl_ms").unwrap_or(d.jwks_ttl_ms),
+            };
+            self.finish(c);
+        }
+        if let Some(v) = self.child(&mut o, "http") {
+            let mut c = self.obj(&join(path, "http"), v);
+            let d = HttpConfig::default();
+            t.http = HttpConfig {
+                timeout_ms: self.uint(&mut c, "timeout_ms").unwrap_or(d.timeout_ms),
+                connect_timeout_ms: self
+                    .uint(&mut c, "connect_timeout_ms")
+                    .unwrap_or(d.connect_timeout_ms),
+                retries: self
+                    .uint(&mut c, "retries")
+                    .map(|n| n.min(u32::MAX as u64) as u32)
+                    .unwrap_or(d.retries),
+                backoff_base_ms: self
+                    .uint(&mut c, "backoff_base_ms")
+                    .unwrap_or(d.backoff_base_ms),
+                backoff_max_ms: self
+                    .uint(&mut c, "backoff_max_ms")
+                    .unwrap_or(d.backoff_max_ms),
+                max_body_bytes: self
+                    .uint(&mut c, "max_body_bytes")
+                    .map(|n| n as usize)
+                    .unwrap_or(d.max_body_bytes),
+            };
+            self.finish(c);
+        }
+        t.trust_proxy = self.boolean(&mut o, "trust_proxy").unwrap_or(false);
+        self.finish(o);
+        Some(t)
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn paths(e: &Error) -> Vec<&str> {
+        e.fields().iter().map(|f| f.path.as_str()).collect()
+    }
+
+    #[test]
+    fn reports_every_problem_at_once() {
+        let e = IamConfig::from_value(&json!({
+            "tenants": {
+                "a": {"mode": "cloud", "kratos": {"public_url": "not a url"}, "bogus": 1},
+                "b": {"transport": "oathkeeper", "keto": {"read_url": "http://x"}},
+            },
+            "session_cache": {"redis": {"url": "http://wrong"}},
+        }))
+        .unwrap_err();
+        assert_eq!(e.code(), "configuration");
+        let p = paths(&e);
+        for want in [
+            "tenants.a.bogus",
+            "tenants.b.keto.write_url",
+            "default_tenant",
+            "tenants.a.kratos.public_url",
+            "tenants.a.cloud.project_slug",
+            "tenants.a.cloud.api_key",
+            "tenants.b.oathkeeper.signer_keys",
+            "session_cache.redis.url",
+        ] {
+            assert!(p.contains(&want), "missing {want} in {p:?}");
+        }
+    }
+
+    #[test]
+    fn accepts_camel_case_keys_and_single_tenant_default() {
+        let c = IamConfig::from_value(&json!({
+            "tenants": {"my_tenant": {"kratos": {"publicUrl": "http://127.0.0.1:4433", "adminUrl": "http://127.0.0.1:4434"}}},
+            "sessionCache": "memory",
+        }))
+        .unwrap();
+        let t = &c.tenants["my_tenant"];
+        assert_eq!(
+            t.kratos.as_ref().unwrap().admin_url.as_deref(),
+            Some("http://127.0.0.1:4434")
+        );
+        assert_eq!(
+            c.session_cache,
+            SessionCacheConfig::Memory {
+                max_entries: DEFAULT_MEMORY_CACHE_ENTRIES
+            }
+        );
+    }
+
+    #[test]
+    fn secrets_never_appear_in_config_errors_or_debug() {
+        let e = IamConfig::from_value(&json!({
+            "tenants": {"a": {"kratos": {"public_url": "http://x", "admin_token": 12345}, "cloud": {"api_key": "ory_pat_SECRET"}}}
+        }))
+        .unwrap_err();
+        assert!(paths(&e).contains(&"tenants.a.kratos.admin_token"));
+        let c = IamConfig::from_value(&json!({
+            "tenants": {"a": {"kratos": {"public_url": "http://x", "admin_token": "ory_pat_SECRET"}}}
+        }))
+        .unwrap();
+        assert!(!format!("{c:?}").contains("SECRET"));
+        assert!(!e.to_string().contains("SECRET"));
+    }
+
+    #[test]
+    fn cloud_mode_derives_project_urls() {
+        let c = IamConfig::from_value(&json!({
+            "tenants": {"p": {"mode": "cloud", "cloud": {"project_slug": "happy-cat-123", "api_key": "ory_pat_x"}}}
+        }))
+        .unwrap();
+        let k = c.tenants["p"].effective_kratos().unwrap();
+        assert_eq!(k.public_url, "https://happy-cat-123.projects.oryapis.com");
+        assert_eq!(k.admin_token.unwrap().expose(), "ory_pat_x");
+        let h = c.tenants["p"].effective_hydra().unwrap();
+        assert_eq!(h.admin_url, "https://happy-cat-123.projects.oryapis.com");
+    }
+
+    #[test]
+    fn env_vars_build_the_same_shape() {
+        let c = IamConfig::from_env_vars(vec![
+            (
+                "ORY_IAM__TENANTS__CUSTOMER__KRATOS__PUBLIC_URL".into(),
+                "http://127.0.0.1:1".into(),
+            ),
+            (
+                "ORY_IAM__TENANTS__CUSTOMER__HTTP__RETRIES".into(),
+                "4".into(),
+            ),
+            ("ORY_IAM__SESSION_CACHE".into(), "memory".into()),
+            ("UNRELATED".into(), "x".into()),
+        ])
+        .unwrap();
+        assert_eq!(c.tenants["customer"].http.retries, 4);
+        assert!(IamConfig::from_env_vars(Vec::new()).is_err());
+    }
+}

@@ -1,0 +1,139 @@
+use serde::Serialize;
+use serde_json::Value;
+use std::fmt;
+
+/// An identity. From `get` it is sanitized: `traits`, `metadata_admin` and the addresses (which
+/// hold personal data) are `None`; `get_with_traits` fills them.
+#[derive(Clone, Serialize, PartialEq)]
+pub struct Identity {
+    pub tenant: String,
+    pub id: String,
+    pub schema_id: String,
+    /// `active` or `inactive`.
+    pub state: Option<String>,
+    pub traits: Option<Value>,
+    pub metadata_public: Option<Value>,
+    pub metadata_admin: Option<Value>,
+    pub verifiable_addresses: Option<Vec<VerifiableAddress>>,
+    pub recovery_addresses: Option<Vec<RecoveryAddress>>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+impl Identity {
+    /// Drop everything that is personal data.
+    pub fn sanitized(mut self) -> Self {
+        self.traits = None;
+        self.metadata_admin = None;
+        self.verifiable_addresses = None;
+        self.recovery_addresses = None;
+        self
+    }
+}
+
+fn hidden<T>(v: &Option<T>) -> &'static str {
+    if v.is_some() {
+        "Some(***)"
+    } else {
+        "None"
+    }
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity")
+            .field("tenant", &self.tenant)
+            .field("id", &self.id)
+            .field("schema_id", &self.schema_id)
+            .field("state", &self.state)
+            .field("traits", &format_args!("{}", hidden(&self.traits)))
+            .field(
+                "metadata_public",
+                &format_args!("{}", hidden(&self.metadata_public)),
+            )
+            .field(
+                "metadata_admin",
+                &format_args!("{}", hidden(&self.metadata_admin)),
+            )
+            .field(
+                "verifiable_addresses",
+                &format_args!("{}", hidden(&self.verifiable_addresses)),
+            )
+            .field(
+                "recovery_addresses",
+                &format_args!("{}", hidden(&self.recovery_addresses)),
+            )
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
+#[derive(Clone, Serialize, PartialEq)]
+pub struct VerifiableAddress {
+    pub id: Option<String>,
+    pub value: String,
+    pub via: String,
+    pub verified: bool,
+    pub status: String,
+}
+
+impl fmt::Debug for VerifiableAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiableAddress")
+            .field("via", &self.via)
+            .field("verified", &self.verified)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Serialize, PartialEq)]
+pub struct RecoveryAddress {
+    pub id: Option<String>,
+    pub value: String,
+    pub via: String,
+}
+
+impl fmt::Debug for RecoveryAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecoveryAddress")
+            .field("via", &self.via)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Input of `IdentityService::create`.
+#[derive(Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateIdentity {
+    pub schema_id: String,
+    pub traits: Value,
+    /// Addresses (e.g. emails among the traits) to mark as already verified.
+    #[serde(default)]
+    pub verified_addresses: Option<Vec<String>>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub metadata_public: Option<Value>,
+    #[serde(default)]
+    pub metadata_admin: Option<Value>,
+}
+
+impl fmt::Debug for CreateIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreateIdentity")
+            .field("schema_id", &self.schema_id)
+            .field("traits", &"***")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Paging options of `IdentityService::list`.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListIdentities {
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    #[serde(default)]
+    pub page_token: Option<String>,
+}

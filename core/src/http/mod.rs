@@ -1,0 +1,503 @@
+//! One HTTP client per tenant × Ory surface: timeouts, retries with backoff and jitter for
+//! idempotent requests, `Retry-After`, a response size cap, `X-Request-Id`, and status → error
+//! mapping. Upstream bodies are parsed into private wire types or dropped; never copied into
+//! errors or logs.
+
+use crate::config::HttpConfig;
+use crate::error::{Error, ErrorKind, Result};
+use crate::secret::Secret;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method};
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which Ory API a client talks to; appears in errors, audit and health results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Product {
+    KratosPublic,
+    KratosAdmin,
+    KetoRead,
+    KetoWrite,
+    HydraPublic,
+    HydraAdmin,
+    Console,
+}
+
+impl Product {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Product::KratosPublic => "kratos-public",
+            Product::KratosAdmin => "kratos-admin",
+            Product::KetoRead => "keto-read",
+            Product::KetoWrite => "keto-write",
+            Product::HydraPublic => "hydra-public",
+            Product::HydraAdmin => "hydra-admin",
+            Product::Console => "console",
+        }
+    }
+}
+
+/// A client bound to one base URL. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct OryClient {
+    inner: Arc<ClientInner>,
+}
+
+struct ClientInner {
+    http: reqwest::Client,
+    base: url::Url,
+    token: Option<Secret>,
+    cfg: HttpConfig,
+    tenant: Arc<str>,
+    product: Product,
+}
+
+/// What to send. Built with the helpers below; `idempotent` decides whether retries are allowed.
+pub(crate) struct Call<'a> {
+    pub method: Method,
+    pub path: &'a str,
+    pub query: Vec<(&'a str, String)>,
+    pub json: Option<serde_json::Value>,
+    pub headers: HeaderMap,
+    pub idempotent: bool,
+}
+
+impl<'a> Call<'a> {
+    pub fn new(method: Method, path: &'a str) -> Self {
+        let idempotent = matches!(
+            method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        );
+        Call {
+            method,
+            path,
+            query: Vec::new(),
+            json: None,
+            headers: HeaderMap::new(),
+            idempotent,
+        }
+    }
+    pub fn get(path: &'a str) -> Self {
+        Self::new(Method::GET, path)
+    }
+    pub fn post(path: &'a str) -> Self {
+        Self::new(Method::POST, path)
+    }
+    pub fn delete(path: &'a str) -> Self {
+        Self::new(Method::DELETE, path)
+    }
+    pub fn patch(path: &'a str) -> Self {
+        Self::new(Method::PATCH, path)
+    }
+    pub fn query(mut self, k: &'a str, v: impl Into<String>) -> Self {
+        self.query.push((k, v.into()));
+        self
+    }
+    pub fn json(mut self, v: serde_json::Value) -> Self {
+        self.json = Some(v);
+        self
+    }
+}
+
+/// A response whose body has been read (within the size cap).
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub request_id: String,
+}
+
+impl OryClient {
+    pub fn new(
+        http: reqwest::Client,
+        base: &str,
+        token: Option<Secret>,
+        cfg: HttpConfig,
+        tenant: Arc<str>,
+        product: Product,
+    ) -> Result<Self> {
+        let mut base = url::Url::parse(base)
+            .map_err(|_| Error::configuration(format!("invalid {} URL", product.as_str())))?;
+        // Join paths onto the base without dropping a path prefix (e.g. behind a proxy).
+        if !base.path().ends_with('/') {
+            let p = format!("{}/", base.path());
+            base.set_path(&p);
+        }
+        Ok(OryClient {
+            inner: Arc::new(ClientInner {
+                http,
+                base,
+                token,
+                cfg,
+                tenant,
+                product,
+            }),
+        })
+    }
+
+    pub fn product(&self) -> Product {
+        self.inner.product
+    }
+
+    pub fn tenant(&self) -> &str {
+        &self.inner.tenant
+    }
+
+    fn err(&self, kind: ErrorKind, msg: String, request_id: &str) -> Error {
+        Error::new(kind, msg)
+            .with_tenant(&*self.inner.tenant)
+            .with_request_id(request_id)
+    }
+
+    /// Send and map any non-2xx status to an error.
+    pub async fn send(&self, call: Call<'_>) -> Result<Reply> {
+        let what = format!("{} {}", call.method, call.path);
+        let r = self.send_raw(call).await?;
+        if (200..300).contains(&r.status) {
+            Ok(r)
+        } else {
+            Err(self.status_error(&what, &r))
+        }
+    }
+
+    /// Send; statuses that are not retried come back as a `Reply` for the caller to interpret
+    /// (e.g. 401 from whoami, 403 from a Keto check). 5xx/429 after retries, network errors and
+    /// timeouts become `upstream_unavailable`.
+    pub async fn send_raw(&self, call: Call<'_>) -> Result<Reply> {
+        let request_id = call
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let url = self
+            .inner
+            .base
+            .join(call.path.trim_start_matches('/'))
+            .map_err(|_| {
+                Error::validation(format!("invalid path for {}", self.inner.product.as_str()))
+            })?;
+        let cfg = &self.inner.cfg;
+        let attempts = if call.idempotent { cfg.retries + 1 } else { 1 };
+        let mut last: Option<Error> = None;
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                let wait = last
+                    .as_ref()
+                    .and_then(|e| e.retry_after())
+                    .unwrap_or_else(|| backoff(cfg, attempt));
+                if wait > Duration::from_millis(cfg.backoff_max_ms.max(cfg.timeout_ms)) {
+                    // The server asked for more patience than our budget: give up now and let
+                    // the caller see `retry_after`.
+                    break;
+                }
+                tokio::time::sleep(wait).await;
+            }
+            let mut rb = self
+                .inner
+                .http
+                .request(call.method.clone(), url.clone())
+                .timeout(Duration::from_millis(cfg.timeout_ms))
+                .headers(call.headers.clone())
+                .header("x-request-id", &request_id)
+                .header(http::header::ACCEPT, "application/json");
+            if let Some(t) = &self.inner.token {
+                rb = rb.bearer_auth(t.expose());
+            }
+            if !call.query.is_empty() {
+                rb = rb.query(&call.query);
+            }
+            if let Some(j) = &call.json {
+                rb = rb.json(j);
+            }
+            match rb.send().await {
+                Err(e) => {
+                    let why = if e.is_timeout() {
+                        "timed out"
+                    } else if e.is_connect() {
+                        "connection failed"
+                    } else {
+                        "request failed"
+                    };
+                    last = Some(self.err(
+                        ErrorKind::UpstreamUnavailable,
+                        format!(
+                            "{} {} {}",
+                            self.inner.product.as_str(),
+                            call.path_for_errors(),
+                            why
+                        ),
+                        &request_id,
+                    ));
+                }
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    if status == 429 || status >= 500 {
+                        last = Some(
+                            self.err(
+                                ErrorKind::UpstreamUnavailable,
+                                format!(
+                                    "{} answered {status} to {}",
+                                    self.inner.product.as_str(),
+                                    call.path_for_errors()
+                                ),
+                                &request_id,
+                            )
+                            .with_status(status)
+                            .with_retry_after(retry_after(&headers)),
+                        );
+                        continue;
+                    }
+                    let body = self.read_capped(resp, &request_id, &call).await?;
+                    return Ok(Reply {
+                        status,
+                        headers,
+                        body,
+                        request_id,
+                    });
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            self.err(
+                ErrorKind::UpstreamUnavailable,
+                "no attempt made".into(),
+                &request_id,
+            )
+        }))
+    }
+
+    async fn read_capped(
+        &self,
+        mut resp: reqwest::Response,
+        request_id: &str,
+        call: &Call<'_>,
+    ) -> Result<Bytes> {
+        let cap = self.inner.cfg.max_body_bytes;
+        if resp
+            .content_length()
+            .map(|l| l as usize > cap)
+            .unwrap_or(false)
+        {
+            return Err(self.too_large(request_id, call));
+        }
+        let mut buf = bytes::BytesMut::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(c)) => {
+                    if buf.len() + c.len() > cap {
+                        return Err(self.too_large(request_id, call));
+                    }
+                    buf.extend_from_slice(&c);
+                }
+                Ok(None) => return Ok(buf.freeze()),
+                Err(e) => {
+                    let why = if e.is_timeout() {
+                        "timed out while reading the body"
+                    } else {
+                        "broke off the body"
+                    };
+                    return Err(self.err(
+                        ErrorKind::UpstreamUnavailable,
+                        format!(
+                            "{} {} {why}",
+                            self.inner.product.as_str(),
+                            call.path_for_errors()
+                        ),
+                        request_id,
+                    ));
+                }
+            }
+        }
+    }
+
+    fn too_large(&self, request_id: &str, call: &Call<'_>) -> Error {
+        self.err(
+            ErrorKind::UpstreamUnavailable,
+            format!(
+                "{} response to {} exceeds the {} byte cap (http.max_body_bytes)",
+                self.inner.product.as_str(),
+                call.path_for_errors(),
+                self.inner.cfg.max_body_bytes
+            ),
+            request_id,
+        )
+    }
+
+    /// One GET with a short deadline and no retries, for health checks. `Ok(status)` or the
+    /// reason it failed (a word, never a URL or a token).
+    pub async fn probe(
+        &self,
+        path: &str,
+        timeout: Duration,
+    ) -> std::result::Result<u16, &'static str> {
+        let url = self.inner.base.join(path).map_err(|_| "bad path")?;
+        let mut rb = self.inner.http.get(url).timeout(timeout);
+        if let Some(t) = &self.inner.token {
+            rb = rb.bearer_auth(t.expose());
+        }
+        match rb.send().await {
+            Ok(r) => Ok(r.status().as_u16()),
+            Err(e) if e.is_timeout() => Err("timeout"),
+            Err(e) if e.is_connect() => Err("connection_failed"),
+            Err(_) => Err("request_failed"),
+        }
+    }
+
+    /// Map a non-2xx reply to the taxonomy. The body is not copied: only the status is kept.
+    pub fn status_error(&self, what: &str, r: &Reply) -> Error {
+        let kind = match r.status {
+            401 => ErrorKind::Unauthorized,
+            403 => ErrorKind::Forbidden,
+            404 | 410 => ErrorKind::NotFound,
+            409 => ErrorKind::Conflict,
+            429 | 500..=599 => ErrorKind::UpstreamUnavailable,
+            _ => ErrorKind::Validation,
+        };
+        // Ory's error `reason` can quote the submitted value (a trait, an email): never copied.
+        self.err(
+            kind,
+            format!(
+                "{} rejected {what} with {}",
+                self.inner.product.as_str(),
+                r.status
+            ),
+            &r.request_id,
+        )
+        .with_status(r.status)
+    }
+
+    /// Parse a JSON body into a private wire type; a body that does not fit is an upstream fault.
+    pub fn decode<T: DeserializeOwned>(&self, r: &Reply) -> Result<T> {
+        serde_json::from_slice(&r.body).map_err(|e| {
+            // serde's message may quote the payload: keep only the category and position.
+            self.err(
+                ErrorKind::UpstreamUnavailable,
+                format!(
+                    "{} sent a response that does not match the expected shape ({:?} at line {} column {})",
+                    self.inner.product.as_str(),
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
+                &r.request_id,
+            )
+            .with_status(r.status)
+        })
+    }
+}
+
+impl Call<'_> {
+    /// The path without ids in it would be nicer, but ids are not secret; query strings may be.
+    fn path_for_errors(&self) -> &str {
+        self.path
+    }
+}
+
+fn backoff(cfg: &HttpConfig, attempt: u32) -> Duration {
+    let exp = cfg
+        .backoff_base_ms
+        .saturating_mul(1u64 << (attempt - 1).min(16));
+    let capped = exp.min(cfg.backoff_max_ms);
+    // Full jitter: spreads retries of many clients hitting the same failure.
+    Duration::from_millis(fastrand::u64(capped / 2..=capped.max(1)))
+}
+
+fn retry_after(h: &HeaderMap) -> Option<Duration> {
+    let v = h.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate_parse(v)?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// RFC 7231 IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only form servers send today.
+fn httpdate_parse(s: &str) -> Option<std::time::SystemTime> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    if parts.len() != 6 || parts[5] != "GMT" {
+        return None;
+    }
+    let day: u64 = parts[1].parse().ok()?;
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| *m == parts[2])? as u64
+        + 1;
+    let year: i64 = parts[3].parse().ok()?;
+    let hms: Vec<u64> = parts[4].split(':').filter_map(|x| x.parse().ok()).collect();
+    if hms.len() != 3 {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let (y, m) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = (y - era * 400) as u64;
+    let doy = (153 * m + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146097 + doe as i64 - 719468;
+    let secs = days * 86400 + (hms[0] * 3600 + hms[1] * 60 + hms[2]) as i64;
+    if secs < 0 {
+        return None;
+    }
+    Some(std::time::UNIX_EPOCH + Duration::from_secs(secs as u64))
+}
+
+/// Build the shared `reqwest` client for one tenant. No redirects are followed: every redirect
+/// Ory sends is something the caller must see (browser flows) or a misconfiguration.
+pub(crate) fn build_http(cfg: &HttpConfig) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_millis(cfg.connect_timeout_ms))
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .user_agent(concat!("ory-iam/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|_| Error::configuration("cannot build the HTTP client (TLS backend)"))
+}
+
+pub(crate) fn header_value(v: &str) -> Result<HeaderValue> {
+    HeaderValue::from_str(v)
+        .map_err(|_| Error::validation("a header value contains characters HTTP does not allow"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_retry_after_forms() {
+        let mut h = HeaderMap::new();
+        h.insert(http::header::RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        let t = httpdate_parse("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(
+            t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(),
+            784111777
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let cfg = HttpConfig {
+            backoff_base_ms: 100,
+            backoff_max_ms: 400,
+            ..HttpConfig::default()
+        };
+        for _ in 0..50 {
+            assert!(backoff(&cfg, 1) <= Duration::from_millis(100));
+            assert!(backoff(&cfg, 5) <= Duration::from_millis(400));
+            assert!(backoff(&cfg, 5) >= Duration::from_millis(200));
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Kratos: identities, sessions, self-service flows, schemas, courier.
+
+pub mod identity;
+pub(crate) mod wire;
+
+pub use identity::IdentityService;

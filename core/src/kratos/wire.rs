@@ -1,0 +1,88 @@
+//! Kratos's JSON shapes (private). Mapped into `crate::dto` types before leaving the core.
+
+use crate::dto;
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Deserialize)]
+pub(crate) struct Identity {
+    pub id: String,
+    pub schema_id: String,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub traits: Option<Value>,
+    #[serde(default)]
+    pub metadata_public: Option<Value>,
+    #[serde(default)]
+    pub metadata_admin: Option<Value>,
+    #[serde(default)]
+    pub verifiable_addresses: Option<Vec<VerifiableAddress>>,
+    #[serde(default)]
+    pub recovery_addresses: Option<Vec<RecoveryAddress>>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct VerifiableAddress {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub value: String,
+    pub via: String,
+    #[serde(default)]
+    pub verified: bool,
+    #[serde(default)]
+    pub status: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RecoveryAddress {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub value: String,
+    pub via: String,
+}
+
+impl Identity {
+    pub fn into_dto(self, tenant: &str) -> dto::Identity {
+        dto::Identity {
+            tenant: tenant.to_owned(),
+            id: self.id,
+            schema_id: self.schema_id,
+            state: self.state,
+            traits: self.traits,
+            metadata_public: self.metadata_public,
+            metadata_admin: self.metadata_admin,
+            verifiable_addresses: self.verifiable_addresses.map(|v| {
+                v.into_iter()
+                    .map(|a| dto::VerifiableAddress {
+                        id: a.id,
+                        value: a.value,
+                        via: a.via,
+                        verified: a.verified,
+                        status: a.status,
+                    })
+                    .collect()
+            }),
+            recovery_addresses: self.recovery_addresses.map(|v| {
+                v.into_iter()
+                    .map(|a| dto::RecoveryAddress {
+                        id: a.id,
+                        value: a.value,
+                        via: a.via,
+                    })
+                    .collect()
+            }),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Version {
+    pub version: String,
+}

