@@ -1,1 +1,73 @@
+//! Node binding of ory-iam: thin napi classes over the Rust core. Each method clones a handle,
+//! converts arguments, awaits the core and converts the result — no business rules here.
 
+mod config;
+mod dto;
+mod errors;
+mod identity;
+mod metadata;
+mod pager;
+
+use errors::IntoNapi;
+use identity::IdentityService;
+use metadata::MetadataService;
+use napi_derive::napi;
+use serde_json::Value;
+
+/// The entry point. Build once per process and share; services are cheap handles.
+#[napi]
+pub struct Iam(ory_iam::Iam);
+
+#[napi]
+impl Iam {
+    /// From an object of the API.md config shape (camelCase or snake_case keys).
+    #[napi(factory, ts_args_type = "config: Record<string, unknown>")]
+    pub fn from_config(config: Value) -> napi::Result<Iam> {
+        let cfg = config::config_from_js(config).napi()?;
+        ory_iam::Iam::from_config(cfg).napi().map(Iam)
+    }
+
+    /// From a YAML or JSON file.
+    #[napi(factory)]
+    pub fn from_file(path: String) -> napi::Result<Iam> {
+        ory_iam::Iam::from_file(path).napi().map(Iam)
+    }
+
+    /// From `ORY_IAM_CONFIG_FILE` and/or `ORY_IAM__<PATH>` environment variables.
+    #[napi(factory)]
+    pub fn from_env() -> napi::Result<Iam> {
+        ory_iam::Iam::from_env().napi().map(Iam)
+    }
+
+    #[napi(getter)]
+    pub fn identity(&self) -> IdentityService {
+        IdentityService(self.0.identity())
+    }
+
+    #[napi(getter)]
+    pub fn metadata(&self) -> MetadataService {
+        MetadataService(self.0.metadata())
+    }
+
+    #[napi(getter)]
+    pub fn tenants(&self) -> Vec<String> {
+        self.0.tenants()
+    }
+
+    #[napi(getter)]
+    pub fn default_tenant(&self) -> String {
+        self.0.default_tenant().to_owned()
+    }
+
+    /// Probe every tenant × product readiness endpoint (names only, no URLs).
+    #[napi]
+    pub async fn health(&self) -> napi::Result<dto::Health> {
+        Ok(self.0.health().await.into())
+    }
+
+    #[napi]
+    pub async fn close(&self) -> napi::Result<()> {
+        self.0.close().await;
+        Ok(())
+    }
+}

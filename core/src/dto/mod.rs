@@ -39,3 +39,16 @@ pub fn parse_input<T: serde::de::DeserializeOwned>(
         crate::Error::invalid_field(path, reason)
     })
 }
+
+fn snake(k: &str) -> String {
+    let mut out = String::with_capacity(k.len() + 4);
+    for ch in k.chars() {
+        if ch.is_ascii_uppercase() {
+            out.push('_');
+            out.push(ch.to_ascii_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}

@@ -1,0 +1,50 @@
+// Public types of the `ory-iam` package: the generated native declarations (index.d.ts)
+// plus the error classes added by ory-iam.js.
+import type { Iam as NativeIam } from './index'
+export type {
+  CreateIdentityInput,
+  Health,
+  HealthProbe,
+  Identity,
+  IdentityPage,
+  IdentityService,
+  ListIdentitiesOptions,
+  MetadataService,
+  RecoveryAddress,
+  ServerVersions,
+  VerifiableAddress,
+} from './index'
+
+/** One offending input or config path and why. */
+export interface IamFieldError {
+  path: string
+  reason: string
+}
+
+/** Base of every error thrown by ory-iam. Compare `code`, never the message. */
+export declare class IamError extends Error {
+  readonly code: string
+  readonly status?: number
+  readonly tenant?: string
+  readonly requestId?: string
+  /** Seconds, for `upstream_unavailable` after 429/503 with Retry-After. */
+  readonly retryAfter?: number
+  readonly fields: IamFieldError[]
+}
+export declare class IamConfigurationError extends IamError { readonly code: 'configuration' }
+export declare class IamUnauthorizedError extends IamError { readonly code: 'unauthorized' }
+export declare class IamForbiddenError extends IamError { readonly code: 'forbidden' }
+export declare class IamNotFoundError extends IamError { readonly code: 'not_found' }
+export declare class IamConflictError extends IamError { readonly code: 'conflict' }
+export declare class IamValidationError extends IamError { readonly code: 'validation' }
+export declare class IamUpstreamUnavailableError extends IamError { readonly code: 'upstream_unavailable' }
+
+export type Iam = NativeIam
+export declare const Iam: {
+  /** From an object of the API.md config shape (camelCase or snake_case keys). */
+  fromConfig(config: Record<string, unknown>): Iam
+  /** From a YAML or JSON file. */
+  fromFile(path: string): Iam
+  /** From `ORY_IAM_CONFIG_FILE` and/or `ORY_IAM__<PATH>` environment variables. */
+  fromEnv(): Iam
+}

@@ -1,0 +1,71 @@
+use crate::dto::{Identity, IdentityPage};
+use crate::errors::IntoNapi;
+use crate::pager::IdentityPager;
+use napi_derive::napi;
+use ory_iam::dto::{parse_input, CreateIdentity, ListIdentities};
+use serde_json::Value;
+
+/// Kratos identities (admin API) of one tenant.
+#[napi]
+#[derive(Clone)]
+pub struct IdentityService(pub(crate) ory_iam::IdentityService);
+
+#[napi]
+impl IdentityService {
+    /// The same service for another tenant; unknown names throw `IamConfigurationError`.
+    #[napi]
+    pub fn for_tenant(&self, name: String) -> napi::Result<IdentityService> {
+        self.0.for_tenant(&name).napi().map(IdentityService)
+    }
+
+    /// The tenant this handle is bound to.
+    #[napi(getter)]
+    pub fn tenant(&self) -> String {
+        self.0.tenant().to_owned()
+    }
+
+    /// True when both handles are bound to the same tenant.
+    #[napi]
+    pub fn equals(&self, other: &IdentityService) -> bool {
+        self.0 == other.0
+    }
+
+    /// The identity without traits, admin metadata or addresses.
+    #[napi]
+    pub async fn get(&self, id: String) -> napi::Result<Identity> {
+        self.0.get(&id).await.napi().map(Into::into)
+    }
+
+    /// The whole identity, traits included.
+    #[napi]
+    pub async fn get_with_traits(&self, id: String) -> napi::Result<Identity> {
+        self.0.get_with_traits(&id).await.napi().map(Into::into)
+    }
+
+    /// Create an identity.
+    #[napi(ts_args_type = "input: CreateIdentityInput")]
+    pub async fn create(&self, input: Value) -> napi::Result<Identity> {
+        let input: CreateIdentity = parse_input("input", input).napi()?;
+        self.0.create(input).await.napi().map(Into::into)
+    }
+
+    /// One page of identities (sanitized like `get`).
+    #[napi(ts_args_type = "options?: ListIdentitiesOptions")]
+    pub async fn list(&self, options: Option<Value>) -> napi::Result<IdentityPage> {
+        let opts: ListIdentities = parse_input("options", options.unwrap_or(Value::Null)).napi()?;
+        let p = self.0.list(opts).await.napi()?;
+        Ok(IdentityPage { items: p.items.into_iter().map(Into::into).collect(), next_page_token: p.next_page_token })
+    }
+
+    /// Every identity, following page tokens: `for await (const i of iam.identity.listAll())`.
+    #[napi(ts_return_type = "AsyncIterable<Identity>")]
+    pub fn list_all(&self, page_size: Option<u32>) -> IdentityPager {
+        IdentityPager::new(self.0.list_all(page_size))
+    }
+
+    /// Delete an identity (audited as `identity.delete`).
+    #[napi]
+    pub async fn delete(&self, id: String) -> napi::Result<()> {
+        self.0.delete(&id).await.napi()
+    }
+}

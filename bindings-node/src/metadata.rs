@@ -1,0 +1,32 @@
+use crate::dto::ServerVersions;
+use crate::errors::IntoNapi;
+use napi_derive::napi;
+
+/// Diagnostics about the Ory servers of one tenant.
+#[napi]
+#[derive(Clone)]
+pub struct MetadataService(pub(crate) ory_iam::MetadataService);
+
+#[napi]
+impl MetadataService {
+    #[napi]
+    pub fn for_tenant(&self, name: String) -> napi::Result<MetadataService> {
+        self.0.for_tenant(&name).napi().map(MetadataService)
+    }
+
+    #[napi(getter)]
+    pub fn tenant(&self) -> String {
+        self.0.tenant().to_owned()
+    }
+
+    #[napi]
+    pub fn equals(&self, other: &MetadataService) -> bool {
+        self.0 == other.0
+    }
+
+    /// The version each configured server reports.
+    #[napi]
+    pub async fn version(&self) -> napi::Result<ServerVersions> {
+        self.0.version().await.napi().map(Into::into)
+    }
+}
