@@ -71,11 +71,7 @@ import (
 
 func main() { os.Exit(cmd.Execute()) }' \
     sqlite github.com/ory/kratos/driver/config.Version \
-'replace (
-	github.com/gobuffalo/pop/v6 => github.com/ory/pop/v6 v6.2.0
-	github.com/gorilla/sessions => github.com/ory/sessions v1.2.2-0.20220110165800-b09c17334dc2
-	github.com/mattn/go-sqlite3 => github.com/mattn/go-sqlite3 v1.14.22
-)' ''
+"$KRATOS_REPLACES" ''
 }
 
 build_keto() {
@@ -86,7 +82,7 @@ import "github.com/ory/keto/cmd"
 
 func main() { cmd.Execute() }' \
     sqlite github.com/ory/keto/internal/driver/config.Version \
-'replace github.com/gobuffalo/pop/v6 => github.com/ory/pop/v6 v6.2.1-0.20241121111754-e5dfc0f3344b' \
+"$KETO_REPLACES" \
 "require github.com/ory/keto/proto $KETO_PROTO_VERSION"
 }
 
@@ -98,7 +94,7 @@ import "github.com/ory/hydra/v2/cmd"
 
 func main() { cmd.Execute() }' \
     sqlite,sqlite_omit_load_extension github.com/ory/hydra/v2/driver/config.Version \
-'replace github.com/gobuffalo/pop/v6 => github.com/ory/pop/v6 v6.2.1-0.20241121111754-e5dfc0f3344b' ''
+"$HYDRA_REPLACES" ''
 }
 
 targets=("$@")

@@ -1,6 +1,23 @@
 # Pinned Ory server releases built by tests/stack/build.sh (sourced by the stack scripts).
+#
+# The Go module proxy reachable here serves only some versions. Kratos v1.3.1 and Hydra v2.3.0
+# build as pinned. Keto v0.14.0 does not: its in-repo `proto` module is left out of the module
+# zip, and the only `github.com/ory/keto/proto` version the proxy serves is v0.13.0-alpha.0,
+# which lacks the batch-check messages v0.14.0 needs (compile errors: undefined
+# rts.BatchCheckResponse). Pseudo-versions of later proto commits and every keto version after
+# v0.13.0-alpha.0 answer 403. So Keto is pinned to v0.13.0-alpha.0 with its matching proto;
+# that server has no batch-check endpoint, and the library's check_batch falls back to
+# concurrent single checks against it.
 KRATOS_VERSION=v1.3.1
-KETO_VERSION=v0.14.0
-# The last tagged proto module (v0.13.0-alpha.0) predates batch check; use the v0.14.0 commit.
+KRATOS_REPLACES='replace (
+	github.com/gobuffalo/pop/v6 => github.com/ory/pop/v6 v6.2.0
+	github.com/gorilla/sessions => github.com/ory/sessions v1.2.2-0.20220110165800-b09c17334dc2
+	github.com/mattn/go-sqlite3 => github.com/mattn/go-sqlite3 v1.14.22
+)'
+
+KETO_VERSION=v0.13.0-alpha.0
 KETO_PROTO_VERSION=v0.13.0-alpha.0
+KETO_REPLACES='replace github.com/opencontainers/runc => github.com/opencontainers/runc v1.1.12'
+
 HYDRA_VERSION=v2.3.0
+HYDRA_REPLACES='replace github.com/gobuffalo/pop/v6 => github.com/ory/pop/v6 v6.2.1-0.20241121111754-e5dfc0f3344b'

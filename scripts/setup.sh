@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install what the project needs on a fresh machine of the `polyglot` kind (Rust, Go, Python,
+# Node and gcc are on it already): Debian's redis-server, a Python venv with maturin + pytest,
+# the npm dev dependencies. Idempotent; a warm machine takes seconds.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+for tool in cargo go python3 node npm gcc; do
+  command -v "$tool" >/dev/null || { echo "setup: $tool is missing; this project needs a polyglot machine" >&2; exit 1; }
+done
+
+if ! command -v redis-server >/dev/null; then
+  echo "setup: installing redis-server (Debian)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  # Debian starts a system redis on 6379; the stack runs its own on a free port, so stop it.
+  (service redis-server stop || systemctl stop redis-server || true) >/dev/null 2>&1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/pip install -q --disable-pip-version-check -r tests/python/requirements.txt
+
+if [ ! -d node_modules/@napi-rs/cli ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+echo "setup: ok"

@@ -1,0 +1,156 @@
+'use strict'
+// IdentityService and MetadataService from Node against the real Kratos instances.
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const crypto = require('node:crypto')
+const {
+  Iam,
+  IamError,
+  IamConfigurationError,
+  IamConflictError,
+  IamNotFoundError,
+  IamValidationError,
+} = require('../../bindings-node/ory-iam.js')
+const { stack, iamConfig, uniqueEmail, scenarios, camel } = require('./helpers.js')
+
+const iam = Iam.fromConfig(iamConfig())
+
+test('server versions match the stack', async () => {
+  const s = stack()
+  const v = await iam.metadata.version()
+  console.log(`servers: kratos ${v.kratos}, keto ${v.keto}, hydra ${v.hydra}`)
+  assert.equal(v.tenant, 'customer')
+  assert.deepEqual([v.kratos, v.keto, v.hydra], [s.versions.kratos, s.versions.keto, s.versions.hydra])
+})
+
+test('create, get, getWithTraits, delete', async () => {
+  const email = uniqueEmail('node')
+  const created = await iam.identity.create({ schemaId: 'customer', traits: { email, name: { first: 'Ada' } } })
+  assert.equal(created.tenant, 'customer')
+  assert.equal(created.schemaId, 'customer')
+  assert.equal(created.traits.email, email)
+
+  const plain = await iam.identity.get(created.id)
+  assert.equal(plain.id, created.id)
+  assert.ok(plain.traits == null && plain.verifiableAddresses == null, 'get() must not carry traits')
+  assert.ok(!JSON.stringify(plain).includes(email))
+
+  const full = await iam.identity.getWithTraits(created.id)
+  assert.deepEqual(full.traits, { email, name: { first: 'Ada' } })
+  assert.ok(Array.isArray(full.verifiableAddresses))
+
+  await iam.identity.delete(created.id)
+  await assert.rejects(iam.identity.get(created.id), (e) => {
+    assert.ok(e instanceof IamNotFoundError && e instanceof IamError && e instanceof Error)
+    assert.equal(e.code, 'not_found')
+    assert.equal(e.status, 404)
+    assert.equal(e.tenant, 'customer')
+    assert.ok(e.requestId)
+    return true
+  })
+  await assert.rejects(iam.identity.delete(created.id), IamNotFoundError)
+})
+
+test('tenants never see each other’s identities', async () => {
+  const customer = iam.identity.forTenant('customer')
+  const admin = iam.identity.forTenant('admin')
+  assert.ok(customer.equals(iam.identity))
+  assert.ok(!customer.equals(admin))
+  const c = await customer.create({ schemaId: 'customer', traits: { email: uniqueEmail('iso') } })
+  const a = await admin.create({ schemaId: 'admin', traits: { email: uniqueEmail('iso-admin') } })
+  assert.equal(a.tenant, 'admin')
+  await assert.rejects(admin.get(c.id), IamNotFoundError)
+  await assert.rejects(customer.get(a.id), IamNotFoundError)
+  await customer.delete(c.id)
+  await admin.delete(a.id)
+})
+
+test('duplicate identifier is a conflict', async () => {
+  const email = uniqueEmail('dup')
+  const first = await iam.identity.create({ schemaId: 'customer', traits: { email } })
+  await assert.rejects(iam.identity.create({ schemaId: 'customer', traits: { email } }), IamConflictError)
+  await iam.identity.delete(first.id)
+})
+
+test('shared error scenarios', async () => {
+  for (const c of scenarios('identity_errors').cases) {
+    const svc = c.tenant === null ? iam.identity : iam.identity.forTenant(c.tenant)
+    const args = c.args.map((a) => (a === '$missing_uuid' ? crypto.randomUUID() : structuredClone(a)))
+    await assert.rejects(svc[camel(c.call)](...args), (e) => {
+      assert.ok(e instanceof IamError, c.name)
+      assert.equal(e.code, c.code, c.name)
+      assert.equal(e.status === undefined || e.status === null, c.local, c.name)
+      return true
+    })
+  }
+})
+
+test('wrong JS types are validation errors', async () => {
+  await assert.rejects(iam.identity.get(123), IamValidationError)
+  await assert.rejects(iam.identity.create('nope'), IamValidationError)
+})
+
+test('unknown tenant fails at the call', () => {
+  assert.throws(() => iam.identity.forTenant('nope'), (e) => e instanceof IamConfigurationError && e.code === 'configuration')
+})
+
+test('invalid config lists every path', () => {
+  assert.throws(
+    () =>
+      Iam.fromConfig({
+        tenants: {
+          a: { mode: 'cloud', kratos: { publicUrl: 'nope' } },
+          b: { transport: 'oathkeeper', kratos: { publicUrl: 'http://x', adminToken: 'SECRET-TOKEN' } },
+        },
+        sessionCache: { redis: { url: 'http://x' } },
+      }),
+    (e) => {
+      assert.ok(e instanceof IamConfigurationError)
+      const paths = new Set(e.fields.map((f) => f.path))
+      for (const p of [
+        'default_tenant',
+        'tenants.a.kratos.public_url',
+        'tenants.a.cloud.project_slug',
+        'tenants.a.cloud.api_key',
+        'tenants.b.oathkeeper.signer_keys',
+        'session_cache.redis.url',
+      ])
+        assert.ok(paths.has(p), `missing ${p}`)
+      assert.ok(!e.message.includes('SECRET-TOKEN') && !JSON.stringify(e).includes('SECRET-TOKEN'))
+      return true
+    },
+  )
+})
+
+test('admin op without admin_url', async () => {
+  const cfg = iamConfig()
+  delete cfg.tenants.customer.kratos.admin_url
+  const local = Iam.fromConfig(cfg)
+  await assert.rejects(local.identity.get(crypto.randomUUID()), (e) => e instanceof IamConfigurationError && e.message.includes('kratos.admin_url'))
+})
+
+test('list and auto-paging', async () => {
+  const admin = iam.identity.forTenant('admin')
+  const made = []
+  for (let i = 0; i < 3; i++) made.push((await admin.create({ schemaId: 'admin', traits: { email: uniqueEmail('page') } })).id)
+  const page = await admin.list({ pageSize: 1 })
+  assert.equal(page.items.length, 1)
+  assert.ok(page.nextPageToken)
+  assert.ok(page.items[0].traits == null)
+  const seen = []
+  for await (const i of admin.listAll(1)) seen.push(i.id)
+  for (const id of made) assert.ok(seen.includes(id))
+  for (const id of made) await admin.delete(id)
+})
+
+test('health names tenants and products only', async () => {
+  const h = await iam.health()
+  assert.ok(h.healthy, JSON.stringify(h))
+  assert.ok(!JSON.stringify(h).includes('127.0.0.1'))
+  assert.ok(h.probes.some((p) => p.tenant === 'admin' && p.product === 'kratos-admin'))
+})
+
+test('concurrent calls', async () => {
+  const vs = await Promise.all(Array.from({ length: 20 }, () => iam.metadata.version()))
+  assert.equal(new Set(vs.map((v) => v.kratos)).size, 1)
+})

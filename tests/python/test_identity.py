@@ -1,0 +1,195 @@
+"""IdentityService and MetadataService from Python against the real Kratos instances."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import subprocess
+import sys
+import uuid
+from typing import Any
+
+import pytest
+
+import ory_iam
+from ory_iam import (
+    IamConfigurationError,
+    IamConflictError,
+    IamError,
+    IamNotFoundError,
+    IamValidationError,
+)
+
+
+async def test_server_versions_match_the_stack(iam: ory_iam.Iam, stack: dict[str, Any]) -> None:
+    v = await iam.metadata.version()
+    print(f"servers: kratos {v.kratos}, keto {v.keto}, hydra {v.hydra}")
+    assert v.tenant == "customer"
+    assert (v.kratos, v.keto, v.hydra) == (stack["versions"]["kratos"], stack["versions"]["keto"], stack["versions"]["hydra"])
+
+
+async def test_create_get_get_with_traits_delete(iam: ory_iam.Iam, email: str) -> None:
+    created = await iam.identity.create(schema_id="customer", traits={"email": email, "name": {"first": "Ada"}})
+    assert created.tenant == "customer" and created.schema_id == "customer"
+    assert created.traits is not None and created.traits["email"] == email
+
+    plain = await iam.identity.get(created.id)
+    assert plain.id == created.id
+    assert plain.traits is None, "get() must not carry traits"
+    assert plain.verifiable_addresses is None
+    assert email not in repr(plain)
+
+    full = await iam.identity.get_with_traits(created.id)
+    assert full.traits == {"email": email, "name": {"first": "Ada"}}
+    assert email not in repr(full), "repr hides traits"
+    assert full.to_dict()["traits"]["email"] == email
+    json.dumps(full.to_dict())
+
+    await iam.identity.delete(created.id)
+    with pytest.raises(IamNotFoundError) as ei:
+        await iam.identity.get(created.id)
+    assert ei.value.code == "not_found" and ei.value.status == 404 and ei.value.tenant == "customer"
+    assert ei.value.request_id
+    with pytest.raises(IamNotFoundError):
+        await iam.identity.delete(created.id)
+
+
+async def test_dict_and_keyword_options_are_equivalent(iam: ory_iam.Iam, email: str) -> None:
+    a = await iam.identity.create({"schema_id": "customer", "traits": {"email": email}})
+    b_email = "kw-" + email
+    b = await iam.identity.create(schema_id="customer", traits={"email": b_email})
+    assert (await iam.identity.get_with_traits(a.id)).traits == {"email": email}
+    assert (await iam.identity.get_with_traits(b.id)).traits == {"email": b_email}
+    await iam.identity.delete(a.id)
+    await iam.identity.delete(b.id)
+
+
+async def test_tenants_never_see_each_others_identities(iam: ory_iam.Iam, email: str) -> None:
+    customer = iam.identity.for_tenant("customer")
+    admin = iam.identity.for_tenant("admin")
+    assert customer == iam.identity and customer != admin
+    assert hash(customer) == hash(iam.identity.for_tenant("customer"))
+    c = await customer.create(schema_id="customer", traits={"email": email})
+    a = await admin.create(schema_id="admin", traits={"email": "admin-" + email})
+    assert a.tenant == "admin"
+    with pytest.raises(IamNotFoundError):
+        await admin.get(c.id)
+    with pytest.raises(IamNotFoundError):
+        await customer.get(a.id)
+    await customer.delete(c.id)
+    await admin.delete(a.id)
+
+
+async def test_duplicate_identifier_is_a_conflict(iam: ory_iam.Iam, email: str) -> None:
+    first = await iam.identity.create(schema_id="customer", traits={"email": email})
+    with pytest.raises(IamConflictError):
+        await iam.identity.create(schema_id="customer", traits={"email": email})
+    await iam.identity.delete(first.id)
+
+
+async def test_shared_error_scenarios(iam: ory_iam.Iam, scenarios: dict[str, Any]) -> None:
+    for case in scenarios["cases"]:
+        svc = iam.identity if case["tenant"] is None else iam.identity.for_tenant(case["tenant"])
+        args = [str(uuid.uuid4()) if a == "$missing_uuid" else copy.deepcopy(a) for a in case["args"]]
+        with pytest.raises(IamError) as ei:
+            await getattr(svc, case["call"])(*args)
+        assert ei.value.code == case["code"], case["name"]
+        assert (ei.value.status is None) == case["local"], case["name"]
+
+
+async def test_wrong_python_types_are_validation_errors(iam: ory_iam.Iam) -> None:
+    with pytest.raises(IamValidationError) as ei:
+        await iam.identity.get(123)  # type: ignore[arg-type]
+    assert ei.value.fields[0]["path"] == "id"
+    with pytest.raises(IamValidationError):
+        await iam.identity.create(schema_id="customer", traits={"email": object()})
+    with pytest.raises(IamValidationError):
+        await iam.identity.create(["not", "a", "dict"])  # type: ignore[arg-type]
+
+
+def test_unknown_tenant_fails_at_the_call(iam: ory_iam.Iam) -> None:
+    with pytest.raises(IamConfigurationError) as ei:
+        iam.identity.for_tenant("nope")
+    assert ei.value.code == "configuration"
+
+
+def test_invalid_config_lists_every_path() -> None:
+    with pytest.raises(IamConfigurationError) as ei:
+        ory_iam.Iam.from_config(
+            {
+                "tenants": {
+                    "a": {"mode": "cloud", "kratos": {"public_url": "nope"}},
+                    "b": {"transport": "oathkeeper", "kratos": {"public_url": "http://x", "admin_token": "SECRET-TOKEN"}},
+                },
+                "session_cache": {"redis": {"url": "http://x"}},
+            }
+        )
+    paths = {f["path"] for f in ei.value.fields}
+    assert {
+        "default_tenant",
+        "tenants.a.kratos.public_url",
+        "tenants.a.cloud.project_slug",
+        "tenants.a.cloud.api_key",
+        "tenants.b.oathkeeper.signer_keys",
+        "session_cache.redis.url",
+    } <= paths
+    assert "SECRET-TOKEN" not in str(ei.value) and "SECRET-TOKEN" not in repr(ei.value)
+
+
+async def test_admin_op_without_admin_url(iam_config: dict[str, Any]) -> None:
+    cfg = copy.deepcopy(iam_config)
+    del cfg["tenants"]["customer"]["kratos"]["admin_url"]
+    iam = ory_iam.Iam.from_config(cfg)
+    with pytest.raises(IamConfigurationError) as ei:
+        await iam.identity.get(str(uuid.uuid4()))
+    assert "kratos.admin_url" in str(ei.value)
+
+
+async def test_list_and_auto_paging(iam: ory_iam.Iam) -> None:
+    admin = iam.identity.for_tenant("admin")
+    made = [(await admin.create(schema_id="admin", traits={"email": f"page-{uuid.uuid4().hex}@example.test"})).id for _ in range(3)]
+    page = await admin.list(page_size=1)
+    assert len(page.items) == 1 and page.next_page_token
+    assert page.items[0].traits is None
+    seen = [i.id async for i in admin.list_all(page_size=1)]
+    assert set(made) <= set(seen)
+    for i in made:
+        await admin.delete(i)
+
+
+async def test_delete_is_audited_through_the_callback(iam_config: dict[str, Any], email: str) -> None:
+    events: list[dict[str, Any]] = []
+    cfg = dict(iam_config, audit={"sink": "callback"})
+    iam = ory_iam.Iam.from_config(cfg, audit_callback=events.append)
+    created = await iam.identity.create(schema_id="customer", traits={"email": email})
+    await iam.identity.delete(created.id)
+    deletes = [e for e in events if e["name"] == "identity.delete"]
+    assert len(deletes) == 1
+    assert deletes[0]["target_id"] == created.id and deletes[0]["tenant"] == "customer"
+    assert deletes[0]["result"] == "success" and deletes[0]["request_id"]
+    assert email not in json.dumps(events)
+
+
+async def test_health(iam: ory_iam.Iam) -> None:
+    h = await iam.health()
+    assert h.healthy, h
+    assert "127.0.0.1" not in json.dumps(h.to_dict())
+    assert {(p.tenant, p.product) for p in h.probes} >= {("customer", "kratos-public"), ("admin", "kratos-admin")}
+
+
+def test_asyncio_run_without_a_running_loop(stack: dict[str, Any]) -> None:
+    """Users call `asyncio.run(iam.identity.get(x))` from sync code; it must just work."""
+    code = (
+        "import asyncio, json, sys, ory_iam\n"
+        "iam = ory_iam.Iam.from_config(json.loads(sys.argv[1]))\n"
+        "print(asyncio.run(iam.metadata.version()).kratos)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(stack["iam_config"])], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == stack["versions"]["kratos"]
+
+
+async def test_concurrent_calls_share_the_runtime(iam: ory_iam.Iam) -> None:
+    versions = await asyncio.gather(*[iam.metadata.version() for _ in range(20)])
+    assert len({v.kratos for v in versions}) == 1
