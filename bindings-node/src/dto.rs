@@ -48,12 +48,24 @@ impl From<ory_iam::dto::Identity> for Identity {
             metadata_admin: i.metadata_admin,
             verifiable_addresses: i.verifiable_addresses.map(|v| {
                 v.into_iter()
-                    .map(|a| VerifiableAddress { id: a.id, value: a.value, via: a.via, verified: a.verified, status: a.status })
+                    .map(|a| VerifiableAddress {
+                        id: a.id,
+                        value: a.value,
+                        via: a.via,
+                        verified: a.verified,
+                        status: a.status,
+                    })
                     .collect()
             }),
-            recovery_addresses: i
-                .recovery_addresses
-                .map(|v| v.into_iter().map(|a| RecoveryAddress { id: a.id, value: a.value, via: a.via }).collect()),
+            recovery_addresses: i.recovery_addresses.map(|v| {
+                v.into_iter()
+                    .map(|a| RecoveryAddress {
+                        id: a.id,
+                        value: a.value,
+                        via: a.via,
+                    })
+                    .collect()
+            }),
             created_at: i.created_at,
             updated_at: i.updated_at,
         }
@@ -66,7 +78,8 @@ pub struct IdentityPage {
     pub next_page_token: Option<String>,
 }
 
-/// Input of `identity.create`.
+/// Input of `identity.create` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
 #[napi(object)]
 pub struct CreateIdentityInput {
     pub schema_id: String,
@@ -77,7 +90,8 @@ pub struct CreateIdentityInput {
     pub metadata_admin: Option<Value>,
 }
 
-/// Options of `identity.list`.
+/// Options of `identity.list` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
 #[napi(object)]
 pub struct ListIdentitiesOptions {
     pub page_size: Option<u32>,
@@ -94,7 +108,12 @@ pub struct ServerVersions {
 
 impl From<ory_iam::dto::ServerVersions> for ServerVersions {
     fn from(v: ory_iam::dto::ServerVersions) -> Self {
-        ServerVersions { tenant: v.tenant, kratos: v.kratos, keto: v.keto, hydra: v.hydra }
+        ServerVersions {
+            tenant: v.tenant,
+            kratos: v.kratos,
+            keto: v.keto,
+            hydra: v.hydra,
+        }
     }
 }
 
@@ -120,7 +139,13 @@ impl From<ory_iam::Health> for Health {
             probes: h
                 .probes
                 .into_iter()
-                .map(|p| HealthProbe { tenant: p.tenant, product: p.product, healthy: p.healthy, status: p.status.map(u32::from), reason: p.reason })
+                .map(|p| HealthProbe {
+                    tenant: p.tenant,
+                    product: p.product,
+                    healthy: p.healthy,
+                    status: p.status.map(u32::from),
+                    reason: p.reason,
+                })
                 .collect(),
         }
     }

@@ -54,7 +54,10 @@ impl IdentityService {
     pub async fn list(&self, options: Option<Value>) -> napi::Result<IdentityPage> {
         let opts: ListIdentities = parse_input("options", options.unwrap_or(Value::Null)).napi()?;
         let p = self.0.list(opts).await.napi()?;
-        Ok(IdentityPage { items: p.items.into_iter().map(Into::into).collect(), next_page_token: p.next_page_token })
+        Ok(IdentityPage {
+            items: p.items.into_iter().map(Into::into).collect(),
+            next_page_token: p.next_page_token,
+        })
     }
 
     /// Every identity, following page tokens: `for await (const i of iam.identity.listAll())`.

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::sync::Mutex;
 
+type Pending<T> = Pin<Box<dyn Future<Output = Option<Result<T>>> + Send>>;
 type Fetch<T> = Arc<
     dyn Fn(Option<String>) -> Pin<Box<dyn Future<Output = Result<Page<T>>> + Send>> + Send + Sync,
 >;
@@ -22,8 +23,7 @@ pub struct Pager<T> {
     fetch: Fetch<T>,
     state: Arc<Mutex<PagerState<T>>>,
     // Only touched through `&mut self` (poll_next), so wrapping it keeps `Pager: Sync`.
-    pending:
-        sync_wrapper::SyncWrapper<Option<Pin<Box<dyn Future<Output = Option<Result<T>>> + Send>>>>,
+    pending: sync_wrapper::SyncWrapper<Option<Pending<T>>>,
 }
 
 struct PagerState<T> {

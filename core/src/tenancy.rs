@@ -11,7 +11,6 @@ use std::sync::Arc;
 /// Everything one tenant needs at call time.
 pub(crate) struct TenantContext {
     pub name: Arc<str>,
-    pub config: TenantConfig,
     pub kratos_public: Option<OryClient>,
     pub kratos_admin: Option<OryClient>,
     pub keto_read: Option<OryClient>,
@@ -68,7 +67,6 @@ impl TenantContext {
                 .as_ref()
                 .map(|h| client(&h.admin_url, h.admin_token.clone(), Product::HydraAdmin))
                 .transpose()?,
-            config: cfg.clone(),
             name,
             audit,
         })
@@ -86,24 +84,6 @@ impl TenantContext {
         self.kratos_admin
             .as_ref()
             .ok_or_else(|| self.missing("kratos.admin_url", op))
-    }
-
-    pub fn kratos_public(&self, op: &str) -> Result<&OryClient> {
-        self.kratos_public
-            .as_ref()
-            .ok_or_else(|| self.missing("kratos.public_url", op))
-    }
-
-    pub fn keto_read(&self, op: &str) -> Result<&OryClient> {
-        self.keto_read
-            .as_ref()
-            .ok_or_else(|| self.missing("keto.read_url", op))
-    }
-
-    pub fn hydra_admin(&self, op: &str) -> Result<&OryClient> {
-        self.hydra_admin
-            .as_ref()
-            .ok_or_else(|| self.missing("hydra.admin_url", op))
     }
 
     pub fn emit(&self, event: AuditEvent) {

@@ -16,10 +16,18 @@ pub struct Page<T> {
 
 /// Parse a method's option object (a Python dict, a JS object) into its typed input.
 /// Errors name the field and the rule, never the value that was given (it may be a trait).
+/// Top-level keys may be camelCase (Node style); nested values (traits) are left untouched.
 pub fn parse_input<T: serde::de::DeserializeOwned>(
     what: &str,
     v: serde_json::Value,
 ) -> crate::Result<T> {
+    let v = match v {
+        serde_json::Value::Object(m) => {
+            serde_json::Value::Object(m.into_iter().map(|(k, v)| (snake(&k), v)).collect())
+        }
+        serde_json::Value::Null => serde_json::Value::Object(Default::default()),
+        other => other,
+    };
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();

@@ -7,7 +7,7 @@ use crate::config::HttpConfig;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::Secret;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::Duration;
@@ -139,10 +139,6 @@ impl OryClient {
 
     pub fn product(&self) -> Product {
         self.inner.product
-    }
-
-    pub fn tenant(&self) -> &str {
-        &self.inner.tenant
     }
 
     fn err(&self, kind: ErrorKind, msg: String, request_id: &str) -> Error {
@@ -466,11 +462,6 @@ pub(crate) fn build_http(cfg: &HttpConfig) -> Result<reqwest::Client> {
         .map_err(|_| Error::configuration("cannot build the HTTP client (TLS backend)"))
 }
 
-pub(crate) fn header_value(v: &str) -> Result<HeaderValue> {
-    HeaderValue::from_str(v)
-        .map_err(|_| Error::validation("a header value contains characters HTTP does not allow"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,7 +469,10 @@ mod tests {
     #[test]
     fn parses_retry_after_forms() {
         let mut h = HeaderMap::new();
-        h.insert(http::header::RETRY_AFTER, HeaderValue::from_static("7"));
+        h.insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("7"),
+        );
         assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
         let t = httpdate_parse("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
         assert_eq!(

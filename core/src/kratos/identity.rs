@@ -115,6 +115,39 @@ impl IdentityService {
         })
     }
 
+    /// Replace all traits (the rest of the identity is kept: sent as a JSON Patch
+    /// `replace /traits`, because Kratos's PUT clears metadata that is not re-sent).
+    pub async fn update_traits(&self, id: &str, traits: Value) -> Result<Identity> {
+        check_uuid("id", id)?;
+        if !traits.is_object() {
+            return Err(Error::invalid_field("traits", "must be an object"));
+        }
+        // Replacing with the same value twice gives the same result: safe to retry.
+        self.apply_patch(
+            id,
+            json!([{"op": "replace", "path": "/traits", "value": traits}]),
+            true,
+        )
+        .await
+    }
+
+    /// Apply an RFC 6902 JSON Patch. Only `/traits`, `/metadata_public`, `/metadata_admin`
+    /// (and below) and `/state` may be touched; anything else is refused before sending.
+    pub async fn patch(&self, id: &str, ops: Value) -> Result<Identity> {
+        check_uuid("id", id)?;
+        validate_patch(&ops)?;
+        self.apply_patch(id, ops, false).await
+    }
+
+    async fn apply_patch(&self, id: &str, ops: Value, idempotent: bool) -> Result<Identity> {
+        let c = self.t.kratos_admin("identity.patch")?;
+        let path = format!("admin/identities/{id}");
+        let mut call = Call::patch(&path).json(ops);
+        call.idempotent = idempotent;
+        let r = c.send(call).await?;
+        Ok(c.decode::<wire::Identity>(&r)?.into_dto(&self.t.name))
+    }
+
     /// Delete an identity (audited as `identity.delete`).
     pub async fn delete(&self, id: &str) -> Result<()> {
         check_uuid("id", id)?;
@@ -138,5 +171,145 @@ impl IdentityService {
                 ),
         );
         res.map(|_| ())
+    }
+}
+
+const PATCHABLE: &[&str] = &["/traits", "/metadata_public", "/metadata_admin"];
+
+fn patchable(path: &str) -> bool {
+    path == "/state"
+        || PATCHABLE.iter().any(|p| {
+            path == *p
+                || path
+                    .strip_prefix(p)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+}
+
+/// RFC 6902 shape + the paths an identity patch may touch. Errors name the operation index.
+pub(crate) fn validate_patch(ops: &Value) -> Result<()> {
+    let Some(list) = ops.as_array() else {
+        return Err(Error::invalid_field(
+            "ops",
+            "must be a list of JSON Patch operations",
+        ));
+    };
+    if list.is_empty() {
+        return Err(Error::invalid_field("ops", "must not be empty"));
+    }
+    for (i, op) in list.iter().enumerate() {
+        let at = |k: &str| format!("ops[{i}].{k}");
+        let Some(o) = op.as_object() else {
+            return Err(Error::invalid_field(
+                format!("ops[{i}]"),
+                "must be an object",
+            ));
+        };
+        let kind = o.get("op").and_then(Value::as_str).unwrap_or("");
+        if !matches!(
+            kind,
+            "add" | "remove" | "replace" | "move" | "copy" | "test"
+        ) {
+            return Err(Error::invalid_field(
+                at("op"),
+                "must be one of add, remove, replace, move, copy, test",
+            ));
+        }
+        let Some(path) = o.get("path").and_then(Value::as_str) else {
+            return Err(Error::invalid_field(
+                at("path"),
+                "is required and must be a string",
+            ));
+        };
+        if !patchable(path) {
+            return Err(Error::invalid_field(at("path"), "only /traits, /metadata_public, /metadata_admin (and below) and /state may be patched"));
+        }
+        if matches!(kind, "move" | "copy") {
+            match o.get("from").and_then(Value::as_str) {
+                Some(f) if patchable(f) => {}
+                _ => return Err(Error::invalid_field(at("from"), "must be a patchable path")),
+            }
+        }
+        if matches!(kind, "add" | "replace" | "test") && !o.contains_key("value") {
+            return Err(Error::invalid_field(
+                at("value"),
+                "is required for this operation",
+            ));
+        }
+        if path == "/state" && kind != "test" {
+            match o.get("value").and_then(Value::as_str) {
+                Some("active") | Some("inactive") => {}
+                _ if kind == "remove" => {
+                    return Err(Error::invalid_field(at("path"), "/state cannot be removed"))
+                }
+                _ => {
+                    return Err(Error::invalid_field(
+                        at("value"),
+                        "state must be active or inactive",
+                    ))
+                }
+            }
+        }
+        if let Some(k) = o
+            .keys()
+            .find(|k| !matches!(k.as_str(), "op" | "path" | "from" | "value"))
+        {
+            return Err(Error::invalid_field(format!("ops[{i}].{k}"), "unknown key"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_paths_are_restricted() {
+        let ok = json!([
+            {"op": "replace", "path": "/traits/email", "value": "x"},
+            {"op": "add", "path": "/metadata_public/a", "value": 1},
+            {"op": "remove", "path": "/metadata_admin"},
+            {"op": "replace", "path": "/state", "value": "inactive"},
+            {"op": "move", "from": "/traits/a", "path": "/traits/b"},
+        ]);
+        validate_patch(&ok).unwrap();
+        for (bad, field) in [
+            (json!({"op": "replace"}), "ops"),
+            (json!([]), "ops"),
+            (
+                json!([{"op": "replace", "path": "/credentials", "value": 1}]),
+                "ops[0].path",
+            ),
+            (
+                json!([{"op": "replace", "path": "/traitsx", "value": 1}]),
+                "ops[0].path",
+            ),
+            (
+                json!([{"op": "replace", "path": "/id", "value": 1}]),
+                "ops[0].path",
+            ),
+            (
+                json!([{"op": "frobnicate", "path": "/traits"}]),
+                "ops[0].op",
+            ),
+            (json!([{"op": "add", "path": "/traits/a"}]), "ops[0].value"),
+            (
+                json!([{"op": "copy", "from": "/credentials", "path": "/traits/a"}]),
+                "ops[0].from",
+            ),
+            (
+                json!([{"op": "replace", "path": "/state", "value": "deleted"}]),
+                "ops[0].value",
+            ),
+            (
+                json!([{"op": "replace", "path": "/traits", "value": {}, "extra": 1}]),
+                "ops[0].extra",
+            ),
+        ] {
+            let e = validate_patch(&bad).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Validation);
+            assert_eq!(e.fields()[0].path, field, "{bad}");
+        }
     }
 }
