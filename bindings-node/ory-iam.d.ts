@@ -8,6 +8,7 @@ export type {
   Identity,
   IdentityPage,
   IdentityService,
+  JsonPatchOperation,
   ListIdentitiesOptions,
   MetadataService,
   RecoveryAddress,

@@ -57,15 +57,9 @@ impl From<ory_iam::dto::Identity> for Identity {
                     })
                     .collect()
             }),
-            recovery_addresses: i.recovery_addresses.map(|v| {
-                v.into_iter()
-                    .map(|a| RecoveryAddress {
-                        id: a.id,
-                        value: a.value,
-                        via: a.via,
-                    })
-                    .collect()
-            }),
+            recovery_addresses: i
+                .recovery_addresses
+                .map(|v| v.into_iter().map(|a| RecoveryAddress { id: a.id, value: a.value, via: a.via }).collect()),
             created_at: i.created_at,
             updated_at: i.updated_at,
         }
@@ -108,12 +102,7 @@ pub struct ServerVersions {
 
 impl From<ory_iam::dto::ServerVersions> for ServerVersions {
     fn from(v: ory_iam::dto::ServerVersions) -> Self {
-        ServerVersions {
-            tenant: v.tenant,
-            kratos: v.kratos,
-            keto: v.keto,
-            hydra: v.hydra,
-        }
+        ServerVersions { tenant: v.tenant, kratos: v.kratos, keto: v.keto, hydra: v.hydra }
     }
 }
 
@@ -149,4 +138,15 @@ impl From<ory_iam::Health> for Health {
                 .collect(),
         }
     }
+}
+
+/// One RFC 6902 operation (declared for the typings; validated by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct JsonPatchOperation {
+    /// add | remove | replace | move | copy | test
+    pub op: String,
+    pub path: String,
+    pub from: Option<String>,
+    pub value: Option<Value>,
 }

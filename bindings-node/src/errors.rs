@@ -5,10 +5,7 @@
 pub const MARKER: &str = "\u{1}ory-iam:";
 
 pub fn to_napi(e: ory_iam::Error) -> napi::Error {
-    napi::Error::new(
-        napi::Status::GenericFailure,
-        format!("{MARKER}{}", e.to_json()),
-    )
+    napi::Error::new(napi::Status::GenericFailure, format!("{MARKER}{}", e.to_json()))
 }
 
 pub trait IntoNapi<T> {

@@ -54,16 +54,26 @@ impl IdentityService {
     pub async fn list(&self, options: Option<Value>) -> napi::Result<IdentityPage> {
         let opts: ListIdentities = parse_input("options", options.unwrap_or(Value::Null)).napi()?;
         let p = self.0.list(opts).await.napi()?;
-        Ok(IdentityPage {
-            items: p.items.into_iter().map(Into::into).collect(),
-            next_page_token: p.next_page_token,
-        })
+        Ok(IdentityPage { items: p.items.into_iter().map(Into::into).collect(), next_page_token: p.next_page_token })
     }
 
     /// Every identity, following page tokens: `for await (const i of iam.identity.listAll())`.
     #[napi(ts_return_type = "AsyncIterable<Identity>")]
     pub fn list_all(&self, page_size: Option<u32>) -> IdentityPager {
         IdentityPager::new(self.0.list_all(page_size))
+    }
+
+    /// Replace all traits; metadata and state are kept.
+    #[napi(ts_args_type = "id: string, traits: Record<string, unknown>")]
+    pub async fn update_traits(&self, id: String, traits: Value) -> napi::Result<Identity> {
+        self.0.update_traits(&id, traits).await.napi().map(Into::into)
+    }
+
+    /// RFC 6902 JSON Patch limited to `/traits`, `/metadata_public`, `/metadata_admin` (and
+    /// below) and `/state`; other paths throw `IamValidationError` before any request.
+    #[napi(ts_args_type = "id: string, ops: Array<JsonPatchOperation>")]
+    pub async fn patch(&self, id: String, ops: Value) -> napi::Result<Identity> {
+        self.0.patch(&id, ops).await.napi().map(Into::into)
     }
 
     /// Delete an identity (audited as `identity.delete`).

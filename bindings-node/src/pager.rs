@@ -11,9 +11,7 @@ macro_rules! typed_pager {
 
         impl $name {
             pub fn new(p: ory_iam::Pager<$core>) -> Self {
-                $name {
-                    inner: std::sync::Arc::new(p),
-                }
+                $name { inner: std::sync::Arc::new(p) }
             }
         }
 
@@ -23,13 +21,7 @@ macro_rules! typed_pager {
             #[napi]
             pub async fn next_item(&self) -> napi::Result<Option<$js>> {
                 use crate::errors::IntoNapi;
-                Ok(self
-                    .inner
-                    .next_item()
-                    .await
-                    .transpose()
-                    .napi()?
-                    .map(Into::into))
+                Ok(self.inner.next_item().await.transpose().napi()?.map(Into::into))
             }
         }
     };

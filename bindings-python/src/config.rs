@@ -4,7 +4,6 @@ use crate::convert::from_py;
 use pyo3::prelude::*;
 
 pub fn config_from_py(obj: &Bound<'_, PyAny>) -> ory_iam::Result<ory_iam::IamConfig> {
-    let v =
-        from_py(obj, "").map_err(|e| ory_iam::Error::configuration_fields(e.fields().to_vec()))?;
+    let v = from_py(obj, "").map_err(|e| ory_iam::Error::configuration_fields(e.fields().to_vec()))?;
     ory_iam::IamConfig::from_value(&v)
 }

@@ -69,16 +69,9 @@ pub fn from_py(obj: &Bound<'_, PyAny>, path: &str) -> Result<Value, ory_iam::Err
         let mut m = Map::new();
         for (k, v) in d.iter() {
             let Ok(key) = k.extract::<String>() else {
-                return Err(ory_iam::Error::invalid_field(
-                    path,
-                    "dict keys must be strings",
-                ));
+                return Err(ory_iam::Error::invalid_field(path, "dict keys must be strings"));
             };
-            let child = if path.is_empty() {
-                key.clone()
-            } else {
-                format!("{path}.{key}")
-            };
+            let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
             let v = from_py(&v, &child)?;
             m.insert(key, v);
         }
@@ -86,11 +79,7 @@ pub fn from_py(obj: &Bound<'_, PyAny>, path: &str) -> Result<Value, ory_iam::Err
     }
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         let mut out = Vec::new();
-        for (i, x) in obj
-            .try_iter()
-            .map_err(|_| ory_iam::Error::invalid_field(path, "is not iterable"))?
-            .enumerate()
-        {
+        for (i, x) in obj.try_iter().map_err(|_| ory_iam::Error::invalid_field(path, "is not iterable"))?.enumerate() {
             let x = x.map_err(|_| ory_iam::Error::invalid_field(path, "could not be read"))?;
             out.push(from_py(&x, &format!("{path}[{i}]"))?);
         }
@@ -105,10 +94,7 @@ pub fn from_py(obj: &Bound<'_, PyAny>, path: &str) -> Result<Value, ory_iam::Err
             }
         }
     }
-    Err(ory_iam::Error::invalid_field(
-        if path.is_empty() { "<argument>" } else { path },
-        "has an unsupported type",
-    ))
+    Err(ory_iam::Error::invalid_field(if path.is_empty() { "<argument>" } else { path }, "has an unsupported type"))
 }
 
 /// For arguments that must be a str.

@@ -18,20 +18,11 @@ pub fn to_pyerr(py: Python<'_>, e: ory_iam::Error) -> PyErr {
 }
 
 fn build(py: Python<'_>, e: &ory_iam::Error) -> PyResult<PyErr> {
-    let m = ERRORS
-        .get_or_try_init(py, || py.import("ory_iam.errors").map(|m| m.unbind()))?
-        .bind(py);
+    let m = ERRORS.get_or_try_init(py, || py.import("ory_iam.errors").map(|m| m.unbind()))?.bind(py);
     let j = e.to_json();
     let cls = m.getattr(j["class"].as_str().unwrap_or("IamError"))?;
     let kwargs = PyDict::new(py);
-    for k in [
-        "code",
-        "status",
-        "tenant",
-        "request_id",
-        "retry_after",
-        "fields",
-    ] {
+    for k in ["code", "status", "tenant", "request_id", "retry_after", "fields"] {
         kwargs.set_item(k, to_py(py, &j[k])?)?;
     }
     let inst = cls.call((j["message"].as_str().unwrap_or_default(),), Some(&kwargs))?;

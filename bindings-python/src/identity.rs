@@ -27,32 +27,20 @@ impl PyIdentityService {
         spawn(py, async move { s.get(&id).await })
     }
 
-    fn get_with_traits<'py>(
-        &self,
-        py: Python<'py>,
-        id: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn get_with_traits<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let id = core(py, want_str(id, "id"))?;
         let s = self.0.clone();
         spawn(py, async move { s.get_with_traits(&id).await })
     }
 
-    fn create<'py>(
-        &self,
-        py: Python<'py>,
-        input: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let input: CreateIdentity =
-            core(py, from_py(input, "").and_then(|v| parse_input("input", v)))?;
+    fn create<'py>(&self, py: Python<'py>, input: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let input: CreateIdentity = core(py, from_py(input, "").and_then(|v| parse_input("input", v)))?;
         let s = self.0.clone();
         spawn(py, async move { s.create(input).await })
     }
 
     fn list<'py>(&self, py: Python<'py>, opts: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let opts: ListIdentities = core(
-            py,
-            from_py(opts, "").and_then(|v| parse_input("options", v)),
-        )?;
+        let opts: ListIdentities = core(py, from_py(opts, "").and_then(|v| parse_input("options", v)))?;
         let s = self.0.clone();
         spawn(py, async move { s.list(opts).await })
     }
@@ -62,6 +50,30 @@ impl PyIdentityService {
         PyPager::new(self.0.list_all(page_size))
     }
 
+    fn update_traits<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+        traits: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(id, "id"))?;
+        let traits = core(py, from_py(traits, "traits"))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.update_traits(&id, traits).await })
+    }
+
+    fn patch<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+        ops: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(id, "id"))?;
+        let ops = core(py, from_py(ops, "ops"))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.patch(&id, ops).await })
+    }
+
     fn delete<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let id = core(py, want_str(id, "id"))?;
         let s = self.0.clone();
@@ -69,10 +81,7 @@ impl PyIdentityService {
     }
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other
-            .extract::<PyRef<'_, Self>>()
-            .map(|o| o.0 == self.0)
-            .unwrap_or(false)
+        other.extract::<PyRef<'_, Self>>().map(|o| o.0 == self.0).unwrap_or(false)
     }
 
     fn __hash__(&self) -> u64 {

@@ -38,11 +38,7 @@ impl ory_iam::AuditSink for PyCallbackSink {
 #[pyclass(module = "ory_iam._ory_iam", name = "Iam", frozen)]
 pub struct PyIam(ory_iam::Iam);
 
-fn build(
-    py: Python<'_>,
-    cfg: ory_iam::Result<ory_iam::IamConfig>,
-    audit: Option<Py<PyAny>>,
-) -> PyResult<PyIam> {
+fn build(py: Python<'_>, cfg: ory_iam::Result<ory_iam::IamConfig>, audit: Option<Py<PyAny>>) -> PyResult<PyIam> {
     let cfg = core(py, cfg)?;
     let mut b = ory_iam::Iam::builder(cfg);
     if let Some(cb) = audit {
@@ -55,21 +51,13 @@ fn build(
 impl PyIam {
     #[staticmethod]
     #[pyo3(signature = (config, audit_callback=None))]
-    fn from_config(
-        py: Python<'_>,
-        config: &Bound<'_, PyAny>,
-        audit_callback: Option<Py<PyAny>>,
-    ) -> PyResult<Self> {
+    fn from_config(py: Python<'_>, config: &Bound<'_, PyAny>, audit_callback: Option<Py<PyAny>>) -> PyResult<Self> {
         build(py, config::config_from_py(config), audit_callback)
     }
 
     #[staticmethod]
     #[pyo3(signature = (path, audit_callback=None))]
-    fn from_file(
-        py: Python<'_>,
-        path: std::path::PathBuf,
-        audit_callback: Option<Py<PyAny>>,
-    ) -> PyResult<Self> {
+    fn from_file(py: Python<'_>, path: std::path::PathBuf, audit_callback: Option<Py<PyAny>>) -> PyResult<Self> {
         let cfg = py.detach(|| ory_iam::IamConfig::from_file(&path));
         build(py, cfg, audit_callback)
     }
@@ -114,11 +102,7 @@ impl PyIam {
     }
 
     fn __repr__(&self) -> String {
-        format!(
-            "Iam(tenants={:?}, default_tenant={:?})",
-            self.0.tenants(),
-            self.0.default_tenant()
-        )
+        format!("Iam(tenants={:?}, default_tenant={:?})", self.0.tenants(), self.0.default_tenant())
     }
 }
 

@@ -7,9 +7,8 @@ use serde_json::Value;
 use std::sync::Arc;
 
 type Erased = Arc<
-    dyn Fn() -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = Option<ory_iam::Result<Value>>> + Send>,
-        > + Send
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<ory_iam::Result<Value>>> + Send>>
+        + Send
         + Sync,
 >;
 
@@ -27,8 +26,7 @@ impl PyPager {
                 Box::pin(async move {
                     p.next_item().await.map(|r| {
                         r.and_then(|v| {
-                            serde_json::to_value(v)
-                                .map_err(|_| ory_iam::Error::internal("cannot convert an item"))
+                            serde_json::to_value(v).map_err(|_| ory_iam::Error::internal("cannot convert an item"))
                         })
                     })
                 })

@@ -19,9 +19,8 @@ where
         let out = fut.await;
         Python::attach(|py| match out {
             Ok(v) => {
-                let value = serde_json::to_value(&v).map_err(|_| {
-                    to_pyerr(py, ory_iam::Error::internal("cannot convert a result"))
-                })?;
+                let value = serde_json::to_value(&v)
+                    .map_err(|_| to_pyerr(py, ory_iam::Error::internal("cannot convert a result")))?;
                 to_py(py, &value).map(|b| b.unbind())
             }
             Err(e) => Err(to_pyerr(py, e)),

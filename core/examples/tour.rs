@@ -20,12 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("2. Health of every tenant × product");
     let h = iam.health().await;
     for p in &h.probes {
-        println!(
-            "   {:<9} {:<13} {}",
-            p.tenant,
-            p.product,
-            if p.healthy { "ready" } else { "NOT READY" }
-        );
+        println!("   {:<9} {:<13} {}", p.tenant, p.product, if p.healthy { "ready" } else { "NOT READY" });
     }
 
     println!("3. Server versions");
@@ -53,22 +48,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let plain = iam.identity().get(&created.id).await?;
     println!("   get:             traits = {:?}", plain.traits);
     let full = iam.identity().get_with_traits(&created.id).await?;
-    println!(
-        "   get_with_traits: traits = {}",
-        full.traits.unwrap_or_default()
-    );
-    println!(
-        "   Debug never prints traits: {full:?}",
-        full = iam.identity().get_with_traits(&created.id).await?
-    );
+    println!("   get_with_traits: traits = {}", full.traits.unwrap_or_default());
+    println!("   Debug never prints traits: {full:?}", full = iam.identity().get_with_traits(&created.id).await?);
 
     println!("6. Tenant 'admin' cannot see it");
     match iam.identity().for_tenant("admin")?.get(&created.id).await {
-        Err(e) if e.kind() == ErrorKind::NotFound => println!(
-            "   admin: {} ({})",
-            e.code(),
-            e.status().unwrap_or_default()
-        ),
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            println!("   admin: {} ({})", e.code(), e.status().unwrap_or_default())
+        }
         other => println!("   unexpected: {other:?}"),
     }
 
@@ -79,11 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("8. Delete (audited) and see it gone");
     iam.identity().delete(&created.id).await?;
     let e = iam.identity().get(&created.id).await.unwrap_err();
-    println!(
-        "   after delete: {} (request {})",
-        e.code(),
-        e.request_id().unwrap_or("-")
-    );
+    println!("   after delete: {} (request {})", e.code(), e.request_id().unwrap_or("-"));
     iam.close().await;
     println!("Tour done.");
     Ok(())

@@ -47,10 +47,7 @@ impl AuditEvent {
         AuditEvent {
             name: name.to_owned(),
             tenant: tenant.to_owned(),
-            timestamp: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0),
+            timestamp: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0),
             request_id: None,
             actor: None,
             target_id: None,
@@ -135,10 +132,7 @@ const SECRET_KEYS: &[&str] = &[
 
 /// Redact an event in place: secret-named attributes, JWT-shaped strings, Ory token prefixes.
 pub fn redact_event(e: &mut AuditEvent) {
-    for v in [&mut e.actor, &mut e.target_id, &mut e.request_id]
-        .into_iter()
-        .flatten()
-    {
+    for v in [&mut e.actor, &mut e.target_id, &mut e.request_id].into_iter().flatten() {
         if looks_secret(v) {
             *v = "***".into();
         }
@@ -150,10 +144,7 @@ pub fn redact_event(e: &mut AuditEvent) {
 
 fn redact_value(key: &str, v: &mut Value) {
     let lk = key.to_ascii_lowercase();
-    if SECRET_KEYS
-        .iter()
-        .any(|s| lk == *s || lk.ends_with(&format!("_{s}")))
-    {
+    if SECRET_KEYS.iter().any(|s| lk == *s || lk.ends_with(&format!("_{s}"))) {
         *v = Value::String("***".into());
         return;
     }
@@ -167,26 +158,14 @@ fn redact_value(key: &str, v: &mut Value) {
 
 /// JWTs (three base64url segments), Ory session/API tokens, cookie pairs.
 pub fn looks_secret(s: &str) -> bool {
-    const PREFIXES: &[&str] = &[
-        "ory_st_",
-        "ory_pat_",
-        "ory_apikey_",
-        "ory_ht_",
-        "ory_at_",
-        "ory_rt_",
-        "ory_ac_",
-        "ory_wak_",
-    ];
+    const PREFIXES: &[&str] =
+        &["ory_st_", "ory_pat_", "ory_apikey_", "ory_ht_", "ory_at_", "ory_rt_", "ory_ac_", "ory_wak_"];
     if PREFIXES.iter().any(|p| s.contains(p)) {
         return true;
     }
     let parts: Vec<&str> = s.split('.').collect();
     if parts.len() == 3
-        && parts.iter().all(|p| {
-            p.len() >= 4
-                && p.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+        && parts.iter().all(|p| p.len() >= 4 && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
         && s.starts_with("ey")
     {
         return true;
@@ -207,10 +186,7 @@ mod tests {
             .attr("cache_hit", true);
         redact_event(&mut e);
         let s = serde_json::to_string(&e).unwrap();
-        assert!(
-            !s.contains("ory_st_abc") && !s.contains("eyJ") && !s.contains("a@b.c"),
-            "{s}"
-        );
+        assert!(!s.contains("ory_st_abc") && !s.contains("eyJ") && !s.contains("a@b.c"), "{s}");
         assert_eq!(e.attributes["cache_hit"], Value::Bool(true));
     }
 }

@@ -65,9 +65,7 @@ impl KratosConfig {
     pub const DEFAULT_SESSION_COOKIE: &'static str = "ory_kratos_session";
 
     pub fn session_cookie_name(&self) -> &str {
-        self.session_cookie_name
-            .as_deref()
-            .unwrap_or(Self::DEFAULT_SESSION_COOKIE)
+        self.session_cookie_name.as_deref().unwrap_or(Self::DEFAULT_SESSION_COOKIE)
     }
 }
 
@@ -115,11 +113,7 @@ pub struct CacheConfig {
 
 impl Default for CacheConfig {
     fn default() -> Self {
-        CacheConfig {
-            session_ttl_ms: 0,
-            permission_ttl_ms: 0,
-            jwks_ttl_ms: 600_000,
-        }
+        CacheConfig { session_ttl_ms: 0, permission_ttl_ms: 0, jwks_ttl_ms: 600_000 }
     }
 }
 
@@ -210,10 +204,7 @@ impl IamConfig {
         })?;
         let value: Value = serde_yaml::from_str(&text).map_err(|e| {
             // Location only: a parse error message may quote the offending line (a secret).
-            let at = e
-                .location()
-                .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
-                .unwrap_or_default();
+            let at = e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default();
             Error::configuration_fields(vec![FieldError {
                 path: "<file>".into(),
                 reason: format!("{} is not valid YAML/JSON{at}", path.display()),
@@ -277,38 +268,24 @@ impl IamConfig {
 
     fn problems(&self) -> Vec<FieldError> {
         let mut out = Vec::new();
-        let mut bad = |path: String, reason: &str| {
-            out.push(FieldError {
-                path,
-                reason: reason.into(),
-            })
-        };
+        let mut bad = |path: String, reason: &str| out.push(FieldError { path, reason: reason.into() });
         if self.tenants.is_empty() {
             bad("tenants".into(), "at least one tenant is required");
         }
         match &self.default_tenant {
-            Some(d) if !self.tenants.contains_key(d) => {
-                bad("default_tenant".into(), "names no configured tenant")
+            Some(d) if !self.tenants.contains_key(d) => bad("default_tenant".into(), "names no configured tenant"),
+            None if self.tenants.len() > 1 => {
+                bad("default_tenant".into(), "required when several tenants are configured")
             }
-            None if self.tenants.len() > 1 => bad(
-                "default_tenant".into(),
-                "required when several tenants are configured",
-            ),
             _ => {}
         }
         if let SessionCacheConfig::Redis { url } = &self.session_cache {
             if !url.expose().starts_with("redis://") && !url.expose().starts_with("rediss://") {
-                bad(
-                    "session_cache.redis.url".into(),
-                    "must be a redis:// or rediss:// URL",
-                );
+                bad("session_cache.redis.url".into(), "must be a redis:// or rediss:// URL");
             }
         }
         if let SessionCacheConfig::Memory { max_entries: 0 } = &self.session_cache {
-            bad(
-                "session_cache.memory.max_entries".into(),
-                "must be greater than 0",
-            );
+            bad("session_cache.memory.max_entries".into(), "must be greater than 0");
         }
         for (name, t) in &self.tenants {
             let at = |k: &str| format!("tenants.{name}.{k}");
@@ -345,26 +322,15 @@ impl IamConfig {
                 (Mode::Cloud, Some(c)) => {
                     if c.project_slug.is_empty() {
                         bad(at("cloud.project_slug"), "required when mode is cloud");
-                    } else if !c
-                        .project_slug
-                        .chars()
-                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
-                    {
-                        bad(
-                            at("cloud.project_slug"),
-                            "may contain only letters, digits and '-'",
-                        );
+                    } else if !c.project_slug.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-') {
+                        bad(at("cloud.project_slug"), "may contain only letters, digits and '-'");
                     }
                     if c.api_key.is_empty() {
                         bad(at("cloud.api_key"), "required when mode is cloud");
                     }
                 }
                 (Mode::SelfHosted, _) => {
-                    if t.kratos.is_none()
-                        && t.keto.is_none()
-                        && t.hydra.is_none()
-                        && t.console.is_none()
-                    {
+                    if t.kratos.is_none() && t.keto.is_none() && t.hydra.is_none() && t.console.is_none() {
                         bad(at("kratos"), "a self-hosted tenant needs at least one of kratos, keto, hydra or console");
                     }
                 }
@@ -376,10 +342,7 @@ impl IamConfig {
                             bad(at("oathkeeper.signer_keys"), "keys must not be empty");
                         }
                     }
-                    _ => bad(
-                        at("oathkeeper.signer_keys"),
-                        "at least one key is required when transport is oathkeeper",
-                    ),
+                    _ => bad(at("oathkeeper.signer_keys"), "at least one key is required when transport is oathkeeper"),
                 }
             }
             if t.http.timeout_ms == 0 {
@@ -421,18 +384,13 @@ impl TenantConfig {
 
     pub fn effective_keto(&self) -> Option<KetoConfig> {
         match (&self.keto, self.mode, &self.cloud) {
-            (Some(k), Mode::Cloud, Some(c)) => Some(KetoConfig {
-                api_key: k.api_key.clone().or_else(|| Some(c.api_key.clone())),
-                ..k.clone()
-            }),
+            (Some(k), Mode::Cloud, Some(c)) => {
+                Some(KetoConfig { api_key: k.api_key.clone().or_else(|| Some(c.api_key.clone())), ..k.clone() })
+            }
             (Some(k), _, _) => Some(k.clone()),
             (None, Mode::Cloud, Some(c)) => {
                 let url = cloud_project_url(&c.project_slug);
-                Some(KetoConfig {
-                    read_url: url.clone(),
-                    write_url: url,
-                    api_key: Some(c.api_key.clone()),
-                })
+                Some(KetoConfig { read_url: url.clone(), write_url: url, api_key: Some(c.api_key.clone()) })
             }
             _ => None,
         }
@@ -483,9 +441,7 @@ fn insert_path(node: &mut Value, parts: &[String], leaf: Value) {
             obj.insert(last.clone(), leaf);
         }
         [first, rest @ ..] => {
-            let child = obj
-                .entry(first.clone())
-                .or_insert_with(|| Value::Object(Map::new()));
+            let child = obj.entry(first.clone()).or_insert_with(|| Value::Object(Map::new()));
             insert_path(child, rest, leaf);
         }
     }
@@ -531,35 +487,23 @@ struct Obj<'a> {
 
 impl Reader {
     fn bad(&mut self, path: impl Into<String>, reason: impl Into<String>) {
-        self.problems.push(FieldError {
-            path: path.into(),
-            reason: reason.into(),
-        });
+        self.problems.push(FieldError { path: path.into(), reason: reason.into() });
     }
 
     fn obj<'a>(&mut self, path: &str, v: &'a Value) -> Obj<'a> {
         let map = match v {
             Value::Object(m) => Some(m),
             _ => {
-                self.bad(
-                    if path.is_empty() { "<root>" } else { path },
-                    "must be an object",
-                );
+                self.bad(if path.is_empty() { "<root>" } else { path }, "must be an object");
                 None
             }
         };
-        Obj {
-            path: path.to_owned(),
-            map,
-            seen: Vec::new(),
-        }
+        Obj { path: path.to_owned(), map, seen: Vec::new() }
     }
 
     fn child<'a>(&mut self, o: &mut Obj<'a>, key: &'static str) -> Option<&'a Value> {
         let m = o.map?;
-        let found = m
-            .get_key_value(key)
-            .or_else(|| m.get_key_value(camel(key).as_str()));
+        let found = m.get_key_value(key).or_else(|| m.get_key_value(camel(key).as_str()));
         match found {
             Some((k, v)) => {
                 o.seen.push(k.as_str());
@@ -604,10 +548,7 @@ impl Reader {
                 String::new()
             }
             None => {
-                if o.map
-                    .map(|m| !m.contains_key(key) && !m.contains_key(&camel(key)))
-                    .unwrap_or(false)
-                {
+                if o.map.map(|m| !m.contains_key(key) && !m.contains_key(&camel(key))).unwrap_or(false) {
                     self.bad(path, "is required");
                 }
                 String::new()
@@ -624,11 +565,7 @@ impl Reader {
         let path = join(&o.path, key);
         match self.child(o, key)? {
             Value::Number(n) if n.as_u64().is_some() => n.as_u64(),
-            Value::Number(n)
-                if n.as_f64()
-                    .map(|f| f >= 0.0 && f.fract() == 0.0)
-                    .unwrap_or(false) =>
-            {
+            Value::Number(n) if n.as_f64().map(|f| f >= 0.0 && f.fract() == 0.0).unwrap_or(false) => {
                 n.as_f64().map(|f| f as u64)
             }
             Value::String(s) if s.parse::<u64>().is_ok() => s.parse().ok(),
@@ -664,10 +601,7 @@ impl Reader {
                     }
                 }
             }
-            Some(_) => self.bad(
-                "tenants",
-                "must be an object of tenant name → tenant config",
-            ),
+            Some(_) => self.bad("tenants", "must be an object of tenant name → tenant config"),
             None => self.bad("tenants", "is required"),
         }
         let session_cache = match self.child(&mut o, "session_cache") {
@@ -692,53 +626,36 @@ impl Reader {
             }
         };
         self.finish(o);
-        Some(IamConfig {
-            default_tenant,
-            tenants,
-            session_cache,
-            audit,
-        })
+        Some(IamConfig { default_tenant, tenants, session_cache, audit })
     }
 
     fn session_cache(&mut self, v: &Value) -> SessionCacheConfig {
         match v {
             Value::String(s) if s == "none" => SessionCacheConfig::None,
-            Value::String(s) if s == "memory" => SessionCacheConfig::Memory {
-                max_entries: DEFAULT_MEMORY_CACHE_ENTRIES,
-            },
+            Value::String(s) if s == "memory" => {
+                SessionCacheConfig::Memory { max_entries: DEFAULT_MEMORY_CACHE_ENTRIES }
+            }
             Value::Object(_) => {
                 let mut o = self.obj("session_cache", v);
                 let out = if let Some(r) = self.child(&mut o, "redis") {
                     let mut ro = self.obj("session_cache.redis", r);
                     let url = self.required_string(&mut ro, "url");
                     self.finish(ro);
-                    SessionCacheConfig::Redis {
-                        url: Secret::new(url),
-                    }
+                    SessionCacheConfig::Redis { url: Secret::new(url) }
                 } else if let Some(m) = self.child(&mut o, "memory") {
                     let mut mo = self.obj("session_cache.memory", m);
-                    let max = self
-                        .uint(&mut mo, "max_entries")
-                        .unwrap_or(DEFAULT_MEMORY_CACHE_ENTRIES as u64);
+                    let max = self.uint(&mut mo, "max_entries").unwrap_or(DEFAULT_MEMORY_CACHE_ENTRIES as u64);
                     self.finish(mo);
-                    SessionCacheConfig::Memory {
-                        max_entries: max as usize,
-                    }
+                    SessionCacheConfig::Memory { max_entries: max as usize }
                 } else {
-                    self.bad(
-                        "session_cache",
-                        "must be \"memory\", \"none\", {memory: {...}} or {redis: {url}}",
-                    );
+                    self.bad("session_cache", "must be \"memory\", \"none\", {memory: {...}} or {redis: {url}}");
                     SessionCacheConfig::None
                 };
                 self.finish(o);
                 out
             }
             _ => {
-                self.bad(
-                    "session_cache",
-                    "must be \"memory\", \"none\", {memory: {...}} or {redis: {url}}",
-                );
+                self.bad("session_cache", "must be \"memory\", \"none\", {memory: {...}} or {redis: {url}}");
                 SessionCacheConfig::None
             }
         }
@@ -758,10 +675,7 @@ impl Reader {
             Some("cookie") => t.transport = Transport::Cookie,
             Some("bearer") => t.transport = Transport::Bearer,
             Some("oathkeeper") => t.transport = Transport::Oathkeeper,
-            Some(_) => self.bad(
-                join(path, "transport"),
-                "must be one of cookie, bearer, cookie-or-bearer, oathkeeper",
-            ),
+            Some(_) => self.bad(join(path, "transport"), "must be one of cookie, bearer, cookie-or-bearer, oathkeeper"),
         }
         if let Some(v) = self.child(&mut o, "kratos") {
             let mut k = self.obj(&join(path, "kratos"), v);
@@ -831,23 +745,15 @@ impl Reader {
                     Vec::new()
                 }
             };
-            t.oathkeeper = Some(OathkeeperConfig {
-                identity_header,
-                signature_header,
-                signer_keys,
-            });
+            t.oathkeeper = Some(OathkeeperConfig { identity_header, signature_header, signer_keys });
             self.finish(c);
         }
         if let Some(v) = self.child(&mut o, "cache") {
             let mut c = self.obj(&join(path, "cache"), v);
             let d = CacheConfig::default();
             t.cache = CacheConfig {
-                session_ttl_ms: self
-                    .uint(&mut c, "session_ttl_ms")
-                    .unwrap_or(d.session_ttl_ms),
-                permission_ttl_ms: self
-                    .uint(&mut c, "permission_ttl_ms")
-                    .unwrap_or(d.permission_ttl_ms),
+                session_ttl_ms: self.uint(&mut c, "session_ttl_ms").unwrap_or(d.session_ttl_ms),
+                permission_ttl_ms: self.uint(&mut c, "permission_ttl_ms").unwrap_or(d.permission_ttl_ms),
                 jwks_ttl_ms: self.uint(&mut c, "jwks_ttl_ms").unwrap_or(d.jwks_ttl_ms),
             };
             self.finish(c);
@@ -857,23 +763,11 @@ impl Reader {
             let d = HttpConfig::default();
             t.http = HttpConfig {
                 timeout_ms: self.uint(&mut c, "timeout_ms").unwrap_or(d.timeout_ms),
-                connect_timeout_ms: self
-                    .uint(&mut c, "connect_timeout_ms")
-                    .unwrap_or(d.connect_timeout_ms),
-                retries: self
-                    .uint(&mut c, "retries")
-                    .map(|n| n.min(u32::MAX as u64) as u32)
-                    .unwrap_or(d.retries),
-                backoff_base_ms: self
-                    .uint(&mut c, "backoff_base_ms")
-                    .unwrap_or(d.backoff_base_ms),
-                backoff_max_ms: self
-                    .uint(&mut c, "backoff_max_ms")
-                    .unwrap_or(d.backoff_max_ms),
-                max_body_bytes: self
-                    .uint(&mut c, "max_body_bytes")
-                    .map(|n| n as usize)
-                    .unwrap_or(d.max_body_bytes),
+                connect_timeout_ms: self.uint(&mut c, "connect_timeout_ms").unwrap_or(d.connect_timeout_ms),
+                retries: self.uint(&mut c, "retries").map(|n| n.min(u32::MAX as u64) as u32).unwrap_or(d.retries),
+                backoff_base_ms: self.uint(&mut c, "backoff_base_ms").unwrap_or(d.backoff_base_ms),
+                backoff_max_ms: self.uint(&mut c, "backoff_max_ms").unwrap_or(d.backoff_max_ms),
+                max_body_bytes: self.uint(&mut c, "max_body_bytes").map(|n| n as usize).unwrap_or(d.max_body_bytes),
             };
             self.finish(c);
         }
@@ -934,16 +828,8 @@ mod tests {
         }))
         .unwrap();
         let t = &c.tenants["my_tenant"];
-        assert_eq!(
-            t.kratos.as_ref().unwrap().admin_url.as_deref(),
-            Some("http://127.0.0.1:4434")
-        );
-        assert_eq!(
-            c.session_cache,
-            SessionCacheConfig::Memory {
-                max_entries: DEFAULT_MEMORY_CACHE_ENTRIES
-            }
-        );
+        assert_eq!(t.kratos.as_ref().unwrap().admin_url.as_deref(), Some("http://127.0.0.1:4434"));
+        assert_eq!(c.session_cache, SessionCacheConfig::Memory { max_entries: DEFAULT_MEMORY_CACHE_ENTRIES });
     }
 
     #[test]
@@ -977,14 +863,8 @@ mod tests {
     #[test]
     fn env_vars_build_the_same_shape() {
         let c = IamConfig::from_env_vars(vec![
-            (
-                "ORY_IAM__TENANTS__CUSTOMER__KRATOS__PUBLIC_URL".into(),
-                "http://127.0.0.1:1".into(),
-            ),
-            (
-                "ORY_IAM__TENANTS__CUSTOMER__HTTP__RETRIES".into(),
-                "4".into(),
-            ),
+            ("ORY_IAM__TENANTS__CUSTOMER__KRATOS__PUBLIC_URL".into(), "http://127.0.0.1:1".into()),
+            ("ORY_IAM__TENANTS__CUSTOMER__HTTP__RETRIES".into(), "4".into()),
             ("ORY_IAM__SESSION_CACHE".into(), "memory".into()),
             ("UNRELATED".into(), "x".into()),
         ])

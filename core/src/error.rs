@@ -104,10 +104,7 @@ impl Error {
 
     /// A validation error about one named input.
     pub fn invalid_field(path: impl Into<String>, reason: impl Into<String>) -> Self {
-        let f = FieldError {
-            path: path.into(),
-            reason: reason.into(),
-        };
+        let f = FieldError { path: path.into(), reason: reason.into() };
         let mut e = Self::new(ErrorKind::Validation, f.to_string());
         e.fields.push(f);
         e

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod audit;
+pub(crate) mod cache;
 pub mod config;
 pub mod dto;
 pub mod error;
@@ -23,12 +24,13 @@ pub mod metadata;
 pub mod paging;
 pub mod secret;
 pub(crate) mod tenancy;
+pub mod transport;
 
 pub use audit::{AuditEvent, AuditSink};
 pub use config::IamConfig;
 pub use error::{Error, ErrorKind, FieldError, Result};
 pub use http::Product;
-pub use kratos::IdentityService;
+pub use kratos::{IdentityService, SessionService};
 pub use metadata::MetadataService;
 pub use paging::Pager;
 pub use secret::Secret;
@@ -73,7 +75,8 @@ impl IamBuilder {
             (AuditSinkKind::Callback, None) => {
                 return Err(Error::configuration_fields(vec![FieldError {
                     path: "audit.sink".into(),
-                    reason: "callback needs a callback (Iam::builder().audit_sink, or the binding's audit callback)".into(),
+                    reason: "callback needs a callback (Iam::builder().audit_sink, or the binding's audit callback)"
+                        .into(),
                 }]))
             }
             (AuditSinkKind::Log, _) => Arc::new(LogSink),
@@ -84,14 +87,8 @@ impl IamBuilder {
             Ok(reg) => Ok(Iam { reg: Arc::new(reg) }),
             Err(e) => {
                 let mut ev = Event::new(audit::names::CONFIG_BOOT_FAILURE, "", "failure");
-                ev.attributes.insert(
-                    "paths".into(),
-                    e.fields()
-                        .iter()
-                        .map(|f| f.path.clone())
-                        .collect::<Vec<_>>()
-                        .into(),
-                );
+                ev.attributes
+                    .insert("paths".into(), e.fields().iter().map(|f| f.path.clone()).collect::<Vec<_>>().into());
                 auditor.emit(ev);
                 Err(e)
             }
@@ -151,6 +148,10 @@ impl Iam {
         IdentityService::new(self.reg.clone())
     }
 
+    pub fn session(&self) -> SessionService {
+        SessionService::new(self.reg.clone())
+    }
+
     pub fn metadata(&self) -> MetadataService {
         MetadataService::new(self.reg.clone())
     }
@@ -197,10 +198,7 @@ impl Iam {
             }
         }
         let probes = futures::future::join_all(probes).await;
-        Health {
-            healthy: probes.iter().all(|p| p.healthy),
-            probes,
-        }
+        Health { healthy: probes.iter().all(|p| p.healthy), probes }
     }
 
     /// Flush and release. Pools close when the last clone is dropped; this is the explicit

@@ -26,11 +26,6 @@ impl MetadataService {
             version_of(t.keto_read.as_ref(), "version"),
             version_of(t.hydra_admin.as_ref(), "version"),
         )?;
-        Ok(ServerVersions {
-            tenant: t.name.to_string(),
-            kratos,
-            keto,
-            hydra,
-        })
+        Ok(ServerVersions { tenant: t.name.to_string(), kratos, keto, hydra })
     }
 }

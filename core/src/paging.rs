@@ -13,9 +13,7 @@ use std::task::{Context, Poll};
 use tokio::sync::Mutex;
 
 type Pending<T> = Pin<Box<dyn Future<Output = Option<Result<T>>> + Send>>;
-type Fetch<T> = Arc<
-    dyn Fn(Option<String>) -> Pin<Box<dyn Future<Output = Result<Page<T>>> + Send>> + Send + Sync,
->;
+type Fetch<T> = Arc<dyn Fn(Option<String>) -> Pin<Box<dyn Future<Output = Result<Page<T>>> + Send>> + Send + Sync>;
 
 /// Yields items across pages. Also usable without `Stream` through [`Pager::next_item`], which
 /// is what the bindings call.
@@ -41,12 +39,7 @@ impl<T: Send + 'static> Pager<T> {
     {
         Pager {
             fetch: Arc::new(move |t| Box::pin(f(t))),
-            state: Arc::new(Mutex::new(PagerState {
-                buf: VecDeque::new(),
-                next: None,
-                started: false,
-                done: false,
-            })),
+            state: Arc::new(Mutex::new(PagerState { buf: VecDeque::new(), next: None, started: false, done: false })),
             pending: sync_wrapper::SyncWrapper::new(None),
         }
     }
@@ -91,10 +84,7 @@ impl<T: Send + 'static> Stream for Pager<T> {
         let this = &mut *self;
         let pending = this.pending.get_mut();
         if pending.is_none() {
-            *pending = Some(Box::pin(Self::advance(
-                this.fetch.clone(),
-                this.state.clone(),
-            )));
+            *pending = Some(Box::pin(Self::advance(this.fetch.clone(), this.state.clone())));
         }
         let out = pending.as_mut().expect("pending").as_mut().poll(cx);
         if out.is_ready() {
@@ -120,10 +110,7 @@ pub(crate) fn next_token_from_link(h: &HeaderMap) -> Option<String> {
             let url = url::Url::parse(&part[start..end])
                 .or_else(|_| url::Url::parse("http://x").and_then(|b| b.join(&part[start..end])))
                 .ok()?;
-            return url
-                .query_pairs()
-                .find(|(k, _)| k == "page_token")
-                .map(|(_, v)| v.into_owned());
+            return url.query_pairs().find(|(k, _)| k == "page_token").map(|(_, v)| v.into_owned());
         }
     }
     None
@@ -154,11 +141,7 @@ mod tests {
             let n: u32 = t.map(|t| t.parse().unwrap()).unwrap_or(0);
             Ok(Page {
                 items: vec![n * 2, n * 2 + 1],
-                next_page_token: if n < 2 {
-                    Some((n + 1).to_string())
-                } else {
-                    None
-                },
+                next_page_token: if n < 2 { Some((n + 1).to_string()) } else { None },
             })
         });
         let all: Vec<u32> = p.map(|r| r.unwrap()).collect().await;

@@ -2,7 +2,8 @@
 //! built once. Service handles hold an `Arc` to their tenant, so `for_tenant` is a map lookup.
 
 use crate::audit::{AuditEvent, Auditor};
-use crate::config::{IamConfig, TenantConfig};
+use crate::cache::SessionStore;
+use crate::config::{IamConfig, TenantConfig, Transport};
 use crate::error::{Error, Result};
 use crate::http::{build_http, OryClient, Product};
 use std::collections::BTreeMap;
@@ -11,6 +12,10 @@ use std::sync::Arc;
 /// Everything one tenant needs at call time.
 pub(crate) struct TenantContext {
     pub name: Arc<str>,
+    pub config: TenantConfig,
+    /// Shared by all tenants; keys include the tenant.
+    pub sessions: Arc<SessionStore>,
+    cookie_name: String,
     pub kratos_public: Option<OryClient>,
     pub kratos_admin: Option<OryClient>,
     pub keto_read: Option<OryClient>,
@@ -21,69 +26,59 @@ pub(crate) struct TenantContext {
 }
 
 impl TenantContext {
-    fn build(name: &str, cfg: &TenantConfig, audit: Auditor) -> Result<Self> {
+    fn build(name: &str, cfg: &TenantConfig, audit: Auditor, sessions: Arc<SessionStore>) -> Result<Self> {
         let name: Arc<str> = Arc::from(name);
         // One connection pool per tenant, shared by its products.
         let http = build_http(&cfg.http)?;
         let client = |url: &str, token, product| {
-            OryClient::new(
-                http.clone(),
-                url,
-                token,
-                cfg.http.clone(),
-                name.clone(),
-                product,
-            )
+            OryClient::new(http.clone(), url, token, cfg.http.clone(), name.clone(), product)
         };
         let kratos = cfg.effective_kratos();
         let keto = cfg.effective_keto();
         let hydra = cfg.effective_hydra();
         Ok(TenantContext {
-            kratos_public: kratos
-                .as_ref()
-                .map(|k| client(&k.public_url, None, Product::KratosPublic))
-                .transpose()?,
+            kratos_public: kratos.as_ref().map(|k| client(&k.public_url, None, Product::KratosPublic)).transpose()?,
             kratos_admin: kratos
                 .as_ref()
-                .and_then(|k| {
-                    k.admin_url
-                        .as_ref()
-                        .map(|u| client(u, k.admin_token.clone(), Product::KratosAdmin))
-                })
+                .and_then(|k| k.admin_url.as_ref().map(|u| client(u, k.admin_token.clone(), Product::KratosAdmin)))
                 .transpose()?,
-            keto_read: keto
-                .as_ref()
-                .map(|k| client(&k.read_url, k.api_key.clone(), Product::KetoRead))
-                .transpose()?,
+            keto_read: keto.as_ref().map(|k| client(&k.read_url, k.api_key.clone(), Product::KetoRead)).transpose()?,
             keto_write: keto
                 .as_ref()
                 .map(|k| client(&k.write_url, k.api_key.clone(), Product::KetoWrite))
                 .transpose()?,
-            hydra_public: hydra
-                .as_ref()
-                .map(|h| client(&h.public_url, None, Product::HydraPublic))
-                .transpose()?,
+            hydra_public: hydra.as_ref().map(|h| client(&h.public_url, None, Product::HydraPublic)).transpose()?,
             hydra_admin: hydra
                 .as_ref()
                 .map(|h| client(&h.admin_url, h.admin_token.clone(), Product::HydraAdmin))
                 .transpose()?,
+            cookie_name: kratos.as_ref().map(|k| k.session_cookie_name().to_owned()).unwrap_or_default(),
+            config: cfg.clone(),
+            sessions,
             name,
             audit,
         })
     }
 
     fn missing(&self, key: &str, op: &str) -> Error {
-        Error::configuration(format!(
-            "tenants.{}.{key} is not configured; {op} needs it",
-            self.name
-        ))
-        .with_tenant(&*self.name)
+        Error::configuration(format!("tenants.{}.{key} is not configured; {op} needs it", self.name))
+            .with_tenant(&*self.name)
     }
 
     pub fn kratos_admin(&self, op: &str) -> Result<&OryClient> {
-        self.kratos_admin
-            .as_ref()
-            .ok_or_else(|| self.missing("kratos.admin_url", op))
+        self.kratos_admin.as_ref().ok_or_else(|| self.missing("kratos.admin_url", op))
+    }
+
+    pub fn kratos_public(&self, op: &str) -> Result<&OryClient> {
+        self.kratos_public.as_ref().ok_or_else(|| self.missing("kratos.public_url", op))
+    }
+
+    pub fn config_transport(&self) -> Transport {
+        self.config.transport
+    }
+
+    pub fn session_cookie_name(&self) -> &str {
+        &self.cookie_name
     }
 
     pub fn emit(&self, event: AuditEvent) {
@@ -99,12 +94,10 @@ pub(crate) struct Registry {
 impl Registry {
     pub fn build(cfg: &IamConfig, audit: Auditor) -> Result<Registry> {
         cfg.validate()?;
+        let sessions = Arc::new(SessionStore::new(&cfg.session_cache)?);
         let mut tenants = BTreeMap::new();
         for (name, t) in &cfg.tenants {
-            tenants.insert(
-                name.clone(),
-                Arc::new(TenantContext::build(name, t, audit.clone())?),
-            );
+            tenants.insert(name.clone(), Arc::new(TenantContext::build(name, t, audit.clone(), sessions.clone())?));
         }
         let default_name = match &cfg.default_tenant {
             Some(d) => d.clone(),
@@ -121,10 +114,7 @@ impl Registry {
     pub fn get(&self, name: &str) -> Result<Arc<TenantContext>> {
         self.tenants.get(name).cloned().ok_or_else(|| {
             let known: Vec<&str> = self.tenants.keys().map(String::as_str).collect();
-            Error::configuration(format!(
-                "unknown tenant {name:?}; configured tenants: {}",
-                known.join(", ")
-            ))
+            Error::configuration(format!("unknown tenant {name:?}; configured tenants: {}", known.join(", ")))
         })
     }
 }

@@ -11,10 +11,7 @@ pub fn stack() -> Value {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.stack/stack.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "the integration tests need the local Ory stack: run `tests/stack/up` first ({}: {e})",
-            path.display()
-        )
+        panic!("the integration tests need the local Ory stack: run `tests/stack/up` first ({}: {e})", path.display())
     });
     serde_json::from_str(&text).expect("stack.json is JSON")
 }

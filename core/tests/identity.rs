@@ -24,10 +24,7 @@ fn customer(email: &str) -> CreateIdentity {
 async fn server_versions_match_the_stack() {
     let stack = common::stack();
     let v = iam().metadata().version().await.unwrap();
-    println!(
-        "servers: kratos {:?}, keto {:?}, hydra {:?}",
-        v.kratos, v.keto, v.hydra
-    );
+    println!("servers: kratos {:?}, keto {:?}, hydra {:?}", v.kratos, v.keto, v.hydra);
     assert_eq!(v.tenant, "customer");
     assert_eq!(v.kratos.as_deref(), stack["versions"]["kratos"].as_str());
     assert_eq!(v.keto.as_deref(), stack["versions"]["keto"].as_str());
@@ -53,10 +50,7 @@ async fn create_get_get_with_traits_delete() {
     let full = ids.get_with_traits(&created.id).await.unwrap();
     assert_eq!(full.traits.as_ref().unwrap()["email"], json!(email));
     assert_eq!(full.traits.as_ref().unwrap()["name"]["first"], json!("Ada"));
-    assert!(
-        !format!("{full:?}").contains(&email),
-        "Debug must hide traits"
-    );
+    assert!(!format!("{full:?}").contains(&email), "Debug must hide traits");
 
     ids.delete(&created.id).await.unwrap();
     let gone = ids.get(&created.id).await.unwrap_err();
@@ -64,10 +58,7 @@ async fn create_get_get_with_traits_delete() {
     assert_eq!(gone.status(), Some(404));
     assert_eq!(gone.tenant(), Some("customer"));
     assert!(gone.request_id().is_some());
-    assert_eq!(
-        ids.delete(&created.id).await.unwrap_err().kind(),
-        ErrorKind::NotFound
-    );
+    assert_eq!(ids.delete(&created.id).await.unwrap_err().kind(), ErrorKind::NotFound);
 }
 
 #[tokio::test]
@@ -75,17 +66,10 @@ async fn tenants_never_see_each_others_identities() {
     let iam = iam();
     let customer_ids = iam.identity().for_tenant("customer").unwrap();
     let admin_ids = iam.identity().for_tenant("admin").unwrap();
-    assert_eq!(
-        customer_ids,
-        iam.identity(),
-        "the default tenant is customer"
-    );
+    assert_eq!(customer_ids, iam.identity(), "the default tenant is customer");
     assert_ne!(customer_ids, admin_ids);
 
-    let c = customer_ids
-        .create(customer(&common::unique_email("iso")))
-        .await
-        .unwrap();
+    let c = customer_ids.create(customer(&common::unique_email("iso"))).await.unwrap();
     let a = admin_ids
         .create(CreateIdentity {
             schema_id: "admin".into(),
@@ -95,19 +79,10 @@ async fn tenants_never_see_each_others_identities() {
         .await
         .unwrap();
     assert_eq!(a.tenant, "admin");
-    assert_eq!(
-        admin_ids.get(&c.id).await.unwrap_err().kind(),
-        ErrorKind::NotFound
-    );
-    assert_eq!(
-        customer_ids.get(&a.id).await.unwrap_err().kind(),
-        ErrorKind::NotFound
-    );
+    assert_eq!(admin_ids.get(&c.id).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(customer_ids.get(&a.id).await.unwrap_err().kind(), ErrorKind::NotFound);
     // The customer schema does not exist on the admin instance.
-    let wrong_schema = admin_ids
-        .create(customer(&common::unique_email("x")))
-        .await
-        .unwrap_err();
+    let wrong_schema = admin_ids.create(customer(&common::unique_email("x"))).await.unwrap_err();
     assert_eq!(wrong_schema.kind(), ErrorKind::Validation);
     customer_ids.delete(&c.id).await.unwrap();
     admin_ids.delete(&a.id).await.unwrap();
@@ -123,14 +98,8 @@ async fn bad_input_is_refused_with_typed_errors() {
         assert_eq!(e.fields()[0].path, "id");
         assert_eq!(e.status(), None, "refused locally, no request sent");
     }
-    let e = ids
-        .create(CreateIdentity {
-            schema_id: "".into(),
-            traits: json!({}),
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
+    let e =
+        ids.create(CreateIdentity { schema_id: "".into(), traits: json!({}), ..Default::default() }).await.unwrap_err();
     assert_eq!(e.fields()[0].path, "schema_id");
     // Kratos rejects traits that break the schema: 400 → validation; the value is not echoed.
     let e = ids
@@ -145,32 +114,19 @@ async fn bad_input_is_refused_with_typed_errors() {
     assert_eq!(e.status(), Some(400));
     assert!(!e.to_string().contains("SECRETVALUE") && !format!("{e:?}").contains("SECRETVALUE"));
     // Unknown tenant: at the call.
-    assert_eq!(
-        ids.for_tenant("nope").unwrap_err().kind(),
-        ErrorKind::Configuration
-    );
+    assert_eq!(ids.for_tenant("nope").unwrap_err().kind(), ErrorKind::Configuration);
     let dup_email = common::unique_email("dup");
     let first = ids.create(customer(&dup_email)).await.unwrap();
-    assert_eq!(
-        ids.create(customer(&dup_email)).await.unwrap_err().kind(),
-        ErrorKind::Conflict
-    );
+    assert_eq!(ids.create(customer(&dup_email)).await.unwrap_err().kind(), ErrorKind::Conflict);
     ids.delete(&first.id).await.unwrap();
 }
 
 #[tokio::test]
 async fn admin_operations_without_admin_url_are_configuration_errors() {
     let mut cfg = common::iam_config();
-    cfg["tenants"]["customer"]["kratos"]
-        .as_object_mut()
-        .unwrap()
-        .remove("admin_url");
+    cfg["tenants"]["customer"]["kratos"].as_object_mut().unwrap().remove("admin_url");
     let iam = Iam::from_value(&cfg).unwrap();
-    let e = iam
-        .identity()
-        .get("9f425a8d-7efc-4768-8f23-7647a74fdf13")
-        .await
-        .unwrap_err();
+    let e = iam.identity().get("9f425a8d-7efc-4768-8f23-7647a74fdf13").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Configuration);
     assert!(e.message().contains("kratos.admin_url"));
 }
@@ -192,13 +148,7 @@ async fn list_pages_and_auto_pages() {
             .id,
         );
     }
-    let first = ids
-        .list(ListIdentities {
-            page_size: Some(1),
-            page_token: None,
-        })
-        .await
-        .unwrap();
+    let first = ids.list(ListIdentities { page_size: Some(1), page_token: None }).await.unwrap();
     assert_eq!(first.items.len(), 1);
     assert!(first.items[0].traits.is_none(), "list is sanitized");
     assert!(first.next_page_token.is_some());
@@ -207,13 +157,7 @@ async fn list_pages_and_auto_pages() {
         assert!(all.contains(id), "auto-paging reaches every identity");
     }
     assert_eq!(
-        ids.list(ListIdentities {
-            page_size: Some(0),
-            page_token: None
-        })
-        .await
-        .unwrap_err()
-        .kind(),
+        ids.list(ListIdentities { page_size: Some(0), page_token: None }).await.unwrap_err().kind(),
         ErrorKind::Validation
     );
     for id in made {
@@ -235,18 +179,12 @@ async fn delete_is_audited_without_personal_data() {
     let mut cfg = common::iam_config();
     cfg["audit"] = json!({"sink": "callback"});
     let sink = Arc::new(Collect::default());
-    let iam = Iam::builder(ory_iam::IamConfig::from_value(&cfg).unwrap())
-        .audit_sink(sink.clone())
-        .build()
-        .unwrap();
+    let iam = Iam::builder(ory_iam::IamConfig::from_value(&cfg).unwrap()).audit_sink(sink.clone()).build().unwrap();
     let email = common::unique_email("audit");
     let created = iam.identity().create(customer(&email)).await.unwrap();
     iam.identity().delete(&created.id).await.unwrap();
     let events = sink.0.lock().unwrap().clone();
-    let del: Vec<&AuditEvent> = events
-        .iter()
-        .filter(|e| e.name == "identity.delete")
-        .collect();
+    let del: Vec<&AuditEvent> = events.iter().filter(|e| e.name == "identity.delete").collect();
     assert_eq!(del.len(), 1);
     assert_eq!(del[0].target_id.as_deref(), Some(created.id.as_str()));
     assert_eq!(del[0].tenant, "customer");
@@ -261,8 +199,42 @@ async fn health_names_tenants_and_products_only() {
     assert!(h.healthy, "{h:?}");
     let s = serde_json::to_string(&h).unwrap();
     assert!(!s.contains("http://") && !s.contains("127.0.0.1"));
-    assert!(h
-        .probes
-        .iter()
-        .any(|p| p.tenant == "admin" && p.product == "kratos-admin"));
+    assert!(h.probes.iter().any(|p| p.tenant == "admin" && p.product == "kratos-admin"));
+}
+
+#[tokio::test]
+async fn update_traits_and_patch_keep_what_they_do_not_touch() {
+    let iam = iam();
+    let ids = iam.identity();
+    let email = common::unique_email("patch");
+    let created = ids
+        .create(CreateIdentity {
+            schema_id: "customer".into(),
+            traits: json!({"email": email}),
+            metadata_public: Some(json!({"plan": "pro"})),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let new_email = common::unique_email("patched");
+    let updated = ids.update_traits(&created.id, json!({"email": new_email, "roles": ["editor"]})).await.unwrap();
+    assert_eq!(updated.traits.as_ref().unwrap()["roles"], json!(["editor"]));
+    assert_eq!(updated.metadata_public, Some(json!({"plan": "pro"})), "update_traits keeps metadata");
+    let patched = ids
+        .patch(
+            &created.id,
+            json!([
+                {"op": "replace", "path": "/state", "value": "inactive"},
+                {"op": "add", "path": "/metadata_admin", "value": {"note": "vip"}},
+                {"op": "add", "path": "/traits/roles/-", "value": "admin"},
+            ]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched.state.as_deref(), Some("inactive"));
+    assert_eq!(patched.traits.as_ref().unwrap()["roles"], json!(["editor", "admin"]));
+    assert_eq!(patched.metadata_admin, Some(json!({"note": "vip"})));
+    let e = ids.patch(&created.id, json!([{"op": "remove", "path": "/credentials"}])).await.unwrap_err();
+    assert_eq!((e.kind(), e.status()), (ErrorKind::Validation, None));
+    ids.delete(&created.id).await.unwrap();
 }

@@ -154,3 +154,23 @@ test('concurrent calls', async () => {
   const vs = await Promise.all(Array.from({ length: 20 }, () => iam.metadata.version()))
   assert.equal(new Set(vs.map((v) => v.kratos)).size, 1)
 })
+
+test('updateTraits and patch', async () => {
+  const email = uniqueEmail('patch')
+  const created = await iam.identity.create({ schemaId: 'customer', traits: { email }, metadataPublic: { plan: 'pro' } })
+  const updated = await iam.identity.updateTraits(created.id, { email: `u-${email}`, roles: ['editor'] })
+  assert.deepEqual(updated.traits, { email: `u-${email}`, roles: ['editor'] })
+  assert.deepEqual(updated.metadataPublic, { plan: 'pro' })
+  const patched = await iam.identity.patch(created.id, [
+    { op: 'replace', path: '/state', value: 'inactive' },
+    { op: 'add', path: '/traits/roles/-', value: 'admin' },
+  ])
+  assert.equal(patched.state, 'inactive')
+  assert.deepEqual(patched.traits.roles, ['editor', 'admin'])
+  await assert.rejects(iam.identity.patch(created.id, [{ op: 'remove', path: '/credentials' }]), (e) => {
+    assert.ok(e instanceof IamValidationError)
+    assert.equal(e.fields[0].path, 'ops[0].path')
+    return true
+  })
+  await iam.identity.delete(created.id)
+})

@@ -193,3 +193,22 @@ def test_asyncio_run_without_a_running_loop(stack: dict[str, Any]) -> None:
 async def test_concurrent_calls_share_the_runtime(iam: ory_iam.Iam) -> None:
     versions = await asyncio.gather(*[iam.metadata.version() for _ in range(20)])
     assert len({v.kratos for v in versions}) == 1
+
+
+async def test_update_traits_and_patch(iam: ory_iam.Iam, email: str) -> None:
+    created = await iam.identity.create(schema_id="customer", traits={"email": email}, metadata_public={"plan": "pro"})
+    updated = await iam.identity.update_traits(created.id, {"email": "u-" + email, "roles": ["editor"]})
+    assert updated.traits == {"email": "u-" + email, "roles": ["editor"]}
+    assert updated.metadata_public == {"plan": "pro"}
+    patched = await iam.identity.patch(
+        created.id,
+        [
+            {"op": "replace", "path": "/state", "value": "inactive"},
+            {"op": "add", "path": "/traits/roles/-", "value": "admin"},
+        ],
+    )
+    assert patched.state == "inactive" and patched.traits is not None and patched.traits["roles"] == ["editor", "admin"]
+    with pytest.raises(IamValidationError) as ei:
+        await iam.identity.patch(created.id, [{"op": "remove", "path": "/credentials"}])
+    assert ei.value.status is None and ei.value.fields[0]["path"] == "ops[0].path"
+    await iam.identity.delete(created.id)

@@ -7,7 +7,7 @@ Every method is a coroutine: ``await iam.identity.get(id)`` inside a running loo
 from __future__ import annotations
 
 import os
-from typing import Any, AsyncIterator, Callable, Mapping, Optional, Union
+from typing import Any, AsyncIterator, Callable, Mapping, Optional, Sequence, Union
 
 from . import _ory_iam as _native
 from ._dto import (
@@ -120,6 +120,15 @@ class IdentityService(_Service):
             if item is None:
                 return
             yield Identity._from(item)
+
+    async def update_traits(self, id: str, traits: Mapping[str, Any]) -> Identity:
+        """Replace all traits; metadata and state are kept."""
+        return Identity._from(await self._n.update_traits(id, traits))
+
+    async def patch(self, id: str, ops: Sequence[Mapping[str, Any]]) -> Identity:
+        """RFC 6902 JSON Patch limited to ``/traits``, ``/metadata_public``, ``/metadata_admin``
+        (and below) and ``/state``; other paths raise ``IamValidationError`` before any request."""
+        return Identity._from(await self._n.patch(id, ops))
 
     async def delete(self, id: str) -> None:
         """Delete an identity (audited as ``identity.delete``)."""

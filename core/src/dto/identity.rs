@@ -1,10 +1,10 @@
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
 
 /// An identity. From `get` it is sanitized: `traits`, `metadata_admin` and the addresses (which
 /// hold personal data) are `None`; `get_with_traits` fills them.
-#[derive(Clone, Serialize, PartialEq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub struct Identity {
     pub tenant: String,
     pub id: String,
@@ -47,29 +47,17 @@ impl fmt::Debug for Identity {
             .field("schema_id", &self.schema_id)
             .field("state", &self.state)
             .field("traits", &format_args!("{}", hidden(&self.traits)))
-            .field(
-                "metadata_public",
-                &format_args!("{}", hidden(&self.metadata_public)),
-            )
-            .field(
-                "metadata_admin",
-                &format_args!("{}", hidden(&self.metadata_admin)),
-            )
-            .field(
-                "verifiable_addresses",
-                &format_args!("{}", hidden(&self.verifiable_addresses)),
-            )
-            .field(
-                "recovery_addresses",
-                &format_args!("{}", hidden(&self.recovery_addresses)),
-            )
+            .field("metadata_public", &format_args!("{}", hidden(&self.metadata_public)))
+            .field("metadata_admin", &format_args!("{}", hidden(&self.metadata_admin)))
+            .field("verifiable_addresses", &format_args!("{}", hidden(&self.verifiable_addresses)))
+            .field("recovery_addresses", &format_args!("{}", hidden(&self.recovery_addresses)))
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
             .finish()
     }
 }
 
-#[derive(Clone, Serialize, PartialEq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub struct VerifiableAddress {
     pub id: Option<String>,
     pub value: String,
@@ -87,7 +75,7 @@ impl fmt::Debug for VerifiableAddress {
     }
 }
 
-#[derive(Clone, Serialize, PartialEq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub struct RecoveryAddress {
     pub id: Option<String>,
     pub value: String,
@@ -96,9 +84,7 @@ pub struct RecoveryAddress {
 
 impl fmt::Debug for RecoveryAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecoveryAddress")
-            .field("via", &self.via)
-            .finish_non_exhaustive()
+        f.debug_struct("RecoveryAddress").field("via", &self.via).finish_non_exhaustive()
     }
 }
 

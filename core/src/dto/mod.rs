@@ -3,9 +3,11 @@
 
 mod identity;
 mod metadata;
+mod session;
 
 pub use identity::*;
 pub use metadata::*;
+pub use session::*;
 
 /// One page of a list, with the token for the next page (`None` on the last page).
 #[derive(Clone, Debug, serde::Serialize)]
@@ -17,14 +19,9 @@ pub struct Page<T> {
 /// Parse a method's option object (a Python dict, a JS object) into its typed input.
 /// Errors name the field and the rule, never the value that was given (it may be a trait).
 /// Top-level keys may be camelCase (Node style); nested values (traits) are left untouched.
-pub fn parse_input<T: serde::de::DeserializeOwned>(
-    what: &str,
-    v: serde_json::Value,
-) -> crate::Result<T> {
+pub fn parse_input<T: serde::de::DeserializeOwned>(what: &str, v: serde_json::Value) -> crate::Result<T> {
     let v = match v {
-        serde_json::Value::Object(m) => {
-            serde_json::Value::Object(m.into_iter().map(|(k, v)| (snake(&k), v)).collect())
-        }
+        serde_json::Value::Object(m) => serde_json::Value::Object(m.into_iter().map(|(k, v)| (snake(&k), v)).collect()),
         serde_json::Value::Null => serde_json::Value::Object(Default::default()),
         other => other,
     };
@@ -39,11 +36,7 @@ pub fn parse_input<T: serde::de::DeserializeOwned>(
         } else {
             "has the wrong type or value".to_owned()
         };
-        let path = if path == "." {
-            what.to_owned()
-        } else {
-            format!("{what}.{path}")
-        };
+        let path = if path == "." { what.to_owned() } else { format!("{what}.{path}") };
         crate::Error::invalid_field(path, reason)
     })
 }

@@ -65,18 +65,8 @@ pub(crate) struct Call<'a> {
 
 impl<'a> Call<'a> {
     pub fn new(method: Method, path: &'a str) -> Self {
-        let idempotent = matches!(
-            method,
-            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
-        );
-        Call {
-            method,
-            path,
-            query: Vec::new(),
-            json: None,
-            headers: HeaderMap::new(),
-            idempotent,
-        }
+        let idempotent = matches!(method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS);
+        Call { method, path, query: Vec::new(), json: None, headers: HeaderMap::new(), idempotent }
     }
     pub fn get(path: &'a str) -> Self {
         Self::new(Method::GET, path)
@@ -118,23 +108,14 @@ impl OryClient {
         tenant: Arc<str>,
         product: Product,
     ) -> Result<Self> {
-        let mut base = url::Url::parse(base)
-            .map_err(|_| Error::configuration(format!("invalid {} URL", product.as_str())))?;
+        let mut base =
+            url::Url::parse(base).map_err(|_| Error::configuration(format!("invalid {} URL", product.as_str())))?;
         // Join paths onto the base without dropping a path prefix (e.g. behind a proxy).
         if !base.path().ends_with('/') {
             let p = format!("{}/", base.path());
             base.set_path(&p);
         }
-        Ok(OryClient {
-            inner: Arc::new(ClientInner {
-                http,
-                base,
-                token,
-                cfg,
-                tenant,
-                product,
-            }),
-        })
+        Ok(OryClient { inner: Arc::new(ClientInner { http, base, token, cfg, tenant, product }) })
     }
 
     pub fn product(&self) -> Product {
@@ -142,9 +123,7 @@ impl OryClient {
     }
 
     fn err(&self, kind: ErrorKind, msg: String, request_id: &str) -> Error {
-        Error::new(kind, msg)
-            .with_tenant(&*self.inner.tenant)
-            .with_request_id(request_id)
+        Error::new(kind, msg).with_tenant(&*self.inner.tenant).with_request_id(request_id)
     }
 
     /// Send and map any non-2xx status to an error.
@@ -172,18 +151,13 @@ impl OryClient {
             .inner
             .base
             .join(call.path.trim_start_matches('/'))
-            .map_err(|_| {
-                Error::validation(format!("invalid path for {}", self.inner.product.as_str()))
-            })?;
+            .map_err(|_| Error::validation(format!("invalid path for {}", self.inner.product.as_str())))?;
         let cfg = &self.inner.cfg;
         let attempts = if call.idempotent { cfg.retries + 1 } else { 1 };
         let mut last: Option<Error> = None;
         for attempt in 0..attempts {
             if attempt > 0 {
-                let wait = last
-                    .as_ref()
-                    .and_then(|e| e.retry_after())
-                    .unwrap_or_else(|| backoff(cfg, attempt));
+                let wait = last.as_ref().and_then(|e| e.retry_after()).unwrap_or_else(|| backoff(cfg, attempt));
                 if wait > Duration::from_millis(cfg.backoff_max_ms.max(cfg.timeout_ms)) {
                     // The server asked for more patience than our budget: give up now and let
                     // the caller see `retry_after`.
@@ -219,12 +193,7 @@ impl OryClient {
                     };
                     last = Some(self.err(
                         ErrorKind::UpstreamUnavailable,
-                        format!(
-                            "{} {} {}",
-                            self.inner.product.as_str(),
-                            call.path_for_errors(),
-                            why
-                        ),
+                        format!("{} {} {}", self.inner.product.as_str(), call.path_for_errors(), why),
                         &request_id,
                     ));
                 }
@@ -248,36 +217,16 @@ impl OryClient {
                         continue;
                     }
                     let body = self.read_capped(resp, &request_id, &call).await?;
-                    return Ok(Reply {
-                        status,
-                        headers,
-                        body,
-                        request_id,
-                    });
+                    return Ok(Reply { status, headers, body, request_id });
                 }
             }
         }
-        Err(last.unwrap_or_else(|| {
-            self.err(
-                ErrorKind::UpstreamUnavailable,
-                "no attempt made".into(),
-                &request_id,
-            )
-        }))
+        Err(last.unwrap_or_else(|| self.err(ErrorKind::UpstreamUnavailable, "no attempt made".into(), &request_id)))
     }
 
-    async fn read_capped(
-        &self,
-        mut resp: reqwest::Response,
-        request_id: &str,
-        call: &Call<'_>,
-    ) -> Result<Bytes> {
+    async fn read_capped(&self, mut resp: reqwest::Response, request_id: &str, call: &Call<'_>) -> Result<Bytes> {
         let cap = self.inner.cfg.max_body_bytes;
-        if resp
-            .content_length()
-            .map(|l| l as usize > cap)
-            .unwrap_or(false)
-        {
+        if resp.content_length().map(|l| l as usize > cap).unwrap_or(false) {
             return Err(self.too_large(request_id, call));
         }
         let mut buf = bytes::BytesMut::new();
@@ -291,18 +240,10 @@ impl OryClient {
                 }
                 Ok(None) => return Ok(buf.freeze()),
                 Err(e) => {
-                    let why = if e.is_timeout() {
-                        "timed out while reading the body"
-                    } else {
-                        "broke off the body"
-                    };
+                    let why = if e.is_timeout() { "timed out while reading the body" } else { "broke off the body" };
                     return Err(self.err(
                         ErrorKind::UpstreamUnavailable,
-                        format!(
-                            "{} {} {why}",
-                            self.inner.product.as_str(),
-                            call.path_for_errors()
-                        ),
+                        format!("{} {} {why}", self.inner.product.as_str(), call.path_for_errors()),
                         request_id,
                     ));
                 }
@@ -325,11 +266,7 @@ impl OryClient {
 
     /// One GET with a short deadline and no retries, for health checks. `Ok(status)` or the
     /// reason it failed (a word, never a URL or a token).
-    pub async fn probe(
-        &self,
-        path: &str,
-        timeout: Duration,
-    ) -> std::result::Result<u16, &'static str> {
+    pub async fn probe(&self, path: &str, timeout: Duration) -> std::result::Result<u16, &'static str> {
         let url = self.inner.base.join(path).map_err(|_| "bad path")?;
         let mut rb = self.inner.http.get(url).timeout(timeout);
         if let Some(t) = &self.inner.token {
@@ -354,16 +291,8 @@ impl OryClient {
             _ => ErrorKind::Validation,
         };
         // Ory's error `reason` can quote the submitted value (a trait, an email): never copied.
-        self.err(
-            kind,
-            format!(
-                "{} rejected {what} with {}",
-                self.inner.product.as_str(),
-                r.status
-            ),
-            &r.request_id,
-        )
-        .with_status(r.status)
+        self.err(kind, format!("{} rejected {what} with {}", self.inner.product.as_str(), r.status), &r.request_id)
+            .with_status(r.status)
     }
 
     /// Parse a JSON body into a private wire type; a body that does not fit is an upstream fault.
@@ -394,9 +323,7 @@ impl Call<'_> {
 }
 
 fn backoff(cfg: &HttpConfig, attempt: u32) -> Duration {
-    let exp = cfg
-        .backoff_base_ms
-        .saturating_mul(1u64 << (attempt - 1).min(16));
+    let exp = cfg.backoff_base_ms.saturating_mul(1u64 << (attempt - 1).min(16));
     let capped = exp.min(cfg.backoff_max_ms);
     // Full jitter: spreads retries of many clients hitting the same failure.
     Duration::from_millis(fastrand::u64(capped / 2..=capped.max(1)))
@@ -408,10 +335,7 @@ fn retry_after(h: &HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let when = httpdate_parse(v)?;
-    Some(
-        when.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+    Some(when.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
 }
 
 /// RFC 7231 IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only form servers send today.
@@ -421,11 +345,9 @@ fn httpdate_parse(s: &str) -> Option<std::time::SystemTime> {
         return None;
     }
     let day: u64 = parts[1].parse().ok()?;
-    let month = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ]
-    .iter()
-    .position(|m| *m == parts[2])? as u64
+    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        .iter()
+        .position(|m| *m == parts[2])? as u64
         + 1;
     let year: i64 = parts[3].parse().ok()?;
     let hms: Vec<u64> = parts[4].split(':').filter_map(|x| x.parse().ok()).collect();
@@ -433,11 +355,7 @@ fn httpdate_parse(s: &str) -> Option<std::time::SystemTime> {
         return None;
     }
     // Days from civil (Howard Hinnant's algorithm).
-    let (y, m) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
+    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
     let era = if y >= 0 { y } else { y - 399 } / 400;
     let yoe = (y - era * 400) as u64;
     let doy = (153 * m + 2) / 5 + day - 1;
@@ -469,25 +387,15 @@ mod tests {
     #[test]
     fn parses_retry_after_forms() {
         let mut h = HeaderMap::new();
-        h.insert(
-            http::header::RETRY_AFTER,
-            http::HeaderValue::from_static("7"),
-        );
+        h.insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("7"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
         let t = httpdate_parse("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
-        assert_eq!(
-            t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(),
-            784111777
-        );
+        assert_eq!(t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(), 784111777);
     }
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let cfg = HttpConfig {
-            backoff_base_ms: 100,
-            backoff_max_ms: 400,
-            ..HttpConfig::default()
-        };
+        let cfg = HttpConfig { backoff_base_ms: 100, backoff_max_ms: 400, ..HttpConfig::default() };
         for _ in 0..50 {
             assert!(backoff(&cfg, 1) <= Duration::from_millis(100));
             assert!(backoff(&cfg, 5) <= Duration::from_millis(400));

@@ -79,10 +79,7 @@ impl IdentityService {
         let mut call = Call::get("admin/identities");
         if let Some(n) = opts.page_size {
             if n == 0 || n > 500 {
-                return Err(Error::invalid_field(
-                    "page_size",
-                    "must be between 1 and 500",
-                ));
+                return Err(Error::invalid_field("page_size", "must be between 1 and 500"));
             }
             call = call.query("page_size", n.to_string());
         }
@@ -92,10 +89,7 @@ impl IdentityService {
         let r = c.send(call).await?;
         let items: Vec<wire::Identity> = c.decode(&r)?;
         Ok(Page {
-            items: items
-                .into_iter()
-                .map(|i| i.into_dto(&self.t.name).sanitized())
-                .collect(),
+            items: items.into_iter().map(|i| i.into_dto(&self.t.name).sanitized()).collect(),
             next_page_token: next_token_from_link(&r.headers),
         })
     }
@@ -105,13 +99,7 @@ impl IdentityService {
         let svc = self.clone();
         Pager::new(move |token| {
             let svc = svc.clone();
-            async move {
-                svc.list(ListIdentities {
-                    page_size,
-                    page_token: token,
-                })
-                .await
-            }
+            async move { svc.list(ListIdentities { page_size, page_token: token }).await }
         })
     }
 
@@ -123,12 +111,7 @@ impl IdentityService {
             return Err(Error::invalid_field("traits", "must be an object"));
         }
         // Replacing with the same value twice gives the same result: safe to retry.
-        self.apply_patch(
-            id,
-            json!([{"op": "replace", "path": "/traits", "value": traits}]),
-            true,
-        )
-        .await
+        self.apply_patch(id, json!([{"op": "replace", "path": "/traits", "value": traits}]), true).await
     }
 
     /// Apply an RFC 6902 JSON Patch. Only `/traits`, `/metadata_public`, `/metadata_admin`
@@ -162,13 +145,7 @@ impl IdentityService {
             AuditEvent::new(names::IDENTITY_DELETE, &self.t.name, result)
                 .target(id)
                 .request_id(request_id)
-                .attr(
-                    "error",
-                    res.as_ref()
-                        .err()
-                        .map(|e| Value::from(e.code()))
-                        .unwrap_or(Value::Null),
-                ),
+                .attr("error", res.as_ref().err().map(|e| Value::from(e.code())).unwrap_or(Value::Null)),
         );
         res.map(|_| ())
     }
@@ -178,21 +155,13 @@ const PATCHABLE: &[&str] = &["/traits", "/metadata_public", "/metadata_admin"];
 
 fn patchable(path: &str) -> bool {
     path == "/state"
-        || PATCHABLE.iter().any(|p| {
-            path == *p
-                || path
-                    .strip_prefix(p)
-                    .is_some_and(|rest| rest.starts_with('/'))
-        })
+        || PATCHABLE.iter().any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')))
 }
 
 /// RFC 6902 shape + the paths an identity patch may touch. Errors name the operation index.
 pub(crate) fn validate_patch(ops: &Value) -> Result<()> {
     let Some(list) = ops.as_array() else {
-        return Err(Error::invalid_field(
-            "ops",
-            "must be a list of JSON Patch operations",
-        ));
+        return Err(Error::invalid_field("ops", "must be a list of JSON Patch operations"));
     };
     if list.is_empty() {
         return Err(Error::invalid_field("ops", "must not be empty"));
@@ -200,29 +169,20 @@ pub(crate) fn validate_patch(ops: &Value) -> Result<()> {
     for (i, op) in list.iter().enumerate() {
         let at = |k: &str| format!("ops[{i}].{k}");
         let Some(o) = op.as_object() else {
-            return Err(Error::invalid_field(
-                format!("ops[{i}]"),
-                "must be an object",
-            ));
+            return Err(Error::invalid_field(format!("ops[{i}]"), "must be an object"));
         };
         let kind = o.get("op").and_then(Value::as_str).unwrap_or("");
-        if !matches!(
-            kind,
-            "add" | "remove" | "replace" | "move" | "copy" | "test"
-        ) {
-            return Err(Error::invalid_field(
-                at("op"),
-                "must be one of add, remove, replace, move, copy, test",
-            ));
+        if !matches!(kind, "add" | "remove" | "replace" | "move" | "copy" | "test") {
+            return Err(Error::invalid_field(at("op"), "must be one of add, remove, replace, move, copy, test"));
         }
         let Some(path) = o.get("path").and_then(Value::as_str) else {
-            return Err(Error::invalid_field(
-                at("path"),
-                "is required and must be a string",
-            ));
+            return Err(Error::invalid_field(at("path"), "is required and must be a string"));
         };
         if !patchable(path) {
-            return Err(Error::invalid_field(at("path"), "only /traits, /metadata_public, /metadata_admin (and below) and /state may be patched"));
+            return Err(Error::invalid_field(
+                at("path"),
+                "only /traits, /metadata_public, /metadata_admin (and below) and /state may be patched",
+            ));
         }
         if matches!(kind, "move" | "copy") {
             match o.get("from").and_then(Value::as_str) {
@@ -231,29 +191,16 @@ pub(crate) fn validate_patch(ops: &Value) -> Result<()> {
             }
         }
         if matches!(kind, "add" | "replace" | "test") && !o.contains_key("value") {
-            return Err(Error::invalid_field(
-                at("value"),
-                "is required for this operation",
-            ));
+            return Err(Error::invalid_field(at("value"), "is required for this operation"));
         }
         if path == "/state" && kind != "test" {
             match o.get("value").and_then(Value::as_str) {
                 Some("active") | Some("inactive") => {}
-                _ if kind == "remove" => {
-                    return Err(Error::invalid_field(at("path"), "/state cannot be removed"))
-                }
-                _ => {
-                    return Err(Error::invalid_field(
-                        at("value"),
-                        "state must be active or inactive",
-                    ))
-                }
+                _ if kind == "remove" => return Err(Error::invalid_field(at("path"), "/state cannot be removed")),
+                _ => return Err(Error::invalid_field(at("value"), "state must be active or inactive")),
             }
         }
-        if let Some(k) = o
-            .keys()
-            .find(|k| !matches!(k.as_str(), "op" | "path" | "from" | "value"))
-        {
+        if let Some(k) = o.keys().find(|k| !matches!(k.as_str(), "op" | "path" | "from" | "value")) {
             return Err(Error::invalid_field(format!("ops[{i}].{k}"), "unknown key"));
         }
     }
@@ -277,35 +224,14 @@ mod tests {
         for (bad, field) in [
             (json!({"op": "replace"}), "ops"),
             (json!([]), "ops"),
-            (
-                json!([{"op": "replace", "path": "/credentials", "value": 1}]),
-                "ops[0].path",
-            ),
-            (
-                json!([{"op": "replace", "path": "/traitsx", "value": 1}]),
-                "ops[0].path",
-            ),
-            (
-                json!([{"op": "replace", "path": "/id", "value": 1}]),
-                "ops[0].path",
-            ),
-            (
-                json!([{"op": "frobnicate", "path": "/traits"}]),
-                "ops[0].op",
-            ),
+            (json!([{"op": "replace", "path": "/credentials", "value": 1}]), "ops[0].path"),
+            (json!([{"op": "replace", "path": "/traitsx", "value": 1}]), "ops[0].path"),
+            (json!([{"op": "replace", "path": "/id", "value": 1}]), "ops[0].path"),
+            (json!([{"op": "frobnicate", "path": "/traits"}]), "ops[0].op"),
             (json!([{"op": "add", "path": "/traits/a"}]), "ops[0].value"),
-            (
-                json!([{"op": "copy", "from": "/credentials", "path": "/traits/a"}]),
-                "ops[0].from",
-            ),
-            (
-                json!([{"op": "replace", "path": "/state", "value": "deleted"}]),
-                "ops[0].value",
-            ),
-            (
-                json!([{"op": "replace", "path": "/traits", "value": {}, "extra": 1}]),
-                "ops[0].extra",
-            ),
+            (json!([{"op": "copy", "from": "/credentials", "path": "/traits/a"}]), "ops[0].from"),
+            (json!([{"op": "replace", "path": "/state", "value": "deleted"}]), "ops[0].value"),
+            (json!([{"op": "replace", "path": "/traits", "value": {}, "extra": 1}]), "ops[0].extra"),
         ] {
             let e = validate_patch(&bad).unwrap_err();
             assert_eq!(e.kind(), crate::ErrorKind::Validation);

@@ -1,6 +1,8 @@
 //! Kratos: identities, sessions, self-service flows, schemas, courier.
 
 pub mod identity;
+pub mod session;
 pub(crate) mod wire;
 
 pub use identity::IdentityService;
+pub use session::SessionService;

@@ -68,13 +68,7 @@ impl Identity {
                     .collect()
             }),
             recovery_addresses: self.recovery_addresses.map(|v| {
-                v.into_iter()
-                    .map(|a| dto::RecoveryAddress {
-                        id: a.id,
-                        value: a.value,
-                        via: a.via,
-                    })
-                    .collect()
+                v.into_iter().map(|a| dto::RecoveryAddress { id: a.id, value: a.value, via: a.via }).collect()
             }),
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -85,4 +79,51 @@ impl Identity {
 #[derive(Deserialize)]
 pub(crate) struct Version {
     pub version: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Session {
+    pub id: String,
+    #[serde(default)]
+    pub active: Option<bool>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    #[serde(default)]
+    pub authenticated_at: Option<String>,
+    #[serde(default)]
+    pub issued_at: Option<String>,
+    #[serde(default)]
+    pub authenticator_assurance_level: Option<String>,
+    #[serde(default)]
+    pub authentication_methods: Option<Vec<AuthMethod>>,
+    pub identity: Option<Identity>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AuthMethod {
+    #[serde(default)]
+    pub method: Option<String>,
+}
+
+impl Session {
+    /// `None` when Kratos sent a session without an identity (never valid for us).
+    pub fn into_dto(self, tenant: &str) -> Option<dto::Session> {
+        Some(dto::Session {
+            tenant: tenant.to_owned(),
+            id: self.id,
+            active: self.active.unwrap_or(false),
+            expires_at: self.expires_at,
+            authenticated_at: self.authenticated_at,
+            issued_at: self.issued_at,
+            authenticator_assurance_level: self.authenticator_assurance_level,
+            identity: self.identity?.into_dto(tenant),
+            authentication_methods: self
+                .authentication_methods
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|m| m.method)
+                .collect(),
+            cache_hit: false,
+        })
+    }
 }

@@ -1,0 +1,160 @@
+//! The session cache: none, in-memory LRU, or Redis; shared by all tenants with the tenant in
+//! every key. Cache trouble never fails a request: it is logged and Kratos is asked instead
+//! (fail-open for the cache, never for authentication).
+
+mod memory;
+mod redis_store;
+
+use crate::config::SessionCacheConfig;
+use crate::dto::Session;
+use crate::error::Result;
+use futures::future::{BoxFuture, FutureExt, Shared};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a cache backend may take before we give up on it for this call.
+pub(crate) const CACHE_OP_TIMEOUT: Duration = Duration::from_millis(250);
+
+pub(crate) enum Backend {
+    None,
+    Memory(memory::MemoryCache),
+    Redis(redis_store::RedisCache),
+}
+
+type Flight = Shared<BoxFuture<'static, Result<Session>>>;
+
+/// Cache plus single-flight for `whoami`.
+pub(crate) struct SessionStore {
+    backend: Backend,
+    inflight: Mutex<HashMap<String, Flight>>,
+}
+
+/// The cache key of a credential for a tenant: a hash, so no token sits in memory or Redis keys.
+pub(crate) fn key(tenant: &str, kind: &str, material: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(tenant.as_bytes());
+    h.update([0]);
+    h.update(kind.as_bytes());
+    h.update([0]);
+    h.update(material.as_bytes());
+    let d = h.finalize();
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl SessionStore {
+    pub fn new(cfg: &SessionCacheConfig) -> crate::Result<Self> {
+        let backend = match cfg {
+            SessionCacheConfig::None => Backend::None,
+            SessionCacheConfig::Memory { max_entries } => Backend::Memory(memory::MemoryCache::new(*max_entries)),
+            SessionCacheConfig::Redis { url } => Backend::Redis(redis_store::RedisCache::new(url)?),
+        };
+        Ok(SessionStore { backend, inflight: Mutex::new(HashMap::new()) })
+    }
+
+    pub fn enabled(&self) -> bool {
+        !matches!(self.backend, Backend::None)
+    }
+
+    pub async fn get(&self, key: &str) -> Option<Session> {
+        match &self.backend {
+            Backend::None => None,
+            Backend::Memory(m) => m.get(key),
+            Backend::Redis(r) => r.get(key).await,
+        }
+    }
+
+    pub async fn put(&self, key: &str, s: &Session, ttl: Duration) {
+        if ttl.is_zero() {
+            return;
+        }
+        match &self.backend {
+            Backend::None => {}
+            Backend::Memory(m) => m.put(key, s, ttl),
+            Backend::Redis(r) => r.put(key, s, ttl).await,
+        }
+    }
+
+    /// Drop every cached credential of one session.
+    pub async fn evict_session(&self, tenant: &str, session_id: &str) {
+        match &self.backend {
+            Backend::None => {}
+            Backend::Memory(m) => m.evict_session(tenant, session_id),
+            Backend::Redis(r) => r.evict_session(tenant, session_id).await,
+        }
+    }
+
+    /// Run `fetch` once for all concurrent callers with the same key.
+    pub async fn single_flight<F>(self: &Arc<Self>, key: &str, fetch: F) -> Result<Session>
+    where
+        F: Future<Output = Result<Session>> + Send + 'static,
+    {
+        let flight = {
+            let mut map = self.inflight.lock().expect("inflight lock");
+            if let Some(f) = map.get(key) {
+                f.clone()
+            } else {
+                let me = Arc::downgrade(self);
+                let k = key.to_owned();
+                let f = async move {
+                    let out = fetch.await;
+                    if let Some(me) = me.upgrade() {
+                        me.inflight.lock().expect("inflight lock").remove(&k);
+                    }
+                    out
+                }
+                .boxed()
+                .shared();
+                map.insert(key.to_owned(), f.clone());
+                f
+            }
+        };
+        flight.await
+    }
+
+    #[cfg(test)]
+    pub fn inflight_len(&self) -> usize {
+        self.inflight.lock().unwrap().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn concurrent_callers_share_one_fetch() {
+        let store = Arc::new(SessionStore::new(&SessionCacheConfig::None).unwrap());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let store = store.clone();
+            let calls = calls.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .single_flight("k", async move {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Err(crate::Error::validation("x"))
+                    })
+                    .await
+            }));
+        }
+        for t in tasks {
+            assert!(t.await.unwrap().is_err());
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(store.inflight_len(), 0);
+    }
+
+    #[test]
+    fn keys_hide_credentials_and_include_tenant() {
+        let a = key("a", "token", "ory_st_secret");
+        assert!(!a.contains("secret"));
+        assert_ne!(a, key("b", "token", "ory_st_secret"));
+        assert_eq!(a.len(), 64);
+    }
+}

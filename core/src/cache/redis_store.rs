@@ -1,0 +1,108 @@
+//! Redis session cache. Values are the session JSON under `ory-iam:session:<hash>`; a set
+//! `ory-iam:sid:<tenant>:<session id>` lists the keys of one session so revoke can evict them.
+//! Every operation has a short deadline; failures are logged and read as a miss.
+
+use super::CACHE_OP_TIMEOUT;
+use crate::dto::Session;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use redis::aio::ConnectionManager;
+use redis::AsyncCommands;
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+pub(crate) struct RedisCache {
+    client: redis::Client,
+    conn: OnceCell<ConnectionManager>,
+}
+
+fn session_key(k: &str) -> String {
+    format!("ory-iam:session:{k}")
+}
+
+fn sid_key(tenant: &str, sid: &str) -> String {
+    format!("ory-iam:sid:{tenant}:{sid}")
+}
+
+impl RedisCache {
+    pub fn new(url: &Secret) -> Result<Self> {
+        let client = redis::Client::open(url.expose())
+            .map_err(|_| Error::configuration("session_cache.redis.url is not a valid Redis URL"))?;
+        Ok(RedisCache { client, conn: OnceCell::new() })
+    }
+
+    async fn conn(&self) -> Option<ConnectionManager> {
+        let r = tokio::time::timeout(
+            CACHE_OP_TIMEOUT * 4,
+            self.conn.get_or_try_init(|| ConnectionManager::new(self.client.clone())),
+        )
+        .await;
+        match r {
+            Ok(Ok(c)) => Some(c.clone()),
+            Ok(Err(e)) => {
+                tracing::warn!(target: "ory_iam::cache", kind = ?e.kind(), "redis session cache unavailable; asking Kratos");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(target: "ory_iam::cache", "redis session cache connect timed out; asking Kratos");
+                None
+            }
+        }
+    }
+
+    async fn run<T, F>(&self, what: &'static str, f: F) -> Option<T>
+    where
+        F: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        match tokio::time::timeout(CACHE_OP_TIMEOUT, f).await {
+            Ok(Ok(v)) => Some(v),
+            Ok(Err(e)) => {
+                tracing::warn!(target: "ory_iam::cache", op = what, kind = ?e.kind(), "redis session cache error; asking Kratos");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(target: "ory_iam::cache", op = what, "redis session cache timed out; asking Kratos");
+                None
+            }
+        }
+    }
+
+    pub async fn get(&self, key: &str) -> Option<Session> {
+        let mut c = self.conn().await?;
+        let raw: Option<String> = self.run("get", c.get(session_key(key))).await?;
+        serde_json::from_str(&raw?).ok()
+    }
+
+    pub async fn put(&self, key: &str, s: &Session, ttl: Duration) {
+        let Some(mut c) = self.conn().await else { return };
+        let Ok(json) = serde_json::to_string(s) else { return };
+        let ms = ttl.as_millis().max(1) as u64;
+        let sk = sid_key(&s.tenant, &s.id);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("SET")
+            .arg(session_key(key))
+            .arg(json)
+            .arg("PX")
+            .arg(ms)
+            .ignore()
+            .cmd("SADD")
+            .arg(&sk)
+            .arg(key)
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(&sk)
+            .arg(ms.max(60_000))
+            .ignore();
+        let _: Option<()> = self.run("put", pipe.query_async(&mut c)).await;
+    }
+
+    pub async fn evict_session(&self, tenant: &str, session_id: &str) {
+        let Some(mut c) = self.conn().await else { return };
+        let sk = sid_key(tenant, session_id);
+        let Some(keys) = self.run::<Vec<String>, _>("smembers", c.smembers(&sk)).await else { return };
+        let mut doomed: Vec<String> = keys.iter().map(|k| session_key(k)).collect();
+        doomed.push(sk);
+        let _: Option<()> = self.run("evict", c.del(doomed)).await;
+    }
+}

@@ -1,0 +1,172 @@
+//! `SessionService`: who is calling? Resolves the request's credential through the tenant's
+//! transport, the session cache (single-flight) and Kratos `GET /sessions/whoami`.
+
+use super::identity::check_uuid;
+use super::wire;
+use crate::audit::{names, AuditEvent};
+use crate::cache;
+use crate::dto::Session;
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::Call;
+use crate::tenancy::{service_handle, TenantContext};
+use crate::transport::{self, Credential, Rejection};
+use http::HeaderMap;
+use std::sync::Arc;
+use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+service_handle!(
+    /// Sessions of one tenant: `whoami` for incoming requests, admin `revoke`.
+    SessionService
+);
+
+/// Seconds until an RFC 3339 instant; `None` when absent or unparsable.
+pub(crate) fn until(ts: Option<&str>) -> Option<Duration> {
+    let t = OffsetDateTime::parse(ts?, &Rfc3339).ok()?;
+    let left = t - OffsetDateTime::now_utc();
+    if left.is_negative() {
+        Some(Duration::ZERO)
+    } else {
+        Some(left.unsigned_abs())
+    }
+}
+
+fn unauthorized(t: &TenantContext, why: &str) -> Error {
+    Error::new(ErrorKind::Unauthorized, format!("no valid session: {why}")).with_tenant(&*t.name).with_status(401)
+}
+
+impl SessionService {
+    /// The session of the request, or `IamUnauthorizedError` (missing, malformed, invalid or
+    /// expired credential). Upstream trouble is `IamUpstreamUnavailableError`, never "anonymous".
+    pub async fn whoami(&self, headers: &HeaderMap) -> Result<Session> {
+        let t = self.t.clone();
+        let request_id = self.incoming_request_id(headers);
+        let audit = |name: &str, result: &str| AuditEvent::new(name, &t.name, result).request_id(request_id.clone());
+        let cred = match transport::extract(t.config_transport(), t.session_cookie_name(), headers) {
+            Ok(c) => c,
+            Err(Rejection::Missing) => {
+                t.emit(audit(names::AUTH_FAILURE_MISSING_CREDENTIAL, "failure"));
+                return Err(unauthorized(&t, "no credential in the request"));
+            }
+            Err(Rejection::Malformed) => {
+                t.emit(audit(names::AUTH_FAILURE_MALFORMED, "failure"));
+                return Err(unauthorized(&t, "malformed credential"));
+            }
+        };
+        let (kind, material) = cred.material();
+        let key = cache::key(&t.name, kind, material);
+        let store = t.sessions.clone();
+
+        if let Some(mut s) = store.get(&key).await {
+            if s.tenant != *t.name {
+                // Only reachable if a shared cache was tampered with; never hand it out.
+                t.emit(audit(names::AUTH_TENANT_MISMATCH, "denied").attr("found_tenant", s.tenant.clone()));
+            } else if until(s.expires_at.as_deref()).is_some_and(|d| !d.is_zero()) && s.active {
+                s.cache_hit = true;
+                t.emit(audit(names::AUTH_SUCCESS, "success").target(s.identity.id.clone()).attr("cache_hit", true));
+                return Ok(s);
+            }
+        }
+
+        let fetch = {
+            let t = t.clone();
+            let request_id = request_id.clone();
+            let key = key.clone();
+            let store = store.clone();
+            async move {
+                let s = fetch_whoami(&t, cred, request_id).await?;
+                let ttl_cfg = Duration::from_millis(t.config.cache.session_ttl_ms);
+                let ttl = until(s.expires_at.as_deref()).map(|left| left.min(ttl_cfg)).unwrap_or(Duration::ZERO);
+                store.put(&key, &s, ttl).await;
+                Ok(s)
+            }
+        };
+        let res = if store.enabled() { store.single_flight(&key, fetch).await } else { fetch.await };
+        match &res {
+            Ok(s) => {
+                t.emit(audit(names::AUTH_SUCCESS, "success").target(s.identity.id.clone()).attr("cache_hit", false))
+            }
+            Err(e) if e.kind() == ErrorKind::Unauthorized => t.emit(audit(names::AUTH_FAILURE_EXPIRED, "failure")),
+            Err(e) => t.emit(audit(names::AUTH_FAILURE_UPSTREAM, "failure").attr("error", e.code())),
+        }
+        res
+    }
+
+    /// Like `whoami`, but `None` when the credential is missing or rejected. Upstream failures
+    /// still raise: an outage never turns a user into "anonymous".
+    pub async fn whoami_or_null(&self, headers: &HeaderMap) -> Result<Option<Session>> {
+        match self.whoami(headers).await {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if matches!(e.kind(), ErrorKind::Unauthorized | ErrorKind::Forbidden) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Revoke a session (admin), evict it from the cache and audit `authz.session.revoke`.
+    pub async fn revoke(&self, session_id: &str) -> Result<()> {
+        revoke_session(&self.t, session_id).await
+    }
+
+    fn incoming_request_id(&self, headers: &HeaderMap) -> Option<String> {
+        if !self.t.config.trust_proxy {
+            return None;
+        }
+        headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= 200 && v.bytes().all(|b| b.is_ascii_graphic()))
+            .map(str::to_owned)
+    }
+}
+
+async fn fetch_whoami(t: &TenantContext, cred: Credential, request_id: Option<String>) -> Result<Session> {
+    let c = t.kratos_public("session.whoami")?;
+    let mut call = Call::get("sessions/whoami");
+    let (name, value) = match &cred {
+        Credential::Cookie(v) => (http::header::COOKIE, v),
+        Credential::Token(v) => (http::HeaderName::from_static("x-session-token"), v),
+    };
+    let hv = http::HeaderValue::from_str(value.expose()).map_err(|_| unauthorized(t, "malformed credential"))?;
+    call.headers.insert(name, hv);
+    if let Some(id) = &request_id {
+        if let Ok(v) = http::HeaderValue::from_str(id) {
+            call.headers.insert("x-request-id", v);
+        }
+    }
+    let r = c.send_raw(call).await?;
+    match r.status {
+        200 => {
+            let s = c.decode::<wire::Session>(&r)?.into_dto(&t.name).ok_or_else(|| {
+                Error::new(ErrorKind::UpstreamUnavailable, "kratos returned a session without an identity")
+                    .with_tenant(&*t.name)
+            })?;
+            if !s.active || until(s.expires_at.as_deref()).is_none_or(|d| d.is_zero()) {
+                return Err(unauthorized(t, "session inactive or expired"));
+            }
+            Ok(s)
+        }
+        401 => Err(unauthorized(t, "kratos rejected the credential").with_request_id(r.request_id)),
+        403 => Err(Error::new(ErrorKind::Forbidden, "session needs a higher assurance level (aal2)")
+            .with_tenant(&*t.name)
+            .with_status(403)
+            .with_request_id(r.request_id)),
+        _ => Err(c.status_error("GET sessions/whoami", &r)),
+    }
+}
+
+/// Shared by `SessionService::revoke` and `IdentityService::revoke_session`.
+pub(crate) async fn revoke_session(t: &Arc<TenantContext>, session_id: &str) -> Result<()> {
+    check_uuid("session_id", session_id)?;
+    let c = t.kratos_admin("session.revoke")?;
+    let path = format!("admin/sessions/{session_id}");
+    let res = c.send(Call::delete(&path)).await;
+    // Evict whatever the outcome: a session Kratos no longer knows must not live on in a cache.
+    t.sessions.evict_session(&t.name, session_id).await;
+    let (result, rid) = match &res {
+        Ok(r) => ("success", Some(r.request_id.clone())),
+        Err(e) => ("failure", e.request_id().map(str::to_owned)),
+    };
+    t.emit(AuditEvent::new(names::AUTHZ_SESSION_REVOKE, &t.name, result).target(session_id).request_id(rid));
+    res.map(|_| ())
+}
