@@ -18,6 +18,7 @@ export declare class Iam {
   /** From `ORY_IAM_CONFIG_FILE` and/or `ORY_IAM__<PATH>` environment variables. */
   static fromEnv(): Iam
   get identity(): IdentityService
+  get session(): SessionService
   get metadata(): MetadataService
   get tenants(): Array<string>
   get defaultTenant(): string
@@ -49,6 +50,19 @@ export declare class IdentityService {
   list(options?: ListIdentitiesOptions): Promise<IdentityPage>
   /** Every identity, following page tokens: `for await (const i of iam.identity.listAll())`. */
   listAll(pageSize?: number | undefined | null): AsyncIterable<Identity>
+  /** Replace all traits; metadata and state are kept. */
+  updateTraits(id: string, traits: Record<string, unknown>): Promise<Identity>
+  /**
+   * RFC 6902 JSON Patch limited to `/traits`, `/metadata_public`, `/metadata_admin` (and
+   * below) and `/state`; other paths throw `IamValidationError` before any request.
+   */
+  patch(id: string, ops: Array<JsonPatchOperation>): Promise<Identity>
+  /** One page of the identity's sessions. */
+  listSessions(id: string, options?: ListSessionsOptions): Promise<SessionPage>
+  /** Revoke one session and evict it from the session cache (audited). */
+  revokeSession(sessionId: string): Promise<void>
+  /** Extend a session by the configured lifespan. */
+  extendSession(sessionId: string): Promise<Session>
   /** Delete an identity (audited as `identity.delete`). */
   delete(id: string): Promise<void>
 }
@@ -62,7 +76,23 @@ export declare class MetadataService {
   version(): Promise<ServerVersions>
 }
 
-/** Input of `identity.create`. */
+/** Sessions of one tenant: `whoami` for incoming requests, admin `revoke`. */
+export declare class SessionService {
+  forTenant(name: string): SessionService
+  get tenant(): string
+  equals(other: SessionService): boolean
+  /**
+   * The request's session; throws `IamUnauthorizedError` when the credential is missing,
+   * malformed, invalid or expired, `IamUpstreamUnavailableError` when Kratos is down.
+   */
+  whoami(req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>): Promise<Session>
+  /** `null` only when the credential is missing or rejected; outages still throw. */
+  whoamiOrNull(req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>): Promise<Session | null>
+  /** Revoke a session (admin), evict it from the cache, audit `authz.session.revoke`. */
+  revoke(sessionId: string): Promise<void>
+}
+
+/** Input of `identity.create` (declared for the typings; parsed by the core). */
 export interface CreateIdentityInput {
   schemaId: string
   traits: any
@@ -105,10 +135,26 @@ export interface IdentityPage {
   nextPageToken?: string
 }
 
-/** Options of `identity.list`. */
+/** One RFC 6902 operation (declared for the typings; validated by the core). */
+export interface JsonPatchOperation {
+  /** add | remove | replace | move | copy | test */
+  op: string
+  path: string
+  from?: string
+  value?: any
+}
+
+/** Options of `identity.list` (declared for the typings; parsed by the core). */
 export interface ListIdentitiesOptions {
   pageSize?: number
   pageToken?: string
+}
+
+/** Options of `identity.listSessions` (declared for the typings; parsed by the core). */
+export interface ListSessionsOptions {
+  pageSize?: number
+  pageToken?: string
+  active?: boolean
 }
 
 export interface RecoveryAddress {
@@ -122,6 +168,25 @@ export interface ServerVersions {
   kratos?: string
   keto?: string
   hydra?: string
+}
+
+/** A Kratos session resolved for one tenant; `identity` carries the user's traits. */
+export interface Session {
+  tenant: string
+  id: string
+  active: boolean
+  expiresAt?: string
+  authenticatedAt?: string
+  issuedAt?: string
+  authenticatorAssuranceLevel?: string
+  identity: Identity
+  authenticationMethods: Array<string>
+  cacheHit: boolean
+}
+
+export interface SessionPage {
+  items: Array<Session>
+  nextPageToken?: string
 }
 
 export interface VerifiableAddress {

@@ -839,3 +839,4 @@ module.exports.Iam = nativeBinding.Iam
 module.exports.IdentityPager = nativeBinding.IdentityPager
 module.exports.IdentityService = nativeBinding.IdentityService
 module.exports.MetadataService = nativeBinding.MetadataService
+module.exports.SessionService = nativeBinding.SessionService

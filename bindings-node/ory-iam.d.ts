@@ -10,9 +10,13 @@ export type {
   IdentityService,
   JsonPatchOperation,
   ListIdentitiesOptions,
+  ListSessionsOptions,
   MetadataService,
   RecoveryAddress,
   ServerVersions,
+  Session,
+  SessionPage,
+  SessionService,
   VerifiableAddress,
 } from './index'
 

@@ -86,6 +86,17 @@ function wrapValue(v) {
   return v
 }
 
+// `whoami(req)`: take the headers of whatever the caller's framework hands over.
+function headersOf(req) {
+  if (req === null || typeof req !== 'object') return req
+  const h = req.headers !== undefined && typeof req.headers === 'object' ? req.headers : req
+  if (typeof h.entries === 'function' && typeof h.get === 'function') return Object.fromEntries(h.entries())
+  const out = {}
+  for (const [k, v] of Object.entries(h)) if (typeof v === 'string' || Array.isArray(v)) out[k] = v
+  return out
+}
+const REQUEST_METHODS = new Set(['whoami', 'whoamiOrNull'])
+
 const cache = new WeakMap()
 const rawOf = new WeakMap()
 function wrap(obj) {
@@ -101,7 +112,8 @@ function wrap(obj) {
       if (typeof v !== 'function' || prop === 'constructor') return wrapValue(v)
       return function (...args) {
         // Unwrap proxied natives passed back in (e.g. `a.equals(b)`).
-        const raw = args.map((a) => rawOf.get(a) || a)
+        let raw = args.map((a) => rawOf.get(a) || a)
+        if (REQUEST_METHODS.has(prop)) raw = [headersOf(raw[0]), ...raw.slice(1)]
         let r
         try {
           r = v.apply(target, raw)

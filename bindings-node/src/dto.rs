@@ -150,3 +150,50 @@ pub struct JsonPatchOperation {
     pub from: Option<String>,
     pub value: Option<Value>,
 }
+
+/// A Kratos session resolved for one tenant; `identity` carries the user's traits.
+#[napi(object)]
+pub struct Session {
+    pub tenant: String,
+    pub id: String,
+    pub active: bool,
+    pub expires_at: Option<String>,
+    pub authenticated_at: Option<String>,
+    pub issued_at: Option<String>,
+    pub authenticator_assurance_level: Option<String>,
+    pub identity: Identity,
+    pub authentication_methods: Vec<String>,
+    pub cache_hit: bool,
+}
+
+impl From<ory_iam::dto::Session> for Session {
+    fn from(s: ory_iam::dto::Session) -> Self {
+        Session {
+            tenant: s.tenant,
+            id: s.id,
+            active: s.active,
+            expires_at: s.expires_at,
+            authenticated_at: s.authenticated_at,
+            issued_at: s.issued_at,
+            authenticator_assurance_level: s.authenticator_assurance_level,
+            identity: s.identity.into(),
+            authentication_methods: s.authentication_methods,
+            cache_hit: s.cache_hit,
+        }
+    }
+}
+
+#[napi(object)]
+pub struct SessionPage {
+    pub items: Vec<Session>,
+    pub next_page_token: Option<String>,
+}
+
+/// Options of `identity.listSessions` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct ListSessionsOptions {
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+    pub active: Option<bool>,
+}

@@ -1,8 +1,8 @@
-use crate::dto::{Identity, IdentityPage};
+use crate::dto::{Identity, IdentityPage, Session, SessionPage};
 use crate::errors::IntoNapi;
 use crate::pager::IdentityPager;
 use napi_derive::napi;
-use ory_iam::dto::{parse_input, CreateIdentity, ListIdentities};
+use ory_iam::dto::{parse_input, CreateIdentity, ListIdentities, ListSessions};
 use serde_json::Value;
 
 /// Kratos identities (admin API) of one tenant.
@@ -74,6 +74,26 @@ impl IdentityService {
     #[napi(ts_args_type = "id: string, ops: Array<JsonPatchOperation>")]
     pub async fn patch(&self, id: String, ops: Value) -> napi::Result<Identity> {
         self.0.patch(&id, ops).await.napi().map(Into::into)
+    }
+
+    /// One page of the identity's sessions.
+    #[napi(ts_args_type = "id: string, options?: ListSessionsOptions")]
+    pub async fn list_sessions(&self, id: String, options: Option<Value>) -> napi::Result<SessionPage> {
+        let opts: ListSessions = parse_input("options", options.unwrap_or(Value::Null)).napi()?;
+        let p = self.0.list_sessions(&id, opts).await.napi()?;
+        Ok(SessionPage { items: p.items.into_iter().map(Into::into).collect(), next_page_token: p.next_page_token })
+    }
+
+    /// Revoke one session and evict it from the session cache (audited).
+    #[napi]
+    pub async fn revoke_session(&self, session_id: String) -> napi::Result<()> {
+        self.0.revoke_session(&session_id).await.napi()
+    }
+
+    /// Extend a session by the configured lifespan.
+    #[napi]
+    pub async fn extend_session(&self, session_id: String) -> napi::Result<Session> {
+        self.0.extend_session(&session_id).await.napi().map(Into::into)
     }
 
     /// Delete an identity (audited as `identity.delete`).

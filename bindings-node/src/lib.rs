@@ -7,12 +7,14 @@ mod errors;
 mod identity;
 mod metadata;
 mod pager;
+mod session;
 
 use errors::IntoNapi;
 use identity::IdentityService;
 use metadata::MetadataService;
 use napi_derive::napi;
 use serde_json::Value;
+use session::SessionService;
 
 /// The entry point. Build once per process and share; services are cheap handles.
 #[napi]
@@ -42,6 +44,11 @@ impl Iam {
     #[napi(getter)]
     pub fn identity(&self) -> IdentityService {
         IdentityService(self.0.identity())
+    }
+
+    #[napi(getter)]
+    pub fn session(&self) -> SessionService {
+        SessionService(self.0.session())
     }
 
     #[napi(getter)]

@@ -1,7 +1,7 @@
 use crate::convert::{from_py, want_str};
 use crate::pager::PyPager;
 use crate::runtime::{core, spawn};
-use ory_iam::dto::{parse_input, CreateIdentity, ListIdentities};
+use ory_iam::dto::{parse_input, CreateIdentity, ListIdentities, ListSessions};
 use pyo3::prelude::*;
 
 /// Kratos identities of one tenant.
@@ -72,6 +72,30 @@ impl PyIdentityService {
         let ops = core(py, from_py(ops, "ops"))?;
         let s = self.0.clone();
         spawn(py, async move { s.patch(&id, ops).await })
+    }
+
+    fn list_sessions<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+        opts: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(id, "id"))?;
+        let opts: ListSessions = core(py, from_py(opts, "").and_then(|v| parse_input("options", v)))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.list_sessions(&id, opts).await })
+    }
+
+    fn revoke_session<'py>(&self, py: Python<'py>, session_id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(session_id, "session_id"))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.revoke_session(&id).await })
+    }
+
+    fn extend_session<'py>(&self, py: Python<'py>, session_id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(session_id, "session_id"))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.extend_session(&id).await })
     }
 
     fn delete<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {

@@ -8,12 +8,14 @@ mod identity;
 mod metadata;
 mod pager;
 mod runtime;
+mod session;
 
 use convert::to_py;
 use identity::PyIdentityService;
 use metadata::PyMetadataService;
 use pyo3::prelude::*;
 use runtime::{core, spawn};
+use session::PySessionService;
 use std::sync::Arc;
 
 /// Sends audit events to a Python callable (given a dict per event).
@@ -21,7 +23,7 @@ struct PyCallbackSink(Py<PyAny>);
 
 impl ory_iam::AuditSink for PyCallbackSink {
     fn emit(&self, event: &ory_iam::AuditEvent) {
-        Python::attach(|py| {
+        runtime::with_python(|py| {
             let Ok(v) = serde_json::to_value(event) else {
                 return;
             };
@@ -31,7 +33,7 @@ impl ory_iam::AuditSink for PyCallbackSink {
                     e.write_unraisable(py, None);
                 }
             }
-        })
+        });
     }
 }
 
@@ -74,6 +76,11 @@ impl PyIam {
     }
 
     #[getter]
+    fn session(&self) -> PySessionService {
+        PySessionService(self.0.session())
+    }
+
+    #[getter]
     fn metadata(&self) -> PyMetadataService {
         PyMetadataService(self.0.metadata())
     }
@@ -111,7 +118,9 @@ fn _ory_iam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyIam>()?;
     m.add_class::<PyIdentityService>()?;
     m.add_class::<PyMetadataService>()?;
+    m.add_class::<PySessionService>()?;
     m.add_class::<pager::PyPager>()?;
+    m.add_function(wrap_pyfunction!(runtime::_shutdown, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

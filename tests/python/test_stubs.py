@@ -31,6 +31,10 @@ def test_stub_matches_native_module() -> None:
 
 
 def test_public_services_wrap_every_native_method() -> None:
-    for wrapper, native in [(ory_iam.IdentityService, _ory_iam.IdentityService), (ory_iam.MetadataService, _ory_iam.MetadataService)]:
+    for wrapper, native in [
+        (ory_iam.IdentityService, _ory_iam.IdentityService),
+        (ory_iam.SessionService, _ory_iam.SessionService),
+        (ory_iam.MetadataService, _ory_iam.MetadataService),
+    ]:
         missing = {m for m in dir(native) if not m.startswith("_")} - set(dir(wrapper))
         assert not missing, f"{wrapper.__name__} lacks {missing}"

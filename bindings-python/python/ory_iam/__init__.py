@@ -6,6 +6,7 @@ Every method is a coroutine: ``await iam.identity.get(id)`` inside a running loo
 
 from __future__ import annotations
 
+import atexit
 import os
 from typing import Any, AsyncIterator, Callable, Mapping, Optional, Sequence, Union
 
@@ -17,6 +18,7 @@ from ._dto import (
     Page,
     RecoveryAddress,
     ServerVersions,
+    Session,
     VerifiableAddress,
 )
 from .errors import (
@@ -32,10 +34,17 @@ from .errors import (
 
 __version__: str = _native.__version__
 
+# Before the interpreter finalizes, stop the Rust threads from calling into Python (see
+# bindings-python/src/runtime.rs).
+atexit.register(_native._shutdown)
+
 __all__ = [
     "Iam",
     "IdentityService",
     "MetadataService",
+    "SessionService",
+    "Session",
+    "Request",
     "Identity",
     "VerifiableAddress",
     "RecoveryAddress",
@@ -54,6 +63,10 @@ __all__ = [
 ]
 
 AuditCallback = Callable[[dict[str, Any]], None]
+
+#: What ``whoami`` accepts: a framework request (anything with ``.headers``: Starlette/FastAPI,
+#: Django, Flask, aiohttp), a headers mapping, or a list of ``(name, value)`` pairs.
+Request = Any
 
 
 def _options(opts: Optional[Mapping[str, Any]], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -130,9 +143,46 @@ class IdentityService(_Service):
         (and below) and ``/state``; other paths raise ``IamValidationError`` before any request."""
         return Identity._from(await self._n.patch(id, ops))
 
+    async def list_sessions(self, id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Page[Session]:
+        """One page of the identity's sessions (``page_size``, ``page_token``, ``active``)."""
+        d = await self._n.list_sessions(id, _options(options, kwargs))
+        return Page(items=[Session._from(s) for s in d["items"]], next_page_token=d["next_page_token"])
+
+    async def revoke_session(self, session_id: str) -> None:
+        """Revoke one session and evict it from the session cache (audited)."""
+        await self._n.revoke_session(session_id)
+
+    async def extend_session(self, session_id: str) -> Session:
+        """Extend a session by the configured lifespan."""
+        return Session._from(await self._n.extend_session(session_id))
+
     async def delete(self, id: str) -> None:
         """Delete an identity (audited as ``identity.delete``)."""
         await self._n.delete(id)
+
+
+class SessionService(_Service):
+    """Who is calling? Resolves a request's session through the tenant's transport, the session
+    cache and Kratos."""
+
+    __slots__ = ()
+
+    def for_tenant(self, name: str) -> "SessionService":
+        return SessionService(self._n.for_tenant(name))
+
+    async def whoami(self, req: Request) -> Session:
+        """The request's session; ``IamUnauthorizedError`` when the credential is missing,
+        malformed, invalid or expired; ``IamUpstreamUnavailableError`` when Kratos is down."""
+        return Session._from(await self._n.whoami(req))
+
+    async def whoami_or_null(self, req: Request) -> Optional[Session]:
+        """``None`` only when the credential is missing or rejected; outages still raise."""
+        d = await self._n.whoami_or_null(req)
+        return None if d is None else Session._from(d)
+
+    async def revoke(self, session_id: str) -> None:
+        """Revoke a session (admin), evict it from the cache, audit ``authz.session.revoke``."""
+        await self._n.revoke(session_id)
 
 
 class MetadataService(_Service):
@@ -174,6 +224,10 @@ class Iam:
     @property
     def identity(self) -> IdentityService:
         return IdentityService(self._n.identity)
+
+    @property
+    def session(self) -> SessionService:
+        return SessionService(self._n.session)
 
     @property
     def metadata(self) -> MetadataService:

@@ -67,6 +67,28 @@ class Identity(_Dto):
 
 
 @dataclass(frozen=True, repr=False)
+class Session(_Dto):
+    """A Kratos session resolved for one tenant; ``identity`` carries the user's traits."""
+
+    tenant: str
+    id: str
+    active: bool
+    identity: Identity
+    expires_at: Optional[str] = None
+    authenticated_at: Optional[str] = None
+    issued_at: Optional[str] = None
+    authenticator_assurance_level: Optional[str] = None
+    authentication_methods: list[str] = field(default_factory=list)
+    cache_hit: bool = False
+
+    @classmethod
+    def _from(cls, d: dict[str, Any]) -> "Session":
+        d = dict(d)
+        d["identity"] = Identity._from(d["identity"])
+        return cls(**d)
+
+
+@dataclass(frozen=True, repr=False)
 class Page(_Dto, Generic[T]):
     items: list[T] = field(default_factory=list)
     next_page_token: Optional[str] = None

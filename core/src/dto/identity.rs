@@ -21,6 +21,23 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// An identity known only by id (e.g. the owner of a listed session).
+    pub fn reference(tenant: &str, id: &str) -> Self {
+        Identity {
+            tenant: tenant.to_owned(),
+            id: id.to_owned(),
+            schema_id: String::new(),
+            state: None,
+            traits: None,
+            metadata_public: None,
+            metadata_admin: None,
+            verifiable_addresses: None,
+            recovery_addresses: None,
+            created_at: None,
+            updated_at: None,
+        }
+    }
+
     /// Drop everything that is personal data.
     pub fn sanitized(mut self) -> Self {
         self.traits = None;

@@ -36,3 +36,16 @@ impl fmt::Debug for Session {
             .finish()
     }
 }
+
+/// Options of `IdentityService::list_sessions`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListSessions {
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    #[serde(default)]
+    pub page_token: Option<String>,
+    /// Only active (true) or only inactive (false) sessions.
+    #[serde(default)]
+    pub active: Option<bool>,
+}

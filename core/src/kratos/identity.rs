@@ -2,7 +2,7 @@
 
 use super::wire;
 use crate::audit::{names, AuditEvent};
-use crate::dto::{CreateIdentity, Identity, ListIdentities, Page};
+use crate::dto::{CreateIdentity, Identity, ListIdentities, ListSessions, Page, Session};
 use crate::error::{Error, Result};
 use crate::http::Call;
 use crate::paging::{next_token_from_link, Pager};
@@ -129,6 +129,59 @@ impl IdentityService {
         call.idempotent = idempotent;
         let r = c.send(call).await?;
         Ok(c.decode::<wire::Identity>(&r)?.into_dto(&self.t.name))
+    }
+
+    /// One page of the identity's sessions (`active` filters; Kratos pages by offset tokens).
+    pub async fn list_sessions(&self, id: &str, opts: ListSessions) -> Result<Page<Session>> {
+        check_uuid("id", id)?;
+        let c = self.t.kratos_admin("identity.list_sessions")?;
+        let path = format!("admin/identities/{id}/sessions");
+        let mut call = Call::get(&path);
+        if let Some(n) = opts.page_size {
+            if n == 0 || n > 1000 {
+                return Err(Error::invalid_field("page_size", "must be between 1 and 1000"));
+            }
+            call = call.query("page_size", n.to_string());
+        }
+        if let Some(t) = opts.page_token {
+            call = call.query("page_token", t);
+        }
+        if let Some(a) = opts.active {
+            call = call.query("active", a.to_string());
+        }
+        let r = c.send(call).await?;
+        let items: Vec<wire::Session> = c.decode(&r)?;
+        Ok(Page {
+            items: items.into_iter().map(|s| s.into_dto_for(&self.t.name, id)).collect(),
+            next_page_token: next_token_from_link(&r.headers),
+        })
+    }
+
+    /// Revoke one session (admin), evict it from the session cache; audited
+    /// `authz.session.revoke`.
+    pub async fn revoke_session(&self, session_id: &str) -> Result<()> {
+        super::session::revoke_session(&self.t, session_id).await
+    }
+
+    /// Extend a session by the configured lifespan; returns the extended session.
+    pub async fn extend_session(&self, session_id: &str) -> Result<Session> {
+        check_uuid("session_id", session_id)?;
+        let c = self.t.kratos_admin("identity.extend_session")?;
+        let path = format!("admin/sessions/{session_id}/extend");
+        let r = c.send(Call::patch(&path)).await?;
+        // Depending on `feature_flags.faster_session_extend` Kratos answers 200 with the
+        // session or 204 with nothing; then read it back.
+        let r = if r.status == 204 || r.body.is_empty() {
+            let get = format!("admin/sessions/{session_id}");
+            c.send(Call::get(&get).query("expand", "identity")).await?
+        } else {
+            r
+        };
+        let s: wire::Session = c.decode(&r)?;
+        // Extended sessions move their expiry: evict so whoami sees the new one.
+        self.t.sessions.evict_session(&self.t.name, session_id).await;
+        let identity_id = s.identity.as_ref().map(|i| i.id.clone()).unwrap_or_default();
+        Ok(s.into_dto_for(&self.t.name, &identity_id))
     }
 
     /// Delete an identity (audited as `identity.delete`).

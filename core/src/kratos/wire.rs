@@ -106,9 +106,24 @@ pub(crate) struct AuthMethod {
 }
 
 impl Session {
-    /// `None` when Kratos sent a session without an identity (never valid for us).
-    pub fn into_dto(self, tenant: &str) -> Option<dto::Session> {
-        Some(dto::Session {
+    /// `None` when Kratos sent a session without an identity (never valid for whoami).
+    pub fn into_dto(mut self, tenant: &str) -> Option<dto::Session> {
+        let identity = self.identity.take()?.into_dto(tenant);
+        Some(self.with_identity(tenant, identity))
+    }
+
+    /// For admin listings, where Kratos may leave the identity out: a sanitized identity, or a
+    /// stand-in carrying only the id the caller asked about.
+    pub fn into_dto_for(mut self, tenant: &str, identity_id: &str) -> dto::Session {
+        let identity = match self.identity.take() {
+            Some(i) => i.into_dto(tenant).sanitized(),
+            None => dto::Identity::reference(tenant, identity_id),
+        };
+        self.with_identity(tenant, identity)
+    }
+
+    fn with_identity(self, tenant: &str, identity: dto::Identity) -> dto::Session {
+        dto::Session {
             tenant: tenant.to_owned(),
             id: self.id,
             active: self.active.unwrap_or(false),
@@ -116,7 +131,7 @@ impl Session {
             authenticated_at: self.authenticated_at,
             issued_at: self.issued_at,
             authenticator_assurance_level: self.authenticator_assurance_level,
-            identity: self.identity?.into_dto(tenant),
+            identity,
             authentication_methods: self
                 .authentication_methods
                 .unwrap_or_default()
@@ -124,6 +139,6 @@ impl Session {
                 .filter_map(|m| m.method)
                 .collect(),
             cache_hit: false,
-        })
+        }
     }
 }

@@ -111,6 +111,23 @@ where
     m
 }
 
+/// Headers from a JSON object `{name: value | [values]}` (what the Node binding receives).
+pub fn header_map_from_json(v: &serde_json::Value) -> HeaderMap {
+    let mut pairs = Vec::new();
+    if let Some(m) = v.as_object() {
+        for (k, v) in m {
+            match v {
+                serde_json::Value::String(s) => pairs.push((k.clone(), s.clone())),
+                serde_json::Value::Array(a) => {
+                    pairs.extend(a.iter().filter_map(|x| x.as_str()).map(|s| (k.clone(), s.to_owned())))
+                }
+                _ => {}
+            }
+        }
+    }
+    header_map(pairs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
