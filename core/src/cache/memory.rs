@@ -34,6 +34,12 @@ impl MemoryCache {
         }
     }
 
+    pub fn evict_key(&self, key: &str) {
+        if let Ok(mut lru) = self.lru.lock() {
+            lru.pop(key);
+        }
+    }
+
     pub fn evict_session(&self, tenant: &str, session_id: &str) {
         if let Ok(mut lru) = self.lru.lock() {
             let doomed: Vec<String> = lru

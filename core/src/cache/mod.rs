@@ -77,6 +77,15 @@ impl SessionStore {
         }
     }
 
+    /// Drop one cached credential.
+    pub async fn evict_key(&self, key: &str) {
+        match &self.backend {
+            Backend::None => {}
+            Backend::Memory(m) => m.evict_key(key),
+            Backend::Redis(r) => r.evict_key(key).await,
+        }
+    }
+
     /// Drop every cached credential of one session.
     pub async fn evict_session(&self, tenant: &str, session_id: &str) {
         match &self.backend {

@@ -97,6 +97,11 @@ impl RedisCache {
         let _: Option<()> = self.run("put", pipe.query_async(&mut c)).await;
     }
 
+    pub async fn evict_key(&self, key: &str) {
+        let Some(mut c) = self.conn().await else { return };
+        let _: Option<()> = self.run("evict", c.del(session_key(key))).await;
+    }
+
     pub async fn evict_session(&self, tenant: &str, session_id: &str) {
         let Some(mut c) = self.conn().await else { return };
         let sk = sid_key(tenant, session_id);

@@ -142,3 +142,111 @@ impl Session {
         }
     }
 }
+
+#[derive(Deserialize)]
+pub(crate) struct Flow {
+    pub id: String,
+    #[serde(rename = "type", default)]
+    pub flow_type: Option<String>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    #[serde(default)]
+    pub issued_at: Option<String>,
+    #[serde(default)]
+    pub return_to: Option<String>,
+    #[serde(default)]
+    pub state: Option<Value>,
+    pub ui: Ui,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Ui {
+    pub action: String,
+    pub method: String,
+    #[serde(default)]
+    pub nodes: Vec<UiNode>,
+    #[serde(default)]
+    pub messages: Option<Vec<dto::UiText>>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct UiNode {
+    #[serde(rename = "type")]
+    pub node_type: String,
+    #[serde(default)]
+    pub group: String,
+    #[serde(default)]
+    pub attributes: Value,
+    #[serde(default)]
+    pub messages: Vec<dto::UiText>,
+    #[serde(default)]
+    pub meta: UiMeta,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct UiMeta {
+    #[serde(default)]
+    pub label: Option<dto::UiText>,
+}
+
+impl Flow {
+    pub fn into_dto(self, tenant: &str, kind: dto::FlowKind, set_cookie: Vec<crate::Secret>) -> dto::Flow {
+        let mut csrf_token = None;
+        let nodes = self
+            .ui
+            .nodes
+            .into_iter()
+            .filter_map(|n| {
+                // The CSRF node becomes the opaque `csrf_token`; submit puts it back.
+                if n.attributes.get("name").and_then(Value::as_str) == Some("csrf_token") {
+                    csrf_token = n.attributes.get("value").and_then(Value::as_str).map(str::to_owned);
+                    return None;
+                }
+                Some(dto::UiNode {
+                    node_type: n.node_type,
+                    group: n.group,
+                    attributes: n.attributes,
+                    messages: n.messages,
+                    label: n.meta.label,
+                })
+            })
+            .collect();
+        dto::Flow {
+            tenant: tenant.to_owned(),
+            id: self.id,
+            kind,
+            flow_type: if self.flow_type.as_deref() == Some("browser") { dto::FlowType::Browser } else { dto::FlowType::Native },
+            expires_at: self.expires_at,
+            issued_at: self.issued_at,
+            return_to: self.return_to.filter(|r| !r.is_empty()),
+            state: self.state.and_then(|s| s.as_str().map(str::to_owned)),
+            ui: dto::Ui { action: self.ui.action, method: self.ui.method, nodes, messages: self.ui.messages.unwrap_or_default() },
+            csrf_token,
+            set_cookie,
+        }
+    }
+}
+
+/// Successful login (`session`) or registration (`identity`, maybe `session`).
+#[derive(Deserialize)]
+pub(crate) struct FlowSuccess {
+    #[serde(default)]
+    pub session: Option<Session>,
+    #[serde(default)]
+    pub session_token: Option<String>,
+    #[serde(default)]
+    pub identity: Option<Identity>,
+    #[serde(default)]
+    pub continue_with: Option<Vec<Value>>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Redirect {
+    pub redirect_browser_to: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LogoutFlow {
+    pub logout_url: String,
+    pub logout_token: String,
+}

@@ -1,0 +1,257 @@
+//! `FlowService`: Kratos self-service flows (login, registration, recovery, settings,
+//! verification) as browser or native flows, and logout. Returns library-owned flows; the
+//! caller relays `set_cookie` to the browser and gives `csrf_token` back on submit.
+
+use super::wire;
+use crate::cache;
+use crate::dto::{Flow, FlowKind, FlowResult, FlowSuccess, FlowType, InitiateFlow, LogoutFlow, SubmitFlow};
+use crate::error::{Error, Result};
+use crate::http::{Call, Reply};
+use crate::secret::Secret;
+use crate::tenancy::{service_handle, TenantContext};
+use http::HeaderValue;
+use serde_json::Value;
+
+service_handle!(
+    /// Self-service flows of one tenant (Kratos public API).
+    FlowService
+);
+
+fn header(v: &str, what: &str) -> Result<HeaderValue> {
+    HeaderValue::from_str(v).map_err(|_| Error::invalid_field(what, "contains characters HTTP headers cannot carry"))
+}
+
+fn set_cookies(r: &Reply) -> Vec<Secret> {
+    r.headers
+        .get_all(http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|s| Secret::new(s.to_owned()))
+        .collect()
+}
+
+fn check_flow_id(id: &str) -> Result<()> {
+    super::identity::check_uuid("flow_id", id)
+}
+
+impl FlowService {
+    pub async fn initiate_login(&self, opts: InitiateFlow) -> Result<Flow> {
+        self.initiate(FlowKind::Login, opts).await
+    }
+    pub async fn initiate_registration(&self, opts: InitiateFlow) -> Result<Flow> {
+        self.initiate(FlowKind::Registration, opts).await
+    }
+    pub async fn initiate_recovery(&self, opts: InitiateFlow) -> Result<Flow> {
+        self.initiate(FlowKind::Recovery, opts).await
+    }
+    pub async fn initiate_settings(&self, opts: InitiateFlow) -> Result<Flow> {
+        self.initiate(FlowKind::Settings, opts).await
+    }
+    pub async fn initiate_verification(&self, opts: InitiateFlow) -> Result<Flow> {
+        self.initiate(FlowKind::Verification, opts).await
+    }
+
+    pub async fn submit_login(&self, flow_id: &str, body: Value, opts: SubmitFlow) -> Result<FlowResult> {
+        self.submit(FlowKind::Login, flow_id, body, opts).await
+    }
+    pub async fn submit_registration(&self, flow_id: &str, body: Value, opts: SubmitFlow) -> Result<FlowResult> {
+        self.submit(FlowKind::Registration, flow_id, body, opts).await
+    }
+    pub async fn submit_recovery(&self, flow_id: &str, body: Value, opts: SubmitFlow) -> Result<FlowResult> {
+        self.submit(FlowKind::Recovery, flow_id, body, opts).await
+    }
+    pub async fn submit_settings(&self, flow_id: &str, body: Value, opts: SubmitFlow) -> Result<FlowResult> {
+        self.submit(FlowKind::Settings, flow_id, body, opts).await
+    }
+    pub async fn submit_verification(&self, flow_id: &str, body: Value, opts: SubmitFlow) -> Result<FlowResult> {
+        self.submit(FlowKind::Verification, flow_id, body, opts).await
+    }
+
+    /// Start a flow. `kind` defaults to native; browser flows forward `cookie` and return the
+    /// CSRF cookie in `set_cookie`.
+    pub async fn initiate(&self, kind: FlowKind, opts: InitiateFlow) -> Result<Flow> {
+        let t = &self.t;
+        let c = t.kratos_public("flow.initiate")?;
+        let flow_type = opts.kind.unwrap_or_default();
+        let path = format!("self-service/{}/{}", kind.as_str(), if flow_type == FlowType::Browser { "browser" } else { "api" });
+        let mut call = Call::get(&path);
+        if let Some(r) = opts.return_to {
+            call = call.query("return_to", r);
+        }
+        if kind == FlowKind::Login {
+            if let Some(true) = opts.refresh {
+                call = call.query("refresh", "true");
+            }
+            if let Some(aal) = opts.aal {
+                call = call.query("aal", aal);
+            }
+        }
+        self.credentials(&mut call, flow_type, opts.cookie.as_ref(), opts.session_token.as_ref())?;
+        let r = c.send(call).await?;
+        let cookies = set_cookies(&r);
+        Ok(c.decode::<wire::Flow>(&r)?.into_dto(&t.name, kind, cookies))
+    }
+
+    /// Submit a flow. `{kind: "success"}` when done, `{kind: "continue", flow}` with validation
+    /// messages or the next step, `{kind: "redirect"}` when Kratos sends the browser elsewhere.
+    pub async fn submit(&self, kind: FlowKind, flow_id: &str, mut body: Value, opts: SubmitFlow) -> Result<FlowResult> {
+        check_flow_id(flow_id)?;
+        let Some(obj) = body.as_object_mut() else {
+            return Err(Error::invalid_field("body", "must be an object"));
+        };
+        if !obj.get("method").is_some_and(Value::is_string) {
+            return Err(Error::invalid_field("body.method", "is required (e.g. password, code, profile)"));
+        }
+        if let Some(csrf) = &opts.csrf_token {
+            obj.entry("csrf_token").or_insert_with(|| Value::String(csrf.clone()));
+        }
+        let t = &self.t;
+        let c = t.kratos_public("flow.submit")?;
+        let path = format!("self-service/{}", kind.as_str());
+        let mut call = Call::post(&path).query("flow", flow_id).json(body);
+        let flow_type = if opts.cookie.is_some() { FlowType::Browser } else { FlowType::Native };
+        self.credentials(&mut call, flow_type, opts.cookie.as_ref(), opts.session_token.as_ref())?;
+        let r = c.send_raw(call).await?;
+        let cookies = set_cookies(&r);
+        match r.status {
+            200 => match kind {
+                FlowKind::Login | FlowKind::Registration => {
+                    let s: wire::FlowSuccess = c.decode(&r)?;
+                    Ok(FlowResult::Success(self.success(s, cookies)))
+                }
+                _ => {
+                    let flow = c.decode::<wire::Flow>(&r)?.into_dto(&t.name, kind, cookies.clone());
+                    let continue_with = serde_json::from_slice::<wire::FlowSuccess>(&r.body)
+                        .ok()
+                        .and_then(|s| s.continue_with)
+                        .unwrap_or_default();
+                    let done = matches!(flow.state.as_deref(), Some("success") | Some("passed_challenge"));
+                    if done {
+                        Ok(FlowResult::Success(FlowSuccess {
+                            tenant: t.name.to_string(),
+                            session_id: None,
+                            session: None,
+                            identity: None,
+                            session_token: session_token_from(&continue_with),
+                            set_cookie: cookies,
+                            flow: Some(flow),
+                            continue_with,
+                        }))
+                    } else {
+                        Ok(FlowResult::Continue { flow })
+                    }
+                }
+            },
+            // Form errors come back as the flow with messages in its UI.
+            400 => match c.decode::<wire::Flow>(&r) {
+                Ok(f) => Ok(FlowResult::Continue { flow: f.into_dto(&t.name, kind, cookies) }),
+                Err(_) => Err(c.status_error(&format!("POST {path}"), &r)),
+            },
+            422 => {
+                let red: wire::Redirect = c.decode(&r)?;
+                Ok(FlowResult::Redirect { redirect_browser_to: red.redirect_browser_to, set_cookie: cookies })
+            }
+            _ => Err(c.status_error(&format!("POST {path}"), &r)),
+        }
+    }
+
+    /// Read a flow again (e.g. to render it after a redirect).
+    pub async fn fetch_flow(&self, kind: FlowKind, flow_id: &str, opts: SubmitFlow) -> Result<Flow> {
+        check_flow_id(flow_id)?;
+        let c = self.t.kratos_public("flow.fetch")?;
+        let path = format!("self-service/{}/flows", kind.as_str());
+        let mut call = Call::get(&path).query("id", flow_id);
+        let flow_type = if opts.cookie.is_some() { FlowType::Browser } else { FlowType::Native };
+        self.credentials(&mut call, flow_type, opts.cookie.as_ref(), opts.session_token.as_ref())?;
+        let r = c.send(call).await?;
+        let cookies = set_cookies(&r);
+        Ok(c.decode::<wire::Flow>(&r)?.into_dto(&self.t.name, kind, cookies))
+    }
+
+    /// Browser logout, step 1: the logout URL and token for the session in `cookie`.
+    pub async fn initiate_browser_logout(&self, cookie: &Secret, return_to: Option<String>) -> Result<LogoutFlow> {
+        let c = self.t.kratos_public("flow.logout")?;
+        let mut call = Call::get("self-service/logout/browser");
+        if let Some(r) = return_to {
+            call = call.query("return_to", r);
+        }
+        call.headers.insert(http::header::COOKIE, header(cookie.expose(), "cookie")?);
+        let r = c.send(call).await?;
+        let l: wire::LogoutFlow = c.decode(&r)?;
+        // The session is about to end: drop its cached whoami result now.
+        self.evict_cookie(cookie).await;
+        Ok(LogoutFlow { tenant: self.t.name.to_string(), logout_url: l.logout_url, logout_token: Secret::new(l.logout_token) })
+    }
+
+    /// Browser logout, step 2: end the session; returns the `Set-Cookie` headers (clearing the
+    /// session cookie) to relay to the browser.
+    pub async fn submit_browser_logout(&self, logout_token: &Secret) -> Result<Vec<Secret>> {
+        if logout_token.is_empty() {
+            return Err(Error::invalid_field("logout_token", "must not be empty"));
+        }
+        let c = self.t.kratos_public("flow.logout")?;
+        let r = c.send(Call::get("self-service/logout").query("token", logout_token.expose())).await?;
+        Ok(set_cookies(&r))
+    }
+
+    /// Native logout: revoke the session behind a session token.
+    pub async fn perform_native_logout(&self, session_token: &Secret) -> Result<()> {
+        if session_token.is_empty() {
+            return Err(Error::invalid_field("session_token", "must not be empty"));
+        }
+        let c = self.t.kratos_public("flow.logout")?;
+        let call = Call::new(http::Method::DELETE, "self-service/logout/api")
+            .json(serde_json::json!({"session_token": session_token.expose()}));
+        c.send(call).await?;
+        let t = &self.t;
+        t.sessions.evict_key(&cache::key(&t.name, "token", session_token.expose())).await;
+        Ok(())
+    }
+
+    async fn evict_cookie(&self, cookie: &Secret) {
+        let t = &self.t;
+        let headers = crate::transport::header_map([("cookie", cookie.expose())]);
+        if let Ok(crate::transport::Credential::Cookie(c)) =
+            crate::transport::extract(crate::config::Transport::Cookie, t.session_cookie_name(), &headers)
+        {
+            t.sessions.evict_key(&cache::key(&t.name, "cookie", c.expose())).await;
+        }
+    }
+
+    fn credentials(&self, call: &mut Call<'_>, flow_type: FlowType, cookie: Option<&Secret>, token: Option<&Secret>) -> Result<()> {
+        if flow_type == FlowType::Browser {
+            if let Some(c) = cookie {
+                call.headers.insert(http::header::COOKIE, header(c.expose(), "cookie")?);
+            }
+        }
+        if let Some(tok) = token {
+            call.headers.insert("x-session-token", header(tok.expose(), "session_token")?);
+        }
+        Ok(())
+    }
+
+    fn success(&self, s: wire::FlowSuccess, set_cookie: Vec<Secret>) -> FlowSuccess {
+        let t: &TenantContext = &self.t;
+        let session = s.session.and_then(|x| x.into_dto(&t.name));
+        let identity = s.identity.map(|i| i.into_dto(&t.name)).or_else(|| session.as_ref().map(|x| x.identity.clone()));
+        FlowSuccess {
+            tenant: t.name.to_string(),
+            session_id: session.as_ref().map(|x| x.id.clone()),
+            session,
+            identity,
+            session_token: s.session_token.map(Secret::new),
+            set_cookie,
+            flow: None,
+            continue_with: s.continue_with.unwrap_or_default(),
+        }
+    }
+}
+
+/// Recovery with `use_continue_with_transitions` hands native clients a session token here.
+fn session_token_from(continue_with: &[Value]) -> Option<Secret> {
+    continue_with.iter().find_map(|c| {
+        (c.get("action").and_then(Value::as_str) == Some("set_ory_session_token"))
+            .then(|| c.get("ory_session_token").and_then(Value::as_str).map(Secret::new))
+            .flatten()
+    })
+}
