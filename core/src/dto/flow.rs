@@ -110,7 +110,7 @@ pub struct Flow {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum FlowResult {
     /// Done. Login/registration carry the new session; native flows the `session_token`.
-    Success(FlowSuccess),
+    Success(Box<FlowSuccess>),
     /// Show the flow again (validation messages are in its UI), or the next step.
     Continue { flow: Flow },
     /// Kratos wants the browser elsewhere (e.g. recovery → settings).
