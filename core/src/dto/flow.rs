@@ -105,12 +105,13 @@ pub struct Flow {
     pub set_cookie: Vec<Secret>,
 }
 
-/// The outcome of `submit_*`.
+/// The outcome of `submit_*`. Short-lived, so the variants' size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum FlowResult {
     /// Done. Login/registration carry the new session; native flows the `session_token`.
-    Success(Box<FlowSuccess>),
+    Success(FlowSuccess),
     /// Show the flow again (validation messages are in its UI), or the next step.
     Continue { flow: Flow },
     /// Kratos wants the browser elsewhere (e.g. recovery → settings).

@@ -117,7 +117,7 @@ impl FlowService {
             200 => match kind {
                 FlowKind::Login | FlowKind::Registration => {
                     let s: wire::FlowSuccess = c.decode(&r)?;
-                    Ok(FlowResult::Success(Box::new(self.success(s, cookies))))
+                    Ok(FlowResult::Success(self.success(s, cookies)))
                 }
                 _ => {
                     let flow = c.decode::<wire::Flow>(&r)?.into_dto(&t.name, kind, cookies.clone());
@@ -127,7 +127,7 @@ impl FlowService {
                         .unwrap_or_default();
                     let done = matches!(flow.state.as_deref(), Some("success") | Some("passed_challenge"));
                     if done {
-                        Ok(FlowResult::Success(Box::new(FlowSuccess {
+                        Ok(FlowResult::Success(FlowSuccess {
                             tenant: t.name.to_string(),
                             session_id: None,
                             session: None,
@@ -136,7 +136,7 @@ impl FlowService {
                             set_cookie: cookies,
                             flow: Some(flow),
                             continue_with,
-                        })))
+                        }))
                     } else {
                         Ok(FlowResult::Continue { flow })
                     }
