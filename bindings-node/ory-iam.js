@@ -96,6 +96,9 @@ function headersOf(req) {
   return out
 }
 const REQUEST_METHODS = new Set(['whoami', 'whoamiOrNull'])
+// Methods that return synchronously; every other method returns a promise, so an argument
+// error napi raises before the call is delivered as a rejection, like any other error.
+const SYNC_METHODS = new Set(['forTenant', 'equals', 'listAll', 'listSessionsAll'])
 
 const cache = new WeakMap()
 const rawOf = new WeakMap()
@@ -118,7 +121,8 @@ function wrap(obj) {
         try {
           r = v.apply(target, raw)
         } catch (e) {
-          throw convertError(e)
+          if (SYNC_METHODS.has(prop)) throw convertError(e)
+          return Promise.reject(convertError(e))
         }
         return wrapValue(r)
       }
