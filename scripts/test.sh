@@ -11,13 +11,15 @@ tests/stack/up || { tests/stack/stack.py logs 2>/dev/null; exit 1; }
 trap 'tests/stack/down' EXIT
 
 failed=()
+out=$(mktemp)
 step() {
   local name=$1; shift
   echo; echo "==== $name"
-  if ! "$@"; then
+  if ! "$@" 2>&1 | tee -a "$out"; then
     failed+=("$name")
   fi
 }
+set -o pipefail
 
 step "rust: fmt" cargo fmt --all -- --check
 step "rust: clippy" cargo clippy --workspace --all-targets -q -- -D warnings
@@ -29,7 +31,23 @@ step "node: build" npm run -s build:debug
 step "node: typings up to date" git diff --exit-code -- bindings-node/index.d.ts bindings-node/index.js
 step "node: tests" node --test tests/node/
 
+# One closing line over the three runners: cargo's "test result", pytest's and node's counts.
+read -r passed nfailed < <(python3 - "$out" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+p = f = 0
+for m in re.finditer(r"test result: \w+\. (\d+) passed; (\d+) failed", text):
+    p += int(m[1]); f += int(m[2])
+for m in re.finditer(r"^=* ?(?:(\d+) failed, )?(\d+) passed", text, re.M):
+    p += int(m[2]); f += int(m[1] or 0)
+for m in re.finditer(r"^# pass (\d+)\n# fail (\d+)", text, re.M):
+    p += int(m[1]); f += int(m[2])
+print(p, f)
+PY
+)
+rm -f "$out"
 echo
+echo "tests: $passed passed, $nfailed failed"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED steps: ${failed[*]}"
   tests/stack/stack.py logs || true

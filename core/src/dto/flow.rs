@@ -74,7 +74,11 @@ impl fmt::Debug for UiNode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // `attributes.value` can echo what the user typed (an email, a trait): not printed.
         let name = self.attributes.get("name").and_then(Value::as_str).unwrap_or("");
-        f.debug_struct("UiNode").field("node_type", &self.node_type).field("group", &self.group).field("name", &name).finish_non_exhaustive()
+        f.debug_struct("UiNode")
+            .field("node_type", &self.node_type)
+            .field("group", &self.group)
+            .field("name", &name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -158,7 +162,10 @@ pub struct InitiateFlow {
 
 impl fmt::Debug for InitiateFlow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("InitiateFlow").field("kind", &self.kind).field("return_to", &self.return_to).finish_non_exhaustive()
+        f.debug_struct("InitiateFlow")
+            .field("kind", &self.kind)
+            .field("return_to", &self.return_to)
+            .finish_non_exhaustive()
     }
 }
 

@@ -73,7 +73,11 @@ impl FlowService {
         let t = &self.t;
         let c = t.kratos_public("flow.initiate")?;
         let flow_type = opts.kind.unwrap_or_default();
-        let path = format!("self-service/{}/{}", kind.as_str(), if flow_type == FlowType::Browser { "browser" } else { "api" });
+        let path = format!(
+            "self-service/{}/{}",
+            kind.as_str(),
+            if flow_type == FlowType::Browser { "browser" } else { "api" }
+        );
         let mut call = Call::get(&path);
         if let Some(r) = opts.return_to {
             call = call.query("return_to", r);
@@ -180,7 +184,11 @@ impl FlowService {
         let l: wire::LogoutFlow = c.decode(&r)?;
         // The session is about to end: drop its cached whoami result now.
         self.evict_cookie(cookie).await;
-        Ok(LogoutFlow { tenant: self.t.name.to_string(), logout_url: l.logout_url, logout_token: Secret::new(l.logout_token) })
+        Ok(LogoutFlow {
+            tenant: self.t.name.to_string(),
+            logout_url: l.logout_url,
+            logout_token: Secret::new(l.logout_token),
+        })
     }
 
     /// Browser logout, step 2: end the session; returns the `Set-Cookie` headers (clearing the
@@ -218,7 +226,13 @@ impl FlowService {
         }
     }
 
-    fn credentials(&self, call: &mut Call<'_>, flow_type: FlowType, cookie: Option<&Secret>, token: Option<&Secret>) -> Result<()> {
+    fn credentials(
+        &self,
+        call: &mut Call<'_>,
+        flow_type: FlowType,
+        cookie: Option<&Secret>,
+        token: Option<&Secret>,
+    ) -> Result<()> {
         if flow_type == FlowType::Browser {
             if let Some(c) = cookie {
                 call.headers.insert(http::header::COOKIE, header(c.expose(), "cookie")?);

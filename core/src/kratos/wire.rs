@@ -215,12 +215,21 @@ impl Flow {
             tenant: tenant.to_owned(),
             id: self.id,
             kind,
-            flow_type: if self.flow_type.as_deref() == Some("browser") { dto::FlowType::Browser } else { dto::FlowType::Native },
+            flow_type: if self.flow_type.as_deref() == Some("browser") {
+                dto::FlowType::Browser
+            } else {
+                dto::FlowType::Native
+            },
             expires_at: self.expires_at,
             issued_at: self.issued_at,
             return_to: self.return_to.filter(|r| !r.is_empty()),
             state: self.state.and_then(|s| s.as_str().map(str::to_owned)),
-            ui: dto::Ui { action: self.ui.action, method: self.ui.method, nodes, messages: self.ui.messages.unwrap_or_default() },
+            ui: dto::Ui {
+                action: self.ui.action,
+                method: self.ui.method,
+                nodes,
+                messages: self.ui.messages.unwrap_or_default(),
+            },
             csrf_token,
             set_cookie,
         }
