@@ -25,6 +25,8 @@ fi
 .venv/bin/pip install -q --disable-pip-version-check -r tests/python/requirements.txt
 
 if [ ! -d node_modules/@napi-rs/cli ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm ci` trips over the optional platform packages of @napi-rs/cli in npm 11
+  # ("Missing: ... from lock file"); `npm install` honours the lock file all the same.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 echo "setup: ok"

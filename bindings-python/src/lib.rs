@@ -4,6 +4,7 @@
 mod config;
 mod convert;
 mod errors;
+mod flow;
 mod identity;
 mod metadata;
 mod pager;
@@ -11,6 +12,7 @@ mod runtime;
 mod session;
 
 use convert::to_py;
+use flow::PyFlowService;
 use identity::PyIdentityService;
 use metadata::PyMetadataService;
 use pyo3::prelude::*;
@@ -76,6 +78,11 @@ impl PyIam {
     }
 
     #[getter]
+    fn flow(&self) -> PyFlowService {
+        PyFlowService(self.0.flow())
+    }
+
+    #[getter]
     fn session(&self) -> PySessionService {
         PySessionService(self.0.session())
     }
@@ -119,6 +126,7 @@ fn _ory_iam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyIdentityService>()?;
     m.add_class::<PyMetadataService>()?;
     m.add_class::<PySessionService>()?;
+    m.add_class::<PyFlowService>()?;
     m.add_class::<pager::PyPager>()?;
     m.add_function(wrap_pyfunction!(runtime::_shutdown, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -50,11 +50,33 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Serializes as `***`: a DTO holding a secret can be logged or dumped without leaking it.
-/// Code that must hand the value over reads it with [`Secret::expose`].
+thread_local! {
+    static EXPOSE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Serialize with secrets in clear, for handing a result to its owner (the bindings convert
+/// DTOs this way and wrap the values in their own never-printing `Secret` types). Scoped to
+/// the current thread and to `f`.
+pub fn expose_in<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            EXPOSE.with(|e| e.set(self.0));
+        }
+    }
+    let _reset = Reset(EXPOSE.with(|e| e.replace(true)));
+    f()
+}
+
+/// Serializes as `***`, so a DTO holding a secret can be logged or dumped without leaking it —
+/// except inside [`expose_in`].
 impl Serialize for Secret {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("***")
+        if EXPOSE.with(|e| e.get()) {
+            s.serialize_str(&self.0)
+        } else {
+            s.serialize_str("***")
+        }
     }
 }
 
@@ -69,5 +91,7 @@ mod tests {
         assert_eq!(format!("{s}"), "***");
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"***\"");
         assert_eq!(s.expose(), "ory_pat_very_secret");
+        assert_eq!(expose_in(|| serde_json::to_string(&s).unwrap()), "\"ory_pat_very_secret\"");
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"***\"", "only inside expose_in");
     }
 }

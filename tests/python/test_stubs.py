@@ -34,6 +34,7 @@ def test_public_services_wrap_every_native_method() -> None:
     for wrapper, native in [
         (ory_iam.IdentityService, _ory_iam.IdentityService),
         (ory_iam.SessionService, _ory_iam.SessionService),
+        (ory_iam.FlowService, _ory_iam.FlowService),
         (ory_iam.MetadataService, _ory_iam.MetadataService),
     ]:
         missing = {m for m in dir(native) if not m.startswith("_")} - set(dir(wrapper))

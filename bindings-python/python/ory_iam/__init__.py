@@ -12,13 +12,20 @@ from typing import Any, AsyncIterator, Callable, Mapping, Optional, Sequence, Un
 
 from . import _ory_iam as _native
 from ._dto import (
+    Flow,
+    FlowResult,
     Health,
     HealthProbe,
     Identity,
+    LogoutFlow,
     Page,
     RecoveryAddress,
+    Secret,
     ServerVersions,
     Session,
+    Ui,
+    UiNode,
+    UiText,
     VerifiableAddress,
 )
 from .errors import (
@@ -42,6 +49,14 @@ __all__ = [
     "Iam",
     "IdentityService",
     "MetadataService",
+    "FlowService",
+    "Flow",
+    "FlowResult",
+    "LogoutFlow",
+    "Ui",
+    "UiNode",
+    "UiText",
+    "Secret",
     "SessionService",
     "Session",
     "Request",
@@ -185,6 +200,86 @@ class SessionService(_Service):
         await self._n.revoke(session_id)
 
 
+FlowKind = str  # "login" | "registration" | "recovery" | "settings" | "verification"
+
+
+def _reveal(v: Union[str, Secret, None]) -> Optional[str]:
+    return v.expose() if isinstance(v, Secret) else v
+
+
+class FlowService(_Service):
+    """Kratos self-service flows, browser or native.
+
+    ``initiate_*(kind="browser"|"native", return_to=..., cookie=..., session_token=...)`` starts
+    a flow; ``submit_*(flow_id, body, cookie=..., csrf_token=..., session_token=...)`` returns a
+    :class:`FlowResult`. Browser flows: pass the incoming ``Cookie`` header and relay
+    ``set_cookie`` back to the browser.
+    """
+
+    __slots__ = ()
+
+    def for_tenant(self, name: str) -> "FlowService":
+        return FlowService(self._n.for_tenant(name))
+
+    @staticmethod
+    def _opts(options: Optional[Mapping[str, Any]], kwargs: dict[str, Any]) -> dict[str, Any]:
+        d = _options(options, kwargs)
+        for k in ("cookie", "session_token"):
+            if k in d:
+                d[k] = _reveal(d[k])
+        return d
+
+    async def initiate(self, kind: FlowKind, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Flow:
+        return Flow._from(await self._n.initiate(kind, self._opts(options, kwargs)))
+
+    async def initiate_login(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Flow:
+        return await self.initiate("login", options, **kwargs)
+
+    async def initiate_registration(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Flow:
+        return await self.initiate("registration", options, **kwargs)
+
+    async def initiate_recovery(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Flow:
+        return await self.initiate("recovery", options, **kwargs)
+
+    async def initiate_settings(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Flow:
+        return await self.initiate("settings", options, **kwargs)
+
+    async def initiate_verification(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Flow:
+        return await self.initiate("verification", options, **kwargs)
+
+    async def submit(self, kind: FlowKind, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> FlowResult:
+        return FlowResult._from(await self._n.submit(kind, flow_id, body, self._opts(options, kwargs)))
+
+    async def submit_login(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> FlowResult:
+        return await self.submit("login", flow_id, body, options, **kwargs)
+
+    async def submit_registration(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> FlowResult:
+        return await self.submit("registration", flow_id, body, options, **kwargs)
+
+    async def submit_recovery(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> FlowResult:
+        return await self.submit("recovery", flow_id, body, options, **kwargs)
+
+    async def submit_settings(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> FlowResult:
+        return await self.submit("settings", flow_id, body, options, **kwargs)
+
+    async def submit_verification(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> FlowResult:
+        return await self.submit("verification", flow_id, body, options, **kwargs)
+
+    async def fetch_flow(self, kind: FlowKind, flow_id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Flow:
+        return Flow._from(await self._n.fetch_flow(kind, flow_id, self._opts(options, kwargs)))
+
+    async def initiate_browser_logout(self, cookie: Union[str, Secret], return_to: Optional[str] = None) -> LogoutFlow:
+        d = await self._n.initiate_browser_logout(cookie, return_to)
+        return LogoutFlow(tenant=d["tenant"], logout_url=d["logout_url"], logout_token=Secret(d["logout_token"]))
+
+    async def submit_browser_logout(self, logout_token: Union[str, Secret]) -> list[Secret]:
+        """End the session; returns the ``Set-Cookie`` headers to relay (clearing the cookie)."""
+        return [Secret(c) for c in await self._n.submit_browser_logout(logout_token)]
+
+    async def perform_native_logout(self, session_token: Union[str, Secret]) -> None:
+        await self._n.perform_native_logout(session_token)
+
+
 class MetadataService(_Service):
     """Diagnostics about the Ory servers of one tenant."""
 
@@ -224,6 +319,10 @@ class Iam:
     @property
     def identity(self) -> IdentityService:
         return IdentityService(self._n.identity)
+
+    @property
+    def flow(self) -> FlowService:
+        return FlowService(self._n.flow)
 
     @property
     def session(self) -> SessionService:

@@ -4,16 +4,56 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Generic, Optional, TypeVar
+from typing import Any, Generic, Literal, Optional, TypeVar
 
 T = TypeVar("T")
 
 _HIDDEN = {"traits", "metadata_admin", "verifiable_addresses", "recovery_addresses", "value"}
 
 
+class Secret:
+    """A secret value (session token, cookie, logout token). ``repr``/``str`` print ``***``;
+    read it with :meth:`expose`."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def expose(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+
+def _secret(v: Optional[str]) -> Optional[Secret]:
+    return None if v is None else Secret(v)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, Secret):
+        return "***"
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
 class _Dto:
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        """Plain, JSON-serialisable data (secrets as ``***``)."""
+        return _plain(asdict(self))  # type: ignore[call-overload,no-any-return]
 
     def __repr__(self) -> str:
         parts = []
@@ -86,6 +126,118 @@ class Session(_Dto):
         d = dict(d)
         d["identity"] = Identity._from(d["identity"])
         return cls(**d)
+
+
+@dataclass(frozen=True, repr=False)
+class UiText(_Dto):
+    id: int
+    text: str
+    type: str
+
+    @classmethod
+    def _from(cls, d: Optional[dict[str, Any]]) -> Optional["UiText"]:
+        return None if d is None else cls(id=d["id"], text=d["text"], type=d["type"])
+
+
+@dataclass(frozen=True, repr=False)
+class UiNode(_Dto):
+    """One UI node. ``attributes`` may echo what the user typed; ``repr`` hides it."""
+
+    node_type: str
+    group: str
+    attributes: dict[str, Any]
+    messages: list[UiText]
+    label: Optional[UiText] = None
+
+    def __repr__(self) -> str:
+        return f"UiNode(node_type={self.node_type!r}, group={self.group!r}, name={self.attributes.get('name')!r})"
+
+
+@dataclass(frozen=True, repr=False)
+class Ui(_Dto):
+    action: str
+    method: str
+    nodes: list[UiNode]
+    messages: list[UiText]
+
+
+@dataclass(frozen=True, repr=False)
+class Flow(_Dto):
+    """A self-service flow. Give ``csrf_token`` back to ``submit_*`` for browser flows and relay
+    ``set_cookie`` to the browser."""
+
+    tenant: str
+    id: str
+    kind: str
+    flow_type: str
+    ui: Ui
+    expires_at: Optional[str] = None
+    issued_at: Optional[str] = None
+    return_to: Optional[str] = None
+    state: Optional[str] = None
+    csrf_token: Optional[str] = None
+    set_cookie: list[Secret] = field(default_factory=list)
+
+    @classmethod
+    def _from(cls, d: dict[str, Any]) -> "Flow":
+        d = dict(d)
+        ui = d["ui"]
+        d["ui"] = Ui(
+            action=ui["action"],
+            method=ui["method"],
+            nodes=[
+                UiNode(
+                    node_type=n["node_type"],
+                    group=n["group"],
+                    attributes=n["attributes"],
+                    messages=[UiText(**m) for m in n["messages"]],
+                    label=UiText._from(n.get("label")),
+                )
+                for n in ui["nodes"]
+            ],
+            messages=[UiText(**m) for m in ui["messages"]],
+        )
+        d["set_cookie"] = [Secret(c) for c in d.get("set_cookie", [])]
+        return cls(**d)
+
+
+@dataclass(frozen=True, repr=False)
+class FlowResult(_Dto):
+    """``kind`` is ``"success"`` (done; login/registration carry the session), ``"continue"``
+    (render ``flow`` again: validation messages or the next step) or ``"redirect"``."""
+
+    kind: Literal["success", "continue", "redirect"]
+    tenant: Optional[str] = None
+    flow: Optional[Flow] = None
+    session_id: Optional[str] = None
+    session: Optional["Session"] = None
+    identity: Optional[Identity] = None
+    session_token: Optional[Secret] = None
+    set_cookie: list[Secret] = field(default_factory=list)
+    continue_with: list[Any] = field(default_factory=list)
+    redirect_browser_to: Optional[str] = None
+
+    @classmethod
+    def _from(cls, d: dict[str, Any]) -> "FlowResult":
+        return cls(
+            kind=d["kind"],
+            tenant=d.get("tenant"),
+            flow=Flow._from(d["flow"]) if d.get("flow") else None,
+            session_id=d.get("session_id"),
+            session=Session._from(d["session"]) if d.get("session") else None,
+            identity=Identity._from(d["identity"]) if d.get("identity") else None,
+            session_token=_secret(d.get("session_token")),
+            set_cookie=[Secret(c) for c in d.get("set_cookie", [])],
+            continue_with=list(d.get("continue_with", [])),
+            redirect_browser_to=d.get("redirect_browser_to"),
+        )
+
+
+@dataclass(frozen=True, repr=False)
+class LogoutFlow(_Dto):
+    tenant: str
+    logout_url: str
+    logout_token: Secret
 
 
 @dataclass(frozen=True, repr=False)
