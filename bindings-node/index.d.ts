@@ -9,6 +9,38 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** Self-service flows of one tenant (Kratos public API), browser or native. */
+export declare class FlowService {
+  forTenant(name: string): FlowService
+  get tenant(): string
+  equals(other: FlowService): boolean
+  /** Start a flow: `kind` is login | registration | recovery | settings | verification. */
+  initiate(kind: FlowKindName, options?: InitiateFlowOptions): Promise<Flow>
+  initiateLogin(options?: InitiateFlowOptions): Promise<Flow>
+  initiateRegistration(options?: InitiateFlowOptions): Promise<Flow>
+  initiateRecovery(options?: InitiateFlowOptions): Promise<Flow>
+  initiateSettings(options?: InitiateFlowOptions): Promise<Flow>
+  initiateVerification(options?: InitiateFlowOptions): Promise<Flow>
+  /** Submit a flow: `{kind: 'success'}`, `{kind: 'continue', flow}` or `{kind: 'redirect'}`. */
+  submit(kind: FlowKindName, flowId: string, body: Record<string, unknown>, options?: SubmitFlowOptions): Promise<FlowResult>
+  submitLogin(flowId: string, body: Record<string, unknown>, options?: SubmitFlowOptions): Promise<FlowResult>
+  submitRegistration(flowId: string, body: Record<string, unknown>, options?: SubmitFlowOptions): Promise<FlowResult>
+  submitRecovery(flowId: string, body: Record<string, unknown>, options?: SubmitFlowOptions): Promise<FlowResult>
+  submitSettings(flowId: string, body: Record<string, unknown>, options?: SubmitFlowOptions): Promise<FlowResult>
+  submitVerification(flowId: string, body: Record<string, unknown>, options?: SubmitFlowOptions): Promise<FlowResult>
+  /** Read a flow again. */
+  fetchFlow(kind: FlowKindName, flowId: string, options?: SubmitFlowOptions): Promise<Flow>
+  /** Browser logout, step 1: the logout URL and token for the session in `cookie`. */
+  initiateBrowserLogout(cookie: string, returnTo?: string | undefined | null): Promise<LogoutFlow>
+  /**
+   * Browser logout, step 2: returns the `Set-Cookie` headers to relay. Kratos checks the
+   * token against the session cookie: pass the browser's `Cookie` header.
+   */
+  submitBrowserLogout(logoutToken: string, cookie?: string | undefined | null): Promise<Array<Secret>>
+  /** Native logout: revoke the session behind a session token. */
+  performNativeLogout(sessionToken: string): Promise<void>
+}
+
 /** The entry point. Build once per process and share; services are cheap handles. */
 export declare class Iam {
   /** From an object of the API.md config shape (camelCase or snake_case keys). */
@@ -18,6 +50,7 @@ export declare class Iam {
   /** From `ORY_IAM_CONFIG_FILE` and/or `ORY_IAM__<PATH>` environment variables. */
   static fromEnv(): Iam
   get identity(): IdentityService
+  get flow(): FlowService
   get session(): SessionService
   get metadata(): MetadataService
   get tenants(): Array<string>
@@ -76,6 +109,13 @@ export declare class MetadataService {
   version(): Promise<ServerVersions>
 }
 
+export declare class Secret {
+  /** The value itself. Hand it only to its owner (the client, a `Set-Cookie` header). */
+  expose(): string
+  toString(): string
+  toJSON(): string
+}
+
 /** Sessions of one tenant: `whoami` for incoming requests, admin `revoke`. */
 export declare class SessionService {
   forTenant(name: string): SessionService
@@ -100,6 +140,46 @@ export interface CreateIdentityInput {
   state?: string
   metadataPublic?: any
   metadataAdmin?: any
+}
+
+/**
+ * A self-service flow. Give `csrfToken` back to `submit*` for browser flows and relay
+ * `setCookie` to the browser.
+ */
+export interface Flow {
+  tenant: string
+  id: string
+  /** login | registration | recovery | settings | verification */
+  kind: string
+  /** browser | native */
+  flowType: string
+  expiresAt?: string
+  issuedAt?: string
+  returnTo?: string
+  state?: string
+  ui: Ui
+  csrfToken?: string
+  setCookie: Array<Secret>
+}
+
+/** The self-service flow kinds (for the typings; parsed by the core). */
+export type FlowKindName = 'login' | 'registration' | 'recovery' | 'settings' | 'verification'
+
+/** The outcome of `submit*`: `kind` is success | continue | redirect. */
+export interface FlowResult {
+  kind: string
+  tenant?: string
+  /** continue: the flow to render again; success (settings/recovery/verification): the final flow. */
+  flow?: Flow
+  sessionId?: string
+  session?: Session
+  identity?: Identity
+  /** Native flows: the new session token. */
+  sessionToken?: Secret
+  /** Browser flows: `Set-Cookie` headers to relay. */
+  setCookie: Array<Secret>
+  continueWith: Array<any>
+  redirectBrowserTo?: string
 }
 
 export interface Health {
@@ -135,6 +215,19 @@ export interface IdentityPage {
   nextPageToken?: string
 }
 
+/** Options of `flow.initiate*` (declared for the typings; parsed by the core). */
+export interface InitiateFlowOptions {
+  /** browser | native (default native) */
+  kind?: string
+  returnTo?: string
+  /** Browser flows: the incoming request's `Cookie` header. */
+  cookie?: string
+  /** Native settings flows: the user's session token. */
+  sessionToken?: string
+  refresh?: boolean
+  aal?: string
+}
+
 /** One RFC 6902 operation (declared for the typings; validated by the core). */
 export interface JsonPatchOperation {
   /** add | remove | replace | move | copy | test */
@@ -155,6 +248,13 @@ export interface ListSessionsOptions {
   pageSize?: number
   pageToken?: string
   active?: boolean
+}
+
+export interface LogoutFlow {
+  tenant: string
+  /** Carries the token: a secret. */
+  logoutUrl: Secret
+  logoutToken: Secret
 }
 
 export interface RecoveryAddress {
@@ -187,6 +287,35 @@ export interface Session {
 export interface SessionPage {
   items: Array<Session>
   nextPageToken?: string
+}
+
+/** Options of `flow.submit*` and `fetchFlow` (declared for the typings; parsed by the core). */
+export interface SubmitFlowOptions {
+  cookie?: string
+  csrfToken?: string
+  sessionToken?: string
+}
+
+export interface Ui {
+  action: string
+  method: string
+  nodes: Array<UiNode>
+  messages: Array<UiText>
+}
+
+export interface UiNode {
+  nodeType: string
+  group: string
+  attributes: any
+  messages: Array<UiText>
+  label?: UiText
+}
+
+export interface UiText {
+  id: number
+  text: string
+  /** info | error | success */
+  type: string
 }
 
 export interface VerifiableAddress {

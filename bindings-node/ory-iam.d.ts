@@ -1,8 +1,19 @@
 // Public types of the `ory-iam` package: the generated native declarations (index.d.ts)
 // plus the error classes added by ory-iam.js.
 import type { Iam as NativeIam } from './index'
+export { Secret } from './index'
 export type {
   CreateIdentityInput,
+  Flow,
+  FlowKindName,
+  FlowResult,
+  FlowService,
+  InitiateFlowOptions,
+  LogoutFlow,
+  SubmitFlowOptions,
+  Ui,
+  UiNode,
+  UiText,
   Health,
   HealthProbe,
   Identity,

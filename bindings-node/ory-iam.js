@@ -58,7 +58,7 @@ function convertError(e) {
 }
 
 const nativeClasses = new Set(Object.values(native).filter((v) => typeof v === 'function'))
-const isNative = (v) => v !== null && typeof v === 'object' && nativeClasses.has(v.constructor)
+const isNative = (v) => v !== null && typeof v === 'object' && nativeClasses.has(v.constructor) && !(v instanceof native.Secret)
 const isPager = (v) => isNative(v) && v.constructor.name.endsWith('Pager')
 
 function asyncIterable(pager) {
@@ -100,6 +100,23 @@ const REQUEST_METHODS = new Set(['whoami', 'whoamiOrNull'])
 // error napi raises before the call is delivered as a rejection, like any other error.
 const SYNC_METHODS = new Set(['forTenant', 'equals', 'listAll', 'listSessionsAll'])
 
+// Secrets handed back in (a session token, a cookie) are passed as their value.
+const isSecret = (v) => v instanceof native.Secret
+function unwrapSecrets(a) {
+  if (isSecret(a)) return a.expose()
+  if (a !== null && typeof a === 'object' && !Array.isArray(a) && Object.getPrototypeOf(a) === Object.prototype) {
+    let out = a
+    for (const [k, v] of Object.entries(a)) {
+      if (isSecret(v)) {
+        if (out === a) out = { ...a }
+        out[k] = v.expose()
+      }
+    }
+    return out
+  }
+  return a
+}
+
 const cache = new WeakMap()
 const rawOf = new WeakMap()
 function wrap(obj) {
@@ -115,7 +132,7 @@ function wrap(obj) {
       if (typeof v !== 'function' || prop === 'constructor') return wrapValue(v)
       return function (...args) {
         // Unwrap proxied natives passed back in (e.g. `a.equals(b)`).
-        let raw = args.map((a) => rawOf.get(a) || a)
+        let raw = args.map((a) => unwrapSecrets(rawOf.get(a) || a))
         if (REQUEST_METHODS.has(prop)) raw = [headersOf(raw[0]), ...raw.slice(1)]
         let r
         try {
@@ -149,4 +166,4 @@ const Iam = {
   fromEnv: factory(() => native.Iam.fromEnv()),
 }
 
-module.exports = { ...classes, Iam, native }
+module.exports = { ...classes, Iam, Secret: native.Secret, native }

@@ -1,6 +1,7 @@
 //! JS shapes of the core DTOs: plain objects with camelCase keys (typed in index.d.ts).
 //! User data inside (traits, metadata) is passed through untouched.
 
+use crate::secret::Secret;
 use napi_derive::napi;
 use serde_json::Value;
 
@@ -196,4 +197,195 @@ pub struct ListSessionsOptions {
     pub page_size: Option<u32>,
     pub page_token: Option<String>,
     pub active: Option<bool>,
+}
+
+#[napi(object)]
+pub struct UiText {
+    pub id: i64,
+    pub text: String,
+    /// info | error | success
+    #[napi(js_name = "type")]
+    pub kind: String,
+}
+
+impl From<ory_iam::dto::UiText> for UiText {
+    fn from(t: ory_iam::dto::UiText) -> Self {
+        UiText { id: t.id, text: t.text, kind: t.kind }
+    }
+}
+
+#[napi(object)]
+pub struct UiNode {
+    pub node_type: String,
+    pub group: String,
+    pub attributes: Value,
+    pub messages: Vec<UiText>,
+    pub label: Option<UiText>,
+}
+
+#[napi(object)]
+pub struct Ui {
+    pub action: String,
+    pub method: String,
+    pub nodes: Vec<UiNode>,
+    pub messages: Vec<UiText>,
+}
+
+/// A self-service flow. Give `csrfToken` back to `submit*` for browser flows and relay
+/// `setCookie` to the browser.
+#[napi(object, object_from_js = false)]
+pub struct Flow {
+    pub tenant: String,
+    pub id: String,
+    /// login | registration | recovery | settings | verification
+    pub kind: String,
+    /// browser | native
+    pub flow_type: String,
+    pub expires_at: Option<String>,
+    pub issued_at: Option<String>,
+    pub return_to: Option<String>,
+    pub state: Option<String>,
+    pub ui: Ui,
+    pub csrf_token: Option<String>,
+    pub set_cookie: Vec<Secret>,
+}
+
+fn secrets(v: Vec<ory_iam::Secret>) -> Vec<Secret> {
+    v.into_iter().map(Secret::from_core).collect()
+}
+
+impl From<ory_iam::dto::Flow> for Flow {
+    fn from(f: ory_iam::dto::Flow) -> Self {
+        Flow {
+            tenant: f.tenant,
+            id: f.id,
+            kind: f.kind.as_str().to_owned(),
+            flow_type: match f.flow_type {
+                ory_iam::dto::FlowType::Browser => "browser".to_owned(),
+                ory_iam::dto::FlowType::Native => "native".to_owned(),
+            },
+            expires_at: f.expires_at,
+            issued_at: f.issued_at,
+            return_to: f.return_to,
+            state: f.state,
+            ui: Ui {
+                action: f.ui.action,
+                method: f.ui.method,
+                nodes: f
+                    .ui
+                    .nodes
+                    .into_iter()
+                    .map(|n| UiNode {
+                        node_type: n.node_type,
+                        group: n.group,
+                        attributes: n.attributes,
+                        messages: n.messages.into_iter().map(Into::into).collect(),
+                        label: n.label.map(Into::into),
+                    })
+                    .collect(),
+                messages: f.ui.messages.into_iter().map(Into::into).collect(),
+            },
+            csrf_token: f.csrf_token,
+            set_cookie: secrets(f.set_cookie),
+        }
+    }
+}
+
+/// The outcome of `submit*`: `kind` is success | continue | redirect.
+#[napi(object, object_from_js = false)]
+pub struct FlowResult {
+    pub kind: String,
+    pub tenant: Option<String>,
+    /// continue: the flow to render again; success (settings/recovery/verification): the final flow.
+    pub flow: Option<Flow>,
+    pub session_id: Option<String>,
+    pub session: Option<Session>,
+    pub identity: Option<Identity>,
+    /// Native flows: the new session token.
+    pub session_token: Option<Secret>,
+    /// Browser flows: `Set-Cookie` headers to relay.
+    pub set_cookie: Vec<Secret>,
+    pub continue_with: Vec<Value>,
+    pub redirect_browser_to: Option<String>,
+}
+
+impl From<ory_iam::dto::FlowResult> for FlowResult {
+    fn from(r: ory_iam::dto::FlowResult) -> Self {
+        let empty = |kind: &str| FlowResult {
+            kind: kind.to_owned(),
+            tenant: None,
+            flow: None,
+            session_id: None,
+            session: None,
+            identity: None,
+            session_token: None,
+            set_cookie: Vec::new(),
+            continue_with: Vec::new(),
+            redirect_browser_to: None,
+        };
+        match r {
+            ory_iam::dto::FlowResult::Success(s) => FlowResult {
+                tenant: Some(s.tenant),
+                flow: s.flow.map(Into::into),
+                session_id: s.session_id,
+                session: s.session.map(Into::into),
+                identity: s.identity.map(Into::into),
+                session_token: s.session_token.map(Secret::from_core),
+                set_cookie: secrets(s.set_cookie),
+                continue_with: s.continue_with,
+                ..empty("success")
+            },
+            ory_iam::dto::FlowResult::Continue { flow } => {
+                FlowResult { tenant: Some(flow.tenant.clone()), flow: Some(flow.into()), ..empty("continue") }
+            }
+            ory_iam::dto::FlowResult::Redirect { redirect_browser_to, set_cookie } => FlowResult {
+                redirect_browser_to: Some(redirect_browser_to),
+                set_cookie: secrets(set_cookie),
+                ..empty("redirect")
+            },
+        }
+    }
+}
+
+#[napi(object, object_from_js = false)]
+pub struct LogoutFlow {
+    pub tenant: String,
+    /// Carries the token: a secret.
+    pub logout_url: Secret,
+    pub logout_token: Secret,
+}
+
+/// Options of `flow.initiate*` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct InitiateFlowOptions {
+    /// browser | native (default native)
+    pub kind: Option<String>,
+    pub return_to: Option<String>,
+    /// Browser flows: the incoming request's `Cookie` header.
+    pub cookie: Option<String>,
+    /// Native settings flows: the user's session token.
+    pub session_token: Option<String>,
+    pub refresh: Option<bool>,
+    pub aal: Option<String>,
+}
+
+/// Options of `flow.submit*` and `fetchFlow` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct SubmitFlowOptions {
+    pub cookie: Option<String>,
+    pub csrf_token: Option<String>,
+    pub session_token: Option<String>,
+}
+
+/// The self-service flow kinds (for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(string_enum = "lowercase")]
+pub enum FlowKindName {
+    Login,
+    Registration,
+    Recovery,
+    Settings,
+    Verification,
 }

@@ -4,12 +4,15 @@
 mod config;
 mod dto;
 mod errors;
+mod flow;
 mod identity;
 mod metadata;
 mod pager;
+mod secret;
 mod session;
 
 use errors::IntoNapi;
+use flow::FlowService;
 use identity::IdentityService;
 use metadata::MetadataService;
 use napi_derive::napi;
@@ -44,6 +47,11 @@ impl Iam {
     #[napi(getter)]
     pub fn identity(&self) -> IdentityService {
         IdentityService(self.0.identity())
+    }
+
+    #[napi(getter)]
+    pub fn flow(&self) -> FlowService {
+        FlowService(self.0.flow())
     }
 
     #[napi(getter)]

@@ -38,7 +38,12 @@ impl PyFlowService {
     }
 
     /// `initiate(kind, options)`; the package exposes `initiate_login` etc.
-    fn initiate<'py>(&self, py: Python<'py>, kind: &Bound<'py, PyAny>, opts: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn initiate<'py>(
+        &self,
+        py: Python<'py>,
+        kind: &Bound<'py, PyAny>,
+        opts: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let k = self::kind(py, kind)?;
         let opts: InitiateFlow = core(py, from_py(opts, "").and_then(|v| parse_input("options", v)))?;
         let s = self.0.clone();
@@ -87,13 +92,24 @@ impl PyFlowService {
         spawn(py, async move { s.initiate_browser_logout(&cookie, return_to).await })
     }
 
-    fn submit_browser_logout<'py>(&self, py: Python<'py>, logout_token: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    #[pyo3(signature = (logout_token, cookie=None))]
+    fn submit_browser_logout<'py>(
+        &self,
+        py: Python<'py>,
+        logout_token: &Bound<'py, PyAny>,
+        cookie: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let token = secret(py, logout_token, "logout_token")?;
+        let cookie = cookie.map(|c| secret(py, c, "cookie")).transpose()?;
         let s = self.0.clone();
-        spawn(py, async move { s.submit_browser_logout(&token).await })
+        spawn(py, async move { s.submit_browser_logout(&token, cookie.as_ref()).await })
     }
 
-    fn perform_native_logout<'py>(&self, py: Python<'py>, session_token: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn perform_native_logout<'py>(
+        &self,
+        py: Python<'py>,
+        session_token: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let token = secret(py, session_token, "session_token")?;
         let s = self.0.clone();
         spawn(py, async move { s.perform_native_logout(&token).await })

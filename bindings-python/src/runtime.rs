@@ -78,9 +78,12 @@ where
     let loop_ref = event_loop.unbind();
     let fut_ref = py_fut.clone().unbind();
     let task = pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
-        let out = fut
-            .await
-            .and_then(|v| serde_json::to_value(&v).map_err(|_| ory_iam::Error::internal("cannot convert a result")));
+        // Secrets in results (session tokens, cookies) go to their owner in clear; the package
+        // wraps them in `ory_iam.Secret`, whose repr is `***`.
+        let out = fut.await.and_then(|v| {
+            ory_iam::secret::expose_in(|| serde_json::to_value(&v))
+                .map_err(|_| ory_iam::Error::internal("cannot convert a result"))
+        });
         with_python(move |py| {
             let (ok, value) = match out {
                 Ok(v) => match to_py(py, &v) {

@@ -2,20 +2,25 @@
 """The local Ory stack for ory-iam's tests, examples and benchmarks.
 
     stack.py up [--fresh]   build (cached) and start Kratos x2, Keto, Hydra, Redis; write .stack/stack.json
-    stack.py down           stop exactly the processes `up` started
-    stack.py status         alive/healthy per service
-    stack.py logs [N]       the last N lines of every server log
+    stack.py down           stop exactly the processes `up` started (keeps the logs)
+    stack.py status         alive/ready per service; exit 0 only when all are
+    stack.py logs [N]       the last N lines (default 40) of every server log
 
 Real servers only: Kratos, Keto and Hydra built from the Go module proxy by build.sh, Debian's
 redis-server. Everything listens on 127.0.0.1 on free ports. Standard library only.
+
+State lives in <repo>/.stack/ (or $ORY_IAM_STACK_DIR, e.g. for a private stack next to a shared
+one): rendered configs, SQLite files, logs/<service>.log, pids.json, stack.json.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import fcntl
 import json
 import os
 import pathlib
-import secrets
 import shutil
 import signal
 import socket
@@ -24,53 +29,72 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import Any, Iterator
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-STATE = pathlib.Path(os.environ.get("ORY_IAM_STACK_DIR", ROOT / ".stack"))
+STATE = pathlib.Path(os.environ.get("ORY_IAM_STACK_DIR", ROOT / ".stack")).resolve()
 LOGS = STATE / "logs"
 PIDS = STATE / "pids.json"
 STACK_JSON = STATE / "stack.json"
 CACHE = pathlib.Path(os.environ.get("ORY_IAM_CACHE", pathlib.Path.home() / ".cache" / "ory-iam"))
 TENANTS = ("customer", "admin")
-READY_TIMEOUT = 90.0
+KETO_NAMESPACES = ["documents", "groups", "folders"]  # must match keto.yml.tmpl
+# Seconds for all servers to answer ready (a warm start takes ~2 s; slow CI machines may need more).
+READY_TIMEOUT = float(os.environ.get("ORY_IAM_STACK_TIMEOUT", "60"))
+STOP_GRACE = 10.0  # seconds between SIGTERM and SIGKILL
 
 
-def versions() -> dict[str, str]:
-    out = subprocess.run(["bash", "-c", f"source {HERE / 'versions.sh'}; echo $KRATOS_VERSION $KETO_VERSION $HYDRA_VERSION"],
-                         capture_output=True, text=True, check=True).stdout.split()
-    return {"kratos": out[0], "keto": out[1], "hydra": out[2]}
+# ----------------------------------------------------------------------------- helpers
+
+def pinned_versions() -> dict[str, str]:
+    """The versions build.sh builds (versions.sh is the single source of truth)."""
+    out = subprocess.run(
+        ["bash", "-c", f"source '{HERE / 'versions.sh'}'; echo $KRATOS_VERSION $KETO_VERSION $HYDRA_VERSION"],
+        capture_output=True, text=True, check=True).stdout.split()
+    return dict(zip(("kratos", "keto", "hydra"), out))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n: int) -> list[int]:
+    """n distinct free loopback ports. All sockets stay bound until every port is picked, so the
+    kernel cannot hand out the same port twice; the servers bind them a moment later."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def render(template: str, out: pathlib.Path, values: dict[str, Any]) -> pathlib.Path:
+    """Fill ${NAME} placeholders of a template in this folder; refuse to leave any unfilled."""
     text = (HERE / template).read_text()
     for k, v in values.items():
         text = text.replace("${" + k + "}", str(v))
     if "${" in text:
-        raise SystemExit(f"stack: unfilled placeholder in {template}")
+        raise RuntimeError(f"unfilled placeholder in {template}: {text[text.index('${'):][:40]!r}")
     out.write_text(text)
     return out
 
 
 def clean_env() -> dict[str, str]:
-    # Every Ory config key can come from the environment and wins over the file: pass only
-    # what a process needs, so a stray DSN/SERVE_*/LOG_* of the caller cannot leak in.
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR", "TZ")}
-    env["SQA_OPT_OUT"] = "true"
+    # Every Ory config key can also come from the environment (DSN, SERVE_PUBLIC_PORT, LOG_LEVEL,
+    # SECRETS_*, ...) and the environment wins over the file. Pass only what a process needs, so
+    # nothing of the caller's environment can leak into a server's config.
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")}
+    env["SQA_OPT_OUT"] = "true"  # telemetry off (the --sqa-opt-out flag too, belt and braces)
     return env
 
 
 def sqlite_dsn(name: str) -> str:
-    # A file database per server, not `memory`: the shared-cache memory mode gives table locks
-    # under concurrency, which Kratos reports as 400 "Unable to serialize access due to a
-    # concurrent update". WAL + busy timeout serialize writers instead.
+    # A fresh file database per server, not `dsn: memory`: Kratos's memory DSN is a shared-cache
+    # in-memory SQLite with table-level locks, and concurrent test requests then fail with 400
+    # "Unable to serialize access due to a concurrent update". A file in WAL mode with a busy
+    # timeout serializes writers instead. Costs one `migrate` run per server (a second or so).
     db = STATE / f"{name}.sqlite"
     for suffix in ("", "-wal", "-shm"):
         pathlib.Path(f"{db}{suffix}").unlink(missing_ok=True)
@@ -78,17 +102,82 @@ def sqlite_dsn(name: str) -> str:
 
 
 def migrate(name: str, argv: list[str]) -> None:
-    with open(LOGS / f"{name}.log", "ab") as log:
-        r = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=clean_env(), cwd=STATE)
+    # Own log file: Hydra prints every SQL statement of its ~3000-line migration, which would bury
+    # the server's own output in logs/<name>.log.
+    log_path = LOGS / f"{name}.migrate.log"
+    with open(log_path, "wb") as log:
+        r = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                           env=clean_env(), cwd=STATE)
     if r.returncode != 0:
-        raise RuntimeError(f"{name}: migrations failed (exit {r.returncode})")
+        raise StartError(f"{name}: migrations failed (exit {r.returncode})", [log_path])
 
 
-def start(name: str, argv: list[str]) -> int:
-    log = open(LOGS / f"{name}.log", "ab")
-    p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=clean_env(),
-                         cwd=STATE, start_new_session=True)
-    return p.pid
+def start(name: str, argv: list[str]) -> dict[str, int]:
+    """Start a server in its own process group (so `down` can signal it and anything it forks)
+    with stdout+stderr to logs/<name>.log. Returns its pids.json entry."""
+    with open(LOGS / f"{name}.log", "ab") as log:
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             env=clean_env(), cwd=STATE, start_new_session=True)
+    return {"pid": p.pid, "started": start_time(p.pid)}
+
+
+def start_time(pid: int) -> int | None:
+    """Process start time in clock ticks since boot (/proc/<pid>/stat field 22): with the pid it
+    identifies a process, so a pid recycled after a reboot is never mistaken for ours."""
+    try:
+        return int(pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def alive(entry: dict[str, int]) -> bool:
+    """Is the process of this pids.json entry still running (and not a zombie)?"""
+    pid = entry["pid"]
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    if fields[0] == "Z":
+        return False
+    return entry.get("started") is None or int(fields[19]) == entry["started"]
+
+
+def load_pids() -> dict[str, dict[str, int]]:
+    if not PIDS.exists():
+        return {}
+    raw = json.loads(PIDS.read_text())
+    # Older files held bare pids; keep reading them so `down` still stops such a stack.
+    return {name: v if isinstance(v, dict) else {"pid": v} for name, v in raw.items()}
+
+
+def stop(pids: dict[str, dict[str, int]]) -> None:
+    """SIGTERM each process group, SIGKILL what is left after the grace period, then verify."""
+    def signal_all(sig: int) -> None:
+        for entry in pids.values():
+            if alive(entry):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(entry["pid"], sig)  # pgid == pid: started with start_new_session
+
+    signal_all(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE
+    while time.monotonic() < deadline and any(alive(e) for e in pids.values()):
+        time.sleep(0.1)
+    signal_all(signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(alive(e) for e in pids.values()):
+        time.sleep(0.1)
+    left = [f"{n} (pid {e['pid']})" for n, e in pids.items() if alive(e)]
+    if left:
+        raise SystemExit(f"stack: could not stop {', '.join(left)}")
+
+
+@contextlib.contextmanager
+def state_lock() -> Iterator[None]:
+    """Serialize up/down on one state dir (e.g. two test runners calling `up` at once)."""
+    STATE.mkdir(parents=True, exist_ok=True)
+    with open(STATE / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
 
 
 def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
@@ -99,53 +188,16 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
         return e.code, e.read()
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:  # a zombie child of ours is not alive
-        st = pathlib.Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-        return st != "Z"
-    except OSError:
-        return False
-
-
-def load_pids() -> dict[str, int]:
-    return json.loads(PIDS.read_text()) if PIDS.exists() else {}
-
-
-def stop_pids(pids: dict[str, int]) -> None:
-    for name, pid in pids.items():
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except OSError:
-            pass
-    deadline = time.time() + 10
-    while time.time() < deadline and any(alive(p) for p in pids.values()):
-        time.sleep(0.1)
-    for name, pid in pids.items():
-        if alive(pid):
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                pass
-    time.sleep(0.2)
-    left = [n for n, p in pids.items() if alive(p)]
-    if left:
-        raise SystemExit(f"stack: could not stop {left}")
-
-
-def readiness(stack: dict[str, Any]) -> dict[str, str]:
+def readiness_urls(stack: dict[str, Any]) -> dict[str, str]:
     checks = {}
     for t in TENANTS:
         k = stack["kratos"][t]
-        checks[f"kratos-{t}-public"] = k["public_url"] + "health/ready"
-        checks[f"kratos-{t}-admin"] = k["admin_url"] + "admin/health/ready"
-    checks["keto-read"] = stack["keto"]["read_url"] + "health/ready"
-    checks["keto-write"] = stack["keto"]["write_url"] + "health/ready"
-    checks["hydra-public"] = stack["hydra"]["public_url"] + "health/ready"
-    checks["hydra-admin"] = stack["hydra"]["admin_url"] + "health/ready"
+        checks[f"kratos-{t} public"] = k["public_url"] + "health/ready"
+        checks[f"kratos-{t} admin"] = k["admin_url"] + "admin/health/ready"
+    checks["keto read"] = stack["keto"]["read_url"] + "health/ready"
+    checks["keto write"] = stack["keto"]["write_url"] + "health/ready"
+    checks["hydra public"] = stack["hydra"]["public_url"] + "health/ready"
+    checks["hydra admin"] = stack["hydra"]["admin_url"] + "health/ready"  # no /admin prefix in Hydra
     return checks
 
 
@@ -158,9 +210,9 @@ def redis_ping(port: int) -> bool:
         return False
 
 
-def healthy(stack: dict[str, Any]) -> dict[str, bool]:
+def health(stack: dict[str, Any]) -> dict[str, bool]:
     out = {}
-    for name, url in readiness(stack).items():
+    for name, url in readiness_urls(stack).items():
         try:
             out[name] = http_get(url)[0] == 200
         except OSError:
@@ -176,124 +228,171 @@ def tail(path: pathlib.Path, n: int) -> str:
         return "(no log)"
 
 
-def cmd_logs(n: int = 40) -> None:
-    if not LOGS.exists():
-        print("stack: no logs")
-        return
-    for f in sorted(LOGS.glob("*.log")):
-        print(f"----- {f.name} (last {n} lines)")
-        print(tail(f, n))
+class StartError(RuntimeError):
+    def __init__(self, message: str, logs: list[pathlib.Path]):
+        super().__init__(message)
+        self.logs = logs
 
 
-def cmd_up(fresh: bool) -> None:
-    t0 = time.time()
-    if STACK_JSON.exists() and PIDS.exists():
-        stack = json.loads(STACK_JSON.read_text())
-        pids = load_pids()
-        if not fresh and all(alive(p) for p in pids.values()) and all(healthy(stack).values()):
-            print(f"stack: already up (kratos {stack['versions']['kratos']}, keto {stack['versions']['keto']}, "
-                  f"hydra {stack['versions']['hydra']}, redis {stack['versions']['redis']}); reusing it")
-            return
-        stop_pids(pids)
+# ----------------------------------------------------------------------------- up
+
+def cmd_up(fresh: bool) -> int:
+    t0 = time.monotonic()
+    with state_lock():
+        if not fresh and reuse_running():
+            return 0
+        stop(load_pids())  # a half-dead or --fresh earlier stack: stop what is left of it
         PIDS.unlink(missing_ok=True)
 
-    if shutil.which("redis-server") is None:
-        raise SystemExit("stack: redis-server is missing: apt-get install -y redis-server (scripts/setup.sh does it)")
-    subprocess.run(["bash", str(HERE / "build.sh")], check=True)
+        if shutil.which("redis-server") is None:
+            print("stack: redis-server is not installed; install it with: apt-get install -y redis-server "
+                  "(scripts/setup.sh does this)", file=sys.stderr)
+            return 1
+        if subprocess.run(["bash", str(HERE / "build.sh")]).returncode != 0:
+            print("stack: build.sh failed", file=sys.stderr)
+            return 1
 
-    STATE.mkdir(parents=True, exist_ok=True)
-    LOGS.mkdir(exist_ok=True)
-    for f in LOGS.glob("*.log"):
-        f.unlink()
-    v = versions()
-    bins = {k: CACHE / "bin" / f"{k}-{ver}" for k, ver in v.items()}
-    helper_port = free_port()
+        LOGS.mkdir(parents=True, exist_ok=True)
+        for f in LOGS.glob("*.log"):
+            f.unlink()
+        STACK_JSON.unlink(missing_ok=True)
+        pids: dict[str, dict[str, int]] = {}
+        try:
+            stack = launch(pids)
+        except BaseException as e:  # incl. Ctrl-C: never leave half a stack running
+            print(f"stack: start failed: {type(e).__name__}: {e}", file=sys.stderr)
+            logs = getattr(e, "logs", None) or [LOGS / f"{n}.log" for n in pids]
+            for path in logs:
+                print(f"----- {path.name} (last 30 lines)", file=sys.stderr)
+                print(tail(path, 30), file=sys.stderr)
+            stop(pids)
+            PIDS.unlink(missing_ok=True)
+            return 1
+    summary(stack, f"up in {time.monotonic() - t0:.1f}s")
+    return 0
+
+
+def reuse_running() -> bool:
+    """True (and says so) when the stack of an earlier `up` is still alive and ready."""
+    if not (STACK_JSON.exists() and PIDS.exists()):
+        return False
+    stack = json.loads(STACK_JSON.read_text())
+    pids = load_pids()
+    if not (pids and all(alive(e) for e in pids.values()) and all(health(stack).values())):
+        return False
+    summary(stack, "already up, reusing it (stack.py up --fresh restarts it)")
+    return True
+
+
+def launch(pids: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """Render configs, migrate, start every server (recording each pid in `pids` as soon as it
+    runs, so the caller can stop them on failure), wait until all are ready, write stack.json."""
+    v = pinned_versions()
+    bins = {k: str(CACHE / "bin" / f"{k}-{ver}") for k, ver in v.items()}
+    ports = iter(free_ports(13))
+    # Nothing listens on the helper port: it is reserved for a test's own HTTP helper (login/consent
+    # app for Hydra, return URL for Kratos). Every ui/login/return URL of the servers points at it.
+    helper_port = next(ports)
     helper = f"http://127.0.0.1:{helper_port}"
-    pids: dict[str, int] = {}
-    stack: dict[str, Any] = {"kratos": {}, "helper": {"base_url": helper + "/", "port": helper_port}}
-    try:
-        for t in TENANTS:
-            pub, adm = free_port(), free_port()
-            cfg = render("kratos.yml.tmpl", STATE / f"kratos-{t}.yml", {
-                "PUBLIC_PORT": pub, "ADMIN_PORT": adm, "HELPER": helper, "TENANT": t,
-                "SCHEMA_PATH": HERE / f"identity.{t}.schema.json",
-                "COOKIE_SECRET": secrets.token_hex(16), "CIPHER_SECRET": secrets.token_hex(16),
-                "DEFAULT_SECRET": secrets.token_hex(16), "DSN": sqlite_dsn(f"kratos-{t}"),
-            })
-            migrate(f"kratos-{t}", [str(bins["kratos"]), "migrate", "sql", "-e", "--yes", "-c", str(cfg)])
-            # --dev: cookies without Secure on http://127.0.0.1 and courier bodies readable.
-            pids[f"kratos-{t}"] = start(f"kratos-{t}", [str(bins["kratos"]), "serve", "-c", str(cfg), "--dev", "--sqa-opt-out"])
-            stack["kratos"][t] = {
-                "public_url": f"http://127.0.0.1:{pub}/", "admin_url": f"http://127.0.0.1:{adm}/",
-                "schema_id": t, "session_cookie_name": f"ory_kratos_session_{t}",
-            }
-        rp, wp, op, mp = free_port(), free_port(), free_port(), free_port()
-        cfg = render("keto.yml.tmpl", STATE / "keto.yml", {"READ_PORT": rp, "WRITE_PORT": wp, "OPL_PORT": op, "METRICS_PORT": mp,
-                                                          "DSN": sqlite_dsn("keto")})
-        migrate("keto", [str(bins["keto"]), "migrate", "up", "--yes", "-c", str(cfg)])
-        pids["keto"] = start("keto", [str(bins["keto"]), "serve", "-c", str(cfg), "--sqa-opt-out"])
-        stack["keto"] = {"read_url": f"http://127.0.0.1:{rp}/", "write_url": f"http://127.0.0.1:{wp}/",
-                         "namespaces": ["documents", "groups", "folders"]}
-        hp, ha = free_port(), free_port()
-        cfg = render("hydra.yml.tmpl", STATE / "hydra.yml", {"PUBLIC_PORT": hp, "ADMIN_PORT": ha, "HELPER": helper,
-                                                            "SYSTEM_SECRET": secrets.token_hex(16), "DSN": sqlite_dsn("hydra")})
-        migrate("hydra", [str(bins["hydra"]), "migrate", "sql", "-e", "--yes", "-c", str(cfg)])
-        pids["hydra"] = start("hydra", [str(bins["hydra"]), "serve", "all", "-c", str(cfg), "--dev", "--sqa-opt-out"])
-        stack["hydra"] = {"public_url": f"http://127.0.0.1:{hp}/", "admin_url": f"http://127.0.0.1:{ha}/",
-                          "issuer": f"http://127.0.0.1:{hp}/"}
-        redis_port = free_port()
-        pids["redis"] = start("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                                        "--appendonly", "no", "--protected-mode", "yes"])
-        stack["redis"] = {"url": f"redis://127.0.0.1:{redis_port}/0", "port": redis_port}
-        PIDS.write_text(json.dumps(pids))
+    stack: dict[str, Any] = {"versions": {}, "kratos": {}}
 
-        deadline = time.time() + READY_TIMEOUT
-        while True:
-            dead = [n for n, p in pids.items() if not alive(p)]
-            if dead:
-                raise RuntimeError(f"exited during start-up: {', '.join(dead)}")
-            h = healthy(stack)
-            if all(h.values()):
-                break
-            if time.time() > deadline:
-                raise RuntimeError("not ready in time: " + ", ".join(k for k, ok in h.items() if not ok))
-            time.sleep(0.25)
-
-        def version(url: str) -> str:
-            return json.loads(http_get(url)[1])["version"]
-
-        redis_v = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()
-        stack["versions"] = {
-            "kratos": version(stack["kratos"]["customer"]["admin_url"] + "admin/version"),
-            "keto": version(stack["keto"]["read_url"] + "version"),
-            "hydra": version(stack["hydra"]["admin_url"] + "version"),
-            "redis": next((w.split("=")[1] for w in redis_v if w.startswith("v=")), "unknown"),
+    for t in TENANTS:
+        name = f"kratos-{t}"
+        pub, adm = next(ports), next(ports)
+        cfg = render("kratos.yml.tmpl", STATE / f"{name}.yml", {
+            "VERSION": v["kratos"], "TENANT": t, "PUBLIC_PORT": pub, "ADMIN_PORT": adm, "HELPER": helper,
+            "SCHEMA_PATH": HERE / f"identity.{t}.schema.json", "DSN": sqlite_dsn(name),
+            # secrets.cipher must be exactly 32 characters; fixed and test-only like the others.
+            "CIPHER_SECRET": f"ory-iam-test-cipher-{t}".ljust(32, "0")[:32],
+        })
+        migrate(name, [bins["kratos"], "migrate", "sql", "-e", "--yes", "-c", str(cfg)])
+        # --dev: cookies without `Secure` (there is no config key for it), so clients send them over
+        # http://127.0.0.1; bcrypt cost 4 honoured; courier message bodies not redacted.
+        # No --watch-courier: emails stay queued in the database, readable via the admin API.
+        pids[name] = start(name, [bins["kratos"], "serve", "-c", str(cfg), "--dev", "--sqa-opt-out"])
+        stack["kratos"][t] = {
+            "public_url": f"http://127.0.0.1:{pub}/", "admin_url": f"http://127.0.0.1:{adm}/",
+            "schema_id": t, "session_cookie_name": f"ory_kratos_session_{t}",
         }
-        stack["logs_dir"] = str(LOGS)
-        stack["iam_config"] = iam_config(stack)
-        STACK_JSON.write_text(json.dumps(stack, indent=2))
-    except BaseException as e:
-        print(f"stack: start failed: {e}", file=sys.stderr)
-        for name in pids:
-            print(f"----- {name}.log", file=sys.stderr)
-            print(tail(LOGS / f"{name}.log", 30), file=sys.stderr)
-        stop_pids(pids)
-        PIDS.unlink(missing_ok=True)
-        raise SystemExit(1)
-    vs = stack["versions"]
-    print(f"stack: up in {time.time() - t0:.1f}s — kratos {vs['kratos']} (customer, admin), keto {vs['keto']}, "
-          f"hydra {vs['hydra']}, redis {vs['redis']}; config in {STACK_JSON}")
+
+    rp, wp, op, mp = next(ports), next(ports), next(ports), next(ports)
+    cfg = render("keto.yml.tmpl", STATE / "keto.yml", {
+        "VERSION": v["keto"], "READ_PORT": rp, "WRITE_PORT": wp, "OPL_PORT": op, "METRICS_PORT": mp,
+        "DSN": sqlite_dsn("keto")})
+    migrate("keto", [bins["keto"], "migrate", "up", "--yes", "-c", str(cfg)])
+    pids["keto"] = start("keto", [bins["keto"], "serve", "-c", str(cfg), "--sqa-opt-out"])
+    stack["keto"] = {"read_url": f"http://127.0.0.1:{rp}/", "write_url": f"http://127.0.0.1:{wp}/",
+                     "namespaces": KETO_NAMESPACES}
+
+    hp, ha = next(ports), next(ports)
+    cfg = render("hydra.yml.tmpl", STATE / "hydra.yml", {
+        "PUBLIC_PORT": hp, "ADMIN_PORT": ha, "HELPER": helper, "DSN": sqlite_dsn("hydra")})
+    migrate("hydra", [bins["hydra"], "migrate", "sql", "-e", "--yes", "-c", str(cfg)])
+    # `serve all` (public + admin in one process); --dev allows the http:// issuer.
+    pids["hydra"] = start("hydra", [bins["hydra"], "serve", "all", "-c", str(cfg), "--dev", "--sqa-opt-out"])
+    stack["hydra"] = {"public_url": f"http://127.0.0.1:{hp}/", "admin_url": f"http://127.0.0.1:{ha}/",
+                      "issuer": f"http://127.0.0.1:{hp}/"}
+
+    redis_port = next(ports)
+    # No persistence at all: a cache for the tests, gone with the process.
+    pids["redis"] = start("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+                                    "--save", "", "--appendonly", "no", "--protected-mode", "yes"])
+    stack["redis"] = {"url": f"redis://127.0.0.1:{redis_port}/0", "port": redis_port}
+    stack["helper"] = {"base_url": helper + "/", "port": helper_port}
+    PIDS.write_text(json.dumps(pids, indent=2))
+
+    wait_ready(stack, pids)
+
+    # Hydra creates its OpenID Connect signing keys (RSA) lazily on the first request that needs
+    # them, which takes ~1.5 s; do it now rather than inside some test's HTTP timeout.
+    http_get(stack["hydra"]["public_url"] + ".well-known/jwks.json", timeout=30)
+
+    def version(url: str) -> str:
+        return json.loads(http_get(url)[1])["version"]
+
+    redis_v = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()
+    stack["versions"] = {
+        "kratos": version(stack["kratos"]["customer"]["admin_url"] + "admin/version"),
+        "keto": version(stack["keto"]["read_url"] + "version"),
+        "hydra": version(stack["hydra"]["admin_url"] + "version"),
+        "redis": next((w.split("=", 1)[1] for w in redis_v if w.startswith("v=")), "unknown"),
+    }
+    stack["logs_dir"] = str(LOGS)
+    stack["iam_config"] = iam_config(stack)
+    tmp = STACK_JSON.with_suffix(".tmp")  # readers never see a half-written file
+    tmp.write_text(json.dumps(stack, indent=2) + "\n")
+    tmp.replace(STACK_JSON)
+    return stack
+
+
+def wait_ready(stack: dict[str, Any], pids: dict[str, dict[str, int]]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        dead = [n for n, e in pids.items() if not alive(e)]
+        if dead:
+            raise StartError(f"exited during start-up: {', '.join(dead)}", [LOGS / f"{n}.log" for n in dead])
+        h = health(stack)
+        if all(h.values()):
+            return
+        if time.monotonic() > deadline:
+            failing = [k for k, ok in h.items() if not ok]
+            services = sorted({k.split()[0] for k in failing})
+            raise StartError(f"not ready after {READY_TIMEOUT:.0f}s: {', '.join(failing)}",
+                             [LOGS / f"{s}.log" for s in services])
+        time.sleep(0.2)
 
 
 def iam_config(stack: dict[str, Any]) -> dict[str, Any]:
-    """A ready-to-use ory-iam config (API.md shape) for the tenants customer and admin."""
+    """A ready-to-use ory-iam config for the tenants customer and admin: each its own Kratos,
+    sharing the one Keto and Hydra."""
     tenants = {}
     for t in TENANTS:
         k = stack["kratos"][t]
         tenants[t] = {
             "mode": "self-hosted",
             "transport": "cookie-or-bearer",
-            "kratos": {"public_url": k["public_url"], "admin_url": k["admin_url"], "session_cookie_name": k["session_cookie_name"]},
+            "kratos": {"public_url": k["public_url"], "admin_url": k["admin_url"],
+                       "session_cookie_name": k["session_cookie_name"]},
             "keto": {"read_url": stack["keto"]["read_url"], "write_url": stack["keto"]["write_url"]},
             "hydra": {"public_url": stack["hydra"]["public_url"], "admin_url": stack["hydra"]["admin_url"]},
             "http": {"timeout_ms": 5000, "retries": 2},
@@ -301,45 +400,84 @@ def iam_config(stack: dict[str, Any]) -> dict[str, Any]:
     return {"default_tenant": "customer", "tenants": tenants, "session_cache": "none", "audit": {"sink": "none"}}
 
 
-def cmd_down() -> None:
-    pids = load_pids()
-    if not pids:
-        print("stack: nothing to stop")
-        return
-    stop_pids(pids)
-    PIDS.unlink(missing_ok=True)
-    print(f"stack: stopped {', '.join(pids)}")
+def summary(stack: dict[str, Any], headline: str) -> None:
+    vs = stack["versions"]
+    lines = [f"stack: {headline}",
+             f"  versions  kratos {vs['kratos']}, keto {vs['keto']}, hydra {vs['hydra']}, redis {vs['redis']}"]
+    for t in TENANTS:
+        k = stack["kratos"][t]
+        lines.append(f"  kratos[{t}]  public {k['public_url']}  admin {k['admin_url']}  cookie {k['session_cookie_name']}")
+    lines.append(f"  keto      read {stack['keto']['read_url']}  write {stack['keto']['write_url']}")
+    lines.append(f"  hydra     public {stack['hydra']['public_url']}  admin {stack['hydra']['admin_url']}")
+    lines.append(f"  redis     {stack['redis']['url']}")
+    lines.append(f"  helper    {stack['helper']['base_url']} (reserved, nothing listens)")
+    lines.append(f"  config    {STACK_JSON}")
+    print("\n".join(lines))
+
+
+# ----------------------------------------------------------------------------- down, status, logs
+
+def cmd_down() -> int:
+    with state_lock():
+        pids = load_pids()
+        if not pids:
+            print("stack: nothing to stop")
+            return 0
+        running = [n for n, e in pids.items() if alive(e)]
+        stop(pids)  # raises SystemExit if anything survives SIGKILL
+        PIDS.unlink(missing_ok=True)
+    print(f"stack: stopped {', '.join(running) or 'nothing (all had exited)'}; logs kept in {LOGS}")
+    return 0
 
 
 def cmd_status() -> int:
     if not STACK_JSON.exists():
-        print("stack: not started")
+        print(f"stack: not started ({STACK_JSON} missing)")
         return 1
     stack = json.loads(STACK_JSON.read_text())
     pids = load_pids()
-    h = healthy(stack)
-    for name, pid in pids.items():
-        print(f"{name:<16} pid {pid:<8} {'alive' if alive(pid) else 'DEAD'}")
+    if not pids:
+        print("stack: stopped (no pids.json)")
+        return 1
+    for name, e in pids.items():
+        print(f"{name:<16} pid {e['pid']:<8} {'alive' if alive(e) else 'DEAD'}")
+    h = health(stack)
     for name, ok in h.items():
         print(f"{name:<22} {'ready' if ok else 'NOT READY'}")
-    return 0 if pids and all(h.values()) else 1
+    return 0 if all(alive(e) for e in pids.values()) and all(h.values()) else 1
 
 
-def main(argv: list[str]) -> int:
-    cmd = argv[1] if len(argv) > 1 else "status"
-    if cmd == "up":
-        cmd_up("--fresh" in argv)
-    elif cmd == "down":
-        cmd_down()
-    elif cmd == "status":
-        return cmd_status()
-    elif cmd == "logs":
-        cmd_logs(int(argv[2]) if len(argv) > 2 else 40)
-    else:
-        print(__doc__)
-        return 2
+def cmd_logs(n: int) -> int:
+    logs = sorted(LOGS.glob("*.log")) if LOGS.exists() else []
+    if not logs:
+        print(f"stack: no logs in {LOGS}")
+        return 0
+    for f in logs:
+        if f.name.endswith(".migrate.log"):  # SQL noise; shown by `up` when a migration fails
+            continue
+        print(f"----- {f} (last {n} lines)")
+        print(tail(f, n))
     return 0
 
 
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    up = sub.add_parser("up", help="start the stack (reuses a running one)")
+    up.add_argument("--fresh", action="store_true", help="restart even if a healthy stack is running")
+    sub.add_parser("down", help="stop the stack")
+    sub.add_parser("status", help="alive/ready per service")
+    logs = sub.add_parser("logs", help="tail of every server log")
+    logs.add_argument("lines", nargs="?", type=int, default=40)
+    a = ap.parse_args()
+    if a.cmd == "up":
+        return cmd_up(a.fresh)
+    if a.cmd == "down":
+        return cmd_down()
+    if a.cmd == "status":
+        return cmd_status()
+    return cmd_logs(a.lines)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main())

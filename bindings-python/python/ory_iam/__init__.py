@@ -229,40 +229,41 @@ class FlowService(_Service):
                 d[k] = _reveal(d[k])
         return d
 
-    async def initiate(self, kind: FlowKind, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Flow:
-        return Flow._from(await self._n.initiate(kind, self._opts(options, kwargs)))
+    async def initiate(self, flow_kind: FlowKind, options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> Flow:
+        """Start a flow of ``flow_kind``; the option ``kind`` is ``"browser"`` or ``"native"``."""
+        return Flow._from(await self._n.initiate(flow_kind, self._opts(options, kwargs)))
 
-    async def initiate_login(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Flow:
+    async def initiate_login(self, options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> Flow:
         return await self.initiate("login", options, **kwargs)
 
-    async def initiate_registration(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Flow:
+    async def initiate_registration(self, options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> Flow:
         return await self.initiate("registration", options, **kwargs)
 
-    async def initiate_recovery(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Flow:
+    async def initiate_recovery(self, options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> Flow:
         return await self.initiate("recovery", options, **kwargs)
 
-    async def initiate_settings(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Flow:
+    async def initiate_settings(self, options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> Flow:
         return await self.initiate("settings", options, **kwargs)
 
-    async def initiate_verification(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Flow:
+    async def initiate_verification(self, options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> Flow:
         return await self.initiate("verification", options, **kwargs)
 
-    async def submit(self, kind: FlowKind, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> FlowResult:
-        return FlowResult._from(await self._n.submit(kind, flow_id, body, self._opts(options, kwargs)))
+    async def submit(self, flow_kind: FlowKind, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> FlowResult:
+        return FlowResult._from(await self._n.submit(flow_kind, flow_id, body, self._opts(options, kwargs)))
 
-    async def submit_login(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> FlowResult:
+    async def submit_login(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> FlowResult:
         return await self.submit("login", flow_id, body, options, **kwargs)
 
-    async def submit_registration(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> FlowResult:
+    async def submit_registration(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> FlowResult:
         return await self.submit("registration", flow_id, body, options, **kwargs)
 
-    async def submit_recovery(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> FlowResult:
+    async def submit_recovery(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> FlowResult:
         return await self.submit("recovery", flow_id, body, options, **kwargs)
 
-    async def submit_settings(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> FlowResult:
+    async def submit_settings(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> FlowResult:
         return await self.submit("settings", flow_id, body, options, **kwargs)
 
-    async def submit_verification(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> FlowResult:
+    async def submit_verification(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> FlowResult:
         return await self.submit("verification", flow_id, body, options, **kwargs)
 
     async def fetch_flow(self, kind: FlowKind, flow_id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Flow:
@@ -270,11 +271,12 @@ class FlowService(_Service):
 
     async def initiate_browser_logout(self, cookie: Union[str, Secret], return_to: Optional[str] = None) -> LogoutFlow:
         d = await self._n.initiate_browser_logout(cookie, return_to)
-        return LogoutFlow(tenant=d["tenant"], logout_url=d["logout_url"], logout_token=Secret(d["logout_token"]))
+        return LogoutFlow(tenant=d["tenant"], logout_url=Secret(d["logout_url"]), logout_token=Secret(d["logout_token"]))
 
-    async def submit_browser_logout(self, logout_token: Union[str, Secret]) -> list[Secret]:
-        """End the session; returns the ``Set-Cookie`` headers to relay (clearing the cookie)."""
-        return [Secret(c) for c in await self._n.submit_browser_logout(logout_token)]
+    async def submit_browser_logout(self, logout_token: Union[str, Secret], cookie: Union[str, Secret, None] = None) -> list[Secret]:
+        """End the session; returns the ``Set-Cookie`` headers to relay (clearing the cookie).
+        Kratos checks the token against the session cookie: pass the browser's ``Cookie``."""
+        return [Secret(c) for c in await self._n.submit_browser_logout(logout_token, cookie)]
 
     async def perform_native_logout(self, session_token: Union[str, Secret]) -> None:
         await self._n.perform_native_logout(session_token)

@@ -235,8 +235,10 @@ class FlowResult(_Dto):
 
 @dataclass(frozen=True, repr=False)
 class LogoutFlow(_Dto):
+    """``logout_url`` carries the token, so both are secrets."""
+
     tenant: str
-    logout_url: str
+    logout_url: Secret
     logout_token: Secret
 
 

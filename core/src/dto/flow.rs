@@ -190,10 +190,11 @@ impl fmt::Debug for SubmitFlow {
     }
 }
 
-/// `initiate_browser_logout`: where to send the browser, and the token to log out with.
+/// `initiate_browser_logout`: where to send the browser, and the token to log out with. The URL
+/// carries the token, so it is a secret too.
 #[derive(Clone, Debug, Serialize)]
 pub struct LogoutFlow {
     pub tenant: String,
-    pub logout_url: String,
+    pub logout_url: Secret,
     pub logout_token: Secret,
 }

@@ -125,10 +125,12 @@ impl FlowService {
                 }
                 _ => {
                     let flow = c.decode::<wire::Flow>(&r)?.into_dto(&t.name, kind, cookies.clone());
-                    let continue_with = serde_json::from_slice::<wire::FlowSuccess>(&r.body)
+                    let mut continue_with = serde_json::from_slice::<wire::FlowSuccess>(&r.body)
                         .ok()
                         .and_then(|s| s.continue_with)
                         .unwrap_or_default();
+                    let session_token = session_token_from(&continue_with);
+                    redact_continue_with(&mut continue_with);
                     let done = matches!(flow.state.as_deref(), Some("success") | Some("passed_challenge"));
                     if done {
                         Ok(FlowResult::Success(FlowSuccess {
@@ -136,7 +138,7 @@ impl FlowService {
                             session_id: None,
                             session: None,
                             identity: None,
-                            session_token: session_token_from(&continue_with),
+                            session_token,
                             set_cookie: cookies,
                             flow: Some(flow),
                             continue_with,
@@ -186,19 +188,25 @@ impl FlowService {
         self.evict_cookie(cookie).await;
         Ok(LogoutFlow {
             tenant: self.t.name.to_string(),
-            logout_url: l.logout_url,
+            logout_url: Secret::new(l.logout_url),
             logout_token: Secret::new(l.logout_token),
         })
     }
 
     /// Browser logout, step 2: end the session; returns the `Set-Cookie` headers (clearing the
-    /// session cookie) to relay to the browser.
-    pub async fn submit_browser_logout(&self, logout_token: &Secret) -> Result<Vec<Secret>> {
+    /// session cookie) to relay to the browser. Kratos checks the token against the session
+    /// cookie, so pass the browser's `Cookie` header when calling from a backend.
+    pub async fn submit_browser_logout(&self, logout_token: &Secret, cookie: Option<&Secret>) -> Result<Vec<Secret>> {
         if logout_token.is_empty() {
             return Err(Error::invalid_field("logout_token", "must not be empty"));
         }
         let c = self.t.kratos_public("flow.logout")?;
-        let r = c.send(Call::get("self-service/logout").query("token", logout_token.expose())).await?;
+        let mut call = Call::get("self-service/logout").query("token", logout_token.expose());
+        if let Some(ck) = cookie {
+            call.headers.insert(http::header::COOKIE, header(ck.expose(), "cookie")?);
+            self.evict_cookie(ck).await;
+        }
+        let r = c.send(call).await?;
         Ok(set_cookies(&r))
     }
 
@@ -246,6 +254,9 @@ impl FlowService {
 
     fn success(&self, s: wire::FlowSuccess, set_cookie: Vec<Secret>) -> FlowSuccess {
         let t: &TenantContext = &self.t;
+        let mut continue_with = s.continue_with.unwrap_or_default();
+        let session_token = s.session_token.map(Secret::new).or_else(|| session_token_from(&continue_with));
+        redact_continue_with(&mut continue_with);
         let session = s.session.and_then(|x| x.into_dto(&t.name));
         let identity = s.identity.map(|i| i.into_dto(&t.name)).or_else(|| session.as_ref().map(|x| x.identity.clone()));
         FlowSuccess {
@@ -253,10 +264,20 @@ impl FlowService {
             session_id: session.as_ref().map(|x| x.id.clone()),
             session,
             identity,
-            session_token: s.session_token.map(Secret::new),
+            session_token,
             set_cookie,
             flow: None,
-            continue_with: s.continue_with.unwrap_or_default(),
+            continue_with,
+        }
+    }
+}
+
+/// `continue_with` may carry the session token in clear; it is moved to `session_token` (a
+/// `Secret`) and blanked here so the generic list never leaks it.
+fn redact_continue_with(items: &mut [Value]) {
+    for c in items.iter_mut() {
+        if let Some(v) = c.get_mut("ory_session_token") {
+            *v = Value::String("***".into());
         }
     }
 }

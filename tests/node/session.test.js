@@ -1,0 +1,167 @@
+'use strict'
+// FlowService and SessionService from Node against the real Kratos instances.
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const net = require('node:net')
+const util = require('node:util')
+const { Iam, Secret, IamUnauthorizedError, IamUpstreamUnavailableError } = require('../../bindings-node/ory-iam.js')
+const { stack, iamConfig, uniqueEmail } = require('./helpers.js')
+
+const PASSWORD = 'a-Long-and-unique-passphrase-42'
+
+function makeIam(sessionCache) {
+  const cfg = iamConfig()
+  cfg.session_cache = sessionCache
+  for (const t of ['customer', 'admin']) cfg.tenants[t].cache = { session_ttl_ms: 60000 }
+  return Iam.fromConfig(cfg)
+}
+
+async function closedPort() {
+  const srv = net.createServer()
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r))
+  const port = srv.address().port
+  await new Promise((r) => srv.close(r))
+  return port
+}
+
+// What a browser does with Set-Cookie.
+class Jar {
+  constructor() {
+    this.cookies = new Map()
+  }
+  update(setCookie) {
+    for (const sc of setCookie) {
+      const [pair] = sc.expose().split(';')
+      const i = pair.indexOf('=')
+      const [k, v] = [pair.slice(0, i), pair.slice(i + 1)]
+      if (v) this.cookies.set(k, v)
+      else this.cookies.delete(k)
+    }
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
+  }
+}
+
+async function registerNative(iam, email) {
+  const flow = await iam.flow.initiateRegistration()
+  assert.equal(flow.flowType, 'native')
+  const res = await iam.flow.submitRegistration(flow.id, { method: 'password', password: PASSWORD, traits: { email } })
+  assert.equal(res.kind, 'success')
+  return res
+}
+
+test('native registration → login → whoami → logout', async () => {
+  const iam = makeIam('none')
+  const email = uniqueEmail('native')
+  const reg = await registerNative(iam, email)
+  assert.ok(reg.sessionToken instanceof Secret)
+  const token = reg.sessionToken.expose()
+  assert.ok(!util.inspect(reg, { depth: 10 }).includes(token), 'inspect hides the token')
+  assert.ok(!JSON.stringify(reg).includes(token), 'JSON hides the token')
+
+  // An Express/IncomingMessage-like request, a Fetch Headers object and a plain object.
+  const s = await iam.session.whoami({ headers: { authorization: `Bearer ${token}` } })
+  assert.equal(s.tenant, 'customer')
+  assert.equal(s.id, reg.sessionId)
+  assert.equal(s.cacheHit, false)
+  assert.equal(s.identity.traits.email, email)
+  assert.equal((await iam.session.whoami(new Headers({ 'X-Session-Token': token }))).id, s.id)
+  assert.equal((await iam.session.whoami({ authorization: `Bearer ${token}` })).id, s.id)
+
+  const login = await iam.flow.initiateLogin()
+  const wrong = await iam.flow.submitLogin(login.id, { method: 'password', identifier: email, password: 'wrong-password-123' })
+  assert.equal(wrong.kind, 'continue')
+  assert.ok(wrong.flow.ui.messages.some((m) => m.type === 'error'))
+  const ok = await iam.flow.submitLogin(wrong.flow.id, { method: 'password', identifier: email, password: PASSWORD })
+  assert.equal(ok.kind, 'success')
+  await iam.flow.performNativeLogout(ok.sessionToken)
+  const req2 = { authorization: `Bearer ${ok.sessionToken.expose()}` }
+  await assert.rejects(iam.session.whoami(req2), IamUnauthorizedError)
+  assert.equal(await iam.session.whoamiOrNull(req2), null)
+  assert.equal((await iam.session.whoami({ authorization: `Bearer ${token}` })).id, s.id)
+  await iam.identity.delete(s.identity.id)
+})
+
+test('browser registration → whoami → logout with cookies', async () => {
+  const iam = makeIam('none')
+  const email = uniqueEmail('browser')
+  const jar = new Jar()
+  const flow = await iam.flow.initiateRegistration({ kind: 'browser' })
+  assert.equal(flow.flowType, 'browser')
+  assert.ok(flow.csrfToken)
+  let cookie = jar.update(flow.setCookie)
+  const res = await iam.flow.submitRegistration(
+    flow.id,
+    { method: 'password', password: PASSWORD, traits: { email } },
+    { cookie, csrfToken: flow.csrfToken },
+  )
+  assert.equal(res.kind, 'success')
+  assert.ok(res.sessionToken == null, 'browser flows use cookies, not tokens')
+  cookie = jar.update(res.setCookie)
+  assert.ok(cookie.includes('ory_kratos_session_customer='))
+  const s = await iam.session.whoami({ headers: { cookie } })
+  assert.equal(s.identity.traits.email, email)
+  await assert.rejects(iam.session.forTenant('admin').whoami({ headers: { cookie } }), IamUnauthorizedError)
+  const logout = await iam.flow.initiateBrowserLogout(cookie)
+  assert.ok(!util.inspect(logout).includes(logout.logoutToken.expose()))
+  const cleared = await iam.flow.submitBrowserLogout(logout.logoutToken, cookie)
+  assert.ok(cleared.some((c) => c.expose().startsWith('ory_kratos_session_customer=')))
+  assert.equal(await iam.session.whoamiOrNull({ headers: { cookie } }), null)
+  await iam.identity.delete(s.identity.id)
+})
+
+test('whoami rejects missing, malformed and invalid credentials', async () => {
+  const iam = makeIam('none')
+  for (const headers of [{}, { authorization: 'Bearer ' }, { authorization: 'Bearer ory_st_notARealToken' }, { cookie: 'ory_kratos_session_customer=bogus' }]) {
+    await assert.rejects(iam.session.whoami({ headers }), (e) => e instanceof IamUnauthorizedError && e.code === 'unauthorized')
+    assert.equal(await iam.session.whoamiOrNull({ headers }), null)
+  }
+})
+
+test('Kratos down is an outage, not anonymous', async () => {
+  const cfg = iamConfig()
+  cfg.tenants.customer.kratos.public_url = `http://127.0.0.1:${await closedPort()}/`
+  cfg.tenants.customer.http = { timeout_ms: 1000, retries: 1, backoff_base_ms: 10 }
+  const iam = Iam.fromConfig(cfg)
+  const req = { authorization: 'Bearer ory_st_whatever' }
+  await assert.rejects(iam.session.whoami(req), IamUpstreamUnavailableError)
+  await assert.rejects(iam.session.whoamiOrNull(req), IamUpstreamUnavailableError)
+  assert.equal(await iam.session.whoamiOrNull({}), null)
+})
+
+for (const backend of ['memory', 'redis']) {
+  test(`session cache (${backend}): hit, miss, evict on revoke`, async () => {
+    const iam = makeIam(backend === 'memory' ? 'memory' : { redis: { url: stack().redis.url } })
+    const reg = await registerNative(iam, uniqueEmail(`cache-${backend}`))
+    const req = { authorization: `Bearer ${reg.sessionToken.expose()}` }
+    const first = await iam.session.whoami(req)
+    const second = await iam.session.whoami(req)
+    assert.deepEqual([first.cacheHit, second.cacheHit], [false, true])
+    await assert.rejects(iam.session.forTenant('admin').whoami(req), IamUnauthorizedError)
+    await iam.session.revoke(first.id)
+    await assert.rejects(iam.session.whoami(req), IamUnauthorizedError)
+    await iam.identity.delete(first.identity.id)
+  })
+}
+
+test('identity sessions: list, extend, revoke', async () => {
+  const iam = makeIam('memory')
+  const reg = await registerNative(iam, uniqueEmail('sessions'))
+  const page = await iam.identity.listSessions(reg.identity.id)
+  assert.deepEqual(page.items.map((s) => s.id), [reg.sessionId])
+  assert.ok(page.items[0].identity.traits == null, 'listed sessions carry no traits')
+  assert.equal((await iam.identity.extendSession(reg.sessionId)).id, reg.sessionId)
+  await iam.identity.revokeSession(reg.sessionId)
+  assert.equal(await iam.session.whoamiOrNull({ authorization: `Bearer ${reg.sessionToken.expose()}` }), null)
+  await iam.identity.delete(reg.identity.id)
+})
+
+test('Secret values never print', async () => {
+  const iam = makeIam('none')
+  const reg = await registerNative(iam, uniqueEmail('secret'))
+  const t = reg.sessionToken
+  assert.equal(String(t), '***')
+  assert.equal(JSON.stringify({ t }), '{"t":"***"}')
+  assert.ok(!util.inspect(t).includes(t.expose()))
+  assert.ok(t.expose().length > 10)
+  await iam.identity.delete(reg.identity.id)
+})

@@ -1,0 +1,185 @@
+"""FlowService and SessionService from Python against the real Kratos instances."""
+
+from __future__ import annotations
+
+import copy
+import json
+import socket
+import uuid
+from typing import Any
+
+import pytest
+
+import ory_iam
+from ory_iam import IamUnauthorizedError, IamUpstreamUnavailableError, Secret
+
+PASSWORD = "a-Long-and-unique-passphrase-42"
+
+
+def make_iam(iam_config: dict[str, Any], session_cache: Any, events: list[dict[str, Any]] | None = None) -> ory_iam.Iam:
+    cfg = copy.deepcopy(iam_config)
+    cfg["session_cache"] = session_cache
+    for t in ("customer", "admin"):
+        cfg["tenants"][t]["cache"] = {"session_ttl_ms": 60_000}
+    if events is not None:
+        cfg["audit"] = {"sink": "callback"}
+        return ory_iam.Iam.from_config(cfg, audit_callback=events.append)
+    return ory_iam.Iam.from_config(cfg)
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Jar:
+    """What a browser does with Set-Cookie: keep name=value, send them back."""
+
+    def __init__(self) -> None:
+        self.cookies: dict[str, str] = {}
+
+    def update(self, set_cookie: list[Secret]) -> str:
+        for sc in set_cookie:
+            name, _, value = sc.expose().split(";")[0].partition("=")
+            if value:
+                self.cookies[name] = value
+            else:
+                self.cookies.pop(name, None)
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+
+
+async def register_native(iam: ory_iam.Iam, email: str) -> ory_iam.FlowResult:
+    flow = await iam.flow.initiate_registration()
+    assert flow.flow_type == "native"
+    res = await iam.flow.submit_registration(flow.id, {"method": "password", "password": PASSWORD, "traits": {"email": email}})
+    assert res.kind == "success"
+    return res
+
+
+async def test_native_registration_login_whoami_logout(iam_config: dict[str, Any], email: str) -> None:
+    iam = make_iam(iam_config, "none")
+    reg = await register_native(iam, email)
+    assert isinstance(reg.session_token, Secret)
+    token = reg.session_token.expose()
+    assert token not in repr(reg) and token not in json.dumps(reg.to_dict())
+
+    class Request:  # any object with .headers, like a Starlette/Django/Flask request
+        headers = {"Authorization": f"Bearer {token}"}
+
+    s = await iam.session.whoami(Request())
+    assert s.tenant == "customer" and s.id == reg.session_id and not s.cache_hit
+    assert s.identity.traits is not None and s.identity.traits["email"] == email
+    assert (await iam.session.whoami({"x-session-token": token})).id == s.id
+    assert (await iam.session.whoami([("authorization", f"Bearer {token}")])).id == s.id
+
+    login = await iam.flow.initiate_login()
+    wrong = await iam.flow.submit_login(login.id, {"method": "password", "identifier": email, "password": "wrong-password-123"})
+    assert wrong.kind == "continue" and wrong.flow is not None
+    assert any(m.type == "error" for m in wrong.flow.ui.messages)
+    ok = await iam.flow.submit_login(wrong.flow.id, {"method": "password", "identifier": email, "password": PASSWORD})
+    assert ok.kind == "success" and ok.session_token is not None
+    token2 = ok.session_token
+    await iam.flow.perform_native_logout(token2)
+    with pytest.raises(IamUnauthorizedError):
+        await iam.session.whoami({"authorization": f"Bearer {token2.expose()}"})
+    assert await iam.session.whoami_or_null({"authorization": f"Bearer {token2.expose()}"}) is None
+    assert (await iam.session.whoami(Request())).id == s.id
+    await iam.identity.delete(s.identity.id)
+
+
+async def test_browser_registration_whoami_logout(iam_config: dict[str, Any], email: str) -> None:
+    iam = make_iam(iam_config, "none")
+    jar = Jar()
+    flow = await iam.flow.initiate_registration(kind="browser")
+    assert flow.flow_type == "browser" and flow.csrf_token
+    cookie = jar.update(flow.set_cookie)
+    res = await iam.flow.submit_registration(
+        flow.id,
+        {"method": "password", "password": PASSWORD, "traits": {"email": email}},
+        cookie=cookie,
+        csrf_token=flow.csrf_token,
+    )
+    assert res.kind == "success" and res.session_token is None
+    cookie = jar.update(res.set_cookie)
+    assert "ory_kratos_session_customer=" in cookie
+    s = await iam.session.whoami({"cookie": cookie})
+    assert s.identity.traits is not None and s.identity.traits["email"] == email
+    with pytest.raises(IamUnauthorizedError):
+        await iam.session.for_tenant("admin").whoami({"cookie": cookie})
+    logout = await iam.flow.initiate_browser_logout(cookie)
+    assert "***" in repr(logout) and logout.logout_token.expose() not in repr(logout)
+    cleared = await iam.flow.submit_browser_logout(logout.logout_token, cookie)
+    assert any(c.expose().startswith("ory_kratos_session_customer=") for c in cleared)
+    assert await iam.session.whoami_or_null({"cookie": cookie}) is None
+    await iam.identity.delete(s.identity.id)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"authorization": "Bearer "}, {"authorization": "Bearer ory_st_notARealToken"}, {"cookie": "ory_kratos_session_customer=bogus"}],
+)
+async def test_whoami_rejects(iam_config: dict[str, Any], headers: dict[str, str]) -> None:
+    iam = make_iam(iam_config, "none")
+    with pytest.raises(IamUnauthorizedError) as ei:
+        await iam.session.whoami(headers)
+    assert ei.value.code == "unauthorized"
+    assert await iam.session.whoami_or_null(headers) is None
+
+
+async def test_kratos_down_is_an_outage_not_anonymous(iam_config: dict[str, Any]) -> None:
+    cfg = copy.deepcopy(iam_config)
+    cfg["tenants"]["customer"]["kratos"]["public_url"] = f"http://127.0.0.1:{closed_port()}/"
+    cfg["tenants"]["customer"]["http"] = {"timeout_ms": 1000, "retries": 1, "backoff_base_ms": 10}
+    iam = ory_iam.Iam.from_config(cfg)
+    req = {"authorization": "Bearer ory_st_whatever"}
+    with pytest.raises(IamUpstreamUnavailableError):
+        await iam.session.whoami(req)
+    with pytest.raises(IamUpstreamUnavailableError):
+        await iam.session.whoami_or_null(req)
+    assert await iam.session.whoami_or_null({}) is None
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+async def test_cache_hit_miss_evict(iam_config: dict[str, Any], stack: dict[str, Any], email: str, backend: str) -> None:
+    events: list[dict[str, Any]] = []
+    cache = "memory" if backend == "memory" else {"redis": {"url": stack["redis"]["url"]}}
+    iam = make_iam(iam_config, cache, events)
+    reg = await register_native(iam, email)
+    assert reg.session_token is not None
+    token = reg.session_token.expose()
+    req = {"authorization": f"Bearer {token}"}
+    first = await iam.session.whoami(req)
+    second = await iam.session.whoami(req)
+    assert (first.cache_hit, second.cache_hit) == (False, True)
+    with pytest.raises(IamUnauthorizedError):
+        await iam.session.for_tenant("admin").whoami(req)
+    await iam.session.revoke(first.id)
+    with pytest.raises(IamUnauthorizedError):
+        await iam.session.whoami(req)
+    hits = [e["attributes"]["cache_hit"] for e in events if e["name"] == "auth.success"]
+    assert hits == [False, True]
+    assert any(e["name"] == "authz.session.revoke" and e["target_id"] == first.id for e in events)
+    dump = json.dumps(events)
+    assert token not in dump and email not in dump
+    await iam.identity.delete(first.identity.id)
+
+
+async def test_identity_sessions(iam_config: dict[str, Any], email: str) -> None:
+    iam = make_iam(iam_config, "memory")
+    reg = await register_native(iam, email)
+    assert reg.identity is not None and reg.session_token is not None
+    page = await iam.identity.list_sessions(reg.identity.id)
+    assert [s.id for s in page.items] == [reg.session_id]
+    assert page.items[0].identity.traits is None
+    extended = await iam.identity.extend_session(page.items[0].id)
+    assert extended.id == reg.session_id
+    await iam.identity.revoke_session(page.items[0].id)
+    assert await iam.session.whoami_or_null({"authorization": f"Bearer {reg.session_token.expose()}"}) is None
+    await iam.identity.delete(reg.identity.id)
+
+
+def test_secret_never_prints() -> None:
+    s = Secret("ory_st_abc")
+    assert repr(s) == "Secret('***')" and str(s) == "***" and s.expose() == "ory_st_abc"
+    assert f"{s}" == "***"
