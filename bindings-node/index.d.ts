@@ -9,6 +9,24 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+export declare class CourierMessagePager {
+  /** The next item, or null at the end. */
+  nextItem(): Promise<CourierMessage | null>
+}
+
+/** Courier messages of one tenant; bodies only when asked for. */
+export declare class CourierService {
+  forTenant(name: string): CourierService
+  get tenant(): string
+  equals(other: CourierService): boolean
+  /** One page of messages (`status`, `recipient`, `pageSize`, `pageToken`, `includeBody`). */
+  list(options?: ListCourierMessagesOptions): Promise<CourierMessagePage>
+  /** Every matching message: `for await (const m of iam.courier.listAll({recipient}))`. */
+  listAll(options?: ListCourierMessagesOptions): AsyncIterable<CourierMessage>
+  /** One message; `includeBody` returns its body (a Secret) for this call only. */
+  get(id: string, includeBody?: boolean | undefined | null): Promise<CourierMessage>
+}
+
 /** Self-service flows of one tenant (Kratos public API), browser or native. */
 export declare class FlowService {
   forTenant(name: string): FlowService
@@ -50,6 +68,8 @@ export declare class Iam {
   /** From `ORY_IAM_CONFIG_FILE` and/or `ORY_IAM__<PATH>` environment variables. */
   static fromEnv(): Iam
   get identity(): IdentityService
+  get schema(): SchemaService
+  get courier(): CourierService
   get flow(): FlowService
   get session(): SessionService
   get metadata(): MetadataService
@@ -109,6 +129,15 @@ export declare class MetadataService {
   version(): Promise<ServerVersions>
 }
 
+/** Identity schemas of one tenant. */
+export declare class SchemaService {
+  forTenant(name: string): SchemaService
+  get tenant(): string
+  equals(other: SchemaService): boolean
+  list(): Promise<Array<IdentitySchema>>
+  get(id: string): Promise<IdentitySchema>
+}
+
 export declare class Secret {
   /** The value itself. Hand it only to its owner (the client, a `Set-Cookie` header). */
   expose(): string
@@ -130,6 +159,27 @@ export declare class SessionService {
   whoamiOrNull(req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>): Promise<Session | null>
   /** Revoke a session (admin), evict it from the cache, audit `authz.session.revoke`. */
   revoke(sessionId: string): Promise<void>
+}
+
+/** A courier message. `body` is absent unless asked for, and a `Secret` when present. */
+export interface CourierMessage {
+  tenant: string
+  id: string
+  /** queued | sent | processing | abandoned */
+  status: string
+  messageType: string
+  recipient: string
+  subject?: string
+  templateType?: string
+  sendCount: number
+  body?: Secret
+  createdAt?: string
+  updatedAt?: string
+}
+
+export interface CourierMessagePage {
+  items: Array<CourierMessage>
+  nextPageToken?: string
 }
 
 /** Input of `identity.create` (declared for the typings; parsed by the core). */
@@ -215,6 +265,12 @@ export interface IdentityPage {
   nextPageToken?: string
 }
 
+export interface IdentitySchema {
+  tenant: string
+  id: string
+  schema: any
+}
+
 /** Options of `flow.initiate*` (declared for the typings; parsed by the core). */
 export interface InitiateFlowOptions {
   /** browser | native (default native) */
@@ -235,6 +291,16 @@ export interface JsonPatchOperation {
   path: string
   from?: string
   value?: any
+}
+
+/** Options of `courier.list` (declared for the typings; parsed by the core). */
+export interface ListCourierMessagesOptions {
+  /** queued | sent | processing | abandoned */
+  status?: string
+  recipient?: string
+  pageSize?: number
+  pageToken?: string
+  includeBody?: boolean
 }
 
 /** Options of `identity.list` (declared for the typings; parsed by the core). */

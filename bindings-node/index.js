@@ -835,11 +835,14 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.CourierMessagePager = nativeBinding.CourierMessagePager
+module.exports.CourierService = nativeBinding.CourierService
 module.exports.FlowService = nativeBinding.FlowService
 module.exports.Iam = nativeBinding.Iam
 module.exports.IdentityPager = nativeBinding.IdentityPager
 module.exports.IdentityService = nativeBinding.IdentityService
 module.exports.MetadataService = nativeBinding.MetadataService
+module.exports.SchemaService = nativeBinding.SchemaService
 module.exports.Secret = nativeBinding.Secret
 module.exports.SessionService = nativeBinding.SessionService
 module.exports.FlowKindName = nativeBinding.FlowKindName

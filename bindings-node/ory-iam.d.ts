@@ -3,6 +3,12 @@
 import type { Iam as NativeIam } from './index'
 export { Secret } from './index'
 export type {
+  CourierMessage,
+  CourierMessagePage,
+  CourierService,
+  IdentitySchema,
+  ListCourierMessagesOptions,
+  SchemaService,
   CreateIdentityInput,
   Flow,
   FlowKindName,

@@ -389,3 +389,69 @@ pub enum FlowKindName {
     Settings,
     Verification,
 }
+
+#[napi(object)]
+pub struct IdentitySchema {
+    pub tenant: String,
+    pub id: String,
+    pub schema: Value,
+}
+
+impl From<ory_iam::dto::IdentitySchema> for IdentitySchema {
+    fn from(s: ory_iam::dto::IdentitySchema) -> Self {
+        IdentitySchema { tenant: s.tenant, id: s.id, schema: s.schema }
+    }
+}
+
+/// A courier message. `body` is absent unless asked for, and a `Secret` when present.
+#[napi(object, object_from_js = false)]
+pub struct CourierMessage {
+    pub tenant: String,
+    pub id: String,
+    /// queued | sent | processing | abandoned
+    pub status: String,
+    pub message_type: String,
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub template_type: Option<String>,
+    pub send_count: i64,
+    pub body: Option<Secret>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+impl From<ory_iam::dto::CourierMessage> for CourierMessage {
+    fn from(m: ory_iam::dto::CourierMessage) -> Self {
+        CourierMessage {
+            tenant: m.tenant,
+            id: m.id,
+            status: m.status,
+            message_type: m.message_type,
+            recipient: m.recipient,
+            subject: m.subject,
+            template_type: m.template_type,
+            send_count: m.send_count,
+            body: m.body.map(Secret::from_core),
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+#[napi(object, object_from_js = false)]
+pub struct CourierMessagePage {
+    pub items: Vec<CourierMessage>,
+    pub next_page_token: Option<String>,
+}
+
+/// Options of `courier.list` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct ListCourierMessagesOptions {
+    /// queued | sent | processing | abandoned
+    pub status: Option<String>,
+    pub recipient: Option<String>,
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+    pub include_body: Option<bool>,
+}

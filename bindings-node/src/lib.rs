@@ -6,6 +6,7 @@ mod dto;
 mod errors;
 mod flow;
 mod identity;
+mod kratos_misc;
 mod metadata;
 mod pager;
 mod secret;
@@ -14,6 +15,7 @@ mod session;
 use errors::IntoNapi;
 use flow::FlowService;
 use identity::IdentityService;
+use kratos_misc::{CourierService, SchemaService};
 use metadata::MetadataService;
 use napi_derive::napi;
 use serde_json::Value;
@@ -47,6 +49,16 @@ impl Iam {
     #[napi(getter)]
     pub fn identity(&self) -> IdentityService {
         IdentityService(self.0.identity())
+    }
+
+    #[napi(getter)]
+    pub fn schema(&self) -> SchemaService {
+        SchemaService(self.0.schema())
+    }
+
+    #[napi(getter)]
+    pub fn courier(&self) -> CourierService {
+        CourierService(self.0.courier())
     }
 
     #[napi(getter)]

@@ -6,6 +6,7 @@ mod convert;
 mod errors;
 mod flow;
 mod identity;
+mod kratos_misc;
 mod metadata;
 mod pager;
 mod runtime;
@@ -14,6 +15,7 @@ mod session;
 use convert::to_py;
 use flow::PyFlowService;
 use identity::PyIdentityService;
+use kratos_misc::{PyCourierService, PySchemaService};
 use metadata::PyMetadataService;
 use pyo3::prelude::*;
 use runtime::{core, spawn};
@@ -78,6 +80,16 @@ impl PyIam {
     }
 
     #[getter]
+    fn schema(&self) -> PySchemaService {
+        PySchemaService(self.0.schema())
+    }
+
+    #[getter]
+    fn courier(&self) -> PyCourierService {
+        PyCourierService(self.0.courier())
+    }
+
+    #[getter]
     fn flow(&self) -> PyFlowService {
         PyFlowService(self.0.flow())
     }
@@ -127,6 +139,8 @@ fn _ory_iam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyMetadataService>()?;
     m.add_class::<PySessionService>()?;
     m.add_class::<PyFlowService>()?;
+    m.add_class::<PySchemaService>()?;
+    m.add_class::<PyCourierService>()?;
     m.add_class::<pager::PyPager>()?;
     m.add_function(wrap_pyfunction!(runtime::_shutdown, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -26,7 +26,8 @@ impl PyPager {
                 Box::pin(async move {
                     p.next_item().await.map(|r| {
                         r.and_then(|v| {
-                            serde_json::to_value(v).map_err(|_| ory_iam::Error::internal("cannot convert an item"))
+                            ory_iam::secret::expose_in(|| serde_json::to_value(v))
+                                .map_err(|_| ory_iam::Error::internal("cannot convert an item"))
                         })
                     })
                 })

@@ -30,7 +30,7 @@ pub use audit::{AuditEvent, AuditSink};
 pub use config::IamConfig;
 pub use error::{Error, ErrorKind, FieldError, Result};
 pub use http::Product;
-pub use kratos::{FlowService, IdentityService, SessionService};
+pub use kratos::{CourierService, FlowService, IdentityService, SchemaService, SessionService};
 pub use metadata::MetadataService;
 pub use paging::Pager;
 pub use secret::Secret;
@@ -146,6 +146,14 @@ impl Iam {
 
     pub fn identity(&self) -> IdentityService {
         IdentityService::new(self.reg.clone())
+    }
+
+    pub fn schema(&self) -> SchemaService {
+        SchemaService::new(self.reg.clone())
+    }
+
+    pub fn courier(&self) -> CourierService {
+        CourierService::new(self.reg.clone())
     }
 
     pub fn flow(&self) -> FlowService {

@@ -12,6 +12,8 @@ from typing import Any, AsyncIterator, Callable, Mapping, Optional, Sequence, Un
 
 from . import _ory_iam as _native
 from ._dto import (
+    CourierMessage,
+    IdentitySchema,
     Flow,
     FlowResult,
     Health,
@@ -49,6 +51,10 @@ __all__ = [
     "Iam",
     "IdentityService",
     "MetadataService",
+    "SchemaService",
+    "CourierService",
+    "IdentitySchema",
+    "CourierMessage",
     "FlowService",
     "Flow",
     "FlowResult",
@@ -200,6 +206,46 @@ class SessionService(_Service):
         await self._n.revoke(session_id)
 
 
+class SchemaService(_Service):
+    """Identity schemas of one tenant."""
+
+    __slots__ = ()
+
+    def for_tenant(self, name: str) -> "SchemaService":
+        return SchemaService(self._n.for_tenant(name))
+
+    async def list(self) -> list[IdentitySchema]:
+        return [IdentitySchema(**d) for d in await self._n.list()]
+
+    async def get(self, id: str) -> IdentitySchema:
+        return IdentitySchema(**await self._n.get(id))
+
+
+class CourierService(_Service):
+    """Messages Kratos queued (recovery codes, verification links). Bodies only when asked."""
+
+    __slots__ = ()
+
+    def for_tenant(self, name: str) -> "CourierService":
+        return CourierService(self._n.for_tenant(name))
+
+    async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Page[CourierMessage]:
+        """``status``, ``recipient``, ``page_size``, ``page_token``, ``include_body``."""
+        d = await self._n.list(_options(options, kwargs))
+        return Page(items=[CourierMessage._from(m) for m in d["items"]], next_page_token=d["next_page_token"])
+
+    async def list_all(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> AsyncIterator[CourierMessage]:
+        pager = self._n.list_all(_options(options, kwargs))
+        while True:
+            item = await pager.next_item()
+            if item is None:
+                return
+            yield CourierMessage._from(item)
+
+    async def get(self, id: str, include_body: bool = False) -> CourierMessage:
+        return CourierMessage._from(await self._n.get(id, include_body))
+
+
 FlowKind = str  # "login" | "registration" | "recovery" | "settings" | "verification"
 
 
@@ -321,6 +367,14 @@ class Iam:
     @property
     def identity(self) -> IdentityService:
         return IdentityService(self._n.identity)
+
+    @property
+    def schema(self) -> SchemaService:
+        return SchemaService(self._n.schema)
+
+    @property
+    def courier(self) -> CourierService:
+        return CourierService(self._n.courier)
 
     @property
     def flow(self) -> FlowService:

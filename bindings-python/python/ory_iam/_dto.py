@@ -243,6 +243,40 @@ class LogoutFlow(_Dto):
 
 
 @dataclass(frozen=True, repr=False)
+class IdentitySchema(_Dto):
+    tenant: str
+    id: str
+    schema: dict[str, Any]
+
+
+@dataclass(frozen=True, repr=False)
+class CourierMessage(_Dto):
+    """A queued/sent courier message. ``body`` is ``None`` unless asked for (a :class:`Secret`);
+    ``repr`` hides the recipient."""
+
+    tenant: str
+    id: str
+    status: str
+    message_type: str
+    recipient: str
+    send_count: int
+    subject: Optional[str] = None
+    template_type: Optional[str] = None
+    body: Optional[Secret] = None
+    created_at: Optional[str] = None
+    updated_at: Optional[str] = None
+
+    @classmethod
+    def _from(cls, d: dict[str, Any]) -> "CourierMessage":
+        d = dict(d)
+        d["body"] = _secret(d.get("body"))
+        return cls(**d)
+
+    def __repr__(self) -> str:
+        return f"CourierMessage(tenant={self.tenant!r}, id={self.id!r}, status={self.status!r}, template_type={self.template_type!r}, body={self.body!r})"
+
+
+@dataclass(frozen=True, repr=False)
 class Page(_Dto, Generic[T]):
     items: list[T] = field(default_factory=list)
     next_page_token: Optional[str] = None

@@ -1,11 +1,13 @@
 //! Library-owned data types returned to users. Ory's wire shapes stay private (`*/wire.rs`).
 //! `Debug` of anything holding personal data or secrets prints `***` for those fields.
 
+mod courier;
 mod flow;
 mod identity;
 mod metadata;
 mod session;
 
+pub use courier::*;
 pub use flow::*;
 pub use identity::*;
 pub use metadata::*;

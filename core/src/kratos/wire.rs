@@ -259,3 +259,49 @@ pub(crate) struct LogoutFlow {
     pub logout_url: String,
     pub logout_token: String,
 }
+
+#[derive(Deserialize)]
+pub(crate) struct CourierMessage {
+    pub id: String,
+    pub status: String,
+    #[serde(rename = "type", default)]
+    pub message_type: String,
+    pub recipient: String,
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub template_type: Option<String>,
+    #[serde(default)]
+    pub send_count: i64,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+impl CourierMessage {
+    pub fn into_dto(self, tenant: &str, include_body: bool) -> dto::CourierMessage {
+        dto::CourierMessage {
+            tenant: tenant.to_owned(),
+            id: self.id,
+            status: self.status,
+            message_type: self.message_type,
+            recipient: self.recipient,
+            subject: self.subject,
+            template_type: self.template_type,
+            send_count: self.send_count,
+            // Dropped here unless asked for: bodies carry recovery codes and links.
+            body: if include_body { self.body.map(crate::Secret::new) } else { None },
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SchemaContainer {
+    pub id: String,
+    pub schema: Value,
+}

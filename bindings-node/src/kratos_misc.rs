@@ -1,0 +1,90 @@
+//! SchemaService and CourierService.
+
+use crate::dto::{CourierMessage, CourierMessagePage, IdentitySchema};
+use crate::errors::IntoNapi;
+use crate::pager::CourierMessagePager;
+use napi_derive::napi;
+use ory_iam::dto::{parse_input, ListCourierMessages};
+use serde_json::Value;
+
+/// Identity schemas of one tenant.
+#[napi]
+#[derive(Clone)]
+pub struct SchemaService(pub(crate) ory_iam::SchemaService);
+
+#[napi]
+impl SchemaService {
+    #[napi]
+    pub fn for_tenant(&self, name: String) -> napi::Result<SchemaService> {
+        self.0.for_tenant(&name).napi().map(SchemaService)
+    }
+
+    #[napi(getter)]
+    pub fn tenant(&self) -> String {
+        self.0.tenant().to_owned()
+    }
+
+    #[napi]
+    pub fn equals(&self, other: &SchemaService) -> bool {
+        self.0 == other.0
+    }
+
+    #[napi]
+    pub async fn list(&self) -> napi::Result<Vec<IdentitySchema>> {
+        Ok(self.0.list().await.napi()?.into_iter().map(Into::into).collect())
+    }
+
+    #[napi]
+    pub async fn get(&self, id: String) -> napi::Result<IdentitySchema> {
+        self.0.get(&id).await.napi().map(Into::into)
+    }
+}
+
+/// Courier messages of one tenant; bodies only when asked for.
+#[napi]
+#[derive(Clone)]
+pub struct CourierService(pub(crate) ory_iam::CourierService);
+
+fn list_opts(v: Option<Value>) -> napi::Result<ListCourierMessages> {
+    parse_input("options", v.unwrap_or(Value::Null)).napi()
+}
+
+#[napi]
+impl CourierService {
+    #[napi]
+    pub fn for_tenant(&self, name: String) -> napi::Result<CourierService> {
+        self.0.for_tenant(&name).napi().map(CourierService)
+    }
+
+    #[napi(getter)]
+    pub fn tenant(&self) -> String {
+        self.0.tenant().to_owned()
+    }
+
+    #[napi]
+    pub fn equals(&self, other: &CourierService) -> bool {
+        self.0 == other.0
+    }
+
+    /// One page of messages (`status`, `recipient`, `pageSize`, `pageToken`, `includeBody`).
+    #[napi(ts_args_type = "options?: ListCourierMessagesOptions")]
+    pub async fn list(&self, options: Option<Value>) -> napi::Result<CourierMessagePage> {
+        let p = self.0.list(list_opts(options)?).await.napi()?;
+        Ok(CourierMessagePage {
+            items: p.items.into_iter().map(Into::into).collect(),
+            next_page_token: p.next_page_token,
+        })
+    }
+
+    /// Every matching message: `for await (const m of iam.courier.listAll({recipient}))`.
+    #[napi(ts_args_type = "options?: ListCourierMessagesOptions", ts_return_type = "AsyncIterable<CourierMessage>")]
+    pub fn list_all(&self, options: Option<Value>) -> napi::Result<CourierMessagePager> {
+        Ok(CourierMessagePager::new(self.0.list_all(list_opts(options)?)))
+    }
+
+    /// One message; `includeBody` returns its body (a Secret) for this call only.
+    #[napi]
+    pub async fn get(&self, id: String, include_body: Option<bool>) -> napi::Result<CourierMessage> {
+        self.0.get(&id, include_body.unwrap_or(false)).await.napi().map(Into::into)
+    }
+}
