@@ -129,6 +129,14 @@ pub struct HttpConfig {
     pub backoff_max_ms: u64,
     /// Responses larger than this fail with `upstream_unavailable` instead of filling memory.
     pub max_body_bytes: usize,
+    /// Consecutive failures (network, 5xx, 429) that open a host's circuit breaker; 0 = off.
+    pub breaker_threshold: u32,
+    /// How long an open breaker refuses calls before letting one probe through.
+    pub breaker_open_ms: u64,
+    /// Client-side token bucket: requests per second to this tenant's servers; 0 = off.
+    pub rate_limit_per_sec: u64,
+    /// Bucket size (bursts); defaults to the rate.
+    pub rate_limit_burst: u64,
 }
 
 impl Default for HttpConfig {
@@ -140,6 +148,10 @@ impl Default for HttpConfig {
             backoff_base_ms: 50,
             backoff_max_ms: 2_000,
             max_body_bytes: 8 * 1024 * 1024,
+            breaker_threshold: 5,
+            breaker_open_ms: 10_000,
+            rate_limit_per_sec: 0,
+            rate_limit_burst: 0,
         }
     }
 }
@@ -768,6 +780,13 @@ impl Reader {
                 backoff_base_ms: self.uint(&mut c, "backoff_base_ms").unwrap_or(d.backoff_base_ms),
                 backoff_max_ms: self.uint(&mut c, "backoff_max_ms").unwrap_or(d.backoff_max_ms),
                 max_body_bytes: self.uint(&mut c, "max_body_bytes").map(|n| n as usize).unwrap_or(d.max_body_bytes),
+                breaker_threshold: self
+                    .uint(&mut c, "breaker_threshold")
+                    .map(|n| n.min(u32::MAX as u64) as u32)
+                    .unwrap_or(d.breaker_threshold),
+                breaker_open_ms: self.uint(&mut c, "breaker_open_ms").unwrap_or(d.breaker_open_ms),
+                rate_limit_per_sec: self.uint(&mut c, "rate_limit_per_sec").unwrap_or(d.rate_limit_per_sec),
+                rate_limit_burst: self.uint(&mut c, "rate_limit_burst").unwrap_or(d.rate_limit_burst),
             };
             self.finish(c);
         }

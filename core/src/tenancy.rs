@@ -5,7 +5,7 @@ use crate::audit::{AuditEvent, Auditor};
 use crate::cache::SessionStore;
 use crate::config::{IamConfig, TenantConfig, Transport};
 use crate::error::{Error, Result};
-use crate::http::{build_http, OryClient, Product};
+use crate::http::{build_http, Breakers, OryClient, Product};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -26,12 +26,18 @@ pub(crate) struct TenantContext {
 }
 
 impl TenantContext {
-    fn build(name: &str, cfg: &TenantConfig, audit: Auditor, sessions: Arc<SessionStore>) -> Result<Self> {
+    fn build(
+        name: &str,
+        cfg: &TenantConfig,
+        audit: Auditor,
+        sessions: Arc<SessionStore>,
+        breakers: &Breakers,
+    ) -> Result<Self> {
         let name: Arc<str> = Arc::from(name);
         // One connection pool per tenant, shared by its products.
         let http = build_http(&cfg.http)?;
         let client = |url: &str, token, product| {
-            OryClient::new(http.clone(), url, token, cfg.http.clone(), name.clone(), product)
+            OryClient::new(http.clone(), url, token, cfg.http.clone(), name.clone(), product, breakers)
         };
         let kratos = cfg.effective_kratos();
         let keto = cfg.effective_keto();
@@ -95,9 +101,13 @@ impl Registry {
     pub fn build(cfg: &IamConfig, audit: Auditor) -> Result<Registry> {
         cfg.validate()?;
         let sessions = Arc::new(SessionStore::new(&cfg.session_cache)?);
+        let breakers = Breakers::default();
         let mut tenants = BTreeMap::new();
         for (name, t) in &cfg.tenants {
-            tenants.insert(name.clone(), Arc::new(TenantContext::build(name, t, audit.clone(), sessions.clone())?));
+            tenants.insert(
+                name.clone(),
+                Arc::new(TenantContext::build(name, t, audit.clone(), sessions.clone(), &breakers)?),
+            );
         }
         let default_name = match &cfg.default_tenant {
             Some(d) => d.clone(),

@@ -3,11 +3,18 @@
 //! mapping. Upstream bodies are parsed into private wire types or dropped; never copied into
 //! errors or logs.
 
+mod breaker;
+mod limiter;
+
+pub(crate) use breaker::Breakers;
+
 use crate::config::HttpConfig;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::Secret;
+use breaker::{Admit, Breaker};
 use bytes::Bytes;
 use http::{HeaderMap, Method};
+use limiter::TokenBucket;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +58,8 @@ struct ClientInner {
     cfg: HttpConfig,
     tenant: Arc<str>,
     product: Product,
+    breaker: Arc<Breaker>,
+    limiter: Option<TokenBucket>,
 }
 
 /// What to send. Built with the helpers below; `idempotent` decides whether retries are allowed.
@@ -107,6 +116,7 @@ impl OryClient {
         cfg: HttpConfig,
         tenant: Arc<str>,
         product: Product,
+        breakers: &Breakers,
     ) -> Result<Self> {
         let mut base =
             url::Url::parse(base).map_err(|_| Error::configuration(format!("invalid {} URL", product.as_str())))?;
@@ -115,7 +125,23 @@ impl OryClient {
             let p = format!("{}/", base.path());
             base.set_path(&p);
         }
-        Ok(OryClient { inner: Arc::new(ClientInner { http, base, token, cfg, tenant, product }) })
+        let host = format!(
+            "{}://{}:{}",
+            base.scheme(),
+            base.host_str().unwrap_or(""),
+            base.port_or_known_default().unwrap_or(0)
+        );
+        let breaker = breakers.get(&host, cfg.breaker_threshold, Duration::from_millis(cfg.breaker_open_ms));
+        let limiter = (cfg.rate_limit_per_sec > 0).then(|| {
+            let burst = if cfg.rate_limit_burst > 0 { cfg.rate_limit_burst } else { cfg.rate_limit_per_sec };
+            TokenBucket::new(cfg.rate_limit_per_sec as f64, burst.min(u32::MAX as u64) as u32)
+        });
+        Ok(OryClient { inner: Arc::new(ClientInner { http, base, token, cfg, tenant, product, breaker, limiter }) })
+    }
+
+    /// `closed`, `open` or `half_open`.
+    pub fn breaker_state(&self) -> &'static str {
+        self.inner.breaker.state_name()
     }
 
     pub fn product(&self) -> Product {
@@ -165,6 +191,27 @@ impl OryClient {
                 }
                 tokio::time::sleep(wait).await;
             }
+            if let Admit::No(wait) = self.inner.breaker.admit() {
+                // An open breaker answers at once; retrying against it would only wait.
+                last = Some(
+                    self.err(
+                        ErrorKind::UpstreamUnavailable,
+                        format!("{} circuit breaker is open", self.inner.product.as_str()),
+                        &request_id,
+                    )
+                    .with_retry_after(Some(wait)),
+                );
+                break;
+            }
+            if let Some(l) = &self.inner.limiter {
+                if !l.acquire(Duration::from_millis(cfg.timeout_ms)).await {
+                    return Err(self.err(
+                        ErrorKind::UpstreamUnavailable,
+                        format!("client-side rate limit for {} (http.rate_limit_per_sec)", self.inner.product.as_str()),
+                        &request_id,
+                    ));
+                }
+            }
             let mut rb = self
                 .inner
                 .http
@@ -184,6 +231,7 @@ impl OryClient {
             }
             match rb.send().await {
                 Err(e) => {
+                    self.inner.breaker.failure();
                     let why = if e.is_timeout() {
                         "timed out"
                     } else if e.is_connect() {
@@ -201,6 +249,7 @@ impl OryClient {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
                     if status == 429 || status >= 500 {
+                        self.inner.breaker.failure();
                         last = Some(
                             self.err(
                                 ErrorKind::UpstreamUnavailable,
@@ -216,6 +265,8 @@ impl OryClient {
                         );
                         continue;
                     }
+                    // Any other status is an answer: the host is up (4xx do not count).
+                    self.inner.breaker.success();
                     let body = self.read_capped(resp, &request_id, &call).await?;
                     return Ok(Reply { status, headers, body, request_id });
                 }
@@ -240,6 +291,7 @@ impl OryClient {
                 }
                 Ok(None) => return Ok(buf.freeze()),
                 Err(e) => {
+                    self.inner.breaker.failure();
                     let why = if e.is_timeout() { "timed out while reading the body" } else { "broke off the body" };
                     return Err(self.err(
                         ErrorKind::UpstreamUnavailable,

@@ -1,0 +1,51 @@
+//! The HTTP layer against real servers: circuit breaker, client-side rate limit.
+
+mod common;
+
+use ory_iam::{ErrorKind, Iam};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn breaker_opens_on_failures_and_ignores_4xx() {
+    let mut cfg = common::iam_config();
+    cfg["tenants"]["customer"]["kratos"]["admin_url"] = json!(format!("http://127.0.0.1:{}/", closed_port()));
+    cfg["tenants"]["customer"]["http"] = json!({"retries": 0, "breaker_threshold": 2, "breaker_open_ms": 60000});
+    cfg["tenants"]["admin"]["http"] = json!({"retries": 0, "breaker_threshold": 2, "breaker_open_ms": 60000});
+    let iam = Iam::from_value(&cfg).unwrap();
+    let id = "9f425a8d-7efc-4768-8f23-7647a74fdf13";
+    for _ in 0..2 {
+        let e = iam.identity().get(id).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UpstreamUnavailable);
+        assert!(e.retry_after().is_none(), "a connection failure, not the breaker");
+    }
+    let e = iam.identity().get(id).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UpstreamUnavailable);
+    assert!(
+        e.retry_after().is_some_and(|d| d > Duration::from_secs(50)),
+        "the open breaker answers, with when to come back"
+    );
+
+    // 404s are answers: the admin tenant's (real) Kratos breaker stays closed.
+    let admin = iam.identity().for_tenant("admin").unwrap();
+    for _ in 0..5 {
+        assert_eq!(admin.get(id).await.unwrap_err().kind(), ErrorKind::NotFound);
+    }
+}
+
+#[tokio::test]
+async fn client_side_rate_limit_paces_requests() {
+    let mut cfg = common::iam_config();
+    cfg["tenants"]["customer"]["http"] = json!({"rate_limit_per_sec": 20, "rate_limit_burst": 2});
+    let iam = Iam::from_value(&cfg).unwrap();
+    let t0 = Instant::now();
+    for _ in 0..6 {
+        iam.schema().list().await.unwrap();
+    }
+    // 2 at once, then 4 more at 20/s: at least ~200 ms.
+    assert!(t0.elapsed() >= Duration::from_millis(180), "{:?}", t0.elapsed());
+}
