@@ -243,6 +243,8 @@ export interface HealthProbe {
   healthy: boolean
   status?: number
   reason?: string
+  /** closed | open | half_open */
+  breaker: string
 }
 
 /** A Kratos identity. From `get` it is sanitized: `traits`, `metadataAdmin` and the addresses are null. */

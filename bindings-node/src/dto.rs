@@ -114,6 +114,8 @@ pub struct HealthProbe {
     pub healthy: bool,
     pub status: Option<u32>,
     pub reason: Option<String>,
+    /// closed | open | half_open
+    pub breaker: String,
 }
 
 #[napi(object)]
@@ -135,6 +137,7 @@ impl From<ory_iam::Health> for Health {
                     healthy: p.healthy,
                     status: p.status.map(u32::from),
                     reason: p.reason,
+                    breaker: p.breaker,
                 })
                 .collect(),
         }

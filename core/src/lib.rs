@@ -105,6 +105,8 @@ pub struct HealthProbe {
     pub status: Option<u16>,
     /// `timeout`, `connection_failed`, `status` … when unhealthy.
     pub reason: Option<String>,
+    /// The host's circuit breaker: `closed`, `open` or `half_open`.
+    pub breaker: String,
 }
 
 #[derive(Clone, Debug, serde::Serialize, PartialEq)]
@@ -196,6 +198,7 @@ impl Iam {
                                 Ok(_) => Some("status".to_owned()),
                                 Err(w) => Some(w.to_owned()),
                             },
+                            breaker: c.breaker_state().to_owned(),
                         };
                         if !p.healthy {
                             t.emit(

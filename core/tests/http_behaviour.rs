@@ -49,3 +49,17 @@ async fn client_side_rate_limit_paces_requests() {
     // 2 at once, then 4 more at 20/s: at least ~200 ms.
     assert!(t0.elapsed() >= Duration::from_millis(180), "{:?}", t0.elapsed());
 }
+
+#[tokio::test]
+async fn health_reports_breaker_state() {
+    let mut cfg = common::iam_config();
+    cfg["tenants"]["admin"]["kratos"]["public_url"] = json!(format!("http://127.0.0.1:{}/", closed_port()));
+    let iam = Iam::from_value(&cfg).unwrap();
+    let h = iam.health().await;
+    assert!(!h.healthy);
+    let bad: Vec<_> = h.probes.iter().filter(|p| !p.healthy).collect();
+    assert_eq!(bad.len(), 1);
+    assert_eq!((bad[0].tenant.as_str(), bad[0].product.as_str()), ("admin", "kratos-public"));
+    assert_eq!(bad[0].reason.as_deref(), Some("connection_failed"));
+    assert!(h.probes.iter().all(|p| p.breaker == "closed"), "probes do not trip breakers");
+}

@@ -297,6 +297,7 @@ class HealthProbe(_Dto):
     healthy: bool
     status: Optional[int] = None
     reason: Optional[str] = None
+    breaker: str = "closed"
 
 
 @dataclass(frozen=True, repr=False)
