@@ -16,6 +16,8 @@ pub(crate) struct TenantContext {
     /// Shared by all tenants; keys include the tenant.
     pub sessions: Arc<SessionStore>,
     cookie_name: String,
+    /// Set when the transport is `oathkeeper`.
+    pub oathkeeper: Option<crate::transport::oathkeeper::Verifier>,
     pub kratos_public: Option<OryClient>,
     pub kratos_admin: Option<OryClient>,
     pub keto_read: Option<OryClient>,
@@ -59,6 +61,11 @@ impl TenantContext {
                 .map(|h| client(&h.admin_url, h.admin_token.clone(), Product::HydraAdmin))
                 .transpose()?,
             cookie_name: kratos.as_ref().map(|k| k.session_cookie_name().to_owned()).unwrap_or_default(),
+            oathkeeper: cfg
+                .oathkeeper
+                .as_ref()
+                .filter(|_| cfg.transport == Transport::Oathkeeper)
+                .map(crate::transport::oathkeeper::Verifier::new),
             config: cfg.clone(),
             sessions,
             name,

@@ -317,3 +317,42 @@ async fn identity_sessions_list_extend_revoke() {
     assert_eq!(iam.identity().revoke_session("not-a-uuid").await.unwrap_err().kind(), ErrorKind::Validation);
     iam.identity().delete(&id).await.unwrap();
 }
+
+#[tokio::test]
+async fn oathkeeper_envelopes_are_verified_locally() {
+    let mut cfg = common::iam_config();
+    // Kratos is unreachable for this tenant: the oathkeeper path must never ask it.
+    cfg["tenants"]["customer"]["kratos"]["public_url"] = json!(format!("http://127.0.0.1:{}/", closed_port()));
+    cfg["tenants"]["customer"]["transport"] = json!("oathkeeper");
+    cfg["tenants"]["customer"]["oathkeeper"] =
+        json!({"signer_keys": ["previous-key-0123456789", "current-key-0123456789"]});
+    cfg["audit"] = json!({"sink": "callback"});
+    let sink = Arc::new(Collect::default());
+    let iam = Iam::builder(IamConfig::from_value(&cfg).unwrap()).audit_sink(sink.clone()).build().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let claims = |jti: &str| json!({"sub": "9f425a8d-7efc-4768-8f23-7647a74fdf13", "iat": now, "exp": now + 300, "jti": jti, "sid": "s-1"});
+    let req = |payload: &str, sig: &str| header_map([("x-user", payload), ("x-user-signature", sig)]);
+
+    for (i, key) in ["previous-key-0123456789", "current-key-0123456789"].iter().enumerate() {
+        let (p, s) = ory_iam::transport::oathkeeper::sign_envelope(&claims(&format!("jti-{i}")), &Secret::new(*key));
+        let session = iam.session().whoami(&req(&p, &s)).await.unwrap();
+        assert_eq!(session.identity.id, "9f425a8d-7efc-4768-8f23-7647a74fdf13");
+        assert_eq!(session.id, "s-1");
+        // The same envelope again is a replay.
+        assert_eq!(iam.session().whoami(&req(&p, &s)).await.unwrap_err().kind(), ErrorKind::Unauthorized);
+    }
+    let (p, _) = ory_iam::transport::oathkeeper::sign_envelope(&claims("unsigned"), &Secret::new("x"));
+    assert!(iam.session().whoami_or_null(&header_map([("x-user", p.as_str())])).await.unwrap().is_none());
+    let (p, s) =
+        ory_iam::transport::oathkeeper::sign_envelope(&claims("forged"), &Secret::new("attacker-key-0123456789"));
+    assert!(iam.session().whoami_or_null(&req(&p, &s)).await.unwrap().is_none());
+    let mut other = claims("other-tenant");
+    other["tenant"] = json!("admin");
+    let (p, s) = ory_iam::transport::oathkeeper::sign_envelope(&other, &Secret::new("current-key-0123456789"));
+    assert!(iam.session().whoami_or_null(&req(&p, &s)).await.unwrap().is_none());
+
+    let names: Vec<String> = sink.0.lock().unwrap().iter().map(|e| e.name.clone()).collect();
+    for want in ["auth.success", "auth.failure.malformed", "auth.failure.unsigned_header", "auth.tenant_mismatch"] {
+        assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
+    }
+}

@@ -4,6 +4,7 @@ const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const net = require('node:net')
 const util = require('node:util')
+const crypto = require('node:crypto')
 const { Iam, Secret, IamUnauthorizedError, IamUpstreamUnavailableError } = require('../../bindings-node/ory-iam.js')
 const { stack, iamConfig, uniqueEmail } = require('./helpers.js')
 
@@ -164,4 +165,28 @@ test('Secret values never print', async () => {
   assert.ok(!util.inspect(t).includes(t.expose()))
   assert.ok(t.expose().length > 10)
   await iam.identity.delete(reg.identity.id)
+})
+
+// The envelope format documented in core/src/transport/oathkeeper.rs, built independently.
+function sign(claims, key) {
+  const crypto = require('node:crypto')
+  const payload = Buffer.from(JSON.stringify(claims)).toString('base64url')
+  return [payload, crypto.createHmac('sha256', key).update(payload).digest('base64url')]
+}
+
+test('oathkeeper envelopes are verified locally', async () => {
+  const cfg = iamConfig()
+  cfg.tenants.customer.kratos.public_url = `http://127.0.0.1:${await closedPort()}/`
+  cfg.tenants.customer.transport = 'oathkeeper'
+  cfg.tenants.customer.oathkeeper = { signerKeys: ['previous-key-0123456789', 'current-key-0123456789'] }
+  const iam = Iam.fromConfig(cfg)
+  const now = Math.floor(Date.now() / 1000)
+  for (const [i, key] of ['previous-key-0123456789', 'current-key-0123456789'].entries()) {
+    const [p, s] = sign({ sub: 'user-1', iat: now, exp: now + 300, jti: `js-${crypto.randomUUID()}-${i}` }, key)
+    const session = await iam.session.whoami({ headers: { 'x-user': p, 'x-user-signature': s } })
+    assert.equal(session.identity.id, 'user-1')
+    assert.equal(await iam.session.whoamiOrNull({ headers: { 'x-user': p, 'x-user-signature': s } }), null, 'replay')
+  }
+  const [p, s] = sign({ sub: 'user-1', iat: now, exp: now + 300, jti: crypto.randomUUID() }, 'attacker-key-0123456789')
+  await assert.rejects(iam.session.whoami({ headers: { 'x-user': p, 'x-user-signature': s } }), IamUnauthorizedError)
 })

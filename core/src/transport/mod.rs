@@ -1,6 +1,8 @@
 //! Credentials from incoming request headers: the session cookie, a bearer/session token, or
 //! an Oathkeeper-signed identity envelope. Values are wrapped in `Secret` at once.
 
+pub mod oathkeeper;
+
 use crate::config::Transport;
 use crate::secret::Secret;
 use http::HeaderMap;
