@@ -61,8 +61,11 @@ export declare class FlowService {
 
 /** The entry point. Build once per process and share; services are cheap handles. */
 export declare class Iam {
-  /** From an object of the API.md config shape (camelCase or snake_case keys). */
-  static fromConfig(config: Record<string, unknown>): Iam
+  /**
+   * From an object of the API.md config shape (camelCase or snake_case keys). With
+   * `audit: { sink: 'callback' }`, pass `onAudit` to receive the (redacted) audit events.
+   */
+  static fromConfig(config: Record<string, unknown>, onAudit?: (event: AuditEvent) => void): Iam
   /** From a YAML or JSON file. */
   static fromFile(path: string): Iam
   /** From `ORY_IAM_CONFIG_FILE` and/or `ORY_IAM__<PATH>` environment variables. */
@@ -159,6 +162,20 @@ export declare class SessionService {
   whoamiOrNull(req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>): Promise<Session | null>
   /** Revoke a session (admin), evict it from the cache, audit `authz.session.revoke`. */
   revoke(sessionId: string): Promise<void>
+}
+
+/** An audit event (already redacted by the core). */
+export interface AuditEvent {
+  name: string
+  tenant: string
+  /** Milliseconds since the Unix epoch. */
+  timestamp: number
+  requestId?: string
+  actor?: string
+  targetId?: string
+  /** success | failure | denied */
+  result: string
+  attributes: any
 }
 
 /** A courier message. `body` is absent unless asked for, and a `Secret` when present. */
@@ -325,6 +342,15 @@ export interface LogoutFlow {
   logoutToken: Secret
 }
 
+/** A log record of the library (`target` is e.g. `ory_iam::audit`, `ory_iam::cache`). */
+export interface LogRecord {
+  /** error | warn | info | debug | trace */
+  level: string
+  target: string
+  message: string
+  fields: any
+}
+
 export interface RecoveryAddress {
   id?: string
   value: string
@@ -356,6 +382,12 @@ export interface SessionPage {
   items: Array<Session>
   nextPageToken?: string
 }
+
+/**
+ * Receive the library's log records (audit events with `audit.sink: "log"`, cache warnings).
+ * Pass `null` to stop.
+ */
+export declare function setLogCallback(callback: ((record: LogRecord) => void) | null): void
 
 /** Options of `flow.submit*` and `fetchFlow` (declared for the typings; parsed by the core). */
 export interface SubmitFlowOptions {

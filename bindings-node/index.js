@@ -846,3 +846,4 @@ module.exports.SchemaService = nativeBinding.SchemaService
 module.exports.Secret = nativeBinding.Secret
 module.exports.SessionService = nativeBinding.SessionService
 module.exports.FlowKindName = nativeBinding.FlowKindName
+module.exports.setLogCallback = nativeBinding.setLogCallback

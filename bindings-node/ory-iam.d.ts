@@ -1,8 +1,10 @@
 // Public types of the `ory-iam` package: the generated native declarations (index.d.ts)
 // plus the error classes added by ory-iam.js.
-import type { Iam as NativeIam } from './index'
-export { Secret } from './index'
+import type { AuditEvent, Iam as NativeIam } from './index'
+export { Secret, setLogCallback } from './index'
 export type {
+  AuditEvent,
+  LogRecord,
   CourierMessage,
   CourierMessagePage,
   CourierService,
@@ -63,8 +65,9 @@ export declare class IamUpstreamUnavailableError extends IamError { readonly cod
 
 export type Iam = NativeIam
 export declare const Iam: {
-  /** From an object of the API.md config shape (camelCase or snake_case keys). */
-  fromConfig(config: Record<string, unknown>): Iam
+  /** From an object of the API.md config shape (camelCase or snake_case keys). With
+   * `audit: { sink: 'callback' }`, `onAudit` receives the (redacted) audit events. */
+  fromConfig(config: Record<string, unknown>, onAudit?: (event: AuditEvent) => void): Iam
   /** From a YAML or JSON file. */
   fromFile(path: string): Iam
   /** From `ORY_IAM_CONFIG_FILE` and/or `ORY_IAM__<PATH>` environment variables. */

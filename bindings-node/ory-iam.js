@@ -161,9 +161,9 @@ function factory(fn) {
 }
 
 const Iam = {
-  fromConfig: factory((c) => native.Iam.fromConfig(c)),
+  fromConfig: factory((c, onAudit) => native.Iam.fromConfig(c, onAudit)),
   fromFile: factory((p) => native.Iam.fromFile(p)),
   fromEnv: factory(() => native.Iam.fromEnv()),
 }
 
-module.exports = { ...classes, Iam, Secret: native.Secret, native }
+module.exports = { ...classes, Iam, Secret: native.Secret, setLogCallback: native.setLogCallback, native }

@@ -7,6 +7,7 @@ mod errors;
 mod flow;
 mod identity;
 mod kratos_misc;
+mod logging;
 mod metadata;
 mod pager;
 mod secret;
@@ -27,11 +28,16 @@ pub struct Iam(ory_iam::Iam);
 
 #[napi]
 impl Iam {
-    /// From an object of the API.md config shape (camelCase or snake_case keys).
-    #[napi(factory, ts_args_type = "config: Record<string, unknown>")]
-    pub fn from_config(config: Value) -> napi::Result<Iam> {
+    /// From an object of the API.md config shape (camelCase or snake_case keys). With
+    /// `audit: { sink: 'callback' }`, pass `onAudit` to receive the (redacted) audit events.
+    #[napi(factory, ts_args_type = "config: Record<string, unknown>, onAudit?: (event: AuditEvent) => void")]
+    pub fn from_config(config: Value, on_audit: Option<logging::AuditCallback>) -> napi::Result<Iam> {
         let cfg = config::config_from_js(config).napi()?;
-        ory_iam::Iam::from_config(cfg).napi().map(Iam)
+        let mut b = ory_iam::Iam::builder(cfg);
+        if let Some(cb) = on_audit {
+            b = b.audit_sink(std::sync::Arc::new(logging::JsAuditSink(cb)));
+        }
+        b.build().napi().map(Iam)
     }
 
     /// From a YAML or JSON file.

@@ -7,6 +7,7 @@ mod errors;
 mod flow;
 mod identity;
 mod kratos_misc;
+mod logging;
 mod metadata;
 mod pager;
 mod runtime;
@@ -134,6 +135,7 @@ impl PyIam {
 
 #[pymodule]
 fn _ory_iam(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    logging::install();
     m.add_class::<PyIam>()?;
     m.add_class::<PyIdentityService>()?;
     m.add_class::<PyMetadataService>()?;

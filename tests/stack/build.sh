@@ -6,6 +6,11 @@
 # are modules of their own (and so are left out of the module zip); `go install pkg@version`
 # refuses such modules. A tiny module whose main() calls the server's cmd.Execute(), with the
 # server's non-local replace lines copied in, builds against the published modules instead.
+#
+# Measured on 2 cores (Go 1.26, go.mod directive 1.23), each server alone with an empty GOCACHE
+# and the module downloads already in GOMODCACHE: kratos v1.3.1 190 s, keto v0.13.0-alpha.0
+# 150 s, hydra v2.3.0 177 s (~9 min for all three; module downloads on a fully cold machine add
+# a little). Cached: a no-op in well under a second.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

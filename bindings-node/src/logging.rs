@@ -1,0 +1,123 @@
+//! Audit events and `tracing` records of the core → JS callbacks, through threadsafe functions
+//! that do not keep the process alive (weak).
+
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+use serde_json::{Map, Value};
+use std::sync::{Arc, RwLock};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::prelude::*;
+
+/// An audit event (already redacted by the core).
+#[napi(object)]
+pub struct AuditEvent {
+    pub name: String,
+    pub tenant: String,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp: f64,
+    pub request_id: Option<String>,
+    pub actor: Option<String>,
+    pub target_id: Option<String>,
+    /// success | failure | denied
+    pub result: String,
+    pub attributes: Value,
+}
+
+/// A log record of the library (`target` is e.g. `ory_iam::audit`, `ory_iam::cache`).
+#[napi(object)]
+pub struct LogRecord {
+    /// error | warn | info | debug | trace
+    pub level: String,
+    pub target: String,
+    pub message: String,
+    pub fields: Value,
+}
+
+pub type AuditCallback = ThreadsafeFunction<AuditEvent, (), AuditEvent, napi::Status, false, true>;
+type LogCallback = ThreadsafeFunction<LogRecord, (), LogRecord, napi::Status, false, true>;
+
+pub struct JsAuditSink(pub AuditCallback);
+
+impl ory_iam::AuditSink for JsAuditSink {
+    fn emit(&self, e: &ory_iam::AuditEvent) {
+        let ev = AuditEvent {
+            name: e.name.clone(),
+            tenant: e.tenant.clone(),
+            timestamp: e.timestamp as f64,
+            request_id: e.request_id.clone(),
+            actor: e.actor.clone(),
+            target_id: e.target_id.clone(),
+            result: e.result.clone(),
+            attributes: Value::Object(e.attributes.clone()),
+        };
+        self.0.call(ev, ThreadsafeFunctionCallMode::NonBlocking);
+    }
+}
+
+static LOG: RwLock<Option<Arc<LogCallback>>> = RwLock::new(None);
+
+struct Fields(Map<String, Value>);
+
+impl Visit for Fields {
+    fn record_str(&mut self, f: &Field, v: &str) {
+        self.0.insert(f.name().to_owned(), Value::String(v.to_owned()));
+    }
+    fn record_bool(&mut self, f: &Field, v: bool) {
+        self.0.insert(f.name().to_owned(), Value::Bool(v));
+    }
+    fn record_i64(&mut self, f: &Field, v: i64) {
+        self.0.insert(f.name().to_owned(), v.into());
+    }
+    fn record_u64(&mut self, f: &Field, v: u64) {
+        self.0.insert(f.name().to_owned(), v.into());
+    }
+    fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
+        self.0.insert(f.name().to_owned(), Value::String(format!("{v:?}")));
+    }
+}
+
+struct ToJs;
+
+impl<S: Subscriber> Layer<S> for ToJs {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        if !meta.target().starts_with("ory_iam") {
+            return;
+        }
+        let Some(cb) = LOG.read().ok().and_then(|g| g.clone()) else { return };
+        let mut f = Fields(Map::new());
+        event.record(&mut f);
+        if let Some(Value::String(json)) = f.0.remove("event") {
+            if let Ok(v) = serde_json::from_str::<Value>(&json) {
+                f.0.insert("event".into(), v);
+            }
+        }
+        let message = f.0.remove("message").and_then(|m| m.as_str().map(str::to_owned)).unwrap_or_else(|| {
+            f.0.get("name").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| meta.target().to_owned())
+        });
+        cb.call(
+            LogRecord {
+                level: meta.level().as_str().to_ascii_lowercase(),
+                target: meta.target().to_owned(),
+                message,
+                fields: Value::Object(f.0),
+            },
+            ThreadsafeFunctionCallMode::NonBlocking,
+        );
+    }
+}
+
+/// Receive the library's log records (audit events with `audit.sink: "log"`, cache warnings).
+/// Pass `null` to stop.
+#[napi(ts_args_type = "callback: ((record: LogRecord) => void) | null")]
+pub fn set_log_callback(callback: Option<LogCallback>) {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let _ = tracing_subscriber::registry().with(ToJs).try_init();
+    });
+    if let Ok(mut g) = LOG.write() {
+        *g = callback.map(Arc::new);
+    }
+}
