@@ -7,6 +7,8 @@ mod errors;
 mod flow;
 mod identity;
 mod kratos_misc;
+// `#[napi]` items are not compiled into test builds, which leaves their helpers unused there.
+#[cfg_attr(test, allow(dead_code))]
 mod logging;
 mod metadata;
 mod pager;
