@@ -115,6 +115,8 @@ export declare class IdentityService {
   patch(id: string, ops: Array<JsonPatchOperation>): Promise<Identity>
   /** One page of the identity's sessions. */
   listSessions(id: string, options?: ListSessionsOptions): Promise<SessionPage>
+  /** Every session of the identity: `for await (const s of iam.identity.listSessionsAll(id))`. */
+  listSessionsAll(id: string, active?: boolean | undefined | null): AsyncIterable<Session>
   /** Revoke one session and evict it from the session cache (audited). */
   revokeSession(sessionId: string): Promise<void>
   /** Extend a session by the configured lifespan. */
@@ -146,6 +148,11 @@ export declare class Secret {
   expose(): string
   toString(): string
   toJSON(): string
+}
+
+export declare class SessionPager {
+  /** The next item, or null at the end. */
+  nextItem(): Promise<Session | null>
 }
 
 /** Sessions of one tenant: `whoami` for incoming requests, admin `revoke`. */
@@ -252,6 +259,8 @@ export interface FlowResult {
 export interface Health {
   healthy: boolean
   probes: Array<HealthProbe>
+  /** Servers whose major version ory-iam is not tested against. */
+  warnings: Array<string>
 }
 
 export interface HealthProbe {

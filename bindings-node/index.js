@@ -844,6 +844,7 @@ module.exports.IdentityService = nativeBinding.IdentityService
 module.exports.MetadataService = nativeBinding.MetadataService
 module.exports.SchemaService = nativeBinding.SchemaService
 module.exports.Secret = nativeBinding.Secret
+module.exports.SessionPager = nativeBinding.SessionPager
 module.exports.SessionService = nativeBinding.SessionService
 module.exports.FlowKindName = nativeBinding.FlowKindName
 module.exports.setLogCallback = nativeBinding.setLogCallback

@@ -122,6 +122,8 @@ pub struct HealthProbe {
 pub struct Health {
     pub healthy: bool,
     pub probes: Vec<HealthProbe>,
+    /// Servers whose major version ory-iam is not tested against.
+    pub warnings: Vec<String>,
 }
 
 impl From<ory_iam::Health> for Health {
@@ -140,6 +142,7 @@ impl From<ory_iam::Health> for Health {
                     breaker: p.breaker,
                 })
                 .collect(),
+            warnings: h.warnings,
         }
     }
 }

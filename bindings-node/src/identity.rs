@@ -1,6 +1,6 @@
 use crate::dto::{Identity, IdentityPage, Session, SessionPage};
 use crate::errors::IntoNapi;
-use crate::pager::IdentityPager;
+use crate::pager::{IdentityPager, SessionPager};
 use napi_derive::napi;
 use ory_iam::dto::{parse_input, CreateIdentity, ListIdentities, ListSessions};
 use serde_json::Value;
@@ -82,6 +82,12 @@ impl IdentityService {
         let opts: ListSessions = parse_input("options", options.unwrap_or(Value::Null)).napi()?;
         let p = self.0.list_sessions(&id, opts).await.napi()?;
         Ok(SessionPage { items: p.items.into_iter().map(Into::into).collect(), next_page_token: p.next_page_token })
+    }
+
+    /// Every session of the identity: `for await (const s of iam.identity.listSessionsAll(id))`.
+    #[napi(ts_return_type = "AsyncIterable<Session>")]
+    pub fn list_sessions_all(&self, id: String, active: Option<bool>) -> SessionPager {
+        SessionPager::new(self.0.list_sessions_all(&id, active))
     }
 
     /// Revoke one session and evict it from the session cache (audited).

@@ -86,6 +86,12 @@ impl PyIdentityService {
         spawn(py, async move { s.list_sessions(&id, opts).await })
     }
 
+    #[pyo3(signature = (id, active=None))]
+    fn list_sessions_all(&self, py: Python<'_>, id: &Bound<'_, PyAny>, active: Option<bool>) -> PyResult<PyPager> {
+        let id = core(py, want_str(id, "id"))?;
+        Ok(PyPager::new(self.0.list_sessions_all(&id, active)))
+    }
+
     fn revoke_session<'py>(&self, py: Python<'py>, session_id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let id = core(py, want_str(session_id, "session_id"))?;
         let s = self.0.clone();

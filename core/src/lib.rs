@@ -113,6 +113,20 @@ pub struct HealthProbe {
 pub struct Health {
     pub healthy: bool,
     pub probes: Vec<HealthProbe>,
+    /// Servers whose major version ory-iam is not tested against (tenant, product, version).
+    pub warnings: Vec<String>,
+}
+
+/// Major versions the test suite runs against (and their Ory Network equivalents).
+const TESTED_MAJORS: &[(&str, &[u64])] = &[("kratos", &[1, 25, 26]), ("keto", &[0, 25, 26]), ("hydra", &[2, 25, 26])];
+
+fn untested(product: &str, version: &str) -> bool {
+    let major = version.trim_start_matches('v').split('.').next().and_then(|m| m.parse::<u64>().ok());
+    match (major, TESTED_MAJORS.iter().find(|(p, _)| *p == product)) {
+        (Some(m), Some((_, ok))) => !ok.contains(&m),
+        // "master" or a custom build: nothing to compare.
+        _ => false,
+    }
 }
 
 impl Iam {
@@ -212,11 +226,39 @@ impl Iam {
                 }
             }
         }
-        let probes = futures::future::join_all(probes).await;
-        Health { healthy: probes.iter().all(|p| p.healthy), probes }
+        let versions = self.reg.tenants.values().map(|t| {
+            let m = MetadataService { reg: self.reg.clone(), t: t.clone() };
+            async move { (t.name.to_string(), tokio::time::timeout(timeout, m.version()).await) }
+        });
+        let (probes, versions) =
+            futures::future::join(futures::future::join_all(probes), futures::future::join_all(versions)).await;
+        let mut warnings = Vec::new();
+        for (tenant, v) in versions {
+            let Ok(Ok(v)) = v else { continue };
+            for (product, ver) in [("kratos", v.kratos), ("keto", v.keto), ("hydra", v.hydra)] {
+                if let Some(ver) = ver.filter(|ver| untested(product, ver)) {
+                    tracing::warn!(target: "ory_iam::health", tenant = %tenant, product, version = %ver, "server major version is not one ory-iam is tested against");
+                    warnings.push(format!("{product} {ver} (tenant {tenant}): major version not tested by ory-iam"));
+                }
+            }
+        }
+        Health { healthy: probes.iter().all(|p| p.healthy), probes, warnings }
     }
 
     /// Flush and release. Pools close when the last clone is dropped; this is the explicit
     /// point where pending work (audit, cache writes) is finished.
     pub async fn close(&self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn version_check() {
+        assert!(!super::untested("kratos", "v1.3.1"));
+        assert!(!super::untested("kratos", "v26.2.0"));
+        assert!(super::untested("kratos", "v2.0.0"));
+        assert!(!super::untested("keto", "v0.13.0-alpha.0"));
+        assert!(super::untested("hydra", "v1.11.0"));
+        assert!(!super::untested("hydra", "master"));
+    }
 }

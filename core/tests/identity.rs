@@ -200,6 +200,7 @@ async fn health_names_tenants_and_products_only() {
     let s = serde_json::to_string(&h).unwrap();
     assert!(!s.contains("http://") && !s.contains("127.0.0.1"));
     assert!(h.probes.iter().any(|p| p.tenant == "admin" && p.product == "kratos-admin"));
+    assert!(h.warnings.is_empty(), "the stack runs tested versions: {:?}", h.warnings);
 }
 
 #[tokio::test]

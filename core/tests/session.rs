@@ -309,6 +309,12 @@ async fn identity_sessions_list_extend_revoke() {
     let sid = page.items[0].id.clone();
     assert_eq!(Some(sid.clone()), reg.session_id);
     assert!(page.items[0].identity.traits.is_none(), "listed sessions carry no traits");
+    let all: Vec<String> = futures::StreamExt::collect::<Vec<_>>(iam.identity().list_sessions_all(&id, Some(true)))
+        .await
+        .into_iter()
+        .map(|s| s.unwrap().id)
+        .collect();
+    assert_eq!(all, vec![sid.clone()]);
     let extended = iam.identity().extend_session(&sid).await.unwrap();
     assert_eq!(extended.id, sid);
     iam.identity().revoke_session(&sid).await.unwrap();

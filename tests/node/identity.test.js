@@ -148,6 +148,7 @@ test('health names tenants and products only', async () => {
   assert.ok(h.healthy, JSON.stringify(h))
   assert.ok(!JSON.stringify(h).includes('127.0.0.1'))
   assert.ok(h.probes.some((p) => p.tenant === 'admin' && p.product === 'kratos-admin'))
+  assert.deepEqual(h.warnings, [])
 })
 
 test('concurrent calls', async () => {
@@ -173,4 +174,28 @@ test('updateTraits and patch', async () => {
     return true
   })
   await iam.identity.delete(created.id)
+})
+
+test('config from a file and from the environment', async () => {
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const path = require('node:path')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ory-iam-'))
+  const file = path.join(dir, 'ory-iam.json')
+  fs.writeFileSync(file, JSON.stringify(iamConfig()))
+  const fromFile = Iam.fromFile(file)
+  assert.deepEqual(fromFile.tenants, ['admin', 'customer'])
+  assert.ok((await fromFile.metadata.version()).kratos)
+  process.env.ORY_IAM_CONFIG_FILE = file
+  process.env.ORY_IAM__DEFAULT_TENANT = 'admin'
+  try {
+    const fromEnv = Iam.fromEnv()
+    assert.equal(fromEnv.defaultTenant, 'admin')
+    process.env.ORY_IAM_CONFIG_FILE = path.join(dir, 'missing.yaml')
+    assert.throws(() => Iam.fromEnv(), IamConfigurationError)
+  } finally {
+    delete process.env.ORY_IAM_CONFIG_FILE
+    delete process.env.ORY_IAM__DEFAULT_TENANT
+    fs.rmSync(dir, { recursive: true })
+  }
 })

@@ -150,6 +150,9 @@ test('identity sessions: list, extend, revoke', async () => {
   const page = await iam.identity.listSessions(reg.identity.id)
   assert.deepEqual(page.items.map((s) => s.id), [reg.sessionId])
   assert.ok(page.items[0].identity.traits == null, 'listed sessions carry no traits')
+  const all = []
+  for await (const x of iam.identity.listSessionsAll(reg.identity.id, true)) all.push(x.id)
+  assert.deepEqual(all, [reg.sessionId])
   assert.equal((await iam.identity.extendSession(reg.sessionId)).id, reg.sessionId)
   await iam.identity.revokeSession(reg.sessionId)
   assert.equal(await iam.session.whoamiOrNull({ authorization: `Bearer ${reg.sessionToken.expose()}` }), null)

@@ -176,6 +176,7 @@ async def test_health(iam: ory_iam.Iam) -> None:
     assert h.healthy, h
     assert "127.0.0.1" not in json.dumps(h.to_dict())
     assert {(p.tenant, p.product) for p in h.probes} >= {("customer", "kratos-public"), ("admin", "kratos-admin")}
+    assert h.warnings == []
 
 
 def test_asyncio_run_without_a_running_loop(stack: dict[str, Any]) -> None:
@@ -212,3 +213,19 @@ async def test_update_traits_and_patch(iam: ory_iam.Iam, email: str) -> None:
         await iam.identity.patch(created.id, [{"op": "remove", "path": "/credentials"}])
     assert ei.value.status is None and ei.value.fields[0]["path"] == "ops[0].path"
     await iam.identity.delete(created.id)
+
+
+async def test_config_from_file_and_env(iam_config: dict[str, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "ory-iam.json"
+    path.write_text(json.dumps(iam_config))
+    iam = ory_iam.Iam.from_file(path)
+    assert iam.tenants == ["admin", "customer"]
+    assert (await iam.metadata.version()).kratos
+    monkeypatch.setenv("ORY_IAM_CONFIG_FILE", str(path))
+    monkeypatch.setenv("ORY_IAM__DEFAULT_TENANT", "admin")
+    from_env = ory_iam.Iam.from_env()
+    assert from_env.default_tenant == "admin"
+    assert (await from_env.metadata.version()).kratos
+    monkeypatch.setenv("ORY_IAM_CONFIG_FILE", str(tmp_path / "missing.yaml"))
+    with pytest.raises(IamConfigurationError):
+        ory_iam.Iam.from_env()

@@ -172,6 +172,7 @@ async def test_identity_sessions(iam_config: dict[str, Any], email: str) -> None
     page = await iam.identity.list_sessions(reg.identity.id)
     assert [s.id for s in page.items] == [reg.session_id]
     assert page.items[0].identity.traits is None
+    assert [x.id async for x in iam.identity.list_sessions_all(reg.identity.id, active=True)] == [reg.session_id]
     extended = await iam.identity.extend_session(page.items[0].id)
     assert extended.id == reg.session_id
     await iam.identity.revoke_session(page.items[0].id)

@@ -161,7 +161,9 @@ pong="$(python3 -c "import socket; s=socket.create_connection(('127.0.0.1',$rpor
 "$here/down"
 trap - EXIT
 left=""
-for pid in $(python3 -c "import json,sys; print(' '.join(map(str, json.loads(sys.argv[1]).values())))" "$pids_before"); do
+pids="$(python3 -c "import json,sys; print(' '.join(str(v['pid'] if isinstance(v, dict) else v) for v in json.loads(sys.argv[1]).values()))" "$pids_before")"
+echo "smoke: checking that pids $pids are gone"
+for pid in $pids; do
   if [ -e "/proc/$pid" ] && ! grep -q '^Z' <(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null); then left="$left $pid"; fi
 done
 # Also by name: any kratos/keto/hydra using this state dir, and redis on this port.

@@ -169,6 +169,15 @@ class IdentityService(_Service):
         d = await self._n.list_sessions(id, _options(options, kwargs))
         return Page(items=[Session._from(s) for s in d["items"]], next_page_token=d["next_page_token"])
 
+    async def list_sessions_all(self, id: str, active: Optional[bool] = None) -> AsyncIterator[Session]:
+        """Every session of the identity, following page tokens."""
+        pager = self._n.list_sessions_all(id, active)
+        while True:
+            item = await pager.next_item()
+            if item is None:
+                return
+            yield Session._from(item)
+
     async def revoke_session(self, session_id: str) -> None:
         """Revoke one session and evict it from the session cache (audited)."""
         await self._n.revoke_session(session_id)

@@ -304,7 +304,9 @@ class HealthProbe(_Dto):
 class Health(_Dto):
     healthy: bool
     probes: list[HealthProbe] = field(default_factory=list)
+    #: Servers whose major version ory-iam is not tested against.
+    warnings: list[str] = field(default_factory=list)
 
     @classmethod
     def _from(cls, d: dict[str, Any]) -> "Health":
-        return cls(healthy=d["healthy"], probes=[HealthProbe(**p) for p in d["probes"]])
+        return cls(healthy=d["healthy"], probes=[HealthProbe(**p) for p in d["probes"]], warnings=list(d["warnings"]))

@@ -157,6 +157,17 @@ impl IdentityService {
         })
     }
 
+    /// Every session of the identity, page after page.
+    pub fn list_sessions_all(&self, id: &str, active: Option<bool>) -> Pager<Session> {
+        let svc = self.clone();
+        let id = id.to_owned();
+        Pager::new(move |token| {
+            let svc = svc.clone();
+            let id = id.clone();
+            async move { svc.list_sessions(&id, ListSessions { page_size: None, page_token: token, active }).await }
+        })
+    }
+
     /// Revoke one session (admin), evict it from the session cache; audited
     /// `authz.session.revoke`.
     pub async fn revoke_session(&self, session_id: &str) -> Result<()> {
