@@ -94,7 +94,10 @@ def sqlite_dsn(name: str) -> str:
     # A fresh file database per server, not `dsn: memory`: Kratos's memory DSN is a shared-cache
     # in-memory SQLite with table-level locks, and concurrent test requests then fail with 400
     # "Unable to serialize access due to a concurrent update". A file in WAL mode with a busy
-    # timeout serializes writers instead. Costs one `migrate` run per server (a second or so).
+    # timeout serializes writers instead. Tried and dropped: `_txlock=immediate` and
+    # `max_conns=1` (both made registration stall: Kratos nests queries on a second connection).
+    # A rare 500 "database is locked" remains under concurrent writes; the library retries
+    # idempotent calls on 5xx. Costs one `migrate` run per server (a second or so).
     db = STATE / f"{name}.sqlite"
     for suffix in ("", "-wal", "-shm"):
         pathlib.Path(f"{db}{suffix}").unlink(missing_ok=True)

@@ -179,7 +179,10 @@ impl IdentityService {
         check_uuid("session_id", session_id)?;
         let c = self.t.kratos_admin("identity.extend_session")?;
         let path = format!("admin/sessions/{session_id}/extend");
-        let r = c.send(Call::patch(&path)).await?;
+        let mut call = Call::patch(&path);
+        // Extending sets the expiry to now + lifespan: repeating it is harmless, so retry it.
+        call.idempotent = true;
+        let r = c.send(call).await?;
         // Depending on `feature_flags.faster_session_extend` Kratos answers 200 with the
         // session or 204 with nothing; then read it back.
         let r = if r.status == 204 || r.body.is_empty() {
