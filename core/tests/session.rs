@@ -362,3 +362,124 @@ async fn oathkeeper_envelopes_are_verified_locally() {
         assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
     }
 }
+
+#[tokio::test]
+async fn expired_sessions_are_unauthorized_even_when_cached() {
+    // The admin tenant's Kratos gives sessions a 3 s lifespan (tests/stack).
+    let mut cfg = common::iam_config();
+    cfg["session_cache"] = json!("memory");
+    cfg["tenants"]["admin"]["cache"] = json!({"session_ttl_ms": 60_000});
+    cfg["audit"] = json!({"sink": "callback"});
+    let sink = Arc::new(Collect::default());
+    let iam = Iam::builder(IamConfig::from_value(&cfg).unwrap()).audit_sink(sink.clone()).build().unwrap();
+    let flows = iam.flow().for_tenant("admin").unwrap();
+    let flow = flows.initiate_registration(InitiateFlow::default()).await.unwrap();
+    let reg = success(
+        flows
+            .submit_registration(
+                &flow.id,
+                json!({"method": "password", "password": PASSWORD, "traits": {"email": common::unique_email("expiry")}}),
+                SubmitFlow::default(),
+            )
+            .await
+            .unwrap(),
+    );
+    let sessions = iam.session().for_tenant("admin").unwrap();
+    let req = header_map([("authorization", format!("Bearer {}", reg.session_token.unwrap().expose()))]);
+    assert!(!sessions.whoami(&req).await.unwrap().cache_hit);
+    assert!(sessions.whoami(&req).await.unwrap().cache_hit, "cached, but only until the session expires");
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    assert_eq!(sessions.whoami(&req).await.unwrap_err().kind(), ErrorKind::Unauthorized);
+    assert!(sessions.whoami_or_null(&req).await.unwrap().is_none());
+    assert!(sink.0.lock().unwrap().iter().any(|e| e.name == "auth.failure.expired"));
+    iam.identity().for_tenant("admin").unwrap().delete(&reg.identity.unwrap().id).await.unwrap();
+}
+
+#[tokio::test]
+async fn browser_login_settings_verification_and_fetch_flow() {
+    let iam = iam_with(json!("none"));
+    let flows = iam.flow();
+    let email = common::unique_email("settings");
+    let reg = register_native(&iam, "customer", &email).await;
+    let token = reg.session_token.clone().unwrap();
+
+    // Browser login with the CSRF dance.
+    let mut jar = Vec::new();
+    let login =
+        flows.initiate_login(InitiateFlow { kind: Some(FlowType::Browser), ..Default::default() }).await.unwrap();
+    let cookie = cookie_header(&login.set_cookie, &mut jar);
+    let fetched = flows
+        .fetch_flow(
+            ory_iam::dto::FlowKind::Login,
+            &login.id,
+            SubmitFlow { cookie: Some(Secret::new(cookie.clone())), ..Default::default() },
+        )
+        .await
+        .unwrap();
+    assert_eq!(fetched.id, login.id);
+    let ok = success(
+        flows
+            .submit_login(
+                &login.id,
+                json!({"method": "password", "identifier": email, "password": PASSWORD}),
+                SubmitFlow {
+                    cookie: Some(Secret::new(cookie)),
+                    csrf_token: login.csrf_token.clone(),
+                    session_token: None,
+                },
+            )
+            .await
+            .unwrap(),
+    );
+    let cookie = cookie_header(&ok.set_cookie, &mut jar);
+    assert_eq!(
+        iam.session().whoami(&header_map([("cookie", cookie)])).await.unwrap().identity.id,
+        reg.identity.as_ref().unwrap().id
+    );
+
+    // Native settings: change a trait with the session token.
+    let settings = flows
+        .initiate_settings(InitiateFlow { session_token: Some(token.clone()), ..Default::default() })
+        .await
+        .unwrap();
+    let done = flows
+        .submit_settings(
+            &settings.id,
+            json!({"method": "profile", "traits": {"email": email, "name": {"first": "Grace"}}}),
+            SubmitFlow { session_token: Some(token.clone()), ..Default::default() },
+        )
+        .await
+        .unwrap();
+    let done = success(done);
+    assert_eq!(done.flow.as_ref().unwrap().state.as_deref(), Some("success"));
+    let id = reg.identity.unwrap().id;
+    assert_eq!(iam.identity().get_with_traits(&id).await.unwrap().traits.unwrap()["name"]["first"], json!("Grace"));
+    assert_eq!(
+        flows.initiate_settings(InitiateFlow::default()).await.unwrap_err().kind(),
+        ErrorKind::Unauthorized,
+        "settings need a session"
+    );
+
+    // Verification by code: the flow moves to sent_email and can be fetched again.
+    let v = flows.initiate_verification(InitiateFlow::default()).await.unwrap();
+    let FlowResult::Continue { flow } = flows
+        .submit_verification(&v.id, json!({"method": "code", "email": email}), SubmitFlow::default())
+        .await
+        .unwrap()
+    else {
+        panic!("verification continues with the code form")
+    };
+    assert_eq!(flow.state.as_deref(), Some("sent_email"));
+    let again = flows.fetch_flow(ory_iam::dto::FlowKind::Verification, &v.id, SubmitFlow::default()).await.unwrap();
+    assert_eq!(again.state.as_deref(), Some("sent_email"));
+    assert_eq!(
+        flows.fetch_flow(ory_iam::dto::FlowKind::Login, "not-a-uuid", SubmitFlow::default()).await.unwrap_err().kind(),
+        ErrorKind::Validation
+    );
+    assert_eq!(
+        flows.submit_login(&v.id, json!({"identifier": "x"}), SubmitFlow::default()).await.unwrap_err().kind(),
+        ErrorKind::Validation,
+        "a body without a method is refused locally"
+    );
+    iam.identity().delete(&id).await.unwrap();
+}

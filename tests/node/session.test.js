@@ -193,3 +193,48 @@ test('oathkeeper envelopes are verified locally', async () => {
   const [p, s] = sign({ sub: 'user-1', iat: now, exp: now + 300, jti: crypto.randomUUID() }, 'attacker-key-0123456789')
   await assert.rejects(iam.session.whoami({ headers: { 'x-user': p, 'x-user-signature': s } }), IamUnauthorizedError)
 })
+
+test('expired sessions are unauthorized even when cached', async () => {
+  // The admin tenant's Kratos gives sessions a 3 s lifespan (tests/stack).
+  const iam = makeIam('memory')
+  const flows = iam.flow.forTenant('admin')
+  const flow = await flows.initiateRegistration()
+  const reg = await flows.submitRegistration(flow.id, { method: 'password', password: PASSWORD, traits: { email: uniqueEmail('expiry') } })
+  const sessions = iam.session.forTenant('admin')
+  const req = { authorization: `Bearer ${reg.sessionToken.expose()}` }
+  assert.equal((await sessions.whoami(req)).cacheHit, false)
+  assert.equal((await sessions.whoami(req)).cacheHit, true)
+  await new Promise((r) => setTimeout(r, 3500))
+  await assert.rejects(sessions.whoami(req), IamUnauthorizedError)
+  await iam.identity.forTenant('admin').delete(reg.identity.id)
+})
+
+test('browser login, settings, verification, fetchFlow', async () => {
+  const iam = makeIam('none')
+  const email = uniqueEmail('settings')
+  const reg = await registerNative(iam, email)
+  const jar = new Jar()
+  const login = await iam.flow.initiateLogin({ kind: 'browser' })
+  let cookie = jar.update(login.setCookie)
+  assert.equal((await iam.flow.fetchFlow('login', login.id, { cookie })).id, login.id)
+  const ok = await iam.flow.submitLogin(login.id, { method: 'password', identifier: email, password: PASSWORD }, { cookie, csrfToken: login.csrfToken })
+  assert.equal(ok.kind, 'success')
+  cookie = jar.update(ok.setCookie)
+  assert.equal((await iam.session.whoami({ headers: { cookie } })).identity.id, reg.identity.id)
+
+  const settings = await iam.flow.initiateSettings({ sessionToken: reg.sessionToken })
+  const done = await iam.flow.submitSettings(settings.id, { method: 'profile', traits: { email, name: { first: 'Grace' } } }, { sessionToken: reg.sessionToken })
+  assert.equal(done.kind, 'success')
+  assert.equal(done.flow.state, 'success')
+  assert.deepEqual((await iam.identity.getWithTraits(reg.identity.id)).traits.name, { first: 'Grace' })
+  await assert.rejects(iam.flow.initiateSettings(), IamUnauthorizedError)
+
+  const v = await iam.flow.initiateVerification()
+  const sent = await iam.flow.submitVerification(v.id, { method: 'code', email })
+  assert.equal(sent.kind, 'continue')
+  assert.equal(sent.flow.state, 'sent_email')
+  assert.equal((await iam.flow.fetchFlow('verification', v.id)).state, 'sent_email')
+  await assert.rejects(iam.flow.fetchFlow('nonsense', v.id), (e) => e.code === 'validation')
+  await assert.rejects(iam.flow.submitLogin(v.id, { identifier: 'x' }), (e) => e.code === 'validation')
+  await iam.identity.delete(reg.identity.id)
+})

@@ -220,3 +220,60 @@ async def test_oathkeeper_envelopes(iam_config: dict[str, Any]) -> None:
         await iam.session.whoami({"X-User": p, "X-User-Signature": s})
     assert "auth.failure.unsigned_header" in {e["name"] for e in events}
     assert "x@example.test" not in json.dumps(events)
+
+
+async def test_expired_sessions_are_unauthorized_even_when_cached(iam_config: dict[str, Any], email: str) -> None:
+    """The admin tenant's Kratos gives sessions a 3 s lifespan (tests/stack)."""
+    import asyncio
+
+    events: list[dict[str, Any]] = []
+    iam = make_iam(iam_config, "memory", events)
+    flows = iam.flow.for_tenant("admin")
+    flow = await flows.initiate_registration()
+    reg = await flows.submit_registration(flow.id, {"method": "password", "password": PASSWORD, "traits": {"email": email}})
+    assert reg.session_token is not None and reg.identity is not None
+    sessions = iam.session.for_tenant("admin")
+    req = {"authorization": f"Bearer {reg.session_token.expose()}"}
+    assert not (await sessions.whoami(req)).cache_hit
+    assert (await sessions.whoami(req)).cache_hit
+    await asyncio.sleep(3.5)
+    with pytest.raises(IamUnauthorizedError):
+        await sessions.whoami(req)
+    assert "auth.failure.expired" in {e["name"] for e in events}
+    await iam.identity.for_tenant("admin").delete(reg.identity.id)
+
+
+async def test_browser_login_settings_verification_fetch(iam_config: dict[str, Any], email: str) -> None:
+    iam = make_iam(iam_config, "none")
+    reg = await register_native(iam, email)
+    assert reg.session_token is not None and reg.identity is not None
+    jar = Jar()
+    login = await iam.flow.initiate_login(kind="browser")
+    cookie = jar.update(login.set_cookie)
+    assert (await iam.flow.fetch_flow("login", login.id, cookie=cookie)).id == login.id
+    ok = await iam.flow.submit_login(
+        login.id, {"method": "password", "identifier": email, "password": PASSWORD}, cookie=cookie, csrf_token=login.csrf_token
+    )
+    assert ok.kind == "success"
+    cookie = jar.update(ok.set_cookie)
+    assert (await iam.session.whoami({"cookie": cookie})).identity.id == reg.identity.id
+
+    settings = await iam.flow.initiate_settings(session_token=reg.session_token)
+    done = await iam.flow.submit_settings(
+        settings.id, {"method": "profile", "traits": {"email": email, "name": {"first": "Grace"}}}, session_token=reg.session_token
+    )
+    assert done.kind == "success" and done.flow is not None and done.flow.state == "success"
+    traits = (await iam.identity.get_with_traits(reg.identity.id)).traits
+    assert traits is not None and traits["name"] == {"first": "Grace"}
+    with pytest.raises(IamUnauthorizedError):
+        await iam.flow.initiate_settings()
+
+    v = await iam.flow.initiate_verification()
+    sent = await iam.flow.submit_verification(v.id, {"method": "code", "email": email})
+    assert sent.kind == "continue" and sent.flow is not None and sent.flow.state == "sent_email"
+    assert (await iam.flow.fetch_flow("verification", v.id)).state == "sent_email"
+    with pytest.raises(ory_iam.IamValidationError):
+        await iam.flow.fetch_flow("nonsense", v.id)
+    with pytest.raises(ory_iam.IamValidationError):
+        await iam.flow.submit_login(v.id, {"identifier": "x"})
+    await iam.identity.delete(reg.identity.id)

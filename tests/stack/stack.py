@@ -39,6 +39,7 @@ PIDS = STATE / "pids.json"
 STACK_JSON = STATE / "stack.json"
 CACHE = pathlib.Path(os.environ.get("ORY_IAM_CACHE", pathlib.Path.home() / ".cache" / "ory-iam"))
 TENANTS = ("customer", "admin")
+SESSION_LIFESPAN = {"customer": "1h", "admin": "3s"}
 KETO_NAMESPACES = ["documents", "groups", "folders"]  # must match keto.yml.tmpl
 # Seconds for all servers to answer ready (a warm start takes ~2 s; slow CI machines may need more).
 READY_TIMEOUT = float(os.environ.get("ORY_IAM_STACK_TIMEOUT", "60"))
@@ -307,6 +308,9 @@ def launch(pids: dict[str, dict[str, int]]) -> dict[str, Any]:
             "SCHEMA_PATH": HERE / f"identity.{t}.schema.json", "DSN": sqlite_dsn(name),
             # secrets.cipher must be exactly 32 characters; fixed and test-only like the others.
             "CIPHER_SECRET": f"ory-iam-test-cipher-{t}".ljust(32, "0")[:32],
+            # The admin tenant's sessions live 3 seconds, so tests can watch a session expire
+            # (and the session cache drop it with it); customer sessions live an hour.
+            "SESSION_LIFESPAN": SESSION_LIFESPAN[t],
         })
         migrate(name, [bins["kratos"], "migrate", "sql", "-e", "--yes", "-c", str(cfg)])
         # --dev: cookies without `Secure` (there is no config key for it), so clients send them over
@@ -398,7 +402,8 @@ def iam_config(stack: dict[str, Any]) -> dict[str, Any]:
                        "session_cookie_name": k["session_cookie_name"]},
             "keto": {"read_url": stack["keto"]["read_url"], "write_url": stack["keto"]["write_url"]},
             "hydra": {"public_url": stack["hydra"]["public_url"], "admin_url": stack["hydra"]["admin_url"]},
-            "http": {"timeout_ms": 5000, "retries": 2},
+            # Generous: SQLite makes a writer wait up to its 10 s busy timeout under concurrent tests.
+            "http": {"timeout_ms": 15000, "retries": 2},
         }
     return {"default_tenant": "customer", "tenants": tenants, "session_cache": "none", "audit": {"sink": "none"}}
 
