@@ -3,7 +3,7 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { Iam, setLogCallback } = require('../../bindings-node/ory-iam.js')
-const { iamConfig, uniqueEmail } = require('./helpers.js')
+const { iamConfig, uniqueEmail, scanRecord } = require('./helpers.js')
 
 async function until(pred, ms = 2000) {
   const t0 = Date.now()
@@ -32,7 +32,10 @@ test('audit callback receives redacted events', async () => {
 
 test('log sink reaches the log callback', async () => {
   const records = []
-  setLogCallback((r) => records.push(r))
+  setLogCallback((r) => {
+    records.push(r)
+    scanRecord(r)
+  })
   try {
     const cfg = iamConfig()
     cfg.audit = { sink: 'log' }
@@ -44,7 +47,7 @@ test('log sink reaches the log callback', async () => {
     assert.equal(rec.level, 'info')
     assert.equal(rec.fields.event.target_id, created.id)
   } finally {
-    setLogCallback(null)
+    setLogCallback(scanRecord)
   }
 })
 
