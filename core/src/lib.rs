@@ -19,6 +19,7 @@ pub mod config;
 pub mod dto;
 pub mod error;
 pub(crate) mod http;
+pub mod keto;
 pub mod kratos;
 pub mod metadata;
 pub mod paging;
@@ -30,6 +31,7 @@ pub use audit::{AuditEvent, AuditSink};
 pub use config::IamConfig;
 pub use error::{Error, ErrorKind, FieldError, Result};
 pub use http::Product;
+pub use keto::PermissionService;
 pub use kratos::{CourierService, FlowService, IdentityService, SchemaService, SessionService};
 pub use metadata::MetadataService;
 pub use paging::Pager;
@@ -162,6 +164,10 @@ impl Iam {
 
     pub fn identity(&self) -> IdentityService {
         IdentityService::new(self.reg.clone())
+    }
+
+    pub fn permission(&self) -> PermissionService {
+        PermissionService::new(self.reg.clone())
     }
 
     pub fn schema(&self) -> SchemaService {

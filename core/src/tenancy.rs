@@ -13,6 +13,8 @@ use std::sync::Arc;
 pub(crate) struct TenantContext {
     pub name: Arc<str>,
     pub config: TenantConfig,
+    /// Keto decision cache and what we learnt about the server.
+    pub decisions: crate::keto::permission::Decisions,
     /// Shared by all tenants; keys include the tenant.
     pub sessions: Arc<SessionStore>,
     cookie_name: String,
@@ -66,6 +68,7 @@ impl TenantContext {
                 .as_ref()
                 .filter(|_| cfg.transport == Transport::Oathkeeper)
                 .map(crate::transport::oathkeeper::Verifier::new),
+            decisions: Default::default(),
             config: cfg.clone(),
             sessions,
             name,
@@ -73,7 +76,7 @@ impl TenantContext {
         })
     }
 
-    fn missing(&self, key: &str, op: &str) -> Error {
+    pub(crate) fn missing(&self, key: &str, op: &str) -> Error {
         Error::configuration(format!("tenants.{}.{key} is not configured; {op} needs it", self.name))
             .with_tenant(&*self.name)
     }

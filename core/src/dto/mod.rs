@@ -5,12 +5,14 @@ mod courier;
 mod flow;
 mod identity;
 mod metadata;
+mod permission;
 mod session;
 
 pub use courier::*;
 pub use flow::*;
 pub use identity::*;
 pub use metadata::*;
+pub use permission::*;
 pub use session::*;
 
 /// One page of a list, with the token for the next page (`None` on the last page).

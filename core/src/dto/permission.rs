@@ -1,0 +1,105 @@
+use serde::{Deserialize, Serialize};
+
+/// The subject of a relation: a plain id (`"user:alice"`) or a subject set (`namespace`,
+/// `object`, `relation`: everyone with that relation on that object).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Subject {
+    Id(String),
+    Set { namespace: String, object: String, relation: String },
+}
+
+/// A relation tuple: `subject` has `relation` on `namespace:object`. `subject` may be a string
+/// (`"alice"`, or `"groups:admins#member"` for a subject set) or a subject-set object.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionTuple {
+    pub namespace: String,
+    pub object: String,
+    pub relation: String,
+    pub subject: Subject,
+}
+
+impl PermissionTuple {
+    pub fn new(namespace: &str, object: &str, relation: &str, subject: &str) -> Self {
+        PermissionTuple {
+            namespace: namespace.into(),
+            object: object.into(),
+            relation: relation.into(),
+            subject: Subject::parse(subject),
+        }
+    }
+}
+
+impl Subject {
+    /// `"ns:obj#rel"` is a subject set; anything else a subject id.
+    pub fn parse(s: &str) -> Subject {
+        if let Some((left, relation)) = s.rsplit_once('#') {
+            if let Some((namespace, object)) = left.split_once(':') {
+                if !namespace.is_empty() && !object.is_empty() && !relation.is_empty() {
+                    return Subject::Set {
+                        namespace: namespace.into(),
+                        object: object.into(),
+                        relation: relation.into(),
+                    };
+                }
+            }
+        }
+        Subject::Id(s.to_owned())
+    }
+}
+
+/// A filter for `list`: any subset of a tuple's fields.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionQuery {
+    pub namespace: String,
+    #[serde(default)]
+    pub object: Option<String>,
+    #[serde(default)]
+    pub relation: Option<String>,
+    #[serde(default)]
+    pub subject: Option<Subject>,
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    #[serde(default)]
+    pub page_token: Option<String>,
+}
+
+/// Options of `check`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckOptions {
+    /// Bypass the decision cache for this call.
+    #[serde(default)]
+    pub fresh: bool,
+    #[serde(default)]
+    pub max_depth: Option<u32>,
+}
+
+/// One result of `check_batch`, in input order. `error` set means `allowed` is false because
+/// the check failed (fail closed), not because it was denied.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CheckResult {
+    pub allowed: bool,
+    pub error: Option<String>,
+}
+
+/// Input of `expand`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpandQuery {
+    pub namespace: String,
+    pub object: String,
+    pub relation: String,
+    #[serde(default)]
+    pub max_depth: Option<u32>,
+}
+
+/// The subject tree of `expand`: `kind` is `union`, `exclusion`, `intersection`, `leaf`, …
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SubjectTree {
+    pub kind: String,
+    pub tuple: Option<PermissionTuple>,
+    pub children: Vec<SubjectTree>,
+}

@@ -1,0 +1,351 @@
+//! `PermissionService`: Keto relation tuples — check, grant, revoke, list, expand, batch check.
+//! Fails closed: an upstream failure is an error (or `allowed: false` with `error` in a batch),
+//! never `allowed`.
+
+use super::wire;
+use crate::audit::{names, AuditEvent};
+use crate::dto::{
+    CheckOptions, CheckResult, ExpandQuery, Page, PermissionQuery, PermissionTuple, Subject, SubjectTree,
+};
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{Call, OryClient};
+use crate::paging::Pager;
+use crate::tenancy::service_handle;
+use futures::stream::{self, StreamExt};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+service_handle!(
+    /// Permissions of one tenant (Keto read and write APIs).
+    PermissionService
+);
+
+/// Keto's default `limit.max_batch_check_size`.
+const BATCH_CHUNK: usize = 10;
+/// Concurrent single checks when the server has no batch endpoint.
+const FALLBACK_CONCURRENCY: usize = 16;
+const MAX_FIELD: usize = 1024;
+
+/// Decision cache of one tenant: (namespace, object) → (relation, subject) → (allowed, until).
+#[derive(Default)]
+pub(crate) struct Decisions {
+    map: Mutex<HashMap<(String, String), HashMap<(String, Subject), (bool, Instant)>>>,
+    /// 0 unknown, 1 the server has batch check, 2 it does not.
+    pub batch: AtomicU8,
+}
+
+impl Decisions {
+    fn get(&self, t: &PermissionTuple) -> Option<bool> {
+        let m = self.map.lock().ok()?;
+        let (allowed, until) =
+            m.get(&(t.namespace.clone(), t.object.clone()))?.get(&(t.relation.clone(), t.subject.clone()))?;
+        (Instant::now() < *until).then_some(*allowed)
+    }
+
+    fn put(&self, t: &PermissionTuple, allowed: bool, ttl: Duration) {
+        if let Ok(mut m) = self.map.lock() {
+            m.entry((t.namespace.clone(), t.object.clone()))
+                .or_default()
+                .insert((t.relation.clone(), t.subject.clone()), (allowed, Instant::now() + ttl));
+        }
+    }
+
+    /// Forget every decision about one object (after a grant or revoke on it).
+    fn invalidate(&self, namespace: &str, object: &str) {
+        if let Ok(mut m) = self.map.lock() {
+            m.remove(&(namespace.to_owned(), object.to_owned()));
+        }
+    }
+}
+
+fn check_field(path: &str, v: &str) -> Result<()> {
+    if v.is_empty() {
+        return Err(Error::invalid_field(path, "must not be empty"));
+    }
+    if v.len() > MAX_FIELD || v.chars().any(char::is_control) {
+        return Err(Error::invalid_field(path, "must be at most 1024 characters without control characters"));
+    }
+    Ok(())
+}
+
+fn validate(t: &PermissionTuple) -> Result<()> {
+    check_field("namespace", &t.namespace)?;
+    check_field("object", &t.object)?;
+    check_field("relation", &t.relation)?;
+    match &t.subject {
+        Subject::Id(id) => check_field("subject", id),
+        Subject::Set { namespace, object, relation } => {
+            check_field("subject.namespace", namespace)?;
+            check_field("subject.object", object)?;
+            check_field("subject.relation", relation)
+        }
+    }
+}
+
+fn subject_query<'a>(mut call: Call<'a>, s: &Subject) -> Call<'a> {
+    match s {
+        Subject::Id(id) => call = call.query("subject_id", id.clone()),
+        Subject::Set { namespace, object, relation } => {
+            call = call
+                .query("subject_set.namespace", namespace.clone())
+                .query("subject_set.object", object.clone())
+                .query("subject_set.relation", relation.clone())
+        }
+    }
+    call
+}
+
+fn tuple_query<'a>(call: Call<'a>, t: &PermissionTuple) -> Call<'a> {
+    let call = call
+        .query("namespace", t.namespace.clone())
+        .query("object", t.object.clone())
+        .query("relation", t.relation.clone());
+    subject_query(call, &t.subject)
+}
+
+fn tuple_json(t: &PermissionTuple) -> Value {
+    let mut v = json!({"namespace": t.namespace, "object": t.object, "relation": t.relation});
+    match &t.subject {
+        Subject::Id(id) => v["subject_id"] = json!(id),
+        Subject::Set { namespace, object, relation } => {
+            v["subject_set"] = json!({"namespace": namespace, "object": object, "relation": relation})
+        }
+    }
+    v
+}
+
+impl PermissionService {
+    fn read(&self, op: &str) -> Result<&OryClient> {
+        self.t.keto_read.as_ref().ok_or_else(|| self.t.missing("keto.read_url", op))
+    }
+
+    fn write(&self, op: &str) -> Result<&OryClient> {
+        self.t.keto_write.as_ref().ok_or_else(|| self.t.missing("keto.write_url", op))
+    }
+
+    fn ttl(&self) -> Duration {
+        Duration::from_millis(self.t.config.cache.permission_ttl_ms)
+    }
+
+    /// Is `subject` allowed `relation` on `namespace:object`? Upstream failures are errors
+    /// (and audited `authz.upstream_unavailable`), never `true`.
+    pub async fn check(&self, tuple: &PermissionTuple, opts: CheckOptions) -> Result<bool> {
+        validate(tuple)?;
+        if !opts.fresh && !self.ttl().is_zero() {
+            if let Some(allowed) = self.t.decisions.get(tuple) {
+                return Ok(allowed);
+            }
+        }
+        let res = self.check_upstream(tuple, opts.max_depth).await;
+        match &res {
+            Ok(allowed) => {
+                if !self.ttl().is_zero() {
+                    self.t.decisions.put(tuple, *allowed, self.ttl());
+                }
+                if !allowed {
+                    self.t.emit(
+                        AuditEvent::new(names::AUTHZ_PERMISSION_DENY, &self.t.name, "denied")
+                            .attr("namespace", tuple.namespace.clone())
+                            .attr("relation", tuple.relation.clone())
+                            .target(tuple.object.clone()),
+                    );
+                }
+            }
+            Err(e) => self.t.emit(
+                AuditEvent::new(names::AUTHZ_UPSTREAM_UNAVAILABLE, &self.t.name, "failure")
+                    .attr("namespace", tuple.namespace.clone())
+                    .attr("error", e.code()),
+            ),
+        }
+        res
+    }
+
+    async fn check_upstream(&self, tuple: &PermissionTuple, max_depth: Option<u32>) -> Result<bool> {
+        let c = self.read("permission.check")?;
+        let mut call = tuple_query(Call::get("relation-tuples/check/openapi"), tuple);
+        if let Some(d) = max_depth {
+            call = call.query("max-depth", d.to_string());
+        }
+        let r = c.send(call).await?;
+        Ok(c.decode::<wire::Allowed>(&r)?.allowed)
+    }
+
+    /// Check many tuples; results in input order. Uses Keto's batch endpoint in chunks where
+    /// the server has it, else bounded concurrent single checks. One failing tuple does not
+    /// fail the others: it comes back `allowed: false` with `error`.
+    pub async fn check_batch(&self, tuples: &[PermissionTuple]) -> Result<Vec<CheckResult>> {
+        let c = self.read("permission.check_batch")?.clone();
+        let mut out: Vec<Option<CheckResult>> = vec![None; tuples.len()];
+        let mut valid = Vec::new();
+        for (i, t) in tuples.iter().enumerate() {
+            match validate(t) {
+                Ok(()) => valid.push(i),
+                Err(e) => out[i] = Some(CheckResult { allowed: false, error: Some(e.to_string()) }),
+            }
+        }
+        if self.t.decisions.batch.load(Ordering::Relaxed) != 2 {
+            let mut supported = true;
+            let mut answered = false;
+            for chunk in valid.chunks(BATCH_CHUNK) {
+                let body = json!({"tuples": chunk.iter().map(|&i| tuple_json(&tuples[i])).collect::<Vec<_>>()});
+                let mut call = Call::post("relation-tuples/batch/check").json(body);
+                call.idempotent = true; // a read
+                match c.send(call).await {
+                    Ok(r) => {
+                        answered = true;
+                        let res: wire::BatchResults = c.decode(&r)?;
+                        if res.results.len() != chunk.len() {
+                            return Err(Error::new(
+                                ErrorKind::UpstreamUnavailable,
+                                "keto returned a batch of the wrong size",
+                            )
+                            .with_tenant(&*self.t.name));
+                        }
+                        for (&i, r) in chunk.iter().zip(res.results) {
+                            out[i] = Some(CheckResult { allowed: r.allowed && r.error.is_none(), error: r.error });
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        supported = false;
+                        break;
+                    }
+                    Err(e) => {
+                        for &i in chunk {
+                            out[i] = Some(CheckResult { allowed: false, error: Some(e.to_string()) });
+                        }
+                    }
+                }
+            }
+            if !supported {
+                self.t.decisions.batch.store(2, Ordering::Relaxed);
+            } else if answered {
+                self.t.decisions.batch.store(1, Ordering::Relaxed);
+            }
+            if supported {
+                return Ok(out.into_iter().map(|r| r.expect("every tuple answered")).collect());
+            }
+        }
+        let singles: Vec<(usize, CheckResult)> = stream::iter(valid)
+            .map(|i| {
+                let svc = self.clone();
+                let t = tuples[i].clone();
+                async move {
+                    let r = match svc.check(&t, CheckOptions::default()).await {
+                        Ok(allowed) => CheckResult { allowed, error: None },
+                        Err(e) => CheckResult { allowed: false, error: Some(e.to_string()) },
+                    };
+                    (i, r)
+                }
+            })
+            .buffer_unordered(FALLBACK_CONCURRENCY)
+            .collect()
+            .await;
+        for (i, r) in singles {
+            out[i] = Some(r);
+        }
+        Ok(out.into_iter().map(|r| r.expect("every tuple answered")).collect())
+    }
+
+    /// Create the tuple. Idempotent: an existing tuple (409) is success. Audited.
+    pub async fn grant(&self, tuple: &PermissionTuple) -> Result<()> {
+        validate(tuple)?;
+        let c = self.write("permission.grant")?;
+        let mut call = Call::new(http::Method::PUT, "admin/relation-tuples").json(tuple_json(tuple));
+        call.idempotent = true;
+        let res = match c.send(call).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::Conflict => Ok(()),
+            Err(e) => Err(e),
+        };
+        self.after_write(tuple, names::AUTHZ_PERMISSION_GRANT, &res);
+        res
+    }
+
+    /// Delete exactly this tuple (every field is sent: Keto deletes by query, and a partial
+    /// query would delete many). Idempotent: a missing tuple (404) is success. Audited.
+    pub async fn revoke(&self, tuple: &PermissionTuple) -> Result<()> {
+        validate(tuple)?;
+        let c = self.write("permission.revoke")?;
+        let res = match c.send(tuple_query(Call::delete("admin/relation-tuples"), tuple)).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        };
+        self.after_write(tuple, names::AUTHZ_PERMISSION_REVOKE, &res);
+        res
+    }
+
+    fn after_write(&self, tuple: &PermissionTuple, event: &str, res: &Result<()>) {
+        // Whatever the outcome, cached decisions about this object may be stale now.
+        self.t.decisions.invalidate(&tuple.namespace, &tuple.object);
+        self.t.emit(
+            AuditEvent::new(event, &self.t.name, if res.is_ok() { "success" } else { "failure" })
+                .attr("namespace", tuple.namespace.clone())
+                .attr("relation", tuple.relation.clone())
+                .target(tuple.object.clone()),
+        );
+    }
+
+    /// One page of tuples matching the query.
+    pub async fn list(&self, q: PermissionQuery) -> Result<Page<PermissionTuple>> {
+        check_field("namespace", &q.namespace)?;
+        let c = self.read("permission.list")?;
+        let mut call = Call::get("relation-tuples").query("namespace", q.namespace.clone());
+        if let Some(o) = &q.object {
+            check_field("object", o)?;
+            call = call.query("object", o.clone());
+        }
+        if let Some(r) = &q.relation {
+            check_field("relation", r)?;
+            call = call.query("relation", r.clone());
+        }
+        if let Some(s) = &q.subject {
+            call = subject_query(call, s);
+        }
+        if let Some(n) = q.page_size {
+            if n == 0 || n > 1000 {
+                return Err(Error::invalid_field("page_size", "must be between 1 and 1000"));
+            }
+            call = call.query("page_size", n.to_string());
+        }
+        if let Some(t) = q.page_token {
+            call = call.query("page_token", t);
+        }
+        let r = c.send(call).await?;
+        let l: wire::TupleList = c.decode(&r)?;
+        Ok(Page {
+            items: l.relation_tuples.into_iter().filter_map(wire::Tuple::into_dto).collect(),
+            next_page_token: l.next_page_token.filter(|t| !t.is_empty()),
+        })
+    }
+
+    /// Every tuple matching the query, page after page.
+    pub fn list_all(&self, q: PermissionQuery) -> Pager<PermissionTuple> {
+        let svc = self.clone();
+        Pager::new(move |token| {
+            let svc = svc.clone();
+            let q = PermissionQuery { page_token: token, ..q.clone() };
+            async move { svc.list(q).await }
+        })
+    }
+
+    /// Who has `relation` on `namespace:object`, as a tree (`max_depth` bounds the recursion).
+    pub async fn expand(&self, q: ExpandQuery) -> Result<SubjectTree> {
+        check_field("namespace", &q.namespace)?;
+        check_field("object", &q.object)?;
+        check_field("relation", &q.relation)?;
+        let c = self.read("permission.expand")?;
+        let mut call = Call::get("relation-tuples/expand")
+            .query("namespace", q.namespace)
+            .query("object", q.object)
+            .query("relation", q.relation);
+        if let Some(d) = q.max_depth {
+            call = call.query("max-depth", d.to_string());
+        }
+        let r = c.send(call).await?;
+        Ok(c.decode::<wire::Tree>(&r)?.into_dto())
+    }
+}

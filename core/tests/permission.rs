@@ -1,0 +1,140 @@
+//! PermissionService against the real Keto of `tests/stack`.
+
+mod common;
+
+use futures::StreamExt;
+use ory_iam::dto::{CheckOptions, ExpandQuery, PermissionQuery, PermissionTuple, Subject};
+use ory_iam::{ErrorKind, Iam};
+use serde_json::json;
+
+fn iam_with_cache(ttl_ms: u64) -> Iam {
+    let mut cfg = common::iam_config();
+    cfg["tenants"]["customer"]["cache"] = json!({"permission_ttl_ms": ttl_ms});
+    Iam::from_value(&cfg).unwrap()
+}
+
+fn obj() -> String {
+    format!("doc-{}", uuid::Uuid::new_v4().simple())
+}
+
+#[tokio::test]
+async fn grant_check_revoke_are_idempotent() {
+    let iam = iam_with_cache(0);
+    let p = iam.permission();
+    let t = PermissionTuple::new("documents", &obj(), "view", "alice");
+    assert!(!p.check(&t, CheckOptions::default()).await.unwrap());
+    p.grant(&t).await.unwrap();
+    p.grant(&t).await.unwrap();
+    assert!(p.check(&t, CheckOptions::default()).await.unwrap());
+    p.revoke(&t).await.unwrap();
+    p.revoke(&t).await.unwrap();
+    assert!(!p.check(&t, CheckOptions::default()).await.unwrap(), "revoke removes every copy");
+    let bad = PermissionTuple::new("documents", "", "view", "alice");
+    assert_eq!(p.check(&bad, CheckOptions::default()).await.unwrap_err().kind(), ErrorKind::Validation);
+}
+
+#[tokio::test]
+async fn subject_sets_and_expand() {
+    let iam = iam_with_cache(0);
+    let p = iam.permission();
+    let group = obj();
+    let doc = obj();
+    p.grant(&PermissionTuple::new("groups", &group, "member", "bob")).await.unwrap();
+    let via_group = PermissionTuple::new("documents", &doc, "view", &format!("groups:{group}#member"));
+    assert!(matches!(via_group.subject, Subject::Set { .. }));
+    p.grant(&via_group).await.unwrap();
+    assert!(p.check(&PermissionTuple::new("documents", &doc, "view", "bob"), CheckOptions::default()).await.unwrap());
+    let tree = p
+        .expand(ExpandQuery {
+            namespace: "documents".into(),
+            object: doc.clone(),
+            relation: "view".into(),
+            max_depth: Some(3),
+        })
+        .await
+        .unwrap();
+    let text = serde_json::to_string(&tree).unwrap();
+    assert!(text.contains("bob"), "the tree reaches the group member: {text}");
+    assert_eq!(tree.kind, "union");
+}
+
+#[tokio::test]
+async fn list_pages_across_several_pages() {
+    let iam = iam_with_cache(0);
+    let p = iam.permission();
+    let doc = obj();
+    for i in 0..7 {
+        p.grant(&PermissionTuple::new("documents", &doc, "edit", &format!("user-{i}"))).await.unwrap();
+    }
+    let q = PermissionQuery {
+        namespace: "documents".into(),
+        object: Some(doc.clone()),
+        page_size: Some(3),
+        ..Default::default()
+    };
+    let first = p.list(q.clone()).await.unwrap();
+    assert_eq!(first.items.len(), 3);
+    assert!(first.next_page_token.is_some());
+    let all: Vec<PermissionTuple> = p.list_all(q).map(|r| r.unwrap()).collect().await;
+    assert_eq!(all.len(), 7);
+    assert!(all.iter().all(|t| t.object == doc && t.relation == "edit"));
+}
+
+#[tokio::test]
+async fn check_batch_keeps_order_and_isolates_failures() {
+    let iam = iam_with_cache(0);
+    let p = iam.permission();
+    let doc = obj();
+    let mut tuples = Vec::new();
+    for i in 0..25 {
+        let t = PermissionTuple::new("documents", &doc, "view", &format!("u{i}"));
+        if i % 3 == 0 {
+            p.grant(&t).await.unwrap();
+        }
+        tuples.push(t);
+    }
+    tuples.insert(5, PermissionTuple::new("documents", &doc, "", "broken"));
+    let results = p.check_batch(&tuples).await.unwrap();
+    assert_eq!(results.len(), 26, "more tuples than one server batch (10)");
+    for (i, r) in results.iter().enumerate() {
+        if i == 5 {
+            assert!(!r.allowed && r.error.is_some(), "an invalid tuple fails alone");
+            continue;
+        }
+        let n = if i < 5 { i } else { i - 1 };
+        assert_eq!(r.allowed, n % 3 == 0, "result {i} is in input order");
+        assert!(r.error.is_none());
+    }
+}
+
+#[tokio::test]
+async fn decision_cache_is_invalidated_by_grant_and_revoke() {
+    let iam = iam_with_cache(60_000);
+    let other = iam_with_cache(0); // writes that bypass the first instance's cache
+    let p = iam.permission();
+    let t = PermissionTuple::new("documents", &obj(), "view", "carol");
+    assert!(!p.check(&t, CheckOptions::default()).await.unwrap());
+    other.permission().grant(&t).await.unwrap();
+    assert!(!p.check(&t, CheckOptions::default()).await.unwrap(), "cached decision");
+    assert!(p.check(&t, CheckOptions { fresh: true, max_depth: None }).await.unwrap(), "fresh asks Keto");
+    p.revoke(&t).await.unwrap();
+    assert!(!p.check(&t, CheckOptions::default()).await.unwrap(), "revoke through this instance invalidates");
+    p.grant(&t).await.unwrap();
+    assert!(p.check(&t, CheckOptions::default()).await.unwrap(), "grant invalidates");
+}
+
+#[tokio::test]
+async fn keto_down_never_reads_as_allowed() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut cfg = common::iam_config();
+    cfg["tenants"]["customer"]["keto"]["read_url"] = json!(format!("http://127.0.0.1:{port}/"));
+    cfg["tenants"]["customer"]["http"] = json!({"retries": 1, "backoff_base_ms": 10});
+    let iam = Iam::from_value(&cfg).unwrap();
+    let t = PermissionTuple::new("documents", "d", "view", "alice");
+    assert_eq!(
+        iam.permission().check(&t, CheckOptions::default()).await.unwrap_err().kind(),
+        ErrorKind::UpstreamUnavailable
+    );
+    let r = iam.permission().check_batch(&[t.clone(), t]).await.unwrap();
+    assert!(r.iter().all(|r| !r.allowed && r.error.is_some()));
+}
