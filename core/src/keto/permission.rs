@@ -29,10 +29,13 @@ const BATCH_CHUNK: usize = 10;
 const FALLBACK_CONCURRENCY: usize = 16;
 const MAX_FIELD: usize = 1024;
 
-/// Decision cache of one tenant: (namespace, object) → (relation, subject) → (allowed, until).
+/// Decisions about one object: (relation, subject) → (allowed, until).
+type ObjectDecisions = HashMap<(String, Subject), (bool, Instant)>;
+
+/// Decision cache of one tenant, by (namespace, object) so a write can drop an object at once.
 #[derive(Default)]
 pub(crate) struct Decisions {
-    map: Mutex<HashMap<(String, String), HashMap<(String, Subject), (bool, Instant)>>>,
+    map: Mutex<HashMap<(String, String), ObjectDecisions>>,
     /// 0 unknown, 1 the server has batch check, 2 it does not.
     pub batch: AtomicU8,
 }
