@@ -71,6 +71,7 @@ export declare class Iam {
   /** From `ORY_IAM_CONFIG_FILE` and/or `ORY_IAM__<PATH>` environment variables. */
   static fromEnv(): Iam
   get identity(): IdentityService
+  get permission(): PermissionService
   get schema(): SchemaService
   get courier(): CourierService
   get flow(): FlowService
@@ -134,6 +135,32 @@ export declare class MetadataService {
   version(): Promise<ServerVersions>
 }
 
+/** Permissions of one tenant (Keto). Fails closed: an outage throws, never reads as allowed. */
+export declare class PermissionService {
+  forTenant(name: string): PermissionService
+  get tenant(): string
+  equals(other: PermissionService): boolean
+  /** `fresh: true` bypasses the decision cache for this call. */
+  check(tuple: PermissionTuple, options?: CheckOptions): Promise<boolean>
+  /** Results in input order; a failing tuple comes back `allowed: false` with `error`. */
+  checkBatch(tuples: PermissionTuple[]): Promise<Array<CheckResult>>
+  /** Create the tuple (an existing one is fine). Audited `authz.permission.grant`. */
+  grant(tuple: PermissionTuple): Promise<void>
+  /** Delete exactly this tuple (a missing one is fine). Audited `authz.permission.revoke`. */
+  revoke(tuple: PermissionTuple): Promise<void>
+  /** One page of tuples matching the query. */
+  list(query: PermissionQuery): Promise<PermissionTuplePage>
+  /** Every matching tuple: `for await (const t of iam.permission.listAll({namespace}))`. */
+  listAll(query: PermissionQuery): AsyncIterable<PermissionTuple>
+  /** Who has `relation` on `namespace:object`, as a tree. */
+  expand(query: ExpandQuery): Promise<SubjectTree>
+}
+
+export declare class PermissionTuplePager {
+  /** The next item, or null at the end. */
+  nextItem(): Promise<PermissionTuple | null>
+}
+
 /** Identity schemas of one tenant. */
 export declare class SchemaService {
   forTenant(name: string): SchemaService
@@ -185,6 +212,18 @@ export interface AuditEvent {
   attributes: any
 }
 
+/** Options of `permission.check` (declared for the typings; parsed by the core). */
+export interface CheckOptions {
+  fresh?: boolean
+  maxDepth?: number
+}
+
+/** One `checkBatch` result; `error` set means the check failed (and `allowed` is false). */
+export interface CheckResult {
+  allowed: boolean
+  error?: string
+}
+
 /** A courier message. `body` is absent unless asked for, and a `Secret` when present. */
 export interface CourierMessage {
   tenant: string
@@ -214,6 +253,14 @@ export interface CreateIdentityInput {
   state?: string
   metadataPublic?: any
   metadataAdmin?: any
+}
+
+/** Query of `permission.expand` (declared for the typings; parsed by the core). */
+export interface ExpandQuery {
+  namespace: string
+  object: string
+  relation: string
+  maxDepth?: number
 }
 
 /**
@@ -360,6 +407,32 @@ export interface LogRecord {
   fields: any
 }
 
+/** Query of `permission.list` (declared for the typings; parsed by the core). */
+export interface PermissionQuery {
+  namespace: string
+  object?: string
+  relation?: string
+  subject?: string | SubjectSet
+  pageSize?: number
+  pageToken?: string
+}
+
+/**
+ * `subject` has `relation` on `namespace:object`; `subject` is an id, a `SubjectSet`, or the
+ * string form `"namespace:object#relation"`.
+ */
+export interface PermissionTuple {
+  namespace: string
+  object: string
+  relation: string
+  subject: string | SubjectSet
+}
+
+export interface PermissionTuplePage {
+  items: Array<PermissionTuple>
+  nextPageToken?: string
+}
+
 export interface RecoveryAddress {
   id?: string
   value: string
@@ -397,6 +470,20 @@ export interface SessionPage {
  * Pass `null` to stop.
  */
 export declare function setLogCallback(callback: ((record: LogRecord) => void) | null): void
+
+/** Everyone with `relation` on `namespace:object`. */
+export interface SubjectSet {
+  namespace: string
+  object: string
+  relation: string
+}
+
+export interface SubjectTree {
+  /** union | exclusion | intersection | leaf | … */
+  kind: string
+  tuple?: PermissionTuple
+  children: Array<SubjectTree>
+}
 
 /** Options of `flow.submit*` and `fetchFlow` (declared for the typings; parsed by the core). */
 export interface SubmitFlowOptions {

@@ -4,6 +4,15 @@ import type { AuditEvent, Iam as NativeIam } from './index'
 export { Secret, setLogCallback } from './index'
 export type {
   AuditEvent,
+  CheckOptions,
+  CheckResult,
+  ExpandQuery,
+  PermissionQuery,
+  PermissionService,
+  PermissionTuple,
+  PermissionTuplePage,
+  SubjectSet,
+  SubjectTree,
   LogRecord,
   CourierMessage,
   CourierMessagePage,

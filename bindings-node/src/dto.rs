@@ -461,3 +461,101 @@ pub struct ListCourierMessagesOptions {
     pub page_token: Option<String>,
     pub include_body: Option<bool>,
 }
+
+/// Everyone with `relation` on `namespace:object`.
+#[napi(object)]
+pub struct SubjectSet {
+    pub namespace: String,
+    pub object: String,
+    pub relation: String,
+}
+
+/// `subject` has `relation` on `namespace:object`; `subject` is an id, a `SubjectSet`, or the
+/// string form `"namespace:object#relation"`.
+#[napi(object)]
+pub struct PermissionTuple {
+    pub namespace: String,
+    pub object: String,
+    pub relation: String,
+    #[napi(ts_type = "string | SubjectSet")]
+    pub subject: Value,
+}
+
+impl From<ory_iam::dto::PermissionTuple> for PermissionTuple {
+    fn from(t: ory_iam::dto::PermissionTuple) -> Self {
+        PermissionTuple {
+            namespace: t.namespace,
+            object: t.object,
+            relation: t.relation,
+            subject: serde_json::to_value(&t.subject).unwrap_or(Value::Null),
+        }
+    }
+}
+
+#[napi(object)]
+pub struct PermissionTuplePage {
+    pub items: Vec<PermissionTuple>,
+    pub next_page_token: Option<String>,
+}
+
+/// One `checkBatch` result; `error` set means the check failed (and `allowed` is false).
+#[napi(object)]
+pub struct CheckResult {
+    pub allowed: bool,
+    pub error: Option<String>,
+}
+
+impl From<ory_iam::dto::CheckResult> for CheckResult {
+    fn from(r: ory_iam::dto::CheckResult) -> Self {
+        CheckResult { allowed: r.allowed, error: r.error }
+    }
+}
+
+#[napi(object)]
+pub struct SubjectTree {
+    /// union | exclusion | intersection | leaf | …
+    pub kind: String,
+    pub tuple: Option<PermissionTuple>,
+    pub children: Vec<SubjectTree>,
+}
+
+impl From<ory_iam::dto::SubjectTree> for SubjectTree {
+    fn from(t: ory_iam::dto::SubjectTree) -> Self {
+        SubjectTree {
+            kind: t.kind,
+            tuple: t.tuple.map(Into::into),
+            children: t.children.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// Options of `permission.check` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct CheckOptions {
+    pub fresh: Option<bool>,
+    pub max_depth: Option<u32>,
+}
+
+/// Query of `permission.list` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct PermissionQuery {
+    pub namespace: String,
+    pub object: Option<String>,
+    pub relation: Option<String>,
+    #[napi(ts_type = "string | SubjectSet")]
+    pub subject: Option<Value>,
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+}
+
+/// Query of `permission.expand` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct ExpandQuery {
+    pub namespace: String,
+    pub object: String,
+    pub relation: String,
+    pub max_depth: Option<u32>,
+}

@@ -12,6 +12,7 @@ mod kratos_misc;
 mod logging;
 mod metadata;
 mod pager;
+mod permission;
 mod secret;
 mod session;
 
@@ -21,6 +22,7 @@ use identity::IdentityService;
 use kratos_misc::{CourierService, SchemaService};
 use metadata::MetadataService;
 use napi_derive::napi;
+use permission::PermissionService;
 use serde_json::Value;
 use session::SessionService;
 
@@ -57,6 +59,11 @@ impl Iam {
     #[napi(getter)]
     pub fn identity(&self) -> IdentityService {
         IdentityService(self.0.identity())
+    }
+
+    #[napi(getter)]
+    pub fn permission(&self) -> PermissionService {
+        PermissionService(self.0.permission())
     }
 
     #[napi(getter)]

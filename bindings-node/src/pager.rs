@@ -30,3 +30,4 @@ macro_rules! typed_pager {
 typed_pager!(IdentityPager, ory_iam::dto::Identity, crate::dto::Identity);
 typed_pager!(CourierMessagePager, ory_iam::dto::CourierMessage, crate::dto::CourierMessage);
 typed_pager!(SessionPager, ory_iam::dto::Session, crate::dto::Session);
+typed_pager!(PermissionTuplePager, ory_iam::dto::PermissionTuple, crate::dto::PermissionTuple);

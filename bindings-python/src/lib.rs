@@ -10,6 +10,7 @@ mod kratos_misc;
 mod logging;
 mod metadata;
 mod pager;
+mod permission;
 mod runtime;
 mod session;
 
@@ -18,6 +19,7 @@ use flow::PyFlowService;
 use identity::PyIdentityService;
 use kratos_misc::{PyCourierService, PySchemaService};
 use metadata::PyMetadataService;
+use permission::PyPermissionService;
 use pyo3::prelude::*;
 use runtime::{core, spawn};
 use session::PySessionService;
@@ -78,6 +80,11 @@ impl PyIam {
     #[getter]
     fn identity(&self) -> PyIdentityService {
         PyIdentityService(self.0.identity())
+    }
+
+    #[getter]
+    fn permission(&self) -> PyPermissionService {
+        PyPermissionService(self.0.permission())
     }
 
     #[getter]
@@ -142,6 +149,7 @@ fn _ory_iam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySessionService>()?;
     m.add_class::<PyFlowService>()?;
     m.add_class::<PySchemaService>()?;
+    m.add_class::<PyPermissionService>()?;
     m.add_class::<PyCourierService>()?;
     m.add_class::<pager::PyPager>()?;
     m.add_function(wrap_pyfunction!(runtime::_shutdown, m)?)?;

@@ -36,6 +36,7 @@ def test_public_services_wrap_every_native_method() -> None:
         (ory_iam.SessionService, _ory_iam.SessionService),
         (ory_iam.FlowService, _ory_iam.FlowService),
         (ory_iam.SchemaService, _ory_iam.SchemaService),
+        (ory_iam.PermissionService, _ory_iam.PermissionService),
         (ory_iam.CourierService, _ory_iam.CourierService),
         (ory_iam.MetadataService, _ory_iam.MetadataService),
     ]:

@@ -12,6 +12,11 @@ from typing import Any, AsyncIterator, Callable, Mapping, Optional, Sequence, Un
 
 from . import _ory_iam as _native
 from ._dto import (
+    CheckResult,
+    IamPermissionTuple,
+    PermissionTuple,
+    SubjectSet,
+    SubjectTree,
     CourierMessage,
     IdentitySchema,
     Flow,
@@ -51,6 +56,12 @@ __all__ = [
     "Iam",
     "IdentityService",
     "MetadataService",
+    "PermissionService",
+    "IamPermissionTuple",
+    "PermissionTuple",
+    "SubjectSet",
+    "SubjectTree",
+    "CheckResult",
     "SchemaService",
     "CourierService",
     "IdentitySchema",
@@ -215,6 +226,55 @@ class SessionService(_Service):
         await self._n.revoke(session_id)
 
 
+TupleLike = Union[IamPermissionTuple, Mapping[str, Any]]
+
+
+class PermissionService(_Service):
+    """Keto permissions. Tuples are ``{namespace, object, relation, subject}`` dicts or
+    :class:`IamPermissionTuple`. Fails closed: an outage raises, never reads as allowed."""
+
+    __slots__ = ()
+
+    def for_tenant(self, name: str) -> "PermissionService":
+        return PermissionService(self._n.for_tenant(name))
+
+    async def check(self, tuple: TupleLike, *, fresh: bool = False, max_depth: Optional[int] = None) -> bool:
+        """``fresh=True`` bypasses the decision cache for this call."""
+        opts: dict[str, Any] = {"fresh": fresh}
+        if max_depth is not None:
+            opts["max_depth"] = max_depth
+        return bool(await self._n.check(tuple, opts))
+
+    async def check_batch(self, tuples: Sequence[TupleLike]) -> list[CheckResult]:
+        """Results in input order; a failing tuple comes back ``allowed=False`` with ``error``."""
+        return [CheckResult(**r) for r in await self._n.check_batch(list(tuples))]
+
+    async def grant(self, tuple: TupleLike) -> None:
+        """Create the tuple (an existing one is fine). Audited ``authz.permission.grant``."""
+        await self._n.grant(tuple)
+
+    async def revoke(self, tuple: TupleLike) -> None:
+        """Delete exactly this tuple (a missing one is fine). Audited ``authz.permission.revoke``."""
+        await self._n.revoke(tuple)
+
+    async def list(self, query: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Page[IamPermissionTuple]:
+        """``namespace`` and any of ``object``, ``relation``, ``subject``; ``page_size``, ``page_token``."""
+        d = await self._n.list(_options(query, kwargs))
+        return Page(items=[IamPermissionTuple._from(t) for t in d["items"]], next_page_token=d["next_page_token"])
+
+    async def list_all(self, query: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> AsyncIterator[IamPermissionTuple]:
+        pager = self._n.list_all(_options(query, kwargs))
+        while True:
+            item = await pager.next_item()
+            if item is None:
+                return
+            yield IamPermissionTuple._from(item)
+
+    async def expand(self, query: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> SubjectTree:
+        """``namespace``, ``object``, ``relation``, ``max_depth``."""
+        return SubjectTree._from(await self._n.expand(_options(query, kwargs)))
+
+
 class SchemaService(_Service):
     """Identity schemas of one tenant."""
 
@@ -376,6 +436,10 @@ class Iam:
     @property
     def identity(self) -> IdentityService:
         return IdentityService(self._n.identity)
+
+    @property
+    def permission(self) -> PermissionService:
+        return PermissionService(self._n.permission)
 
     @property
     def schema(self) -> SchemaService:

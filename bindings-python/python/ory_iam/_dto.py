@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Generic, Literal, Optional, TypeVar
+from typing import Any, Generic, Literal, Optional, TypeVar, Union
 
 T = TypeVar("T")
 
@@ -274,6 +274,57 @@ class CourierMessage(_Dto):
 
     def __repr__(self) -> str:
         return f"CourierMessage(tenant={self.tenant!r}, id={self.id!r}, status={self.status!r}, template_type={self.template_type!r}, body={self.body!r})"
+
+
+@dataclass(frozen=True)
+class SubjectSet(_Dto):
+    """Everyone with ``relation`` on ``namespace:object``."""
+
+    namespace: str
+    object: str
+    relation: str
+
+
+@dataclass(frozen=True)
+class IamPermissionTuple(_Dto):
+    """``subject`` has ``relation`` on ``namespace:object``. ``subject`` is an id, or a
+    :class:`SubjectSet` (also written ``"namespace:object#relation"``)."""
+
+    namespace: str
+    object: str
+    relation: str
+    subject: Union[str, SubjectSet]
+
+    @classmethod
+    def _from(cls, d: dict[str, Any]) -> "IamPermissionTuple":
+        s = d["subject"]
+        return cls(d["namespace"], d["object"], d["relation"], SubjectSet(**s) if isinstance(s, dict) else s)
+
+
+PermissionTuple = IamPermissionTuple
+
+
+@dataclass(frozen=True)
+class CheckResult(_Dto):
+    """One ``check_batch`` result; ``error`` set means the check failed (and ``allowed`` is False)."""
+
+    allowed: bool
+    error: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class SubjectTree(_Dto):
+    kind: str
+    tuple: Optional[IamPermissionTuple] = None
+    children: list["SubjectTree"] = field(default_factory=list)
+
+    @classmethod
+    def _from(cls, d: dict[str, Any]) -> "SubjectTree":
+        return cls(
+            kind=d["kind"],
+            tuple=IamPermissionTuple._from(d["tuple"]) if d.get("tuple") else None,
+            children=[SubjectTree._from(c) for c in d["children"]],
+        )
 
 
 @dataclass(frozen=True, repr=False)

@@ -1,0 +1,87 @@
+use crate::dto::{CheckResult, PermissionTuple, PermissionTuplePage, SubjectTree};
+use crate::errors::IntoNapi;
+use crate::pager::PermissionTuplePager;
+use napi_derive::napi;
+use ory_iam::dto::{parse_input, CheckOptions, ExpandQuery, PermissionQuery};
+use serde_json::Value;
+
+/// Permissions of one tenant (Keto). Fails closed: an outage throws, never reads as allowed.
+#[napi]
+#[derive(Clone)]
+pub struct PermissionService(pub(crate) ory_iam::PermissionService);
+
+fn tuple(v: Value) -> napi::Result<ory_iam::dto::PermissionTuple> {
+    parse_input("tuple", v).napi()
+}
+
+#[napi]
+impl PermissionService {
+    #[napi]
+    pub fn for_tenant(&self, name: String) -> napi::Result<PermissionService> {
+        self.0.for_tenant(&name).napi().map(PermissionService)
+    }
+
+    #[napi(getter)]
+    pub fn tenant(&self) -> String {
+        self.0.tenant().to_owned()
+    }
+
+    #[napi]
+    pub fn equals(&self, other: &PermissionService) -> bool {
+        self.0 == other.0
+    }
+
+    /// `fresh: true` bypasses the decision cache for this call.
+    #[napi(ts_args_type = "tuple: PermissionTuple, options?: CheckOptions")]
+    pub async fn check(&self, tuple: Value, options: Option<Value>) -> napi::Result<bool> {
+        let t = self::tuple(tuple)?;
+        let opts: CheckOptions = parse_input("options", options.unwrap_or(Value::Null)).napi()?;
+        self.0.check(&t, opts).await.napi()
+    }
+
+    /// Results in input order; a failing tuple comes back `allowed: false` with `error`.
+    #[napi(ts_args_type = "tuples: PermissionTuple[]")]
+    pub async fn check_batch(&self, tuples: Vec<Value>) -> napi::Result<Vec<CheckResult>> {
+        let list = tuples.into_iter().map(tuple).collect::<napi::Result<Vec<_>>>()?;
+        Ok(self.0.check_batch(&list).await.napi()?.into_iter().map(Into::into).collect())
+    }
+
+    /// Create the tuple (an existing one is fine). Audited `authz.permission.grant`.
+    #[napi(ts_args_type = "tuple: PermissionTuple")]
+    pub async fn grant(&self, tuple: Value) -> napi::Result<()> {
+        let t = self::tuple(tuple)?;
+        self.0.grant(&t).await.napi()
+    }
+
+    /// Delete exactly this tuple (a missing one is fine). Audited `authz.permission.revoke`.
+    #[napi(ts_args_type = "tuple: PermissionTuple")]
+    pub async fn revoke(&self, tuple: Value) -> napi::Result<()> {
+        let t = self::tuple(tuple)?;
+        self.0.revoke(&t).await.napi()
+    }
+
+    /// One page of tuples matching the query.
+    #[napi(ts_args_type = "query: PermissionQuery")]
+    pub async fn list(&self, query: Value) -> napi::Result<PermissionTuplePage> {
+        let q: PermissionQuery = parse_input("query", query).napi()?;
+        let p = self.0.list(q).await.napi()?;
+        Ok(PermissionTuplePage {
+            items: p.items.into_iter().map(Into::into).collect(),
+            next_page_token: p.next_page_token,
+        })
+    }
+
+    /// Every matching tuple: `for await (const t of iam.permission.listAll({namespace}))`.
+    #[napi(ts_args_type = "query: PermissionQuery", ts_return_type = "AsyncIterable<PermissionTuple>")]
+    pub fn list_all(&self, query: Value) -> napi::Result<PermissionTuplePager> {
+        let q: PermissionQuery = parse_input("query", query).napi()?;
+        Ok(PermissionTuplePager::new(self.0.list_all(q)))
+    }
+
+    /// Who has `relation` on `namespace:object`, as a tree.
+    #[napi(ts_args_type = "query: ExpandQuery")]
+    pub async fn expand(&self, query: Value) -> napi::Result<SubjectTree> {
+        let q: ExpandQuery = parse_input("query", query).napi()?;
+        self.0.expand(q).await.napi().map(Into::into)
+    }
+}

@@ -1,0 +1,95 @@
+'use strict'
+// PermissionService from Node against the real Keto.
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const crypto = require('node:crypto')
+const net = require('node:net')
+const { Iam, IamValidationError, IamUpstreamUnavailableError } = require('../../bindings-node/ory-iam.js')
+const { iamConfig } = require('./helpers.js')
+
+function make(ttl = 0) {
+  const cfg = iamConfig()
+  cfg.tenants.customer.cache = { permissionTtlMs: ttl }
+  return Iam.fromConfig(cfg)
+}
+const obj = () => `doc-${crypto.randomUUID()}`
+
+test('grant, check, revoke are idempotent', async () => {
+  const p = make().permission
+  const t = { namespace: 'documents', object: obj(), relation: 'view', subject: 'alice' }
+  assert.equal(await p.check(t), false)
+  await p.grant(t)
+  await p.grant(t)
+  assert.equal(await p.check(t), true)
+  await p.revoke(t)
+  await p.revoke(t)
+  assert.equal(await p.check(t), false)
+  await assert.rejects(p.check({ ...t, object: '' }), IamValidationError)
+})
+
+test('subject sets, expand, list paging', async () => {
+  const p = make().permission
+  const group = obj()
+  const doc = obj()
+  await p.grant({ namespace: 'groups', object: group, relation: 'member', subject: 'bob' })
+  await p.grant({ namespace: 'documents', object: doc, relation: 'view', subject: { namespace: 'groups', object: group, relation: 'member' } })
+  assert.equal(await p.check({ namespace: 'documents', object: doc, relation: 'view', subject: 'bob' }), true)
+  const tree = await p.expand({ namespace: 'documents', object: doc, relation: 'view', maxDepth: 3 })
+  assert.equal(tree.kind, 'union')
+  assert.ok(JSON.stringify(tree).includes('bob'))
+  for (let i = 0; i < 7; i++) await p.grant({ namespace: 'documents', object: doc, relation: 'edit', subject: `user-${i}` })
+  const page = await p.list({ namespace: 'documents', object: doc, relation: 'edit', pageSize: 3 })
+  assert.equal(page.items.length, 3)
+  assert.ok(page.nextPageToken)
+  const all = []
+  for await (const t of p.listAll({ namespace: 'documents', object: doc, relation: 'edit', pageSize: 3 })) all.push(t.subject)
+  assert.deepEqual(all.sort(), Array.from({ length: 7 }, (_, i) => `user-${i}`).sort())
+})
+
+test('checkBatch keeps order and isolates failures', async () => {
+  const p = make().permission
+  const doc = obj()
+  const tuples = []
+  for (let i = 0; i < 25; i++) {
+    const t = { namespace: 'documents', object: doc, relation: 'view', subject: `u${i}` }
+    if (i % 3 === 0) await p.grant(t)
+    tuples.push(t)
+  }
+  tuples.splice(5, 0, { namespace: 'documents', object: doc, relation: '', subject: 'broken' })
+  const results = await p.checkBatch(tuples)
+  assert.equal(results.length, 26)
+  results.forEach((r, i) => {
+    if (i === 5) return assert.ok(!r.allowed && r.error)
+    const n = i < 5 ? i : i - 1
+    assert.equal(r.allowed, n % 3 === 0)
+    assert.ok(r.error == null)
+  })
+})
+
+test('decision cache and fresh', async () => {
+  const cached = make(60000).permission
+  const other = make().permission
+  const t = { namespace: 'documents', object: obj(), relation: 'view', subject: 'carol' }
+  assert.equal(await cached.check(t), false)
+  await other.grant(t)
+  assert.equal(await cached.check(t), false, 'cached decision')
+  assert.equal(await cached.check(t, { fresh: true }), true)
+  await cached.revoke(t)
+  assert.equal(await cached.check(t), false)
+  await cached.grant(t)
+  assert.equal(await cached.check(t), true)
+})
+
+test('Keto down never reads as allowed', async () => {
+  const srv = net.createServer()
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r))
+  const port = srv.address().port
+  await new Promise((r) => srv.close(r))
+  const cfg = iamConfig()
+  cfg.tenants.customer.keto.read_url = `http://127.0.0.1:${port}/`
+  cfg.tenants.customer.http = { retries: 1, backoff_base_ms: 10 }
+  const p = Iam.fromConfig(cfg).permission
+  const t = { namespace: 'documents', object: 'd', relation: 'view', subject: 'alice' }
+  await assert.rejects(p.check(t), IamUpstreamUnavailableError)
+  assert.ok((await p.checkBatch([t, t])).every((r) => !r.allowed && r.error))
+})
