@@ -471,7 +471,7 @@ export interface SessionPage {
  */
 export declare function setLogCallback(callback: ((record: LogRecord) => void) | null): void
 
-/** Everyone with `relation` on `namespace:object`. */
+/** Everyone with `relation` on `namespace:object` (declared for the typings). */
 export interface SubjectSet {
   namespace: string
   object: string

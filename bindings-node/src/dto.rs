@@ -462,7 +462,8 @@ pub struct ListCourierMessagesOptions {
     pub include_body: Option<bool>,
 }
 
-/// Everyone with `relation` on `namespace:object`.
+/// Everyone with `relation` on `namespace:object` (declared for the typings).
+#[allow(dead_code)]
 #[napi(object)]
 pub struct SubjectSet {
     pub namespace: String,

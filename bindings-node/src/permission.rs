@@ -1,4 +1,4 @@
-use crate::dto::{CheckResult, PermissionTuple, PermissionTuplePage, SubjectTree};
+use crate::dto::{CheckResult, PermissionTuplePage, SubjectTree};
 use crate::errors::IntoNapi;
 use crate::pager::PermissionTuplePager;
 use napi_derive::napi;
