@@ -109,11 +109,13 @@ pub struct CacheConfig {
     pub session_ttl_ms: u64,
     pub permission_ttl_ms: u64,
     pub jwks_ttl_ms: u64,
+    /// Keep active introspection results (never beyond the token's `exp`); 0 = off.
+    pub introspection_ttl_ms: u64,
 }
 
 impl Default for CacheConfig {
     fn default() -> Self {
-        CacheConfig { session_ttl_ms: 0, permission_ttl_ms: 0, jwks_ttl_ms: 600_000 }
+        CacheConfig { session_ttl_ms: 0, permission_ttl_ms: 0, jwks_ttl_ms: 600_000, introspection_ttl_ms: 0 }
     }
 }
 
@@ -767,6 +769,7 @@ impl Reader {
                 session_ttl_ms: self.uint(&mut c, "session_ttl_ms").unwrap_or(d.session_ttl_ms),
                 permission_ttl_ms: self.uint(&mut c, "permission_ttl_ms").unwrap_or(d.permission_ttl_ms),
                 jwks_ttl_ms: self.uint(&mut c, "jwks_ttl_ms").unwrap_or(d.jwks_ttl_ms),
+                introspection_ttl_ms: self.uint(&mut c, "introspection_ttl_ms").unwrap_or(d.introspection_ttl_ms),
             };
             self.finish(c);
         }

@@ -19,6 +19,7 @@ pub mod config;
 pub mod dto;
 pub mod error;
 pub(crate) mod http;
+pub mod hydra;
 pub mod keto;
 pub mod kratos;
 pub mod metadata;
@@ -31,6 +32,7 @@ pub use audit::{AuditEvent, AuditSink};
 pub use config::IamConfig;
 pub use error::{Error, ErrorKind, FieldError, Result};
 pub use http::Product;
+pub use hydra::{ConsentService, JwkService, OAuth2ClientService, TokenService, TrustedIssuerService};
 pub use keto::PermissionService;
 pub use kratos::{CourierService, FlowService, IdentityService, SchemaService, SessionService};
 pub use metadata::MetadataService;
@@ -164,6 +166,26 @@ impl Iam {
 
     pub fn identity(&self) -> IdentityService {
         IdentityService::new(self.reg.clone())
+    }
+
+    pub fn token(&self) -> TokenService {
+        TokenService::new(self.reg.clone())
+    }
+
+    pub fn oauth2_client(&self) -> OAuth2ClientService {
+        OAuth2ClientService::new(self.reg.clone())
+    }
+
+    pub fn consent(&self) -> ConsentService {
+        ConsentService::new(self.reg.clone())
+    }
+
+    pub fn jwk(&self) -> JwkService {
+        JwkService::new(self.reg.clone())
+    }
+
+    pub fn trusted_issuer(&self) -> TrustedIssuerService {
+        TrustedIssuerService::new(self.reg.clone())
     }
 
     pub fn permission(&self) -> PermissionService {

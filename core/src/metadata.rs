@@ -18,6 +18,16 @@ async fn version_of(c: Option<&OryClient>, path: &str) -> Result<Option<String>>
 }
 
 impl MetadataService {
+    /// Hydra's published signing keys (`/.well-known/jwks.json`): public keys only.
+    pub async fn discover_jwks(&self) -> Result<crate::dto::JsonWebKeySet> {
+        let c =
+            self.t.hydra_public.as_ref().ok_or_else(|| self.t.missing("hydra.public_url", "metadata.discover_jwks"))?;
+        let r = c.send(Call::get(".well-known/jwks.json")).await?;
+        let v: serde_json::Value = c.decode(&r)?;
+        let keys = v.get("keys").and_then(|k| k.as_array()).cloned().unwrap_or_default();
+        Ok(crate::dto::JsonWebKeySet { keys })
+    }
+
     /// The version each configured server reports (`/version` endpoints), fetched concurrently.
     pub async fn version(&self) -> Result<ServerVersions> {
         let t = &self.t;

@@ -15,6 +15,8 @@ pub(crate) struct TenantContext {
     pub config: TenantConfig,
     /// Keto decision cache and what we learnt about the server.
     pub decisions: crate::keto::permission::Decisions,
+    /// Client-credentials and introspection caches.
+    pub tokens: crate::hydra::token::TokenCaches,
     /// Shared by all tenants; keys include the tenant.
     pub sessions: Arc<SessionStore>,
     cookie_name: String,
@@ -69,6 +71,7 @@ impl TenantContext {
                 .filter(|_| cfg.transport == Transport::Oathkeeper)
                 .map(crate::transport::oathkeeper::Verifier::new),
             decisions: Default::default(),
+            tokens: Default::default(),
             config: cfg.clone(),
             sessions,
             name,

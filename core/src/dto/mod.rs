@@ -3,6 +3,7 @@
 
 mod courier;
 mod flow;
+mod hydra;
 mod identity;
 mod metadata;
 mod permission;
@@ -10,6 +11,7 @@ mod session;
 
 pub use courier::*;
 pub use flow::*;
+pub use hydra::*;
 pub use identity::*;
 pub use metadata::*;
 pub use permission::*;

@@ -68,6 +68,8 @@ pub(crate) struct Call<'a> {
     pub path: &'a str,
     pub query: Vec<(&'a str, String)>,
     pub json: Option<serde_json::Value>,
+    /// `application/x-www-form-urlencoded` body (OAuth2 endpoints).
+    pub form: Option<Vec<(&'static str, String)>>,
     pub headers: HeaderMap,
     pub idempotent: bool,
 }
@@ -75,7 +77,7 @@ pub(crate) struct Call<'a> {
 impl<'a> Call<'a> {
     pub fn new(method: Method, path: &'a str) -> Self {
         let idempotent = matches!(method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS);
-        Call { method, path, query: Vec::new(), json: None, headers: HeaderMap::new(), idempotent }
+        Call { method, path, query: Vec::new(), json: None, form: None, headers: HeaderMap::new(), idempotent }
     }
     pub fn get(path: &'a str) -> Self {
         Self::new(Method::GET, path)
@@ -95,6 +97,21 @@ impl<'a> Call<'a> {
     }
     pub fn json(mut self, v: serde_json::Value) -> Self {
         self.json = Some(v);
+        self
+    }
+    pub fn form(mut self, fields: Vec<(&'static str, String)>) -> Self {
+        self.form = Some(fields);
+        self
+    }
+    /// HTTP Basic client authentication (RFC 6749 §2.3.1: id and secret form-urlencoded first).
+    pub fn basic_auth(mut self, id: &str, secret: &Secret) -> Self {
+        use base64::Engine;
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let raw = format!("{}:{}", enc(id), enc(secret.expose()));
+        let v = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw));
+        if let Ok(h) = http::HeaderValue::from_str(&v) {
+            self.headers.insert(http::header::AUTHORIZATION, h);
+        }
         self
     }
 }
@@ -221,13 +238,18 @@ impl OryClient {
                 .header("x-request-id", &request_id)
                 .header(http::header::ACCEPT, "application/json");
             if let Some(t) = &self.inner.token {
-                rb = rb.bearer_auth(t.expose());
+                if !call.headers.contains_key(http::header::AUTHORIZATION) {
+                    rb = rb.bearer_auth(t.expose());
+                }
             }
             if !call.query.is_empty() {
                 rb = rb.query(&call.query);
             }
             if let Some(j) = &call.json {
                 rb = rb.json(j);
+            }
+            if let Some(f) = &call.form {
+                rb = rb.form(f);
             }
             match rb.send().await {
                 Err(e) => {

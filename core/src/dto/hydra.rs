@@ -1,0 +1,233 @@
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+
+/// An OAuth2 client. `client_secret` is only set right after `create` (or a secret rotation):
+/// Hydra returns it once.
+#[derive(Clone, Debug, Serialize)]
+pub struct OAuth2Client {
+    pub tenant: String,
+    pub client_id: String,
+    pub client_name: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub grant_types: Vec<String>,
+    pub response_types: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub scope: Option<String>,
+    pub audience: Vec<String>,
+    pub owner: Option<String>,
+    pub token_endpoint_auth_method: Option<String>,
+    pub metadata: Option<Value>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+/// Options of `OAuth2ClientService::list`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListOAuth2Clients {
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    #[serde(default)]
+    pub page_token: Option<String>,
+    #[serde(default)]
+    pub client_name: Option<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+}
+
+/// Tokens from Hydra's token endpoint. Every token is a secret.
+#[derive(Clone, Debug, Serialize)]
+pub struct TokenSet {
+    pub tenant: String,
+    pub access_token: Secret,
+    pub token_type: String,
+    /// Seconds the access token lives, as Hydra said when issuing it.
+    pub expires_in: Option<u64>,
+    pub scope: Option<String>,
+    pub refresh_token: Option<Secret>,
+    pub id_token: Option<Secret>,
+}
+
+/// Input of `authorization_code`.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizationCodeGrant {
+    pub code: Secret,
+    pub redirect_uri: String,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+    #[serde(default)]
+    pub code_verifier: Option<Secret>,
+}
+
+/// Input of `refresh`.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshGrant {
+    pub refresh_token: Secret,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// Input of `jwt_bearer` (RFC 7523).
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtBearerGrant {
+    pub assertion: Secret,
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+}
+
+/// Options of `revoke`.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeOptions {
+    #[serde(default)]
+    pub token_type_hint: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+}
+
+macro_rules! no_debug_secrets {
+    ($($t:ty),*) => {$(
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($t), " { … }"))
+            }
+        }
+    )*};
+}
+no_debug_secrets!(AuthorizationCodeGrant, RefreshGrant, JwtBearerGrant, RevokeOptions);
+
+/// The result of token introspection; `active: false` is a normal answer.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Introspection {
+    #[serde(default)]
+    pub tenant: String,
+    pub active: bool,
+    #[serde(default)]
+    pub sub: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub exp: Option<i64>,
+    #[serde(default)]
+    pub iat: Option<i64>,
+    #[serde(default)]
+    pub iss: Option<String>,
+    #[serde(default)]
+    pub aud: Option<Vec<String>>,
+    #[serde(default)]
+    pub token_type: Option<String>,
+    #[serde(default)]
+    pub token_use: Option<String>,
+    #[serde(default)]
+    pub ext: Option<Value>,
+}
+
+/// Where to send the user's browser next (login/consent/logout decisions).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RedirectTo {
+    pub redirect_to: String,
+}
+
+/// A login, consent or logout request Hydra is waiting on.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ChallengeRequest {
+    pub tenant: String,
+    pub challenge: String,
+    pub subject: Option<String>,
+    pub skip: bool,
+    pub client_id: Option<String>,
+    pub requested_scope: Vec<String>,
+    pub requested_access_token_audience: Vec<String>,
+    pub request_url: Option<String>,
+    pub session_id: Option<String>,
+    /// Everything else Hydra sent (`oidc_context`, `context`, `client`, …).
+    pub raw: Value,
+}
+
+/// A JSON Web Key set. Keys may include private material (`d`, `k`, …): `Debug` shows only ids.
+#[derive(Clone, Serialize, PartialEq)]
+pub struct JsonWebKeySet {
+    pub keys: Vec<Value>,
+}
+
+impl fmt::Debug for JsonWebKeySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kids: Vec<&str> = self.keys.iter().filter_map(|k| k.get("kid").and_then(Value::as_str)).collect();
+        f.debug_struct("JsonWebKeySet").field("kids", &kids).finish()
+    }
+}
+
+/// Input of `create_set`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateJwkSet {
+    /// RS256, ES256, ES512, HS256, HS512, EdDSA …
+    pub alg: String,
+    /// `sig` or `enc`.
+    #[serde(rename = "use")]
+    pub use_: String,
+    #[serde(default)]
+    pub kid: Option<String>,
+}
+
+/// A trusted JWT-bearer grant issuer.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TrustedIssuer {
+    pub tenant: String,
+    pub id: String,
+    pub issuer: String,
+    pub subject: Option<String>,
+    pub allow_any_subject: bool,
+    pub scope: Vec<String>,
+    pub key_set: Option<String>,
+    pub key_id: Option<String>,
+    pub expires_at: Option<String>,
+    pub created_at: Option<String>,
+}
+
+/// Input of `trust`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustIssuer {
+    pub issuer: String,
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub allow_any_subject: Option<bool>,
+    pub scope: Vec<String>,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// The issuer's public key as a JWK (with `kid`).
+    pub public_key: Value,
+}
+
+/// Options of `TrustedIssuerService::list`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListTrustedIssuers {
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    #[serde(default)]
+    pub page_token: Option<String>,
+}

@@ -1,0 +1,131 @@
+//! `OAuth2ClientService`: Hydra admin `/admin/clients`.
+
+use super::{check_path_id, wire};
+use crate::audit::{names, AuditEvent};
+use crate::dto::{ListOAuth2Clients, OAuth2Client, Page};
+use crate::error::{Error, Result};
+use crate::http::{Call, OryClient};
+use crate::paging::{next_token_from_link, Pager};
+use crate::tenancy::service_handle;
+use serde_json::Value;
+
+service_handle!(
+    /// OAuth2 clients of one tenant (Hydra admin API).
+    OAuth2ClientService
+);
+
+impl OAuth2ClientService {
+    fn admin(&self, op: &str) -> Result<&OryClient> {
+        self.t.hydra_admin.as_ref().ok_or_else(|| self.t.missing("hydra.admin_url", op))
+    }
+
+    /// Create a client from Hydra's client fields (`client_name`, `grant_types`, `scope`,
+    /// `redirect_uris`, …). The returned `client_secret` is shown this once.
+    pub async fn create(&self, client: Value) -> Result<OAuth2Client> {
+        if !client.is_object() {
+            return Err(Error::invalid_field("client", "must be an object of OAuth2 client fields"));
+        }
+        let c = self.admin("oauth2_client.create")?;
+        let r = c.send(Call::post("admin/clients").json(client)).await?;
+        Ok(c.decode::<wire::Client>(&r)?.into_dto(&self.t.name))
+    }
+
+    pub async fn get(&self, id: &str) -> Result<OAuth2Client> {
+        check_path_id("id", id)?;
+        let c = self.admin("oauth2_client.get")?;
+        let path = format!("admin/clients/{id}");
+        let r = c.send(Call::get(&path)).await?;
+        Ok(c.decode::<wire::Client>(&r)?.into_dto(&self.t.name))
+    }
+
+    pub async fn list(&self, opts: ListOAuth2Clients) -> Result<Page<OAuth2Client>> {
+        let c = self.admin("oauth2_client.list")?;
+        let mut call = Call::get("admin/clients");
+        if let Some(n) = opts.page_size {
+            if n == 0 || n > 500 {
+                return Err(Error::invalid_field("page_size", "must be between 1 and 500"));
+            }
+            call = call.query("page_size", n.to_string());
+        }
+        if let Some(t) = opts.page_token {
+            call = call.query("page_token", t);
+        }
+        if let Some(n) = opts.client_name {
+            call = call.query("client_name", n);
+        }
+        if let Some(o) = opts.owner {
+            call = call.query("owner", o);
+        }
+        let r = c.send(call).await?;
+        let items: Vec<wire::Client> = c.decode(&r)?;
+        Ok(Page {
+            items: items.into_iter().map(|x| x.into_dto(&self.t.name)).collect(),
+            next_page_token: next_token_from_link(&r.headers),
+        })
+    }
+
+    pub fn list_all(&self, opts: ListOAuth2Clients) -> Pager<OAuth2Client> {
+        let svc = self.clone();
+        Pager::new(move |token| {
+            let svc = svc.clone();
+            let opts = ListOAuth2Clients { page_token: token, ..opts.clone() };
+            async move { svc.list(opts).await }
+        })
+    }
+
+    /// Replace the client (an omitted `client_secret` keeps the current one).
+    pub async fn set(&self, id: &str, client: Value) -> Result<OAuth2Client> {
+        check_path_id("id", id)?;
+        if !client.is_object() {
+            return Err(Error::invalid_field("client", "must be an object of OAuth2 client fields"));
+        }
+        let c = self.admin("oauth2_client.set")?;
+        let path = format!("admin/clients/{id}");
+        let r = c.send(Call::new(http::Method::PUT, &path).json(client)).await?;
+        Ok(c.decode::<wire::Client>(&r)?.into_dto(&self.t.name))
+    }
+
+    /// RFC 6902 JSON Patch (patching `/client_secret` rotates it; the new one is returned once).
+    pub async fn patch(&self, id: &str, ops: Value) -> Result<OAuth2Client> {
+        check_path_id("id", id)?;
+        let Some(list) = ops.as_array().filter(|a| !a.is_empty()) else {
+            return Err(Error::invalid_field("ops", "must be a non-empty list of JSON Patch operations"));
+        };
+        for (i, op) in list.iter().enumerate() {
+            let kind = op.get("op").and_then(Value::as_str).unwrap_or("");
+            if !matches!(kind, "add" | "remove" | "replace" | "move" | "copy" | "test") {
+                return Err(Error::invalid_field(
+                    format!("ops[{i}].op"),
+                    "must be one of add, remove, replace, move, copy, test",
+                ));
+            }
+            if !op.get("path").and_then(Value::as_str).is_some_and(|p| p.starts_with('/')) {
+                return Err(Error::invalid_field(format!("ops[{i}].path"), "must be a JSON Pointer"));
+            }
+            if op.get("path").and_then(Value::as_str) == Some("/client_id") {
+                return Err(Error::invalid_field(format!("ops[{i}].path"), "the client id cannot be changed"));
+            }
+        }
+        let c = self.admin("oauth2_client.patch")?;
+        let path = format!("admin/clients/{id}");
+        let r = c.send(Call::patch(&path).json(ops)).await?;
+        Ok(c.decode::<wire::Client>(&r)?.into_dto(&self.t.name))
+    }
+
+    /// Delete the client (audited `oauth2_client.delete`).
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        check_path_id("id", id)?;
+        let c = self.admin("oauth2_client.delete")?;
+        let path = format!("admin/clients/{id}");
+        let res = c.send(Call::delete(&path)).await;
+        self.t.emit(
+            AuditEvent::new(names::OAUTH2_CLIENT_DELETE, &self.t.name, if res.is_ok() { "success" } else { "failure" })
+                .target(id)
+                .request_id(match &res {
+                    Ok(r) => Some(r.request_id.clone()),
+                    Err(e) => e.request_id().map(str::to_owned),
+                }),
+        );
+        res.map(|_| ())
+    }
+}

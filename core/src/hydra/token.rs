@@ -1,0 +1,199 @@
+//! `TokenService`: Hydra's token endpoint (client credentials with a refresh-ahead cache,
+//! authorization code + PKCE, refresh, JWT bearer), introspection (optional cache bounded by the
+//! token's `exp`) and revocation.
+
+use super::wire;
+use crate::cache;
+use crate::dto::{AuthorizationCodeGrant, Introspection, JwtBearerGrant, RefreshGrant, RevokeOptions, TokenSet};
+use crate::error::{Error, Result};
+use crate::http::{Call, OryClient};
+use crate::secret::Secret;
+use crate::tenancy::service_handle;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+service_handle!(
+    /// OAuth2 tokens of one tenant (Hydra public token endpoint, admin introspection).
+    TokenService
+);
+
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// Per-tenant token caches.
+#[derive(Default)]
+pub(crate) struct TokenCaches {
+    /// scope → (tokens, refresh after).
+    credentials: Mutex<HashMap<String, (TokenSet, Instant)>>,
+    /// hash of a token → (introspection, valid until).
+    introspections: Mutex<HashMap<String, (Introspection, Instant)>>,
+}
+
+impl TokenService {
+    fn public(&self, op: &str) -> Result<&OryClient> {
+        self.t.hydra_public.as_ref().ok_or_else(|| self.t.missing("hydra.public_url", op))
+    }
+
+    fn admin(&self, op: &str) -> Result<&OryClient> {
+        self.t.hydra_admin.as_ref().ok_or_else(|| self.t.missing("hydra.admin_url", op))
+    }
+
+    /// The client to authenticate as: given per call, else the tenant's `hydra.client_id/secret`.
+    fn client(&self, id: Option<String>, secret: Option<Secret>, op: &str) -> Result<(String, Option<Secret>)> {
+        let cfg = self.t.config.hydra.as_ref();
+        match id {
+            Some(id) => Ok((id, secret)),
+            None => match cfg.and_then(|h| h.client_id.clone()) {
+                Some(id) => Ok((id, secret.or_else(|| cfg.and_then(|h| h.client_secret.clone())))),
+                None => Err(self.t.missing("hydra.client_id", op)),
+            },
+        }
+    }
+
+    async fn token(
+        &self,
+        op: &str,
+        mut form: Vec<(&'static str, String)>,
+        id: String,
+        secret: Option<Secret>,
+    ) -> Result<TokenSet> {
+        let c = self.public(op)?;
+        let mut call = Call::post("oauth2/token");
+        match &secret {
+            Some(s) => call = call.basic_auth(&id, s),
+            // A public client identifies itself in the form.
+            None => form.push(("client_id", id)),
+        }
+        let r = c.send(call.form(form)).await?;
+        Ok(c.decode::<wire::Token>(&r)?.into_dto(&self.t.name))
+    }
+
+    /// A client-credentials token for `scope` (space-separated), from the tenant's client. Cached
+    /// and renewed ahead of expiry (at 80 % of its life).
+    pub async fn client_credentials(&self, scope: Option<&str>) -> Result<TokenSet> {
+        let key = scope.unwrap_or("").to_owned();
+        if let Some((t, until)) = self.t.tokens.credentials.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            if Instant::now() < until {
+                return Ok(t);
+            }
+        }
+        let (id, secret) = self.client(None, None, "token.client_credentials")?;
+        let mut form = vec![("grant_type", "client_credentials".to_owned())];
+        if let Some(s) = scope.filter(|s| !s.is_empty()) {
+            form.push(("scope", s.to_owned()));
+        }
+        let t = self.token("token.client_credentials", form, id, secret).await?;
+        if let Some(exp) = t.expires_in {
+            let ahead = Duration::from_millis(exp.saturating_mul(800));
+            if let Ok(mut m) = self.t.tokens.credentials.lock() {
+                m.insert(key, (t.clone(), Instant::now() + ahead));
+            }
+        }
+        Ok(t)
+    }
+
+    /// Exchange an authorization code (with the PKCE `code_verifier` when one was used).
+    pub async fn authorization_code(&self, g: AuthorizationCodeGrant) -> Result<TokenSet> {
+        if g.code.is_empty() {
+            return Err(Error::invalid_field("code", "must not be empty"));
+        }
+        if url::Url::parse(&g.redirect_uri).is_err() {
+            return Err(Error::invalid_field("redirect_uri", "must be an absolute URL"));
+        }
+        let (id, secret) = self.client(g.client_id, g.client_secret, "token.authorization_code")?;
+        let mut form = vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", g.code.expose().to_owned()),
+            ("redirect_uri", g.redirect_uri),
+        ];
+        if let Some(v) = g.code_verifier {
+            form.push(("code_verifier", v.expose().to_owned()));
+        }
+        self.token("token.authorization_code", form, id, secret).await
+    }
+
+    /// Use a refresh token (it is rotated: the old one stops working).
+    pub async fn refresh(&self, g: RefreshGrant) -> Result<TokenSet> {
+        if g.refresh_token.is_empty() {
+            return Err(Error::invalid_field("refresh_token", "must not be empty"));
+        }
+        let (id, secret) = self.client(g.client_id, g.client_secret, "token.refresh")?;
+        let mut form =
+            vec![("grant_type", "refresh_token".to_owned()), ("refresh_token", g.refresh_token.expose().to_owned())];
+        if let Some(s) = g.scope {
+            form.push(("scope", s));
+        }
+        self.token("token.refresh", form, id, secret).await
+    }
+
+    /// RFC 7523: exchange a JWT signed by a trusted issuer. The client must authenticate.
+    pub async fn jwt_bearer(&self, g: JwtBearerGrant) -> Result<TokenSet> {
+        if g.assertion.expose().split('.').count() != 3 {
+            return Err(Error::invalid_field("assertion", "must be a JWT"));
+        }
+        let (id, secret) = self.client(g.client_id, g.client_secret, "token.jwt_bearer")?;
+        if secret.is_none() {
+            return Err(Error::invalid_field("client_secret", "the JWT bearer grant needs an authenticated client"));
+        }
+        let mut form = vec![("grant_type", JWT_BEARER.to_owned()), ("assertion", g.assertion.expose().to_owned())];
+        if let Some(s) = g.scope {
+            form.push(("scope", s));
+        }
+        self.token("token.jwt_bearer", form, id, secret).await
+    }
+
+    /// Ask Hydra about a token. `active: false` (unknown, expired, revoked) is a normal answer.
+    /// With `cache.introspection_ttl_ms`, active results are kept until min(ttl, exp).
+    pub async fn introspect(&self, token: &Secret) -> Result<Introspection> {
+        if token.is_empty() {
+            return Err(Error::invalid_field("token", "must not be empty"));
+        }
+        let key = cache::key(&self.t.name, "introspect", token.expose());
+        let ttl = Duration::from_millis(self.t.config.cache.introspection_ttl_ms);
+        if !ttl.is_zero() {
+            if let Some((i, until)) = self.t.tokens.introspections.lock().ok().and_then(|m| m.get(&key).cloned()) {
+                if Instant::now() < until {
+                    return Ok(i);
+                }
+            }
+        }
+        let c = self.admin("token.introspect")?;
+        let mut call = Call::post("admin/oauth2/introspect").form(vec![("token", token.expose().to_owned())]);
+        call.idempotent = true; // a read
+        let r = c.send(call).await?;
+        let mut i: Introspection = c.decode(&r)?;
+        i.tenant = self.t.name.to_string();
+        if !ttl.is_zero() && i.active {
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+            let left = i.exp.map(|e| Duration::from_secs(e.saturating_sub(now).max(0) as u64)).unwrap_or(ttl);
+            if let Ok(mut m) = self.t.tokens.introspections.lock() {
+                m.insert(key, (i.clone(), Instant::now() + ttl.min(left)));
+            }
+        }
+        Ok(i)
+    }
+
+    /// Revoke an access or refresh token (RFC 7009; unknown tokens are fine). Also drops it from
+    /// the introspection cache.
+    pub async fn revoke(&self, token: &Secret, opts: RevokeOptions) -> Result<()> {
+        if token.is_empty() {
+            return Err(Error::invalid_field("token", "must not be empty"));
+        }
+        let (id, secret) = self.client(opts.client_id, opts.client_secret, "token.revoke")?;
+        let c = self.public("token.revoke")?;
+        let mut form = vec![("token", token.expose().to_owned())];
+        if let Some(h) = opts.token_type_hint {
+            form.push(("token_type_hint", h));
+        }
+        let mut call = Call::post("oauth2/revoke");
+        match &secret {
+            Some(s) => call = call.basic_auth(&id, s),
+            None => form.push(("client_id", id)),
+        }
+        let res = c.send(call.form(form)).await;
+        if let Ok(mut m) = self.t.tokens.introspections.lock() {
+            m.remove(&cache::key(&self.t.name, "introspect", token.expose()));
+        }
+        res.map(|_| ())
+    }
+}

@@ -1,0 +1,103 @@
+//! `TrustedIssuerService`: issuers whose JWTs Hydra accepts for the JWT-bearer grant.
+
+use super::{check_path_id, wire};
+use crate::dto::{ListTrustedIssuers, Page, TrustIssuer, TrustedIssuer};
+use crate::error::{Error, Result};
+use crate::http::{Call, OryClient};
+use crate::paging::{next_token_from_link, Pager};
+use crate::tenancy::service_handle;
+use serde_json::{json, Value};
+
+service_handle!(
+    /// Trusted JWT-bearer issuers of one tenant (Hydra admin API).
+    TrustedIssuerService
+);
+
+const PATH: &str = "admin/trust/grants/jwt-bearer/issuers";
+
+impl TrustedIssuerService {
+    fn admin(&self, op: &str) -> Result<&OryClient> {
+        self.t.hydra_admin.as_ref().ok_or_else(|| self.t.missing("hydra.admin_url", op))
+    }
+
+    /// Trust `issuer` (for `subject`, or any subject) to mint assertions for `scope`.
+    pub async fn trust(&self, t: TrustIssuer) -> Result<TrustedIssuer> {
+        if url::Url::parse(&t.issuer).is_err() && t.issuer.is_empty() {
+            return Err(Error::invalid_field("issuer", "must not be empty"));
+        }
+        let any = t.allow_any_subject.unwrap_or(false);
+        match (&t.subject, any) {
+            (Some(_), true) => {
+                return Err(Error::invalid_field("subject", "give a subject or allow_any_subject, not both"))
+            }
+            (None, false) => {
+                return Err(Error::invalid_field("subject", "is required unless allow_any_subject is true"))
+            }
+            _ => {}
+        }
+        if time::OffsetDateTime::parse(&t.expires_at, &time::format_description::well_known::Rfc3339).is_err() {
+            return Err(Error::invalid_field("expires_at", "must be an RFC 3339 timestamp"));
+        }
+        if t.public_key.get("kid").and_then(Value::as_str).is_none() || t.public_key.get("kty").is_none() {
+            return Err(Error::invalid_field("public_key", "must be a JWK with kid and kty"));
+        }
+        if t.public_key.get("d").is_some() {
+            return Err(Error::invalid_field("public_key", "must be a public key (it has private parts)"));
+        }
+        let mut body = json!({"issuer": t.issuer, "scope": t.scope, "expires_at": t.expires_at, "jwk": t.public_key});
+        match t.subject {
+            Some(s) => body["subject"] = json!(s),
+            None => body["allow_any_subject"] = json!(true),
+        }
+        let c = self.admin("trusted_issuer.trust")?;
+        let r = c.send(Call::post(PATH).json(body)).await?;
+        Ok(c.decode::<wire::Trusted>(&r)?.into_dto(&self.t.name))
+    }
+
+    pub async fn get(&self, id: &str) -> Result<TrustedIssuer> {
+        check_path_id("id", id)?;
+        let c = self.admin("trusted_issuer.get")?;
+        let path = format!("{PATH}/{id}");
+        let r = c.send(Call::get(&path)).await?;
+        Ok(c.decode::<wire::Trusted>(&r)?.into_dto(&self.t.name))
+    }
+
+    pub async fn list(&self, opts: ListTrustedIssuers) -> Result<Page<TrustedIssuer>> {
+        let c = self.admin("trusted_issuer.list")?;
+        let mut call = Call::get(PATH);
+        if let Some(i) = opts.issuer {
+            call = call.query("issuer", i);
+        }
+        if let Some(n) = opts.page_size {
+            if n == 0 || n > 500 {
+                return Err(Error::invalid_field("page_size", "must be between 1 and 500"));
+            }
+            call = call.query("page_size", n.to_string());
+        }
+        if let Some(t) = opts.page_token {
+            call = call.query("page_token", t);
+        }
+        let r = c.send(call).await?;
+        let items: Vec<wire::Trusted> = c.decode(&r)?;
+        Ok(Page {
+            items: items.into_iter().map(|x| x.into_dto(&self.t.name)).collect(),
+            next_page_token: next_token_from_link(&r.headers),
+        })
+    }
+
+    pub fn list_all(&self, opts: ListTrustedIssuers) -> Pager<TrustedIssuer> {
+        let svc = self.clone();
+        Pager::new(move |token| {
+            let svc = svc.clone();
+            let opts = ListTrustedIssuers { page_token: token, ..opts.clone() };
+            async move { svc.list(opts).await }
+        })
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        check_path_id("id", id)?;
+        let c = self.admin("trusted_issuer.delete")?;
+        let path = format!("{PATH}/{id}");
+        c.send(Call::delete(&path)).await.map(|_| ())
+    }
+}

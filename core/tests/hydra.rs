@@ -1,0 +1,353 @@
+//! Hydra services against the real Hydra of `tests/stack`: client CRUD, client credentials,
+//! the full authorization-code + PKCE flow through ConsentService, refresh, introspection,
+//! revocation, logout; JWK sets; trusted issuers and the JWT-bearer grant.
+
+mod common;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use futures::StreamExt;
+use ory_iam::dto::{
+    AuthorizationCodeGrant, CreateJwkSet, JwtBearerGrant, ListOAuth2Clients, RefreshGrant, RevokeOptions, TrustIssuer,
+};
+use ory_iam::{AuditEvent, AuditSink, ErrorKind, Iam, IamConfig, Secret};
+use p256::ecdsa::signature::Signer;
+use serde_json::{json, Value};
+use sha2::Digest;
+use std::sync::{Arc, Mutex};
+
+fn iam() -> Iam {
+    Iam::from_value(&common::iam_config()).unwrap()
+}
+
+#[derive(Default)]
+struct Collect(Mutex<Vec<AuditEvent>>);
+
+impl AuditSink for Collect {
+    fn emit(&self, e: &AuditEvent) {
+        self.0.lock().unwrap().push(e.clone());
+    }
+}
+
+#[tokio::test]
+async fn oauth2_client_crud_and_client_credentials() {
+    let mut cfg = common::iam_config();
+    cfg["audit"] = json!({"sink": "callback"});
+    let sink = Arc::new(Collect::default());
+    let iam = Iam::builder(IamConfig::from_value(&cfg).unwrap()).audit_sink(sink.clone()).build().unwrap();
+    let clients = iam.oauth2_client();
+    let name = format!("svc-{}", uuid::Uuid::new_v4().simple());
+    let created = clients
+        .create(json!({"client_name": name, "grant_types": ["client_credentials"], "scope": "read write", "owner": "team-a"}))
+        .await
+        .unwrap();
+    let secret = created.client_secret.clone().expect("the secret is shown once");
+    assert!(!format!("{created:?}").contains(secret.expose()));
+    let got = clients.get(&created.client_id).await.unwrap();
+    assert!(got.client_secret.is_none(), "never again after create");
+    assert_eq!(got.client_name.as_deref(), Some(name.as_str()));
+    let listed: Vec<String> = clients
+        .list_all(ListOAuth2Clients { client_name: Some(name.clone()), page_size: Some(1), ..Default::default() })
+        .map(|c| c.unwrap().client_id)
+        .collect()
+        .await;
+    assert_eq!(listed, vec![created.client_id.clone()]);
+    let patched = clients
+        .patch(&created.client_id, json!([{"op": "replace", "path": "/client_name", "value": "renamed"}]))
+        .await
+        .unwrap();
+    assert_eq!(patched.client_name.as_deref(), Some("renamed"));
+    assert_eq!(
+        clients
+            .patch(&created.client_id, json!([{"op": "replace", "path": "/client_id", "value": "x"}]))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Validation
+    );
+
+    // Client credentials through the tenant's configured client, cached ahead of expiry.
+    let mut cfg2 = common::iam_config();
+    cfg2["tenants"]["customer"]["hydra"]["client_id"] = json!(created.client_id);
+    cfg2["tenants"]["customer"]["hydra"]["client_secret"] = json!(secret.expose());
+    let with_client = Iam::from_value(&cfg2).unwrap();
+    let t1 = with_client.token().client_credentials(Some("read")).await.unwrap();
+    let t2 = with_client.token().client_credentials(Some("read")).await.unwrap();
+    assert_eq!(t1.access_token, t2.access_token, "served from the token cache");
+    assert!(!format!("{t1:?}").contains(t1.access_token.expose()));
+    let i = with_client.token().introspect(&t1.access_token).await.unwrap();
+    assert!(i.active);
+    assert_eq!(i.client_id.as_deref(), Some(created.client_id.as_str()));
+    assert_eq!(i.scope.as_deref(), Some("read"));
+    with_client.token().revoke(&t1.access_token, RevokeOptions::default()).await.unwrap();
+    assert!(!with_client.token().introspect(&t1.access_token).await.unwrap().active, "inactive is a normal answer");
+    assert_eq!(
+        with_client.token().client_credentials(Some("admin")).await.unwrap_err().kind(),
+        ErrorKind::Validation,
+        "a scope the client may not have"
+    );
+    assert_eq!(
+        iam.token().client_credentials(None).await.unwrap_err().kind(),
+        ErrorKind::Configuration,
+        "no hydra.client_id"
+    );
+
+    clients.delete(&created.client_id).await.unwrap();
+    assert_eq!(clients.get(&created.client_id).await.unwrap_err().kind(), ErrorKind::NotFound);
+    let events = sink.0.lock().unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e.name == "oauth2_client.delete" && e.target_id.as_deref() == Some(created.client_id.as_str())));
+}
+
+/// A cookie-carrying GET that does not follow redirects: returns the Location.
+async fn step(http: &reqwest::Client, url: &str, jar: &mut Vec<(String, String)>) -> String {
+    let cookie = jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+    let r = http.get(url).header("cookie", cookie).send().await.unwrap();
+    for sc in r.headers().get_all("set-cookie") {
+        let pair = sc.to_str().unwrap().split(';').next().unwrap().to_owned();
+        if let Some((k, v)) = pair.split_once('=') {
+            jar.retain(|(n, _)| n != k);
+            jar.push((k.to_owned(), v.to_owned()));
+        }
+    }
+    assert!(r.status().is_redirection(), "{url} answered {}", r.status());
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+fn query_param(url: &str, name: &str) -> String {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("{name} in {url}"))
+}
+
+#[tokio::test]
+async fn authorization_code_with_pkce_refresh_revoke_logout() {
+    let iam = iam();
+    let stack = common::stack();
+    let redirect = format!("{}callback", stack["helper"]["base_url"].as_str().unwrap());
+    let client = iam
+        .oauth2_client()
+        .create(json!({
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code", "id_token"],
+            "redirect_uris": [redirect],
+            "scope": "openid offline_access profile",
+        }))
+        .await
+        .unwrap();
+    let secret = client.client_secret.clone().unwrap();
+    let verifier = URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes())
+        + &URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes());
+    let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let public = stack["hydra"]["public_url"].as_str().unwrap();
+    let mut auth = url::Url::parse(&format!("{public}oauth2/auth")).unwrap();
+    auth.query_pairs_mut()
+        .append_pair("client_id", &client.client_id)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("scope", "openid offline_access")
+        .append_pair("state", "state-123456789")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut jar = Vec::new();
+
+    let to_login = step(&http, auth.as_str(), &mut jar).await;
+    let login_challenge = query_param(&to_login, "login_challenge");
+    let consent = iam.consent();
+    let login = consent.get_login_request(&login_challenge).await.unwrap();
+    assert_eq!(login.client_id.as_deref(), Some(client.client_id.as_str()));
+    assert!(login.requested_scope.contains(&"offline_access".to_owned()));
+    let next = consent
+        .accept_login_request(&login_challenge, json!({"subject": "user-1", "remember": true, "remember_for": 3600}))
+        .await
+        .unwrap();
+    let to_consent = step(&http, &next.redirect_to, &mut jar).await;
+    let consent_challenge = query_param(&to_consent, "consent_challenge");
+    let c = consent.get_consent_request(&consent_challenge).await.unwrap();
+    assert_eq!(c.subject.as_deref(), Some("user-1"));
+    let next = consent
+        .accept_consent_request(&consent_challenge, json!({"grant_scope": c.requested_scope, "remember": false, "session": {"id_token": {"email": "u@example.test"}}}))
+        .await
+        .unwrap();
+    let back = step(&http, &next.redirect_to, &mut jar).await;
+    assert!(back.starts_with(&redirect));
+    let code = query_param(&back, "code");
+    assert_eq!(
+        consent.accept_login_request(&login_challenge, json!({})).await.unwrap_err().kind(),
+        ErrorKind::Validation,
+        "subject is required"
+    );
+    assert_eq!(consent.get_login_request("").await.unwrap_err().kind(), ErrorKind::Validation);
+
+    let tokens = iam
+        .token()
+        .authorization_code(AuthorizationCodeGrant {
+            code: Secret::new(code),
+            redirect_uri: redirect.clone(),
+            client_id: Some(client.client_id.clone()),
+            client_secret: Some(secret.clone()),
+            code_verifier: Some(Secret::new(verifier)),
+        })
+        .await
+        .unwrap();
+    let refresh = tokens.refresh_token.clone().expect("offline_access gives a refresh token");
+    let id_token = tokens.id_token.clone().expect("openid gives an id token");
+    let i = iam.token().introspect(&tokens.access_token).await.unwrap();
+    assert!(i.active);
+    assert_eq!(i.sub.as_deref(), Some("user-1"));
+
+    let renewed = iam
+        .token()
+        .refresh(RefreshGrant {
+            refresh_token: refresh.clone(),
+            client_id: Some(client.client_id.clone()),
+            client_secret: Some(secret.clone()),
+            scope: None,
+        })
+        .await
+        .unwrap();
+    assert_ne!(renewed.access_token, tokens.access_token);
+    let reused = iam
+        .token()
+        .refresh(RefreshGrant {
+            refresh_token: refresh,
+            client_id: Some(client.client_id.clone()),
+            client_secret: Some(secret.clone()),
+            scope: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reused.kind(), ErrorKind::Validation, "a rotated refresh token is invalid_grant");
+    let opts = RevokeOptions {
+        token_type_hint: Some("access_token".into()),
+        client_id: Some(client.client_id.clone()),
+        client_secret: Some(secret.clone()),
+    };
+    iam.token().revoke(&renewed.access_token, opts).await.unwrap();
+    assert!(!iam.token().introspect(&renewed.access_token).await.unwrap().active);
+
+    // RP-initiated logout: Hydra asks the logout URL with a challenge.
+    let mut logout = url::Url::parse(&format!("{public}oauth2/sessions/logout")).unwrap();
+    logout.query_pairs_mut().append_pair("id_token_hint", id_token.expose());
+    let to_logout = step(&http, logout.as_str(), &mut jar).await;
+    let logout_challenge = query_param(&to_logout, "logout_challenge");
+    let l = consent.get_logout_request(&logout_challenge).await.unwrap();
+    assert_eq!(l.subject.as_deref(), Some("user-1"));
+    assert!(!consent.accept_logout_request(&logout_challenge).await.unwrap().redirect_to.is_empty());
+    iam.oauth2_client().delete(&client.client_id).await.unwrap();
+}
+
+#[tokio::test]
+async fn jwk_set_lifecycle() {
+    let jwk = iam().jwk();
+    let set = format!("set-{}", uuid::Uuid::new_v4().simple());
+    let created = jwk
+        .create_set(&set, CreateJwkSet { alg: "ES256".into(), use_: "sig".into(), kid: Some("k1".into()) })
+        .await
+        .unwrap();
+    assert_eq!(created.keys.len(), 1);
+    assert!(!format!("{created:?}").contains("\"d\""), "Debug shows key ids only");
+    jwk.create_set(&set, CreateJwkSet { alg: "ES256".into(), use_: "sig".into(), kid: Some("k2".into()) })
+        .await
+        .unwrap();
+    assert_eq!(jwk.get_set(&set).await.unwrap().keys.len(), 2);
+    let k1 = jwk.get_key(&set, "k1").await.unwrap();
+    assert_eq!(k1.keys[0]["kid"], json!("k1"));
+    jwk.delete_key(&set, "k1").await.unwrap();
+    assert_eq!(jwk.get_key(&set, "k1").await.unwrap_err().kind(), ErrorKind::NotFound);
+    jwk.delete_set(&set).await.unwrap();
+    assert_eq!(jwk.get_set(&set).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(jwk.get_set("a/b").await.unwrap_err().kind(), ErrorKind::Validation);
+    assert!(!iam().metadata().discover_jwks().await.unwrap().keys.is_empty());
+}
+
+#[tokio::test]
+async fn trusted_issuer_and_jwt_bearer() {
+    let iam = iam();
+    let stack = common::stack();
+    // A key pair of ours (Hydra generates it; we keep the private half to sign assertions).
+    let set = format!("issuer-{}", uuid::Uuid::new_v4().simple());
+    let pair = iam
+        .jwk()
+        .create_set(&set, CreateJwkSet { alg: "ES256".into(), use_: "sig".into(), kid: Some("ik".into()) })
+        .await
+        .unwrap();
+    let private = pair.keys[0].clone();
+    let mut public: Value = private.clone();
+    public.as_object_mut().unwrap().remove("d");
+    let issuer = format!("https://issuer-{}.example.test", uuid::Uuid::new_v4().simple());
+    let expires = (time::OffsetDateTime::now_utc() + time::Duration::hours(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let trusted = iam
+        .trusted_issuer()
+        .trust(TrustIssuer {
+            issuer: issuer.clone(),
+            subject: Some("svc-1".into()),
+            allow_any_subject: None,
+            scope: vec!["read".into()],
+            expires_at: expires.clone(),
+            public_key: public.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(iam.trusted_issuer().get(&trusted.id).await.unwrap().issuer, issuer);
+    let listed: Vec<String> = iam
+        .trusted_issuer()
+        .list_all(ory_iam::dto::ListTrustedIssuers { issuer: Some(issuer.clone()), ..Default::default() })
+        .map(|t| t.unwrap().id)
+        .collect()
+        .await;
+    assert_eq!(listed, vec![trusted.id.clone()]);
+    let bad = iam
+        .trusted_issuer()
+        .trust(TrustIssuer {
+            issuer: issuer.clone(),
+            subject: None,
+            allow_any_subject: None,
+            scope: vec![],
+            expires_at: expires,
+            public_key: public,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((bad.kind(), bad.status()), (ErrorKind::Validation, None));
+
+    let client = iam
+        .oauth2_client()
+        .create(json!({"grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"], "scope": "read"}))
+        .await
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let token_url = format!("{}oauth2/token", stack["hydra"]["public_url"].as_str().unwrap());
+    let header = URL_SAFE_NO_PAD.encode(json!({"alg": "ES256", "kid": "ik", "typ": "JWT"}).to_string());
+    let claims = URL_SAFE_NO_PAD.encode(
+        json!({"iss": issuer, "sub": "svc-1", "aud": token_url, "iat": now, "exp": now + 300, "jti": uuid::Uuid::new_v4().to_string()})
+            .to_string(),
+    );
+    let d = URL_SAFE_NO_PAD.decode(private["d"].as_str().unwrap()).unwrap();
+    let key = p256::ecdsa::SigningKey::from_slice(&d).unwrap();
+    let sig: p256::ecdsa::Signature = key.sign(format!("{header}.{claims}").as_bytes());
+    let assertion = format!("{header}.{claims}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()));
+    let tokens = iam
+        .token()
+        .jwt_bearer(JwtBearerGrant {
+            assertion: Secret::new(assertion),
+            scope: Some("read".into()),
+            client_id: Some(client.client_id.clone()),
+            client_secret: client.client_secret.clone(),
+        })
+        .await
+        .unwrap();
+    let i = iam.token().introspect(&tokens.access_token).await.unwrap();
+    assert_eq!(i.sub.as_deref(), Some("svc-1"));
+    iam.trusted_issuer().delete(&trusted.id).await.unwrap();
+    assert_eq!(iam.trusted_issuer().get(&trusted.id).await.unwrap_err().kind(), ErrorKind::NotFound);
+    iam.oauth2_client().delete(&client.client_id).await.unwrap();
+    iam.jwk().delete_set(&set).await.unwrap();
+}
