@@ -9,6 +9,25 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** Login, consent and logout requests of one tenant (Hydra admin API). */
+export declare class ConsentService {
+  forTenant(name: string): ConsentService
+  get tenant(): string
+  equals(other: ConsentService): boolean
+  getLoginRequest(challenge: string): Promise<ChallengeRequest>
+  /** `{subject, remember?, remember_for?, acr?, context?}` (Hydra's snake_case fields). */
+  acceptLoginRequest(challenge: string, body: Record<string, unknown>): Promise<RedirectTo>
+  rejectLoginRequest(challenge: string, body?: Record<string, unknown>): Promise<RedirectTo>
+  getConsentRequest(challenge: string): Promise<ChallengeRequest>
+  /** `{grant_scope, grant_access_token_audience?, remember?, session?}`. */
+  acceptConsentRequest(challenge: string, body: Record<string, unknown>): Promise<RedirectTo>
+  rejectConsentRequest(challenge: string, body?: Record<string, unknown>): Promise<RedirectTo>
+  getLogoutRequest(challenge: string): Promise<ChallengeRequest>
+  acceptLogoutRequest(challenge: string): Promise<RedirectTo>
+  /** Hydra answers 204: `redirectTo` is empty. */
+  rejectLogoutRequest(challenge: string): Promise<RedirectTo>
+}
+
 export declare class CourierMessagePager {
   /** The next item, or null at the end. */
   nextItem(): Promise<CourierMessage | null>
@@ -71,6 +90,11 @@ export declare class Iam {
   /** From `ORY_IAM_CONFIG_FILE` and/or `ORY_IAM__<PATH>` environment variables. */
   static fromEnv(): Iam
   get identity(): IdentityService
+  get token(): TokenService
+  get oauth2Client(): OAuth2ClientService
+  get consent(): ConsentService
+  get jwk(): JwkService
+  get trustedIssuer(): TrustedIssuerService
   get permission(): PermissionService
   get schema(): SchemaService
   get courier(): CourierService
@@ -126,13 +150,55 @@ export declare class IdentityService {
   delete(id: string): Promise<void>
 }
 
+/** JSON Web Key sets of one tenant (Hydra admin API). */
+export declare class JwkService {
+  forTenant(name: string): JwkService
+  get tenant(): string
+  equals(other: JwkService): boolean
+  /** `{alg, use, kid?}`. */
+  createSet(set: string, options: CreateJwkSetOptions): Promise<JsonWebKeySet>
+  getSet(set: string): Promise<JsonWebKeySet>
+  updateSet(set: string, keys: JsonWebKeySet): Promise<JsonWebKeySet>
+  deleteSet(set: string): Promise<void>
+  getKey(set: string, kid: string): Promise<JsonWebKeySet>
+  updateKey(set: string, kid: string, key: Record<string, unknown>): Promise<any>
+  deleteKey(set: string, kid: string): Promise<void>
+}
+
 /** Diagnostics about the Ory servers of one tenant. */
 export declare class MetadataService {
   forTenant(name: string): MetadataService
   get tenant(): string
   equals(other: MetadataService): boolean
+  /** Hydra's published (public) signing keys. */
+  discoverJwks(): Promise<JsonWebKeySet>
   /** The version each configured server reports. */
   version(): Promise<ServerVersions>
+}
+
+export declare class OAuth2ClientPager {
+  /** The next item, or null at the end. */
+  nextItem(): Promise<OAuth2Client | null>
+}
+
+/** OAuth2 clients of one tenant (Hydra admin API). */
+export declare class OAuth2ClientService {
+  forTenant(name: string): OAuth2ClientService
+  get tenant(): string
+  equals(other: OAuth2ClientService): boolean
+  /**
+   * Create a client from Hydra's fields (`client_name`, `grant_types`, …; snake_case as Hydra
+   * spells them). The returned `clientSecret` is shown this once.
+   */
+  create(client: Record<string, unknown>): Promise<OAuth2Client>
+  get(id: string): Promise<OAuth2Client>
+  list(options?: ListOAuth2ClientsOptions): Promise<OAuth2ClientPage>
+  listAll(options?: ListOAuth2ClientsOptions): AsyncIterable<OAuth2Client>
+  /** Replace the client (an omitted `client_secret` keeps the current one). */
+  set(id: string, client: Record<string, unknown>): Promise<OAuth2Client>
+  patch(id: string, ops: Array<JsonPatchOperation>): Promise<OAuth2Client>
+  /** Audited `oauth2_client.delete`. */
+  delete(id: string): Promise<void>
 }
 
 /** Permissions of one tenant (Keto). Fails closed: an outage throws, never reads as allowed. */
@@ -198,6 +264,38 @@ export declare class SessionService {
   revoke(sessionId: string): Promise<void>
 }
 
+/** OAuth2 tokens of one tenant. */
+export declare class TokenService {
+  forTenant(name: string): TokenService
+  get tenant(): string
+  equals(other: TokenService): boolean
+  /** With the tenant's `hydra.clientId`/`clientSecret`; cached and renewed ahead of expiry. */
+  clientCredentials(scope?: string | undefined | null): Promise<TokenSet>
+  authorizationCode(grant: AuthorizationCodeGrant): Promise<TokenSet>
+  refresh(grant: RefreshGrant): Promise<TokenSet>
+  jwtBearer(grant: JwtBearerGrant): Promise<TokenSet>
+  /** `active: false` (unknown, expired, revoked) is a normal answer. */
+  introspect(token: string | Secret): Promise<Introspection>
+  revoke(token: string | Secret, options?: RevokeTokenOptions): Promise<void>
+}
+
+export declare class TrustedIssuerPager {
+  /** The next item, or null at the end. */
+  nextItem(): Promise<TrustedIssuer | null>
+}
+
+/** Trusted JWT-bearer issuers of one tenant (Hydra admin API). */
+export declare class TrustedIssuerService {
+  forTenant(name: string): TrustedIssuerService
+  get tenant(): string
+  equals(other: TrustedIssuerService): boolean
+  trust(issuer: TrustIssuerInput): Promise<TrustedIssuer>
+  get(id: string): Promise<TrustedIssuer>
+  list(options?: ListTrustedIssuersOptions): Promise<TrustedIssuerPage>
+  listAll(options?: ListTrustedIssuersOptions): AsyncIterable<TrustedIssuer>
+  delete(id: string): Promise<void>
+}
+
 /** An audit event (already redacted by the core). */
 export interface AuditEvent {
   name: string
@@ -210,6 +308,29 @@ export interface AuditEvent {
   /** success | failure | denied */
   result: string
   attributes: any
+}
+
+/** Declared for the typings; parsed by the core. Secrets may be strings or `Secret`s. */
+export interface AuthorizationCodeGrant {
+  code: string
+  redirectUri: string
+  clientId?: string
+  clientSecret?: string
+  codeVerifier?: string
+}
+
+/** A login, consent or logout request Hydra waits on; `raw` has every field Hydra sent. */
+export interface ChallengeRequest {
+  tenant: string
+  challenge: string
+  subject?: string
+  skip: boolean
+  clientId?: string
+  requestedScope: Array<string>
+  requestedAccessTokenAudience: Array<string>
+  requestUrl?: string
+  sessionId?: string
+  raw: any
 }
 
 /** Options of `permission.check` (declared for the typings; parsed by the core). */
@@ -253,6 +374,15 @@ export interface CreateIdentityInput {
   state?: string
   metadataPublic?: any
   metadataAdmin?: any
+}
+
+/** Declared for the typings; parsed by the core. */
+export interface CreateJwkSetOptions {
+  /** RS256, ES256, HS256, … */
+  alg: string
+  /** sig | enc */
+  use: string
+  kid?: string
 }
 
 /** Query of `permission.expand` (declared for the typings; parsed by the core). */
@@ -359,6 +489,22 @@ export interface InitiateFlowOptions {
   aal?: string
 }
 
+/** `active: false` (unknown, expired or revoked token) is a normal answer. */
+export interface Introspection {
+  tenant: string
+  active: boolean
+  sub?: string
+  clientId?: string
+  scope?: string
+  exp?: number
+  iat?: number
+  iss?: string
+  aud?: Array<string>
+  tokenType?: string
+  tokenUse?: string
+  ext?: any
+}
+
 /** One RFC 6902 operation (declared for the typings; validated by the core). */
 export interface JsonPatchOperation {
   /** add | remove | replace | move | copy | test */
@@ -366,6 +512,19 @@ export interface JsonPatchOperation {
   path: string
   from?: string
   value?: any
+}
+
+/** A JSON Web Key set (keys may hold private material). */
+export interface JsonWebKeySet {
+  keys: Array<any>
+}
+
+/** Declared for the typings; parsed by the core. */
+export interface JwtBearerGrant {
+  assertion: string
+  scope?: string
+  clientId?: string
+  clientSecret?: string
 }
 
 /** Options of `courier.list` (declared for the typings; parsed by the core). */
@@ -384,11 +543,26 @@ export interface ListIdentitiesOptions {
   pageToken?: string
 }
 
+/** Declared for the typings; parsed by the core. */
+export interface ListOAuth2ClientsOptions {
+  pageSize?: number
+  pageToken?: string
+  clientName?: string
+  owner?: string
+}
+
 /** Options of `identity.listSessions` (declared for the typings; parsed by the core). */
 export interface ListSessionsOptions {
   pageSize?: number
   pageToken?: string
   active?: boolean
+}
+
+/** Declared for the typings; parsed by the core. */
+export interface ListTrustedIssuersOptions {
+  issuer?: string
+  pageSize?: number
+  pageToken?: string
 }
 
 export interface LogoutFlow {
@@ -405,6 +579,29 @@ export interface LogRecord {
   target: string
   message: string
   fields: any
+}
+
+/** An OAuth2 client; `clientSecret` is set only right after `create`. */
+export interface OAuth2Client {
+  tenant: string
+  clientId: string
+  clientName?: string
+  clientSecret?: Secret
+  grantTypes: Array<string>
+  responseTypes: Array<string>
+  redirectUris: Array<string>
+  scope?: string
+  audience: Array<string>
+  owner?: string
+  tokenEndpointAuthMethod?: string
+  metadata?: any
+  createdAt?: string
+  updatedAt?: string
+}
+
+export interface OAuth2ClientPage {
+  items: Array<OAuth2Client>
+  nextPageToken?: string
 }
 
 /** Query of `permission.list` (declared for the typings; parsed by the core). */
@@ -437,6 +634,25 @@ export interface RecoveryAddress {
   id?: string
   value: string
   via: string
+}
+
+export interface RedirectTo {
+  redirectTo: string
+}
+
+/** Declared for the typings; parsed by the core. */
+export interface RefreshGrant {
+  refreshToken: string
+  clientId?: string
+  clientSecret?: string
+  scope?: string
+}
+
+/** Declared for the typings; parsed by the core. */
+export interface RevokeTokenOptions {
+  tokenTypeHint?: string
+  clientId?: string
+  clientSecret?: string
 }
 
 export interface ServerVersions {
@@ -490,6 +706,47 @@ export interface SubmitFlowOptions {
   cookie?: string
   csrfToken?: string
   sessionToken?: string
+}
+
+/** Tokens from Hydra; each is a `Secret`. */
+export interface TokenSet {
+  tenant: string
+  accessToken: Secret
+  tokenType: string
+  expiresIn?: number
+  scope?: string
+  refreshToken?: Secret
+  idToken?: Secret
+}
+
+export interface TrustedIssuer {
+  tenant: string
+  id: string
+  issuer: string
+  subject?: string
+  allowAnySubject: boolean
+  scope: Array<string>
+  keySet?: string
+  keyId?: string
+  expiresAt?: string
+  createdAt?: string
+}
+
+export interface TrustedIssuerPage {
+  items: Array<TrustedIssuer>
+  nextPageToken?: string
+}
+
+/** Declared for the typings; parsed by the core. */
+export interface TrustIssuerInput {
+  issuer: string
+  subject?: string
+  allowAnySubject?: boolean
+  scope: Array<string>
+  /** RFC 3339 */
+  expiresAt: string
+  /** The issuer's public JWK (with `kid`). */
+  publicKey: any
 }
 
 export interface Ui {

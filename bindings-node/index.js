@@ -835,18 +835,25 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.ConsentService = nativeBinding.ConsentService
 module.exports.CourierMessagePager = nativeBinding.CourierMessagePager
 module.exports.CourierService = nativeBinding.CourierService
 module.exports.FlowService = nativeBinding.FlowService
 module.exports.Iam = nativeBinding.Iam
 module.exports.IdentityPager = nativeBinding.IdentityPager
 module.exports.IdentityService = nativeBinding.IdentityService
+module.exports.JwkService = nativeBinding.JwkService
 module.exports.MetadataService = nativeBinding.MetadataService
+module.exports.OAuth2ClientPager = nativeBinding.OAuth2ClientPager
+module.exports.OAuth2ClientService = nativeBinding.OAuth2ClientService
 module.exports.PermissionService = nativeBinding.PermissionService
 module.exports.PermissionTuplePager = nativeBinding.PermissionTuplePager
 module.exports.SchemaService = nativeBinding.SchemaService
 module.exports.Secret = nativeBinding.Secret
 module.exports.SessionPager = nativeBinding.SessionPager
 module.exports.SessionService = nativeBinding.SessionService
+module.exports.TokenService = nativeBinding.TokenService
+module.exports.TrustedIssuerPager = nativeBinding.TrustedIssuerPager
+module.exports.TrustedIssuerService = nativeBinding.TrustedIssuerService
 module.exports.FlowKindName = nativeBinding.FlowKindName
 module.exports.setLogCallback = nativeBinding.setLogCallback

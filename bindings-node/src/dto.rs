@@ -560,3 +560,288 @@ pub struct ExpandQuery {
     pub relation: String,
     pub max_depth: Option<u32>,
 }
+
+/// An OAuth2 client; `clientSecret` is set only right after `create`.
+#[napi(object, object_from_js = false)]
+pub struct OAuth2Client {
+    pub tenant: String,
+    pub client_id: String,
+    pub client_name: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub grant_types: Vec<String>,
+    pub response_types: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub scope: Option<String>,
+    pub audience: Vec<String>,
+    pub owner: Option<String>,
+    pub token_endpoint_auth_method: Option<String>,
+    pub metadata: Option<Value>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+impl From<ory_iam::dto::OAuth2Client> for OAuth2Client {
+    fn from(c: ory_iam::dto::OAuth2Client) -> Self {
+        OAuth2Client {
+            tenant: c.tenant,
+            client_id: c.client_id,
+            client_name: c.client_name,
+            client_secret: c.client_secret.map(Secret::from_core),
+            grant_types: c.grant_types,
+            response_types: c.response_types,
+            redirect_uris: c.redirect_uris,
+            scope: c.scope,
+            audience: c.audience,
+            owner: c.owner,
+            token_endpoint_auth_method: c.token_endpoint_auth_method,
+            metadata: c.metadata,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[napi(object, object_from_js = false)]
+pub struct OAuth2ClientPage {
+    pub items: Vec<OAuth2Client>,
+    pub next_page_token: Option<String>,
+}
+
+/// Tokens from Hydra; each is a `Secret`.
+#[napi(object, object_from_js = false)]
+pub struct TokenSet {
+    pub tenant: String,
+    pub access_token: Secret,
+    pub token_type: String,
+    pub expires_in: Option<u32>,
+    pub scope: Option<String>,
+    pub refresh_token: Option<Secret>,
+    pub id_token: Option<Secret>,
+}
+
+impl From<ory_iam::dto::TokenSet> for TokenSet {
+    fn from(t: ory_iam::dto::TokenSet) -> Self {
+        TokenSet {
+            tenant: t.tenant,
+            access_token: Secret::from_core(t.access_token),
+            token_type: t.token_type,
+            expires_in: t.expires_in.map(|e| e.min(u32::MAX as u64) as u32),
+            scope: t.scope,
+            refresh_token: t.refresh_token.map(Secret::from_core),
+            id_token: t.id_token.map(Secret::from_core),
+        }
+    }
+}
+
+/// `active: false` (unknown, expired or revoked token) is a normal answer.
+#[napi(object)]
+pub struct Introspection {
+    pub tenant: String,
+    pub active: bool,
+    pub sub: Option<String>,
+    pub client_id: Option<String>,
+    pub scope: Option<String>,
+    pub exp: Option<i64>,
+    pub iat: Option<i64>,
+    pub iss: Option<String>,
+    pub aud: Option<Vec<String>>,
+    pub token_type: Option<String>,
+    pub token_use: Option<String>,
+    pub ext: Option<Value>,
+}
+
+impl From<ory_iam::dto::Introspection> for Introspection {
+    fn from(i: ory_iam::dto::Introspection) -> Self {
+        Introspection {
+            tenant: i.tenant,
+            active: i.active,
+            sub: i.sub,
+            client_id: i.client_id,
+            scope: i.scope,
+            exp: i.exp,
+            iat: i.iat,
+            iss: i.iss,
+            aud: i.aud,
+            token_type: i.token_type,
+            token_use: i.token_use,
+            ext: i.ext,
+        }
+    }
+}
+
+#[napi(object)]
+pub struct RedirectTo {
+    pub redirect_to: String,
+}
+
+impl From<ory_iam::dto::RedirectTo> for RedirectTo {
+    fn from(r: ory_iam::dto::RedirectTo) -> Self {
+        RedirectTo { redirect_to: r.redirect_to }
+    }
+}
+
+/// A login, consent or logout request Hydra waits on; `raw` has every field Hydra sent.
+#[napi(object)]
+pub struct ChallengeRequest {
+    pub tenant: String,
+    pub challenge: String,
+    pub subject: Option<String>,
+    pub skip: bool,
+    pub client_id: Option<String>,
+    pub requested_scope: Vec<String>,
+    pub requested_access_token_audience: Vec<String>,
+    pub request_url: Option<String>,
+    pub session_id: Option<String>,
+    pub raw: Value,
+}
+
+impl From<ory_iam::dto::ChallengeRequest> for ChallengeRequest {
+    fn from(c: ory_iam::dto::ChallengeRequest) -> Self {
+        ChallengeRequest {
+            tenant: c.tenant,
+            challenge: c.challenge,
+            subject: c.subject,
+            skip: c.skip,
+            client_id: c.client_id,
+            requested_scope: c.requested_scope,
+            requested_access_token_audience: c.requested_access_token_audience,
+            request_url: c.request_url,
+            session_id: c.session_id,
+            raw: c.raw,
+        }
+    }
+}
+
+/// A JSON Web Key set (keys may hold private material).
+#[napi(object)]
+pub struct JsonWebKeySet {
+    pub keys: Vec<Value>,
+}
+
+impl From<ory_iam::dto::JsonWebKeySet> for JsonWebKeySet {
+    fn from(k: ory_iam::dto::JsonWebKeySet) -> Self {
+        JsonWebKeySet { keys: k.keys }
+    }
+}
+
+#[napi(object)]
+pub struct TrustedIssuer {
+    pub tenant: String,
+    pub id: String,
+    pub issuer: String,
+    pub subject: Option<String>,
+    pub allow_any_subject: bool,
+    pub scope: Vec<String>,
+    pub key_set: Option<String>,
+    pub key_id: Option<String>,
+    pub expires_at: Option<String>,
+    pub created_at: Option<String>,
+}
+
+impl From<ory_iam::dto::TrustedIssuer> for TrustedIssuer {
+    fn from(t: ory_iam::dto::TrustedIssuer) -> Self {
+        TrustedIssuer {
+            tenant: t.tenant,
+            id: t.id,
+            issuer: t.issuer,
+            subject: t.subject,
+            allow_any_subject: t.allow_any_subject,
+            scope: t.scope,
+            key_set: t.key_set,
+            key_id: t.key_id,
+            expires_at: t.expires_at,
+            created_at: t.created_at,
+        }
+    }
+}
+
+#[napi(object)]
+pub struct TrustedIssuerPage {
+    pub items: Vec<TrustedIssuer>,
+    pub next_page_token: Option<String>,
+}
+
+/// Declared for the typings; parsed by the core.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct ListOAuth2ClientsOptions {
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+    pub client_name: Option<String>,
+    pub owner: Option<String>,
+}
+
+/// Declared for the typings; parsed by the core. Secrets may be strings or `Secret`s.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct AuthorizationCodeGrant {
+    pub code: String,
+    pub redirect_uri: String,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub code_verifier: Option<String>,
+}
+
+/// Declared for the typings; parsed by the core.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct RefreshGrant {
+    pub refresh_token: String,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub scope: Option<String>,
+}
+
+/// Declared for the typings; parsed by the core.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct JwtBearerGrant {
+    pub assertion: String,
+    pub scope: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+/// Declared for the typings; parsed by the core.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct RevokeTokenOptions {
+    pub token_type_hint: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+/// Declared for the typings; parsed by the core.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct CreateJwkSetOptions {
+    /// RS256, ES256, HS256, …
+    pub alg: String,
+    /// sig | enc
+    #[napi(js_name = "use")]
+    pub use_: String,
+    pub kid: Option<String>,
+}
+
+/// Declared for the typings; parsed by the core.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct TrustIssuerInput {
+    pub issuer: String,
+    pub subject: Option<String>,
+    pub allow_any_subject: Option<bool>,
+    pub scope: Vec<String>,
+    /// RFC 3339
+    pub expires_at: String,
+    /// The issuer's public JWK (with `kid`).
+    pub public_key: Value,
+}
+
+/// Declared for the typings; parsed by the core.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct ListTrustedIssuersOptions {
+    pub issuer: Option<String>,
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+}

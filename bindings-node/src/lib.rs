@@ -5,6 +5,7 @@ mod config;
 mod dto;
 mod errors;
 mod flow;
+mod hydra;
 mod identity;
 mod kratos_misc;
 // `#[napi]` items are not compiled into test builds, which leaves their helpers unused there.
@@ -18,6 +19,7 @@ mod session;
 
 use errors::IntoNapi;
 use flow::FlowService;
+use hydra::{ConsentService, JwkService, OAuth2ClientService, TokenService, TrustedIssuerService};
 use identity::IdentityService;
 use kratos_misc::{CourierService, SchemaService};
 use metadata::MetadataService;
@@ -59,6 +61,31 @@ impl Iam {
     #[napi(getter)]
     pub fn identity(&self) -> IdentityService {
         IdentityService(self.0.identity())
+    }
+
+    #[napi(getter)]
+    pub fn token(&self) -> TokenService {
+        TokenService(self.0.token())
+    }
+
+    #[napi(getter)]
+    pub fn oauth2_client(&self) -> OAuth2ClientService {
+        OAuth2ClientService(self.0.oauth2_client())
+    }
+
+    #[napi(getter)]
+    pub fn consent(&self) -> ConsentService {
+        ConsentService(self.0.consent())
+    }
+
+    #[napi(getter)]
+    pub fn jwk(&self) -> JwkService {
+        JwkService(self.0.jwk())
+    }
+
+    #[napi(getter)]
+    pub fn trusted_issuer(&self) -> TrustedIssuerService {
+        TrustedIssuerService(self.0.trusted_issuer())
     }
 
     #[napi(getter)]

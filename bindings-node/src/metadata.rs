@@ -24,6 +24,12 @@ impl MetadataService {
         self.0 == other.0
     }
 
+    /// Hydra's published (public) signing keys.
+    #[napi]
+    pub async fn discover_jwks(&self) -> napi::Result<crate::dto::JsonWebKeySet> {
+        self.0.discover_jwks().await.napi().map(Into::into)
+    }
+
     /// The version each configured server reports.
     #[napi]
     pub async fn version(&self) -> napi::Result<ServerVersions> {

@@ -31,3 +31,5 @@ typed_pager!(IdentityPager, ory_iam::dto::Identity, crate::dto::Identity);
 typed_pager!(CourierMessagePager, ory_iam::dto::CourierMessage, crate::dto::CourierMessage);
 typed_pager!(SessionPager, ory_iam::dto::Session, crate::dto::Session);
 typed_pager!(PermissionTuplePager, ory_iam::dto::PermissionTuple, crate::dto::PermissionTuple);
+typed_pager!(OAuth2ClientPager, ory_iam::dto::OAuth2Client, crate::dto::OAuth2Client);
+typed_pager!(TrustedIssuerPager, ory_iam::dto::TrustedIssuer, crate::dto::TrustedIssuer);

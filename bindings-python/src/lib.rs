@@ -5,6 +5,7 @@ mod config;
 mod convert;
 mod errors;
 mod flow;
+mod hydra;
 mod identity;
 mod kratos_misc;
 mod logging;
@@ -16,6 +17,7 @@ mod session;
 
 use convert::to_py;
 use flow::PyFlowService;
+use hydra::{PyConsentService, PyJwkService, PyOAuth2ClientService, PyTokenService, PyTrustedIssuerService};
 use identity::PyIdentityService;
 use kratos_misc::{PyCourierService, PySchemaService};
 use metadata::PyMetadataService;
@@ -80,6 +82,31 @@ impl PyIam {
     #[getter]
     fn identity(&self) -> PyIdentityService {
         PyIdentityService(self.0.identity())
+    }
+
+    #[getter]
+    fn token(&self) -> PyTokenService {
+        PyTokenService(self.0.token())
+    }
+
+    #[getter]
+    fn oauth2_client(&self) -> PyOAuth2ClientService {
+        PyOAuth2ClientService(self.0.oauth2_client())
+    }
+
+    #[getter]
+    fn consent(&self) -> PyConsentService {
+        PyConsentService(self.0.consent())
+    }
+
+    #[getter]
+    fn jwk(&self) -> PyJwkService {
+        PyJwkService(self.0.jwk())
+    }
+
+    #[getter]
+    fn trusted_issuer(&self) -> PyTrustedIssuerService {
+        PyTrustedIssuerService(self.0.trusted_issuer())
     }
 
     #[getter]
@@ -150,6 +177,11 @@ fn _ory_iam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyFlowService>()?;
     m.add_class::<PySchemaService>()?;
     m.add_class::<PyPermissionService>()?;
+    m.add_class::<PyTokenService>()?;
+    m.add_class::<PyOAuth2ClientService>()?;
+    m.add_class::<PyConsentService>()?;
+    m.add_class::<PyJwkService>()?;
+    m.add_class::<PyTrustedIssuerService>()?;
     m.add_class::<PyCourierService>()?;
     m.add_class::<pager::PyPager>()?;
     m.add_function(wrap_pyfunction!(runtime::_shutdown, m)?)?;

@@ -24,6 +24,11 @@ impl PyMetadataService {
         spawn(py, async move { s.version().await })
     }
 
+    fn discover_jwks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let s = self.0.clone();
+        spawn(py, async move { s.discover_jwks().await })
+    }
+
     fn __repr__(&self) -> String {
         format!("MetadataService(tenant={:?})", self.0.tenant())
     }

@@ -37,6 +37,10 @@ def test_public_services_wrap_every_native_method() -> None:
         (ory_iam.FlowService, _ory_iam.FlowService),
         (ory_iam.SchemaService, _ory_iam.SchemaService),
         (ory_iam.PermissionService, _ory_iam.PermissionService),
+        (ory_iam.OAuth2ClientService, _ory_iam.OAuth2ClientService),
+        (ory_iam.TokenService, _ory_iam.TokenService),
+        (ory_iam.JwkService, _ory_iam.JwkService),
+        (ory_iam.TrustedIssuerService, _ory_iam.TrustedIssuerService),
         (ory_iam.CourierService, _ory_iam.CourierService),
         (ory_iam.MetadataService, _ory_iam.MetadataService),
     ]:

@@ -12,6 +12,13 @@ from typing import Any, AsyncIterator, Callable, Mapping, Optional, Sequence, Un
 
 from . import _ory_iam as _native
 from ._dto import (
+    ChallengeRequest,
+    Introspection,
+    JsonWebKeySet,
+    OAuth2Client,
+    RedirectTo,
+    TokenSet,
+    TrustedIssuer,
     CheckResult,
     IamPermissionTuple,
     PermissionTuple,
@@ -56,6 +63,18 @@ __all__ = [
     "Iam",
     "IdentityService",
     "MetadataService",
+    "TokenService",
+    "OAuth2ClientService",
+    "ConsentService",
+    "JwkService",
+    "TrustedIssuerService",
+    "OAuth2Client",
+    "TokenSet",
+    "Introspection",
+    "RedirectTo",
+    "ChallengeRequest",
+    "JsonWebKeySet",
+    "TrustedIssuer",
     "PermissionService",
     "IamPermissionTuple",
     "PermissionTuple",
@@ -224,6 +243,194 @@ class SessionService(_Service):
     async def revoke(self, session_id: str) -> None:
         """Revoke a session (admin), evict it from the cache, audit ``authz.session.revoke``."""
         await self._n.revoke(session_id)
+
+
+def _jsonable(v: Any) -> Any:
+    """Secrets in grant inputs are passed as their value."""
+    if isinstance(v, Secret):
+        return v.expose()
+    if isinstance(v, Mapping):
+        return {k: _jsonable(x) for k, x in v.items()}
+    return v
+
+
+class OAuth2ClientService(_Service):
+    """Hydra OAuth2 clients. Client fields are Hydra's (``client_name``, ``grant_types``, …)."""
+
+    __slots__ = ()
+
+    def for_tenant(self, name: str) -> "OAuth2ClientService":
+        return OAuth2ClientService(self._n.for_tenant(name))
+
+    async def create(self, client: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> OAuth2Client:
+        """The returned ``client_secret`` is shown this once."""
+        return OAuth2Client._from(await self._n.create(_options(client, kwargs)))
+
+    async def get(self, id: str) -> OAuth2Client:
+        return OAuth2Client._from(await self._n.get(id))
+
+    async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Page[OAuth2Client]:
+        d = await self._n.list(_options(options, kwargs))
+        return Page(items=[OAuth2Client._from(c) for c in d["items"]], next_page_token=d["next_page_token"])
+
+    async def list_all(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> AsyncIterator[OAuth2Client]:
+        pager = self._n.list_all(_options(options, kwargs))
+        while True:
+            item = await pager.next_item()
+            if item is None:
+                return
+            yield OAuth2Client._from(item)
+
+    async def set(self, id: str, client: Mapping[str, Any]) -> OAuth2Client:
+        """Replace the client (an omitted ``client_secret`` keeps the current one)."""
+        return OAuth2Client._from(await self._n.set(id, dict(client)))
+
+    async def patch(self, id: str, ops: Sequence[Mapping[str, Any]]) -> OAuth2Client:
+        return OAuth2Client._from(await self._n.patch(id, [dict(o) for o in ops]))
+
+    async def delete(self, id: str) -> None:
+        """Audited ``oauth2_client.delete``."""
+        await self._n.delete(id)
+
+
+class TokenService(_Service):
+    """Hydra tokens: grants, introspection (``active=False`` is normal), revocation."""
+
+    __slots__ = ()
+
+    def for_tenant(self, name: str) -> "TokenService":
+        return TokenService(self._n.for_tenant(name))
+
+    async def client_credentials(self, scope: Optional[str] = None) -> TokenSet:
+        """With the tenant's ``hydra.client_id``/``client_secret``; cached, renewed ahead of expiry."""
+        return TokenSet._from(await self._n.client_credentials(scope))
+
+    async def authorization_code(self, grant: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> TokenSet:
+        """``code``, ``redirect_uri``, ``client_id?``, ``client_secret?``, ``code_verifier?``."""
+        return TokenSet._from(await self._n.authorization_code(_jsonable(_options(grant, kwargs))))
+
+    async def refresh(self, grant: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> TokenSet:
+        """``refresh_token``, ``client_id?``, ``client_secret?``, ``scope?``."""
+        return TokenSet._from(await self._n.refresh(_jsonable(_options(grant, kwargs))))
+
+    async def jwt_bearer(self, grant: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> TokenSet:
+        """``assertion``, ``scope?``, ``client_id?``, ``client_secret?`` (the client must authenticate)."""
+        return TokenSet._from(await self._n.jwt_bearer(_jsonable(_options(grant, kwargs))))
+
+    async def introspect(self, token: Union[str, Secret]) -> Introspection:
+        return Introspection(**await self._n.introspect(token))
+
+    async def revoke(self, token: Union[str, Secret], options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> None:
+        """``token_type_hint?``, ``client_id?``, ``client_secret?``."""
+        await self._n.revoke(token, _jsonable(_options(options, kwargs)))
+
+
+class ConsentService(_Service):
+    """Hydra login, consent and logout requests: read them, accept or reject them."""
+
+    __slots__ = ()
+
+    def for_tenant(self, name: str) -> "ConsentService":
+        return ConsentService(self._n.for_tenant(name))
+
+    async def _req(self, kind: str, challenge: str) -> ChallengeRequest:
+        return ChallengeRequest(**await self._n.call(kind, "get", challenge))
+
+    async def _decide(self, kind: str, verb: str, challenge: str, body: Optional[Mapping[str, Any]]) -> RedirectTo:
+        return RedirectTo(**await self._n.call(kind, verb, challenge, dict(body or {})))
+
+    async def get_login_request(self, challenge: str) -> ChallengeRequest:
+        return await self._req("login", challenge)
+
+    async def accept_login_request(self, challenge: str, body: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> RedirectTo:
+        """``subject`` (required), ``remember?``, ``remember_for?``, ``acr?``, ``context?``."""
+        return await self._decide("login", "accept", challenge, _options(body, kwargs))
+
+    async def reject_login_request(self, challenge: str, body: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> RedirectTo:
+        return await self._decide("login", "reject", challenge, _options(body, kwargs))
+
+    async def get_consent_request(self, challenge: str) -> ChallengeRequest:
+        return await self._req("consent", challenge)
+
+    async def accept_consent_request(self, challenge: str, body: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> RedirectTo:
+        """``grant_scope``, ``grant_access_token_audience?``, ``remember?``, ``session?``."""
+        return await self._decide("consent", "accept", challenge, _options(body, kwargs))
+
+    async def reject_consent_request(self, challenge: str, body: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> RedirectTo:
+        return await self._decide("consent", "reject", challenge, _options(body, kwargs))
+
+    async def get_logout_request(self, challenge: str) -> ChallengeRequest:
+        return await self._req("logout", challenge)
+
+    async def accept_logout_request(self, challenge: str) -> RedirectTo:
+        return await self._decide("logout", "accept", challenge, None)
+
+    async def reject_logout_request(self, challenge: str) -> RedirectTo:
+        """Hydra answers 204: ``redirect_to`` is empty."""
+        return await self._decide("logout", "reject", challenge, None)
+
+
+class JwkService(_Service):
+    """Hydra JSON Web Key sets."""
+
+    __slots__ = ()
+
+    def for_tenant(self, name: str) -> "JwkService":
+        return JwkService(self._n.for_tenant(name))
+
+    async def create_set(self, set: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> JsonWebKeySet:
+        """``alg`` (RS256, ES256, …), ``use`` (sig|enc), ``kid?``."""
+        return JsonWebKeySet(**await self._n.create_set(set, _options(options, kwargs)))
+
+    async def get_set(self, set: str) -> JsonWebKeySet:
+        return JsonWebKeySet(**await self._n.get_set(set))
+
+    async def update_set(self, set: str, keys: Union[JsonWebKeySet, Mapping[str, Any]]) -> JsonWebKeySet:
+        body = {"keys": keys.keys} if isinstance(keys, JsonWebKeySet) else dict(keys)
+        return JsonWebKeySet(**await self._n.update_set(set, body))
+
+    async def delete_set(self, set: str) -> None:
+        await self._n.delete_set(set)
+
+    async def get_key(self, set: str, kid: str) -> JsonWebKeySet:
+        return JsonWebKeySet(**await self._n.get_key(set, kid))
+
+    async def update_key(self, set: str, kid: str, key: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(await self._n.update_key(set, kid, dict(key)))
+
+    async def delete_key(self, set: str, kid: str) -> None:
+        await self._n.delete_key(set, kid)
+
+
+class TrustedIssuerService(_Service):
+    """Issuers whose JWTs Hydra accepts for the JWT-bearer grant."""
+
+    __slots__ = ()
+
+    def for_tenant(self, name: str) -> "TrustedIssuerService":
+        return TrustedIssuerService(self._n.for_tenant(name))
+
+    async def trust(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> TrustedIssuer:
+        """``issuer``, ``subject`` or ``allow_any_subject``, ``scope``, ``expires_at``, ``public_key``."""
+        return TrustedIssuer(**await self._n.trust(_options(options, kwargs)))
+
+    async def get(self, id: str) -> TrustedIssuer:
+        return TrustedIssuer(**await self._n.get(id))
+
+    async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Page[TrustedIssuer]:
+        d = await self._n.list(_options(options, kwargs))
+        return Page(items=[TrustedIssuer(**t) for t in d["items"]], next_page_token=d["next_page_token"])
+
+    async def list_all(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> AsyncIterator[TrustedIssuer]:
+        pager = self._n.list_all(_options(options, kwargs))
+        while True:
+            item = await pager.next_item()
+            if item is None:
+                return
+            yield TrustedIssuer(**item)
+
+    async def delete(self, id: str) -> None:
+        await self._n.delete(id)
 
 
 TupleLike = Union[IamPermissionTuple, Mapping[str, Any]]
@@ -409,6 +616,10 @@ class MetadataService(_Service):
         """The version each configured server reports."""
         return ServerVersions(**await self._n.version())
 
+    async def discover_jwks(self) -> JsonWebKeySet:
+        """Hydra's published (public) signing keys."""
+        return JsonWebKeySet(**await self._n.discover_jwks())
+
 
 class Iam:
     """The entry point. Build once per process and share; services are cheap handles."""
@@ -436,6 +647,26 @@ class Iam:
     @property
     def identity(self) -> IdentityService:
         return IdentityService(self._n.identity)
+
+    @property
+    def token(self) -> TokenService:
+        return TokenService(self._n.token)
+
+    @property
+    def oauth2_client(self) -> OAuth2ClientService:
+        return OAuth2ClientService(self._n.oauth2_client)
+
+    @property
+    def consent(self) -> ConsentService:
+        return ConsentService(self._n.consent)
+
+    @property
+    def jwk(self) -> JwkService:
+        return JwkService(self._n.jwk)
+
+    @property
+    def trusted_issuer(self) -> TrustedIssuerService:
+        return TrustedIssuerService(self._n.trusted_issuer)
 
     @property
     def permission(self) -> PermissionService:

@@ -8,7 +8,7 @@ from typing import Any, Generic, Literal, Optional, TypeVar, Union
 
 T = TypeVar("T")
 
-_HIDDEN = {"traits", "metadata_admin", "verifiable_addresses", "recovery_addresses", "value"}
+_HIDDEN = {"traits", "metadata_admin", "verifiable_addresses", "recovery_addresses", "value", "raw"}
 
 
 class Secret:
@@ -325,6 +325,120 @@ class SubjectTree(_Dto):
             tuple=IamPermissionTuple._from(d["tuple"]) if d.get("tuple") else None,
             children=[SubjectTree._from(c) for c in d["children"]],
         )
+
+
+@dataclass(frozen=True, repr=False)
+class OAuth2Client(_Dto):
+    """An OAuth2 client; ``client_secret`` is set only right after ``create``."""
+
+    tenant: str
+    client_id: str
+    client_name: Optional[str] = None
+    client_secret: Optional[Secret] = None
+    grant_types: list[str] = field(default_factory=list)
+    response_types: list[str] = field(default_factory=list)
+    redirect_uris: list[str] = field(default_factory=list)
+    scope: Optional[str] = None
+    audience: list[str] = field(default_factory=list)
+    owner: Optional[str] = None
+    token_endpoint_auth_method: Optional[str] = None
+    metadata: Optional[Any] = None
+    created_at: Optional[str] = None
+    updated_at: Optional[str] = None
+
+    @classmethod
+    def _from(cls, d: dict[str, Any]) -> "OAuth2Client":
+        d = dict(d)
+        d["client_secret"] = _secret(d.get("client_secret"))
+        return cls(**d)
+
+
+@dataclass(frozen=True, repr=False)
+class TokenSet(_Dto):
+    """Tokens from Hydra; each is a :class:`Secret`."""
+
+    tenant: str
+    access_token: Secret
+    token_type: str
+    expires_in: Optional[int] = None
+    scope: Optional[str] = None
+    refresh_token: Optional[Secret] = None
+    id_token: Optional[Secret] = None
+
+    @classmethod
+    def _from(cls, d: dict[str, Any]) -> "TokenSet":
+        return cls(
+            tenant=d["tenant"],
+            access_token=Secret(d["access_token"]),
+            token_type=d["token_type"],
+            expires_in=d.get("expires_in"),
+            scope=d.get("scope"),
+            refresh_token=_secret(d.get("refresh_token")),
+            id_token=_secret(d.get("id_token")),
+        )
+
+
+@dataclass(frozen=True, repr=False)
+class Introspection(_Dto):
+    """``active=False`` (unknown, expired or revoked token) is a normal answer."""
+
+    tenant: str
+    active: bool
+    sub: Optional[str] = None
+    client_id: Optional[str] = None
+    scope: Optional[str] = None
+    exp: Optional[int] = None
+    iat: Optional[int] = None
+    iss: Optional[str] = None
+    aud: Optional[list[str]] = None
+    token_type: Optional[str] = None
+    token_use: Optional[str] = None
+    ext: Optional[Any] = None
+
+
+@dataclass(frozen=True, repr=False)
+class RedirectTo(_Dto):
+    redirect_to: str
+
+
+@dataclass(frozen=True, repr=False)
+class ChallengeRequest(_Dto):
+    """A login, consent or logout request Hydra waits on; ``raw`` has every field Hydra sent."""
+
+    tenant: str
+    challenge: str
+    skip: bool
+    subject: Optional[str] = None
+    client_id: Optional[str] = None
+    requested_scope: list[str] = field(default_factory=list)
+    requested_access_token_audience: list[str] = field(default_factory=list)
+    request_url: Optional[str] = None
+    session_id: Optional[str] = None
+    raw: Any = None
+
+
+@dataclass(frozen=True)
+class JsonWebKeySet(_Dto):
+    """Keys may hold private material: ``repr`` shows key ids only."""
+
+    keys: list[dict[str, Any]]
+
+    def __repr__(self) -> str:
+        return f"JsonWebKeySet(kids={[k.get('kid') for k in self.keys]!r})"
+
+
+@dataclass(frozen=True, repr=False)
+class TrustedIssuer(_Dto):
+    tenant: str
+    id: str
+    issuer: str
+    allow_any_subject: bool
+    subject: Optional[str] = None
+    scope: list[str] = field(default_factory=list)
+    key_set: Optional[str] = None
+    key_id: Optional[str] = None
+    expires_at: Optional[str] = None
+    created_at: Optional[str] = None
 
 
 @dataclass(frozen=True, repr=False)

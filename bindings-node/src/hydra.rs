@@ -1,0 +1,260 @@
+//! Hydra services: OAuth2 clients, tokens, consent, JWKs, trusted issuers.
+
+use crate::dto::{
+    ChallengeRequest, Introspection, JsonWebKeySet, OAuth2Client, OAuth2ClientPage, RedirectTo, TokenSet,
+    TrustedIssuer, TrustedIssuerPage,
+};
+use crate::errors::IntoNapi;
+use crate::pager::{OAuth2ClientPager, TrustedIssuerPager};
+use napi_derive::napi;
+use ory_iam::dto::{
+    parse_input, AuthorizationCodeGrant, CreateJwkSet, JwtBearerGrant, ListOAuth2Clients, ListTrustedIssuers,
+    RefreshGrant, RevokeOptions, TrustIssuer,
+};
+use ory_iam::Secret;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+fn input<T: DeserializeOwned>(v: Option<Value>, what: &str) -> napi::Result<T> {
+    parse_input(what, v.unwrap_or(Value::Null)).napi()
+}
+
+macro_rules! basics {
+    ($t:ident) => {
+        #[napi]
+        impl $t {
+            #[napi]
+            pub fn for_tenant(&self, name: String) -> napi::Result<$t> {
+                self.0.for_tenant(&name).napi().map($t)
+            }
+
+            #[napi(getter)]
+            pub fn tenant(&self) -> String {
+                self.0.tenant().to_owned()
+            }
+
+            #[napi]
+            pub fn equals(&self, other: &$t) -> bool {
+                self.0 == other.0
+            }
+        }
+    };
+}
+
+/// OAuth2 clients of one tenant (Hydra admin API).
+#[napi]
+#[derive(Clone)]
+pub struct OAuth2ClientService(pub(crate) ory_iam::OAuth2ClientService);
+basics!(OAuth2ClientService);
+
+#[napi]
+impl OAuth2ClientService {
+    /// Create a client from Hydra's fields (`client_name`, `grant_types`, …; snake_case as Hydra
+    /// spells them). The returned `clientSecret` is shown this once.
+    #[napi(ts_args_type = "client: Record<string, unknown>")]
+    pub async fn create(&self, client: Value) -> napi::Result<OAuth2Client> {
+        self.0.create(client).await.napi().map(Into::into)
+    }
+    #[napi]
+    pub async fn get(&self, id: String) -> napi::Result<OAuth2Client> {
+        self.0.get(&id).await.napi().map(Into::into)
+    }
+    #[napi(ts_args_type = "options?: ListOAuth2ClientsOptions")]
+    pub async fn list(&self, options: Option<Value>) -> napi::Result<OAuth2ClientPage> {
+        let p = self.0.list(input::<ListOAuth2Clients>(options, "options")?).await.napi()?;
+        Ok(OAuth2ClientPage {
+            items: p.items.into_iter().map(Into::into).collect(),
+            next_page_token: p.next_page_token,
+        })
+    }
+    #[napi(ts_args_type = "options?: ListOAuth2ClientsOptions", ts_return_type = "AsyncIterable<OAuth2Client>")]
+    pub fn list_all(&self, options: Option<Value>) -> napi::Result<OAuth2ClientPager> {
+        Ok(OAuth2ClientPager::new(self.0.list_all(input(options, "options")?)))
+    }
+    /// Replace the client (an omitted `client_secret` keeps the current one).
+    #[napi(ts_args_type = "id: string, client: Record<string, unknown>")]
+    pub async fn set(&self, id: String, client: Value) -> napi::Result<OAuth2Client> {
+        self.0.set(&id, client).await.napi().map(Into::into)
+    }
+    #[napi(ts_args_type = "id: string, ops: Array<JsonPatchOperation>")]
+    pub async fn patch(&self, id: String, ops: Value) -> napi::Result<OAuth2Client> {
+        self.0.patch(&id, ops).await.napi().map(Into::into)
+    }
+    /// Audited `oauth2_client.delete`.
+    #[napi]
+    pub async fn delete(&self, id: String) -> napi::Result<()> {
+        self.0.delete(&id).await.napi()
+    }
+}
+
+/// OAuth2 tokens of one tenant.
+#[napi]
+#[derive(Clone)]
+pub struct TokenService(pub(crate) ory_iam::TokenService);
+basics!(TokenService);
+
+#[napi]
+impl TokenService {
+    /// With the tenant's `hydra.clientId`/`clientSecret`; cached and renewed ahead of expiry.
+    #[napi]
+    pub async fn client_credentials(&self, scope: Option<String>) -> napi::Result<TokenSet> {
+        self.0.client_credentials(scope.as_deref()).await.napi().map(Into::into)
+    }
+    #[napi(ts_args_type = "grant: AuthorizationCodeGrant")]
+    pub async fn authorization_code(&self, grant: Value) -> napi::Result<TokenSet> {
+        let g: AuthorizationCodeGrant = input(Some(grant), "grant")?;
+        self.0.authorization_code(g).await.napi().map(Into::into)
+    }
+    #[napi(ts_args_type = "grant: RefreshGrant")]
+    pub async fn refresh(&self, grant: Value) -> napi::Result<TokenSet> {
+        let g: RefreshGrant = input(Some(grant), "grant")?;
+        self.0.refresh(g).await.napi().map(Into::into)
+    }
+    #[napi(ts_args_type = "grant: JwtBearerGrant")]
+    pub async fn jwt_bearer(&self, grant: Value) -> napi::Result<TokenSet> {
+        let g: JwtBearerGrant = input(Some(grant), "grant")?;
+        self.0.jwt_bearer(g).await.napi().map(Into::into)
+    }
+    /// `active: false` (unknown, expired, revoked) is a normal answer.
+    #[napi(ts_args_type = "token: string | Secret")]
+    pub async fn introspect(&self, token: String) -> napi::Result<Introspection> {
+        self.0.introspect(&Secret::new(token)).await.napi().map(Into::into)
+    }
+    #[napi(ts_args_type = "token: string | Secret, options?: RevokeTokenOptions")]
+    pub async fn revoke(&self, token: String, options: Option<Value>) -> napi::Result<()> {
+        let o: RevokeOptions = input(options, "options")?;
+        self.0.revoke(&Secret::new(token), o).await.napi()
+    }
+}
+
+/// Login, consent and logout requests of one tenant (Hydra admin API).
+#[napi]
+#[derive(Clone)]
+pub struct ConsentService(pub(crate) ory_iam::ConsentService);
+basics!(ConsentService);
+
+#[napi]
+impl ConsentService {
+    #[napi]
+    pub async fn get_login_request(&self, challenge: String) -> napi::Result<ChallengeRequest> {
+        self.0.get_login_request(&challenge).await.napi().map(Into::into)
+    }
+    /// `{subject, remember?, remember_for?, acr?, context?}` (Hydra's snake_case fields).
+    #[napi(ts_args_type = "challenge: string, body: Record<string, unknown>")]
+    pub async fn accept_login_request(&self, challenge: String, body: Value) -> napi::Result<RedirectTo> {
+        self.0.accept_login_request(&challenge, body).await.napi().map(Into::into)
+    }
+    #[napi(ts_args_type = "challenge: string, body?: Record<string, unknown>")]
+    pub async fn reject_login_request(&self, challenge: String, body: Option<Value>) -> napi::Result<RedirectTo> {
+        self.0
+            .reject_login_request(&challenge, body.unwrap_or_else(|| serde_json::json!({})))
+            .await
+            .napi()
+            .map(Into::into)
+    }
+    #[napi]
+    pub async fn get_consent_request(&self, challenge: String) -> napi::Result<ChallengeRequest> {
+        self.0.get_consent_request(&challenge).await.napi().map(Into::into)
+    }
+    /// `{grant_scope, grant_access_token_audience?, remember?, session?}`.
+    #[napi(ts_args_type = "challenge: string, body: Record<string, unknown>")]
+    pub async fn accept_consent_request(&self, challenge: String, body: Value) -> napi::Result<RedirectTo> {
+        self.0.accept_consent_request(&challenge, body).await.napi().map(Into::into)
+    }
+    #[napi(ts_args_type = "challenge: string, body?: Record<string, unknown>")]
+    pub async fn reject_consent_request(&self, challenge: String, body: Option<Value>) -> napi::Result<RedirectTo> {
+        self.0
+            .reject_consent_request(&challenge, body.unwrap_or_else(|| serde_json::json!({})))
+            .await
+            .napi()
+            .map(Into::into)
+    }
+    #[napi]
+    pub async fn get_logout_request(&self, challenge: String) -> napi::Result<ChallengeRequest> {
+        self.0.get_logout_request(&challenge).await.napi().map(Into::into)
+    }
+    #[napi]
+    pub async fn accept_logout_request(&self, challenge: String) -> napi::Result<RedirectTo> {
+        self.0.accept_logout_request(&challenge).await.napi().map(Into::into)
+    }
+    /// Hydra answers 204: `redirectTo` is empty.
+    #[napi]
+    pub async fn reject_logout_request(&self, challenge: String) -> napi::Result<RedirectTo> {
+        self.0.reject_logout_request(&challenge).await.napi().map(Into::into)
+    }
+}
+
+/// JSON Web Key sets of one tenant (Hydra admin API).
+#[napi]
+#[derive(Clone)]
+pub struct JwkService(pub(crate) ory_iam::JwkService);
+basics!(JwkService);
+
+#[napi]
+impl JwkService {
+    /// `{alg, use, kid?}`.
+    #[napi(ts_args_type = "set: string, options: CreateJwkSetOptions")]
+    pub async fn create_set(&self, set: String, options: Value) -> napi::Result<JsonWebKeySet> {
+        let o: CreateJwkSet = input(Some(options), "options")?;
+        self.0.create_set(&set, o).await.napi().map(Into::into)
+    }
+    #[napi]
+    pub async fn get_set(&self, set: String) -> napi::Result<JsonWebKeySet> {
+        self.0.get_set(&set).await.napi().map(Into::into)
+    }
+    #[napi]
+    pub async fn update_set(&self, set: String, keys: JsonWebKeySet) -> napi::Result<JsonWebKeySet> {
+        self.0.update_set(&set, ory_iam::dto::JsonWebKeySet { keys: keys.keys }).await.napi().map(Into::into)
+    }
+    #[napi]
+    pub async fn delete_set(&self, set: String) -> napi::Result<()> {
+        self.0.delete_set(&set).await.napi()
+    }
+    #[napi]
+    pub async fn get_key(&self, set: String, kid: String) -> napi::Result<JsonWebKeySet> {
+        self.0.get_key(&set, &kid).await.napi().map(Into::into)
+    }
+    #[napi(ts_args_type = "set: string, kid: string, key: Record<string, unknown>")]
+    pub async fn update_key(&self, set: String, kid: String, key: Value) -> napi::Result<Value> {
+        self.0.update_key(&set, &kid, key).await.napi()
+    }
+    #[napi]
+    pub async fn delete_key(&self, set: String, kid: String) -> napi::Result<()> {
+        self.0.delete_key(&set, &kid).await.napi()
+    }
+}
+
+/// Trusted JWT-bearer issuers of one tenant (Hydra admin API).
+#[napi]
+#[derive(Clone)]
+pub struct TrustedIssuerService(pub(crate) ory_iam::TrustedIssuerService);
+basics!(TrustedIssuerService);
+
+#[napi]
+impl TrustedIssuerService {
+    #[napi(ts_args_type = "issuer: TrustIssuerInput")]
+    pub async fn trust(&self, issuer: Value) -> napi::Result<TrustedIssuer> {
+        let t: TrustIssuer = input(Some(issuer), "issuer")?;
+        self.0.trust(t).await.napi().map(Into::into)
+    }
+    #[napi]
+    pub async fn get(&self, id: String) -> napi::Result<TrustedIssuer> {
+        self.0.get(&id).await.napi().map(Into::into)
+    }
+    #[napi(ts_args_type = "options?: ListTrustedIssuersOptions")]
+    pub async fn list(&self, options: Option<Value>) -> napi::Result<TrustedIssuerPage> {
+        let p = self.0.list(input::<ListTrustedIssuers>(options, "options")?).await.napi()?;
+        Ok(TrustedIssuerPage {
+            items: p.items.into_iter().map(Into::into).collect(),
+            next_page_token: p.next_page_token,
+        })
+    }
+    #[napi(ts_args_type = "options?: ListTrustedIssuersOptions", ts_return_type = "AsyncIterable<TrustedIssuer>")]
+    pub fn list_all(&self, options: Option<Value>) -> napi::Result<TrustedIssuerPager> {
+        Ok(TrustedIssuerPager::new(self.0.list_all(input(options, "options")?)))
+    }
+    #[napi]
+    pub async fn delete(&self, id: String) -> napi::Result<()> {
+        self.0.delete(&id).await.napi()
+    }
+}
