@@ -276,6 +276,12 @@ export declare class TokenService {
   jwtBearer(grant: JwtBearerGrant): Promise<TokenSet>
   /** `active: false` (unknown, expired, revoked) is a normal answer. */
   introspect(token: string | Secret): Promise<Introspection>
+  /**
+   * Resource-server check of the request's `Authorization: Bearer` token (`mode`: auto |
+   * jwt | introspect). Throws unauthorized / forbidden (missing `requiredScope`) /
+   * upstream_unavailable; never a principal on failure.
+   */
+  authenticate(req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>, options?: AuthenticateOptions): Promise<IamMachinePrincipal>
   revoke(token: string | Secret, options?: RevokeTokenOptions): Promise<void>
 }
 
@@ -308,6 +314,13 @@ export interface AuditEvent {
   /** success | failure | denied */
   result: string
   attributes: any
+}
+
+/** Options of `token.authenticate` (declared for the typings; parsed by the core). */
+export interface AuthenticateOptions {
+  /** auto | jwt | introspect */
+  mode?: string
+  requiredScope?: Array<string>
 }
 
 /** Declared for the typings; parsed by the core. Secrets may be strings or `Secret`s. */
@@ -448,6 +461,16 @@ export interface HealthProbe {
   reason?: string
   /** closed | open | half_open */
   breaker: string
+}
+
+/** Who is calling with an OAuth2 bearer token; `verifiedBy` is `jwt` or `introspection`. */
+export interface IamMachinePrincipal {
+  tenant: string
+  clientId?: string
+  subject?: string
+  scope: Array<string>
+  expiresAt?: number
+  verifiedBy: string
 }
 
 /** A Kratos identity. From `get` it is sanitized: `traits`, `metadataAdmin` and the addresses are null. */

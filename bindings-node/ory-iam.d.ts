@@ -4,6 +4,8 @@ import type { AuditEvent, Iam as NativeIam } from './index'
 export { Secret, setLogCallback } from './index'
 export type {
   AuditEvent,
+  AuthenticateOptions,
+  IamMachinePrincipal,
   AuthorizationCodeGrant,
   ChallengeRequest,
   ConsentService,

@@ -95,7 +95,7 @@ function headersOf(req) {
   for (const [k, v] of Object.entries(h)) if (typeof v === 'string' || Array.isArray(v)) out[k] = v
   return out
 }
-const REQUEST_METHODS = new Set(['whoami', 'whoamiOrNull'])
+const REQUEST_METHODS = new Set(['whoami', 'whoamiOrNull', 'authenticate'])
 // Methods that return synchronously; every other method returns a promise, so an argument
 // error napi raises before the call is delivered as a rejection, like any other error.
 const SYNC_METHODS = new Set(['forTenant', 'equals', 'listAll', 'listSessionsAll'])

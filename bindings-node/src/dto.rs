@@ -845,3 +845,36 @@ pub struct ListTrustedIssuersOptions {
     pub page_size: Option<u32>,
     pub page_token: Option<String>,
 }
+
+/// Who is calling with an OAuth2 bearer token; `verifiedBy` is `jwt` or `introspection`.
+#[napi(object)]
+pub struct IamMachinePrincipal {
+    pub tenant: String,
+    pub client_id: Option<String>,
+    pub subject: Option<String>,
+    pub scope: Vec<String>,
+    pub expires_at: Option<i64>,
+    pub verified_by: String,
+}
+
+impl From<ory_iam::dto::IamMachinePrincipal> for IamMachinePrincipal {
+    fn from(p: ory_iam::dto::IamMachinePrincipal) -> Self {
+        IamMachinePrincipal {
+            tenant: p.tenant,
+            client_id: p.client_id,
+            subject: p.subject,
+            scope: p.scope,
+            expires_at: p.expires_at,
+            verified_by: p.verified_by,
+        }
+    }
+}
+
+/// Options of `token.authenticate` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct AuthenticateOptions {
+    /// auto | jwt | introspect
+    pub mode: Option<String>,
+    pub required_scope: Option<Vec<String>>,
+}

@@ -120,6 +120,22 @@ impl TokenService {
     pub async fn introspect(&self, token: String) -> napi::Result<Introspection> {
         self.0.introspect(&Secret::new(token)).await.napi().map(Into::into)
     }
+    /// Resource-server check of the request's `Authorization: Bearer` token (`mode`: auto |
+    /// jwt | introspect). Throws unauthorized / forbidden (missing `requiredScope`) /
+    /// upstream_unavailable; never a principal on failure.
+    #[napi(
+        ts_args_type = "req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>, options?: AuthenticateOptions"
+    )]
+    pub async fn authenticate(
+        &self,
+        req: Value,
+        options: Option<Value>,
+    ) -> napi::Result<crate::dto::IamMachinePrincipal> {
+        let headers = ory_iam::transport::header_map_from_json(&req);
+        let o: ory_iam::dto::AuthenticateOptions = input(options, "options")?;
+        self.0.authenticate(&headers, o).await.napi().map(Into::into)
+    }
+
     #[napi(ts_args_type = "token: string | Secret, options?: RevokeTokenOptions")]
     pub async fn revoke(&self, token: String, options: Option<Value>) -> napi::Result<()> {
         let o: RevokeOptions = input(options, "options")?;

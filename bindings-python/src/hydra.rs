@@ -135,6 +135,17 @@ impl PyTokenService {
         let s = self.0.clone();
         spawn(py, async move { s.introspect(&t).await })
     }
+    fn authenticate<'py>(
+        &self,
+        py: Python<'py>,
+        req: &Bound<'py, PyAny>,
+        opts: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let headers = crate::session::headers_from_py(req);
+        let o: ory_iam::dto::AuthenticateOptions = input(py, opts, "options")?;
+        let s = self.0.clone();
+        spawn(py, async move { s.authenticate(&headers, o).await })
+    }
     fn revoke<'py>(
         &self,
         py: Python<'py>,

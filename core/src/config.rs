@@ -79,6 +79,8 @@ pub struct KetoConfig {
 #[derive(Clone, Debug, Default)]
 pub struct HydraConfig {
     pub public_url: String,
+    /// `iss` of Hydra's tokens (`urls.self.issuer`); defaults to `public_url`.
+    pub issuer: Option<String>,
     pub admin_url: String,
     pub admin_token: Option<Secret>,
     pub client_id: Option<String>,
@@ -421,6 +423,7 @@ impl TenantConfig {
                 let url = cloud_project_url(&c.project_slug);
                 Some(HydraConfig {
                     public_url: url.clone(),
+                    issuer: None,
                     admin_url: url,
                     admin_token: Some(c.api_key.clone()),
                     client_id: None,
@@ -714,6 +717,7 @@ impl Reader {
             let mut h = self.obj(&join(path, "hydra"), v);
             t.hydra = Some(HydraConfig {
                 public_url: self.required_string(&mut h, "public_url"),
+                issuer: self.string(&mut h, "issuer"),
                 admin_url: self.required_string(&mut h, "admin_url"),
                 admin_token: self.secret(&mut h, "admin_token"),
                 client_id: self.string(&mut h, "client_id"),

@@ -17,6 +17,8 @@ pub(crate) struct TenantContext {
     pub decisions: crate::keto::permission::Decisions,
     /// Client-credentials and introspection caches.
     pub tokens: crate::hydra::token::TokenCaches,
+    /// Hydra's JWKS for local JWT verification.
+    pub jwks: crate::hydra::jwt::JwksCache,
     /// Shared by all tenants; keys include the tenant.
     pub sessions: Arc<SessionStore>,
     cookie_name: String,
@@ -72,6 +74,7 @@ impl TenantContext {
                 .map(crate::transport::oathkeeper::Verifier::new),
             decisions: Default::default(),
             tokens: Default::default(),
+            jwks: Default::default(),
             config: cfg.clone(),
             sessions,
             name,

@@ -351,3 +351,69 @@ async fn trusted_issuer_and_jwt_bearer() {
     iam.oauth2_client().delete(&client.client_id).await.unwrap();
     iam.jwk().delete_set(&set).await.unwrap();
 }
+
+#[tokio::test]
+async fn resource_server_authenticates_bearer_tokens() {
+    let iam = iam();
+    let mut tokens = Vec::new();
+    for strategy in ["jwt", "opaque"] {
+        let client = iam
+            .oauth2_client()
+            .create(json!({"grant_types": ["client_credentials"], "scope": "read write", "access_token_strategy": strategy}))
+            .await
+            .unwrap();
+        let mut cfg = common::iam_config();
+        cfg["tenants"]["customer"]["hydra"]["client_id"] = json!(client.client_id);
+        cfg["tenants"]["customer"]["hydra"]["client_secret"] = json!(client.client_secret.clone().unwrap().expose());
+        let t = Iam::from_value(&cfg).unwrap().token().client_credentials(Some("read")).await.unwrap();
+        tokens.push((strategy, client.client_id, t.access_token));
+    }
+    let bearer = |t: &str| ory_iam::transport::header_map([("authorization", format!("Bearer {t}"))]);
+    let opts = || ory_iam::dto::AuthenticateOptions::default();
+    for (strategy, client_id, token) in &tokens {
+        let p = iam.token().authenticate(&bearer(token.expose()), opts()).await.unwrap();
+        assert_eq!(p.client_id.as_deref(), Some(client_id.as_str()));
+        assert_eq!(p.scope, vec!["read".to_owned()]);
+        assert_eq!(p.verified_by, if *strategy == "jwt" { "jwt" } else { "introspection" }, "{strategy}");
+        let need_write =
+            ory_iam::dto::AuthenticateOptions { required_scope: vec!["write".into()], ..Default::default() };
+        assert_eq!(
+            iam.token().authenticate(&bearer(token.expose()), need_write).await.unwrap_err().kind(),
+            ErrorKind::Forbidden
+        );
+    }
+    let (_, _, jwt) = &tokens[0];
+    assert!(jwt.expose().starts_with("ey"), "a JWT access token");
+    // Flip one character of the signature: forged.
+    let mut forged = jwt.expose().to_owned();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    assert_eq!(iam.token().authenticate(&bearer(&forged), opts()).await.unwrap_err().kind(), ErrorKind::Unauthorized);
+    assert_eq!(
+        iam.token()
+            .authenticate(&ory_iam::transport::header_map(Vec::<(String, String)>::new()), opts())
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Unauthorized
+    );
+    assert_eq!(
+        iam.token().authenticate(&bearer("ory_at_unknown"), opts()).await.unwrap_err().kind(),
+        ErrorKind::Unauthorized
+    );
+    // Hydra unreachable: an outage, never a principal.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut cfg = common::iam_config();
+    cfg["tenants"]["customer"]["hydra"]["admin_url"] = json!(format!("http://127.0.0.1:{port}/"));
+    cfg["tenants"]["customer"]["hydra"]["public_url"] = json!(format!("http://127.0.0.1:{port}/"));
+    cfg["tenants"]["customer"]["http"] = json!({"retries": 0});
+    let down = Iam::from_value(&cfg).unwrap();
+    assert_eq!(
+        down.token().authenticate(&bearer("ory_at_x"), opts()).await.unwrap_err().kind(),
+        ErrorKind::UpstreamUnavailable
+    );
+    assert_eq!(
+        down.token().authenticate(&bearer(jwt.expose()), opts()).await.unwrap_err().kind(),
+        ErrorKind::UpstreamUnavailable
+    );
+}

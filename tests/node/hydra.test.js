@@ -144,3 +144,27 @@ test('JWKs, trusted issuer and the JWT-bearer grant', async () => {
   await iam.jwk.deleteSet(set)
   await assert.rejects(iam.jwk.getSet(set), IamNotFoundError)
 })
+
+test('resource server: authenticate bearer tokens', async () => {
+  const tokens = []
+  for (const strategy of ['jwt', 'opaque']) {
+    const client = await iam.oauth2Client.create({ grant_types: ['client_credentials'], scope: 'read write', access_token_strategy: strategy })
+    const cfg = iamConfig()
+    cfg.tenants.customer.hydra.client_id = client.clientId
+    cfg.tenants.customer.hydra.client_secret = client.clientSecret.expose()
+    const t = await Iam.fromConfig(cfg).token.clientCredentials('read')
+    tokens.push([strategy, client.clientId, t.accessToken.expose()])
+  }
+  const { IamForbiddenError, IamUnauthorizedError } = require('../../bindings-node/ory-iam.js')
+  for (const [strategy, clientId, token] of tokens) {
+    const p = await iam.token.authenticate({ headers: { authorization: `Bearer ${token}` } })
+    assert.equal(p.clientId, clientId)
+    assert.deepEqual(p.scope, ['read'])
+    assert.equal(p.verifiedBy, strategy === 'jwt' ? 'jwt' : 'introspection')
+    await assert.rejects(iam.token.authenticate({ headers: { authorization: `Bearer ${token}` } }, { requiredScope: ['write'] }), IamForbiddenError)
+  }
+  const jwt = tokens[0][2]
+  const forged = jwt.slice(0, -1) + (jwt.endsWith('A') ? 'B' : 'A')
+  await assert.rejects(iam.token.authenticate({ headers: { authorization: `Bearer ${forged}` } }), IamUnauthorizedError)
+  await assert.rejects(iam.token.authenticate({ headers: {} }), IamUnauthorizedError)
+})

@@ -182,3 +182,33 @@ async def test_jwks_trusted_issuer_and_jwt_bearer(iam: ory_iam.Iam, stack: dict[
     await iam.jwk.delete_set(key_set)
     with pytest.raises(IamNotFoundError):
         await iam.jwk.get_set(key_set)
+
+
+async def test_resource_server_authenticate(iam: ory_iam.Iam, iam_config: dict[str, Any]) -> None:
+    tokens = []
+    for strategy in ("jwt", "opaque"):
+        client = await iam.oauth2_client.create(grant_types=["client_credentials"], scope="read write", access_token_strategy=strategy)
+        assert client.client_secret is not None
+        cfg = copy.deepcopy(iam_config)
+        cfg["tenants"]["customer"]["hydra"].update(client_id=client.client_id, client_secret=client.client_secret.expose())
+        t = await ory_iam.Iam.from_config(cfg).token.client_credentials("read")
+        tokens.append((strategy, client.client_id, t.access_token.expose()))
+
+    class Req:
+        def __init__(self, token: str) -> None:
+            self.headers = {"Authorization": f"Bearer {token}"}
+
+    for strategy, client_id, token in tokens:
+        p = await iam.token.authenticate(Req(token))
+        assert p.client_id == client_id and p.scope == ["read"]
+        assert p.verified_by == ("jwt" if strategy == "jwt" else "introspection")
+        with pytest.raises(ory_iam.IamForbiddenError):
+            await iam.token.authenticate(Req(token), required_scope=["write"])
+    jwt = tokens[0][2]
+    forged = jwt[:-1] + ("B" if jwt[-1] == "A" else "A")
+    with pytest.raises(ory_iam.IamUnauthorizedError):
+        await iam.token.authenticate(Req(forged))
+    with pytest.raises(ory_iam.IamUnauthorizedError):
+        await iam.token.authenticate({})
+    with pytest.raises(ory_iam.IamUnauthorizedError):
+        await iam.token.authenticate(Req("ory_at_unknown"), mode="introspect")

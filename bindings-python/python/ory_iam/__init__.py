@@ -12,6 +12,7 @@ from typing import Any, AsyncIterator, Callable, Mapping, Optional, Sequence, Un
 
 from . import _ory_iam as _native
 from ._dto import (
+    IamMachinePrincipal,
     ChallengeRequest,
     Introspection,
     JsonWebKeySet,
@@ -69,6 +70,7 @@ __all__ = [
     "JwkService",
     "TrustedIssuerService",
     "OAuth2Client",
+    "IamMachinePrincipal",
     "TokenSet",
     "Introspection",
     "RedirectTo",
@@ -319,6 +321,16 @@ class TokenService(_Service):
 
     async def introspect(self, token: Union[str, Secret]) -> Introspection:
         return Introspection(**await self._n.introspect(token))
+
+    async def authenticate(
+        self, req: Request, *, mode: str = "auto", required_scope: Sequence[str] = ()
+    ) -> IamMachinePrincipal:
+        """Resource-server check of the request's ``Authorization: Bearer`` token. ``mode``:
+        ``auto`` (JWTs verified locally, others introspected), ``jwt`` or ``introspect``.
+        Raises ``IamUnauthorizedError`` (missing/inactive/forged), ``IamForbiddenError`` (a
+        ``required_scope`` is missing) or ``IamUpstreamUnavailableError``; never a principal on failure."""
+        d = await self._n.authenticate(req, {"mode": mode, "required_scope": list(required_scope)})
+        return IamMachinePrincipal(**d)
 
     async def revoke(self, token: Union[str, Secret], options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> None:
         """``token_type_hint?``, ``client_id?``, ``client_secret?``."""

@@ -397,6 +397,18 @@ class Introspection(_Dto):
 
 
 @dataclass(frozen=True, repr=False)
+class IamMachinePrincipal(_Dto):
+    """Who is calling with an OAuth2 bearer token; ``verified_by`` is ``jwt`` or ``introspection``."""
+
+    tenant: str
+    verified_by: str
+    client_id: Optional[str] = None
+    subject: Optional[str] = None
+    scope: list[str] = field(default_factory=list)
+    expires_at: Optional[int] = None
+
+
+@dataclass(frozen=True, repr=False)
 class RedirectTo(_Dto):
     redirect_to: str
 

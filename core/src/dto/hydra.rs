@@ -231,3 +231,38 @@ pub struct ListTrustedIssuers {
     #[serde(default)]
     pub page_token: Option<String>,
 }
+
+/// Who is calling with an OAuth2 bearer token (a machine, or a user through a client).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct IamMachinePrincipal {
+    pub tenant: String,
+    pub client_id: Option<String>,
+    pub subject: Option<String>,
+    pub scope: Vec<String>,
+    /// Unix seconds.
+    pub expires_at: Option<i64>,
+    /// `introspection` or `jwt`.
+    pub verified_by: String,
+}
+
+/// How `TokenService::authenticate` checks a bearer token.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BearerMode {
+    /// JWTs are verified locally, anything else is introspected.
+    #[default]
+    Auto,
+    Introspect,
+    Jwt,
+}
+
+/// Options of `TokenService::authenticate`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthenticateOptions {
+    #[serde(default)]
+    pub mode: BearerMode,
+    /// Scopes the token must all carry (else `forbidden`).
+    #[serde(default)]
+    pub required_scope: Vec<String>,
+}

@@ -2,6 +2,7 @@
 
 pub mod consent;
 pub mod jwk;
+pub(crate) mod jwt;
 pub mod oauth2_client;
 pub mod token;
 pub mod trusted_issuer;
