@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every test: Rust (unit + integration), Python (pytest) and Node (node:test), all against the
+# Every test: Rust (unit + integration; 2 threads: the stack runs SQLite, which serializes writers), Python (pytest) and Node (node:test), all against the
 # real local Ory stack, which this script starts and stops. Prints a closing summary.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,7 +23,7 @@ set -o pipefail
 
 step "rust: fmt" cargo fmt --all -- --check
 step "rust: clippy" cargo clippy --workspace --all-targets -q -- -D warnings
-step "rust: tests" cargo test -p ory-iam -- --nocapture --test-threads 4
+step "rust: tests" cargo test -p ory-iam -- --nocapture --test-threads 2
 step "python: build" .venv/bin/maturin develop -q
 step "python: tests" .venv/bin/python -m pytest -q -s
 step "node: build" npm run -s build:debug

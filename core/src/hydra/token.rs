@@ -61,9 +61,13 @@ impl TokenService {
         mut form: Vec<(&'static str, String)>,
         id: String,
         secret: Option<Secret>,
+        retry_safe: bool,
     ) -> Result<TokenSet> {
         let c = self.public(op)?;
         let mut call = Call::post("oauth2/token");
+        // Only grants without a one-time input may be retried: a repeated code or refresh token
+        // would be reuse (and Hydra revokes what the first exchange issued).
+        call.idempotent = retry_safe;
         match &secret {
             Some(s) => call = call.basic_auth(&id, s),
             // A public client identifies itself in the form.
@@ -87,7 +91,7 @@ impl TokenService {
         if let Some(s) = scope.filter(|s| !s.is_empty()) {
             form.push(("scope", s.to_owned()));
         }
-        let t = self.token("token.client_credentials", form, id, secret).await?;
+        let t = self.token("token.client_credentials", form, id, secret, true).await?;
         if let Some(exp) = t.expires_in {
             let ahead = Duration::from_millis(exp.saturating_mul(800));
             if let Ok(mut m) = self.t.tokens.credentials.lock() {
@@ -114,7 +118,7 @@ impl TokenService {
         if let Some(v) = g.code_verifier {
             form.push(("code_verifier", v.expose().to_owned()));
         }
-        self.token("token.authorization_code", form, id, secret).await
+        self.token("token.authorization_code", form, id, secret, false).await
     }
 
     /// Use a refresh token (it is rotated: the old one stops working).
@@ -128,7 +132,7 @@ impl TokenService {
         if let Some(s) = g.scope {
             form.push(("scope", s));
         }
-        self.token("token.refresh", form, id, secret).await
+        self.token("token.refresh", form, id, secret, false).await
     }
 
     /// RFC 7523: exchange a JWT signed by a trusted issuer. The client must authenticate.
@@ -144,7 +148,7 @@ impl TokenService {
         if let Some(s) = g.scope {
             form.push(("scope", s));
         }
-        self.token("token.jwt_bearer", form, id, secret).await
+        self.token("token.jwt_bearer", form, id, secret, false).await
     }
 
     /// Ask Hydra about a token. `active: false` (unknown, expired, revoked) is a normal answer.
