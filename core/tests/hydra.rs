@@ -417,3 +417,93 @@ async fn resource_server_authenticates_bearer_tokens() {
         ErrorKind::UpstreamUnavailable
     );
 }
+
+fn kid_of(jwt: &str) -> String {
+    let header = jwt.split('.').next().unwrap();
+    let v: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    v["kid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn jwks_cache_follows_key_rotation_and_introspection_cache() {
+    let iam = iam();
+    let client = iam
+        .oauth2_client()
+        .create(json!({"grant_types": ["client_credentials"], "scope": "read", "access_token_strategy": "jwt"}))
+        .await
+        .unwrap();
+    let mut cfg = common::iam_config();
+    cfg["tenants"]["customer"]["hydra"]["client_id"] = json!(client.client_id);
+    cfg["tenants"]["customer"]["hydra"]["client_secret"] = json!(client.client_secret.clone().unwrap().expose());
+    cfg["tenants"]["customer"]["cache"] = json!({"introspection_ttl_ms": 60_000});
+    let with_client = Iam::from_value(&cfg).unwrap();
+    let bearer = |t: &str| ory_iam::transport::header_map([("authorization", format!("Bearer {t}"))]);
+    let first = with_client.token().client_credentials(Some("read")).await.unwrap();
+    let p = with_client.token().authenticate(&bearer(first.access_token.expose()), Default::default()).await.unwrap();
+    assert_eq!(p.verified_by, "jwt");
+
+    // Rotate Hydra's access-token signing key; new tokens carry the new kid.
+    let rotated = iam
+        .jwk()
+        .create_set("hydra.jwt.access-token", CreateJwkSet { alg: "RS256".into(), use_: "sig".into(), kid: None })
+        .await
+        .unwrap();
+    let new_kid = rotated.keys[0]["kid"].as_str().unwrap().to_owned();
+    let other = Iam::from_value(&cfg).unwrap(); // a fresh token cache, same client
+    let second = other.token().client_credentials(Some("read")).await.unwrap();
+    if kid_of(second.access_token.expose()) == new_kid {
+        // The cached JWKS lacks the new kid: after the short refetch cooldown it is fetched again.
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        let p =
+            with_client.token().authenticate(&bearer(second.access_token.expose()), Default::default()).await.unwrap();
+        assert_eq!(p.client_id.as_deref(), Some(client.client_id.as_str()));
+    } else {
+        panic!("Hydra kept signing with the old key after rotation");
+    }
+
+    // Introspection cache: a revocation made elsewhere is only seen after the cached entry ends,
+    // but a revocation through this instance evicts at once.
+    let opaque =
+        iam.oauth2_client().create(json!({"grant_types": ["client_credentials"], "scope": "read"})).await.unwrap();
+    let mut cfg2 = cfg.clone();
+    cfg2["tenants"]["customer"]["hydra"]["client_id"] = json!(opaque.client_id);
+    cfg2["tenants"]["customer"]["hydra"]["client_secret"] = json!(opaque.client_secret.clone().unwrap().expose());
+    let cached = Iam::from_value(&cfg2).unwrap();
+    let t = cached.token().client_credentials(Some("read")).await.unwrap();
+    assert!(cached.token().introspect(&t.access_token).await.unwrap().active);
+    Iam::from_value(&cfg2).unwrap().token().revoke(&t.access_token, Default::default()).await.unwrap();
+    assert!(cached.token().introspect(&t.access_token).await.unwrap().active, "served from the introspection cache");
+    cached.token().revoke(&t.access_token, Default::default()).await.unwrap();
+    assert!(!cached.token().introspect(&t.access_token).await.unwrap().active, "own revoke evicts");
+    // The rotated key stays: a concurrently running test may hold a token it signed.
+    iam.oauth2_client().delete(&client.client_id).await.unwrap();
+    iam.oauth2_client().delete(&opaque.client_id).await.unwrap();
+}
+
+#[tokio::test]
+async fn jwk_update_set_and_key() {
+    let jwk = iam().jwk();
+    let set = format!("upd-{}", uuid::Uuid::new_v4().simple());
+    let created = jwk
+        .create_set(&set, CreateJwkSet { alg: "ES256".into(), use_: "sig".into(), kid: Some("a".into()) })
+        .await
+        .unwrap();
+    let mut key = created.keys[0].clone();
+    key.as_object_mut().unwrap().remove("d");
+    key["use"] = json!("sig");
+    let updated = jwk.update_key(&set, "a", key.clone()).await.unwrap();
+    assert_eq!(updated["kid"], json!("a"));
+    assert!(updated.get("d").is_none(), "now only the public half is stored");
+    let mut b = key.clone();
+    b["kid"] = json!("b");
+    let replaced = jwk.update_set(&set, ory_iam::dto::JsonWebKeySet { keys: vec![key, b] }).await.unwrap();
+    assert_eq!(replaced.keys.len(), 2);
+    assert_eq!(
+        jwk.update_key(&set, "a", json!({"kid": "zzz", "kty": "EC", "alg": "ES256", "use": "sig"}))
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Validation
+    );
+    jwk.delete_set(&set).await.unwrap();
+}

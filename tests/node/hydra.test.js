@@ -168,3 +168,17 @@ test('resource server: authenticate bearer tokens', async () => {
   await assert.rejects(iam.token.authenticate({ headers: { authorization: `Bearer ${forged}` } }), IamUnauthorizedError)
   await assert.rejects(iam.token.authenticate({ headers: {} }), IamUnauthorizedError)
 })
+
+test('JWK update set and key', async () => {
+  const set = `upd-${crypto.randomUUID()}`
+  const created = await iam.jwk.createSet(set, { alg: 'ES256', use: 'sig', kid: 'a' })
+  const { d, ...key } = created.keys[0]
+  assert.ok(d)
+  const updated = await iam.jwk.updateKey(set, 'a', key)
+  assert.equal(updated.kid, 'a')
+  assert.equal(updated.d, undefined)
+  const replaced = await iam.jwk.updateSet(set, { keys: [key, { ...key, kid: 'b' }] })
+  assert.equal(replaced.keys.length, 2)
+  await assert.rejects(iam.jwk.updateKey(set, 'a', { ...key, kid: 'zzz' }), IamValidationError)
+  await iam.jwk.deleteSet(set)
+})

@@ -212,3 +212,16 @@ async def test_resource_server_authenticate(iam: ory_iam.Iam, iam_config: dict[s
         await iam.token.authenticate({})
     with pytest.raises(ory_iam.IamUnauthorizedError):
         await iam.token.authenticate(Req("ory_at_unknown"), mode="introspect")
+
+
+async def test_jwk_update_set_and_key(iam: ory_iam.Iam) -> None:
+    key_set = f"upd-{uuid.uuid4().hex}"
+    created = await iam.jwk.create_set(key_set, alg="ES256", use="sig", kid="a")
+    key = {k: v for k, v in created.keys[0].items() if k != "d"}
+    updated = await iam.jwk.update_key(key_set, "a", key)
+    assert updated["kid"] == "a" and "d" not in updated
+    replaced = await iam.jwk.update_set(key_set, {"keys": [key, {**key, "kid": "b"}]})
+    assert len(replaced.keys) == 2
+    with pytest.raises(IamValidationError):
+        await iam.jwk.update_key(key_set, "a", {**key, "kid": "zzz"})
+    await iam.jwk.delete_set(key_set)
