@@ -146,6 +146,13 @@ export declare class IdentityService {
   revokeSession(sessionId: string): Promise<void>
   /** Extend a session by the configured lifespan. */
   extendSession(sessionId: string): Promise<Session>
+  /** The identity's credentials, public metadata only (no hash, secret or seed). */
+  getCredentials(id: string): Promise<Array<Credential>>
+  /**
+   * Delete one credential (`identifier` picks the OIDC link). Types the server refuses
+   * (Kratos v1.3.1: password, code) throw `IamValidationError` on `type`.
+   */
+  deleteCredential(id: string, credentialType: string, identifier?: string | undefined | null): Promise<void>
   /** Delete an identity (audited as `identity.delete`). */
   delete(id: string): Promise<void>
 }
@@ -387,6 +394,8 @@ export interface CreateIdentityInput {
   state?: string
   metadataPublic?: any
   metadataAdmin?: any
+  /** Import credentials in Kratos's shape (`{password: {config: {password}}, oidc: …}`). */
+  credentials?: any
 }
 
 /** Declared for the typings; parsed by the core. */
@@ -396,6 +405,19 @@ export interface CreateJwkSetOptions {
   /** sig | enc */
   use: string
   kid?: string
+}
+
+/** Public metadata of one credential; hashes, secrets and seeds are never included. */
+export interface Credential {
+  tenant: string
+  /** password | oidc | totp | lookup_secret | webauthn | passkey | code */
+  credentialType: string
+  identifiers: Array<string>
+  providers: Array<string>
+  keyNames: Array<string>
+  version?: number
+  createdAt?: string
+  updatedAt?: string
 }
 
 /** Query of `permission.expand` (declared for the typings; parsed by the core). */

@@ -4,6 +4,7 @@ import type { AuditEvent, Iam as NativeIam } from './index'
 export { Secret, setLogCallback } from './index'
 export type {
   AuditEvent,
+  Credential,
   AuthenticateOptions,
   IamMachinePrincipal,
   AuthorizationCodeGrant,

@@ -83,6 +83,8 @@ pub struct CreateIdentityInput {
     pub state: Option<String>,
     pub metadata_public: Option<Value>,
     pub metadata_admin: Option<Value>,
+    /// Import credentials in Kratos's shape (`{password: {config: {password}}, oidc: …}`).
+    pub credentials: Option<Value>,
 }
 
 /// Options of `identity.list` (declared for the typings; parsed by the core).
@@ -877,4 +879,33 @@ pub struct AuthenticateOptions {
     /// auto | jwt | introspect
     pub mode: Option<String>,
     pub required_scope: Option<Vec<String>>,
+}
+
+/// Public metadata of one credential; hashes, secrets and seeds are never included.
+#[napi(object)]
+pub struct Credential {
+    pub tenant: String,
+    /// password | oidc | totp | lookup_secret | webauthn | passkey | code
+    pub credential_type: String,
+    pub identifiers: Vec<String>,
+    pub providers: Vec<String>,
+    pub key_names: Vec<String>,
+    pub version: Option<i64>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+impl From<ory_iam::dto::Credential> for Credential {
+    fn from(c: ory_iam::dto::Credential) -> Self {
+        Credential {
+            tenant: c.tenant,
+            credential_type: c.credential_type,
+            identifiers: c.identifiers,
+            providers: c.providers,
+            key_names: c.key_names,
+            version: c.version,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
 }

@@ -1,4 +1,4 @@
-use crate::dto::{Identity, IdentityPage, Session, SessionPage};
+use crate::dto::{Credential, Identity, IdentityPage, Session, SessionPage};
 use crate::errors::IntoNapi;
 use crate::pager::{IdentityPager, SessionPager};
 use napi_derive::napi;
@@ -100,6 +100,24 @@ impl IdentityService {
     #[napi]
     pub async fn extend_session(&self, session_id: String) -> napi::Result<Session> {
         self.0.extend_session(&session_id).await.napi().map(Into::into)
+    }
+
+    /// The identity's credentials, public metadata only (no hash, secret or seed).
+    #[napi]
+    pub async fn get_credentials(&self, id: String) -> napi::Result<Vec<Credential>> {
+        Ok(self.0.get_credentials(&id).await.napi()?.into_iter().map(Into::into).collect())
+    }
+
+    /// Delete one credential (`identifier` picks the OIDC link). Types the server refuses
+    /// (Kratos v1.3.1: password, code) throw `IamValidationError` on `type`.
+    #[napi]
+    pub async fn delete_credential(
+        &self,
+        id: String,
+        credential_type: String,
+        identifier: Option<String>,
+    ) -> napi::Result<()> {
+        self.0.delete_credential(&id, &credential_type, identifier.as_deref()).await.napi()
     }
 
     /// Delete an identity (audited as `identity.delete`).

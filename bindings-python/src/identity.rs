@@ -104,6 +104,26 @@ impl PyIdentityService {
         spawn(py, async move { s.extend_session(&id).await })
     }
 
+    fn get_credentials<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(id, "id"))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.get_credentials(&id).await })
+    }
+
+    #[pyo3(signature = (id, credential_type, identifier=None))]
+    fn delete_credential<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+        credential_type: &Bound<'py, PyAny>,
+        identifier: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(id, "id"))?;
+        let ty = core(py, want_str(credential_type, "type"))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.delete_credential(&id, &ty, identifier.as_deref()).await })
+    }
+
     fn delete<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let id = core(py, want_str(id, "id"))?;
         let s = self.0.clone();

@@ -22,6 +22,7 @@ pub mod names {
     pub const AUTHZ_UPSTREAM_UNAVAILABLE: &str = "authz.upstream_unavailable";
     pub const AUTHZ_SESSION_REVOKE: &str = "authz.session.revoke";
     pub const IDENTITY_DELETE: &str = "identity.delete";
+    pub const IDENTITY_CREDENTIAL_DELETE: &str = "identity.credential.delete";
     pub const OAUTH2_CLIENT_DELETE: &str = "oauth2_client.delete";
     pub const HEALTH_PROBE_FAILURE: &str = "health.probe_failure";
     pub const CONFIG_BOOT_FAILURE: &str = "config.boot_failure";

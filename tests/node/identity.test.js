@@ -199,3 +199,22 @@ test('config from a file and from the environment', async () => {
     fs.rmSync(dir, { recursive: true })
   }
 })
+
+test('credentials: public metadata, deletion, refusal', async () => {
+  const email = uniqueEmail('creds')
+  const who = await iam.identity.create({
+    schemaId: 'customer',
+    traits: { email },
+    credentials: { password: { config: { password: 'a-Long-and-unique-passphrase-42' } }, oidc: { config: { providers: [{ provider: 'github', subject: 'gh-js' }] } } },
+  })
+  const creds = await iam.identity.getCredentials(who.id)
+  assert.deepEqual(creds.map((c) => c.credentialType), ['oidc', 'password'])
+  assert.deepEqual(creds[0].providers, ['github'])
+  const dump = JSON.stringify(creds)
+  assert.ok(!dump.includes('$2a$') && !dump.includes('a-Long-and-unique-passphrase-42'))
+  await assert.rejects(iam.identity.deleteCredential(who.id, 'password'), (e) => e instanceof IamValidationError && e.fields[0].path === 'type' && e.status === 400)
+  await iam.identity.deleteCredential(who.id, 'oidc', 'github:gh-js')
+  assert.deepEqual((await iam.identity.getCredentials(who.id)).map((c) => c.credentialType), ['password'])
+  await assert.rejects(iam.identity.forTenant('admin').getCredentials(who.id), IamNotFoundError)
+  await iam.identity.delete(who.id)
+})

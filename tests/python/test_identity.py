@@ -229,3 +229,28 @@ async def test_config_from_file_and_env(iam_config: dict[str, Any], tmp_path: An
     monkeypatch.setenv("ORY_IAM_CONFIG_FILE", str(tmp_path / "missing.yaml"))
     with pytest.raises(IamConfigurationError):
         ory_iam.Iam.from_env()
+
+
+async def test_credentials(iam: ory_iam.Iam, email: str) -> None:
+    who = await iam.identity.create(
+        schema_id="customer",
+        traits={"email": email},
+        credentials={
+            "password": {"config": {"password": "a-Long-and-unique-passphrase-42"}},
+            "oidc": {"config": {"providers": [{"provider": "github", "subject": "gh-py"}]}},
+        },
+    )
+    creds = await iam.identity.get_credentials(who.id)
+    assert [c.credential_type for c in creds] == ["oidc", "password"]
+    assert creds[0].providers == ["github"] and creds[0].identifiers == ["github:gh-py"]
+    dump = json.dumps([c.to_dict() for c in creds]) + repr(creds)
+    assert "$2a$" not in dump and "a-Long-and-unique-passphrase-42" not in dump
+    assert email not in repr(creds)
+    with pytest.raises(IamValidationError) as ei:
+        await iam.identity.delete_credential(who.id, "password")
+    assert ei.value.fields[0]["path"] == "type" and ei.value.status == 400
+    await iam.identity.delete_credential(who.id, "oidc", "github:gh-py")
+    assert [c.credential_type for c in await iam.identity.get_credentials(who.id)] == ["password"]
+    with pytest.raises(IamNotFoundError):
+        await iam.identity.for_tenant("admin").get_credentials(who.id)
+    await iam.identity.delete(who.id)

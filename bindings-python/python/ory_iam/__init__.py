@@ -12,6 +12,7 @@ from typing import Any, AsyncIterator, Callable, Mapping, Optional, Sequence, Un
 
 from . import _ory_iam as _native
 from ._dto import (
+    Credential,
     IamMachinePrincipal,
     ChallengeRequest,
     Introspection,
@@ -99,6 +100,7 @@ __all__ = [
     "Session",
     "Request",
     "Identity",
+    "Credential",
     "VerifiableAddress",
     "RecoveryAddress",
     "Page",
@@ -217,6 +219,15 @@ class IdentityService(_Service):
     async def extend_session(self, session_id: str) -> Session:
         """Extend a session by the configured lifespan."""
         return Session._from(await self._n.extend_session(session_id))
+
+    async def get_credentials(self, id: str) -> list[Credential]:
+        """The identity's credentials, public metadata only (no hash, secret or seed)."""
+        return [Credential(**c) for c in await self._n.get_credentials(id)]
+
+    async def delete_credential(self, id: str, credential_type: str, identifier: Optional[str] = None) -> None:
+        """Delete one credential (``identifier`` picks the OIDC link). Types the server refuses
+        (Kratos v1.3.1: ``password``, ``code``) raise ``IamValidationError`` on ``type``."""
+        await self._n.delete_credential(id, credential_type, identifier)
 
     async def delete(self, id: str) -> None:
         """Delete an identity (audited as ``identity.delete``)."""

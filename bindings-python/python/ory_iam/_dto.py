@@ -454,6 +454,24 @@ class TrustedIssuer(_Dto):
 
 
 @dataclass(frozen=True, repr=False)
+class Credential(_Dto):
+    """Public metadata of one credential; hashes, secrets and seeds are never included.
+    ``repr`` hides the identifiers."""
+
+    tenant: str
+    credential_type: str
+    identifiers: list[str] = field(default_factory=list)
+    providers: list[str] = field(default_factory=list)
+    key_names: list[str] = field(default_factory=list)
+    version: Optional[int] = None
+    created_at: Optional[str] = None
+    updated_at: Optional[str] = None
+
+    def __repr__(self) -> str:
+        return f"Credential(credential_type={self.credential_type!r}, identifiers=[{len(self.identifiers)} hidden], providers={self.providers!r})"
+
+
+@dataclass(frozen=True, repr=False)
 class Page(_Dto, Generic[T]):
     items: list[T] = field(default_factory=list)
     next_page_token: Optional[str] = None

@@ -120,6 +120,10 @@ pub struct CreateIdentity {
     pub metadata_public: Option<Value>,
     #[serde(default)]
     pub metadata_admin: Option<Value>,
+    /// Import credentials (Kratos's shape: `{password: {config: {password | hashed_password}},
+    /// oidc: {config: {providers: [{provider, subject}]}}}`). Never printed.
+    #[serde(default)]
+    pub credentials: Option<Value>,
 }
 
 impl fmt::Debug for CreateIdentity {
@@ -139,4 +143,32 @@ pub struct ListIdentities {
     pub page_size: Option<u32>,
     #[serde(default)]
     pub page_token: Option<String>,
+}
+
+/// One credential of an identity, public metadata only: hashes, secrets, TOTP seeds, lookup
+/// codes and tokens are never read into it. `identifiers` (e.g. an email) are hidden from `Debug`.
+#[derive(Clone, Serialize, PartialEq)]
+pub struct Credential {
+    pub tenant: String,
+    /// `password`, `oidc`, `totp`, `lookup_secret`, `webauthn`, `passkey`, `code`.
+    pub credential_type: String,
+    pub identifiers: Vec<String>,
+    /// `oidc`: the providers linked (`github`, `google`, …).
+    pub providers: Vec<String>,
+    /// `webauthn` / `passkey`: the names the user gave the keys.
+    pub key_names: Vec<String>,
+    pub version: Option<i64>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credential")
+            .field("credential_type", &self.credential_type)
+            .field("identifiers", &format_args!("[{} hidden]", self.identifiers.len()))
+            .field("providers", &self.providers)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
 }

@@ -2,8 +2,8 @@
 
 use super::wire;
 use crate::audit::{names, AuditEvent};
-use crate::dto::{CreateIdentity, Identity, ListIdentities, ListSessions, Page, Session};
-use crate::error::{Error, Result};
+use crate::dto::{CreateIdentity, Credential, Identity, ListIdentities, ListSessions, Page, Session};
+use crate::error::{Error, ErrorKind, Result};
 use crate::http::Call;
 use crate::paging::{next_token_from_link, Pager};
 use crate::tenancy::service_handle;
@@ -59,6 +59,12 @@ impl IdentityService {
         }
         if let Some(m) = input.metadata_admin {
             body["metadata_admin"] = m;
+        }
+        if let Some(c) = input.credentials {
+            if !c.is_object() {
+                return Err(Error::invalid_field("credentials", "must be an object keyed by credential type"));
+            }
+            body["credentials"] = c;
         }
         if let Some(addrs) = input.verified_addresses {
             body["verifiable_addresses"] = Value::Array(
@@ -198,6 +204,79 @@ impl IdentityService {
         Ok(s.into_dto_for(&self.t.name, &identity_id))
     }
 
+    /// The identity's credentials with their public metadata only (type, identifiers, dates,
+    /// OIDC providers, WebAuthn/passkey key names). Hashes, secrets, TOTP seeds, lookup codes
+    /// and tokens are dropped while parsing: they never reach a DTO, a log or an error.
+    pub async fn get_credentials(&self, id: &str) -> Result<Vec<Credential>> {
+        check_uuid("id", id)?;
+        let c = self.t.kratos_admin("identity.get_credentials")?;
+        let path = format!("admin/identities/{id}");
+        let mut call = Call::get(&path);
+        for ty in CREDENTIAL_TYPES {
+            call = call.query("include_credential", *ty);
+        }
+        let r = c.send(call).await?;
+        let v: Value = c.decode(&r)?;
+        let mut out: Vec<Credential> = v
+            .get("credentials")
+            .and_then(Value::as_object)
+            .map(|m| m.values().map(|cred| public_credential(&self.t.name, cred)).collect())
+            .unwrap_or_default();
+        // Kratos keeps an emptied credential (e.g. OIDC after its last link is deleted): one
+        // with no identifier is not a way to sign in any more.
+        out.retain(|c| !c.identifiers.is_empty());
+        out.sort_by(|a, b| a.credential_type.cmp(&b.credential_type));
+        Ok(out)
+    }
+
+    /// Delete one credential (`identifier` selects which OIDC link). Kratos refuses first-factor
+    /// types (v1.3.1: `password`, `code`): that comes back as `IamValidationError` on `type`.
+    /// Audited as `identity.credential.delete`.
+    pub async fn delete_credential(&self, id: &str, credential_type: &str, identifier: Option<&str>) -> Result<()> {
+        check_uuid("id", id)?;
+        if !CREDENTIAL_TYPES.contains(&credential_type) {
+            return Err(Error::invalid_field(
+                "type",
+                "must be one of password, oidc, totp, lookup_secret, webauthn, passkey, code",
+            ));
+        }
+        if identifier.is_some_and(str::is_empty) {
+            return Err(Error::invalid_field("identifier", "must not be empty"));
+        }
+        let c = self.t.kratos_admin("identity.delete_credential")?;
+        let path = format!("admin/identities/{id}/credentials/{credential_type}");
+        let mut call = Call::delete(&path);
+        if let Some(i) = identifier {
+            call = call.query("identifier", i.to_owned());
+        }
+        let res = match c.send(call).await {
+            Ok(r) => Ok(r),
+            Err(e) if e.kind() == ErrorKind::Validation => {
+                let mut refused =
+                    Error::invalid_field("type", format!("the server refuses to delete {credential_type} credentials"));
+                refused.status = e.status();
+                refused.tenant = e.tenant().map(str::to_owned);
+                refused.request_id = e.request_id().map(str::to_owned);
+                Err(refused)
+            }
+            Err(e) => Err(e),
+        };
+        self.t.emit(
+            AuditEvent::new(
+                names::IDENTITY_CREDENTIAL_DELETE,
+                &self.t.name,
+                if res.is_ok() { "success" } else { "failure" },
+            )
+            .target(id)
+            .attr("credential_type", credential_type)
+            .request_id(match &res {
+                Ok(r) => Some(r.request_id.clone()),
+                Err(e) => e.request_id().map(str::to_owned),
+            }),
+        );
+        res.map(|_| ())
+    }
+
     /// Delete an identity (audited as `identity.delete`).
     pub async fn delete(&self, id: &str) -> Result<()> {
         check_uuid("id", id)?;
@@ -215,6 +294,39 @@ impl IdentityService {
                 .attr("error", res.as_ref().err().map(|e| Value::from(e.code())).unwrap_or(Value::Null)),
         );
         res.map(|_| ())
+    }
+}
+
+const CREDENTIAL_TYPES: &[&str] = &["password", "oidc", "totp", "lookup_secret", "webauthn", "passkey", "code"];
+
+/// Whitelist the public parts of one Kratos credential; everything else is left behind.
+fn public_credential(tenant: &str, c: &Value) -> Credential {
+    let s = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_owned);
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    };
+    let config = c.get("config");
+    let providers = config
+        .and_then(|cfg| cfg.get("providers"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|p| p.get("provider").and_then(Value::as_str).map(str::to_owned)).collect())
+        .unwrap_or_default();
+    let key_names = config
+        .and_then(|cfg| cfg.get("credentials"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|k| k.get("display_name").and_then(Value::as_str).map(str::to_owned)).collect())
+        .unwrap_or_default();
+    Credential {
+        tenant: tenant.to_owned(),
+        credential_type: s("type").unwrap_or_default(),
+        identifiers: strings(c.get("identifiers")),
+        providers,
+        key_names,
+        version: c.get("version").and_then(Value::as_i64),
+        created_at: s("created_at"),
+        updated_at: s("updated_at"),
     }
 }
 
