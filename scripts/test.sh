@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Every test: Rust (unit + integration; 2 threads: the stack runs SQLite, which serializes writers), Python (pytest) and Node (node:test), all against the
+# Every test: Rust (unit + integration; one at a time: the stack runs SQLite, whose writers
+# collide under concurrent tests with "database is locked"; concurrency inside the library is
+# tested within single tests), Python (pytest) and Node (node:test), all against the
 # real local Ory stack, which this script starts and stops. Prints a closing summary.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,7 +25,7 @@ set -o pipefail
 
 step "rust: fmt" cargo fmt --all -- --check
 step "rust: clippy" cargo clippy --workspace --all-targets -q -- -D warnings
-step "rust: tests" cargo test -p ory-iam -- --nocapture --test-threads 2
+step "rust: tests" cargo test -p ory-iam -- --nocapture --test-threads 1
 step "python: build" .venv/bin/maturin develop -q
 step "python: tests" .venv/bin/python -m pytest -q -s
 step "node: build" npm run -s build:debug

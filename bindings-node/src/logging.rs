@@ -3,9 +3,8 @@
 
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::sync::{Arc, RwLock};
-use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
@@ -58,26 +57,6 @@ impl ory_iam::AuditSink for JsAuditSink {
 
 static LOG: RwLock<Option<Arc<LogCallback>>> = RwLock::new(None);
 
-struct Fields(Map<String, Value>);
-
-impl Visit for Fields {
-    fn record_str(&mut self, f: &Field, v: &str) {
-        self.0.insert(f.name().to_owned(), Value::String(v.to_owned()));
-    }
-    fn record_bool(&mut self, f: &Field, v: bool) {
-        self.0.insert(f.name().to_owned(), Value::Bool(v));
-    }
-    fn record_i64(&mut self, f: &Field, v: i64) {
-        self.0.insert(f.name().to_owned(), v.into());
-    }
-    fn record_u64(&mut self, f: &Field, v: u64) {
-        self.0.insert(f.name().to_owned(), v.into());
-    }
-    fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
-        self.0.insert(f.name().to_owned(), Value::String(format!("{v:?}")));
-    }
-}
-
 struct ToJs;
 
 impl<S: Subscriber> Layer<S> for ToJs {
@@ -87,22 +66,13 @@ impl<S: Subscriber> Layer<S> for ToJs {
             return;
         }
         let Some(cb) = LOG.read().ok().and_then(|g| g.clone()) else { return };
-        let mut f = Fields(Map::new());
-        event.record(&mut f);
-        if let Some(Value::String(json)) = f.0.remove("event") {
-            if let Ok(v) = serde_json::from_str::<Value>(&json) {
-                f.0.insert("event".into(), v);
-            }
-        }
-        let message = f.0.remove("message").and_then(|m| m.as_str().map(str::to_owned)).unwrap_or_else(|| {
-            f.0.get("name").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| meta.target().to_owned())
-        });
+        let (message, fields) = ory_iam::audit::log_record(event);
         cb.call(
             LogRecord {
                 level: meta.level().as_str().to_ascii_lowercase(),
                 target: meta.target().to_owned(),
                 message,
-                fields: Value::Object(f.0),
+                fields: Value::Object(fields),
             },
             ThreadsafeFunctionCallMode::NonBlocking,
         );

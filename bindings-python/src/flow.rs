@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 #[pyclass(module = "ory_iam._ory_iam", name = "FlowService", frozen)]
 #[derive(Clone)]
 pub struct PyFlowService(pub ory_iam::FlowService);
+crate::handle::handle_basics!(PyFlowService, "FlowService");
 
 fn kind(py: Python<'_>, k: &Bound<'_, PyAny>) -> PyResult<FlowKind> {
     let s = core(py, want_str(k, "kind"))?;
@@ -27,16 +28,6 @@ fn secret(py: Python<'_>, v: &Bound<'_, PyAny>, name: &str) -> PyResult<Secret> 
 
 #[pymethods]
 impl PyFlowService {
-    fn for_tenant(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let name = core(py, want_str(name, "name"))?;
-        core(py, self.0.for_tenant(&name)).map(Self)
-    }
-
-    #[getter]
-    fn tenant(&self) -> &str {
-        self.0.tenant()
-    }
-
     /// `initiate(kind, options)`; the package exposes `initiate_login` etc.
     fn initiate<'py>(
         &self,

@@ -25,32 +25,11 @@ fn secret(py: Python<'_>, v: &Bound<'_, PyAny>, name: &str) -> PyResult<Secret> 
     core(py, want_str(&v, name)).map(Secret::new)
 }
 
-macro_rules! handle_basics {
-    ($py_name:ident, $name:literal) => {
-        #[pymethods]
-        impl $py_name {
-            fn for_tenant(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Self> {
-                let name = core(py, want_str(name, "name"))?;
-                core(py, self.0.for_tenant(&name)).map(Self)
-            }
-
-            #[getter]
-            fn tenant(&self) -> &str {
-                self.0.tenant()
-            }
-
-            fn __repr__(&self) -> String {
-                format!(concat!($name, "(tenant={:?})"), self.0.tenant())
-            }
-        }
-    };
-}
-
 /// OAuth2 clients of one tenant.
 #[pyclass(module = "ory_iam._ory_iam", name = "OAuth2ClientService", frozen)]
 #[derive(Clone)]
 pub struct PyOAuth2ClientService(pub ory_iam::OAuth2ClientService);
-handle_basics!(PyOAuth2ClientService, "OAuth2ClientService");
+crate::handle::handle_basics!(PyOAuth2ClientService, "OAuth2ClientService");
 
 #[pymethods]
 impl PyOAuth2ClientService {
@@ -106,7 +85,7 @@ impl PyOAuth2ClientService {
 #[pyclass(module = "ory_iam._ory_iam", name = "TokenService", frozen)]
 #[derive(Clone)]
 pub struct PyTokenService(pub ory_iam::TokenService);
-handle_basics!(PyTokenService, "TokenService");
+crate::handle::handle_basics!(PyTokenService, "TokenService");
 
 #[pymethods]
 impl PyTokenService {
@@ -163,7 +142,7 @@ impl PyTokenService {
 #[pyclass(module = "ory_iam._ory_iam", name = "ConsentService", frozen)]
 #[derive(Clone)]
 pub struct PyConsentService(pub ory_iam::ConsentService);
-handle_basics!(PyConsentService, "ConsentService");
+crate::handle::handle_basics!(PyConsentService, "ConsentService");
 
 #[pymethods]
 impl PyConsentService {
@@ -202,7 +181,7 @@ impl PyConsentService {
 #[pyclass(module = "ory_iam._ory_iam", name = "JwkService", frozen)]
 #[derive(Clone)]
 pub struct PyJwkService(pub ory_iam::JwkService);
-handle_basics!(PyJwkService, "JwkService");
+crate::handle::handle_basics!(PyJwkService, "JwkService");
 
 #[pymethods]
 impl PyJwkService {
@@ -288,7 +267,7 @@ impl PyJwkService {
 #[pyclass(module = "ory_iam._ory_iam", name = "TrustedIssuerService", frozen)]
 #[derive(Clone)]
 pub struct PyTrustedIssuerService(pub ory_iam::TrustedIssuerService);
-handle_basics!(PyTrustedIssuerService, "TrustedIssuerService");
+crate::handle::handle_basics!(PyTrustedIssuerService, "TrustedIssuerService");
 
 #[pymethods]
 impl PyTrustedIssuerService {

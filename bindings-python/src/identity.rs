@@ -8,19 +8,10 @@ use pyo3::prelude::*;
 #[pyclass(module = "ory_iam._ory_iam", name = "IdentityService", frozen)]
 #[derive(Clone)]
 pub struct PyIdentityService(pub ory_iam::IdentityService);
+crate::handle::handle_basics!(PyIdentityService, "IdentityService");
 
 #[pymethods]
 impl PyIdentityService {
-    fn for_tenant(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let name = core(py, want_str(name, "name"))?;
-        core(py, self.0.for_tenant(&name)).map(Self)
-    }
-
-    #[getter]
-    fn tenant(&self) -> &str {
-        self.0.tenant()
-    }
-
     fn get<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let id = core(py, want_str(id, "id"))?;
         let s = self.0.clone();
@@ -128,20 +119,5 @@ impl PyIdentityService {
         let id = core(py, want_str(id, "id"))?;
         let s = self.0.clone();
         spawn(py, async move { s.delete(&id).await })
-    }
-
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other.extract::<PyRef<'_, Self>>().map(|o| o.0 == self.0).unwrap_or(false)
-    }
-
-    fn __hash__(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        ("IdentityService", self.0.tenant()).hash(&mut h);
-        h.finish()
-    }
-
-    fn __repr__(&self) -> String {
-        format!("IdentityService(tenant={:?})", self.0.tenant())
     }
 }

@@ -10,19 +10,10 @@ use pyo3::prelude::*;
 #[pyclass(module = "ory_iam._ory_iam", name = "SchemaService", frozen)]
 #[derive(Clone)]
 pub struct PySchemaService(pub ory_iam::SchemaService);
+crate::handle::handle_basics!(PySchemaService, "SchemaService");
 
 #[pymethods]
 impl PySchemaService {
-    fn for_tenant(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let name = core(py, want_str(name, "name"))?;
-        core(py, self.0.for_tenant(&name)).map(Self)
-    }
-
-    #[getter]
-    fn tenant(&self) -> &str {
-        self.0.tenant()
-    }
-
     fn list<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let s = self.0.clone();
         spawn(py, async move { s.list().await })
@@ -39,19 +30,10 @@ impl PySchemaService {
 #[pyclass(module = "ory_iam._ory_iam", name = "CourierService", frozen)]
 #[derive(Clone)]
 pub struct PyCourierService(pub ory_iam::CourierService);
+crate::handle::handle_basics!(PyCourierService, "CourierService");
 
 #[pymethods]
 impl PyCourierService {
-    fn for_tenant(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let name = core(py, want_str(name, "name"))?;
-        core(py, self.0.for_tenant(&name)).map(Self)
-    }
-
-    #[getter]
-    fn tenant(&self) -> &str {
-        self.0.tenant()
-    }
-
     fn list<'py>(&self, py: Python<'py>, opts: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let opts: ListCourierMessages = core(py, from_py(opts, "").and_then(|v| parse_input("options", v)))?;
         let s = self.0.clone();

@@ -5,6 +5,7 @@ mod config;
 mod convert;
 mod errors;
 mod flow;
+mod handle;
 mod hydra;
 mod identity;
 mod kratos_misc;

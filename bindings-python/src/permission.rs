@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 #[pyclass(module = "ory_iam._ory_iam", name = "PermissionService", frozen)]
 #[derive(Clone)]
 pub struct PyPermissionService(pub ory_iam::PermissionService);
+crate::handle::handle_basics!(PyPermissionService, "PermissionService");
 
 fn tuple(py: Python<'_>, t: &Bound<'_, PyAny>) -> PyResult<PermissionTuple> {
     core(py, from_py(t, "").and_then(|v| parse_input("tuple", v)))
@@ -15,16 +16,6 @@ fn tuple(py: Python<'_>, t: &Bound<'_, PyAny>) -> PyResult<PermissionTuple> {
 
 #[pymethods]
 impl PyPermissionService {
-    fn for_tenant(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let name = core(py, want_str(name, "name"))?;
-        core(py, self.0.for_tenant(&name)).map(Self)
-    }
-
-    #[getter]
-    fn tenant(&self) -> &str {
-        self.0.tenant()
-    }
-
     fn check<'py>(
         &self,
         py: Python<'py>,

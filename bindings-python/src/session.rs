@@ -7,6 +7,7 @@ use pyo3::types::{PyBytes, PyString};
 #[pyclass(module = "ory_iam._ory_iam", name = "SessionService", frozen)]
 #[derive(Clone)]
 pub struct PySessionService(pub ory_iam::SessionService);
+crate::handle::handle_basics!(PySessionService, "SessionService");
 
 fn text(v: &Bound<'_, PyAny>) -> Option<String> {
     if let Ok(s) = v.cast::<PyString>() {
@@ -39,16 +40,6 @@ pub fn headers_from_py(req: &Bound<'_, PyAny>) -> http::HeaderMap {
 
 #[pymethods]
 impl PySessionService {
-    fn for_tenant(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let name = core(py, want_str(name, "name"))?;
-        core(py, self.0.for_tenant(&name)).map(Self)
-    }
-
-    #[getter]
-    fn tenant(&self) -> &str {
-        self.0.tenant()
-    }
-
     fn whoami<'py>(&self, py: Python<'py>, req: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let headers = headers_from_py(req);
         let s = self.0.clone();
@@ -65,16 +56,5 @@ impl PySessionService {
         let id = core(py, want_str(session_id, "session_id"))?;
         let s = self.0.clone();
         spawn(py, async move { s.revoke(&id).await })
-    }
-
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other.extract::<PyRef<'_, Self>>().map(|o| o.0 == self.0).unwrap_or(false)
-    }
-
-    fn __hash__(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        ("SessionService", self.0.tenant()).hash(&mut h);
-        h.finish()
     }
 }

@@ -94,6 +94,45 @@ impl AuditSink for NoneSink {
     fn emit(&self, _: &AuditEvent) {}
 }
 
+/// A `tracing` event of this library as (message, fields), for the bindings' log bridges. An
+/// audit event's JSON (field `event`) is unpacked into an object.
+pub fn log_record(event: &tracing::Event<'_>) -> (String, Map<String, Value>) {
+    struct Fields(Map<String, Value>);
+    impl tracing::field::Visit for Fields {
+        fn record_str(&mut self, f: &tracing::field::Field, v: &str) {
+            self.0.insert(f.name().to_owned(), Value::String(v.to_owned()));
+        }
+        fn record_bool(&mut self, f: &tracing::field::Field, v: bool) {
+            self.0.insert(f.name().to_owned(), Value::Bool(v));
+        }
+        fn record_i64(&mut self, f: &tracing::field::Field, v: i64) {
+            self.0.insert(f.name().to_owned(), v.into());
+        }
+        fn record_u64(&mut self, f: &tracing::field::Field, v: u64) {
+            self.0.insert(f.name().to_owned(), v.into());
+        }
+        fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+            self.0.insert(f.name().to_owned(), Value::String(format!("{v:?}")));
+        }
+    }
+    let mut f = Fields(Map::new());
+    event.record(&mut f);
+    let mut fields = f.0;
+    if let Some(Value::String(json)) = fields.remove("event") {
+        if let Ok(v) = serde_json::from_str::<Value>(&json) {
+            fields.insert("event".into(), v);
+        }
+    }
+    let message = fields.remove("message").and_then(|m| m.as_str().map(str::to_owned)).unwrap_or_else(|| {
+        fields
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| event.metadata().target().to_owned())
+    });
+    (message, fields)
+}
+
 /// Redacts, then hands to the sink. Sinks never see an unredacted event.
 #[derive(Clone)]
 pub struct Auditor {

@@ -23,3 +23,13 @@ pub fn iam_config() -> Value {
 pub fn unique_email(tag: &str) -> String {
     format!("{tag}-{}@example.test", uuid::Uuid::new_v4().simple())
 }
+
+/// An audit sink that keeps every event, for assertions.
+#[derive(Default)]
+pub struct Collect(pub std::sync::Mutex<Vec<ory_iam::AuditEvent>>);
+
+impl ory_iam::AuditSink for Collect {
+    fn emit(&self, e: &ory_iam::AuditEvent) {
+        self.0.lock().unwrap().push(e.clone());
+    }
+}

@@ -3,20 +3,13 @@
 mod common;
 
 use ory_iam::dto::CreateIdentity;
-use ory_iam::{AuditEvent, AuditSink, ErrorKind, Iam, IamConfig};
+use ory_iam::{AuditEvent, ErrorKind, Iam, IamConfig};
 use serde_json::json;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 const PASSWORD: &str = "a-Long-and-unique-passphrase-42";
 
-#[derive(Default)]
-struct Collect(Mutex<Vec<AuditEvent>>);
-
-impl AuditSink for Collect {
-    fn emit(&self, e: &AuditEvent) {
-        self.0.lock().unwrap().push(e.clone());
-    }
-}
+use common::Collect;
 
 #[tokio::test]
 async fn credentials_are_public_metadata_and_deletable_where_allowed() {

@@ -10,24 +10,17 @@ use futures::StreamExt;
 use ory_iam::dto::{
     AuthorizationCodeGrant, CreateJwkSet, JwtBearerGrant, ListOAuth2Clients, RefreshGrant, RevokeOptions, TrustIssuer,
 };
-use ory_iam::{AuditEvent, AuditSink, ErrorKind, Iam, IamConfig, Secret};
+use ory_iam::{ErrorKind, Iam, IamConfig, Secret};
 use p256::ecdsa::signature::Signer;
 use serde_json::{json, Value};
 use sha2::Digest;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 fn iam() -> Iam {
     Iam::from_value(&common::iam_config()).unwrap()
 }
 
-#[derive(Default)]
-struct Collect(Mutex<Vec<AuditEvent>>);
-
-impl AuditSink for Collect {
-    fn emit(&self, e: &AuditEvent) {
-        self.0.lock().unwrap().push(e.clone());
-    }
-}
+use common::Collect;
 
 #[tokio::test]
 async fn oauth2_client_crud_and_client_credentials() {
@@ -153,7 +146,13 @@ async fn authorization_code_with_pkce_refresh_revoke_logout() {
         .append_pair("state", "state-123456789")
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    // No connection reuse: each step is one request, and a reused idle connection the server
+    // already closed would fail the step.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     let mut jar = Vec::new();
 
     let to_login = step(&http, auth.as_str(), &mut jar).await;

@@ -4,9 +4,9 @@ mod common;
 
 use futures::StreamExt;
 use ory_iam::dto::{CreateIdentity, ListIdentities};
-use ory_iam::{AuditEvent, AuditSink, ErrorKind, Iam};
+use ory_iam::{AuditEvent, ErrorKind, Iam};
 use serde_json::json;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 fn iam() -> Iam {
     Iam::from_value(&common::iam_config()).expect("stack config is valid")
@@ -165,14 +165,7 @@ async fn list_pages_and_auto_pages() {
     }
 }
 
-#[derive(Default)]
-struct Collect(Mutex<Vec<AuditEvent>>);
-
-impl AuditSink for Collect {
-    fn emit(&self, e: &AuditEvent) {
-        self.0.lock().unwrap().push(e.clone());
-    }
-}
+use common::Collect;
 
 #[tokio::test]
 async fn delete_is_audited_without_personal_data() {

@@ -6,9 +6,9 @@ mod common;
 
 use ory_iam::dto::{FlowResult, FlowSuccess, FlowType, InitiateFlow, SubmitFlow};
 use ory_iam::transport::header_map;
-use ory_iam::{AuditEvent, AuditSink, ErrorKind, Iam, IamConfig, Secret};
+use ory_iam::{ErrorKind, Iam, IamConfig, Secret};
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 const PASSWORD: &str = "a-Long-and-unique-passphrase-42";
 
@@ -207,14 +207,7 @@ fn closed_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
-#[derive(Default)]
-struct Collect(Mutex<Vec<AuditEvent>>);
-
-impl AuditSink for Collect {
-    fn emit(&self, e: &AuditEvent) {
-        self.0.lock().unwrap().push(e.clone());
-    }
-}
+use common::Collect;
 
 async fn cache_hit_miss_evict(session_cache: Value) {
     let mut cfg = common::iam_config();

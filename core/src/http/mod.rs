@@ -448,7 +448,9 @@ pub(crate) fn build_http(cfg: &HttpConfig) -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_millis(cfg.connect_timeout_ms))
         .redirect(reqwest::redirect::Policy::none())
-        .pool_idle_timeout(Duration::from_secs(60))
+        // Below the servers' idle timeouts, so a pooled connection is not reused just as the server
+        // closes it.
+        .pool_idle_timeout(Duration::from_secs(20))
         .user_agent(concat!("ory-iam/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|_| Error::configuration("cannot build the HTTP client (TLS backend)"))
