@@ -506,3 +506,65 @@ async fn jwk_update_set_and_key() {
     );
     jwk.delete_set(&set).await.unwrap();
 }
+
+#[tokio::test]
+async fn set_client_and_reject_login_consent_logout() {
+    let iam = iam();
+    let stack = common::stack();
+    let redirect = format!("{}callback", stack["helper"]["base_url"].as_str().unwrap());
+    let client = iam
+        .oauth2_client()
+        .create(json!({"grant_types": ["authorization_code"], "response_types": ["code"], "redirect_uris": [redirect], "scope": "openid"}))
+        .await
+        .unwrap();
+    let replaced = iam
+        .oauth2_client()
+        .set(
+            &client.client_id,
+            json!({"client_name": "replaced", "grant_types": ["authorization_code"], "response_types": ["code"], "redirect_uris": [redirect], "scope": "openid"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(replaced.client_name.as_deref(), Some("replaced"));
+    let public = stack["hydra"]["public_url"].as_str().unwrap();
+    let auth = |state: &str| {
+        let mut u = url::Url::parse(&format!("{public}oauth2/auth")).unwrap();
+        u.query_pairs_mut()
+            .append_pair("client_id", &client.client_id)
+            .append_pair("response_type", "code")
+            .append_pair("redirect_uri", &redirect)
+            .append_pair("scope", "openid")
+            .append_pair("state", state);
+        u.to_string()
+    };
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let consent = iam.consent();
+
+    // Reject the login: the browser goes back to the client with an error.
+    let mut jar = Vec::new();
+    let ch = query_param(&step(&http, &auth("state-reject-login"), &mut jar).await, "login_challenge");
+    let r =
+        consent.reject_login_request(&ch, json!({"error": "access_denied", "error_description": "no"})).await.unwrap();
+    let back = step(&http, &r.redirect_to, &mut jar).await;
+    assert_eq!(query_param(&back, "error"), "access_denied");
+
+    // Accept the login, reject the consent.
+    let mut jar = Vec::new();
+    let ch = query_param(&step(&http, &auth("state-reject-consent"), &mut jar).await, "login_challenge");
+    let r = consent
+        .accept_login_request(&ch, json!({"subject": "user-2", "remember": true, "remember_for": 3600}))
+        .await
+        .unwrap();
+    let cc = query_param(&step(&http, &r.redirect_to, &mut jar).await, "consent_challenge");
+    let r = consent.reject_consent_request(&cc, json!({"error": "access_denied"})).await.unwrap();
+    assert_eq!(query_param(&step(&http, &r.redirect_to, &mut jar).await, "error"), "access_denied");
+
+    // A logout the user declines: Hydra answers 204.
+    let lc = query_param(&step(&http, &format!("{public}oauth2/sessions/logout"), &mut jar).await, "logout_challenge");
+    assert!(consent.reject_logout_request(&lc).await.unwrap().redirect_to.is_empty());
+    iam.oauth2_client().delete(&client.client_id).await.unwrap();
+}

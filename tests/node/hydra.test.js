@@ -182,3 +182,29 @@ test('JWK update set and key', async () => {
   await assert.rejects(iam.jwk.updateKey(set, 'a', { ...key, kid: 'zzz' }), IamValidationError)
   await iam.jwk.deleteSet(set)
 })
+
+test('set client; reject login, consent and logout', async () => {
+  const s = stack()
+  const redirect = `${s.helper.base_url}callback`
+  const fields = { grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: [redirect], scope: 'openid' }
+  const client = await iam.oauth2Client.create(fields)
+  assert.equal((await iam.oauth2Client.set(client.clientId, { ...fields, client_name: 'replaced' })).clientName, 'replaced')
+  const auth = (state) => {
+    const u = new URL(`${s.hydra.public_url}oauth2/auth`)
+    for (const [k, v] of Object.entries({ client_id: client.clientId, response_type: 'code', redirect_uri: redirect, scope: 'openid', state })) u.searchParams.set(k, v)
+    return u.href
+  }
+  let jar = new Map()
+  let ch = param(await step(auth('state-reject-login'), jar), 'login_challenge')
+  let r = await iam.consent.rejectLoginRequest(ch, { error: 'access_denied', error_description: 'no' })
+  assert.equal(param(await step(r.redirectTo, jar), 'error'), 'access_denied')
+  jar = new Map()
+  ch = param(await step(auth('state-reject-consent'), jar), 'login_challenge')
+  r = await iam.consent.acceptLoginRequest(ch, { subject: 'user-2', remember: true, remember_for: 3600 })
+  const cc = param(await step(r.redirectTo, jar), 'consent_challenge')
+  r = await iam.consent.rejectConsentRequest(cc, { error: 'access_denied' })
+  assert.equal(param(await step(r.redirectTo, jar), 'error'), 'access_denied')
+  const lc = param(await step(`${s.hydra.public_url}oauth2/sessions/logout`, jar), 'logout_challenge')
+  assert.equal((await iam.consent.rejectLogoutRequest(lc)).redirectTo, '')
+  await iam.oauth2Client.delete(client.clientId)
+})

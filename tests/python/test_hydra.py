@@ -225,3 +225,31 @@ async def test_jwk_update_set_and_key(iam: ory_iam.Iam) -> None:
     with pytest.raises(IamValidationError):
         await iam.jwk.update_key(key_set, "a", {**key, "kid": "zzz"})
     await iam.jwk.delete_set(key_set)
+
+
+async def test_set_client_and_reject_login_consent_logout(iam: ory_iam.Iam, stack: dict[str, Any]) -> None:
+    redirect = stack["helper"]["base_url"] + "callback"
+    fields = {"grant_types": ["authorization_code"], "response_types": ["code"], "redirect_uris": [redirect], "scope": "openid"}
+    client = await iam.oauth2_client.create(fields)
+    replaced = await iam.oauth2_client.set(client.client_id, {**fields, "client_name": "replaced"})
+    assert replaced.client_name == "replaced"
+    public = stack["hydra"]["public_url"]
+
+    def auth(state: str) -> str:
+        return public + "oauth2/auth?" + urllib.parse.urlencode(
+            {"client_id": client.client_id, "response_type": "code", "redirect_uri": redirect, "scope": "openid", "state": state}
+        )
+
+    jar: dict[str, str] = {}
+    ch = param(step(auth("state-reject-login"), jar), "login_challenge")
+    r = await iam.consent.reject_login_request(ch, error="access_denied", error_description="no")
+    assert param(step(r.redirect_to, jar), "error") == "access_denied"
+    jar = {}
+    ch = param(step(auth("state-reject-consent"), jar), "login_challenge")
+    r = await iam.consent.accept_login_request(ch, subject="user-2", remember=True, remember_for=3600)
+    cc = param(step(r.redirect_to, jar), "consent_challenge")
+    r = await iam.consent.reject_consent_request(cc, error="access_denied")
+    assert param(step(r.redirect_to, jar), "error") == "access_denied"
+    lc = param(step(public + "oauth2/sessions/logout", jar), "logout_challenge")
+    assert (await iam.consent.reject_logout_request(lc)).redirect_to == ""
+    await iam.oauth2_client.delete(client.client_id)
