@@ -2,7 +2,7 @@
 //!
 //! cargo run -p ory-iam --example tour [-- path/to/stack.json]
 
-use ory_iam::dto::CreateIdentity;
+use ory_iam::dto::{CreateIdentity, FlowResult, PermissionTuple};
 use ory_iam::{ErrorKind, Iam};
 use serde_json::json;
 
@@ -67,6 +67,42 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     iam.identity().delete(&created.id).await?;
     let e = iam.identity().get(&created.id).await.unwrap_err();
     println!("   after delete: {} (request {})", e.code(), e.request_id().unwrap_or("-"));
+
+    println!("9. Self-service: native registration, then whoami with the session token");
+    let flow = iam.flow().initiate_registration(Default::default()).await?;
+    let email = format!("tour-user-{}@example.test", std::process::id());
+    let body = json!({"method": "password", "password": "a-Long-and-unique-passphrase-42", "traits": {"email": email}});
+    let FlowResult::Success(done) = iam.flow().submit_registration(&flow.id, body, Default::default()).await? else {
+        return Err("registration did not complete".into());
+    };
+    let token = done.session_token.expect("session hook");
+    println!("   session token: {token} (a Secret: printed as ***)");
+    let req = ory_iam::transport::header_map([("authorization", format!("Bearer {}", token.expose()))]);
+    let who = iam.session().whoami(&req).await?;
+    println!("   whoami: identity {} via {:?}", who.identity.id, who.authentication_methods);
+    iam.flow().perform_native_logout(&token).await?;
+    println!("   after logout, whoami_or_null: {:?}", iam.session().whoami_or_null(&req).await?.map(|s| s.id));
+
+    println!("10. Keto: grant, check, revoke");
+    let t = PermissionTuple::new("documents", "tour-doc", "view", &who.identity.id);
+    iam.permission().grant(&t).await?;
+    println!("   allowed after grant: {}", iam.permission().check(&t, Default::default()).await?);
+    iam.permission().revoke(&t).await?;
+    println!("   allowed after revoke: {}", iam.permission().check(&t, Default::default()).await?);
+    iam.identity().delete(&who.identity.id).await?;
+
+    println!("11. Hydra: an OAuth2 client, a client-credentials token, the resource-server check");
+    let client = iam.oauth2_client().create(json!({"grant_types": ["client_credentials"], "scope": "read"})).await?;
+    let mut cfg = stack["iam_config"].clone();
+    cfg["tenants"]["customer"]["hydra"]["client_id"] = json!(client.client_id);
+    cfg["tenants"]["customer"]["hydra"]["client_secret"] =
+        json!(client.client_secret.clone().map(|s| s.expose().to_owned()));
+    let machine = Iam::from_value(&cfg)?;
+    let tokens = machine.token().client_credentials(Some("read")).await?;
+    let req = ory_iam::transport::header_map([("authorization", format!("Bearer {}", tokens.access_token.expose()))]);
+    let p = iam.token().authenticate(&req, Default::default()).await?;
+    println!("   principal: client {:?}, scope {:?}, verified by {}", p.client_id, p.scope, p.verified_by);
+    iam.oauth2_client().delete(&client.client_id).await?;
     iam.close().await;
     println!("Tour done.");
     Ok(())
