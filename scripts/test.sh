@@ -27,10 +27,12 @@ step "rust: fmt" cargo fmt --all -- --check
 step "rust: clippy" cargo clippy --workspace --all-targets -q -- -D warnings
 step "rust: tests" cargo test -p ory-iam -- --nocapture --test-threads 1
 step "python: build" .venv/bin/maturin develop -q
+step "python: types" .venv/bin/mypy --strict bindings-python/python/ory_iam tests/python/typed_usage.py
 step "python: tests" .venv/bin/python -m pytest -q -s
 step "node: build" npm run -s build:debug
 # The generated loader and typings are committed: fail when they drift from the code.
 step "node: typings up to date" git diff --exit-code -- bindings-node/index.d.ts bindings-node/index.js
+step "node: types" npx --no-install tsc -p tests/node/tsconfig.json
 step "node: tests" node --test tests/node/
 
 # One closing line over the three runners: cargo's "test result", pytest's and node's counts.

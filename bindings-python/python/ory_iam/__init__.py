@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import atexit
 import os
-from typing import Any, AsyncIterator, Callable, Mapping, Optional, Sequence, Union
+from typing import Any, AsyncIterator, Callable, List, Mapping, Optional, Sequence, Union
 
 from . import _ory_iam as _native
 from ._dto import (
@@ -142,10 +142,10 @@ class _Service:
     @property
     def tenant(self) -> str:
         """The tenant this handle is bound to."""
-        return self._n.tenant
+        return str(self._n.tenant)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self._n == other._n  # type: ignore[attr-defined]
+        return isinstance(other, _Service) and type(other) is type(self) and bool(self._n == other._n)
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self._n.tenant))
@@ -220,7 +220,7 @@ class IdentityService(_Service):
         """Extend a session by the configured lifespan."""
         return Session._from(await self._n.extend_session(session_id))
 
-    async def get_credentials(self, id: str) -> list[Credential]:
+    async def get_credentials(self, id: str) -> List[Credential]:
         """The identity's credentials, public metadata only (no hash, secret or seed)."""
         return [Credential(**c) for c in await self._n.get_credentials(id)]
 
@@ -475,7 +475,7 @@ class PermissionService(_Service):
             opts["max_depth"] = max_depth
         return bool(await self._n.check(tuple, opts))
 
-    async def check_batch(self, tuples: Sequence[TupleLike]) -> list[CheckResult]:
+    async def check_batch(self, tuples: Sequence[TupleLike]) -> List[CheckResult]:
         """Results in input order; a failing tuple comes back ``allowed=False`` with ``error``."""
         return [CheckResult(**r) for r in await self._n.check_batch(list(tuples))]
 
@@ -513,7 +513,7 @@ class SchemaService(_Service):
     def for_tenant(self, name: str) -> "SchemaService":
         return SchemaService(self._n.for_tenant(name))
 
-    async def list(self) -> list[IdentitySchema]:
+    async def list(self) -> List[IdentitySchema]:
         return [IdentitySchema(**d) for d in await self._n.list()]
 
     async def get(self, id: str) -> IdentitySchema:
@@ -618,7 +618,7 @@ class FlowService(_Service):
         d = await self._n.initiate_browser_logout(cookie, return_to)
         return LogoutFlow(tenant=d["tenant"], logout_url=Secret(d["logout_url"]), logout_token=Secret(d["logout_token"]))
 
-    async def submit_browser_logout(self, logout_token: Union[str, Secret], cookie: Union[str, Secret, None] = None) -> list[Secret]:
+    async def submit_browser_logout(self, logout_token: Union[str, Secret], cookie: Union[str, Secret, None] = None) -> List[Secret]:
         """End the session; returns the ``Set-Cookie`` headers to relay (clearing the cookie).
         Kratos checks the token against the session cookie: pass the browser's ``Cookie``."""
         return [Secret(c) for c in await self._n.submit_browser_logout(logout_token, cookie)]
@@ -716,12 +716,12 @@ class Iam:
         return MetadataService(self._n.metadata)
 
     @property
-    def tenants(self) -> list[str]:
+    def tenants(self) -> List[str]:
         return list(self._n.tenants)
 
     @property
     def default_tenant(self) -> str:
-        return self._n.default_tenant
+        return str(self._n.default_tenant)
 
     async def health(self) -> Health:
         """Probe every tenant × product readiness endpoint (names only, no URLs)."""
