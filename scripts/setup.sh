@@ -24,7 +24,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install -q --disable-pip-version-check -r tests/python/requirements.txt
 
-if [ ! -d node_modules/@napi-rs/cli ]; then
+# Install when anything the lock file names is missing (cheap check: the lock is newer).
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # `npm ci` trips over the optional platform packages of @napi-rs/cli in npm 11
   # ("Missing: ... from lock file"); `npm install` honours the lock file all the same.
   npm install --no-audit --no-fund --loglevel=error
