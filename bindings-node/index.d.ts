@@ -46,6 +46,20 @@ export declare class CourierService {
   get(id: string, includeBody?: boolean | undefined | null): Promise<CourierMessage>
 }
 
+/** Event streams of Ory Network projects. */
+export declare class EventsService {
+  forTenant(name: string): EventsService
+  get tenant(): string
+  equals(other: EventsService): boolean
+  /** `{type: 'sns' | 'https', topicArn?, roleArn?, httpsEndpoint?, status?}`. */
+  create(projectId: string, stream: EventStreamInputJs): Promise<EventStream>
+  list(projectId: string): Promise<Array<EventStream>>
+  /** Omitted fields keep their value. */
+  set(projectId: string, streamId: string, stream: EventStreamInputJs): Promise<EventStream>
+  /** Audited `event_stream.delete`. */
+  delete(projectId: string, streamId: string): Promise<void>
+}
+
 /** Self-service flows of one tenant (Kratos public API), browser or native. */
 export declare class FlowService {
   forTenant(name: string): FlowService
@@ -90,6 +104,9 @@ export declare class Iam {
   /** From `ORY_IAM_CONFIG_FILE` and/or `ORY_IAM__<PATH>` environment variables. */
   static fromEnv(): Iam
   get identity(): IdentityService
+  get projectAdmin(): ProjectAdminService
+  get workspaceAdmin(): WorkspaceAdminService
+  get events(): EventsService
   get token(): TokenService
   get oauth2Client(): OAuth2ClientService
   get consent(): ConsentService
@@ -234,6 +251,26 @@ export declare class PermissionTuplePager {
   nextItem(): Promise<PermissionTuple | null>
 }
 
+/** Ory Network projects (needs `mode: 'cloud'` and `console.workspaceApiKey`). */
+export declare class ProjectAdminService {
+  forTenant(name: string): ProjectAdminService
+  get tenant(): string
+  equals(other: ProjectAdminService): boolean
+  /** `{name, workspaceId?, environment? (prod|stage|dev), homeRegion?}`. */
+  create(project: CreateProjectInput): Promise<Project>
+  list(): Promise<Array<ProjectMetadata>>
+  get(id: string): Promise<Project>
+  /** Replace `name`, `services`, `cors_admin`, `cors_public`, `organizations` (Ory's fields). */
+  set(id: string, project: Record<string, unknown>): Promise<Project>
+  /** Delete the project for good (audited `project.purge`). */
+  purge(id: string): Promise<void>
+  listMembers(id: string): Promise<Array<any>>
+  /** `{name, expiresAt?}`; the key's `value` (a Secret) is returned this once. */
+  createApiKey(id: string, key: CreateApiKeyInput): Promise<ApiKey>
+  listApiKeys(id: string): Promise<Array<ApiKey>>
+  deleteApiKey(id: string, keyId: string): Promise<void>
+}
+
 /** Identity schemas of one tenant. */
 export declare class SchemaService {
   forTenant(name: string): SchemaService
@@ -307,6 +344,39 @@ export declare class TrustedIssuerService {
   list(options?: ListTrustedIssuersOptions): Promise<TrustedIssuerPage>
   listAll(options?: ListTrustedIssuersOptions): AsyncIterable<TrustedIssuer>
   delete(id: string): Promise<void>
+}
+
+/** Ory Network workspaces (needs `mode: 'cloud'` and `console.workspaceApiKey`). */
+export declare class WorkspaceAdminService {
+  forTenant(name: string): WorkspaceAdminService
+  get tenant(): string
+  equals(other: WorkspaceAdminService): boolean
+  create(name: string): Promise<Workspace>
+  list(options?: { pageSize?: number, pageToken?: string }): Promise<WorkspacePage>
+  listAll(pageSize?: number | undefined | null): AsyncIterable<Workspace>
+  get(id: string): Promise<Workspace>
+  update(id: string, name: string): Promise<Workspace>
+  listProjects(id: string): Promise<Array<ProjectMetadata>>
+  createApiKey(id: string, key: CreateApiKeyInput): Promise<ApiKey>
+  listApiKeys(id: string): Promise<Array<ApiKey>>
+  deleteApiKey(id: string, keyId: string): Promise<void>
+}
+
+export declare class WorkspacePager {
+  /** The next item, or null at the end. */
+  nextItem(): Promise<Workspace | null>
+}
+
+/** A project or workspace API key; `value` (a Secret) only right after creation. */
+export interface ApiKey {
+  tenant: string
+  id: string
+  name: string
+  ownerId?: string
+  lastCharacters?: string
+  expiresAt?: string
+  createdAt?: string
+  value?: Secret
 }
 
 /** An audit event (already redacted by the core). */
@@ -386,6 +456,13 @@ export interface CourierMessagePage {
   nextPageToken?: string
 }
 
+/** Declared for the typings; parsed by the core. */
+export interface CreateApiKeyInput {
+  name: string
+  /** RFC 3339 */
+  expiresAt?: string
+}
+
 /** Input of `identity.create` (declared for the typings; parsed by the core). */
 export interface CreateIdentityInput {
   schemaId: string
@@ -407,6 +484,15 @@ export interface CreateJwkSetOptions {
   kid?: string
 }
 
+/** Declared for the typings; parsed by the core. */
+export interface CreateProjectInput {
+  name: string
+  workspaceId?: string
+  /** prod | stage | dev (default prod) */
+  environment?: string
+  homeRegion?: string
+}
+
 /** Public metadata of one credential; hashes, secrets and seeds are never included. */
 export interface Credential {
   tenant: string
@@ -418,6 +504,28 @@ export interface Credential {
   version?: number
   createdAt?: string
   updatedAt?: string
+}
+
+export interface EventStream {
+  tenant: string
+  id: string
+  streamType?: string
+  topicArn?: string
+  roleArn?: string
+  httpsEndpoint?: string
+  status?: string
+  createdAt?: string
+  updatedAt?: string
+}
+
+/** Declared for the typings; parsed by the core. */
+export interface EventStreamInputJs {
+  /** sns | https */
+  type?: string
+  topicArn?: string
+  roleArn?: string
+  httpsEndpoint?: string
+  status?: string
 }
 
 /** Query of `permission.expand` (declared for the typings; parsed by the core). */
@@ -675,6 +783,35 @@ export interface PermissionTuplePage {
   nextPageToken?: string
 }
 
+export interface Project {
+  tenant: string
+  id: string
+  slug: string
+  name: string
+  environment: string
+  homeRegion?: string
+  state: string
+  revisionId?: string
+  workspaceId?: string
+  services: any
+  /** `{slug}.projects.oryapis.com` and custom domains (filled by `get`). */
+  hosts: Array<string>
+}
+
+/** A listed project with its `hosts` (`{slug}.projects.oryapis.com` and custom domains). */
+export interface ProjectMetadata {
+  tenant: string
+  id: string
+  slug: string
+  name: string
+  environment?: string
+  state: string
+  hosts: Array<string>
+  workspaceId?: string
+  createdAt?: string
+  updatedAt?: string
+}
+
 export interface RecoveryAddress {
   id?: string
   value: string
@@ -822,4 +959,17 @@ export interface VerifiableAddress {
   via: string
   verified: boolean
   status: string
+}
+
+export interface Workspace {
+  tenant: string
+  id: string
+  name: string
+  createdAt?: string
+  updatedAt?: string
+}
+
+export interface WorkspacePage {
+  items: Array<Workspace>
+  nextPageToken?: string
 }

@@ -4,6 +4,18 @@ import type { AuditEvent, Iam as NativeIam } from './index'
 export { Secret, setLogCallback } from './index'
 export type {
   AuditEvent,
+  ApiKey,
+  CreateApiKeyInput,
+  CreateProjectInput,
+  EventStream,
+  EventStreamInputJs,
+  EventsService,
+  Project,
+  ProjectAdminService,
+  ProjectMetadata,
+  Workspace,
+  WorkspaceAdminService,
+  WorkspacePage,
   Credential,
   AuthenticateOptions,
   IamMachinePrincipal,

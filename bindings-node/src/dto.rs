@@ -909,3 +909,180 @@ impl From<ory_iam::dto::Credential> for Credential {
         }
     }
 }
+
+#[napi(object)]
+pub struct Project {
+    pub tenant: String,
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub environment: String,
+    pub home_region: Option<String>,
+    pub state: String,
+    pub revision_id: Option<String>,
+    pub workspace_id: Option<String>,
+    pub services: Value,
+    /// `{slug}.projects.oryapis.com` and custom domains (filled by `get`).
+    pub hosts: Vec<String>,
+}
+
+impl From<ory_iam::dto::Project> for Project {
+    fn from(p: ory_iam::dto::Project) -> Self {
+        Project {
+            tenant: p.tenant,
+            id: p.id,
+            slug: p.slug,
+            name: p.name,
+            environment: p.environment,
+            home_region: p.home_region,
+            state: p.state,
+            revision_id: p.revision_id,
+            workspace_id: p.workspace_id,
+            services: p.services,
+            hosts: p.hosts,
+        }
+    }
+}
+
+/// A listed project with its `hosts` (`{slug}.projects.oryapis.com` and custom domains).
+#[napi(object)]
+pub struct ProjectMetadata {
+    pub tenant: String,
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub environment: Option<String>,
+    pub state: String,
+    pub hosts: Vec<String>,
+    pub workspace_id: Option<String>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+impl From<ory_iam::dto::ProjectMetadata> for ProjectMetadata {
+    fn from(p: ory_iam::dto::ProjectMetadata) -> Self {
+        ProjectMetadata {
+            tenant: p.tenant,
+            id: p.id,
+            slug: p.slug,
+            name: p.name,
+            environment: p.environment,
+            state: p.state,
+            hosts: p.hosts,
+            workspace_id: p.workspace_id,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+#[napi(object)]
+pub struct Workspace {
+    pub tenant: String,
+    pub id: String,
+    pub name: String,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+impl From<ory_iam::dto::Workspace> for Workspace {
+    fn from(w: ory_iam::dto::Workspace) -> Self {
+        Workspace { tenant: w.tenant, id: w.id, name: w.name, created_at: w.created_at, updated_at: w.updated_at }
+    }
+}
+
+#[napi(object)]
+pub struct WorkspacePage {
+    pub items: Vec<Workspace>,
+    pub next_page_token: Option<String>,
+}
+
+/// A project or workspace API key; `value` (a Secret) only right after creation.
+#[napi(object, object_from_js = false)]
+pub struct ApiKey {
+    pub tenant: String,
+    pub id: String,
+    pub name: String,
+    pub owner_id: Option<String>,
+    pub last_characters: Option<String>,
+    pub expires_at: Option<String>,
+    pub created_at: Option<String>,
+    pub value: Option<Secret>,
+}
+
+impl From<ory_iam::dto::ApiKey> for ApiKey {
+    fn from(k: ory_iam::dto::ApiKey) -> Self {
+        ApiKey {
+            tenant: k.tenant,
+            id: k.id,
+            name: k.name,
+            owner_id: k.owner_id,
+            last_characters: k.last_characters,
+            expires_at: k.expires_at,
+            created_at: k.created_at,
+            value: k.value.map(Secret::from_core),
+        }
+    }
+}
+
+#[napi(object)]
+pub struct EventStream {
+    pub tenant: String,
+    pub id: String,
+    pub stream_type: Option<String>,
+    pub topic_arn: Option<String>,
+    pub role_arn: Option<String>,
+    pub https_endpoint: Option<String>,
+    pub status: Option<String>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+impl From<ory_iam::dto::EventStream> for EventStream {
+    fn from(e: ory_iam::dto::EventStream) -> Self {
+        EventStream {
+            tenant: e.tenant,
+            id: e.id,
+            stream_type: e.stream_type,
+            topic_arn: e.topic_arn,
+            role_arn: e.role_arn,
+            https_endpoint: e.https_endpoint,
+            status: e.status,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+        }
+    }
+}
+
+/// Declared for the typings; parsed by the core.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct CreateProjectInput {
+    pub name: String,
+    pub workspace_id: Option<String>,
+    /// prod | stage | dev (default prod)
+    pub environment: Option<String>,
+    pub home_region: Option<String>,
+}
+
+/// Declared for the typings; parsed by the core.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct CreateApiKeyInput {
+    pub name: String,
+    /// RFC 3339
+    pub expires_at: Option<String>,
+}
+
+/// Declared for the typings; parsed by the core.
+#[allow(dead_code)]
+#[napi(object, js_name = "EventStreamInputJs")]
+pub struct EventStreamInputJs {
+    /// sns | https
+    #[napi(js_name = "type")]
+    pub stream_type: Option<String>,
+    pub topic_arn: Option<String>,
+    pub role_arn: Option<String>,
+    pub https_endpoint: Option<String>,
+    pub status: Option<String>,
+}

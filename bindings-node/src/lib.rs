@@ -12,6 +12,7 @@ mod kratos_misc;
 #[cfg_attr(test, allow(dead_code))]
 mod logging;
 mod metadata;
+mod network;
 mod pager;
 mod permission;
 mod secret;
@@ -24,6 +25,7 @@ use identity::IdentityService;
 use kratos_misc::{CourierService, SchemaService};
 use metadata::MetadataService;
 use napi_derive::napi;
+use network::{EventsService, ProjectAdminService, WorkspaceAdminService};
 use permission::PermissionService;
 use serde_json::Value;
 use session::SessionService;
@@ -61,6 +63,21 @@ impl Iam {
     #[napi(getter)]
     pub fn identity(&self) -> IdentityService {
         IdentityService(self.0.identity())
+    }
+
+    #[napi(getter)]
+    pub fn project_admin(&self) -> ProjectAdminService {
+        ProjectAdminService(self.0.project_admin())
+    }
+
+    #[napi(getter)]
+    pub fn workspace_admin(&self) -> WorkspaceAdminService {
+        WorkspaceAdminService(self.0.workspace_admin())
+    }
+
+    #[napi(getter)]
+    pub fn events(&self) -> EventsService {
+        EventsService(self.0.events())
     }
 
     #[napi(getter)]

@@ -33,3 +33,4 @@ typed_pager!(SessionPager, ory_iam::dto::Session, crate::dto::Session);
 typed_pager!(PermissionTuplePager, ory_iam::dto::PermissionTuple, crate::dto::PermissionTuple);
 typed_pager!(OAuth2ClientPager, ory_iam::dto::OAuth2Client, crate::dto::OAuth2Client);
 typed_pager!(TrustedIssuerPager, ory_iam::dto::TrustedIssuer, crate::dto::TrustedIssuer);
+typed_pager!(WorkspacePager, ory_iam::dto::Workspace, crate::dto::Workspace);

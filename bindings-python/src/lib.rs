@@ -11,6 +11,7 @@ mod identity;
 mod kratos_misc;
 mod logging;
 mod metadata;
+mod network;
 mod pager;
 mod permission;
 mod runtime;
@@ -22,6 +23,7 @@ use hydra::{PyConsentService, PyJwkService, PyOAuth2ClientService, PyTokenServic
 use identity::PyIdentityService;
 use kratos_misc::{PyCourierService, PySchemaService};
 use metadata::PyMetadataService;
+use network::{PyEventsService, PyProjectAdminService, PyWorkspaceAdminService};
 use permission::PyPermissionService;
 use pyo3::prelude::*;
 use runtime::{core, spawn};
@@ -83,6 +85,21 @@ impl PyIam {
     #[getter]
     fn identity(&self) -> PyIdentityService {
         PyIdentityService(self.0.identity())
+    }
+
+    #[getter]
+    fn project_admin(&self) -> PyProjectAdminService {
+        PyProjectAdminService(self.0.project_admin())
+    }
+
+    #[getter]
+    fn workspace_admin(&self) -> PyWorkspaceAdminService {
+        PyWorkspaceAdminService(self.0.workspace_admin())
+    }
+
+    #[getter]
+    fn events(&self) -> PyEventsService {
+        PyEventsService(self.0.events())
     }
 
     #[getter]
@@ -179,6 +196,9 @@ fn _ory_iam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySchemaService>()?;
     m.add_class::<PyPermissionService>()?;
     m.add_class::<PyTokenService>()?;
+    m.add_class::<PyProjectAdminService>()?;
+    m.add_class::<PyWorkspaceAdminService>()?;
+    m.add_class::<PyEventsService>()?;
     m.add_class::<PyOAuth2ClientService>()?;
     m.add_class::<PyConsentService>()?;
     m.add_class::<PyJwkService>()?;

@@ -23,6 +23,10 @@ pub mod names {
     pub const AUTHZ_SESSION_REVOKE: &str = "authz.session.revoke";
     pub const IDENTITY_DELETE: &str = "identity.delete";
     pub const IDENTITY_CREDENTIAL_DELETE: &str = "identity.credential.delete";
+    pub const PROJECT_PURGE: &str = "project.purge";
+    pub const PROJECT_API_KEY_DELETE: &str = "project.api_key.delete";
+    pub const WORKSPACE_API_KEY_DELETE: &str = "workspace.api_key.delete";
+    pub const EVENT_STREAM_DELETE: &str = "event_stream.delete";
     pub const OAUTH2_CLIENT_DELETE: &str = "oauth2_client.delete";
     pub const HEALTH_PROBE_FAILURE: &str = "health.probe_failure";
     pub const CONFIG_BOOT_FAILURE: &str = "config.boot_failure";

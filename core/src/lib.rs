@@ -23,6 +23,7 @@ pub mod hydra;
 pub mod keto;
 pub mod kratos;
 pub mod metadata;
+pub mod network;
 pub mod paging;
 pub mod secret;
 pub(crate) mod tenancy;
@@ -36,6 +37,7 @@ pub use hydra::{ConsentService, JwkService, OAuth2ClientService, TokenService, T
 pub use keto::PermissionService;
 pub use kratos::{CourierService, FlowService, IdentityService, SchemaService, SessionService};
 pub use metadata::MetadataService;
+pub use network::{EventsService, ProjectAdminService, WorkspaceAdminService};
 pub use paging::Pager;
 pub use secret::Secret;
 
@@ -190,6 +192,18 @@ impl Iam {
 
     pub fn permission(&self) -> PermissionService {
         PermissionService::new(self.reg.clone())
+    }
+
+    pub fn project_admin(&self) -> ProjectAdminService {
+        ProjectAdminService::new(self.reg.clone())
+    }
+
+    pub fn workspace_admin(&self) -> WorkspaceAdminService {
+        WorkspaceAdminService::new(self.reg.clone())
+    }
+
+    pub fn events(&self) -> EventsService {
+        EventsService::new(self.reg.clone())
     }
 
     pub fn schema(&self) -> SchemaService {

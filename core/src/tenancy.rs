@@ -30,6 +30,8 @@ pub(crate) struct TenantContext {
     pub keto_write: Option<OryClient>,
     pub hydra_public: Option<OryClient>,
     pub hydra_admin: Option<OryClient>,
+    /// The Ory Network console, when a workspace API key is configured.
+    pub console: Option<OryClient>,
     pub audit: Auditor,
 }
 
@@ -65,6 +67,18 @@ impl TenantContext {
             hydra_admin: hydra
                 .as_ref()
                 .map(|h| client(&h.admin_url, h.admin_token.clone(), Product::HydraAdmin))
+                .transpose()?,
+            console: cfg
+                .console
+                .as_ref()
+                .and_then(|c| {
+                    let key = c.workspace_api_key.clone()?;
+                    Some(client(
+                        c.url.as_deref().unwrap_or(crate::config::DEFAULT_CONSOLE_URL),
+                        Some(key),
+                        Product::Console,
+                    ))
+                })
                 .transpose()?,
             cookie_name: kratos.as_ref().map(|k| k.session_cookie_name().to_owned()).unwrap_or_default(),
             oathkeeper: cfg

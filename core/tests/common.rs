@@ -33,3 +33,34 @@ impl ory_iam::AuditSink for Collect {
         self.0.lock().unwrap().push(e.clone());
     }
 }
+
+/// A config with one cloud tenant pointed at the stack's spec-checking fake console.
+pub fn cloud_config() -> serde_json::Value {
+    let s = stack();
+    serde_json::json!({
+        "tenants": {"cloud": {
+            "mode": "cloud",
+            "cloud": {"project_slug": "ory-iam-test", "api_key": "ory_pat_ory_iam_test_project_key"},
+            "console": {"url": s["console"]["url"], "workspace_api_key": s["console"]["workspace_api_key"]},
+            "http": {"timeout_ms": 5000, "retries": 2, "backoff_base_ms": 10},
+        }},
+        "audit": {"sink": "none"},
+    })
+}
+
+/// What the fake console recorded against the OpenAPI document (must stay empty).
+pub async fn console_violations() -> Vec<String> {
+    let url = format!("{}__violations", stack()["console"]["url"].as_str().unwrap());
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+/// Make the fake console answer the next `count` requests with `status`.
+pub async fn console_fault(status: u16, count: u32, retry_after: Option<u32>) {
+    let url = format!("{}__fault", stack()["console"]["url"].as_str().unwrap());
+    reqwest::Client::new()
+        .post(url)
+        .json(&serde_json::json!({"status": status, "count": count, "retry_after": retry_after}))
+        .send()
+        .await
+        .unwrap();
+}

@@ -233,6 +233,9 @@ class Console:
             if op == "listEventStreams":
                 return 200, {"event_streams": list(streams.values())}
             if op == "createEventStream":
+                if streams:
+                    # One stream per project (the documented 409).
+                    return 409, {"error": {"code": 409, "status": "Conflict", "message": "the project already has an event stream"}}
                 s = {"id": str(uuid.uuid4()), "type": body["type"], "created_at": now(), "updated_at": now()}
                 s.update({k: body[k] for k in ("topic_arn", "role_arn", "https_endpoint", "status") if k in body})
                 streams[s["id"]] = s

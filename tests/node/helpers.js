@@ -38,3 +38,27 @@ const scenarios = (name) => JSON.parse(fs.readFileSync(path.join(ROOT, 'tests', 
 const camel = (s) => s.replace(/_([a-z])/g, (_, c) => c.toUpperCase())
 
 module.exports = { stack, iamConfig, uniqueEmail, scenarios, camel, scanRecord, ROOT }
+
+// One cloud tenant pointed at the stack's spec-checking fake console.
+function cloudConfig() {
+  const s = stack()
+  return {
+    tenants: {
+      cloud: {
+        mode: 'cloud',
+        cloud: { projectSlug: 'ory-iam-test', apiKey: 'ory_pat_ory_iam_test_project_key' },
+        console: { url: s.console.url, workspaceApiKey: s.console.workspace_api_key },
+        http: { timeoutMs: 5000, retries: 2, backoffBaseMs: 10 },
+      },
+    },
+    audit: { sink: 'log' },
+  }
+}
+
+async function consoleCall(path, body) {
+  const r = await fetch(stack().console.url + path, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) })
+  return r.json()
+}
+
+module.exports.cloudConfig = cloudConfig
+module.exports.consoleCall = consoleCall

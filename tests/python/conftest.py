@@ -95,3 +95,19 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
         print(f"  LEAK {leak}")
     if _SCAN.leaks:
         session.exitstatus = 1
+
+
+@pytest.fixture
+def cloud_config(stack: dict[str, Any]) -> dict[str, Any]:
+    """One cloud tenant pointed at the stack's spec-checking fake console."""
+    return {
+        "tenants": {
+            "cloud": {
+                "mode": "cloud",
+                "cloud": {"project_slug": "ory-iam-test", "api_key": "ory_pat_ory_iam_test_project_key"},
+                "console": {"url": stack["console"]["url"], "workspace_api_key": stack["console"]["workspace_api_key"]},
+                "http": {"timeout_ms": 5000, "retries": 2, "backoff_base_ms": 10},
+            }
+        },
+        "audit": {"sink": "log"},
+    }

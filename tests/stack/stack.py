@@ -40,6 +40,7 @@ STACK_JSON = STATE / "stack.json"
 CACHE = pathlib.Path(os.environ.get("ORY_IAM_CACHE", pathlib.Path.home() / ".cache" / "ory-iam"))
 TENANTS = ("customer", "admin")
 SESSION_LIFESPAN = {"customer": "1h", "admin": "3s"}
+CONSOLE_KEY = "ory_wak_ory_iam_test_console"
 KETO_NAMESPACES = ["documents", "groups", "folders"]  # must match keto.yml.tmpl
 # Seconds for all servers to answer ready (a warm start takes ~2 s; slow CI machines may need more).
 READY_TIMEOUT = float(os.environ.get("ORY_IAM_STACK_TIMEOUT", "60"))
@@ -222,6 +223,11 @@ def health(stack: dict[str, Any]) -> dict[str, bool]:
         except OSError:
             out[name] = False
     out["redis"] = redis_ping(stack["redis"]["port"])
+    if "console" in stack:
+        try:
+            out["console"] = http_get(stack["console"]["url"] + "__violations")[0] == 200
+        except OSError:
+            out["console"] = False
     return out
 
 
@@ -293,7 +299,7 @@ def launch(pids: dict[str, dict[str, int]]) -> dict[str, Any]:
     runs, so the caller can stop them on failure), wait until all are ready, write stack.json."""
     v = pinned_versions()
     bins = {k: str(CACHE / "bin" / f"{k}-{ver}") for k, ver in v.items()}
-    ports = iter(free_ports(13))
+    ports = iter(free_ports(14))
     # Nothing listens on the helper port: it is reserved for a test's own HTTP helper (login/consent
     # app for Hydra, return URL for Kratos). Every ui/login/return URL of the servers points at it.
     helper_port = next(ports)
@@ -346,6 +352,13 @@ def launch(pids: dict[str, dict[str, int]]) -> dict[str, Any]:
                                     "--save", "", "--appendonly", "no", "--protected-mode", "yes"])
     stack["redis"] = {"url": f"redis://127.0.0.1:{redis_port}/0", "port": redis_port}
     stack["helper"] = {"base_url": helper + "/", "port": helper_port}
+
+    # The Ory Network console has no open-source server: the project's spec-checking fake
+    # (tests/console/fake_console.py) stands in, with a fixed test workspace key.
+    console_port = next(ports)
+    pids["console"] = start("console", [sys.executable, str(ROOT / "tests" / "console" / "fake_console.py"),
+                                        "--port", str(console_port), "--key", CONSOLE_KEY])
+    stack["console"] = {"url": f"http://127.0.0.1:{console_port}/", "workspace_api_key": CONSOLE_KEY}
     PIDS.write_text(json.dumps(pids, indent=2))
 
     wait_ready(stack, pids)

@@ -12,6 +12,11 @@ from typing import Any, AsyncIterator, Callable, List, Mapping, Optional, Sequen
 
 from . import _ory_iam as _native
 from ._dto import (
+    ApiKey,
+    EventStream,
+    Project,
+    ProjectMetadata,
+    Workspace,
     Credential,
     IamMachinePrincipal,
     ChallengeRequest,
@@ -65,6 +70,14 @@ __all__ = [
     "Iam",
     "IdentityService",
     "MetadataService",
+    "ProjectAdminService",
+    "WorkspaceAdminService",
+    "EventsService",
+    "Project",
+    "ProjectMetadata",
+    "Workspace",
+    "ApiKey",
+    "EventStream",
     "TokenService",
     "OAuth2ClientService",
     "ConsentService",
@@ -456,6 +469,112 @@ class TrustedIssuerService(_Service):
         await self._n.delete(id)
 
 
+class ProjectAdminService(_Service):
+    """Ory Network projects (needs ``mode: cloud`` and ``console.workspace_api_key``)."""
+
+    __slots__ = ()
+
+    def for_tenant(self, name: str) -> "ProjectAdminService":
+        return ProjectAdminService(self._n.for_tenant(name))
+
+    async def create(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Project:
+        """``name``, ``workspace_id?``, ``environment?`` (prod|stage|dev), ``home_region?``."""
+        return Project(**await self._n.create(_options(options, kwargs)))
+
+    async def list(self) -> List[ProjectMetadata]:
+        return [ProjectMetadata(**p) for p in await self._n.list()]
+
+    async def get(self, id: str) -> Project:
+        return Project(**await self._n.get(id))
+
+    async def set(self, id: str, project: Mapping[str, Any]) -> Project:
+        """Replace ``name``, ``services``, ``cors_admin``, ``cors_public``, ``organizations``."""
+        return Project(**await self._n.set(id, dict(project)))
+
+    async def purge(self, id: str) -> None:
+        """Delete the project for good (audited ``project.purge``)."""
+        await self._n.purge(id)
+
+    async def list_members(self, id: str) -> List[dict[str, Any]]:
+        return [dict(m) for m in await self._n.list_members(id)]
+
+    async def create_api_key(self, id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> ApiKey:
+        """``name``, ``expires_at?``; the key's ``value`` is returned this once."""
+        return ApiKey._from(await self._n.create_api_key(id, _options(options, kwargs)))
+
+    async def list_api_keys(self, id: str) -> List[ApiKey]:
+        return [ApiKey._from(k) for k in await self._n.list_api_keys(id)]
+
+    async def delete_api_key(self, id: str, key_id: str) -> None:
+        await self._n.delete_api_key(id, key_id)
+
+
+class WorkspaceAdminService(_Service):
+    """Ory Network workspaces (needs ``mode: cloud`` and ``console.workspace_api_key``)."""
+
+    __slots__ = ()
+
+    def for_tenant(self, name: str) -> "WorkspaceAdminService":
+        return WorkspaceAdminService(self._n.for_tenant(name))
+
+    async def create(self, name: str) -> Workspace:
+        return Workspace(**await self._n.create(name))
+
+    async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Page[Workspace]:
+        d = await self._n.list(_options(options, kwargs))
+        return Page(items=[Workspace(**w) for w in d["items"]], next_page_token=d["next_page_token"])
+
+    async def list_all(self, page_size: Optional[int] = None) -> AsyncIterator[Workspace]:
+        pager = self._n.list_all(page_size)
+        while True:
+            item = await pager.next_item()
+            if item is None:
+                return
+            yield Workspace(**item)
+
+    async def get(self, id: str) -> Workspace:
+        return Workspace(**await self._n.get(id))
+
+    async def update(self, id: str, name: str) -> Workspace:
+        return Workspace(**await self._n.update(id, name))
+
+    async def list_projects(self, id: str) -> List[ProjectMetadata]:
+        return [ProjectMetadata(**p) for p in await self._n.list_projects(id)]
+
+    async def create_api_key(self, id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> ApiKey:
+        return ApiKey._from(await self._n.create_api_key(id, _options(options, kwargs)))
+
+    async def list_api_keys(self, id: str) -> List[ApiKey]:
+        return [ApiKey._from(k) for k in await self._n.list_api_keys(id)]
+
+    async def delete_api_key(self, id: str, key_id: str) -> None:
+        await self._n.delete_api_key(id, key_id)
+
+
+class EventsService(_Service):
+    """Event streams of Ory Network projects."""
+
+    __slots__ = ()
+
+    def for_tenant(self, name: str) -> "EventsService":
+        return EventsService(self._n.for_tenant(name))
+
+    async def create(self, project_id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> EventStream:
+        """``type`` (sns|https), ``topic_arn``/``role_arn`` or ``https_endpoint``, ``status?``."""
+        return EventStream(**await self._n.create(project_id, _options(options, kwargs)))
+
+    async def list(self, project_id: str) -> List[EventStream]:
+        return [EventStream(**e) for e in await self._n.list(project_id)]
+
+    async def set(self, project_id: str, stream_id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> EventStream:
+        """Omitted fields keep their value."""
+        return EventStream(**await self._n.set(project_id, stream_id, _options(options, kwargs)))
+
+    async def delete(self, project_id: str, stream_id: str) -> None:
+        """Audited ``event_stream.delete``."""
+        await self._n.delete(project_id, stream_id)
+
+
 TupleLike = Union[IamPermissionTuple, Mapping[str, Any]]
 
 
@@ -670,6 +789,18 @@ class Iam:
     @property
     def identity(self) -> IdentityService:
         return IdentityService(self._n.identity)
+
+    @property
+    def project_admin(self) -> ProjectAdminService:
+        return ProjectAdminService(self._n.project_admin)
+
+    @property
+    def workspace_admin(self) -> WorkspaceAdminService:
+        return WorkspaceAdminService(self._n.workspace_admin)
+
+    @property
+    def events(self) -> EventsService:
+        return EventsService(self._n.events)
 
     @property
     def token(self) -> TokenService:

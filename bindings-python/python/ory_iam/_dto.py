@@ -472,6 +472,80 @@ class Credential(_Dto):
 
 
 @dataclass(frozen=True, repr=False)
+class Project(_Dto):
+    tenant: str
+    id: str
+    slug: str
+    name: str
+    environment: str
+    state: str
+    home_region: Optional[str] = None
+    revision_id: Optional[str] = None
+    workspace_id: Optional[str] = None
+    services: Any = None
+    #: ``{slug}.projects.oryapis.com`` and custom domains (filled by ``get``).
+    hosts: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, repr=False)
+class ProjectMetadata(_Dto):
+    """A listed project, with its ``hosts`` (``{slug}.projects.oryapis.com`` and custom domains)."""
+
+    tenant: str
+    id: str
+    slug: str
+    name: str
+    state: str
+    environment: Optional[str] = None
+    hosts: list[str] = field(default_factory=list)
+    workspace_id: Optional[str] = None
+    created_at: Optional[str] = None
+    updated_at: Optional[str] = None
+
+
+@dataclass(frozen=True, repr=False)
+class Workspace(_Dto):
+    tenant: str
+    id: str
+    name: str
+    created_at: Optional[str] = None
+    updated_at: Optional[str] = None
+
+
+@dataclass(frozen=True, repr=False)
+class ApiKey(_Dto):
+    """A project or workspace API key; ``value`` (a :class:`Secret`) only right after creation."""
+
+    tenant: str
+    id: str
+    name: str
+    owner_id: Optional[str] = None
+    last_characters: Optional[str] = None
+    expires_at: Optional[str] = None
+    created_at: Optional[str] = None
+    value: Optional[Secret] = None
+
+    @classmethod
+    def _from(cls, d: dict[str, Any]) -> "ApiKey":
+        d = dict(d)
+        d["value"] = _secret(d.get("value"))
+        return cls(**d)
+
+
+@dataclass(frozen=True, repr=False)
+class EventStream(_Dto):
+    tenant: str
+    id: str
+    stream_type: Optional[str] = None
+    topic_arn: Optional[str] = None
+    role_arn: Optional[str] = None
+    https_endpoint: Optional[str] = None
+    status: Optional[str] = None
+    created_at: Optional[str] = None
+    updated_at: Optional[str] = None
+
+
+@dataclass(frozen=True, repr=False)
 class Page(_Dto, Generic[T]):
     items: list[T] = field(default_factory=list)
     next_page_token: Optional[str] = None

@@ -6,6 +6,7 @@ mod flow;
 mod hydra;
 mod identity;
 mod metadata;
+mod network;
 mod permission;
 mod session;
 
@@ -14,6 +15,7 @@ pub use flow::*;
 pub use hydra::*;
 pub use identity::*;
 pub use metadata::*;
+pub use network::*;
 pub use permission::*;
 pub use session::*;
 

@@ -1,0 +1,114 @@
+//! The Ory Network control plane (console API): projects, workspaces, event streams. Needs a
+//! tenant in `mode: cloud` with `console.workspace_api_key`.
+
+pub mod events;
+pub mod project;
+pub mod workspace;
+
+pub use events::EventsService;
+pub use project::ProjectAdminService;
+pub use workspace::WorkspaceAdminService;
+
+use crate::config::Mode;
+use crate::dto;
+use crate::error::{Error, Result};
+use crate::http::OryClient;
+use crate::secret::Secret;
+use crate::tenancy::TenantContext;
+use serde_json::Value;
+
+pub(crate) fn console<'a>(t: &'a TenantContext, op: &str) -> Result<&'a OryClient> {
+    if t.config.mode != Mode::Cloud {
+        return Err(Error::configuration(format!(
+            "tenants.{}.mode must be cloud for {op} (Ory Network control plane)",
+            t.name
+        ))
+        .with_tenant(&*t.name));
+    }
+    t.console.as_ref().ok_or_else(|| t.missing("console.workspace_api_key", op))
+}
+
+/// Console ids are UUIDs; workspace ids too.
+pub(crate) fn check_id(field: &str, id: &str) -> Result<()> {
+    crate::kratos::identity::check_uuid(field, id)
+}
+
+fn s(v: &Value, k: &str) -> Option<String> {
+    v.get(k).and_then(Value::as_str).map(str::to_owned)
+}
+
+pub(crate) fn project(tenant: &str, v: Value) -> dto::Project {
+    dto::Project {
+        tenant: tenant.to_owned(),
+        id: s(&v, "id").unwrap_or_default(),
+        slug: s(&v, "slug").unwrap_or_default(),
+        name: s(&v, "name").unwrap_or_default(),
+        environment: s(&v, "environment").unwrap_or_default(),
+        home_region: s(&v, "home_region"),
+        state: s(&v, "state").unwrap_or_default(),
+        revision_id: s(&v, "revision_id"),
+        workspace_id: s(&v, "workspace_id"),
+        services: v.get("services").cloned().unwrap_or(Value::Null),
+        hosts: Vec::new(),
+    }
+}
+
+pub(crate) fn metadata(tenant: &str, v: &Value) -> dto::ProjectMetadata {
+    dto::ProjectMetadata {
+        tenant: tenant.to_owned(),
+        id: s(v, "id").unwrap_or_default(),
+        slug: s(v, "slug").unwrap_or_default(),
+        name: s(v, "name").unwrap_or_default(),
+        environment: s(v, "environment"),
+        state: s(v, "state").unwrap_or_default(),
+        hosts: v
+            .get("hosts")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|h| h.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default(),
+        workspace_id: s(v, "workspace_id"),
+        created_at: s(v, "created_at"),
+        updated_at: s(v, "updated_at"),
+    }
+}
+
+pub(crate) fn api_key(tenant: &str, v: &Value) -> dto::ApiKey {
+    dto::ApiKey {
+        tenant: tenant.to_owned(),
+        id: s(v, "id").unwrap_or_default(),
+        name: s(v, "name").unwrap_or_default(),
+        owner_id: s(v, "owner_id"),
+        last_characters: s(v, "last_characters"),
+        expires_at: s(v, "expires_at"),
+        created_at: s(v, "created_at"),
+        value: s(v, "value").filter(|x| !x.is_empty()).map(Secret::new),
+    }
+}
+
+pub(crate) fn workspace(tenant: &str, v: &Value) -> dto::Workspace {
+    dto::Workspace {
+        tenant: tenant.to_owned(),
+        id: s(v, "id").unwrap_or_default(),
+        name: s(v, "name").unwrap_or_default(),
+        created_at: s(v, "created_at"),
+        updated_at: s(v, "updated_at"),
+    }
+}
+
+pub(crate) fn stream(tenant: &str, v: &Value) -> dto::EventStream {
+    dto::EventStream {
+        tenant: tenant.to_owned(),
+        id: s(v, "id").unwrap_or_default(),
+        stream_type: s(v, "type"),
+        topic_arn: s(v, "topic_arn"),
+        role_arn: s(v, "role_arn"),
+        https_endpoint: s(v, "https_endpoint"),
+        status: s(v, "status"),
+        created_at: s(v, "created_at"),
+        updated_at: s(v, "updated_at"),
+    }
+}
+
+pub(crate) fn array(v: &Value) -> Vec<Value> {
+    v.as_array().cloned().unwrap_or_default()
+}

@@ -1,0 +1,138 @@
+//! `ProjectAdminService`: Ory Network projects, their members and API keys (console API).
+
+use super::{api_key, array, check_id, console, metadata, project};
+use crate::audit::{names, AuditEvent};
+use crate::dto::{ApiKey, CreateApiKey, CreateProject, Project, ProjectMetadata};
+use crate::error::{Error, Result};
+use crate::http::Call;
+use crate::tenancy::service_handle;
+use serde_json::{json, Value};
+
+service_handle!(
+    /// Ory Network projects (console API, workspace API key).
+    ProjectAdminService
+);
+
+const ENVIRONMENTS: &[&str] = &["prod", "stage", "dev"];
+
+impl ProjectAdminService {
+    pub async fn create(&self, input: CreateProject) -> Result<Project> {
+        if input.name.trim().is_empty() {
+            return Err(Error::invalid_field("name", "must not be empty"));
+        }
+        let environment = input.environment.unwrap_or_else(|| "prod".into());
+        if !ENVIRONMENTS.contains(&environment.as_str()) {
+            return Err(Error::invalid_field("environment", "must be prod, stage or dev"));
+        }
+        if let Some(w) = &input.workspace_id {
+            check_id("workspace_id", w)?;
+        }
+        let mut body = json!({"name": input.name, "environment": environment});
+        if let Some(w) = input.workspace_id {
+            body["workspace_id"] = json!(w);
+        }
+        if let Some(r) = input.home_region {
+            body["home_region"] = json!(r);
+        }
+        let c = console(&self.t, "project_admin.create")?;
+        let r = c.send(Call::post("projects").json(body)).await?;
+        Ok(project(&self.t.name, c.decode(&r)?))
+    }
+
+    /// Every project the workspace key can see, with their hosts.
+    pub async fn list(&self) -> Result<Vec<ProjectMetadata>> {
+        let c = console(&self.t, "project_admin.list")?;
+        let r = c.send(Call::get("projects")).await?;
+        Ok(array(&c.decode(&r)?).iter().map(|v| metadata(&self.t.name, v)).collect())
+    }
+
+    /// The project, with its `hosts`. The console's project document has no hosts; they come
+    /// from the project metadata (`GET /projects`), fetched alongside.
+    pub async fn get(&self, id: &str) -> Result<Project> {
+        check_id("id", id)?;
+        let c = console(&self.t, "project_admin.get")?;
+        let path = format!("projects/{id}");
+        let (r, listed) = tokio::try_join!(c.send(Call::get(&path)), self.list())?;
+        let mut p = project(&self.t.name, c.decode(&r)?);
+        p.hosts = listed.into_iter().find(|m| m.id == p.id).map(|m| m.hosts).unwrap_or_default();
+        Ok(p)
+    }
+
+    /// Replace the project's configuration (`name`, `services`, `cors_admin`, `cors_public`,
+    /// `organizations`).
+    pub async fn set(&self, id: &str, body: Value) -> Result<Project> {
+        check_id("id", id)?;
+        if !body.is_object() {
+            return Err(Error::invalid_field("project", "must be an object"));
+        }
+        let c = console(&self.t, "project_admin.set")?;
+        let path = format!("projects/{id}");
+        let r = c.send(Call::new(http::Method::PUT, &path).json(body)).await?;
+        let v: Value = c.decode(&r)?;
+        Ok(project(&self.t.name, v.get("project").cloned().unwrap_or(Value::Null)))
+    }
+
+    /// Delete the project for good (audited `project.purge`).
+    pub async fn purge(&self, id: &str) -> Result<()> {
+        check_id("id", id)?;
+        let c = console(&self.t, "project_admin.purge")?;
+        let path = format!("projects/{id}");
+        let res = c.send(Call::delete(&path)).await;
+        self.t.emit(
+            AuditEvent::new(names::PROJECT_PURGE, &self.t.name, if res.is_ok() { "success" } else { "failure" })
+                .target(id),
+        );
+        res.map(|_| ())
+    }
+
+    pub async fn list_members(&self, id: &str) -> Result<Vec<Value>> {
+        check_id("id", id)?;
+        let c = console(&self.t, "project_admin.list_members")?;
+        let path = format!("projects/{id}/members");
+        let r = c.send(Call::get(&path)).await?;
+        Ok(array(&c.decode(&r)?))
+    }
+
+    /// A new project API key; its `value` (a secret) is returned this once.
+    pub async fn create_api_key(&self, id: &str, input: CreateApiKey) -> Result<ApiKey> {
+        check_id("id", id)?;
+        if input.name.trim().is_empty() {
+            return Err(Error::invalid_field("name", "must not be empty"));
+        }
+        let mut body = json!({"name": input.name});
+        if let Some(e) = input.expires_at {
+            body["expires_at"] = json!(e);
+        }
+        let c = console(&self.t, "project_admin.create_api_key")?;
+        let path = format!("projects/{id}/tokens");
+        let r = c.send(Call::post(&path).json(body)).await?;
+        Ok(api_key(&self.t.name, &c.decode(&r)?))
+    }
+
+    pub async fn list_api_keys(&self, id: &str) -> Result<Vec<ApiKey>> {
+        check_id("id", id)?;
+        let c = console(&self.t, "project_admin.list_api_keys")?;
+        let path = format!("projects/{id}/tokens");
+        let r = c.send(Call::get(&path)).await?;
+        Ok(array(&c.decode(&r)?).iter().map(|v| api_key(&self.t.name, v)).collect())
+    }
+
+    /// Audited `project.api_key.delete`.
+    pub async fn delete_api_key(&self, id: &str, key_id: &str) -> Result<()> {
+        check_id("id", id)?;
+        check_id("key_id", key_id)?;
+        let c = console(&self.t, "project_admin.delete_api_key")?;
+        let path = format!("projects/{id}/tokens/{key_id}");
+        let res = c.send(Call::delete(&path)).await;
+        self.t.emit(
+            AuditEvent::new(
+                names::PROJECT_API_KEY_DELETE,
+                &self.t.name,
+                if res.is_ok() { "success" } else { "failure" },
+            )
+            .target(key_id)
+            .attr("project_id", id),
+        );
+        res.map(|_| ())
+    }
+}

@@ -1,0 +1,128 @@
+//! `WorkspaceAdminService`: Ory Network workspaces, their projects and API keys.
+
+use super::{api_key, array, check_id, console, metadata, workspace};
+use crate::audit::{names, AuditEvent};
+use crate::dto::{ApiKey, CreateApiKey, ListWorkspaces, Page, ProjectMetadata, Workspace};
+use crate::error::{Error, Result};
+use crate::http::Call;
+use crate::paging::Pager;
+use crate::tenancy::service_handle;
+use serde_json::{json, Value};
+
+service_handle!(
+    /// Ory Network workspaces (console API, workspace API key).
+    WorkspaceAdminService
+);
+
+impl WorkspaceAdminService {
+    pub async fn create(&self, name: &str) -> Result<Workspace> {
+        if name.trim().is_empty() {
+            return Err(Error::invalid_field("name", "must not be empty"));
+        }
+        let c = console(&self.t, "workspace_admin.create")?;
+        let r = c.send(Call::post("workspaces").json(json!({"name": name}))).await?;
+        Ok(workspace(&self.t.name, &c.decode(&r)?))
+    }
+
+    pub async fn list(&self, opts: ListWorkspaces) -> Result<Page<Workspace>> {
+        let c = console(&self.t, "workspace_admin.list")?;
+        let mut call = Call::get("workspaces");
+        if let Some(n) = opts.page_size {
+            if n == 0 || n > 1000 {
+                return Err(Error::invalid_field("page_size", "must be between 1 and 1000"));
+            }
+            call = call.query("page_size", n.to_string());
+        }
+        if let Some(t) = opts.page_token {
+            call = call.query("page_token", t);
+        }
+        let r = c.send(call).await?;
+        let v: Value = c.decode(&r)?;
+        let items =
+            v.get("workspaces").map(array).unwrap_or_default().iter().map(|w| workspace(&self.t.name, w)).collect();
+        let more = v.get("has_next_page").and_then(Value::as_bool).unwrap_or(false);
+        let token =
+            v.get("next_page_token").and_then(Value::as_str).filter(|t| more && !t.is_empty()).map(str::to_owned);
+        Ok(Page { items, next_page_token: token })
+    }
+
+    pub fn list_all(&self, page_size: Option<u32>) -> Pager<Workspace> {
+        let svc = self.clone();
+        Pager::new(move |token| {
+            let svc = svc.clone();
+            async move { svc.list(ListWorkspaces { page_size, page_token: token }).await }
+        })
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Workspace> {
+        check_id("id", id)?;
+        let c = console(&self.t, "workspace_admin.get")?;
+        let path = format!("workspaces/{id}");
+        let r = c.send(Call::get(&path)).await?;
+        Ok(workspace(&self.t.name, &c.decode(&r)?))
+    }
+
+    /// Rename the workspace.
+    pub async fn update(&self, id: &str, name: &str) -> Result<Workspace> {
+        check_id("id", id)?;
+        if name.trim().is_empty() {
+            return Err(Error::invalid_field("name", "must not be empty"));
+        }
+        let c = console(&self.t, "workspace_admin.update")?;
+        let path = format!("workspaces/{id}");
+        let r = c.send(Call::new(http::Method::PUT, &path).json(json!({"name": name}))).await?;
+        Ok(workspace(&self.t.name, &c.decode(&r)?))
+    }
+
+    pub async fn list_projects(&self, id: &str) -> Result<Vec<ProjectMetadata>> {
+        check_id("id", id)?;
+        let c = console(&self.t, "workspace_admin.list_projects")?;
+        let path = format!("workspaces/{id}/projects");
+        let r = c.send(Call::get(&path)).await?;
+        let v: Value = c.decode(&r)?;
+        Ok(v.get("projects").map(array).unwrap_or_default().iter().map(|p| metadata(&self.t.name, p)).collect())
+    }
+
+    /// A new workspace API key; its `value` (a secret) is returned this once.
+    pub async fn create_api_key(&self, id: &str, input: CreateApiKey) -> Result<ApiKey> {
+        check_id("id", id)?;
+        if input.name.trim().is_empty() {
+            return Err(Error::invalid_field("name", "must not be empty"));
+        }
+        let mut body = json!({"name": input.name});
+        if let Some(e) = input.expires_at {
+            body["expires_at"] = json!(e);
+        }
+        let c = console(&self.t, "workspace_admin.create_api_key")?;
+        let path = format!("workspaces/{id}/tokens");
+        let r = c.send(Call::post(&path).json(body)).await?;
+        Ok(api_key(&self.t.name, &c.decode(&r)?))
+    }
+
+    pub async fn list_api_keys(&self, id: &str) -> Result<Vec<ApiKey>> {
+        check_id("id", id)?;
+        let c = console(&self.t, "workspace_admin.list_api_keys")?;
+        let path = format!("workspaces/{id}/tokens");
+        let r = c.send(Call::get(&path)).await?;
+        Ok(array(&c.decode(&r)?).iter().map(|v| api_key(&self.t.name, v)).collect())
+    }
+
+    /// Audited `workspace.api_key.delete`.
+    pub async fn delete_api_key(&self, id: &str, key_id: &str) -> Result<()> {
+        check_id("id", id)?;
+        check_id("key_id", key_id)?;
+        let c = console(&self.t, "workspace_admin.delete_api_key")?;
+        let path = format!("workspaces/{id}/tokens/{key_id}");
+        let res = c.send(Call::delete(&path)).await;
+        self.t.emit(
+            AuditEvent::new(
+                names::WORKSPACE_API_KEY_DELETE,
+                &self.t.name,
+                if res.is_ok() { "success" } else { "failure" },
+            )
+            .target(key_id)
+            .attr("workspace_id", id),
+        );
+        res.map(|_| ())
+    }
+}
