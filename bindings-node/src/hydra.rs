@@ -8,44 +8,17 @@ use crate::errors::IntoNapi;
 use crate::pager::{OAuth2ClientPager, TrustedIssuerPager};
 use napi_derive::napi;
 use ory_iam::dto::{
-    parse_input, AuthorizationCodeGrant, CreateJwkSet, JwtBearerGrant, ListOAuth2Clients, ListTrustedIssuers,
-    RefreshGrant, RevokeOptions, TrustIssuer,
+    AuthorizationCodeGrant, CreateJwkSet, JwtBearerGrant, ListOAuth2Clients, ListTrustedIssuers, RefreshGrant,
+    RevokeOptions, TrustIssuer,
 };
 use ory_iam::Secret;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
-
-fn input<T: DeserializeOwned>(v: Option<Value>, what: &str) -> napi::Result<T> {
-    parse_input(what, v.unwrap_or(Value::Null)).napi()
-}
-
-macro_rules! basics {
-    ($t:ident) => {
-        #[napi]
-        impl $t {
-            #[napi]
-            pub fn for_tenant(&self, name: String) -> napi::Result<$t> {
-                self.0.for_tenant(&name).napi().map($t)
-            }
-
-            #[napi(getter)]
-            pub fn tenant(&self) -> String {
-                self.0.tenant().to_owned()
-            }
-
-            #[napi]
-            pub fn equals(&self, other: &$t) -> bool {
-                self.0 == other.0
-            }
-        }
-    };
-}
 
 /// OAuth2 clients of one tenant (Hydra admin API).
 #[napi]
 #[derive(Clone)]
 pub struct OAuth2ClientService(pub(crate) ory_iam::OAuth2ClientService);
-basics!(OAuth2ClientService);
+crate::handle::basics!(OAuth2ClientService);
 
 #[napi]
 impl OAuth2ClientService {
@@ -61,7 +34,7 @@ impl OAuth2ClientService {
     }
     #[napi(ts_args_type = "options?: ListOAuth2ClientsOptions")]
     pub async fn list(&self, options: Option<Value>) -> napi::Result<OAuth2ClientPage> {
-        let p = self.0.list(input::<ListOAuth2Clients>(options, "options")?).await.napi()?;
+        let p = self.0.list(crate::handle::input::<ListOAuth2Clients>(options, "options")?).await.napi()?;
         Ok(OAuth2ClientPage {
             items: p.items.into_iter().map(Into::into).collect(),
             next_page_token: p.next_page_token,
@@ -69,7 +42,7 @@ impl OAuth2ClientService {
     }
     #[napi(ts_args_type = "options?: ListOAuth2ClientsOptions", ts_return_type = "AsyncIterable<OAuth2Client>")]
     pub fn list_all(&self, options: Option<Value>) -> napi::Result<OAuth2ClientPager> {
-        Ok(OAuth2ClientPager::new(self.0.list_all(input(options, "options")?)))
+        Ok(OAuth2ClientPager::new(self.0.list_all(crate::handle::input(options, "options")?)))
     }
     /// Replace the client (an omitted `client_secret` keeps the current one).
     #[napi(ts_args_type = "id: string, client: Record<string, unknown>")]
@@ -91,7 +64,7 @@ impl OAuth2ClientService {
 #[napi]
 #[derive(Clone)]
 pub struct TokenService(pub(crate) ory_iam::TokenService);
-basics!(TokenService);
+crate::handle::basics!(TokenService);
 
 #[napi]
 impl TokenService {
@@ -102,17 +75,17 @@ impl TokenService {
     }
     #[napi(ts_args_type = "grant: AuthorizationCodeGrant")]
     pub async fn authorization_code(&self, grant: Value) -> napi::Result<TokenSet> {
-        let g: AuthorizationCodeGrant = input(Some(grant), "grant")?;
+        let g: AuthorizationCodeGrant = crate::handle::input(Some(grant), "grant")?;
         self.0.authorization_code(g).await.napi().map(Into::into)
     }
     #[napi(ts_args_type = "grant: RefreshGrant")]
     pub async fn refresh(&self, grant: Value) -> napi::Result<TokenSet> {
-        let g: RefreshGrant = input(Some(grant), "grant")?;
+        let g: RefreshGrant = crate::handle::input(Some(grant), "grant")?;
         self.0.refresh(g).await.napi().map(Into::into)
     }
     #[napi(ts_args_type = "grant: JwtBearerGrant")]
     pub async fn jwt_bearer(&self, grant: Value) -> napi::Result<TokenSet> {
-        let g: JwtBearerGrant = input(Some(grant), "grant")?;
+        let g: JwtBearerGrant = crate::handle::input(Some(grant), "grant")?;
         self.0.jwt_bearer(g).await.napi().map(Into::into)
     }
     /// `active: false` (unknown, expired, revoked) is a normal answer.
@@ -132,13 +105,13 @@ impl TokenService {
         options: Option<Value>,
     ) -> napi::Result<crate::dto::IamMachinePrincipal> {
         let headers = ory_iam::transport::header_map_from_json(&req);
-        let o: ory_iam::dto::AuthenticateOptions = input(options, "options")?;
+        let o: ory_iam::dto::AuthenticateOptions = crate::handle::input(options, "options")?;
         self.0.authenticate(&headers, o).await.napi().map(Into::into)
     }
 
     #[napi(ts_args_type = "token: string | Secret, options?: RevokeTokenOptions")]
     pub async fn revoke(&self, token: String, options: Option<Value>) -> napi::Result<()> {
-        let o: RevokeOptions = input(options, "options")?;
+        let o: RevokeOptions = crate::handle::input(options, "options")?;
         self.0.revoke(&Secret::new(token), o).await.napi()
     }
 }
@@ -147,7 +120,7 @@ impl TokenService {
 #[napi]
 #[derive(Clone)]
 pub struct ConsentService(pub(crate) ory_iam::ConsentService);
-basics!(ConsentService);
+crate::handle::basics!(ConsentService);
 
 #[napi]
 impl ConsentService {
@@ -204,14 +177,14 @@ impl ConsentService {
 #[napi]
 #[derive(Clone)]
 pub struct JwkService(pub(crate) ory_iam::JwkService);
-basics!(JwkService);
+crate::handle::basics!(JwkService);
 
 #[napi]
 impl JwkService {
     /// `{alg, use, kid?}`.
     #[napi(ts_args_type = "set: string, options: CreateJwkSetOptions")]
     pub async fn create_set(&self, set: String, options: Value) -> napi::Result<JsonWebKeySet> {
-        let o: CreateJwkSet = input(Some(options), "options")?;
+        let o: CreateJwkSet = crate::handle::input(Some(options), "options")?;
         self.0.create_set(&set, o).await.napi().map(Into::into)
     }
     #[napi]
@@ -244,13 +217,13 @@ impl JwkService {
 #[napi]
 #[derive(Clone)]
 pub struct TrustedIssuerService(pub(crate) ory_iam::TrustedIssuerService);
-basics!(TrustedIssuerService);
+crate::handle::basics!(TrustedIssuerService);
 
 #[napi]
 impl TrustedIssuerService {
     #[napi(ts_args_type = "issuer: TrustIssuerInput")]
     pub async fn trust(&self, issuer: Value) -> napi::Result<TrustedIssuer> {
-        let t: TrustIssuer = input(Some(issuer), "issuer")?;
+        let t: TrustIssuer = crate::handle::input(Some(issuer), "issuer")?;
         self.0.trust(t).await.napi().map(Into::into)
     }
     #[napi]
@@ -259,7 +232,7 @@ impl TrustedIssuerService {
     }
     #[napi(ts_args_type = "options?: ListTrustedIssuersOptions")]
     pub async fn list(&self, options: Option<Value>) -> napi::Result<TrustedIssuerPage> {
-        let p = self.0.list(input::<ListTrustedIssuers>(options, "options")?).await.napi()?;
+        let p = self.0.list(crate::handle::input::<ListTrustedIssuers>(options, "options")?).await.napi()?;
         Ok(TrustedIssuerPage {
             items: p.items.into_iter().map(Into::into).collect(),
             next_page_token: p.next_page_token,
@@ -267,7 +240,7 @@ impl TrustedIssuerService {
     }
     #[napi(ts_args_type = "options?: ListTrustedIssuersOptions", ts_return_type = "AsyncIterable<TrustedIssuer>")]
     pub fn list_all(&self, options: Option<Value>) -> napi::Result<TrustedIssuerPager> {
-        Ok(TrustedIssuerPager::new(self.0.list_all(input(options, "options")?)))
+        Ok(TrustedIssuerPager::new(self.0.list_all(crate::handle::input(options, "options")?)))
     }
     #[napi]
     pub async fn delete(&self, id: String) -> napi::Result<()> {

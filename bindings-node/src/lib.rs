@@ -5,6 +5,7 @@ mod config;
 mod dto;
 mod errors;
 mod flow;
+mod handle;
 mod hydra;
 mod identity;
 mod kratos_misc;

@@ -4,46 +4,21 @@ use crate::dto::{ApiKey, EventStream, Project, ProjectMetadata, Workspace, Works
 use crate::errors::IntoNapi;
 use crate::pager::WorkspacePager;
 use napi_derive::napi;
-use ory_iam::dto::{parse_input, CreateApiKey, CreateProject, EventStreamInput, ListWorkspaces};
-use serde::de::DeserializeOwned;
+use ory_iam::dto::{CreateApiKey, CreateProject, EventStreamInput, ListWorkspaces};
 use serde_json::Value;
-
-fn input<T: DeserializeOwned>(v: Option<Value>, what: &str) -> napi::Result<T> {
-    parse_input(what, v.unwrap_or(Value::Null)).napi()
-}
-
-macro_rules! basics {
-    ($t:ident) => {
-        #[napi]
-        impl $t {
-            #[napi]
-            pub fn for_tenant(&self, name: String) -> napi::Result<$t> {
-                self.0.for_tenant(&name).napi().map($t)
-            }
-            #[napi(getter)]
-            pub fn tenant(&self) -> String {
-                self.0.tenant().to_owned()
-            }
-            #[napi]
-            pub fn equals(&self, other: &$t) -> bool {
-                self.0 == other.0
-            }
-        }
-    };
-}
 
 /// Ory Network projects (needs `mode: 'cloud'` and `console.workspaceApiKey`).
 #[napi]
 #[derive(Clone)]
 pub struct ProjectAdminService(pub(crate) ory_iam::ProjectAdminService);
-basics!(ProjectAdminService);
+crate::handle::basics!(ProjectAdminService);
 
 #[napi]
 impl ProjectAdminService {
     /// `{name, workspaceId?, environment? (prod|stage|dev), homeRegion?}`.
     #[napi(ts_args_type = "project: CreateProjectInput")]
     pub async fn create(&self, project: Value) -> napi::Result<Project> {
-        self.0.create(input::<CreateProject>(Some(project), "project")?).await.napi().map(Into::into)
+        self.0.create(crate::handle::input::<CreateProject>(Some(project), "project")?).await.napi().map(Into::into)
     }
     #[napi]
     pub async fn list(&self) -> napi::Result<Vec<ProjectMetadata>> {
@@ -70,7 +45,11 @@ impl ProjectAdminService {
     /// `{name, expiresAt?}`; the key's `value` (a Secret) is returned this once.
     #[napi(ts_args_type = "id: string, key: CreateApiKeyInput")]
     pub async fn create_api_key(&self, id: String, key: Value) -> napi::Result<ApiKey> {
-        self.0.create_api_key(&id, input::<CreateApiKey>(Some(key), "api_key")?).await.napi().map(Into::into)
+        self.0
+            .create_api_key(&id, crate::handle::input::<CreateApiKey>(Some(key), "api_key")?)
+            .await
+            .napi()
+            .map(Into::into)
     }
     #[napi]
     pub async fn list_api_keys(&self, id: String) -> napi::Result<Vec<ApiKey>> {
@@ -86,7 +65,7 @@ impl ProjectAdminService {
 #[napi]
 #[derive(Clone)]
 pub struct WorkspaceAdminService(pub(crate) ory_iam::WorkspaceAdminService);
-basics!(WorkspaceAdminService);
+crate::handle::basics!(WorkspaceAdminService);
 
 #[napi]
 impl WorkspaceAdminService {
@@ -96,7 +75,7 @@ impl WorkspaceAdminService {
     }
     #[napi(ts_args_type = "options?: { pageSize?: number, pageToken?: string }")]
     pub async fn list(&self, options: Option<Value>) -> napi::Result<WorkspacePage> {
-        let p = self.0.list(input::<ListWorkspaces>(options, "options")?).await.napi()?;
+        let p = self.0.list(crate::handle::input::<ListWorkspaces>(options, "options")?).await.napi()?;
         Ok(WorkspacePage { items: p.items.into_iter().map(Into::into).collect(), next_page_token: p.next_page_token })
     }
     #[napi(ts_return_type = "AsyncIterable<Workspace>")]
@@ -117,7 +96,11 @@ impl WorkspaceAdminService {
     }
     #[napi(ts_args_type = "id: string, key: CreateApiKeyInput")]
     pub async fn create_api_key(&self, id: String, key: Value) -> napi::Result<ApiKey> {
-        self.0.create_api_key(&id, input::<CreateApiKey>(Some(key), "api_key")?).await.napi().map(Into::into)
+        self.0
+            .create_api_key(&id, crate::handle::input::<CreateApiKey>(Some(key), "api_key")?)
+            .await
+            .napi()
+            .map(Into::into)
     }
     #[napi]
     pub async fn list_api_keys(&self, id: String) -> napi::Result<Vec<ApiKey>> {
@@ -133,14 +116,18 @@ impl WorkspaceAdminService {
 #[napi]
 #[derive(Clone)]
 pub struct EventsService(pub(crate) ory_iam::EventsService);
-basics!(EventsService);
+crate::handle::basics!(EventsService);
 
 #[napi]
 impl EventsService {
     /// `{type: 'sns' | 'https', topicArn?, roleArn?, httpsEndpoint?, status?}`.
     #[napi(ts_args_type = "projectId: string, stream: EventStreamInputJs")]
     pub async fn create(&self, project_id: String, stream: Value) -> napi::Result<EventStream> {
-        self.0.create(&project_id, input::<EventStreamInput>(Some(stream), "stream")?).await.napi().map(Into::into)
+        self.0
+            .create(&project_id, crate::handle::input::<EventStreamInput>(Some(stream), "stream")?)
+            .await
+            .napi()
+            .map(Into::into)
     }
     #[napi]
     pub async fn list(&self, project_id: String) -> napi::Result<Vec<EventStream>> {
@@ -150,7 +137,7 @@ impl EventsService {
     #[napi(ts_args_type = "projectId: string, streamId: string, stream: EventStreamInputJs")]
     pub async fn set(&self, project_id: String, stream_id: String, stream: Value) -> napi::Result<EventStream> {
         self.0
-            .set(&project_id, &stream_id, input::<EventStreamInput>(Some(stream), "stream")?)
+            .set(&project_id, &stream_id, crate::handle::input::<EventStreamInput>(Some(stream), "stream")?)
             .await
             .napi()
             .map(Into::into)
