@@ -11,8 +11,11 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** Login, consent and logout requests of one tenant (Hydra admin API). */
 export declare class ConsentService {
+  /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): ConsentService
+  /** The tenant this handle is bound to. */
   get tenant(): string
+  /** True when both handles are bound to the same tenant. */
   equals(other: ConsentService): boolean
   getLoginRequest(challenge: string): Promise<ChallengeRequest>
   /** `{subject, remember?, remember_for?, acr?, context?}` (Hydra's snake_case fields). */
@@ -35,8 +38,11 @@ export declare class CourierMessagePager {
 
 /** Courier messages of one tenant; bodies only when asked for. */
 export declare class CourierService {
+  /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): CourierService
+  /** The tenant this handle is bound to. */
   get tenant(): string
+  /** True when both handles are bound to the same tenant. */
   equals(other: CourierService): boolean
   /** One page of messages (`status`, `recipient`, `pageSize`, `pageToken`, `includeBody`). */
   list(options?: ListCourierMessagesOptions): Promise<CourierMessagePage>
@@ -48,8 +54,11 @@ export declare class CourierService {
 
 /** Event streams of Ory Network projects. */
 export declare class EventsService {
+  /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): EventsService
+  /** The tenant this handle is bound to. */
   get tenant(): string
+  /** True when both handles are bound to the same tenant. */
   equals(other: EventsService): boolean
   /** `{type: 'sns' | 'https', topicArn?, roleArn?, httpsEndpoint?, status?}`. */
   create(projectId: string, stream: EventStreamInputJs): Promise<EventStream>
@@ -62,8 +71,11 @@ export declare class EventsService {
 
 /** Self-service flows of one tenant (Kratos public API), browser or native. */
 export declare class FlowService {
+  /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): FlowService
+  /** The tenant this handle is bound to. */
   get tenant(): string
+  /** True when both handles are bound to the same tenant. */
   equals(other: FlowService): boolean
   /** Start a flow: `kind` is login | registration | recovery | settings | verification. */
   initiate(kind: FlowKindName, options?: InitiateFlowOptions): Promise<Flow>
@@ -176,8 +188,11 @@ export declare class IdentityService {
 
 /** JSON Web Key sets of one tenant (Hydra admin API). */
 export declare class JwkService {
+  /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): JwkService
+  /** The tenant this handle is bound to. */
   get tenant(): string
+  /** True when both handles are bound to the same tenant. */
   equals(other: JwkService): boolean
   /** `{alg, use, kid?}`. */
   createSet(set: string, options: CreateJwkSetOptions): Promise<JsonWebKeySet>
@@ -191,8 +206,11 @@ export declare class JwkService {
 
 /** Diagnostics about the Ory servers of one tenant. */
 export declare class MetadataService {
+  /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): MetadataService
+  /** The tenant this handle is bound to. */
   get tenant(): string
+  /** True when both handles are bound to the same tenant. */
   equals(other: MetadataService): boolean
   /** Hydra's published (public) signing keys. */
   discoverJwks(): Promise<JsonWebKeySet>
@@ -207,8 +225,11 @@ export declare class OAuth2ClientPager {
 
 /** OAuth2 clients of one tenant (Hydra admin API). */
 export declare class OAuth2ClientService {
+  /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): OAuth2ClientService
+  /** The tenant this handle is bound to. */
   get tenant(): string
+  /** True when both handles are bound to the same tenant. */
   equals(other: OAuth2ClientService): boolean
   /**
    * Create a client from Hydra's fields (`client_name`, `grant_types`, …; snake_case as Hydra
@@ -227,8 +248,11 @@ export declare class OAuth2ClientService {
 
 /** Permissions of one tenant (Keto). Fails closed: an outage throws, never reads as allowed. */
 export declare class PermissionService {
+  /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): PermissionService
+  /** The tenant this handle is bound to. */
   get tenant(): string
+  /** True when both handles are bound to the same tenant. */
   equals(other: PermissionService): boolean
   /** `fresh: true` bypasses the decision cache for this call. */
   check(tuple: PermissionTuple, options?: CheckOptions): Promise<boolean>
@@ -253,8 +277,11 @@ export declare class PermissionTuplePager {
 
 /** Ory Network projects (needs `mode: 'cloud'` and `console.workspaceApiKey`). */
 export declare class ProjectAdminService {
+  /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): ProjectAdminService
+  /** The tenant this handle is bound to. */
   get tenant(): string
+  /** True when both handles are bound to the same tenant. */
   equals(other: ProjectAdminService): boolean
   /** `{name, workspaceId?, environment? (prod|stage|dev), homeRegion?}`. */
   create(project: CreateProjectInput): Promise<Project>
@@ -273,8 +300,11 @@ export declare class ProjectAdminService {
 
 /** Identity schemas of one tenant. */
 export declare class SchemaService {
+  /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): SchemaService
+  /** The tenant this handle is bound to. */
   get tenant(): string
+  /** True when both handles are bound to the same tenant. */
   equals(other: SchemaService): boolean
   list(): Promise<Array<IdentitySchema>>
   get(id: string): Promise<IdentitySchema>
@@ -294,8 +324,11 @@ export declare class SessionPager {
 
 /** Sessions of one tenant: `whoami` for incoming requests, admin `revoke`. */
 export declare class SessionService {
+  /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): SessionService
+  /** The tenant this handle is bound to. */
   get tenant(): string
+  /** True when both handles are bound to the same tenant. */
   equals(other: SessionService): boolean
   /**
    * The request's session; throws `IamUnauthorizedError` when the credential is missing,
@@ -310,8 +343,11 @@ export declare class SessionService {
 
 /** OAuth2 tokens of one tenant. */
 export declare class TokenService {
+  /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): TokenService
+  /** The tenant this handle is bound to. */
   get tenant(): string
+  /** True when both handles are bound to the same tenant. */
   equals(other: TokenService): boolean
   /** With the tenant's `hydra.clientId`/`clientSecret`; cached and renewed ahead of expiry. */
   clientCredentials(scope?: string | undefined | null): Promise<TokenSet>
@@ -336,8 +372,11 @@ export declare class TrustedIssuerPager {
 
 /** Trusted JWT-bearer issuers of one tenant (Hydra admin API). */
 export declare class TrustedIssuerService {
+  /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): TrustedIssuerService
+  /** The tenant this handle is bound to. */
   get tenant(): string
+  /** True when both handles are bound to the same tenant. */
   equals(other: TrustedIssuerService): boolean
   trust(issuer: TrustIssuerInput): Promise<TrustedIssuer>
   get(id: string): Promise<TrustedIssuer>
@@ -348,8 +387,11 @@ export declare class TrustedIssuerService {
 
 /** Ory Network workspaces (needs `mode: 'cloud'` and `console.workspaceApiKey`). */
 export declare class WorkspaceAdminService {
+  /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): WorkspaceAdminService
+  /** The tenant this handle is bound to. */
   get tenant(): string
+  /** True when both handles are bound to the same tenant. */
   equals(other: WorkspaceAdminService): boolean
   create(name: string): Promise<Workspace>
   list(options?: { pageSize?: number, pageToken?: string }): Promise<WorkspacePage>

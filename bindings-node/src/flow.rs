@@ -9,6 +9,7 @@ use serde_json::Value;
 #[napi]
 #[derive(Clone)]
 pub struct FlowService(pub(crate) ory_iam::FlowService);
+crate::handle::basics!(FlowService);
 
 fn kind(k: &str) -> napi::Result<FlowKind> {
     FlowKind::parse(k)
@@ -29,21 +30,6 @@ fn submit_opts(v: Option<Value>) -> napi::Result<SubmitFlow> {
 
 #[napi]
 impl FlowService {
-    #[napi]
-    pub fn for_tenant(&self, name: String) -> napi::Result<FlowService> {
-        self.0.for_tenant(&name).napi().map(FlowService)
-    }
-
-    #[napi(getter)]
-    pub fn tenant(&self) -> String {
-        self.0.tenant().to_owned()
-    }
-
-    #[napi]
-    pub fn equals(&self, other: &FlowService) -> bool {
-        self.0 == other.0
-    }
-
     /// Start a flow: `kind` is login | registration | recovery | settings | verification.
     #[napi(ts_args_type = "kind: FlowKindName, options?: InitiateFlowOptions")]
     pub async fn initiate(&self, kind: String, options: Option<Value>) -> napi::Result<Flow> {

@@ -16,17 +16,20 @@ macro_rules! basics {
     ($t:ident) => {
         #[napi_derive::napi]
         impl $t {
+            /// The same service for another tenant; unknown names throw `IamConfigurationError`.
             #[napi]
             pub fn for_tenant(&self, name: String) -> napi::Result<$t> {
                 use crate::errors::IntoNapi;
                 self.0.for_tenant(&name).napi().map($t)
             }
 
+            /// The tenant this handle is bound to.
             #[napi(getter)]
             pub fn tenant(&self) -> String {
                 self.0.tenant().to_owned()
             }
 
+            /// True when both handles are bound to the same tenant.
             #[napi]
             pub fn equals(&self, other: &$t) -> bool {
                 self.0 == other.0

@@ -9,27 +9,10 @@ use serde_json::Value;
 #[napi]
 #[derive(Clone)]
 pub struct IdentityService(pub(crate) ory_iam::IdentityService);
+crate::handle::basics!(IdentityService);
 
 #[napi]
 impl IdentityService {
-    /// The same service for another tenant; unknown names throw `IamConfigurationError`.
-    #[napi]
-    pub fn for_tenant(&self, name: String) -> napi::Result<IdentityService> {
-        self.0.for_tenant(&name).napi().map(IdentityService)
-    }
-
-    /// The tenant this handle is bound to.
-    #[napi(getter)]
-    pub fn tenant(&self) -> String {
-        self.0.tenant().to_owned()
-    }
-
-    /// True when both handles are bound to the same tenant.
-    #[napi]
-    pub fn equals(&self, other: &IdentityService) -> bool {
-        self.0 == other.0
-    }
-
     /// The identity without traits, admin metadata or addresses.
     #[napi]
     pub async fn get(&self, id: String) -> napi::Result<Identity> {

@@ -11,24 +11,10 @@ use serde_json::Value;
 #[napi]
 #[derive(Clone)]
 pub struct SchemaService(pub(crate) ory_iam::SchemaService);
+crate::handle::basics!(SchemaService);
 
 #[napi]
 impl SchemaService {
-    #[napi]
-    pub fn for_tenant(&self, name: String) -> napi::Result<SchemaService> {
-        self.0.for_tenant(&name).napi().map(SchemaService)
-    }
-
-    #[napi(getter)]
-    pub fn tenant(&self) -> String {
-        self.0.tenant().to_owned()
-    }
-
-    #[napi]
-    pub fn equals(&self, other: &SchemaService) -> bool {
-        self.0 == other.0
-    }
-
     #[napi]
     pub async fn list(&self) -> napi::Result<Vec<IdentitySchema>> {
         Ok(self.0.list().await.napi()?.into_iter().map(Into::into).collect())
@@ -44,6 +30,7 @@ impl SchemaService {
 #[napi]
 #[derive(Clone)]
 pub struct CourierService(pub(crate) ory_iam::CourierService);
+crate::handle::basics!(CourierService);
 
 fn list_opts(v: Option<Value>) -> napi::Result<ListCourierMessages> {
     parse_input("options", v.unwrap_or(Value::Null)).napi()
@@ -51,21 +38,6 @@ fn list_opts(v: Option<Value>) -> napi::Result<ListCourierMessages> {
 
 #[napi]
 impl CourierService {
-    #[napi]
-    pub fn for_tenant(&self, name: String) -> napi::Result<CourierService> {
-        self.0.for_tenant(&name).napi().map(CourierService)
-    }
-
-    #[napi(getter)]
-    pub fn tenant(&self) -> String {
-        self.0.tenant().to_owned()
-    }
-
-    #[napi]
-    pub fn equals(&self, other: &CourierService) -> bool {
-        self.0 == other.0
-    }
-
     /// One page of messages (`status`, `recipient`, `pageSize`, `pageToken`, `includeBody`).
     #[napi(ts_args_type = "options?: ListCourierMessagesOptions")]
     pub async fn list(&self, options: Option<Value>) -> napi::Result<CourierMessagePage> {

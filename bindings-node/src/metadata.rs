@@ -6,24 +6,10 @@ use napi_derive::napi;
 #[napi]
 #[derive(Clone)]
 pub struct MetadataService(pub(crate) ory_iam::MetadataService);
+crate::handle::basics!(MetadataService);
 
 #[napi]
 impl MetadataService {
-    #[napi]
-    pub fn for_tenant(&self, name: String) -> napi::Result<MetadataService> {
-        self.0.for_tenant(&name).napi().map(MetadataService)
-    }
-
-    #[napi(getter)]
-    pub fn tenant(&self) -> String {
-        self.0.tenant().to_owned()
-    }
-
-    #[napi]
-    pub fn equals(&self, other: &MetadataService) -> bool {
-        self.0 == other.0
-    }
-
     /// Hydra's published (public) signing keys.
     #[napi]
     pub async fn discover_jwks(&self) -> napi::Result<crate::dto::JsonWebKeySet> {

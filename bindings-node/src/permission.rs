@@ -9,6 +9,7 @@ use serde_json::Value;
 #[napi]
 #[derive(Clone)]
 pub struct PermissionService(pub(crate) ory_iam::PermissionService);
+crate::handle::basics!(PermissionService);
 
 fn tuple(v: Value) -> napi::Result<ory_iam::dto::PermissionTuple> {
     parse_input("tuple", v).napi()
@@ -16,21 +17,6 @@ fn tuple(v: Value) -> napi::Result<ory_iam::dto::PermissionTuple> {
 
 #[napi]
 impl PermissionService {
-    #[napi]
-    pub fn for_tenant(&self, name: String) -> napi::Result<PermissionService> {
-        self.0.for_tenant(&name).napi().map(PermissionService)
-    }
-
-    #[napi(getter)]
-    pub fn tenant(&self) -> String {
-        self.0.tenant().to_owned()
-    }
-
-    #[napi]
-    pub fn equals(&self, other: &PermissionService) -> bool {
-        self.0 == other.0
-    }
-
     /// `fresh: true` bypasses the decision cache for this call.
     #[napi(ts_args_type = "tuple: PermissionTuple, options?: CheckOptions")]
     pub async fn check(&self, tuple: Value, options: Option<Value>) -> napi::Result<bool> {

@@ -10,24 +10,10 @@ use serde_json::Value;
 #[napi]
 #[derive(Clone)]
 pub struct SessionService(pub(crate) ory_iam::SessionService);
+crate::handle::basics!(SessionService);
 
 #[napi]
 impl SessionService {
-    #[napi]
-    pub fn for_tenant(&self, name: String) -> napi::Result<SessionService> {
-        self.0.for_tenant(&name).napi().map(SessionService)
-    }
-
-    #[napi(getter)]
-    pub fn tenant(&self) -> String {
-        self.0.tenant().to_owned()
-    }
-
-    #[napi]
-    pub fn equals(&self, other: &SessionService) -> bool {
-        self.0 == other.0
-    }
-
     /// The request's session; throws `IamUnauthorizedError` when the credential is missing,
     /// malformed, invalid or expired, `IamUpstreamUnavailableError` when Kratos is down.
     #[napi(
