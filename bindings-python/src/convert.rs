@@ -1,6 +1,5 @@
 //! JSON values ↔ Python objects. Dicts, lists, str, int, float, bool, None.
 
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
@@ -103,9 +102,4 @@ pub fn want_str(obj: &Bound<'_, PyAny>, name: &str) -> Result<String, ory_iam::E
         .ok()
         .and_then(|s| s.to_str().ok().map(str::to_owned))
         .ok_or_else(|| ory_iam::Error::invalid_field(name, "must be a str"))
-}
-
-#[allow(dead_code)]
-pub fn type_error(msg: &str) -> PyErr {
-    PyTypeError::new_err(msg.to_owned())
 }

@@ -263,7 +263,7 @@ impl OryClient {
                     };
                     last = Some(self.err(
                         ErrorKind::UpstreamUnavailable,
-                        format!("{} {} {}", self.inner.product.as_str(), call.path_for_errors(), why),
+                        format!("{} {} {}", self.inner.product.as_str(), call.path, why),
                         &request_id,
                     ));
                 }
@@ -275,11 +275,7 @@ impl OryClient {
                         last = Some(
                             self.err(
                                 ErrorKind::UpstreamUnavailable,
-                                format!(
-                                    "{} answered {status} to {}",
-                                    self.inner.product.as_str(),
-                                    call.path_for_errors()
-                                ),
+                                format!("{} answered {status} to {}", self.inner.product.as_str(), call.path),
                                 &request_id,
                             )
                             .with_status(status)
@@ -317,7 +313,7 @@ impl OryClient {
                     let why = if e.is_timeout() { "timed out while reading the body" } else { "broke off the body" };
                     return Err(self.err(
                         ErrorKind::UpstreamUnavailable,
-                        format!("{} {} {why}", self.inner.product.as_str(), call.path_for_errors()),
+                        format!("{} {} {why}", self.inner.product.as_str(), call.path),
                         request_id,
                     ));
                 }
@@ -331,7 +327,7 @@ impl OryClient {
             format!(
                 "{} response to {} exceeds the {} byte cap (http.max_body_bytes)",
                 self.inner.product.as_str(),
-                call.path_for_errors(),
+                call.path,
                 self.inner.cfg.max_body_bytes
             ),
             request_id,
@@ -386,13 +382,6 @@ impl OryClient {
             )
             .with_status(r.status)
         })
-    }
-}
-
-impl Call<'_> {
-    /// The path without ids in it would be nicer, but ids are not secret; query strings may be.
-    fn path_for_errors(&self) -> &str {
-        self.path
     }
 }
 

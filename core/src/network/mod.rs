@@ -9,9 +9,11 @@ pub use events::EventsService;
 pub use project::ProjectAdminService;
 pub use workspace::WorkspaceAdminService;
 
+use crate::audit::AuditEvent;
 use crate::config::Mode;
 use crate::dto;
 use crate::error::{Error, Result};
+use crate::http::Call;
 use crate::http::OryClient;
 use crate::secret::Secret;
 use crate::tenancy::TenantContext;
@@ -111,4 +113,58 @@ pub(crate) fn stream(tenant: &str, v: &Value) -> dto::EventStream {
 
 pub(crate) fn array(v: &Value) -> Vec<Value> {
     v.as_array().cloned().unwrap_or_default()
+}
+
+/// Projects and workspaces keep API keys under `{owner}/{id}/tokens` with the same shapes.
+pub(crate) struct KeyScope {
+    /// `projects` or `workspaces`.
+    pub owner: &'static str,
+    /// `project_admin` or `workspace_admin` (names the operation in errors).
+    pub service: &'static str,
+    /// Audit attribute naming the owner (`project_id`, `workspace_id`).
+    pub owner_attr: &'static str,
+    pub delete_event: &'static str,
+}
+
+pub(crate) async fn create_api_key(
+    t: &TenantContext,
+    k: &KeyScope,
+    id: &str,
+    input: dto::CreateApiKey,
+) -> Result<dto::ApiKey> {
+    check_id("id", id)?;
+    if input.name.trim().is_empty() {
+        return Err(Error::invalid_field("name", "must not be empty"));
+    }
+    let mut body = serde_json::json!({"name": input.name});
+    if let Some(e) = input.expires_at {
+        body["expires_at"] = serde_json::json!(e);
+    }
+    let c = console(t, &format!("{}.create_api_key", k.service))?;
+    let path = format!("{}/{id}/tokens", k.owner);
+    let r = c.send(Call::post(&path).json(body)).await?;
+    Ok(api_key(&t.name, &c.decode(&r)?))
+}
+
+pub(crate) async fn list_api_keys(t: &TenantContext, k: &KeyScope, id: &str) -> Result<Vec<dto::ApiKey>> {
+    check_id("id", id)?;
+    let c = console(t, &format!("{}.list_api_keys", k.service))?;
+    let path = format!("{}/{id}/tokens", k.owner);
+    let r = c.send(Call::get(&path)).await?;
+    Ok(array(&c.decode(&r)?).iter().map(|v| api_key(&t.name, v)).collect())
+}
+
+/// Audited with the scope's delete event.
+pub(crate) async fn delete_api_key(t: &TenantContext, k: &KeyScope, id: &str, key_id: &str) -> Result<()> {
+    check_id("id", id)?;
+    check_id("key_id", key_id)?;
+    let c = console(t, &format!("{}.delete_api_key", k.service))?;
+    let path = format!("{}/{id}/tokens/{key_id}", k.owner);
+    let res = c.send(Call::delete(&path)).await;
+    t.emit(
+        AuditEvent::new(k.delete_event, &t.name, if res.is_ok() { "success" } else { "failure" })
+            .target(key_id)
+            .attr(k.owner_attr, id),
+    );
+    res.map(|_| ())
 }

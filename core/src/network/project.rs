@@ -1,6 +1,6 @@
 //! `ProjectAdminService`: Ory Network projects, their members and API keys (console API).
 
-use super::{api_key, array, check_id, console, metadata, project};
+use super::{array, check_id, console, metadata, project};
 use crate::audit::{names, AuditEvent};
 use crate::dto::{ApiKey, CreateApiKey, CreateProject, Project, ProjectMetadata};
 use crate::error::{Error, Result};
@@ -93,46 +93,24 @@ impl ProjectAdminService {
         Ok(array(&c.decode(&r)?))
     }
 
-    /// A new project API key; its `value` (a secret) is returned this once.
+    /// A new API key; its `value` (a secret) is returned this once.
     pub async fn create_api_key(&self, id: &str, input: CreateApiKey) -> Result<ApiKey> {
-        check_id("id", id)?;
-        if input.name.trim().is_empty() {
-            return Err(Error::invalid_field("name", "must not be empty"));
-        }
-        let mut body = json!({"name": input.name});
-        if let Some(e) = input.expires_at {
-            body["expires_at"] = json!(e);
-        }
-        let c = console(&self.t, "project_admin.create_api_key")?;
-        let path = format!("projects/{id}/tokens");
-        let r = c.send(Call::post(&path).json(body)).await?;
-        Ok(api_key(&self.t.name, &c.decode(&r)?))
+        super::create_api_key(&self.t, &KEYS, id, input).await
     }
 
     pub async fn list_api_keys(&self, id: &str) -> Result<Vec<ApiKey>> {
-        check_id("id", id)?;
-        let c = console(&self.t, "project_admin.list_api_keys")?;
-        let path = format!("projects/{id}/tokens");
-        let r = c.send(Call::get(&path)).await?;
-        Ok(array(&c.decode(&r)?).iter().map(|v| api_key(&self.t.name, v)).collect())
+        super::list_api_keys(&self.t, &KEYS, id).await
     }
 
     /// Audited `project.api_key.delete`.
     pub async fn delete_api_key(&self, id: &str, key_id: &str) -> Result<()> {
-        check_id("id", id)?;
-        check_id("key_id", key_id)?;
-        let c = console(&self.t, "project_admin.delete_api_key")?;
-        let path = format!("projects/{id}/tokens/{key_id}");
-        let res = c.send(Call::delete(&path)).await;
-        self.t.emit(
-            AuditEvent::new(
-                names::PROJECT_API_KEY_DELETE,
-                &self.t.name,
-                if res.is_ok() { "success" } else { "failure" },
-            )
-            .target(key_id)
-            .attr("project_id", id),
-        );
-        res.map(|_| ())
+        super::delete_api_key(&self.t, &KEYS, id, key_id).await
     }
 }
+
+const KEYS: super::KeyScope = super::KeyScope {
+    owner: "projects",
+    service: "project_admin",
+    owner_attr: "project_id",
+    delete_event: names::PROJECT_API_KEY_DELETE,
+};

@@ -1,7 +1,7 @@
 //! `WorkspaceAdminService`: Ory Network workspaces, their projects and API keys.
 
-use super::{api_key, array, check_id, console, metadata, workspace};
-use crate::audit::{names, AuditEvent};
+use super::{array, check_id, console, metadata, workspace};
+use crate::audit::names;
 use crate::dto::{ApiKey, CreateApiKey, ListWorkspaces, Page, ProjectMetadata, Workspace};
 use crate::error::{Error, Result};
 use crate::http::Call;
@@ -83,46 +83,24 @@ impl WorkspaceAdminService {
         Ok(v.get("projects").map(array).unwrap_or_default().iter().map(|p| metadata(&self.t.name, p)).collect())
     }
 
-    /// A new workspace API key; its `value` (a secret) is returned this once.
+    /// A new API key; its `value` (a secret) is returned this once.
     pub async fn create_api_key(&self, id: &str, input: CreateApiKey) -> Result<ApiKey> {
-        check_id("id", id)?;
-        if input.name.trim().is_empty() {
-            return Err(Error::invalid_field("name", "must not be empty"));
-        }
-        let mut body = json!({"name": input.name});
-        if let Some(e) = input.expires_at {
-            body["expires_at"] = json!(e);
-        }
-        let c = console(&self.t, "workspace_admin.create_api_key")?;
-        let path = format!("workspaces/{id}/tokens");
-        let r = c.send(Call::post(&path).json(body)).await?;
-        Ok(api_key(&self.t.name, &c.decode(&r)?))
+        super::create_api_key(&self.t, &KEYS, id, input).await
     }
 
     pub async fn list_api_keys(&self, id: &str) -> Result<Vec<ApiKey>> {
-        check_id("id", id)?;
-        let c = console(&self.t, "workspace_admin.list_api_keys")?;
-        let path = format!("workspaces/{id}/tokens");
-        let r = c.send(Call::get(&path)).await?;
-        Ok(array(&c.decode(&r)?).iter().map(|v| api_key(&self.t.name, v)).collect())
+        super::list_api_keys(&self.t, &KEYS, id).await
     }
 
     /// Audited `workspace.api_key.delete`.
     pub async fn delete_api_key(&self, id: &str, key_id: &str) -> Result<()> {
-        check_id("id", id)?;
-        check_id("key_id", key_id)?;
-        let c = console(&self.t, "workspace_admin.delete_api_key")?;
-        let path = format!("workspaces/{id}/tokens/{key_id}");
-        let res = c.send(Call::delete(&path)).await;
-        self.t.emit(
-            AuditEvent::new(
-                names::WORKSPACE_API_KEY_DELETE,
-                &self.t.name,
-                if res.is_ok() { "success" } else { "failure" },
-            )
-            .target(key_id)
-            .attr("workspace_id", id),
-        );
-        res.map(|_| ())
+        super::delete_api_key(&self.t, &KEYS, id, key_id).await
     }
 }
+
+const KEYS: super::KeyScope = super::KeyScope {
+    owner: "workspaces",
+    service: "workspace_admin",
+    owner_attr: "workspace_id",
+    delete_event: names::WORKSPACE_API_KEY_DELETE,
+};
