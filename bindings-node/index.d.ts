@@ -13,6 +13,16 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class ConsentService {
   /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): ConsentService
+  /**
+   * A handle for one traced call (used by `ory-iam/otel`): its Ory requests carry
+   * `traceparent` and `_opReport()` tells what they did.
+   */
+  _traced(traceparent?: string | undefined | null): ConsentService
+  /**
+   * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
+   * `null` otherwise.
+   */
+  _opReport(): OpReport | null
   /** The tenant this handle is bound to. */
   get tenant(): string
   /** True when both handles are bound to the same tenant. */
@@ -40,6 +50,16 @@ export declare class CourierMessagePager {
 export declare class CourierService {
   /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): CourierService
+  /**
+   * A handle for one traced call (used by `ory-iam/otel`): its Ory requests carry
+   * `traceparent` and `_opReport()` tells what they did.
+   */
+  _traced(traceparent?: string | undefined | null): CourierService
+  /**
+   * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
+   * `null` otherwise.
+   */
+  _opReport(): OpReport | null
   /** The tenant this handle is bound to. */
   get tenant(): string
   /** True when both handles are bound to the same tenant. */
@@ -56,6 +76,16 @@ export declare class CourierService {
 export declare class EventsService {
   /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): EventsService
+  /**
+   * A handle for one traced call (used by `ory-iam/otel`): its Ory requests carry
+   * `traceparent` and `_opReport()` tells what they did.
+   */
+  _traced(traceparent?: string | undefined | null): EventsService
+  /**
+   * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
+   * `null` otherwise.
+   */
+  _opReport(): OpReport | null
   /** The tenant this handle is bound to. */
   get tenant(): string
   /** True when both handles are bound to the same tenant. */
@@ -69,10 +99,54 @@ export declare class EventsService {
   delete(projectId: string, streamId: string): Promise<void>
 }
 
+/**
+ * In-memory Kratos, Keto and Hydra behind an ordinary `Iam` (use `FakeOry` from
+ * `ory-iam/testing`).
+ */
+export declare class FakeOry {
+  /** Fake servers for these tenants; the first is the default tenant. */
+  static create(tenants: Array<string>): FakeOry
+  /** An ordinary `Iam` talking to this fake (shares its session cache with every other call). */
+  get iam(): Iam
+  get tenants(): Array<string>
+  get defaultTenant(): string
+  /** Log the identity in: an active 24 h session and its token. */
+  createSession(identityId: string, tenant?: string | undefined | null): FakeSession
+  /** Make the session expire now (and drop it from the session cache). */
+  expireSession(sessionId: string, tenant?: string | undefined | null): Promise<void>
+  /** Register a client allowed the `client_credentials` grant for `scope`. */
+  addOauth2Client(clientId: string, clientSecret: string | undefined | null, scope: Array<string>, tenant?: string | undefined | null): void
+  /** An access token as Hydra would issue it to `clientId` (active for an hour, or until revoked). */
+  issueToken(clientId: string, scope: Array<string>, tenant?: string | undefined | null): Secret
+  /** Requests per emulated endpoint, e.g. `{"kratos-public GET sessions/whoami": 2}`. */
+  requests(): Record<string, number>
+}
+export type NativeFakeOry = FakeOry
+
+/** A session made by `createSession`. */
+export declare class FakeSession {
+  get sessionId(): string
+  /**
+   * A Kratos session token (`X-Session-Token`, `Authorization: Bearer` or the
+   * `ory_kratos_session` cookie).
+   */
+  get token(): Secret
+}
+
 /** Self-service flows of one tenant (Kratos public API), browser or native. */
 export declare class FlowService {
   /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): FlowService
+  /**
+   * A handle for one traced call (used by `ory-iam/otel`): its Ory requests carry
+   * `traceparent` and `_opReport()` tells what they did.
+   */
+  _traced(traceparent?: string | undefined | null): FlowService
+  /**
+   * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
+   * `null` otherwise.
+   */
+  _opReport(): OpReport | null
   /** The tenant this handle is bound to. */
   get tenant(): string
   /** True when both handles are bound to the same tenant. */
@@ -146,6 +220,16 @@ export declare class IdentityPager {
 export declare class IdentityService {
   /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): IdentityService
+  /**
+   * A handle for one traced call (used by `ory-iam/otel`): its Ory requests carry
+   * `traceparent` and `_opReport()` tells what they did.
+   */
+  _traced(traceparent?: string | undefined | null): IdentityService
+  /**
+   * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
+   * `null` otherwise.
+   */
+  _opReport(): OpReport | null
   /** The tenant this handle is bound to. */
   get tenant(): string
   /** True when both handles are bound to the same tenant. */
@@ -190,6 +274,16 @@ export declare class IdentityService {
 export declare class JwkService {
   /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): JwkService
+  /**
+   * A handle for one traced call (used by `ory-iam/otel`): its Ory requests carry
+   * `traceparent` and `_opReport()` tells what they did.
+   */
+  _traced(traceparent?: string | undefined | null): JwkService
+  /**
+   * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
+   * `null` otherwise.
+   */
+  _opReport(): OpReport | null
   /** The tenant this handle is bound to. */
   get tenant(): string
   /** True when both handles are bound to the same tenant. */
@@ -208,6 +302,16 @@ export declare class JwkService {
 export declare class MetadataService {
   /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): MetadataService
+  /**
+   * A handle for one traced call (used by `ory-iam/otel`): its Ory requests carry
+   * `traceparent` and `_opReport()` tells what they did.
+   */
+  _traced(traceparent?: string | undefined | null): MetadataService
+  /**
+   * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
+   * `null` otherwise.
+   */
+  _opReport(): OpReport | null
   /** The tenant this handle is bound to. */
   get tenant(): string
   /** True when both handles are bound to the same tenant. */
@@ -227,6 +331,16 @@ export declare class OAuth2ClientPager {
 export declare class OAuth2ClientService {
   /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): OAuth2ClientService
+  /**
+   * A handle for one traced call (used by `ory-iam/otel`): its Ory requests carry
+   * `traceparent` and `_opReport()` tells what they did.
+   */
+  _traced(traceparent?: string | undefined | null): OAuth2ClientService
+  /**
+   * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
+   * `null` otherwise.
+   */
+  _opReport(): OpReport | null
   /** The tenant this handle is bound to. */
   get tenant(): string
   /** True when both handles are bound to the same tenant. */
@@ -250,6 +364,16 @@ export declare class OAuth2ClientService {
 export declare class PermissionService {
   /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): PermissionService
+  /**
+   * A handle for one traced call (used by `ory-iam/otel`): its Ory requests carry
+   * `traceparent` and `_opReport()` tells what they did.
+   */
+  _traced(traceparent?: string | undefined | null): PermissionService
+  /**
+   * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
+   * `null` otherwise.
+   */
+  _opReport(): OpReport | null
   /** The tenant this handle is bound to. */
   get tenant(): string
   /** True when both handles are bound to the same tenant. */
@@ -279,6 +403,16 @@ export declare class PermissionTuplePager {
 export declare class ProjectAdminService {
   /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): ProjectAdminService
+  /**
+   * A handle for one traced call (used by `ory-iam/otel`): its Ory requests carry
+   * `traceparent` and `_opReport()` tells what they did.
+   */
+  _traced(traceparent?: string | undefined | null): ProjectAdminService
+  /**
+   * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
+   * `null` otherwise.
+   */
+  _opReport(): OpReport | null
   /** The tenant this handle is bound to. */
   get tenant(): string
   /** True when both handles are bound to the same tenant. */
@@ -302,6 +436,16 @@ export declare class ProjectAdminService {
 export declare class SchemaService {
   /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): SchemaService
+  /**
+   * A handle for one traced call (used by `ory-iam/otel`): its Ory requests carry
+   * `traceparent` and `_opReport()` tells what they did.
+   */
+  _traced(traceparent?: string | undefined | null): SchemaService
+  /**
+   * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
+   * `null` otherwise.
+   */
+  _opReport(): OpReport | null
   /** The tenant this handle is bound to. */
   get tenant(): string
   /** True when both handles are bound to the same tenant. */
@@ -326,6 +470,16 @@ export declare class SessionPager {
 export declare class SessionService {
   /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): SessionService
+  /**
+   * A handle for one traced call (used by `ory-iam/otel`): its Ory requests carry
+   * `traceparent` and `_opReport()` tells what they did.
+   */
+  _traced(traceparent?: string | undefined | null): SessionService
+  /**
+   * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
+   * `null` otherwise.
+   */
+  _opReport(): OpReport | null
   /** The tenant this handle is bound to. */
   get tenant(): string
   /** True when both handles are bound to the same tenant. */
@@ -345,6 +499,16 @@ export declare class SessionService {
 export declare class TokenService {
   /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): TokenService
+  /**
+   * A handle for one traced call (used by `ory-iam/otel`): its Ory requests carry
+   * `traceparent` and `_opReport()` tells what they did.
+   */
+  _traced(traceparent?: string | undefined | null): TokenService
+  /**
+   * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
+   * `null` otherwise.
+   */
+  _opReport(): OpReport | null
   /** The tenant this handle is bound to. */
   get tenant(): string
   /** True when both handles are bound to the same tenant. */
@@ -374,6 +538,16 @@ export declare class TrustedIssuerPager {
 export declare class TrustedIssuerService {
   /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): TrustedIssuerService
+  /**
+   * A handle for one traced call (used by `ory-iam/otel`): its Ory requests carry
+   * `traceparent` and `_opReport()` tells what they did.
+   */
+  _traced(traceparent?: string | undefined | null): TrustedIssuerService
+  /**
+   * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
+   * `null` otherwise.
+   */
+  _opReport(): OpReport | null
   /** The tenant this handle is bound to. */
   get tenant(): string
   /** True when both handles are bound to the same tenant. */
@@ -389,6 +563,16 @@ export declare class TrustedIssuerService {
 export declare class WorkspaceAdminService {
   /** The same service for another tenant; unknown names throw `IamConfigurationError`. */
   forTenant(name: string): WorkspaceAdminService
+  /**
+   * A handle for one traced call (used by `ory-iam/otel`): its Ory requests carry
+   * `traceparent` and `_opReport()` tells what they did.
+   */
+  _traced(traceparent?: string | undefined | null): WorkspaceAdminService
+  /**
+   * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
+   * `null` otherwise.
+   */
+  _opReport(): OpReport | null
   /** The tenant this handle is bound to. */
   get tenant(): string
   /** True when both handles are bound to the same tenant. */
@@ -408,6 +592,15 @@ export declare class WorkspacePager {
   /** The next item, or null at the end. */
   nextItem(): Promise<Workspace | null>
 }
+
+/**
+ * Test builds only: panic deliberately in a sync function (caught here) to prove no panic
+ * crosses into JavaScript.
+ */
+export declare function _debugPanic(kind: string): void
+
+/** Test builds only: panic deliberately inside an async function, mid-future, on the runtime. */
+export declare function _debugPanicAsync(kind: string): Promise<void>
 
 /** A project or workspace API key; `value` (a Secret) only right after creation. */
 export interface ApiKey {
@@ -797,6 +990,16 @@ export interface OAuth2Client {
 export interface OAuth2ClientPage {
   items: Array<OAuth2Client>
   nextPageToken?: string
+}
+
+/** What the calls of a traced handle did (see `ory-iam/otel`). */
+export interface OpReport {
+  requests: number
+  retries: number
+  status?: number
+  cacheHit: boolean
+  requestId?: string
+  service?: string
 }
 
 /** Query of `permission.list` (declared for the typings; parsed by the core). */

@@ -51,8 +51,14 @@ function convertError(e) {
     return err
   }
   // Argument type errors raised by napi itself (e.g. a number where a string is expected).
-  if (e && (e.code === 'InvalidArg' || e.code === 'NumberExpected' || e.code === 'StringExpected' || e.code === 'ObjectExpected')) {
+  if (e && (e.code === 'InvalidArg' || (typeof e.code === 'string' && e.code.endsWith('Expected')))) {
     return new classes.IamValidationError('an argument has the wrong type', { code: 'validation' })
+  }
+  // napi rejects the promise of an async method whose future panicked with a bare Error
+  // carrying the panic text; the core's own errors always carry the marker. Its message may
+  // quote a secret, so it is dropped.
+  if (e instanceof Error && e.code === 'GenericFailure') {
+    return new IamError('internal error in ory-iam (a panic was caught; this is a bug)', { code: 'internal' })
   }
   return e
 }
@@ -117,6 +123,9 @@ function unwrapSecrets(a) {
   return a
 }
 
+// Set by `ory-iam/otel`: (nativeHandle, method, call(handle) => promise) => promise.
+let tracing = null
+
 const cache = new WeakMap()
 const rawOf = new WeakMap()
 function wrap(obj) {
@@ -134,14 +143,20 @@ function wrap(obj) {
         // Unwrap proxied natives passed back in (e.g. `a.equals(b)`).
         let raw = args.map((a) => unwrapSecrets(rawOf.get(a) || a))
         if (REQUEST_METHODS.has(prop)) raw = [headersOf(raw[0]), ...raw.slice(1)]
-        let r
-        try {
-          r = v.apply(target, raw)
-        } catch (e) {
-          if (SYNC_METHODS.has(prop)) throw convertError(e)
-          return Promise.reject(convertError(e))
+        const call = (self) => {
+          let r
+          try {
+            r = v.apply(self, raw)
+          } catch (e) {
+            if (SYNC_METHODS.has(prop)) throw convertError(e)
+            return Promise.reject(convertError(e))
+          }
+          return wrapValue(r)
         }
-        return wrapValue(r)
+        if (tracing !== null && typeof target._traced === 'function' && typeof prop === 'string' && !SYNC_METHODS.has(prop) && !prop.startsWith('_')) {
+          return tracing(target, prop, call)
+        }
+        return call(target)
       }
     },
   })
@@ -167,3 +182,26 @@ const Iam = {
 }
 
 module.exports = { ...classes, Iam, Secret: native.Secret, setLogCallback: native.setLogCallback, native }
+// For the package's own subpaths (`ory-iam/testing`): the same wrapping as `Iam`. Not API.
+Object.defineProperty(module.exports, '_internal', {
+  value: {
+    wrap,
+    convertError,
+    setTracing(fn) {
+      tracing = fn
+    },
+  },
+  enumerable: false,
+})
+
+// Test builds only (bindings-node/src/errors.rs): deliberate panics, to prove none crosses into JS.
+if (typeof native._debugPanic === 'function') {
+  module.exports._debugPanic = (kind) => {
+    try {
+      return native._debugPanic(kind)
+    } catch (e) {
+      throw convertError(e)
+    }
+  }
+  module.exports._debugPanicAsync = (kind) => wrapValue(native._debugPanicAsync(kind))
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the project needs on a fresh machine of the `polyglot` kind (Rust, Go, Python,
-# Node and gcc are on it already): Debian's redis-server, a Python venv with maturin + pytest,
+# Node and gcc are on it already): Debian's redis-server and chromium, a Python venv with maturin + pytest,
 # the npm dev dependencies. Idempotent; a warm machine takes seconds.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,6 +17,15 @@ if ! command -v redis-server >/dev/null; then
   apt-get install -y -qq --no-install-recommends redis-server >/dev/null
   # Debian starts a system redis on 6379; the stack runs its own on a free port, so stop it.
   (service redis-server stop || systemctl stop redis-server || true) >/dev/null 2>&1
+fi
+
+# Headless Chromium for tests/node/e2e-browser.test.js (driven by playwright-core, which never
+# downloads a browser here: there is no outside network).
+if ! command -v chromium >/dev/null; then
+  echo "setup: installing chromium (Debian)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then

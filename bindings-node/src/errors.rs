@@ -17,3 +17,36 @@ impl<T> IntoNapi<T> for ory_iam::Result<T> {
         self.map_err(to_napi)
     }
 }
+
+/// A caught panic as the library's internal error (the base `IamError`). The payload is dropped
+/// unread: a panic message may quote whatever value the code was handling.
+pub fn panicked(payload: Box<dyn std::any::Any + Send>) -> napi::Error {
+    drop(payload);
+    to_napi(ory_iam::Error::internal("internal error in ory-iam (a panic was caught; this is a bug)"))
+}
+
+/// Run synchronous core work so that a panic becomes `IamError`: a panic unwinding out of a sync
+/// `#[napi]` function would abort the Node process. (Panics in `async fn`s are contained by
+/// napi itself, which rejects the promise; `ory-iam.js` turns that rejection into `IamError`.)
+pub fn catch<T>(f: impl FnOnce() -> napi::Result<T>) -> napi::Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| Err(panicked(p)))
+}
+
+/// Test builds only: panic deliberately in a sync function (caught here) to prove no panic
+/// crosses into JavaScript.
+#[cfg(debug_assertions)]
+#[napi_derive::napi(js_name = "_debugPanic")]
+pub fn debug_panic(kind: String) -> napi::Result<()> {
+    catch(|| panic!("deliberate test panic ({kind})"))
+}
+
+/// Test builds only: panic deliberately inside an async function, mid-future, on the runtime.
+#[cfg(debug_assertions)]
+#[napi_derive::napi(js_name = "_debugPanicAsync")]
+pub async fn debug_panic_async(kind: String) -> napi::Result<()> {
+    tokio::task::yield_now().await;
+    if !kind.is_empty() {
+        panic!("deliberate test panic ({kind})");
+    }
+    Ok(())
+}

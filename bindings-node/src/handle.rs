@@ -10,6 +10,17 @@ pub fn input<T: DeserializeOwned>(v: Option<Value>, what: &str) -> napi::Result<
     ory_iam::dto::parse_input(what, v.unwrap_or(Value::Null)).napi()
 }
 
+/// What the calls of a traced handle did (see `ory-iam/otel`).
+#[napi_derive::napi(object)]
+pub struct OpReport {
+    pub requests: u32,
+    pub retries: u32,
+    pub status: Option<u32>,
+    pub cache_hit: bool,
+    pub request_id: Option<String>,
+    pub service: Option<String>,
+}
+
 /// Adds `forTenant(name)`, the `tenant` getter and `equals` to a `#[napi]` newtype over a core
 /// service handle.
 macro_rules! basics {
@@ -20,7 +31,28 @@ macro_rules! basics {
             #[napi]
             pub fn for_tenant(&self, name: String) -> napi::Result<$t> {
                 use crate::errors::IntoNapi;
-                self.0.for_tenant(&name).napi().map($t)
+                crate::errors::catch(|| self.0.for_tenant(&name).napi().map($t))
+            }
+
+            /// A handle for one traced call (used by `ory-iam/otel`): its Ory requests carry
+            /// `traceparent` and `_opReport()` tells what they did.
+            #[napi(js_name = "_traced")]
+            pub fn traced(&self, traceparent: Option<String>) -> $t {
+                $t(self.0.traced(traceparent.as_deref()))
+            }
+
+            /// `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
+            /// `null` otherwise.
+            #[napi(js_name = "_opReport")]
+            pub fn op_report(&self) -> Option<crate::handle::OpReport> {
+                self.0.op_report().map(|r| crate::handle::OpReport {
+                    requests: r.requests,
+                    retries: r.retries,
+                    status: r.status.map(u32::from),
+                    cache_hit: r.cache_hit,
+                    request_id: r.request_id,
+                    service: r.service,
+                })
             }
 
             /// The tenant this handle is bound to.

@@ -18,6 +18,7 @@ mod pager;
 mod permission;
 mod secret;
 mod session;
+mod testing;
 
 use errors::IntoNapi;
 use flow::FlowService;
@@ -41,24 +42,26 @@ impl Iam {
     /// `audit: { sink: 'callback' }`, pass `onAudit` to receive the (redacted) audit events.
     #[napi(factory, ts_args_type = "config: Record<string, unknown>, onAudit?: (event: AuditEvent) => void")]
     pub fn from_config(config: Value, on_audit: Option<logging::AuditCallback>) -> napi::Result<Iam> {
-        let cfg = config::config_from_js(config).napi()?;
-        let mut b = ory_iam::Iam::builder(cfg);
-        if let Some(cb) = on_audit {
-            b = b.audit_sink(std::sync::Arc::new(logging::JsAuditSink(cb)));
-        }
-        b.build().napi().map(Iam)
+        errors::catch(|| {
+            let cfg = config::config_from_js(config).napi()?;
+            let mut b = ory_iam::Iam::builder(cfg);
+            if let Some(cb) = on_audit {
+                b = b.audit_sink(std::sync::Arc::new(logging::JsAuditSink(cb)));
+            }
+            b.build().napi().map(Iam)
+        })
     }
 
     /// From a YAML or JSON file.
     #[napi(factory)]
     pub fn from_file(path: String) -> napi::Result<Iam> {
-        ory_iam::Iam::from_file(path).napi().map(Iam)
+        errors::catch(|| ory_iam::Iam::from_file(path).napi().map(Iam))
     }
 
     /// From `ORY_IAM_CONFIG_FILE` and/or `ORY_IAM__<PATH>` environment variables.
     #[napi(factory)]
     pub fn from_env() -> napi::Result<Iam> {
-        ory_iam::Iam::from_env().napi().map(Iam)
+        errors::catch(|| ory_iam::Iam::from_env().napi().map(Iam))
     }
 
     #[napi(getter)]

@@ -1,5 +1,7 @@
 use crate::dto::Session;
-use crate::errors::IntoNapi;
+use crate::errors::{catch, to_napi, IntoNapi};
+use napi::bindgen_prelude::PromiseRaw;
+use napi::Env;
 use napi_derive::napi;
 use serde_json::Value;
 
@@ -17,11 +19,20 @@ impl SessionService {
     /// The request's session; throws `IamUnauthorizedError` when the credential is missing,
     /// malformed, invalid or expired, `IamUpstreamUnavailableError` when Kratos is down.
     #[napi(
-        ts_args_type = "req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>"
+        ts_args_type = "req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>",
+        ts_return_type = "Promise<Session>"
     )]
-    pub async fn whoami(&self, req: Value) -> napi::Result<Session> {
+    pub fn whoami<'env>(&self, env: &'env Env, req: Value) -> napi::Result<PromiseRaw<'env, Session>> {
         let headers = ory_iam::transport::header_map_from_json(&req);
-        self.0.whoami(&headers).await.napi().map(Into::into)
+        // Answered without I/O (a cache hit): an already-settled promise, no hop to the runtime.
+        match catch(|| Ok(self.0.whoami_ready(&headers)))? {
+            Some(Ok(s)) => PromiseRaw::resolve(env, Session::from(s)),
+            Some(Err(e)) => PromiseRaw::reject(env, to_napi(e)),
+            None => {
+                let s = self.0.clone();
+                env.spawn_future(async move { s.whoami(&headers).await.napi().map(Into::into) })
+            }
+        }
     }
 
     /// `null` only when the credential is missing or rejected; outages still throw.

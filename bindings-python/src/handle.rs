@@ -11,6 +11,24 @@ macro_rules! handle_basics {
                 core(py, self.0.for_tenant(&name)).map(Self)
             }
 
+            /// A handle for one traced call (see `ory_iam.otel`): its Ory requests carry
+            /// `traceparent` and `_op_report()` tells what they did.
+            #[pyo3(signature = (traceparent=None))]
+            fn _traced(&self, traceparent: Option<String>) -> Self {
+                Self(self.0.traced(traceparent.as_deref()))
+            }
+
+            /// `{requests, retries, status, cache_hit, request_id, service}` of a traced handle,
+            /// `None` otherwise.
+            fn _op_report(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+                match self.0.op_report() {
+                    None => Ok(py.None()),
+                    Some(r) => {
+                        crate::convert::to_py(py, &serde_json::to_value(r).unwrap_or_default()).map(|o| o.unbind())
+                    }
+                }
+            }
+
             #[getter]
             fn tenant(&self) -> &str {
                 self.0.tenant()

@@ -16,6 +16,7 @@ mod pager;
 mod permission;
 mod runtime;
 mod session;
+mod testing;
 
 use convert::to_py;
 use flow::PyFlowService;
@@ -66,20 +67,22 @@ impl PyIam {
     #[staticmethod]
     #[pyo3(signature = (config, audit_callback=None))]
     fn from_config(py: Python<'_>, config: &Bound<'_, PyAny>, audit_callback: Option<Py<PyAny>>) -> PyResult<Self> {
-        build(py, config::config_from_py(config), audit_callback)
+        runtime::guard(py, || build(py, config::config_from_py(config), audit_callback))
     }
 
     #[staticmethod]
     #[pyo3(signature = (path, audit_callback=None))]
     fn from_file(py: Python<'_>, path: std::path::PathBuf, audit_callback: Option<Py<PyAny>>) -> PyResult<Self> {
-        let cfg = py.detach(|| ory_iam::IamConfig::from_file(&path));
-        build(py, cfg, audit_callback)
+        runtime::guard(py, || {
+            let cfg = py.detach(|| ory_iam::IamConfig::from_file(&path));
+            build(py, cfg, audit_callback)
+        })
     }
 
     #[staticmethod]
     #[pyo3(signature = (audit_callback=None))]
     fn from_env(py: Python<'_>, audit_callback: Option<Py<PyAny>>) -> PyResult<Self> {
-        build(py, ory_iam::IamConfig::from_env(), audit_callback)
+        runtime::guard(py, || build(py, ory_iam::IamConfig::from_env(), audit_callback))
     }
 
     #[getter]
@@ -205,7 +208,10 @@ fn _ory_iam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyTrustedIssuerService>()?;
     m.add_class::<PyCourierService>()?;
     m.add_class::<pager::PyPager>()?;
+    m.add_class::<testing::PyFakeOry>()?;
     m.add_function(wrap_pyfunction!(runtime::_shutdown, m)?)?;
+    #[cfg(debug_assertions)]
+    m.add_function(wrap_pyfunction!(runtime::_debug_panic, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -7,11 +7,32 @@ use crate::runtime::with_python;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 
 struct ToPythonLogging;
+
+/// Whether a Python logger is enabled for a level, remembered for a second: the core emits a
+/// DEBUG `ory_iam.op` record per Ory request, and asking Python each time would take the GIL on
+/// every request of an application that does not log them.
+fn enabled_cached(logger: &str, lvl: i32) -> Option<bool> {
+    let map = ENABLED.get_or_init(Default::default);
+    let map = map.lock().ok()?;
+    map.get(&(logger.to_owned(), lvl)).filter(|(_, at)| at.elapsed() < Duration::from_secs(1)).map(|(on, _)| *on)
+}
+
+fn remember_enabled(logger: &str, lvl: i32, on: bool) {
+    if let Ok(mut m) = ENABLED.get_or_init(Default::default).lock() {
+        m.insert((logger.to_owned(), lvl), (on, Instant::now()));
+    }
+}
+
+type EnabledMap = Mutex<HashMap<(String, i32), (bool, Instant)>>;
+static ENABLED: OnceLock<EnabledMap> = OnceLock::new();
 
 fn level(l: &Level) -> i32 {
     match *l {
@@ -28,13 +49,21 @@ impl<S: Subscriber> Layer<S> for ToPythonLogging {
         if !meta.target().starts_with("ory_iam") {
             return;
         }
-        let (message, fields) = ory_iam::audit::log_record(event);
         let logger_name = meta.target().replace("::", ".");
         let lvl = level(meta.level());
+        if enabled_cached(&logger_name, lvl) == Some(false) {
+            return;
+        }
+        let (message, fields) = ory_iam::audit::log_record(event);
         with_python(|py| {
             let run = || -> PyResult<()> {
-                let logger = py.import("logging")?.call_method1("getLogger", (logger_name,))?;
-                if !logger.call_method1("isEnabledFor", (lvl,))?.is_truthy()? {
+                let logger = py.import("logging")?.call_method1("getLogger", (&logger_name,))?;
+                let on = logger.call_method1("isEnabledFor", (lvl,))?.is_truthy()?;
+                if lvl < 20 {
+                    // Only DEBUG answers are remembered: audit and warnings always ask Python.
+                    remember_enabled(&logger_name, lvl, on);
+                }
+                if !on {
                     return Ok(());
                 }
                 let extra = PyDict::new(py);

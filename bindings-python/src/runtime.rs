@@ -11,11 +11,13 @@
 
 use crate::convert::to_py;
 use crate::errors::to_pyerr;
+use futures::FutureExt;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyCFunction;
 use serde::Serialize;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -64,6 +66,30 @@ fn complete_fn(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
         .map(|f| f.bind(py))
 }
 
+static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    GET_RUNNING_LOOP
+        .get_or_try_init(py, || Ok::<_, PyErr>(py.import("asyncio")?.getattr("get_running_loop")?.unbind()))?
+        .bind(py)
+        .call0()
+}
+
+/// An asyncio future already resolved with a result known without I/O (a whoami cache hit):
+/// awaiting it does not yield to the loop, and there is no hop to the runtime and back.
+pub fn ready<'py, T: Serialize>(py: Python<'py>, r: ory_iam::Result<T>) -> PyResult<Bound<'py, PyAny>> {
+    let py_fut = running_loop(py)?.call_method0("create_future")?;
+    let out = r.and_then(|v| {
+        ory_iam::secret::expose_in(|| serde_json::to_value(&v))
+            .map_err(|_| ory_iam::Error::internal("cannot convert a result"))
+    });
+    match out {
+        Ok(v) => py_fut.call_method1("set_result", (to_py(py, &v)?,))?,
+        Err(e) => py_fut.call_method1("set_exception", (to_pyerr(py, e).into_value(py),))?,
+    };
+    Ok(py_fut)
+}
+
 /// Start `fut` on the runtime and return an asyncio future bound to the running loop. The
 /// package calls this from inside `async def` wrappers, so a loop is always running; a bare
 /// `asyncio.run(iam.identity.get(x))` works because `asyncio.run` drives such a coroutine.
@@ -72,15 +98,21 @@ where
     F: Future<Output = ory_iam::Result<T>> + Send + 'static,
     T: Serialize + Send + 'static,
 {
-    let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+    let event_loop = running_loop(py)?;
     let py_fut = event_loop.call_method0("create_future")?;
     complete_fn(py)?;
     let loop_ref = event_loop.unbind();
     let fut_ref = py_fut.clone().unbind();
     let task = pyo3_async_runtimes::tokio::get_runtime().spawn(async move {
+        // A panic in the core must reach the caller as `IamError`, not kill the task silently
+        // (the asyncio future would never complete) nor surface as PanicException.
+        let out = match AssertUnwindSafe(fut).catch_unwind().await {
+            Ok(r) => r,
+            Err(payload) => Err(panicked(payload)),
+        };
         // Secrets in results (session tokens, cookies) go to their owner in clear; the package
         // wraps them in `ory_iam.Secret`, whose repr is `***`.
-        let out = fut.await.and_then(|v| {
+        let out = out.and_then(|v| {
             ory_iam::secret::expose_in(|| serde_json::to_value(&v))
                 .map_err(|_| ory_iam::Error::internal("cannot convert a result"))
         });
@@ -114,4 +146,37 @@ where
 /// Map a core result to a Python exception.
 pub fn core<T>(py: Python<'_>, r: ory_iam::Result<T>) -> PyResult<T> {
     r.map_err(|e| to_pyerr(py, e))
+}
+
+/// A caught panic as the library's internal error. The payload is dropped unread: a panic
+/// message may quote whatever value the code was handling (a token, a trait).
+fn panicked(payload: Box<dyn std::any::Any + Send>) -> ory_iam::Error {
+    drop(payload);
+    ory_iam::Error::internal("internal error in ory-iam (a panic was caught; this is a bug)")
+}
+
+/// Run synchronous core work so that a panic becomes `IamError` instead of PanicException.
+pub fn guard<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    match std::panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => Err(to_pyerr(py, panicked(payload))),
+    }
+}
+
+/// Test builds only: panic deliberately inside the bridges, to prove no panic crosses into
+/// Python. `kind` = `sync` (raises at once) or `async` (returns an awaitable that fails).
+#[cfg(debug_assertions)]
+#[pyfunction]
+pub fn _debug_panic<'py>(py: Python<'py>, kind: &str) -> PyResult<Bound<'py, PyAny>> {
+    match kind {
+        "sync" => guard(py, || -> PyResult<Bound<'py, PyAny>> { panic!("deliberate test panic (sync)") }),
+        _ => spawn(py, async {
+            // Yield once so the panic happens on a runtime thread, mid-future.
+            tokio::task::yield_now().await;
+            if true {
+                panic!("deliberate test panic (async)");
+            }
+            Ok(())
+        }),
+    }
 }

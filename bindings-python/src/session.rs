@@ -1,7 +1,7 @@
 use crate::convert::want_str;
-use crate::runtime::{core, spawn};
+use crate::runtime::{core, guard, ready, spawn};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::{PyBytes, PyDict, PyString};
 
 /// Sessions of one tenant.
 #[pyclass(module = "ory_iam._ory_iam", name = "SessionService", frozen)]
@@ -20,6 +20,11 @@ fn text(v: &Bound<'_, PyAny>) -> Option<String> {
 /// Headers of whatever a Python web framework hands over: an object with `.headers`
 /// (Starlette/FastAPI, Django, Flask, aiohttp), a mapping, or a list of (name, value) pairs.
 pub fn headers_from_py(req: &Bound<'_, PyAny>) -> http::HeaderMap {
+    if let Ok(d) = req.cast_exact::<PyDict>() {
+        // The common case, without the failed attribute lookups (each raises and clears an
+        // AttributeError) of the generic path below.
+        return ory_iam::transport::header_map(d.iter().filter_map(|(k, v)| Some((text(&k)?, text(&v)?))));
+    }
     let h = match req.getattr("headers") {
         Ok(h) if !req.is_instance_of::<pyo3::types::PyDict>() => h,
         _ => req.clone(),
@@ -42,6 +47,9 @@ pub fn headers_from_py(req: &Bound<'_, PyAny>) -> http::HeaderMap {
 impl PySessionService {
     fn whoami<'py>(&self, py: Python<'py>, req: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let headers = headers_from_py(req);
+        if let Some(r) = guard(py, || Ok(self.0.whoami_ready(&headers)))? {
+            return ready(py, r);
+        }
         let s = self.0.clone();
         spawn(py, async move { s.whoami(&headers).await })
     }

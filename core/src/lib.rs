@@ -18,6 +18,10 @@ pub(crate) mod cache;
 pub mod config;
 pub mod dto;
 pub mod error;
+/// Parser entry points for `core/fuzz`; not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod http;
 pub mod hydra;
 pub mod keto;
@@ -26,7 +30,9 @@ pub mod metadata;
 pub mod network;
 pub mod paging;
 pub mod secret;
+pub mod telemetry;
 pub(crate) mod tenancy;
+pub mod testing;
 pub mod transport;
 
 pub use audit::{AuditEvent, AuditSink};
@@ -66,12 +72,19 @@ impl std::fmt::Debug for Iam {
 pub struct IamBuilder {
     config: IamConfig,
     sink: Option<Arc<dyn AuditSink>>,
+    fake: Option<Arc<dyn testing::FakeBackend>>,
 }
 
 impl IamBuilder {
     /// Where audit events go when `audit.sink` is `callback`.
     pub fn audit_sink(mut self, sink: Arc<dyn AuditSink>) -> Self {
         self.sink = Some(sink);
+        self
+    }
+
+    /// Route every request to an in-memory backend (`testing::FakeOry`).
+    pub(crate) fn fake_backend(mut self, fake: Arc<dyn testing::FakeBackend>) -> Self {
+        self.fake = Some(fake);
         self
     }
 
@@ -89,7 +102,7 @@ impl IamBuilder {
             (AuditSinkKind::None, _) => Arc::new(NoneSink),
         };
         let auditor = Auditor::new(sink);
-        match Registry::build(&self.config, auditor.clone()) {
+        match Registry::build(&self.config, auditor.clone(), self.fake) {
             Ok(reg) => Ok(Iam { reg: Arc::new(reg) }),
             Err(e) => {
                 let mut ev = Event::new(audit::names::CONFIG_BOOT_FAILURE, "", "failure");
@@ -137,7 +150,7 @@ fn untested(product: &str, version: &str) -> bool {
 
 impl Iam {
     pub fn builder(config: IamConfig) -> IamBuilder {
-        IamBuilder { config, sink: None }
+        IamBuilder { config, sink: None, fake: None }
     }
 
     /// Validate the config (every problem at once) and build clients for every tenant.

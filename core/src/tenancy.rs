@@ -9,21 +9,23 @@ use crate::http::{build_http, Breakers, OryClient, Product};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Everything one tenant needs at call time.
+/// Everything one tenant needs at call time. Cloning shares every cache and pool (a traced
+/// handle is a clone whose clients carry an `OpContext`).
+#[derive(Clone)]
 pub(crate) struct TenantContext {
     pub name: Arc<str>,
-    pub config: TenantConfig,
+    pub config: Arc<TenantConfig>,
     /// Keto decision cache and what we learnt about the server.
-    pub decisions: crate::keto::permission::Decisions,
+    pub decisions: Arc<crate::keto::permission::Decisions>,
     /// Client-credentials and introspection caches.
-    pub tokens: crate::hydra::token::TokenCaches,
+    pub tokens: Arc<crate::hydra::token::TokenCaches>,
     /// Hydra's JWKS for local JWT verification.
-    pub jwks: crate::hydra::jwt::JwksCache,
+    pub jwks: Arc<crate::hydra::jwt::JwksCache>,
     /// Shared by all tenants; keys include the tenant.
     pub sessions: Arc<SessionStore>,
     cookie_name: String,
     /// Set when the transport is `oathkeeper`.
-    pub oathkeeper: Option<crate::transport::oathkeeper::Verifier>,
+    pub oathkeeper: Option<Arc<crate::transport::oathkeeper::Verifier>>,
     pub kratos_public: Option<OryClient>,
     pub kratos_admin: Option<OryClient>,
     pub keto_read: Option<OryClient>,
@@ -33,6 +35,8 @@ pub(crate) struct TenantContext {
     /// The Ory Network console, when a workspace API key is configured.
     pub console: Option<OryClient>,
     pub audit: Auditor,
+    /// Set on the context of a `traced` handle.
+    pub op: Option<Arc<crate::telemetry::OpContext>>,
 }
 
 impl TenantContext {
@@ -42,12 +46,13 @@ impl TenantContext {
         audit: Auditor,
         sessions: Arc<SessionStore>,
         breakers: &Breakers,
+        fake: Option<Arc<dyn crate::testing::FakeBackend>>,
     ) -> Result<Self> {
         let name: Arc<str> = Arc::from(name);
         // One connection pool per tenant, shared by its products.
         let http = build_http(&cfg.http)?;
         let client = |url: &str, token, product| {
-            OryClient::new(http.clone(), url, token, cfg.http.clone(), name.clone(), product, breakers)
+            OryClient::new(http.clone(), url, token, cfg.http.clone(), name.clone(), product, breakers, fake.clone())
         };
         let kratos = cfg.effective_kratos();
         let keto = cfg.effective_keto();
@@ -85,15 +90,33 @@ impl TenantContext {
                 .oathkeeper
                 .as_ref()
                 .filter(|_| cfg.transport == Transport::Oathkeeper)
-                .map(crate::transport::oathkeeper::Verifier::new),
+                .map(|o| Arc::new(crate::transport::oathkeeper::Verifier::new(o))),
             decisions: Default::default(),
             tokens: Default::default(),
             jwks: Default::default(),
-            config: cfg.clone(),
+            config: Arc::new(cfg.clone()),
             sessions,
             name,
             audit,
+            op: None,
         })
+    }
+
+    /// A copy sharing every cache and pool whose clients send `op`'s trace context and fill its
+    /// report.
+    pub(crate) fn traced(&self, op: Arc<crate::telemetry::OpContext>) -> TenantContext {
+        let with = |c: &Option<OryClient>| c.as_ref().map(|c| c.with_op(op.clone()));
+        TenantContext {
+            kratos_public: with(&self.kratos_public),
+            kratos_admin: with(&self.kratos_admin),
+            keto_read: with(&self.keto_read),
+            keto_write: with(&self.keto_write),
+            hydra_public: with(&self.hydra_public),
+            hydra_admin: with(&self.hydra_admin),
+            console: with(&self.console),
+            op: Some(op.clone()),
+            ..self.clone()
+        }
     }
 
     pub(crate) fn missing(&self, key: &str, op: &str) -> Error {
@@ -128,7 +151,11 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
-    pub fn build(cfg: &IamConfig, audit: Auditor) -> Result<Registry> {
+    pub fn build(
+        cfg: &IamConfig,
+        audit: Auditor,
+        fake: Option<Arc<dyn crate::testing::FakeBackend>>,
+    ) -> Result<Registry> {
         cfg.validate()?;
         let sessions = Arc::new(SessionStore::new(&cfg.session_cache)?);
         let breakers = Breakers::default();
@@ -136,7 +163,7 @@ impl Registry {
         for (name, t) in &cfg.tenants {
             tenants.insert(
                 name.clone(),
-                Arc::new(TenantContext::build(name, t, audit.clone(), sessions.clone(), &breakers)?),
+                Arc::new(TenantContext::build(name, t, audit.clone(), sessions.clone(), &breakers, fake.clone())?),
             );
         }
         let default_name = match &cfg.default_tenant {
@@ -184,11 +211,25 @@ macro_rules! service_handle {
             pub fn tenant(&self) -> &str {
                 &self.t.name
             }
+
+            /// A handle for one traced call: its Ory requests carry `traceparent` (a W3C
+            /// `00-…` value; an invalid one is ignored, as propagators do) and what they did is
+            /// readable afterwards with [`op_report`](Self::op_report). Used by the OpenTelemetry
+            /// adapters of the bindings; caches and pools are shared with `self`.
+            pub fn traced(&self, traceparent: Option<&str>) -> Self {
+                let op = crate::telemetry::OpContext::new(traceparent);
+                $name { reg: self.reg.clone(), t: std::sync::Arc::new(self.t.traced(op)) }
+            }
+
+            /// What the calls made through a `traced` handle did; `None` on an untraced handle.
+            pub fn op_report(&self) -> Option<crate::telemetry::OpReport> {
+                self.t.op.as_ref().map(|o| o.report())
+            }
         }
 
         impl PartialEq for $name {
             fn eq(&self, other: &Self) -> bool {
-                std::sync::Arc::ptr_eq(&self.t, &other.t)
+                std::sync::Arc::ptr_eq(&self.reg, &other.reg) && self.t.name == other.t.name
             }
         }
 

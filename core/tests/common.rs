@@ -5,6 +5,9 @@
 use serde_json::Value;
 use std::path::PathBuf;
 
+#[path = "support/leak_capture.rs"]
+pub mod leak_capture;
+
 /// `.stack/stack.json` written by `tests/stack/up` (or `$ORY_IAM_STACK`).
 pub fn stack() -> Value {
     let path = std::env::var_os("ORY_IAM_STACK")
@@ -13,7 +16,10 @@ pub fn stack() -> Value {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!("the integration tests need the local Ory stack: run `tests/stack/up` first ({}: {e})", path.display())
     });
-    serde_json::from_str(&text).expect("stack.json is JSON")
+    let stack: Value = serde_json::from_str(&text).expect("stack.json is JSON");
+    // Every test that uses the stack runs under the leak scan of what the core logs.
+    leak_capture::install(&stack);
+    stack
 }
 
 pub fn iam_config() -> Value {
@@ -63,4 +69,21 @@ pub async fn console_fault(status: u16, count: u32, retry_after: Option<u32>) {
         .send()
         .await
         .unwrap();
+}
+
+/// A fresh identity registered through the native registration flow (the session hook logs it
+/// in): `(identity id, session token)`.
+pub async fn native_session(iam: &ory_iam::Iam, tenant: &str) -> (String, ory_iam::Secret) {
+    use ory_iam::dto::{FlowResult, InitiateFlow, SubmitFlow};
+    let flows = iam.flow().for_tenant(tenant).unwrap();
+    let flow = flows.initiate_registration(InitiateFlow::default()).await.unwrap();
+    let email = unique_email("native");
+    let body = serde_json::json!({"method": "password", "password": "a-Long-and-unique-passphrase-42", "traits": {"email": email}});
+    match flows.submit_registration(&flow.id, body, SubmitFlow::default()).await.unwrap() {
+        FlowResult::Success(s) => (
+            s.identity.expect("registration returns the identity").id,
+            s.session_token.expect("native flows hand out a token"),
+        ),
+        other => panic!("expected success, got {other:?}"),
+    }
 }

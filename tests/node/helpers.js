@@ -15,29 +15,140 @@ function stack() {
 // Audit events go to the log callback, where the leak scan below reads every one of them.
 const iamConfig = () => ({ ...structuredClone(stack().iam_config), audit: { sink: 'log' } })
 
-// Leak scan: every log record the library emits in this test process must be free of session
-// tokens, cookies, logout tokens, the test password and trait values; a hit fails the process.
-const LEAK_PATTERNS = [/ory_st_[A-Za-z0-9]+/, /ory_kratos_session_\w+=[^;\s"]+/, /ory_lo_[A-Za-z0-9]+/, /a-Long-and-unique-passphrase-42/, /[\w.+-]+@example\.test/]
-const scan = { count: 0, leaks: [] }
-const { setLogCallback } = require('../../bindings-node/ory-iam.js')
+// Leak scan (issue 8): everything the library logs (setLogCallback records: audit events with
+// the `log` sink, warnings), raises (every IamError: message, inspect, JSON, fields) and audits to
+// `onAudit` callbacks in this test process is scanned for every secret the tests use: keys and
+// tokens from .stack/stack.json and the configs, every Secret value read with `expose()` (session
+// tokens, cookies, logout tokens, courier bodies), registered emails and passwords, plus patterns
+// for their shapes. Counts go to stdout and .stack/reliability/leaks.json; a planted probe proves
+// each source is scanned; a leak fails the process.
+const util = require('node:util')
+const pkg = require('../../bindings-node/ory-iam.js')
+const { setLogCallback } = pkg
+const LEAK_PATTERNS = [
+  /ory_st_[A-Za-z0-9]{8,}/,
+  /ory_kratos_session_\w+=[^;\s"*]+/,
+  /ory_lo_[A-Za-z0-9]+/,
+  /ory_(?:pat|wak|apikey)_[A-Za-z0-9_]{6,}/,
+  /a-Long-and-unique-passphrase-42/,
+  /[\w.+-]+@example\.test/,
+]
+const SECRET_KEY = /token|secret|api_?key|password|signer_?keys/i
+const secrets = new Set(['a-Long-and-unique-passphrase-42', 'ory_pat_ory_iam_test_project_key'])
+const SOURCES = ['logs', 'errors', 'audit_callbacks']
+const texts = { logs: [], errors: [], audit_callbacks: [] }
+const collect = (source, text) => texts[source].push(String(text).slice(0, 1 << 16))
+
+function registerSecret(v) {
+  if (typeof v === 'string' && v.length >= 6) {
+    secrets.add(v)
+    const m = /^\s*[^=;\s]+=([^;]{6,})/.exec(v)
+    if (m) secrets.add(m[1])
+  } else if (Array.isArray(v)) v.forEach(registerSecret)
+}
+function registerConfigSecrets(v, key = '') {
+  if (Array.isArray(v)) v.forEach((x) => registerConfigSecrets(x, key))
+  else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) registerConfigSecrets(x, k)
+  else if (typeof v === 'string' && SECRET_KEY.test(key)) registerSecret(v)
+}
+try {
+  registerConfigSecrets(stack())
+} catch {}
+
 function scanRecord(r) {
-  scan.count++
-  const text = r.message + JSON.stringify(r.fields)
-  for (const p of LEAK_PATTERNS) if (p.test(text)) scan.leaks.push(`${r.target}: ${p}`)
+  collect('logs', r.message + JSON.stringify(r.fields))
 }
 setLogCallback(scanRecord)
-process.on('exit', () => {
-  console.log(`leak scan (${path.basename(process.argv[1] || '')}): ${scan.count} log records, ${scan.leaks.length} leaks`)
-  for (const l of scan.leaks.slice(0, 20)) console.log(`  LEAK ${l}`)
-  if (scan.leaks.length) process.exitCode = 1
+
+// Every IamError, whatever raised it: the constructor's last step assigns `fields`, which this
+// prototype setter intercepts once the error is complete.
+Object.defineProperty(pkg.IamError.prototype, 'fields', {
+  configurable: true,
+  set(v) {
+    Object.defineProperty(this, 'fields', { value: v, writable: true, enumerable: true, configurable: true })
+    collect('errors', `${this}\n${util.inspect(this)}\n${JSON.stringify({ ...this, message: this.message })}`)
+  },
 })
-const uniqueEmail = (tag) => `${tag}-${crypto.randomUUID().replace(/-/g, '')}@example.test`
+// Secrets the library hands out are read through `expose()` (by tests, or by ory-iam.js when a
+// Secret is passed back in).
+const expose = pkg.Secret.prototype.expose
+pkg.Secret.prototype.expose = function () {
+  const v = expose.call(this)
+  registerSecret(v)
+  return v
+}
+const wrapAudit = (cb) => (typeof cb === 'function' ? (ev) => (collect('audit_callbacks', JSON.stringify(ev)), cb(ev)) : cb)
+const fromConfig = pkg.Iam.fromConfig
+pkg.Iam.fromConfig = (config, onAudit) => {
+  registerConfigSecrets(config)
+  return fromConfig(config, wrapAudit(onAudit))
+}
+
+const hits = (t) => [...LEAK_PATTERNS.filter((p) => p.test(t)).map(String), ...[...secrets].filter((s) => t.includes(s)).map(() => 'a registered secret')]
+function plantProbe() {
+  const probe = `leak-probe-${crypto.randomUUID()}`
+  registerSecret(probe)
+  scanRecord({ target: 'ory_iam::probe', message: `probe ${probe}`, fields: {} })
+  new pkg.IamError(`probe ${probe}`, { code: 'internal' })
+  wrapAudit(() => {})({ name: 'probe', attributes: { x: probe } })
+  const found = SOURCES.every((s) => texts[s].some((t) => t.includes(probe) && hits(t).length))
+  for (const s of SOURCES) texts[s] = texts[s].filter((t) => !t.includes(probe))
+  secrets.delete(probe)
+  return found
+}
+
+process.on('exit', () => {
+  const probe = plantProbe()
+  const sources = {}
+  let total = 0
+  const examples = []
+  for (const s of SOURCES) {
+    const leaks = texts[s].flatMap((t) => hits(t).map((h) => `${s}: ${h}`))
+    sources[s] = { scanned: texts[s].length, leaks: leaks.length }
+    total += leaks.length
+    examples.push(...leaks)
+  }
+  const file = path.basename(process.argv[1] || 'node')
+  const counts = SOURCES.map((s) => `${sources[s].scanned} ${s}`).join(', ')
+  console.log(`leak scan (node ${file}): ${counts} scanned for ${secrets.size} secrets + ${LEAK_PATTERNS.length} patterns: ${total} leaks; planted probe ${probe ? 'detected' : 'NOT detected'}`)
+  for (const l of examples.slice(0, 20)) console.log(`  LEAK ${l}`)
+  try {
+    // One file per test process; leaks.json's `node` section sums them (node --test runs
+    // files in parallel processes).
+    const dir = path.join(ROOT, '.stack', 'reliability', 'leaks.node')
+    fs.mkdirSync(dir, { recursive: true })
+    fs.writeFileSync(path.join(dir, `${file}.json`), JSON.stringify({ sources, secrets: secrets.size, leaks: total, probe_detected: probe }))
+    const all = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')))
+    const sum = { processes: all.length, sources: {}, leaks: 0, probe_detected: all.every((a) => a.probe_detected) }
+    for (const a of all) {
+      sum.leaks += a.leaks
+      for (const [s, r] of Object.entries(a.sources)) {
+        sum.sources[s] ??= { scanned: 0, leaks: 0 }
+        sum.sources[s].scanned += r.scanned
+        sum.sources[s].leaks += r.leaks
+      }
+    }
+    const out = path.join(ROOT, '.stack', 'reliability', 'leaks.json')
+    let doc = {}
+    try {
+      doc = JSON.parse(fs.readFileSync(out, 'utf8'))
+    } catch {}
+    doc.node = sum
+    fs.writeFileSync(out, JSON.stringify(doc, null, 1))
+  } catch {}
+  if (total || !probe) process.exitCode = 1
+})
+const uniqueEmail = (tag) => {
+  const e = `${tag}-${crypto.randomUUID().replace(/-/g, '')}@example.test`
+  registerSecret(e)
+  return e
+}
 const scenarios = (name) => JSON.parse(fs.readFileSync(path.join(ROOT, 'tests', 'scenarios', `${name}.json`), 'utf8'))
 
 // snake_case method names of the shared scenarios → this binding's camelCase.
 const camel = (s) => s.replace(/_([a-z])/g, (_, c) => c.toUpperCase())
 
-module.exports = { stack, iamConfig, uniqueEmail, scenarios, camel, scanRecord, ROOT }
+module.exports = { stack, iamConfig, uniqueEmail, scenarios, camel, scanRecord, registerSecret, ROOT }
 
 // One cloud tenant pointed at the stack's spec-checking fake console.
 function cloudConfig() {

@@ -49,3 +49,49 @@ main().catch((e: unknown) => {
   if (e instanceof IamUnauthorizedError) console.log(e.code, e.status)
   else if (e instanceof IamError) console.log(e.code, e.requestId, e.retryAfter)
 })
+
+// ory-iam/express and ory-iam/nestjs (the NestJS decorators are checked in nestjs-app.ts).
+import express from 'express'
+import { iamExpress, type IamExpress } from '../../bindings-node/express'
+import { IamModule, IamService, SessionGuard, toHttpException, type IamModuleOptions } from '../../bindings-node/nestjs'
+
+function expressApp(iam: Iam): express.Express {
+  const app = express()
+  const auth: IamExpress = iamExpress(iam, { tenant: 'customer', roles: (s: Session) => (s.identity.metadataPublic?.roles as string[]) ?? [], retryAfter: 3 })
+  app.get('/me', auth.currentUser(), (req, res) => {
+    const s: Session | null | undefined = req.iam?.session
+    res.json({ id: s?.identity.id, tenant: req.iam?.tenant })
+  })
+  app.get('/docs/:id', auth.requireRole('editor'), auth.requirePermission('documents', 'edit', { object: (req) => req.params.id, fresh: true }), (_req, res) => res.end())
+  app.get('/api', auth.requireToken({ scope: ['read'] }), (req, res) => res.json({ client: req.iam?.principal?.clientId }))
+  app.use('/admin', express.Router().use(auth.forTenant('admin').optionalUser()))
+  app.use(auth.errorHandler())
+  return app
+}
+
+const nestOptions: IamModuleOptions = { config: { tenants: {} }, tenant: 'customer', global: true }
+const modules = [IamModule.forRoot(nestOptions), IamModule.forRootAsync({ inject: [], useFactory: async () => ({ config: {} }) })]
+console.log(expressApp, modules, IamService, SessionGuard, toHttpException)
+
+// Testing helpers over ory-iam/testing's FakeOry.
+import { FakeOry } from '../../bindings-node/testing'
+import { iamExpressTesting, type FakeLogin } from '../../bindings-node/express'
+import { FAKE_ORY, IamTestingModule, bearerFor } from '../../bindings-node/nestjs'
+
+async function withFakes(): Promise<void> {
+  const fake = new FakeOry({ tenants: ['customer'] })
+  const t = iamExpressTesting(fake, { tenant: 'customer' })
+  const login: FakeLogin = await t.loginAs({ traits: { email: 'a@example.com' }, metadataPublic: { roles: ['admin'] } }, { kind: 'cookie' })
+  const token = await bearerFor(fake, { scope: ['read'] })
+  console.log(login.headers, login.identityId, token.headers, IamTestingModule.forRoot({ fake, tenant: 'customer' }), FAKE_ORY, t.auth.currentUser())
+}
+console.log(withFakes)
+
+// OpenTelemetry adapter (ory-iam/otel).
+import * as iamOtel from '../../bindings-node/otel'
+export function traceOryIam(provider?: import('@opentelemetry/api').TracerProvider): boolean {
+  iamOtel.instrument(provider ? { tracerProvider: provider } : undefined)
+  const on: boolean = iamOtel.isInstrumented()
+  iamOtel.uninstrument()
+  return on
+}

@@ -146,6 +146,16 @@ def _options(opts: Optional[Mapping[str, Any]], kwargs: dict[str, Any]) -> dict[
     return merged
 
 
+def _plain(v: Any) -> Any:
+    """Mappings (and lists of them) as plain dicts for the native side; anything else is passed
+    as is, so the core reports a wrong type as ``IamValidationError`` naming the argument."""
+    if isinstance(v, Mapping):
+        return dict(v)
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
 class _Service:
     __slots__ = ("_n",)
 
@@ -309,10 +319,10 @@ class OAuth2ClientService(_Service):
 
     async def set(self, id: str, client: Mapping[str, Any]) -> OAuth2Client:
         """Replace the client (an omitted ``client_secret`` keeps the current one)."""
-        return OAuth2Client._from(await self._n.set(id, dict(client)))
+        return OAuth2Client._from(await self._n.set(id, _plain(client)))
 
     async def patch(self, id: str, ops: Sequence[Mapping[str, Any]]) -> OAuth2Client:
-        return OAuth2Client._from(await self._n.patch(id, [dict(o) for o in ops]))
+        return OAuth2Client._from(await self._n.patch(id, _plain(ops)))
 
     async def delete(self, id: str) -> None:
         """Audited ``oauth2_client.delete``."""
@@ -373,7 +383,7 @@ class ConsentService(_Service):
         return ChallengeRequest(**await self._n.call(kind, "get", challenge))
 
     async def _decide(self, kind: str, verb: str, challenge: str, body: Optional[Mapping[str, Any]]) -> RedirectTo:
-        return RedirectTo(**await self._n.call(kind, verb, challenge, dict(body or {})))
+        return RedirectTo(**await self._n.call(kind, verb, challenge, _plain(body or {})))
 
     async def get_login_request(self, challenge: str) -> ChallengeRequest:
         return await self._req("login", challenge)
@@ -422,7 +432,7 @@ class JwkService(_Service):
         return JsonWebKeySet(**await self._n.get_set(set))
 
     async def update_set(self, set: str, keys: Union[JsonWebKeySet, Mapping[str, Any]]) -> JsonWebKeySet:
-        body = {"keys": keys.keys} if isinstance(keys, JsonWebKeySet) else dict(keys)
+        body = {"keys": keys.keys} if isinstance(keys, JsonWebKeySet) else _plain(keys)
         return JsonWebKeySet(**await self._n.update_set(set, body))
 
     async def delete_set(self, set: str) -> None:
@@ -432,7 +442,7 @@ class JwkService(_Service):
         return JsonWebKeySet(**await self._n.get_key(set, kid))
 
     async def update_key(self, set: str, kid: str, key: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(await self._n.update_key(set, kid, dict(key)))
+        return dict(await self._n.update_key(set, kid, _plain(key)))
 
     async def delete_key(self, set: str, kid: str) -> None:
         await self._n.delete_key(set, kid)
@@ -489,7 +499,7 @@ class ProjectAdminService(_Service):
 
     async def set(self, id: str, project: Mapping[str, Any]) -> Project:
         """Replace ``name``, ``services``, ``cors_admin``, ``cors_public``, ``organizations``."""
-        return Project(**await self._n.set(id, dict(project)))
+        return Project(**await self._n.set(id, _plain(project)))
 
     async def purge(self, id: str) -> None:
         """Delete the project for good (audited ``project.purge``)."""

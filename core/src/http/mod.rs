@@ -11,6 +11,7 @@ pub(crate) use breaker::Breakers;
 use crate::config::HttpConfig;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::Secret;
+use crate::testing::{FakeBackend, FakeRequest};
 use breaker::{Admit, Breaker};
 use bytes::Bytes;
 use http::{HeaderMap, Method};
@@ -49,6 +50,8 @@ impl Product {
 #[derive(Clone)]
 pub(crate) struct OryClient {
     inner: Arc<ClientInner>,
+    /// Set on the clients of a `traced` handle: trace context to send, report to fill.
+    op: Option<Arc<crate::telemetry::OpContext>>,
 }
 
 struct ClientInner {
@@ -60,6 +63,8 @@ struct ClientInner {
     product: Product,
     breaker: Arc<Breaker>,
     limiter: Option<TokenBucket>,
+    /// `ory_iam::testing::FakeOry`: requests are answered in memory instead of sent.
+    fake: Option<Arc<dyn FakeBackend>>,
 }
 
 /// What to send. Built with the helpers below; `idempotent` decides whether retries are allowed.
@@ -116,6 +121,33 @@ impl<'a> Call<'a> {
     }
 }
 
+/// The path with ids replaced by `{id}`, so operation names stay low-cardinality and never
+/// carry values (Keto objects, challenge strings).
+fn route(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or("");
+    path.split('/')
+        .map(|seg| {
+            let looks_like_id = seg.len() >= 16
+                || (!seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()))
+                || seg.contains(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'));
+            if looks_like_id {
+                "{id}"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Why a response body could not be read.
+enum BodyError {
+    /// Over `max_body_bytes`: asking again would get the same answer.
+    TooLarge(Error),
+    /// Stalled past the timeout or broke off: transient.
+    Broken(Error),
+}
+
 /// A response whose body has been read (within the size cap).
 #[derive(Debug)]
 pub(crate) struct Reply {
@@ -126,6 +158,9 @@ pub(crate) struct Reply {
 }
 
 impl OryClient {
+    // One more than clippy's limit since the `fake` backend; a parameter struct would only move
+    // the same list into the one caller.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         http: reqwest::Client,
         base: &str,
@@ -134,6 +169,7 @@ impl OryClient {
         tenant: Arc<str>,
         product: Product,
         breakers: &Breakers,
+        fake: Option<Arc<dyn FakeBackend>>,
     ) -> Result<Self> {
         let mut base =
             url::Url::parse(base).map_err(|_| Error::configuration(format!("invalid {} URL", product.as_str())))?;
@@ -153,7 +189,15 @@ impl OryClient {
             let burst = if cfg.rate_limit_burst > 0 { cfg.rate_limit_burst } else { cfg.rate_limit_per_sec };
             TokenBucket::new(cfg.rate_limit_per_sec as f64, burst.min(u32::MAX as u64) as u32)
         });
-        Ok(OryClient { inner: Arc::new(ClientInner { http, base, token, cfg, tenant, product, breaker, limiter }) })
+        Ok(OryClient {
+            inner: Arc::new(ClientInner { http, base, token, cfg, tenant, product, breaker, limiter, fake }),
+            op: None,
+        })
+    }
+
+    /// The same client, reporting into `op` and sending its trace context.
+    pub fn with_op(&self, op: Arc<crate::telemetry::OpContext>) -> OryClient {
+        OryClient { inner: self.inner.clone(), op: Some(op) }
     }
 
     /// `closed`, `open` or `half_open`.
@@ -183,13 +227,67 @@ impl OryClient {
     /// Send; statuses that are not retried come back as a `Reply` for the caller to interpret
     /// (e.g. 401 from whoami, 403 from a Keto check). 5xx/429 after retries, network errors and
     /// timeouts become `upstream_unavailable`.
-    pub async fn send_raw(&self, call: Call<'_>) -> Result<Reply> {
+    pub async fn send_raw(&self, mut call: Call<'_>) -> Result<Reply> {
+        use tracing::Instrument;
+        if let Some(tp) = self.op.as_ref().and_then(|o| o.traceparent.as_ref()) {
+            if let Ok(v) = http::HeaderValue::from_str(tp.as_str()) {
+                call.headers.insert("traceparent", v);
+            }
+        }
+        let operation = format!("{} {}", call.method, route(call.path));
+        let span = tracing::debug_span!(
+            target: "ory_iam.request",
+            "ory_iam.request",
+            tenant = &*self.inner.tenant,
+            service = self.inner.product.as_str(),
+            operation = operation.as_str(),
+            retries = tracing::field::Empty,
+            status = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+        );
+        let started = std::time::Instant::now();
+        let mut attempts = 0u32;
+        let res = self.send_attempts(call, &mut attempts).instrument(span.clone()).await;
+        let retries = attempts.saturating_sub(1);
+        let (status, request_id) = match &res {
+            Ok(r) => (Some(r.status), r.request_id.clone()),
+            Err(e) => (e.status(), e.request_id().unwrap_or_default().to_owned()),
+        };
+        span.record("retries", retries);
+        span.record("status", status.unwrap_or(0));
+        span.record("request_id", request_id.as_str());
+        crate::telemetry::op_event(
+            &self.inner.tenant,
+            self.inner.product.as_str(),
+            &operation,
+            retries,
+            status,
+            &request_id,
+            started.elapsed(),
+        );
+        if let Some(op) = &self.op {
+            op.record(|r| {
+                r.requests += 1;
+                r.retries += retries;
+                r.status = status;
+                r.request_id = Some(request_id.clone());
+                r.service = Some(self.inner.product.as_str().to_owned());
+            });
+        }
+        res
+    }
+
+    async fn send_attempts(&self, call: Call<'_>, attempts_made: &mut u32) -> Result<Reply> {
         let request_id = call
             .headers
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        if let Some(fake) = &self.inner.fake {
+            *attempts_made += 1;
+            return self.fake_send(fake.as_ref(), &call, request_id);
+        }
         let url = self
             .inner
             .base
@@ -229,6 +327,7 @@ impl OryClient {
                     ));
                 }
             }
+            *attempts_made += 1;
             let mut rb = self
                 .inner
                 .http
@@ -283,27 +382,41 @@ impl OryClient {
                         );
                         continue;
                     }
-                    // Any other status is an answer: the host is up (4xx do not count).
-                    self.inner.breaker.success();
-                    let body = self.read_capped(resp, &request_id, &call).await?;
-                    return Ok(Reply { status, headers, body, request_id });
+                    // Any other status is an answer: the host is up (4xx do not count), once the
+                    // body arrived too (a host that always breaks off must still open the breaker).
+                    let res = self.read_capped(resp, &request_id, &call).await;
+                    if !matches!(res, Err(BodyError::Broken(_))) {
+                        self.inner.breaker.success();
+                    }
+                    match res {
+                        Ok(body) => return Ok(Reply { status, headers, body, request_id }),
+                        // A body that stalls or breaks off is an outage like a refused connection:
+                        // retried when idempotent. An oversized body would come back the same.
+                        Err(BodyError::Broken(e)) => last = Some(e),
+                        Err(BodyError::TooLarge(e)) => return Err(e),
+                    }
                 }
             }
         }
         Err(last.unwrap_or_else(|| self.err(ErrorKind::UpstreamUnavailable, "no attempt made".into(), &request_id)))
     }
 
-    async fn read_capped(&self, mut resp: reqwest::Response, request_id: &str, call: &Call<'_>) -> Result<Bytes> {
+    async fn read_capped(
+        &self,
+        mut resp: reqwest::Response,
+        request_id: &str,
+        call: &Call<'_>,
+    ) -> std::result::Result<Bytes, BodyError> {
         let cap = self.inner.cfg.max_body_bytes;
         if resp.content_length().map(|l| l as usize > cap).unwrap_or(false) {
-            return Err(self.too_large(request_id, call));
+            return Err(BodyError::TooLarge(self.too_large(request_id, call)));
         }
         let mut buf = bytes::BytesMut::new();
         loop {
             match resp.chunk().await {
                 Ok(Some(c)) => {
                     if buf.len() + c.len() > cap {
-                        return Err(self.too_large(request_id, call));
+                        return Err(BodyError::TooLarge(self.too_large(request_id, call)));
                     }
                     buf.extend_from_slice(&c);
                 }
@@ -311,14 +424,46 @@ impl OryClient {
                 Err(e) => {
                     self.inner.breaker.failure();
                     let why = if e.is_timeout() { "timed out while reading the body" } else { "broke off the body" };
-                    return Err(self.err(
+                    return Err(BodyError::Broken(self.err(
                         ErrorKind::UpstreamUnavailable,
                         format!("{} {} {why}", self.inner.product.as_str(), call.path),
                         request_id,
-                    ));
+                    )));
                 }
             }
         }
+    }
+
+    /// The in-memory answer, with the statuses the network path treats as outages mapped alike.
+    fn fake_send(&self, fake: &dyn FakeBackend, call: &Call<'_>, request_id: String) -> Result<Reply> {
+        let mut headers = call.headers.clone();
+        if let Some(t) = &self.inner.token {
+            if !headers.contains_key(http::header::AUTHORIZATION) {
+                if let Ok(v) = http::HeaderValue::from_str(&format!("Bearer {}", t.expose())) {
+                    headers.insert(http::header::AUTHORIZATION, v);
+                }
+            }
+        }
+        let r = fake.handle(FakeRequest {
+            tenant: &self.inner.tenant,
+            product: self.inner.product,
+            method: &call.method,
+            path: call.path.trim_start_matches('/'),
+            query: &call.query,
+            headers: &headers,
+            json: call.json.as_ref(),
+            form: call.form.as_deref(),
+        });
+        if r.status == 429 || r.status >= 500 {
+            return Err(self
+                .err(
+                    ErrorKind::UpstreamUnavailable,
+                    format!("{} answered {} to {}", self.inner.product.as_str(), r.status, call.path),
+                    &request_id,
+                )
+                .with_status(r.status));
+        }
+        Ok(Reply { status: r.status, headers: r.headers.into_iter().collect(), body: r.body.into(), request_id })
     }
 
     fn too_large(&self, request_id: &str, call: &Call<'_>) -> Error {
@@ -337,6 +482,9 @@ impl OryClient {
     /// One GET with a short deadline and no retries, for health checks. `Ok(status)` or the
     /// reason it failed (a word, never a URL or a token).
     pub async fn probe(&self, path: &str, timeout: Duration) -> std::result::Result<u16, &'static str> {
+        if let Some(fake) = &self.inner.fake {
+            return self.fake_send(fake.as_ref(), &Call::get(path), String::new()).map(|r| r.status).or(Ok(501));
+        }
         let url = self.inner.base.join(path).map_err(|_| "bad path")?;
         let mut rb = self.inner.http.get(url).timeout(timeout);
         if let Some(t) = &self.inner.token {
@@ -367,6 +515,20 @@ impl OryClient {
 
     /// Parse a JSON body into a private wire type; a body that does not fit is an upstream fault.
     pub fn decode<T: DeserializeOwned>(&self, r: &Reply) -> Result<T> {
+        if let Some(ct) = r.headers.get(http::header::CONTENT_TYPE) {
+            let mime = ct.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            // An HTML page from a misconfigured proxy or portal is not Ory's answer, even when its
+            // body happens to parse.
+            if mime != "application/json" && !mime.ends_with("+json") {
+                return Err(self
+                    .err(
+                        ErrorKind::UpstreamUnavailable,
+                        format!("{} answered with a non-JSON content type", self.inner.product.as_str()),
+                        &r.request_id,
+                    )
+                    .with_status(r.status));
+            }
+        }
         serde_json::from_slice(&r.body).map_err(|e| {
             // serde's message may quote the payload: keep only the category and position.
             self.err(

@@ -31,6 +31,10 @@ impl JwkService {
         if opts.use_ != "sig" && opts.use_ != "enc" {
             return Err(Error::invalid_field("use", "must be sig or enc"));
         }
+        // An unsigned "key" is never what a caller wants; Hydra would answer with a generic error.
+        if opts.alg.trim().is_empty() || opts.alg.eq_ignore_ascii_case("none") {
+            return Err(Error::invalid_field("alg", "must name a signing or encryption algorithm"));
+        }
         let c = self.admin("jwk.create_set")?;
         let path = format!("admin/keys/{set}");
         let mut body = json!({"alg": opts.alg, "use": opts.use_, "kid": opts.kid.unwrap_or_default()});

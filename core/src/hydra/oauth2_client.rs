@@ -22,9 +22,7 @@ impl OAuth2ClientService {
     /// Create a client from Hydra's client fields (`client_name`, `grant_types`, `scope`,
     /// `redirect_uris`, …). The returned `client_secret` is shown this once.
     pub async fn create(&self, client: Value) -> Result<OAuth2Client> {
-        if !client.is_object() {
-            return Err(Error::invalid_field("client", "must be an object of OAuth2 client fields"));
-        }
+        check_client(&client)?;
         let c = self.admin("oauth2_client.create")?;
         let r = c.send(Call::post("admin/clients").json(client)).await?;
         Ok(c.decode::<wire::Client>(&r)?.into_dto(&self.t.name))
@@ -76,9 +74,7 @@ impl OAuth2ClientService {
     /// Replace the client (an omitted `client_secret` keeps the current one).
     pub async fn set(&self, id: &str, client: Value) -> Result<OAuth2Client> {
         check_path_id("id", id)?;
-        if !client.is_object() {
-            return Err(Error::invalid_field("client", "must be an object of OAuth2 client fields"));
-        }
+        check_client(&client)?;
         let c = self.admin("oauth2_client.set")?;
         let path = format!("admin/clients/{id}");
         let r = c.send(Call::new(http::Method::PUT, &path).json(client)).await?;
@@ -128,4 +124,30 @@ impl OAuth2ClientService {
         );
         res.map(|_| ())
     }
+}
+
+/// Hydra's list-valued client fields, when present, are lists of strings.
+const LIST_FIELDS: &[&str] = &[
+    "redirect_uris",
+    "grant_types",
+    "response_types",
+    "audience",
+    "allowed_cors_origins",
+    "post_logout_redirect_uris",
+    "contacts",
+    "request_uris",
+];
+
+fn check_client(client: &Value) -> Result<()> {
+    let Some(o) = client.as_object() else {
+        return Err(Error::invalid_field("client", "must be an object of OAuth2 client fields"));
+    };
+    for k in LIST_FIELDS {
+        match o.get(*k) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(a)) if a.iter().all(Value::is_string) => {}
+            Some(_) => return Err(Error::invalid_field(format!("client.{k}"), "must be a list of strings")),
+        }
+    }
+    Ok(())
 }

@@ -281,6 +281,12 @@ impl TokenService {
         if token.is_empty() {
             return Err(Error::invalid_field("token", "must not be empty"));
         }
+        // RFC 7009 defines these two; Hydra ignores others, so a typo would silently pass.
+        if let Some(h) = &opts.token_type_hint {
+            if h != "access_token" && h != "refresh_token" {
+                return Err(Error::invalid_field("token_type_hint", "must be access_token or refresh_token"));
+            }
+        }
         let (id, secret) = self.client(opts.client_id, opts.client_secret, "token.revoke")?;
         let c = self.public("token.revoke")?;
         let mut form = vec![("token", token.expose().to_owned())];

@@ -176,6 +176,9 @@ impl FlowService {
 
     /// Browser logout, step 1: the logout URL and token for the session in `cookie`.
     pub async fn initiate_browser_logout(&self, cookie: &Secret, return_to: Option<String>) -> Result<LogoutFlow> {
+        if cookie.expose().trim().is_empty() {
+            return Err(Error::invalid_field("cookie", "must not be empty"));
+        }
         let c = self.t.kratos_public("flow.logout")?;
         let mut call = Call::get("self-service/logout/browser");
         if let Some(r) = return_to {
@@ -214,6 +217,11 @@ impl FlowService {
     pub async fn perform_native_logout(&self, session_token: &Secret) -> Result<()> {
         if session_token.is_empty() {
             return Err(Error::invalid_field("session_token", "must not be empty"));
+        }
+        // The same shape `whoami` accepts; anything else cannot be a Kratos session token.
+        let t = session_token.expose();
+        if t.len() > 4096 || !t.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::invalid_field("session_token", "is not a session token"));
         }
         let c = self.t.kratos_public("flow.logout")?;
         let call = Call::new(http::Method::DELETE, "self-service/logout/api")
@@ -274,7 +282,7 @@ impl FlowService {
 
 /// `continue_with` may carry the session token in clear; it is moved to `session_token` (a
 /// `Secret`) and blanked here so the generic list never leaks it.
-fn redact_continue_with(items: &mut [Value]) {
+pub(crate) fn redact_continue_with(items: &mut [Value]) {
     for c in items.iter_mut() {
         if let Some(v) = c.get_mut("ory_session_token") {
             *v = Value::String("***".into());
@@ -283,7 +291,7 @@ fn redact_continue_with(items: &mut [Value]) {
 }
 
 /// Recovery with `use_continue_with_transitions` hands native clients a session token here.
-fn session_token_from(continue_with: &[Value]) -> Option<Secret> {
+pub(crate) fn session_token_from(continue_with: &[Value]) -> Option<Secret> {
     continue_with.iter().find_map(|c| {
         (c.get("action").and_then(Value::as_str) == Some("set_ory_session_token"))
             .then(|| c.get("ory_session_token").and_then(Value::as_str).map(Secret::new))

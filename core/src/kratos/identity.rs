@@ -300,7 +300,7 @@ impl IdentityService {
 const CREDENTIAL_TYPES: &[&str] = &["password", "oidc", "totp", "lookup_secret", "webauthn", "passkey", "code"];
 
 /// Whitelist the public parts of one Kratos credential; everything else is left behind.
-fn public_credential(tenant: &str, c: &Value) -> Credential {
+pub(crate) fn public_credential(tenant: &str, c: &Value) -> Credential {
     let s = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_owned);
     let strings = |v: Option<&Value>| -> Vec<String> {
         v.and_then(Value::as_array)

@@ -33,6 +33,17 @@ pub(crate) fn until(ts: Option<&str>) -> Option<Duration> {
     }
 }
 
+/// What `whoami` found without I/O.
+enum Local {
+    Done(Result<Session>),
+    Ask { cred: Credential, key: String, request_id: Option<String> },
+}
+
+/// A cached session still usable: active and not past its expiry.
+fn fresh(s: &Session) -> bool {
+    s.active && until(s.expires_at.as_deref()).is_some_and(|d| !d.is_zero())
+}
+
 fn unauthorized(t: &TenantContext, why: &str) -> Error {
     Error::new(ErrorKind::Unauthorized, format!("no valid session: {why}")).with_tenant(&*t.name).with_status(401)
 }
@@ -41,61 +52,20 @@ impl SessionService {
     /// The session of the request, or `IamUnauthorizedError` (missing, malformed, invalid or
     /// expired credential). Upstream trouble is `IamUpstreamUnavailableError`, never "anonymous".
     pub async fn whoami(&self, headers: &HeaderMap) -> Result<Session> {
-        let t = self.t.clone();
-        let request_id = self.incoming_request_id(headers);
-        let audit = |name: &str, result: &str| AuditEvent::new(name, &t.name, result).request_id(request_id.clone());
-        if let Some(v) = &t.oathkeeper {
-            // Verified locally; Kratos is never asked on this path.
-            return match v.verify(&t.name, headers) {
-                Ok(s) => {
-                    t.emit(
-                        audit(names::AUTH_SUCCESS, "success").target(s.identity.id.clone()).attr("cache_hit", false),
-                    );
-                    Ok(s)
-                }
-                Err(r) => {
-                    let (event, why) = match r {
-                        Refusal::Missing => (names::AUTH_FAILURE_MISSING_CREDENTIAL, "no identity envelope"),
-                        Refusal::Unsigned => {
-                            (names::AUTH_FAILURE_UNSIGNED_HEADER, "unsigned or wrongly signed envelope")
-                        }
-                        Refusal::Expired => (names::AUTH_FAILURE_EXPIRED, "expired envelope"),
-                        Refusal::Malformed => (names::AUTH_FAILURE_MALFORMED, "malformed envelope"),
-                        Refusal::Replayed => (names::AUTH_FAILURE_MALFORMED, "replayed envelope"),
-                        Refusal::TenantMismatch => (names::AUTH_TENANT_MISMATCH, "envelope for another tenant"),
-                    };
-                    let mut ev = audit(event, "failure");
-                    if r == Refusal::Replayed {
-                        ev = ev.attr("reason", "replay");
-                    }
-                    t.emit(ev);
-                    Err(unauthorized(&t, why))
-                }
-            };
-        }
-        let cred = match transport::extract(t.config_transport(), t.session_cookie_name(), headers) {
-            Ok(c) => c,
-            Err(Rejection::Missing) => {
-                t.emit(audit(names::AUTH_FAILURE_MISSING_CREDENTIAL, "failure"));
-                return Err(unauthorized(&t, "no credential in the request"));
-            }
-            Err(Rejection::Malformed) => {
-                t.emit(audit(names::AUTH_FAILURE_MALFORMED, "failure"));
-                return Err(unauthorized(&t, "malformed credential"));
-            }
+        let (cred, key, request_id) = match self.local(headers) {
+            Local::Done(r) => return r,
+            Local::Ask { cred, key, request_id } => (cred, key, request_id),
         };
-        let (kind, material) = cred.material();
-        let key = cache::key(&t.name, kind, material);
+        let t = self.t.clone();
+        let audit = |name: &str, result: &str| AuditEvent::new(name, &t.name, result).request_id(request_id.clone());
         let store = t.sessions.clone();
 
-        if let Some(mut s) = store.get(&key).await {
+        if let Some(s) = store.get(&key).await {
             if s.tenant != *t.name {
                 // Only reachable if a shared cache was tampered with; never hand it out.
                 t.emit(audit(names::AUTH_TENANT_MISMATCH, "denied").attr("found_tenant", s.tenant.clone()));
-            } else if until(s.expires_at.as_deref()).is_some_and(|d| !d.is_zero()) && s.active {
-                s.cache_hit = true;
-                t.emit(audit(names::AUTH_SUCCESS, "success").target(s.identity.id.clone()).attr("cache_hit", true));
-                return Ok(s);
+            } else if fresh(&s) {
+                return Ok(self.hit(s, &request_id));
             }
         }
 
@@ -121,6 +91,90 @@ impl SessionService {
             Err(e) => t.emit(audit(names::AUTH_FAILURE_UPSTREAM, "failure").attr("error", e.code())),
         }
         res
+    }
+
+    /// `whoami` without waiting, when no I/O is needed: `Some` for a fresh session in the
+    /// in-memory cache, an Oathkeeper envelope, or a credential refused locally (same result
+    /// and audit events as `whoami`); `None` when Kratos or Redis must be asked, then call
+    /// [`whoami`](Self::whoami). The bindings use it to hand back an already-resolved
+    /// awaitable on the cache-hit path instead of a round trip through the runtime.
+    pub fn whoami_ready(&self, headers: &HeaderMap) -> Option<Result<Session>> {
+        match self.local(headers) {
+            Local::Done(r) => Some(r),
+            Local::Ask { key, request_id, .. } => {
+                // Anything but a clean hit (miss, expired, foreign tenant) is left to `whoami`,
+                // which audits it.
+                let s = self.t.sessions.get_now(&key).filter(|s| s.tenant == *self.t.name && fresh(s))?;
+                Some(Ok(self.hit(s, &request_id)))
+            }
+        }
+    }
+
+    /// What needs no I/O: Oathkeeper envelopes and the credential's presence and shape.
+    fn local(&self, headers: &HeaderMap) -> Local {
+        let t = &self.t;
+        let request_id = self.incoming_request_id(headers);
+        let audit = |name: &str, result: &str| AuditEvent::new(name, &t.name, result).request_id(request_id.clone());
+        if let Some(v) = &t.oathkeeper {
+            // Verified locally; Kratos is never asked on this path.
+            return Local::Done(match v.verify(&t.name, headers) {
+                Ok(s) => {
+                    t.emit(
+                        audit(names::AUTH_SUCCESS, "success").target(s.identity.id.clone()).attr("cache_hit", false),
+                    );
+                    Ok(s)
+                }
+                Err(r) => {
+                    let (event, why) = match r {
+                        Refusal::Missing => (names::AUTH_FAILURE_MISSING_CREDENTIAL, "no identity envelope"),
+                        Refusal::Unsigned => {
+                            (names::AUTH_FAILURE_UNSIGNED_HEADER, "unsigned or wrongly signed envelope")
+                        }
+                        Refusal::Expired => (names::AUTH_FAILURE_EXPIRED, "expired envelope"),
+                        Refusal::Malformed => (names::AUTH_FAILURE_MALFORMED, "malformed envelope"),
+                        Refusal::Replayed => (names::AUTH_FAILURE_MALFORMED, "replayed envelope"),
+                        Refusal::TenantMismatch => (names::AUTH_TENANT_MISMATCH, "envelope for another tenant"),
+                    };
+                    let mut ev = audit(event, "failure");
+                    if r == Refusal::Replayed {
+                        ev = ev.attr("reason", "replay");
+                    }
+                    t.emit(ev);
+                    Err(unauthorized(t, why))
+                }
+            });
+        }
+        let cred = match transport::extract(t.config_transport(), t.session_cookie_name(), headers) {
+            Ok(c) => c,
+            Err(Rejection::Missing) => {
+                t.emit(audit(names::AUTH_FAILURE_MISSING_CREDENTIAL, "failure"));
+                return Local::Done(Err(unauthorized(t, "no credential in the request")));
+            }
+            Err(Rejection::Malformed) => {
+                t.emit(audit(names::AUTH_FAILURE_MALFORMED, "failure"));
+                return Local::Done(Err(unauthorized(t, "malformed credential")));
+            }
+        };
+        let (kind, material) = cred.material();
+        let key = cache::key(&t.name, kind, material);
+        Local::Ask { cred, key, request_id }
+    }
+
+    /// A fresh cached session handed out: marked, audited and reported like any other.
+    fn hit(&self, mut s: Session, request_id: &Option<String>) -> Session {
+        let t = &self.t;
+        s.cache_hit = true;
+        t.emit(
+            AuditEvent::new(names::AUTH_SUCCESS, &t.name, "success")
+                .request_id(request_id.clone())
+                .target(s.identity.id.clone())
+                .attr("cache_hit", true),
+        );
+        crate::telemetry::cache_hit_event(&t.name, "whoami");
+        if let Some(op) = &t.op {
+            op.record(|r| r.cache_hit = true);
+        }
+        s
     }
 
     /// Like `whoami`, but `None` when the credential is missing or rejected. Upstream failures

@@ -35,6 +35,17 @@ pub(crate) fn check_id(field: &str, id: &str) -> Result<()> {
     crate::kratos::identity::check_uuid(field, id)
 }
 
+/// Names shown in the console: non-empty and of a sane length (a megabyte is a caller's bug).
+pub(crate) fn check_name(field: &str, name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(Error::invalid_field(field, "must not be empty"));
+    }
+    if name.len() > 1024 {
+        return Err(Error::invalid_field(field, "must be at most 1024 bytes"));
+    }
+    Ok(())
+}
+
 fn s(v: &Value, k: &str) -> Option<String> {
     v.get(k).and_then(Value::as_str).map(str::to_owned)
 }

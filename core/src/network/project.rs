@@ -17,9 +17,7 @@ const ENVIRONMENTS: &[&str] = &["prod", "stage", "dev"];
 
 impl ProjectAdminService {
     pub async fn create(&self, input: CreateProject) -> Result<Project> {
-        if input.name.trim().is_empty() {
-            return Err(Error::invalid_field("name", "must not be empty"));
-        }
+        super::check_name("name", &input.name)?;
         let environment = input.environment.unwrap_or_else(|| "prod".into());
         if !ENVIRONMENTS.contains(&environment.as_str()) {
             return Err(Error::invalid_field("environment", "must be prod, stage or dev"));

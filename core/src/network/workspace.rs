@@ -16,9 +16,7 @@ service_handle!(
 
 impl WorkspaceAdminService {
     pub async fn create(&self, name: &str) -> Result<Workspace> {
-        if name.trim().is_empty() {
-            return Err(Error::invalid_field("name", "must not be empty"));
-        }
+        super::check_name("name", name)?;
         let c = console(&self.t, "workspace_admin.create")?;
         let r = c.send(Call::post("workspaces").json(json!({"name": name}))).await?;
         Ok(workspace(&self.t.name, &c.decode(&r)?))
@@ -65,9 +63,7 @@ impl WorkspaceAdminService {
     /// Rename the workspace.
     pub async fn update(&self, id: &str, name: &str) -> Result<Workspace> {
         check_id("id", id)?;
-        if name.trim().is_empty() {
-            return Err(Error::invalid_field("name", "must not be empty"));
-        }
+        super::check_name("name", name)?;
         let c = console(&self.t, "workspace_admin.update")?;
         let path = format!("workspaces/{id}");
         let r = c.send(Call::new(http::Method::PUT, &path).json(json!({"name": name}))).await?;

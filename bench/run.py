@@ -1,0 +1,234 @@
+"""Runs every workload for every client, each in its own process, and writes
+bench/.work/results.json (then bench/report.py turns it into REPORT.md and the plots).
+
+    bench/.venv/bin/python bench/run.py --iam-node-dir DIR --rust-bin PATH [--duration S] [--quick]
+
+Clients of a workload run one after the other, interleaved per concurrency level, so slow drift
+of the shared machine's load hits every client alike; ratios come from the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+WORK = BENCH / ".work"
+PY = str(BENCH / ".venv" / "bin" / "python")
+
+PY_SDK_KRATOS = ["ory-client", "ory-kratos-client"]
+PY_SDK_KETO = ["ory-client", "ory-keto-client"]
+NODE_SDK = ["@ory/client", "@ory/client-fetch"]
+
+
+def log(msg: str) -> None:
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def loadavg() -> list[float]:
+    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+
+
+class Runner:
+    def __init__(self, a: argparse.Namespace) -> None:
+        self.a = a
+        self.results: list[dict[str, Any]] = []
+        self.failures: list[str] = []
+
+    def cmd(self, lang: str, client: str, workload: str, **opts: Any) -> list[str]:
+        flags: list[str] = []
+        for k, v in opts.items():
+            flags += ["--" + k.replace("_", "-"), str(v)]
+        if lang == "python":
+            return [PY, str(BENCH / "py_bench.py"), client, workload, *flags]
+        if lang == "node":
+            extra = ["--iam-dir", self.a.iam_node_dir] if client == "ory-iam" else []
+            return ["node", str(BENCH / "node_bench.js"), client, workload, *flags, *extra]
+        return [self.a.rust_bin, workload, *flags]
+
+    def run(self, lang: str, client: str, workload: str, **opts: Any) -> dict[str, Any] | None:
+        label = f"{lang} {client} {workload} {opts}"
+        t0 = time.time()
+        load0 = loadavg()[0]
+        p = subprocess.run(self.cmd(lang, client, workload, **opts), capture_output=True, text=True, timeout=900)
+        if p.returncode != 0:
+            self.failures.append(f"{label}: exit {p.returncode}: {p.stderr.strip()[-400:]}")
+            log(f"FAILED {label}: {p.stderr.strip()[-400:]}")
+            return None
+        out: dict[str, Any] = json.loads(p.stdout.strip().splitlines()[-1])
+        out["load1_before"] = load0
+        out["load1_after"] = loadavg()[0]
+        out["wall_s"] = time.time() - t0
+        self.results.append(out)
+        brief = {k: round(v, 1) if isinstance(v, float) else v for k, v in out.items() if k in ("rps", "cpu_per_call_us", "p50_us", "p99_us", "median_s", "identities", "rss_after_mb")}
+        log(f"{label}: {brief}")
+        return out
+
+    def wrk(self, concurrency: int, duration: float) -> None:
+        url = json.loads((ROOT / ".stack" / "stack.json").read_text())["kratos"]["customer"]["public_url"].rstrip("/")
+        tokens = WORK / "tokens.txt"
+        fx = json.loads((WORK / "fixtures.json").read_text())
+        fd = os.open(tokens, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(fx["tokens"][: max(concurrency, 1)]) + "\n")
+        threads = min(concurrency, 2)
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        load0 = loadavg()[0]
+        p = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{duration}s", "-s", str(BENCH / "wrk_whoami.lua"), f"{url}/sessions/whoami"],
+            capture_output=True, text=True, env={**os.environ, "BENCH_TOKENS": str(tokens)}, timeout=300,
+        )
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        m = re.search(r"^BENCH (\{.*\})$", p.stdout, re.M)
+        if p.returncode != 0 or not m:
+            self.failures.append(f"wrk c={concurrency}: {p.stderr.strip()[-300:]}")
+            return
+        d = json.loads(m[1])
+        if d["errors"] or d["non2xx"]:
+            self.failures.append(f"wrk c={concurrency}: {d['errors']} socket errors, {d['non2xx']} non-2xx")
+        cpu_s = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+        elapsed = d["duration_us"] / 1e6
+        out = {
+            "lang": "raw", "client": "wrk", "workload": "whoami_uncached", "concurrency": concurrency,
+            "calls": d["requests"], "elapsed_s": elapsed, "rps": d["requests"] / elapsed, "cpu_s": cpu_s,
+            "cpu_per_call_us": cpu_s / max(d["requests"], 1) * 1e6, "p50_us": d["p50_us"], "p99_us": d["p99_us"],
+            "load1_before": load0, "load1_after": loadavg()[0],
+        }
+        self.results.append(out)
+        log(f"wrk c={concurrency}: rps {out['rps']:.0f}, cpu/call {out['cpu_per_call_us']:.1f} us")
+
+
+def replay_server() -> tuple[subprocess.Popen[str], str]:
+    p = subprocess.Popen(["node", str(BENCH / "kratos_replay.js")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert p.stdout is not None
+    url = p.stdout.readline().strip()
+    if not url.startswith("http://127.0.0.1:"):
+        p.kill()
+        raise SystemExit("bench: the replay server did not start")
+    return p, url
+
+
+def versions(a: argparse.Namespace) -> dict[str, Any]:
+    def out(cmd: list[str]) -> str:
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip() or subprocess.run(cmd, capture_output=True, text=True, timeout=30).stderr.strip()
+        except OSError:
+            return "?"
+
+    pip = subprocess.run([PY, "-m", "pip", "list", "--format=json"], capture_output=True, text=True).stdout
+    pkgs = {p["name"].lower(): p["version"] for p in json.loads(pip or "[]")}
+
+    def npm(name: str) -> str:
+        try:
+            return str(json.loads((BENCH / "node_modules" / name / "package.json").read_text())["version"])
+        except OSError:
+            return "?"
+
+    stack = json.loads((ROOT / ".stack" / "stack.json").read_text())
+    cpu_model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("model name")), "?")
+    mem_kb = int(next(ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")))
+    return {
+        "servers": stack["versions"],
+        "ory_iam": pkgs.get("ory-iam", "?"),
+        "python_sdks": {k: pkgs.get(k, "?") for k in ("ory-client", "ory-kratos-client", "ory-keto-client")},
+        "node_sdks": {k: npm(k) for k in NODE_SDK},
+        "python": platform.python_version(),
+        "node": out(["node", "--version"]),
+        "rustc": out(["rustc", "--version"]),
+        "wrk": out(["wrk", "--version"]).splitlines()[0] if out(["wrk", "--version"]) else "?",
+        "machine": {"cpu": cpu_model, "cores": os.cpu_count(), "mem_gb": round(mem_kb / 1024 / 1024, 1), "kernel": platform.release(), "os": platform.platform()},
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--iam-node-dir", required=True)
+    ap.add_argument("--rust-bin", required=True)
+    ap.add_argument("--duration", type=float, default=5.0)
+    ap.add_argument("--quick", action="store_true", help="short runs, for trying the harness")
+    ap.add_argument("--only", default="", help="comma-separated workloads")
+    a = ap.parse_args()
+    r = Runner(a)
+    q = a.quick
+    only = set(filter(None, a.only.split(",")))
+    want = lambda w: not only or w in only  # noqa: E731
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    load_start = loadavg()
+
+    if want("whoami_uncached"):
+        d = 2.0 if q else a.duration
+        for c in (1, 8, 32):
+            r.wrk(c, d)
+            r.run("rust", "ory-iam", "whoami_uncached", concurrency=c, duration=d)
+            r.run("python", "ory-iam", "whoami_uncached", concurrency=c, duration=d)
+            for s in PY_SDK_KRATOS:
+                r.run("python", s, "whoami_uncached", concurrency=c, duration=d)
+            r.run("node", "ory-iam", "whoami_uncached", concurrency=c, duration=d)
+            for s in NODE_SDK:
+                r.run("node", s, "whoami_uncached", concurrency=c, duration=d)
+    if want("whoami_hit"):
+        n = 5000 if q else 50000
+        for lang in ("rust", "python", "node"):
+            r.run(lang, "ory-iam", "whoami_hit", calls=n)
+    if want("check"):
+        n = 200 if q else 1000
+        for lang in ("rust", "python", "node"):
+            r.run(lang, "ory-iam", "check", calls=n)
+        for s in PY_SDK_KETO:
+            r.run("python", s, "check", calls=n)
+        for s in NODE_SDK:
+            r.run("node", s, "check", calls=n)
+    if want("check_batch"):
+        rep = 1 if q else 3
+        for lang in ("rust", "python", "node"):
+            r.run(lang, "ory-iam", "check_batch", repeat=rep)
+        for s in PY_SDK_KETO:
+            r.run("python", s, "check_batch", repeat=rep)
+        for s in NODE_SDK:
+            r.run("node", s, "check_batch", repeat=rep)
+    if want("identity_list"):
+        rep = 1 if q else 3
+        for lang in ("rust", "python", "node"):
+            r.run(lang, "ory-iam", "identity_list", repeat=rep)
+        r.run("python", "ory-kratos-client", "identity_list", repeat=rep)
+        r.run("python", "ory-client", "identity_list", repeat=rep)
+        for s in NODE_SDK:
+            r.run("node", s, "identity_list", repeat=rep)
+    if want("memory"):
+        n = 10000 if q else 100000
+        srv, url = replay_server()
+        try:
+            for lang in ("rust", "python", "node"):
+                r.run(lang, "ory-iam", "memory", calls=n, replay_url=url)
+        finally:
+            assert srv.stdin is not None
+            srv.stdin.close()
+            srv.wait(timeout=10)
+
+    out = {
+        "started": started,
+        "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        "loadavg_start": load_start,
+        "loadavg_end": loadavg(),
+        "quick": q,
+        "duration_s": a.duration,
+        "versions": versions(a),
+        "results": r.results,
+        "failures": r.failures,
+    }
+    (WORK / "results.json").write_text(json.dumps(out, indent=1))
+    log(f"wrote {WORK / 'results.json'} ({len(r.results)} results, {len(r.failures)} failures)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+// Types of `ory-iam/express` (express.js).
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express'
+import type { Iam, IamMachinePrincipal, Session, SubjectSet } from './ory-iam'
+
+/** What the middleware resolved for this request, on `req.iam`. */
+export interface IamRequestState {
+  /** The tenant the session (or token) was resolved for. */
+  tenant?: string
+  /** `currentUser`: the session; `optionalUser`: the session or null; undefined when not asked. */
+  session?: Session | null
+  /** `requireToken`: the OAuth2 client or subject behind the bearer token. */
+  principal?: IamMachinePrincipal
+}
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** Set by `ory-iam/express` middleware. */
+      iam?: IamRequestState
+    }
+  }
+}
+
+export interface IamExpressOptions {
+  /** The tenant, fixed or per request; default: the Iam's default tenant. */
+  tenant?: string | ((req: Request) => string | Promise<string>)
+  /** The roles of a session; default `session.identity.metadataPublic.roles`. */
+  roles?: (session: Session, req: Request) => string[] | Promise<string[]>
+  /** The tenant's `transport`: picks the 401 challenge (`Bearer`, `Cookie` or both; default both). */
+  transport?: IamTransport
+  /** `Retry-After` seconds on a 503 when the library has no hint (default: no header). */
+  retryAfter?: number
+}
+
+/** The last argument of `requireRole` / `@RequireRole`: any (default) or all of the roles. */
+export interface RoleMatch {
+  match: 'any' | 'all'
+}
+
+export type IamTransport = 'cookie' | 'bearer' | 'cookie-or-bearer' | 'oathkeeper'
+
+export interface RequirePermissionOptions {
+  /** The Keto object, or how to find it in the request (e.g. `(req) => req.params.id`). */
+  object: string | ((req: Request) => string | Promise<string>)
+  /** Default: the session's identity id. */
+  subject?: string | SubjectSet | ((req: Request, session: Session) => string | SubjectSet | Promise<string | SubjectSet>)
+  /** Bypass the permission decision cache. */
+  fresh?: boolean
+}
+
+export interface RequireTokenOptions {
+  /** Every one of these scopes is required (a space-separated string or a list). */
+  scope?: string | string[]
+  /** auto | jwt | introspect */
+  mode?: string
+}
+
+export interface IamExpress {
+  /** 401 (+ `WWW-Authenticate`) unless the request has a valid session; sets `req.iam.session`. */
+  currentUser(): RequestHandler
+  /** `req.iam.session` is the session or null; a Kratos outage is still a 503. */
+  optionalUser(): RequestHandler
+  /** 403 unless the session has any of `roles`; `requireRole('a', 'b', { match: 'all' })` needs every one. */
+  requireRole(...roles: [string, ...(string | RoleMatch)[]]): RequestHandler
+  /** 403 unless Keto allows the subject `relation` on `namespace:object`; 503 when Keto is down. */
+  requirePermission(namespace: string, relation: string, options: RequirePermissionOptions): RequestHandler
+  /** An OAuth2 bearer token from Hydra; sets `req.iam.principal`. */
+  requireToken(options?: RequireTokenOptions): RequestHandler
+  /** Answers IamErrors: 401 + WWW-Authenticate, 403, 400, 404, 409, 503 + Retry-After; passes others on. */
+  errorHandler(): ErrorRequestHandler
+  /** The same middleware bound to another tenant (one router per tenant). */
+  forTenant(name: string): IamExpress
+}
+
+/** The HTTP answer ory-iam gives for an error, or null when it is not an IamError. */
+export interface IamHttpError {
+  status: number
+  headers: Record<string, string>
+  body: { statusCode: number; error: string; requestId?: string; fields?: { path: string; reason: string }[] }
+}
+
+export declare function iamExpress(iam: Iam, options?: IamExpressOptions): IamExpress
+export declare function iamErrorHandler(options?: { retryAfter?: number; transport?: IamTransport }): ErrorRequestHandler
+export declare function httpErrorOf(err: unknown, options?: { retryAfter?: number; transport?: IamTransport; req?: { headers: Record<string, unknown> } }): IamHttpError | null
+
+// --- testing (over `ory-iam/testing`'s FakeOry)
+
+import type { FakeUser, FakeLogin, FakeLoginOptions } from './framework'
+export { loginAs, bearerFor, type FakeUser, type FakeLogin, type FakeLoginOptions } from './framework'
+
+export interface IamExpressTesting {
+  fake: import('./testing').FakeOry
+  iam: Iam
+  /** `iamExpress(fake.iam, options)`. */
+  auth: IamExpress
+  loginAs(user: FakeUser, options?: FakeLoginOptions): Promise<FakeLogin>
+  bearerFor(options?: { clientId?: string; scope?: string | string[]; tenant?: string }): Promise<{ token: import('./ory-iam').Secret; headers: Record<string, string> }>
+}
+/** The middleware over a FakeOry, with helpers that log users in (tenant defaults to `options.tenant`). */
+export declare function iamExpressTesting(fake: import('./testing').FakeOry, options?: IamExpressOptions): IamExpressTesting

@@ -1,0 +1,107 @@
+//! `ory-iam/testing`: the core's in-memory Ory servers, for testing users' code. The package's
+//! `testing.js` wraps these natives (promises, plain objects, `IamError` subclasses).
+
+use crate::errors::IntoNapi;
+use crate::secret::Secret;
+use crate::Iam;
+use napi_derive::napi;
+use std::collections::HashMap;
+
+/// In-memory Kratos, Keto and Hydra behind an ordinary `Iam` (use `FakeOry` from
+/// `ory-iam/testing`).
+#[napi(js_name = "FakeOry")]
+pub struct NativeFakeOry(ory_iam::testing::FakeOry);
+
+/// A session made by `createSession`.
+#[napi]
+pub struct FakeSession {
+    session_id: String,
+    token: ory_iam::Secret,
+}
+
+#[napi]
+impl FakeSession {
+    #[napi(getter)]
+    pub fn session_id(&self) -> String {
+        self.session_id.clone()
+    }
+
+    /// A Kratos session token (`X-Session-Token`, `Authorization: Bearer` or the
+    /// `ory_kratos_session` cookie).
+    #[napi(getter)]
+    pub fn token(&self) -> Secret {
+        Secret::from_core(self.token.clone())
+    }
+}
+
+impl NativeFakeOry {
+    fn tenant(&self, tenant: Option<String>) -> String {
+        tenant.unwrap_or_else(|| self.0.default_tenant().to_owned())
+    }
+}
+
+#[napi]
+impl NativeFakeOry {
+    /// Fake servers for these tenants; the first is the default tenant.
+    #[napi(factory)]
+    pub fn create(tenants: Vec<String>) -> napi::Result<NativeFakeOry> {
+        let names: Vec<&str> = tenants.iter().map(String::as_str).collect();
+        ory_iam::testing::FakeOry::new(&names).napi().map(NativeFakeOry)
+    }
+
+    /// An ordinary `Iam` talking to this fake (shares its session cache with every other call).
+    #[napi(getter)]
+    pub fn iam(&self) -> Iam {
+        Iam(self.0.iam())
+    }
+
+    #[napi(getter)]
+    pub fn tenants(&self) -> Vec<String> {
+        self.0.tenants()
+    }
+
+    #[napi(getter)]
+    pub fn default_tenant(&self) -> String {
+        self.0.default_tenant().to_owned()
+    }
+
+    /// Log the identity in: an active 24 h session and its token.
+    #[napi]
+    pub fn create_session(&self, identity_id: String, tenant: Option<String>) -> napi::Result<FakeSession> {
+        let c = self.0.create_session(&self.tenant(tenant), &identity_id).napi()?;
+        Ok(FakeSession { session_id: c.session_id, token: c.token })
+    }
+
+    /// Make the session expire now (and drop it from the session cache).
+    #[napi]
+    pub async fn expire_session(&self, session_id: String, tenant: Option<String>) -> napi::Result<()> {
+        self.0.expire_session(&self.tenant(tenant), &session_id).await.napi()
+    }
+
+    /// Register a client allowed the `client_credentials` grant for `scope`.
+    #[napi]
+    pub fn add_oauth2_client(
+        &self,
+        client_id: String,
+        client_secret: Option<String>,
+        scope: Vec<String>,
+        tenant: Option<String>,
+    ) -> napi::Result<()> {
+        let client =
+            ory_iam::testing::FakeClient { client_id, client_secret: client_secret.map(ory_iam::Secret::new), scope };
+        self.0.add_oauth2_client(&self.tenant(tenant), client).napi()
+    }
+
+    /// An access token as Hydra would issue it to `clientId` (active for an hour, or until revoked).
+    #[napi]
+    pub fn issue_token(&self, client_id: String, scope: Vec<String>, tenant: Option<String>) -> napi::Result<Secret> {
+        let scope: Vec<&str> = scope.iter().map(String::as_str).collect();
+        self.0.issue_token(&self.tenant(tenant), &client_id, &scope).napi().map(Secret::from_core)
+    }
+
+    /// Requests per emulated endpoint, e.g. `{"kratos-public GET sessions/whoami": 2}`.
+    #[napi]
+    pub fn requests(&self) -> HashMap<String, u32> {
+        self.0.requests().into_iter().map(|(k, v)| (k, v.min(u32::MAX as u64) as u32)).collect()
+    }
+}

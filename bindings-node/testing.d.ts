@@ -1,0 +1,58 @@
+// Types of `ory-iam/testing`: in-memory Ory servers behind an ordinary `Iam`.
+import type { Iam, Secret } from './ory-iam'
+
+/** The client configured as every fake tenant's `hydra.clientId` (any scope allowed). */
+export declare const DEFAULT_CLIENT_ID: 'ory-iam-fake-client'
+
+export interface FakeOryOptions {
+  /** Tenant names; the first is the default tenant. Default `['customer']`. */
+  tenants?: string[]
+}
+
+export interface TenantOption {
+  /** Default: the fake's default tenant. */
+  tenant?: string
+}
+
+/** A session made by `createSession`. */
+export interface FakeSessionCredential {
+  sessionId: string
+  /** A Kratos session token: `X-Session-Token`, `Authorization: Bearer` or the `ory_kratos_session` cookie. */
+  token: Secret
+}
+
+export interface FakeOAuth2Client extends TenantOption {
+  clientId: string
+  /** Omit for a public client. */
+  clientSecret?: string | Secret
+  /** Scopes the client may ask for (space-separated or a list). */
+  scope?: string | string[]
+}
+
+export interface IssueTokenOptions extends TenantOption {
+  clientId: string
+  scope?: string | string[]
+}
+
+export type FakeCredentialKind = 'bearer' | 'cookie' | 'sessionToken'
+
+/** In-memory Kratos, Keto and Hydra. Unemulated endpoints answer 501 (`IamUpstreamUnavailableError`). */
+export declare class FakeOry {
+  constructor(options?: FakeOryOptions)
+  /** An ordinary `Iam` talking to this fake (the same instance every time). */
+  readonly iam: Iam
+  readonly tenants: string[]
+  readonly defaultTenant: string
+  /** Log the identity in (an active 24 h session). Rejects with `IamNotFoundError` for an unknown identity. */
+  createSession(identityId: string, options?: TenantOption): Promise<FakeSessionCredential>
+  /** Make the session expire now (and drop it from the session cache). */
+  expireSession(sessionId: string, options?: TenantOption): Promise<void>
+  /** Register a client allowed the `client_credentials` grant for `scope`. */
+  addOAuth2Client(client: FakeOAuth2Client): void
+  /** An access token as Hydra would issue it to `clientId` (active for an hour, or until revoked). */
+  issueToken(options: IssueTokenOptions): Promise<Secret>
+  /** Request headers carrying a session or access token. */
+  headersFor(credential: FakeSessionCredential | Secret | string, options?: { kind?: FakeCredentialKind }): Record<string, string>
+  /** Requests per emulated endpoint, e.g. `{ 'kratos-public GET sessions/whoami': 2 }`. */
+  requests(): Record<string, number>
+}

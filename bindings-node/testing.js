@@ -1,0 +1,92 @@
+'use strict'
+// `ory-iam/testing`: in-memory Kratos, Keto and Hydra behind an ordinary `Iam`, so code built on
+// ory-iam can be tested with no servers. The fake answers the Rust core's HTTP requests with the
+// servers' JSON, status codes and paging headers; everything above (credential extraction, the
+// session cache, errors, audit, paging) is the library's real code. What is emulated: README,
+// "Testing your code without servers".
+
+const pkg = require('./ory-iam.js')
+
+const { wrap, convertError } = pkg._internal
+const native = pkg.native
+
+/** The client configured as every fake tenant's `hydra.clientId` (any scope allowed). */
+const DEFAULT_CLIENT_ID = 'ory-iam-fake-client'
+const SESSION_COOKIE = 'ory_kratos_session'
+
+const scopes = (s) => (s === undefined || s === null ? [] : typeof s === 'string' ? s.split(' ').filter(Boolean) : [...s])
+
+function call(fn) {
+  try {
+    return fn()
+  } catch (e) {
+    throw convertError(e)
+  }
+}
+
+class FakeOry {
+  #n
+  #iam
+
+  /** Fake servers for `tenants` (default `['customer']`); the first is the default tenant. */
+  constructor({ tenants = ['customer'] } = {}) {
+    this.#n = call(() => native.FakeOry.create(typeof tenants === 'string' ? [tenants] : [...tenants]))
+    this.#iam = wrap(this.#n.iam)
+  }
+
+  /** An ordinary `Iam` talking to this fake (the same instance every time). */
+  get iam() {
+    return this.#iam
+  }
+
+  get tenants() {
+    return this.#n.tenants
+  }
+
+  get defaultTenant() {
+    return this.#n.defaultTenant
+  }
+
+  /** Log the identity in (an active 24 h session): `{ sessionId, token }`. */
+  async createSession(identityId, { tenant } = {}) {
+    const s = call(() => this.#n.createSession(identityId, tenant ?? null))
+    return { sessionId: s.sessionId, token: s.token }
+  }
+
+  /** Make the session expire now (and drop it from the session cache). */
+  async expireSession(sessionId, { tenant } = {}) {
+    try {
+      await this.#n.expireSession(sessionId, tenant ?? null)
+    } catch (e) {
+      throw convertError(e)
+    }
+  }
+
+  /** Register a client allowed the `client_credentials` grant for `scope`. */
+  addOAuth2Client({ clientId, clientSecret, scope, tenant } = {}) {
+    const secret = clientSecret instanceof native.Secret ? clientSecret.expose() : clientSecret ?? null
+    call(() => this.#n.addOauth2Client(clientId, secret, scopes(scope), tenant ?? null))
+  }
+
+  /** An access token as Hydra would issue it to `clientId` (active for an hour, or until revoked). */
+  async issueToken({ clientId, scope, tenant } = {}) {
+    return call(() => this.#n.issueToken(clientId, scopes(scope), tenant ?? null))
+  }
+
+  /** Request headers carrying a token: `kind` is `bearer` (default), `cookie` or `sessionToken`. */
+  headersFor(credential, { kind = 'bearer' } = {}) {
+    const t = credential && credential.token !== undefined ? credential.token : credential
+    const value = t instanceof native.Secret ? t.expose() : String(t)
+    if (kind === 'bearer') return { authorization: `Bearer ${value}` }
+    if (kind === 'cookie') return { cookie: `${SESSION_COOKIE}=${value}` }
+    if (kind === 'sessionToken') return { 'x-session-token': value }
+    throw new pkg.IamValidationError("kind must be 'bearer', 'cookie' or 'sessionToken'", { code: 'validation' })
+  }
+
+  /** Requests per emulated endpoint, e.g. `{ 'kratos-public GET sessions/whoami': 2 }`. */
+  requests() {
+    return this.#n.requests()
+  }
+}
+
+module.exports = { FakeOry, DEFAULT_CLIENT_ID }

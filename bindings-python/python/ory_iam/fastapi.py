@@ -1,0 +1,334 @@
+"""FastAPI dependencies for ory-iam: who is calling, which roles they hold, what Keto lets
+them do, and which OAuth2 client sent a bearer token. Install with ``pip install ory-iam[fastapi]``.
+
+.. code-block:: python
+
+    from fastapi import APIRouter, Depends, FastAPI
+    from ory_iam import Iam, Session
+    from ory_iam.fastapi import IamAuth
+
+    iam = Iam.from_env()
+    auth = IamAuth(iam, tenant="customer")
+    app = FastAPI()
+    auth.install(app)                      # IamError anywhere → 401/403/404/409/400/503
+
+    @app.get("/me")
+    async def me(user: Session = Depends(auth.current_user)) -> dict[str, str]:
+        return {"id": user.identity.id}
+
+    @app.post("/documents/{id}/edit")
+    async def edit(user: Session = Depends(
+        auth.require_permission("documents", "edit", object=lambda r: r.path_params["id"]))) -> None: ...
+
+    admin = IamAuth(iam, tenant="admin")   # one IamAuth per tenant, e.g. one per router
+    admin_router = APIRouter(dependencies=[Depends(admin.require_role("admin"))])
+
+Failures never let a request through: a Kratos or Keto outage is a 503, never "anonymous" or
+"allowed". Every dependency raises :class:`~ory_iam.starlette.IamHTTPException` (an
+``HTTPException``), so FastAPI answers it even without :meth:`IamAuth.install`.
+"""
+
+import contextlib
+import inspect
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Iterator, Literal, Optional, Sequence, Union
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+
+from . import Iam, IamMachinePrincipal, Identity, Secret, Session
+from .errors import IamError, IamForbiddenError
+from .starlette import IamHTTPException, Transport, http_exception, install_error_handlers, www_authenticate
+
+if TYPE_CHECKING:
+    from .testing import FakeOry
+
+__all__ = ["IamAuth", "IamHTTPException", "Transport", "default_roles", "FakeUser", "FakeUsers"]
+
+#: ``object=`` of :meth:`IamAuth.require_permission`: a fixed object or one taken from the request.
+ObjectSource = Union[str, Callable[[Request], Union[str, Awaitable[str]]]]
+#: ``subject=``: a fixed subject or one computed from the request and the caller's session.
+SubjectSource = Union[str, Callable[[Request, Session], Union[str, Awaitable[str]]]]
+RolesOf = Callable[[Session], Iterable[str]]
+
+
+def default_roles(session: Session) -> list[str]:
+    """``session.identity.metadata_public["roles"]`` (a list of strings), else no roles.
+
+    Public metadata, not traits: users can edit their own traits through the settings flow, so a
+    role kept there would be self-service. Only the admin API writes metadata."""
+    meta = session.identity.metadata_public
+    roles = meta.get("roles") if isinstance(meta, dict) else None
+    if not isinstance(roles, list):
+        return []
+    return [r for r in roles if isinstance(r, str)]
+
+
+async def _resolve(v: Any, *args: Any) -> str:
+    out = v(*args) if callable(v) else v
+    if inspect.isawaitable(out):
+        out = await out
+    if not isinstance(out, str) or not out:
+        raise TypeError("require_permission: object/subject must be (or resolve to) a non-empty str")
+    return out
+
+
+_STATE_KEY = "ory_iam_sessions"
+
+
+class IamAuth:
+    """FastAPI dependencies bound to one :class:`~ory_iam.Iam` and one tenant.
+
+    ``transport`` is the tenant's ``transport`` setting; it only picks the ``WWW-Authenticate``
+    challenge of a 401 (see :func:`ory_iam.starlette.www_authenticate`). ``roles`` maps a
+    session to its roles (default: :func:`default_roles`). ``retry_after`` (seconds) is sent
+    with a 503 whose outage length the library does not know. An unknown tenant raises
+    ``IamConfigurationError`` here, at start-up, not on the first request.
+    """
+
+    def __init__(
+        self,
+        iam: Iam,
+        tenant: Optional[str] = None,
+        *,
+        transport: Transport = "cookie-or-bearer",
+        roles: Optional[RolesOf] = None,
+        retry_after: Optional[float] = None,
+    ) -> None:
+        self.tenant: str = tenant or iam.default_tenant
+        self.transport: Transport = transport
+        self._roles_of: RolesOf = roles or default_roles
+        self.retry_after = retry_after
+        self._bind(iam)
+
+    def __repr__(self) -> str:
+        return f"IamAuth(tenant={self.tenant!r}, transport={self.transport!r})"
+
+    def _bind(self, iam: Iam) -> None:
+        self.iam: Iam = iam
+        self._sessions = iam.session.for_tenant(self.tenant)
+        self._permissions = iam.permission.for_tenant(self.tenant)
+        self._tokens = iam.token.for_tenant(self.tenant)
+
+    @contextlib.contextmanager
+    def override(self, iam: Iam) -> Iterator["IamAuth"]:
+        """For tests: within the block, every dependency of this ``IamAuth`` asks ``iam``
+        (e.g. ``FakeOry(...).iam``) instead of the one it was built with; the routes keep
+        their ``Depends(auth....)`` as they are. The tenant must exist in ``iam``."""
+        previous = self.iam
+        self._bind(iam)
+        try:
+            yield self
+        finally:
+            self._bind(previous)
+
+    # --- errors
+
+    def http_error(self, error: IamError, request: Optional[Request] = None) -> IamHTTPException:
+        """The HTTP answer for ``error`` with this tenant's challenge and ``Retry-After``."""
+        presented = request is not None and request.headers.get("authorization", "").lower().startswith("bearer ")
+        return http_exception(
+            error, transport=self.transport, realm=self.tenant, token_presented=presented, retry_after=self.retry_after
+        )
+
+    def install(self, app: Starlette) -> None:
+        """Map every :class:`~ory_iam.IamError` a route lets escape (e.g. from a direct
+        ``await iam.permission.check(...)``) to its status and headers. With several
+        ``IamAuth`` in one app, install one: the realm comes from each error's tenant."""
+        install_error_handlers(app, transport=self.transport, retry_after=self.retry_after)
+
+    # --- sessions
+
+    async def _whoami(self, request: Request) -> Union[Session, IamError]:
+        """The session, or the refusal (unauthorized/forbidden) as a value; outages raise 503.
+        Memoized on the request: current_user, require_role and require_permission on one
+        route ask Kratos once (and audit once)."""
+        memo: Optional[dict[str, Union[Session, IamError]]] = getattr(request.state, _STATE_KEY, None)
+        if memo is None:
+            memo = {}
+            setattr(request.state, _STATE_KEY, memo)
+        hit = memo.get(self.tenant)
+        if hit is not None:
+            return hit
+        out: Union[Session, IamError]
+        try:
+            out = await self._sessions.whoami(request)
+        except IamError as e:
+            if e.code not in ("unauthorized", "forbidden"):
+                raise self.http_error(e, request) from e
+            out = e
+        memo[self.tenant] = out
+        return out
+
+    async def current_user(self, request: Request) -> Session:
+        """Dependency: the caller's session; 401 (with ``WWW-Authenticate``) when the credential
+        is missing, invalid or expired; 503 (with ``Retry-After`` when known) when Kratos is down."""
+        s = await self._whoami(request)
+        if isinstance(s, IamError):
+            raise self.http_error(s, request) from s
+        return s
+
+    async def optional_user(self, request: Request) -> Optional[Session]:
+        """Dependency: the caller's session or ``None`` when there is no valid credential. An
+        outage is still a 503, never an anonymous request."""
+        s = await self._whoami(request)
+        return None if isinstance(s, IamError) else s
+
+    def roles_of(self, session: Session) -> list[str]:
+        return list(self._roles_of(session))
+
+    def require_role(self, *roles: str, match: Literal["any", "all"] = "any") -> Callable[[Request], Awaitable[Session]]:
+        """Dependency factory: the session when it holds any (``match="all"``: every) of
+        ``roles``; 401 without a session, 403 without the role."""
+        if not roles:
+            raise ValueError("require_role needs at least one role")
+        wanted = set(roles)
+
+        async def dependency(request: Request) -> Session:
+            session = await self.current_user(request)
+            held = set(self.roles_of(session))
+            ok = wanted <= held if match == "all" else bool(wanted & held)
+            if not ok:
+                raise self.http_error(IamForbiddenError("missing role", tenant=self.tenant), request)
+            return session
+
+        dependency.__name__ = f"require_role_{'_'.join(sorted(wanted))}"
+        return dependency
+
+    def require_permission(
+        self,
+        namespace: str,
+        relation: str,
+        *,
+        object: ObjectSource,
+        subject: Optional[SubjectSource] = None,
+    ) -> Callable[[Request], Awaitable[Session]]:
+        """Dependency factory: the session when Keto says ``subject`` has ``relation`` on
+        ``namespace:object``. ``object`` is a string or ``f(request)``; ``subject`` a string or
+        ``f(request, session)``, by default the caller's identity id (either may be async).
+        401 without a session, 403 when denied, 503 when Keto is unreachable."""
+
+        async def dependency(request: Request) -> Session:
+            session = await self.current_user(request)
+            obj = await _resolve(object, request)
+            sub = session.identity.id if subject is None else await _resolve(subject, request, session)
+            try:
+                allowed = await self._permissions.check(
+                    {"namespace": namespace, "object": obj, "relation": relation, "subject": sub}
+                )
+            except IamError as e:
+                raise self.http_error(e, request) from e
+            if not allowed:
+                raise self.http_error(IamForbiddenError("permission denied", tenant=self.tenant), request)
+            return session
+
+        dependency.__name__ = f"require_permission_{namespace}_{relation}"
+        return dependency
+
+    # --- OAuth2 bearer tokens (machine to machine)
+
+    def require_token(
+        self, scope: Union[str, Sequence[str]] = (), *, mode: Literal["auto", "jwt", "introspect"] = "auto"
+    ) -> Callable[[Request], Awaitable[IamMachinePrincipal]]:
+        """Dependency factory: the OAuth2 client behind ``Authorization: Bearer`` (Hydra token,
+        verified by ``iam.token.authenticate``) holding every scope in ``scope`` (a list or a
+        space-separated string). 401 ``Bearer error="invalid_token"`` for a missing, inactive or
+        forged token; 403 ``Bearer error="insufficient_scope"`` for a missing scope."""
+        needed = scope.split() if isinstance(scope, str) else list(scope)
+
+        async def dependency(request: Request) -> IamMachinePrincipal:
+            try:
+                return await self._tokens.authenticate(request, mode=mode, required_scope=needed)
+            except IamError as e:
+                exc = http_exception(e, transport="bearer", realm=self.tenant, token_presented=True, retry_after=self.retry_after)
+                if e.code == "forbidden":
+                    exc.headers = {
+                        "WWW-Authenticate": www_authenticate("bearer", self.tenant, error="insufficient_scope", scope=needed)
+                    }
+                elif e.code == "unauthorized" and not request.headers.get("authorization"):
+                    # RFC 6750 §3.1: no error code when the request had no token at all.
+                    exc.headers = {"WWW-Authenticate": www_authenticate("bearer", self.tenant)}
+                raise exc from e
+
+        dependency.__name__ = "require_token"
+        return dependency
+
+
+# --- testing helpers (over ory_iam.testing.FakeOry: no servers) ------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class FakeUser:
+    """A logged-in user of a :class:`FakeUsers`. ``headers`` carry the session token: send them
+    with your test client; ``repr`` hides them."""
+
+    identity: Identity
+    session_id: str
+    token: Secret
+    headers: dict[str, str]
+
+    def __repr__(self) -> str:
+        return f"FakeUser(identity_id={self.identity.id!r}, session_id={self.session_id!r})"
+
+
+class FakeUsers:
+    """Users, grants and machine tokens for testing a FastAPI app against a
+    :class:`~ory_iam.testing.FakeOry`, in process and without servers::
+
+        fake = FakeOry(tenants=["customer"])
+        users = FakeUsers(fake)
+        with auth.override(fake.iam):            # the app's own IamAuth now asks the fake
+            ada = await users.login(roles=["admin"])
+            await users.grant(ada, "documents", "edit", "d1")
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c:
+                assert (await c.post("/documents/d1/edit", headers=ada.headers)).status_code == 200
+    """
+
+    def __init__(self, fake: "FakeOry", tenant: Optional[str] = None) -> None:
+        self.fake = fake
+        self.tenant: str = tenant or fake.default_tenant
+        self._n = 0
+
+    async def login(
+        self,
+        *,
+        traits: Optional[dict[str, Any]] = None,
+        roles: Sequence[str] = (),
+        metadata_public: Optional[dict[str, Any]] = None,
+        schema_id: Optional[str] = None,
+        kind: Literal["bearer", "cookie", "session_token"] = "bearer",
+    ) -> FakeUser:
+        """Create an identity (``roles`` go to ``metadata_public["roles"]``, where
+        :func:`default_roles` reads them), log it in, return it with request headers."""
+        self._n += 1
+        meta = dict(metadata_public or {})
+        if roles:
+            meta["roles"] = list(roles)
+        ident = await self.fake.iam.identity.for_tenant(self.tenant).create(
+            schema_id=schema_id or self.tenant,
+            traits=traits if traits is not None else {"email": f"user-{self._n}@example.com"},
+            metadata_public=meta or None,
+        )
+        cred = await self.fake.create_session(ident.id, tenant=self.tenant)
+        return FakeUser(ident, cred.session_id, cred.token, self.fake.headers_for(cred, kind))
+
+    async def grant(self, who: Union[FakeUser, str], namespace: str, relation: str, object: str) -> None:
+        """Let ``who`` (a user or a subject id/set) have ``relation`` on ``namespace:object``."""
+        sub = who.identity.id if isinstance(who, FakeUser) else who
+        await self.fake.iam.permission.for_tenant(self.tenant).grant(
+            {"namespace": namespace, "object": object, "relation": relation, "subject": sub}
+        )
+
+    async def revoke(self, who: Union[FakeUser, str], namespace: str, relation: str, object: str) -> None:
+        sub = who.identity.id if isinstance(who, FakeUser) else who
+        await self.fake.iam.permission.for_tenant(self.tenant).revoke(
+            {"namespace": namespace, "object": object, "relation": relation, "subject": sub}
+        )
+
+    async def machine_headers(self, scope: Union[str, Sequence[str]] = (), client_id: Optional[str] = None) -> dict[str, str]:
+        """``Authorization: Bearer`` with an access token of ``client_id`` (default: the fake's
+        preconfigured client) for ``scope``, as :meth:`IamAuth.require_token` expects."""
+        from .testing import DEFAULT_CLIENT_ID
+
+        token = await self.fake.issue_token(client_id=client_id or DEFAULT_CLIENT_ID, scope=scope, tenant=self.tenant)
+        return self.fake.headers_for(token)

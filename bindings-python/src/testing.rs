@@ -1,0 +1,94 @@
+//! `ory_iam.testing.FakeOry`: the core's in-memory Ory servers, for testing users' code.
+
+use crate::runtime::{core, spawn};
+use crate::PyIam;
+use ory_iam::testing::{FakeClient, FakeOry};
+use pyo3::prelude::*;
+use std::collections::BTreeMap;
+
+/// In-memory Kratos, Keto and Hydra behind an ordinary `Iam`.
+#[pyclass(module = "ory_iam._ory_iam", name = "FakeOry", frozen)]
+pub struct PyFakeOry(FakeOry);
+
+impl PyFakeOry {
+    fn tenant(&self, tenant: Option<String>) -> String {
+        tenant.unwrap_or_else(|| self.0.default_tenant().to_owned())
+    }
+}
+
+#[pymethods]
+impl PyFakeOry {
+    #[staticmethod]
+    fn create(py: Python<'_>, tenants: Vec<String>) -> PyResult<Self> {
+        let names: Vec<&str> = tenants.iter().map(String::as_str).collect();
+        core(py, FakeOry::new(&names)).map(PyFakeOry)
+    }
+
+    #[getter]
+    fn iam(&self) -> PyIam {
+        PyIam(self.0.iam())
+    }
+
+    #[getter]
+    fn tenants(&self) -> Vec<String> {
+        self.0.tenants()
+    }
+
+    #[getter]
+    fn default_tenant(&self) -> &str {
+        self.0.default_tenant()
+    }
+
+    /// `(session_id, token)`; the package wraps the token in a `Secret`.
+    #[pyo3(signature = (identity_id, tenant=None))]
+    fn create_session(&self, py: Python<'_>, identity_id: &str, tenant: Option<String>) -> PyResult<(String, String)> {
+        let c = core(py, self.0.create_session(&self.tenant(tenant), identity_id))?;
+        Ok((c.session_id, c.token.expose().to_owned()))
+    }
+
+    #[pyo3(signature = (session_id, tenant=None))]
+    fn expire_session<'py>(
+        &self,
+        py: Python<'py>,
+        session_id: String,
+        tenant: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fake = self.0.clone();
+        let tenant = self.tenant(tenant);
+        spawn(py, async move { fake.expire_session(&tenant, &session_id).await })
+    }
+
+    #[pyo3(signature = (client_id, client_secret=None, scope=Vec::new(), tenant=None))]
+    fn add_oauth2_client(
+        &self,
+        py: Python<'_>,
+        client_id: String,
+        client_secret: Option<String>,
+        scope: Vec<String>,
+        tenant: Option<String>,
+    ) -> PyResult<()> {
+        let client = FakeClient { client_id, client_secret: client_secret.map(ory_iam::Secret::new), scope };
+        core(py, self.0.add_oauth2_client(&self.tenant(tenant), client))
+    }
+
+    /// The token's value; the package wraps it in a `Secret`.
+    #[pyo3(signature = (client_id, scope=Vec::new(), tenant=None))]
+    fn issue_token(
+        &self,
+        py: Python<'_>,
+        client_id: &str,
+        scope: Vec<String>,
+        tenant: Option<String>,
+    ) -> PyResult<String> {
+        let scope: Vec<&str> = scope.iter().map(String::as_str).collect();
+        core(py, self.0.issue_token(&self.tenant(tenant), client_id, &scope)).map(|s| s.expose().to_owned())
+    }
+
+    fn requests(&self) -> BTreeMap<String, u64> {
+        self.0.requests()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("FakeOry(tenants={:?})", self.0.tenants())
+    }
+}

@@ -1,0 +1,271 @@
+//! Rust side of the benchmark (`scripts/bench.sh` runs it): the core used directly, one workload
+//! per process, JSON on stdout. Uses only the public API.
+//!
+//! cargo run --release -p ory-iam --example bench -- WORKLOAD [--concurrency N] [--duration S]
+//!     [--calls N] [--repeat N] [--replay-url URL]
+//!
+//! WORKLOAD: whoami_uncached, whoami_hit, check, check_batch, identity_list, memory.
+//! Client CPU is the process's on-CPU time (all threads) over the measured calls only.
+
+use futures::StreamExt;
+use http::HeaderMap;
+use ory_iam::dto::{CheckOptions, PermissionTuple};
+use ory_iam::Iam;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Args {
+    workload: String,
+    concurrency: usize,
+    duration: f64,
+    calls: usize,
+    repeat: usize,
+    replay_url: Option<String>,
+}
+
+fn args() -> Args {
+    let v: Vec<String> = std::env::args().skip(1).collect();
+    let mut a = Args {
+        workload: v.first().cloned().unwrap_or_default(),
+        concurrency: 1,
+        duration: 5.0,
+        calls: 20_000,
+        repeat: 3,
+        replay_url: None,
+    };
+    let mut i = 1;
+    while i + 1 < v.len() {
+        let val = &v[i + 1];
+        match v[i].as_str() {
+            "--concurrency" => a.concurrency = val.parse().expect("--concurrency"),
+            "--duration" => a.duration = val.parse().expect("--duration"),
+            "--calls" => a.calls = val.parse().expect("--calls"),
+            "--repeat" => a.repeat = val.parse().expect("--repeat"),
+            "--replay-url" => a.replay_url = Some(val.clone()),
+            other => panic!("unknown option {other}"),
+        }
+        i += 2;
+    }
+    a
+}
+
+/// CPU seconds (user+sys) of the whole process: the sum over its threads of the scheduler's
+/// run time (/proc/self/task/*/schedstat, in ns; /proc/self/stat only counts 10 ms ticks).
+/// The runtime's threads live for the whole run, so none of their time is lost.
+fn cpu() -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0.0 };
+    let ns: u64 = tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    ns as f64 / 1e9
+}
+
+fn rss_mb() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn pct(xs: &mut [f64], p: f64) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    xs[((p / 100.0 * (xs.len() - 1) as f64).round() as usize).min(xs.len() - 1)]
+}
+
+fn latency(ns: Vec<u128>, cpu_s: f64) -> Value {
+    let mut us: Vec<f64> = ns.iter().map(|&x| x as f64 / 1000.0).collect();
+    let n = us.len() as f64;
+    let mean = us.iter().sum::<f64>() / n;
+    json!({"calls": us.len(), "p50_us": pct(&mut us, 50.0), "p99_us": pct(&mut us, 99.0), "mean_us": mean,
+           "cpu_per_call_us": cpu_s / n * 1e6})
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    pct(&mut xs, 50.0)
+}
+
+fn config(stack: &Value, cache: bool, replay_url: Option<&str>) -> Value {
+    let mut cfg = stack["iam_config"].clone();
+    cfg["audit"] = json!({"sink": "none"});
+    cfg["session_cache"] = if cache { json!({"memory": {"max_entries": 200_000}}) } else { json!("none") };
+    if let Some(tenants) = cfg["tenants"].as_object_mut() {
+        for t in tenants.values_mut() {
+            t["cache"] = json!({"session_ttl_ms": if cache { 600_000 } else { 0 }});
+        }
+    }
+    if let Some(u) = replay_url {
+        cfg["tenants"]["customer"]["kratos"]["public_url"] = json!(u);
+    }
+    cfg
+}
+
+fn token_headers(t: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert("x-session-token", t.parse().expect("token is a header value"));
+    h
+}
+
+fn tuples(fx: &Value, n: usize) -> Vec<PermissionTuple> {
+    let t = &fx["tuples"];
+    let s = |k: &str| t[k].as_str().unwrap_or_default().to_owned();
+    (0..n)
+        .map(|i| PermissionTuple::new(&s("namespace"), &format!("bench-doc-{i:03}"), &s("relation"), &s("subject_id")))
+        .collect()
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let a = args();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let stack: Value = serde_json::from_str(&std::fs::read_to_string(format!("{root}/.stack/stack.json"))?)?;
+    let fx: Value = serde_json::from_str(&std::fs::read_to_string(format!("{root}/bench/.work/fixtures.json"))?)?;
+    let tokens: Vec<String> =
+        fx["tokens"].as_array().into_iter().flatten().filter_map(|t| t.as_str().map(str::to_owned)).collect();
+
+    let mut out = match a.workload.as_str() {
+        "whoami_uncached" => {
+            let svc = Iam::from_value(&config(&stack, false, None))?.session();
+            let hs: Arc<Vec<HeaderMap>> = Arc::new(tokens.iter().map(|t| token_headers(t)).collect());
+            for i in 0..a.concurrency {
+                svc.whoami(&hs[i % hs.len()]).await?;
+            }
+            let stop = Arc::new(AtomicBool::new(false));
+            let calls = Arc::new(AtomicU64::new(0));
+            let (c0, t0) = (cpu(), Instant::now());
+            let tasks: Vec<_> = (0..a.concurrency)
+                .map(|i| {
+                    let (svc, hs, stop, calls) = (svc.clone(), hs.clone(), stop.clone(), calls.clone());
+                    tokio::spawn(async move {
+                        let h = &hs[i % hs.len()];
+                        while !stop.load(Ordering::Relaxed) {
+                            svc.whoami(h).await.expect("whoami");
+                            calls.fetch_add(1, Ordering::Relaxed);
+                        }
+                    })
+                })
+                .collect();
+            tokio::time::sleep(Duration::from_secs_f64(a.duration)).await;
+            stop.store(true, Ordering::Relaxed);
+            for t in tasks {
+                t.await?;
+            }
+            let (elapsed, cpu_s, n) = (t0.elapsed().as_secs_f64(), cpu() - c0, calls.load(Ordering::Relaxed) as f64);
+            json!({"calls": n, "elapsed_s": elapsed, "rps": n / elapsed, "cpu_s": cpu_s,
+                   "cpu_per_call_us": cpu_s / n.max(1.0) * 1e6})
+        }
+        "whoami_hit" => {
+            let svc = Iam::from_value(&config(&stack, true, None))?.session();
+            let h = token_headers(&tokens[0]);
+            assert!(!svc.whoami(&h).await?.cache_hit, "first call must miss");
+            for _ in 0..2000 {
+                svc.whoami(&h).await?;
+            }
+            let mut lat = Vec::with_capacity(a.calls);
+            let c0 = cpu();
+            let mut last = None;
+            for _ in 0..a.calls {
+                let t0 = Instant::now();
+                let s = svc.whoami(&h).await?;
+                lat.push(t0.elapsed().as_nanos());
+                last = Some(s);
+            }
+            let c = cpu() - c0;
+            assert!(last.is_some_and(|s| s.cache_hit), "expected cache hits");
+            latency(lat, c)
+        }
+        "check" => {
+            let perm = Iam::from_value(&config(&stack, false, None))?.permission();
+            let t = tuples(&fx, 1).remove(0);
+            assert!(perm.check(&t, CheckOptions::default()).await?, "bench tuple not granted");
+            let mut lat = Vec::with_capacity(a.calls);
+            let c0 = cpu();
+            for _ in 0..a.calls {
+                let t0 = Instant::now();
+                perm.check(&t, CheckOptions::default()).await?;
+                lat.push(t0.elapsed().as_nanos());
+            }
+            latency(lat, cpu() - c0)
+        }
+        "check_batch" => {
+            let perm = Iam::from_value(&config(&stack, false, None))?.permission();
+            let n = fx["tuples"]["count"].as_u64().unwrap_or(500) as usize;
+            let ts = tuples(&fx, n);
+            perm.check_batch(&ts[..10]).await?;
+            let mut runs = Vec::new();
+            let c0 = cpu();
+            for _ in 0..a.repeat {
+                let t0 = Instant::now();
+                let res = perm.check_batch(&ts).await?;
+                runs.push(t0.elapsed().as_secs_f64());
+                assert!(res.len() == ts.len() && res.iter().all(|r| r.allowed), "every bench tuple is granted");
+            }
+            let cpu_s = (cpu() - c0) / a.repeat as f64;
+            json!({"tuples": n, "runs_s": runs.clone(), "median_s": median(runs), "cpu_s": cpu_s})
+        }
+        "identity_list" => {
+            let ident = Iam::from_value(&config(&stack, false, None))?.identity();
+            let mut runs = Vec::new();
+            let mut n = 0;
+            let c0 = cpu();
+            for _ in 0..a.repeat {
+                let t0 = Instant::now();
+                n = 0;
+                let mut pager = ident.list_all(None);
+                while let Some(i) = pager.next().await {
+                    i?;
+                    n += 1;
+                }
+                runs.push(t0.elapsed().as_secs_f64());
+            }
+            let cpu_s = (cpu() - c0) / a.repeat as f64;
+            json!({"identities": n, "runs_s": runs.clone(), "median_s": median(runs), "cpu_s": cpu_s})
+        }
+        "memory" => {
+            let svc = Iam::from_value(&config(&stack, true, a.replay_url.as_deref()))?.session();
+            svc.whoami(&token_headers("bench-replay-warmup")).await?;
+            let before = rss_mb();
+            let t0 = Instant::now();
+            let next = Arc::new(AtomicU64::new(0));
+            let n = a.calls as u64;
+            let tasks: Vec<_> = (0..64)
+                .map(|_| {
+                    let (svc, next) = (svc.clone(), next.clone());
+                    tokio::spawn(async move {
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            if i >= n {
+                                break;
+                            }
+                            svc.whoami(&token_headers(&format!("bench-replay-{i:08}"))).await.expect("whoami");
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await?;
+            }
+            let fill = t0.elapsed().as_secs_f64();
+            let step = (a.calls / 1000).max(1);
+            let (mut hits, mut sample) = (0, 0);
+            for i in (0..a.calls).step_by(step) {
+                hits += svc.whoami(&token_headers(&format!("bench-replay-{i:08}"))).await?.cache_hit as u32;
+                sample += 1;
+            }
+            json!({"sessions": a.calls, "rss_before_mb": before, "rss_after_mb": rss_mb(), "fill_s": fill,
+                   "sample_hits": hits, "sample": sample})
+        }
+        other => return Err(format!("unknown workload {other}").into()),
+    };
+    out["lang"] = json!("rust");
+    out["client"] = json!("ory-iam");
+    out["workload"] = json!(a.workload);
+    out["concurrency"] = json!(a.concurrency);
+    println!("{out}");
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! Tracing of Ory operations: W3C `traceparent` propagation into Ory requests and a per-call
+//! report (cache hit, retries, status) for OpenTelemetry adapters.
+//!
+//! Every request to an Ory server runs inside a `tracing` span named `ory_iam.request` with the
+//! fields `tenant`, `service`, `operation`, `retries`, `status`, `request_id` (never tokens,
+//! cookies or bodies) and ends with one `ory_iam.op` event carrying the same fields; a session
+//! served from the cache emits `ory_iam.op` with `cache_hit = true`. Rust users see these through
+//! any `tracing` subscriber (e.g. `tracing-opentelemetry`); the bindings forward the events to
+//! Python `logging` and Node's `setLogCallback`.
+//!
+//! A handle made with `traced(Some(traceparent))` (every service has it) sends
+//! `traceparent: 00-<trace id>-<parent id>-<flags>` on its Ory requests, so the servers' spans
+//! become children of the caller's span, and records what happened in an [`OpReport`] that the
+//! Python and Node OpenTelemetry adapters read back as span attributes.
+
+use std::sync::{Arc, Mutex};
+
+/// What one traced call did. Read it with `op_report()` after the call completed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OpReport {
+    /// Requests sent to Ory (0 when served from a cache).
+    pub requests: u32,
+    /// Attempts beyond the first, over all requests.
+    pub retries: u32,
+    /// Status of the last answer, when one arrived.
+    pub status: Option<u16>,
+    /// The session came from the session cache.
+    pub cache_hit: bool,
+    /// `X-Request-Id` of the last request.
+    pub request_id: Option<String>,
+    /// Ory surface of the last request (`kratos-public`, `keto-read`, ...).
+    pub service: Option<String>,
+}
+
+/// A W3C trace context, validated: `00-<32 hex>-<16 hex>-<2 hex>`, ids not all zero.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceParent(String);
+
+impl TraceParent {
+    /// `None` for anything that is not a valid version-00 `traceparent` (as propagators do:
+    /// an invalid header starts a new trace instead of failing the call).
+    pub fn parse(s: &str) -> Option<TraceParent> {
+        let s = s.trim();
+        let parts: Vec<&str> = s.split('-').collect();
+        let hex =
+            |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        let nonzero = |p: &str| p.bytes().any(|b| b != b'0');
+        if parts.len() != 4 || parts[0] != "00" || !hex(parts[1], 32) || !hex(parts[2], 16) || !hex(parts[3], 2) {
+            return None;
+        }
+        if !nonzero(parts[1]) || !nonzero(parts[2]) {
+            return None;
+        }
+        Some(TraceParent(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The trace context and report of one traced handle.
+#[derive(Debug, Default)]
+pub struct OpContext {
+    pub(crate) traceparent: Option<TraceParent>,
+    report: Mutex<OpReport>,
+}
+
+impl OpContext {
+    pub(crate) fn new(traceparent: Option<&str>) -> Arc<OpContext> {
+        Arc::new(OpContext { traceparent: traceparent.and_then(TraceParent::parse), report: Mutex::default() })
+    }
+
+    pub(crate) fn record(&self, f: impl FnOnce(&mut OpReport)) {
+        if let Ok(mut r) = self.report.lock() {
+            f(&mut r)
+        }
+    }
+
+    pub fn report(&self) -> OpReport {
+        self.report.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+/// One structured event per finished Ory request (target `ory_iam.op`).
+pub(crate) fn op_event(
+    tenant: &str,
+    service: &str,
+    operation: &str,
+    retries: u32,
+    status: Option<u16>,
+    request_id: &str,
+    elapsed: std::time::Duration,
+) {
+    tracing::debug!(
+        target: "ory_iam.op",
+        tenant,
+        service,
+        operation,
+        retries,
+        status = status.unwrap_or(0),
+        request_id,
+        cache_hit = false,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        "ory operation"
+    );
+}
+
+/// The event for a session served from the cache (no request sent).
+pub(crate) fn cache_hit_event(tenant: &str, operation: &str) {
+    tracing::debug!(target: "ory_iam.op", tenant, service = "session-cache", operation, cache_hit = true, "ory operation");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceparent_is_validated() {
+        let ok = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert_eq!(TraceParent::parse(ok).unwrap().as_str(), ok);
+        for bad in [
+            "",
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\nx: y",
+        ] {
+            assert!(TraceParent::parse(bad).is_none(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn report_accumulates() {
+        let op = OpContext::new(None);
+        op.record(|r| {
+            r.requests += 1;
+            r.retries += 2;
+            r.status = Some(503)
+        });
+        op.record(|r| r.cache_hit = true);
+        let r = op.report();
+        assert_eq!((r.requests, r.retries, r.status, r.cache_hit), (1, 2, Some(503), true));
+    }
+}

@@ -1,0 +1,361 @@
+//! Kratos admin identities and sessions, and the public `whoami`, in memory.
+
+use super::{now, ts, FakeRequest, FakeResponse, StoredSession, TenantState, SESSION_COOKIE, SESSION_LIFESPAN};
+use http::Method;
+use serde_json::{json, Map, Value};
+
+const DEFAULT_PAGE: usize = 250;
+const MAX_PAGE: usize = 1000;
+
+pub(crate) struct StoredIdentity {
+    /// The identity as Kratos returns it (without `credentials`).
+    pub doc: Value,
+    /// Credential type → identifiers.
+    pub credentials: Map<String, Value>,
+}
+
+pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) -> Option<FakeResponse> {
+    let m = req.method;
+    Some(match segs {
+        ["sessions", "whoami"] if m == Method::GET => whoami(t, req),
+        ["admin", "version"] | ["version"] if m == Method::GET => {
+            FakeResponse::json(200, &json!({"version": "v1.3.1"}))
+        }
+        ["admin", "identities"] if m == Method::GET => list_identities(t, req),
+        ["admin", "identities"] if m == Method::POST => create_identity(t, req),
+        ["admin", "identities", id] => {
+            if !t.identities.contains_key(*id) {
+                return Some(FakeResponse::error(404, "Unable to locate the resource"));
+            }
+            match *m {
+                Method::GET => FakeResponse::json(200, &identity_json(t, id, &req.q_all("include_credential"))),
+                Method::PUT => put_identity(t, req, id),
+                Method::PATCH => patch_identity(t, req, id),
+                Method::DELETE => {
+                    t.identities.remove(*id);
+                    t.sessions.retain(|_, s| s.identity_id != *id);
+                    FakeResponse::empty(204)
+                }
+                _ => return None,
+            }
+        }
+        ["admin", "identities", id, "sessions"] if m == Method::GET => list_sessions(t, req, id),
+        ["admin", "sessions", id] => {
+            let Some(s) = t.sessions.get(*id) else {
+                return Some(FakeResponse::error(404, "Unable to locate the resource"));
+            };
+            match *m {
+                Method::GET => FakeResponse::json(200, &session_json(t, s)),
+                Method::DELETE => {
+                    if let Some(s) = t.sessions.get_mut(*id) {
+                        s.active = false;
+                    }
+                    FakeResponse::empty(204)
+                }
+                _ => return None,
+            }
+        }
+        ["admin", "sessions", id, "extend"] if m == Method::PATCH => match t.sessions.get_mut(*id) {
+            Some(s) => {
+                s.expires_at = now() + SESSION_LIFESPAN;
+                let s = s.clone();
+                FakeResponse::json(200, &session_json(t, &s))
+            }
+            None => FakeResponse::error(404, "Unable to locate the resource"),
+        },
+        _ => return None,
+    })
+}
+
+/// The identity's email: what the usual schemas mark as identifier and address.
+fn email_of(traits: &Value) -> Option<String> {
+    traits.get("email").and_then(Value::as_str).filter(|e| !e.is_empty()).map(str::to_lowercase)
+}
+
+fn taken(t: &TenantState, email: &Option<String>, except: &str) -> bool {
+    let Some(e) = email else { return false };
+    t.identities.iter().any(|(id, i)| id != except && email_of(&i.doc["traits"]).as_ref() == Some(e))
+}
+
+fn conflict() -> FakeResponse {
+    FakeResponse::error(409, "This identity conflicts with another identity that already exists.")
+}
+
+fn bad_request(reason: &str) -> FakeResponse {
+    FakeResponse::error(400, reason)
+}
+
+/// Addresses derived from the traits, keeping what was known about an address of the same value.
+fn addresses(doc: &mut Value, verified_hint: &[String]) {
+    let at = ts(now());
+    let email = email_of(&doc["traits"]);
+    let old: Vec<Value> = doc["verifiable_addresses"].as_array().cloned().unwrap_or_default();
+    let find = |v: &str| old.iter().find(|a| a["value"].as_str() == Some(v)).cloned();
+    let (verifiable, recovery) = match &email {
+        Some(e) => {
+            let mut v = find(e).unwrap_or_else(|| {
+                json!({"id": uuid::Uuid::new_v4().to_string(), "value": e, "verified": false, "via": "email",
+                       "status": "pending", "created_at": at, "updated_at": at})
+            });
+            if verified_hint.iter().any(|h| h.to_lowercase() == *e) {
+                v["verified"] = json!(true);
+                v["status"] = json!("completed");
+                v["verified_at"] = json!(at);
+            }
+            let r = doc["recovery_addresses"]
+                .as_array()
+                .and_then(|a| a.iter().find(|x| x["value"].as_str() == Some(e)).cloned())
+                .unwrap_or_else(|| {
+                    json!({"id": uuid::Uuid::new_v4().to_string(), "value": e, "via": "email",
+                           "created_at": at, "updated_at": at})
+                });
+            (vec![v], vec![r])
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    doc["verifiable_addresses"] = Value::Array(verifiable);
+    doc["recovery_addresses"] = Value::Array(recovery);
+}
+
+fn valid_state(v: &Value) -> bool {
+    matches!(v.as_str(), Some("active") | Some("inactive"))
+}
+
+fn create_identity(t: &mut TenantState, req: &FakeRequest<'_>) -> FakeResponse {
+    let Some(body) = req.json.and_then(Value::as_object) else { return bad_request("body must be a JSON object") };
+    let Some(schema_id) = body.get("schema_id").and_then(Value::as_str).filter(|s| !s.is_empty()) else {
+        return bad_request("schema_id is required");
+    };
+    let Some(traits) = body.get("traits").filter(|v| v.is_object()) else {
+        return bad_request("traits must be an object");
+    };
+    let state = body.get("state").cloned().unwrap_or(json!("active"));
+    if !valid_state(&state) {
+        return bad_request("state must be active or inactive");
+    }
+    let email = email_of(traits);
+    if taken(t, &email, "") {
+        return conflict();
+    }
+    let at = ts(now());
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut doc = json!({
+        "id": id, "schema_id": schema_id, "schema_url": format!("http://kratos.fake/schemas/{schema_id}"),
+        "state": state, "state_changed_at": at, "traits": traits,
+        "verifiable_addresses": [], "recovery_addresses": [],
+        "metadata_public": body.get("metadata_public").cloned().unwrap_or(Value::Null),
+        "metadata_admin": body.get("metadata_admin").cloned().unwrap_or(Value::Null),
+        "created_at": at, "updated_at": at, "organization_id": null,
+    });
+    let hints: Vec<String> = body
+        .get("verifiable_addresses")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter(|x| x["verified"].as_bool() == Some(true))
+                .filter_map(|x| x["value"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    addresses(&mut doc, &hints);
+    let mut types: Vec<String> =
+        body.get("credentials").and_then(Value::as_object).map(|c| c.keys().cloned().collect()).unwrap_or_default();
+    // Kratos registers the schema's identifier as a `password` credential even without a password.
+    if email.is_some() && !types.iter().any(|t| t == "password") {
+        types.push("password".to_owned());
+    }
+    let mut credentials = Map::new();
+    for ty in types {
+        let identifiers: Vec<String> = if ty == "password" { email.iter().cloned().collect() } else { Vec::new() };
+        let cred = json!({"type": ty, "identifiers": identifiers, "version": 0, "created_at": at, "updated_at": at, "config": {}});
+        credentials.insert(ty, cred);
+    }
+    t.identities.insert(id.clone(), StoredIdentity { doc, credentials });
+    FakeResponse::json(201, &identity_json(t, &id, &[]))
+}
+
+fn identity_json(t: &TenantState, id: &str, include: &[&str]) -> Value {
+    let Some(i) = t.identities.get(id) else { return Value::Null };
+    let mut doc = i.doc.clone();
+    if !include.is_empty() {
+        let creds: Map<String, Value> = i
+            .credentials
+            .iter()
+            .filter(|(k, _)| include.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        doc["credentials"] = Value::Object(creds);
+    }
+    doc
+}
+
+/// Store a changed document after checks shared by PUT and PATCH.
+fn replace(t: &mut TenantState, id: &str, mut doc: Value) -> FakeResponse {
+    if !doc["traits"].is_object() {
+        return bad_request("traits must be an object");
+    }
+    if !valid_state(&doc["state"]) {
+        return bad_request("state must be active or inactive");
+    }
+    if doc["id"].as_str() != Some(id) {
+        return bad_request("the id cannot be changed");
+    }
+    if taken(t, &email_of(&doc["traits"]), id) {
+        return conflict();
+    }
+    let old_state = t.identities[id].doc["state"].clone();
+    let at = ts(now());
+    if doc["state"] != old_state {
+        doc["state_changed_at"] = json!(at);
+    }
+    doc["updated_at"] = json!(at);
+    addresses(&mut doc, &[]);
+    if let Some(i) = t.identities.get_mut(id) {
+        i.doc = doc;
+    }
+    FakeResponse::json(200, &identity_json(t, id, &[]))
+}
+
+fn put_identity(t: &mut TenantState, req: &FakeRequest<'_>, id: &str) -> FakeResponse {
+    let Some(body) = req.json.and_then(Value::as_object) else { return bad_request("body must be a JSON object") };
+    let mut doc = t.identities[id].doc.clone();
+    // Kratos's PUT replaces these; omitted metadata is cleared.
+    for k in ["schema_id", "traits", "state", "metadata_public", "metadata_admin"] {
+        match body.get(k) {
+            Some(v) => doc[k] = v.clone(),
+            None if k.starts_with("metadata") => doc[k] = Value::Null,
+            None => {}
+        }
+    }
+    replace(t, id, doc)
+}
+
+const PATCHABLE: &[&str] = &["/traits", "/metadata_public", "/metadata_admin", "/state", "/schema_id"];
+
+fn patch_identity(t: &mut TenantState, req: &FakeRequest<'_>, id: &str) -> FakeResponse {
+    let Some(ops) = req.json else { return bad_request("body must be a JSON Patch") };
+    let allowed = |p: &str| PATCHABLE.iter().any(|a| p == *a || p.starts_with(&format!("{a}/")));
+    if let Some(list) = ops.as_array() {
+        for op in list {
+            if !op["path"].as_str().is_some_and(allowed) || op["from"].as_str().is_some_and(|f| !allowed(f)) {
+                return bad_request("patch touches a field that cannot be changed");
+            }
+        }
+    }
+    let mut doc = t.identities[id].doc.clone();
+    match super::hydra::apply_patch(&mut doc, ops) {
+        Ok(()) => replace(t, id, doc),
+        Err(why) => bad_request(why),
+    }
+}
+
+pub(super) fn session_json(t: &TenantState, s: &StoredSession) -> Value {
+    let active = s.active && s.expires_at > now();
+    json!({
+        "id": s.id,
+        "active": active,
+        "expires_at": ts(s.expires_at),
+        "authenticated_at": ts(s.issued_at),
+        "issued_at": ts(s.issued_at),
+        "authenticator_assurance_level": "aal1",
+        "authentication_methods": [{"method": "password", "aal": "aal1", "completed_at": ts(s.issued_at)}],
+        "identity": identity_json(t, &s.identity_id, &[]),
+        "devices": [],
+    })
+}
+
+/// Keyset paging over a sorted list: items after `page_token` (an item key), and the key of
+/// the next page's first item when there is one.
+fn page<T>(items: Vec<(&str, T)>, req: &FakeRequest<'_>) -> Result<(Vec<T>, Option<String>), FakeResponse> {
+    let size = match req.q("page_size") {
+        None => DEFAULT_PAGE,
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
+            _ => return Err(bad_request("page_size is out of range")),
+        },
+    };
+    let token = req.q("page_token").unwrap_or("");
+    let mut it = items.into_iter().skip_while(|(k, _)| !token.is_empty() && *k < token).peekable();
+    let out: Vec<T> = it.by_ref().take(size).map(|(_, v)| v).collect();
+    let next = it.peek().map(|(k, _)| (*k).to_owned());
+    Ok((out, next))
+}
+
+fn link(path: &str, req: &FakeRequest<'_>, next: &Option<String>) -> Option<String> {
+    let size = req.q("page_size").unwrap_or("250");
+    let mut l = format!("</{path}?page_size={size}&page_token=>; rel=\"first\"");
+    if let Some(n) = next {
+        let enc: String = url::form_urlencoded::byte_serialize(n.as_bytes()).collect();
+        l.push_str(&format!(",</{path}?page_size={size}&page_token={enc}>; rel=\"next\""));
+    }
+    Some(l)
+}
+
+fn list_identities(t: &TenantState, req: &FakeRequest<'_>) -> FakeResponse {
+    let items: Vec<(&str, Value)> = t.identities.iter().map(|(id, i)| (id.as_str(), i.doc.clone())).collect();
+    match page(items, req) {
+        Ok((items, next)) => {
+            FakeResponse::json(200, &Value::Array(items)).with_link(link("admin/identities", req, &next))
+        }
+        Err(e) => e,
+    }
+}
+
+fn list_sessions(t: &TenantState, req: &FakeRequest<'_>, id: &str) -> FakeResponse {
+    // Kratos answers an unknown identity with an empty list, not 404.
+    let active = req.q("active").map(|a| a == "true");
+    let items: Vec<(&str, Value)> = t
+        .sessions
+        .values()
+        .filter(|s| s.identity_id == id)
+        .map(|s| (s.id.as_str(), session_json(t, s)))
+        .filter(|(_, v)| active.is_none_or(|a| v["active"].as_bool() == Some(a)))
+        .collect();
+    match page(items, req) {
+        Ok((items, next)) => FakeResponse::json(200, &Value::Array(items)).with_link(link(
+            &format!("admin/identities/{id}/sessions"),
+            req,
+            &next,
+        )),
+        Err(e) => e,
+    }
+}
+
+/// The session token of the request: `X-Session-Token`, `Authorization: Bearer` or the cookie.
+fn presented_token<'a>(req: &'a FakeRequest<'_>) -> Option<&'a str> {
+    let h = req.headers;
+    if let Some(v) = h.get("x-session-token").and_then(|v| v.to_str().ok()) {
+        return Some(v.trim());
+    }
+    if let Some(v) = h.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        if let Some((scheme, tok)) = v.split_once(' ') {
+            if scheme.eq_ignore_ascii_case("bearer") {
+                return Some(tok.trim());
+            }
+        }
+    }
+    for v in h.get_all(http::header::COOKIE) {
+        let Ok(s) = v.to_str() else { continue };
+        for pair in s.split(';') {
+            if let Some((k, v)) = pair.trim().split_once('=') {
+                if k.trim() == SESSION_COOKIE {
+                    return Some(v.trim());
+                }
+            }
+        }
+    }
+    None
+}
+
+fn whoami(t: &TenantState, req: &FakeRequest<'_>) -> FakeResponse {
+    let unauthorized = || FakeResponse::error(401, "No valid session credentials found in the request.");
+    let Some(token) = presented_token(req).filter(|t| !t.is_empty()) else { return unauthorized() };
+    let Some(s) = t.sessions.values().find(|s| s.token == token) else { return unauthorized() };
+    if !s.active || s.expires_at <= now() {
+        return unauthorized();
+    }
+    match t.identities.get(&s.identity_id) {
+        Some(i) if i.doc["state"] == "active" => FakeResponse::json(200, &session_json(t, s)),
+        _ => unauthorized(),
+    }
+}

@@ -1,0 +1,436 @@
+//! In-memory fakes of the Ory servers, so code built on ory-iam can be tested with no servers.
+//!
+//! [`FakeOry`] keeps Kratos, Keto and Hydra state in memory, per tenant, and answers the HTTP
+//! requests the core sends — at the HTTP layer, with the same JSON shapes, status codes and
+//! `Link` headers as the real servers. Everything above that (credential extraction, the
+//! session cache, DTO mapping, error mapping, audit events, auto-paging) is the real library
+//! code, so [`FakeOry::iam`] is an ordinary [`Iam`]: the code under test cannot tell.
+//!
+//! ```
+//! use ory_iam::dto::{AuthenticateOptions, CheckOptions, CreateIdentity, PermissionTuple};
+//! use ory_iam::testing::FakeOry;
+//! use serde_json::json;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> ory_iam::Result<()> {
+//! let fake = FakeOry::new(&["customer"])?;
+//! let iam = fake.iam(); // hand this to the code under test instead of Iam::from_config(..)
+//! let new = CreateIdentity { schema_id: "customer".into(), traits: json!({"email": "ada@example.com"}), ..Default::default() };
+//! let ada = iam.identity().create(new).await?;
+//! let cred = fake.create_session("customer", &ada.id)?;
+//! let session = iam.session().whoami(&cred.bearer_headers()).await?; // or cred.cookie_headers()
+//! assert_eq!(session.identity.id, ada.id);
+//! iam.session().revoke(&cred.session_id).await?;
+//! assert!(iam.session().whoami_or_null(&cred.bearer_headers()).await?.is_none());
+//!
+//! let view = PermissionTuple::new("documents", "readme", "view", &ada.id);
+//! iam.permission().grant(&view).await?;
+//! assert!(iam.permission().check(&view, CheckOptions::default()).await?);
+//!
+//! let token = fake.issue_token("customer", "billing", &["invoices.read"])?;
+//! let headers = ory_iam::transport::header_map([("authorization", format!("Bearer {}", token.expose()))]);
+//! let opts = AuthenticateOptions { required_scope: vec!["invoices.read".into()], ..Default::default() };
+//! let machine = iam.token().authenticate(&headers, opts).await?;
+//! assert_eq!(machine.client_id.as_deref(), Some("billing"));
+//! # Ok(()) }
+//! ```
+//!
+//! # What is emulated
+//!
+//! Kratos (admin): identities — create (an `email` string trait becomes the identity's
+//! identifier, verifiable and recovery address, like the usual schemas; a repeated email is
+//! `409`), get (with `include_credential`: credential types and identifiers only), list with
+//! `page_size`/`page_token` and a `Link` header, JSON Patch, PUT, delete (with its sessions);
+//! the identity's sessions (list, paging, `active` filter), `GET`/`DELETE /admin/sessions/{id}`,
+//! `PATCH /admin/sessions/{id}/extend`. Traits are not validated against a schema. Kratos
+//! (public): `GET /sessions/whoami` with `X-Session-Token`, `Authorization: Bearer` or the
+//! `ory_kratos_session` cookie (401 for unknown, revoked or expired sessions and disabled
+//! identities). Self-service flows, schemas and the courier are not emulated.
+//!
+//! Keto: check (`/relation-tuples/check/openapi` and `/relation-tuples/check`), batch check,
+//! `PUT`/`DELETE /admin/relation-tuples`, list with paging, expand. Subject sets are followed
+//! recursively (up to `max-depth`, default 5) for checks and expanded for `expand`; Ory
+//! Permission Language rewrites (`permits`) are not evaluated, and every namespace exists.
+//!
+//! Hydra: `POST /oauth2/token` with the `client_credentials` grant (opaque tokens, client
+//! authentication by Basic or form, the client's `scope` enforced), introspection, revocation,
+//! `/admin/clients` create/get/list/set/patch/delete. Other grants, consent, JWKs and trusted
+//! issuers are not emulated; `/.well-known/jwks.json` is empty (tokens are opaque, so
+//! `authenticate` introspects them).
+//!
+//! Anything else answers `501 Not Implemented` with a JSON error, which the library raises as
+//! `upstream_unavailable` (status 501), never as success.
+
+mod hydra;
+mod keto;
+mod kratos;
+
+use crate::config::IamConfig;
+use crate::error::{Error, Result};
+use crate::http::Product;
+use crate::secret::Secret;
+use crate::Iam;
+use http::{HeaderMap, HeaderValue, Method};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// The client configured as the fake tenants' `hydra.client_id` (its `client_credentials` grant
+/// accepts any scope), so `iam.token().client_credentials(..)` works out of the box.
+pub const DEFAULT_CLIENT_ID: &str = "ory-iam-fake-client";
+const DEFAULT_CLIENT_SECRET: &str = "ory-iam-fake-secret";
+/// Kratos's default session cookie name, which the fake tenants use.
+pub const SESSION_COOKIE: &str = "ory_kratos_session";
+/// How long sessions live (and how far `extend` moves them), like Kratos's default `24h`.
+const SESSION_LIFESPAN: time::Duration = time::Duration::hours(24);
+/// Lifetime of issued access tokens, like Hydra's default `1h`.
+const TOKEN_LIFESPAN_SECS: i64 = 3600;
+
+/// What the HTTP layer hands to an in-memory backend instead of sending it.
+pub(crate) struct FakeRequest<'a> {
+    pub tenant: &'a str,
+    pub product: Product,
+    pub method: &'a Method,
+    /// Relative to the product's base URL, without a leading `/`.
+    pub path: &'a str,
+    pub query: &'a [(&'a str, String)],
+    pub headers: &'a HeaderMap,
+    pub json: Option<&'a Value>,
+    pub form: Option<&'a [(&'static str, String)]>,
+}
+
+impl FakeRequest<'_> {
+    fn q(&self, k: &str) -> Option<&str> {
+        self.query.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str())
+    }
+
+    fn q_all(&self, k: &str) -> Vec<&str> {
+        self.query.iter().filter(|(n, _)| *n == k).map(|(_, v)| v.as_str()).collect()
+    }
+
+    fn f(&self, k: &str) -> Option<&str> {
+        self.form?.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str())
+    }
+}
+
+pub(crate) struct FakeResponse {
+    pub status: u16,
+    /// A list, not a `HeaderMap`: keeps the `Err` side of the handlers' `Result`s small.
+    pub headers: Vec<(http::HeaderName, HeaderValue)>,
+    pub body: Vec<u8>,
+}
+
+impl FakeResponse {
+    fn json(status: u16, v: &Value) -> Self {
+        let headers = vec![(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"))];
+        FakeResponse { status, headers, body: serde_json::to_vec(v).unwrap_or_default() }
+    }
+
+    fn empty(status: u16) -> Self {
+        FakeResponse { status, headers: Vec::new(), body: Vec::new() }
+    }
+
+    /// Kratos's and Keto's generic error shape.
+    fn error(status: u16, reason: &str) -> Self {
+        let text = http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error");
+        Self::json(status, &json!({"error": {"code": status, "status": text, "reason": reason, "message": text}}))
+    }
+
+    fn with_link(mut self, link: Option<String>) -> Self {
+        if let Some(l) = link.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            self.headers.push((http::header::LINK, l));
+        }
+        self
+    }
+}
+
+/// An in-memory backend at the HTTP layer (implemented by [`FakeOry`]'s state).
+pub(crate) trait FakeBackend: Send + Sync {
+    fn handle(&self, req: FakeRequest<'_>) -> FakeResponse;
+}
+
+/// A session created with [`FakeOry::create_session`].
+#[derive(Clone, Debug)]
+pub struct SessionCredential {
+    pub session_id: String,
+    /// A Kratos session token: works as `X-Session-Token`, `Authorization: Bearer` or as the
+    /// value of the `ory_kratos_session` cookie.
+    pub token: Secret,
+}
+
+impl SessionCredential {
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer_headers(&self) -> HeaderMap {
+        crate::transport::header_map([("authorization", format!("Bearer {}", self.token.expose()))])
+    }
+
+    /// `Cookie: ory_kratos_session=<token>`.
+    pub fn cookie_headers(&self) -> HeaderMap {
+        crate::transport::header_map([("cookie", format!("{SESSION_COOKIE}={}", self.token.expose()))])
+    }
+}
+
+/// An OAuth2 client registered with [`FakeOry::add_oauth2_client`].
+#[derive(Clone, Debug, Default)]
+pub struct FakeClient {
+    pub client_id: String,
+    /// `None`: a public client (`token_endpoint_auth_method: none`).
+    pub client_secret: Option<Secret>,
+    /// Scopes the client may ask for.
+    pub scope: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct StoredSession {
+    pub id: String,
+    pub identity_id: String,
+    pub token: String,
+    pub active: bool,
+    pub issued_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Default)]
+pub(crate) struct TenantState {
+    pub identities: BTreeMap<String, kratos::StoredIdentity>,
+    pub sessions: BTreeMap<String, StoredSession>,
+    pub tuples: std::collections::BTreeSet<keto::Tuple>,
+    pub clients: BTreeMap<String, hydra::StoredClient>,
+    pub tokens: std::collections::HashMap<String, hydra::StoredToken>,
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    pub tenants: BTreeMap<String, TenantState>,
+    pub requests: BTreeMap<String, u64>,
+}
+
+pub(crate) struct Backend {
+    state: Mutex<State>,
+}
+
+impl Backend {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic in a test thread must not poison the fake for the rest of the suite.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl FakeBackend for Backend {
+    fn handle(&self, req: FakeRequest<'_>) -> FakeResponse {
+        let mut st = self.lock();
+        *st.requests.entry(endpoint_name(&req)).or_default() += 1;
+        let Some(t) = st.tenants.get_mut(req.tenant) else {
+            return not_emulated(&req);
+        };
+        let path = req.path.trim_end_matches('/');
+        let segs: Vec<&str> = if path.is_empty() { Vec::new() } else { path.split('/').collect() };
+        if req.method == Method::GET && matches!(segs.as_slice(), ["health", _] | ["admin", "health", _]) {
+            return FakeResponse::json(200, &json!({"status": "ok"}));
+        }
+        let answer = match req.product {
+            Product::KratosPublic | Product::KratosAdmin => kratos::handle(t, &req, &segs),
+            Product::KetoRead | Product::KetoWrite => keto::handle(t, &req, &segs),
+            Product::HydraPublic | Product::HydraAdmin => hydra::handle(t, &req, &segs),
+            Product::Console => None,
+        };
+        answer.unwrap_or_else(|| not_emulated(&req))
+    }
+}
+
+fn not_emulated(req: &FakeRequest<'_>) -> FakeResponse {
+    FakeResponse::error(
+        501,
+        &format!("ory-iam FakeOry does not emulate {} {} /{}", req.product.as_str(), req.method, req.path),
+    )
+}
+
+/// `kratos-admin GET admin/identities/{id}`: ids replaced so counts group by endpoint.
+fn endpoint_name(req: &FakeRequest<'_>) -> String {
+    let path: Vec<&str> = req
+        .path
+        .trim_end_matches('/')
+        .split('/')
+        .map(|s| if uuid::Uuid::parse_str(s).is_ok() { "{id}" } else { s })
+        .collect();
+    format!("{} {} {}", req.product.as_str(), req.method, path.join("/"))
+}
+
+pub(crate) fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+pub(crate) fn ts(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// A random token with a recognisable prefix (`ory_st_`, `ory_at_`, …), like Ory's.
+pub(crate) fn random_token(prefix: &str) -> String {
+    let mut s = String::with_capacity(prefix.len() + 43);
+    s.push_str(prefix);
+    for _ in 0..43 {
+        s.push(fastrand::alphanumeric());
+    }
+    s
+}
+
+/// In-memory Kratos, Keto and Hydra for tests: see the [module docs](self) for what is emulated.
+/// Cheap to clone; clones share state.
+#[derive(Clone)]
+pub struct FakeOry {
+    backend: Arc<Backend>,
+    iam: Iam,
+}
+
+impl std::fmt::Debug for FakeOry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeOry").field("tenants", &self.iam.tenants()).finish()
+    }
+}
+
+impl FakeOry {
+    /// Fake servers for these tenants; the first is the default tenant.
+    pub fn new(tenants: &[&str]) -> Result<FakeOry> {
+        let Some(first) = tenants.first() else {
+            return Err(Error::invalid_field("tenants", "must name at least one tenant"));
+        };
+        let mut cfg_tenants = serde_json::Map::new();
+        let mut state = State::default();
+        for (i, name) in tenants.iter().enumerate() {
+            // Never contacted: the hostnames only keep tenants' circuit breakers apart.
+            let base = |product: &str| format!("http://{product}.t{i}.fake.ory-iam.invalid");
+            cfg_tenants.insert(
+                (*name).to_owned(),
+                json!({
+                    "mode": "self-hosted",
+                    "transport": "cookie-or-bearer",
+                    "kratos": {"public_url": base("kratos-public"), "admin_url": base("kratos-admin")},
+                    "keto": {"read_url": base("keto-read"), "write_url": base("keto-write")},
+                    "hydra": {
+                        "public_url": base("hydra-public"),
+                        "admin_url": base("hydra-admin"),
+                        "client_id": DEFAULT_CLIENT_ID,
+                        "client_secret": DEFAULT_CLIENT_SECRET,
+                    },
+                    "cache": {"session_ttl_ms": 60_000},
+                }),
+            );
+            let mut t = TenantState::default();
+            t.clients.insert(
+                DEFAULT_CLIENT_ID.to_owned(),
+                hydra::StoredClient::new(
+                    json!({"client_id": DEFAULT_CLIENT_ID, "client_name": "ory-iam FakeOry",
+                           "grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_basic"}),
+                    Some(DEFAULT_CLIENT_SECRET.to_owned()),
+                    true,
+                ),
+            );
+            state.tenants.insert((*name).to_owned(), t);
+        }
+        let config = IamConfig::from_value(&json!({
+            "default_tenant": first,
+            "tenants": cfg_tenants,
+            "session_cache": "memory",
+        }))?;
+        let backend = Arc::new(Backend { state: Mutex::new(state) });
+        let iam = Iam::builder(config).fake_backend(backend.clone()).build()?;
+        Ok(FakeOry { backend, iam })
+    }
+
+    /// An ordinary [`Iam`] whose tenants talk to this fake (same instance on every call, so its
+    /// session cache is shared).
+    pub fn iam(&self) -> Iam {
+        self.iam.clone()
+    }
+
+    pub fn default_tenant(&self) -> &str {
+        self.iam.default_tenant()
+    }
+
+    pub fn tenants(&self) -> Vec<String> {
+        self.iam.tenants()
+    }
+
+    fn with_tenant<R>(&self, tenant: &str, f: impl FnOnce(&mut TenantState) -> Result<R>) -> Result<R> {
+        let mut st = self.backend.lock();
+        let t = st.tenants.get_mut(tenant).ok_or_else(|| {
+            Error::configuration(format!("unknown tenant {tenant:?}; the fake has {:?}", self.iam.tenants()))
+        })?;
+        f(t)
+    }
+
+    /// Log the identity in: a new active session (24 h) and its session token, as a native login
+    /// would give.
+    pub fn create_session(&self, tenant: &str, identity_id: &str) -> Result<SessionCredential> {
+        self.with_tenant(tenant, |t| {
+            if !t.identities.contains_key(identity_id) {
+                return Err(Error::new(crate::ErrorKind::NotFound, "no such identity in the fake").with_tenant(tenant));
+            }
+            let at = now();
+            let s = StoredSession {
+                id: uuid::Uuid::new_v4().to_string(),
+                identity_id: identity_id.to_owned(),
+                token: random_token("ory_st_"),
+                active: true,
+                issued_at: at,
+                expires_at: at + SESSION_LIFESPAN,
+            };
+            let out = SessionCredential { session_id: s.id.clone(), token: Secret::new(s.token.clone()) };
+            t.sessions.insert(s.id.clone(), s);
+            Ok(out)
+        })
+    }
+
+    /// Make a session expire now (as time passing would), and drop it from the session cache.
+    pub async fn expire_session(&self, tenant: &str, session_id: &str) -> Result<()> {
+        self.with_tenant(tenant, |t| {
+            let s = t.sessions.get_mut(session_id).ok_or_else(|| {
+                Error::new(crate::ErrorKind::NotFound, "no such session in the fake").with_tenant(tenant)
+            })?;
+            s.expires_at = now() - time::Duration::seconds(1);
+            Ok(())
+        })?;
+        if let Some(ctx) = self.iam.reg.tenants.get(tenant) {
+            ctx.sessions.evict_session(tenant, session_id).await;
+        }
+        Ok(())
+    }
+
+    /// Register an OAuth2 client allowed the `client_credentials` grant for `scope`.
+    pub fn add_oauth2_client(&self, tenant: &str, client: FakeClient) -> Result<()> {
+        if client.client_id.is_empty() {
+            return Err(Error::invalid_field("client_id", "must not be empty"));
+        }
+        self.with_tenant(tenant, |t| {
+            let method = if client.client_secret.is_some() { "client_secret_basic" } else { "none" };
+            let doc = json!({
+                "client_id": client.client_id,
+                "grant_types": ["client_credentials"],
+                "scope": client.scope.join(" "),
+                "token_endpoint_auth_method": method,
+            });
+            let secret = client.client_secret.as_ref().map(|s| s.expose().to_owned());
+            t.clients.insert(client.client_id.clone(), hydra::StoredClient::new(doc, secret, false));
+            Ok(())
+        })
+    }
+
+    /// An access token Hydra would have issued to `client_id` for `scope` (the client need not be
+    /// registered): introspection reports it active until it expires in an hour or is revoked.
+    pub fn issue_token(&self, tenant: &str, client_id: &str, scope: &[&str]) -> Result<Secret> {
+        if client_id.is_empty() {
+            return Err(Error::invalid_field("client_id", "must not be empty"));
+        }
+        self.with_tenant(tenant, |t| {
+            Ok(Secret::new(t.mint_token(client_id, scope.iter().map(|s| s.to_string()).collect())))
+        })
+    }
+
+    /// How many requests each emulated endpoint received, e.g.
+    /// `"kratos-public GET sessions/whoami" → 3` (ids in paths read `{id}`).
+    pub fn requests(&self) -> BTreeMap<String, u64> {
+        self.backend.lock().requests.clone()
+    }
+}

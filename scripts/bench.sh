@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The benchmark suite (not part of the tests' pass/fail): ory-iam from Rust, Python and Node vs
+# the official Ory SDKs and a raw HTTP load generator (wrk), on the local stack, in one run.
+# Writes bench/REPORT.md and bench/*.png. Installs its own dependencies (bench/.venv,
+# bench/node_modules, Debian's wrk), reuses a healthy stack (tests/stack/up) and builds release
+# artifacts without touching the debug ones the tests use.
+#
+#   bash scripts/bench.sh            # the full run (about 10 minutes)
+#   bash scripts/bench.sh --quick    # short runs, to try the harness
+#   BENCH_ONLY=whoami_hit,check bash scripts/bench.sh   # some workloads only
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+quick=()
+[ "${1:-}" = "--quick" ] && quick=(--quick)
+
+bash scripts/setup.sh
+
+if ! command -v wrk >/dev/null; then
+  echo "bench: installing wrk (Debian)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends wrk >/dev/null
+fi
+[ -x bench/.venv/bin/python ] || python3 -m venv bench/.venv
+bench/.venv/bin/pip install -q --disable-pip-version-check -r bench/requirements.txt
+if [ ! -f bench/node_modules/.package-lock.json ] || [ bench/package-lock.json -nt bench/node_modules/.package-lock.json ]; then
+  (cd bench && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+tests/stack/up
+bench/.venv/bin/python bench/fixtures.py
+
+echo "bench: release builds"
+cargo build --release -q -p ory-iam --example bench
+bench/.venv/bin/maturin build --release -q -o bench/.work/wheels
+bench/.venv/bin/pip install -q --force-reinstall --no-deps bench/.work/wheels/ory_iam-*.whl
+# The Node addon goes to its own target dir and output dir: the debug addon, index.js and
+# index.d.ts in bindings-node/ (and the typings cache under target/) stay as the tests use them.
+node_dir=bench/.work/node-release
+mkdir -p "$node_dir"
+npx --no-install napi build --release --platform --manifest-path bindings-node/Cargo.toml \
+  --package-json-path package.json --target-dir target/bench-node --output-dir "$node_dir" >/dev/null
+cp bindings-node/ory-iam.js bindings-node/index.js "$node_dir/"
+
+bench/.venv/bin/python bench/run.py --iam-node-dir "$node_dir" --rust-bin target/release/examples/bench \
+  --only "${BENCH_ONLY:-}" "${quick[@]}"
+bench/.venv/bin/python bench/report.py
+echo "bench: see bench/REPORT.md"
