@@ -85,7 +85,7 @@ class Runner:
         r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         load0 = loadavg()[0]
         p = subprocess.run(
-            ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{duration}s", "-s", str(BENCH / "wrk_whoami.lua"), f"{url}/sessions/whoami"],
+            ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{max(1, round(duration))}s", "-s", str(BENCH / "wrk_whoami.lua"), f"{url}/sessions/whoami"],
             capture_output=True, text=True, env={**os.environ, "BENCH_TOKENS": str(tokens)}, timeout=300,
         )
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -180,6 +180,8 @@ def main() -> None:
         n = 5000 if q else 50000
         for lang in ("rust", "python", "node"):
             r.run(lang, "ory-iam", "whoami_hit", calls=n)
+        for lang in ("python", "node"):
+            r.run(lang, "ory-iam", "whoami_or_null_hit", calls=n)
     if want("check"):
         n = 200 if q else 1000
         for lang in ("rust", "python", "node"):

@@ -85,8 +85,30 @@ function asyncIterable(pager) {
   }
 }
 
+// JSON Web Keys may carry private material (`d`, `p`, `q`, `dp`, `dq`, `qi`, symmetric `k`):
+// `util.inspect`/`console.log` show it as '***' (like Python's repr); JSON keeps the values.
+const INSPECT = Symbol.for('nodejs.util.inspect.custom')
+const PRIVATE_JWK = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'])
+const isJwk = (k) => k !== null && typeof k === 'object' && typeof k.kty === 'string'
+function hideJwk(k) {
+  Object.defineProperty(k, INSPECT, {
+    enumerable: false,
+    value: (depth, opts, inspect) => {
+      const shown = {}
+      for (const [f, x] of Object.entries(k)) shown[f] = PRIVATE_JWK.has(f) ? '***' : x
+      return inspect(shown, opts)
+    },
+  })
+  return k
+}
+function hideKeyMaterial(v) {
+  if (isJwk(v)) return hideJwk(v)
+  if (v !== null && typeof v === 'object' && Array.isArray(v.keys) && v.keys.some(isJwk)) v.keys.filter(isJwk).forEach(hideJwk)
+  return v
+}
+
 function wrapValue(v) {
-  if (v && typeof v.then === 'function') return v.then(wrapValue, (e) => Promise.reject(convertError(e)))
+  if (v && typeof v.then === 'function') return v.then((x) => wrapValue(hideKeyMaterial(x)), (e) => Promise.reject(convertError(e)))
   if (isPager(v)) return asyncIterable(v)
   if (isNative(v)) return wrap(v)
   return v

@@ -50,7 +50,7 @@ for t in "${targets[@]}"; do
   [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ] && crashes=1
   [ "$crashes" -gt 0 ] && status=1
   # Keep the committed corpus small: only inputs that add coverage.
-  cargo fuzz cmin -O -a "${sanitizer[@]}" "$t" "corpus/$t" >"$out/fuzz-$t-cmin.log" 2>&1 || true
+  cargo fuzz cmin -O -a "${sanitizer[@]}" "$t" "corpus/$t" -- -use_counters=0 >"$out/fuzz-$t-cmin.log" 2>&1 || true
   files=$(find "corpus/$t" -type f | wc -l)
   bytes=$(du -sb "corpus/$t" | cut -f1)
   echo "fuzz $t: ${execs:-0} executions in ${dur}s, $crashes crash(es), corpus $files files / $bytes bytes"
@@ -68,6 +68,16 @@ doc = {
     "targets": {t.pop("target"): t for t in targets},
     "executions": sum(t["executions"] for t in targets),
     "crashes": sum(t["crashes"] for t in targets),
+    # What the fuzzers found while this suite was written, now fixed (each with a regression test).
+    "fixed_findings": [
+        {
+            "target": "oathkeeper",
+            "finding": "i64 overflow in the envelope lifetime check (exp - iat, exp + leeway): a panic in debug builds; "
+            "in release a wrapped lifetime passed the one-hour limit",
+            "fix": "checked/saturating arithmetic in core/src/transport/oathkeeper.rs",
+            "regression_test": "ory_iam transport::oathkeeper::tests::extreme_timestamps_are_refused_without_overflow",
+        }
+    ],
 }
 open(path, "w").write(json.dumps(doc, indent=1))
 print(f"fuzz: {doc['executions']} executions, {doc['crashes']} crashes -> {path}")

@@ -34,6 +34,9 @@ step "node: build" npm run -s build:debug
 step "node: typings up to date" git diff --exit-code -- bindings-node/index.d.ts bindings-node/index.js
 step "node: types" npx --no-install tsc -p tests/node/tsconfig.json
 step "node: tests" node --test tests/node/
+# Last: release builds of both packages, installed the way users install them, and the README
+# quick starts run verbatim (it rebuilds bindings-node/*.node in release mode).
+step "packaging" bash tests/packaging/check.sh
 
 # One closing line over the three runners: cargo's "test result", pytest's and node's counts.
 read -r passed nfailed < <(python3 - "$out" <<'PY'

@@ -8,7 +8,7 @@ macro_rules! handle_basics {
         impl $py_name {
             fn for_tenant(&self, py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Self> {
                 let name = core(py, want_str(name, "name"))?;
-                core(py, self.0.for_tenant(&name)).map(Self)
+                crate::runtime::guard(py, || core(py, self.0.for_tenant(&name)).map(Self))
             }
 
             /// A handle for one traced call (see `ory_iam.otel`): its Ory requests carry

@@ -252,13 +252,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             let fill = t0.elapsed().as_secs_f64();
             let step = (a.calls / 1000).max(1);
-            let (mut hits, mut sample) = (0, 0);
+            let (mut hits, mut sample, mut lat) = (0, 0, Vec::new());
             for i in (0..a.calls).step_by(step) {
-                hits += svc.whoami(&token_headers(&format!("bench-replay-{i:08}"))).await?.cache_hit as u32;
+                let h = token_headers(&format!("bench-replay-{i:08}"));
+                let t0 = Instant::now();
+                hits += svc.whoami(&h).await?.cache_hit as u32;
+                lat.push(t0.elapsed().as_secs_f64() * 1e6);
                 sample += 1;
             }
             json!({"sessions": a.calls, "rss_before_mb": before, "rss_after_mb": rss_mb(), "fill_s": fill,
-                   "sample_hits": hits, "sample": sample})
+                   "sample_hits": hits, "sample": sample, "sample_p50_us": median(lat)})
         }
         other => return Err(format!("unknown workload {other}").into()),
     };

@@ -60,13 +60,18 @@ impl<T: Send + 'static> Pager<T> {
                 return None;
             }
             s.started = true;
-            match fetch(s.next.take()).await {
+            let asked = s.next.take();
+            match fetch(asked.clone()).await {
                 Ok(page) => {
-                    s.next = page.next_page_token.filter(|t| !t.is_empty());
-                    s.buf.extend(page.items);
-                    if s.buf.is_empty() && s.next.is_none() {
+                    // An empty page ends the walk even when it links a next one (Kratos v1.3.1
+                    // links `rel="next"` from every offset-paged session list, empty pages
+                    // included), and so does a token pointing back at the page just read.
+                    s.next = page.next_page_token.filter(|t| !t.is_empty() && Some(t) != asked.as_ref());
+                    if page.items.is_empty() {
+                        s.done = true;
                         return None;
                     }
+                    s.buf.extend(page.items);
                 }
                 Err(e) => {
                     s.done = true;
@@ -146,5 +151,21 @@ mod tests {
         });
         let all: Vec<u32> = p.map(|r| r.unwrap()).collect().await;
         assert_eq!(all, vec![0, 1, 2, 3, 4, 5]);
+    }
+
+    #[tokio::test]
+    async fn an_empty_page_or_a_repeated_token_ends_the_walk() {
+        // Always links a next page, like Kratos's offset-paged session lists.
+        let p = Pager::new(|t: Option<String>| async move {
+            let n: u32 = t.map(|t| t.parse().unwrap()).unwrap_or(0);
+            Ok(Page { items: if n < 2 { vec![n] } else { vec![] }, next_page_token: Some((n + 1).to_string()) })
+        });
+        let all: Vec<u32> = p.map(|r| r.unwrap()).collect().await;
+        assert_eq!(all, vec![0, 1]);
+        let p = Pager::new(|_t: Option<String>| async move {
+            Ok(Page { items: vec![7u32], next_page_token: Some("same".into()) })
+        });
+        let all: Vec<u32> = p.map(|r| r.unwrap()).collect().await;
+        assert_eq!(all, vec![7, 7], "the first page, then the page its token names, then stop");
     }
 }

@@ -232,3 +232,34 @@ async fn update_traits_and_patch_keep_what_they_do_not_touch() {
     assert_eq!((e.kind(), e.status()), (ErrorKind::Validation, None));
     ids.delete(&created.id).await.unwrap();
 }
+
+/// Kratos v1.3.1 links a next page from every offset-paged session list, even an empty one:
+/// the auto-pager must still end.
+#[tokio::test]
+async fn list_sessions_all_ends_on_the_real_server() {
+    let iam = Iam::from_value(&common::iam_config()).unwrap();
+    let (id, _token) = common::native_session(&iam, "customer").await;
+    let walk = iam.identity().list_sessions_all(&id, None).collect::<Vec<_>>();
+    let all = tokio::time::timeout(std::time::Duration::from_secs(10), walk).await.expect("the walk ends");
+    assert_eq!(all.len(), 1, "the registration's session");
+    assert!(all.into_iter().all(|r| r.is_ok()));
+    let other = iam
+        .identity()
+        .create(
+            serde_json::from_value(
+                json!({"schema_id": "customer", "traits": {"email": common::unique_email("nosess")}}),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let none = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        iam.identity().list_sessions_all(&other.id, None).collect::<Vec<_>>(),
+    )
+    .await
+    .expect("the walk ends");
+    assert!(none.is_empty());
+    iam.identity().delete(&id).await.unwrap();
+    iam.identity().delete(&other.id).await.unwrap();
+}

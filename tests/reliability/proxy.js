@@ -8,6 +8,7 @@
 //   await p.stop()
 
 const { spawn } = require('node:child_process')
+const http = require('node:http')
 const path = require('node:path')
 const readline = require('node:readline')
 
@@ -45,14 +46,26 @@ class FaultProxy {
     })
   }
 
-  async call(method, action, body) {
-    const res = await fetch(`${this.url}__proxy/${action}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
+  // node:http without an agent: one connection per control call, closed afterwards, so the
+  // control traffic never shows up as pooled sockets in a test's fd or handle counts.
+  call(method, action, body) {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port: this.port, path: `/__proxy/${action}`, method, agent: false, headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {} },
+        (res) => {
+          const chunks = []
+          res.on('data', (c) => chunks.push(c))
+          res.on('end', () => {
+            if (res.statusCode !== 200) reject(new Error(`fault proxy ${action}: ${res.statusCode}`))
+            else resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')))
+          })
+          res.on('error', reject)
+        },
+      )
+      req.on('error', reject)
+      req.end(data)
     })
-    if (!res.ok) throw new Error(`fault proxy ${action}: ${res.status}`)
-    return res.json()
   }
 
   fault(mode, options = {}) {

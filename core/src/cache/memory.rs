@@ -1,55 +1,221 @@
 //! In-process LRU session cache with per-entry expiry.
+//!
+//! Entries are kept compact: a decoded `Session` is ~2.4 KB of small allocations (two dozen
+//! strings, a `BTreeMap` node for the traits, the address lists), its JSON ~1 KB, so 100,000
+//! cached sessions would need ~240 MB decoded but ~115 MB as JSON (bench/REPORT.md). Decoding
+//! costs ~2 µs, so the most recently used sessions are also kept decoded in a small hot tier:
+//! a hit there is a clone, as before.
 
 use crate::dto::Session;
 use lru::LruCache;
+use sha2::{Digest, Sha256};
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// Decoded sessions kept for the most recently used keys (a few MB at most).
+const HOT_ENTRIES: usize = 1024;
+
+type Key = [u8; 32];
+
+struct Entry {
+    json: Box<[u8]>,
+    until: Instant,
+    /// `session_tag(tenant, session id)`, so `evict_session` needs no decoding. A collision only
+    /// evicts one more entry (a cache miss), never keeps a revoked session.
+    tag: u64,
+}
+
+struct Inner {
+    cold: LruCache<Key, Entry>,
+    hot: LruCache<Key, (Session, Instant)>,
+}
+
 pub(crate) struct MemoryCache {
-    lru: Mutex<LruCache<String, (Session, Instant)>>,
+    inner: Mutex<Inner>,
+}
+
+/// Keys are the 64-hex-digit hashes of `cache::key`; stored as their 32 bytes.
+fn key_bytes(key: &str) -> Key {
+    let b = key.as_bytes();
+    let mut out = [0u8; 32];
+    let hex = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    if b.len() == 64 {
+        let mut ok = true;
+        for (i, o) in out.iter_mut().enumerate() {
+            match (hex(b[2 * i]), hex(b[2 * i + 1])) {
+                (Some(h), Some(l)) => *o = h << 4 | l,
+                _ => ok = false,
+            }
+        }
+        if ok {
+            return out;
+        }
+    }
+    Sha256::digest(b).into()
+}
+
+fn session_tag(tenant: &str, session_id: &str) -> u64 {
+    let d =
+        Sha256::new().chain_update(tenant.as_bytes()).chain_update([0]).chain_update(session_id.as_bytes()).finalize();
+    u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
 }
 
 impl MemoryCache {
     pub fn new(max_entries: usize) -> Self {
         let cap = NonZeroUsize::new(max_entries.max(1)).expect("non-zero");
-        MemoryCache { lru: Mutex::new(LruCache::new(cap)) }
+        let hot = NonZeroUsize::new(max_entries.clamp(1, HOT_ENTRIES)).expect("non-zero");
+        MemoryCache { inner: Mutex::new(Inner { cold: LruCache::new(cap), hot: LruCache::new(hot) }) }
     }
 
     pub fn get(&self, key: &str) -> Option<Session> {
-        let mut lru = self.lru.lock().ok()?;
-        match lru.get(key) {
-            Some((s, until)) if *until > Instant::now() => Some(s.clone()),
-            Some(_) => {
-                lru.pop(key);
-                None
+        let k = key_bytes(key);
+        let mut inner = self.inner.lock().ok()?;
+        let now = Instant::now();
+        if let Some((s, until)) = inner.hot.get(&k) {
+            if *until > now {
+                let s = s.clone();
+                // Keep the entry's place in the size-bounded LRU in step with its use.
+                inner.cold.promote(&k);
+                return Some(s);
             }
-            None => None,
         }
+        let (json, until) = match inner.cold.get(&k) {
+            Some(e) if e.until > now => (e.json.clone(), e.until),
+            Some(_) => {
+                inner.cold.pop(&k);
+                inner.hot.pop(&k);
+                return None;
+            }
+            None => {
+                inner.hot.pop(&k);
+                return None;
+            }
+        };
+        drop(inner);
+        // An entry that no longer decodes (it cannot happen with entries we wrote) is a miss.
+        let s: Session = serde_json::from_slice(&json).ok()?;
+        if let Ok(mut inner) = self.inner.lock() {
+            // Only if it was not evicted or replaced meanwhile.
+            if inner.cold.peek(&k).is_some_and(|e| e.until == until) {
+                inner.hot.put(k, (s.clone(), until));
+            }
+        }
+        Some(s)
     }
 
     pub fn put(&self, key: &str, s: &Session, ttl: Duration) {
-        if let Ok(mut lru) = self.lru.lock() {
-            lru.put(key.to_owned(), (s.clone(), Instant::now() + ttl));
+        let Ok(json) = serde_json::to_vec(s) else { return };
+        let k = key_bytes(key);
+        let until = Instant::now() + ttl;
+        let tag = session_tag(&s.tenant, &s.id);
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.cold.put(k, Entry { json: json.into_boxed_slice(), until, tag });
+            inner.hot.put(k, (s.clone(), until));
         }
     }
 
     pub fn evict_key(&self, key: &str) {
-        if let Ok(mut lru) = self.lru.lock() {
-            lru.pop(key);
+        let k = key_bytes(key);
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.cold.pop(&k);
+            inner.hot.pop(&k);
         }
     }
 
     pub fn evict_session(&self, tenant: &str, session_id: &str) {
-        if let Ok(mut lru) = self.lru.lock() {
-            let doomed: Vec<String> = lru
+        let tag = session_tag(tenant, session_id);
+        if let Ok(mut inner) = self.inner.lock() {
+            let doomed: Vec<Key> = inner.cold.iter().filter(|(_, e)| e.tag == tag).map(|(k, _)| *k).collect();
+            for k in doomed {
+                inner.cold.pop(&k);
+                inner.hot.pop(&k);
+            }
+            // A hot entry whose cold twin is gone (it cannot be, but cheap to be sure).
+            let doomed: Vec<Key> = inner
+                .hot
                 .iter()
                 .filter(|(_, (s, _))| s.id == session_id && s.tenant == tenant)
-                .map(|(k, _)| k.clone())
+                .map(|(k, _)| *k)
                 .collect();
             for k in doomed {
-                lru.pop(&k);
+                inner.hot.pop(&k);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dto::Identity;
+    use serde_json::json;
+
+    fn session(tenant: &str, id: &str) -> Session {
+        let mut identity = Identity::reference(tenant, "0b7d1c35-4c5b-4e9e-9d65-5b0c6f3f0a11");
+        identity.traits = Some(json!({"email": "a@example.com", "name": {"first": "Ada"}}));
+        Session {
+            tenant: tenant.into(),
+            id: id.into(),
+            active: true,
+            expires_at: Some("2999-01-01T00:00:00Z".into()),
+            authenticated_at: None,
+            issued_at: None,
+            authenticator_assurance_level: Some("aal1".into()),
+            identity,
+            authentication_methods: vec!["password".into()],
+            cache_hit: false,
+        }
+    }
+
+    fn key(n: u8) -> String {
+        crate::cache::key("t", "token", &format!("tok-{n}"))
+    }
+
+    #[test]
+    fn hot_and_cold_hits_return_the_same_session() {
+        let c = MemoryCache::new(2000);
+        for n in 0..=200u8 {
+            c.put(&key(n), &session("t", &format!("s{n}")), Duration::from_secs(60));
+        }
+        // More keys than the hot tier holds (when HOT_ENTRIES is small) are still answered, decoded.
+        for n in 0..=200u8 {
+            assert_eq!(c.get(&key(n)), Some(session("t", &format!("s{n}"))));
+        }
+        assert_eq!(c.get(&crate::cache::key("t", "token", "other")), None);
+    }
+
+    #[test]
+    fn cold_entries_decode_after_the_hot_tier_forgets_them() {
+        let c = MemoryCache::new(HOT_ENTRIES * 2);
+        let n = HOT_ENTRIES + 10;
+        let k = |i: usize| crate::cache::key("t", "token", &i.to_string());
+        for i in 0..n {
+            c.put(&k(i), &session("t", &i.to_string()), Duration::from_secs(60));
+        }
+        assert!(c.inner.lock().unwrap().hot.peek(&key_bytes(&k(0))).is_none(), "the oldest left the hot tier");
+        assert_eq!(c.get(&k(0)), Some(session("t", "0")));
+        assert!(c.inner.lock().unwrap().hot.peek(&key_bytes(&k(0))).is_some(), "a cold hit is promoted");
+    }
+
+    #[test]
+    fn expiry_capacity_and_eviction() {
+        let c = MemoryCache::new(2);
+        c.put(&key(1), &session("t", "s1"), Duration::ZERO);
+        assert_eq!(c.get(&key(1)), None, "expired");
+        c.put(&key(1), &session("t", "s1"), Duration::from_secs(60));
+        c.put(&key(2), &session("t", "s2"), Duration::from_secs(60));
+        c.put(&key(3), &session("t", "s3"), Duration::from_secs(60));
+        assert_eq!(c.get(&key(1)), None, "least recently used went over capacity");
+        c.put(&key(4), &session("u", "s2"), Duration::from_secs(60));
+        c.evict_session("t", "s2");
+        assert_eq!(c.get(&key(2)), None);
+        assert!(c.get(&key(4)).is_some(), "same session id, other tenant: kept");
+        c.evict_key(&key(4));
+        assert_eq!(c.get(&key(4)), None);
     }
 }

@@ -151,3 +151,18 @@ fn check_client(client: &Value) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::check_client;
+    use serde_json::json;
+
+    #[test]
+    fn list_fields_must_be_lists_of_strings() {
+        assert!(check_client(&json!({"redirect_uris": ["https://a"], "grant_types": null})).is_ok());
+        for bad in [json!({"redirect_uris": "https://a"}), json!({"audience": [1]}), json!("x"), json!([])] {
+            let e = check_client(&bad).unwrap_err();
+            assert_eq!(e.code(), "validation");
+        }
+    }
+}

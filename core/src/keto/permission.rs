@@ -349,6 +349,12 @@ impl PermissionService {
             call = call.query("max-depth", d.to_string());
         }
         let r = c.send(call).await?;
+        // Keto v0.13 answers an expand with no tuples as 200 `{"code":404,...}`: an empty tree.
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&r.body) {
+            if v.get("type").is_none() && v.get("code").and_then(|c| c.as_u64()) == Some(404) {
+                return Ok(SubjectTree { kind: "leaf".into(), tuple: None, children: vec![] });
+            }
+        }
         Ok(c.decode::<wire::Tree>(&r)?.into_dto())
     }
 }

@@ -179,3 +179,13 @@ pub(crate) async fn delete_api_key(t: &TenantContext, k: &KeyScope, id: &str, ke
     );
     res.map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_non_empty_and_bounded() {
+        assert!(super::check_name("name", "Acme").is_ok());
+        assert!(super::check_name("name", " ").is_err());
+        assert!(super::check_name("name", &"a".repeat(1025)).is_err());
+    }
+}

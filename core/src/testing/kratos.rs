@@ -292,9 +292,10 @@ fn link(path: &str, req: &FakeRequest<'_>, next: &Option<String>) -> Option<Stri
 }
 
 fn list_identities(t: &TenantState, req: &FakeRequest<'_>) -> FakeResponse {
-    let items: Vec<(&str, Value)> = t.identities.iter().map(|(id, i)| (id.as_str(), i.doc.clone())).collect();
+    let items: Vec<(&str, &Value)> = t.identities.iter().map(|(id, i)| (id.as_str(), &i.doc)).collect();
     match page(items, req) {
         Ok((items, next)) => {
+            let items: Vec<Value> = items.into_iter().cloned().collect();
             FakeResponse::json(200, &Value::Array(items)).with_link(link("admin/identities", req, &next))
         }
         Err(e) => e,

@@ -39,7 +39,8 @@
 //!
 //! Kratos (admin): identities — create (an `email` string trait becomes the identity's
 //! identifier, verifiable and recovery address, like the usual schemas; a repeated email is
-//! `409`), get (with `include_credential`: credential types and identifiers only), list with
+//! `409`; the email is also the identifier of a `password` credential, as Kratos records it),
+//! get (with `include_credential`: credential types and identifiers only), list with
 //! `page_size`/`page_token` and a `Link` header, JSON Patch, PUT, delete (with its sessions);
 //! the identity's sessions (list, paging, `active` filter), `GET`/`DELETE /admin/sessions/{id}`,
 //! `PATCH /admin/sessions/{id}/extend`. Traits are not validated against a schema. Kratos

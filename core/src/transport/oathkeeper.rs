@@ -120,10 +120,13 @@ impl Verifier {
             return Err(Refusal::Malformed);
         }
         let t = now();
-        if c.iat > t + LEEWAY_SECS || c.exp < c.iat || c.exp - c.iat > MAX_LIFETIME_SECS {
+        // Claims are attacker-sized integers: plain `-`/`+` overflow (a panic in debug builds, and
+        // in release a wrapped lifetime that slips under the one-hour limit). Found by cargo-fuzz.
+        let lifetime = c.exp.checked_sub(c.iat);
+        if c.iat > t.saturating_add(LEEWAY_SECS) || c.exp < c.iat || lifetime.is_none_or(|l| l > MAX_LIFETIME_SECS) {
             return Err(Refusal::Malformed);
         }
-        if c.exp + LEEWAY_SECS < t {
+        if c.exp.saturating_add(LEEWAY_SECS) < t {
             return Err(Refusal::Expired);
         }
         if let Some(other) = &c.tenant {
@@ -232,5 +235,22 @@ mod tests {
         let tampered = format!("{p}x");
         assert_eq!(v.verify("t", &headers(&tampered, Some(&s))).unwrap_err(), Refusal::Unsigned);
         assert!(v.verify("t", &headers(&p, Some(&s))).is_ok());
+    }
+
+    /// Regression (cargo-fuzz, target `oathkeeper`): extreme `iat`/`exp` overflowed the lifetime
+    /// arithmetic — a panic in debug builds; in release the wrapped lifetime passed the limit.
+    #[test]
+    fn extreme_timestamps_are_refused_without_overflow() {
+        let key = Secret::new("key-0123456789abcdef");
+        let v = verifier(&["key-0123456789abcdef"]);
+        for (i, (iat, exp)) in [(i64::MIN, i64::MAX), (i64::MIN, now() + 60), (now(), i64::MAX), (i64::MIN, i64::MIN)]
+            .into_iter()
+            .enumerate()
+        {
+            let c = json!({"sub": "s", "iat": iat, "exp": exp, "jti": format!("x{i}")});
+            let (p, s) = sign_envelope(&c, &key);
+            let r = v.verify("t", &headers(&p, Some(&s)));
+            assert!(matches!(r, Err(Refusal::Malformed) | Err(Refusal::Expired)), "{iat} {exp}: {:?}", r.map(|_| ()));
+        }
     }
 }

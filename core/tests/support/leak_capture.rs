@@ -28,6 +28,7 @@ struct State {
     events: u64,
     leaks: Vec<String>,
     written: Option<Instant>,
+    probe_detected: bool,
 }
 
 fn state() -> &'static Mutex<State> {
@@ -129,22 +130,22 @@ fn write_summary(st: &State) {
     if std::fs::create_dir_all(&per).is_err() {
         return;
     }
-    let mine = json!({"events": st.events, "leaks": st.leaks.len(), "examples": st.leaks.iter().take(20).collect::<Vec<_>>(), "secrets": st.secrets.len()});
+    let mine = json!({"events": st.events, "leaks": st.leaks.len(), "examples": st.leaks.iter().take(20).collect::<Vec<_>>(), "secrets": st.secrets.len(), "probe_detected": st.probe_detected});
     let _ = std::fs::write(per.join(format!("{}.json", binary())), mine.to_string());
-    let (mut events, mut leaks, mut binaries) = (0u64, 0u64, 0u64);
+    let (mut events, mut leaks, mut binaries, mut probe) = (0u64, 0u64, 0u64, false);
     for e in std::fs::read_dir(&per).into_iter().flatten().flatten() {
         if let Ok(v) = std::fs::read_to_string(e.path()).map(|t| serde_json::from_str::<Value>(&t).unwrap_or_default())
         {
             events += v["events"].as_u64().unwrap_or(0);
             leaks += v["leaks"].as_u64().unwrap_or(0);
             binaries += 1;
+            probe |= v["probe_detected"].as_bool().unwrap_or(false);
         }
     }
     let out = dir().join("leaks.json");
     let mut doc: Value =
         std::fs::read_to_string(&out).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(json!({}));
-    doc["rust"] =
-        json!({"sources": {"logs": {"scanned": events, "leaks": leaks}}, "binaries": binaries, "leaks": leaks});
+    doc["rust"] = json!({"sources": {"logs": {"scanned": events, "leaks": leaks}}, "binaries": binaries, "leaks": leaks, "probe_detected": probe});
     let tmp = dir().join(format!("leaks.json.{}", std::process::id()));
     if std::fs::write(&tmp, serde_json::to_string_pretty(&doc).unwrap_or_default()).is_ok() {
         let _ = std::fs::rename(&tmp, &out);
@@ -168,9 +169,10 @@ pub fn counts() -> (u64, usize) {
     (st.events, st.leaks.len())
 }
 
-/// Forget leaks whose text contained `probe` (after a deliberate plant).
+/// After a deliberate plant was detected: forget its hits and record that the scan works.
 pub fn forget_probe(found_before: usize) {
     let mut st = state().lock().unwrap();
     st.leaks.truncate(found_before);
+    st.probe_detected = true;
     write_summary(&st);
 }
