@@ -593,6 +593,15 @@ export declare class WorkspacePager {
   nextItem(): Promise<Workspace | null>
 }
 
+/**
+ * Test builds only: panic deliberately in a sync function (caught here) to prove no panic
+ * crosses into JavaScript.
+ */
+export declare function _debugPanic(kind: string): void
+
+/** Test builds only: panic deliberately inside an async function, mid-future, on the runtime. */
+export declare function _debugPanicAsync(kind: string): Promise<void>
+
 /** A project or workspace API key; `value` (a Secret) only right after creation. */
 export interface ApiKey {
   tenant: string

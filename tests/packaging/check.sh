@@ -50,8 +50,15 @@ snippet python > "$tmp/quickstart.py"
 expect "$tmp/py.out" "get() is sanitized: True" "may view before grant: False" "may view after grant: True"
 
 echo "packaging: npm run build + npm pack + npm install <tarball> (fresh project)"
+# The release build regenerates the committed index.js/index.d.ts (without the debug-only test
+# hooks) and the .node: put the developer's debug build back afterwards.
+mkdir "$tmp/debug"
+cp bindings-node/index.js bindings-node/index.d.ts bindings-node/*.node "$tmp/debug/"
+restore() { cp "$tmp"/debug/* bindings-node/; }
+trap 'restore; rm -rf "$tmp"' EXIT
 npm run -s build > "$tmp/npm-build.log" 2>&1 || { cat "$tmp/npm-build.log"; exit 1; }
 npm pack --silent --pack-destination "$tmp" >/dev/null
+restore
 mkdir "$tmp/app"
 (cd "$tmp/app" && npm init -y >/dev/null && npm install --silent --no-audit --no-fund "$tmp"/ory-iam-*.tgz)
 test -f "$tmp/app/node_modules/ory-iam/bindings-node/index.d.ts"
