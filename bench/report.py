@@ -208,7 +208,8 @@ def main() -> None:
       f"{data['duration_s']:.0f} s per point; the official Python SDKs run a thread pool of N threads (urllib3 pool sized N), "
       "the Node clients N concurrent async loops, ory-iam N concurrent tasks/promises; wrk runs N connections "
       "(`bench/wrk_whoami.lua`, the same tokens). Client CPU = user+sys of the client process over the measured window ÷ calls "
-      "(for wrk: of the wrk process).\n")
+      "(for wrk: of the wrk process). ory-iam runs with the stack's config (`.stack/stack.json` `iam_config`: retries 2, "
+      "timeout 15 s) and `audit: {sink: none}`, like the official SDKs, which audit nothing.\n")
     w(f"![throughput](throughput.png)\n\n![cpu per call](cpu_per_call.png)\n")
     w("| client | c | calls/s | % of wrk | client CPU/call (µs) | load1 |\n|---|---|---|---|---|---|")
     un = pick(rs, "whoami_uncached")

@@ -53,7 +53,9 @@ class Runner:
             return [PY, str(BENCH / "py_bench.py"), client, workload, *flags]
         if lang == "node":
             extra = ["--iam-dir", self.a.iam_node_dir] if client == "ory-iam" else []
-            return ["node", str(BENCH / "node_bench.js"), client, workload, *flags, *extra]
+            # The memory workload collects garbage before reading RSS (so the figure is what stays).
+            gc = ["--expose-gc"] if workload == "memory" else []
+            return ["node", *gc, str(BENCH / "node_bench.js"), client, workload, *flags, *extra]
         return [self.a.rust_bin, workload, *flags]
 
     def run(self, lang: str, client: str, workload: str, **opts: Any) -> dict[str, Any] | None:
@@ -126,7 +128,7 @@ def versions(a: argparse.Namespace) -> dict[str, Any]:
             return "?"
 
     pip = subprocess.run([PY, "-m", "pip", "list", "--format=json"], capture_output=True, text=True).stdout
-    pkgs = {p["name"].lower(): p["version"] for p in json.loads(pip or "[]")}
+    pkgs = {p["name"].lower().replace("_", "-"): p["version"] for p in json.loads(pip or "[]")}
 
     def npm(name: str) -> str:
         try:
@@ -145,7 +147,7 @@ def versions(a: argparse.Namespace) -> dict[str, Any]:
         "python": platform.python_version(),
         "node": out(["node", "--version"]),
         "rustc": out(["rustc", "--version"]),
-        "wrk": out(["wrk", "--version"]).splitlines()[0] if out(["wrk", "--version"]) else "?",
+        "wrk": " ".join(out(["wrk", "--version"]).split()[:2]) or "?",
         "machine": {"cpu": cpu_model, "cores": os.cpu_count(), "mem_gb": round(mem_kb / 1024 / 1024, 1), "kernel": platform.release(), "os": platform.platform()},
     }
 

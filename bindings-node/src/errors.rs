@@ -18,6 +18,23 @@ impl<T> IntoNapi<T> for ory_iam::Result<T> {
     }
 }
 
+/// Panic messages can quote whatever the code was handling (a token, a trait), and the default
+/// hook prints them to stderr: print where the panic happened, never what it said. A cdylib has
+/// its own copy of std, so this hook sees panics in ory-iam only, not in other extensions.
+#[cfg_attr(test, allow(dead_code))]
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("ory-iam: internal error (a panic at {at}; its message is withheld); the caller gets IamError");
+    }));
+}
+
+#[cfg_attr(test, allow(dead_code))]
+#[napi_derive::module_init]
+fn init() {
+    install_panic_hook();
+}
+
 /// A caught panic as the library's internal error (the base `IamError`). The payload is dropped
 /// unread: a panic message may quote whatever value the code was handling.
 pub fn panicked(payload: Box<dyn std::any::Any + Send>) -> napi::Error {
@@ -35,6 +52,7 @@ pub fn catch<T>(f: impl FnOnce() -> napi::Result<T>) -> napi::Result<T> {
 /// Test builds only: panic deliberately in a sync function (caught here) to prove no panic
 /// crosses into JavaScript.
 #[cfg(debug_assertions)]
+#[cfg_attr(test, allow(dead_code))] // `#[napi]` items are not compiled into test builds
 #[napi_derive::napi(js_name = "_debugPanic")]
 pub fn debug_panic(kind: String) -> napi::Result<()> {
     catch(|| panic!("deliberate test panic ({kind})"))
@@ -42,6 +60,7 @@ pub fn debug_panic(kind: String) -> napi::Result<()> {
 
 /// Test builds only: panic deliberately inside an async function, mid-future, on the runtime.
 #[cfg(debug_assertions)]
+#[cfg_attr(test, allow(dead_code))]
 #[napi_derive::napi(js_name = "_debugPanicAsync")]
 pub async fn debug_panic_async(kind: String) -> napi::Result<()> {
     tokio::task::yield_now().await;

@@ -96,6 +96,22 @@ pub fn from_py(obj: &Bound<'_, PyAny>, path: &str) -> Result<Value, ory_iam::Err
     Err(ory_iam::Error::invalid_field(if path.is_empty() { "<argument>" } else { path }, "has an unsupported type"))
 }
 
+/// For optional typed scalar arguments (a page size, a flag): `None` stays `None`; a value of
+/// the wrong type (or out of range) is a validation error naming the argument, never TypeError.
+pub fn want_opt<T: serde::de::DeserializeOwned>(
+    obj: Option<&Bound<'_, PyAny>>,
+    name: &str,
+) -> Result<Option<T>, ory_iam::Error> {
+    match obj {
+        None => Ok(None),
+        Some(o) if o.is_none() => Ok(None),
+        // `bool` is an `int` in Python: refuse it where a number is wanted (serde does that).
+        Some(o) => serde_json::from_value(from_py(o, name)?)
+            .map(Some)
+            .map_err(|_| ory_iam::Error::invalid_field(name, "has the wrong type or is out of range")),
+    }
+}
+
 /// For arguments that must be a str.
 pub fn want_str(obj: &Bound<'_, PyAny>, name: &str) -> Result<String, ory_iam::Error> {
     obj.cast::<PyString>()

@@ -1,4 +1,4 @@
-use crate::convert::{from_py, want_str};
+use crate::convert::{from_py, want_opt, want_str};
 use crate::pager::PyPager;
 use crate::runtime::{core, spawn};
 use ory_iam::dto::{parse_input, CreateIdentity, ListIdentities, ListSessions};
@@ -37,8 +37,9 @@ impl PyIdentityService {
     }
 
     #[pyo3(signature = (page_size=None))]
-    fn list_all(&self, page_size: Option<u32>) -> PyPager {
-        PyPager::new(self.0.list_all(page_size))
+    fn list_all(&self, py: Python<'_>, page_size: Option<&Bound<'_, PyAny>>) -> PyResult<PyPager> {
+        let page_size = core(py, want_opt(page_size, "page_size"))?;
+        Ok(PyPager::new(self.0.list_all(page_size)))
     }
 
     fn update_traits<'py>(
@@ -78,8 +79,14 @@ impl PyIdentityService {
     }
 
     #[pyo3(signature = (id, active=None))]
-    fn list_sessions_all(&self, py: Python<'_>, id: &Bound<'_, PyAny>, active: Option<bool>) -> PyResult<PyPager> {
+    fn list_sessions_all(
+        &self,
+        py: Python<'_>,
+        id: &Bound<'_, PyAny>,
+        active: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyPager> {
         let id = core(py, want_str(id, "id"))?;
+        let active = core(py, want_opt(active, "active"))?;
         Ok(PyPager::new(self.0.list_sessions_all(&id, active)))
     }
 

@@ -191,6 +191,7 @@ impl PyIam {
 #[pymodule]
 fn _ory_iam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     logging::install();
+    runtime::install_panic_hook();
     m.add_class::<PyIam>()?;
     m.add_class::<PyIdentityService>()?;
     m.add_class::<PyMetadataService>()?;

@@ -106,8 +106,9 @@ impl PyWorkspaceAdminService {
         spawn(py, async move { x.list(o).await })
     }
     #[pyo3(signature = (page_size=None))]
-    fn list_all(&self, page_size: Option<u32>) -> PyPager {
-        PyPager::new(self.0.list_all(page_size))
+    fn list_all(&self, py: Python<'_>, page_size: Option<&Bound<'_, PyAny>>) -> PyResult<PyPager> {
+        let page_size = core(py, crate::convert::want_opt(page_size, "page_size"))?;
+        Ok(PyPager::new(self.0.list_all(page_size)))
     }
     fn get<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let id = s(py, id, "id")?;

@@ -148,6 +148,16 @@ pub fn core<T>(py: Python<'_>, r: ory_iam::Result<T>) -> PyResult<T> {
     r.map_err(|e| to_pyerr(py, e))
 }
 
+/// Panic messages can quote whatever the code was handling (a token, a trait), and the default
+/// hook prints them to stderr: print where the panic happened, never what it said. A cdylib has
+/// its own copy of std, so this hook sees panics in ory-iam only, not in other extensions.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("ory-iam: internal error (a panic at {at}; its message is withheld); the caller gets IamError");
+    }));
+}
+
 /// A caught panic as the library's internal error. The payload is dropped unread: a panic
 /// message may quote whatever value the code was handling (a token, a trait).
 fn panicked(payload: Box<dyn std::any::Any + Send>) -> ory_iam::Error {

@@ -70,7 +70,12 @@ async function runCase(iam, c) {
   try {
     let svc = iam[camel(c.service)]
     if (c.tenant) svc = svc.forTenant(c.tenant)
-    const out = await svc[camel(c.call)](...expand(c.args))
+    let out
+    if (c.iterate) {
+      for await (out of svc[camel(c.call)](...expand(c.args))) break
+    } else {
+      out = await svc[camel(c.call)](...expand(c.args))
+    }
     if (!c.returns_null) problem = `returned ${typeof out}, expected ${c.code}`
     else if (out !== null && out !== undefined) problem = `returned ${typeof out}, expected null`
   } catch (e) {

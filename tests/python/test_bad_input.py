@@ -90,7 +90,12 @@ async def run_case(iam: ory_iam.Iam, case: dict[str, Any], proxy: FaultProxy) ->
         svc = getattr(iam, case["service"])
         if case.get("tenant"):
             svc = svc.for_tenant(case["tenant"])
-        out = await getattr(svc, case["call"])(*expand(case["args"]))
+        if case.get("iterate"):
+            out = None
+            async for out in getattr(svc, case["call"])(*expand(case["args"])):
+                break
+        else:
+            out = await getattr(svc, case["call"])(*expand(case["args"]))
         if not case.get("returns_null"):
             problem = f"returned {type(out).__name__}, expected {case['code']}"
         elif out is not None:

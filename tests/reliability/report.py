@@ -116,6 +116,12 @@ def load_section(l: Any) -> list[str]:
     return out + ["", "Round 2 is served from the cache: the upstream total does not move.", ""]
 
 
+def half_growth(samples: list[dict[str, Any]]) -> float:
+    """RSS change over the second half of the run: a leak keeps growing, a warm-up does not."""
+    mid = samples[len(samples) // 2]["rss_mib"]
+    return float(samples[-1]["rss_mib"]) - float(mid)
+
+
 def soak_section(s: Any) -> list[str]:
     out = ["## Soak", ""]
     if not s:
@@ -130,7 +136,7 @@ def soak_section(s: Any) -> list[str]:
     for lang in ("python", "node"):
         r = s.get(lang)
         if not r:
-            rows.append([lang, "not run", "", "", "", "", "", ""])
+            rows.append([lang, "not run", "", "", "", "", "", "", ""])
             continue
         rows.append(
             [
@@ -138,13 +144,20 @@ def soak_section(s: Any) -> list[str]:
                 f"{r['seconds']:g} s @ {r['rate_per_s']:g}/s",
                 f"{r['completed']}/{r['requests']}",
                 sum(r["errors"].values()) + r["wrong_answers"],
-                f"{r['rss_start_mib']} → {r['rss_end_mib']} (±{r['rss_tolerance_mib']})",
+                f"{r['rss_start_mib']} → {r['rss_end_mib']} (allowed +{r['rss_tolerance_mib']})",
                 f"{r['fds_start']} → {r['fds_end']}",
                 f"{min(x['rss_mib'] for x in r['samples'])}–{max(x['rss_mib'] for x in r['samples'])}",
+                f"{half_growth(r['samples']):+.2f}",
                 mark(r["ok"]) + ("" if r["ok"] else " " + "; ".join(r["problems"])),
             ]
         )
-    out += table(["binding", "duration @ rate", "calls ok", "errors", "RSS MiB start → end", "fds start → end", "RSS range (all samples)", "ok"], rows)
+    out += table(["binding", "duration @ rate", "calls ok", "errors", "RSS MiB start → end", "fds start → end", "RSS range (all samples)", "RSS Δ 2nd half (MiB)", "ok"], rows)
+    out += ["", "RSS over time (MiB, every ~10 % of the run):", ""]
+    for lang in ("python", "node"):
+        r = s.get(lang)
+        if r:
+            pts = r["samples"][:: max(1, len(r["samples"]) // 10)]
+            out.append(f"- {lang}: " + ", ".join(f"{x['t']:g}s {x['rss_mib']}" for x in pts) + f", end {r['rss_end_mib']}")
     short = [lang for lang in ("python", "node") if s.get(lang) and s[lang]["seconds"] < 600]
     if short:
         out += ["", f"**Shortened soak** for {', '.join(short)} (SOAK_SECONDS < 600)."]
