@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The reliability suite (issue 8), one command: runs every part against the real local stack and
-# regenerates tests/reliability/REPORT.md from the JSON results in .stack/reliability/.
+# regenerates tests/reliability/REPORT.md from the JSON results in .stack/reliability/run/.
 #
 #   bash scripts/reliability.sh
 #
@@ -23,7 +23,30 @@ fuzz_seconds="${FUZZ_SECONDS:-60}"
 tests/stack/up || exit 1
 # Fresh results only: a part that does not run this time must not be reported from a past run.
 mkdir -p "$out"
-rm -rf "$out"/*.json "$out"/leaks.node "$out"/leaks.rust
+rm -rf "$out"/*.json "$out"/leaks.node "$out"/leaks.rust "$out"/run
+
+# Other runs in this tree (a colleague's pytest, cargo test, node --test) write into the same
+# .stack/reliability/ files. Right after each step, the parts it produced are copied into
+# .stack/reliability/run/, which is what the report reads.
+snap() {
+  python3 - "$out" "$@" <<'PY'
+import json, pathlib, sys
+out = pathlib.Path(sys.argv[1]); run = out / "run"; run.mkdir(exist_ok=True)
+key, files = sys.argv[2], sys.argv[3:]
+for name in files:
+    src = out / name
+    if not src.exists():
+        continue
+    data = json.loads(src.read_text())
+    dst = run / name
+    if key == "*":
+        dst.write_text(json.dumps(data, indent=1))
+    elif isinstance(data, dict) and key in data:
+        merged = json.loads(dst.read_text()) if dst.exists() else {}
+        merged[key] = data[key]
+        dst.write_text(json.dumps(merged, indent=1))
+PY
+}
 
 steps=()
 failed=()
@@ -39,8 +62,12 @@ step() {
 step "python: build" .venv/bin/maturin develop -q
 step "node: build" npm run -s build:debug
 step "rust: all tests (fault matrix, load, leak scan)" cargo test -p ory-iam --no-fail-fast -- --nocapture --test-threads 1
+snap '*' faults.json load.json
+snap rust leaks.json bad_input.json panic.json
 step "python: all tests (leak scan, bad input, panic, faults, cancel)" .venv/bin/python -m pytest -q -s
+snap python leaks.json bad_input.json panic.json cancel.json
 step "node: all tests (leak scan, bad input, panic, faults, abandon)" node --test tests/node/
+snap node leaks.json bad_input.json panic.json cancel.json
 
 soak() {
   SOAK_SECONDS="$soak_seconds" SOAK_RATE="$soak_rate" .venv/bin/python tests/reliability/soak.py > "$out/soak-python.log" 2>&1 &
@@ -55,17 +82,19 @@ soak() {
   [ "$rp" -eq 0 ] && [ "$rn" -eq 0 ]
 }
 step "soak: python + node, ${soak_seconds}s at ${soak_rate}/s each" soak
+snap '*' soak.json
 
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
   step "fuzz: ${fuzz_seconds}s per target" bash scripts/fuzz.sh "$fuzz_seconds"
+  snap '*' fuzz.json
 fi
 
 printf '%s\n' "${steps[@]}" | python3 -c '
 import json, sys
 rows = [l.rstrip("\n").split("\t") for l in sys.stdin if l.strip()]
 json.dump({"steps": [{"step": s, "rc": int(rc), "seconds": int(sec)} for s, rc, sec in rows]}, open(sys.argv[1], "w"), indent=2)
-' "$out/steps.json"
-python3 tests/reliability/report.py
+' "$out/run/steps.json"
+RELIABILITY_RESULTS="$out/run" python3 tests/reliability/report.py
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then

@@ -6,6 +6,7 @@
 //!   `RELIABILITY_LOAD_SESSIONS` to change) whoami'd all at once → each caller gets its own
 //!   identity, one upstream call per credential; a second concurrent round is served from the
 //!   cache, still without cross-talk.
+//!
 //! Writes `.stack/reliability/load.json`.
 
 mod common;
