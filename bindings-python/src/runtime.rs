@@ -75,16 +75,13 @@ fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
         .call0()
 }
 
-/// An asyncio future already resolved with a result known without I/O (a whoami cache hit):
-/// awaiting it does not yield to the loop, and there is no hop to the runtime and back.
-pub fn ready<'py, T: Serialize>(py: Python<'py>, r: ory_iam::Result<T>) -> PyResult<Bound<'py, PyAny>> {
+/// An asyncio future already resolved with a result known without I/O (a whoami cache hit,
+/// converted by the caller): awaiting it does not yield to the loop, and there is no hop to the
+/// runtime and back.
+pub fn settled<'py>(py: Python<'py>, r: Result<Bound<'py, PyAny>, ory_iam::Error>) -> PyResult<Bound<'py, PyAny>> {
     let py_fut = running_loop(py)?.call_method0("create_future")?;
-    let out = r.and_then(|v| {
-        ory_iam::secret::expose_in(|| serde_json::to_value(&v))
-            .map_err(|_| ory_iam::Error::internal("cannot convert a result"))
-    });
-    match out {
-        Ok(v) => py_fut.call_method1("set_result", (to_py(py, &v)?,))?,
+    match r {
+        Ok(v) => py_fut.call_method1("set_result", (v,))?,
         Err(e) => py_fut.call_method1("set_exception", (to_pyerr(py, e).into_value(py),))?,
     };
     Ok(py_fut)

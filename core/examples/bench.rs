@@ -119,8 +119,17 @@ fn tuples(fx: &Value, n: usize) -> Vec<PermissionTuple> {
         .collect()
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // `BENCH_RUNTIME=current_thread` runs the same workload on a single-threaded runtime, to
+    // tell the cost of the multi-thread runtime's cross-thread wake-ups from the library's own.
+    let rt = match std::env::var("BENCH_RUNTIME").as_deref() {
+        Ok("current_thread") => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
+        _ => tokio::runtime::Builder::new_multi_thread().enable_all().build()?,
+    };
+    rt.block_on(run())
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let a = args();
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let stack: Value = serde_json::from_str(&std::fs::read_to_string(format!("{root}/.stack/stack.json"))?)?;

@@ -35,7 +35,7 @@ pub(crate) fn until(ts: Option<&str>) -> Option<Duration> {
 
 /// What `whoami` found without I/O.
 enum Local {
-    Done(Result<Session>),
+    Done(Box<Result<Session>>),
     Ask { cred: Credential, key: String, request_id: Option<String> },
 }
 
@@ -53,7 +53,7 @@ impl SessionService {
     /// expired credential). Upstream trouble is `IamUpstreamUnavailableError`, never "anonymous".
     pub async fn whoami(&self, headers: &HeaderMap) -> Result<Session> {
         let (cred, key, request_id) = match self.local(headers) {
-            Local::Done(r) => return r,
+            Local::Done(r) => return *r,
             Local::Ask { cred, key, request_id } => (cred, key, request_id),
         };
         let t = self.t.clone();
@@ -100,7 +100,7 @@ impl SessionService {
     /// awaitable on the cache-hit path instead of a round trip through the runtime.
     pub fn whoami_ready(&self, headers: &HeaderMap) -> Option<Result<Session>> {
         match self.local(headers) {
-            Local::Done(r) => Some(r),
+            Local::Done(r) => Some(*r),
             Local::Ask { key, request_id, .. } => {
                 // Anything but a clean hit (miss, expired, foreign tenant) is left to `whoami`,
                 // which audits it.
@@ -117,7 +117,7 @@ impl SessionService {
         let audit = |name: &str, result: &str| AuditEvent::new(name, &t.name, result).request_id(request_id.clone());
         if let Some(v) = &t.oathkeeper {
             // Verified locally; Kratos is never asked on this path.
-            return Local::Done(match v.verify(&t.name, headers) {
+            return Local::Done(Box::new(match v.verify(&t.name, headers) {
                 Ok(s) => {
                     t.emit(
                         audit(names::AUTH_SUCCESS, "success").target(s.identity.id.clone()).attr("cache_hit", false),
@@ -142,17 +142,17 @@ impl SessionService {
                     t.emit(ev);
                     Err(unauthorized(t, why))
                 }
-            });
+            }));
         }
         let cred = match transport::extract(t.config_transport(), t.session_cookie_name(), headers) {
             Ok(c) => c,
             Err(Rejection::Missing) => {
                 t.emit(audit(names::AUTH_FAILURE_MISSING_CREDENTIAL, "failure"));
-                return Local::Done(Err(unauthorized(t, "no credential in the request")));
+                return Local::Done(Box::new(Err(unauthorized(t, "no credential in the request"))));
             }
             Err(Rejection::Malformed) => {
                 t.emit(audit(names::AUTH_FAILURE_MALFORMED, "failure"));
-                return Local::Done(Err(unauthorized(t, "malformed credential")));
+                return Local::Done(Box::new(Err(unauthorized(t, "malformed credential"))));
             }
         };
         let (kind, material) = cred.material();
