@@ -4,21 +4,13 @@
 const { test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const crypto = require('node:crypto')
-const net = require('node:net')
 const express = require('express')
 const { Iam } = require('../../bindings-node/ory-iam.js')
 const { iamExpress } = require('../../bindings-node/express.js')
-const { iamConfig, uniqueEmail } = require('./helpers.js')
+const { iamConfig, uniqueEmail, closedPort, registerUser } = require('./helpers.js')
 
 const PASSWORD = 'a-Long-and-unique-passphrase-42'
 
-async function closedPort() {
-  const srv = net.createServer()
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r))
-  const port = srv.address().port
-  await new Promise((r) => srv.close(r))
-  return port
-}
 
 async function listen(app) {
   const server = await new Promise((resolve) => {
@@ -27,14 +19,7 @@ async function listen(app) {
   return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) }
 }
 
-// A native registration in `tenant`: a real session token.
-async function register(iam, tenant, tag) {
-  const flows = iam.flow.forTenant(tenant)
-  const flow = await flows.initiateRegistration()
-  const res = await flows.submitRegistration(flow.id, { method: 'password', password: PASSWORD, traits: { email: uniqueEmail(tag) } })
-  assert.equal(res.kind, 'success')
-  return { id: res.identity.id, token: res.sessionToken.expose(), tenant }
-}
+const register = registerUser
 const bearer = (u) => ({ authorization: `Bearer ${u.token}` })
 
 function buildApp(iam, { withAdminRouter = true } = {}) {

@@ -148,7 +148,28 @@ const scenarios = (name) => JSON.parse(fs.readFileSync(path.join(ROOT, 'tests', 
 // snake_case method names of the shared scenarios → this binding's camelCase.
 const camel = (s) => s.replace(/_([a-z])/g, (_, c) => c.toUpperCase())
 
-module.exports = { stack, iamConfig, uniqueEmail, scenarios, camel, scanRecord, registerSecret, ROOT }
+// The password of every identity the tests register.
+const PASSWORD = 'a-Long-and-unique-passphrase-42'
+
+// A loopback port nothing listens on (for outage tests).
+async function closedPort() {
+  const srv = require('node:net').createServer()
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r))
+  const port = srv.address().port
+  await new Promise((r) => srv.close(r))
+  return port
+}
+
+// A native registration in `tenant` (the session hook logs it in): a real session token.
+async function registerUser(iam, tenant, tag) {
+  const flows = iam.flow.forTenant(tenant)
+  const flow = await flows.initiateRegistration()
+  const res = await flows.submitRegistration(flow.id, { method: 'password', password: PASSWORD, traits: { email: uniqueEmail(tag) } })
+  if (res.kind !== 'success') throw new Error(`registration did not succeed: ${res.kind}`)
+  return { id: res.identity.id, token: res.sessionToken.expose(), tenant }
+}
+
+module.exports = { stack, iamConfig, uniqueEmail, scenarios, camel, scanRecord, registerSecret, closedPort, registerUser, PASSWORD, ROOT }
 
 // One cloud tenant pointed at the stack's spec-checking fake console.
 function cloudConfig() {

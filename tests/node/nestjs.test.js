@@ -4,14 +4,13 @@
 const { test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const crypto = require('node:crypto')
-const net = require('node:net')
 const path = require('node:path')
 const Module = require('node:module')
 const ts = require('typescript')
 require('reflect-metadata')
 const { NestFactory } = require('@nestjs/core')
 const { Iam } = require('../../bindings-node/ory-iam.js')
-const { iamConfig, uniqueEmail } = require('./helpers.js')
+const { iamConfig, uniqueEmail, closedPort, registerUser } = require('./helpers.js')
 
 const PASSWORD = 'a-Long-and-unique-passphrase-42'
 const APP_TS = path.join(__dirname, 'nestjs-app.ts')
@@ -44,13 +43,6 @@ function compileApp() {
   return m.exports
 }
 
-async function closedPort() {
-  const srv = net.createServer()
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r))
-  const port = srv.address().port
-  await new Promise((r) => srv.close(r))
-  return port
-}
 
 async function serve(mod) {
   const app = await NestFactory.create(mod, { logger: false })
@@ -59,13 +51,7 @@ async function serve(mod) {
   return { url, app, get: (p, headers = {}) => fetch(url + p, { headers }), close: () => app.close() }
 }
 
-async function register(iam, tenant, tag) {
-  const flows = iam.flow.forTenant(tenant)
-  const flow = await flows.initiateRegistration()
-  const res = await flows.submitRegistration(flow.id, { method: 'password', password: PASSWORD, traits: { email: uniqueEmail(tag) } })
-  assert.equal(res.kind, 'success')
-  return { id: res.identity.id, token: res.sessionToken.expose() }
-}
+const register = registerUser
 const bearer = (u) => ({ authorization: `Bearer ${u.token}` })
 
 let appTs, iam, srv, alice, bob, adminUser

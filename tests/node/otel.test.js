@@ -9,7 +9,7 @@ const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-asyn
 const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base')
 const { Iam, IamNotFoundError, IamUpstreamUnavailableError, setLogCallback } = require('../../bindings-node/ory-iam.js')
 const otel = require('../../bindings-node/otel.js')
-const { iamConfig, uniqueEmail } = require('./helpers.js')
+const { iamConfig, uniqueEmail, closedPort } = require('./helpers.js')
 
 const MISSING = '9f425a8d-7efc-4768-8f23-7647a74fdf13'
 const PASSWORD = 'a-Long-and-unique-passphrase-42'
@@ -76,12 +76,7 @@ test('retries are counted; uninstrument stops tracing', async (t) => {
   const { exporter } = tracing()
   t.after(() => otel.uninstrument())
   const cfg = iamConfig()
-  const net = require('node:net')
-  const srv = net.createServer().listen(0, '127.0.0.1')
-  await new Promise((r) => srv.once('listening', r))
-  const port = srv.address().port
-  await new Promise((r) => srv.close(r))
-  cfg.tenants.customer.kratos.admin_url = `http://127.0.0.1:${port}/`
+  cfg.tenants.customer.kratos.admin_url = `http://127.0.0.1:${await closedPort()}/`
   cfg.tenants.customer.http = { retries: 2, backoff_base_ms: 1, backoff_max_ms: 5, breaker_threshold: 100 }
   const iam = Iam.fromConfig(cfg)
   await assert.rejects(iam.identity.get(MISSING), IamUpstreamUnavailableError)

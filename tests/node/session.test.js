@@ -2,11 +2,10 @@
 // FlowService and SessionService from Node against the real Kratos instances.
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
-const net = require('node:net')
 const util = require('node:util')
 const crypto = require('node:crypto')
 const { Iam, Secret, IamUnauthorizedError, IamUpstreamUnavailableError } = require('../../bindings-node/ory-iam.js')
-const { stack, iamConfig, uniqueEmail } = require('./helpers.js')
+const { stack, iamConfig, uniqueEmail, closedPort } = require('./helpers.js')
 
 const PASSWORD = 'a-Long-and-unique-passphrase-42'
 
@@ -17,13 +16,6 @@ function makeIam(sessionCache) {
   return Iam.fromConfig(cfg)
 }
 
-async function closedPort() {
-  const srv = net.createServer()
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r))
-  const port = srv.address().port
-  await new Promise((r) => srv.close(r))
-  return port
-}
 
 // What a browser does with Set-Cookie.
 class Jar {
