@@ -42,7 +42,10 @@ export declare class ConsentService {
 }
 
 export declare class CourierMessagePager {
-  /** The next item, or null at the end. */
+  /**
+   * The next item, or null at the end. A buffered item (or the known end) comes
+   * back as an already-settled promise, without a round trip through the runtime.
+   */
   nextItem(): Promise<CourierMessage | null>
 }
 
@@ -212,7 +215,10 @@ export declare class Iam {
 }
 
 export declare class IdentityPager {
-  /** The next item, or null at the end. */
+  /**
+   * The next item, or null at the end. A buffered item (or the known end) comes
+   * back as an already-settled promise, without a round trip through the runtime.
+   */
   nextItem(): Promise<Identity | null>
 }
 
@@ -323,7 +329,10 @@ export declare class MetadataService {
 }
 
 export declare class OAuth2ClientPager {
-  /** The next item, or null at the end. */
+  /**
+   * The next item, or null at the end. A buffered item (or the known end) comes
+   * back as an already-settled promise, without a round trip through the runtime.
+   */
   nextItem(): Promise<OAuth2Client | null>
 }
 
@@ -395,7 +404,10 @@ export declare class PermissionService {
 }
 
 export declare class PermissionTuplePager {
-  /** The next item, or null at the end. */
+  /**
+   * The next item, or null at the end. A buffered item (or the known end) comes
+   * back as an already-settled promise, without a round trip through the runtime.
+   */
   nextItem(): Promise<PermissionTuple | null>
 }
 
@@ -462,7 +474,10 @@ export declare class Secret {
 }
 
 export declare class SessionPager {
-  /** The next item, or null at the end. */
+  /**
+   * The next item, or null at the end. A buffered item (or the known end) comes
+   * back as an already-settled promise, without a round trip through the runtime.
+   */
   nextItem(): Promise<Session | null>
 }
 
@@ -530,7 +545,10 @@ export declare class TokenService {
 }
 
 export declare class TrustedIssuerPager {
-  /** The next item, or null at the end. */
+  /**
+   * The next item, or null at the end. A buffered item (or the known end) comes
+   * back as an already-settled promise, without a round trip through the runtime.
+   */
   nextItem(): Promise<TrustedIssuer | null>
 }
 
@@ -589,7 +607,10 @@ export declare class WorkspaceAdminService {
 }
 
 export declare class WorkspacePager {
-  /** The next item, or null at the end. */
+  /**
+   * The next item, or null at the end. A buffered item (or the known end) comes
+   * back as an already-settled promise, without a round trip through the runtime.
+   */
   nextItem(): Promise<Workspace | null>
 }
 

@@ -37,11 +37,19 @@ impl SessionService {
 
     /// `null` only when the credential is missing or rejected; outages still throw.
     #[napi(
-        ts_args_type = "req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>"
+        ts_args_type = "req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>",
+        ts_return_type = "Promise<Session | null>"
     )]
-    pub async fn whoami_or_null(&self, req: Value) -> napi::Result<Option<Session>> {
+    pub fn whoami_or_null<'env>(&self, env: &'env Env, req: Value) -> napi::Result<PromiseRaw<'env, Option<Session>>> {
         let headers = ory_iam::transport::header_map_from_json(&req);
-        Ok(self.0.whoami_or_null(&headers).await.napi()?.map(Into::into))
+        match catch(|| Ok(self.0.whoami_or_null_ready(&headers)))? {
+            Some(Ok(s)) => PromiseRaw::resolve(env, s.map(Session::from)),
+            Some(Err(e)) => PromiseRaw::reject(env, to_napi(e)),
+            None => {
+                let s = self.0.clone();
+                env.spawn_future(async move { Ok(s.whoami_or_null(&headers).await.napi()?.map(Into::into)) })
+            }
+        }
     }
 
     /// Revoke a session (admin), evict it from the cache, audit `authz.session.revoke`.

@@ -192,6 +192,7 @@ impl PyIam {
 fn _ory_iam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     logging::install();
     runtime::install_panic_hook();
+    runtime::configure();
     m.add_class::<PyIam>()?;
     m.add_class::<PyIdentityService>()?;
     m.add_class::<PyMetadataService>()?;

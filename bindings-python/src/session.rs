@@ -1,6 +1,6 @@
 use crate::convert::to_py;
 use crate::convert::want_str;
-use crate::runtime::{core, guard, settled, spawn};
+use crate::runtime::{core, guard, settled, spawn, spawn_with};
 use ory_iam::dto::{Identity, RecoveryAddress, Session, VerifiableAddress};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
@@ -43,6 +43,13 @@ pub fn headers_from_py(req: &Bound<'_, PyAny>) -> http::HeaderMap {
         }
     }
     ory_iam::transport::header_map(pairs)
+}
+
+fn optional_session_to_py(py: Python<'_>, s: Option<Session>) -> PyResult<Bound<'_, PyAny>> {
+    match s {
+        Some(s) => Ok(session_to_py(py, &s)?.into_any()),
+        None => Ok(py.None().into_bound(py)),
+    }
 }
 
 /// The dict `to_py(serde_json::to_value(session))` gives, built directly: the cache-hit path
@@ -146,13 +153,20 @@ impl PySessionService {
             return settled(py, value);
         }
         let s = self.0.clone();
-        spawn(py, async move { s.whoami(&headers).await })
+        spawn_with(py, async move { s.whoami(&headers).await }, |py, s| Ok(session_to_py(py, &s)?.into_any()))
     }
 
     fn whoami_or_null<'py>(&self, py: Python<'py>, req: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let headers = headers_from_py(req);
+        if let Some(r) = guard(py, || Ok(self.0.whoami_or_null_ready(&headers)))? {
+            let value = match r {
+                Ok(s) => Ok(optional_session_to_py(py, s)?),
+                Err(e) => Err(e),
+            };
+            return settled(py, value);
+        }
         let s = self.0.clone();
-        spawn(py, async move { s.whoami_or_null(&headers).await })
+        spawn_with(py, async move { s.whoami_or_null(&headers).await }, optional_session_to_py)
     }
 
     fn revoke<'py>(&self, py: Python<'py>, session_id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {

@@ -129,9 +129,13 @@ for (const backend of ['memory', 'redis']) {
     const first = await iam.session.whoami(req)
     const second = await iam.session.whoami(req)
     assert.deepEqual([first.cacheHit, second.cacheHit], [false, true])
+    const third = await iam.session.whoamiOrNull(req)
+    assert.ok(third && third.cacheHit && third.id === first.id)
     await assert.rejects(iam.session.forTenant('admin').whoami(req), IamUnauthorizedError)
+    assert.equal(await iam.session.forTenant('admin').whoamiOrNull(req), null)
     await iam.session.revoke(first.id)
     await assert.rejects(iam.session.whoami(req), IamUnauthorizedError)
+    assert.equal(await iam.session.whoamiOrNull(req), null)
     await iam.identity.delete(first.identity.id)
   })
 }

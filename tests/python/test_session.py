@@ -152,13 +152,17 @@ async def test_cache_hit_miss_evict(iam_config: dict[str, Any], stack: dict[str,
     first = await iam.session.whoami(req)
     second = await iam.session.whoami(req)
     assert (first.cache_hit, second.cache_hit) == (False, True)
+    third = await iam.session.whoami_or_null(req)
+    assert third is not None and third.cache_hit and third.id == first.id
     with pytest.raises(IamUnauthorizedError):
         await iam.session.for_tenant("admin").whoami(req)
+    assert await iam.session.for_tenant("admin").whoami_or_null(req) is None
     await iam.session.revoke(first.id)
     with pytest.raises(IamUnauthorizedError):
         await iam.session.whoami(req)
+    assert await iam.session.whoami_or_null(req) is None
     hits = [e["attributes"]["cache_hit"] for e in events if e["name"] == "auth.success"]
-    assert hits == [False, True]
+    assert hits == [False, True, True]
     assert any(e["name"] == "authz.session.revoke" and e["target_id"] == first.id for e in events)
     dump = json.dumps(events)
     assert token not in dump and email not in dump

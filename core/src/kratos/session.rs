@@ -48,6 +48,15 @@ fn unauthorized(t: &TenantContext, why: &str) -> Error {
     Error::new(ErrorKind::Unauthorized, format!("no valid session: {why}")).with_tenant(&*t.name).with_status(401)
 }
 
+/// A missing, rejected or refused credential is "no session"; outages still fail.
+fn or_null(r: Result<Session>) -> Result<Option<Session>> {
+    match r {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if matches!(e.kind(), ErrorKind::Unauthorized | ErrorKind::Forbidden) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 impl SessionService {
     /// The session of the request, or `IamUnauthorizedError` (missing, malformed, invalid or
     /// expired credential). Upstream trouble is `IamUpstreamUnavailableError`, never "anonymous".
@@ -180,11 +189,13 @@ impl SessionService {
     /// Like `whoami`, but `None` when the credential is missing or rejected. Upstream failures
     /// still raise: an outage never turns a user into "anonymous".
     pub async fn whoami_or_null(&self, headers: &HeaderMap) -> Result<Option<Session>> {
-        match self.whoami(headers).await {
-            Ok(s) => Ok(Some(s)),
-            Err(e) if matches!(e.kind(), ErrorKind::Unauthorized | ErrorKind::Forbidden) => Ok(None),
-            Err(e) => Err(e),
-        }
+        or_null(self.whoami(headers).await)
+    }
+
+    /// [`whoami_or_null`](Self::whoami_or_null) without waiting, when no I/O is needed (see
+    /// [`whoami_ready`](Self::whoami_ready)).
+    pub fn whoami_or_null_ready(&self, headers: &HeaderMap) -> Option<Result<Option<Session>>> {
+        self.whoami_ready(headers).map(or_null)
     }
 
     /// Revoke a session (admin), evict it from the cache and audit `authz.session.revoke`.
