@@ -100,8 +100,8 @@ async function iamRun() {
     return loadLoop(args.concurrency, args.duration, (i) => svc.whoami(hs[i % hs.length]))
   }
   if (w === 'whoami_hit' || w === 'whoami_or_null_hit') {
-    // whoami_or_null_hit: the same cache hit through `whoamiOrNull`, which still makes the round
-    // trip through the runtime (what `whoami` did before its settled-promise fast path).
+    // whoami_or_null_hit: the same cache hit through `whoamiOrNull` (which has the same
+    // settled-promise fast path now; not part of the default run).
     const svc = Iam.fromConfig(iamConfig(true)).session
     const call = w === 'whoami_hit' ? (h) => svc.whoami(h) : (h) => svc.whoamiOrNull(h)
     const h = { 'x-session-token': tokens[0] }

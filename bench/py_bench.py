@@ -2,7 +2,9 @@
 
     python bench/py_bench.py CLIENT WORKLOAD [--concurrency N] [--duration S] [--calls N]
 
-CLIENT: ory-iam (the release wheel installed in bench/.venv), ory-client, ory-kratos-client,
+CLIENT: ory-iam (the release wheel installed in bench/.venv), ory-iam-per-call (the same wheel
+with the bridge's per-call completion path and two runtime threads, as before the mailbox),
+ory-client, ory-kratos-client,
 ory-keto-client (the official SDKs; sync, so concurrency is a thread pool, as their users do).
 WORKLOAD: whoami_uncached, whoami_hit, check, check_batch, identity_list, memory.
 Client CPU is the process's user+sys time (`resource.getrusage`) over the measured calls only.
@@ -101,8 +103,8 @@ async def iam_run(args: argparse.Namespace, stack: dict[str, Any], fx: dict[str,
         await asyncio.gather(*tasks)
         return throughput(calls, time.perf_counter() - t0, cpu() - c0)
     if w in ("whoami_hit", "whoami_or_null_hit"):
-        # whoami_or_null_hit: the same cache hit through `whoami_or_null`, which still makes the
-        # round trip through the runtime (what `whoami` did before its ready fast path).
+        # whoami_or_null_hit: the same cache hit through `whoami_or_null` (which has the same
+        # ready fast path now; not part of the default run).
         iam = ory_iam.Iam.from_config(iam_config(stack, cache=True))
         svc = iam.session
         call = svc.whoami if w == "whoami_hit" else svc.whoami_or_null
@@ -300,6 +302,20 @@ def main() -> None:
     stack, fx = load()
     if args.client == "ory-iam":
         out = asyncio.run(iam_run(args, stack, fx))
+    elif args.client == "ory-iam-per-call":
+        # The bridge as it was before the per-loop mailbox: every result completed from a
+        # runtime thread with `call_soon_threadsafe` (what loops without `add_reader` still
+        # get), on two runtime worker threads (read when the extension is imported).
+        import os
+
+        os.environ.setdefault("ORY_IAM_RUNTIME_THREADS", "2")
+
+        class NoReaderLoop(asyncio.SelectorEventLoop):
+            def add_reader(self, *a: Any, **k: Any) -> None:
+                raise NotImplementedError
+
+        with asyncio.Runner(loop_factory=NoReaderLoop) as runner:
+            out = runner.run(iam_run(args, stack, fx))
     else:
         out = sdk_run(args, stack, fx)
     out.update(lang="python", client=args.client, workload=args.workload, concurrency=args.concurrency)

@@ -5,7 +5,7 @@
 # bench/node_modules, Debian's wrk), reuses a healthy stack (tests/stack/up) and builds release
 # artifacts without touching the debug ones the tests use.
 #
-#   bash scripts/bench.sh            # the full run (about 10 minutes)
+#   bash scripts/bench.sh            # the full run (about 15 minutes)
 #   bash scripts/bench.sh --quick    # short runs, to try the harness
 #   BENCH_ONLY=whoami_hit,check bash scripts/bench.sh   # some workloads only
 set -euo pipefail
