@@ -84,6 +84,13 @@ impl SessionService {
             let key = key.clone();
             let store = store.clone();
             async move {
+                // The leader looks again: a caller that missed the cache just before the
+                // previous flight stored its session and ended would otherwise go upstream a
+                // second time (seen with 1,000 concurrent callers). In-memory only: a second
+                // Redis round trip on every miss would cost more than it saves.
+                if let Some(s) = store.get_now(&key).filter(|s| s.tenant == *t.name && fresh(s)) {
+                    return Ok(Session { cache_hit: true, ..s });
+                }
                 let s = fetch_whoami(&t, cred, request_id).await?;
                 let ttl_cfg = Duration::from_millis(t.config.cache.session_ttl_ms);
                 let ttl = until(s.expires_at.as_deref()).map(|left| left.min(ttl_cfg)).unwrap_or(Duration::ZERO);
@@ -92,6 +99,16 @@ impl SessionService {
             }
         };
         let res = if store.enabled() { store.single_flight(&key, fetch).await } else { fetch.await };
+        match res {
+            Ok(s) if s.cache_hit => Ok(self.hit(s, &request_id)),
+            res => self.fetched(res, &request_id),
+        }
+    }
+
+    /// Audit the outcome of asking Kratos.
+    fn fetched(&self, res: Result<Session>, request_id: &Option<String>) -> Result<Session> {
+        let t = &self.t;
+        let audit = |name: &str, result: &str| AuditEvent::new(name, &t.name, result).request_id(request_id.clone());
         match &res {
             Ok(s) => {
                 t.emit(audit(names::AUTH_SUCCESS, "success").target(s.identity.id.clone()).attr("cache_hit", false))
