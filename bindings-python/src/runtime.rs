@@ -173,10 +173,19 @@ fn resolve(py: Python<'_>, Done { fut, convert }: Done) {
     if fut.call_method0(intern!(py, "done")).and_then(|d| d.is_truthy()).unwrap_or(true) {
         return;
     }
-    let _ = match convert(py) {
+    let _ = match converted(py, convert) {
         Ok(v) => fut.call_method1(intern!(py, "set_result"), (v,)),
         Err(e) => fut.call_method1(intern!(py, "set_exception"), (e.into_value(py),)),
     };
+}
+
+/// Build a result's Python value; a panic while doing so fails this one future with
+/// `IamError` instead of escaping into the loop (which would leave the rest of a batch unresolved).
+fn converted<'py>(py: Python<'py>, convert: Convert) -> PyResult<Bound<'py, PyAny>> {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| convert(py))) {
+        Ok(r) => r,
+        Err(payload) => Err(to_pyerr(py, panicked(payload))),
+    }
 }
 
 /// The loop's mailbox, attached on first use. `None` when the loop cannot watch a socket
@@ -281,7 +290,7 @@ where
                 let done = run.await;
                 with_python(move |py| {
                     let Done { fut, convert } = done;
-                    let (ok, value) = match convert(py) {
+                    let (ok, value) = match converted(py, convert) {
                         Ok(v) => (true, v),
                         Err(e) => (false, e.into_value(py).into_bound(py).into_any()),
                     };
@@ -329,12 +338,15 @@ pub fn guard<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> 
 }
 
 /// Test builds only: panic deliberately inside the bridges, to prove no panic crosses into
-/// Python. `kind` = `sync` (raises at once) or `async` (returns an awaitable that fails).
+/// Python. `kind` = `sync` (raises at once), `async` (returns an awaitable that fails) or
+/// `convert` (fails while its result is turned into a Python value).
 #[cfg(debug_assertions)]
 #[pyfunction]
 pub fn _debug_panic<'py>(py: Python<'py>, kind: &str) -> PyResult<Bound<'py, PyAny>> {
     match kind {
         "sync" => guard(py, || -> PyResult<Bound<'py, PyAny>> { panic!("deliberate test panic (sync)") }),
+        // The panic happens on the loop thread, while a batch of results is being resolved.
+        "convert" => spawn_with(py, async { Ok(()) }, |_py, ()| panic!("deliberate test panic (convert)")),
         _ => spawn(py, async {
             // Yield once so the panic happens on a runtime thread, mid-future.
             tokio::task::yield_now().await;

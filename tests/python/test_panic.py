@@ -4,6 +4,7 @@ Uses the hidden `_debug_panic` of debug (test) builds. Writes .stack/reliability
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -55,6 +56,24 @@ async def test_async_panic_is_iam_error_and_the_runtime_survives(iam: ory_iam.Ia
         await iam.identity.get(str(uuid.uuid4()))
     _record("async", _outcome(ei.value))
     _record("runtime_alive_after_panics", True)
+
+
+async def test_a_panic_while_resolving_a_batch_fails_only_its_own_call(iam: ory_iam.Iam) -> None:
+    # Results of one loop are resolved together on the loop thread: a panic while building one
+    # of them must fail that call alone and leave the others of the same batch resolved.
+    missing = str(uuid.uuid4())
+    out = await asyncio.wait_for(
+        asyncio.gather(
+            *[_ory_iam._debug_panic("convert") for _ in range(5)],
+            *[iam.identity.get(missing) for _ in range(5)],
+            return_exceptions=True,
+        ),
+        30,
+    )
+    assert all(type(e) is IamError and e.code == "internal" for e in out[:5]), out
+    assert all(isinstance(e, ory_iam.IamNotFoundError) for e in out[5:]), out
+    assert not any("deliberate" in str(e) for e in out)
+    _record("convert", _outcome(out[0]))
 
 
 def test_the_process_survives_a_panic() -> None:
