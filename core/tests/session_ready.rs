@@ -87,3 +87,27 @@ async fn locally_refused_credentials_are_ready_and_remote_caches_are_not() {
     assert!(redis.session().whoami_ready(&req).is_none());
     redis.identity().delete(&s.identity.id).await.unwrap();
 }
+
+#[tokio::test]
+async fn whoami_or_null_ready_matches_whoami_or_null() {
+    let sink = Arc::new(Collect::default());
+    let iam = iam(json!("memory"), sink.clone());
+    let sessions = iam.session();
+    // No credential: "no session", known without I/O.
+    let none = sessions.whoami_or_null_ready(&header_map([("accept", "application/json")]));
+    assert_eq!(none.expect("refused locally").unwrap(), None);
+    assert_eq!(sessions.whoami_or_null(&header_map([("accept", "application/json")])).await.unwrap(), None);
+
+    let token = new_session(&iam).await;
+    let req = header_map([("x-session-token", token.as_str())]);
+    assert!(sessions.whoami_or_null_ready(&req).is_none(), "not cached: Kratos must be asked");
+    let fetched = sessions.whoami_or_null(&req).await.unwrap().expect("a session");
+    let ready = sessions.whoami_or_null_ready(&req).expect("cached now").unwrap().expect("a session");
+    assert!(ready.cache_hit && ready.id == fetched.id);
+
+    // Another tenant's cache entry is never handed out; whoami_or_null then asks its Kratos.
+    let admin = sessions.for_tenant("admin").unwrap();
+    assert!(admin.whoami_or_null_ready(&req).is_none());
+    assert_eq!(admin.whoami_or_null(&req).await.unwrap(), None);
+    iam.identity().delete(&fetched.identity.id).await.unwrap();
+}
