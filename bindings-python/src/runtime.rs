@@ -22,7 +22,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use serde::Serialize;
 use std::future::Future;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::panic::AssertUnwindSafe;
@@ -138,10 +138,22 @@ impl Mailbox {
             was_empty
         };
         if was_empty {
-            // WouldBlock means the socket already holds unread wake-ups: the loop will drain.
-            let _ = (&self.wake).write(&[1]);
+            wake(&self.wake);
         }
     }
+}
+
+/// One byte to the loop's end of the socket pair. WouldBlock means unread wake-ups are already
+/// there; a closed peer (the loop is gone) is not an error and must not raise SIGPIPE, which
+/// Python ignores but an embedding application may not.
+fn wake(s: &UnixStream) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: a valid, open socket fd (owned by `s`) and a one-byte buffer that outlives the call.
+    unsafe {
+        libc::send(s.as_raw_fd(), [1u8].as_ptr().cast(), 1, libc::MSG_NOSIGNAL);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = std::io::Write::write(&mut &*s, &[1]);
 }
 
 /// Attached to an asyncio loop (as `_ory_iam_completer`): resolves, on the loop thread and in
@@ -195,7 +207,17 @@ fn mailbox(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> Option<Arc<Mailbox>
     if let Ok(c) = event_loop.getattr(name) {
         return c.cast::<LoopCompleter>().ok().map(|c| c.get().mailbox.clone());
     }
+    let loop_type = event_loop.get_type().as_ptr() as usize;
+    if NO_ATTRIBUTES.lock().unwrap_or_else(|e| e.into_inner()).contains(&loop_type) {
+        return None;
+    }
     let attach = || -> PyResult<Option<Arc<Mailbox>>> {
+        // First make sure the loop can remember the answer: a loop type without instance
+        // attributes would otherwise get a new socket pair and reader on every call.
+        if event_loop.setattr(name, py.None()).is_err() {
+            NO_ATTRIBUTES.lock().unwrap_or_else(|e| e.into_inner()).insert(loop_type);
+            return Ok(None);
+        }
         let (wakeups, wake) = UnixStream::pair()?;
         wakeups.set_nonblocking(true)?;
         wake.set_nonblocking(true)?;
@@ -207,15 +229,15 @@ fn mailbox(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> Option<Arc<Mailbox>
                 event_loop.setattr(name, c)?;
                 Ok(Some(mailbox))
             }
-            Err(_) => {
-                // Remember that this loop has no readers, so we do not try again per call.
-                event_loop.setattr(name, py.None())?;
-                Ok(None)
-            }
+            // The attribute stays `None`: this loop has no readers, do not try again per call.
+            Err(_) => Ok(None),
         }
     };
     attach().ok().flatten()
 }
+
+/// Loop types whose instances take no attributes (so no mailbox can be attached to them).
+static NO_ATTRIBUTES: Mutex<std::collections::BTreeSet<usize>> = Mutex::new(std::collections::BTreeSet::new());
 
 /// Cancelling the asyncio future aborts the Rust task (its future is dropped).
 #[pyclass(module = "ory_iam._ory_iam", frozen)]

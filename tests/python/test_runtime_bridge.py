@@ -107,6 +107,38 @@ def test_a_loop_without_readers_gets_the_per_call_path(iam_config: dict[str, Any
         loop.close()
 
 
+class NoAttributeLoop(asyncio.SelectorEventLoop):
+    """A loop that takes no attributes from the library (as loops implemented in C may)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "_ory_iam_completer":
+            raise AttributeError(name)
+        super().__setattr__(name, value)
+
+
+def test_a_loop_without_attributes_gets_the_per_call_path_without_leaking(
+    iam_config: dict[str, Any], session: tuple[str, str]
+) -> None:
+    token, identity_id = session
+    iam = uncached(iam_config)
+    req = {"authorization": f"Bearer {token}"}
+    loop = NoAttributeLoop()
+    try:
+        assert loop.run_until_complete(iam.session.whoami(req)).identity.id == identity_id
+        readers, fds = len(loop._selector.get_map()), open_fds()  # type: ignore[attr-defined]
+
+        async def calls() -> None:
+            for _ in range(50):
+                assert (await iam.session.whoami(req)).identity.id == identity_id
+
+        loop.run_until_complete(calls())
+        # No mailbox can be remembered on such a loop, so none may be made per call either.
+        assert len(loop._selector.get_map()) == readers  # type: ignore[attr-defined]
+        assert open_fds() <= fds + 2
+    finally:
+        loop.close()
+
+
 def test_loops_come_and_go_without_leaking(iam_config: dict[str, Any], session: tuple[str, str]) -> None:
     token, identity_id = session
     iam = uncached(iam_config)
