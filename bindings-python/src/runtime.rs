@@ -253,6 +253,19 @@ impl AbortOnCancel {
     }
 }
 
+/// `settled` for a core value known without I/O, converted as `spawn_with` converts results.
+pub fn settled_with<'py, T>(
+    py: Python<'py>,
+    r: ory_iam::Result<T>,
+    convert: for<'a> fn(Python<'a>, T) -> PyResult<Bound<'a, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let value = match r {
+        Ok(v) => Ok(convert(py, v)?),
+        Err(e) => Err(e),
+    };
+    settled(py, value)
+}
+
 /// Start `fut` on the runtime and return an asyncio future bound to the running loop, resolved
 /// with the serde form of its value (secrets exposed: they go to their owner, and the package
 /// wraps them in `ory_iam.Secret`, whose repr is `***`). The package calls this from inside

@@ -1,6 +1,6 @@
 use crate::convert::to_py;
 use crate::convert::want_str;
-use crate::runtime::{core, guard, settled, spawn, spawn_with};
+use crate::runtime::{core, guard, settled_with, spawn, spawn_with};
 use ory_iam::dto::{Identity, RecoveryAddress, Session, VerifiableAddress};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
@@ -45,9 +45,13 @@ pub fn headers_from_py(req: &Bound<'_, PyAny>) -> http::HeaderMap {
     ory_iam::transport::header_map(pairs)
 }
 
+fn any_session_to_py(py: Python<'_>, s: Session) -> PyResult<Bound<'_, PyAny>> {
+    Ok(session_to_py(py, &s)?.into_any())
+}
+
 fn optional_session_to_py(py: Python<'_>, s: Option<Session>) -> PyResult<Bound<'_, PyAny>> {
     match s {
-        Some(s) => Ok(session_to_py(py, &s)?.into_any()),
+        Some(s) => any_session_to_py(py, s),
         None => Ok(py.None().into_bound(py)),
     }
 }
@@ -146,24 +150,16 @@ impl PySessionService {
     fn whoami<'py>(&self, py: Python<'py>, req: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let headers = headers_from_py(req);
         if let Some(r) = guard(py, || Ok(self.0.whoami_ready(&headers)))? {
-            let value = match r {
-                Ok(s) => Ok(session_to_py(py, &s)?.into_any()),
-                Err(e) => Err(e),
-            };
-            return settled(py, value);
+            return settled_with(py, r, any_session_to_py);
         }
         let s = self.0.clone();
-        spawn_with(py, async move { s.whoami(&headers).await }, |py, s| Ok(session_to_py(py, &s)?.into_any()))
+        spawn_with(py, async move { s.whoami(&headers).await }, any_session_to_py)
     }
 
     fn whoami_or_null<'py>(&self, py: Python<'py>, req: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let headers = headers_from_py(req);
         if let Some(r) = guard(py, || Ok(self.0.whoami_or_null_ready(&headers)))? {
-            let value = match r {
-                Ok(s) => Ok(optional_session_to_py(py, s)?),
-                Err(e) => Err(e),
-            };
-            return settled(py, value);
+            return settled_with(py, r, optional_session_to_py);
         }
         let s = self.0.clone();
         spawn_with(py, async move { s.whoami_or_null(&headers).await }, optional_session_to_py)
