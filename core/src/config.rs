@@ -74,6 +74,20 @@ pub struct KetoConfig {
     pub read_url: String,
     pub write_url: String,
     pub api_key: Option<Secret>,
+    /// Tuples per request to Keto's batch-check endpoint (1..=65535). Must not exceed the
+    /// server's `limit.max_batch_check_size`; unset = Keto's default of that limit, 10.
+    pub batch_size: Option<u32>,
+}
+
+impl KetoConfig {
+    /// Keto's default `limit.max_batch_check_size`.
+    pub const DEFAULT_BATCH_SIZE: u32 = 10;
+    /// The largest `limit.max_batch_check_size` Keto accepts.
+    pub const MAX_BATCH_SIZE: u32 = 65535;
+
+    pub fn batch_size(&self) -> usize {
+        self.batch_size.unwrap_or(Self::DEFAULT_BATCH_SIZE) as usize
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -320,6 +334,9 @@ impl IamConfig {
             if let Some(k) = &t.keto {
                 check_url(&mut bad, at("keto.read_url"), &k.read_url);
                 check_url(&mut bad, at("keto.write_url"), &k.write_url);
+                if matches!(k.batch_size, Some(n) if n == 0 || n > KetoConfig::MAX_BATCH_SIZE) {
+                    bad(at("keto.batch_size"), "must be between 1 and 65535");
+                }
             }
             if let Some(h) = &t.hydra {
                 check_url(&mut bad, at("hydra.public_url"), &h.public_url);
@@ -406,7 +423,12 @@ impl TenantConfig {
             (Some(k), _, _) => Some(k.clone()),
             (None, Mode::Cloud, Some(c)) => {
                 let url = cloud_project_url(&c.project_slug);
-                Some(KetoConfig { read_url: url.clone(), write_url: url, api_key: Some(c.api_key.clone()) })
+                Some(KetoConfig {
+                    read_url: url.clone(),
+                    write_url: url,
+                    api_key: Some(c.api_key.clone()),
+                    batch_size: None,
+                })
             }
             _ => None,
         }
@@ -710,6 +732,7 @@ impl Reader {
                 read_url: self.required_string(&mut k, "read_url"),
                 write_url: self.required_string(&mut k, "write_url"),
                 api_key: self.secret(&mut k, "api_key"),
+                batch_size: self.uint(&mut k, "batch_size").map(|n| n.min(u64::from(u32::MAX)) as u32),
             });
             self.finish(k);
         }
@@ -844,6 +867,22 @@ mod tests {
         ] {
             assert!(p.contains(&want), "missing {want} in {p:?}");
         }
+    }
+
+    #[test]
+    fn keto_batch_size_is_bounded_like_ketos_own_limit() {
+        let keto = |n: Value| json!({"tenants": {"t": {"keto": {"read_url": "http://k", "write_url": "http://k", "batch_size": n}}}});
+        for bad in [json!(0), json!(65536), json!(-1), json!("ten"), json!(u64::MAX)] {
+            let e = IamConfig::from_value(&keto(bad.clone())).unwrap_err();
+            assert_eq!(paths(&e), ["tenants.t.keto.batch_size"], "{bad}");
+        }
+        let c = IamConfig::from_value(&keto(json!(100))).unwrap();
+        assert_eq!(c.tenants["t"].keto.as_ref().unwrap().batch_size(), 100);
+        let c = IamConfig::from_value(
+            &json!({"tenants": {"t": {"keto": {"read_url": "http://k", "write_url": "http://k"}}}}),
+        )
+        .unwrap();
+        assert_eq!(c.tenants["t"].keto.as_ref().unwrap().batch_size(), 10, "Keto's default limit");
     }
 
     #[test]

@@ -313,6 +313,7 @@ mod tests {
         assert!(!super::untested("kratos", "v26.2.0"));
         assert!(super::untested("kratos", "v2.0.0"));
         assert!(!super::untested("keto", "v0.13.0-alpha.0"));
+        assert!(!super::untested("keto", "v0.14.0"));
         assert!(super::untested("hydra", "v1.11.0"));
         assert!(!super::untested("hydra", "master"));
     }

@@ -1,7 +1,10 @@
 //! PermissionService against the real Keto of `tests/stack`.
 
 mod common;
+#[path = "support/fault_proxy.rs"]
+mod fault_proxy;
 
+use fault_proxy::FaultProxy;
 use futures::StreamExt;
 use ory_iam::dto::{CheckOptions, ExpandQuery, PermissionQuery, PermissionTuple, Subject};
 use ory_iam::{ErrorKind, Iam};
@@ -117,6 +120,119 @@ async fn check_batch_keeps_order_and_isolates_failures() {
         assert_eq!(r.allowed, n % 3 == 0, "result {i} is in input order");
         assert!(r.error.is_none());
     }
+}
+
+/// The stack's Keto `limit.max_batch_check_size` (above Keto's default of 10).
+fn server_batch_limit() -> u64 {
+    common::stack()["keto"]["max_batch_check_size"].as_u64().unwrap()
+}
+
+/// A fresh `Iam` whose Keto read API is reached through a fault proxy in front of the real Keto.
+fn through_proxy(http: serde_json::Value) -> (Iam, FaultProxy) {
+    through_proxy_with(http, None)
+}
+
+fn through_proxy_with(http: serde_json::Value, batch_size: Option<u64>) -> (Iam, FaultProxy) {
+    let stack = common::stack();
+    let proxy = FaultProxy::start(stack["keto"]["read_url"].as_str().unwrap());
+    let mut cfg = common::iam_config();
+    cfg["tenants"]["customer"]["keto"]["read_url"] = json!(proxy.url);
+    if let Some(n) = batch_size {
+        cfg["tenants"]["customer"]["keto"]["batch_size"] = json!(n);
+    }
+    cfg["tenants"]["customer"]["cache"] = json!({"permission_ttl_ms": 0});
+    cfg["tenants"]["customer"]["http"] = http;
+    (Iam::from_value(&cfg).unwrap(), proxy)
+}
+
+/// `n` tuples on a fresh object, every third one granted; returns them and the expected answers.
+async fn granted_every_third(iam: &Iam, n: usize) -> (Vec<PermissionTuple>, Vec<bool>) {
+    let doc = obj();
+    let mut tuples = Vec::new();
+    let mut expect = Vec::new();
+    for i in 0..n {
+        let t = PermissionTuple::new("documents", &doc, "view", &format!("u{i}"));
+        if i % 3 == 0 {
+            iam.permission().grant(&t).await.unwrap();
+        }
+        expect.push(i % 3 == 0);
+        tuples.push(t);
+    }
+    (tuples, expect)
+}
+
+#[tokio::test]
+async fn check_batch_uses_ketos_batch_endpoint_in_chunks() {
+    let (iam, proxy) = through_proxy(json!({}));
+    let (tuples, expect) = granted_every_third(&iam, 95).await;
+    let results = iam.permission().check_batch(&tuples).await.unwrap();
+    assert_eq!(results.iter().map(|r| r.allowed).collect::<Vec<_>>(), expect, "answers in input order");
+    assert!(results.iter().all(|r| r.error.is_none()));
+    assert_eq!(proxy.requests("batch/check").await, 10, "95 tuples = 10 requests of at most 10");
+    assert_eq!(proxy.requests("").await, 10, "no single checks");
+}
+
+#[tokio::test]
+async fn keto_batch_size_sets_the_tuples_per_request() {
+    let limit = server_batch_limit();
+    let (iam, proxy) = through_proxy_with(json!({}), Some(limit));
+    let (tuples, expect) = granted_every_third(&iam, limit as usize + 5).await;
+    let results = iam.permission().check_batch(&tuples).await.unwrap();
+    assert_eq!(results.iter().map(|r| r.allowed).collect::<Vec<_>>(), expect);
+    assert!(results.iter().all(|r| r.error.is_none()));
+    assert_eq!(proxy.requests("batch/check").await, 2, "one full request and the 5 left over");
+    assert_eq!(proxy.requests("").await, 2);
+}
+
+#[tokio::test]
+async fn a_batch_size_above_the_servers_limit_falls_back_to_single_checks() {
+    let (iam, proxy) = through_proxy_with(json!({}), Some(server_batch_limit() + 1));
+    let (tuples, expect) = granted_every_third(&iam, server_batch_limit() as usize + 1).await;
+    // Keto refuses the oversized batch with 400; the answers still come, one check each.
+    let results = iam.permission().check_batch(&tuples).await.unwrap();
+    assert_eq!(results.iter().map(|r| r.allowed).collect::<Vec<_>>(), expect);
+    assert!(results.iter().all(|r| r.error.is_none()));
+    assert_eq!(proxy.requests("batch/check").await, 1);
+    assert_eq!(proxy.requests("").await, 1 + tuples.len() as u64);
+}
+
+#[tokio::test]
+async fn check_batch_falls_back_to_single_checks_once_keto_has_no_batch_endpoint() {
+    let (iam, proxy) = through_proxy(json!({}));
+    let (tuples, expect) = granted_every_third(&iam, 25).await;
+    // A Keto before v0.14 answers the batch path with 404.
+    proxy.fault(json!({"mode": "status", "status": 404, "path": "batch/check"})).await;
+    let results = iam.permission().check_batch(&tuples).await.unwrap();
+    assert_eq!(results.iter().map(|r| r.allowed).collect::<Vec<_>>(), expect);
+    assert!(results.iter().all(|r| r.error.is_none()));
+    assert_eq!(proxy.requests("batch/check").await, 1, "one chunk asks alone first");
+    assert_eq!(proxy.requests("").await, 26, "then one check per tuple");
+    // Remembered for the tenant: the next batch goes straight to single checks.
+    let again = iam.permission().check_batch(&tuples[..5]).await.unwrap();
+    assert_eq!(again.iter().map(|r| r.allowed).collect::<Vec<_>>(), expect[..5]);
+    assert_eq!(proxy.requests("batch/check").await, 1);
+    assert_eq!(proxy.requests("").await, 31);
+}
+
+#[tokio::test]
+async fn a_failed_batch_request_fails_only_its_own_tuples() {
+    let (iam, proxy) = through_proxy(json!({"retries": 0}));
+    let (tuples, expect) = granted_every_third(&iam, 30).await;
+    // The first request (the probe chunk: tuples 0..10) gets a 503; the other two are answered.
+    proxy.fault(json!({"mode": "status", "status": 503, "path": "batch/check", "times": 1})).await;
+    let results = iam.permission().check_batch(&tuples).await.unwrap();
+    for (i, r) in results.iter().enumerate() {
+        if i < 10 {
+            assert!(!r.allowed && r.error.is_some(), "tuple {i}: never allowed on an error");
+        } else {
+            assert_eq!((r.allowed, r.error.is_none()), (expect[i], true), "tuple {i}");
+        }
+    }
+    // A failure says nothing about the endpoint: the next call still uses batches.
+    let again = iam.permission().check_batch(&tuples[..10]).await.unwrap();
+    assert_eq!(again.iter().map(|r| r.allowed).collect::<Vec<_>>(), expect[..10]);
+    assert_eq!(proxy.requests("batch/check").await, 4);
+    assert_eq!(proxy.requests("").await, 4, "no single checks");
 }
 
 #[tokio::test]

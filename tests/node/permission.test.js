@@ -4,8 +4,9 @@ const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const crypto = require('node:crypto')
 const net = require('node:net')
-const { Iam, IamValidationError, IamUpstreamUnavailableError } = require('../../bindings-node/ory-iam.js')
-const { iamConfig } = require('./helpers.js')
+const { Iam, IamConfigurationError, IamValidationError, IamUpstreamUnavailableError } = require('../../bindings-node/ory-iam.js')
+const { FaultProxy } = require('../reliability/proxy.js')
+const { iamConfig, stack } = require('./helpers.js')
 
 function make(ttl = 0) {
   const cfg = iamConfig()
@@ -92,4 +93,50 @@ test('Keto down never reads as allowed', async () => {
   const t = { namespace: 'documents', object: 'd', relation: 'view', subject: 'alice' }
   await assert.rejects(p.check(t), IamUpstreamUnavailableError)
   assert.ok((await p.checkBatch([t, t])).every((r) => !r.allowed && r.error))
+})
+
+// (requests to the batch endpoint, all requests) the proxy forwarded to Keto.
+async function batchRequests(proxy) {
+  const st = await proxy.stats()
+  const batch = Object.entries(st.by_path).filter(([p]) => p.includes('batch/check')).reduce((n, [, k]) => n + k, 0)
+  return [batch, st.requests]
+}
+
+test('keto batchSize within and beyond the server limit', async () => {
+  const limit = stack().keto.max_batch_check_size
+  const doc = obj()
+  const tuples = Array.from({ length: limit + 5 }, (_, i) => ({ namespace: 'documents', object: doc, relation: 'view', subject: `u${i}` }))
+  const writer = make().permission
+  for (let i = 0; i < tuples.length; i += 3) await writer.grant(tuples[i])
+  const expect = tuples.map((_, i) => i % 3 === 0)
+  const proxy = await FaultProxy.start(stack().keto.read_url)
+  try {
+    const cfg = iamConfig()
+    Object.assign(cfg.tenants.customer.keto, { read_url: proxy.url, batchSize: limit })
+    let results = await Iam.fromConfig(cfg).permission.checkBatch(tuples)
+    assert.deepEqual(results.map((r) => r.allowed), expect)
+    assert.ok(results.every((r) => r.error == null))
+    assert.deepEqual(await batchRequests(proxy), [2, 2], 'one full batch and the 5 left over')
+
+    // Above the server's limit Keto answers 400: the same answers come from single checks.
+    await proxy.reset()
+    cfg.tenants.customer.keto.batchSize = limit + 1
+    results = await Iam.fromConfig(cfg).permission.checkBatch(tuples.slice(0, limit + 1))
+    assert.deepEqual(results.map((r) => r.allowed), expect.slice(0, limit + 1))
+    assert.ok(results.every((r) => r.error == null))
+    assert.deepEqual(await batchRequests(proxy), [1, limit + 2])
+  } finally {
+    await proxy.stop()
+  }
+})
+
+test('keto batchSize is validated', () => {
+  for (const bad of [0, 65536, -1, 'ten']) {
+    const cfg = iamConfig()
+    cfg.tenants.customer.keto.batchSize = bad
+    assert.throws(
+      () => Iam.fromConfig(cfg),
+      (e) => e instanceof IamConfigurationError && e.fields.map((f) => f.path).join() === 'tenants.customer.keto.batch_size',
+    )
+  }
 })

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import copy
+import pathlib
 import socket
+import sys
 import uuid
 from typing import Any
 
 import pytest
 
 import ory_iam
-from ory_iam import IamPermissionTuple, IamUpstreamUnavailableError, IamValidationError, SubjectSet
+from ory_iam import (
+    IamConfigurationError,
+    IamPermissionTuple,
+    IamUpstreamUnavailableError,
+    IamValidationError,
+    SubjectSet,
+)
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "tests" / "reliability"))
+from proxy import FaultProxy  # noqa: E402
 
 
 def make(iam_config: dict[str, Any], ttl: int = 0) -> ory_iam.Iam:
@@ -101,3 +112,43 @@ async def test_keto_down_never_allowed(iam_config: dict[str, Any]) -> None:
     with pytest.raises(IamUpstreamUnavailableError):
         await p.check(t)
     assert all(not r.allowed and r.error for r in await p.check_batch([t, t]))
+
+
+def batch_requests(proxy: FaultProxy) -> tuple[int, int]:
+    """(requests to the batch endpoint, all requests) the proxy forwarded to Keto."""
+    st = proxy.stats()
+    return sum(n for p, n in st["by_path"].items() if "batch/check" in p), st["requests"]
+
+
+async def test_keto_batch_size_within_and_beyond_the_servers_limit(
+    iam_config: dict[str, Any], stack: dict[str, Any]
+) -> None:
+    limit = stack["keto"]["max_batch_check_size"]
+    doc = obj()
+    tuples = [{"namespace": "documents", "object": doc, "relation": "view", "subject": f"u{i}"} for i in range(limit + 5)]
+    writer = make(iam_config).permission
+    for t in tuples[::3]:
+        await writer.grant(t)
+    expect = [i % 3 == 0 for i in range(len(tuples))]
+    with FaultProxy(stack["keto"]["read_url"]) as proxy:
+        cfg = copy.deepcopy(iam_config)
+        cfg["tenants"]["customer"]["keto"].update(read_url=proxy.url, batch_size=limit)
+        results = await ory_iam.Iam.from_config(cfg).permission.check_batch(tuples)
+        assert [r.allowed for r in results] == expect and all(r.error is None for r in results)
+        assert batch_requests(proxy) == (2, 2), "one full batch and the 5 left over"
+
+        # Above the server's limit Keto answers 400: the same answers come from single checks.
+        proxy.reset()
+        cfg["tenants"]["customer"]["keto"]["batch_size"] = limit + 1
+        results = await ory_iam.Iam.from_config(cfg).permission.check_batch(tuples[: limit + 1])
+        assert [r.allowed for r in results] == expect[: limit + 1] and all(r.error is None for r in results)
+        assert batch_requests(proxy) == (1, limit + 2)
+
+
+@pytest.mark.parametrize("bad", [0, 65536, -1, "ten"])
+def test_keto_batch_size_is_validated(iam_config: dict[str, Any], bad: Any) -> None:
+    cfg = copy.deepcopy(iam_config)
+    cfg["tenants"]["customer"]["keto"]["batch_size"] = bad
+    with pytest.raises(IamConfigurationError) as ei:
+        ory_iam.Iam.from_config(cfg)
+    assert [f["path"] for f in ei.value.fields] == ["tenants.customer.keto.batch_size"]

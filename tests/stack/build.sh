@@ -9,8 +9,8 @@
 #
 # Measured on 2 cores (Go 1.26, go.mod directive 1.23), each server alone with an empty GOCACHE
 # and the module downloads already in GOMODCACHE: kratos v1.3.1 190 s, keto v0.13.0-alpha.0
-# 150 s, hydra v2.3.0 177 s (~9 min for all three; module downloads on a fully cold machine add
-# a little). Cached: a no-op in well under a second.
+# (pinned before v0.14.0) 150 s, hydra v2.3.0 177 s (~9 min for all three; module downloads on
+# a fully cold machine add a little). Cached: a no-op in well under a second.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,9 +29,11 @@ need_go() {
   command -v gcc >/dev/null || { echo "build.sh: gcc is needed for SQLite (cgo)" >&2; exit 1; }
 }
 
-# build NAME VERSION MODULE IMPORT_CMD MAIN_BODY TAGS VERSION_VAR REPLACES EXTRA_REQUIRES
+# build NAME VERSION MODULE MAIN_GO TAGS VERSION_VAR REPLACES EXTRA_REQUIRES [PREPARE_FN]
+# PREPARE_FN, when given, runs in the wrapper module's folder before `go mod tidy`.
 build() {
   local name=$1 version=$2 module=$3 main_go=$4 tags=$5 version_var=$6 replaces=$7 extra=$8
+  local prepare=${9:-}
   local out="$bin_dir/$name-$version"
   if [ -x "$out" ]; then
     echo "stack: $name $version cached at $out"
@@ -55,6 +57,7 @@ MOD
   local t0=$SECONDS
   (
     cd "$dir"
+    if [ -n "$prepare" ]; then "$prepare"; fi
     go mod tidy >"$dir/tidy.log" 2>&1 || { cat "$dir/tidy.log" >&2; exit 1; }
     go build -trimpath -tags "$tags" \
       -ldflags "-s -w -X $version_var=$version" \
@@ -79,6 +82,43 @@ func main() { os.Exit(cmd.Execute()) }' \
 "$KRATOS_REPLACES" ''
 }
 
+# Keto v0.14.0 imports its in-repo `proto` module at a commit the module proxy does not serve
+# (see versions.sh). The proto module the proxy does serve (v0.13.0-alpha.0) has every message
+# and service the REST API uses; what it lacks are the three Go types named by v0.14.0's gRPC
+# `BatchCheck` method. That method is not in the v0.13 service descriptor, so the gRPC server
+# never registers it and the types are never built at run time; the REST batch endpoint
+# (`POST /relation-tuples/batch/check`, `internal/check/handler.go`) uses Keto's own structs.
+# So the wrapper module gets a local copy of proto v0.13.0-alpha.0 plus one file declaring
+# those three types as plain structs, and `replace`s the proto module with it. Nothing of
+# Keto's own code is changed.
+keto_proto_shim() {
+  go mod download github.com/ory/keto/proto@"$KETO_PROTO_VERSION"
+  local src
+  src="$(go env GOMODCACHE)/github.com/ory/keto/proto@$KETO_PROTO_VERSION"
+  cp -r "$src" proto
+  chmod -R u+w proto
+  cat > proto/ory/keto/relation_tuples/v1alpha2/zz_ory_iam_batch_check_types.go <<'GO'
+// Added by ory-iam's tests/stack/build.sh (not part of Keto): the types Keto v0.14.0's
+// unregistered gRPC BatchCheck method names, absent from proto v0.13.0-alpha.0.
+package rts
+
+type BatchCheckRequest struct {
+	Tuples   []*RelationTuple
+	MaxDepth int32
+}
+
+type BatchCheckResponse struct {
+	Results []*CheckResponseWithError
+}
+
+type CheckResponseWithError struct {
+	Allowed   bool
+	Error     string
+	Snaptoken string
+}
+GO
+}
+
 build_keto() {
   build keto "$KETO_VERSION" github.com/ory/keto \
 'package main
@@ -88,7 +128,8 @@ import "github.com/ory/keto/cmd"
 func main() { cmd.Execute() }' \
     sqlite github.com/ory/keto/internal/driver/config.Version \
 "$KETO_REPLACES" \
-"require github.com/ory/keto/proto $KETO_PROTO_VERSION"
+"require github.com/ory/keto/proto $KETO_PROTO_VERSION" \
+    keto_proto_shim
 }
 
 build_hydra() {

@@ -42,6 +42,7 @@ TENANTS = ("customer", "admin")
 SESSION_LIFESPAN = {"customer": "1h", "admin": "3s"}
 CONSOLE_KEY = "ory_wak_ory_iam_test_console"
 KETO_NAMESPACES = ["documents", "groups", "folders"]  # must match keto.yml.tmpl
+KETO_MAX_BATCH = 100  # Keto's limit.max_batch_check_size (its default is 10)
 # Seconds for all servers to answer ready (a warm start takes ~2 s; slow CI machines may need more).
 READY_TIMEOUT = float(os.environ.get("ORY_IAM_STACK_TIMEOUT", "60"))
 STOP_GRACE = 10.0  # seconds between SIGTERM and SIGKILL
@@ -331,11 +332,11 @@ def launch(pids: dict[str, dict[str, int]]) -> dict[str, Any]:
     rp, wp, op, mp = next(ports), next(ports), next(ports), next(ports)
     cfg = render("keto.yml.tmpl", STATE / "keto.yml", {
         "VERSION": v["keto"], "READ_PORT": rp, "WRITE_PORT": wp, "OPL_PORT": op, "METRICS_PORT": mp,
-        "DSN": sqlite_dsn("keto")})
+        "DSN": sqlite_dsn("keto"), "MAX_BATCH": KETO_MAX_BATCH})
     migrate("keto", [bins["keto"], "migrate", "up", "--yes", "-c", str(cfg)])
     pids["keto"] = start("keto", [bins["keto"], "serve", "-c", str(cfg), "--sqa-opt-out"])
     stack["keto"] = {"read_url": f"http://127.0.0.1:{rp}/", "write_url": f"http://127.0.0.1:{wp}/",
-                     "namespaces": KETO_NAMESPACES}
+                     "namespaces": KETO_NAMESPACES, "max_batch_check_size": KETO_MAX_BATCH}
 
     hp, ha = next(ports), next(ports)
     cfg = render("hydra.yml.tmpl", STATE / "hydra.yml", {

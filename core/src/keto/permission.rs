@@ -4,6 +4,7 @@
 
 use super::wire;
 use crate::audit::{names, AuditEvent};
+use crate::config::KetoConfig;
 use crate::dto::{
     CheckOptions, CheckResult, ExpandQuery, Page, PermissionQuery, PermissionTuple, Subject, SubjectTree,
 };
@@ -23,11 +24,40 @@ service_handle!(
     PermissionService
 );
 
-/// Keto's default `limit.max_batch_check_size`.
-const BATCH_CHUNK: usize = 10;
 /// Concurrent single checks when the server has no batch endpoint.
 const FALLBACK_CONCURRENCY: usize = 16;
+/// Concurrent batch requests (each is checked by Keto with its own parallelism, default 5).
+const BATCH_CONCURRENCY: usize = 4;
 const MAX_FIELD: usize = 1024;
+
+/// What one batch request said about its chunk of tuples.
+enum Chunk {
+    Answered(Vec<CheckResult>),
+    /// The server cannot answer batches (see `batch_chunk`): use single checks.
+    Unsupported,
+    /// The request failed (after the client's retries): every tuple of the chunk fails alone.
+    Failed(String),
+}
+
+impl Chunk {
+    /// Put the answers of `chunk` in place. A chunk refused after the server had answered
+    /// batches (it changed under us) fails its tuples, never allows them.
+    fn fill(self, chunk: &[usize], out: &mut [Option<CheckResult>]) {
+        let error = match self {
+            Chunk::Answered(results) => {
+                for (&i, r) in chunk.iter().zip(results) {
+                    out[i] = Some(r);
+                }
+                return;
+            }
+            Chunk::Unsupported => "keto refused the batch check".to_string(),
+            Chunk::Failed(e) => e,
+        };
+        for &i in chunk {
+            out[i] = Some(CheckResult { allowed: false, error: Some(error.clone()) });
+        }
+    }
+}
 
 /// Decisions about one object: (relation, subject) → (allowed, until).
 type ObjectDecisions = HashMap<(String, Subject), (bool, Instant)>;
@@ -176,8 +206,9 @@ impl PermissionService {
         Ok(c.decode::<wire::Allowed>(&r)?.allowed)
     }
 
-    /// Check many tuples; results in input order. Uses Keto's batch endpoint in chunks where
-    /// the server has it, else bounded concurrent single checks. One failing tuple does not
+    /// Check many tuples; results in input order. Uses Keto's batch endpoint in chunks of
+    /// `keto.batch_size` (default 10) where the server has it, else bounded concurrent single
+    /// checks. One failing tuple does not
     /// fail the others: it comes back `allowed: false` with `error`.
     pub async fn check_batch(&self, tuples: &[PermissionTuple]) -> Result<Vec<CheckResult>> {
         let c = self.read("permission.check_batch")?.clone();
@@ -190,44 +221,43 @@ impl PermissionService {
             }
         }
         if self.t.decisions.batch.load(Ordering::Relaxed) != 2 {
+            let size =
+                self.t.config.keto.as_ref().map_or(KetoConfig::DEFAULT_BATCH_SIZE as usize, KetoConfig::batch_size);
+            let chunks: Vec<&[usize]> = valid.chunks(size).collect();
+            let mut rest = 0..chunks.len();
             let mut supported = true;
-            let mut answered = false;
-            for chunk in valid.chunks(BATCH_CHUNK) {
-                let body = json!({"tuples": chunk.iter().map(|&i| tuple_json(&tuples[i])).collect::<Vec<_>>()});
-                let mut call = Call::post("relation-tuples/batch/check").json(body);
-                call.idempotent = true; // a read
-                match c.send(call).await {
-                    Ok(r) => {
-                        answered = true;
-                        let res: wire::BatchResults = c.decode(&r)?;
-                        if res.results.len() != chunk.len() {
-                            return Err(Error::new(
-                                ErrorKind::UpstreamUnavailable,
-                                "keto returned a batch of the wrong size",
-                            )
-                            .with_tenant(&*self.t.name));
+            if self.t.decisions.batch.load(Ordering::Relaxed) == 0 {
+                // Not known yet whether this server has the endpoint: one chunk asks alone, so
+                // an old Keto sees one 404, not a burst of them.
+                if let Some(first) = chunks.first() {
+                    match self.batch_chunk(&c, tuples, first).await? {
+                        Chunk::Unsupported => {
+                            supported = false;
+                            self.t.decisions.batch.store(2, Ordering::Relaxed);
                         }
-                        for (&i, r) in chunk.iter().zip(res.results) {
-                            out[i] = Some(CheckResult { allowed: r.allowed && r.error.is_none(), error: r.error });
-                        }
-                    }
-                    Err(e) if e.kind() == ErrorKind::NotFound => {
-                        supported = false;
-                        break;
-                    }
-                    Err(e) => {
-                        for &i in chunk {
-                            out[i] = Some(CheckResult { allowed: false, error: Some(e.to_string()) });
+                        answer => {
+                            if matches!(answer, Chunk::Answered(_)) {
+                                self.t.decisions.batch.store(1, Ordering::Relaxed);
+                            }
+                            answer.fill(first, &mut out);
+                            rest = 1..chunks.len();
                         }
                     }
                 }
             }
-            if !supported {
-                self.t.decisions.batch.store(2, Ordering::Relaxed);
-            } else if answered {
-                self.t.decisions.batch.store(1, Ordering::Relaxed);
-            }
             if supported {
+                // Chunks by index: a closure over a borrowed slice would not be `Send` for
+                // every lifetime, which the bindings' spawned futures need.
+                let (c, chunks) = (&c, &chunks);
+                let answers: Vec<Result<(usize, Chunk)>> = stream::iter(rest)
+                    .map(|k| async move { Ok((k, self.batch_chunk(c, tuples, chunks[k]).await?)) })
+                    .buffer_unordered(BATCH_CONCURRENCY)
+                    .collect()
+                    .await;
+                for a in answers {
+                    let (k, answer) = a?;
+                    answer.fill(chunks[k], &mut out);
+                }
                 return Ok(out.into_iter().map(|r| r.expect("every tuple answered")).collect());
             }
         }
@@ -250,6 +280,34 @@ impl PermissionService {
             out[i] = Some(r);
         }
         Ok(out.into_iter().map(|r| r.expect("every tuple answered")).collect())
+    }
+
+    /// One request to Keto's batch endpoint for the tuples at `chunk`. `Err` only when Keto's
+    /// answer cannot be trusted as a whole (undecodable, or not one result per tuple).
+    async fn batch_chunk(&self, c: &OryClient, tuples: &[PermissionTuple], chunk: &[usize]) -> Result<Chunk> {
+        let body = json!({"tuples": chunk.iter().map(|&i| tuple_json(&tuples[i])).collect::<Vec<_>>()});
+        let mut call = Call::post("relation-tuples/batch/check").json(body);
+        call.idempotent = true; // a read
+        match c.send(call).await {
+            Ok(r) => {
+                let res: wire::BatchResults = c.decode(&r)?;
+                if res.results.len() != chunk.len() {
+                    return Err(Error::new(ErrorKind::UpstreamUnavailable, "keto returned a batch of the wrong size")
+                        .with_tenant(&*self.t.name));
+                }
+                Ok(Chunk::Answered(
+                    res.results
+                        .into_iter()
+                        .map(|r| CheckResult { allowed: r.allowed && r.error.is_none(), error: r.error })
+                        .collect(),
+                ))
+            }
+            // No such endpoint (Keto before v0.14); a 400 for a chunk of valid tuples means the
+            // server's `limit.max_batch_check_size` is below `keto.batch_size`: single checks
+            // answer either way.
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Validation) => Ok(Chunk::Unsupported),
+            Err(e) => Ok(Chunk::Failed(e.to_string())),
+        }
     }
 
     /// Create the tuple. Idempotent: an existing tuple (409) is success. Audited.
@@ -349,7 +407,7 @@ impl PermissionService {
             call = call.query("max-depth", d.to_string());
         }
         let r = c.send(call).await?;
-        // Keto v0.13 answers an expand with no tuples as 200 `{"code":404,...}`: an empty tree.
+        // Keto (v0.13, v0.14) answers an expand with no tuples as 200 `{"code":404,...}`: an empty tree.
         if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&r.body) {
             if v.get("type").is_none() && v.get("code").and_then(|c| c.as_u64()) == Some(404) {
                 return Ok(SubjectTree { kind: "leaf".into(), tuple: None, children: vec![] });

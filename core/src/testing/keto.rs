@@ -105,7 +105,7 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
     let params = |k: &str| req.q(k).map(str::to_owned);
     let depth = req.q("max-depth").and_then(|d| d.parse::<u32>().ok()).filter(|d| *d > 0).unwrap_or(DEFAULT_DEPTH);
     Some(match segs {
-        ["version"] if m == Method::GET => FakeResponse::json(200, &json!({"version": "v0.13.0-alpha.0"})),
+        ["version"] if m == Method::GET => FakeResponse::json(200, &json!({"version": "v0.14.0"})),
         ["relation-tuples", "check", rest @ ..] if m == Method::GET && matches!(rest, [] | ["openapi"]) => {
             match Query::from_params(params).and_then(Query::full) {
                 Ok(q) => {
@@ -208,7 +208,7 @@ fn list(t: &TenantState, req: &FakeRequest<'_>, q: &Query) -> FakeResponse {
 }
 
 /// Keto's tree: interior nodes carry the subject set they expand, leaves the subject; like
-/// Keto v0.13, the `namespace`/`object`/`relation` of tree tuples are empty.
+/// Keto v0.13 and v0.14, the `namespace`/`object`/`relation` of tree tuples are empty.
 fn expand(t: &TenantState, set: &Subject, depth: u32) -> Value {
     let Subject::Set(n, o, r) = set else { return Value::Null };
     let node = |s: &Subject| {
