@@ -16,7 +16,7 @@ const stack = JSON.parse(fs.readFileSync(path.join(ROOT, '.stack', 'stack.json')
 const fx = JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', '.work', 'fixtures.json'), 'utf8'))
 
 function parseArgs(argv) {
-  const a = { client: argv[0], workload: argv[1], concurrency: 1, duration: 5, calls: 20000, repeat: 3, iamDir: null, replayUrl: null }
+  const a = { client: argv[0], workload: argv[1], concurrency: 1, duration: 5, calls: 20000, repeat: 3, batchSize: 0, iamDir: null, replayUrl: null }
   for (let i = 2; i < argv.length; i += 2) {
     const k = argv[i].replace(/^--/, '').replace(/-(\w)/g, (_, c) => c.toUpperCase())
     a[k] = ['iamDir', 'replayUrl'].includes(k) ? argv[i + 1] : Number(argv[i + 1])
@@ -133,7 +133,9 @@ async function iamRun() {
     return latency(lat, cpuS() - c0)
   }
   if (w === 'check_batch') {
-    const perm = Iam.fromConfig(iamConfig(false)).permission
+    const cfg = iamConfig(false)
+    if (args.batchSize) cfg.tenants.customer.keto.batch_size = args.batchSize
+    const perm = Iam.fromConfig(cfg).permission
     const ts = tuples(fx.tuples.count, 'subject')
     await perm.checkBatch(ts.slice(0, 10))
     const runs = []
@@ -144,7 +146,7 @@ async function iamRun() {
       runs.push((performance.now() - t0) / 1000)
       if (res.length !== ts.length || !res.every((x) => x.allowed)) throw new Error('every bench tuple is granted')
     }
-    return { tuples: ts.length, runs_s: runs, median_s: median(runs), cpu_s: (cpuS() - c0) / args.repeat }
+    return { tuples: ts.length, batch_size: args.batchSize || 10, runs_s: runs, median_s: median(runs), cpu_s: (cpuS() - c0) / args.repeat }
   }
   if (w === 'identity_list') {
     const ident = Iam.fromConfig(iamConfig(false)).identity
@@ -219,7 +221,7 @@ async function sdkRun() {
       for (const t of ts) if (!allowed(await perm.checkPermission(t))) throw new Error('every bench tuple is granted')
       runs.push((performance.now() - t0) / 1000)
     }
-    return { tuples: ts.length, runs_s: runs, median_s: median(runs), cpu_s: (cpuS() - c0) / args.repeat }
+    return { tuples: ts.length, batch_size: args.batchSize || 10, runs_s: runs, median_s: median(runs), cpu_s: (cpuS() - c0) / args.repeat }
   }
   if (w === 'identity_list') {
     const ident = new m.IdentityApi(conf(k.admin_url))

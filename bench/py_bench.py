@@ -134,8 +134,10 @@ async def iam_run(args: argparse.Namespace, stack: dict[str, Any], fx: dict[str,
             lat.append(time.perf_counter_ns() - t0)
         return latency(lat, cpu() - c0)
     if w == "check_batch":
-        iam = ory_iam.Iam.from_config(iam_config(stack, cache=False))
-        perm = iam.permission
+        cfg = iam_config(stack, cache=False)
+        if args.batch_size:
+            cfg["tenants"]["customer"]["keto"]["batch_size"] = args.batch_size
+        perm = ory_iam.Iam.from_config(cfg).permission
         ts = tuples(fx, fx["tuples"]["count"], "subject")
         await perm.check_batch(ts[:10])
         runs = []
@@ -145,7 +147,8 @@ async def iam_run(args: argparse.Namespace, stack: dict[str, Any], fx: dict[str,
             res = await perm.check_batch(ts)
             runs.append(time.perf_counter() - t0)
             assert len(res) == len(ts) and all(r.allowed for r in res), "every bench tuple is granted"
-        return {"tuples": len(ts), "runs_s": runs, "median_s": statistics.median(runs), "cpu_s": (cpu() - c0) / args.repeat}
+        return {"tuples": len(ts), "batch_size": args.batch_size or 10, "runs_s": runs, "median_s": statistics.median(runs),
+                "cpu_s": (cpu() - c0) / args.repeat}
     if w == "identity_list":
         iam = ory_iam.Iam.from_config(iam_config(stack, cache=False))
         runs, n = [], 0
@@ -247,7 +250,8 @@ def sdk_run(args: argparse.Namespace, stack: dict[str, Any], fx: dict[str, Any])
             res = [perm.check_permission(**t).allowed for t in ts]
             runs.append(time.perf_counter() - t0)
             assert all(res)
-        return {"tuples": len(ts), "runs_s": runs, "median_s": statistics.median(runs), "cpu_s": (cpu() - c0) / args.repeat}
+        return {"tuples": len(ts), "batch_size": args.batch_size or 10, "runs_s": runs, "median_s": statistics.median(runs),
+                "cpu_s": (cpu() - c0) / args.repeat}
     if w == "identity_list":
         m, api = sdk(args.client, k["admin_url"], 4)
         ident = m.IdentityApi(api)
@@ -298,6 +302,7 @@ def main() -> None:
     p.add_argument("--calls", type=int, default=20000)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--replay-url", default=None)
+    p.add_argument("--batch-size", type=int, default=0, help="ory-iam keto.batch_size (0: the library's default)")
     args = p.parse_args()
     stack, fx = load()
     if args.client == "ory-iam":

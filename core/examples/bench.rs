@@ -2,7 +2,7 @@
 //! per process, JSON on stdout. Uses only the public API.
 //!
 //! cargo run --release -p ory-iam --example bench -- WORKLOAD [--concurrency N] [--duration S]
-//!     [--calls N] [--repeat N] [--replay-url URL]
+//!     [--calls N] [--repeat N] [--batch-size N] [--replay-url URL]
 //!
 //! WORKLOAD: whoami_uncached, whoami_hit, check, check_batch, identity_list, memory.
 //! Client CPU is the process's on-CPU time (all threads) over the measured calls only.
@@ -22,6 +22,8 @@ struct Args {
     duration: f64,
     calls: usize,
     repeat: usize,
+    /// `keto.batch_size` for check_batch (0: the library's default).
+    batch_size: u64,
     replay_url: Option<String>,
 }
 
@@ -33,6 +35,7 @@ fn args() -> Args {
         duration: 5.0,
         calls: 20_000,
         repeat: 3,
+        batch_size: 0,
         replay_url: None,
     };
     let mut i = 1;
@@ -43,6 +46,7 @@ fn args() -> Args {
             "--duration" => a.duration = val.parse().expect("--duration"),
             "--calls" => a.calls = val.parse().expect("--calls"),
             "--repeat" => a.repeat = val.parse().expect("--repeat"),
+            "--batch-size" => a.batch_size = val.parse().expect("--batch-size"),
             "--replay-url" => a.replay_url = Some(val.clone()),
             other => panic!("unknown option {other}"),
         }
@@ -202,7 +206,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             latency(lat, cpu() - c0)
         }
         "check_batch" => {
-            let perm = Iam::from_value(&config(&stack, false, None))?.permission();
+            let mut cfg = config(&stack, false, None);
+            if a.batch_size > 0 {
+                cfg["tenants"]["customer"]["keto"]["batch_size"] = json!(a.batch_size);
+            }
+            let perm = Iam::from_value(&cfg)?.permission();
             let n = fx["tuples"]["count"].as_u64().unwrap_or(500) as usize;
             let ts = tuples(&fx, n);
             perm.check_batch(&ts[..10]).await?;
@@ -215,7 +223,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 assert!(res.len() == ts.len() && res.iter().all(|r| r.allowed), "every bench tuple is granted");
             }
             let cpu_s = (cpu() - c0) / a.repeat as f64;
-            json!({"tuples": n, "runs_s": runs.clone(), "median_s": median(runs), "cpu_s": cpu_s})
+            let batch_size = if a.batch_size > 0 { a.batch_size } else { 10 };
+            json!({"tuples": n, "batch_size": batch_size, "runs_s": runs.clone(), "median_s": median(runs), "cpu_s": cpu_s})
         }
         "identity_list" => {
             let ident = Iam::from_value(&config(&stack, false, None))?.identity();
