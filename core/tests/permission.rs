@@ -7,8 +7,9 @@ mod fault_proxy;
 use fault_proxy::FaultProxy;
 use futures::StreamExt;
 use ory_iam::dto::{CheckOptions, ExpandQuery, PermissionQuery, PermissionTuple, Subject};
-use ory_iam::{ErrorKind, Iam};
+use ory_iam::{ErrorKind, Iam, IamConfig};
 use serde_json::json;
+use std::sync::Arc;
 
 fn iam_with_cache(ttl_ms: u64) -> Iam {
     let mut cfg = common::iam_config();
@@ -233,6 +234,41 @@ async fn a_failed_batch_request_fails_only_its_own_tuples() {
     assert_eq!(again.iter().map(|r| r.allowed).collect::<Vec<_>>(), expect[..10]);
     assert_eq!(proxy.requests("batch/check").await, 4);
     assert_eq!(proxy.requests("").await, 4, "no single checks");
+}
+
+#[tokio::test]
+async fn check_batch_settles_each_tuple_like_check() {
+    // Decision cache on, audit collected, Keto reached through a counting proxy.
+    let stack = common::stack();
+    let proxy = FaultProxy::start(stack["keto"]["read_url"].as_str().unwrap());
+    let mut cfg = common::iam_config();
+    cfg["tenants"]["customer"]["keto"]["read_url"] = json!(proxy.url);
+    cfg["tenants"]["customer"]["cache"] = json!({"permission_ttl_ms": 60_000});
+    cfg["audit"] = json!({"sink": "callback"});
+    let sink = Arc::new(common::Collect::default());
+    let iam = Iam::builder(IamConfig::from_value(&cfg).unwrap()).audit_sink(sink.clone()).build().unwrap();
+    let (mut tuples, mut expect) = granted_every_third(&iam, 12).await;
+    // Keto reports an error for a tuple in a namespace it does not know.
+    tuples.push(PermissionTuple::new("no-such-namespace", "o", "view", "u0"));
+    expect.push(false);
+    let count = |name: &str| sink.0.lock().unwrap().iter().filter(|e| e.name == name).count();
+
+    let p = iam.permission();
+    let first = p.check_batch(&tuples).await.unwrap();
+    assert_eq!(first.iter().map(|r| r.allowed).collect::<Vec<_>>(), expect);
+    assert!(first[..12].iter().all(|r| r.error.is_none()));
+    assert!(first[12].error.is_some(), "Keto's per-tuple error fails that tuple");
+    assert_eq!(proxy.requests("").await, 2, "13 tuples: the probe chunk of 10, then 3");
+    assert_eq!(count("authz.permission.deny"), 8, "every denial audited, as by check");
+    assert_eq!(count("authz.upstream_unavailable"), 1);
+
+    // The decisions are cached for check_batch and check alike; the failed tuple is not.
+    let second = p.check_batch(&tuples).await.unwrap();
+    assert_eq!(second.iter().map(|r| r.allowed).collect::<Vec<_>>(), expect);
+    assert!(p.check(&tuples[1], CheckOptions::default()).await.is_ok_and(|a| !a));
+    assert_eq!(proxy.requests("").await, 3, "only the failed tuple is asked again");
+    assert_eq!(count("authz.permission.deny"), 8, "a cached decision is not audited again");
+    assert_eq!(count("authz.upstream_unavailable"), 2);
 }
 
 #[tokio::test]

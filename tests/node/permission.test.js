@@ -5,7 +5,7 @@ const assert = require('node:assert/strict')
 const crypto = require('node:crypto')
 const net = require('node:net')
 const { Iam, IamConfigurationError, IamValidationError, IamUpstreamUnavailableError } = require('../../bindings-node/ory-iam.js')
-const { FaultProxy } = require('../reliability/proxy.js')
+const { FaultProxy, waitFor } = require('../reliability/proxy.js')
 const { iamConfig, stack } = require('./helpers.js')
 
 function make(ttl = 0) {
@@ -138,5 +138,40 @@ test('keto batchSize is validated', () => {
       () => Iam.fromConfig(cfg),
       (e) => e instanceof IamConfigurationError && e.fields.map((f) => f.path).join() === 'tenants.customer.keto.batch_size',
     )
+  }
+})
+
+test('checkBatch caches and audits like check', async () => {
+  const doc = obj()
+  const tuples = Array.from({ length: 12 }, (_, i) => ({ namespace: 'documents', object: doc, relation: 'view', subject: `u${i}` }))
+  const writer = make().permission
+  for (let i = 0; i < tuples.length; i += 3) await writer.grant(tuples[i])
+  // Keto reports an error for a tuple in a namespace it does not know.
+  tuples.push({ namespace: 'no-such-namespace', object: 'o', relation: 'view', subject: 'u0' })
+  const expect = tuples.map((_, i) => i < 12 && i % 3 === 0)
+  const events = []
+  const count = (name) => events.filter((e) => e.name === name).length
+  const proxy = await FaultProxy.start(stack().keto.read_url)
+  try {
+    const cfg = iamConfig()
+    cfg.tenants.customer.keto.read_url = proxy.url
+    cfg.tenants.customer.cache = { permissionTtlMs: 60000 }
+    cfg.audit = { sink: 'callback' }
+    const p = Iam.fromConfig(cfg, (e) => events.push(e)).permission
+    const first = await p.checkBatch(tuples)
+    assert.deepEqual(first.map((r) => r.allowed), expect)
+    assert.ok(first.slice(0, 12).every((r) => r.error == null) && first[12].error)
+    assert.deepEqual(await batchRequests(proxy), [2, 2])
+    assert.notEqual(await waitFor(() => count('authz.permission.deny') === 8 && count('authz.upstream_unavailable') === 1), null)
+
+    // Cached for checkBatch and check alike; only the failed tuple is asked again.
+    const second = await p.checkBatch(tuples)
+    assert.deepEqual(second.map((r) => r.allowed), expect)
+    assert.equal(await p.check(tuples[1]), false)
+    assert.deepEqual(await batchRequests(proxy), [3, 3])
+    assert.notEqual(await waitFor(() => count('authz.upstream_unavailable') === 2), null)
+    assert.equal(count('authz.permission.deny'), 8)
+  } finally {
+    await proxy.stop()
   }
 })

@@ -152,3 +152,35 @@ def test_keto_batch_size_is_validated(iam_config: dict[str, Any], bad: Any) -> N
     with pytest.raises(IamConfigurationError) as ei:
         ory_iam.Iam.from_config(cfg)
     assert [f["path"] for f in ei.value.fields] == ["tenants.customer.keto.batch_size"]
+
+
+async def test_check_batch_caches_and_audits_like_check(iam_config: dict[str, Any], stack: dict[str, Any]) -> None:
+    doc = obj()
+    tuples: list[Any] = [{"namespace": "documents", "object": doc, "relation": "view", "subject": f"u{i}"} for i in range(12)]
+    writer = make(iam_config).permission
+    for t in tuples[::3]:
+        await writer.grant(t)
+    # Keto reports an error for a tuple in a namespace it does not know.
+    tuples.append({"namespace": "no-such-namespace", "object": "o", "relation": "view", "subject": "u0"})
+    expect = [i % 3 == 0 for i in range(12)] + [False]
+    events: list[dict[str, Any]] = []
+    with FaultProxy(stack["keto"]["read_url"]) as proxy:
+        cfg = copy.deepcopy(iam_config)
+        cfg["tenants"]["customer"]["keto"]["read_url"] = proxy.url
+        cfg["tenants"]["customer"]["cache"] = {"permission_ttl_ms": 60_000}
+        cfg["audit"] = {"sink": "callback"}
+        p = ory_iam.Iam.from_config(cfg, audit_callback=events.append).permission
+        first = await p.check_batch(tuples)
+        assert [r.allowed for r in first] == expect
+        assert all(r.error is None for r in first[:12]) and first[12].error
+        assert batch_requests(proxy) == (2, 2)
+        names = [e["name"] for e in events]
+        assert names.count("authz.permission.deny") == 8 and names.count("authz.upstream_unavailable") == 1
+
+        # Cached for check_batch and check alike; only the failed tuple is asked again.
+        second = await p.check_batch(tuples)
+        assert [r.allowed for r in second] == expect
+        assert await p.check(tuples[1]) is False
+        assert batch_requests(proxy) == (3, 3)
+        names = [e["name"] for e in events]
+        assert names.count("authz.permission.deny") == 8 and names.count("authz.upstream_unavailable") == 2

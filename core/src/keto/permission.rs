@@ -32,31 +32,12 @@ const MAX_FIELD: usize = 1024;
 
 /// What one batch request said about its chunk of tuples.
 enum Chunk {
-    Answered(Vec<CheckResult>),
+    /// One decision per tuple, in order; `None` where Keto reported an error for the tuple.
+    Answered(Vec<Option<bool>>),
     /// The server cannot answer batches (see `batch_chunk`): use single checks.
     Unsupported,
     /// The request failed (after the client's retries): every tuple of the chunk fails alone.
-    Failed(String),
-}
-
-impl Chunk {
-    /// Put the answers of `chunk` in place. A chunk refused after the server had answered
-    /// batches (it changed under us) fails its tuples, never allows them.
-    fn fill(self, chunk: &[usize], out: &mut [Option<CheckResult>]) {
-        let error = match self {
-            Chunk::Answered(results) => {
-                for (&i, r) in chunk.iter().zip(results) {
-                    out[i] = Some(r);
-                }
-                return;
-            }
-            Chunk::Unsupported => "keto refused the batch check".to_string(),
-            Chunk::Failed(e) => e,
-        };
-        for &i in chunk {
-            out[i] = Some(CheckResult { allowed: false, error: Some(error.clone()) });
-        }
-    }
+    Failed(Error),
 }
 
 /// Decisions about one object: (relation, subject) → (allowed, until).
@@ -173,7 +154,14 @@ impl PermissionService {
             }
         }
         let res = self.check_upstream(tuple, opts.max_depth).await;
-        match &res {
+        self.settle(tuple, &res);
+        res
+    }
+
+    /// After Keto decided one tuple (alone or in a batch): cache the decision, audit a denial
+    /// or a failure.
+    fn settle(&self, tuple: &PermissionTuple, res: &Result<bool>) {
+        match res {
             Ok(allowed) => {
                 if !self.ttl().is_zero() {
                     self.t.decisions.put(tuple, *allowed, self.ttl());
@@ -193,7 +181,6 @@ impl PermissionService {
                     .attr("error", e.code()),
             ),
         }
-        res
     }
 
     async fn check_upstream(&self, tuple: &PermissionTuple, max_depth: Option<u32>) -> Result<bool> {
@@ -213,10 +200,15 @@ impl PermissionService {
     pub async fn check_batch(&self, tuples: &[PermissionTuple]) -> Result<Vec<CheckResult>> {
         let c = self.read("permission.check_batch")?.clone();
         let mut out: Vec<Option<CheckResult>> = vec![None; tuples.len()];
+        // Tuples Keto must decide: valid ones without a cached decision (as `check` does).
         let mut valid = Vec::new();
+        let cached = |t: &PermissionTuple| if self.ttl().is_zero() { None } else { self.t.decisions.get(t) };
         for (i, t) in tuples.iter().enumerate() {
             match validate(t) {
-                Ok(()) => valid.push(i),
+                Ok(()) => match cached(t) {
+                    Some(allowed) => out[i] = Some(CheckResult { allowed, error: None }),
+                    None => valid.push(i),
+                },
                 Err(e) => out[i] = Some(CheckResult { allowed: false, error: Some(e.to_string()) }),
             }
         }
@@ -239,7 +231,7 @@ impl PermissionService {
                             if matches!(answer, Chunk::Answered(_)) {
                                 self.t.decisions.batch.store(1, Ordering::Relaxed);
                             }
-                            answer.fill(first, &mut out);
+                            self.take(tuples, first, answer, &mut out);
                             rest = 1..chunks.len();
                         }
                     }
@@ -256,7 +248,7 @@ impl PermissionService {
                     .await;
                 for a in answers {
                     let (k, answer) = a?;
-                    answer.fill(chunks[k], &mut out);
+                    self.take(tuples, chunks[k], answer, &mut out);
                 }
                 return Ok(out.into_iter().map(|r| r.expect("every tuple answered")).collect());
             }
@@ -295,18 +287,37 @@ impl PermissionService {
                     return Err(Error::new(ErrorKind::UpstreamUnavailable, "keto returned a batch of the wrong size")
                         .with_tenant(&*self.t.name));
                 }
-                Ok(Chunk::Answered(
-                    res.results
-                        .into_iter()
-                        .map(|r| CheckResult { allowed: r.allowed && r.error.is_none(), error: r.error })
-                        .collect(),
-                ))
+                // Keto's per-tuple error text is not passed on (errors never carry what Ory
+                // said; it can echo the tuple): such a tuple fails with the library's words.
+                Ok(Chunk::Answered(res.results.into_iter().map(|r| r.error.is_none().then_some(r.allowed)).collect()))
             }
             // No such endpoint (Keto before v0.14); a 400 for a chunk of valid tuples means the
             // server's `limit.max_batch_check_size` is below `keto.batch_size`: single checks
             // answer either way.
             Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Validation) => Ok(Chunk::Unsupported),
-            Err(e) => Ok(Chunk::Failed(e.to_string())),
+            Err(e) => Ok(Chunk::Failed(e)),
+        }
+    }
+
+    /// Put the answers for the tuples at `chunk` in place, settled like single checks (cached,
+    /// denials and failures audited). Never `allowed` on an error.
+    fn take(&self, tuples: &[PermissionTuple], chunk: &[usize], answer: Chunk, out: &mut [Option<CheckResult>]) {
+        let failed = |why: &str| Err(Error::new(ErrorKind::UpstreamUnavailable, why).with_tenant(&*self.t.name));
+        for (pos, &i) in chunk.iter().enumerate() {
+            let res = match &answer {
+                Chunk::Answered(rs) => match rs[pos] {
+                    Some(allowed) => Ok(allowed),
+                    None => failed("keto could not check this tuple"),
+                },
+                // The server had answered batches before and refused this one: it changed.
+                Chunk::Unsupported => failed("keto refused the batch check"),
+                Chunk::Failed(e) => Err(e.clone()),
+            };
+            self.settle(&tuples[i], &res);
+            out[i] = Some(match res {
+                Ok(allowed) => CheckResult { allowed, error: None },
+                Err(e) => CheckResult { allowed: false, error: Some(e.to_string()) },
+            });
         }
     }
 
