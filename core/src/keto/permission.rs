@@ -195,8 +195,8 @@ impl PermissionService {
 
     /// Check many tuples; results in input order. Uses Keto's batch endpoint in chunks of
     /// `keto.batch_size` (default 10) where the server has it, else bounded concurrent single
-    /// checks. One failing tuple does not
-    /// fail the others: it comes back `allowed: false` with `error`.
+    /// checks. One failing tuple does not fail the others: it comes back `allowed: false` with
+    /// `error`. Each tuple is settled as `check` settles it (decision cache, audit).
     pub async fn check_batch(&self, tuples: &[PermissionTuple]) -> Result<Vec<CheckResult>> {
         let c = self.read("permission.check_batch")?.clone();
         let mut out: Vec<Option<CheckResult>> = vec![None; tuples.len()];
@@ -226,6 +226,12 @@ impl PermissionService {
                         Chunk::Unsupported => {
                             supported = false;
                             self.t.decisions.batch.store(2, Ordering::Relaxed);
+                            tracing::warn!(
+                                target: "ory_iam::keto",
+                                tenant = %self.t.name,
+                                batch_size = size,
+                                "keto refused a batch check (no batch endpoint, or its limit.max_batch_check_size is below keto.batch_size); using single checks for this tenant"
+                            );
                         }
                         answer => {
                             if matches!(answer, Chunk::Answered(_)) {
