@@ -283,7 +283,7 @@ impl Iam {
         }
         let versions = self.reg.tenants.values().map(|t| {
             let m = MetadataService { reg: self.reg.clone(), t: t.clone() };
-            async move { (t.name.to_string(), tokio::time::timeout(timeout, m.version()).await) }
+            async move { (t.name.to_string(), tokio::time::timeout(timeout, m.version_for_health()).await) }
         });
         let (probes, versions) =
             futures::future::join(futures::future::join_all(probes), futures::future::join_all(versions)).await;

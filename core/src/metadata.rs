@@ -11,9 +11,11 @@ service_handle!(
     MetadataService
 );
 
-async fn version_of(c: Option<&OryClient>, path: &str) -> Result<Option<String>> {
+async fn version_of(c: Option<&OryClient>, path: &str, breaker_neutral: bool) -> Result<Option<String>> {
     let Some(c) = c else { return Ok(None) };
-    let r = c.send(Call::get(path)).await?;
+    let mut call = Call::get(path);
+    call.breaker_neutral = breaker_neutral;
+    let r = c.send(call).await?;
     Ok(Some(c.decode::<Version>(&r)?.version))
 }
 
@@ -30,11 +32,21 @@ impl MetadataService {
 
     /// The version each configured server reports (`/version` endpoints), fetched concurrently.
     pub async fn version(&self) -> Result<ServerVersions> {
+        self.versions(false).await
+    }
+
+    /// `version()` for `Iam::health()`: leaves the circuit breakers alone, so a health check
+    /// polled every second can neither reset a failing host's count nor be its half-open probe.
+    pub(crate) async fn version_for_health(&self) -> Result<ServerVersions> {
+        self.versions(true).await
+    }
+
+    async fn versions(&self, breaker_neutral: bool) -> Result<ServerVersions> {
         let t = &self.t;
         let (kratos, keto, hydra) = tokio::try_join!(
-            version_of(t.kratos_admin.as_ref(), "admin/version"),
-            version_of(t.keto_read.as_ref(), "version"),
-            version_of(t.hydra_admin.as_ref(), "version"),
+            version_of(t.kratos_admin.as_ref(), "admin/version", breaker_neutral),
+            version_of(t.keto_read.as_ref(), "version", breaker_neutral),
+            version_of(t.hydra_admin.as_ref(), "version", breaker_neutral),
         )?;
         Ok(ServerVersions { tenant: t.name.to_string(), kratos, keto, hydra })
     }

@@ -1,7 +1,10 @@
 //! The HTTP layer against real servers: circuit breaker, client-side rate limit.
 
 mod common;
+#[path = "support/fault_proxy.rs"]
+mod fault_proxy;
 
+use fault_proxy::FaultProxy;
 use ory_iam::{ErrorKind, Iam};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -62,4 +65,40 @@ async fn health_reports_breaker_state() {
     assert_eq!((bad[0].tenant.as_str(), bad[0].product.as_str()), ("admin", "kratos-public"));
     assert_eq!(bad[0].reason.as_deref(), Some("connection_failed"));
     assert!(h.probes.iter().all(|p| p.breaker == "closed"), "probes do not trip breakers");
+}
+
+#[tokio::test]
+async fn health_neither_resets_nor_probes_a_breaker() {
+    // The customer tenant's Kratos admin API behind a proxy that fails identity reads.
+    let stack = common::stack();
+    let proxy = FaultProxy::start(stack["kratos"]["customer"]["admin_url"].as_str().unwrap());
+    let mut cfg = common::iam_config();
+    cfg["tenants"]["customer"]["kratos"]["admin_url"] = json!(proxy.url);
+    cfg["tenants"]["customer"]["http"] = json!({"retries": 0, "breaker_threshold": 3, "breaker_open_ms": 60000});
+    let iam = Iam::from_value(&cfg).unwrap();
+    proxy.fault(json!({"mode": "status", "status": 500, "path": "/admin/identities"})).await;
+    let id = "9f425a8d-7efc-4768-8f23-7647a74fdf13";
+    let admin_breaker = |h: &ory_iam::Health| {
+        h.probes.iter().find(|p| p.tenant == "customer" && p.product == "kratos-admin").unwrap().breaker.clone()
+    };
+
+    for _ in 0..2 {
+        assert_eq!(iam.identity().get(id).await.unwrap_err().kind(), ErrorKind::UpstreamUnavailable);
+    }
+    // Health's version lookup on the same host succeeds; the two failures still count.
+    let h = iam.health().await;
+    assert!(proxy.requests("/admin/version").await >= 1, "health asked the proxied host");
+    assert_eq!(admin_breaker(&h), "closed");
+    assert!(iam.identity().get(id).await.unwrap_err().retry_after().is_none(), "third failure, from the server");
+    let before = proxy.requests("/admin/identities").await;
+    let e = iam.identity().get(id).await.unwrap_err();
+    assert!(e.retry_after().is_some(), "the breaker opened after 3 consecutive failures");
+    assert_eq!(proxy.requests("/admin/identities").await, before, "nothing sent while open");
+
+    // While it is open, health still looks the versions up and leaves it open.
+    let versions_before = proxy.requests("/admin/version").await;
+    let h = iam.health().await;
+    assert!(proxy.requests("/admin/version").await > versions_before);
+    assert_eq!(admin_breaker(&h), "open");
+    assert!(h.warnings.is_empty());
 }

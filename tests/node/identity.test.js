@@ -9,8 +9,10 @@ const {
   IamConfigurationError,
   IamConflictError,
   IamNotFoundError,
+  IamUpstreamUnavailableError,
   IamValidationError,
 } = require('../../bindings-node/ory-iam.js')
+const { FaultProxy } = require('../reliability/proxy.js')
 const { stack, iamConfig, uniqueEmail, scenarios, camel } = require('./helpers.js')
 
 const iam = Iam.fromConfig(iamConfig())
@@ -217,4 +219,42 @@ test('credentials: public metadata, deletion, refusal', async () => {
   assert.deepEqual((await iam.identity.getCredentials(who.id)).map((c) => c.credentialType), ['password'])
   await assert.rejects(iam.identity.forTenant('admin').getCredentials(who.id), IamNotFoundError)
   await iam.identity.delete(who.id)
+})
+
+test('health neither resets nor probes a breaker', async () => {
+  const missing = '9f425a8d-7efc-4768-8f23-7647a74fdf13'
+  const proxy = await FaultProxy.start(stack().kratos.customer.admin_url)
+  try {
+    const cfg = iamConfig()
+    cfg.tenants.customer.kratos.admin_url = proxy.url
+    cfg.tenants.customer.http = { retries: 0, breaker_threshold: 3, breaker_open_ms: 60000 }
+    const iam = Iam.fromConfig(cfg)
+    await proxy.fault('status', { status: 500, path: '/admin/identities' })
+    const adminBreaker = (h) => h.probes.find((p) => p.tenant === 'customer' && p.product === 'kratos-admin').breaker
+    const versionLookups = async () =>
+      Object.entries((await proxy.stats()).by_path).filter(([p]) => p.includes('/admin/version')).reduce((n, [, k]) => n + k, 0)
+    const failure = async () => {
+      try {
+        await iam.identity.get(missing)
+      } catch (e) {
+        assert.ok(e instanceof IamUpstreamUnavailableError)
+        return e
+      }
+      assert.fail('expected an error')
+    }
+
+    for (let i = 0; i < 2; i++) await failure()
+    // Health's version lookup on the same host succeeds; the two failures still count.
+    assert.equal(adminBreaker(await iam.health()), 'closed')
+    assert.ok((await versionLookups()) >= 1)
+    assert.equal((await failure()).retryAfter ?? null, null, 'the third failure comes from the server')
+    assert.ok((await failure()).retryAfter != null, 'the breaker opened after 3 consecutive failures')
+
+    // While it is open, health still looks the versions up and leaves it open.
+    const before = await versionLookups()
+    assert.equal(adminBreaker(await iam.health()), 'open')
+    assert.ok((await versionLookups()) > before)
+  } finally {
+    await proxy.stop()
+  }
 })

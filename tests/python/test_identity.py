@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import pathlib
 import subprocess
 import sys
 import uuid
@@ -18,8 +19,12 @@ from ory_iam import (
     IamConflictError,
     IamError,
     IamNotFoundError,
+    IamUpstreamUnavailableError,
     IamValidationError,
 )
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "tests" / "reliability"))
+from proxy import FaultProxy  # noqa: E402
 
 
 async def test_server_versions_match_the_stack(iam: ory_iam.Iam, stack: dict[str, Any]) -> None:
@@ -254,3 +259,35 @@ async def test_credentials(iam: ory_iam.Iam, email: str) -> None:
     with pytest.raises(IamNotFoundError):
         await iam.identity.for_tenant("admin").get_credentials(who.id)
     await iam.identity.delete(who.id)
+
+
+async def test_health_neither_resets_nor_probes_a_breaker(iam_config: dict[str, Any], stack: dict[str, Any]) -> None:
+    missing = "9f425a8d-7efc-4768-8f23-7647a74fdf13"
+    with FaultProxy(stack["kratos"]["customer"]["admin_url"]) as proxy:
+        cfg = copy.deepcopy(iam_config)
+        cfg["tenants"]["customer"]["kratos"]["admin_url"] = proxy.url
+        cfg["tenants"]["customer"]["http"] = {"retries": 0, "breaker_threshold": 3, "breaker_open_ms": 60_000}
+        iam = ory_iam.Iam.from_config(cfg)
+        proxy.fault("status", status=500, path="/admin/identities")
+
+        def admin_breaker(h: Any) -> str:
+            return next(p.breaker for p in h.probes if p.tenant == "customer" and p.product == "kratos-admin")
+
+        def version_lookups() -> int:
+            return sum(n for p, n in proxy.stats()["by_path"].items() if "/admin/version" in p)
+
+        for _ in range(2):
+            with pytest.raises(IamUpstreamUnavailableError):
+                await iam.identity.get(missing)
+        # Health's version lookup on the same host succeeds; the two failures still count.
+        assert admin_breaker(await iam.health()) == "closed" and version_lookups() >= 1
+        with pytest.raises(IamUpstreamUnavailableError) as third:
+            await iam.identity.get(missing)
+        assert third.value.retry_after is None, "the third failure comes from the server"
+        with pytest.raises(IamUpstreamUnavailableError) as refused:
+            await iam.identity.get(missing)
+        assert refused.value.retry_after is not None, "the breaker opened after 3 consecutive failures"
+
+        # While it is open, health still looks the versions up and leaves it open.
+        before = version_lookups()
+        assert admin_breaker(await iam.health()) == "open" and version_lookups() > before

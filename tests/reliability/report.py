@@ -306,8 +306,9 @@ def main() -> int:
         "- **Broken bodies never opened the breaker**: the breaker was reset as soon as the headers arrived, so a host that "
         "always broke off mid-body kept it closed forever. Now success is recorded only once the body is read.",
         "",
-        "Known and left as is: `iam.health()` looks up server versions through the same breakers, so a successful lookup "
-        "resets a host's consecutive-failure count and can act as its half-open probe.",
+        "Fixed since (not a matrix row; `core/tests/http_behaviour.rs` guards it): `iam.health()` looked up server versions "
+        "through the same breakers, so a successful lookup reset a host's consecutive-failure count and could act as its "
+        "half-open probe. Its lookups now leave the breakers alone.",
         "",
     ]
     lines += steps_section(load("steps.json"))

@@ -77,12 +77,24 @@ pub(crate) struct Call<'a> {
     pub form: Option<Vec<(&'static str, String)>>,
     pub headers: HeaderMap,
     pub idempotent: bool,
+    /// Neither asks nor informs the host's circuit breaker (diagnostics such as `health()`'s
+    /// version lookups: a `/version` answer says nothing about the endpoints calls depend on).
+    pub breaker_neutral: bool,
 }
 
 impl<'a> Call<'a> {
     pub fn new(method: Method, path: &'a str) -> Self {
         let idempotent = matches!(method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS);
-        Call { method, path, query: Vec::new(), json: None, form: None, headers: HeaderMap::new(), idempotent }
+        Call {
+            method,
+            path,
+            query: Vec::new(),
+            json: None,
+            form: None,
+            headers: HeaderMap::new(),
+            idempotent,
+            breaker_neutral: false,
+        }
     }
     pub fn get(path: &'a str) -> Self {
         Self::new(Method::GET, path)
@@ -306,7 +318,8 @@ impl OryClient {
                 }
                 tokio::time::sleep(wait).await;
             }
-            if let Admit::No(wait) = self.inner.breaker.admit() {
+            let admit = if call.breaker_neutral { Admit::Yes } else { self.inner.breaker.admit() };
+            if let Admit::No(wait) = admit {
                 // An open breaker answers at once; retrying against it would only wait.
                 last = Some(
                     self.err(
@@ -352,7 +365,7 @@ impl OryClient {
             }
             match rb.send().await {
                 Err(e) => {
-                    self.inner.breaker.failure();
+                    self.breaker_failure(&call);
                     let why = if e.is_timeout() {
                         "timed out"
                     } else if e.is_connect() {
@@ -370,7 +383,7 @@ impl OryClient {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
                     if status == 429 || status >= 500 {
-                        self.inner.breaker.failure();
+                        self.breaker_failure(&call);
                         last = Some(
                             self.err(
                                 ErrorKind::UpstreamUnavailable,
@@ -385,7 +398,7 @@ impl OryClient {
                     // Any other status is an answer: the host is up (4xx do not count), once the
                     // body arrived too (a host that always breaks off must still open the breaker).
                     let res = self.read_capped(resp, &request_id, &call).await;
-                    if !matches!(res, Err(BodyError::Broken(_))) {
+                    if !matches!(res, Err(BodyError::Broken(_))) && !call.breaker_neutral {
                         self.inner.breaker.success();
                     }
                     match res {
@@ -399,6 +412,12 @@ impl OryClient {
             }
         }
         Err(last.unwrap_or_else(|| self.err(ErrorKind::UpstreamUnavailable, "no attempt made".into(), &request_id)))
+    }
+
+    fn breaker_failure(&self, call: &Call<'_>) {
+        if !call.breaker_neutral {
+            self.inner.breaker.failure();
+        }
     }
 
     async fn read_capped(
@@ -422,7 +441,7 @@ impl OryClient {
                 }
                 Ok(None) => return Ok(buf.freeze()),
                 Err(e) => {
-                    self.inner.breaker.failure();
+                    self.breaker_failure(call);
                     let why = if e.is_timeout() { "timed out while reading the body" } else { "broke off the body" };
                     return Err(BodyError::Broken(self.err(
                         ErrorKind::UpstreamUnavailable,
