@@ -133,11 +133,16 @@ fn through_proxy(http: serde_json::Value) -> (Iam, FaultProxy) {
     through_proxy_with(http, None)
 }
 
-fn through_proxy_with(http: serde_json::Value, batch_size: Option<u64>) -> (Iam, FaultProxy) {
-    let stack = common::stack();
-    let proxy = FaultProxy::start(stack["keto"]["read_url"].as_str().unwrap());
+/// The stack's config with the customer tenant's Keto read API behind a fresh fault proxy.
+fn proxied_config() -> (serde_json::Value, FaultProxy) {
+    let proxy = FaultProxy::start(common::stack()["keto"]["read_url"].as_str().unwrap());
     let mut cfg = common::iam_config();
     cfg["tenants"]["customer"]["keto"]["read_url"] = json!(proxy.url);
+    (cfg, proxy)
+}
+
+fn through_proxy_with(http: serde_json::Value, batch_size: Option<u64>) -> (Iam, FaultProxy) {
+    let (mut cfg, proxy) = proxied_config();
     if let Some(n) = batch_size {
         cfg["tenants"]["customer"]["keto"]["batch_size"] = json!(n);
     }
@@ -239,10 +244,7 @@ async fn a_failed_batch_request_fails_only_its_own_tuples() {
 #[tokio::test]
 async fn check_batch_settles_each_tuple_like_check() {
     // Decision cache on, audit collected, Keto reached through a counting proxy.
-    let stack = common::stack();
-    let proxy = FaultProxy::start(stack["keto"]["read_url"].as_str().unwrap());
-    let mut cfg = common::iam_config();
-    cfg["tenants"]["customer"]["keto"]["read_url"] = json!(proxy.url);
+    let (mut cfg, proxy) = proxied_config();
     cfg["tenants"]["customer"]["cache"] = json!({"permission_ttl_ms": 60_000});
     cfg["audit"] = json!({"sink": "callback"});
     let sink = Arc::new(common::Collect::default());

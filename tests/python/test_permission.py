@@ -116,8 +116,7 @@ async def test_keto_down_never_allowed(iam_config: dict[str, Any]) -> None:
 
 def batch_requests(proxy: FaultProxy) -> tuple[int, int]:
     """(requests to the batch endpoint, all requests) the proxy forwarded to Keto."""
-    st = proxy.stats()
-    return sum(n for p, n in st["by_path"].items() if "batch/check" in p), st["requests"]
+    return proxy.requests("batch/check"), proxy.requests()
 
 
 async def test_keto_batch_size_within_and_beyond_the_servers_limit(

@@ -80,6 +80,13 @@ class FaultProxy {
     return this.call('GET', 'stats')
   }
 
+  // Requests forwarded whose path contains `fragment` (all when empty), as the Rust helper.
+  async requests(fragment = '') {
+    const st = await this.stats()
+    if (!fragment) return st.requests
+    return Object.entries(st.by_path).reduce((n, [p, k]) => (p.includes(fragment) ? n + k : n), 0)
+  }
+
   get alive() {
     return this.proc.exitCode === null && this.proc.signalCode === null
   }

@@ -54,6 +54,13 @@ class FaultProxy:
         out: dict[str, Any] = self._call("GET", "stats")
         return out
 
+    def requests(self, fragment: str = "") -> int:
+        """Requests forwarded whose path contains `fragment` (all when empty), as the Rust helper."""
+        st = self.stats()
+        if not fragment:
+            return int(st["requests"])
+        return sum(int(n) for p, n in st["by_path"].items() if fragment in p)
+
     @property
     def alive(self) -> bool:
         return self.proc.poll() is None
