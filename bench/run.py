@@ -126,6 +126,46 @@ class Runner:
         log(f"wrk c={concurrency}: rps {out['rps']:.0f}, cpu/call {out['cpu_per_call_us']:.1f} us")
 
 
+    def wrk_batch(self, batch_size: int, duration: float, concurrency: int = 4) -> None:
+        """The raw HTTP limit of Keto's batch endpoint: wrk sends the 500 bench tuples in batches
+        of `batch_size` over `concurrency` connections (ory-iam keeps 4 batch requests in
+        flight) for `duration` seconds, each answer checked; the result is the steady-state time
+        per 500 checks. A single run of 500 also has a start and a tail, so no client's run can
+        be faster than this."""
+        url = json.loads((ROOT / ".stack" / "stack.json").read_text())["keto"]["read_url"].rstrip("/")
+        t = json.loads((WORK / "fixtures.json").read_text())["tuples"]
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        load0, keto0 = loadavg()[0], server_cpu_s("keto")
+        env = {**os.environ, "BENCH_NAMESPACE": t["namespace"], "BENCH_RELATION": t["relation"], "BENCH_SUBJECT": t["subject_id"],
+               "BENCH_COUNT": str(t["count"]), "BENCH_BATCH": str(batch_size)}
+        p = subprocess.run(
+            ["wrk", "-t2", f"-c{concurrency}", f"-d{max(1, round(duration))}s", "-s", str(BENCH / "wrk_batch_check.lua"), f"{url}/relation-tuples/batch/check"],
+            capture_output=True, text=True, env=env, timeout=300,
+        )
+        keto1, r1 = server_cpu_s("keto"), resource.getrusage(resource.RUSAGE_CHILDREN)
+        label = f"wrk check_batch batch_size={batch_size}"
+        m = re.search(r"^BENCH (\{.*\})$", p.stdout, re.M)
+        if p.returncode != 0 or not m:
+            self.failures.append(f"{label}: {p.stderr.strip()[-300:]}")
+            return
+        d = json.loads(m[1])
+        if d["errors"] or d["non2xx"] or d["wrong"]:
+            self.failures.append(f"{label}: {d['errors']} socket errors, {d['non2xx']} non-2xx, {d['wrong']} wrong answers")
+            return
+        runs = d["requests"] * batch_size / t["count"]  # runs of 500 checks in the window
+        out: dict[str, Any] = {
+            "lang": "raw", "client": "wrk", "workload": "check_batch", "concurrency": concurrency, "batch_size": batch_size,
+            "tuples": t["count"], "requests": d["requests"], "window_s": d["duration_us"] / 1e6,
+            "median_s": d["duration_us"] / 1e6 / runs,
+            "cpu_s": ((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)) / runs,
+            "p50_us": d["p50_us"], "p99_us": d["p99_us"], "load1_before": load0, "load1_after": loadavg()[0],
+        }
+        if keto0 is not None and keto1 is not None:
+            out["keto_cpu_s"] = (keto1 - keto0) / runs
+        self.results.append(out)
+        log(f"{label}: {out['median_s'] * 1000:.1f} ms per {t['count']} checks")
+
+
 def replay_server() -> tuple[subprocess.Popen[str], str]:
     p = subprocess.Popen(["node", str(BENCH / "kratos_replay.js")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert p.stdout is not None
@@ -216,19 +256,27 @@ def main() -> None:
         for s in NODE_SDK:
             r.run("node", s, "check", calls=n)
     if want("check_batch"):
-        rep = 1 if q else 3
+        rep = 1 if q else 9
         # The library's default batch size (10, Keto's default limit), then the stack Keto's
         # raised limit (`keto.batch_size` = `limit.max_batch_check_size`, both set by the user).
         limit = int(json.loads((ROOT / ".stack" / "stack.json").read_text())["keto"]["max_batch_check_size"])
-        for lang in ("rust", "python", "node"):
-            r.run(lang, "ory-iam", "check_batch", repeat=rep)
-            x = r.run(lang, "ory-iam", "check_batch", repeat=rep, batch_size=limit)
-            if x is not None:
-                x["client"] = "ory-iam-batch"
-        for s in PY_SDK_KETO:
-            r.run("python", s, "check_batch", repeat=rep)
-        for s in NODE_SDK:
-            r.run("node", s, "check_batch", repeat=rep)
+        # Rounds of every row, one after the other (the report takes the median per row and
+        # pairs ratios within a round): the machine's load drifts over minutes.
+        for rnd in range(1 if q else 3):
+            n0 = len(r.results)
+            r.wrk_batch(10, 2.0 if q else a.duration)
+            r.wrk_batch(limit, 2.0 if q else a.duration)
+            for lang in ("rust", "python", "node"):
+                r.run(lang, "ory-iam", "check_batch", repeat=rep)
+                x = r.run(lang, "ory-iam", "check_batch", repeat=rep, batch_size=limit)
+                if x is not None:
+                    x["client"] = "ory-iam-batch"
+            for s in PY_SDK_KETO:
+                r.run("python", s, "check_batch", repeat=rep)
+            for s in NODE_SDK:
+                r.run("node", s, "check_batch", repeat=rep)
+            for x in r.results[n0:]:
+                x["round"] = rnd
     if want("identity_list"):
         rep = 1 if q else 3
         for lang in ("rust", "python", "node"):
