@@ -33,6 +33,7 @@ pub fn install_panic_hook() {
 #[napi_derive::module_init]
 fn init() {
     install_panic_hook();
+    crate::runtime::configure();
 }
 
 /// A caught panic as the library's internal error (the base `IamError`). The payload is dropped

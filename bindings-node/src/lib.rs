@@ -16,6 +16,7 @@ mod metadata;
 mod network;
 mod pager;
 mod permission;
+mod runtime;
 mod secret;
 mod session;
 mod testing;

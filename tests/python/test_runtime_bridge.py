@@ -8,7 +8,10 @@ from __future__ import annotations
 import asyncio
 import copy
 import gc
+import json
 import os
+import subprocess
+import sys
 import threading
 import uuid
 from typing import Any
@@ -167,3 +170,57 @@ async def test_a_cancelled_call_does_not_resolve_later(iam_config: dict[str, Any
     # The loop keeps serving calls after a cancellation raced with a result.
     for s in await asyncio.gather(*(iam.session.whoami(req) for _ in range(10))):
         assert not s.cache_hit
+
+
+RUNTIME_PROBE = """
+import asyncio, json, os, sys, uuid
+import ory_iam
+
+async def main():
+    iam = ory_iam.Iam.from_config(json.loads(sys.argv[1]))
+    async def one():
+        try:
+            await iam.identity.get(str(uuid.uuid4()))
+            return "found"
+        except ory_iam.IamNotFoundError:
+            return "not_found"
+    outcomes = await asyncio.gather(*(one() for _ in range(4)))
+    names = []
+    for t in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{t}/comm") as f:
+                names.append(f.read().strip())
+        except OSError:
+            pass
+    print(json.dumps({"outcomes": outcomes, "runtime": names.count("ory-iam-runtime"),
+                      "tokio": sum(n.startswith("tokio-rt") for n in names)}))
+
+asyncio.run(main())
+"""
+
+
+def runtime_threads(iam_config: dict[str, Any], value: str | None) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k != "ORY_IAM_RUNTIME_THREADS"}
+    if value is not None:
+        env["ORY_IAM_RUNTIME_THREADS"] = value
+    r = subprocess.run([sys.executable, "-c", RUNTIME_PROBE, json.dumps(iam_config)], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out: dict[str, Any] = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["outcomes"] == ["not_found"] * 4
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread names are read from /proc")
+def test_calls_run_on_one_runtime_thread_by_default(iam_config: dict[str, Any]) -> None:
+    got = runtime_threads(iam_config, None)
+    assert (got["runtime"], got["tokio"]) == (1, 0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread names are read from /proc")
+def test_runtime_threads_come_from_the_environment(iam_config: dict[str, Any]) -> None:
+    got = runtime_threads(iam_config, "3")
+    assert (got["runtime"], got["tokio"]) == (3, 0)
+    # Not a positive number: the default.
+    assert runtime_threads(iam_config, "0")["runtime"] == 1
+    assert runtime_threads(iam_config, "many")["runtime"] == 1
