@@ -152,7 +152,7 @@ class Runner:
         if d["errors"] or d["non2xx"] or d["wrong"]:
             self.failures.append(f"{label}: {d['errors']} socket errors, {d['non2xx']} non-2xx, {d['wrong']} wrong answers")
             return
-        runs = d["requests"] * batch_size / t["count"]  # runs of 500 checks in the window
+        runs = d["requests"] / -(-t["count"] // batch_size)  # runs of 500 checks in the window (wrk cycles the batches)
         out: dict[str, Any] = {
             "lang": "raw", "client": "wrk", "workload": "check_batch", "concurrency": concurrency, "batch_size": batch_size,
             "tuples": t["count"], "requests": d["requests"], "window_s": d["duration_us"] / 1e6,
