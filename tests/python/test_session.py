@@ -281,3 +281,43 @@ async def test_browser_login_settings_verification_fetch(iam_config: dict[str, A
     with pytest.raises(ory_iam.IamValidationError):
         await iam.flow.submit_login(v.id, {"identifier": "x"})
     await iam.identity.delete(reg.identity.id)
+
+
+async def test_session_objects_are_built_exactly_as_by_init(iam_config: dict[str, Any], email: str) -> None:
+    """Sessions and identities skip the dataclass __init__ when the binding's dict holds exactly
+    their fields; the result must be the object __init__ would build, and any other key set must
+    still be rejected as __init__ rejects it."""
+    import dataclasses
+
+    from ory_iam._dto import Identity, RecoveryAddress, Session, VerifiableAddress
+
+    iam = make_iam(iam_config, "none")
+    reg = await register_native(iam, email)
+    assert reg.session_token is not None
+    d = await iam.session._n.whoami({"x-session-token": reg.session_token.expose()})
+    s = Session._from(d)
+
+    def by_init(d: dict[str, Any]) -> Session:
+        i = dict(d["identity"])
+        i["verifiable_addresses"] = [VerifiableAddress(**a) for a in i["verifiable_addresses"]]
+        i["recovery_addresses"] = [RecoveryAddress(**a) for a in i["recovery_addresses"]]
+        return Session(**{**d, "identity": Identity(**i)})
+
+    expected = by_init(d)
+    assert s == expected and repr(s) == repr(expected)
+    assert s.to_dict() == expected.to_dict() and dataclasses.replace(s) == expected
+    assert s.identity.verifiable_addresses and s.identity.verifiable_addresses[0].value == email
+    assert type(s.identity.verifiable_addresses[0]) is VerifiableAddress
+    # Still frozen.
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.id = "x"  # type: ignore[misc]
+    # The binding's dict was not modified.
+    assert isinstance(d["identity"], dict)
+    # An unexpected or a missing key is refused, as by __init__.
+    with pytest.raises(TypeError):
+        Session._from({**d, "surprise": 1})
+    with pytest.raises(TypeError):
+        Session._from({k: v for k, v in d.items() if k != "active"})
+    with pytest.raises(TypeError):
+        Identity._from({**d["identity"], "surprise": 1})
+    await iam.identity.delete(s.identity.id)

@@ -50,6 +50,25 @@ def _plain(v: Any) -> Any:
     return v
 
 
+_new = object.__new__
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
+def _fill(cls: type[T], d: dict[str, Any]) -> T:
+    """``cls(**d)`` for a frozen dataclass, without ``__init__``'s one ``object.__setattr__`` per
+    field when ``d`` holds exactly the class's fields (as the binding's converters give them):
+    the hot DTOs (sessions, identities) are built on every ``whoami``. Any other key set goes
+    through ``__init__``, which rejects it as before."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in fields(cls))  # type: ignore[arg-type]
+    if d.keys() == names:
+        o = _new(cls)
+        o.__dict__.update(d)
+        return o
+    return cls(**d)
+
+
 class _Dto:
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-serialisable data (secrets as ``***``)."""
@@ -98,12 +117,14 @@ class Identity(_Dto):
 
     @classmethod
     def _from(cls, d: dict[str, Any]) -> "Identity":
-        d = dict(d)
-        if d.get("verifiable_addresses") is not None:
-            d["verifiable_addresses"] = [VerifiableAddress(**a) for a in d["verifiable_addresses"]]
-        if d.get("recovery_addresses") is not None:
-            d["recovery_addresses"] = [RecoveryAddress(**a) for a in d["recovery_addresses"]]
-        return cls(**d)
+        va, ra = d.get("verifiable_addresses"), d.get("recovery_addresses")
+        if va is not None or ra is not None:
+            d = dict(d)
+            if va is not None:
+                d["verifiable_addresses"] = [_fill(VerifiableAddress, a) for a in va]
+            if ra is not None:
+                d["recovery_addresses"] = [_fill(RecoveryAddress, a) for a in ra]
+        return _fill(cls, d)
 
 
 @dataclass(frozen=True, repr=False)
@@ -125,7 +146,7 @@ class Session(_Dto):
     def _from(cls, d: dict[str, Any]) -> "Session":
         d = dict(d)
         d["identity"] = Identity._from(d["identity"])
-        return cls(**d)
+        return _fill(cls, d)
 
 
 @dataclass(frozen=True, repr=False)
