@@ -2,6 +2,7 @@ use crate::convert::to_py;
 use crate::convert::want_str;
 use crate::runtime::{core, guard, settled_with, spawn, spawn_with};
 use ory_iam::dto::{Identity, RecoveryAddress, Session, VerifiableAddress};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
@@ -57,8 +58,9 @@ fn optional_session_to_py(py: Python<'_>, s: Option<Session>) -> PyResult<Bound<
 }
 
 /// The dict `to_py(serde_json::to_value(session))` gives, built directly: the cache-hit path
-/// spends a third of its time on the intermediate `Value` otherwise. Exhaustive patterns: a
-/// field added to the DTOs does not compile here until it is converted.
+/// spends a third of its time on the intermediate `Value` otherwise. Keys are interned strings
+/// (made once, hash cached), not a new `str` per key per session. Exhaustive patterns: a field
+/// added to the DTOs does not compile here until it is converted.
 fn session_to_py<'py>(py: Python<'py>, s: &Session) -> PyResult<Bound<'py, PyDict>> {
     let Session {
         tenant,
@@ -92,56 +94,56 @@ fn session_to_py<'py>(py: Python<'py>, s: &Session) -> PyResult<Bound<'py, PyDic
         }
     };
     let i = PyDict::new(py);
-    i.set_item("tenant", i_tenant)?;
-    i.set_item("id", i_id)?;
-    i.set_item("schema_id", schema_id)?;
-    i.set_item("state", state)?;
-    i.set_item("traits", value(traits)?)?;
-    i.set_item("metadata_public", value(metadata_public)?)?;
-    i.set_item("metadata_admin", value(metadata_admin)?)?;
+    i.set_item(intern!(py, "tenant"), i_tenant)?;
+    i.set_item(intern!(py, "id"), i_id)?;
+    i.set_item(intern!(py, "schema_id"), schema_id)?;
+    i.set_item(intern!(py, "state"), state)?;
+    i.set_item(intern!(py, "traits"), value(traits)?)?;
+    i.set_item(intern!(py, "metadata_public"), value(metadata_public)?)?;
+    i.set_item(intern!(py, "metadata_admin"), value(metadata_admin)?)?;
     match verifiable_addresses {
         Some(v) => {
             let l = PyList::empty(py);
             for VerifiableAddress { id, value, via, verified, status } in v {
                 let a = PyDict::new(py);
-                a.set_item("id", id)?;
-                a.set_item("value", value)?;
-                a.set_item("via", via)?;
-                a.set_item("verified", verified)?;
-                a.set_item("status", status)?;
+                a.set_item(intern!(py, "id"), id)?;
+                a.set_item(intern!(py, "value"), value)?;
+                a.set_item(intern!(py, "via"), via)?;
+                a.set_item(intern!(py, "verified"), verified)?;
+                a.set_item(intern!(py, "status"), status)?;
                 l.append(a)?;
             }
-            i.set_item("verifiable_addresses", l)?;
+            i.set_item(intern!(py, "verifiable_addresses"), l)?;
         }
-        None => i.set_item("verifiable_addresses", py.None())?,
+        None => i.set_item(intern!(py, "verifiable_addresses"), py.None())?,
     }
     match recovery_addresses {
         Some(v) => {
             let l = PyList::empty(py);
             for RecoveryAddress { id, value, via } in v {
                 let a = PyDict::new(py);
-                a.set_item("id", id)?;
-                a.set_item("value", value)?;
-                a.set_item("via", via)?;
+                a.set_item(intern!(py, "id"), id)?;
+                a.set_item(intern!(py, "value"), value)?;
+                a.set_item(intern!(py, "via"), via)?;
                 l.append(a)?;
             }
-            i.set_item("recovery_addresses", l)?;
+            i.set_item(intern!(py, "recovery_addresses"), l)?;
         }
-        None => i.set_item("recovery_addresses", py.None())?,
+        None => i.set_item(intern!(py, "recovery_addresses"), py.None())?,
     }
-    i.set_item("created_at", created_at)?;
-    i.set_item("updated_at", updated_at)?;
+    i.set_item(intern!(py, "created_at"), created_at)?;
+    i.set_item(intern!(py, "updated_at"), updated_at)?;
     let d = PyDict::new(py);
-    d.set_item("tenant", tenant)?;
-    d.set_item("id", id)?;
-    d.set_item("active", active)?;
-    d.set_item("expires_at", expires_at)?;
-    d.set_item("authenticated_at", authenticated_at)?;
-    d.set_item("issued_at", issued_at)?;
-    d.set_item("authenticator_assurance_level", authenticator_assurance_level)?;
-    d.set_item("identity", i)?;
-    d.set_item("authentication_methods", authentication_methods)?;
-    d.set_item("cache_hit", cache_hit)?;
+    d.set_item(intern!(py, "tenant"), tenant)?;
+    d.set_item(intern!(py, "id"), id)?;
+    d.set_item(intern!(py, "active"), active)?;
+    d.set_item(intern!(py, "expires_at"), expires_at)?;
+    d.set_item(intern!(py, "authenticated_at"), authenticated_at)?;
+    d.set_item(intern!(py, "issued_at"), issued_at)?;
+    d.set_item(intern!(py, "authenticator_assurance_level"), authenticator_assurance_level)?;
+    d.set_item(intern!(py, "identity"), i)?;
+    d.set_item(intern!(py, "authentication_methods"), authentication_methods)?;
+    d.set_item(intern!(py, "cache_hit"), cache_hit)?;
     Ok(d)
 }
 
