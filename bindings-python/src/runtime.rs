@@ -35,17 +35,10 @@ static INSIDE: AtomicUsize = AtomicUsize::new(0);
 static CLOSING: AtomicBool = AtomicBool::new(false);
 static COMPLETE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-/// The runtime's shape, set before its first use: one worker thread unless
-/// `ORY_IAM_RUNTIME_THREADS` says otherwise. The consumer of every result is the one event-loop
-/// thread holding the GIL, and a runtime thread does an Ory request's Rust-side work in tens of
-/// microseconds, so one thread keeps up with any loop; a second one mostly adds cross-thread
-/// wake-ups (measured: ~15 % more client CPU per uncached whoami at concurrency 8).
+/// The runtime's shape, set before its first use: `ory_iam::runtime::binding_runtime()` (one
+/// worker thread unless `ORY_IAM_RUNTIME_THREADS` says otherwise; the same for Node).
 pub fn configure() {
-    let mut b = tokio::runtime::Builder::new_multi_thread();
-    b.enable_all().thread_name("ory-iam-runtime");
-    let threads = std::env::var("ORY_IAM_RUNTIME_THREADS").ok().and_then(|v| v.trim().parse::<usize>().ok());
-    b.worker_threads(threads.filter(|&n| n > 0).unwrap_or(1));
-    pyo3_async_runtimes::tokio::init(b);
+    pyo3_async_runtimes::tokio::init(ory_iam::runtime::binding_runtime());
 }
 
 /// Run `f` attached to the interpreter from a non-Python thread, unless it is shutting down.

@@ -29,6 +29,7 @@ pub mod kratos;
 pub mod metadata;
 pub mod network;
 pub mod paging;
+pub mod runtime;
 pub mod secret;
 pub mod telemetry;
 pub(crate) mod tenancy;
