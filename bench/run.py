@@ -92,6 +92,25 @@ class Runner:
         log(f"{label}: {brief}")
         return out
 
+    def run_wrk(self, label: str, script: str, url: str, threads: int, concurrency: int, duration: float,
+                env: dict[str, str]) -> tuple[dict[str, Any], float] | None:
+        """One wrk run with a `bench/*.lua` script that prints a `BENCH {...}` line: that line's
+        figures and wrk's CPU seconds, or None (and a failure noted) when it failed."""
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        p = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{max(1, round(duration))}s", "-s", str(BENCH / script), url],
+            capture_output=True, text=True, env={**os.environ, **env}, timeout=300,
+        )
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        m = re.search(r"^BENCH (\{.*\})$", p.stdout, re.M)
+        if p.returncode != 0 or not m:
+            self.failures.append(f"{label}: {p.stderr.strip()[-300:]}")
+            return None
+        d: dict[str, Any] = json.loads(m[1])
+        if d["errors"] or d["non2xx"] or d.get("wrong"):
+            self.failures.append(f"{label}: {d['errors']} socket errors, {d['non2xx']} non-2xx, {d.get('wrong', 0)} wrong answers")
+        return d, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+
     def wrk(self, concurrency: int, duration: float) -> None:
         url = json.loads((ROOT / ".stack" / "stack.json").read_text())["kratos"]["customer"]["public_url"].rstrip("/")
         tokens = WORK / "tokens.txt"
@@ -99,22 +118,12 @@ class Runner:
         fd = os.open(tokens, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write("\n".join(fx["tokens"][: max(concurrency, 1)]) + "\n")
-        threads = min(concurrency, 2)
-        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         load0 = loadavg()[0]
-        p = subprocess.run(
-            ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{max(1, round(duration))}s", "-s", str(BENCH / "wrk_whoami.lua"), f"{url}/sessions/whoami"],
-            capture_output=True, text=True, env={**os.environ, "BENCH_TOKENS": str(tokens)}, timeout=300,
-        )
-        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        m = re.search(r"^BENCH (\{.*\})$", p.stdout, re.M)
-        if p.returncode != 0 or not m:
-            self.failures.append(f"wrk c={concurrency}: {p.stderr.strip()[-300:]}")
+        got = self.run_wrk(f"wrk c={concurrency}", "wrk_whoami.lua", f"{url}/sessions/whoami", min(concurrency, 2), concurrency,
+                           duration, {"BENCH_TOKENS": str(tokens)})
+        if got is None:
             return
-        d = json.loads(m[1])
-        if d["errors"] or d["non2xx"]:
-            self.failures.append(f"wrk c={concurrency}: {d['errors']} socket errors, {d['non2xx']} non-2xx")
-        cpu_s = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+        d, cpu_s = got
         elapsed = d["duration_us"] / 1e6
         out = {
             "lang": "raw", "client": "wrk", "workload": "whoami_uncached", "concurrency": concurrency,
@@ -125,39 +134,28 @@ class Runner:
         self.results.append(out)
         log(f"wrk c={concurrency}: rps {out['rps']:.0f}, cpu/call {out['cpu_per_call_us']:.1f} us")
 
-
     def wrk_batch(self, batch_size: int, duration: float, concurrency: int = 4) -> None:
         """The raw HTTP limit of Keto's batch endpoint: wrk sends the 500 bench tuples in batches
         of `batch_size` over `concurrency` connections (ory-iam keeps 4 batch requests in
         flight) for `duration` seconds, each answer checked; the result is the steady-state time
         per 500 checks. A single run of 500 also has a start and a tail, so no client's run can
-        be faster than this."""
+        be expected to be faster than this."""
         url = json.loads((ROOT / ".stack" / "stack.json").read_text())["keto"]["read_url"].rstrip("/")
         t = json.loads((WORK / "fixtures.json").read_text())["tuples"]
-        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         load0, keto0 = loadavg()[0], server_cpu_s("keto")
-        env = {**os.environ, "BENCH_NAMESPACE": t["namespace"], "BENCH_RELATION": t["relation"], "BENCH_SUBJECT": t["subject_id"],
+        env = {"BENCH_NAMESPACE": t["namespace"], "BENCH_RELATION": t["relation"], "BENCH_SUBJECT": t["subject_id"],
                "BENCH_COUNT": str(t["count"]), "BENCH_BATCH": str(batch_size)}
-        p = subprocess.run(
-            ["wrk", "-t2", f"-c{concurrency}", f"-d{max(1, round(duration))}s", "-s", str(BENCH / "wrk_batch_check.lua"), f"{url}/relation-tuples/batch/check"],
-            capture_output=True, text=True, env=env, timeout=300,
-        )
-        keto1, r1 = server_cpu_s("keto"), resource.getrusage(resource.RUSAGE_CHILDREN)
         label = f"wrk check_batch batch_size={batch_size}"
-        m = re.search(r"^BENCH (\{.*\})$", p.stdout, re.M)
-        if p.returncode != 0 or not m:
-            self.failures.append(f"{label}: {p.stderr.strip()[-300:]}")
-            return
-        d = json.loads(m[1])
-        if d["errors"] or d["non2xx"] or d["wrong"]:
-            self.failures.append(f"{label}: {d['errors']} socket errors, {d['non2xx']} non-2xx, {d['wrong']} wrong answers")
-            return
+        got = self.run_wrk(label, "wrk_batch_check.lua", f"{url}/relation-tuples/batch/check", 2, concurrency, duration, env)
+        keto1 = server_cpu_s("keto")
+        if got is None or got[0]["errors"] or got[0]["non2xx"] or got[0]["wrong"]:
+            return  # noted as a failure: not a limit
+        d, cpu_s = got
         runs = d["requests"] / -(-t["count"] // batch_size)  # runs of 500 checks in the window (wrk cycles the batches)
         out: dict[str, Any] = {
             "lang": "raw", "client": "wrk", "workload": "check_batch", "concurrency": concurrency, "batch_size": batch_size,
             "tuples": t["count"], "requests": d["requests"], "window_s": d["duration_us"] / 1e6,
-            "median_s": d["duration_us"] / 1e6 / runs,
-            "cpu_s": ((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)) / runs,
+            "median_s": d["duration_us"] / 1e6 / runs, "cpu_s": cpu_s / runs,
             "p50_us": d["p50_us"], "p99_us": d["p99_us"], "load1_before": load0, "load1_after": loadavg()[0],
         }
         if keto0 is not None and keto1 is not None:
