@@ -6,7 +6,8 @@
 //
 // CLIENT: ory-iam (the release addon loaded from --iam-dir, where scripts/bench.sh puts the
 // release .node next to copies of ory-iam.js and index.js), @ory/client (axios),
-// @ory/client-fetch (fetch). Client CPU is process.cpuUsage() over the measured calls only.
+// @ory/client-fetch (fetch), raw-net (whoami_uncached only: no library, hand-written requests on
+// keep-alive sockets; the floor). Client CPU is process.cpuUsage() over the measured calls only.
 
 const fs = require('node:fs')
 const path = require('node:path')
@@ -254,6 +255,73 @@ async function sdkRun() {
   throw new Error(`workload ${w} is not run with ${args.client}`)
 }
 
+// The floor: no library at all. The same `GET /sessions/whoami` written by hand on keep-alive
+// `net` sockets, the response framed by Content-Length and its body decoded with `JSON.parse`
+// (what any client has to do): the least CPU per call a Node client can spend here.
+function rawConn(baseUrl, token) {
+  const u = new URL(baseUrl)
+  const req = Buffer.from(
+    `GET ${u.pathname.replace(/\/+$/, '')}/sessions/whoami HTTP/1.1\r\nHost: ${u.host}\r\n` +
+      `X-Session-Token: ${token}\r\nAccept: application/json\r\n\r\n`,
+  )
+  const sock = require('node:net').connect({ host: u.hostname, port: Number(u.port || 80), noDelay: true })
+  let buf = Buffer.alloc(0)
+  let waiter = null
+  const fail = (e) => {
+    if (waiter) waiter.reject(e)
+    waiter = null
+  }
+  sock.on('error', fail)
+  sock.on('close', () => fail(new Error('raw client: connection closed')))
+  sock.on('data', (d) => {
+    buf = buf.length ? Buffer.concat([buf, d]) : d
+    if (!waiter) return
+    const end = buf.indexOf('\r\n\r\n')
+    if (end < 0) return
+    const head = buf.toString('latin1', 0, end).toLowerCase()
+    if (!head.startsWith('http/1.1 200 ')) return fail(new Error(`raw client: unexpected status line ${head.slice(0, 12)}`))
+    const m = /\r\ncontent-length: *(\d+)/.exec(head)
+    if (!m) return fail(new Error('raw client: response without Content-Length'))
+    const total = end + 4 + Number(m[1])
+    if (buf.length < total) return
+    const body = buf.subarray(end + 4, total)
+    buf = buf.subarray(total)
+    const w = waiter
+    waiter = null
+    w.resolve(body)
+  })
+  const ready = new Promise((resolve, reject) => {
+    sock.once('connect', resolve)
+    sock.once('error', reject)
+  })
+  return {
+    ready,
+    get() {
+      return new Promise((resolve, reject) => {
+        waiter = { resolve, reject }
+        sock.write(req)
+      })
+    },
+    close: () => sock.destroy(),
+  }
+}
+
+async function rawRun() {
+  if (args.workload !== 'whoami_uncached') throw new Error(`workload ${args.workload} is not run with ${args.client}`)
+  const url = stack.kratos.customer.public_url
+  const conns = Array.from({ length: args.concurrency }, (_, i) => rawConn(url, tokens[i % tokens.length]))
+  const one = async (c) => {
+    if (JSON.parse((await c.get()).toString('utf8')).active !== true) throw new Error('raw client: the session is not active')
+  }
+  for (const c of conns) {
+    await c.ready
+    await one(c)
+  }
+  const out = await loadLoop(args.concurrency, args.duration, (i) => one(conns[i]))
+  conns.forEach((c) => c.close())
+  return out
+}
+
 // What every user of the generated SDK writes: the page_token of `Link: <...>; rel="next"`.
 function nextToken(link) {
   for (const part of (link || '').split(',')) {
@@ -265,7 +333,7 @@ function nextToken(link) {
   return undefined
 }
 
-;(args.client === 'ory-iam' ? iamRun() : sdkRun()).then(
+;(args.client === 'ory-iam' ? iamRun() : args.client === 'raw-net' ? rawRun() : sdkRun()).then(
   (out) => {
     Object.assign(out, { lang: 'node', client: args.client, workload: args.workload, concurrency: args.concurrency })
     process.stdout.write(JSON.stringify(out) + '\n')

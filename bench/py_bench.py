@@ -5,7 +5,9 @@
 CLIENT: ory-iam (the release wheel installed in bench/.venv), ory-iam-per-call (the same wheel
 with the bridge's per-call completion path and two runtime threads, as before the mailbox),
 ory-client, ory-kratos-client,
-ory-keto-client (the official SDKs; sync, so concurrency is a thread pool, as their users do).
+ory-keto-client (the official SDKs; sync, so concurrency is a thread pool, as their users do),
+raw-asyncio and raw-threads (whoami_uncached only: no library, hand-written requests on
+keep-alive sockets from an event loop / a thread pool; the floors of each structure).
 WORKLOAD: whoami_uncached, whoami_hit, check, check_batch, identity_list, memory.
 Client CPU is the process's user+sys time (`resource.getrusage`) over the measured calls only.
 """
@@ -271,6 +273,137 @@ def sdk_run(args: argparse.Namespace, stack: dict[str, Any], fx: dict[str, Any])
     raise SystemExit(f"workload {w} is not run with {args.client}")
 
 
+# ------------------------------------------------------------------------------- raw floors
+# No library at all: the same `GET /sessions/whoami` written by hand on keep-alive sockets, the
+# response framed by Content-Length and its body decoded with `json.loads` (what any client has
+# to do). They are the least CPU per call a Python client of each structure can spend here:
+# `raw-asyncio` (an event loop, like ory-iam) and `raw-threads` (blocking sockets in a thread
+# pool, like the official SDKs).
+
+
+def whoami_request(base_url: str, token: str) -> tuple[str, int, bytes]:
+    u = urllib.parse.urlsplit(base_url)
+    req = (f"GET {u.path.rstrip('/')}/sessions/whoami HTTP/1.1\r\nHost: {u.netloc}\r\n"
+           f"X-Session-Token: {token}\r\nAccept: application/json\r\n\r\n")
+    return u.hostname or "127.0.0.1", u.port or 80, req.encode()
+
+
+def take_response(buf: bytearray) -> bytes | None:
+    """The body of the complete response at the front of `buf` (removed from it), or None while
+    it is incomplete. Anything but a 200 with a Content-Length is an error, not a result."""
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    head = bytes(buf[:end]).lower()
+    if not head.startswith(b"http/1.1 200 "):
+        raise RuntimeError(f"raw client: unexpected status line {head[:12]!r}")
+    n = next((int(line[15:]) for line in head.split(b"\r\n") if line.startswith(b"content-length:")), None)
+    if n is None:
+        raise RuntimeError("raw client: response without Content-Length")
+    if len(buf) < end + 4 + n:
+        return None
+    body = bytes(buf[end + 4:end + 4 + n])
+    del buf[:end + 4 + n]
+    return body
+
+
+def check_session(body: bytes) -> None:
+    if json.loads(body).get("active") is not True:
+        raise RuntimeError("raw client: the session is not active")
+
+
+class RawConn(asyncio.Protocol):
+    """One keep-alive connection, one request in flight."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.waiter: asyncio.Future[bytes] | None = None
+        self.transport: Any = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if self.waiter is None or self.waiter.done():
+            return
+        try:
+            body = take_response(self.buf)
+        except RuntimeError as e:
+            self.waiter.set_exception(e)
+            return
+        if body is not None:
+            self.waiter.set_result(body)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(exc or ConnectionError("raw client: connection closed"))
+
+    def get(self, req: bytes) -> asyncio.Future[bytes]:
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(req)
+        return self.waiter
+
+
+async def raw_asyncio_run(args: argparse.Namespace, stack: dict[str, Any], fx: dict[str, Any]) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    reqs = [whoami_request(stack["kratos"]["customer"]["public_url"], fx["tokens"][i % len(fx["tokens"])]) for i in range(args.concurrency)]
+    conns = [(await loop.create_connection(RawConn, host, port))[1] for host, port, _ in reqs]
+    for conn, (_, _, req) in zip(conns, reqs):
+        check_session(await conn.get(req))
+    calls = 0
+    stop = False
+
+    async def worker(conn: RawConn, req: bytes) -> None:
+        nonlocal calls
+        while not stop:
+            check_session(await conn.get(req))
+            calls += 1
+
+    c0, t0 = cpu(), time.perf_counter()
+    tasks = [asyncio.create_task(worker(conn, req)) for conn, (_, _, req) in zip(conns, reqs)]
+    await asyncio.sleep(args.duration)
+    stop = True
+    await asyncio.gather(*tasks)
+    return throughput(calls, time.perf_counter() - t0, cpu() - c0)
+
+
+def raw_threads_run(args: argparse.Namespace, stack: dict[str, Any], fx: dict[str, Any]) -> dict[str, Any]:
+    import socket
+
+    reqs = [whoami_request(stack["kratos"]["customer"]["public_url"], fx["tokens"][i % len(fx["tokens"])]) for i in range(args.concurrency)]
+    socks = [socket.create_connection((host, port)) for host, port, _ in reqs]
+    bufs = [bytearray() for _ in reqs]
+
+    def one(i: int) -> None:
+        socks[i].sendall(reqs[i][2])
+        while (body := take_response(bufs[i])) is None:
+            chunk = socks[i].recv(65536)
+            if not chunk:
+                raise ConnectionError("raw client: connection closed")
+            bufs[i] += chunk
+        check_session(body)
+
+    for i in range(args.concurrency):
+        one(i)
+    calls = [0] * args.concurrency
+    stop = threading.Event()
+
+    def worker(i: int) -> None:
+        while not stop.is_set():
+            one(i)
+            calls[i] += 1
+
+    with cf.ThreadPoolExecutor(args.concurrency) as ex:
+        c0, t0 = cpu(), time.perf_counter()
+        futs = [ex.submit(worker, i) for i in range(args.concurrency)]
+        time.sleep(args.duration)
+        stop.set()
+        for f in futs:
+            f.result()
+        return throughput(sum(calls), time.perf_counter() - t0, cpu() - c0)
+
+
 def next_token(headers: Any) -> str | None:
     """What every user of the generated SDK writes: the `page_token` of `Link: <...>; rel="next"`."""
     link = headers.get("Link") or headers.get("link") or ""
@@ -321,6 +454,10 @@ def main() -> None:
 
         with asyncio.Runner(loop_factory=NoReaderLoop) as runner:
             out = runner.run(iam_run(args, stack, fx))
+    elif args.client == "raw-asyncio" and args.workload == "whoami_uncached":
+        out = asyncio.run(raw_asyncio_run(args, stack, fx))
+    elif args.client == "raw-threads" and args.workload == "whoami_uncached":
+        out = raw_threads_run(args, stack, fx)
     else:
         out = sdk_run(args, stack, fx)
     out.update(lang="python", client=args.client, workload=args.workload, concurrency=args.concurrency)

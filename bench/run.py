@@ -232,6 +232,10 @@ def main() -> None:
                 n0 = len(r.results)
                 r.wrk(c, d)
                 r.run("rust", "ory-iam", "whoami_uncached", concurrency=c, duration=d)
+                # The floors: no library, hand-written requests on keep-alive sockets.
+                r.run("python", "raw-asyncio", "whoami_uncached", concurrency=c, duration=d)
+                r.run("python", "raw-threads", "whoami_uncached", concurrency=c, duration=d)
+                r.run("node", "raw-net", "whoami_uncached", concurrency=c, duration=d)
                 r.run("python", "ory-iam", "whoami_uncached", concurrency=c, duration=d)
                 r.run("python", "ory-iam-per-call", "whoami_uncached", concurrency=c, duration=d)
                 for s in PY_SDK_KRATOS:
