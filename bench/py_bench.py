@@ -26,7 +26,7 @@ import threading
 import time
 import urllib.parse
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,22 +88,8 @@ async def iam_run(args: argparse.Namespace, stack: dict[str, Any], fx: dict[str,
         svc = iam.session
         for t in tokens[: args.concurrency]:
             await svc.whoami({"x-session-token": t})  # warm the connection pool
-        calls = 0
-        stop = False
-
-        async def worker(tok: str) -> None:
-            nonlocal calls
-            h = {"x-session-token": tok}
-            while not stop:
-                await svc.whoami(h)
-                calls += 1
-
-        c0, t0 = cpu(), time.perf_counter()
-        tasks = [asyncio.create_task(worker(tokens[i % len(tokens)])) for i in range(args.concurrency)]
-        await asyncio.sleep(args.duration)
-        stop = True
-        await asyncio.gather(*tasks)
-        return throughput(calls, time.perf_counter() - t0, cpu() - c0)
+        hs = [{"x-session-token": tokens[i % len(tokens)]} for i in range(args.concurrency)]
+        return await async_load(args, lambda i: svc.whoami(hs[i]))
     if w in ("whoami_hit", "whoami_or_null_hit"):
         # whoami_or_null_hit: the same cache hit through `whoami_or_null` (which has the same
         # ready fast path now; not part of the default run).
@@ -215,23 +201,7 @@ def sdk_run(args: argparse.Namespace, stack: dict[str, Any], fx: dict[str, Any])
         fe = m.FrontendApi(api)
         for t in tokens[: args.concurrency]:
             fe.to_session(x_session_token=t)
-        calls = [0] * args.concurrency
-        stop = threading.Event()
-
-        def worker(i: int) -> None:
-            tok = tokens[i % len(tokens)]
-            while not stop.is_set():
-                fe.to_session(x_session_token=tok)
-                calls[i] += 1
-
-        with cf.ThreadPoolExecutor(args.concurrency) as ex:
-            c0, t0 = cpu(), time.perf_counter()
-            futs = [ex.submit(worker, i) for i in range(args.concurrency)]
-            time.sleep(args.duration)
-            stop.set()
-            for f in futs:
-                f.result()
-            return throughput(sum(calls), time.perf_counter() - t0, cpu() - c0)
+        return thread_load(args, lambda i: fe.to_session(x_session_token=tokens[i % len(tokens)]))
     if w in ("check", "check_batch"):
         m, api = sdk(args.client, stack["keto"]["read_url"], 4)
         perm = m.PermissionApi(api)
@@ -351,21 +321,10 @@ async def raw_asyncio_run(args: argparse.Namespace, stack: dict[str, Any], fx: d
     conns = [(await loop.create_connection(RawConn, host, port))[1] for host, port, _ in reqs]
     for conn, (_, _, req) in zip(conns, reqs):
         check_session(await conn.get(req))
-    calls = 0
-    stop = False
+    async def one(i: int) -> None:
+        check_session(await conns[i].get(reqs[i][2]))
 
-    async def worker(conn: RawConn, req: bytes) -> None:
-        nonlocal calls
-        while not stop:
-            check_session(await conn.get(req))
-            calls += 1
-
-    c0, t0 = cpu(), time.perf_counter()
-    tasks = [asyncio.create_task(worker(conn, req)) for conn, (_, _, req) in zip(conns, reqs)]
-    await asyncio.sleep(args.duration)
-    stop = True
-    await asyncio.gather(*tasks)
-    return throughput(calls, time.perf_counter() - t0, cpu() - c0)
+    return await async_load(args, one)
 
 
 def raw_threads_run(args: argparse.Namespace, stack: dict[str, Any], fx: dict[str, Any]) -> dict[str, Any]:
@@ -386,22 +345,7 @@ def raw_threads_run(args: argparse.Namespace, stack: dict[str, Any], fx: dict[st
 
     for i in range(args.concurrency):
         one(i)
-    calls = [0] * args.concurrency
-    stop = threading.Event()
-
-    def worker(i: int) -> None:
-        while not stop.is_set():
-            one(i)
-            calls[i] += 1
-
-    with cf.ThreadPoolExecutor(args.concurrency) as ex:
-        c0, t0 = cpu(), time.perf_counter()
-        futs = [ex.submit(worker, i) for i in range(args.concurrency)]
-        time.sleep(args.duration)
-        stop.set()
-        for f in futs:
-            f.result()
-        return throughput(sum(calls), time.perf_counter() - t0, cpu() - c0)
+    return thread_load(args, one)
 
 
 def next_token(headers: Any) -> str | None:
@@ -415,6 +359,45 @@ def next_token(headers: Any) -> str | None:
 
 
 # ----------------------------------------------------------------------------------- output
+
+
+async def async_load(args: argparse.Namespace, call: Callable[[int], Awaitable[Any]]) -> dict[str, Any]:
+    """`await call(i)` in a loop in each of `concurrency` tasks (i = 0..N-1) for `duration` s."""
+    calls = 0
+    stop = False
+
+    async def worker(i: int) -> None:
+        nonlocal calls
+        while not stop:
+            await call(i)
+            calls += 1
+
+    c0, t0 = cpu(), time.perf_counter()
+    tasks = [asyncio.create_task(worker(i)) for i in range(args.concurrency)]
+    await asyncio.sleep(args.duration)
+    stop = True
+    await asyncio.gather(*tasks)
+    return throughput(calls, time.perf_counter() - t0, cpu() - c0)
+
+
+def thread_load(args: argparse.Namespace, call: Callable[[int], Any]) -> dict[str, Any]:
+    """`call(i)` in a loop in each of `concurrency` pool threads (i = 0..N-1) for `duration` s."""
+    calls = [0] * args.concurrency
+    stop = threading.Event()
+
+    def worker(i: int) -> None:
+        while not stop.is_set():
+            call(i)
+            calls[i] += 1
+
+    with cf.ThreadPoolExecutor(args.concurrency) as ex:
+        c0, t0 = cpu(), time.perf_counter()
+        futs = [ex.submit(worker, i) for i in range(args.concurrency)]
+        time.sleep(args.duration)
+        stop.set()
+        for f in futs:
+            f.result()
+        return throughput(sum(calls), time.perf_counter() - t0, cpu() - c0)
 
 
 def throughput(calls: int, elapsed: float, cpu_s: float) -> dict[str, Any]:
