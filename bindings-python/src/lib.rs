@@ -9,6 +9,7 @@ mod handle;
 mod hydra;
 mod identity;
 mod kratos_misc;
+mod lane;
 mod logging;
 mod metadata;
 mod network;
@@ -212,6 +213,7 @@ fn _ory_iam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pager::PyPager>()?;
     m.add_class::<testing::PyFakeOry>()?;
     m.add_function(wrap_pyfunction!(runtime::_shutdown, m)?)?;
+    m.add_function(wrap_pyfunction!(lane::_lane_stats, m)?)?;
     #[cfg(debug_assertions)]
     m.add_function(wrap_pyfunction!(runtime::_debug_panic, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

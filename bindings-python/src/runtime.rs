@@ -84,7 +84,7 @@ fn complete_fn(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 
 static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+pub(crate) fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     GET_RUNNING_LOOP
         .get_or_try_init(py, || Ok::<_, PyErr>(py.import("asyncio")?.getattr("get_running_loop")?.unbind()))?
         .bind(py)
@@ -227,6 +227,11 @@ fn mailbox(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> Option<Arc<Mailbox>
         }
     };
     attach().ok().flatten()
+}
+
+/// Whether `event_loop` can watch sockets (it has, or now got, a mailbox).
+pub(crate) fn mailbox_loop(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> Option<()> {
+    mailbox(py, event_loop).map(|_| ())
 }
 
 /// Loop types whose instances take no attributes (so no mailbox can be attached to them).

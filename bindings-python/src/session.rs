@@ -1,7 +1,9 @@
 use crate::convert::to_py;
 use crate::convert::want_str;
+use crate::lane;
 use crate::runtime::{core, guard, settled_with, spawn, spawn_with};
 use ory_iam::dto::{Identity, RecoveryAddress, Session, VerifiableAddress};
+use ory_iam::kratos::session::WhoamiStep;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
@@ -46,11 +48,11 @@ pub fn headers_from_py(req: &Bound<'_, PyAny>) -> http::HeaderMap {
     ory_iam::transport::header_map(pairs)
 }
 
-fn any_session_to_py(py: Python<'_>, s: Session) -> PyResult<Bound<'_, PyAny>> {
+pub(crate) fn any_session_to_py(py: Python<'_>, s: Session) -> PyResult<Bound<'_, PyAny>> {
     Ok(session_to_py(py, &s)?.into_any())
 }
 
-fn optional_session_to_py(py: Python<'_>, s: Option<Session>) -> PyResult<Bound<'_, PyAny>> {
+pub(crate) fn optional_session_to_py(py: Python<'_>, s: Option<Session>) -> PyResult<Bound<'_, PyAny>> {
     match s {
         Some(s) => any_session_to_py(py, s),
         None => Ok(py.None().into_bound(py)),
@@ -147,24 +149,48 @@ fn session_to_py<'py>(py: Python<'py>, s: &Session) -> PyResult<Bound<'py, PyDic
     Ok(d)
 }
 
+impl PySessionService {
+    /// `whoami` / `whoami_or_null`: settled at once when no I/O is needed, through the running
+    /// loop's lane (`lane.rs`) when the core allows, through the runtime otherwise.
+    fn resolve<'py>(&self, py: Python<'py>, req: &Bound<'py, PyAny>, or_null: bool) -> PyResult<Bound<'py, PyAny>> {
+        let headers = headers_from_py(req);
+        let step = guard(py, || Ok(self.0.whoami_direct(&headers)))?;
+        match step {
+            WhoamiStep::Ready(r) if or_null => {
+                settled_with(py, ory_iam::SessionService::or_null(r), optional_session_to_py)
+            }
+            WhoamiStep::Ready(r) => settled_with(py, r, any_session_to_py),
+            WhoamiStep::Direct(d) => match lane::start(py, d, or_null)? {
+                Ok(fut) => Ok(fut),
+                Err(_) => self.spawn_whoami(py, headers, or_null),
+            },
+            WhoamiStep::Async => self.spawn_whoami(py, headers, or_null),
+        }
+    }
+
+    fn spawn_whoami<'py>(
+        &self,
+        py: Python<'py>,
+        headers: http::HeaderMap,
+        or_null: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let s = self.0.clone();
+        if or_null {
+            spawn_with(py, async move { s.whoami_or_null(&headers).await }, optional_session_to_py)
+        } else {
+            spawn_with(py, async move { s.whoami(&headers).await }, any_session_to_py)
+        }
+    }
+}
+
 #[pymethods]
 impl PySessionService {
     fn whoami<'py>(&self, py: Python<'py>, req: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let headers = headers_from_py(req);
-        if let Some(r) = guard(py, || Ok(self.0.whoami_ready(&headers)))? {
-            return settled_with(py, r, any_session_to_py);
-        }
-        let s = self.0.clone();
-        spawn_with(py, async move { s.whoami(&headers).await }, any_session_to_py)
+        self.resolve(py, req, false)
     }
 
     fn whoami_or_null<'py>(&self, py: Python<'py>, req: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let headers = headers_from_py(req);
-        if let Some(r) = guard(py, || Ok(self.0.whoami_or_null_ready(&headers)))? {
-            return settled_with(py, r, optional_session_to_py);
-        }
-        let s = self.0.clone();
-        spawn_with(py, async move { s.whoami_or_null(&headers).await }, optional_session_to_py)
+        self.resolve(py, req, true)
     }
 
     fn revoke<'py>(&self, py: Python<'py>, session_id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {

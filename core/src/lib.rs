@@ -23,6 +23,8 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub(crate) mod http;
+#[doc(hidden)]
+pub use http::{h1, DirectFailure, DirectLimits};
 pub mod hydra;
 pub mod keto;
 pub mod kratos;

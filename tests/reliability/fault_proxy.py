@@ -30,6 +30,9 @@ Modes (extra keys in brackets):
     kill            read the request, wait `after_ms` (50), then the whole proxy process exits
                     hard: a server dying mid-request; afterwards the port refuses connections
     reset           read the request, then abort the connection (TCP RST) without answering
+    close_after     the upstream's real answer (kept alive as the client asked), then the proxy
+                    closes the connection: a server whose idle timeout fires right after
+                    answering (counted in `closed_after`)
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ MODES = {
     "delay",
     "kill",
     "reset",
+    "close_after",
 }
 def reason(status: int) -> str:
     try:
@@ -98,6 +102,7 @@ class State:
         self.hang_closed = 0
         self.last_hang_closed_at: float | None = None
         self.upstream_errors = 0
+        self.closed_after = 0
 
     def take_fault(self, path: str) -> dict[str, Any] | None:
         f = self.fault
@@ -254,6 +259,7 @@ async def control(req: Request, writer: asyncio.StreamWriter) -> None:
             "fault": STATE.fault,
             "remaining": STATE.remaining,
             "connections_total": STATE.connections_total,
+            "closed_after": STATE.closed_after,
             "connections_open": OPEN_CONNECTIONS,
             "hang_open": STATE.hang_open,
             "hang_closed": STATE.hang_closed,
@@ -382,6 +388,11 @@ async def apply(
         head += f"Content-Length: {max(len(body), 2)}\r\nConnection: close\r\n\r\n"
         writer.write(head.encode("latin-1") + half)
         await writer.drain()
+        raise Closed()
+    if mode == "close_after":
+        writer.write(response_bytes(status, headers, body, req.keep_alive))
+        await writer.drain()
+        STATE.closed_after += 1
         raise Closed()
     if mode == "content_type":
         ctype = str(f.get("content_type", "text/html; charset=utf-8"))

@@ -1,10 +1,13 @@
 # Stub of the native module. The public API is the `ory_iam` package, which wraps these in
 # coroutines; this file is checked against the extension by tests/python/test_stubs.py.
-from typing import Any, Awaitable, Callable, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 __version__: str
 
 def _shutdown() -> None: ...
+# Counters of the running loop's lane (uncached whoami on the loop thread); None before its
+# first lane call. For tests and the benchmark.
+def _lane_stats() -> Optional[Dict[str, int]]: ...
 # Debug (test) builds only: a deliberate panic, `kind` = "sync" | "async".
 def _debug_panic(kind: str) -> Any: ...
 

@@ -80,6 +80,18 @@ impl SessionStore {
         }
     }
 
+    /// Whether lookups and stores need no I/O (in memory, or no cache).
+    pub fn answers_now(&self) -> bool {
+        !matches!(self.backend, Backend::Redis(_))
+    }
+
+    /// `put` for a cache that [`answers_now`](Self::answers_now); a no-op for Redis.
+    pub fn put_now(&self, key: &str, s: &Session, ttl: Duration) {
+        if let (Backend::Memory(m), false) = (&self.backend, ttl.is_zero()) {
+            m.put(key, s, ttl);
+        }
+    }
+
     pub async fn put(&self, key: &str, s: &Session, ttl: Duration) {
         if ttl.is_zero() {
             return;

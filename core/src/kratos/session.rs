@@ -7,7 +7,7 @@ use crate::audit::{names, AuditEvent};
 use crate::cache;
 use crate::dto::Session;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::Call;
+use crate::http::{Call, OryClient, Reply};
 use crate::tenancy::{service_handle, TenantContext};
 use crate::transport::oathkeeper::Refusal;
 use crate::transport::{self, Credential, Rejection};
@@ -92,9 +92,7 @@ impl SessionService {
                     return Ok(Session { cache_hit: true, ..s });
                 }
                 let s = fetch_whoami(&t, cred, request_id).await?;
-                let ttl_cfg = Duration::from_millis(t.config.cache.session_ttl_ms);
-                let ttl = until(s.expires_at.as_deref()).map(|left| left.min(ttl_cfg)).unwrap_or(Duration::ZERO);
-                store.put(&key, &s, ttl).await;
+                store_fetched(&t, &key, &s).await;
                 Ok(s)
             }
         };
@@ -232,24 +230,35 @@ impl SessionService {
     }
 }
 
-async fn fetch_whoami(t: &TenantContext, cred: Credential, request_id: Option<String>) -> Result<Session> {
-    let c = t.kratos_public("session.whoami")?;
+/// The request `whoami` sends to Kratos for a credential.
+fn whoami_call(t: &TenantContext, cred: &Credential, request_id: &Option<String>) -> Result<Call<'static>> {
     let mut call = Call::get("sessions/whoami");
-    let (name, value) = match &cred {
+    let (name, value) = match cred {
         Credential::Cookie(v) => (http::header::COOKIE, v),
         Credential::Token(v) => (http::HeaderName::from_static("x-session-token"), v),
     };
     let hv = http::HeaderValue::from_str(value.expose()).map_err(|_| unauthorized(t, "malformed credential"))?;
     call.headers.insert(name, hv);
-    if let Some(id) = &request_id {
+    if let Some(id) = request_id {
         if let Ok(v) = http::HeaderValue::from_str(id) {
             call.headers.insert("x-request-id", v);
         }
     }
+    Ok(call)
+}
+
+async fn fetch_whoami(t: &TenantContext, cred: Credential, request_id: Option<String>) -> Result<Session> {
+    let c = t.kratos_public("session.whoami")?;
+    let call = whoami_call(t, &cred, &request_id)?;
     let r = c.send_raw(call).await?;
+    whoami_reply(t, c, &r)
+}
+
+/// Kratos' answer to `GET /sessions/whoami` as a session or the error it means.
+fn whoami_reply(t: &TenantContext, c: &OryClient, r: &Reply) -> Result<Session> {
     match r.status {
         200 => {
-            let s = c.decode::<wire::Session>(&r)?.into_dto(&t.name).ok_or_else(|| {
+            let s = c.decode::<wire::Session>(r)?.into_dto(&t.name).ok_or_else(|| {
                 Error::new(ErrorKind::UpstreamUnavailable, "kratos returned a session without an identity")
                     .with_tenant(&*t.name)
             })?;
@@ -258,12 +267,191 @@ async fn fetch_whoami(t: &TenantContext, cred: Credential, request_id: Option<St
             }
             Ok(s)
         }
-        401 => Err(unauthorized(t, "kratos rejected the credential").with_request_id(r.request_id)),
+        401 => Err(unauthorized(t, "kratos rejected the credential").with_request_id(r.request_id.clone())),
         403 => Err(Error::new(ErrorKind::Forbidden, "session needs a higher assurance level (aal2)")
             .with_tenant(&*t.name)
             .with_status(403)
-            .with_request_id(r.request_id)),
-        _ => Err(c.status_error("GET sessions/whoami", &r)),
+            .with_request_id(r.request_id.clone())),
+        _ => Err(c.status_error("GET sessions/whoami", r)),
+    }
+}
+
+/// Cache a session fetched from Kratos, for at most its remaining lifetime.
+async fn store_fetched(t: &TenantContext, key: &str, s: &Session) {
+    t.sessions.put(key, s, fetched_ttl(t, s)).await;
+}
+
+fn fetched_ttl(t: &TenantContext, s: &Session) -> Duration {
+    let ttl_cfg = Duration::from_millis(t.config.cache.session_ttl_ms);
+    until(s.expires_at.as_deref()).map(|left| left.min(ttl_cfg)).unwrap_or(Duration::ZERO)
+}
+
+/// What [`SessionService::whoami_direct`] found.
+// Made and taken apart once per call: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum WhoamiStep {
+    /// Known without I/O (as [`SessionService::whoami_ready`]).
+    Ready(Result<Session>),
+    /// One request to Kratos that the caller may send itself.
+    Direct(DirectWhoami),
+    /// Needs the async path: call [`SessionService::whoami`].
+    Async,
+}
+
+/// A `whoami` whose request to Kratos the caller sends on its own event loop (the Python
+/// binding does, to spare the thread hand-offs of the runtime). Holds the credential: no
+/// `Debug`, and the request bytes are a [`Secret`](crate::Secret).
+///
+/// Exactly one of [`answered`](Self::answered), [`failed`](Self::failed) or
+/// [`join`](Self::join) finishes it; dropping it (the caller gave up) sends and audits nothing
+/// more, as a cancelled `whoami` does.
+pub struct DirectWhoami {
+    svc: SessionService,
+    cred: Credential,
+    key: String,
+    request_id: Option<String>,
+    direct: crate::http::Direct,
+}
+
+/// How a direct `whoami` ended.
+#[allow(clippy::large_enum_variant)]
+pub enum WhoamiOutcome {
+    /// The result, cached and audited as `whoami` does.
+    Done(Result<Session>),
+    /// The attempt failed: the remaining attempts (retries, backoff, breaker) run on the async
+    /// path.
+    Resume(ResumeWhoami),
+}
+
+/// The rest of a direct `whoami` whose first attempt failed.
+pub struct ResumeWhoami {
+    svc: SessionService,
+    cred: Credential,
+    key: String,
+    request_id: Option<String>,
+    /// The first attempt's `X-Request-Id`, kept by the others (as on the async path).
+    rid: String,
+    first: Error,
+}
+
+impl SessionService {
+    /// [`whoami_ready`](Self::whoami_ready), or else, when the session cache needs no I/O
+    /// (in memory or none) and Kratos' client allows it, the request to send: see
+    /// [`DirectWhoami`]. For bindings that drive I/O from the caller's event loop.
+    #[doc(hidden)]
+    pub fn whoami_direct(&self, headers: &HeaderMap) -> WhoamiStep {
+        let (cred, key, request_id) = match self.local(headers) {
+            Local::Done(r) => return WhoamiStep::Ready(*r),
+            Local::Ask { cred, key, request_id } => (cred, key, request_id),
+        };
+        let t = &self.t;
+        if let Some(s) = t.sessions.get_now(&key).filter(|s| s.tenant == *t.name && fresh(s)) {
+            return WhoamiStep::Ready(Ok(self.hit(s, &request_id)));
+        }
+        if !t.sessions.answers_now() {
+            return WhoamiStep::Async;
+        }
+        let Ok(c) = t.kratos_public("session.whoami") else { return WhoamiStep::Async };
+        // A credential that cannot be a header value is refused (and audited) by `whoami`.
+        let Ok(call) = whoami_call(t, &cred, &request_id) else { return WhoamiStep::Async };
+        match c.direct(&call) {
+            Some(direct) => WhoamiStep::Direct(DirectWhoami { svc: self.clone(), cred, key, request_id, direct }),
+            None => WhoamiStep::Async,
+        }
+    }
+
+    /// `whoami_or_null`'s reading of a `whoami` result.
+    #[doc(hidden)]
+    pub fn or_null(r: Result<Session>) -> Result<Option<Session>> {
+        or_null(r)
+    }
+}
+
+impl DirectWhoami {
+    /// The session cache key of the credential: concurrent calls with the same key may share
+    /// one request ([`join`](Self::join)).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Whether concurrent calls with the same key share one request (as `whoami`'s single
+    /// flight does: only with a session cache).
+    pub fn shares_flights(&self) -> bool {
+        self.svc.t.sessions.enabled()
+    }
+
+    /// `host:port` of Kratos' public API.
+    pub fn authority(&self) -> &str {
+        &self.direct.authority
+    }
+
+    /// The HTTP/1.1 request to write (credentials included).
+    pub fn request(&self) -> &[u8] {
+        self.direct.request.expose().as_bytes()
+    }
+
+    pub fn limits(&self) -> crate::http::DirectLimits {
+        self.client().direct_limits()
+    }
+
+    fn client(&self) -> &OryClient {
+        // `whoami_direct` only builds one when the client exists.
+        self.svc.t.kratos_public.as_ref().expect("kratos public client")
+    }
+
+    /// Kratos' complete answer.
+    pub fn answered(self, status: u16, headers: HeaderMap, body: bytes::Bytes) -> WhoamiOutcome {
+        let DirectWhoami { svc, cred, key, request_id, direct } = self;
+        let direct_rid = direct.request_id.clone();
+        let t = svc.t.clone();
+        let c = t.kratos_public.as_ref().expect("kratos public client");
+        match c.direct_answered(direct, "sessions/whoami", status, headers, body) {
+            Ok(r) => {
+                let res = whoami_reply(&t, c, &r);
+                if let Ok(s) = &res {
+                    t.sessions.put_now(&key, s, fetched_ttl(&t, s));
+                }
+                WhoamiOutcome::Done(svc.fetched(res, &request_id))
+            }
+            Err(first) => WhoamiOutcome::Resume(ResumeWhoami { svc, cred, key, request_id, rid: direct_rid, first }),
+        }
+    }
+
+    /// The attempt ended without a complete answer.
+    pub fn failed(self, why: crate::http::DirectFailure) -> WhoamiOutcome {
+        let first = self.client().direct_failed(&self.direct, "sessions/whoami", why);
+        if why == crate::http::DirectFailure::TooLarge {
+            return WhoamiOutcome::Done(self.svc.fetched(Err(first), &self.request_id));
+        }
+        let DirectWhoami { svc, cred, key, request_id, direct } = self;
+        WhoamiOutcome::Resume(ResumeWhoami { svc, cred, key, request_id, rid: direct.request_id, first })
+    }
+
+    /// The result of another direct `whoami` with the same key, for this caller (audited for
+    /// it, as a caller that joined a single flight is).
+    pub fn join(self, leader: &Result<Session>) -> Result<Session> {
+        self.svc.fetched(leader.clone(), &self.request_id)
+    }
+}
+
+impl ResumeWhoami {
+    /// The attempts left, on the async path; the result is cached and audited as `whoami`'s.
+    pub async fn run(self) -> Result<Session> {
+        let ResumeWhoami { svc, cred, key, request_id, rid, first } = self;
+        let t = svc.t.clone();
+        let res = async {
+            let c = t.kratos_public("session.whoami")?;
+            let mut call = whoami_call(&t, &cred, &request_id)?;
+            if let Ok(v) = http::HeaderValue::from_str(&rid) {
+                call.headers.insert("x-request-id", v);
+            }
+            let r = c.resume_raw(call, first).await?;
+            let s = whoami_reply(&t, c, &r)?;
+            store_fetched(&t, &key, &s).await;
+            Ok(s)
+        }
+        .await;
+        svc.fetched(res, &request_id)
     }
 }
 
