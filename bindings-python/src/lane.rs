@@ -245,12 +245,10 @@ fn begin(
         return None;
     }
     let limits = d.limits();
+    let left = d.time_left().as_secs_f64();
     let timer = running_loop(py)
         .and_then(|l| {
-            l.call_method1(
-                intern!(py, "call_later"),
-                (limits.timeout.as_secs_f64(), conn.bind(py).getattr(intern!(py, "_timeout"))?),
-            )
+            l.call_method1(intern!(py, "call_later"), (left, conn.bind(py).getattr(intern!(py, "_timeout"))?))
         })
         .ok()
         .map(Bound::unbind);

@@ -741,7 +741,7 @@ pub struct Direct {
     pub request: Secret,
     pub request_id: String,
     operation: String,
-    started: std::time::Instant,
+    pub(crate) started: std::time::Instant,
 }
 
 /// Limits of a [`Direct`] attempt, from the tenant's `http` config.

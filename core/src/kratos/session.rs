@@ -345,8 +345,12 @@ impl SessionService {
             Local::Ask { cred, key, request_id } => (cred, key, request_id),
         };
         let t = &self.t;
-        if let Some(s) = t.sessions.get_now(&key).filter(|s| s.tenant == *t.name && fresh(s)) {
-            return WhoamiStep::Ready(Ok(self.hit(s, &request_id)));
+        if let Some(s) = t.sessions.get_now(&key) {
+            if s.tenant == *t.name && fresh(&s) {
+                return WhoamiStep::Ready(Ok(self.hit(s, &request_id)));
+            }
+            // Expired, or another tenant's (audited by `whoami`): left to `whoami`.
+            return WhoamiStep::Async;
         }
         if !t.sessions.answers_now() {
             return WhoamiStep::Async;
@@ -392,6 +396,12 @@ impl DirectWhoami {
 
     pub fn limits(&self) -> crate::http::DirectLimits {
         self.client().direct_limits()
+    }
+
+    /// What is left of `timeout_ms` for the answer: the attempt's clock started when it was
+    /// made, so time spent connecting counts, as it does for reqwest's timeout.
+    pub fn time_left(&self) -> std::time::Duration {
+        self.limits().timeout.saturating_sub(self.direct.started.elapsed())
     }
 
     fn client(&self) -> &OryClient {
