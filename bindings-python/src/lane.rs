@@ -43,6 +43,9 @@ const IDLE_FOR: Duration = Duration::from_secs(20);
 /// Idle connections kept per host; more are closed.
 const IDLE_PER_HOST: usize = 256;
 
+/// `ORY_IAM_LANE`, read once: off sends every call through the runtime.
+static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
 /// Counters for tests and the benchmark (`_lane_stats`).
 #[derive(Default, Clone, Copy)]
 struct Stats {
@@ -130,6 +133,11 @@ impl Conn {
 /// The lane of the running loop, attached on first use; `None` for loops that cannot watch a
 /// socket (those have no mailbox either) or take no attributes.
 fn lane_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> Option<LaneRef> {
+    if !*ENABLED
+        .get_or_init(|| ory_iam::runtime::lane_enabled(std::env::var(ory_iam::runtime::LANE_ENV).ok().as_deref()))
+    {
+        return None;
+    }
     let name = intern!(py, "_ory_iam_lane");
     if let Ok(l) = event_loop.getattr(name) {
         return l.cast::<Lane>().ok().map(|l| l.get().shared.clone());

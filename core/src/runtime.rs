@@ -22,9 +22,28 @@ pub fn worker_threads(value: Option<&str>) -> usize {
     value.and_then(|v| v.trim().parse::<usize>().ok()).filter(|&n| n > 0).unwrap_or(1)
 }
 
+/// Set to `0`, `off`, `false` or `no` to keep the Python binding's uncached `whoami` off the
+/// event-loop lane (every call through the runtime, as before the lane existed).
+pub const LANE_ENV: &str = "ORY_IAM_LANE";
+
+/// Whether `ORY_IAM_LANE`'s value leaves the lane on (anything but an explicit "off").
+pub fn lane_enabled(value: Option<&str>) -> bool {
+    !value.is_some_and(|v| ["0", "off", "false", "no"].iter().any(|off| v.trim().eq_ignore_ascii_case(off)))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::worker_threads;
+    use super::{lane_enabled, worker_threads};
+
+    #[test]
+    fn lane_switch_from_the_environment_value() {
+        for on in [None, Some(""), Some("1"), Some("on"), Some("yes")] {
+            assert!(lane_enabled(on), "{on:?}");
+        }
+        for off in ["0", "off", "OFF", " false ", "No"] {
+            assert!(!lane_enabled(Some(off)), "{off:?}");
+        }
+    }
 
     #[test]
     fn worker_threads_from_the_environment_value() {

@@ -15,6 +15,7 @@ import copy
 import gc
 import json
 import os
+import subprocess
 import sys
 import threading
 import urllib.request
@@ -258,3 +259,27 @@ def test_each_loop_has_its_own_connections_and_closes_them_with_the_loop(iam_con
     # asyncio.run closed the loops; their lanes' sockets went with them.
     gc.collect()
     assert len(os.listdir("/proc/self/fd")) <= fds_before
+
+
+def test_the_lane_can_be_switched_off(iam_config: dict[str, Any], user: Any) -> None:
+    req, identity_id = user
+    script = """
+import asyncio, json, sys
+import ory_iam
+from ory_iam import _ory_iam
+cfg, req = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+async def main():
+    iam = ory_iam.Iam.from_config(cfg)
+    s = await iam.session.whoami(req)
+    print(json.dumps({"identity": s.identity.id, "lane": _ory_iam._lane_stats()}))
+asyncio.run(main())
+"""
+    out = {}
+    for value in ("off", "1"):
+        env = dict(os.environ, ORY_IAM_LANE=value)
+        r = subprocess.run([sys.executable, "-c", script, json.dumps(config(iam_config)), json.dumps(req)], env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr[-2000:]
+        out[value] = json.loads(r.stdout.strip().splitlines()[-1])
+    # Off: the same session through the runtime, and no lane on the loop at all.
+    assert out["off"] == {"identity": identity_id, "lane": None}
+    assert out["1"]["identity"] == identity_id and out["1"]["lane"]["requests"] == 1
