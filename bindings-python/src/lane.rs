@@ -26,7 +26,7 @@ use crate::runtime::{mailbox_loop, running_loop, spawn_with};
 use crate::session::{any_session_to_py, optional_session_to_py};
 use ory_iam::dto::Session;
 use ory_iam::h1::{parse_response, Parsed};
-use ory_iam::kratos::session::{DirectWhoami, ResumeWhoami, WhoamiOutcome};
+use ory_iam::kratos::session::{DirectWhoami, ResumeWhoami, Settled, WhoamiOutcome};
 use ory_iam::{DirectFailure, SessionService};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -88,6 +88,8 @@ struct Shared {
     by_key: HashMap<String, u64>,
     next: u64,
     stats: Stats,
+    /// A sweep of idle connections is scheduled on the loop.
+    sweeping: bool,
 }
 
 type LaneRef = Arc<Mutex<Shared>>;
@@ -319,7 +321,7 @@ fn connect(py: Python<'_>, lane: &LaneRef, id: u64, d: DirectWhoami) {
 /// A value carried from a runtime step back to the loop.
 enum Carry {
     Connected(Result<TcpStream, DirectFailure>),
-    Resumed(Box<ory_iam::Result<Session>>),
+    Resumed(Box<Settled>),
 }
 
 #[pyclass(module = "ory_iam._ory_iam", frozen)]
@@ -356,7 +358,7 @@ impl Step {
             // A panic in the step (the bridge turned it into an exception): the call fails as
             // an attempt that broke, through the core.
             (None, Some(d)) => fail(py, &lane, self.flight, d, DirectFailure::Broken),
-            _ => settle(py, &lane, self.flight, Err(ory_iam::Error::internal("internal error in ory-iam's lane"))),
+            _ => fail_all(py, &lane, self.flight, ory_iam::Error::internal("internal error in ory-iam's lane")),
         }
         Ok(())
     }
@@ -500,10 +502,74 @@ fn park(py: Python<'_>, lane: &LaneRef, conn: &Py<Conn>) {
     let list = sh.idle.entry(authority).or_default();
     if list.len() < IDLE_PER_HOST {
         list.push((conn.clone_ref(py), Instant::now()));
+        if !std::mem::replace(&mut sh.sweeping, true) {
+            drop(sh);
+            schedule_sweep(py, lane);
+        }
         return;
     }
     drop(sh);
     close(py, conn);
+}
+
+/// Close idle connections older than `IDLE_FOR` even when no call comes to reuse them (after
+/// a burst, a quiet loop would otherwise hold its peak's sockets): a timer while any are idle.
+fn schedule_sweep(py: Python<'_>, lane: &LaneRef) {
+    let sweep = Sweep(Arc::downgrade(lane));
+    let scheduled = running_loop(py)
+        .and_then(|l| l.call_method1(intern!(py, "call_later"), (IDLE_FOR.as_secs_f64(), sweep)))
+        .is_ok();
+    if !scheduled {
+        lock(lane).sweeping = false;
+    }
+}
+
+#[pyclass(module = "ory_iam._ory_iam", frozen)]
+struct Sweep(Weak<Mutex<Shared>>);
+
+#[pymethods]
+impl Sweep {
+    fn __call__(&self, py: Python<'_>) {
+        let Some(lane) = self.0.upgrade() else { return };
+        if sweep(py, &lane, IDLE_FOR) {
+            schedule_sweep(py, &lane);
+        }
+    }
+}
+
+/// Close the idle connections parked `max_age` ago or earlier; whether any are left.
+fn sweep(py: Python<'_>, lane: &LaneRef, max_age: Duration) -> bool {
+    let (expired, left) = {
+        let mut sh = lock(lane);
+        let mut expired = Vec::new();
+        for list in sh.idle.values_mut() {
+            // Oldest first: parked in order.
+            let n = list.iter().take_while(|(_, since)| since.elapsed() >= max_age).count();
+            expired.extend(list.drain(..n).map(|(c, _)| c));
+        }
+        sh.idle.retain(|_, list| !list.is_empty());
+        let left = !sh.idle.is_empty();
+        sh.sweeping = left;
+        (expired, left)
+    };
+    for conn in &expired {
+        close(py, conn);
+    }
+    left
+}
+
+/// Test builds only: sweep the running loop's idle connections parked `max_age_s` ago or
+/// earlier now, instead of waiting for the timer (`IDLE_FOR`).
+#[cfg(debug_assertions)]
+#[pyfunction]
+pub fn _debug_lane_sweep(py: Python<'_>, max_age_s: f64) -> PyResult<()> {
+    let event_loop = running_loop(py)?;
+    if let Ok(l) = event_loop.getattr(intern!(py, "_ory_iam_lane")) {
+        if let Ok(l) = l.cast::<Lane>() {
+            sweep(py, &l.get().shared.clone(), Duration::from_secs_f64(max_age_s.max(0.0)));
+        }
+    }
+    Ok(())
 }
 
 /// Stop watching and close; drop it from the idle list if it is there. Any exchange on it is
@@ -584,9 +650,10 @@ fn remove_flight(lane: &LaneRef, id: u64) -> Option<Flight> {
     Some(f)
 }
 
-/// Resolve every waiter of the flight: the caller whose request it was gets the result (the
-/// core already cached and audited it), each joiner the same through the core (audited for it).
-fn settle(py: Python<'_>, lane: &LaneRef, id: u64, res: ory_iam::Result<Session>) {
+/// Resolve every waiter of the flight: the caller whose request it was gets the result,
+/// audited for it only if it still waits; each joiner the same through the core (audited for
+/// it).
+fn settle(py: Python<'_>, lane: &LaneRef, id: u64, settled: Settled) {
     let Some(f) = remove_flight(lane, id) else { return };
     let mut leader = None;
     for w in f.waiters {
@@ -594,12 +661,23 @@ fn settle(py: Python<'_>, lane: &LaneRef, id: u64, res: ory_iam::Result<Session>
             continue;
         }
         match w.joiner {
-            Some(j) => resolve(py, &w.fut, j.join(&res), w.or_null),
+            Some(j) => resolve(py, &w.fut, j.join(settled.result()), w.or_null),
             None => leader = Some(w),
         }
     }
     if let Some(w) = leader {
-        resolve(py, &w.fut, res, w.or_null);
+        resolve(py, &w.fut, settled.deliver(), w.or_null);
+    }
+}
+
+/// A bug in the lane itself (a step that panicked after taking the call): every waiter fails
+/// with `IamError` rather than waiting forever.
+fn fail_all(py: Python<'_>, lane: &LaneRef, id: u64, e: ory_iam::Error) {
+    let Some(f) = remove_flight(lane, id) else { return };
+    for w in f.waiters {
+        if !is_done(py, &w.fut) {
+            resolve(py, &w.fut, Err(e.clone()), w.or_null);
+        }
     }
 }
 

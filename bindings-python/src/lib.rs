@@ -216,6 +216,8 @@ fn _ory_iam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(lane::_lane_stats, m)?)?;
     #[cfg(debug_assertions)]
     m.add_function(wrap_pyfunction!(runtime::_debug_panic, m)?)?;
+    #[cfg(debug_assertions)]
+    m.add_function(wrap_pyfunction!(lane::_debug_lane_sweep, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

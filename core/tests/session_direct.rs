@@ -11,7 +11,7 @@ use common::Collect;
 use fault_proxy::FaultProxy;
 use ory_iam::dto::{FlowResult, InitiateFlow, SubmitFlow};
 use ory_iam::h1::{parse_response, Parsed};
-use ory_iam::kratos::session::{DirectWhoami, WhoamiOutcome, WhoamiStep};
+use ory_iam::kratos::session::{DirectWhoami, Settled, WhoamiOutcome, WhoamiStep};
 use ory_iam::transport::header_map;
 use ory_iam::{DirectFailure, ErrorKind, Iam, IamConfig};
 use serde_json::{json, Value};
@@ -68,9 +68,14 @@ fn exchange(d: DirectWhoami) -> WhoamiOutcome {
     }
 }
 
+/// The result delivered to (and audited for) the caller who made the request.
 fn done(o: WhoamiOutcome) -> ory_iam::Result<ory_iam::dto::Session> {
+    settled(o).deliver()
+}
+
+fn settled(o: WhoamiOutcome) -> Settled {
     match o {
-        WhoamiOutcome::Done(r) => r,
+        WhoamiOutcome::Done(s) => s,
         WhoamiOutcome::Resume(_) => panic!("expected a result, got a resumption"),
     }
 }
@@ -148,7 +153,7 @@ async fn a_failed_first_attempt_resumes_with_the_remaining_budget() {
         WhoamiOutcome::Resume(r) => r,
         WhoamiOutcome::Done(_) => panic!("a 503 must be resumed"),
     };
-    let e = resume.run().await.unwrap_err();
+    let e = resume.run().await.deliver().unwrap_err();
     assert_eq!((e.kind(), e.status()), (ErrorKind::UpstreamUnavailable, Some(503)));
     assert_eq!(proxy.requests("/sessions/whoami").await, 3);
 
@@ -159,7 +164,7 @@ async fn a_failed_first_attempt_resumes_with_the_remaining_budget() {
         WhoamiOutcome::Resume(r) => r,
         WhoamiOutcome::Done(_) => panic!("a timeout must be resumed"),
     };
-    let s = resume.run().await.unwrap();
+    let s = resume.run().await.deliver().unwrap();
     assert!(s.active && !s.cache_hit);
     assert_eq!(proxy.requests("/sessions/whoami").await, 1);
 
@@ -168,6 +173,17 @@ async fn a_failed_first_attempt_resumes_with_the_remaining_budget() {
     let e = done(d.failed(DirectFailure::TooLarge)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UpstreamUnavailable);
     assert_eq!(proxy.requests("/sessions/whoami").await, 1);
-    let failures = sink.0.lock().unwrap().iter().filter(|e| e.name == "auth.failure.upstream").count();
-    assert_eq!(failures, 2);
+    let audited = |name: &str| sink.0.lock().unwrap().iter().filter(|e| e.name == name).count();
+    assert_eq!(audited("auth.failure.upstream"), 2);
+
+    // A result nobody waits for any more (the caller was cancelled) is not audited for it: a
+    // cancelled `whoami` audits nothing either. The session is still cached.
+    let successes = audited("auth.success");
+    let cached = iam_with(json!("memory"), Some(&proxy.url), json!({}), sink.clone());
+    let d = direct(cached.session().whoami_direct(&req));
+    let s = tokio::task::spawn_blocking(move || settled(exchange(d))).await.unwrap();
+    assert!(s.result().is_ok());
+    drop(s);
+    assert_eq!(audited("auth.success"), successes);
+    assert!(matches!(cached.session().whoami_direct(&req), WhoamiStep::Ready(Ok(hit)) if hit.cache_hit));
 }

@@ -122,6 +122,7 @@ async def test_same_credential_shares_one_request_and_is_audited_per_caller(iam_
     # Stored in the cache by the lane: the next call is a hit, no request.
     again = await iam.session.whoami(req)
     assert again.cache_hit and proxy.requests(WHOAMI) == 1
+    assert stats()["in_flight"] == 0
 
 
 async def test_without_a_cache_concurrent_calls_each_ask_kratos(iam_config: dict[str, Any], proxy: FaultProxy, user: Any) -> None:
@@ -197,6 +198,39 @@ async def test_a_hanging_kratos_times_out_on_the_loop(iam_config: dict[str, Any]
     assert await asyncio.to_thread(wait_for, lambda: proxy.stats()["hang_closed"] == 1, 3) is not None
     proxy.reset()
     assert (await iam.session.whoami(req)) is not None
+    assert stats()["in_flight"] == 0
+
+
+async def test_cancelling_some_callers_leaves_the_others_their_answer(iam_config: dict[str, Any], proxy: FaultProxy, user: Any) -> None:
+    req, identity_id = user
+    events: list[dict[str, Any]] = []
+    cfg = config(iam_config, cache={"memory": {"max_entries": 100}}, kratos_public=proxy.url)
+    cfg["audit"] = {"sink": "callback"}
+    iam = ory_iam.Iam.from_config(cfg, audit_callback=events.append)
+    proxy.fault("delay", path=WHOAMI, delay_ms=300)
+    tasks = [asyncio.create_task(iam.session.whoami(req)) for _ in range(4)]
+    await asyncio.sleep(0.1)
+    # The caller whose request it is, and one that joined it, give up; the others still wait.
+    tasks[0].cancel()
+    tasks[2].cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(results[0], asyncio.CancelledError) and isinstance(results[2], asyncio.CancelledError)
+    assert all(not isinstance(r, BaseException) and r.identity.id == identity_id for r in (results[1], results[3]))
+    assert proxy.requests(WHOAMI) == 1 and stats()["in_flight"] == 0
+    # One audit event per caller that got the session, none for those that gave up (as on the
+    # runtime path, where a cancelled whoami audits nothing).
+    assert [e["name"] for e in events] == ["auth.success", "auth.success"]
+    # Every caller giving up abandons the request: its connection is closed at once.
+    iam2 = ory_iam.Iam.from_config(config(iam_config, kratos_public=proxy.url))
+    proxy.reset()
+    proxy.fault("hang", path=WHOAMI)
+    task = asyncio.create_task(iam2.session.whoami(req))
+    assert await asyncio.to_thread(wait_for, lambda: proxy.stats()["hang_open"] == 1, 3) is not None
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await asyncio.to_thread(wait_for, lambda: proxy.stats()["hang_closed"] == 1, 3) is not None
+    assert stats()["in_flight"] == 0
 
 
 async def test_an_oversized_answer_is_final_and_chunked_answers_are_read(iam_config: dict[str, Any], stack: dict[str, Any], proxy: FaultProxy, user: Any) -> None:
@@ -228,9 +262,29 @@ async def test_an_oversized_answer_is_final_and_chunked_answers_are_read(iam_con
         with pytest.raises(IamUpstreamUnavailableError):
             await small.session.whoami(req)
     finally:
-        undo = [{"op": "remove", "path": "/metadata_public"}]
+        undo = [{"op": "replace", "path": "/metadata_public", "value": None}]
         r = urllib.request.Request(f"{admin}/admin/identities/{identity_id}", method="PATCH", data=json.dumps(undo).encode(), headers={"Content-Type": "application/json"})
         await asyncio.to_thread(lambda: urllib.request.urlopen(r).close())
+
+
+async def test_idle_connections_are_closed_after_a_while(iam_config: dict[str, Any], proxy: FaultProxy, user: Any) -> None:
+    req, _ = user
+    iam = ory_iam.Iam.from_config(config(iam_config, kratos_public=proxy.url))
+    await asyncio.gather(*[iam.session.whoami(req) for _ in range(4)])
+    # Four kept connections (the control request that asks is the fifth open one).
+    assert proxy.stats()["connections_open"] == 5
+    idle = stats()["idle"]
+    assert idle >= 4
+    _ory_iam._debug_lane_sweep(3600)  # none is an hour old
+    assert stats()["idle"] == idle
+    # What the lane's timer does once connections have been idle for 20 s.
+    _ory_iam._debug_lane_sweep(0)
+    assert stats()["idle"] == 0
+    assert await asyncio.to_thread(wait_for, lambda: proxy.stats()["connections_open"] == 1, 3) is not None
+    # The next call opens a new one.
+    before = stats()
+    await iam.session.whoami(req)
+    assert delta(before, stats())["connects"] == 1
 
 
 def test_each_loop_has_its_own_connections_and_closes_them_with_the_loop(iam_config: dict[str, Any], user: Any) -> None:

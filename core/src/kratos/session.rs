@@ -316,11 +316,31 @@ pub struct DirectWhoami {
 /// How a direct `whoami` ended.
 #[allow(clippy::large_enum_variant)]
 pub enum WhoamiOutcome {
-    /// The result, cached and audited as `whoami` does.
-    Done(Result<Session>),
+    /// The result, cached as `whoami` caches it; audited when delivered.
+    Done(Settled),
     /// The attempt failed: the remaining attempts (retries, backoff, breaker) run on the async
     /// path.
     Resume(ResumeWhoami),
+}
+
+/// The result of a direct `whoami` for the caller who made it: [`deliver`](Self::deliver)
+/// audits it as `whoami` does; dropping it (the caller gave up meanwhile) audits nothing, as a
+/// cancelled `whoami` does not. Callers that joined it get theirs with
+/// [`DirectWhoami::join`].
+pub struct Settled {
+    svc: SessionService,
+    request_id: Option<String>,
+    res: Result<Session>,
+}
+
+impl Settled {
+    pub fn result(&self) -> &Result<Session> {
+        &self.res
+    }
+
+    pub fn deliver(self) -> Result<Session> {
+        self.svc.fetched(self.res, &self.request_id)
+    }
 }
 
 /// The rest of a direct `whoami` whose first attempt failed.
@@ -421,7 +441,7 @@ impl DirectWhoami {
                 if let Ok(s) = &res {
                     t.sessions.put_now(&key, s, fetched_ttl(&t, s));
                 }
-                WhoamiOutcome::Done(svc.fetched(res, &request_id))
+                WhoamiOutcome::Done(Settled { svc, request_id, res })
             }
             Err(first) => WhoamiOutcome::Resume(ResumeWhoami { svc, cred, key, request_id, rid: direct_rid, first }),
         }
@@ -431,7 +451,7 @@ impl DirectWhoami {
     pub fn failed(self, why: crate::http::DirectFailure) -> WhoamiOutcome {
         let first = self.client().direct_failed(&self.direct, "sessions/whoami", why);
         if why == crate::http::DirectFailure::TooLarge {
-            return WhoamiOutcome::Done(self.svc.fetched(Err(first), &self.request_id));
+            return WhoamiOutcome::Done(Settled { svc: self.svc, request_id: self.request_id, res: Err(first) });
         }
         let DirectWhoami { svc, cred, key, request_id, direct } = self;
         WhoamiOutcome::Resume(ResumeWhoami { svc, cred, key, request_id, rid: direct.request_id, first })
@@ -445,8 +465,8 @@ impl DirectWhoami {
 }
 
 impl ResumeWhoami {
-    /// The attempts left, on the async path; the result is cached and audited as `whoami`'s.
-    pub async fn run(self) -> Result<Session> {
+    /// The attempts left, on the async path; the result is cached as `whoami` caches it.
+    pub async fn run(self) -> Settled {
         let ResumeWhoami { svc, cred, key, request_id, rid, first } = self;
         let t = svc.t.clone();
         let res = async {
@@ -461,7 +481,7 @@ impl ResumeWhoami {
             Ok(s)
         }
         .await;
-        svc.fetched(res, &request_id)
+        Settled { svc, request_id, res }
     }
 }
 
