@@ -30,6 +30,7 @@ pub struct Response {
 }
 
 const MAX_HEADERS: usize = 64;
+const MAX_HEAD: usize = 64 * 1024;
 
 /// Parse `buf`, everything read from the connection since the request was written; `eof` once
 /// the peer closed it.
@@ -40,6 +41,8 @@ pub fn parse_response(buf: &[u8], eof: bool, max_body: usize) -> Parsed {
         let mut res = httparse::Response::new(&mut headers);
         let head_len = match res.parse(&buf[start..]) {
             Ok(httparse::Status::Complete(n)) => n,
+            // A head that never ends is not an answer (and must not grow without bound).
+            Ok(httparse::Status::Partial) if buf.len() - start > MAX_HEAD => return Parsed::Invalid,
             Ok(httparse::Status::Partial) => return Parsed::Partial,
             Err(_) => return Parsed::Invalid,
         };
@@ -157,13 +160,23 @@ fn ends_with_token(v: &[u8], token: &[u8]) -> bool {
 }
 
 /// A chunked body: `Some((body, bytes used))` once the last chunk and the trailers are in.
-fn chunked(mut rest: &[u8], max_body: usize) -> Result<Option<(Bytes, usize)>, Bad> {
+/// The bytes are copied only then: a caller that parses again after every read costs one walk
+/// over the chunk headers per read, not one copy of everything received so far.
+fn chunked(rest: &[u8], max_body: usize) -> Result<Option<(Bytes, usize)>, Bad> {
+    let Some((len, used)) = walk_chunks(rest, max_body, None)? else { return Ok(None) };
+    let mut body = Vec::with_capacity(len);
+    walk_chunks(rest, max_body, Some(&mut body))?;
+    Ok(Some((Bytes::from(body), used)))
+}
+
+/// Walk the chunks: `Some((body length, bytes used))` when complete; copies into `out` if given.
+fn walk_chunks(mut rest: &[u8], max_body: usize, mut out: Option<&mut Vec<u8>>) -> Result<Option<(usize, usize)>, Bad> {
     let total = rest.len();
-    let mut body = Vec::new();
+    let mut len = 0usize;
     loop {
-        let Some(eol) = find_crlf(rest) else {
-            // A size line longer than any sane one is not HTTP.
-            return if rest.len() > 1024 { Err(Bad::Invalid) } else { Ok(None) };
+        // A size line longer than any sane one is not HTTP.
+        let Some(eol) = find_crlf(&rest[..rest.len().min(1024)]) else {
+            return if rest.len() >= 1024 { Err(Bad::Invalid) } else { Ok(None) };
         };
         let line = &rest[..eol];
         let digits = line.split(|&b| b == b';').next().unwrap_or_default().trim_ascii();
@@ -176,16 +189,16 @@ fn chunked(mut rest: &[u8], max_body: usize) -> Result<Option<(Bytes, usize)>, B
         if size == 0 {
             // Trailer fields, then an empty line.
             loop {
-                let Some(eol) = find_crlf(rest) else {
-                    return if rest.len() > 8192 { Err(Bad::Invalid) } else { Ok(None) };
+                let Some(eol) = find_crlf(&rest[..rest.len().min(8192)]) else {
+                    return if rest.len() >= 8192 { Err(Bad::Invalid) } else { Ok(None) };
                 };
                 rest = &rest[eol + 2..];
                 if eol == 0 {
-                    return Ok(Some((Bytes::from(body), total - rest.len())));
+                    return Ok(Some((len, total - rest.len())));
                 }
             }
         }
-        if body.len() + size > max_body {
+        if len + size > max_body {
             return Err(Bad::TooLarge);
         }
         if rest.len() < size + 2 {
@@ -194,7 +207,10 @@ fn chunked(mut rest: &[u8], max_body: usize) -> Result<Option<(Bytes, usize)>, B
         if &rest[size..size + 2] != b"\r\n" {
             return Err(Bad::Invalid);
         }
-        body.extend_from_slice(&rest[..size]);
+        if let Some(out) = out.as_deref_mut() {
+            out.extend_from_slice(&rest[..size]);
+        }
+        len += size;
         rest = &rest[size + 2..];
     }
 }
@@ -243,6 +259,11 @@ mod tests {
         assert_eq!(parse_response(bad, false, 1024), Parsed::Invalid);
         let bad_end = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXY";
         assert_eq!(parse_response(bad_end, false, 1024), Parsed::Invalid);
+        let mut endless = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        endless.extend(std::iter::repeat_n(b'1', 1023));
+        assert_eq!(parse_response(&endless, false, 1 << 20), Parsed::Partial);
+        endless.push(b'1');
+        assert_eq!(parse_response(&endless, false, 1 << 20), Parsed::Invalid);
     }
 
     #[test]
@@ -281,6 +302,9 @@ mod tests {
         assert_eq!(r.status, 204);
         assert!(r.body.is_empty() && r.keep_alive);
         assert_eq!(parse_response(b"SSH-2.0-OpenSSH\r\n\r\n", false, 1024), Parsed::Invalid);
+        let mut endless = b"HTTP/1.1 200 OK\r\nX: ".to_vec();
+        endless.extend(std::iter::repeat_n(b'a', MAX_HEAD));
+        assert_eq!(parse_response(&endless, false, 1024), Parsed::Invalid);
         assert_eq!(parse_response(b"HTTP/1.1 abc\r\n\r\n", false, 1024), Parsed::Invalid);
     }
 }
