@@ -19,7 +19,9 @@
 //! Nothing here can stall another loop or thread: a connection belongs to one loop's lane and
 //! is never shared, and concurrent calls with the same credential share a request only within
 //! one loop (the core's single flight is not joined). A call whose every awaiting task is
-//! cancelled closes its connection at once, like a dropped Rust future.
+//! cancelled closes its connection within one watchdog tick (25 ms), like a dropped Rust future.
+//! Timeouts and abandoned calls are found by that one per-loop watchdog timer, which runs only
+//! while calls are in flight: no timer and no done-callback per call.
 
 use crate::errors::to_pyerr;
 use crate::runtime::{mailbox_loop, running_loop, spawn_with};
@@ -79,6 +81,8 @@ struct Flight {
     conn: Option<Py<Conn>>,
     /// A runtime step (connecting, or the remaining attempts): cancelling it drops the task.
     pending: Option<Py<PyAny>>,
+    /// When the written request times out (`timeout_ms` from the attempt's start).
+    deadline: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -90,6 +94,8 @@ struct Shared {
     stats: Stats,
     /// A sweep of idle connections is scheduled on the loop.
     sweeping: bool,
+    /// The watchdog (timeouts, abandoned calls) is scheduled on the loop.
+    watching: bool,
 }
 
 type LaneRef = Arc<Mutex<Shared>>;
@@ -121,7 +127,6 @@ struct ConnState {
 struct Exchange {
     flight: u64,
     whoami: DirectWhoami,
-    timer: Option<Py<PyAny>>,
     buf: Vec<u8>,
     max_body: usize,
 }
@@ -167,11 +172,6 @@ pub fn start<'py>(
         if let Some(f) = sh.flights.get_mut(&id) {
             f.waiters.push(Waiter { fut: fut.clone().unbind(), joiner: Some(d), or_null });
             sh.stats.joined += 1;
-            drop(sh);
-            fut.call_method1(
-                intern!(py, "add_done_callback"),
-                (WaiterDone { lane: Arc::downgrade(&lane), flight: id },),
-            )?;
             return Ok(Ok(fut));
         }
     }
@@ -181,9 +181,12 @@ pub fn start<'py>(
         sh.by_key.insert(k.clone(), id);
     }
     let waiter = Waiter { fut: fut.clone().unbind(), joiner: None, or_null };
-    sh.flights.insert(id, Flight { key: shared_key, waiters: vec![waiter], conn: None, pending: None });
+    sh.flights.insert(id, Flight { key: shared_key, waiters: vec![waiter], conn: None, pending: None, deadline: None });
+    let watch = !std::mem::replace(&mut sh.watching, true);
     drop(sh);
-    fut.call_method1(intern!(py, "add_done_callback"), (WaiterDone { lane: Arc::downgrade(&lane), flight: id },))?;
+    if watch {
+        schedule_watchdog(py, &lane);
+    }
     send(py, &lane, id, d);
     Ok(Ok(fut))
 }
@@ -254,15 +257,9 @@ fn begin(
         fail(py, lane, id, d, DirectFailure::Broken);
         return None;
     }
-    let limits = d.limits();
-    let left = d.time_left().as_secs_f64();
-    let timer = running_loop(py)
-        .and_then(|l| {
-            l.call_method1(intern!(py, "call_later"), (left, conn.bind(py).getattr(intern!(py, "_timeout"))?))
-        })
-        .ok()
-        .map(Bound::unbind);
-    c.st().exchange = Some(Exchange { flight: id, whoami: d, timer, buf: Vec::new(), max_body: limits.max_body_bytes });
+    let deadline = Instant::now() + d.time_left();
+    let max_body = d.limits().max_body_bytes;
+    c.st().exchange = Some(Exchange { flight: id, whoami: d, buf: Vec::new(), max_body });
     let mut sh = lock(lane);
     sh.stats.requests += 1;
     if reused {
@@ -270,6 +267,7 @@ fn begin(
     }
     if let Some(f) = sh.flights.get_mut(&id) {
         f.conn = Some(conn.clone_ref(py));
+        f.deadline = Some(deadline);
     }
     None
 }
@@ -457,12 +455,10 @@ impl Conn {
             Read::Nothing => {}
             Read::IdleClosed => close(py, &conn),
             Read::Failed(x, why) => {
-                cancel_timer(py, &x);
                 close(py, &conn);
                 fail(py, &lane, x.flight, x.whoami, why);
             }
             Read::Answer(x, r) => {
-                cancel_timer(py, &x);
                 if r.keep_alive {
                     park(py, &lane, &conn);
                 } else {
@@ -470,28 +466,11 @@ impl Conn {
                 }
                 if let Some(f) = lock(&lane).flights.get_mut(&x.flight) {
                     f.conn = None;
+                    f.deadline = None;
                 }
                 outcome(py, &lane, x.flight, x.whoami.answered(r.status, r.headers, r.body));
             }
         }
-    }
-
-    /// The loop's timer callback: no complete answer within `timeout_ms`.
-    fn _timeout(slf: &Bound<'_, Self>) {
-        let py = slf.py();
-        let c = slf.get();
-        let Some(x) = c.st().exchange.take() else { return };
-        let conn = slf.clone().unbind();
-        close(py, &conn);
-        if let Some(lane) = c.lane.upgrade() {
-            fail(py, &lane, x.flight, x.whoami, DirectFailure::Timeout);
-        }
-    }
-}
-
-fn cancel_timer(py: Python<'_>, x: &Exchange) {
-    if let Some(t) = &x.timer {
-        let _ = t.bind(py).call_method0(intern!(py, "cancel"));
     }
 }
 
@@ -580,9 +559,7 @@ fn close(py: Python<'_>, conn: &Py<Conn>) {
         let mut st = c.st();
         (st.stream.take(), st.authority.clone(), st.exchange.take())
     };
-    if let Some(x) = &exchange {
-        cancel_timer(py, x);
-    }
+    drop(exchange);
     if let Some(s) = stream {
         if let Ok(l) = running_loop(py) {
             let _ = l.call_method1(intern!(py, "remove_reader"), (s.as_raw_fd(),));
@@ -600,6 +577,7 @@ fn close(py: Python<'_>, conn: &Py<Conn>) {
 fn fail(py: Python<'_>, lane: &LaneRef, id: u64, d: DirectWhoami, why: DirectFailure) {
     if let Some(f) = lock(lane).flights.get_mut(&id) {
         f.conn = None;
+        f.deadline = None;
     }
     outcome(py, lane, id, d.failed(why));
 }
@@ -694,35 +672,67 @@ fn resolve(py: Python<'_>, fut: &Py<PyAny>, res: ory_iam::Result<Session>, or_nu
     };
 }
 
-/// Done-callback of every waiter: when the last one is cancelled, the request is abandoned
-/// (its connection closed, or its runtime step dropped), as a cancelled Rust future would be.
-#[pyclass(module = "ory_iam._ory_iam", frozen)]
-struct WaiterDone {
-    lane: Weak<Mutex<Shared>>,
-    flight: u64,
+/// How often the watchdog looks at the calls in flight while there are any: a request times
+/// out at most this much after its `timeout_ms`, and one whose every caller gave up is
+/// abandoned (its connection closed, its runtime step dropped) within this. One timer per loop
+/// instead of a timer and a done-callback per call.
+const TICK: Duration = Duration::from_millis(25);
+
+fn schedule_watchdog(py: Python<'_>, lane: &LaneRef) {
+    let dog = Watchdog(Arc::downgrade(lane));
+    let scheduled =
+        running_loop(py).and_then(|l| l.call_method1(intern!(py, "call_later"), (TICK.as_secs_f64(), dog))).is_ok();
+    if !scheduled {
+        lock(lane).watching = false;
+    }
 }
 
+#[pyclass(module = "ory_iam._ory_iam", frozen)]
+struct Watchdog(Weak<Mutex<Shared>>);
+
 #[pymethods]
-impl WaiterDone {
-    fn __call__(&self, py: Python<'_>, fut: &Bound<'_, PyAny>) -> PyResult<()> {
-        if !fut.call_method0(intern!(py, "cancelled"))?.is_truthy()? {
-            return Ok(());
-        }
-        let Some(lane) = self.lane.upgrade() else { return Ok(()) };
-        let abandoned =
-            lock(&lane).flights.get(&self.flight).is_some_and(|f| f.waiters.iter().all(|w| is_done(py, &w.fut)));
-        if !abandoned {
-            return Ok(());
-        }
-        if let Some(f) = remove_flight(&lane, self.flight) {
-            if let Some(conn) = &f.conn {
-                close(py, conn);
+impl Watchdog {
+    fn __call__(&self, py: Python<'_>) {
+        let Some(lane) = self.0.upgrade() else { return };
+        let now = Instant::now();
+        let (abandoned, expired) = {
+            let sh = lock(&lane);
+            let mut abandoned = Vec::new();
+            let mut expired = Vec::new();
+            for (&id, f) in &sh.flights {
+                if f.waiters.iter().all(|w| is_done(py, &w.fut)) {
+                    abandoned.push(id);
+                } else if f.deadline.is_some_and(|d| d <= now) {
+                    expired.push(id);
+                }
             }
-            if let Some(p) = &f.pending {
-                p.bind(py).call_method0(intern!(py, "cancel"))?;
+            (abandoned, expired)
+        };
+        for id in abandoned {
+            if let Some(f) = remove_flight(&lane, id) {
+                if let Some(conn) = &f.conn {
+                    close(py, conn);
+                }
+                if let Some(p) = &f.pending {
+                    let _ = p.bind(py).call_method0(intern!(py, "cancel"));
+                }
             }
         }
-        Ok(())
+        for id in expired {
+            let conn = lock(&lane).flights.get_mut(&id).and_then(|f| f.conn.take());
+            let Some(conn) = conn else { continue };
+            let x = conn.get().st().exchange.take();
+            close(py, &conn);
+            if let Some(x) = x {
+                fail(py, &lane, id, x.whoami, DirectFailure::Timeout);
+            }
+        }
+        let mut sh = lock(&lane);
+        sh.watching = !sh.flights.is_empty();
+        if sh.watching {
+            drop(sh);
+            schedule_watchdog(py, &lane);
+        }
     }
 }
 
