@@ -13,6 +13,7 @@ session tokens: it is created mode 0600 under the git-ignored bench/.work/.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import datetime
 import json
 import os
 import sys
@@ -112,9 +113,17 @@ def login(public: str, admin: str, email: str) -> str:
     return str(body["session_token"])
 
 
+#: A kept session must outlive a whole run (the stack's sessions live 1 h; a full run takes
+#: ~16 min): one reused near its end expired mid-run and failed every client with 401.
+MIN_LIFE_LEFT_S = 30 * 60
+
+
 def valid(public: str, token: str) -> bool:
     st, body, _ = http("GET", join(public, "sessions/whoami"), headers={"X-Session-Token": token})
-    return st == 200 and bool(body and body.get("active"))
+    if not (st == 200 and body and body.get("active")):
+        return False
+    expires = datetime.datetime.fromisoformat(str(body.get("expires_at", "")).replace("Z", "+00:00"))
+    return (expires - datetime.datetime.now(datetime.timezone.utc)).total_seconds() >= MIN_LIFE_LEFT_S
 
 
 def ensure_sessions(public: str, admin: str, old: list[str]) -> list[str]:
