@@ -10,6 +10,13 @@ for tool in cargo go python3 node npm gcc; do
   command -v "$tool" >/dev/null || { echo "setup: $tool is missing; this project needs a polyglot machine" >&2; exit 1; }
 done
 
+# A clean clone's builds (debug workspace, release wheel and addon) take about 10 GiB; a disk
+# that fills mid-build shows up much later as a missing native binding or a linker error.
+free_gib=$(( $(df -Pk "$root" | awk 'NR==2 {print $4}') / 1024 / 1024 ))
+if [ "$free_gib" -lt 12 ]; then
+  echo "setup: WARNING only ${free_gib} GiB free under $root; the builds need about 10 GiB" >&2
+fi
+
 if ! command -v redis-server >/dev/null; then
   echo "setup: installing redis-server (Debian)"
   export DEBIAN_FRONTEND=noninteractive
