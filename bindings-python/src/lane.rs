@@ -537,6 +537,18 @@ fn sweep(py: Python<'_>, lane: &LaneRef, max_age: Duration) -> bool {
     left
 }
 
+/// `Iam.close()`: close the running loop's idle lane connections now (one still carrying a call
+/// is parked when it ends and swept like any idle one). Lanes belong to loops, not to an `Iam`,
+/// so other `Iam`s on this loop just connect again. Nothing to do outside a running loop.
+pub fn close_idle(py: Python<'_>) {
+    let Ok(event_loop) = running_loop(py) else { return };
+    if let Ok(l) = event_loop.getattr(intern!(py, "_ory_iam_lane")) {
+        if let Ok(l) = l.cast::<Lane>() {
+            sweep(py, &l.get().shared.clone(), Duration::ZERO);
+        }
+    }
+}
+
 /// Test builds only: sweep the running loop's idle connections parked `max_age_s` ago or
 /// earlier now, instead of waiting for the timer (`IDLE_FOR`).
 #[cfg(debug_assertions)]

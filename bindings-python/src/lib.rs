@@ -177,6 +177,7 @@ impl PyIam {
     }
 
     fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        lane::close_idle(py);
         let iam = self.0.clone();
         spawn(py, async move {
             iam.close().await;

@@ -303,9 +303,19 @@ impl Iam {
         Health { healthy: probes.iter().all(|p| p.healthy), probes, warnings }
     }
 
-    /// Flush and release. Pools close when the last clone is dropped; this is the explicit
-    /// point where pending work (audit, cache writes) is finished.
-    pub async fn close(&self) {}
+    /// Shut down, for every clone and every service handle of this `Iam`: each tenant's
+    /// connection pool is emptied (requests already under way finish, then their connections
+    /// close), the Redis connection of the session cache is dropped and the in-memory session
+    /// cache cleared. Every call afterwards fails with `IamConfigurationError`, cached answers
+    /// included; `health()` reports every probe failed with `closed`. Audit sinks are
+    /// synchronous, so no event is left to flush. Idempotent.
+    pub async fn close(&self) {
+        for t in self.reg.tenants.values() {
+            t.pool.close();
+        }
+        self.reg.default.sessions.close().await;
+        tracing::debug!(target: "ory_iam", "closed");
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use crate::audit::{AuditEvent, Auditor};
 use crate::cache::SessionStore;
 use crate::config::{IamConfig, TenantConfig, Transport};
 use crate::error::{Error, Result};
-use crate::http::{build_http, Breakers, OryClient, Product};
+use crate::http::{build_http, closed_error, Breakers, HttpPool, OryClient, Product};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -34,6 +34,8 @@ pub(crate) struct TenantContext {
     pub hydra_admin: Option<OryClient>,
     /// The Ory Network console, when a workspace API key is configured.
     pub console: Option<OryClient>,
+    /// The tenant's connection pool (every client above shares it), emptied by `Iam::close`.
+    pub pool: Arc<HttpPool>,
     pub audit: Auditor,
     /// Set on the context of a `traced` handle.
     pub op: Option<Arc<crate::telemetry::OpContext>>,
@@ -50,9 +52,9 @@ impl TenantContext {
     ) -> Result<Self> {
         let name: Arc<str> = Arc::from(name);
         // One connection pool per tenant, shared by its products.
-        let http = build_http(&cfg.http)?;
+        let pool = HttpPool::new(build_http(&cfg.http)?);
         let client = |url: &str, token, product| {
-            OryClient::new(http.clone(), url, token, cfg.http.clone(), name.clone(), product, breakers, fake.clone())
+            OryClient::new(pool.clone(), url, token, cfg.http.clone(), name.clone(), product, breakers, fake.clone())
         };
         let kratos = cfg.effective_kratos();
         let keto = cfg.effective_keto();
@@ -95,6 +97,7 @@ impl TenantContext {
             tokens: Default::default(),
             jwks: Default::default(),
             config: Arc::new(cfg.clone()),
+            pool,
             sessions,
             name,
             audit,
@@ -122,6 +125,17 @@ impl TenantContext {
     pub(crate) fn missing(&self, key: &str, op: &str) -> Error {
         Error::configuration(format!("tenants.{}.{key} is not configured; {op} needs it", self.name))
             .with_tenant(&*self.name)
+    }
+
+    /// `Err` once the `Iam` was closed. Checked where a call can be answered without a request
+    /// (caches, Oathkeeper envelopes), so a closed `Iam` refuses every call alike; requests are
+    /// refused by the pool.
+    pub fn ensure_open(&self) -> Result<()> {
+        if self.pool.is_closed() {
+            Err(closed_error(&self.name))
+        } else {
+            Ok(())
+        }
     }
 
     pub fn kratos_admin(&self, op: &str) -> Result<&OryClient> {

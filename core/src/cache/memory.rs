@@ -263,6 +263,14 @@ impl MemoryCache {
         }
     }
 
+    /// Drop every entry (`Iam::close`).
+    pub fn clear(&self) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.cold.clear();
+            inner.hot.clear();
+        }
+    }
+
     pub fn evict_key(&self, key: &str) {
         let k = key_bytes(key);
         if let Ok(mut inner) = self.inner.lock() {

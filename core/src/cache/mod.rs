@@ -103,6 +103,16 @@ impl SessionStore {
         }
     }
 
+    /// `Iam::close`: the in-memory entries are dropped, the Redis connection closed (its entries
+    /// stay, for other processes and the next `Iam`).
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::None => {}
+            Backend::Memory(m) => m.clear(),
+            Backend::Redis(r) => r.close().await,
+        }
+    }
+
     /// Drop one cached credential.
     pub async fn evict_key(&self, key: &str) {
         match &self.backend {

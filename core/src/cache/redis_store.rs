@@ -8,12 +8,14 @@ use crate::error::{Error, Result};
 use crate::secret::Secret;
 use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tokio::sync::OnceCell;
 
 pub(crate) struct RedisCache {
     client: redis::Client,
-    conn: OnceCell<ConnectionManager>,
+    /// Connected on first use; `None` again after `close`, which also sets `closed`.
+    conn: tokio::sync::Mutex<Option<ConnectionManager>>,
+    closed: AtomicBool,
 }
 
 fn session_key(k: &str) -> String {
@@ -28,17 +30,35 @@ impl RedisCache {
     pub fn new(url: &Secret) -> Result<Self> {
         let client = redis::Client::open(url.expose())
             .map_err(|_| Error::configuration("session_cache.redis.url is not a valid Redis URL"))?;
-        Ok(RedisCache { client, conn: OnceCell::new() })
+        Ok(RedisCache { client, conn: tokio::sync::Mutex::new(None), closed: AtomicBool::new(false) })
+    }
+
+    /// Drop the connection (operations under way keep their clone until they end) and make no
+    /// new one.
+    pub async fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.conn.lock().await.take();
     }
 
     async fn conn(&self) -> Option<ConnectionManager> {
-        let r = tokio::time::timeout(
-            CACHE_OP_TIMEOUT * 4,
-            self.conn.get_or_try_init(|| ConnectionManager::new(self.client.clone())),
-        )
+        if self.closed.load(Ordering::SeqCst) {
+            return None;
+        }
+        let r = tokio::time::timeout(CACHE_OP_TIMEOUT * 4, async {
+            // Held while connecting: concurrent first callers wait for one connection.
+            let mut slot = self.conn.lock().await;
+            if let Some(c) = slot.as_ref() {
+                return Ok(c.clone());
+            }
+            let c = ConnectionManager::new(self.client.clone()).await?;
+            if !self.closed.load(Ordering::SeqCst) {
+                *slot = Some(c.clone());
+            }
+            Ok::<_, redis::RedisError>(c)
+        })
         .await;
         match r {
-            Ok(Ok(c)) => Some(c.clone()),
+            Ok(Ok(c)) => Some(c),
             Ok(Err(e)) => {
                 tracing::warn!(target: "ory_iam::cache", kind = ?e.kind(), "redis session cache unavailable; asking Kratos");
                 None

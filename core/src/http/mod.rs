@@ -56,7 +56,7 @@ pub(crate) struct OryClient {
 }
 
 struct ClientInner {
-    http: reqwest::Client,
+    http: Arc<HttpPool>,
     base: url::Url,
     token: Option<Secret>,
     cfg: HttpConfig,
@@ -178,7 +178,7 @@ impl OryClient {
     // the same list into the one caller.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        http: reqwest::Client,
+        http: Arc<HttpPool>,
         base: &str,
         token: Option<Secret>,
         cfg: HttpConfig,
@@ -312,6 +312,7 @@ impl OryClient {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let Some(http) = self.inner.http.client() else { return Err(closed_error(&self.inner.tenant)) };
         if let Some(fake) = &self.inner.fake {
             *attempts_made += 1;
             return self.fake_send(fake.as_ref(), &call, request_id);
@@ -358,9 +359,7 @@ impl OryClient {
                 }
             }
             *attempts_made += 1;
-            let mut rb = self
-                .inner
-                .http
+            let mut rb = http
                 .request(call.method.clone(), url.clone())
                 .timeout(Duration::from_millis(cfg.timeout_ms))
                 .headers(call.headers.clone())
@@ -438,6 +437,7 @@ impl OryClient {
     pub fn direct(&self, call: &Call<'_>) -> Option<Direct> {
         let i = &self.inner;
         if !i.direct_ok
+            || i.http.is_closed()
             || i.limiter.is_some()
             || self.op.is_some()
             || call.breaker_neutral
@@ -664,11 +664,12 @@ impl OryClient {
     /// One GET with a short deadline and no retries, for health checks. `Ok(status)` or the
     /// reason it failed (a word, never a URL or a token).
     pub async fn probe(&self, path: &str, timeout: Duration) -> std::result::Result<u16, &'static str> {
+        let Some(http) = self.inner.http.client() else { return Err("closed") };
         if let Some(fake) = &self.inner.fake {
             return self.fake_send(fake.as_ref(), &Call::get(path), String::new()).map(|r| r.status).or(Ok(501));
         }
         let url = self.inner.base.join(path).map_err(|_| "bad path")?;
-        let mut rb = self.inner.http.get(url).timeout(timeout);
+        let mut rb = http.get(url).timeout(timeout);
         if let Some(t) = &self.inner.token {
             rb = rb.bearer_auth(t.expose());
         }
@@ -818,6 +819,35 @@ fn httpdate_parse(s: &str) -> Option<std::time::SystemTime> {
         return None;
     }
     Some(std::time::UNIX_EPOCH + Duration::from_secs(secs as u64))
+}
+
+/// One tenant's connection pool, emptied by `Iam::close`. A request takes the client out for
+/// its own duration, so closing never cuts one off; once every request holding it has ended,
+/// reqwest's idle connections close with the last clone. A closed pool hands out nothing: every
+/// request afterwards is refused with [`closed_error`].
+pub(crate) struct HttpPool(std::sync::RwLock<Option<reqwest::Client>>);
+
+impl HttpPool {
+    pub fn new(client: reqwest::Client) -> Arc<HttpPool> {
+        Arc::new(HttpPool(std::sync::RwLock::new(Some(client))))
+    }
+
+    pub fn client(&self) -> Option<reqwest::Client> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).is_none()
+    }
+
+    pub fn close(&self) {
+        self.0.write().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
+
+/// What every call of a closed `Iam` fails with.
+pub(crate) fn closed_error(tenant: &str) -> Error {
+    Error::configuration("this Iam was closed (Iam.close()); build a new one to make calls").with_tenant(tenant)
 }
 
 /// Build the shared `reqwest` client for one tenant. No redirects are followed: every redirect

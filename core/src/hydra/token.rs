@@ -80,6 +80,7 @@ impl TokenService {
     /// A client-credentials token for `scope` (space-separated), from the tenant's client. Cached
     /// and renewed ahead of expiry (at 80 % of its life).
     pub async fn client_credentials(&self, scope: Option<&str>) -> Result<TokenSet> {
+        self.t.ensure_open()?;
         let key = scope.unwrap_or("").to_owned();
         if let Some((t, until)) = self.t.tokens.credentials.lock().ok().and_then(|m| m.get(&key).cloned()) {
             if Instant::now() < until {
@@ -154,6 +155,7 @@ impl TokenService {
     /// Ask Hydra about a token. `active: false` (unknown, expired, revoked) is a normal answer.
     /// With `cache.introspection_ttl_ms`, active results are kept until min(ttl, exp).
     pub async fn introspect(&self, token: &Secret) -> Result<Introspection> {
+        self.t.ensure_open()?;
         if token.is_empty() {
             return Err(Error::invalid_field("token", "must not be empty"));
         }
@@ -193,6 +195,7 @@ impl TokenService {
         opts: AuthenticateOptions,
     ) -> Result<IamMachinePrincipal> {
         let t = &self.t;
+        t.ensure_open()?;
         let unauthorized = |why: &str| {
             Error::new(ErrorKind::Unauthorized, format!("bearer token rejected: {why}")).with_tenant(&*t.name)
         };

@@ -147,6 +147,7 @@ impl PermissionService {
     /// Is `subject` allowed `relation` on `namespace:object`? Upstream failures are errors
     /// (and audited `authz.upstream_unavailable`), never `true`.
     pub async fn check(&self, tuple: &PermissionTuple, opts: CheckOptions) -> Result<bool> {
+        self.t.ensure_open()?;
         validate(tuple)?;
         if !opts.fresh && !self.ttl().is_zero() {
             if let Some(allowed) = self.t.decisions.get(tuple) {
@@ -198,6 +199,7 @@ impl PermissionService {
     /// checks. One failing tuple does not fail the others: it comes back `allowed: false` with
     /// `error`. Each tuple is settled as `check` settles it (decision cache, audit).
     pub async fn check_batch(&self, tuples: &[PermissionTuple]) -> Result<Vec<CheckResult>> {
+        self.t.ensure_open()?;
         let c = self.read("permission.check_batch")?.clone();
         let mut out: Vec<Option<CheckResult>> = vec![None; tuples.len()];
         // Tuples Keto must decide: valid ones without a cached decision (as `check` does).

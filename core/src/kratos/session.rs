@@ -134,9 +134,13 @@ impl SessionService {
         }
     }
 
-    /// What needs no I/O: Oathkeeper envelopes and the credential's presence and shape.
+    /// What needs no I/O: Oathkeeper envelopes and the credential's presence and shape (and a
+    /// closed `Iam`, which answers nothing, not even from its cache).
     fn local(&self, headers: &HeaderMap) -> Local {
         let t = &self.t;
+        if let Err(e) = t.ensure_open() {
+            return Local::Done(Box::new(Err(e)));
+        }
         let request_id = self.incoming_request_id(headers);
         let audit = |name: &str, result: &str| AuditEvent::new(name, &t.name, result).request_id(request_id.clone());
         if let Some(v) = &t.oathkeeper {
