@@ -211,6 +211,11 @@ export declare class Iam {
   get defaultTenant(): string
   /** Probe every tenant × product readiness endpoint (names only, no URLs). */
   health(): Promise<Health>
+  /**
+   * Shut down this Iam (every handle and copy): connection pools emptied (calls under way
+   * finish first), the session cache's Redis connection dropped, its memory entries cleared.
+   * Every later call throws `IamConfigurationError`, cached answers included. Idempotent.
+   */
   close(): Promise<void>
 }
 

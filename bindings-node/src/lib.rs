@@ -156,6 +156,9 @@ impl Iam {
         Ok(self.0.health().await.into())
     }
 
+    /// Shut down this Iam (every handle and copy): connection pools emptied (calls under way
+    /// finish first), the session cache's Redis connection dropped, its memory entries cleared.
+    /// Every later call throws `IamConfigurationError`, cached answers included. Idempotent.
     #[napi]
     pub async fn close(&self) -> napi::Result<()> {
         self.0.close().await;

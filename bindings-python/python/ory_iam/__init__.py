@@ -869,6 +869,11 @@ class Iam:
         return Health._from(await self._n.health())
 
     async def close(self) -> None:
+        """Shut down this ``Iam`` (every handle taken from it): connection pools emptied (calls
+        under way finish first), the running loop's idle connections closed, the session
+        cache's Redis connection dropped and its memory entries cleared. Every later call raises
+        :class:`IamConfigurationError`, cached answers included. Idempotent; ``async with``
+        calls it."""
         await self._n.close()
 
     async def __aenter__(self) -> "Iam":
