@@ -307,8 +307,8 @@ impl Iam {
     /// connection pool is emptied (requests already under way finish, then their connections
     /// close), the Redis connection of the session cache is dropped and the in-memory session
     /// cache cleared. Every call afterwards fails with `IamConfigurationError`, cached answers
-    /// included; `health()` reports every probe failed with `closed`. Audit sinks are
-    /// synchronous, so no event is left to flush. Idempotent.
+    /// included; `health()` reports every probe failed with `closed`. Audit events reach their
+    /// sink as they happen, so none is held back to flush. Idempotent.
     pub async fn close(&self) {
         for t in self.reg.tenants.values() {
             t.pool.close();
