@@ -541,10 +541,15 @@ fn sweep(py: Python<'_>, lane: &LaneRef, max_age: Duration) -> bool {
 /// is parked when it ends and swept like any idle one). Lanes belong to loops, not to an `Iam`,
 /// so other `Iam`s on this loop just connect again. Nothing to do outside a running loop.
 pub fn close_idle(py: Python<'_>) {
+    sweep_running(py, Duration::ZERO);
+}
+
+/// [`sweep`] the running loop's lane, if there is one.
+fn sweep_running(py: Python<'_>, max_age: Duration) {
     let Ok(event_loop) = running_loop(py) else { return };
     if let Ok(l) = event_loop.getattr(intern!(py, "_ory_iam_lane")) {
         if let Ok(l) = l.cast::<Lane>() {
-            sweep(py, &l.get().shared.clone(), Duration::ZERO);
+            sweep(py, &l.get().shared.clone(), max_age);
         }
     }
 }
@@ -554,12 +559,8 @@ pub fn close_idle(py: Python<'_>) {
 #[cfg(debug_assertions)]
 #[pyfunction]
 pub fn _debug_lane_sweep(py: Python<'_>, max_age_s: f64) -> PyResult<()> {
-    let event_loop = running_loop(py)?;
-    if let Ok(l) = event_loop.getattr(intern!(py, "_ory_iam_lane")) {
-        if let Ok(l) = l.cast::<Lane>() {
-            sweep(py, &l.get().shared.clone(), Duration::from_secs_f64(max_age_s.max(0.0)));
-        }
-    }
+    running_loop(py)?; // outside a running loop: raise, as before
+    sweep_running(py, Duration::from_secs_f64(max_age_s.max(0.0)));
     Ok(())
 }
 

@@ -1,5 +1,5 @@
-"""`Iam.close()` against the real stack: this process's connections to Kratos (the loop's lane
-and the runtime's pool) and Keto are closed, counted from /proc; every call through a handle
+"""`Iam.close()` against the real stack, in a child process: its connections to Kratos (the
+loop's lane and the runtime's pool) and Keto are closed, counted from its /proc/self; every call through a handle
 taken before is refused with `IamConfigurationError`, cached answers included; `health()`
 reports the probes `closed`; `async with` closes; another `Iam` is untouched."""
 
