@@ -2,9 +2,7 @@
 
     python bench/py_bench.py CLIENT WORKLOAD [--concurrency N] [--duration S] [--calls N]
 
-CLIENT: ory-iam (the release wheel installed in bench/.venv), ory-iam-runtime (the same wheel
-with `ORY_IAM_LANE=off`: uncached calls through the runtime and the mailbox, as before the
-event-loop lane), ory-iam-per-call (the same wheel with the bridge's per-call completion path
+CLIENT: ory-iam (the release wheel installed in bench/.venv), ory-iam-per-call (the same wheel with the bridge's per-call completion path
 and two runtime threads, as before the mailbox),
 ory-client, ory-kratos-client,
 ory-keto-client (the official SDKs; sync, so concurrency is a thread pool, as their users do),
@@ -91,12 +89,7 @@ async def iam_run(args: argparse.Namespace, stack: dict[str, Any], fx: dict[str,
         for t in tokens[: args.concurrency]:
             await svc.whoami({"x-session-token": t})  # warm the connection pool
         hs = [{"x-session-token": tokens[i % len(tokens)]} for i in range(args.concurrency)]
-        out = await async_load(args, lambda i: svc.whoami(hs[i]))
-        # Which path the calls took: the event-loop lane, or the runtime (`ORY_IAM_LANE=off`).
-        from ory_iam import _ory_iam
-
-        out["lane_requests"] = (_ory_iam._lane_stats() or {}).get("requests", 0)
-        return out
+        return await async_load(args, lambda i: svc.whoami(hs[i]))
     if w in ("whoami_hit", "whoami_or_null_hit"):
         # whoami_or_null_hit: the same cache hit through `whoami_or_null` (which has the same
         # ready fast path now; not part of the default run).
@@ -429,12 +422,6 @@ def main() -> None:
     args = p.parse_args()
     stack, fx = load()
     if args.client == "ory-iam":
-        out = asyncio.run(iam_run(args, stack, fx))
-    elif args.client == "ory-iam-runtime":
-        # Uncached calls through the runtime and the per-loop mailbox, as before the lane.
-        import os
-
-        os.environ["ORY_IAM_LANE"] = "off"
         out = asyncio.run(iam_run(args, stack, fx))
     elif args.client == "ory-iam-per-call":
         # The bridge as it was before the per-loop mailbox: every result completed from a

@@ -29,7 +29,7 @@ LABEL = {
     ("python", "raw-asyncio"): "Python floor: raw asyncio sockets, no library",
     ("python", "raw-threads"): "Python floor: raw blocking sockets in threads, no library",
     ("python", "ory-iam"): "Python ory-iam",
-    ("python", "ory-iam-runtime"): "Python ory-iam, runtime path (`ORY_IAM_LANE=off`: as before the event-loop lane)",
+    ("python", "ory-iam-runtime"): "Python ory-iam with the event-loop lane switched off (earlier runs; the lane is gone)",
     ("python", "ory-iam-batch"): "Python ory-iam, keto.batch_size {batch_size}",
     ("python", "ory-iam-per-call"): "Python ory-iam, previous bridge (per-call completion, 2 runtime threads)",
     ("python", "ory-client"): "Python ory-client",

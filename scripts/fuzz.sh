@@ -4,7 +4,7 @@
 # scripts/test.sh. Usage: bash scripts/fuzz.sh [SECONDS_PER_TARGET (60)] [TARGET...]
 #
 # Targets (core/fuzz/fuzz_targets, entry points in core/src/fuzzing.rs behind the `fuzzing`
-# feature): headers, oathkeeper, json_patch, dto_mappers, h1. Corpora live in core/fuzz/corpus/<target>/
+# feature): headers, oathkeeper, json_patch, dto_mappers. Corpora live in core/fuzz/corpus/<target>/
 # (seeded by core/fuzz/seed.py, minimized with `cargo fuzz cmin` after each run, committed);
 # crashes land in core/fuzz/artifacts/<target>/ (git-ignored; reproduce with
 # `RUSTC_BOOTSTRAP=1 cargo fuzz run -O -a <target> <file>` from core/fuzz).
@@ -17,7 +17,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 secs="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(headers oathkeeper json_patch dto_mappers h1)
+[ ${#targets[@]} -gt 0 ] || targets=(headers oathkeeper json_patch dto_mappers)
 out="$root/.stack/reliability"
 mkdir -p "$out"
 cd "$root/core/fuzz"

@@ -9,7 +9,6 @@ mod handle;
 mod hydra;
 mod identity;
 mod kratos_misc;
-mod lane;
 mod logging;
 mod metadata;
 mod network;
@@ -177,7 +176,6 @@ impl PyIam {
     }
 
     fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        lane::close_idle(py);
         let iam = self.0.clone();
         spawn(py, async move {
             iam.close().await;
@@ -194,7 +192,6 @@ impl PyIam {
 fn _ory_iam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     logging::install();
     runtime::install_panic_hook();
-    runtime::configure();
     m.add_class::<PyIam>()?;
     m.add_class::<PyIdentityService>()?;
     m.add_class::<PyMetadataService>()?;
@@ -214,11 +211,8 @@ fn _ory_iam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pager::PyPager>()?;
     m.add_class::<testing::PyFakeOry>()?;
     m.add_function(wrap_pyfunction!(runtime::_shutdown, m)?)?;
-    m.add_function(wrap_pyfunction!(lane::_lane_stats, m)?)?;
     #[cfg(debug_assertions)]
     m.add_function(wrap_pyfunction!(runtime::_debug_panic, m)?)?;
-    #[cfg(debug_assertions)]
-    m.add_function(wrap_pyfunction!(lane::_debug_lane_sweep, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -1,10 +1,17 @@
-//! The one tokio runtime of the process (pyo3-async-runtimes owns it) and the bridge every
-//! method uses: run a core future on it and resolve an asyncio future with the result.
+//! The bridge every method uses: run a core future on the process's runtime
+//! (`ory_iam::runtime::binding`) and resolve an asyncio future with the result.
 //!
 //! Results come back through a per-loop mailbox: runtime threads queue them (Rust values, no
 //! GIL) and wake the loop through a socket it watches; the loop thread converts and resolves
-//! everything that is ready in one go. Loops that cannot watch a socket fall back to completing
-//! each future from the runtime thread with `call_soon_threadsafe`.
+//! everything that is ready in one go. Loops that cannot watch a socket (and every loop where
+//! Unix sockets do not exist) fall back to completing each future from the runtime thread with
+//! `call_soon_threadsafe`.
+//!
+//! Fork: the runtime is the core's, which is rebuilt in a child made by `fork()` (gunicorn
+//! `--preload`, multiprocessing's `fork` start method), as are the tenants' connection pools.
+//! pyo3-async-runtimes keeps its runtime in a `OnceLock` that cannot be replaced, so a child
+//! would inherit a runtime without threads; the bridge does not use it for that reason. A loop
+//! whose mailbox was made before a fork gets the per-call path in the child.
 //!
 //! Why not `pyo3_async_runtimes::tokio::future_into_py`: it completes futures from tokio threads
 //! with `call_soon_threadsafe`, which releases the GIL inside; when that wakes a loop that then
@@ -22,8 +29,9 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use serde::Serialize;
 use std::future::Future;
+#[cfg(unix)]
 use std::io::Read;
-use std::os::fd::AsRawFd;
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -34,12 +42,6 @@ use tokio::task::AbortHandle;
 static INSIDE: AtomicUsize = AtomicUsize::new(0);
 static CLOSING: AtomicBool = AtomicBool::new(false);
 static COMPLETE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-/// The runtime's shape, set before its first use: `ory_iam::runtime::binding_runtime()` (one
-/// worker thread unless `ORY_IAM_RUNTIME_THREADS` says otherwise; the same for Node).
-pub fn configure() {
-    pyo3_async_runtimes::tokio::init(ory_iam::runtime::binding_runtime());
-}
 
 /// Run `f` attached to the interpreter from a non-Python thread, unless it is shutting down.
 pub fn with_python<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> Option<R> {
@@ -113,13 +115,29 @@ struct Done {
     convert: Convert,
 }
 
-/// What runtime threads share with one event loop: finished results, and the write end of a
-/// socket pair whose read end the loop watches (`loop.add_reader`).
+/// What runtime threads share with one event loop: finished results, and a socket pair whose
+/// read end the loop watches (`loop.add_reader`). Both ends live as long as the mailbox, so a
+/// wake-up never meets a closed peer (no EPIPE, no SIGPIPE for an embedding application that
+/// does not ignore it, as Python does).
+#[cfg(unix)]
 struct Mailbox {
     queue: Mutex<Vec<Done>>,
     wake: UnixStream,
+    wakeups: UnixStream,
+    /// The fork generation it was made in: a loop carried into a forked child gets the
+    /// per-call path there (the socket pair is shared with the parent).
+    generation: u64,
 }
 
+#[cfg(not(unix))]
+struct Mailbox;
+
+#[cfg(not(unix))]
+impl Mailbox {
+    fn post(&self, _done: Done) {}
+}
+
+#[cfg(unix)]
 impl Mailbox {
     /// Runtime thread: queue a result; wake the loop only when the queue was empty (a wake is
     /// already pending otherwise). No Python here: runtime threads never take the GIL.
@@ -137,15 +155,9 @@ impl Mailbox {
 }
 
 /// One byte to the loop's end of the socket pair. WouldBlock means unread wake-ups are already
-/// there; a closed peer (the loop is gone) is not an error and must not raise SIGPIPE, which
-/// Python ignores but an embedding application may not.
+/// there.
+#[cfg(unix)]
 fn wake(s: &UnixStream) {
-    #[cfg(target_os = "linux")]
-    // SAFETY: a valid, open socket fd (owned by `s`) and a one-byte buffer that outlives the call.
-    unsafe {
-        libc::send(s.as_raw_fd(), [1u8].as_ptr().cast(), 1, libc::MSG_NOSIGNAL);
-    }
-    #[cfg(not(target_os = "linux"))]
     let _ = std::io::Write::write(&mut &*s, &[1]);
 }
 
@@ -156,15 +168,15 @@ fn wake(s: &UnixStream) {
 #[pyclass(module = "ory_iam._ory_iam", frozen)]
 pub struct LoopCompleter {
     mailbox: Arc<Mailbox>,
-    wakeups: UnixStream,
 }
 
 #[pymethods]
 impl LoopCompleter {
     /// The loop's reader callback.
+    #[cfg(unix)]
     fn _drain(&self, py: Python<'_>) {
         let mut buf = [0u8; 256];
-        while matches!((&self.wakeups).read(&mut buf), Ok(n) if n == buf.len()) {}
+        while matches!((&self.mailbox.wakeups).read(&mut buf), Ok(n) if n == buf.len()) {}
         let ready = std::mem::take(&mut *self.mailbox.queue.lock().unwrap_or_else(|e| e.into_inner()));
         for done in ready {
             resolve(py, done);
@@ -173,6 +185,7 @@ impl LoopCompleter {
 }
 
 /// Resolve one future unless it was cancelled meanwhile.
+#[cfg_attr(not(unix), allow(dead_code))]
 fn resolve(py: Python<'_>, Done { fut, convert }: Done) {
     let fut = fut.bind(py);
     if fut.call_method0(intern!(py, "done")).and_then(|d| d.is_truthy()).unwrap_or(true) {
@@ -193,12 +206,22 @@ fn converted<'py>(py: Python<'py>, convert: Convert) -> PyResult<Bound<'py, PyAn
     }
 }
 
+/// Without Unix sockets every loop gets the per-call path.
+#[cfg(not(unix))]
+fn mailbox(_py: Python<'_>, _event_loop: &Bound<'_, PyAny>) -> Option<Arc<Mailbox>> {
+    None
+}
+
 /// The loop's mailbox, attached on first use. `None` when the loop cannot watch a socket
-/// (e.g. Windows' proactor loop) or takes no attributes: those loops get the per-call path.
+/// (e.g. Windows' proactor loop) or takes no attributes, and for a loop whose mailbox was made
+/// before a fork: those loops get the per-call path.
+#[cfg(unix)]
 fn mailbox(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> Option<Arc<Mailbox>> {
+    use std::os::fd::AsRawFd;
     let name = intern!(py, "_ory_iam_completer");
     if let Ok(c) = event_loop.getattr(name) {
-        return c.cast::<LoopCompleter>().ok().map(|c| c.get().mailbox.clone());
+        let generation = ory_iam::runtime::fork_generation();
+        return c.cast::<LoopCompleter>().ok().map(|c| c.get().mailbox.clone()).filter(|m| m.generation == generation);
     }
     let loop_type = event_loop.get_type().as_ptr() as usize;
     if NO_ATTRIBUTES.lock().unwrap_or_else(|e| e.into_inner()).contains(&loop_type) {
@@ -215,8 +238,9 @@ fn mailbox(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> Option<Arc<Mailbox>
         wakeups.set_nonblocking(true)?;
         wake.set_nonblocking(true)?;
         let fd = wakeups.as_raw_fd();
-        let mailbox = Arc::new(Mailbox { queue: Mutex::new(Vec::new()), wake });
-        let c = Bound::new(py, LoopCompleter { mailbox: mailbox.clone(), wakeups })?;
+        let generation = ory_iam::runtime::fork_generation();
+        let mailbox = Arc::new(Mailbox { queue: Mutex::new(Vec::new()), wake, wakeups, generation });
+        let c = Bound::new(py, LoopCompleter { mailbox: mailbox.clone() })?;
         match event_loop.call_method1(intern!(py, "add_reader"), (fd, c.getattr(intern!(py, "_drain"))?)) {
             Ok(_) => {
                 event_loop.setattr(name, c)?;
@@ -229,12 +253,8 @@ fn mailbox(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> Option<Arc<Mailbox>
     attach().ok().flatten()
 }
 
-/// Whether `event_loop` can watch sockets (it has, or now got, a mailbox).
-pub(crate) fn mailbox_loop(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> Option<()> {
-    mailbox(py, event_loop).map(|_| ())
-}
-
 /// Loop types whose instances take no attributes (so no mailbox can be attached to them).
+#[cfg(unix)]
 static NO_ATTRIBUTES: Mutex<std::collections::BTreeSet<usize>> = Mutex::new(std::collections::BTreeSet::new());
 
 /// Cancelling the asyncio future aborts the Rust task (its future is dropped).
@@ -313,7 +333,7 @@ where
         });
         Done { fut: fut_ref, convert }
     };
-    let runtime = pyo3_async_runtimes::tokio::get_runtime();
+    let runtime = ory_iam::runtime::binding();
     let task = match mailbox(py, &event_loop) {
         Some(mailbox) => runtime.spawn(async move { mailbox.post(run.await) }),
         None => {

@@ -1,9 +1,7 @@
 use crate::convert::to_py;
 use crate::convert::want_str;
-use crate::lane;
 use crate::runtime::{core, guard, settled_with, spawn, spawn_with};
 use ory_iam::dto::{Identity, RecoveryAddress, Session, VerifiableAddress};
-use ory_iam::kratos::session::WhoamiStep;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
@@ -150,21 +148,21 @@ fn session_to_py<'py>(py: Python<'py>, s: &Session) -> PyResult<Bound<'py, PyDic
 }
 
 impl PySessionService {
-    /// `whoami` / `whoami_or_null`: settled at once when no I/O is needed, through the running
-    /// loop's lane (`lane.rs`) when the core allows, through the runtime otherwise.
+    /// `whoami` / `whoami_or_null`: settled at once when no I/O is needed (a fresh session in
+    /// the memory cache, an Oathkeeper envelope, a credential refused locally), through the
+    /// runtime otherwise.
     fn resolve<'py>(&self, py: Python<'py>, req: &Bound<'py, PyAny>, or_null: bool) -> PyResult<Bound<'py, PyAny>> {
         let headers = headers_from_py(req);
-        let step = guard(py, || Ok(self.0.whoami_direct(&headers)))?;
-        match step {
-            WhoamiStep::Ready(r) if or_null => {
-                settled_with(py, ory_iam::SessionService::or_null(r), optional_session_to_py)
+        if or_null {
+            match guard(py, || Ok(self.0.whoami_or_null_ready(&headers)))? {
+                Some(r) => settled_with(py, r, optional_session_to_py),
+                None => self.spawn_whoami(py, headers, true),
             }
-            WhoamiStep::Ready(r) => settled_with(py, r, any_session_to_py),
-            WhoamiStep::Direct(d) => match lane::start(py, d, or_null)? {
-                Ok(fut) => Ok(fut),
-                Err(_) => self.spawn_whoami(py, headers, or_null),
-            },
-            WhoamiStep::Async => self.spawn_whoami(py, headers, or_null),
+        } else {
+            match guard(py, || Ok(self.0.whoami_ready(&headers)))? {
+                Some(r) => settled_with(py, r, any_session_to_py),
+                None => self.spawn_whoami(py, headers, false),
+            }
         }
     }
 

@@ -126,26 +126,11 @@ def json_patch_seeds() -> None:
         write("json_patch", f"seed-{i}", json.dumps(s).encode())
 
 
-def h1_seeds() -> None:
-    # First byte: body cap (low 7 bits × 16) and, in the high bit, whether the connection ended.
-    session = json.dumps({"id": "9f425a8d-7efc-4768-8f23-7647a74fdf13", "active": True}).encode()
-    seeds = [
-        b"\x7f" + b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(session) + session,
-        b"\x7f" + b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n" + session[:16] + b"\r\n%x\r\n" % (len(session) - 16) + session[16:] + b"\r\n0\r\nX-Trailer: 1\r\n\r\n",
-        b"\xff" + b"HTTP/1.0 401 Unauthorized\r\nContent-Type: application/json\r\n\r\n{\"error\":{\"code\":401}}",
-        b"\x10" + b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
-        b"\x7f" + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2, 2\r\n\r\n{}HTTP/1.1 200 OK\r\n",
-        b"\x01" + b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 99\r\n\r\n{",
-    ]
-    for i, s in enumerate(seeds):
-        write("h1", f"seed-{i}", s)
-
-
 SEEDS = {"dto_mappers": dto_seeds, "headers": headers_seeds, "oathkeeper": oathkeeper_seeds,
-         "json_patch": json_patch_seeds, "h1": h1_seeds}
+         "json_patch": json_patch_seeds}
 
 if __name__ == "__main__":
-    # `seed.py h1` seeds one target (the others' corpora have been minimized since).
+    # `seed.py headers` seeds one target (the others' corpora have been minimized since).
     import sys
     for name in sys.argv[1:] or SEEDS:
         SEEDS[name]()

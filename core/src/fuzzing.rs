@@ -170,33 +170,3 @@ mod erased {
         }
     }
 }
-
-/// The HTTP/1.1 response reader of the bindings' event-loop lane (`ory_iam::h1`), on bytes an
-/// Ory server (or anything listening on its port) sent. The first byte picks the body cap and
-/// whether the connection has ended; the rest is the response. Besides never panicking: a body
-/// is never over its cap, and a response that is whole on a prefix of the bytes is the same
-/// response (status, headers, body) once more bytes follow it, as they do when a server
-/// writes past its answer.
-pub fn h1_response(data: &[u8]) {
-    use crate::http::h1::{parse_response, Parsed};
-    let Some((&knob, buf)) = data.split_first() else { return };
-    let max_body = usize::from(knob & 0x7f) * 16;
-    let eof = knob & 0x80 != 0;
-    let whole = parse_response(buf, eof, max_body);
-    if let Parsed::Done(r) = &whole {
-        assert!(r.body.len() <= max_body, "body over its cap");
-        assert!(!(eof && r.keep_alive), "a closed connection kept alive");
-    }
-    let open = if eof { parse_response(buf, false, max_body) } else { whole };
-    for k in [1, 2, 3, 5, 8].map(|d| buf.len() * d / 8).into_iter().filter(|&k| k < buf.len()) {
-        if let Parsed::Done(first) = parse_response(&buf[..k], false, max_body) {
-            match &open {
-                Parsed::Done(r) => assert!(
-                    r.status == first.status && r.headers == first.headers && r.body == first.body,
-                    "more bytes changed a whole response"
-                ),
-                other => panic!("a whole response became {other:?} with more bytes"),
-            }
-        }
-    }
-}

@@ -24,7 +24,6 @@ pub mod error;
 pub mod fuzzing;
 pub(crate) mod http;
 #[doc(hidden)]
-pub use http::{h1, DirectFailure, DirectLimits};
 pub mod hydra;
 pub mod keto;
 pub mod kratos;

@@ -1,4 +1,15 @@
-//! The tokio runtime the Python and Node bindings run every call on (Rust users bring their own).
+//! The tokio runtime the Python and Node bindings run every call on (Rust users bring their own),
+//! and the process's fork generation, which lets everything tied to the threads and sockets of
+//! one process be rebuilt in a child made by `fork()` (gunicorn `--preload`, multiprocessing's
+//! `fork` start method) instead of being used there.
+//!
+//! After `fork()` only the forking thread exists in the child: a tokio runtime built before it
+//! has no worker threads left, and its pooled connections are sockets the parent still uses.
+//! Nothing of the old generation is dropped in the child (dropping a runtime would wait for
+//! threads that do not exist; closing a connection would deregister the parent's socket from
+//! the epoll instance both processes share): it is left alone, and new ones are made lazily.
+
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 /// Number of the bindings' runtime worker threads, read once when the runtime is built.
 pub const THREADS_ENV: &str = "ORY_IAM_RUNTIME_THREADS";
@@ -22,28 +33,73 @@ pub fn worker_threads(value: Option<&str>) -> usize {
     value.and_then(|v| v.trim().parse::<usize>().ok()).filter(|&n| n > 0).unwrap_or(1)
 }
 
-/// Set to `0`, `off`, `false` or `no` to keep the Python binding's uncached `whoami` off the
-/// event-loop lane (every call through the runtime, as before the lane existed).
-pub const LANE_ENV: &str = "ORY_IAM_LANE";
+static GENERATION: AtomicU64 = AtomicU64::new(0);
 
-/// Whether `ORY_IAM_LANE`'s value leaves the lane on (anything but an explicit "off").
-pub fn lane_enabled(value: Option<&str>) -> bool {
-    !value.is_some_and(|v| ["0", "off", "false", "no"].iter().any(|off| v.trim().eq_ignore_ascii_case(off)))
+/// How many `fork()`s separate this process from the one that loaded the library: 0 in it, 1 in
+/// its children, and so on. State built in one generation (runtimes, connection pools, Redis
+/// connections, requests in flight) must not be used in another.
+pub fn fork_generation() -> u64 {
+    watch_forks();
+    GENERATION.load(Ordering::Acquire)
+}
+
+#[cfg(unix)]
+fn watch_forks() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    extern "C" fn in_child() {
+        // Async-signal-safe: one atomic add, nothing else.
+        GENERATION.fetch_add(1, Ordering::AcqRel);
+    }
+    ONCE.call_once(|| {
+        // SAFETY: registers a handler that only touches a static atomic; no other arguments.
+        let rc = unsafe { libc::pthread_atfork(None, None, Some(in_child)) };
+        if rc != 0 {
+            tracing::warn!(target: "ory_iam::runtime", "cannot watch for fork(); do not fork after using ory-iam");
+        }
+    });
+}
+
+#[cfg(not(unix))]
+fn watch_forks() {}
+
+/// A runtime and the generation it was built in; leaked, never freed (see the module docs).
+struct Slot {
+    generation: u64,
+    runtime: tokio::runtime::Runtime,
+}
+
+static RUNTIME: AtomicPtr<Slot> = AtomicPtr::new(std::ptr::null_mut());
+
+/// The bindings' runtime of this process: built on first use, and built again (the old one left
+/// as it is) on first use after a `fork()`. One atomic load on the usual path.
+pub fn binding() -> &'static tokio::runtime::Runtime {
+    let generation = fork_generation();
+    loop {
+        let cur = RUNTIME.load(Ordering::Acquire);
+        // SAFETY: slots are leaked boxes, valid for the rest of the process.
+        if let Some(slot) = unsafe { cur.as_ref() } {
+            if slot.generation == generation {
+                return &slot.runtime;
+            }
+        }
+        let runtime = binding_runtime().build().expect("cannot start the ory-iam runtime (threads)");
+        let new = Box::into_raw(Box::new(Slot { generation, runtime }));
+        match RUNTIME.compare_exchange(cur, new, Ordering::AcqRel, Ordering::Acquire) {
+            // SAFETY: just published; leaked from here on.
+            Ok(_) => return unsafe { &(*new).runtime },
+            Err(_) => {
+                // Another thread published first: ours was never shared, shut it down.
+                // SAFETY: `new` came from `Box::into_raw` above and nobody else saw it.
+                let lost = unsafe { Box::from_raw(new) };
+                lost.runtime.shutdown_background();
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{lane_enabled, worker_threads};
-
-    #[test]
-    fn lane_switch_from_the_environment_value() {
-        for on in [None, Some(""), Some("1"), Some("on"), Some("yes")] {
-            assert!(lane_enabled(on), "{on:?}");
-        }
-        for off in ["0", "off", "OFF", " false ", "No"] {
-            assert!(!lane_enabled(Some(off)), "{off:?}");
-        }
-    }
+    use super::worker_threads;
 
     #[test]
     fn worker_threads_from_the_environment_value() {
@@ -53,5 +109,13 @@ mod tests {
         for bad in ["", "0", "-1", "many", "1.5"] {
             assert_eq!(worker_threads(Some(bad)), 1, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn one_runtime_per_generation() {
+        let a = super::binding() as *const _;
+        let b = super::binding() as *const _;
+        assert_eq!(a, b);
+        assert_eq!(super::binding().block_on(async { 1 + 1 }), 2);
     }
 }

@@ -5,7 +5,7 @@ use crate::audit::{AuditEvent, Auditor};
 use crate::cache::SessionStore;
 use crate::config::{IamConfig, TenantConfig, Transport};
 use crate::error::{Error, Result};
-use crate::http::{build_http, closed_error, Breakers, HttpPool, OryClient, Product};
+use crate::http::{closed_error, Breakers, HttpPool, OryClient, Product};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -52,7 +52,7 @@ impl TenantContext {
     ) -> Result<Self> {
         let name: Arc<str> = Arc::from(name);
         // One connection pool per tenant, shared by its products.
-        let pool = HttpPool::new(build_http(&cfg.http)?);
+        let pool = HttpPool::new(&cfg.http)?;
         let client = |url: &str, token, product| {
             OryClient::new(pool.clone(), url, token, cfg.http.clone(), name.clone(), product, breakers, fake.clone())
         };
@@ -131,7 +131,7 @@ impl TenantContext {
     /// (caches, Oathkeeper envelopes), so a closed `Iam` refuses every call alike; requests are
     /// refused by the pool.
     pub fn ensure_open(&self) -> Result<()> {
-        if self.pool.is_closed() {
+        if self.pool.client().is_none() {
             Err(closed_error(&self.name))
         } else {
             Ok(())

@@ -1,5 +1,5 @@
-"""`Iam.close()` against the real stack, in a child process: its connections to Kratos (the
-loop's lane and the runtime's pool) and Keto are closed, counted from its /proc/self; every call through a handle
+"""`Iam.close()` against the real stack, in a child process: its connections to Kratos and
+Keto (the runtime's pools) are closed, counted from its /proc/self; every call through a handle
 taken before is refused with `IamConfigurationError`, cached answers included; `health()`
 reports the probes `closed`; `async with` closes; another `Iam` is untouched."""
 
@@ -95,7 +95,7 @@ async def main():
     other = ory_iam.Iam.from_config(cfg)
     session, permission, identity = iam.session, iam.permission, iam.identity
     out = {}
-    # With no cache, whoami runs on this loop's lane; with the memory cache the second is a hit.
+    # With the memory cache the second whoami is a hit.
     await session.whoami(token)
     out["second_hit"] = (await session.whoami(token)).cache_hit
     out["allowed"] = await permission.check(tuple_)

@@ -26,10 +26,40 @@ pub(crate) enum Backend {
 
 type Flight = Shared<BoxFuture<'static, Result<Session>>>;
 
+/// One shared `whoami` request: removed from the map when it ends, or when its last waiter
+/// goes (every caller cancelled), so a later caller never joins a flight nobody drives.
+struct FlightEntry {
+    id: u64,
+    /// The fork generation it started in: a child never joins its parent's flights.
+    generation: u64,
+    fut: Flight,
+    waiters: usize,
+}
+
 /// Cache plus single-flight for `whoami`.
 pub(crate) struct SessionStore {
     backend: Backend,
-    inflight: Mutex<HashMap<String, Flight>>,
+    inflight: Mutex<HashMap<String, FlightEntry>>,
+}
+
+/// A caller waiting on a flight; dropping it (done or cancelled) counts the caller out.
+struct Waiter<'a> {
+    store: &'a SessionStore,
+    key: &'a str,
+    id: u64,
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        let mut map = self.store.flights();
+        if let Some(e) = map.get_mut(self.key).filter(|e| e.id == self.id) {
+            e.waiters -= 1;
+            if e.waiters == 0 {
+                // Nobody is left to drive it: dropping the last handle cancels the request.
+                map.remove(self.key);
+            }
+        }
+    }
 }
 
 /// The cache key of a credential for a tenant: a hash, so no token sits in memory or Redis keys.
@@ -80,18 +110,6 @@ impl SessionStore {
         }
     }
 
-    /// Whether lookups and stores need no I/O (in memory, or no cache).
-    pub fn answers_now(&self) -> bool {
-        !matches!(self.backend, Backend::Redis(_))
-    }
-
-    /// `put` for a cache that [`answers_now`](Self::answers_now); a no-op for Redis.
-    pub fn put_now(&self, key: &str, s: &Session, ttl: Duration) {
-        if let (Backend::Memory(m), false) = (&self.backend, ttl.is_zero()) {
-            m.put(key, s, ttl);
-        }
-    }
-
     pub async fn put(&self, key: &str, s: &Session, ttl: Duration) {
         if ttl.is_zero() {
             return;
@@ -131,37 +149,59 @@ impl SessionStore {
         }
     }
 
+    fn flights(&self) -> std::sync::MutexGuard<'_, HashMap<String, FlightEntry>> {
+        self.inflight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Run `fetch` once for all concurrent callers with the same key.
     pub async fn single_flight<F>(self: &Arc<Self>, key: &str, fetch: F) -> Result<Session>
     where
         F: Future<Output = Result<Session>> + Send + 'static,
     {
-        let flight = {
-            let mut map = self.inflight.lock().expect("inflight lock");
-            if let Some(f) = map.get(key) {
-                f.clone()
-            } else {
-                let me = Arc::downgrade(self);
-                let k = key.to_owned();
-                let f = async move {
-                    let out = fetch.await;
-                    if let Some(me) = me.upgrade() {
-                        me.inflight.lock().expect("inflight lock").remove(&k);
-                    }
-                    out
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let generation = crate::runtime::fork_generation();
+        let (id, flight) = {
+            let mut map = self.flights();
+            match map.get_mut(key) {
+                Some(e) if e.generation == generation => {
+                    e.waiters += 1;
+                    (e.id, e.fut.clone())
                 }
-                .boxed()
-                .shared();
-                map.insert(key.to_owned(), f.clone());
-                f
+                other => {
+                    if other.is_some() {
+                        // A parent's flight, inherited through fork(): its request belongs to the
+                        // parent's connections, so it is neither joined nor dropped here.
+                        if let Some(old) = map.remove(key) {
+                            std::mem::forget(old.fut);
+                        }
+                    }
+                    let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let me = Arc::downgrade(self);
+                    let k = key.to_owned();
+                    let fut = async move {
+                        let out = fetch.await;
+                        if let Some(me) = me.upgrade() {
+                            let mut map = me.flights();
+                            if map.get(&k).is_some_and(|e| e.id == id) {
+                                map.remove(&k);
+                            }
+                        }
+                        out
+                    }
+                    .boxed()
+                    .shared();
+                    map.insert(key.to_owned(), FlightEntry { id, generation, fut: fut.clone(), waiters: 1 });
+                    (id, fut)
+                }
             }
         };
+        let _waiter = Waiter { store: self, key, id };
         flight.await
     }
 
     #[cfg(test)]
     pub fn inflight_len(&self) -> usize {
-        self.inflight.lock().unwrap().len()
+        self.flights().len()
     }
 }
 
@@ -192,6 +232,45 @@ mod tests {
             assert!(t.await.unwrap().is_err());
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(store.inflight_len(), 0);
+    }
+
+    /// Every waiter of a flight cancelled: the flight goes with them, and the next caller with
+    /// the same key starts its own instead of inheriting a future nobody drives.
+    #[tokio::test]
+    async fn a_flight_whose_waiters_all_left_is_gone() {
+        let store = Arc::new(SessionStore::new(&SessionCacheConfig::None).unwrap());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let slow = |calls: Arc<AtomicUsize>| async move {
+            calls.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Err(crate::Error::validation("never"))
+        };
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let (store, calls) = (store.clone(), calls.clone());
+                tokio::spawn(async move { store.single_flight("k", slow(calls)).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(store.inflight_len(), 1);
+        for w in &waiters {
+            w.abort();
+        }
+        for w in waiters {
+            assert!(w.await.unwrap_err().is_cancelled());
+        }
+        assert_eq!(store.inflight_len(), 0, "the abandoned flight stayed in the map");
+        let quick = {
+            let calls = calls.clone();
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(crate::Error::new(crate::ErrorKind::Conflict, "fresh"))
+            }
+        };
+        let r = tokio::time::timeout(Duration::from_secs(5), store.single_flight("k", quick)).await;
+        assert_eq!(r.expect("joined the abandoned flight").unwrap_err().kind(), crate::ErrorKind::Conflict);
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "one shared fetch, then a fresh one");
         assert_eq!(store.inflight_len(), 0);
     }
 

@@ -13,9 +13,27 @@ use std::time::Duration;
 
 pub(crate) struct RedisCache {
     client: redis::Client,
-    /// Connected on first use; `None` again after `close`, which also sets `closed`.
-    conn: tokio::sync::Mutex<Option<ConnectionManager>>,
+    /// Connected on first use (and again in a forked child: a Redis connection shared by two
+    /// processes would hand each one the other's replies); `None` again after `close`, which
+    /// also sets `closed`.
+    conn: tokio::sync::Mutex<Option<Connection>>,
     closed: AtomicBool,
+}
+
+/// A connection and the fork generation it was made in.
+struct Connection {
+    generation: u64,
+    manager: std::mem::ManuallyDrop<ConnectionManager>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // In a forked child the parent's connection is left alone (see `crate::runtime`).
+        if self.generation == crate::runtime::fork_generation() {
+            // SAFETY: dropped once, here; never used again.
+            unsafe { std::mem::ManuallyDrop::drop(&mut self.manager) }
+        }
+    }
 }
 
 fn session_key(k: &str) -> String {
@@ -47,12 +65,13 @@ impl RedisCache {
         let r = tokio::time::timeout(CACHE_OP_TIMEOUT * 4, async {
             // Held while connecting: concurrent first callers wait for one connection.
             let mut slot = self.conn.lock().await;
-            if let Some(c) = slot.as_ref() {
-                return Ok(c.clone());
+            let generation = crate::runtime::fork_generation();
+            if let Some(c) = slot.as_ref().filter(|c| c.generation == generation) {
+                return Ok((*c.manager).clone());
             }
             let c = ConnectionManager::new(self.client.clone()).await?;
             if !self.closed.load(Ordering::SeqCst) {
-                *slot = Some(c.clone());
+                *slot = Some(Connection { generation, manager: std::mem::ManuallyDrop::new(c.clone()) });
             }
             Ok::<_, redis::RedisError>(c)
         })

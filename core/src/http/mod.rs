@@ -4,7 +4,6 @@
 //! errors or logs.
 
 mod breaker;
-pub mod h1;
 mod limiter;
 
 pub(crate) use breaker::Breakers;
@@ -66,9 +65,6 @@ struct ClientInner {
     limiter: Option<TokenBucket>,
     /// `ory_iam::testing::FakeOry`: requests are answered in memory instead of sent.
     fake: Option<Arc<dyn FakeBackend>>,
-    /// Whether [`Direct`] attempts may be made: plain HTTP, no proxy (reqwest reads the proxy
-    /// variables when the client is built, so this is decided then too), no fake backend.
-    direct_ok: bool,
 }
 
 /// What to send. Built with the helpers below; `idempotent` decides whether retries are allowed.
@@ -205,9 +201,8 @@ impl OryClient {
             let burst = if cfg.rate_limit_burst > 0 { cfg.rate_limit_burst } else { cfg.rate_limit_per_sec };
             TokenBucket::new(cfg.rate_limit_per_sec as f64, burst.min(u32::MAX as u64) as u32)
         });
-        let direct_ok = base.scheme() == "http" && fake.is_none() && !proxy_in_env();
         Ok(OryClient {
-            inner: Arc::new(ClientInner { http, base, token, cfg, tenant, product, breaker, limiter, fake, direct_ok }),
+            inner: Arc::new(ClientInner { http, base, token, cfg, tenant, product, breaker, limiter, fake }),
             op: None,
         })
     }
@@ -245,17 +240,10 @@ impl OryClient {
     /// (e.g. 401 from whoami, 403 from a Keto check). 5xx/429 after retries, network errors and
     /// timeouts become `upstream_unavailable`.
     pub async fn send_raw(&self, call: Call<'_>) -> Result<Reply> {
-        self.send_raw_from(call, None).await
+        self.send_raw_inner(call).await
     }
 
-    /// The attempts left after a first one made outside this client (a [`Direct`] attempt that
-    /// failed with `first`): the same retries, backoff, breaker and telemetry as `send_raw`,
-    /// with that attempt counted.
-    pub async fn resume_raw(&self, call: Call<'_>, first: Error) -> Result<Reply> {
-        self.send_raw_from(call, Some(first)).await
-    }
-
-    async fn send_raw_from(&self, mut call: Call<'_>, resumed: Option<Error>) -> Result<Reply> {
+    async fn send_raw_inner(&self, mut call: Call<'_>) -> Result<Reply> {
         use tracing::Instrument;
         if let Some(tp) = self.op.as_ref().and_then(|o| o.traceparent.as_ref()) {
             if let Ok(v) = http::HeaderValue::from_str(tp.as_str()) {
@@ -274,8 +262,8 @@ impl OryClient {
             request_id = tracing::field::Empty,
         );
         let started = std::time::Instant::now();
-        let mut attempts = u32::from(resumed.is_some());
-        let res = self.send_attempts(call, &mut attempts, resumed).instrument(span.clone()).await;
+        let mut attempts = 0;
+        let res = self.send_attempts(call, &mut attempts).instrument(span.clone()).await;
         let retries = attempts.saturating_sub(1);
         let (status, request_id) = match &res {
             Ok(r) => (Some(r.status), r.request_id.clone()),
@@ -305,7 +293,7 @@ impl OryClient {
         res
     }
 
-    async fn send_attempts(&self, call: Call<'_>, attempts_made: &mut u32, resumed: Option<Error>) -> Result<Reply> {
+    async fn send_attempts(&self, call: Call<'_>, attempts_made: &mut u32) -> Result<Reply> {
         let request_id = call
             .headers
             .get("x-request-id")
@@ -324,9 +312,8 @@ impl OryClient {
             .map_err(|_| Error::validation(format!("invalid path for {}", self.inner.product.as_str())))?;
         let cfg = &self.inner.cfg;
         let attempts = if call.idempotent { cfg.retries + 1 } else { 1 };
-        let first = u32::from(resumed.is_some());
-        let mut last: Option<Error> = resumed;
-        for attempt in first..attempts {
+        let mut last: Option<Error> = None;
+        for attempt in 0..attempts {
             if attempt > 0 {
                 let wait = last.as_ref().and_then(|e| e.retry_after()).unwrap_or_else(|| backoff(cfg, attempt));
                 if wait > Duration::from_millis(cfg.backoff_max_ms.max(cfg.timeout_ms)) {
@@ -428,153 +415,6 @@ impl OryClient {
             }
         }
         Err(last.unwrap_or_else(|| self.err(ErrorKind::UpstreamUnavailable, "no attempt made".into(), &request_id)))
-    }
-
-    /// A [`Direct`] attempt of `call`, or `None` when it must go through [`send_raw`]: only
-    /// plain GETs without a query or body, to a plain-HTTP host reqwest would reach without a
-    /// proxy, while the host's breaker is closed (so asking it has no side effect), without a
-    /// client-side rate limit, a fake backend or a trace context to send.
-    pub fn direct(&self, call: &Call<'_>) -> Option<Direct> {
-        let i = &self.inner;
-        if !i.direct_ok
-            || i.http.is_closed()
-            || i.limiter.is_some()
-            || self.op.is_some()
-            || call.breaker_neutral
-            || call.method != Method::GET
-            || !call.query.is_empty()
-            || call.json.is_some()
-            || call.form.is_some()
-            || i.breaker.state_name() != "closed"
-        {
-            return None;
-        }
-        let url = i.base.join(call.path.trim_start_matches('/')).ok()?;
-        let host = url.host_str()?;
-        let port = url.port_or_known_default()?;
-        let request_id = call
-            .headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        // What reqwest sends for the same call (hyper writes the Host header with the port
-        // only when the URL has one).
-        let mut req = Vec::with_capacity(512);
-        req.extend_from_slice(b"GET ");
-        req.extend_from_slice(url[url::Position::BeforePath..url::Position::AfterQuery].as_bytes());
-        req.extend_from_slice(b" HTTP/1.1\r\nhost: ");
-        req.extend_from_slice(host.as_bytes());
-        if let Some(p) = url.port() {
-            req.extend_from_slice(format!(":{p}").as_bytes());
-        }
-        req.extend_from_slice(concat!("\r\nuser-agent: ory-iam/", env!("CARGO_PKG_VERSION")).as_bytes());
-        req.extend_from_slice(b"\r\naccept: application/json\r\nx-request-id: ");
-        req.extend_from_slice(request_id.as_bytes());
-        for (k, v) in &call.headers {
-            if k == "x-request-id" || k == http::header::ACCEPT {
-                continue;
-            }
-            // Header values are checked by `http` (no CR/LF): nothing can be injected here.
-            req.extend_from_slice(b"\r\n");
-            req.extend_from_slice(k.as_str().as_bytes());
-            req.extend_from_slice(b": ");
-            req.extend_from_slice(v.as_bytes());
-        }
-        if let Some(t) = &i.token {
-            if !call.headers.contains_key(http::header::AUTHORIZATION) {
-                req.extend_from_slice(b"\r\nauthorization: Bearer ");
-                req.extend_from_slice(t.expose().as_bytes());
-            }
-        }
-        req.extend_from_slice(b"\r\n\r\n");
-        let authority = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
-        Some(Direct {
-            authority,
-            request: Secret::new(String::from_utf8(req).ok()?),
-            request_id,
-            operation: format!("GET {}", route(call.path)),
-            started: std::time::Instant::now(),
-        })
-    }
-
-    /// The host answered a [`Direct`] attempt with a complete response (`body` read within
-    /// `max_body_bytes`). 429 and 5xx are a failed attempt (`Err`: the caller resumes with it);
-    /// anything else is the reply, with the breaker and telemetry bookkeeping of `send_raw`.
-    pub fn direct_answered(
-        &self,
-        d: Direct,
-        path: &str,
-        status: u16,
-        headers: HeaderMap,
-        body: Bytes,
-    ) -> std::result::Result<Reply, Error> {
-        if status == 429 || status >= 500 {
-            self.inner.breaker.failure();
-            return Err(self
-                .err(
-                    ErrorKind::UpstreamUnavailable,
-                    format!("{} answered {status} to {path}", self.inner.product.as_str()),
-                    &d.request_id,
-                )
-                .with_status(status)
-                .with_retry_after(retry_after(&headers)));
-        }
-        self.inner.breaker.success();
-        self.direct_event(&d, Some(status));
-        Ok(Reply { status, headers, body, request_id: d.request_id })
-    }
-
-    /// A [`Direct`] attempt failed before a complete answer. `TooLarge` is final (the error to
-    /// return, as `send_raw` returns it); the others are a failed attempt to resume with.
-    pub fn direct_failed(&self, d: &Direct, path: &str, why: DirectFailure) -> Error {
-        let what = match why {
-            DirectFailure::TooLarge => {
-                // The host answered: like `send_attempts`, an oversized body is not an outage.
-                self.inner.breaker.success();
-                self.direct_event(d, None);
-                return self.err(
-                    ErrorKind::UpstreamUnavailable,
-                    format!(
-                        "{} response to {path} exceeds the {} byte cap (http.max_body_bytes)",
-                        self.inner.product.as_str(),
-                        self.inner.cfg.max_body_bytes
-                    ),
-                    &d.request_id,
-                );
-            }
-            DirectFailure::Connect => "connection failed",
-            DirectFailure::Timeout => "timed out",
-            DirectFailure::Broken => "request failed",
-        };
-        self.inner.breaker.failure();
-        self.err(
-            ErrorKind::UpstreamUnavailable,
-            format!("{} {path} {what}", self.inner.product.as_str()),
-            &d.request_id,
-        )
-    }
-
-    fn direct_event(&self, d: &Direct, status: Option<u16>) {
-        crate::telemetry::op_event(
-            &self.inner.tenant,
-            self.inner.product.as_str(),
-            &d.operation,
-            0,
-            status,
-            &d.request_id,
-            d.started.elapsed(),
-        );
-    }
-
-    /// Timeouts and the body cap a [`Direct`] attempt must keep.
-    pub fn direct_limits(&self) -> DirectLimits {
-        let c = &self.inner.cfg;
-        DirectLimits {
-            timeout: Duration::from_millis(c.timeout_ms),
-            connect_timeout: Duration::from_millis(c.connect_timeout_ms),
-            max_body_bytes: c.max_body_bytes,
-        }
     }
 
     fn breaker_failure(&self, call: &Call<'_>) {
@@ -730,51 +570,6 @@ impl OryClient {
     }
 }
 
-/// One attempt of a request whose I/O the caller does itself, on its own event loop (the
-/// Python binding's lane: one thread sleep per call instead of three), with the bookkeeping
-/// around it done here ([`OryClient::direct_answered`] / [`OryClient::direct_failed`]) and the
-/// remaining attempts, if it fails, through [`OryClient::resume_raw`]. No `Debug`: the request
-/// holds the credentials.
-pub struct Direct {
-    /// `host:port` to connect to.
-    pub authority: String,
-    /// The whole HTTP/1.1 request (credentials included).
-    pub request: Secret,
-    pub request_id: String,
-    operation: String,
-    pub(crate) started: std::time::Instant,
-}
-
-/// Limits of a [`Direct`] attempt, from the tenant's `http` config.
-#[derive(Clone, Copy, Debug)]
-pub struct DirectLimits {
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
-    pub max_body_bytes: usize,
-}
-
-/// Why a [`Direct`] attempt ended without a complete answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DirectFailure {
-    /// No connection within `connect_timeout_ms`, or refused.
-    Connect,
-    /// No complete answer within `timeout_ms`.
-    Timeout,
-    /// The connection broke off or the answer was not HTTP.
-    Broken,
-    /// The body is over `max_body_bytes` (final, not retried).
-    TooLarge,
-}
-
-/// Whether reqwest would send plain-HTTP requests through a proxy from the environment
-/// (`HTTP_PROXY`/`http_proxy`, `ALL_PROXY`/`all_proxy`); `NO_PROXY` exceptions are not
-/// worked out: any such variable keeps every request on reqwest.
-fn proxy_in_env() -> bool {
-    ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
-        .iter()
-        .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
-}
-
 fn backoff(cfg: &HttpConfig, attempt: u32) -> Duration {
     let exp = cfg.backoff_base_ms.saturating_mul(1u64 << (attempt - 1).min(16));
     let capped = exp.min(cfg.backoff_max_ms);
@@ -825,23 +620,60 @@ fn httpdate_parse(s: &str) -> Option<std::time::SystemTime> {
 /// its own duration, so closing never cuts one off; once every request holding it has ended,
 /// reqwest's idle connections close with the last clone. A closed pool hands out nothing: every
 /// request afterwards is refused with [`closed_error`].
-pub(crate) struct HttpPool(std::sync::RwLock<Option<reqwest::Client>>);
+///
+/// After a `fork()` the child gets a new client on first use: the parent's pooled connections
+/// are its sockets, and are neither used nor closed in the child (see [`crate::runtime`]).
+pub(crate) struct HttpPool {
+    cfg: HttpConfig,
+    slot: arc_swap::ArcSwapOption<PoolGeneration>,
+}
+
+/// A client and the fork generation it was built in.
+struct PoolGeneration {
+    generation: u64,
+    client: std::mem::ManuallyDrop<reqwest::Client>,
+}
+
+impl Drop for PoolGeneration {
+    fn drop(&mut self) {
+        // In a forked child the parent's connections are left alone: dropping them would
+        // deregister the parent's sockets from the epoll instance both share.
+        if self.generation == crate::runtime::fork_generation() {
+            // SAFETY: dropped once, here; never used again.
+            unsafe { std::mem::ManuallyDrop::drop(&mut self.client) }
+        }
+    }
+}
 
 impl HttpPool {
-    pub fn new(client: reqwest::Client) -> Arc<HttpPool> {
-        Arc::new(HttpPool(std::sync::RwLock::new(Some(client))))
+    pub fn new(cfg: &HttpConfig) -> Result<Arc<HttpPool>> {
+        let first = PoolGeneration {
+            generation: crate::runtime::fork_generation(),
+            client: std::mem::ManuallyDrop::new(build_http(cfg)?),
+        };
+        Ok(Arc::new(HttpPool { cfg: cfg.clone(), slot: arc_swap::ArcSwapOption::from_pointee(first) }))
     }
 
+    /// This process's client, or `None` once closed.
     pub fn client(&self) -> Option<reqwest::Client> {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    pub fn is_closed(&self) -> bool {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).is_none()
+        let generation = crate::runtime::fork_generation();
+        loop {
+            let cur = self.slot.load_full()?;
+            if cur.generation == generation {
+                return Some((*cur.client).clone());
+            }
+            let client = build_http(&self.cfg).ok()?;
+            let fresh = Arc::new(PoolGeneration { generation, client: std::mem::ManuallyDrop::new(client) });
+            let prev = self.slot.compare_and_swap(&cur, Some(fresh.clone()));
+            if prev.as_ref().is_some_and(|p| Arc::ptr_eq(p, &cur)) {
+                return Some((*fresh.client).clone());
+            }
+            // Closed or replaced meanwhile: look again.
+        }
     }
 
     pub fn close(&self) {
-        self.0.write().unwrap_or_else(|e| e.into_inner()).take();
+        self.slot.store(None);
     }
 }
 
