@@ -515,6 +515,9 @@ fn camel(key: &str) -> String {
 #[derive(Default)]
 struct Reader {
     problems: Vec<FieldError>,
+    /// Every key path looked up (`tenants.customer.http.timeout_ms`), whether present or not:
+    /// what [`accepted_keys`] reports.
+    asked: Vec<String>,
 }
 
 /// One object being read: remembers which keys were consumed to report the unknown ones.
@@ -541,6 +544,7 @@ impl Reader {
     }
 
     fn child<'a>(&mut self, o: &mut Obj<'a>, key: &'static str) -> Option<&'a Value> {
+        self.asked.push(join(&o.path, key));
         let m = o.map?;
         let found = m.get_key_value(key).or_else(|| m.get_key_value(camel(key).as_str()));
         match found {
@@ -826,6 +830,33 @@ impl Reader {
     }
 }
 
+/// Every key path the config reader accepts, sorted and without duplicates, with tenant names
+/// written `<name>` (`tenants.<name>.http.timeout_ms`). The real reader runs over probe
+/// documents that open every section, every tenant sub-object and every `session_cache` variant,
+/// and reports each key it looks up, so the list cannot drift from the reader. For the
+/// documentation check in `core/tests/config_reference.rs`; not part of the API.
+#[doc(hidden)]
+pub fn accepted_keys() -> Vec<String> {
+    // The probe tenant is named `<name>`: tenant names are never converted, so the paths come
+    // out as the reference writes them.
+    let tenant = serde_json::json!({
+        "kratos": {}, "keto": {}, "hydra": {}, "cloud": {}, "console": {}, "oathkeeper": {}, "cache": {}, "http": {},
+    });
+    // `session_cache` looks at `memory` only when there is no `redis`: one probe per variant.
+    let probes = [
+        serde_json::json!({"tenants": {"<name>": tenant}, "session_cache": {"redis": {}}, "audit": {}}),
+        serde_json::json!({"session_cache": {"memory": {}}}),
+    ];
+    let mut r = Reader::default();
+    for p in &probes {
+        r.config(p);
+    }
+    let mut keys = r.asked;
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
 fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_owned()
@@ -923,6 +954,33 @@ mod tests {
         assert_eq!(k.admin_token.unwrap().expose(), "ory_pat_x");
         let h = c.tenants["p"].effective_hydra().unwrap();
         assert_eq!(h.admin_url, "https://happy-cat-123.projects.oryapis.com");
+    }
+
+    #[test]
+    fn accepted_keys_come_from_the_reader() {
+        let keys = accepted_keys();
+        for want in [
+            "default_tenant",
+            "tenants",
+            "tenants.<name>.mode",
+            "tenants.<name>.kratos.session_cookie_name",
+            "tenants.<name>.keto.batch_size",
+            "tenants.<name>.hydra.issuer",
+            "tenants.<name>.oathkeeper.signer_keys",
+            "tenants.<name>.cache.introspection_ttl_ms",
+            "tenants.<name>.http.breaker_threshold",
+            "tenants.<name>.http.max_body_bytes",
+            "tenants.<name>.trust_proxy",
+            "session_cache.redis.url",
+            "session_cache.memory.max_entries",
+            "audit.sink",
+        ] {
+            assert!(keys.iter().any(|k| k == want), "{want} missing from {keys:?}");
+        }
+        let mut sorted = keys.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(keys, sorted, "sorted, without duplicates");
     }
 
     #[test]
