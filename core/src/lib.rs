@@ -74,7 +74,8 @@ impl std::fmt::Debug for Iam {
 pub struct IamBuilder {
     config: IamConfig,
     sink: Option<Arc<dyn AuditSink>>,
-    fake: Option<Arc<dyn testing::FakeBackend>>,
+    /// Answers every request instead of the network (`testing::FakeOry`).
+    transport: Option<Arc<dyn http::HttpTransport>>,
 }
 
 impl IamBuilder {
@@ -84,9 +85,9 @@ impl IamBuilder {
         self
     }
 
-    /// Route every request to an in-memory backend (`testing::FakeOry`).
-    pub(crate) fn fake_backend(mut self, fake: Arc<dyn testing::FakeBackend>) -> Self {
-        self.fake = Some(fake);
+    /// Route every request to another transport (`testing::FakeOry`'s in-memory backend).
+    pub(crate) fn transport(mut self, transport: Arc<dyn http::HttpTransport>) -> Self {
+        self.transport = Some(transport);
         self
     }
 
@@ -104,7 +105,7 @@ impl IamBuilder {
             (AuditSinkKind::None, _) => Arc::new(NoneSink),
         };
         let auditor = Auditor::new(sink);
-        match Registry::build(&self.config, auditor.clone(), self.fake) {
+        match Registry::build(&self.config, auditor.clone(), self.transport) {
             Ok(reg) => Ok(Iam { reg: Arc::new(reg) }),
             Err(e) => {
                 let mut ev = Event::new(audit::names::CONFIG_BOOT_FAILURE, "", "failure");
@@ -152,7 +153,7 @@ fn untested(product: &str, version: &str) -> bool {
 
 impl Iam {
     pub fn builder(config: IamConfig) -> IamBuilder {
-        IamBuilder { config, sink: None, fake: None }
+        IamBuilder { config, sink: None, transport: None }
     }
 
     /// Validate the config (every problem at once) and build clients for every tenant.

@@ -2,7 +2,8 @@
 //! headers or body tokens) and yields items one by one as a `Stream`.
 
 use crate::dto::Page;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::http::Call;
 use futures::stream::Stream;
 use http::HeaderMap;
 use std::collections::VecDeque;
@@ -115,6 +116,38 @@ impl<T: Send + 'static> Stream for Pager<T> {
 }
 
 impl<T: Send + 'static> Unpin for Pager<T> {}
+
+/// `page_size` (checked: 1 to `max`, the server's own limit, else `IamValidationError` naming
+/// `page_size`, without a request) and `page_token` on a list call.
+pub(crate) fn page_query<'a>(
+    mut call: Call<'a>,
+    page_size: Option<u32>,
+    page_token: Option<String>,
+    max: u32,
+) -> Result<Call<'a>> {
+    if let Some(n) = page_size {
+        if n == 0 || n > max {
+            return Err(Error::invalid_field("page_size", format!("must be between 1 and {max}")));
+        }
+        call = call.query("page_size", n.to_string());
+    }
+    if let Some(t) = page_token {
+        call = call.query("page_token", t);
+    }
+    Ok(call)
+}
+
+/// `list_all` of a service handle: `list(handle, token)` fetches the page after `token`
+/// (`None`: the first), and the [`Pager`] walks them.
+pub(crate) fn pages<S, T, F, Fut>(svc: S, list: F) -> Pager<T>
+where
+    S: Clone + Send + Sync + 'static,
+    T: Send + 'static,
+    F: Fn(S, Option<String>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Page<T>>> + Send + 'static,
+{
+    Pager::new(move |token| list(svc.clone(), token))
+}
 
 /// The `page_token` of the `rel="next"` link, if any.
 pub(crate) fn next_token_from_link(h: &HeaderMap) -> Option<String> {

@@ -5,7 +5,8 @@ use crate::audit::{AuditEvent, Auditor};
 use crate::cache::SessionStore;
 use crate::config::{IamConfig, TenantConfig, Transport};
 use crate::error::{Error, Result};
-use crate::http::{closed_error, Breakers, HttpPool, OryClient, Product};
+use crate::http::transport::Reqwest;
+use crate::http::{closed_error, Breakers, ClientSpec, HttpPool, HttpTransport, OryClient, Product};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -48,13 +49,23 @@ impl TenantContext {
         audit: Auditor,
         sessions: Arc<SessionStore>,
         breakers: &Breakers,
-        fake: Option<Arc<dyn crate::testing::FakeBackend>>,
+        transport: Option<Arc<dyn HttpTransport>>,
     ) -> Result<Self> {
         let name: Arc<str> = Arc::from(name);
         // One connection pool per tenant, shared by its products.
         let pool = HttpPool::new(&cfg.http)?;
-        let client = |url: &str, token, product| {
-            OryClient::new(pool.clone(), url, token, cfg.http.clone(), name.clone(), product, breakers, fake.clone())
+        let transport = transport.unwrap_or_else(|| Arc::new(Reqwest(pool.clone())));
+        let client = |base: &str, token, product| {
+            OryClient::new(ClientSpec {
+                transport: transport.clone(),
+                pool: pool.clone(),
+                base,
+                token,
+                cfg: &cfg.http,
+                tenant: name.clone(),
+                product,
+                breakers,
+            })
         };
         let kratos = cfg.effective_kratos();
         let keto = cfg.effective_keto();
@@ -131,7 +142,7 @@ impl TenantContext {
     /// (caches, Oathkeeper envelopes), so a closed `Iam` refuses every call alike; requests are
     /// refused by the pool.
     pub fn ensure_open(&self) -> Result<()> {
-        if self.pool.client().is_none() {
+        if !self.pool.is_open() {
             Err(closed_error(&self.name))
         } else {
             Ok(())
@@ -165,11 +176,7 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
-    pub fn build(
-        cfg: &IamConfig,
-        audit: Auditor,
-        fake: Option<Arc<dyn crate::testing::FakeBackend>>,
-    ) -> Result<Registry> {
+    pub fn build(cfg: &IamConfig, audit: Auditor, transport: Option<Arc<dyn HttpTransport>>) -> Result<Registry> {
         cfg.validate()?;
         let sessions = Arc::new(SessionStore::new(&cfg.session_cache)?);
         let breakers = Breakers::default();
@@ -177,7 +184,7 @@ impl Registry {
         for (name, t) in &cfg.tenants {
             tenants.insert(
                 name.clone(),
-                Arc::new(TenantContext::build(name, t, audit.clone(), sessions.clone(), &breakers, fake.clone())?),
+                Arc::new(TenantContext::build(name, t, audit.clone(), sessions.clone(), &breakers, transport.clone())?),
             );
         }
         let default_name = match &cfg.default_tenant {

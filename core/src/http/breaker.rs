@@ -15,36 +15,72 @@ enum State {
 
 #[derive(Debug)]
 pub(crate) struct Breaker {
+    me: std::sync::Weak<Breaker>,
     state: Mutex<State>,
     threshold: u32,
     open_for: Duration,
 }
 
 /// What the breaker says about an attempt.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub(crate) enum Admit {
-    Yes,
+    /// Go ahead; with the half-open probe to settle once the attempt completed.
+    Yes(Option<Probe>),
     /// Refused; retry after this long.
     No(Duration),
 }
 
+/// The one attempt a half-open breaker lets through. It must be [`settle`](Probe::settle)d
+/// after its outcome was recorded; one dropped unsettled (the rate limiter refused it, the
+/// caller cancelled or dropped the call, it panicked) re-opens the breaker for a fresh open
+/// period, so it half-opens again later instead of refusing every call on the host forever.
+#[derive(Debug)]
+pub(crate) struct Probe {
+    breaker: Arc<Breaker>,
+    settled: bool,
+}
+
+impl Probe {
+    pub fn settle(mut self) {
+        self.settled = true;
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.breaker.abandon();
+        }
+    }
+}
+
 impl Breaker {
-    pub fn new(threshold: u32, open_for: Duration) -> Self {
-        Breaker { state: Mutex::new(State::Closed { failures: 0 }), threshold, open_for }
+    pub fn new(threshold: u32, open_for: Duration) -> Arc<Self> {
+        Arc::new_cyclic(|me| Breaker {
+            me: me.clone(),
+            state: Mutex::new(State::Closed { failures: 0 }),
+            threshold,
+            open_for,
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn admit(&self) -> Admit {
         if self.threshold == 0 {
-            return Admit::Yes;
+            return Admit::Yes(None);
         }
-        let mut s = self.state.lock().expect("breaker lock");
+        let mut s = self.state();
+        let probe = || self.me.upgrade().map(|breaker| Probe { breaker, settled: false });
         match *s {
-            State::Closed { .. } => Admit::Yes,
+            State::Closed { .. } => Admit::Yes(None),
             State::Open { until } => {
                 let now = Instant::now();
                 if now >= until {
                     *s = State::HalfOpen { probing: true };
-                    Admit::Yes
+                    Admit::Yes(probe())
                 } else {
                     Admit::No(until - now)
                 }
@@ -52,32 +88,37 @@ impl Breaker {
             State::HalfOpen { probing: true } => Admit::No(Duration::from_millis(100)),
             State::HalfOpen { probing: false } => {
                 *s = State::HalfOpen { probing: true };
-                Admit::Yes
+                Admit::Yes(probe())
             }
         }
     }
 
     pub fn success(&self) {
-        if let Ok(mut s) = self.state.lock() {
-            *s = State::Closed { failures: 0 };
-        }
+        *self.state() = State::Closed { failures: 0 };
     }
 
     pub fn failure(&self) {
         if self.threshold == 0 {
             return;
         }
-        if let Ok(mut s) = self.state.lock() {
-            *s = match *s {
-                State::Closed { failures } if failures + 1 < self.threshold => State::Closed { failures: failures + 1 },
-                _ => State::Open { until: Instant::now() + self.open_for },
-            };
+        let mut s = self.state();
+        *s = match *s {
+            State::Closed { failures } if failures + 1 < self.threshold => State::Closed { failures: failures + 1 },
+            _ => State::Open { until: Instant::now() + self.open_for },
+        };
+    }
+
+    /// A half-open probe ended without an outcome: open again, for a fresh open period.
+    fn abandon(&self) {
+        let mut s = self.state();
+        if let State::HalfOpen { probing: true } = *s {
+            *s = State::Open { until: Instant::now() + self.open_for };
         }
     }
 
     /// `closed`, `open` or `half_open` (for diagnostics and tests).
     pub fn state_name(&self) -> &'static str {
-        match *self.state.lock().expect("breaker lock") {
+        match *self.state() {
             State::Closed { .. } => "closed",
             State::Open { until } if Instant::now() >= until => "half_open",
             State::Open { .. } => "open",
@@ -94,8 +135,8 @@ pub(crate) struct Breakers {
 
 impl Breakers {
     pub fn get(&self, host: &str, threshold: u32, open_for: Duration) -> Arc<Breaker> {
-        let mut m = self.map.lock().expect("breakers lock");
-        m.entry(host.to_owned()).or_insert_with(|| Arc::new(Breaker::new(threshold, open_for))).clone()
+        let mut m = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        m.entry(host.to_owned()).or_insert_with(|| Breaker::new(threshold, open_for)).clone()
     }
 }
 
@@ -107,7 +148,7 @@ mod tests {
     fn opens_after_threshold_and_half_opens() {
         let b = Breaker::new(3, Duration::from_millis(50));
         for _ in 0..2 {
-            assert_eq!(b.admit(), Admit::Yes);
+            assert!(matches!(b.admit(), Admit::Yes(None)));
             b.failure();
         }
         assert_eq!(b.state_name(), "closed");
@@ -115,13 +156,15 @@ mod tests {
         assert_eq!(b.state_name(), "open");
         assert!(matches!(b.admit(), Admit::No(_)));
         std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(b.admit(), Admit::Yes, "one probe after the open period");
+        let Admit::Yes(Some(probe)) = b.admit() else { panic!("one probe after the open period") };
         assert!(matches!(b.admit(), Admit::No(_)), "only one probe at a time");
         b.failure();
+        probe.settle();
         assert_eq!(b.state_name(), "open", "a failed probe re-opens");
         std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(b.admit(), Admit::Yes);
+        let Admit::Yes(Some(probe)) = b.admit() else { panic!("a probe") };
         b.success();
+        probe.settle();
         assert_eq!(b.state_name(), "closed");
     }
 
@@ -131,6 +174,24 @@ mod tests {
         for _ in 0..100 {
             b.failure();
         }
-        assert_eq!(b.admit(), Admit::Yes);
+        assert!(matches!(b.admit(), Admit::Yes(None)));
+    }
+
+    /// A probe that never completes (refused by the rate limiter, cancelled, dropped) must not
+    /// leave the breaker half-open with a probe "in flight" forever.
+    #[test]
+    fn an_abandoned_probe_reopens_and_half_opens_again() {
+        let b = Breaker::new(1, Duration::from_millis(40));
+        b.failure();
+        std::thread::sleep(Duration::from_millis(50));
+        let Admit::Yes(Some(probe)) = b.admit() else { panic!("a probe") };
+        drop(probe);
+        assert_eq!(b.state_name(), "open", "the abandoned probe re-opened the breaker");
+        assert!(matches!(b.admit(), Admit::No(_)), "for a fresh open period");
+        std::thread::sleep(Duration::from_millis(50));
+        let Admit::Yes(Some(probe)) = b.admit() else { panic!("half-open again later") };
+        b.success();
+        probe.settle();
+        assert_eq!(b.state_name(), "closed");
     }
 }

@@ -5,13 +5,14 @@
 
 mod breaker;
 mod limiter;
+pub(crate) mod transport;
 
 pub(crate) use breaker::Breakers;
+pub(crate) use transport::{HttpTransport, Outcome, Request};
 
 use crate::config::HttpConfig;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::Secret;
-use crate::testing::{FakeBackend, FakeRequest};
 use breaker::{Admit, Breaker};
 use bytes::Bytes;
 use http::{HeaderMap, Method};
@@ -55,7 +56,9 @@ pub(crate) struct OryClient {
 }
 
 struct ClientInner {
-    http: Arc<HttpPool>,
+    transport: Arc<dyn HttpTransport>,
+    /// The tenant's pool: once closed, every request is refused, in-memory ones too.
+    pool: Arc<HttpPool>,
     base: url::Url,
     token: Option<Secret>,
     cfg: HttpConfig,
@@ -63,8 +66,20 @@ struct ClientInner {
     product: Product,
     breaker: Arc<Breaker>,
     limiter: Option<TokenBucket>,
-    /// `ory_iam::testing::FakeOry`: requests are answered in memory instead of sent.
-    fake: Option<Arc<dyn FakeBackend>>,
+}
+
+/// Everything an [`OryClient`] is built from.
+pub(crate) struct ClientSpec<'a> {
+    /// The tenant's transport (its connection pool, or an in-memory backend).
+    pub transport: Arc<dyn HttpTransport>,
+    pub pool: Arc<HttpPool>,
+    pub base: &'a str,
+    pub token: Option<Secret>,
+    pub cfg: &'a HttpConfig,
+    pub tenant: Arc<str>,
+    pub product: Product,
+    /// Shared by every client of the `Iam`: one breaker per host.
+    pub breakers: &'a Breakers,
 }
 
 /// What to send. Built with the helpers below; `idempotent` decides whether retries are allowed.
@@ -152,14 +167,6 @@ fn route(path: &str) -> String {
         .join("/")
 }
 
-/// Why a response body could not be read.
-enum BodyError {
-    /// Over `max_body_bytes`: asking again would get the same answer.
-    TooLarge(Error),
-    /// Stalled past the timeout or broke off: transient.
-    Broken(Error),
-}
-
 /// A response whose body has been read (within the size cap).
 #[derive(Debug)]
 pub(crate) struct Reply {
@@ -170,19 +177,8 @@ pub(crate) struct Reply {
 }
 
 impl OryClient {
-    // One more than clippy's limit since the `fake` backend; a parameter struct would only move
-    // the same list into the one caller.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        http: Arc<HttpPool>,
-        base: &str,
-        token: Option<Secret>,
-        cfg: HttpConfig,
-        tenant: Arc<str>,
-        product: Product,
-        breakers: &Breakers,
-        fake: Option<Arc<dyn FakeBackend>>,
-    ) -> Result<Self> {
+    pub fn new(spec: ClientSpec<'_>) -> Result<Self> {
+        let ClientSpec { transport, pool, base, token, cfg, tenant, product, breakers } = spec;
         let mut base =
             url::Url::parse(base).map_err(|_| Error::configuration(format!("invalid {} URL", product.as_str())))?;
         // Join paths onto the base without dropping a path prefix (e.g. behind a proxy).
@@ -202,7 +198,17 @@ impl OryClient {
             TokenBucket::new(cfg.rate_limit_per_sec as f64, burst.min(u32::MAX as u64) as u32)
         });
         Ok(OryClient {
-            inner: Arc::new(ClientInner { http, base, token, cfg, tenant, product, breaker, limiter, fake }),
+            inner: Arc::new(ClientInner {
+                transport,
+                pool,
+                base,
+                token,
+                cfg: cfg.clone(),
+                tenant,
+                product,
+                breaker,
+                limiter,
+            }),
             op: None,
         })
     }
@@ -293,6 +299,42 @@ impl OryClient {
         res
     }
 
+    /// The headers of every attempt: the call's, the request id (replacing any the call
+    /// carries, so it is sent once), `Accept`, and the client's token unless the call brings
+    /// its own `Authorization`.
+    fn attempt_headers(&self, call: &Call<'_>, request_id: &str) -> HeaderMap {
+        let mut headers = call.headers.clone();
+        if let Ok(v) = http::HeaderValue::from_str(request_id) {
+            headers.insert("x-request-id", v);
+        }
+        headers.insert(http::header::ACCEPT, http::HeaderValue::from_static("application/json"));
+        if let Some(t) = &self.inner.token {
+            if !headers.contains_key(http::header::AUTHORIZATION) {
+                if let Ok(mut v) = http::HeaderValue::from_str(&format!("Bearer {}", t.expose())) {
+                    v.set_sensitive(true);
+                    headers.insert(http::header::AUTHORIZATION, v);
+                }
+            }
+        }
+        headers
+    }
+
+    fn request<'a>(&'a self, call: &'a Call<'a>, headers: &'a HeaderMap, timeout: Duration) -> Request<'a> {
+        Request {
+            tenant: &self.inner.tenant,
+            product: self.inner.product,
+            method: &call.method,
+            base: &self.inner.base,
+            path: call.path.trim_start_matches('/'),
+            query: &call.query,
+            headers,
+            json: call.json.as_ref(),
+            form: call.form.as_deref(),
+            timeout,
+            max_body_bytes: self.inner.cfg.max_body_bytes,
+        }
+    }
+
     async fn send_attempts(&self, call: Call<'_>, attempts_made: &mut u32) -> Result<Reply> {
         let request_id = call
             .headers
@@ -300,17 +342,34 @@ impl OryClient {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let Some(http) = self.inner.http.client() else { return Err(closed_error(&self.inner.tenant)) };
-        if let Some(fake) = &self.inner.fake {
-            *attempts_made += 1;
-            return self.fake_send(fake.as_ref(), &call, request_id);
+        if !self.inner.pool.is_open() {
+            return Err(closed_error(&self.inner.tenant));
         }
-        let url = self
-            .inner
-            .base
-            .join(call.path.trim_start_matches('/'))
-            .map_err(|_| Error::validation(format!("invalid path for {}", self.inner.product.as_str())))?;
         let cfg = &self.inner.cfg;
+        let headers = self.attempt_headers(&call, &request_id);
+        let timeout = Duration::from_millis(cfg.timeout_ms);
+        let transport = &self.inner.transport;
+        if transport.in_memory() {
+            // In memory: one attempt, no breaker or rate limit; outages map as on the network.
+            *attempts_made += 1;
+            return match transport.send(self.request(&call, &headers, timeout)).await {
+                Outcome::Answered { status, .. } if status == 429 || status >= 500 => Err(self
+                    .err(
+                        ErrorKind::UpstreamUnavailable,
+                        format!("{} answered {status} to {}", self.inner.product.as_str(), call.path),
+                        &request_id,
+                    )
+                    .with_status(status)),
+                Outcome::Answered { status, headers, body } => Ok(Reply { status, headers, body, request_id }),
+                Outcome::TooLarge => Err(self.too_large(&request_id, &call)),
+                Outcome::Closed => Err(closed_error(&self.inner.tenant)),
+                Outcome::Failed { why } => Err(self.err(
+                    ErrorKind::UpstreamUnavailable,
+                    format!("{} {} {why}", self.inner.product.as_str(), call.path),
+                    &request_id,
+                )),
+            };
+        }
         let attempts = if call.idempotent { cfg.retries + 1 } else { 1 };
         let mut last: Option<Error> = None;
         for attempt in 0..attempts {
@@ -323,21 +382,29 @@ impl OryClient {
                 }
                 tokio::time::sleep(wait).await;
             }
-            let admit = if call.breaker_neutral { Admit::Yes } else { self.inner.breaker.admit() };
-            if let Admit::No(wait) = admit {
-                // An open breaker answers at once; retrying against it would only wait.
-                last = Some(
-                    self.err(
-                        ErrorKind::UpstreamUnavailable,
-                        format!("{} circuit breaker is open", self.inner.product.as_str()),
-                        &request_id,
-                    )
-                    .with_retry_after(Some(wait)),
-                );
-                break;
-            }
+            // A half-open probe that does not complete (refused below, cancelled, dropped) puts
+            // the breaker back to open when `probe` is dropped unsettled.
+            let probe = if call.breaker_neutral {
+                None
+            } else {
+                match self.inner.breaker.admit() {
+                    Admit::Yes(probe) => probe,
+                    Admit::No(wait) => {
+                        // An open breaker answers at once; retrying against it would only wait.
+                        last = Some(
+                            self.err(
+                                ErrorKind::UpstreamUnavailable,
+                                format!("{} circuit breaker is open", self.inner.product.as_str()),
+                                &request_id,
+                            )
+                            .with_retry_after(Some(wait)),
+                        );
+                        break;
+                    }
+                }
+            };
             if let Some(l) = &self.inner.limiter {
-                if !l.acquire(Duration::from_millis(cfg.timeout_ms)).await {
+                if !l.acquire(timeout).await {
                     return Err(self.err(
                         ErrorKind::UpstreamUnavailable,
                         format!("client-side rate limit for {} (http.rate_limit_per_sec)", self.inner.product.as_str()),
@@ -346,146 +413,46 @@ impl OryClient {
                 }
             }
             *attempts_made += 1;
-            let mut rb = http
-                .request(call.method.clone(), url.clone())
-                .timeout(Duration::from_millis(cfg.timeout_ms))
-                .headers(call.headers.clone())
-                .header("x-request-id", &request_id)
-                .header(http::header::ACCEPT, "application/json");
-            if let Some(t) = &self.inner.token {
-                if !call.headers.contains_key(http::header::AUTHORIZATION) {
-                    rb = rb.bearer_auth(t.expose());
+            let outcome = transport.send(self.request(&call, &headers, timeout)).await;
+            if !call.breaker_neutral {
+                match &outcome {
+                    // Any status below 500 but 429 is an answer: the host is up (4xx do not
+                    // count), once its body arrived too (a host that always breaks off must
+                    // still open the breaker). An oversized body is an answer as well.
+                    Outcome::Answered { status, .. } if *status != 429 && *status < 500 => self.inner.breaker.success(),
+                    Outcome::TooLarge => self.inner.breaker.success(),
+                    Outcome::Closed => {}
+                    _ => self.inner.breaker.failure(),
                 }
             }
-            if !call.query.is_empty() {
-                rb = rb.query(&call.query);
+            if let Some(p) = probe {
+                p.settle();
             }
-            if let Some(j) = &call.json {
-                rb = rb.json(j);
-            }
-            if let Some(f) = &call.form {
-                rb = rb.form(f);
-            }
-            match rb.send().await {
-                Err(e) => {
-                    self.breaker_failure(&call);
-                    let why = if e.is_timeout() {
-                        "timed out"
-                    } else if e.is_connect() {
-                        "connection failed"
-                    } else {
-                        "request failed"
-                    };
+            match outcome {
+                Outcome::Closed => return Err(closed_error(&self.inner.tenant)),
+                Outcome::TooLarge => return Err(self.too_large(&request_id, &call)),
+                Outcome::Failed { why } => {
                     last = Some(self.err(
                         ErrorKind::UpstreamUnavailable,
-                        format!("{} {} {}", self.inner.product.as_str(), call.path, why),
+                        format!("{} {} {why}", self.inner.product.as_str(), call.path),
                         &request_id,
                     ));
                 }
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let headers = resp.headers().clone();
-                    if status == 429 || status >= 500 {
-                        self.breaker_failure(&call);
-                        last = Some(
-                            self.err(
-                                ErrorKind::UpstreamUnavailable,
-                                format!("{} answered {status} to {}", self.inner.product.as_str(), call.path),
-                                &request_id,
-                            )
-                            .with_status(status)
-                            .with_retry_after(retry_after(&headers)),
-                        );
-                        continue;
-                    }
-                    // Any other status is an answer: the host is up (4xx do not count), once the
-                    // body arrived too (a host that always breaks off must still open the breaker).
-                    let res = self.read_capped(resp, &request_id, &call).await;
-                    if !matches!(res, Err(BodyError::Broken(_))) && !call.breaker_neutral {
-                        self.inner.breaker.success();
-                    }
-                    match res {
-                        Ok(body) => return Ok(Reply { status, headers, body, request_id }),
-                        // A body that stalls or breaks off is an outage like a refused connection:
-                        // retried when idempotent. An oversized body would come back the same.
-                        Err(BodyError::Broken(e)) => last = Some(e),
-                        Err(BodyError::TooLarge(e)) => return Err(e),
-                    }
+                Outcome::Answered { status, headers, .. } if status == 429 || status >= 500 => {
+                    last = Some(
+                        self.err(
+                            ErrorKind::UpstreamUnavailable,
+                            format!("{} answered {status} to {}", self.inner.product.as_str(), call.path),
+                            &request_id,
+                        )
+                        .with_status(status)
+                        .with_retry_after(retry_after(&headers)),
+                    );
                 }
+                Outcome::Answered { status, headers, body } => return Ok(Reply { status, headers, body, request_id }),
             }
         }
         Err(last.unwrap_or_else(|| self.err(ErrorKind::UpstreamUnavailable, "no attempt made".into(), &request_id)))
-    }
-
-    fn breaker_failure(&self, call: &Call<'_>) {
-        if !call.breaker_neutral {
-            self.inner.breaker.failure();
-        }
-    }
-
-    async fn read_capped(
-        &self,
-        mut resp: reqwest::Response,
-        request_id: &str,
-        call: &Call<'_>,
-    ) -> std::result::Result<Bytes, BodyError> {
-        let cap = self.inner.cfg.max_body_bytes;
-        if resp.content_length().map(|l| l as usize > cap).unwrap_or(false) {
-            return Err(BodyError::TooLarge(self.too_large(request_id, call)));
-        }
-        let mut buf = bytes::BytesMut::new();
-        loop {
-            match resp.chunk().await {
-                Ok(Some(c)) => {
-                    if buf.len() + c.len() > cap {
-                        return Err(BodyError::TooLarge(self.too_large(request_id, call)));
-                    }
-                    buf.extend_from_slice(&c);
-                }
-                Ok(None) => return Ok(buf.freeze()),
-                Err(e) => {
-                    self.breaker_failure(call);
-                    let why = if e.is_timeout() { "timed out while reading the body" } else { "broke off the body" };
-                    return Err(BodyError::Broken(self.err(
-                        ErrorKind::UpstreamUnavailable,
-                        format!("{} {} {why}", self.inner.product.as_str(), call.path),
-                        request_id,
-                    )));
-                }
-            }
-        }
-    }
-
-    /// The in-memory answer, with the statuses the network path treats as outages mapped alike.
-    fn fake_send(&self, fake: &dyn FakeBackend, call: &Call<'_>, request_id: String) -> Result<Reply> {
-        let mut headers = call.headers.clone();
-        if let Some(t) = &self.inner.token {
-            if !headers.contains_key(http::header::AUTHORIZATION) {
-                if let Ok(v) = http::HeaderValue::from_str(&format!("Bearer {}", t.expose())) {
-                    headers.insert(http::header::AUTHORIZATION, v);
-                }
-            }
-        }
-        let r = fake.handle(FakeRequest {
-            tenant: &self.inner.tenant,
-            product: self.inner.product,
-            method: &call.method,
-            path: call.path.trim_start_matches('/'),
-            query: &call.query,
-            headers: &headers,
-            json: call.json.as_ref(),
-            form: call.form.as_deref(),
-        });
-        if r.status == 429 || r.status >= 500 {
-            return Err(self
-                .err(
-                    ErrorKind::UpstreamUnavailable,
-                    format!("{} answered {} to {}", self.inner.product.as_str(), r.status, call.path),
-                    &request_id,
-                )
-                .with_status(r.status));
-        }
-        Ok(Reply { status: r.status, headers: r.headers.into_iter().collect(), body: r.body.into(), request_id })
     }
 
     fn too_large(&self, request_id: &str, call: &Call<'_>) -> Error {
@@ -504,20 +471,18 @@ impl OryClient {
     /// One GET with a short deadline and no retries, for health checks. `Ok(status)` or the
     /// reason it failed (a word, never a URL or a token).
     pub async fn probe(&self, path: &str, timeout: Duration) -> std::result::Result<u16, &'static str> {
-        let Some(http) = self.inner.http.client() else { return Err("closed") };
-        if let Some(fake) = &self.inner.fake {
-            return self.fake_send(fake.as_ref(), &Call::get(path), String::new()).map(|r| r.status).or(Ok(501));
+        if !self.inner.pool.is_open() {
+            return Err("closed");
         }
-        let url = self.inner.base.join(path).map_err(|_| "bad path")?;
-        let mut rb = http.get(url).timeout(timeout);
-        if let Some(t) = &self.inner.token {
-            rb = rb.bearer_auth(t.expose());
-        }
-        match rb.send().await {
-            Ok(r) => Ok(r.status().as_u16()),
-            Err(e) if e.is_timeout() => Err("timeout"),
-            Err(e) if e.is_connect() => Err("connection_failed"),
-            Err(_) => Err("request_failed"),
+        let call = Call::get(path);
+        let headers = self.attempt_headers(&call, &uuid::Uuid::new_v4().to_string());
+        match self.inner.transport.send(self.request(&call, &headers, timeout)).await {
+            Outcome::Answered { status, .. } => Ok(status),
+            Outcome::TooLarge => Ok(200),
+            Outcome::Closed => Err("closed"),
+            Outcome::Failed { why } if why.starts_with("timed out") => Err("timeout"),
+            Outcome::Failed { why: "connection failed" } => Err("connection_failed"),
+            Outcome::Failed { .. } => Err("request_failed"),
         }
     }
 
@@ -577,43 +542,15 @@ fn backoff(cfg: &HttpConfig, attempt: u32) -> Duration {
     Duration::from_millis(fastrand::u64(capped / 2..=capped.max(1)))
 }
 
+/// `Retry-After` as delay-seconds or an HTTP-date in any of RFC 9110's three forms (parsed
+/// by the `httpdate` crate); a date in the past is no wait.
 fn retry_after(h: &HeaderMap) -> Option<Duration> {
     let v = h.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let when = httpdate_parse(v)?;
+    let when = httpdate::parse_http_date(v).ok()?;
     Some(when.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
-}
-
-/// RFC 7231 IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only form servers send today.
-fn httpdate_parse(s: &str) -> Option<std::time::SystemTime> {
-    let parts: Vec<&str> = s.split_whitespace().collect();
-    if parts.len() != 6 || parts[5] != "GMT" {
-        return None;
-    }
-    let day: u64 = parts[1].parse().ok()?;
-    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        .iter()
-        .position(|m| *m == parts[2])? as u64
-        + 1;
-    let year: i64 = parts[3].parse().ok()?;
-    let hms: Vec<u64> = parts[4].split(':').filter_map(|x| x.parse().ok()).collect();
-    if hms.len() != 3 {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = (y - era * 400) as u64;
-    let doy = (153 * m + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146097 + doe as i64 - 719468;
-    let secs = days * 86400 + (hms[0] * 3600 + hms[1] * 60 + hms[2]) as i64;
-    if secs < 0 {
-        return None;
-    }
-    Some(std::time::UNIX_EPOCH + Duration::from_secs(secs as u64))
 }
 
 /// One tenant's connection pool, emptied by `Iam::close`. A request takes the client out for
@@ -672,6 +609,10 @@ impl HttpPool {
         }
     }
 
+    pub fn is_open(&self) -> bool {
+        self.slot.load().is_some()
+    }
+
     pub fn close(&self) {
         self.slot.store(None);
     }
@@ -705,8 +646,17 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("7"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-        let t = httpdate_parse("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
-        assert_eq!(t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(), 784111777);
+        for past in ["Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994"] {
+            h.insert(http::header::RETRY_AFTER, http::HeaderValue::from_static(past));
+            assert_eq!(retry_after(&h), Some(Duration::ZERO), "{past}");
+        }
+        let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
+        h.insert(http::header::RETRY_AFTER, http::HeaderValue::from_str(&soon).unwrap());
+        assert!(retry_after(&h).is_some_and(|d| d > Duration::from_secs(100) && d <= Duration::from_secs(120)));
+        for junk in ["soon", "-1", "Sun, 32 Nov 1994 08:49:37 GMT", "99999999999999999999999"] {
+            h.insert(http::header::RETRY_AFTER, http::HeaderValue::from_static(junk));
+            assert_eq!(retry_after(&h), None, "{junk}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::audit::{names, AuditEvent};
 use crate::dto::{ListOAuth2Clients, OAuth2Client, Page};
 use crate::error::{Error, Result};
 use crate::http::{Call, OryClient};
-use crate::paging::{next_token_from_link, Pager};
+use crate::paging::{next_token_from_link, page_query, pages, Pager};
 use crate::tenancy::service_handle;
 use serde_json::Value;
 
@@ -39,15 +39,7 @@ impl OAuth2ClientService {
     pub async fn list(&self, opts: ListOAuth2Clients) -> Result<Page<OAuth2Client>> {
         let c = self.admin("oauth2_client.list")?;
         let mut call = Call::get("admin/clients");
-        if let Some(n) = opts.page_size {
-            if n == 0 || n > 500 {
-                return Err(Error::invalid_field("page_size", "must be between 1 and 500"));
-            }
-            call = call.query("page_size", n.to_string());
-        }
-        if let Some(t) = opts.page_token {
-            call = call.query("page_token", t);
-        }
+        call = page_query(call, opts.page_size, opts.page_token, 500)?;
         if let Some(n) = opts.client_name {
             call = call.query("client_name", n);
         }
@@ -63,9 +55,7 @@ impl OAuth2ClientService {
     }
 
     pub fn list_all(&self, opts: ListOAuth2Clients) -> Pager<OAuth2Client> {
-        let svc = self.clone();
-        Pager::new(move |token| {
-            let svc = svc.clone();
+        pages(self.clone(), move |svc, token| {
             let opts = ListOAuth2Clients { page_token: token, ..opts.clone() };
             async move { svc.list(opts).await }
         })

@@ -4,7 +4,7 @@ use super::{check_path_id, wire};
 use crate::dto::{ListTrustedIssuers, Page, TrustIssuer, TrustedIssuer};
 use crate::error::{Error, Result};
 use crate::http::{Call, OryClient};
-use crate::paging::{next_token_from_link, Pager};
+use crate::paging::{next_token_from_link, page_query, pages, Pager};
 use crate::tenancy::service_handle;
 use serde_json::{json, Value};
 
@@ -68,15 +68,7 @@ impl TrustedIssuerService {
         if let Some(i) = opts.issuer {
             call = call.query("issuer", i);
         }
-        if let Some(n) = opts.page_size {
-            if n == 0 || n > 500 {
-                return Err(Error::invalid_field("page_size", "must be between 1 and 500"));
-            }
-            call = call.query("page_size", n.to_string());
-        }
-        if let Some(t) = opts.page_token {
-            call = call.query("page_token", t);
-        }
+        call = page_query(call, opts.page_size, opts.page_token, 500)?;
         let r = c.send(call).await?;
         let items: Vec<wire::Trusted> = c.decode(&r)?;
         Ok(Page {
@@ -86,9 +78,7 @@ impl TrustedIssuerService {
     }
 
     pub fn list_all(&self, opts: ListTrustedIssuers) -> Pager<TrustedIssuer> {
-        let svc = self.clone();
-        Pager::new(move |token| {
-            let svc = svc.clone();
+        pages(self.clone(), move |svc, token| {
             let opts = ListTrustedIssuers { page_token: token, ..opts.clone() };
             async move { svc.list(opts).await }
         })

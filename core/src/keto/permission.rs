@@ -10,7 +10,7 @@ use crate::dto::{
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Call, OryClient};
-use crate::paging::Pager;
+use crate::paging::{page_query, pages, Pager};
 use crate::tenancy::service_handle;
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
@@ -385,15 +385,7 @@ impl PermissionService {
         if let Some(s) = &q.subject {
             call = subject_query(call, s);
         }
-        if let Some(n) = q.page_size {
-            if n == 0 || n > 1000 {
-                return Err(Error::invalid_field("page_size", "must be between 1 and 1000"));
-            }
-            call = call.query("page_size", n.to_string());
-        }
-        if let Some(t) = q.page_token {
-            call = call.query("page_token", t);
-        }
+        call = page_query(call, q.page_size, q.page_token, 1000)?;
         let r = c.send(call).await?;
         let l: wire::TupleList = c.decode(&r)?;
         Ok(Page {
@@ -404,9 +396,7 @@ impl PermissionService {
 
     /// Every tuple matching the query, page after page.
     pub fn list_all(&self, q: PermissionQuery) -> Pager<PermissionTuple> {
-        let svc = self.clone();
-        Pager::new(move |token| {
-            let svc = svc.clone();
+        pages(self.clone(), move |svc, token| {
             let q = PermissionQuery { page_token: token, ..q.clone() };
             async move { svc.list(q).await }
         })

@@ -6,7 +6,7 @@ use super::wire;
 use crate::dto::{CourierMessage, ListCourierMessages, Page};
 use crate::error::{Error, Result};
 use crate::http::Call;
-use crate::paging::{next_token_from_link, Pager};
+use crate::paging::{next_token_from_link, page_query, pages, Pager};
 use crate::tenancy::service_handle;
 
 service_handle!(
@@ -30,15 +30,7 @@ impl CourierService {
         if let Some(r) = opts.recipient {
             call = call.query("recipient", r);
         }
-        if let Some(n) = opts.page_size {
-            if n == 0 || n > 500 {
-                return Err(Error::invalid_field("page_size", "must be between 1 and 500"));
-            }
-            call = call.query("page_size", n.to_string());
-        }
-        if let Some(t) = opts.page_token {
-            call = call.query("page_token", t);
-        }
+        call = page_query(call, opts.page_size, opts.page_token, 500)?;
         let include = opts.include_body.unwrap_or(false);
         let r = c.send(call).await?;
         let items: Vec<wire::CourierMessage> = c.decode(&r)?;
@@ -50,9 +42,7 @@ impl CourierService {
 
     /// Every message matching the filters, page after page.
     pub fn list_all(&self, opts: ListCourierMessages) -> Pager<CourierMessage> {
-        let svc = self.clone();
-        Pager::new(move |token| {
-            let svc = svc.clone();
+        pages(self.clone(), move |svc, token| {
             let opts = ListCourierMessages { page_token: token, ..opts.clone() };
             async move { svc.list(opts).await }
         })

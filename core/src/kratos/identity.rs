@@ -5,7 +5,7 @@ use crate::audit::{names, AuditEvent};
 use crate::dto::{CreateIdentity, Credential, Identity, ListIdentities, ListSessions, Page, Session};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::Call;
-use crate::paging::{next_token_from_link, Pager};
+use crate::paging::{next_token_from_link, page_query, pages, Pager};
 use crate::tenancy::service_handle;
 use serde_json::{json, Value};
 
@@ -83,15 +83,7 @@ impl IdentityService {
     pub async fn list(&self, opts: ListIdentities) -> Result<Page<Identity>> {
         let c = self.t.kratos_admin("identity.list")?;
         let mut call = Call::get("admin/identities");
-        if let Some(n) = opts.page_size {
-            if n == 0 || n > 500 {
-                return Err(Error::invalid_field("page_size", "must be between 1 and 500"));
-            }
-            call = call.query("page_size", n.to_string());
-        }
-        if let Some(t) = opts.page_token {
-            call = call.query("page_token", t);
-        }
+        call = page_query(call, opts.page_size, opts.page_token, 500)?;
         let r = c.send(call).await?;
         let items: Vec<wire::Identity> = c.decode(&r)?;
         Ok(Page {
@@ -102,11 +94,10 @@ impl IdentityService {
 
     /// Every identity, page after page.
     pub fn list_all(&self, page_size: Option<u32>) -> Pager<Identity> {
-        let svc = self.clone();
-        Pager::new(move |token| {
-            let svc = svc.clone();
-            async move { svc.list(ListIdentities { page_size, page_token: token }).await }
-        })
+        pages(
+            self.clone(),
+            move |svc, token| async move { svc.list(ListIdentities { page_size, page_token: token }).await },
+        )
     }
 
     /// Replace all traits (the rest of the identity is kept: sent as a JSON Patch
@@ -143,15 +134,7 @@ impl IdentityService {
         let c = self.t.kratos_admin("identity.list_sessions")?;
         let path = format!("admin/identities/{id}/sessions");
         let mut call = Call::get(&path);
-        if let Some(n) = opts.page_size {
-            if n == 0 || n > 1000 {
-                return Err(Error::invalid_field("page_size", "must be between 1 and 1000"));
-            }
-            call = call.query("page_size", n.to_string());
-        }
-        if let Some(t) = opts.page_token {
-            call = call.query("page_token", t);
-        }
+        call = page_query(call, opts.page_size, opts.page_token, 1000)?;
         if let Some(a) = opts.active {
             call = call.query("active", a.to_string());
         }
@@ -165,10 +148,8 @@ impl IdentityService {
 
     /// Every session of the identity, page after page.
     pub fn list_sessions_all(&self, id: &str, active: Option<bool>) -> Pager<Session> {
-        let svc = self.clone();
         let id = id.to_owned();
-        Pager::new(move |token| {
-            let svc = svc.clone();
+        pages(self.clone(), move |svc, token| {
             let id = id.clone();
             async move { svc.list_sessions(&id, ListSessions { page_size: None, page_token: token, active }).await }
         })

@@ -3,9 +3,9 @@
 use super::{array, check_id, console, metadata, workspace};
 use crate::audit::names;
 use crate::dto::{ApiKey, CreateApiKey, ListWorkspaces, Page, ProjectMetadata, Workspace};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::Call;
-use crate::paging::Pager;
+use crate::paging::{page_query, pages, Pager};
 use crate::tenancy::service_handle;
 use serde_json::{json, Value};
 
@@ -25,15 +25,7 @@ impl WorkspaceAdminService {
     pub async fn list(&self, opts: ListWorkspaces) -> Result<Page<Workspace>> {
         let c = console(&self.t, "workspace_admin.list")?;
         let mut call = Call::get("workspaces");
-        if let Some(n) = opts.page_size {
-            if n == 0 || n > 1000 {
-                return Err(Error::invalid_field("page_size", "must be between 1 and 1000"));
-            }
-            call = call.query("page_size", n.to_string());
-        }
-        if let Some(t) = opts.page_token {
-            call = call.query("page_token", t);
-        }
+        call = page_query(call, opts.page_size, opts.page_token, 1000)?;
         let r = c.send(call).await?;
         let v: Value = c.decode(&r)?;
         let items =
@@ -45,11 +37,10 @@ impl WorkspaceAdminService {
     }
 
     pub fn list_all(&self, page_size: Option<u32>) -> Pager<Workspace> {
-        let svc = self.clone();
-        Pager::new(move |token| {
-            let svc = svc.clone();
-            async move { svc.list(ListWorkspaces { page_size, page_token: token }).await }
-        })
+        pages(
+            self.clone(),
+            move |svc, token| async move { svc.list(ListWorkspaces { page_size, page_token: token }).await },
+        )
     }
 
     pub async fn get(&self, id: &str) -> Result<Workspace> {

@@ -147,11 +147,6 @@ impl FakeResponse {
     }
 }
 
-/// An in-memory backend at the HTTP layer (implemented by [`FakeOry`]'s state).
-pub(crate) trait FakeBackend: Send + Sync {
-    fn handle(&self, req: FakeRequest<'_>) -> FakeResponse;
-}
-
 /// A session created with [`FakeOry::create_session`].
 #[derive(Clone, Debug)]
 pub struct SessionCredential {
@@ -219,7 +214,30 @@ impl Backend {
     }
 }
 
-impl FakeBackend for Backend {
+/// [`FakeOry`]'s state is the HTTP layer's transport of its `Iam`: every attempt is answered
+/// in memory.
+impl crate::http::HttpTransport for Backend {
+    fn send<'a>(&'a self, req: crate::http::Request<'a>) -> futures::future::BoxFuture<'a, crate::http::Outcome> {
+        let r = self.handle(FakeRequest {
+            tenant: req.tenant,
+            product: req.product,
+            method: req.method,
+            path: req.path,
+            query: req.query,
+            headers: req.headers,
+            json: req.json,
+            form: req.form,
+        });
+        let headers = r.headers.into_iter().collect();
+        Box::pin(std::future::ready(crate::http::Outcome::Answered { status: r.status, headers, body: r.body.into() }))
+    }
+
+    fn in_memory(&self) -> bool {
+        true
+    }
+}
+
+impl Backend {
     fn handle(&self, req: FakeRequest<'_>) -> FakeResponse {
         let mut st = self.lock();
         *st.requests.entry(endpoint_name(&req)).or_default() += 1;
@@ -336,7 +354,7 @@ impl FakeOry {
             "session_cache": "memory",
         }))?;
         let backend = Arc::new(Backend { state: Mutex::new(state) });
-        let iam = Iam::builder(config).fake_backend(backend.clone()).build()?;
+        let iam = Iam::builder(config).transport(backend.clone()).build()?;
         Ok(FakeOry { backend, iam })
     }
 

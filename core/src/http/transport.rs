@@ -1,0 +1,105 @@
+//! The one seam between [`OryClient`](super::OryClient) and the wire: an [`HttpTransport`] makes one
+//! attempt of a request. Two implementations: [`Reqwest`] (the network, through each tenant's
+//! connection pool) and the in-memory backend of `ory_iam::testing::FakeOry`, which implements
+//! this trait in the testing module (this module knows nothing of it). Retries, backoff, the
+//! circuit breaker, the rate limit, request ids and telemetry stay in `OryClient`, around it.
+
+use super::{HttpPool, Product};
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http::{HeaderMap, Method};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One attempt of a request, everything decided: headers include the credentials, the request
+/// id and `Accept`. No `Debug`: the headers hold credentials.
+pub(crate) struct Request<'a> {
+    pub tenant: &'a str,
+    pub product: Product,
+    pub method: &'a Method,
+    /// Where `path` is resolved.
+    pub base: &'a url::Url,
+    /// Relative to `base`, without a leading `/`.
+    pub path: &'a str,
+    pub query: &'a [(&'a str, String)],
+    pub headers: &'a HeaderMap,
+    pub json: Option<&'a serde_json::Value>,
+    /// `application/x-www-form-urlencoded` body.
+    pub form: Option<&'a [(&'static str, String)]>,
+    /// For the whole attempt, the body included.
+    pub timeout: Duration,
+    pub max_body_bytes: usize,
+}
+
+/// How an attempt ended.
+pub(crate) enum Outcome {
+    /// A complete answer. The bodies of 429 and 5xx answers (outages to the client) are not
+    /// read: they come back empty.
+    Answered { status: u16, headers: HeaderMap, body: Bytes },
+    /// The host answered with a body over `max_body_bytes` (asking again gets the same).
+    TooLarge,
+    /// No complete answer (refused, timed out, broke off): `why` is a few words, never a URL.
+    Failed { why: &'static str },
+    /// The pool was closed (`Iam::close`).
+    Closed,
+}
+
+pub(crate) trait HttpTransport: Send + Sync {
+    fn send<'a>(&'a self, req: Request<'a>) -> BoxFuture<'a, Outcome>;
+
+    /// Answers from memory: no retries, circuit breaker or rate limit apply.
+    fn in_memory(&self) -> bool {
+        false
+    }
+}
+
+/// The network, through the tenant's connection pool.
+pub(crate) struct Reqwest(pub Arc<HttpPool>);
+
+impl HttpTransport for Reqwest {
+    fn send<'a>(&'a self, req: Request<'a>) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            let Some(http) = self.0.client() else { return Outcome::Closed };
+            let Ok(url) = req.base.join(req.path) else { return Outcome::Failed { why: "invalid path" } };
+            let mut rb = http.request(req.method.clone(), url).timeout(req.timeout).headers(req.headers.clone());
+            if !req.query.is_empty() {
+                rb = rb.query(req.query);
+            }
+            if let Some(j) = req.json {
+                rb = rb.json(j);
+            }
+            if let Some(f) = req.form {
+                rb = rb.form(f);
+            }
+            let mut resp = match rb.send().await {
+                Ok(r) => r,
+                Err(e) if e.is_timeout() => return Outcome::Failed { why: "timed out" },
+                Err(e) if e.is_connect() => return Outcome::Failed { why: "connection failed" },
+                Err(_) => return Outcome::Failed { why: "request failed" },
+            };
+            let status = resp.status().as_u16();
+            let headers = std::mem::take(resp.headers_mut());
+            if status == 429 || status >= 500 {
+                return Outcome::Answered { status, headers, body: Bytes::new() };
+            }
+            let cap = req.max_body_bytes;
+            if resp.content_length().is_some_and(|l| l > cap as u64) {
+                return Outcome::TooLarge;
+            }
+            let mut buf = bytes::BytesMut::new();
+            loop {
+                match resp.chunk().await {
+                    Ok(Some(c)) => {
+                        if buf.len() + c.len() > cap {
+                            return Outcome::TooLarge;
+                        }
+                        buf.extend_from_slice(&c);
+                    }
+                    Ok(None) => return Outcome::Answered { status, headers, body: buf.freeze() },
+                    Err(e) if e.is_timeout() => return Outcome::Failed { why: "timed out while reading the body" },
+                    Err(_) => return Outcome::Failed { why: "broke off the body" },
+                }
+            }
+        })
+    }
+}
