@@ -77,8 +77,8 @@ def test_http_answer_of_an_error_object(case: dict[str, Any]) -> None:
         required_scopes=ctx.get("required_scopes", ()),
         retry_after_fallback=ctx.get("retry_after_fallback"),
     )
-    assert a == (case["status"], case["headers"], case["body"])
     assert (a.status, a.headers, a.body) == (case["status"], case["headers"], case["body"])
+    assert tuple(a) == (case["status"], case["headers"], case["body"])
     assert SECRET_MESSAGE not in json.dumps(a.body) + json.dumps(a.headers)
     exc = http_exception(
         error_of(case["facts"]),
@@ -135,6 +135,11 @@ def test_bad_transport_is_a_validation_error() -> None:
     with pytest.raises(IamValidationError) as e:
         _ory_iam.http_answer("unauthorized", transport="basic")
     assert e.value.fields[0]["path"] == "transport"
+    iam = ory_iam.Iam.from_config(config(api="bearer"))
+    with pytest.raises(IamValidationError):
+        IamAuth(iam, transport="basic")  # type: ignore[arg-type]
+    with pytest.raises(IamValidationError):
+        install_error_handlers(Starlette(), transport="basic")  # type: ignore[arg-type]
 
 
 def config(**transports: Optional[str]) -> dict[str, Any]:

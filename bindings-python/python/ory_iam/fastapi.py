@@ -40,7 +40,7 @@ from starlette.requests import Request
 
 from . import Iam, IamMachinePrincipal, Identity, Secret, Session, Transport, _ory_iam
 from .errors import IamError, IamForbiddenError
-from .starlette import IamHTTPException, _install, _transport_from, http_exception
+from .starlette import IamHTTPException, _check_transport, _install, _transport_from, http_exception
 
 if TYPE_CHECKING:
     from .testing import FakeOry
@@ -83,7 +83,8 @@ class IamAuth:
     (``iam.transport_of(tenant)``), so give it only to override that. ``roles`` maps a
     session to its roles (default: :func:`default_roles`). ``retry_after`` (seconds) is sent
     with a 503 whose outage length the library does not know. An unknown tenant raises
-    ``IamConfigurationError`` here, at start-up, not on the first request.
+    ``IamConfigurationError`` here, at start-up, not on the first request; an unknown
+    ``transport`` raises ``IamValidationError``.
     """
 
     def __init__(
@@ -96,7 +97,7 @@ class IamAuth:
         retry_after: Optional[float] = None,
     ) -> None:
         self.tenant: str = tenant or iam.default_tenant
-        self._transport: Optional[Transport] = transport
+        self._transport: Optional[Transport] = _check_transport(transport)
         self.transport: Transport = "cookie-or-bearer"
         self._roles_of: RolesOf = roles or default_roles
         self.retry_after = retry_after

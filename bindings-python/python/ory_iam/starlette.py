@@ -71,6 +71,13 @@ def http_exception(
     return IamHTTPException(error, a.status, a.headers or None, a.body)
 
 
+def _check_transport(transport: Optional[Transport]) -> Optional[Transport]:
+    """Raises :class:`~ory_iam.IamValidationError` unless the core knows ``transport``."""
+    if transport is not None:
+        http_answer(IamError("check"), transport=transport)
+    return transport
+
+
 def _bearer_presented(request: Request) -> bool:
     return request.headers.get("authorization", "").lower().startswith("bearer ")
 
@@ -120,4 +127,4 @@ def install_error_handlers(
     transport that tenant is configured with in ``iam`` (when given), else
     ``cookie-or-bearer``. ``retry_after`` is the fallback for an outage of unknown length."""
     from_iam = _transport_from(iam)
-    _install(app, (lambda _e: transport) if transport is not None else from_iam, retry_after)
+    _install(app, (lambda _e: transport) if _check_transport(transport) is not None else from_iam, retry_after)
