@@ -138,6 +138,7 @@ function iamExpress(iam, options = {}) {
 }
 
 function iamErrorHandler(options = {}) {
+  checkTransport(options.transport)
   // Four parameters: Express recognises error handlers by arity.
   // eslint-disable-next-line no-unused-vars
   return function iamErrors(err, req, res, next) {

@@ -87,6 +87,7 @@ function toHttpException(err, res, options = {}) {
 class IamExceptionFilter {
   constructor(options) {
     this.options = options || {}
+    checkTransport(this.options.transport ?? undefined)
   }
   catch(exception, host) {
     const http = host.switchToHttp()

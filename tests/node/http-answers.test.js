@@ -94,6 +94,8 @@ test('httpAnswer: a bad transport is a validation error; null means unknown', ()
   assert.throws(() => httpAnswer({ code: 'unauthorized' }, { transport: 'basic' }), (e) => e instanceof IamValidationError && e.fields[0].path === 'transport')
   assert.deepEqual({ ...httpAnswer({ code: 'not_found', requestId: null, tenant: null }, null) }, { status: 404, headers: {}, body: { statusCode: 404, error: 'not_found' } })
   assert.throws(() => iamExpress(Iam.fromConfig(config({ api: 'bearer' })), { transport: 'basic' }), IamValidationError)
+  assert.throws(() => iamErrorHandler({ transport: 'basic' }), IamValidationError)
+  assert.throws(() => new IamExceptionFilter({ transport: 'basic' }), IamValidationError)
 })
 
 test('rolesOf: strings of metadataPublic.roles', () => {

@@ -98,7 +98,6 @@ class IamAuth:
     ) -> None:
         self.tenant: str = tenant or iam.default_tenant
         self._transport: Optional[Transport] = _check_transport(transport)
-        self.transport: Transport = "cookie-or-bearer"
         self._roles_of: RolesOf = roles or default_roles
         self.retry_after = retry_after
         self._bind(iam)
@@ -109,7 +108,8 @@ class IamAuth:
     def _bind(self, iam: Iam) -> None:
         self.iam: Iam = iam
         self._sessions = iam.session.for_tenant(self.tenant)
-        self.transport = self._transport or iam.transport_of(self.tenant)
+        #: The challenge's transport: the override, else the tenant's configured one in ``iam``.
+        self.transport: Transport = self._transport or iam.transport_of(self.tenant)
         self._permissions = iam.permission.for_tenant(self.tenant)
         self._tokens = iam.token.for_tenant(self.tenant)
 
