@@ -26,7 +26,10 @@ export interface IamExpressOptions {
   tenant?: string | ((req: Request) => string | Promise<string>)
   /** The roles of a session; default `session.identity.metadataPublic.roles`. */
   roles?: (session: Session, req: Request) => string[] | Promise<string[]>
-  /** The tenant's `transport`: picks the 401 challenge (`Bearer`, `Cookie` or both; default both). */
+  /**
+   * Overrides the tenant's configured `transport` (`iam.transportOf(tenant)`) for the 401
+   * challenge (`Bearer`, `Cookie` or both).
+   */
   transport?: IamTransport
   /** `Retry-After` seconds on a 503 when the library has no hint (default: no header). */
   retryAfter?: number
@@ -72,16 +75,25 @@ export interface IamExpress {
   forTenant(name: string): IamExpress
 }
 
-/** The HTTP answer ory-iam gives for an error, or null when it is not an IamError. */
-export interface IamHttpError {
-  status: number
-  headers: Record<string, string>
-  body: { statusCode: number; error: string; requestId?: string; fields?: { path: string; reason: string }[] }
+/** The HTTP answer ory-iam gives for an error (`httpAnswer` of the core; headers lower-case). */
+export type IamHttpError = import('./ory-iam').HttpAnswer
+
+/** Where `httpErrorOf` takes the challenge from when the middleware recorded none. */
+export interface HttpErrorOptions {
+  /** `Retry-After` seconds on a 503 when the library has no hint. */
+  retryAfter?: number
+  /** The 401 challenge's transport; default the error's tenant's transport in `iam`, else both. */
+  transport?: IamTransport
+  /** Reads the error's tenant's configured transport. */
+  iam?: Iam
+  /** The request: whether it carried a bearer token. */
+  req?: { headers: Record<string, unknown> }
 }
 
 export declare function iamExpress(iam: Iam, options?: IamExpressOptions): IamExpress
-export declare function iamErrorHandler(options?: { retryAfter?: number; transport?: IamTransport }): ErrorRequestHandler
-export declare function httpErrorOf(err: unknown, options?: { retryAfter?: number; transport?: IamTransport; req?: { headers: Record<string, unknown> } }): IamHttpError | null
+export declare function iamErrorHandler(options?: Omit<HttpErrorOptions, 'req'>): ErrorRequestHandler
+/** The HTTP answer for an IamError, or null when it is not one. */
+export declare function httpErrorOf(err: unknown, options?: HttpErrorOptions): IamHttpError | null
 
 // --- testing (over `ory-iam/testing`'s FakeOry)
 

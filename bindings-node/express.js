@@ -11,7 +11,7 @@
 // is ever allowed on an error: a Keto or Kratos outage is a 503, never a pass.
 
 const { IamForbiddenError } = require('./ory-iam.js')
-const { httpErrorOf, withChallenge, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, loginAs, bearerFor, roleSpec, rolesSatisfied } = require('./framework.js')
+const { httpErrorOf, withChallenge, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, loginAs, bearerFor, roleSpec, rolesSatisfied, checkTransport } = require('./framework.js')
 
 // Express 4 does not await middleware: settle the promise into next().
 const middleware = (fn) => (req, res, next) => {
@@ -34,8 +34,10 @@ function slot(req) {
 
 function iamExpress(iam, options = {}) {
   if (!iam || typeof iam !== 'object' || !iam.session) throw new TypeError('iamExpress(iam, options): iam must be an Iam (Iam.fromConfig(...))')
-  const opts = { transport: 'cookie-or-bearer', roles: defaultRoles, ...options }
-  const sessionChallenge = (h, req) => ({ transport: opts.transport, tenant: h.name, presented: bearerPresented(req) })
+  const opts = { roles: defaultRoles, ...options }
+  // The challenge of a 401 follows the tenant's configured transport unless `transport` overrides it.
+  checkTransport(opts.transport)
+  const sessionChallenge = (h, req) => ({ transport: opts.transport ?? h.transport, tenant: h.name, presented: bearerPresented(req) })
   const forTenantName = handles(iam)
   // Validate a fixed tenant now (unknown name → IamConfigurationError at construction).
   if (typeof opts.tenant === 'string') forTenantName(opts.tenant)
@@ -127,7 +129,7 @@ function iamExpress(iam, options = {}) {
     },
 
     /** Answers IamErrors (401 + WWW-Authenticate, 403, 503 + Retry-After, 400, …); passes on the rest. */
-    errorHandler: () => iamErrorHandler({ retryAfter: opts.retryAfter, transport: opts.transport }),
+    errorHandler: () => iamErrorHandler({ retryAfter: opts.retryAfter, transport: opts.transport, iam }),
 
     /** The same middleware bound to another tenant (e.g. one router per tenant). */
     forTenant: (name) => iamExpress(iam, { ...options, tenant: name }),
@@ -136,6 +138,7 @@ function iamExpress(iam, options = {}) {
 }
 
 function iamErrorHandler(options = {}) {
+  checkTransport(options.transport)
   // Four parameters: Express recognises error handlers by arity.
   // eslint-disable-next-line no-unused-vars
   return function iamErrors(err, req, res, next) {

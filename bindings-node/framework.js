@@ -1,22 +1,31 @@
 'use strict'
 // Internal: what the Express middleware (express.js) and the NestJS module (nestjs.js) share,
-// so both frameworks answer the same status, headers and body for the same IamError.
+// so both frameworks answer the same status, headers and body for the same IamError (the
+// answer itself comes from the core, `httpAnswer`, and is the same in Python).
 // Not a public entry point (package.json `exports` does not map it).
 
-const { IamError } = require('./ory-iam.js')
+const lib = require('./ory-iam.js')
+const { IamError, httpAnswer, rolesOf } = lib
 
-const STATUS = {
-  unauthorized: 401,
-  forbidden: 403,
-  validation: 400,
-  not_found: 404,
-  conflict: 409,
-  upstream_unavailable: 503,
-  configuration: 500,
-}
+// The taxonomy's codes, from the error classes.
+const CODES = new Set(Object.values(lib).filter((c) => typeof c === 'function' && c.prototype instanceof Error && typeof c.code === 'string').map((c) => c.code))
 
 // Errors of another copy of the package (or of the testing fakes) still carry the taxonomy's code.
-const isIamError = (e) => e instanceof IamError || (e instanceof Error && typeof e.code === 'string' && Object.hasOwn(STATUS, e.code) && /^Iam\w*Error$/.test(e.name))
+const isIamError = (e) => e instanceof IamError || (e instanceof Error && typeof e.code === 'string' && CODES.has(e.code) && /^Iam\w*Error$/.test(e.name))
+
+// What an error carries, as the core's answer policy takes it.
+function factsOf(err) {
+  const str = (v) => (typeof v === 'string' ? v : undefined)
+  return {
+    code: String(err.code),
+    requestId: str(err.requestId),
+    retryAfter: typeof err.retryAfter === 'number' ? err.retryAfter : undefined,
+    fields: Array.isArray(err.fields)
+      ? err.fields.filter((f) => f !== null && typeof f === 'object' && typeof f.path === 'string' && typeof f.reason === 'string').map((f) => ({ path: f.path, reason: f.reason }))
+      : undefined,
+    tenant: str(err.tenant),
+  }
+}
 
 // What the middleware knew when it failed, for the challenge header (RFC 6750).
 const CHALLENGE = Symbol('ory-iam.challenge')
@@ -24,27 +33,9 @@ function withChallenge(err, challenge) {
   if (err !== null && typeof err === 'object') Object.defineProperty(err, CHALLENGE, { value: challenge, configurable: true })
   if (isIamError(err) && err.statusCode === undefined) {
     // Express's default handler reads `statusCode` when the app installs no IamError handler.
-    Object.defineProperty(err, 'statusCode', { value: STATUS[err.code] ?? 500, configurable: true, writable: true })
+    Object.defineProperty(err, 'statusCode', { value: httpAnswer({ code: String(err.code) }).status, configurable: true, writable: true })
   }
   return err
-}
-
-const quote = (v) => `"${String(v).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
-
-/**
- * The 401 challenge for the tenant's transport, as `ory_iam.starlette.www_authenticate` builds
- * it in Python: `bearer` → `Bearer realm="t"` (+ `error`, `scope` per RFC 6750); `cookie` →
- * `Cookie realm="t"` (no standard scheme exists for session cookies, but every 401 needs a
- * challenge); `cookie-or-bearer` and `oathkeeper` → both, Bearer first.
- */
-function wwwAuthenticate(transport, realm, { error, scope } = {}) {
-  let bearer = `Bearer realm=${quote(realm)}`
-  if (error) bearer += `, error=${quote(error)}`
-  if (scope && scope.length) bearer += `, scope=${quote(scope.join(' '))}`
-  const cookie = `Cookie realm=${quote(realm)}`
-  if (transport === 'bearer') return bearer
-  if (transport === 'cookie') return cookie
-  return `${bearer}, ${cookie}`
 }
 
 const bearerPresented = (req) => {
@@ -52,40 +43,46 @@ const bearerPresented = (req) => {
   return typeof a === 'string' && a.toLowerCase().startsWith('bearer ')
 }
 
+// The transport `tenant` is configured with in `iam`; undefined when unknown (the core's default).
+function transportOf(iam, tenant) {
+  if (!iam || typeof iam.transportOf !== 'function' || typeof tenant !== 'string') return undefined
+  try {
+    return iam.transportOf(tenant)
+  } catch {
+    return undefined // a tenant of another Iam
+  }
+}
+
+/** Throws IamValidationError unless `transport` is undefined or one the core knows. */
+function checkTransport(transport) {
+  if (transport !== undefined) httpAnswer({ code: 'unauthorized' }, { transport })
+  return transport
+}
+
 /**
- * The HTTP answer for an IamError: `{status, headers, body}`, or null for any other error.
- * `Retry-After` only when the library knows how long to wait (an open breaker, a 429/503 with
- * Retry-After) or `options.retryAfter` gives a fallback: a refused connection says nothing
- * about when. The body carries the code (and request id, validation paths), never the
- * message, so nothing from upstream or from a credential reaches the client.
+ * The HTTP answer for an IamError: `{status, headers, body}` from the core (the same policy as
+ * Python's), or null for any other error. The challenge follows what the middleware recorded
+ * (transport, tenant, scopes, whether a token was sent), else `options.transport`, else the
+ * error's tenant's configured transport in `options.iam`. `options.retryAfter` is the
+ * Retry-After fallback for an outage of unknown length. The body carries the code (and request
+ * id, validation paths), never the message, so nothing from upstream or from a credential
+ * reaches the client.
  */
 function httpErrorOf(err, options = {}) {
   if (!isIamError(err)) return null
-  const status = STATUS[err.code] ?? 500
   const ch = err[CHALLENGE] || {}
-  const transport = ch.transport ?? options.transport ?? 'cookie-or-bearer'
-  const realm = ch.tenant ?? err.tenant ?? 'ory-iam'
-  const presented = ch.presented ?? bearerPresented(options.req)
-  const headers = {}
-  if (status === 401) {
-    headers['www-authenticate'] = wwwAuthenticate(transport, realm, { error: presented ? 'invalid_token' : undefined })
-  } else if (status === 403 && ch.scope && ch.scope.length) {
-    headers['www-authenticate'] = wwwAuthenticate('bearer', realm, { error: 'insufficient_scope', scope: ch.scope })
-  } else if (status === 503) {
-    const s = typeof err.retryAfter === 'number' && err.retryAfter > 0 ? err.retryAfter : options.retryAfter
-    if (typeof s === 'number' && s > 0) headers['retry-after'] = String(Math.max(1, Math.ceil(s)))
-  }
-  const body = { statusCode: status, error: err.code }
-  if (err.requestId) body.requestId = err.requestId
-  if (status === 400 && Array.isArray(err.fields) && err.fields.length) body.fields = err.fields.map((f) => ({ path: f.path, reason: f.reason }))
-  return { status, headers, body }
+  const facts = factsOf(err)
+  return httpAnswer(facts, {
+    transport: ch.transport ?? options.transport ?? transportOf(options.iam, facts.tenant),
+    realm: typeof ch.tenant === 'string' ? ch.tenant : undefined,
+    bearerPresented: ch.presented ?? bearerPresented(options.req),
+    requiredScopes: Array.isArray(ch.scope) ? ch.scope : undefined,
+    retryAfterFallback: typeof options.retryAfter === 'number' ? options.retryAfter : undefined,
+  })
 }
 
-/** Roles of a session by default: `identity.metadataPublic.roles` (strings only). */
-function defaultRoles(session) {
-  const r = session && session.identity && session.identity.metadataPublic && session.identity.metadataPublic.roles
-  return Array.isArray(r) ? r.filter((x) => typeof x === 'string') : []
-}
+/** Roles of a session by default: `identity.metadataPublic.roles` (strings only; the core's rule). */
+const defaultRoles = (session) => rolesOf(session && session.identity ? session.identity.metadataPublic : undefined)
 
 /** `('a', 'b')` or `('a', 'b', { match: 'all' })` → `{ roles, match }` (match: any | all). */
 function roleSpec(args) {
@@ -115,6 +112,7 @@ function handles(iam) {
         ? { session: iam.session, permission: iam.permission, token: iam.token }
         : { session: iam.session.forTenant(tenant), permission: iam.permission.forTenant(tenant), token: iam.token.forTenant(tenant) }
       h.name = h.session.tenant
+      h.transport = transportOf(iam, h.name)
       cache.set(key, h)
     }
     return h
@@ -151,4 +149,4 @@ async function bearerFor(fake, { clientId, scope, tenant } = {}) {
   return { token, headers: fake.headersFor(token) }
 }
 
-module.exports = { roleSpec, rolesSatisfied, loginAs, bearerFor, httpErrorOf, wwwAuthenticate, withChallenge, isIamError, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope }
+module.exports = { roleSpec, rolesSatisfied, loginAs, bearerFor, httpErrorOf, withChallenge, isIamError, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, checkTransport }

@@ -209,6 +209,11 @@ export declare class Iam {
   get metadata(): MetadataService
   get tenants(): Array<string>
   get defaultTenant(): string
+  /**
+   * The `transport` a tenant is configured with (default: the default tenant's); unknown
+   * names throw `IamConfigurationError`.
+   */
+  transportOf(tenant?: string | undefined | null): 'cookie' | 'bearer' | 'cookie-or-bearer' | 'oathkeeper'
   /** Probe every tenant × product readiness endpoint (names only, no URLs). */
   health(): Promise<Health>
   /**
@@ -854,6 +859,60 @@ export interface HealthProbe {
   breaker: string
 }
 
+/**
+ * The HTTP answer for an error (the same in Python): status per code, `WWW-Authenticate`
+ * per transport, `Retry-After` on a 503 when the wait is known or a fallback is given, and
+ * the body `{ statusCode, error, requestId?, fields? }`.
+ */
+export declare function httpAnswer(facts: HttpAnswerFacts, context?: HttpAnswerContext | undefined | null): HttpAnswer
+
+/** Status, headers (lower-case names) and body to send. */
+export interface HttpAnswer {
+  status: number
+  headers: Record<string, string>
+  body: HttpErrorBody
+}
+
+/** What the adapter knows about the request and the route. */
+export interface HttpAnswerContext {
+  /** Picks the 401 challenge; default `cookie-or-bearer`. */
+  transport?: 'cookie' | 'bearer' | 'cookie-or-bearer' | 'oathkeeper'
+  /** The challenge's realm; default the error's tenant, else `ory-iam`. */
+  realm?: string
+  /** The request carried a bearer token (a 401 then says `error="invalid_token"`). */
+  bearerPresented?: boolean
+  /** The route's scopes: a 403 with scopes is a Bearer `insufficient_scope`. */
+  requiredScopes?: Array<string>
+  /** `Retry-After` seconds for an outage of unknown length. */
+  retryAfterFallback?: number
+}
+
+/** What an error carries (an `IamError`'s `code`, `requestId`, `retryAfter`, `fields`, `tenant`). */
+export interface HttpAnswerFacts {
+  /** The error code; one that is not ory-iam's is answered as `internal` (500). */
+  code: string
+  requestId?: string
+  /** Seconds. */
+  retryAfter?: number
+  fields?: Array<HttpFieldError>
+  tenant?: string
+}
+
+/** The JSON body: the code, never the message. */
+export interface HttpErrorBody {
+  statusCode: number
+  error: string
+  requestId?: string
+  /** On a 400 with named inputs only. */
+  fields?: Array<HttpFieldError>
+}
+
+/** One offending input, as `IamError.fields` lists it. */
+export interface HttpFieldError {
+  path: string
+  reason: string
+}
+
 /** Who is calling with an OAuth2 bearer token; `verifiedBy` is `jwt` or `introspection`. */
 export interface IamMachinePrincipal {
   tenant: string
@@ -1107,6 +1166,9 @@ export interface RevokeTokenOptions {
   clientId?: string
   clientSecret?: string
 }
+
+/** The roles in `identity.metadataPublic` (its `roles` array, strings only). */
+export declare function rolesOf(metadataPublic: unknown): Array<string>
 
 export interface ServerVersions {
   tenant: string

@@ -865,4 +865,6 @@ module.exports.WorkspacePager = nativeBinding.WorkspacePager
 module.exports._debugPanic = nativeBinding._debugPanic
 module.exports._debugPanicAsync = nativeBinding._debugPanicAsync
 module.exports.FlowKindName = nativeBinding.FlowKindName
+module.exports.httpAnswer = nativeBinding.httpAnswer
+module.exports.rolesOf = nativeBinding.rolesOf
 module.exports.setLogCallback = nativeBinding.setLogCallback

@@ -30,7 +30,10 @@ export interface IamModuleOptions {
   tenant?: string
   /** The roles of a session; default `session.identity.metadataPublic.roles`. */
   roles?: (session: Session, req: IamHttpRequest) => string[] | Promise<string[]>
-  /** The tenant's `transport`: picks the 401 challenge (`Bearer`, `Cookie` or both; default both). */
+  /**
+   * Overrides the tenants' configured `transport` (`iam.transportOf(tenant)`) for the 401
+   * challenge (`Bearer`, `Cookie` or both).
+   */
   transport?: IamTransport
   /** `Retry-After` seconds on a 503 when the library has no hint (default: no header). */
   retryAfter?: number
@@ -54,7 +57,8 @@ export interface IamResolvedOptions {
   tenant?: string
   roles: (session: Session, req: IamHttpRequest) => string[] | Promise<string[]>
   retryAfter?: number
-  transport: IamTransport
+  /** The override, when given. */
+  transport?: IamTransport
 }
 
 export type IamTransport = 'cookie' | 'bearer' | 'cookie-or-bearer' | 'oathkeeper'
@@ -120,11 +124,11 @@ export declare function CurrentPrincipal(field?: keyof import('./ory-iam').IamMa
  * injected) or `app.useGlobalFilters(new IamExceptionFilter({ retryAfter, transport }))`.
  */
 export declare class IamExceptionFilter implements ExceptionFilter<IamError> {
-  constructor(options?: { retryAfter?: number; transport?: IamTransport })
+  constructor(options?: { retryAfter?: number; transport?: IamTransport; iam?: Iam })
   catch(exception: IamError, host: ArgumentsHost): unknown
 }
 /** The HttpException for an IamError (headers set on `res` when given); other errors unchanged. */
-export declare function toHttpException(err: unknown, res?: unknown, options?: { retryAfter?: number; transport?: IamTransport }): HttpException | unknown
+export declare function toHttpException(err: unknown, res?: unknown, options?: { retryAfter?: number; transport?: IamTransport; iam?: Iam }): HttpException | unknown
 export declare function isIamError(err: unknown): err is IamError
 
 export declare const META: {

@@ -14,7 +14,7 @@
 const { Injectable, Inject, Optional, Module, SetMetadata, HttpException, Catch, createParamDecorator } = require('@nestjs/common')
 const { Reflector } = require('@nestjs/core')
 const { Iam, IamError, IamForbiddenError } = require('./ory-iam.js')
-const { httpErrorOf, withChallenge, isIamError, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, loginAs, bearerFor, roleSpec, rolesSatisfied } = require('./framework.js')
+const { httpErrorOf, withChallenge, isIamError, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, loginAs, bearerFor, roleSpec, rolesSatisfied, checkTransport } = require('./framework.js')
 
 /** Injection token of the `Iam` instance. */
 const IAM = 'ORY_IAM'
@@ -87,6 +87,7 @@ function toHttpException(err, res, options = {}) {
 class IamExceptionFilter {
   constructor(options) {
     this.options = options || {}
+    checkTransport(this.options.transport ?? undefined)
   }
   catch(exception, host) {
     const http = host.switchToHttp()
@@ -114,7 +115,8 @@ function resolveOptions(o) {
   if (!o || typeof o !== 'object') throw new TypeError('IamModule options must be an object')
   if (!o.iam === !o.config) throw new TypeError('IamModule needs exactly one of { iam } or { config }')
   const iam = o.iam || Iam.fromConfig(o.config, o.onAudit)
-  const resolved = { iam, ownsIam: !o.iam, tenant: o.tenant, roles: o.roles || defaultRoles, retryAfter: o.retryAfter, transport: o.transport ?? 'cookie-or-bearer' }
+  // `transport` overrides the challenge of the tenants' configured transports.
+  const resolved = { iam, ownsIam: !o.iam, tenant: o.tenant, roles: o.roles || defaultRoles, retryAfter: o.retryAfter, transport: checkTransport(o.transport ?? undefined) }
   if (resolved.tenant !== undefined) iam.session.forTenant(resolved.tenant) // unknown → IamConfigurationError at boot
   resolved.handles = handles(iam)
   return resolved
@@ -173,7 +175,7 @@ class BaseGuard {
     return { h, req, session: s }
   }
   challenge(h, req) {
-    return { transport: this.options.transport, tenant: h.name, presented: bearerPresented(req) }
+    return { transport: this.options.transport ?? h.transport, tenant: h.name, presented: bearerPresented(req) }
   }
   forbidden(h, ctx, what) {
     return this.fail(new IamForbiddenError(what, { code: 'forbidden', tenant: h.name }), ctx, this.challenge(h, requestOf(ctx)))

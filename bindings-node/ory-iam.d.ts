@@ -1,9 +1,14 @@
 // Public types of the `ory-iam` package: the generated native declarations (index.d.ts)
 // plus the error classes added by ory-iam.js.
 import type { AuditEvent, Iam as NativeIam } from './index'
-export { Secret, setLogCallback } from './index'
+export { Secret, setLogCallback, httpAnswer, rolesOf } from './index'
 export type {
   AuditEvent,
+  HttpAnswer,
+  HttpAnswerContext,
+  HttpAnswerFacts,
+  HttpErrorBody,
+  HttpFieldError,
   ApiKey,
   CreateApiKeyInput,
   CreateProjectInput,

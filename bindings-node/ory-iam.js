@@ -126,7 +126,7 @@ function headersOf(req) {
 const REQUEST_METHODS = new Set(['whoami', 'whoamiOrNull', 'authenticate'])
 // Methods that return synchronously; every other method returns a promise, so an argument
 // error napi raises before the call is delivered as a rejection, like any other error.
-const SYNC_METHODS = new Set(['forTenant', 'equals', 'listAll', 'listSessionsAll'])
+const SYNC_METHODS = new Set(['forTenant', 'equals', 'listAll', 'listSessionsAll', 'transportOf'])
 
 // Secrets handed back in (a session token, a cookie) are passed as their value.
 const isSecret = (v) => v instanceof native.Secret
@@ -197,13 +197,42 @@ function factory(fn) {
   }
 }
 
+// `null` stands for "not known" like `undefined` does (napi objects take only the latter).
+function definedOnly(o) {
+  if (o === null || typeof o !== 'object') return o === null ? undefined : o
+  const out = {}
+  for (const [k, v] of Object.entries(o)) if (v !== null && v !== undefined) out[k] = v
+  return out
+}
+
+/**
+ * The HTTP answer for an error's facts (the core's policy, the same in Python):
+ * `{ status, headers, body }`.
+ */
+function httpAnswer(facts, context) {
+  try {
+    return native.httpAnswer(definedOnly(facts), definedOnly(context))
+  } catch (e) {
+    throw convertError(e)
+  }
+}
+
+/** The roles in `identity.metadataPublic` (its `roles` array, strings only). */
+function rolesOf(metadataPublic) {
+  try {
+    return native.rolesOf(metadataPublic)
+  } catch {
+    return [] // not JSON (it never comes from Kratos like that): no roles
+  }
+}
+
 const Iam = {
   fromConfig: factory((c, onAudit) => native.Iam.fromConfig(c, onAudit)),
   fromFile: factory((p) => native.Iam.fromFile(p)),
   fromEnv: factory(() => native.Iam.fromEnv()),
 }
 
-module.exports = { ...classes, Iam, Secret: native.Secret, setLogCallback: native.setLogCallback, native }
+module.exports = { ...classes, Iam, Secret: native.Secret, setLogCallback: native.setLogCallback, httpAnswer, rolesOf, native }
 // For the package's own subpaths (`ory-iam/testing`): the same wrapping as `Iam`. Not API.
 Object.defineProperty(module.exports, '_internal', {
   value: {

@@ -1,6 +1,9 @@
 //! Node binding of ory-iam: thin napi classes over the Rust core. Each method clones a handle,
 //! converts arguments, awaits the core and converts the result — no business rules here.
 
+// `#[napi]` items are not compiled into test builds, which leaves their helpers unused there.
+#[cfg_attr(test, allow(dead_code))]
+mod answer;
 mod config;
 mod dto;
 mod errors;
@@ -9,8 +12,7 @@ mod handle;
 mod hydra;
 mod identity;
 mod kratos_misc;
-// `#[napi]` items are not compiled into test builds, which leaves their helpers unused there.
-#[cfg_attr(test, allow(dead_code))]
+#[cfg_attr(test, allow(dead_code))] // (as `answer`)
 mod logging;
 mod metadata;
 mod network;
@@ -148,6 +150,13 @@ impl Iam {
     #[napi(getter)]
     pub fn default_tenant(&self) -> String {
         self.0.default_tenant().to_owned()
+    }
+
+    /// The `transport` a tenant is configured with (default: the default tenant's); unknown
+    /// names throw `IamConfigurationError`.
+    #[napi(ts_return_type = "'cookie' | 'bearer' | 'cookie-or-bearer' | 'oathkeeper'")]
+    pub fn transport_of(&self, tenant: Option<String>) -> napi::Result<String> {
+        errors::catch(|| self.0.transport_of(tenant.as_deref()).napi().map(|t| t.as_str().to_owned()))
     }
 
     /// Probe every tenant × product readiness endpoint (names only, no URLs).

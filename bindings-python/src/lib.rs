@@ -1,6 +1,7 @@
 //! Python binding of ory-iam: thin classes over the Rust core. Every method clones a handle,
 //! converts its arguments, awaits the core and converts the result — no business rules here.
 
+mod answer;
 mod config;
 mod convert;
 mod errors;
@@ -170,6 +171,12 @@ impl PyIam {
         self.0.default_tenant()
     }
 
+    /// The tenant's configured `transport` (`None`: the default tenant).
+    #[pyo3(signature = (tenant=None))]
+    fn transport_of(&self, py: Python<'_>, tenant: Option<&str>) -> PyResult<&'static str> {
+        core(py, self.0.transport_of(tenant)).map(|t| t.as_str())
+    }
+
     fn health<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let iam = self.0.clone();
         spawn(py, async move { Ok(iam.health().await) })
@@ -210,6 +217,8 @@ fn _ory_iam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyCourierService>()?;
     m.add_class::<pager::PyPager>()?;
     m.add_class::<testing::PyFakeOry>()?;
+    m.add_function(wrap_pyfunction!(answer::http_answer, m)?)?;
+    m.add_function(wrap_pyfunction!(answer::roles_of, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::_shutdown, m)?)?;
     #[cfg(debug_assertions)]
     m.add_function(wrap_pyfunction!(runtime::_debug_panic, m)?)?;

@@ -37,6 +37,29 @@ pub enum Transport {
     Oathkeeper,
 }
 
+impl Transport {
+    /// The config spelling: `cookie`, `bearer`, `cookie-or-bearer`, `oathkeeper`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Cookie => "cookie",
+            Transport::Bearer => "bearer",
+            Transport::CookieOrBearer => "cookie-or-bearer",
+            Transport::Oathkeeper => "oathkeeper",
+        }
+    }
+
+    /// The inverse of [`as_str`](Self::as_str); `None` for anything else.
+    pub fn parse(s: &str) -> Option<Transport> {
+        match s {
+            "cookie" => Some(Transport::Cookie),
+            "bearer" => Some(Transport::Bearer),
+            "cookie-or-bearer" => Some(Transport::CookieOrBearer),
+            "oathkeeper" => Some(Transport::Oathkeeper),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct TenantConfig {
     pub mode: Mode,
@@ -713,12 +736,13 @@ impl Reader {
             Some("cloud") => t.mode = Mode::Cloud,
             Some(_) => self.bad(join(path, "mode"), "must be self-hosted or cloud"),
         }
-        match self.string(&mut o, "transport").as_deref() {
-            None | Some("cookie-or-bearer") => {}
-            Some("cookie") => t.transport = Transport::Cookie,
-            Some("bearer") => t.transport = Transport::Bearer,
-            Some("oathkeeper") => t.transport = Transport::Oathkeeper,
-            Some(_) => self.bad(join(path, "transport"), "must be one of cookie, bearer, cookie-or-bearer, oathkeeper"),
+        if let Some(s) = self.string(&mut o, "transport") {
+            match Transport::parse(&s) {
+                Some(tr) => t.transport = tr,
+                None => {
+                    self.bad(join(path, "transport"), "must be one of cookie, bearer, cookie-or-bearer, oathkeeper")
+                }
+            }
         }
         if let Some(v) = self.child(&mut o, "kratos") {
             let mut k = self.obj(&join(path, "kratos"), v);

@@ -40,6 +40,33 @@ impl ErrorKind {
         }
     }
 
+    /// The inverse of [`code`](Self::code): `None` for a string that is not one of ours.
+    pub fn from_code(code: &str) -> Option<ErrorKind> {
+        Some(match code {
+            "configuration" => ErrorKind::Configuration,
+            "unauthorized" => ErrorKind::Unauthorized,
+            "forbidden" => ErrorKind::Forbidden,
+            "not_found" => ErrorKind::NotFound,
+            "conflict" => ErrorKind::Conflict,
+            "validation" => ErrorKind::Validation,
+            "upstream_unavailable" => ErrorKind::UpstreamUnavailable,
+            "internal" => ErrorKind::Internal,
+            _ => return None,
+        })
+    }
+
+    /// Every kind, in declaration order.
+    pub const ALL: [ErrorKind; 8] = [
+        ErrorKind::Configuration,
+        ErrorKind::Unauthorized,
+        ErrorKind::Forbidden,
+        ErrorKind::NotFound,
+        ErrorKind::Conflict,
+        ErrorKind::Validation,
+        ErrorKind::UpstreamUnavailable,
+        ErrorKind::Internal,
+    ];
+
     /// The class name used by both bindings.
     pub fn class_name(self) -> &'static str {
         match self {

@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod answer;
 pub mod audit;
 pub(crate) mod cache;
 pub mod config;
@@ -37,8 +38,9 @@ pub(crate) mod tenancy;
 pub mod testing;
 pub mod transport;
 
+pub use answer::{http_answer, AnswerContext, ErrorBody, ErrorFacts, HttpAnswer};
 pub use audit::{AuditEvent, AuditSink};
-pub use config::IamConfig;
+pub use config::{IamConfig, Transport};
 pub use error::{Error, ErrorKind, FieldError, Result};
 pub use http::Product;
 pub use hydra::{ConsentService, JwkService, OAuth2ClientService, TokenService, TrustedIssuerService};
@@ -180,6 +182,17 @@ impl Iam {
 
     pub fn default_tenant(&self) -> &str {
         &self.reg.default.name
+    }
+
+    /// The `transport` a tenant is configured with (`None`: the default tenant): where its
+    /// session credentials are looked for, and so which challenge its 401s carry
+    /// ([`answer::http_answer`]). Unknown names are a configuration error.
+    pub fn transport_of(&self, tenant: Option<&str>) -> Result<Transport> {
+        let t = match tenant {
+            Some(name) => self.reg.get(name)?,
+            None => self.reg.default.clone(),
+        };
+        Ok(t.config_transport())
     }
 
     pub fn identity(&self) -> IdentityService {

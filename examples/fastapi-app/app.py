@@ -132,7 +132,7 @@ def cookie_of(request: Request) -> Optional[str]:
 async def on_auth_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, IamHTTPException)
     if "text/html" not in request.headers.get("accept", ""):
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(exc.body, status_code=exc.status_code, headers=exc.headers)
     if exc.status_code == 401:
         return redirect("/login")
     if exc.status_code == 403:

@@ -73,6 +73,18 @@ const nestOptions: IamModuleOptions = { config: { tenants: {} }, tenant: 'custom
 const modules = [IamModule.forRoot(nestOptions), IamModule.forRootAsync({ inject: [], useFactory: async () => ({ config: {} }) })]
 console.log(expressApp, modules, IamService, SessionGuard, toHttpException)
 
+// The HTTP answer policy of the core, and a tenant's configured transport.
+import { httpAnswer, rolesOf, type HttpAnswer } from '../../bindings-node/ory-iam'
+import { httpErrorOf, type IamHttpError, type IamTransport } from '../../bindings-node/express'
+function answers(iam: Iam, err: unknown): number {
+  const transport: IamTransport = iam.transportOf('customer')
+  const a: HttpAnswer = httpAnswer({ code: 'unauthorized', tenant: 'customer', retryAfter: 2 }, { transport, bearerPresented: true, requiredScopes: ['read'] })
+  const b: IamHttpError | null = httpErrorOf(err, { iam, transport: 'bearer', retryAfter: 5 })
+  const roles: string[] = rolesOf({ roles: ['admin'] })
+  return a.status + a.body.statusCode + (b?.body.requestId?.length ?? 0) + Object.keys(a.headers).length + roles.length
+}
+console.log(answers)
+
 // Testing helpers over ory-iam/testing's FakeOry.
 import { FakeOry } from '../../bindings-node/testing'
 import { iamExpressTesting, type FakeLogin } from '../../bindings-node/express'

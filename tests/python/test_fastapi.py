@@ -193,7 +193,7 @@ async def test_unknown_tenant_fails_at_construction(iam: ory_iam.Iam) -> None:
 
 async def test_401_without_or_with_a_bad_credential(server: Server) -> None:
     r = await server.http.get("/me")
-    assert r.status_code == 401 and r.json() == {"detail": "unauthorized"}
+    assert r.status_code == 401 and r.json() == {"statusCode": 401, "error": "unauthorized"}
     challenge = r.headers["www-authenticate"]
     assert challenge.startswith('Bearer realm="customer"') and 'Cookie realm="customer"' in challenge
     assert "error=" not in challenge
@@ -243,7 +243,7 @@ async def test_roles_from_public_metadata(server: Server, user: ory_iam.FlowResu
     h = bearer(user.session_token)
     assert (await server.http.get("/admin-area")).status_code == 401
     r = await server.http.get("/admin-area", headers=h)
-    assert r.status_code == 403 and r.json() == {"detail": "forbidden"}
+    assert r.status_code == 403 and r.json() == {"statusCode": 403, "error": "forbidden"}
 
     await server.iam.identity.patch(user.identity.id, [{"op": "add", "path": "/metadata_public", "value": {"roles": ["admin"]}}])
     before = len([e for e in server.events if e["name"] == "auth.success"])
@@ -276,7 +276,7 @@ async def test_permission_after_grant_and_revoke(server: Server, user: ory_iam.F
     tuple_ = {"namespace": "documents", "object": doc, "relation": "edit", "subject": user.identity.id}
     assert (await server.http.post(f"/documents/{doc}/edit")).status_code == 401
     r = await server.http.post(f"/documents/{doc}/edit", headers=h)
-    assert r.status_code == 403 and r.json() == {"detail": "forbidden"}
+    assert r.status_code == 403 and r.json() == {"statusCode": 403, "error": "forbidden"}
     await server.iam.permission.grant(tuple_)
     try:
         r = await server.http.post(f"/documents/{doc}/edit", headers=h)
@@ -305,7 +305,9 @@ async def test_permission_with_a_computed_subject_set(server: Server, user: ory_
 async def test_kratos_unreachable_is_503_never_anonymous(server: Server) -> None:
     h = {"authorization": "Bearer ory_st_" + uuid.uuid4().hex}
     first = await server.http.get("/down/me", headers=h)
-    assert first.status_code == 503 and first.json() == {"detail": "upstream_unavailable"}
+    assert first.status_code == 503
+    assert first.json()["statusCode"] == 503 and first.json()["error"] == "upstream_unavailable"
+    assert set(first.json()) <= {"statusCode", "error", "requestId"}  # no message, no upstream text
     assert "retry-after" not in first.headers  # a refused connection says nothing about when
     # optional_user must not turn an outage into an anonymous request either.
     assert (await server.http.get("/down/maybe", headers=h)).status_code == 503
@@ -375,7 +377,7 @@ async def test_require_token(server: Server, iam_config: dict[str, Any]) -> None
         assert r.status_code == 200 and r.json() == {"client_id": client.client_id, "scope": ["read"]}
 
         r = await server.http.get("/service-write", headers=bearer(token))
-        assert r.status_code == 403 and r.json() == {"detail": "forbidden"}
+        assert r.status_code == 403 and r.json() == {"statusCode": 403, "error": "forbidden"}
         assert r.headers["www-authenticate"] == 'Bearer realm="customer", error="insufficient_scope", scope="read write"'
 
         r = await server.http.get("/service")
@@ -391,7 +393,8 @@ async def test_require_token(server: Server, iam_config: dict[str, Any]) -> None
 async def test_install_maps_errors_raised_in_routes(server: Server, user: ory_iam.FlowResult) -> None:
     assert user.session_token is not None and user.identity is not None
     r = await server.http.get(f"/lookup/{uuid.uuid4()}")
-    assert r.status_code == 404 and r.json() == {"detail": "not_found"}
+    assert r.status_code == 404 and r.json()["statusCode"] == 404 and r.json()["error"] == "not_found"
+    assert set(r.json()) <= {"statusCode", "error", "requestId"}
     assert (await server.http.get(f"/lookup/{user.identity.id}")).json() == {"schema": "customer"}
     r = await server.http.get("/direct")
     assert r.status_code == 401 and r.headers["www-authenticate"].startswith('Bearer realm="customer"')
@@ -471,7 +474,7 @@ async def test_plain_starlette_error_handlers(iam: ory_iam.Iam) -> None:
     install_error_handlers(app, transport="cookie")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app.test") as c:
         r = await c.get("/who")
-        assert r.status_code == 401 and r.json() == {"detail": "unauthorized"}
+        assert r.status_code == 401 and r.json() == {"statusCode": 401, "error": "unauthorized"}
         assert r.headers["www-authenticate"] == 'Cookie realm="customer"'
         r = await c.get("/gone")
-        assert r.status_code == 404 and r.json() == {"detail": "not_found"}
+        assert r.status_code == 404 and r.json()["statusCode"] == 404 and r.json()["error"] == "not_found"

@@ -32,3 +32,8 @@ async def main() -> None:
         await iam.session.whoami({})
     except ory_iam.IamUnauthorizedError as e:
         print(e.code, e.status, e.request_id)
+        transport: ory_iam.Transport = iam.transport_of("customer")
+        answer: ory_iam.HttpAnswer = ory_iam.http_answer(e, transport=transport, bearer_presented=True, retry_after_fallback=2.0)
+        status: int = answer.status
+        headers: dict[str, str] = answer.headers
+        print(status, headers.get("www-authenticate"), answer.body["error"])

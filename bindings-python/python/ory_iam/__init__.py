@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import atexit
 import os
-from typing import Any, AsyncIterator, Callable, List, Mapping, Optional, Sequence, Union
+from typing import Any, AsyncIterator, Callable, List, Literal, Mapping, NamedTuple, Optional, Sequence, Union, cast
 
 from . import _ory_iam as _native
 from ._dto import (
@@ -128,9 +128,59 @@ __all__ = [
     "IamConflictError",
     "IamValidationError",
     "IamUpstreamUnavailableError",
+    "Transport",
+    "HttpAnswer",
+    "http_answer",
 ]
 
 AuditCallback = Callable[[dict[str, Any]], None]
+
+#: A tenant's ``transport`` setting: where its session credentials are looked for, and so which
+#: ``WWW-Authenticate`` challenge its 401s carry.
+Transport = Literal["cookie", "bearer", "cookie-or-bearer", "oathkeeper"]
+
+
+class HttpAnswer(NamedTuple):
+    """What to answer for an :class:`IamError`: ``status``, ``headers`` (lower-case names) and the
+    JSON ``body`` ``{"statusCode", "error", "requestId"?, "fields"?}``."""
+
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+def http_answer(
+    error: IamError,
+    *,
+    transport: Optional[Transport] = None,
+    realm: Optional[str] = None,
+    bearer_presented: bool = False,
+    required_scopes: Sequence[str] = (),
+    retry_after_fallback: Optional[float] = None,
+) -> HttpAnswer:
+    """The HTTP answer for ``error``, the same in every framework adapter and in Node (the
+    policy lives in the Rust core, ``ory_iam::answer``).
+
+    Status: ``unauthorized`` 401, ``forbidden`` 403, ``validation`` 400, ``not_found`` 404,
+    ``conflict`` 409, ``upstream_unavailable`` 503, anything else 500. A 401 carries the
+    ``WWW-Authenticate`` challenge of ``transport`` (default ``cookie-or-bearer``: ``Bearer``
+    and ``Cookie``), realm ``realm`` or the error's tenant, ``error="invalid_token"`` when
+    ``bearer_presented``; a 403 with ``required_scopes`` is a Bearer ``insufficient_scope``.
+    A 503 carries ``Retry-After`` when the error knows the wait, else ``retry_after_fallback``
+    if given. The body never holds the message, upstream text or a credential."""
+    status, headers, body = _native.http_answer(
+        error.code,
+        request_id=error.request_id,
+        retry_after=error.retry_after,
+        fields=error.fields,
+        tenant=error.tenant,
+        transport=transport,
+        realm=realm,
+        bearer_presented=bearer_presented,
+        required_scopes=list(required_scopes),
+        retry_after_fallback=retry_after_fallback,
+    )
+    return HttpAnswer(status, headers, body)
 
 #: What ``whoami`` accepts: a framework request (anything with ``.headers``: Starlette/FastAPI,
 #: Django, Flask, aiohttp), a headers mapping, or a list of ``(name, value)`` pairs.
@@ -863,6 +913,11 @@ class Iam:
     @property
     def default_tenant(self) -> str:
         return str(self._n.default_tenant)
+
+    def transport_of(self, tenant: Optional[str] = None) -> Transport:
+        """The ``transport`` ``tenant`` is configured with (default: the default tenant's).
+        Unknown tenants raise :class:`IamConfigurationError`."""
+        return cast(Transport, self._n.transport_of(tenant))
 
     async def health(self) -> Health:
         """Probe every tenant × product readiness endpoint (names only, no URLs)."""

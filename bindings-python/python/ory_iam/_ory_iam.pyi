@@ -1,10 +1,26 @@
 # Stub of the native module. The public API is the `ory_iam` package, which wraps these in
 # coroutines; this file is checked against the extension by tests/python/test_stubs.py.
-from typing import Any, Awaitable, Callable, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence
 
 __version__: str
 
 def _shutdown() -> None: ...
+# (status, headers, body) for an error's facts: the core's ory_iam::answer::http_answer.
+def http_answer(
+    code: str,
+    *,
+    request_id: Optional[str] = None,
+    retry_after: Optional[float] = None,
+    fields: Optional[Sequence[Mapping[str, Any]]] = None,
+    tenant: Optional[str] = None,
+    transport: Optional[str] = None,
+    realm: Optional[str] = None,
+    bearer_presented: bool = False,
+    required_scopes: Optional[Sequence[str]] = None,
+    retry_after_fallback: Optional[float] = None,
+) -> tuple[int, dict[str, str], dict[str, Any]]: ...
+# identity.metadata_public["roles"], strings only.
+def roles_of(metadata_public: Any) -> List[str]: ...
 # Debug (test) builds only: a deliberate panic, `kind` = "sync" | "async".
 def _debug_panic(kind: str) -> Any: ...
 
@@ -243,6 +259,7 @@ class Iam:
     def tenants(self) -> List[str]: ...
     @property
     def default_tenant(self) -> str: ...
+    def transport_of(self, tenant: Optional[str] = None) -> str: ...
     def health(self) -> Awaitable[dict[str, Any]]: ...
     def close(self) -> Awaitable[None]: ...
 

@@ -25,7 +25,9 @@ them do, and which OAuth2 client sent a bearer token. Install with ``pip install
 
 Failures never let a request through: a Kratos or Keto outage is a 503, never "anonymous" or
 "allowed". Every dependency raises :class:`~ory_iam.starlette.IamHTTPException` (an
-``HTTPException``), so FastAPI answers it even without :meth:`IamAuth.install`.
+``HTTPException``), so FastAPI answers it even without :meth:`IamAuth.install`, though then in
+its own ``{"detail": <code>}`` shape; with ``install`` every error gets the body Node's adapters
+answer too: ``{"statusCode", "error", "requestId"?, "fields"?}`` (see :func:`ory_iam.http_answer`).
 """
 
 import contextlib
@@ -36,9 +38,9 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Iterator, 
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from . import Iam, IamMachinePrincipal, Identity, Secret, Session
+from . import Iam, IamMachinePrincipal, Identity, Secret, Session, Transport, _ory_iam
 from .errors import IamError, IamForbiddenError
-from .starlette import IamHTTPException, Transport, http_exception, install_error_handlers, www_authenticate
+from .starlette import IamHTTPException, _check_transport, _install, _transport_from, http_exception
 
 if TYPE_CHECKING:
     from .testing import FakeOry
@@ -53,15 +55,12 @@ RolesOf = Callable[[Session], Iterable[str]]
 
 
 def default_roles(session: Session) -> list[str]:
-    """``session.identity.metadata_public["roles"]`` (a list of strings), else no roles.
+    """``session.identity.metadata_public["roles"]`` (its strings), else no roles; the same rule
+    as Node's adapters (it lives in the core).
 
     Public metadata, not traits: users can edit their own traits through the settings flow, so a
     role kept there would be self-service. Only the admin API writes metadata."""
-    meta = session.identity.metadata_public
-    roles = meta.get("roles") if isinstance(meta, dict) else None
-    if not isinstance(roles, list):
-        return []
-    return [r for r in roles if isinstance(r, str)]
+    return _ory_iam.roles_of(session.identity.metadata_public)
 
 
 async def _resolve(v: Any, *args: Any) -> str:
@@ -79,11 +78,13 @@ _STATE_KEY = "ory_iam_sessions"
 class IamAuth:
     """FastAPI dependencies bound to one :class:`~ory_iam.Iam` and one tenant.
 
-    ``transport`` is the tenant's ``transport`` setting; it only picks the ``WWW-Authenticate``
-    challenge of a 401 (see :func:`ory_iam.starlette.www_authenticate`). ``roles`` maps a
+    ``transport`` picks the ``WWW-Authenticate`` challenge of a 401 (see
+    :func:`ory_iam.http_answer`); by default it is the tenant's configured ``transport``
+    (``iam.transport_of(tenant)``), so give it only to override that. ``roles`` maps a
     session to its roles (default: :func:`default_roles`). ``retry_after`` (seconds) is sent
     with a 503 whose outage length the library does not know. An unknown tenant raises
-    ``IamConfigurationError`` here, at start-up, not on the first request.
+    ``IamConfigurationError`` here, at start-up, not on the first request; an unknown
+    ``transport`` raises ``IamValidationError``.
     """
 
     def __init__(
@@ -91,12 +92,12 @@ class IamAuth:
         iam: Iam,
         tenant: Optional[str] = None,
         *,
-        transport: Transport = "cookie-or-bearer",
+        transport: Optional[Transport] = None,
         roles: Optional[RolesOf] = None,
         retry_after: Optional[float] = None,
     ) -> None:
         self.tenant: str = tenant or iam.default_tenant
-        self.transport: Transport = transport
+        self._transport: Optional[Transport] = _check_transport(transport)
         self._roles_of: RolesOf = roles or default_roles
         self.retry_after = retry_after
         self._bind(iam)
@@ -107,6 +108,8 @@ class IamAuth:
     def _bind(self, iam: Iam) -> None:
         self.iam: Iam = iam
         self._sessions = iam.session.for_tenant(self.tenant)
+        #: The challenge's transport: the override, else the tenant's configured one in ``iam``.
+        self.transport: Transport = self._transport or iam.transport_of(self.tenant)
         self._permissions = iam.permission.for_tenant(self.tenant)
         self._tokens = iam.token.for_tenant(self.tenant)
 
@@ -133,9 +136,14 @@ class IamAuth:
 
     def install(self, app: Starlette) -> None:
         """Map every :class:`~ory_iam.IamError` a route lets escape (e.g. from a direct
-        ``await iam.permission.check(...)``) to its status and headers. With several
-        ``IamAuth`` in one app, install one: the realm comes from each error's tenant."""
-        install_error_handlers(app, transport=self.transport, retry_after=self.retry_after)
+        ``await iam.permission.check(...)``) to its status, headers and body. With several
+        ``IamAuth`` in one app, install one: the realm and the challenge come from each error's
+        tenant (this ``IamAuth``'s ``transport=``, when given, for every error)."""
+
+        def transport_of(error: IamError) -> Optional[Transport]:
+            return self._transport or _transport_from(self.iam)(error)
+
+        _install(app, transport_of, self.retry_after)
 
     # --- sessions
 
@@ -240,15 +248,15 @@ class IamAuth:
             try:
                 return await self._tokens.authenticate(request, mode=mode, required_scope=needed)
             except IamError as e:
-                exc = http_exception(e, transport="bearer", realm=self.tenant, token_presented=True, retry_after=self.retry_after)
-                if e.code == "forbidden":
-                    exc.headers = {
-                        "WWW-Authenticate": www_authenticate("bearer", self.tenant, error="insufficient_scope", scope=needed)
-                    }
-                elif e.code == "unauthorized" and not request.headers.get("authorization"):
-                    # RFC 6750 §3.1: no error code when the request had no token at all.
-                    exc.headers = {"WWW-Authenticate": www_authenticate("bearer", self.tenant)}
-                raise exc from e
+                # RFC 6750 §3.1: no error code when the request had no token at all.
+                raise http_exception(
+                    e,
+                    transport="bearer",
+                    realm=self.tenant,
+                    token_presented=bool(request.headers.get("authorization")),
+                    retry_after=self.retry_after,
+                    required_scopes=needed,
+                ) from e
 
         dependency.__name__ = "require_token"
         return dependency

@@ -1,0 +1,88 @@
+//! The core's HTTP answer policy (`ory_iam::answer`) for the Starlette/FastAPI adapters:
+//! convert the facts, call the core, convert the answer.
+
+use crate::convert::{from_py, to_py};
+use crate::runtime::core;
+use ory_iam::answer::{self, AnswerContext, ErrorFacts};
+use ory_iam::{FieldError, Transport};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+/// `fields` as `IamError.fields` carries them: dicts with a str `path` and `reason`; anything
+/// else in the list is left out (it only ever shapes a 400's body).
+fn fields_of(fields: Option<&Bound<'_, PyAny>>) -> Vec<FieldError> {
+    let Some(list) = fields.filter(|f| !f.is_none()) else {
+        return Vec::new();
+    };
+    let Ok(iter) = list.try_iter() else {
+        return Vec::new();
+    };
+    iter.flatten()
+        .filter_map(|item| {
+            let path = item.get_item("path").ok()?.extract::<String>().ok()?;
+            let reason = item.get_item("reason").ok()?.extract::<String>().ok()?;
+            Some(FieldError { path, reason })
+        })
+        .collect()
+}
+
+pub fn transport_of(name: Option<&str>) -> ory_iam::Result<Transport> {
+    match name {
+        None => Ok(Transport::default()),
+        Some(s) => Transport::parse(s).ok_or_else(|| {
+            ory_iam::Error::invalid_field("transport", "must be one of cookie, bearer, cookie-or-bearer, oathkeeper")
+        }),
+    }
+}
+
+/// `(status, headers, body)` for an error's facts; see `ory_iam.http_answer`.
+#[pyfunction]
+#[pyo3(signature = (
+    code, *, request_id=None, retry_after=None, fields=None, tenant=None,
+    transport=None, realm=None, bearer_presented=false, required_scopes=None, retry_after_fallback=None
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn http_answer<'py>(
+    py: Python<'py>,
+    code: &str,
+    request_id: Option<String>,
+    retry_after: Option<f64>,
+    fields: Option<&Bound<'py, PyAny>>,
+    tenant: Option<String>,
+    transport: Option<&str>,
+    realm: Option<String>,
+    bearer_presented: bool,
+    required_scopes: Option<Vec<String>>,
+    retry_after_fallback: Option<f64>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let facts = ErrorFacts {
+        request_id,
+        retry_after: retry_after.and_then(answer::wait_from_secs),
+        fields: fields_of(fields),
+        tenant,
+        ..ErrorFacts::from_code(code)
+    };
+    let ctx = AnswerContext {
+        transport: core(py, transport_of(transport))?,
+        realm,
+        bearer_presented,
+        required_scopes: required_scopes.unwrap_or_default(),
+        retry_after_fallback: retry_after_fallback.and_then(answer::wait_from_secs),
+    };
+    let a = answer::http_answer(&facts, &ctx);
+    let headers = PyDict::new(py);
+    for (k, v) in &a.headers {
+        headers.set_item(k, v)?;
+    }
+    PyTuple::new(py, [a.status.into_pyobject(py)?.into_any(), headers.into_any(), to_py(py, &a.body_json())?])
+}
+
+/// The roles in `identity.metadata_public` (its `roles` list, strings only).
+#[pyfunction]
+pub fn roles_of(metadata_public: &Bound<'_, PyAny>) -> Vec<String> {
+    // A value that is not JSON (it never comes from Kratos like that) holds no roles.
+    match from_py(metadata_public, "metadata_public") {
+        Ok(v) => answer::roles_from_metadata(Some(&v)),
+        Err(_) => Vec::new(),
+    }
+}
