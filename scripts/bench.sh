@@ -32,7 +32,7 @@ tests/stack/up
 bench/.venv/bin/python bench/fixtures.py
 
 echo "bench: release builds"
-cargo build --release -q -p ory-iam --example bench
+cargo build --release -q -p ory-iam-bench
 bench/.venv/bin/maturin build --release -q -o bench/.work/wheels
 bench/.venv/bin/pip install -q --force-reinstall --no-deps bench/.work/wheels/ory_iam-*.whl
 # The Node addon goes to its own target dir and output dir: the debug addon, index.js and
@@ -43,7 +43,7 @@ npx --no-install napi build --release --platform --manifest-path bindings-node/C
   --package-json-path package.json --target-dir target/bench-node --output-dir "$node_dir" >/dev/null
 cp bindings-node/ory-iam.js bindings-node/index.js "$node_dir/"
 
-bench/.venv/bin/python bench/run.py --iam-node-dir "$node_dir" --rust-bin target/release/examples/bench \
+bench/.venv/bin/python bench/run.py --iam-node-dir "$node_dir" --rust-bin target/release/ory-iam-bench \
   --only "${BENCH_ONLY:-}" "${quick[@]}"
 bench/.venv/bin/python bench/report.py
 echo "bench: see bench/REPORT.md"

@@ -3,6 +3,7 @@ use crate::errors::{catch, to_napi, IntoNapi};
 use napi::bindgen_prelude::PromiseRaw;
 use napi::Env;
 use napi_derive::napi;
+use ory_iam::kratos::session::Whoami;
 use serde_json::Value;
 
 // `whoami` accepts a Node `IncomingMessage`/Express request, a Fetch `Request`, `Headers`, or a
@@ -25,13 +26,11 @@ impl SessionService {
     pub fn whoami<'env>(&self, env: &'env Env, req: Value) -> napi::Result<PromiseRaw<'env, Session>> {
         let headers = ory_iam::transport::header_map_from_json(&req);
         // Answered without I/O (a cache hit): an already-settled promise, no hop to the runtime.
-        match catch(|| Ok(self.0.whoami_ready(&headers)))? {
-            Some(Ok(s)) => PromiseRaw::resolve(env, Session::from(s)),
-            Some(Err(e)) => PromiseRaw::reject(env, to_napi(e)),
-            None => {
-                let s = self.0.clone();
-                env.spawn_future(async move { s.whoami(&headers).await.napi().map(Into::into) })
-            }
+        // A miss carries the extracted credential on to `finish`.
+        match catch(|| Ok(self.0.whoami_start(&headers)))? {
+            Whoami::Ready(Ok(s)) => PromiseRaw::resolve(env, Session::from(s)),
+            Whoami::Ready(Err(e)) => PromiseRaw::reject(env, to_napi(e)),
+            Whoami::Pending(p) => env.spawn_future(async move { p.finish().await.napi().map(Into::into) }),
         }
     }
 
@@ -42,12 +41,14 @@ impl SessionService {
     )]
     pub fn whoami_or_null<'env>(&self, env: &'env Env, req: Value) -> napi::Result<PromiseRaw<'env, Option<Session>>> {
         let headers = ory_iam::transport::header_map_from_json(&req);
-        match catch(|| Ok(self.0.whoami_or_null_ready(&headers)))? {
-            Some(Ok(s)) => PromiseRaw::resolve(env, s.map(Session::from)),
-            Some(Err(e)) => PromiseRaw::reject(env, to_napi(e)),
-            None => {
-                let s = self.0.clone();
-                env.spawn_future(async move { Ok(s.whoami_or_null(&headers).await.napi()?.map(Into::into)) })
+        let or_null = ory_iam::SessionService::or_null;
+        match catch(|| Ok(self.0.whoami_start(&headers)))? {
+            Whoami::Ready(r) => match or_null(r) {
+                Ok(s) => PromiseRaw::resolve(env, s.map(Session::from)),
+                Err(e) => PromiseRaw::reject(env, to_napi(e)),
+            },
+            Whoami::Pending(p) => {
+                env.spawn_future(async move { Ok(or_null(p.finish().await).napi()?.map(Into::into)) })
             }
         }
     }

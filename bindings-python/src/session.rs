@@ -2,6 +2,7 @@ use crate::convert::to_py;
 use crate::convert::want_str;
 use crate::runtime::{core, guard, settled_with, spawn, spawn_with};
 use ory_iam::dto::{Identity, RecoveryAddress, Session, VerifiableAddress};
+use ory_iam::kratos::session::Whoami;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
@@ -153,30 +154,22 @@ impl PySessionService {
     /// runtime otherwise.
     fn resolve<'py>(&self, py: Python<'py>, req: &Bound<'py, PyAny>, or_null: bool) -> PyResult<Bound<'py, PyAny>> {
         let headers = headers_from_py(req);
-        if or_null {
-            match guard(py, || Ok(self.0.whoami_or_null_ready(&headers)))? {
-                Some(r) => settled_with(py, r, optional_session_to_py),
-                None => self.spawn_whoami(py, headers, true),
+        // The credential is extracted and hashed once: a miss carries it on to `finish`.
+        let pending = match guard(py, || Ok(self.0.whoami_start(&headers)))? {
+            Whoami::Ready(r) if or_null => {
+                return settled_with(py, ory_iam::SessionService::or_null(r), optional_session_to_py)
             }
-        } else {
-            match guard(py, || Ok(self.0.whoami_ready(&headers)))? {
-                Some(r) => settled_with(py, r, any_session_to_py),
-                None => self.spawn_whoami(py, headers, false),
-            }
-        }
-    }
-
-    fn spawn_whoami<'py>(
-        &self,
-        py: Python<'py>,
-        headers: http::HeaderMap,
-        or_null: bool,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let s = self.0.clone();
+            Whoami::Ready(r) => return settled_with(py, r, any_session_to_py),
+            Whoami::Pending(p) => p,
+        };
         if or_null {
-            spawn_with(py, async move { s.whoami_or_null(&headers).await }, optional_session_to_py)
+            spawn_with(
+                py,
+                async move { ory_iam::SessionService::or_null(pending.finish().await) },
+                optional_session_to_py,
+            )
         } else {
-            spawn_with(py, async move { s.whoami(&headers).await }, any_session_to_py)
+            spawn_with(py, pending.finish(), any_session_to_py)
         }
     }
 }

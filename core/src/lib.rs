@@ -26,6 +26,7 @@ pub mod fuzzing;
 pub(crate) mod http;
 #[doc(hidden)]
 pub mod hydra;
+mod ids;
 pub mod keto;
 pub mod kratos;
 pub mod metadata;

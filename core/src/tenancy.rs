@@ -7,7 +7,8 @@ use crate::config::{IamConfig, TenantConfig, Transport};
 use crate::error::{Error, Result};
 use crate::http::transport::Reqwest;
 use crate::http::{closed_error, Breakers, ClientSpec, HttpPool, HttpTransport, OryClient, Product};
-use std::collections::BTreeMap;
+use std::any::{Any, TypeId};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Everything one tenant needs at call time. Cloning shares every cache and pool (a traced
@@ -16,12 +17,9 @@ use std::sync::Arc;
 pub(crate) struct TenantContext {
     pub name: Arc<str>,
     pub config: Arc<TenantConfig>,
-    /// Keto decision cache and what we learnt about the server.
-    pub decisions: Arc<crate::keto::permission::Decisions>,
-    /// Client-credentials and introspection caches.
-    pub tokens: Arc<crate::hydra::token::TokenCaches>,
-    /// Hydra's JWKS for local JWT verification.
-    pub jwks: Arc<crate::hydra::jwt::JwksCache>,
+    /// What each service keeps for this tenant (Keto decisions, Hydra token caches and JWKS,
+    /// …), owned and typed by the service module: tenancy does not know the types.
+    state: Arc<ServiceState>,
     /// Shared by all tenants; keys include the tenant.
     pub sessions: Arc<SessionStore>,
     cookie_name: String,
@@ -104,9 +102,7 @@ impl TenantContext {
                 .as_ref()
                 .filter(|_| cfg.transport == Transport::Oathkeeper)
                 .map(|o| Arc::new(crate::transport::oathkeeper::Verifier::new(o))),
-            decisions: Default::default(),
-            tokens: Default::default(),
-            jwks: Default::default(),
+            state: Default::default(),
             config: Arc::new(cfg.clone()),
             pool,
             sessions,
@@ -167,6 +163,30 @@ impl TenantContext {
 
     pub fn emit(&self, event: AuditEvent) {
         self.audit.emit(event)
+    }
+
+    /// The service state of type `T` for this tenant, made on first use. Shared by every handle
+    /// and traced copy of the tenant.
+    pub fn state<T: Any + Send + Sync + Default>(&self) -> Arc<T> {
+        self.state.get::<T>()
+    }
+}
+
+/// Per-tenant state of the services, by type.
+#[derive(Default)]
+pub(crate) struct ServiceState(std::sync::RwLock<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>);
+
+impl ServiceState {
+    fn get<T: Any + Send + Sync + Default>(&self) -> Arc<T> {
+        let id = TypeId::of::<T>();
+        if let Some(v) = self.0.read().unwrap_or_else(|e| e.into_inner()).get(&id) {
+            if let Ok(t) = v.clone().downcast::<T>() {
+                return t;
+            }
+        }
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        let v = map.entry(id).or_insert_with(|| Arc::new(T::default())).clone();
+        v.downcast::<T>().unwrap_or_else(|_| unreachable!("the entry of a type is of that type"))
     }
 }
 

@@ -925,8 +925,8 @@ class Iam:
 
     async def close(self) -> None:
         """Shut down this ``Iam`` (every handle taken from it): connection pools emptied (calls
-        under way finish first), the running loop's idle connections closed, the session
-        cache's Redis connection dropped and its memory entries cleared. Every later call raises
+        under way finish first, then their connections close), the session cache's Redis
+        connection dropped and its memory entries cleared. Every later call raises
         :class:`IamConfigurationError`, cached answers included. Idempotent; ``async with``
         calls it."""
         await self._n.close()

@@ -345,6 +345,11 @@ impl OryClient {
         if !self.inner.pool.is_open() {
             return Err(closed_error(&self.inner.tenant));
         }
+        if !path_stays_under_base(call.path) {
+            // Ids are checked and encoded by the services (`crate::ids`); this is the net under
+            // them: no request ever leaves the product's base path.
+            return Err(Error::validation(format!("invalid path for {}", self.inner.product.as_str())));
+        }
         let cfg = &self.inner.cfg;
         let headers = self.attempt_headers(&call, &request_id);
         let timeout = Duration::from_millis(cfg.timeout_ms);
@@ -542,6 +547,18 @@ fn backoff(cfg: &HttpConfig, attempt: u32) -> Duration {
     Duration::from_millis(fastrand::u64(capped / 2..=capped.max(1)))
 }
 
+/// Whether a relative call path resolves below the client's base: no `.`/`..` segment (in any
+/// spelling `Url::join` resolves, `%2e` included), no `\` (read as `/`), no scheme or
+/// authority.
+fn path_stays_under_base(path: &str) -> bool {
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    !path.starts_with("//")
+        && !path.contains(['\\', ':'])
+        && path
+            .split('/')
+            .all(|seg| ![".", "..", "%2e", ".%2e", "%2e.", "%2e%2e"].iter().any(|dot| seg.eq_ignore_ascii_case(dot)))
+}
+
 /// `Retry-After` as delay-seconds or an HTTP-date in any of RFC 9110's three forms (parsed
 /// by the `httpdate` crate); a date in the past is no wait.
 fn retry_after(h: &HeaderMap) -> Option<Duration> {
@@ -656,6 +673,16 @@ mod tests {
         for junk in ["soon", "-1", "Sun, 32 Nov 1994 08:49:37 GMT", "99999999999999999999999"] {
             h.insert(http::header::RETRY_AFTER, http::HeaderValue::from_static(junk));
             assert_eq!(retry_after(&h), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn paths_that_would_leave_the_base_are_refused() {
+        for ok in ["admin/clients/a%2Fb", "admin/keys/x.y", "sessions/whoami", "admin/identities/%2E%2E%5C"] {
+            assert!(path_stays_under_base(ok), "{ok}");
+        }
+        for bad in ["..", "admin/..", "admin/%2e%2E/keys", "a/./b", "a\\b", "//evil/x", "http:x", "a/.%2e"] {
+            assert!(!path_stays_under_base(bad), "{bad}");
         }
     }
 

@@ -36,7 +36,7 @@ impl JwkService {
             return Err(Error::invalid_field("alg", "must name a signing or encryption algorithm"));
         }
         let c = self.admin("jwk.create_set")?;
-        let path = format!("admin/keys/{set}");
+        let path = format!("admin/keys/{}", crate::ids::seg(set));
         let mut body = json!({"alg": opts.alg, "use": opts.use_, "kid": opts.kid.unwrap_or_default()});
         if body["kid"] == json!("") {
             body["kid"] = json!(uuid::Uuid::new_v4().to_string());
@@ -48,7 +48,7 @@ impl JwkService {
     pub async fn get_set(&self, set: &str) -> Result<JsonWebKeySet> {
         check_path_id("set", set)?;
         let c = self.admin("jwk.get_set")?;
-        let path = format!("admin/keys/{set}");
+        let path = format!("admin/keys/{}", crate::ids::seg(set));
         let r = c.send(Call::get(&path)).await?;
         set_from(c.decode(&r)?)
     }
@@ -57,7 +57,7 @@ impl JwkService {
     pub async fn update_set(&self, set: &str, keys: JsonWebKeySet) -> Result<JsonWebKeySet> {
         check_path_id("set", set)?;
         let c = self.admin("jwk.update_set")?;
-        let path = format!("admin/keys/{set}");
+        let path = format!("admin/keys/{}", crate::ids::seg(set));
         let r = c.send(Call::new(http::Method::PUT, &path).json(json!({"keys": keys.keys}))).await?;
         set_from(c.decode(&r)?)
     }
@@ -65,7 +65,7 @@ impl JwkService {
     pub async fn delete_set(&self, set: &str) -> Result<()> {
         check_path_id("set", set)?;
         let c = self.admin("jwk.delete_set")?;
-        let path = format!("admin/keys/{set}");
+        let path = format!("admin/keys/{}", crate::ids::seg(set));
         c.send(Call::delete(&path)).await.map(|_| ())
     }
 
@@ -74,7 +74,7 @@ impl JwkService {
         check_path_id("set", set)?;
         check_path_id("kid", kid)?;
         let c = self.admin("jwk.get_key")?;
-        let path = format!("admin/keys/{set}/{kid}");
+        let path = format!("admin/keys/{}/{}", crate::ids::seg(set), crate::ids::seg(kid));
         let r = c.send(Call::get(&path)).await?;
         set_from(c.decode(&r)?)
     }
@@ -92,7 +92,7 @@ impl JwkService {
             return Err(Error::invalid_field("key.kid", "must equal the kid in the path"));
         }
         let c = self.admin("jwk.update_key")?;
-        let path = format!("admin/keys/{set}/{kid}");
+        let path = format!("admin/keys/{}/{}", crate::ids::seg(set), crate::ids::seg(kid));
         let r = c.send(Call::new(http::Method::PUT, &path).json(key)).await?;
         c.decode(&r)
     }
@@ -101,7 +101,7 @@ impl JwkService {
         check_path_id("set", set)?;
         check_path_id("kid", kid)?;
         let c = self.admin("jwk.delete_key")?;
-        let path = format!("admin/keys/{set}/{kid}");
+        let path = format!("admin/keys/{}/{}", crate::ids::seg(set), crate::ids::seg(kid));
         c.send(Call::delete(&path)).await.map(|_| ())
     }
 }

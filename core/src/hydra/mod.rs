@@ -14,12 +14,9 @@ pub use oauth2_client::OAuth2ClientService;
 pub use token::TokenService;
 pub use trusted_issuer::TrustedIssuerService;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
-/// Ids Hydra puts in URL paths: refuse what could change the path.
+/// Ids Hydra puts in URL paths (sent as one encoded segment, see [`crate::ids`]).
 pub(crate) fn check_path_id(field: &str, id: &str) -> Result<()> {
-    if id.is_empty() || id.len() > 512 || id.contains(['/', '?', '#', '%']) || id.chars().any(char::is_control) {
-        return Err(Error::invalid_field(field, "must be a non-empty id without '/', '?', '#', '%'"));
-    }
-    Ok(())
+    crate::ids::check_segment(field, id)
 }

@@ -31,7 +31,7 @@ impl OAuth2ClientService {
     pub async fn get(&self, id: &str) -> Result<OAuth2Client> {
         check_path_id("id", id)?;
         let c = self.admin("oauth2_client.get")?;
-        let path = format!("admin/clients/{id}");
+        let path = format!("admin/clients/{}", crate::ids::seg(id));
         let r = c.send(Call::get(&path)).await?;
         Ok(c.decode::<wire::Client>(&r)?.into_dto(&self.t.name))
     }
@@ -66,7 +66,7 @@ impl OAuth2ClientService {
         check_path_id("id", id)?;
         check_client(&client)?;
         let c = self.admin("oauth2_client.set")?;
-        let path = format!("admin/clients/{id}");
+        let path = format!("admin/clients/{}", crate::ids::seg(id));
         let r = c.send(Call::new(http::Method::PUT, &path).json(client)).await?;
         Ok(c.decode::<wire::Client>(&r)?.into_dto(&self.t.name))
     }
@@ -93,7 +93,7 @@ impl OAuth2ClientService {
             }
         }
         let c = self.admin("oauth2_client.patch")?;
-        let path = format!("admin/clients/{id}");
+        let path = format!("admin/clients/{}", crate::ids::seg(id));
         let r = c.send(Call::patch(&path).json(ops)).await?;
         Ok(c.decode::<wire::Client>(&r)?.into_dto(&self.t.name))
     }
@@ -102,7 +102,7 @@ impl OAuth2ClientService {
     pub async fn delete(&self, id: &str) -> Result<()> {
         check_path_id("id", id)?;
         let c = self.admin("oauth2_client.delete")?;
-        let path = format!("admin/clients/{id}");
+        let path = format!("admin/clients/{}", crate::ids::seg(id));
         let res = c.send(Call::delete(&path)).await;
         self.t.emit(
             AuditEvent::new(names::OAUTH2_CLIENT_DELETE, &self.t.name, if res.is_ok() { "success" } else { "failure" })

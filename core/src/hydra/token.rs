@@ -82,7 +82,9 @@ impl TokenService {
     pub async fn client_credentials(&self, scope: Option<&str>) -> Result<TokenSet> {
         self.t.ensure_open()?;
         let key = scope.unwrap_or("").to_owned();
-        if let Some((t, until)) = self.t.tokens.credentials.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        if let Some((t, until)) =
+            self.t.state::<TokenCaches>().credentials.lock().ok().and_then(|m| m.get(&key).cloned())
+        {
             if Instant::now() < until {
                 return Ok(t);
             }
@@ -95,7 +97,7 @@ impl TokenService {
         let t = self.token("token.client_credentials", form, id, secret, true).await?;
         if let Some(exp) = t.expires_in {
             let ahead = Duration::from_millis(exp.saturating_mul(800));
-            if let Ok(mut m) = self.t.tokens.credentials.lock() {
+            if let Ok(mut m) = self.t.state::<TokenCaches>().credentials.lock() {
                 m.insert(key, (t.clone(), Instant::now() + ahead));
             }
         }
@@ -162,7 +164,9 @@ impl TokenService {
         let key = cache::key(&self.t.name, "introspect", token.expose());
         let ttl = Duration::from_millis(self.t.config.cache.introspection_ttl_ms);
         if !ttl.is_zero() {
-            if let Some((i, until)) = self.t.tokens.introspections.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            if let Some((i, until)) =
+                self.t.state::<TokenCaches>().introspections.lock().ok().and_then(|m| m.get(&key).cloned())
+            {
                 if Instant::now() < until {
                     return Ok(i);
                 }
@@ -177,7 +181,7 @@ impl TokenService {
         if !ttl.is_zero() && i.active {
             let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
             let left = i.exp.map(|e| Duration::from_secs(e.saturating_sub(now).max(0) as u64)).unwrap_or(ttl);
-            if let Ok(mut m) = self.t.tokens.introspections.lock() {
+            if let Ok(mut m) = self.t.state::<TokenCaches>().introspections.lock() {
                 m.insert(key, (i.clone(), Instant::now() + ttl.min(left)));
             }
         }
@@ -217,7 +221,7 @@ impl TokenService {
             BearerMode::Auto => looks_jwt,
         };
         let principal = if use_jwt {
-            match t.jwks.verify(t, token.expose()).await {
+            match t.state::<crate::hydra::jwt::JwksCache>().verify(t, token.expose()).await {
                 Ok(c) => IamMachinePrincipal {
                     tenant: t.name.to_string(),
                     client_id: c.client_id,
@@ -302,7 +306,7 @@ impl TokenService {
             None => form.push(("client_id", id)),
         }
         let res = c.send(call.form(form)).await;
-        if let Ok(mut m) = self.t.tokens.introspections.lock() {
+        if let Ok(mut m) = self.t.state::<TokenCaches>().introspections.lock() {
             m.remove(&cache::key(&self.t.name, "introspect", token.expose()));
         }
         res.map(|_| ())

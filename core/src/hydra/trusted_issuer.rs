@@ -57,7 +57,7 @@ impl TrustedIssuerService {
     pub async fn get(&self, id: &str) -> Result<TrustedIssuer> {
         check_path_id("id", id)?;
         let c = self.admin("trusted_issuer.get")?;
-        let path = format!("{PATH}/{id}");
+        let path = format!("{PATH}/{}", crate::ids::seg(id));
         let r = c.send(Call::get(&path)).await?;
         Ok(c.decode::<wire::Trusted>(&r)?.into_dto(&self.t.name))
     }
@@ -87,7 +87,7 @@ impl TrustedIssuerService {
     pub async fn delete(&self, id: &str) -> Result<()> {
         check_path_id("id", id)?;
         let c = self.admin("trusted_issuer.delete")?;
-        let path = format!("{PATH}/{id}");
+        let path = format!("{PATH}/{}", crate::ids::seg(id));
         c.send(Call::delete(&path)).await.map(|_| ())
     }
 }

@@ -150,7 +150,7 @@ impl PermissionService {
         self.t.ensure_open()?;
         validate(tuple)?;
         if !opts.fresh && !self.ttl().is_zero() {
-            if let Some(allowed) = self.t.decisions.get(tuple) {
+            if let Some(allowed) = self.t.state::<Decisions>().get(tuple) {
                 return Ok(allowed);
             }
         }
@@ -165,7 +165,7 @@ impl PermissionService {
         match res {
             Ok(allowed) => {
                 if !self.ttl().is_zero() {
-                    self.t.decisions.put(tuple, *allowed, self.ttl());
+                    self.t.state::<Decisions>().put(tuple, *allowed, self.ttl());
                 }
                 if !allowed {
                     self.t.emit(
@@ -204,7 +204,7 @@ impl PermissionService {
         let mut out: Vec<Option<CheckResult>> = vec![None; tuples.len()];
         // Tuples Keto must decide: valid ones without a cached decision (as `check` does).
         let mut valid = Vec::new();
-        let cached = |t: &PermissionTuple| if self.ttl().is_zero() { None } else { self.t.decisions.get(t) };
+        let cached = |t: &PermissionTuple| if self.ttl().is_zero() { None } else { self.t.state::<Decisions>().get(t) };
         for (i, t) in tuples.iter().enumerate() {
             match validate(t) {
                 Ok(()) => match cached(t) {
@@ -214,20 +214,20 @@ impl PermissionService {
                 Err(e) => out[i] = Some(CheckResult { allowed: false, error: Some(e.to_string()) }),
             }
         }
-        if self.t.decisions.batch.load(Ordering::Relaxed) != 2 {
+        if self.t.state::<Decisions>().batch.load(Ordering::Relaxed) != 2 {
             let size =
                 self.t.config.keto.as_ref().map_or(KetoConfig::DEFAULT_BATCH_SIZE as usize, KetoConfig::batch_size);
             let chunks: Vec<&[usize]> = valid.chunks(size).collect();
             let mut rest = 0..chunks.len();
             let mut supported = true;
-            if self.t.decisions.batch.load(Ordering::Relaxed) == 0 {
+            if self.t.state::<Decisions>().batch.load(Ordering::Relaxed) == 0 {
                 // Not known yet whether this server has the endpoint: one chunk asks alone, so
                 // an old Keto sees one 404, not a burst of them.
                 if let Some(first) = chunks.first() {
                     match self.batch_chunk(&c, tuples, first).await? {
                         Chunk::Unsupported => {
                             supported = false;
-                            self.t.decisions.batch.store(2, Ordering::Relaxed);
+                            self.t.state::<Decisions>().batch.store(2, Ordering::Relaxed);
                             tracing::warn!(
                                 target: "ory_iam::keto",
                                 tenant = %self.t.name,
@@ -237,7 +237,7 @@ impl PermissionService {
                         }
                         answer => {
                             if matches!(answer, Chunk::Answered(_)) {
-                                self.t.decisions.batch.store(1, Ordering::Relaxed);
+                                self.t.state::<Decisions>().batch.store(1, Ordering::Relaxed);
                             }
                             self.take(tuples, first, answer, &mut out);
                             rest = 1..chunks.len();
@@ -360,7 +360,7 @@ impl PermissionService {
 
     fn after_write(&self, tuple: &PermissionTuple, event: &str, res: &Result<()>) {
         // Whatever the outcome, cached decisions about this object may be stale now.
-        self.t.decisions.invalidate(&tuple.namespace, &tuple.object);
+        self.t.state::<Decisions>().invalidate(&tuple.namespace, &tuple.object);
         self.t.emit(
             AuditEvent::new(event, &self.t.name, if res.is_ok() { "success" } else { "failure" })
                 .attr("namespace", tuple.namespace.clone())

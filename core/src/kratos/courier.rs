@@ -1,11 +1,11 @@
 //! `CourierService`: messages Kratos queued (recovery codes, verification links). Bodies are
 //! left out unless a call asks for them.
 
-use super::identity::check_uuid;
 use super::wire;
 use crate::dto::{CourierMessage, ListCourierMessages, Page};
 use crate::error::{Error, Result};
 use crate::http::Call;
+use crate::ids::check_uuid;
 use crate::paging::{next_token_from_link, page_query, pages, Pager};
 use crate::tenancy::service_handle;
 
@@ -52,7 +52,7 @@ impl CourierService {
     pub async fn get(&self, id: &str, include_body: bool) -> Result<CourierMessage> {
         check_uuid("id", id)?;
         let c = self.t.kratos_admin("courier.get")?;
-        let path = format!("admin/courier/messages/{id}");
+        let path = format!("admin/courier/messages/{}", crate::ids::seg(id));
         let r = c.send(Call::get(&path)).await?;
         Ok(c.decode::<wire::CourierMessage>(&r)?.into_dto(&self.t.name, include_body))
     }

@@ -31,7 +31,7 @@ fn set_cookies(r: &Reply) -> Vec<Secret> {
 }
 
 fn check_flow_id(id: &str) -> Result<()> {
-    super::identity::check_uuid("flow_id", id)
+    crate::ids::check_uuid("flow_id", id)
 }
 
 impl FlowService {

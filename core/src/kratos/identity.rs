@@ -5,6 +5,7 @@ use crate::audit::{names, AuditEvent};
 use crate::dto::{CreateIdentity, Credential, Identity, ListIdentities, ListSessions, Page, Session};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::Call;
+use crate::ids::check_uuid;
 use crate::paging::{next_token_from_link, page_query, pages, Pager};
 use crate::tenancy::service_handle;
 use serde_json::{json, Value};
@@ -13,14 +14,6 @@ service_handle!(
     /// Kratos identities of one tenant (admin API).
     IdentityService
 );
-
-/// Kratos ids are UUIDs; anything else is refused before a request is sent.
-pub(crate) fn check_uuid(field: &str, id: &str) -> Result<()> {
-    match uuid::Uuid::parse_str(id) {
-        Ok(_) if id.len() == 36 => Ok(()),
-        _ => Err(Error::invalid_field(field, "must be a UUID")),
-    }
-}
 
 impl IdentityService {
     /// The identity without traits, admin metadata or addresses.
@@ -32,7 +25,7 @@ impl IdentityService {
     pub async fn get_with_traits(&self, id: &str) -> Result<Identity> {
         check_uuid("id", id)?;
         let c = self.t.kratos_admin("identity.get")?;
-        let path = format!("admin/identities/{id}");
+        let path = format!("admin/identities/{}", crate::ids::seg(id));
         let r = c.send(Call::get(&path)).await?;
         Ok(c.decode::<wire::Identity>(&r)?.into_dto(&self.t.name))
     }
@@ -121,7 +114,7 @@ impl IdentityService {
 
     async fn apply_patch(&self, id: &str, ops: Value, idempotent: bool) -> Result<Identity> {
         let c = self.t.kratos_admin("identity.patch")?;
-        let path = format!("admin/identities/{id}");
+        let path = format!("admin/identities/{}", crate::ids::seg(id));
         let mut call = Call::patch(&path).json(ops);
         call.idempotent = idempotent;
         let r = c.send(call).await?;
@@ -132,7 +125,7 @@ impl IdentityService {
     pub async fn list_sessions(&self, id: &str, opts: ListSessions) -> Result<Page<Session>> {
         check_uuid("id", id)?;
         let c = self.t.kratos_admin("identity.list_sessions")?;
-        let path = format!("admin/identities/{id}/sessions");
+        let path = format!("admin/identities/{}/sessions", crate::ids::seg(id));
         let mut call = Call::get(&path);
         call = page_query(call, opts.page_size, opts.page_token, 1000)?;
         if let Some(a) = opts.active {
@@ -165,7 +158,7 @@ impl IdentityService {
     pub async fn extend_session(&self, session_id: &str) -> Result<Session> {
         check_uuid("session_id", session_id)?;
         let c = self.t.kratos_admin("identity.extend_session")?;
-        let path = format!("admin/sessions/{session_id}/extend");
+        let path = format!("admin/sessions/{}/extend", crate::ids::seg(session_id));
         let mut call = Call::patch(&path);
         // Extending sets the expiry to now + lifespan: repeating it is harmless, so retry it.
         call.idempotent = true;
@@ -173,7 +166,7 @@ impl IdentityService {
         // Depending on `feature_flags.faster_session_extend` Kratos answers 200 with the
         // session or 204 with nothing; then read it back.
         let r = if r.status == 204 || r.body.is_empty() {
-            let get = format!("admin/sessions/{session_id}");
+            let get = format!("admin/sessions/{}", crate::ids::seg(session_id));
             c.send(Call::get(&get).query("expand", "identity")).await?
         } else {
             r
@@ -191,7 +184,7 @@ impl IdentityService {
     pub async fn get_credentials(&self, id: &str) -> Result<Vec<Credential>> {
         check_uuid("id", id)?;
         let c = self.t.kratos_admin("identity.get_credentials")?;
-        let path = format!("admin/identities/{id}");
+        let path = format!("admin/identities/{}", crate::ids::seg(id));
         let mut call = Call::get(&path);
         for ty in CREDENTIAL_TYPES {
             call = call.query("include_credential", *ty);
@@ -225,7 +218,7 @@ impl IdentityService {
             return Err(Error::invalid_field("identifier", "must not be empty"));
         }
         let c = self.t.kratos_admin("identity.delete_credential")?;
-        let path = format!("admin/identities/{id}/credentials/{credential_type}");
+        let path = format!("admin/identities/{}/credentials/{}", crate::ids::seg(id), crate::ids::seg(credential_type));
         let mut call = Call::delete(&path);
         if let Some(i) = identifier {
             call = call.query("identifier", i.to_owned());
@@ -262,7 +255,7 @@ impl IdentityService {
     pub async fn delete(&self, id: &str) -> Result<()> {
         check_uuid("id", id)?;
         let c = self.t.kratos_admin("identity.delete")?;
-        let path = format!("admin/identities/{id}");
+        let path = format!("admin/identities/{}", crate::ids::seg(id));
         let res = c.send(Call::delete(&path)).await;
         let (result, request_id) = match &res {
             Ok(r) => ("success", Some(r.request_id.clone())),

@@ -2,7 +2,7 @@
 
 use super::wire;
 use crate::dto::IdentitySchema;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::Call;
 use crate::tenancy::service_handle;
 
@@ -39,16 +39,10 @@ impl SchemaService {
 
     /// One schema document by id.
     pub async fn get(&self, id: &str) -> Result<IdentitySchema> {
-        if id.is_empty() || id.len() > 256 || id.contains('/') {
-            return Err(Error::invalid_field("id", "must be a schema id (non-empty, no '/')"));
-        }
+        crate::ids::check_segment("id", id)?;
         let c = self.t.kratos_public("schema.get")?;
-        let path = format!("schemas/{}", url_escape(id));
+        let path = format!("schemas/{}", crate::ids::seg(id));
         let r = c.send(Call::get(&path)).await?;
         Ok(IdentitySchema { tenant: self.t.name.to_string(), id: id.to_owned(), schema: c.decode(&r)? })
     }
-}
-
-fn url_escape(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
 }

@@ -1,13 +1,13 @@
 //! `SessionService`: who is calling? Resolves the request's credential through the tenant's
 //! transport, the session cache (single-flight) and Kratos `GET /sessions/whoami`.
 
-use super::identity::check_uuid;
 use super::wire;
 use crate::audit::{names, AuditEvent};
 use crate::cache;
 use crate::dto::Session;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Call, OryClient, Reply};
+use crate::ids::check_uuid;
 use crate::tenancy::{service_handle, TenantContext};
 use crate::transport::oathkeeper::Refusal;
 use crate::transport::{self, Credential, Rejection};
@@ -61,46 +61,37 @@ impl SessionService {
     /// The session of the request, or `IamUnauthorizedError` (missing, malformed, invalid or
     /// expired credential). Upstream trouble is `IamUpstreamUnavailableError`, never "anonymous".
     pub async fn whoami(&self, headers: &HeaderMap) -> Result<Session> {
-        let (cred, key, request_id) = match self.local(headers) {
-            Local::Done(r) => return *r,
-            Local::Ask { cred, key, request_id } => (cred, key, request_id),
-        };
-        let t = self.t.clone();
-        let audit = |name: &str, result: &str| AuditEvent::new(name, &t.name, result).request_id(request_id.clone());
-        let store = t.sessions.clone();
-
-        if let Some(s) = store.get(&key).await {
-            if s.tenant != *t.name {
-                // Only reachable if a shared cache was tampered with; never hand it out.
-                t.emit(audit(names::AUTH_TENANT_MISMATCH, "denied").attr("found_tenant", s.tenant.clone()));
-            } else if fresh(&s) {
-                return Ok(self.hit(s, &request_id));
-            }
+        match self.whoami_start(headers) {
+            Whoami::Ready(r) => r,
+            Whoami::Pending(p) => p.finish().await,
         }
+    }
 
-        let fetch = {
-            let t = t.clone();
-            let request_id = request_id.clone();
-            let key = key.clone();
-            let store = store.clone();
-            async move {
-                // The leader looks again: a caller that missed the cache just before the
-                // previous flight stored its session and ended would otherwise go upstream a
-                // second time (seen with 1,000 concurrent callers). In-memory only: a second
-                // Redis round trip on every miss would cost more than it saves.
-                if let Some(s) = store.get_now(&key).filter(|s| s.tenant == *t.name && fresh(s)) {
-                    return Ok(Session { cache_hit: true, ..s });
+    /// `whoami` up to its first wait: [`Whoami::Ready`] when no I/O is needed (a fresh session in
+    /// the memory cache, an Oathkeeper envelope, a credential refused locally; audited as
+    /// `whoami` audits them), else [`Whoami::Pending`], whose [`finish`](PendingWhoami::finish)
+    /// asks the cache and Kratos with the credential already extracted and hashed. The
+    /// bindings use it to hand back an already-resolved awaitable without a round trip through
+    /// the runtime, and to extract the credential once per call.
+    pub fn whoami_start(&self, headers: &HeaderMap) -> Whoami {
+        match self.local(headers) {
+            Local::Done(r) => Whoami::Ready(*r),
+            Local::Ask { cred, key, request_id } => {
+                let t = &self.t;
+                match t.sessions.get_now(&key).filter(|s| s.tenant == *t.name && fresh(s)) {
+                    Some(s) => Whoami::Ready(Ok(self.hit(s, &request_id))),
+                    // Anything but a clean hit (miss, expired, foreign tenant) is left to
+                    // `finish`, which audits it.
+                    None => Whoami::Pending(PendingWhoami { svc: self.clone(), cred, key, request_id }),
                 }
-                let s = fetch_whoami(&t, cred, request_id).await?;
-                store_fetched(&t, &key, &s).await;
-                Ok(s)
             }
-        };
-        let res = if store.enabled() { store.single_flight(&key, fetch).await } else { fetch.await };
-        match res {
-            Ok(s) if s.cache_hit => Ok(self.hit(s, &request_id)),
-            res => self.fetched(res, &request_id),
         }
+    }
+
+    /// The `whoami_or_null` reading of a `whoami` result: `None` for a missing, rejected or
+    /// refused credential; outages still fail.
+    pub fn or_null(r: Result<Session>) -> Result<Option<Session>> {
+        or_null(r)
     }
 
     /// Audit the outcome of asking Kratos.
@@ -117,20 +108,15 @@ impl SessionService {
         res
     }
 
-    /// `whoami` without waiting, when no I/O is needed: `Some` for a fresh session in the
-    /// in-memory cache, an Oathkeeper envelope, or a credential refused locally (same result
-    /// and audit events as `whoami`); `None` when Kratos or Redis must be asked, then call
-    /// [`whoami`](Self::whoami). The bindings use it to hand back an already-resolved
-    /// awaitable on the cache-hit path instead of a round trip through the runtime.
+    /// `whoami` without waiting, when no I/O is needed: `Some` as [`whoami_start`]'s
+    /// [`Whoami::Ready`], `None` when Kratos or Redis must be asked (then call
+    /// [`whoami`](Self::whoami)).
+    ///
+    /// [`whoami_start`]: Self::whoami_start
     pub fn whoami_ready(&self, headers: &HeaderMap) -> Option<Result<Session>> {
-        match self.local(headers) {
-            Local::Done(r) => Some(*r),
-            Local::Ask { key, request_id, .. } => {
-                // Anything but a clean hit (miss, expired, foreign tenant) is left to `whoami`,
-                // which audits it.
-                let s = self.t.sessions.get_now(&key).filter(|s| s.tenant == *self.t.name && fresh(s))?;
-                Some(Ok(self.hit(s, &request_id)))
-            }
+        match self.whoami_start(headers) {
+            Whoami::Ready(r) => Some(r),
+            Whoami::Pending(_) => None,
         }
     }
 
@@ -234,6 +220,69 @@ impl SessionService {
     }
 }
 
+/// What [`SessionService::whoami_start`] found.
+// Made and taken apart once per call: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum Whoami {
+    /// Known without I/O.
+    Ready(Result<Session>),
+    /// The cache (Redis, or a stale entry) and Kratos must be asked.
+    Pending(PendingWhoami),
+}
+
+/// The rest of a `whoami`: the credential extracted and its cache key computed. Holds the
+/// credential, so no `Debug`. Dropping it (the caller gave up) sends and audits nothing.
+pub struct PendingWhoami {
+    svc: SessionService,
+    cred: Credential,
+    key: String,
+    request_id: Option<String>,
+}
+
+impl PendingWhoami {
+    /// Ask the session cache, then Kratos (one flight per credential with a cache), and cache
+    /// and audit the outcome as `whoami` does.
+    pub async fn finish(self) -> Result<Session> {
+        let PendingWhoami { svc, cred, key, request_id } = self;
+        let t = svc.t.clone();
+        let audit = |name: &str, result: &str| AuditEvent::new(name, &t.name, result).request_id(request_id.clone());
+        let store = t.sessions.clone();
+
+        if let Some(s) = store.get(&key).await {
+            if s.tenant != *t.name {
+                // Only reachable if a shared cache was tampered with; never hand it out.
+                t.emit(audit(names::AUTH_TENANT_MISMATCH, "denied").attr("found_tenant", s.tenant.clone()));
+            } else if fresh(&s) {
+                return Ok(svc.hit(s, &request_id));
+            }
+        }
+
+        let fetch = {
+            let t = t.clone();
+            let request_id = request_id.clone();
+            let key = key.clone();
+            let store = store.clone();
+            async move {
+                // The leader looks again: a caller that missed the cache just before the
+                // previous flight stored its session and ended would otherwise go upstream a
+                // second time (seen with 1,000 concurrent callers). In-memory only: a second
+                // Redis round trip on every miss would cost more than it saves.
+                if let Some(s) = store.get_now(&key).filter(|s| s.tenant == *t.name && fresh(s)) {
+                    return Ok(Session { cache_hit: true, ..s });
+                }
+                let s = fetch_whoami(&t, cred, request_id).await?;
+                store_fetched(&t, &key, &s).await;
+                Ok(s)
+            }
+        };
+        let res = if store.enabled() { store.single_flight(&key, fetch).await } else { fetch.await };
+        match res {
+            Ok(s) if s.cache_hit => Ok(svc.hit(s, &request_id)),
+            res => svc.fetched(res, &request_id),
+        }
+    }
+}
+
 /// The request `whoami` sends to Kratos for a credential.
 fn whoami_call(t: &TenantContext, cred: &Credential, request_id: &Option<String>) -> Result<Call<'static>> {
     let mut call = Call::get("sessions/whoami");
@@ -294,7 +343,7 @@ fn fetched_ttl(t: &TenantContext, s: &Session) -> Duration {
 pub(crate) async fn revoke_session(t: &Arc<TenantContext>, session_id: &str) -> Result<()> {
     check_uuid("session_id", session_id)?;
     let c = t.kratos_admin("session.revoke")?;
-    let path = format!("admin/sessions/{session_id}");
+    let path = format!("admin/sessions/{}", crate::ids::seg(session_id));
     let res = c.send(Call::delete(&path)).await;
     // Evict whatever the outcome: a session Kratos no longer knows must not live on in a cache.
     t.sessions.evict_session(&t.name, session_id).await;

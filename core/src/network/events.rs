@@ -48,7 +48,7 @@ impl EventsService {
             _ => {}
         }
         let c = console(&self.t, "events.create")?;
-        let path = format!("projects/{project_id}/eventstreams");
+        let path = format!("projects/{}/eventstreams", crate::ids::seg(project_id));
         let r = c.send(Call::post(&path).json(body(&input)?)).await?;
         Ok(stream(&self.t.name, &c.decode(&r)?))
     }
@@ -56,7 +56,7 @@ impl EventsService {
     pub async fn list(&self, project_id: &str) -> Result<Vec<EventStream>> {
         check_id("project_id", project_id)?;
         let c = console(&self.t, "events.list")?;
-        let path = format!("projects/{project_id}/eventstreams");
+        let path = format!("projects/{}/eventstreams", crate::ids::seg(project_id));
         let r = c.send(Call::get(&path)).await?;
         let v: Value = c.decode(&r)?;
         Ok(v.get("event_streams").map(array).unwrap_or_default().iter().map(|s| stream(&self.t.name, s)).collect())
@@ -67,7 +67,7 @@ impl EventsService {
         check_id("project_id", project_id)?;
         check_id("stream_id", stream_id)?;
         let c = console(&self.t, "events.set")?;
-        let path = format!("projects/{project_id}/eventstreams/{stream_id}");
+        let path = format!("projects/{}/eventstreams/{}", crate::ids::seg(project_id), crate::ids::seg(stream_id));
         let r = c.send(Call::new(http::Method::PUT, &path).json(body(&input)?)).await?;
         Ok(stream(&self.t.name, &c.decode(&r)?))
     }
@@ -77,7 +77,7 @@ impl EventsService {
         check_id("project_id", project_id)?;
         check_id("stream_id", stream_id)?;
         let c = console(&self.t, "events.delete")?;
-        let path = format!("projects/{project_id}/eventstreams/{stream_id}");
+        let path = format!("projects/{}/eventstreams/{}", crate::ids::seg(project_id), crate::ids::seg(stream_id));
         let res = c.send(Call::delete(&path)).await;
         self.t.emit(
             AuditEvent::new(names::EVENT_STREAM_DELETE, &self.t.name, if res.is_ok() { "success" } else { "failure" })

@@ -32,7 +32,7 @@ pub(crate) fn console<'a>(t: &'a TenantContext, op: &str) -> Result<&'a OryClien
 
 /// Console ids are UUIDs; workspace ids too.
 pub(crate) fn check_id(field: &str, id: &str) -> Result<()> {
-    crate::kratos::identity::check_uuid(field, id)
+    crate::ids::check_uuid(field, id)
 }
 
 /// Names shown in the console: non-empty and of a sane length (a megabyte is a caller's bug).
@@ -152,7 +152,7 @@ pub(crate) async fn create_api_key(
         body["expires_at"] = serde_json::json!(e);
     }
     let c = console(t, &format!("{}.create_api_key", k.service))?;
-    let path = format!("{}/{id}/tokens", k.owner);
+    let path = format!("{}/{}/tokens", k.owner, crate::ids::seg(id));
     let r = c.send(Call::post(&path).json(body)).await?;
     Ok(api_key(&t.name, &c.decode(&r)?))
 }
@@ -160,7 +160,7 @@ pub(crate) async fn create_api_key(
 pub(crate) async fn list_api_keys(t: &TenantContext, k: &KeyScope, id: &str) -> Result<Vec<dto::ApiKey>> {
     check_id("id", id)?;
     let c = console(t, &format!("{}.list_api_keys", k.service))?;
-    let path = format!("{}/{id}/tokens", k.owner);
+    let path = format!("{}/{}/tokens", k.owner, crate::ids::seg(id));
     let r = c.send(Call::get(&path)).await?;
     Ok(array(&c.decode(&r)?).iter().map(|v| api_key(&t.name, v)).collect())
 }
@@ -170,7 +170,7 @@ pub(crate) async fn delete_api_key(t: &TenantContext, k: &KeyScope, id: &str, ke
     check_id("id", id)?;
     check_id("key_id", key_id)?;
     let c = console(t, &format!("{}.delete_api_key", k.service))?;
-    let path = format!("{}/{id}/tokens/{key_id}", k.owner);
+    let path = format!("{}/{}/tokens/{}", k.owner, crate::ids::seg(id), crate::ids::seg(key_id));
     let res = c.send(Call::delete(&path)).await;
     t.emit(
         AuditEvent::new(k.delete_event, &t.name, if res.is_ok() { "success" } else { "failure" })

@@ -49,7 +49,7 @@ impl ProjectAdminService {
     pub async fn get(&self, id: &str) -> Result<Project> {
         check_id("id", id)?;
         let c = console(&self.t, "project_admin.get")?;
-        let path = format!("projects/{id}");
+        let path = format!("projects/{}", crate::ids::seg(id));
         let (r, listed) = tokio::try_join!(c.send(Call::get(&path)), self.list())?;
         let mut p = project(&self.t.name, c.decode(&r)?);
         p.hosts = listed.into_iter().find(|m| m.id == p.id).map(|m| m.hosts).unwrap_or_default();
@@ -64,7 +64,7 @@ impl ProjectAdminService {
             return Err(Error::invalid_field("project", "must be an object"));
         }
         let c = console(&self.t, "project_admin.set")?;
-        let path = format!("projects/{id}");
+        let path = format!("projects/{}", crate::ids::seg(id));
         let r = c.send(Call::new(http::Method::PUT, &path).json(body)).await?;
         let v: Value = c.decode(&r)?;
         Ok(project(&self.t.name, v.get("project").cloned().unwrap_or(Value::Null)))
@@ -74,7 +74,7 @@ impl ProjectAdminService {
     pub async fn purge(&self, id: &str) -> Result<()> {
         check_id("id", id)?;
         let c = console(&self.t, "project_admin.purge")?;
-        let path = format!("projects/{id}");
+        let path = format!("projects/{}", crate::ids::seg(id));
         let res = c.send(Call::delete(&path)).await;
         self.t.emit(
             AuditEvent::new(names::PROJECT_PURGE, &self.t.name, if res.is_ok() { "success" } else { "failure" })
@@ -86,7 +86,7 @@ impl ProjectAdminService {
     pub async fn list_members(&self, id: &str) -> Result<Vec<Value>> {
         check_id("id", id)?;
         let c = console(&self.t, "project_admin.list_members")?;
-        let path = format!("projects/{id}/members");
+        let path = format!("projects/{}/members", crate::ids::seg(id));
         let r = c.send(Call::get(&path)).await?;
         Ok(array(&c.decode(&r)?))
     }

@@ -46,7 +46,7 @@ impl WorkspaceAdminService {
     pub async fn get(&self, id: &str) -> Result<Workspace> {
         check_id("id", id)?;
         let c = console(&self.t, "workspace_admin.get")?;
-        let path = format!("workspaces/{id}");
+        let path = format!("workspaces/{}", crate::ids::seg(id));
         let r = c.send(Call::get(&path)).await?;
         Ok(workspace(&self.t.name, &c.decode(&r)?))
     }
@@ -56,7 +56,7 @@ impl WorkspaceAdminService {
         check_id("id", id)?;
         super::check_name("name", name)?;
         let c = console(&self.t, "workspace_admin.update")?;
-        let path = format!("workspaces/{id}");
+        let path = format!("workspaces/{}", crate::ids::seg(id));
         let r = c.send(Call::new(http::Method::PUT, &path).json(json!({"name": name}))).await?;
         Ok(workspace(&self.t.name, &c.decode(&r)?))
     }
@@ -64,7 +64,7 @@ impl WorkspaceAdminService {
     pub async fn list_projects(&self, id: &str) -> Result<Vec<ProjectMetadata>> {
         check_id("id", id)?;
         let c = console(&self.t, "workspace_admin.list_projects")?;
-        let path = format!("workspaces/{id}/projects");
+        let path = format!("workspaces/{}/projects", crate::ids::seg(id));
         let r = c.send(Call::get(&path)).await?;
         let v: Value = c.decode(&r)?;
         Ok(v.get("projects").map(array).unwrap_or_default().iter().map(|p| metadata(&self.t.name, p)).collect())

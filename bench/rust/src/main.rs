@@ -1,7 +1,7 @@
 //! Rust side of the benchmark (`scripts/bench.sh` runs it): the core used directly, one workload
 //! per process, JSON on stdout. Uses only the public API.
 //!
-//! cargo run --release -p ory-iam --example bench -- WORKLOAD [--concurrency N] [--duration S]
+//! cargo run --release -p ory-iam-bench -- WORKLOAD [--concurrency N] [--duration S]
 //!     [--calls N] [--repeat N] [--batch-size N] [--replay-url URL]
 //!
 //! WORKLOAD: whoami_uncached, whoami_hit, check, check_batch, identity_list, memory.
