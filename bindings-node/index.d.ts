@@ -451,6 +451,7 @@ export declare class ProjectAdminService {
   /** `{name, expiresAt?}`; the key's `value` (a Secret) is returned this once. */
   createApiKey(id: string, key: CreateApiKeyInput): Promise<ApiKey>
   listApiKeys(id: string): Promise<Array<ApiKey>>
+  /** Audited `project.api_key.delete` / `workspace.api_key.delete`. */
   deleteApiKey(id: string, keyId: string): Promise<void>
 }
 
@@ -611,8 +612,10 @@ export declare class WorkspaceAdminService {
   get(id: string): Promise<Workspace>
   update(id: string, name: string): Promise<Workspace>
   listProjects(id: string): Promise<Array<ProjectMetadata>>
+  /** `{name, expiresAt?}`; the key's `value` (a Secret) is returned this once. */
   createApiKey(id: string, key: CreateApiKeyInput): Promise<ApiKey>
   listApiKeys(id: string): Promise<Array<ApiKey>>
+  /** Audited `project.api_key.delete` / `workspace.api_key.delete`. */
   deleteApiKey(id: string, keyId: string): Promise<void>
 }
 

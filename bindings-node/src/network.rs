@@ -42,23 +42,6 @@ impl ProjectAdminService {
     pub async fn list_members(&self, id: String) -> napi::Result<Vec<Value>> {
         self.0.list_members(&id).await.napi()
     }
-    /// `{name, expiresAt?}`; the key's `value` (a Secret) is returned this once.
-    #[napi(ts_args_type = "id: string, key: CreateApiKeyInput")]
-    pub async fn create_api_key(&self, id: String, key: Value) -> napi::Result<ApiKey> {
-        self.0
-            .create_api_key(&id, crate::handle::input::<CreateApiKey>(Some(key), "api_key")?)
-            .await
-            .napi()
-            .map(Into::into)
-    }
-    #[napi]
-    pub async fn list_api_keys(&self, id: String) -> napi::Result<Vec<ApiKey>> {
-        Ok(self.0.list_api_keys(&id).await.napi()?.into_iter().map(Into::into).collect())
-    }
-    #[napi]
-    pub async fn delete_api_key(&self, id: String, key_id: String) -> napi::Result<()> {
-        self.0.delete_api_key(&id, &key_id).await.napi()
-    }
 }
 
 /// Ory Network workspaces (needs `mode: 'cloud'` and `console.workspaceApiKey`).
@@ -93,22 +76,6 @@ impl WorkspaceAdminService {
     #[napi]
     pub async fn list_projects(&self, id: String) -> napi::Result<Vec<ProjectMetadata>> {
         Ok(self.0.list_projects(&id).await.napi()?.into_iter().map(Into::into).collect())
-    }
-    #[napi(ts_args_type = "id: string, key: CreateApiKeyInput")]
-    pub async fn create_api_key(&self, id: String, key: Value) -> napi::Result<ApiKey> {
-        self.0
-            .create_api_key(&id, crate::handle::input::<CreateApiKey>(Some(key), "api_key")?)
-            .await
-            .napi()
-            .map(Into::into)
-    }
-    #[napi]
-    pub async fn list_api_keys(&self, id: String) -> napi::Result<Vec<ApiKey>> {
-        Ok(self.0.list_api_keys(&id).await.napi()?.into_iter().map(Into::into).collect())
-    }
-    #[napi]
-    pub async fn delete_api_key(&self, id: String, key_id: String) -> napi::Result<()> {
-        self.0.delete_api_key(&id, &key_id).await.napi()
     }
 }
 
@@ -148,3 +115,34 @@ impl EventsService {
         self.0.delete(&project_id, &stream_id).await.napi()
     }
 }
+
+/// The API-key methods projects and workspaces share (one implementation in the core,
+/// `network::KeyScope`), written once for both classes.
+macro_rules! api_key_methods {
+    ($ty:ident) => {
+        #[napi]
+        impl $ty {
+            /// `{name, expiresAt?}`; the key's `value` (a Secret) is returned this once.
+            #[napi(ts_args_type = "id: string, key: CreateApiKeyInput")]
+            pub async fn create_api_key(&self, id: String, key: Value) -> napi::Result<ApiKey> {
+                self.0
+                    .create_api_key(&id, crate::handle::input::<CreateApiKey>(Some(key), "api_key")?)
+                    .await
+                    .napi()
+                    .map(Into::into)
+            }
+            #[napi]
+            pub async fn list_api_keys(&self, id: String) -> napi::Result<Vec<ApiKey>> {
+                Ok(self.0.list_api_keys(&id).await.napi()?.into_iter().map(Into::into).collect())
+            }
+            /// Audited `project.api_key.delete` / `workspace.api_key.delete`.
+            #[napi]
+            pub async fn delete_api_key(&self, id: String, key_id: String) -> napi::Result<()> {
+                self.0.delete_api_key(&id, &key_id).await.napi()
+            }
+        }
+    };
+}
+
+api_key_methods!(ProjectAdminService);
+api_key_methods!(WorkspaceAdminService);

@@ -58,33 +58,6 @@ impl PyProjectAdminService {
         let x = self.0.clone();
         spawn(py, async move { x.list_members(&id).await })
     }
-    fn create_api_key<'py>(
-        &self,
-        py: Python<'py>,
-        id: &Bound<'py, PyAny>,
-        body: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let id = s(py, id, "id")?;
-        let b: CreateApiKey = input(py, body, "api_key")?;
-        let x = self.0.clone();
-        spawn(py, async move { x.create_api_key(&id, b).await })
-    }
-    fn list_api_keys<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let id = s(py, id, "id")?;
-        let x = self.0.clone();
-        spawn(py, async move { x.list_api_keys(&id).await })
-    }
-    fn delete_api_key<'py>(
-        &self,
-        py: Python<'py>,
-        id: &Bound<'py, PyAny>,
-        key_id: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let id = s(py, id, "id")?;
-        let key = s(py, key_id, "key_id")?;
-        let x = self.0.clone();
-        spawn(py, async move { x.delete_api_key(&id, &key).await })
-    }
 }
 
 /// Ory Network workspaces.
@@ -131,34 +104,47 @@ impl PyWorkspaceAdminService {
         let x = self.0.clone();
         spawn(py, async move { x.list_projects(&id).await })
     }
-    fn create_api_key<'py>(
-        &self,
-        py: Python<'py>,
-        id: &Bound<'py, PyAny>,
-        body: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let id = s(py, id, "id")?;
-        let b: CreateApiKey = input(py, body, "api_key")?;
-        let x = self.0.clone();
-        spawn(py, async move { x.create_api_key(&id, b).await })
-    }
-    fn list_api_keys<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let id = s(py, id, "id")?;
-        let x = self.0.clone();
-        spawn(py, async move { x.list_api_keys(&id).await })
-    }
-    fn delete_api_key<'py>(
-        &self,
-        py: Python<'py>,
-        id: &Bound<'py, PyAny>,
-        key_id: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let id = s(py, id, "id")?;
-        let key = s(py, key_id, "key_id")?;
-        let x = self.0.clone();
-        spawn(py, async move { x.delete_api_key(&id, &key).await })
-    }
 }
+
+/// The API-key methods projects and workspaces share (`{owner}/{id}/tokens` in the console;
+/// one implementation in the core, `network::KeyScope`), written once for both classes.
+macro_rules! api_key_methods {
+    ($ty:ident) => {
+        #[pymethods]
+        impl $ty {
+            fn create_api_key<'py>(
+                &self,
+                py: Python<'py>,
+                id: &Bound<'py, PyAny>,
+                body: &Bound<'py, PyAny>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let id = s(py, id, "id")?;
+                let b: CreateApiKey = input(py, body, "api_key")?;
+                let x = self.0.clone();
+                spawn(py, async move { x.create_api_key(&id, b).await })
+            }
+            fn list_api_keys<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+                let id = s(py, id, "id")?;
+                let x = self.0.clone();
+                spawn(py, async move { x.list_api_keys(&id).await })
+            }
+            fn delete_api_key<'py>(
+                &self,
+                py: Python<'py>,
+                id: &Bound<'py, PyAny>,
+                key_id: &Bound<'py, PyAny>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let id = s(py, id, "id")?;
+                let key = s(py, key_id, "key_id")?;
+                let x = self.0.clone();
+                spawn(py, async move { x.delete_api_key(&id, &key).await })
+            }
+        }
+    };
+}
+
+api_key_methods!(PyProjectAdminService);
+api_key_methods!(PyWorkspaceAdminService);
 
 /// Event streams of Ory Network projects.
 #[pyclass(module = "ory_iam._ory_iam", name = "EventsService", frozen)]

@@ -529,7 +529,25 @@ class TrustedIssuerService(_Service):
         await self._n.delete(id)
 
 
-class ProjectAdminService(_Service):
+class _ApiKeys(_Service):
+    """The API-key methods projects and workspaces share (``id`` names the project or the
+    workspace)."""
+
+    __slots__ = ()
+
+    async def create_api_key(self, id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> ApiKey:
+        """``name``, ``expires_at?``; the key's ``value`` is returned this once."""
+        return ApiKey._from(await self._n.create_api_key(id, _options(options, kwargs)))
+
+    async def list_api_keys(self, id: str) -> List[ApiKey]:
+        return [ApiKey._from(k) for k in await self._n.list_api_keys(id)]
+
+    async def delete_api_key(self, id: str, key_id: str) -> None:
+        """Audited ``project.api_key.delete`` / ``workspace.api_key.delete``."""
+        await self._n.delete_api_key(id, key_id)
+
+
+class ProjectAdminService(_ApiKeys):
     """Ory Network projects (needs ``mode: cloud`` and ``console.workspace_api_key``)."""
 
     __slots__ = ()
@@ -558,18 +576,9 @@ class ProjectAdminService(_Service):
     async def list_members(self, id: str) -> List[dict[str, Any]]:
         return [dict(m) for m in await self._n.list_members(id)]
 
-    async def create_api_key(self, id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> ApiKey:
-        """``name``, ``expires_at?``; the key's ``value`` is returned this once."""
-        return ApiKey._from(await self._n.create_api_key(id, _options(options, kwargs)))
-
-    async def list_api_keys(self, id: str) -> List[ApiKey]:
-        return [ApiKey._from(k) for k in await self._n.list_api_keys(id)]
-
-    async def delete_api_key(self, id: str, key_id: str) -> None:
-        await self._n.delete_api_key(id, key_id)
 
 
-class WorkspaceAdminService(_Service):
+class WorkspaceAdminService(_ApiKeys):
     """Ory Network workspaces (needs ``mode: cloud`` and ``console.workspace_api_key``)."""
 
     __slots__ = ()
@@ -601,14 +610,6 @@ class WorkspaceAdminService(_Service):
     async def list_projects(self, id: str) -> List[ProjectMetadata]:
         return [ProjectMetadata(**p) for p in await self._n.list_projects(id)]
 
-    async def create_api_key(self, id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> ApiKey:
-        return ApiKey._from(await self._n.create_api_key(id, _options(options, kwargs)))
-
-    async def list_api_keys(self, id: str) -> List[ApiKey]:
-        return [ApiKey._from(k) for k in await self._n.list_api_keys(id)]
-
-    async def delete_api_key(self, id: str, key_id: str) -> None:
-        await self._n.delete_api_key(id, key_id)
 
 
 class EventsService(_Service):
