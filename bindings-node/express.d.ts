@@ -54,8 +54,10 @@ export interface RequirePermissionOptions {
 export interface RequireTokenOptions {
   /** Every one of these scopes is required (a space-separated string or a list). */
   scope?: string | string[]
-  /** auto | jwt | introspect */
+  /** auto | jwt | introspect; default: the tenant's `hydra.bearer_mode` (auto) */
   mode?: string
+  /** The audience the token must carry; default: the tenant's `hydra.audience` */
+  audience?: string
 }
 
 export interface IamExpress {

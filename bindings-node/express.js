@@ -115,6 +115,7 @@ function iamExpress(iam, options = {}) {
       const o = {}
       if (scope.length) o.requiredScope = scope
       if (tokenOptions.mode) o.mode = tokenOptions.mode
+      if (tokenOptions.audience) o.requiredAudience = tokenOptions.audience
       return middleware(async (req) => {
         const h = await tenantOf(req)
         try {

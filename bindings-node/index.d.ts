@@ -664,9 +664,11 @@ export interface AuditEvent {
 
 /** Options of `token.authenticate` (declared for the typings; parsed by the core). */
 export interface AuthenticateOptions {
-  /** auto | jwt | introspect */
+  /** auto | jwt | introspect; default: the tenant's `hydra.bearer_mode` (auto) */
   mode?: string
   requiredScope?: Array<string>
+  /** Must be in the token's `aud`; default: the tenant's `hydra.audience` */
+  requiredAudience?: string
 }
 
 /** Declared for the typings; parsed by the core. Secrets may be strings or `Secret`s. */

@@ -876,9 +876,11 @@ impl From<ory_iam::dto::IamMachinePrincipal> for IamMachinePrincipal {
 #[allow(dead_code)]
 #[napi(object)]
 pub struct AuthenticateOptions {
-    /// auto | jwt | introspect
+    /// auto | jwt | introspect; default: the tenant's `hydra.bearer_mode` (auto)
     pub mode: Option<String>,
     pub required_scope: Option<Vec<String>>,
+    /// Must be in the token's `aud`; default: the tenant's `hydra.audience`
+    pub required_audience: Option<String>,
 }
 
 /// Public metadata of one credential; hashes, secrets and seeds are never included.

@@ -122,6 +122,19 @@ pub struct HydraConfig {
     pub admin_token: Option<Secret>,
     pub client_id: Option<String>,
     pub client_secret: Option<Secret>,
+    /// The audience a bearer token must carry for `token.authenticate` (per call:
+    /// `required_audience`); unset: not checked.
+    pub audience: Option<String>,
+    /// `token.authenticate`'s default mode: `auto` (JWTs verified locally, which cannot see
+    /// revocation; others introspected), `jwt` or `introspect` (every token asked of Hydra).
+    pub bearer_mode: Option<String>,
+    /// Clock skew allowed on `exp`/`nbf`/`iat` of locally verified JWTs (default 5000).
+    pub leeway_ms: Option<u64>,
+}
+
+impl HydraConfig {
+    pub const DEFAULT_LEEWAY_MS: u64 = 5_000;
+    pub const BEARER_MODES: [&'static str; 3] = ["auto", "jwt", "introspect"];
 }
 
 #[derive(Clone, Debug, Default)]
@@ -148,13 +161,22 @@ pub struct CacheConfig {
     pub session_ttl_ms: u64,
     pub permission_ttl_ms: u64,
     pub jwks_ttl_ms: u64,
+    /// How long past `jwks_ttl_ms` the last good JWKS still verifies tokens while Hydra cannot
+    /// be reached (a refresh failed); 0 = never.
+    pub jwks_stale_ms: u64,
     /// Keep active introspection results (never beyond the token's `exp`); 0 = off.
     pub introspection_ttl_ms: u64,
 }
 
 impl Default for CacheConfig {
     fn default() -> Self {
-        CacheConfig { session_ttl_ms: 0, permission_ttl_ms: 0, jwks_ttl_ms: 600_000, introspection_ttl_ms: 0 }
+        CacheConfig {
+            session_ttl_ms: 0,
+            permission_ttl_ms: 0,
+            jwks_ttl_ms: 600_000,
+            jwks_stale_ms: 3_600_000,
+            introspection_ttl_ms: 0,
+        }
     }
 }
 
@@ -364,6 +386,15 @@ impl IamConfig {
             if let Some(h) = &t.hydra {
                 check_url(&mut bad, at("hydra.public_url"), &h.public_url);
                 check_url(&mut bad, at("hydra.admin_url"), &h.admin_url);
+                if matches!(&h.bearer_mode, Some(m) if !HydraConfig::BEARER_MODES.contains(&m.as_str())) {
+                    bad(at("hydra.bearer_mode"), "must be auto, jwt or introspect");
+                }
+                if h.audience.as_deref() == Some("") {
+                    bad(at("hydra.audience"), "must not be empty");
+                }
+                if matches!(h.leeway_ms, Some(ms) if ms > 300_000) {
+                    bad(at("hydra.leeway_ms"), "must be at most 300000 (5 minutes)");
+                }
             }
             if let Some(c) = &t.console {
                 if let Some(u) = &c.url {
@@ -473,6 +504,9 @@ impl TenantConfig {
                     admin_token: Some(c.api_key.clone()),
                     client_id: None,
                     client_secret: None,
+                    audience: None,
+                    bearer_mode: None,
+                    leeway_ms: None,
                 })
             }
             _ => None,
@@ -773,6 +807,9 @@ impl Reader {
                 admin_token: self.secret(&mut h, "admin_token"),
                 client_id: self.string(&mut h, "client_id"),
                 client_secret: self.secret(&mut h, "client_secret"),
+                audience: self.string(&mut h, "audience"),
+                bearer_mode: self.string(&mut h, "bearer_mode"),
+                leeway_ms: self.uint(&mut h, "leeway_ms"),
             });
             self.finish(h);
         }
@@ -824,6 +861,7 @@ impl Reader {
                 session_ttl_ms: self.uint(&mut c, "session_ttl_ms").unwrap_or(d.session_ttl_ms),
                 permission_ttl_ms: self.uint(&mut c, "permission_ttl_ms").unwrap_or(d.permission_ttl_ms),
                 jwks_ttl_ms: self.uint(&mut c, "jwks_ttl_ms").unwrap_or(d.jwks_ttl_ms),
+                jwks_stale_ms: self.uint(&mut c, "jwks_stale_ms").unwrap_or(d.jwks_stale_ms),
                 introspection_ttl_ms: self.uint(&mut c, "introspection_ttl_ms").unwrap_or(d.introspection_ttl_ms),
             };
             self.finish(c);

@@ -212,3 +212,85 @@ test('set client; reject login, consent and logout', async () => {
   assert.equal((await iam.consent.rejectLogoutRequest(lc)).redirectTo, '')
   await iam.oauth2Client.delete(client.clientId)
 })
+
+// A real authorization-code flow (PKCE; login and consent accepted for user-1) for a new client
+// with the given access-token strategy.
+async function codeFlow(strategy, audience = []) {
+  const s = stack()
+  const redirect = `${s.helper.base_url}callback`
+  const client = await iam.oauth2Client.create({
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code', 'id_token'],
+    redirect_uris: [redirect],
+    scope: 'openid offline_access read',
+    audience,
+    access_token_strategy: strategy,
+  })
+  const verifier = b64(crypto.randomBytes(32))
+  const auth = new URL(`${s.hydra.public_url}oauth2/auth`)
+  for (const [k, v] of Object.entries({
+    client_id: client.clientId,
+    response_type: 'code',
+    redirect_uri: redirect,
+    scope: 'openid offline_access read',
+    state: 'state-123456789',
+    code_challenge: b64(crypto.createHash('sha256').update(verifier).digest()),
+    code_challenge_method: 'S256',
+  }))
+    auth.searchParams.set(k, v)
+  if (audience.length) auth.searchParams.set('audience', audience.join(' '))
+  const jar = new Map()
+  const loginChallenge = param(await step(auth.href, jar), 'login_challenge')
+  let next = await iam.consent.acceptLoginRequest(loginChallenge, { subject: 'user-1' })
+  const consentChallenge = param(await step(next.redirectTo, jar), 'consent_challenge')
+  const c = await iam.consent.getConsentRequest(consentChallenge)
+  next = await iam.consent.acceptConsentRequest(consentChallenge, { grant_scope: c.requestedScope, grant_access_token_audience: c.requestedAccessTokenAudience })
+  const code = param(await step(next.redirectTo, jar), 'code')
+  const tokens = await iam.token.authorizationCode({ code, redirectUri: redirect, clientId: client.clientId, clientSecret: client.clientSecret, codeVerifier: verifier })
+  return { tokens, clientId: client.clientId, clientSecret: client.clientSecret }
+}
+const bearerOf = (t) => ({ authorization: `Bearer ${typeof t === 'string' ? t : t.expose()}` })
+
+test('token confusion: ID tokens and refresh tokens are not access tokens', async () => {
+  const { IamUnauthorizedError } = require('../../bindings-node/ory-iam.js')
+  for (const strategy of ['jwt', 'opaque']) {
+    const { tokens, clientId } = await codeFlow(strategy)
+    const p = await iam.token.authenticate(bearerOf(tokens.accessToken))
+    assert.equal(p.subject, 'user-1')
+    assert.equal(p.clientId, clientId)
+    for (const token of [tokens.idToken, tokens.refreshToken]) {
+      for (const mode of ['auto', 'jwt', 'introspect']) {
+        await assert.rejects(iam.token.authenticate(bearerOf(token), { mode }), IamUnauthorizedError, `${strategy} ${mode}`)
+      }
+    }
+    await iam.oauth2Client.delete(clientId)
+  }
+})
+
+test('the expected audience is enforced (per call and per tenant)', async () => {
+  const { IamUnauthorizedError } = require('../../bindings-node/ory-iam.js')
+  for (const strategy of ['jwt', 'opaque']) {
+    const { tokens, clientId } = await codeFlow(strategy, ['https://api-a.example'])
+    const at = bearerOf(tokens.accessToken)
+    assert.equal((await iam.token.authenticate(at, { requiredAudience: 'https://api-a.example' })).clientId, clientId)
+    await assert.rejects(iam.token.authenticate(at, { requiredAudience: 'https://api-b.example' }), IamUnauthorizedError)
+    const cfg = iamConfig()
+    cfg.tenants.customer.hydra.audience = 'https://api-b.example'
+    await assert.rejects(Iam.fromConfig(cfg).token.authenticate(at), IamUnauthorizedError)
+    await iam.oauth2Client.delete(clientId)
+  }
+})
+
+test('local JWT verification cannot see revocation; introspection can', async () => {
+  const { IamUnauthorizedError } = require('../../bindings-node/ory-iam.js')
+  const { tokens, clientId, clientSecret } = await codeFlow('jwt')
+  await iam.token.refresh({ refreshToken: tokens.refreshToken, clientId, clientSecret })
+  const old = bearerOf(tokens.accessToken)
+  assert.equal((await iam.token.introspect(tokens.accessToken)).active, false)
+  assert.equal((await iam.token.authenticate(old)).verifiedBy, 'jwt') // documented limitation
+  await assert.rejects(iam.token.authenticate(old, { mode: 'introspect' }), IamUnauthorizedError)
+  const cfg = iamConfig()
+  cfg.tenants.customer.hydra.bearer_mode = 'introspect'
+  await assert.rejects(Iam.fromConfig(cfg).token.authenticate(old), IamUnauthorizedError)
+  await iam.oauth2Client.delete(clientId)
+})

@@ -253,3 +253,90 @@ async def test_set_client_and_reject_login_consent_logout(iam: ory_iam.Iam, stac
     lc = param(step(public + "oauth2/sessions/logout", jar), "logout_challenge")
     assert (await iam.consent.reject_logout_request(lc)).redirect_to == ""
     await iam.oauth2_client.delete(client.client_id)
+
+
+async def code_flow(iam: ory_iam.Iam, stack: dict[str, Any], strategy: str, audience: tuple[str, ...] = ()) -> tuple[Any, str, Secret]:
+    """A real authorization-code flow (PKCE; login and consent accepted for user-1) for a new
+    client with the given access-token strategy: the token set, the client id and secret."""
+    redirect = stack["helper"]["base_url"] + "callback"
+    client = await iam.oauth2_client.create(
+        grant_types=["authorization_code", "refresh_token"],
+        response_types=["code", "id_token"],
+        redirect_uris=[redirect],
+        scope="openid offline_access read",
+        audience=list(audience),
+        access_token_strategy=strategy,
+    )
+    assert client.client_secret is not None
+    verifier = b64(secrets.token_bytes(32))
+    query = {
+        "client_id": client.client_id,
+        "response_type": "code",
+        "redirect_uri": redirect,
+        "scope": "openid offline_access read",
+        "state": "state-123456789",
+        "code_challenge": b64(hashlib.sha256(verifier.encode()).digest()),
+        "code_challenge_method": "S256",
+    }
+    if audience:
+        query["audience"] = " ".join(audience)
+    jar: dict[str, str] = {}
+    login_challenge = param(step(stack["hydra"]["public_url"] + "oauth2/auth?" + urllib.parse.urlencode(query), jar), "login_challenge")
+    nxt = await iam.consent.accept_login_request(login_challenge, subject="user-1")
+    consent_challenge = param(step(nxt.redirect_to, jar), "consent_challenge")
+    c = await iam.consent.get_consent_request(consent_challenge)
+    nxt = await iam.consent.accept_consent_request(
+        consent_challenge, grant_scope=c.requested_scope, grant_access_token_audience=c.requested_access_token_audience
+    )
+    code = param(step(nxt.redirect_to, jar), "code")
+    tokens = await iam.token.authorization_code(
+        code=code, redirect_uri=redirect, client_id=client.client_id, client_secret=client.client_secret, code_verifier=verifier
+    )
+    return tokens, client.client_id, client.client_secret
+
+
+class _Bearer:
+    def __init__(self, token: Any) -> None:
+        self.headers = {"Authorization": f"Bearer {token.expose() if isinstance(token, Secret) else token}"}
+
+
+async def test_id_tokens_and_refresh_tokens_are_not_access_tokens(iam: ory_iam.Iam, stack: dict[str, Any]) -> None:
+    """Token confusion (issue 19): only access tokens pass authenticate, with both strategies."""
+    for strategy in ("jwt", "opaque"):
+        tokens, client_id, _ = await code_flow(iam, stack, strategy)
+        p = await iam.token.authenticate(_Bearer(tokens.access_token))
+        assert p.subject == "user-1" and p.client_id == client_id
+        for what, token in (("id token", tokens.id_token), ("refresh token", tokens.refresh_token)):
+            for mode in ("auto", "jwt", "introspect"):
+                with pytest.raises(ory_iam.IamUnauthorizedError):
+                    await iam.token.authenticate(_Bearer(token), mode=mode)  # type: ignore[arg-type]
+        await iam.oauth2_client.delete(client_id)
+
+
+async def test_the_expected_audience_is_enforced(iam: ory_iam.Iam, stack: dict[str, Any], iam_config: dict[str, Any]) -> None:
+    for strategy in ("jwt", "opaque"):
+        tokens, client_id, _ = await code_flow(iam, stack, strategy, ("https://api-a.example",))
+        at = _Bearer(tokens.access_token)
+        assert (await iam.token.authenticate(at, required_audience="https://api-a.example")).client_id == client_id
+        with pytest.raises(ory_iam.IamUnauthorizedError):
+            await iam.token.authenticate(at, required_audience="https://api-b.example")
+        cfg = copy.deepcopy(iam_config)
+        cfg["tenants"]["customer"]["hydra"]["audience"] = "https://api-b.example"
+        with pytest.raises(ory_iam.IamUnauthorizedError):
+            await ory_iam.Iam.from_config(cfg).token.authenticate(at)
+        await iam.oauth2_client.delete(client_id)
+
+
+async def test_local_verification_cannot_see_revocation(iam: ory_iam.Iam, stack: dict[str, Any], iam_config: dict[str, Any]) -> None:
+    tokens, client_id, secret = await code_flow(iam, stack, "jwt")
+    await iam.token.refresh(refresh_token=tokens.refresh_token, client_id=client_id, client_secret=secret)
+    old = _Bearer(tokens.access_token)
+    assert not (await iam.token.introspect(tokens.access_token)).active
+    assert (await iam.token.authenticate(old)).verified_by == "jwt"  # documented limitation
+    with pytest.raises(ory_iam.IamUnauthorizedError):
+        await iam.token.authenticate(old, mode="introspect")
+    cfg = copy.deepcopy(iam_config)
+    cfg["tenants"]["customer"]["hydra"]["bearer_mode"] = "introspect"
+    with pytest.raises(ory_iam.IamUnauthorizedError):
+        await ory_iam.Iam.from_config(cfg).token.authenticate(old)
+    await iam.oauth2_client.delete(client_id)

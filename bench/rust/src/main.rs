@@ -135,7 +135,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let a = args();
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let stack: Value = serde_json::from_str(&std::fs::read_to_string(format!("{root}/.stack/stack.json"))?)?;
     let fx: Value = serde_json::from_str(&std::fs::read_to_string(format!("{root}/bench/.work/fixtures.json"))?)?;
     let tokens: Vec<String> =

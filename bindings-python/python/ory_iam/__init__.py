@@ -407,13 +407,27 @@ class TokenService(_Service):
         return Introspection(**await self._n.introspect(token))
 
     async def authenticate(
-        self, req: Request, *, mode: str = "auto", required_scope: Sequence[str] = ()
+        self,
+        req: Request,
+        *,
+        mode: Optional[Literal["auto", "jwt", "introspect"]] = None,
+        required_scope: Sequence[str] = (),
+        required_audience: Optional[str] = None,
     ) -> IamMachinePrincipal:
-        """Resource-server check of the request's ``Authorization: Bearer`` token. ``mode``:
-        ``auto`` (JWTs verified locally, others introspected), ``jwt`` or ``introspect``.
-        Raises ``IamUnauthorizedError`` (missing/inactive/forged), ``IamForbiddenError`` (a
-        ``required_scope`` is missing) or ``IamUpstreamUnavailableError``; never a principal on failure."""
-        d = await self._n.authenticate(req, {"mode": mode, "required_scope": list(required_scope)})
+        """Resource-server check of the request's ``Authorization: Bearer`` token; only access
+        tokens pass (ID tokens and refresh tokens are refused). ``mode``: ``auto`` (JWTs
+        verified locally, which cannot see a revocation before they expire; others
+        introspected), ``jwt`` or ``introspect``; default: the tenant's ``hydra.bearer_mode``.
+        ``required_audience`` (default: the tenant's ``hydra.audience``) must be in the token's
+        ``aud``. Raises ``IamUnauthorizedError`` (missing/inactive/forged/another kind of token
+        or audience), ``IamForbiddenError`` (a ``required_scope`` is missing) or
+        ``IamUpstreamUnavailableError``; never a principal on failure."""
+        opts: dict[str, Any] = {"required_scope": list(required_scope)}
+        if mode is not None:
+            opts["mode"] = mode
+        if required_audience is not None:
+            opts["required_audience"] = required_audience
+        d = await self._n.authenticate(req, opts)
         return IamMachinePrincipal(**d)
 
     async def revoke(self, token: Union[str, Secret], options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> None:

@@ -236,17 +236,25 @@ class IamAuth:
     # --- OAuth2 bearer tokens (machine to machine)
 
     def require_token(
-        self, scope: Union[str, Sequence[str]] = (), *, mode: Literal["auto", "jwt", "introspect"] = "auto"
+        self,
+        scope: Union[str, Sequence[str]] = (),
+        *,
+        mode: Optional[Literal["auto", "jwt", "introspect"]] = None,
+        audience: Optional[str] = None,
     ) -> Callable[[Request], Awaitable[IamMachinePrincipal]]:
         """Dependency factory: the OAuth2 client behind ``Authorization: Bearer`` (Hydra token,
         verified by ``iam.token.authenticate``) holding every scope in ``scope`` (a list or a
         space-separated string). 401 ``Bearer error="invalid_token"`` for a missing, inactive or
-        forged token; 403 ``Bearer error="insufficient_scope"`` for a missing scope."""
+        forged token, an ID or refresh token, or one for another ``audience`` (default: the
+        tenant's ``hydra.audience``); 403 ``Bearer error="insufficient_scope"`` for a missing
+        scope. ``mode`` defaults to the tenant's ``hydra.bearer_mode``."""
         needed = scope.split() if isinstance(scope, str) else list(scope)
 
         async def dependency(request: Request) -> IamMachinePrincipal:
             try:
-                return await self._tokens.authenticate(request, mode=mode, required_scope=needed)
+                return await self._tokens.authenticate(
+                    request, mode=mode, required_scope=needed, required_audience=audience
+                )
             except IamError as e:
                 # RFC 6750 §3.1: no error code when the request had no token at all.
                 raise http_exception(

@@ -249,20 +249,39 @@ pub struct IamMachinePrincipal {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BearerMode {
-    /// JWTs are verified locally, anything else is introspected.
+    /// JWTs are verified locally (which cannot see a revocation before `exp`), anything else is
+    /// introspected.
     #[default]
     Auto,
+    /// Every token is asked of Hydra: revoked tokens are refused at once.
     Introspect,
     Jwt,
+}
+
+impl BearerMode {
+    /// `auto`, `jwt` or `introspect` (the config's `hydra.bearer_mode`).
+    pub fn parse(s: &str) -> Option<BearerMode> {
+        match s {
+            "auto" => Some(BearerMode::Auto),
+            "jwt" => Some(BearerMode::Jwt),
+            "introspect" => Some(BearerMode::Introspect),
+            _ => None,
+        }
+    }
 }
 
 /// Options of `TokenService::authenticate`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthenticateOptions {
+    /// How to check the token; unset: the tenant's `hydra.bearer_mode` (default `auto`).
     #[serde(default)]
-    pub mode: BearerMode,
+    pub mode: Option<BearerMode>,
     /// Scopes the token must all carry (else `forbidden`).
     #[serde(default)]
     pub required_scope: Vec<String>,
+    /// The audience the token must carry (else `unauthorized`); unset: the tenant's
+    /// `hydra.audience`, if any.
+    #[serde(default)]
+    pub required_audience: Option<String>,
 }

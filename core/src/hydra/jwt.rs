@@ -1,6 +1,11 @@
 //! Local verification of Hydra-issued JWT access tokens against Hydra's published JWKS, with a
-//! rotation-aware cache: keys are kept for `cache.jwks_ttl_ms`, and a token signed by an
-//! unknown `kid` triggers one refetch (at most once per cooldown) before it is refused.
+//! rotation-aware cache: keys are kept for `cache.jwks_ttl_ms`; a token signed by an unknown
+//! `kid`, or a set past its TTL, triggers one refetch per cooldown (success or failure), by one
+//! caller while the others go on with the set they have; when a refresh fails, the last good
+//! set is served for `cache.jwks_stale_ms` more.
+//!
+//! Only access tokens pass: Hydra's JWKS also publishes the key that signs OIDC ID tokens, so
+//! the signature alone does not say which kind a token is (see [`check_access_shape`]).
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::Call;
@@ -25,7 +30,10 @@ const ALGS: &[Algorithm] = &[
 
 #[derive(Default)]
 pub(crate) struct JwksCache {
-    state: tokio::sync::Mutex<Option<(JwkSet, Instant)>>,
+    /// The last set fetched, and when. Read without waiting.
+    keys: arc_swap::ArcSwapOption<(JwkSet, Instant)>,
+    /// Held by the one caller fetching; the time of the last attempt, success or failure.
+    fetching: tokio::sync::Mutex<Option<Instant>>,
 }
 
 /// The claims we read from a Hydra JWT access token.
@@ -41,6 +49,46 @@ pub(crate) struct AccessClaims {
     #[serde(default)]
     pub scope: Option<String>,
     pub exp: i64,
+    /// A string or a list (RFC 7519 §4.1.3).
+    #[serde(default)]
+    pub aud: Option<Audience>,
+    /// Claims only OIDC ID tokens carry (OpenID Connect Core §2, §3.1.3.6, §3.3.2.11): any of them
+    /// marks a token that is not an access token.
+    #[serde(default)]
+    at_hash: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    c_hash: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    nonce: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    auth_time: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub fn contains(&self, aud: &str) -> bool {
+        match self {
+            Audience::One(a) => a == aud,
+            Audience::Many(list) => list.iter().any(|a| a == aud),
+        }
+    }
+}
+
+/// Whether verified claims are those of a Hydra access token: Hydra's JWT access tokens carry
+/// `client_id` and none of the claims reserved to ID tokens. (ID tokens name the client only
+/// in `aud`/`azp`; a refresh token is never a JWT in Hydra.)
+fn check_access_shape(c: &AccessClaims) -> bool {
+    c.client_id.as_deref().is_some_and(|id| !id.is_empty())
+        && c.at_hash.is_none()
+        && c.c_hash.is_none()
+        && c.nonce.is_none()
+        && c.auth_time.is_none()
 }
 
 fn unauthorized(t: &TenantContext, why: &str) -> Error {
@@ -56,31 +104,70 @@ impl JwksCache {
 
     async fn key(&self, t: &TenantContext, kid: &str) -> Result<Jwk> {
         let ttl = Duration::from_millis(t.config.cache.jwks_ttl_ms);
-        let mut state = self.state.lock().await;
-        if let Some((set, at)) = state.as_ref() {
-            if let Some(k) = set.find(kid) {
-                if at.elapsed() < ttl {
-                    return Ok(k.clone());
-                }
-            } else if at.elapsed() < REFETCH_COOLDOWN {
-                // Just fetched and the kid is not there: do not hammer Hydra for a forged kid.
-                return Err(unauthorized(t, "signed by an unknown key"));
+        let stale = Duration::from_millis(t.config.cache.jwks_stale_ms);
+        let known = |snap: Option<std::sync::Arc<(JwkSet, Instant)>>| {
+            snap.and_then(|s| s.0.find(kid).cloned().map(|k| (k, s.1.elapsed())))
+        };
+        let found = known(self.keys.load_full());
+        if let Some((k, age)) = &found {
+            if *age < ttl {
+                return Ok(k.clone());
             }
         }
-        let set = Self::fetch(t).await?;
-        let found = set.find(kid).cloned();
-        *state = Some((set, Instant::now()));
-        found.ok_or_else(|| unauthorized(t, "signed by an unknown key"))
+        // Past its TTL, the last set still serves known kids for the stale window: while a
+        // refresh is under way (others do not wait for it) and when it fails (an outage).
+        let stale_key = found.filter(|(_, age)| *age < ttl.saturating_add(stale)).map(|(k, _)| k);
+        let mut last = match self.fetching.try_lock() {
+            Ok(g) => g,
+            Err(_) => {
+                if let Some(k) = stale_key {
+                    return Ok(k);
+                }
+                // An unknown kid waits for the fetch under way, then reads what it brought.
+                drop(self.fetching.lock().await);
+                return known(self.keys.load_full())
+                    .map(|(k, _)| k)
+                    .ok_or_else(|| unauthorized(t, "signed by an unknown key"));
+            }
+        };
+        if last.is_some_and(|at| at.elapsed() < REFETCH_COOLDOWN) {
+            // Asked moments ago (answered or failed): tokens with made-up key ids, or a flood
+            // during an outage, do not make us ask again.
+            return stale_key.ok_or_else(|| unauthorized(t, "signed by an unknown key"));
+        }
+        *last = Some(Instant::now());
+        match Self::fetch(t).await {
+            Ok(set) => {
+                let k = set.find(kid).cloned();
+                self.keys.store(Some(std::sync::Arc::new((set, Instant::now()))));
+                k.ok_or_else(|| unauthorized(t, "signed by an unknown key"))
+            }
+            Err(e) => stale_key.ok_or(e),
+        }
     }
 
-    /// Verify signature, issuer and expiry; return the claims.
-    pub async fn verify(&self, t: &TenantContext, token: &str) -> Result<AccessClaims> {
+    /// Verify an access token: signature (asymmetric algorithms only, matching the key's own
+    /// `alg` and `use`), issuer, `exp`/`nbf`/`iat` with the tenant's leeway, the access-token
+    /// shape, and the expected audience when one is set; return the claims.
+    pub async fn verify(&self, t: &TenantContext, token: &str, audience: Option<&str>) -> Result<AccessClaims> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| unauthorized(t, "not a JWT"))?;
         if !ALGS.contains(&header.alg) {
             return Err(unauthorized(t, "unsupported signing algorithm"));
         }
+        // RFC 9068 access tokens say `at+jwt`; Hydra writes `JWT`. Anything else is another kind.
+        if let Some(typ) = header.typ.as_deref() {
+            if !["jwt", "at+jwt", "application/at+jwt"].iter().any(|ok| typ.eq_ignore_ascii_case(ok)) {
+                return Err(unauthorized(t, "not an access token"));
+            }
+        }
         let kid = header.kid.ok_or_else(|| unauthorized(t, "no key id"))?;
         let jwk = self.key(t, &kid).await?;
+        if jwk.common.key_algorithm.is_some_and(|a| a.to_string() != format!("{:?}", header.alg)) {
+            return Err(unauthorized(t, "the key is for another algorithm"));
+        }
+        if jwk.common.public_key_use.as_ref().is_some_and(|u| *u != jsonwebtoken::jwk::PublicKeyUse::Signature) {
+            return Err(unauthorized(t, "the key is not a signing key"));
+        }
         let key = DecodingKey::from_jwk(&jwk).map_err(|_| unauthorized(t, "unusable signing key"))?;
         let hydra = t.config.effective_hydra();
         let issuer =
@@ -89,15 +176,28 @@ impl JwksCache {
         // Hydra writes the issuer with or without a trailing slash depending on its config.
         v.set_issuer(&[issuer.trim_end_matches('/').to_owned(), format!("{}/", issuer.trim_end_matches('/'))]);
         v.validate_aud = false;
-        v.leeway = 5;
+        v.validate_nbf = true;
+        let leeway_ms =
+            hydra.as_ref().and_then(|h| h.leeway_ms).unwrap_or(crate::config::HydraConfig::DEFAULT_LEEWAY_MS);
+        v.leeway = leeway_ms.div_ceil(1000);
         v.set_required_spec_claims(&["exp", "iss"]);
-        jsonwebtoken::decode::<AccessClaims>(token, &key, &v).map(|d| d.claims).map_err(|e| {
+        let claims = jsonwebtoken::decode::<AccessClaims>(token, &key, &v).map(|d| d.claims).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind as K;
             match e.kind() {
                 K::ExpiredSignature => unauthorized(t, "expired"),
+                K::ImmatureSignature => unauthorized(t, "not valid yet (nbf)"),
                 K::InvalidIssuer => unauthorized(t, "wrong issuer"),
                 _ => unauthorized(t, "invalid signature or claims"),
             }
-        })
+        })?;
+        if !check_access_shape(&claims) {
+            return Err(unauthorized(t, "not an access token"));
+        }
+        if let Some(aud) = audience {
+            if !claims.aud.as_ref().is_some_and(|a| a.contains(aud)) {
+                return Err(unauthorized(t, "issued for another audience"));
+            }
+        }
+        Ok(claims)
     }
 }

@@ -215,13 +215,19 @@ impl TokenService {
             }
         };
         let looks_jwt = token.expose().split('.').count() == 3 && token.expose().starts_with("ey");
-        let use_jwt = match opts.mode {
+        let hydra = t.config.hydra.as_ref();
+        let mode = opts
+            .mode
+            .or_else(|| hydra.and_then(|h| h.bearer_mode.as_deref()).and_then(BearerMode::parse))
+            .unwrap_or_default();
+        let audience = opts.required_audience.clone().or_else(|| hydra.and_then(|h| h.audience.clone()));
+        let use_jwt = match mode {
             BearerMode::Jwt => true,
             BearerMode::Introspect => false,
             BearerMode::Auto => looks_jwt,
         };
         let principal = if use_jwt {
-            match t.state::<crate::hydra::jwt::JwksCache>().verify(t, token.expose()).await {
+            match t.state::<crate::hydra::jwt::JwksCache>().verify(t, token.expose(), audience.as_deref()).await {
                 Ok(c) => IamMachinePrincipal {
                     tenant: t.name.to_string(),
                     client_id: c.client_id,
@@ -255,6 +261,23 @@ impl TokenService {
             if !i.active {
                 t.emit(AuditEvent::new(names::AUTH_FAILURE_TOKEN_INACTIVE, &t.name, "failure"));
                 return Err(unauthorized("inactive token"));
+            }
+            // An active refresh token introspects with its full scope: only access tokens pass.
+            if i.token_use.as_deref() != Some("access_token") {
+                t.emit(
+                    AuditEvent::new(names::AUTH_FAILURE_MALFORMED, &t.name, "failure")
+                        .attr("reason", "not_access_token"),
+                );
+                return Err(unauthorized("not an access token"));
+            }
+            if let Some(aud) = audience.as_deref() {
+                if !i.aud.as_ref().is_some_and(|list| list.iter().any(|a| a == aud)) {
+                    t.emit(
+                        AuditEvent::new(names::AUTH_FAILURE_TOKEN_INACTIVE, &t.name, "failure")
+                            .attr("reason", "audience"),
+                    );
+                    return Err(unauthorized("issued for another audience"));
+                }
             }
             IamMachinePrincipal {
                 tenant: t.name.to_string(),
