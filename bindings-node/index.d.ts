@@ -1103,8 +1103,8 @@ export interface PermissionQuery {
 }
 
 /**
- * `subject` has `relation` on `namespace:object`; `subject` is an id, a `SubjectSet`, or the
- * string form `"namespace:object#relation"`.
+ * `subject` has `relation` on `namespace:object`; `subject` is an id (a string is always an id,
+ * whatever it looks like) or a `SubjectSet` object.
  */
 export interface PermissionTuple {
   namespace: string

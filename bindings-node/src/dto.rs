@@ -473,8 +473,8 @@ pub struct SubjectSet {
     pub relation: String,
 }
 
-/// `subject` has `relation` on `namespace:object`; `subject` is an id, a `SubjectSet`, or the
-/// string form `"namespace:object#relation"`.
+/// `subject` has `relation` on `namespace:object`; `subject` is an id (a string is always an id,
+/// whatever it looks like) or a `SubjectSet` object.
 #[napi(object)]
 pub struct PermissionTuple {
     pub namespace: String,

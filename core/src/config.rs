@@ -166,6 +166,10 @@ pub struct CacheConfig {
     pub jwks_stale_ms: u64,
     /// Keep active introspection results (never beyond the token's `exp`); 0 = off.
     pub introspection_ttl_ms: u64,
+    /// Most Keto decisions kept (least recently used out first).
+    pub permission_max_entries: u64,
+    /// Most introspection results kept (least recently used out first).
+    pub introspection_max_entries: u64,
 }
 
 impl Default for CacheConfig {
@@ -176,6 +180,8 @@ impl Default for CacheConfig {
             jwks_ttl_ms: 600_000,
             jwks_stale_ms: 3_600_000,
             introspection_ttl_ms: 0,
+            permission_max_entries: 100_000,
+            introspection_max_entries: 100_000,
         }
     }
 }
@@ -431,6 +437,12 @@ impl IamConfig {
                     }
                     _ => bad(at("oathkeeper.signer_keys"), "at least one key is required when transport is oathkeeper"),
                 }
+            }
+            if t.cache.permission_max_entries == 0 {
+                bad(at("cache.permission_max_entries"), "must be greater than 0");
+            }
+            if t.cache.introspection_max_entries == 0 {
+                bad(at("cache.introspection_max_entries"), "must be greater than 0");
             }
             if t.http.timeout_ms == 0 {
                 bad(at("http.timeout_ms"), "must be greater than 0");
@@ -863,6 +875,10 @@ impl Reader {
                 jwks_ttl_ms: self.uint(&mut c, "jwks_ttl_ms").unwrap_or(d.jwks_ttl_ms),
                 jwks_stale_ms: self.uint(&mut c, "jwks_stale_ms").unwrap_or(d.jwks_stale_ms),
                 introspection_ttl_ms: self.uint(&mut c, "introspection_ttl_ms").unwrap_or(d.introspection_ttl_ms),
+                permission_max_entries: self.uint(&mut c, "permission_max_entries").unwrap_or(d.permission_max_entries),
+                introspection_max_entries: self
+                    .uint(&mut c, "introspection_max_entries")
+                    .unwrap_or(d.introspection_max_entries),
             };
             self.finish(c);
         }

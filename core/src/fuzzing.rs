@@ -46,11 +46,14 @@ pub fn headers(data: &[u8]) {
 }
 
 fn verifier() -> oathkeeper::Verifier {
-    oathkeeper::Verifier::new(&OathkeeperConfig {
-        identity_header: None,
-        signature_header: None,
-        signer_keys: vec![Secret::new("other-key"), Secret::new(KEY)],
-    })
+    oathkeeper::Verifier::new(
+        &OathkeeperConfig {
+            identity_header: None,
+            signature_header: None,
+            signer_keys: vec![Secret::new("other-key"), Secret::new(KEY)],
+        },
+        false,
+    )
 }
 
 /// The Oathkeeper envelope verifier, twice: with the bytes as both headers (signature checks),

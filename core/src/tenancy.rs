@@ -48,6 +48,7 @@ impl TenantContext {
         sessions: Arc<SessionStore>,
         breakers: &Breakers,
         transport: Option<Arc<dyn HttpTransport>>,
+        shared_envelopes: bool,
     ) -> Result<Self> {
         let name: Arc<str> = Arc::from(name);
         // One connection pool per tenant, shared by its products.
@@ -101,7 +102,7 @@ impl TenantContext {
                 .oathkeeper
                 .as_ref()
                 .filter(|_| cfg.transport == Transport::Oathkeeper)
-                .map(|o| Arc::new(crate::transport::oathkeeper::Verifier::new(o))),
+                .map(|o| Arc::new(crate::transport::oathkeeper::Verifier::new(o, shared_envelopes))),
             state: Default::default(),
             config: Arc::new(cfg.clone()),
             pool,
@@ -168,7 +169,12 @@ impl TenantContext {
     /// The service state of type `T` for this tenant, made on first use. Shared by every handle
     /// and traced copy of the tenant.
     pub fn state<T: Any + Send + Sync + Default>(&self) -> Arc<T> {
-        self.state.get::<T>()
+        self.state.get_or(|| T::default())
+    }
+
+    /// [`state`](Self::state) for a type made from the tenant's configuration.
+    pub fn state_with<T: Any + Send + Sync>(&self, init: impl FnOnce(&TenantConfig) -> T) -> Arc<T> {
+        self.state.get_or(|| init(&self.config))
     }
 }
 
@@ -177,7 +183,7 @@ impl TenantContext {
 pub(crate) struct ServiceState(std::sync::RwLock<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>);
 
 impl ServiceState {
-    fn get<T: Any + Send + Sync + Default>(&self) -> Arc<T> {
+    fn get_or<T: Any + Send + Sync>(&self, init: impl FnOnce() -> T) -> Arc<T> {
         let id = TypeId::of::<T>();
         if let Some(v) = self.0.read().unwrap_or_else(|e| e.into_inner()).get(&id) {
             if let Ok(t) = v.clone().downcast::<T>() {
@@ -185,7 +191,7 @@ impl ServiceState {
             }
         }
         let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
-        let v = map.entry(id).or_insert_with(|| Arc::new(T::default())).clone();
+        let v = map.entry(id).or_insert_with(|| Arc::new(init())).clone();
         v.downcast::<T>().unwrap_or_else(|_| unreachable!("the entry of a type is of that type"))
     }
 }
@@ -201,10 +207,20 @@ impl Registry {
         let sessions = Arc::new(SessionStore::new(&cfg.session_cache)?);
         let breakers = Breakers::default();
         let mut tenants = BTreeMap::new();
+        // With more than one Oathkeeper tenant, every envelope must name its tenant.
+        let shared_envelopes = cfg.tenants.values().filter(|t| t.transport == Transport::Oathkeeper).count() > 1;
         for (name, t) in &cfg.tenants {
             tenants.insert(
                 name.clone(),
-                Arc::new(TenantContext::build(name, t, audit.clone(), sessions.clone(), &breakers, transport.clone())?),
+                Arc::new(TenantContext::build(
+                    name,
+                    t,
+                    audit.clone(),
+                    sessions.clone(),
+                    &breakers,
+                    transport.clone(),
+                    shared_envelopes,
+                )?),
             );
         }
         let default_name = match &cfg.default_tenant {

@@ -44,7 +44,7 @@ async fn subject_sets_and_expand() {
     let group = obj();
     let doc = obj();
     p.grant(&PermissionTuple::new("groups", &group, "member", "bob")).await.unwrap();
-    let via_group = PermissionTuple::new("documents", &doc, "view", &format!("groups:{group}#member"));
+    let via_group = PermissionTuple::with_subject("documents", &doc, "view", Subject::set("groups", &group, "member"));
     assert!(matches!(via_group.subject, Subject::Set { .. }));
     p.grant(&via_group).await.unwrap();
     assert!(p.check(&PermissionTuple::new("documents", &doc, "view", "bob"), CheckOptions::default()).await.unwrap());

@@ -171,7 +171,15 @@ async fn permissions_grant_check_list_expand_revoke() {
         .unwrap());
 
     // Subject sets: members of groups:admins may edit.
-    perms.grant(&PermissionTuple::new("documents", "readme", "edit", "groups:admins#member")).await.unwrap();
+    perms
+        .grant(&PermissionTuple::with_subject(
+            "documents",
+            "readme",
+            "edit",
+            Subject::set("groups", "admins", "member"),
+        ))
+        .await
+        .unwrap();
     let bob_edits = PermissionTuple::new("documents", "readme", "edit", "bob");
     assert!(!perms.check(&bob_edits, CheckOptions::default()).await.unwrap());
     perms.grant(&PermissionTuple::new("groups", "admins", "member", "bob")).await.unwrap();

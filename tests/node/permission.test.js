@@ -173,3 +173,20 @@ test('checkBatch caches and audits like check', async () => {
     await proxy.stop()
   }
 })
+
+test('a revoke invalidates cached answers derived through subject sets; a string subject is an id', async () => {
+  const p = make(60000).permission
+  const [group, doc, bob] = [obj(), obj(), `bob-${crypto.randomUUID()}`]
+  const member = { namespace: 'groups', object: group, relation: 'member', subject: bob }
+  const via = { namespace: 'documents', object: doc, relation: 'view', subject: { namespace: 'groups', object: group, relation: 'member' } }
+  await p.grant(member)
+  await p.grant(via)
+  const q = { namespace: 'documents', object: doc, relation: 'view', subject: bob }
+  assert.equal(await p.check(q), true)
+  await p.revoke(member)
+  assert.equal(await p.check(q), false, 'the cached allow outlived the revoke')
+  await p.grant(member)
+  assert.equal(await p.check({ ...q, subject: `groups:${group}#member` }), false, 'a string subject was read as a subject set')
+  await p.revoke(member)
+  await p.revoke(via)
+})

@@ -213,3 +213,25 @@ test('soak smoke: the soak script itself, for 10 s (the report command runs it f
   assert.ok(res.ok && Object.keys(res.errors).length === 0 && res.completed === res.requests && res.requests >= 250, JSON.stringify(res.problems))
   console.log(stdout.trim())
 })
+
+// Issue 19, item 3: a half-open probe refused by the client-side rate limiter re-opens the
+// breaker for a fresh period, after which the healed server is reached again (before: the
+// breaker stayed half-open with a probe "in flight" and refused every call on the host).
+// (A Node promise cannot be cancelled: the cancelled-probe case is tested in Rust and Python.)
+test('a rate-limited probe does not leave the breaker stuck', async () => {
+  const p = await FaultProxy.start(stack().kratos.customer.public_url)
+  try {
+    const http = { timeout_ms: 400, retries: 0, breaker_threshold: 1, breaker_open_ms: 300, rate_limit_per_sec: 1, rate_limit_burst: 1 }
+    const iam = Iam.fromConfig(config({ kratosPublic: p.url, http }))
+    const req = { authorization: `Bearer ${token}` }
+    await p.fault('status', { status: 503 })
+    await assert.rejects(iam.session.whoami(req), IamUpstreamUnavailableError)
+    await new Promise((r) => setTimeout(r, 350))
+    await assert.rejects(iam.session.whoami(req), IamUpstreamUnavailableError)
+    await p.reset()
+    await new Promise((r) => setTimeout(r, 1200))
+    assert.equal((await iam.session.whoami(req)).active, true)
+  } finally {
+    await p.stop()
+  }
+})

@@ -234,3 +234,16 @@ test('browser login, settings, verification, fetchFlow', async () => {
   await assert.rejects(iam.flow.submitLogin(v.id, { identifier: 'x' }), (e) => e.code === 'validation')
   await iam.identity.delete(reg.identity.id)
 })
+
+test('identity writes evict that identity\'s cached sessions (memory and Redis)', async () => {
+  for (const cache of [{ memory: { max_entries: 1000 } }, { redis: { url: stack().redis.url } }]) {
+    const iam = makeIam(cache)
+    const reg = await registerNative(iam, uniqueEmail('evict'))
+    const req = { authorization: `Bearer ${reg.sessionToken.expose()}` }
+    await iam.session.whoami(req)
+    assert.equal((await iam.session.whoami(req)).cacheHit, true)
+    await iam.identity.patch(reg.identity.id, [{ op: 'replace', path: '/state', value: 'inactive' }])
+    await assert.rejects(iam.session.whoami(req), IamUnauthorizedError, JSON.stringify(Object.keys(cache)))
+    await iam.identity.delete(reg.identity.id)
+  }
+})

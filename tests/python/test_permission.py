@@ -183,3 +183,24 @@ async def test_check_batch_caches_and_audits_like_check(iam_config: dict[str, An
         assert batch_requests(proxy) == (3, 3)
         names = [e["name"] for e in events]
         assert names.count("authz.permission.deny") == 8 and names.count("authz.upstream_unavailable") == 2
+
+
+async def test_a_revoke_invalidates_cached_answers_derived_through_subject_sets(iam_config: dict[str, Any]) -> None:
+    """Issue 19: revoking a group membership must end the cached allow on a document the group
+    can view (before: only the revoked tuple's own object was invalidated). A string subject is
+    always an id: "groups:g#member" is not a subject set."""
+    p = make(iam_config, ttl=60_000).permission
+    group, doc, bob = obj(), obj(), f"bob-{uuid.uuid4().hex}"
+    member = {"namespace": "groups", "object": group, "relation": "member", "subject": bob}
+    via = IamPermissionTuple("documents", doc, "view", SubjectSet("groups", group, "member"))
+    await p.grant(member)
+    await p.grant(via)
+    q = {"namespace": "documents", "object": doc, "relation": "view", "subject": bob}
+    assert await p.check(q)
+    await p.revoke(member)
+    assert not await p.check(q), "the cached allow outlived the revoke"
+    as_text = {"namespace": "documents", "object": doc, "relation": "view", "subject": f"groups:{group}#member"}
+    await p.grant(member)
+    assert not await p.check(as_text), "a string subject was read as a subject set"
+    await p.revoke(member)
+    await p.revoke(via)

@@ -207,3 +207,71 @@ def test_soak_smoke(tmp_path: pathlib.Path) -> None:
     res = json.loads((tmp_path / "soak.json").read_text())["python"]
     assert res["ok"] and res["errors"] == {} and res["completed"] == res["requests"] >= 250
     print(r.stdout.strip())
+
+
+# --- Faults that must not change later answers (issue 19, items 3 and 4) --------------------
+
+
+def breaker_config(iam_config: dict[str, Any], url: str, **http: Any) -> dict[str, Any]:
+    base = {"timeout_ms": 400, "connect_timeout_ms": 300, "retries": 0, "breaker_threshold": 1, "breaker_open_ms": 300}
+    return config(iam_config, kratos_public=url, http={**base, **http})
+
+
+async def test_a_rate_limited_probe_does_not_leave_the_breaker_stuck(iam_config: dict[str, Any], stack: dict[str, Any], session_and_tuple: Any) -> None:
+    """The half-open probe is refused by the client-side rate limiter: the breaker must open
+    again for a fresh period and let a later probe through (before: 'circuit breaker is open'
+    for every call on the host until the process restarts)."""
+    token, _ = session_and_tuple
+    req = {"authorization": f"Bearer {token}"}
+    with FaultProxy(stack["kratos"]["customer"]["public_url"]) as p:
+        iam = ory_iam.Iam.from_config(breaker_config(iam_config, p.url, rate_limit_per_sec=1, rate_limit_burst=1))
+        p.fault("status", status=503)
+        with pytest.raises(IamUpstreamUnavailableError):
+            await iam.session.whoami(req)  # takes the only token; the breaker opens
+        await asyncio.sleep(0.35)
+        with pytest.raises(IamUpstreamUnavailableError):
+            await iam.session.whoami(req)  # the probe: no token within the 400 ms timeout
+        p.reset()
+        await asyncio.sleep(1.2)  # a token again, and the fresh open period is over
+        assert (await iam.session.whoami(req)).active, "the healed server was never reached again"
+
+
+async def test_a_cancelled_probe_does_not_leave_the_breaker_stuck(iam_config: dict[str, Any], stack: dict[str, Any], session_and_tuple: Any) -> None:
+    token, _ = session_and_tuple
+    req = {"authorization": f"Bearer {token}"}
+    with FaultProxy(stack["kratos"]["customer"]["public_url"]) as p:
+        iam = ory_iam.Iam.from_config(breaker_config(iam_config, p.url, timeout_ms=5000))
+        p.fault("status", status=503)
+        with pytest.raises(IamUpstreamUnavailableError):
+            await iam.session.whoami(req)
+        await asyncio.sleep(0.35)
+        p.fault("hang")
+        probe = asyncio.ensure_future(iam.session.whoami(req))
+        await asyncio.sleep(0.2)
+        probe.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await probe
+        p.reset()
+        await asyncio.sleep(0.5)
+        assert (await iam.session.whoami(req)).active, "the breaker stayed half-open after the cancelled probe"
+
+
+async def test_cancelled_single_flight_waiters_leave_no_flight_behind(iam_config: dict[str, Any], stack: dict[str, Any], session_and_tuple: Any) -> None:
+    """Every caller of a shared whoami is cancelled: the next caller with the same credential
+    starts its own request (before: it joined the abandoned one and inherited its deadline)."""
+    token, _ = session_and_tuple
+    req = {"authorization": f"Bearer {token}"}
+    with FaultProxy(stack["kratos"]["customer"]["public_url"]) as p:
+        cfg = config(iam_config, kratos_public=p.url, http={"timeout_ms": 8000, "retries": 0, "breaker_threshold": 0})
+        cfg["session_cache"] = {"memory": {"max_entries": 100}}
+        cfg["tenants"]["customer"]["cache"] = {"session_ttl_ms": 60_000}
+        iam = ory_iam.Iam.from_config(cfg)
+        p.fault("hang")
+        waiters = [asyncio.ensure_future(iam.session.whoami(req)) for _ in range(3)]
+        await asyncio.sleep(0.3)
+        for w in waiters:
+            w.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+        p.reset()
+        s = await asyncio.wait_for(iam.session.whoami(req), 3)
+        assert s.active and not s.cache_hit

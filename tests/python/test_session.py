@@ -321,3 +321,20 @@ async def test_session_objects_are_built_exactly_as_by_init(iam_config: dict[str
     with pytest.raises(TypeError):
         Identity._from({**d["identity"], "surprise": 1})
     await iam.identity.delete(s.identity.id)
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+async def test_identity_writes_evict_cached_sessions(iam_config: dict[str, Any], stack: dict[str, Any], email: str, backend: str) -> None:
+    """Issue 19: deactivating or deleting an identity through the library ends its cached
+    sessions at once (before: the cache kept answering active for the whole TTL)."""
+    cache = "memory" if backend == "memory" else {"redis": {"url": stack["redis"]["url"]}}
+    iam = make_iam(iam_config, cache)
+    reg = await register_native(iam, email)
+    assert reg.session_token is not None and reg.identity is not None
+    req = {"authorization": f"Bearer {reg.session_token.expose()}"}
+    await iam.session.whoami(req)
+    assert (await iam.session.whoami(req)).cache_hit
+    await iam.identity.patch(reg.identity.id, [{"op": "replace", "path": "/state", "value": "inactive"}])
+    with pytest.raises(IamUnauthorizedError):
+        await iam.session.whoami(req)
+    await iam.identity.delete(reg.identity.id)

@@ -27,6 +27,8 @@ Modes (extra keys in brackets):
     content_type    the upstream's real answer with Content-Type `content_type` (text/html)
     missing_fields  200 application/json `body` (default {}) lacking what the client needs
     delay           forward after `delay_ms`
+    delay_answer    forward at once, hold the upstream's answer `delay_ms` before sending it (an
+                    answer that was true when the server gave it and is stale when it arrives)
     kill            read the request, wait `after_ms` (50), then the whole proxy process exits
                     hard: a server dying mid-request; afterwards the port refuses connections
     reset           read the request, then abort the connection (TCP RST) without answering
@@ -72,6 +74,7 @@ MODES = {
     "content_type",
     "missing_fields",
     "delay",
+    "delay_answer",
     "kill",
     "reset",
     "close_after",
@@ -381,6 +384,8 @@ async def apply(
     if mode == "delay":
         await asyncio.sleep(float(f.get("delay_ms", 1000)) / 1000)
     status, headers, body = await up.forward(req)
+    if mode == "delay_answer":
+        await asyncio.sleep(float(f.get("delay_ms", 1000)) / 1000)
     if mode == "truncated":
         half = body[: max(1, len(body) // 2)]
         head = f"HTTP/1.1 {status} {reason(status)}\r\n"

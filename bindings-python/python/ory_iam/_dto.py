@@ -308,8 +308,9 @@ class SubjectSet(_Dto):
 
 @dataclass(frozen=True)
 class IamPermissionTuple(_Dto):
-    """``subject`` has ``relation`` on ``namespace:object``. ``subject`` is an id, or a
-    :class:`SubjectSet` (also written ``"namespace:object#relation"``)."""
+    """``subject`` has ``relation`` on ``namespace:object``. ``subject`` is an id — a string is
+    always an id, whatever it looks like — or a :class:`SubjectSet` (a mapping with
+    ``namespace``, ``object``, ``relation``)."""
 
     namespace: str
     object: str

@@ -25,6 +25,8 @@ struct Entry {
     /// `session_tag(tenant, session id)`, so `evict_session` needs no decoding. A collision only
     /// evicts one more entry (a cache miss), never keeps a revoked session.
     tag: u64,
+    /// `session_tag(tenant, identity id)`, for `evict_identity`, the same way.
+    ident: u64,
 }
 
 struct Inner {
@@ -257,8 +259,9 @@ impl MemoryCache {
         let k = key_bytes(key);
         let until = Instant::now() + ttl;
         let tag = session_tag(&s.tenant, &s.id);
+        let ident = session_tag(&s.tenant, &s.identity.id);
         if let Ok(mut inner) = self.inner.lock() {
-            inner.cold.put(k, Entry { json, until, tag });
+            inner.cold.put(k, Entry { json, until, tag, ident });
             inner.hot.put(k, (s.clone(), until));
         }
     }
@@ -276,6 +279,27 @@ impl MemoryCache {
         if let Ok(mut inner) = self.inner.lock() {
             inner.cold.pop(&k);
             inner.hot.pop(&k);
+        }
+    }
+
+    /// Drop every session of one identity (it was deleted, deactivated or changed).
+    pub fn evict_identity(&self, tenant: &str, identity_id: &str) {
+        let ident = session_tag(tenant, identity_id);
+        if let Ok(mut inner) = self.inner.lock() {
+            let doomed: Vec<Key> = inner.cold.iter().filter(|(_, e)| e.ident == ident).map(|(k, _)| *k).collect();
+            for k in doomed {
+                inner.cold.pop(&k);
+                inner.hot.pop(&k);
+            }
+            let doomed: Vec<Key> = inner
+                .hot
+                .iter()
+                .filter(|(_, (s, _))| s.identity.id == identity_id && s.tenant == tenant)
+                .map(|(k, _)| *k)
+                .collect();
+            for k in doomed {
+                inner.hot.pop(&k);
+            }
         }
     }
 

@@ -15,6 +15,12 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// A configured lifetime for a moka cache: at least 1 ms, and at most 100 years (moka panics
+/// on more than 1000; a config value is never a reason to panic).
+pub(crate) fn bounded_ttl(ms: u64) -> Duration {
+    Duration::from_millis(ms.clamp(1, 100 * 365 * 24 * 3600 * 1000))
+}
+
 /// How long a cache backend may take before we give up on it for this call.
 pub(crate) const CACHE_OP_TIMEOUT: Duration = Duration::from_millis(250);
 
@@ -40,6 +46,9 @@ struct FlightEntry {
 pub(crate) struct SessionStore {
     backend: Backend,
     inflight: Mutex<HashMap<String, FlightEntry>>,
+    /// Bumped by every eviction: a `whoami` that was asking Kratos across an eviction (a revoke,
+    /// an identity change) stores nothing, so it cannot put the revoked session back.
+    evictions: std::sync::atomic::AtomicU64,
 }
 
 /// A caller waiting on a flight; dropping it (done or cancelled) counts the caller out.
@@ -87,7 +96,7 @@ impl SessionStore {
             SessionCacheConfig::Memory { max_entries } => Backend::Memory(memory::MemoryCache::new(*max_entries)),
             SessionCacheConfig::Redis { url } => Backend::Redis(redis_store::RedisCache::new(url)?),
         };
-        Ok(SessionStore { backend, inflight: Mutex::new(HashMap::new()) })
+        Ok(SessionStore { backend, inflight: Mutex::new(HashMap::new()), evictions: Default::default() })
     }
 
     pub fn enabled(&self) -> bool {
@@ -110,8 +119,19 @@ impl SessionStore {
         }
     }
 
-    pub async fn put(&self, key: &str, s: &Session, ttl: Duration) {
-        if ttl.is_zero() {
+    /// The eviction count now: pass it to [`put`](Self::put) with what is fetched after it.
+    pub fn evictions(&self) -> u64 {
+        self.evictions.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn evicted(&self) {
+        self.evictions.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// Cache a session fetched after [`evictions`](Self::evictions) returned `since`; nothing
+    /// when an eviction happened meanwhile.
+    pub async fn put(&self, key: &str, s: &Session, ttl: Duration, since: u64) {
+        if ttl.is_zero() || self.evictions() != since {
             return;
         }
         match &self.backend {
@@ -133,6 +153,7 @@ impl SessionStore {
 
     /// Drop one cached credential.
     pub async fn evict_key(&self, key: &str) {
+        self.evicted();
         match &self.backend {
             Backend::None => {}
             Backend::Memory(m) => m.evict_key(key),
@@ -142,10 +163,22 @@ impl SessionStore {
 
     /// Drop every cached credential of one session.
     pub async fn evict_session(&self, tenant: &str, session_id: &str) {
+        self.evicted();
         match &self.backend {
             Backend::None => {}
             Backend::Memory(m) => m.evict_session(tenant, session_id),
             Backend::Redis(r) => r.evict_session(tenant, session_id).await,
+        }
+    }
+
+    /// Drop every cached session of one identity (deleted, deactivated, its traits, metadata
+    /// or credentials changed).
+    pub async fn evict_identity(&self, tenant: &str, identity_id: &str) {
+        self.evicted();
+        match &self.backend {
+            Backend::None => {}
+            Backend::Memory(m) => m.evict_identity(tenant, identity_id),
+            Backend::Redis(r) => r.evict_identity(tenant, identity_id).await,
         }
     }
 

@@ -44,6 +44,11 @@ fn sid_key(tenant: &str, sid: &str) -> String {
     format!("ory-iam:sid:{tenant}:{sid}")
 }
 
+/// The keys of every cached session of one identity.
+fn identity_key(tenant: &str, identity_id: &str) -> String {
+    format!("ory-iam:identity:{tenant}:{identity_id}")
+}
+
 impl RedisCache {
     pub fn new(url: &Secret) -> Result<Self> {
         let client = redis::Client::open(url.expose())
@@ -117,6 +122,7 @@ impl RedisCache {
         let Ok(json) = serde_json::to_string(s) else { return };
         let ms = ttl.as_millis().max(1) as u64;
         let sk = sid_key(&s.tenant, &s.id);
+        let ik = identity_key(&s.tenant, &s.identity.id);
         let mut pipe = redis::pipe();
         pipe.atomic()
             .cmd("SET")
@@ -132,6 +138,14 @@ impl RedisCache {
             .cmd("PEXPIRE")
             .arg(&sk)
             .arg(ms.max(60_000))
+            .ignore()
+            .cmd("SADD")
+            .arg(&ik)
+            .arg(key)
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(&ik)
+            .arg(ms.max(60_000))
             .ignore();
         let _: Option<()> = self.run("put", pipe.query_async(&mut c)).await;
     }
@@ -139,6 +153,15 @@ impl RedisCache {
     pub async fn evict_key(&self, key: &str) {
         let Some(mut c) = self.conn().await else { return };
         let _: Option<()> = self.run("evict", c.del(session_key(key))).await;
+    }
+
+    pub async fn evict_identity(&self, tenant: &str, identity_id: &str) {
+        let Some(mut c) = self.conn().await else { return };
+        let ik = identity_key(tenant, identity_id);
+        let Some(keys) = self.run::<Vec<String>, _>("smembers", c.smembers(&ik)).await else { return };
+        let mut doomed: Vec<String> = keys.iter().map(|k| session_key(k)).collect();
+        doomed.push(ik);
+        let _: Option<()> = self.run("evict", c.del(doomed)).await;
     }
 
     pub async fn evict_session(&self, tenant: &str, session_id: &str) {

@@ -21,31 +21,23 @@ pub struct PermissionTuple {
 }
 
 impl PermissionTuple {
+    /// A tuple whose subject is the subject id `subject` — always an id, whatever it looks like
+    /// (`"groups:admins#member"` is an id too: a subject set given as text would let whoever
+    /// controls the string name a whole group). Subject sets: [`with_subject`](Self::with_subject)
+    /// and [`Subject::set`].
     pub fn new(namespace: &str, object: &str, relation: &str, subject: &str) -> Self {
-        PermissionTuple {
-            namespace: namespace.into(),
-            object: object.into(),
-            relation: relation.into(),
-            subject: Subject::parse(subject),
-        }
+        Self::with_subject(namespace, object, relation, Subject::Id(subject.to_owned()))
+    }
+
+    pub fn with_subject(namespace: &str, object: &str, relation: &str, subject: Subject) -> Self {
+        PermissionTuple { namespace: namespace.into(), object: object.into(), relation: relation.into(), subject }
     }
 }
 
 impl Subject {
-    /// `"ns:obj#rel"` is a subject set; anything else a subject id.
-    pub fn parse(s: &str) -> Subject {
-        if let Some((left, relation)) = s.rsplit_once('#') {
-            if let Some((namespace, object)) = left.split_once(':') {
-                if !namespace.is_empty() && !object.is_empty() && !relation.is_empty() {
-                    return Subject::Set {
-                        namespace: namespace.into(),
-                        object: object.into(),
-                        relation: relation.into(),
-                    };
-                }
-            }
-        }
-        Subject::Id(s.to_owned())
+    /// Everyone with `relation` on `namespace:object`.
+    pub fn set(namespace: &str, object: &str, relation: &str) -> Subject {
+        Subject::Set { namespace: namespace.into(), object: object.into(), relation: relation.into() }
     }
 }
 

@@ -14,8 +14,6 @@ use crate::error::{Error, Result};
 use crate::http::{Call, OryClient};
 use crate::secret::Secret;
 use crate::tenancy::service_handle;
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 service_handle!(
@@ -25,16 +23,32 @@ service_handle!(
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
-/// Per-tenant token caches.
-#[derive(Default)]
+/// Per-tenant token caches, bounded (moka: least recently used out first).
 pub(crate) struct TokenCaches {
-    /// scope → (tokens, refresh after).
-    credentials: Mutex<HashMap<String, (TokenSet, Instant)>>,
-    /// hash of a token → (introspection, valid until).
-    introspections: Mutex<HashMap<String, (Introspection, Instant)>>,
+    /// scope → (tokens, refresh after). Scopes are the application's own strings: a thousand
+    /// distinct ones is far beyond any real use.
+    credentials: moka::sync::Cache<String, (TokenSet, Instant)>,
+    /// hash of a token → (introspection, valid until); `cache.introspection_max_entries`.
+    introspections: moka::sync::Cache<String, (Introspection, Instant)>,
+}
+
+impl TokenCaches {
+    fn new(c: &crate::config::CacheConfig) -> Self {
+        TokenCaches {
+            credentials: moka::sync::Cache::new(1_000),
+            introspections: moka::sync::Cache::builder()
+                .max_capacity(c.introspection_max_entries)
+                .time_to_live(crate::cache::bounded_ttl(c.introspection_ttl_ms))
+                .build(),
+        }
+    }
 }
 
 impl TokenService {
+    fn caches(&self) -> std::sync::Arc<TokenCaches> {
+        self.t.state_with(|c| TokenCaches::new(&c.cache))
+    }
+
     fn public(&self, op: &str) -> Result<&OryClient> {
         self.t.hydra_public.as_ref().ok_or_else(|| self.t.missing("hydra.public_url", op))
     }
@@ -82,9 +96,7 @@ impl TokenService {
     pub async fn client_credentials(&self, scope: Option<&str>) -> Result<TokenSet> {
         self.t.ensure_open()?;
         let key = scope.unwrap_or("").to_owned();
-        if let Some((t, until)) =
-            self.t.state::<TokenCaches>().credentials.lock().ok().and_then(|m| m.get(&key).cloned())
-        {
+        if let Some((t, until)) = self.caches().credentials.get(&key) {
             if Instant::now() < until {
                 return Ok(t);
             }
@@ -97,8 +109,8 @@ impl TokenService {
         let t = self.token("token.client_credentials", form, id, secret, true).await?;
         if let Some(exp) = t.expires_in {
             let ahead = Duration::from_millis(exp.saturating_mul(800));
-            if let Ok(mut m) = self.t.state::<TokenCaches>().credentials.lock() {
-                m.insert(key, (t.clone(), Instant::now() + ahead));
+            if let Some(until) = Instant::now().checked_add(ahead) {
+                self.caches().credentials.insert(key, (t.clone(), until));
             }
         }
         Ok(t)
@@ -164,9 +176,7 @@ impl TokenService {
         let key = cache::key(&self.t.name, "introspect", token.expose());
         let ttl = Duration::from_millis(self.t.config.cache.introspection_ttl_ms);
         if !ttl.is_zero() {
-            if let Some((i, until)) =
-                self.t.state::<TokenCaches>().introspections.lock().ok().and_then(|m| m.get(&key).cloned())
-            {
+            if let Some((i, until)) = self.caches().introspections.get(&key) {
                 if Instant::now() < until {
                     return Ok(i);
                 }
@@ -181,8 +191,8 @@ impl TokenService {
         if !ttl.is_zero() && i.active {
             let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
             let left = i.exp.map(|e| Duration::from_secs(e.saturating_sub(now).max(0) as u64)).unwrap_or(ttl);
-            if let Ok(mut m) = self.t.state::<TokenCaches>().introspections.lock() {
-                m.insert(key, (i.clone(), Instant::now() + ttl.min(left)));
+            if let Some(until) = Instant::now().checked_add(ttl.min(left)) {
+                self.caches().introspections.insert(key, (i.clone(), until));
             }
         }
         Ok(i)
@@ -329,9 +339,7 @@ impl TokenService {
             None => form.push(("client_id", id)),
         }
         let res = c.send(call.form(form)).await;
-        if let Ok(mut m) = self.t.state::<TokenCaches>().introspections.lock() {
-            m.remove(&cache::key(&self.t.name, "introspect", token.expose()));
-        }
+        self.caches().introspections.invalidate(&cache::key(&self.t.name, "introspect", token.expose()));
         res.map(|_| ())
     }
 }

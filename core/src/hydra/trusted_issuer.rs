@@ -22,8 +22,9 @@ impl TrustedIssuerService {
 
     /// Trust `issuer` (for `subject`, or any subject) to mint assertions for `scope`.
     pub async fn trust(&self, t: TrustIssuer) -> Result<TrustedIssuer> {
-        if url::Url::parse(&t.issuer).is_err() && t.issuer.is_empty() {
-            return Err(Error::invalid_field("issuer", "must not be empty"));
+        // RFC 7523 `iss` is any StringOrURI: not checked as a URL, but never empty or binary.
+        if t.issuer.trim().is_empty() || t.issuer.len() > 2048 || t.issuer.chars().any(char::is_control) {
+            return Err(Error::invalid_field("issuer", "must be a non-empty issuer without control characters"));
         }
         let any = t.allow_any_subject.unwrap_or(false);
         match (&t.subject, any) {
@@ -41,7 +42,13 @@ impl TrustedIssuerService {
         if t.public_key.get("kid").and_then(Value::as_str).is_none() || t.public_key.get("kty").is_none() {
             return Err(Error::invalid_field("public_key", "must be a JWK with kid and kty"));
         }
-        if t.public_key.get("d").is_some() {
+        // Hydra verifies assertions with this key: a symmetric (`oct`) key would be a shared
+        // secret sent to Hydra and stored as "public"; private parameters would leak the key.
+        let kty = t.public_key.get("kty").and_then(Value::as_str).unwrap_or("");
+        if !matches!(kty, "RSA" | "EC" | "OKP") {
+            return Err(Error::invalid_field("public_key", "must be an asymmetric public key (kty RSA, EC or OKP)"));
+        }
+        if ["d", "p", "q", "dp", "dq", "qi", "k", "oth"].iter().any(|f| t.public_key.get(*f).is_some()) {
             return Err(Error::invalid_field("public_key", "must be a public key (it has private parts)"));
         }
         let mut body = json!({"issuer": t.issuer, "scope": t.scope, "expires_at": t.expires_at, "jwk": t.public_key});

@@ -14,10 +14,8 @@ use crate::paging::{page_query, pages, Pager};
 use crate::tenancy::service_handle;
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::time::Duration;
 
 service_handle!(
     /// Permissions of one tenant (Keto read and write APIs).
@@ -40,38 +38,82 @@ enum Chunk {
     Failed(Error),
 }
 
-/// Decisions about one object: (relation, subject) → (allowed, until).
-type ObjectDecisions = HashMap<(String, Subject), (bool, Instant)>;
+/// The whole question a cached decision answers (`max_depth` included), and the tenant's write
+/// generation it was asked in.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct DecisionKey {
+    generation: u64,
+    namespace: String,
+    object: String,
+    relation: String,
+    subject: Subject,
+    max_depth: Option<u32>,
+}
 
-/// Decision cache of one tenant, by (namespace, object) so a write can drop an object at once.
-#[derive(Default)]
+/// Decision cache of one tenant: bounded (`cache.permission_max_entries`, least recently used
+/// out first) and expiring (`cache.permission_ttl_ms`), by moka.
+///
+/// No cached answer outlives a write made through this library that could change it: every
+/// grant and revoke bumps the generation, and a decision is stored under the generation its
+/// check started in, so one that was in flight across a write is never read (a revoke that
+/// removes a subject-set membership changes answers about other objects too, so nothing less
+/// than the whole tenant's cache is safe to keep).
 pub(crate) struct Decisions {
-    map: Mutex<HashMap<(String, String), ObjectDecisions>>,
+    cache: moka::sync::Cache<DecisionKey, bool>,
+    generation: AtomicU64,
     /// 0 unknown, 1 the server has batch check, 2 it does not.
     pub batch: AtomicU8,
 }
 
 impl Decisions {
-    fn get(&self, t: &PermissionTuple) -> Option<bool> {
-        let m = self.map.lock().ok()?;
-        let (allowed, until) =
-            m.get(&(t.namespace.clone(), t.object.clone()))?.get(&(t.relation.clone(), t.subject.clone()))?;
-        (Instant::now() < *until).then_some(*allowed)
-    }
-
-    fn put(&self, t: &PermissionTuple, allowed: bool, ttl: Duration) {
-        if let Ok(mut m) = self.map.lock() {
-            m.entry((t.namespace.clone(), t.object.clone()))
-                .or_default()
-                .insert((t.relation.clone(), t.subject.clone()), (allowed, Instant::now() + ttl));
+    pub fn new(c: &crate::config::CacheConfig) -> Self {
+        Decisions {
+            cache: moka::sync::Cache::builder()
+                .max_capacity(c.permission_max_entries)
+                .time_to_live(crate::cache::bounded_ttl(c.permission_ttl_ms))
+                .build(),
+            generation: AtomicU64::new(0),
+            batch: AtomicU8::new(0),
         }
     }
 
-    /// Forget every decision about one object (after a grant or revoke on it).
-    fn invalidate(&self, namespace: &str, object: &str) {
-        if let Ok(mut m) = self.map.lock() {
-            m.remove(&(namespace.to_owned(), object.to_owned()));
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn key(generation: u64, t: &PermissionTuple, max_depth: Option<u32>) -> DecisionKey {
+        DecisionKey {
+            generation,
+            namespace: t.namespace.clone(),
+            object: t.object.clone(),
+            relation: t.relation.clone(),
+            subject: t.subject.clone(),
+            max_depth,
         }
+    }
+
+    fn get(&self, t: &PermissionTuple, max_depth: Option<u32>) -> Option<bool> {
+        self.cache.get(&Self::key(self.generation(), t, max_depth))
+    }
+
+    /// Store a decision asked at `generation`: if a write happened since, it goes under a
+    /// generation no reader uses any more.
+    fn put(&self, generation: u64, t: &PermissionTuple, max_depth: Option<u32>, allowed: bool) {
+        if generation == self.generation() {
+            self.cache.insert(Self::key(generation, t, max_depth), allowed);
+        }
+    }
+
+    /// A grant or revoke went out (whatever its outcome): no earlier answer may be served.
+    fn written(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.cache.invalidate_all();
+    }
+
+    #[cfg(test)]
+    fn entries(&self) -> u64 {
+        self.cache.run_pending_tasks();
+        self.cache.entry_count()
     }
 }
 
@@ -149,23 +191,29 @@ impl PermissionService {
     pub async fn check(&self, tuple: &PermissionTuple, opts: CheckOptions) -> Result<bool> {
         self.t.ensure_open()?;
         validate(tuple)?;
+        let decisions = self.decisions();
+        let generation = decisions.generation();
         if !opts.fresh && !self.ttl().is_zero() {
-            if let Some(allowed) = self.t.state::<Decisions>().get(tuple) {
+            if let Some(allowed) = decisions.get(tuple, opts.max_depth) {
                 return Ok(allowed);
             }
         }
         let res = self.check_upstream(tuple, opts.max_depth).await;
-        self.settle(tuple, &res);
+        self.settle(generation, tuple, opts.max_depth, &res);
         res
+    }
+
+    fn decisions(&self) -> std::sync::Arc<Decisions> {
+        self.t.state_with(|c| Decisions::new(&c.cache))
     }
 
     /// After Keto decided one tuple (alone or in a batch): cache the decision, audit a denial
     /// or a failure.
-    fn settle(&self, tuple: &PermissionTuple, res: &Result<bool>) {
+    fn settle(&self, generation: u64, tuple: &PermissionTuple, max_depth: Option<u32>, res: &Result<bool>) {
         match res {
             Ok(allowed) => {
                 if !self.ttl().is_zero() {
-                    self.t.state::<Decisions>().put(tuple, *allowed, self.ttl());
+                    self.decisions().put(generation, tuple, max_depth, *allowed);
                 }
                 if !allowed {
                     self.t.emit(
@@ -202,9 +250,11 @@ impl PermissionService {
         self.t.ensure_open()?;
         let c = self.read("permission.check_batch")?.clone();
         let mut out: Vec<Option<CheckResult>> = vec![None; tuples.len()];
+        let decisions = self.decisions();
+        let generation = decisions.generation();
         // Tuples Keto must decide: valid ones without a cached decision (as `check` does).
         let mut valid = Vec::new();
-        let cached = |t: &PermissionTuple| if self.ttl().is_zero() { None } else { self.t.state::<Decisions>().get(t) };
+        let cached = |t: &PermissionTuple| if self.ttl().is_zero() { None } else { decisions.get(t, None) };
         for (i, t) in tuples.iter().enumerate() {
             match validate(t) {
                 Ok(()) => match cached(t) {
@@ -214,20 +264,20 @@ impl PermissionService {
                 Err(e) => out[i] = Some(CheckResult { allowed: false, error: Some(e.to_string()) }),
             }
         }
-        if self.t.state::<Decisions>().batch.load(Ordering::Relaxed) != 2 {
+        if decisions.batch.load(Ordering::Relaxed) != 2 {
             let size =
                 self.t.config.keto.as_ref().map_or(KetoConfig::DEFAULT_BATCH_SIZE as usize, KetoConfig::batch_size);
             let chunks: Vec<&[usize]> = valid.chunks(size).collect();
             let mut rest = 0..chunks.len();
             let mut supported = true;
-            if self.t.state::<Decisions>().batch.load(Ordering::Relaxed) == 0 {
+            if decisions.batch.load(Ordering::Relaxed) == 0 {
                 // Not known yet whether this server has the endpoint: one chunk asks alone, so
                 // an old Keto sees one 404, not a burst of them.
                 if let Some(first) = chunks.first() {
                     match self.batch_chunk(&c, tuples, first).await? {
                         Chunk::Unsupported => {
                             supported = false;
-                            self.t.state::<Decisions>().batch.store(2, Ordering::Relaxed);
+                            decisions.batch.store(2, Ordering::Relaxed);
                             tracing::warn!(
                                 target: "ory_iam::keto",
                                 tenant = %self.t.name,
@@ -237,9 +287,9 @@ impl PermissionService {
                         }
                         answer => {
                             if matches!(answer, Chunk::Answered(_)) {
-                                self.t.state::<Decisions>().batch.store(1, Ordering::Relaxed);
+                                decisions.batch.store(1, Ordering::Relaxed);
                             }
-                            self.take(tuples, first, answer, &mut out);
+                            self.take(generation, tuples, first, answer, &mut out);
                             rest = 1..chunks.len();
                         }
                     }
@@ -256,7 +306,7 @@ impl PermissionService {
                     .await;
                 for a in answers {
                     let (k, answer) = a?;
-                    self.take(tuples, chunks[k], answer, &mut out);
+                    self.take(generation, tuples, chunks[k], answer, &mut out);
                 }
                 return Ok(out.into_iter().map(|r| r.expect("every tuple answered")).collect());
             }
@@ -309,7 +359,14 @@ impl PermissionService {
 
     /// Put the answers for the tuples at `chunk` in place, settled like single checks (cached,
     /// denials and failures audited). Never `allowed` on an error.
-    fn take(&self, tuples: &[PermissionTuple], chunk: &[usize], answer: Chunk, out: &mut [Option<CheckResult>]) {
+    fn take(
+        &self,
+        generation: u64,
+        tuples: &[PermissionTuple],
+        chunk: &[usize],
+        answer: Chunk,
+        out: &mut [Option<CheckResult>],
+    ) {
         let failed = |why: &str| Err(Error::new(ErrorKind::UpstreamUnavailable, why).with_tenant(&*self.t.name));
         for (pos, &i) in chunk.iter().enumerate() {
             let res = match &answer {
@@ -321,7 +378,7 @@ impl PermissionService {
                 Chunk::Unsupported => failed("keto refused the batch check"),
                 Chunk::Failed(e) => Err(e.clone()),
             };
-            self.settle(&tuples[i], &res);
+            self.settle(generation, &tuples[i], None, &res);
             out[i] = Some(match res {
                 Ok(allowed) => CheckResult { allowed, error: None },
                 Err(e) => CheckResult { allowed: false, error: Some(e.to_string()) },
@@ -359,8 +416,9 @@ impl PermissionService {
     }
 
     fn after_write(&self, tuple: &PermissionTuple, event: &str, res: &Result<()>) {
-        // Whatever the outcome, cached decisions about this object may be stale now.
-        self.t.state::<Decisions>().invalidate(&tuple.namespace, &tuple.object);
+        // Whatever the outcome (a failed write may still have reached Keto), no decision cached
+        // before it may be served: through subject sets it can change answers about any object.
+        self.decisions().written();
         self.t.emit(
             AuditEvent::new(event, &self.t.name, if res.is_ok() { "success" } else { "failure" })
                 .attr("namespace", tuple.namespace.clone())
@@ -423,5 +481,43 @@ impl PermissionService {
             }
         }
         Ok(c.decode::<wire::Tree>(&r)?.into_dto())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 200,000 distinct decisions into a cache bounded at 1,000: it stays bounded (moka evicts the
+    /// least recently used), and a write makes every earlier answer unreadable at once.
+    #[test]
+    fn the_decision_cache_is_bounded_and_a_write_forgets_it() {
+        let cfg = crate::config::CacheConfig {
+            permission_ttl_ms: 60_000,
+            permission_max_entries: 1_000,
+            ..Default::default()
+        };
+        let d = Decisions::new(&cfg);
+        let t = |i: u32| PermissionTuple::new("documents", &format!("doc-{i}"), "view", &format!("user-{i}"));
+        for i in 0..200_000 {
+            d.put(d.generation(), &t(i), None, true);
+        }
+        assert!(d.entries() <= 1_000, "{} entries", d.entries());
+        d.put(d.generation(), &t(7), None, true);
+        assert_eq!(d.get(&t(7), None), Some(true));
+        assert_eq!(d.get(&t(7), Some(3)), None, "max_depth is part of the key");
+        let before = d.generation();
+        d.written();
+        assert_eq!(d.get(&t(7), None), None, "a write forgets earlier answers");
+        d.put(before, &t(8), None, true);
+        assert_eq!(d.get(&t(8), None), None, "an answer asked before the write is not stored after it");
+    }
+
+    #[test]
+    fn any_configured_lifetime_builds_a_cache() {
+        for ms in [0, 1, u64::MAX] {
+            let cfg = crate::config::CacheConfig { permission_ttl_ms: ms, ..Default::default() };
+            Decisions::new(&cfg).put(0, &PermissionTuple::new("n", "o", "r", "s"), None, true);
+        }
     }
 }

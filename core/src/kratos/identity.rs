@@ -117,8 +117,12 @@ impl IdentityService {
         let path = format!("admin/identities/{}", crate::ids::seg(id));
         let mut call = Call::patch(&path).json(ops);
         call.idempotent = idempotent;
-        let r = c.send(call).await?;
-        Ok(c.decode::<wire::Identity>(&r)?.into_dto(&self.t.name))
+        let res = c.send(call).await;
+        // A changed state, traits or metadata changes what a cached session says (and an
+        // inactive identity has no valid session): whatever the outcome (a failed request may
+        // still have been applied), its cached sessions go.
+        self.t.sessions.evict_identity(&self.t.name, id).await;
+        Ok(c.decode::<wire::Identity>(&res?)?.into_dto(&self.t.name))
     }
 
     /// One page of the identity's sessions (`active` filters; Kratos pages by offset tokens).
@@ -223,7 +227,9 @@ impl IdentityService {
         if let Some(i) = identifier {
             call = call.query("identifier", i.to_owned());
         }
-        let res = match c.send(call).await {
+        let sent = c.send(call).await;
+        self.t.sessions.evict_identity(&self.t.name, id).await;
+        let res = match sent {
             Ok(r) => Ok(r),
             Err(e) if e.kind() == ErrorKind::Validation => {
                 let mut refused =
@@ -257,6 +263,8 @@ impl IdentityService {
         let c = self.t.kratos_admin("identity.delete")?;
         let path = format!("admin/identities/{}", crate::ids::seg(id));
         let res = c.send(Call::delete(&path)).await;
+        // Kratos deletes the identity's sessions with it: so does the session cache.
+        self.t.sessions.evict_identity(&self.t.name, id).await;
         let (result, request_id) = match &res {
             Ok(r) => ("success", Some(r.request_id.clone())),
             Err(e) => ("failure", e.request_id().map(str::to_owned)),

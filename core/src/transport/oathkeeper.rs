@@ -64,6 +64,9 @@ pub(crate) struct Verifier {
     signature_header: String,
     keys: Vec<Secret>,
     seen: Mutex<LruCache<String, i64>>,
+    /// Set when more than one tenant of the `Iam` uses the Oathkeeper transport: an envelope
+    /// without a `tenant` claim could then be replayed against the other tenants.
+    require_tenant: bool,
 }
 
 fn now() -> i64 {
@@ -75,8 +78,9 @@ fn rfc3339(secs: i64) -> Option<String> {
 }
 
 impl Verifier {
-    pub fn new(cfg: &OathkeeperConfig) -> Self {
+    pub fn new(cfg: &OathkeeperConfig, require_tenant: bool) -> Self {
         Verifier {
+            require_tenant,
             identity_header: cfg
                 .identity_header
                 .clone()
@@ -129,10 +133,10 @@ impl Verifier {
         if c.exp.saturating_add(LEEWAY_SECS) < t {
             return Err(Refusal::Expired);
         }
-        if let Some(other) = &c.tenant {
-            if other != tenant {
-                return Err(Refusal::TenantMismatch);
-            }
+        match &c.tenant {
+            Some(other) if other != tenant => return Err(Refusal::TenantMismatch),
+            None if self.require_tenant => return Err(Refusal::Malformed),
+            _ => {}
         }
         {
             let mut seen = self.seen.lock().map_err(|_| Refusal::Malformed)?;
@@ -176,11 +180,14 @@ mod tests {
     use serde_json::json;
 
     fn verifier(keys: &[&str]) -> Verifier {
-        Verifier::new(&OathkeeperConfig {
-            identity_header: None,
-            signature_header: None,
-            signer_keys: keys.iter().map(|k| Secret::new(*k)).collect(),
-        })
+        Verifier::new(
+            &OathkeeperConfig {
+                identity_header: None,
+                signature_header: None,
+                signer_keys: keys.iter().map(|k| Secret::new(*k)).collect(),
+            },
+            false,
+        )
     }
 
     fn headers(payload: &str, sig: Option<&str>) -> HeaderMap {
@@ -206,6 +213,24 @@ mod tests {
             assert_eq!(session.identity.traits.as_ref().unwrap()["email"], json!("a@b.c"));
             assert_eq!(v.verify("t", &headers(&p, Some(&s))).unwrap_err(), Refusal::Replayed);
         }
+    }
+
+    /// Two tenants sharing the transport: an envelope that names no tenant could be replayed
+    /// against the other one, so it is refused; one naming this tenant passes.
+    #[test]
+    fn with_several_oathkeeper_tenants_the_tenant_claim_is_required() {
+        let key = Secret::new("shared-key-0123456789");
+        let shared = Verifier::new(
+            &OathkeeperConfig { identity_header: None, signature_header: None, signer_keys: vec![key.clone()] },
+            true,
+        );
+        let (p, s) = sign_envelope(&claims("no-tenant", 60), &key);
+        assert_eq!(shared.verify("t", &headers(&p, Some(&s))).unwrap_err(), Refusal::Malformed);
+        let mut c = claims("named", 60);
+        c["tenant"] = json!("t");
+        let (p, s) = sign_envelope(&c, &key);
+        assert_eq!(shared.verify("t", &headers(&p, Some(&s))).unwrap().identity.id, c["sub"].as_str().unwrap());
+        assert_eq!(shared.verify("u", &headers(&p, Some(&s))).unwrap_err(), Refusal::TenantMismatch);
     }
 
     #[test]
