@@ -272,6 +272,23 @@ def main() -> None:
         targets.append((f"Node whoami uncached CPU/call ≤ 1/2 of `@ory/client` (c={c})",
                         f"{f(ni and ni['cpu_per_call_us'])} µs vs {f(no and no['cpu_per_call_us'])} µs → {f(r, 2)}×{per_round(p)}"
                         f"{floor(c, 'node', no and no['cpu_per_call_us'])}", None if r is None else r <= 0.5))
+    # The one-HTTP-stack targets: against the no-library floors and wrk, not the SDKs.
+    for c in (1, 8, 32):
+        pi = one(rs, "whoami_uncached", "python", "ory-iam", c=c)
+        fl = one(rs, "whoami_uncached", "python", "raw-asyncio", c=c)
+        r = ratio(pi and pi["cpu_per_call_us"], fl and fl["cpu_per_call_us"])
+        p = paired(raw, c, ("python", "ory-iam"), [("python", "raw-asyncio")], "cpu_per_call_us")
+        targets.append((f"Python whoami uncached CPU/call ≤ 1.25× the raw-asyncio floor (c={c})",
+                        f"{f(pi and pi['cpu_per_call_us'])} µs vs {f(fl and fl['cpu_per_call_us'])} µs → {f(r, 2)}×{per_round(p)}",
+                        None if r is None else r <= 1.25))
+    for c in (1, 8, 32):
+        ri = one(rs, "whoami_uncached", "rust", "ory-iam", c=c)
+        wk = one(rs, "whoami_uncached", "raw", "wrk", c=c)
+        r = ratio(ri and ri["cpu_per_call_us"], wk and wk["cpu_per_call_us"])
+        p = paired(raw, c, ("rust", "ory-iam"), [("raw", "wrk")], "cpu_per_call_us")
+        targets.append((f"Rust core whoami uncached CPU/call ≤ 1.5× wrk's (c={c})",
+                        f"{f(ri and ri['cpu_per_call_us'])} µs vs {f(wk and wk['cpu_per_call_us'])} µs → {f(r, 2)}×{per_round(p)}",
+                        None if r is None else r <= 1.5))
     wrk32 = one(rs, "whoami_uncached", "raw", "wrk", c=32)
     for lang in ("rust", "python", "node"):
         x = one(rs, "whoami_uncached", lang, "ory-iam", c=32)
