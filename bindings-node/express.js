@@ -11,7 +11,7 @@
 // is ever allowed on an error: a Keto or Kratos outage is a 503, never a pass.
 
 const { IamForbiddenError } = require('./ory-iam.js')
-const { httpErrorOf, withChallenge, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, loginAs, bearerFor, roleSpec, rolesSatisfied, checkTransport } = require('./framework.js')
+const { requestState, httpErrorOf, withChallenge, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, loginAs, bearerFor, roleSpec, rolesSatisfied, checkTransport } = require('./framework.js')
 
 // Express 4 does not await middleware: settle the promise into next().
 const middleware = (fn) => (req, res, next) => {
@@ -27,10 +27,8 @@ const middleware = (fn) => (req, res, next) => {
   )
 }
 
-function slot(req) {
-  if (req.iam === undefined || req.iam === null || typeof req.iam !== 'object') req.iam = { tenant: undefined, session: undefined, principal: undefined }
-  return req.iam
-}
+// Per-request state lives in framework.js's private store, never read back from `req.iam`.
+const slot = (req) => requestState(req)
 
 function iamExpress(iam, options = {}) {
   if (!iam || typeof iam !== 'object' || !iam.session) throw new TypeError('iamExpress(iam, options): iam must be an Iam (Iam.fromConfig(...))')

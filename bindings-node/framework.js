@@ -149,4 +149,29 @@ async function bearerFor(fake, { clientId, scope, tenant } = {}) {
   return { token, headers: fake.headersFor(token) }
 }
 
-module.exports = { roleSpec, rolesSatisfied, loginAs, bearerFor, httpErrorOf, withChallenge, isIamError, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, checkTransport }
+// What the guards resolved for one request, held where no other code can plant it: a
+// module-private WeakMap keyed by the request, never a property read back from the request (a
+// prototype-pollution bug elsewhere in the app — `Object.prototype.iam = …` — would otherwise
+// hand every request a forged session without asking Kratos). The state objects have no
+// prototype, so a polluted `Object.prototype.session` cannot show through either.
+const STATE = new WeakMap()
+
+/** This request's state (made on first use); also exposed to the app as `req.iam`. */
+function requestState(req) {
+  let s = STATE.get(req)
+  if (s === undefined) {
+    s = Object.create(null)
+    s.tenant = undefined
+    s.session = undefined
+    s.principal = undefined
+    STATE.set(req, s)
+  }
+  // What the app reads is written by us, as the request's own property, each time.
+  Object.defineProperty(req, 'iam', { value: s, writable: true, configurable: true, enumerable: true })
+  return s
+}
+
+/** This request's state when a guard resolved something, else undefined (never `req.iam`). */
+const peekState = (req) => (req !== null && typeof req === 'object' ? STATE.get(req) : undefined)
+
+module.exports = { requestState, peekState, roleSpec, rolesSatisfied, loginAs, bearerFor, httpErrorOf, withChallenge, isIamError, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, checkTransport }

@@ -14,7 +14,7 @@
 const { Injectable, Inject, Optional, Module, SetMetadata, HttpException, Catch, createParamDecorator } = require('@nestjs/common')
 const { Reflector } = require('@nestjs/core')
 const { Iam, IamError, IamForbiddenError } = require('./ory-iam.js')
-const { httpErrorOf, withChallenge, isIamError, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, loginAs, bearerFor, roleSpec, rolesSatisfied, checkTransport } = require('./framework.js')
+const { requestState, peekState, httpErrorOf, withChallenge, isIamError, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, loginAs, bearerFor, roleSpec, rolesSatisfied, checkTransport } = require('./framework.js')
 
 /** Injection token of the `Iam` instance. */
 const IAM = 'ORY_IAM'
@@ -53,12 +53,12 @@ const RequireScope = (...scopes) => SetMetadata(META.scope, normalizeScope(scope
 const requestOf = (ctx) => ctx.switchToHttp().getRequest()
 /** The session the guards resolved (`null` under OptionalSessionGuard without one); `@CurrentUser('identity')` picks a field. */
 const CurrentUser = createParamDecorator((field, ctx) => {
-  const s = (requestOf(ctx).iam || {}).session ?? null
+  const s = peekState(requestOf(ctx))?.session ?? null
   return field && s ? s[field] : s
 })
 /** The OAuth2 principal OAuth2Guard resolved. */
 const CurrentPrincipal = createParamDecorator((field, ctx) => {
-  const p = (requestOf(ctx).iam || {}).principal ?? null
+  const p = peekState(requestOf(ctx))?.principal ?? null
   return field && p ? p[field] : p
 })
 
@@ -162,7 +162,7 @@ class BaseGuard {
   async session(ctx, optional) {
     const req = requestOf(ctx)
     const h = this.handles(ctx)
-    const slot = (req.iam = req.iam && typeof req.iam === 'object' ? req.iam : { tenant: undefined, session: undefined, principal: undefined })
+    const slot = requestState(req)
     if (slot.session !== undefined && slot.tenant === h.name && (optional || slot.session !== null)) return { h, req, session: slot.session }
     let s
     try {
@@ -247,9 +247,9 @@ class OAuth2Guard extends BaseGuard {
     const scope = this.meta(META.scope, ctx) || []
     try {
       const principal = await h.token.authenticate(req, scope.length ? { requiredScope: scope } : undefined)
-      req.iam = req.iam && typeof req.iam === 'object' ? req.iam : { tenant: undefined, session: undefined, principal: undefined }
-      req.iam.principal = principal
-      if (req.iam.tenant === undefined) req.iam.tenant = h.name
+      const slot = requestState(req)
+      slot.principal = principal
+      if (slot.tenant === undefined) slot.tenant = h.name
     } catch (e) {
       throw this.fail(e, ctx, { transport: 'bearer', tenant: h.name, scope, presented: hasAuthorization(req) })
     }

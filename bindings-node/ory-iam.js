@@ -119,7 +119,7 @@ function headersOf(req) {
   if (req === null || typeof req !== 'object') return req
   const h = req.headers !== undefined && typeof req.headers === 'object' ? req.headers : req
   if (typeof h.entries === 'function' && typeof h.get === 'function') return Object.fromEntries(h.entries())
-  const out = {}
+  const out = Object.create(null)
   for (const [k, v] of Object.entries(h)) if (typeof v === 'string' || Array.isArray(v)) out[k] = v
   return out
 }
@@ -128,21 +128,21 @@ const REQUEST_METHODS = new Set(['whoami', 'whoamiOrNull', 'authenticate'])
 // error napi raises before the call is delivered as a rejection, like any other error.
 const SYNC_METHODS = new Set(['forTenant', 'equals', 'listAll', 'listSessionsAll', 'transportOf'])
 
-// Secrets handed back in (a session token, a cookie) are passed as their value.
+// Arguments go to the core as copies holding only their own properties, in objects without a
+// prototype: napi's conversion enumerates inherited properties too, so a prototype-pollution bug
+// elsewhere in the app (`Object.prototype.x = …`) would otherwise add keys to every options
+// object and header map (every call refused, or worse). Secrets handed back in (a session
+// token, a cookie) are passed as their value.
 const isSecret = (v) => v instanceof native.Secret
-function unwrapSecrets(a) {
+function unwrapSecrets(a, depth = 0) {
   if (isSecret(a)) return a.expose()
-  if (a !== null && typeof a === 'object' && !Array.isArray(a) && Object.getPrototypeOf(a) === Object.prototype) {
-    let out = a
-    for (const [k, v] of Object.entries(a)) {
-      if (isSecret(v)) {
-        if (out === a) out = { ...a }
-        out[k] = v.expose()
-      }
-    }
-    return out
-  }
-  return a
+  if (a === null || typeof a !== 'object' || depth > 64) return a
+  if (Array.isArray(a)) return a.map((x) => unwrapSecrets(x, depth + 1))
+  const proto = Object.getPrototypeOf(a)
+  if (proto !== Object.prototype && proto !== null) return a
+  const out = Object.create(null)
+  for (const [k, v] of Object.entries(a)) out[k] = unwrapSecrets(v, depth + 1)
+  return out
 }
 
 // Set by `ory-iam/otel`: (nativeHandle, method, call(handle) => promise) => promise.

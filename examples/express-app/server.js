@@ -70,13 +70,22 @@ function renderFlow(flow, action) {
 }
 
 /** `traits.name.first=Ada` → `{traits: {name: {first: 'Ada'}}}`; empty optional fields are left out (Kratos would validate "" against the schema). */
+// Keys a form field may never name: writing them would reach Object.prototype (prototype
+// pollution) or a constructor. Every object built here has no prototype, and such a field is
+// dropped.
+const FORBIDDEN_KEYS = new Set(['__proto__', 'prototype', 'constructor'])
+
 function unflatten(form) {
-  const out = {}
+  const out = Object.create(null)
   for (const [key, value] of Object.entries(form)) {
     if (key === 'csrf_token' || HIDDEN_FIELDS.has(key) || typeof value !== 'string' || value === '') continue
     const parts = key.split('.')
+    if (parts.some((p) => p === '' || FORBIDDEN_KEYS.has(p))) continue
     let node = out
-    for (const p of parts.slice(0, -1)) node = node[p] = node[p] && typeof node[p] === 'object' ? node[p] : {}
+    for (const p of parts.slice(0, -1)) {
+      if (!Object.hasOwn(node, p) || typeof node[p] !== 'object' || node[p] === null) node[p] = Object.create(null)
+      node = node[p]
+    }
     node[parts[parts.length - 1]] = value
   }
   return out

@@ -172,3 +172,26 @@ test('register → login → protected page → denied action → grant → allo
   }
   assert.ok(!output.includes(PASSWORD), 'the app never logs the password')
 })
+
+// Issue 27, item 1: the attack as it was found — one anonymous form post whose field names walk
+// `__proto__` — must change nothing: the next anonymous request to /protected is still refused.
+test('a form post naming __proto__ cannot make later requests someone else', async () => {
+  const victim = crypto.randomUUID()
+  const form = {
+    '__proto__.iam.tenant': 'customer',
+    '__proto__.iam.session.identity.id': victim,
+    'constructor.prototype.iam.session.identity.id': victim,
+    'traits.email': uniqueEmail('pollute'),
+    password: PASSWORD,
+  }
+  const post = await fetch(`${base}/registration?flow=x`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+    body: new URLSearchParams(form).toString(),
+    redirect: 'manual',
+  })
+  assert.ok(post.status < 500, `the post answered ${post.status}`)
+  const after = await fetch(`${base}/protected`, { headers: { accept: 'text/html' }, redirect: 'manual' })
+  assert.notEqual(after.status, 200, 'an anonymous request reached /protected after the pollution attempt')
+  assert.ok(!(await after.text()).includes(victim))
+})

@@ -320,3 +320,25 @@ test('testing: iamExpressTesting over a FakeOry (no servers)', async () => {
     await s.close()
   }
 })
+
+// Issue 27, item 1: a prototype-pollution bug elsewhere in the app (here planted by hand) must not
+// become an authentication bypass: the middleware keeps its per-request state in a private store,
+// never reads an inherited `req.iam`, and still asks Kratos.
+test('a polluted Object.prototype cannot plant a session', async () => {
+  const forged = { tenant: 'customer', session: { identity: { id: 'victim' } }, principal: { clientId: 'victim' } }
+  Object.prototype.iam = forged // eslint-disable-line no-extend-native
+  Object.prototype.session = forged.session // eslint-disable-line no-extend-native
+  try {
+    const anonymous = await get('/me')
+    assert.equal(anonymous.status, 401, 'an anonymous request became the victim')
+    const own = await get('/me', bearer(bob))
+    assert.equal(own.status, 200)
+    assert.equal((await own.json()).id, bob.id, 'a user with a valid token became the victim')
+    assert.equal((await get('/maybe')).status, 200)
+    assert.equal(((await (await get('/maybe')).json()).id), null)
+    assert.equal((await get('/api/read')).status, 401)
+  } finally {
+    delete Object.prototype.iam
+    delete Object.prototype.session
+  }
+})

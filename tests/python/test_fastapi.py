@@ -11,6 +11,8 @@ import sys
 import uuid
 from typing import Any, AsyncIterator, Optional
 
+import types
+
 import httpx
 import pytest
 import uvicorn
@@ -38,6 +40,16 @@ def build_app(iam: ory_iam.Iam, down_kratos: ory_iam.Iam, down_keto: ory_iam.Iam
 
     app = FastAPI()
     auth.install(app)
+
+    @app.middleware("http")
+    async def plant(request: Request, call_next: Any) -> Any:
+        # Issue 27: another middleware (or a bug in one) writing where the memo used to live must
+        # not plant a session: the adapter keeps its memo under a key only it has.
+        if request.headers.get("x-plant") == "1":
+            forged = {"customer": types.SimpleNamespace(tenant="customer", identity=types.SimpleNamespace(id="victim"))}
+            request.state.ory_iam_sessions = forged
+            request.scope["ory_iam_sessions"] = forged
+        return await call_next(request)
 
     @app.get("/me")
     async def me(user: Session = Depends(auth.current_user)) -> dict[str, Any]:
@@ -478,3 +490,11 @@ async def test_plain_starlette_error_handlers(iam: ory_iam.Iam) -> None:
         assert r.headers["www-authenticate"] == 'Cookie realm="customer"'
         r = await c.get("/gone")
         assert r.status_code == 404 and r.json()["statusCode"] == 404 and r.json()["error"] == "not_found"
+
+
+async def test_a_planted_memo_is_not_a_session(server: Server) -> None:
+    """Issue 27: a look-alike session written into request.state or the scope by other code is
+    ignored; Kratos is asked and the anonymous request is refused."""
+    r = await server.http.get("/me", headers={"x-plant": "1"})
+    assert r.status_code == 401, r.text
+    assert "victim" not in r.text

@@ -72,7 +72,14 @@ async def _resolve(v: Any, *args: Any) -> str:
     return out
 
 
-_STATE_KEY = "ory_iam_sessions"
+class _SessionMemo(dict[str, Union["Session", "IamError"]]):
+    """What ``_whoami`` resolved for one request, per tenant. Held in the ASGI scope under a key
+    only this module has (an object, like a JS ``Symbol``), and accepted only as an instance of
+    this private class: nothing the app or another middleware writes (``request.state``, a scope
+    entry with a guessable name) can plant a session."""
+
+
+_MEMO_KEY = object()
 
 
 class IamAuth:
@@ -151,10 +158,10 @@ class IamAuth:
         """The session, or the refusal (unauthorized/forbidden) as a value; outages raise 503.
         Memoized on the request: current_user, require_role and require_permission on one
         route ask Kratos once (and audit once)."""
-        memo: Optional[dict[str, Union[Session, IamError]]] = getattr(request.state, _STATE_KEY, None)
-        if memo is None:
-            memo = {}
-            setattr(request.state, _STATE_KEY, memo)
+        memo = request.scope.get(_MEMO_KEY)  # type: ignore[call-overload]
+        if not isinstance(memo, _SessionMemo):
+            memo = _SessionMemo()
+            request.scope[_MEMO_KEY] = memo  # type: ignore[index]
         hit = memo.get(self.tenant)
         if hit is not None:
             return hit
