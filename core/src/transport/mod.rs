@@ -50,17 +50,21 @@ pub fn extract(transport: Transport, cookie_name: &str, headers: &HeaderMap) -> 
     found.ok_or(Rejection::Missing)
 }
 
+/// The tenant's session cookie among the request's cookies. Only that cookie is read (as bytes:
+/// other cookies may carry anything — `theme=café`, a subdomain's cookie — and must not lock the
+/// user out); only that cookie's value is checked, and only it is forwarded to Kratos.
 fn cookie_credential(name: &str, headers: &HeaderMap) -> Result<Option<Credential>, Rejection> {
     for h in headers.get_all(http::header::COOKIE) {
-        let Ok(s) = h.to_str() else { return Err(Rejection::Malformed) };
-        for pair in s.split(';') {
-            let pair = pair.trim();
-            let Some((k, v)) = pair.split_once('=') else { continue };
-            if k.trim() == name {
-                let v = v.trim();
-                if v.is_empty() || !v.bytes().all(|b| (0x21..0x7f).contains(&b) && b != b';' && b != b',') {
+        for pair in h.as_bytes().split(|&b| b == b';') {
+            let pair = pair.trim_ascii();
+            let Some(eq) = pair.iter().position(|&b| b == b'=') else { continue };
+            let (k, v) = (pair[..eq].trim_ascii(), pair[eq + 1..].trim_ascii());
+            if k == name.as_bytes() {
+                if v.is_empty() || !v.iter().all(|&b| (0x21..0x7f).contains(&b) && b != b';' && b != b',') {
                     return Err(Rejection::Malformed);
                 }
+                // Checked above: printable ASCII.
+                let v = std::str::from_utf8(v).map_err(|_| Rejection::Malformed)?;
                 return Ok(Some(Credential::Cookie(Secret::new(format!("{name}={v}")))));
             }
         }
@@ -168,5 +172,21 @@ mod tests {
         assert_eq!(extract(Transport::Cookie, "s", &h(&[("cookie", "other=1")])), Err(Rejection::Missing));
         assert_eq!(extract(Transport::Bearer, "s", &h(&[("authorization", "Basic Zm9v")])), Err(Rejection::Missing));
         assert_eq!(extract(Transport::CookieOrBearer, "s", &HeaderMap::new()), Err(Rejection::Missing));
+    }
+
+    /// Issue 27: a foreign cookie with bytes outside visible ASCII (set by a subdomain or a
+    /// script) must not lock the user out; only our cookie's own value is checked.
+    #[test]
+    fn foreign_cookies_are_not_ours_to_refuse() {
+        let sess = "ory_kratos_session_customer";
+        let mixed = h(&[("cookie", "theme=café; ory_kratos_session_customer=abc; z=\"q\"")]);
+        assert_eq!(
+            extract(Transport::Cookie, sess, &mixed),
+            Ok(Credential::Cookie(Secret::new(format!("{sess}=abc"))))
+        );
+        let ours_bad = h(&[("cookie", "theme=café; ory_kratos_session_customer=ab\u{e9}c")]);
+        assert_eq!(extract(Transport::Cookie, sess, &ours_bad), Err(Rejection::Malformed));
+        let only_foreign = h(&[("cookie", "theme=café")]);
+        assert_eq!(extract(Transport::Cookie, sess, &only_foreign), Err(Rejection::Missing));
     }
 }
