@@ -33,10 +33,11 @@ const slot = (req) => requestState(req)
 function iamExpress(iam, options = {}) {
   if (!iam || typeof iam !== 'object' || !iam.session) throw new TypeError('iamExpress(iam, options): iam must be an Iam (Iam.fromConfig(...))')
   const opts = { roles: defaultRoles, ...options }
-  // The challenge of a 401 follows the tenant's configured transport unless `transport` overrides it.
+  // The accepted credentials and the challenge of a 401 follow the tenant's configured transport;
+  // `transport` narrows both (e.g. 'bearer' for an API router next to a cookie UI).
   checkTransport(opts.transport)
   const sessionChallenge = (h, req) => ({ transport: opts.transport ?? h.transport, tenant: h.name, presented: bearerPresented(req) })
-  const forTenantName = handles(iam)
+  const forTenantName = handles(iam, opts.transport)
   // Validate a fixed tenant now (unknown name → IamConfigurationError at construction).
   if (typeof opts.tenant === 'string') forTenantName(opts.tenant)
 

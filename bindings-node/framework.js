@@ -102,7 +102,9 @@ const rolesSatisfied = (spec, have) => Array.isArray(have) && (spec.match === 'a
 const hasAuthorization = (req) => Boolean(req && req.headers && req.headers.authorization)
 
 /** Per-tenant service handles, created once per tenant (forTenant is cheap but not free). */
-function handles(iam) {
+// `transport` (the adapter's option) narrows the credentials `h.session` accepts, not only the
+// challenge: the core refuses to widen the tenant's own (IamConfigurationError).
+function handles(iam, transport) {
   const cache = new Map()
   return (tenant) => {
     const key = tenant ?? '\u0000default'
@@ -113,6 +115,7 @@ function handles(iam) {
         : { session: iam.session.forTenant(tenant), permission: iam.permission.forTenant(tenant), token: iam.token.forTenant(tenant) }
       h.name = h.session.tenant
       h.transport = transportOf(iam, h.name)
+      if (transport) h.session = h.session.withTransport(transport)
       cache.set(key, h)
     }
     return h

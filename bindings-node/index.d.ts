@@ -517,6 +517,12 @@ export declare class SessionService {
   whoami(req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>): Promise<Session>
   /** `null` only when the credential is missing or rejected; outages still throw. */
   whoamiOrNull(req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>): Promise<Session | null>
+  /**
+   * The same service accepting only `transport`'s credentials: the tenant's own transport or
+   * narrower (`cookie` or `bearer` of a `cookie-or-bearer` tenant); anything else throws
+   * `IamConfigurationError` (`IamValidationError` for an unknown name).
+   */
+  withTransport(transport: 'cookie' | 'bearer' | 'cookie-or-bearer' | 'oathkeeper'): SessionService
   /** Revoke a session (admin), evict it from the cache, audit `authz.session.revoke`. */
   revoke(sessionId: string): Promise<void>
 }

@@ -31,8 +31,9 @@ export interface IamModuleOptions {
   /** The roles of a session; default `session.identity.metadataPublic.roles`. */
   roles?: (session: Session, req: IamHttpRequest) => string[] | Promise<string[]>
   /**
-   * Overrides the tenants' configured `transport` (`iam.transportOf(tenant)`) for the 401
-   * challenge (`Bearer`, `Cookie` or both).
+   * Narrows the tenants' configured `transport` (`iam.transportOf(tenant)`): the credentials
+   * accepted and the 401 challenge (`'bearer'` for an API next to a cookie UI: a cookie is then
+   * not accepted). Widening it throws `IamConfigurationError`.
    */
   transport?: IamTransport
   /** `Retry-After` seconds on a 503 when the library has no hint (default: no header). */

@@ -115,10 +115,10 @@ function resolveOptions(o) {
   if (!o || typeof o !== 'object') throw new TypeError('IamModule options must be an object')
   if (!o.iam === !o.config) throw new TypeError('IamModule needs exactly one of { iam } or { config }')
   const iam = o.iam || Iam.fromConfig(o.config, o.onAudit)
-  // `transport` overrides the challenge of the tenants' configured transports.
+  // `transport` narrows the tenants' configured transports: accepted credentials and challenge.
   const resolved = { iam, ownsIam: !o.iam, tenant: o.tenant, roles: o.roles || defaultRoles, retryAfter: o.retryAfter, transport: checkTransport(o.transport ?? undefined) }
   if (resolved.tenant !== undefined) iam.session.forTenant(resolved.tenant) // unknown → IamConfigurationError at boot
-  resolved.handles = handles(iam)
+  resolved.handles = handles(iam, resolved.transport)
   return resolved
 }
 

@@ -126,7 +126,7 @@ function headersOf(req) {
 const REQUEST_METHODS = new Set(['whoami', 'whoamiOrNull', 'authenticate'])
 // Methods that return synchronously; every other method returns a promise, so an argument
 // error napi raises before the call is delivered as a rejection, like any other error.
-const SYNC_METHODS = new Set(['forTenant', 'equals', 'listAll', 'listSessionsAll', 'transportOf'])
+const SYNC_METHODS = new Set(['forTenant', 'withTransport', 'equals', 'listAll', 'listSessionsAll', 'transportOf'])
 
 // Arguments go to the core as copies holding only their own properties, in objects without a
 // prototype: napi's conversion enumerates inherited properties too, so a prototype-pollution bug

@@ -53,6 +53,21 @@ impl SessionService {
         }
     }
 
+    /// The same service accepting only `transport`'s credentials: the tenant's own transport or
+    /// narrower (`cookie` or `bearer` of a `cookie-or-bearer` tenant); anything else throws
+    /// `IamConfigurationError` (`IamValidationError` for an unknown name).
+    #[napi(ts_args_type = "transport: 'cookie' | 'bearer' | 'cookie-or-bearer' | 'oathkeeper'")]
+    pub fn with_transport(&self, transport: String) -> napi::Result<SessionService> {
+        catch(|| {
+            let t = ory_iam::config::Transport::parse(&transport)
+                .ok_or_else(|| {
+                    ory_iam::Error::invalid_field("transport", "must be cookie, bearer, cookie-or-bearer or oathkeeper")
+                })
+                .napi()?;
+            self.0.with_transport(t).napi().map(SessionService)
+        })
+    }
+
     /// Revoke a session (admin), evict it from the cache, audit `authz.session.revoke`.
     #[napi]
     pub async fn revoke(&self, session_id: String) -> napi::Result<()> {

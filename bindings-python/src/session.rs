@@ -176,6 +176,18 @@ impl PySessionService {
 
 #[pymethods]
 impl PySessionService {
+    /// The same service accepting only `transport`'s credentials (the tenant's or narrower).
+    fn with_transport(&self, py: Python<'_>, transport: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let name = core(py, want_str(transport, "transport"))?;
+        let t = core(
+            py,
+            ory_iam::config::Transport::parse(&name).ok_or_else(|| {
+                ory_iam::Error::invalid_field("transport", "must be cookie, bearer, cookie-or-bearer or oathkeeper")
+            }),
+        )?;
+        guard(py, || core(py, self.0.with_transport(t)).map(Self))
+    }
+
     fn whoami<'py>(&self, py: Python<'py>, req: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         self.resolve(py, req, false)
     }

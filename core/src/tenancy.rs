@@ -38,6 +38,8 @@ pub(crate) struct TenantContext {
     pub audit: Auditor,
     /// Set on the context of a `traced` handle.
     pub op: Option<Arc<crate::telemetry::OpContext>>,
+    /// Set on the context of a handle narrowed to one credential (`SessionService::with_transport`).
+    pub narrowed: Option<Transport>,
 }
 
 impl TenantContext {
@@ -110,6 +112,7 @@ impl TenantContext {
             name,
             audit,
             op: None,
+            narrowed: None,
         })
     }
 
@@ -154,8 +157,10 @@ impl TenantContext {
         self.kratos_public.as_ref().ok_or_else(|| self.missing("kratos.public_url", op))
     }
 
+    /// The transport `whoami` reads credentials with: the tenant's, or a narrower one a handle
+    /// asked for.
     pub fn config_transport(&self) -> Transport {
-        self.config.transport
+        self.narrowed.unwrap_or(self.config.transport)
     }
 
     pub fn session_cookie_name(&self) -> &str {

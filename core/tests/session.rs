@@ -476,3 +476,25 @@ async fn browser_login_settings_verification_and_fetch_flow() {
     );
     iam.identity().delete(&id).await.unwrap();
 }
+
+/// Issue 27: a handle narrowed to one credential accepts only that one (a bearer-only API next
+/// to a cookie UI); widening the tenant's transport is refused.
+#[tokio::test]
+async fn a_narrowed_handle_accepts_only_its_credential() {
+    use ory_iam::config::Transport;
+    let iam = Iam::from_value(&common::iam_config()).unwrap();
+    let (id, token) = common::native_session(&iam, "customer").await;
+    let with_token = ory_iam::transport::header_map([("authorization", format!("Bearer {}", token.expose()))]);
+    let cookie_only = iam.session().with_transport(Transport::Cookie).unwrap();
+    assert_eq!(cookie_only.whoami(&with_token).await.unwrap_err().kind(), ErrorKind::Unauthorized);
+    let bearer_only = iam.session().with_transport(Transport::Bearer).unwrap();
+    assert_eq!(bearer_only.whoami(&with_token).await.unwrap().identity.id, id);
+    assert_eq!(bearer_only.tenant(), "customer");
+    let mut cfg = common::iam_config();
+    cfg["tenants"]["customer"]["transport"] = serde_json::json!("bearer");
+    let strict = Iam::from_value(&cfg).unwrap();
+    for wider in [Transport::Cookie, Transport::CookieOrBearer, Transport::Oathkeeper] {
+        assert_eq!(strict.session().with_transport(wider).unwrap_err().kind(), ErrorKind::Configuration, "{wider:?}");
+    }
+    iam.identity().delete(&id).await.unwrap();
+}

@@ -342,3 +342,29 @@ test('a polluted Object.prototype cannot plant a session', async () => {
     delete Object.prototype.session
   }
 })
+
+// Issue 27, item 4: an explicit transport narrows what the middleware accepts, not only the
+// challenge; widening the tenant's transport fails at construction.
+test('a bearer- or cookie-only middleware accepts only that credential', async () => {
+  const { IamConfigurationError } = require('../../bindings-node/ory-iam.js')
+  const app = express()
+  const cookieOnly = iamExpress(iam, { tenant: 'customer', transport: 'cookie' })
+  const bearerOnly = iamExpress(iam, { tenant: 'customer', transport: 'bearer' })
+  app.get('/cookie-me', cookieOnly.currentUser(), (req, res) => res.json({ id: req.iam.session.identity.id }))
+  app.get('/bearer-me', bearerOnly.currentUser(), (req, res) => res.json({ id: req.iam.session.identity.id }))
+  app.use(cookieOnly.errorHandler())
+  const s = await listen(app)
+  try {
+    const r1 = await fetch(s.url + '/cookie-me', { headers: bearer(bob) })
+    assert.equal(r1.status, 401, 'a cookie-only route accepted a bearer token')
+    assert.equal(r1.headers.get('www-authenticate'), 'Cookie realm="customer"')
+    const r2 = await fetch(s.url + '/bearer-me', { headers: bearer(bob) })
+    assert.equal(r2.status, 200)
+    assert.equal((await r2.json()).id, bob.id)
+  } finally {
+    s.close()
+  }
+  const cfg = iamConfig()
+  cfg.tenants.customer.transport = 'bearer'
+  assert.throws(() => iamExpress(Iam.fromConfig(cfg), { tenant: 'customer', transport: 'cookie-or-bearer' }), IamConfigurationError)
+})

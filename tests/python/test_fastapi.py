@@ -238,6 +238,15 @@ async def test_200_with_a_real_session_token_or_cookie(server: Server, user: ory
     cookie = jar.update(ok.set_cookie)
     r = await server.http.get("/me", headers={"cookie": cookie})
     assert r.status_code == 200 and r.json()["id"] == user.identity.id
+    # Issue 27: a foreign cookie with non-ASCII bytes next to ours does not lock the user out.
+    r = await server.http.get("/me", headers={"cookie": ("theme=caf\u00e9; " + cookie).encode()})
+    assert r.status_code == 200 and r.json()["id"] == user.identity.id
+    # Issue 27: a bearer-only IamAuth really accepts bearer tokens only: the valid cookie is
+    # not enough there, the token is.
+    r = await server.http.get("/bearer-me", headers={"cookie": cookie})
+    assert r.status_code == 401
+    r = await server.http.get("/bearer-me", headers=bearer(user.session_token))
+    assert r.status_code == 200 and r.json()["id"] == user.identity.id
 
 
 async def test_optional_user(server: Server, user: ory_iam.FlowResult) -> None:

@@ -316,6 +316,13 @@ class SessionService(_Service):
     def for_tenant(self, name: str) -> "SessionService":
         return SessionService(self._n.for_tenant(name))
 
+    def with_transport(self, transport: "Transport") -> "SessionService":
+        """The same service accepting only ``transport``'s credentials: the tenant's own
+        transport or narrower (``cookie`` or ``bearer`` of a ``cookie-or-bearer`` tenant), e.g.
+        for an API router that takes bearer tokens only next to a cookie UI. Anything else
+        raises ``IamConfigurationError`` (an unknown name ``IamValidationError``)."""
+        return SessionService(self._n.with_transport(transport))
+
     async def whoami(self, req: Request) -> Session:
         """The request's session; ``IamUnauthorizedError`` when the credential is missing,
         malformed, invalid or expired; ``IamUpstreamUnavailableError`` when Kratos is down."""

@@ -85,9 +85,11 @@ _MEMO_KEY = object()
 class IamAuth:
     """FastAPI dependencies bound to one :class:`~ory_iam.Iam` and one tenant.
 
-    ``transport`` picks the ``WWW-Authenticate`` challenge of a 401 (see
-    :func:`ory_iam.http_answer`); by default it is the tenant's configured ``transport``
-    (``iam.transport_of(tenant)``), so give it only to override that. ``roles`` maps a
+    The credentials accepted and the ``WWW-Authenticate`` challenge of a 401 (see
+    :func:`ory_iam.http_answer`) follow the tenant's configured ``transport``
+    (``iam.transport_of(tenant)``). ``transport`` narrows both (``"bearer"`` for an API router
+    next to a cookie UI: a cookie is then not accepted); widening the tenant's transport raises
+    ``IamConfigurationError``. ``roles`` maps a
     session to its roles (default: :func:`default_roles`). ``retry_after`` (seconds) is sent
     with a 503 whose outage length the library does not know. An unknown tenant raises
     ``IamConfigurationError`` here, at start-up, not on the first request; an unknown
@@ -115,6 +117,10 @@ class IamAuth:
     def _bind(self, iam: Iam) -> None:
         self.iam: Iam = iam
         self._sessions = iam.session.for_tenant(self.tenant)
+        if self._transport is not None:
+            # An explicit transport narrows what is accepted (a bearer-only API next to a cookie
+            # UI), not only the challenge; widening the tenant's is IamConfigurationError.
+            self._sessions = self._sessions.with_transport(self._transport)
         #: The challenge's transport: the override, else the tenant's configured one in ``iam``.
         self.transport: Transport = self._transport or iam.transport_of(self.tenant)
         self._permissions = iam.permission.for_tenant(self.tenant)

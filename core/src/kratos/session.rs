@@ -88,6 +88,28 @@ impl SessionService {
         }
     }
 
+    /// The same service accepting only the credentials of `transport`, which must be the
+    /// tenant's own transport or narrower (`cookie` or `bearer` of a `cookie-or-bearer` tenant):
+    /// e.g. an API router that takes bearer tokens only, next to a cookie UI. Widening (a cookie
+    /// for a bearer-only tenant) or switching to or from Oathkeeper is a configuration error.
+    pub fn with_transport(&self, transport: crate::config::Transport) -> Result<SessionService> {
+        use crate::config::Transport::*;
+        let own = self.t.config.transport;
+        let narrower_or_same = transport == own || (own == CookieOrBearer && matches!(transport, Cookie | Bearer));
+        if !narrower_or_same {
+            return Err(Error::configuration(format!(
+                "tenants.{}.transport is {}: a handle can narrow it, not change it to {}",
+                self.t.name,
+                own.as_str(),
+                transport.as_str()
+            ))
+            .with_tenant(&*self.t.name));
+        }
+        let mut t = (*self.t).clone();
+        t.narrowed = Some(transport);
+        Ok(SessionService { reg: self.reg.clone(), t: Arc::new(t) })
+    }
+
     /// The `whoami_or_null` reading of a `whoami` result: `None` for a missing, rejected or
     /// refused credential; outages still fail.
     pub fn or_null(r: Result<Session>) -> Result<Option<Session>> {
