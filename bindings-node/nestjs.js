@@ -45,7 +45,13 @@ const RequirePermission = (permission) => {
   if (!permission || !permission.namespace || !permission.relation || permission.object === undefined) {
     throw new TypeError('@RequirePermission({ namespace, relation, object }) needs all three')
   }
-  return SetMetadata(META.permission, permission)
+  // Appended, not set: stacked @RequirePermission decorators all apply (ANDed).
+  return (target, key, descriptor) => {
+    const where = descriptor ? descriptor.value : target
+    const prev = Reflect.getMetadata(META.permission, where) || []
+    Reflect.defineMetadata(META.permission, [...prev, permission], where)
+    return descriptor ?? target
+  }
 }
 /** OAuth2Guard: the token needs every one of these scopes. */
 const RequireScope = (...scopes) => SetMetadata(META.scope, normalizeScope(scopes.flat()))
@@ -148,8 +154,16 @@ class BaseGuard {
     this.options = options
     this.reflector = reflector
   }
+  // Where one value applies (the tenant): the handler's overrides the class's.
   meta(key, ctx) {
     return this.reflector.getAllAndOverride(key, [ctx.getHandler(), ctx.getClass()])
+  }
+  // Requirements combine: the class's and the handler's must all hold (a handler's
+  // @RequireRole('viewer') does not replace its class's @RequireRole('admin')).
+  requirements(key, ctx) {
+    return [this.reflector.get(key, ctx.getClass()), this.reflector.get(key, ctx.getHandler())].flatMap((v) =>
+      v === undefined || v === null ? [] : Array.isArray(v) && key === META.permission ? v : [v],
+    )
   }
   handles(ctx) {
     return this.options.handles(this.meta(META.tenant, ctx) ?? this.options.tenant)
@@ -180,8 +194,13 @@ class BaseGuard {
   forbidden(h, ctx, what) {
     return this.fail(new IamForbiddenError(what, { code: 'forbidden', tenant: h.name }), ctx, this.challenge(h, requestOf(ctx)))
   }
+  // A handler's @Public() opens it. A class's @Public() opens the handlers that ask for nothing
+  // themselves: an explicit @RequireRole / @RequirePermission / @RequireScope on a handler wins.
   isPublic(ctx) {
-    return this.meta(META.public, ctx) === true
+    const h = ctx.getHandler()
+    if (this.reflector.get(META.public, h) === true) return true
+    if (this.reflector.get(META.public, ctx.getClass()) !== true) return false
+    return ![META.roles, META.permission, META.scope].some((k) => this.reflector.get(k, h) !== undefined)
   }
 }
 
@@ -206,10 +225,11 @@ class OptionalSessionGuard extends BaseGuard {
 class RoleGuard extends BaseGuard {
   async canActivate(ctx) {
     if (this.isPublic(ctx)) return true
-    const spec = this.meta(META.roles, ctx)
-    if (!spec) return true
+    const specs = this.requirements(META.roles, ctx)
+    if (specs.length === 0) return true
     const { h, req, session } = await this.session(ctx, false)
-    if (!rolesSatisfied(spec, await this.options.roles(session, req))) throw this.forbidden(h, ctx, 'missing role')
+    const have = await this.options.roles(session, req)
+    if (!specs.every((spec) => rolesSatisfied(spec, have))) throw this.forbidden(h, ctx, 'missing role')
     return true
   }
 }
@@ -218,22 +238,25 @@ class RoleGuard extends BaseGuard {
 class PermissionGuard extends BaseGuard {
   async canActivate(ctx) {
     if (this.isPublic(ctx)) return true
-    const p = this.meta(META.permission, ctx)
-    if (!p) return true
+    // Stacked and class-level @RequirePermission specs are ANDed.
+    const specs = this.requirements(META.permission, ctx)
+    if (specs.length === 0) return true
     const { h, req, session } = await this.session(ctx, false)
-    const tuple = {
-      namespace: p.namespace,
-      relation: p.relation,
-      object: typeof p.object === 'function' ? await p.object(req) : p.object,
-      subject: typeof p.subject === 'function' ? await p.subject(req, session) : p.subject ?? session.identity.id,
+    for (const p of specs) {
+      const tuple = {
+        namespace: p.namespace,
+        relation: p.relation,
+        object: typeof p.object === 'function' ? await p.object(req) : p.object,
+        subject: typeof p.subject === 'function' ? await p.subject(req, session) : p.subject ?? session.identity.id,
+      }
+      let allowed
+      try {
+        allowed = await h.permission.check(tuple, p.fresh === undefined ? undefined : { fresh: p.fresh })
+      } catch (e) {
+        throw this.fail(e, ctx, this.challenge(h, req))
+      }
+      if (allowed !== true) throw this.forbidden(h, ctx, 'permission denied')
     }
-    let allowed
-    try {
-      allowed = await h.permission.check(tuple, p.fresh === undefined ? undefined : { fresh: p.fresh })
-    } catch (e) {
-      throw this.fail(e, ctx, this.challenge(h, req))
-    }
-    if (allowed !== true) throw this.forbidden(h, ctx, 'permission denied')
     return true
   }
 }
@@ -244,7 +267,7 @@ class OAuth2Guard extends BaseGuard {
     if (this.isPublic(ctx)) return true
     const req = requestOf(ctx)
     const h = this.handles(ctx)
-    const scope = this.meta(META.scope, ctx) || []
+    const scope = [...new Set(this.requirements(META.scope, ctx).flat())]
     try {
       const principal = await h.token.authenticate(req, scope.length ? { requiredScope: scope } : undefined)
       const slot = requestState(req)

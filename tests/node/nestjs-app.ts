@@ -79,6 +79,43 @@ class StaffController {
   }
 }
 
+// Issue 27, item 2: requirements of class and handler combine (all must hold); a class-level
+// @Public() opens only handlers that ask for nothing themselves.
+@Controller('compose')
+@UseGuards(SessionGuard, RoleGuard, PermissionGuard)
+@RequireRole('admin')
+class ComposeController {
+  @Get('editor')
+  @RequireRole('editor')
+  editor() {
+    return { ok: true }
+  }
+
+  @Get('two/:a/:b')
+  @RequireRole('editor')
+  @RequirePermission({ namespace: 'documents', relation: 'edit', object: (req) => req.params.a })
+  @RequirePermission({ namespace: 'documents', relation: 'edit', object: (req) => req.params.b })
+  two() {
+    return { ok: true }
+  }
+}
+
+@Controller('open-class')
+@UseGuards(SessionGuard, RoleGuard)
+@Public()
+class OpenClassController {
+  @Get()
+  open() {
+    return { ok: true }
+  }
+
+  @Get('admin')
+  @RequireRole('admin')
+  admin() {
+    return { ok: true }
+  }
+}
+
 @Controller('docs')
 class DocsController {
   constructor(@Inject(IAM) private readonly iam: Iam) {}
@@ -143,7 +180,7 @@ class ServiceController {
   }
 }
 
-export const controllers = [MeController, MaybeController, StaffController, DocsController, AdminController, ApiController, ServiceController]
+export const controllers = [MeController, MaybeController, StaffController, ComposeController, OpenClassController, DocsController, AdminController, ApiController, ServiceController]
 
 /** The same controllers over a FakeOry, as a user's unit test builds them (no servers). */
 export function testingModule(fake: FakeOry): TestingModuleBuilder {

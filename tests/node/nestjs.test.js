@@ -268,3 +268,32 @@ test('testing: IamTestingModule over a FakeOry with Test.createTestingModule (no
     await app.close()
   }
 })
+
+// Issue 27, item 2: class and handler requirements combine; a class-level @Public() does not
+// open a handler that asks for a role.
+test('guard composition: class + handler roles and stacked permissions all hold; class @Public() does not beat a handler requirement', async () => {
+  const setRoles = (roles) => iam.identity.patch(alice.id, [{ op: 'replace', path: '/metadata_public', value: { roles } }])
+  try {
+    await setRoles(['editor'])
+    assert.equal((await srv.get('/compose/editor', bearer(alice))).status, 403, "the handler's role replaced the class's")
+    await setRoles(['admin', 'editor'])
+    assert.equal((await srv.get('/compose/editor', bearer(alice))).status, 200)
+    const [a, b] = [`doc-${crypto.randomUUID()}`, `doc-${crypto.randomUUID()}`]
+    const t = (object) => ({ namespace: 'documents', object, relation: 'edit', subject: alice.id })
+    await iam.permission.grant(t(a))
+    try {
+      assert.equal((await srv.get(`/compose/two/${a}/${b}`, bearer(alice))).status, 403, 'a stacked permission was dropped')
+      await iam.permission.grant(t(b))
+      assert.equal((await srv.get(`/compose/two/${a}/${b}`, bearer(alice))).status, 200)
+    } finally {
+      await iam.permission.revoke(t(a))
+      await iam.permission.revoke(t(b))
+    }
+  } finally {
+    await setRoles(['admin'])
+  }
+  assert.equal((await srv.get('/open-class')).status, 200)
+  assert.equal((await srv.get('/open-class/admin')).status, 401, "a class-level @Public() opened a handler's @RequireRole")
+  assert.equal((await srv.get('/open-class/admin', bearer(bob))).status, 403)
+  assert.equal((await srv.get('/open-class/admin', bearer(alice))).status, 200)
+})
