@@ -120,14 +120,16 @@ test('transportOf reads the config', () => {
   assert.throws(() => iam.transportOf('nope'), IamConfigurationError)
 })
 
-test("iamExpress: the challenge follows the tenant's transport; `transport` overrides it", async () => {
+test("iamExpress: the challenge follows the tenant's transport; `transport` narrows it", async () => {
   // No credential needs no Kratos: every answer here is a 401 without a request to it.
-  const iam = Iam.fromConfig(config({ api: 'bearer', web: 'cookie' }))
+  const iam = Iam.fromConfig(config({ api: 'bearer', web: 'cookie', both: null }))
   const app = express()
   const ok = (req, res) => res.json({})
   app.get('/api', iamExpress(iam, { tenant: 'api' }).currentUser(), ok)
   app.get('/web', iamExpress(iam, { tenant: 'web' }).currentUser(), ok)
-  app.get('/forced', iamExpress(iam, { tenant: 'web', transport: 'bearer' }).currentUser(), ok)
+  app.get('/forced', iamExpress(iam, { tenant: 'both', transport: 'bearer' }).currentUser(), ok)
+  // Switching a cookie tenant to bearer is not narrowing: refused at construction.
+  assert.throws(() => iamExpress(iam, { tenant: 'web', transport: 'bearer' }), IamConfigurationError)
   app.get('/raw', async (req, res, next) => {
     try {
       await iam.session.forTenant('web').whoami(req) // thrown in a handler: errorHandler reads web's transport
@@ -141,7 +143,7 @@ test("iamExpress: the challenge follows the tenant's transport; `transport` over
     const s = app.listen(0, '127.0.0.1', () => resolve(s))
   })
   try {
-    const want = { '/api': 'Bearer realm="api"', '/web': 'Cookie realm="web"', '/forced': 'Bearer realm="web"', '/raw': 'Cookie realm="web"' }
+    const want = { '/api': 'Bearer realm="api"', '/web': 'Cookie realm="web"', '/forced': 'Bearer realm="both"', '/raw': 'Cookie realm="web"' }
     for (const [p, challenge] of Object.entries(want)) {
       const r = await fetch(`http://127.0.0.1:${server.address().port}${p}`)
       assert.equal(r.status, 401, p)

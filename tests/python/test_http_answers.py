@@ -160,11 +160,13 @@ def test_transport_of_reads_the_config() -> None:
 
 
 async def test_iam_auth_challenge_follows_the_tenant_transport() -> None:
-    """IamAuth reads the tenant's transport; ``transport=`` still overrides it. No credential
-    needs no Kratos, so this runs without the stack."""
-    iam = ory_iam.Iam.from_config(config(api="bearer", web="cookie"))
-    api, web, web_forced = IamAuth(iam, tenant="api"), IamAuth(iam, tenant="web"), IamAuth(iam, tenant="web", transport="bearer")
+    """IamAuth reads the tenant's transport; ``transport=`` narrows it (switching a cookie
+    tenant to bearer is refused). No credential needs no Kratos, so this runs without the stack."""
+    iam = ory_iam.Iam.from_config(config(api="bearer", web="cookie", both=None))
+    api, web, web_forced = IamAuth(iam, tenant="api"), IamAuth(iam, tenant="web"), IamAuth(iam, tenant="both", transport="bearer")
     assert (api.transport, web.transport, web_forced.transport) == ("bearer", "cookie", "bearer")
+    with pytest.raises(ory_iam.IamConfigurationError):
+        IamAuth(iam, tenant="web", transport="bearer")
 
     app = FastAPI()
     api.install(app)
@@ -190,7 +192,7 @@ async def test_iam_auth_challenge_follows_the_tenant_transport() -> None:
         want = {
             "/api": 'Bearer realm="api"',
             "/web": 'Cookie realm="web"',
-            "/forced": 'Bearer realm="web"',
+            "/forced": 'Bearer realm="both"',
             "/raw": 'Cookie realm="web"',
         }
         for path, challenge in want.items():
