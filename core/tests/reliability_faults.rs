@@ -3,7 +3,10 @@
 //! Each cell must end in a typed `upstream_unavailable` within the configured budget, after the
 //! number of attempts the retry policy allows, and never as "anonymous" or "allowed". Then the
 //! circuit breaker, per fault: opens after the threshold, refuses without sending, half-opens
-//! after the open period, re-opens on a failed probe and closes on a good one.
+//! after the open period, re-opens on a failed probe and closes on a good one. Last, the faults
+//! callers make themselves (issue 19, items 3 and 4): a half-open probe that its caller cancels or
+//! that the rate limiter refuses re-opens the breaker (which later reaches the healed server); a
+//! single flight whose every waiter was cancelled is gone, and the next caller starts its own.
 //! Prints the matrix and writes `.stack/reliability/faults.json`.
 
 mod common;
@@ -541,6 +544,153 @@ async fn breaker_row(f: &Fault, fx: &mut Fixture, proxies: &Proxies) -> BreakerR
     }
 }
 
+/// A fault made by the caller rather than the server: what happened step by step, the requests
+/// the proxy saw, and whether the later call reached the healed server.
+#[derive(serde::Serialize)]
+struct CancelRow {
+    fault: &'static str,
+    steps: Vec<String>,
+    requests_seen: u64,
+    ok: bool,
+    problems: Vec<String>,
+}
+
+/// whoami through `proxy` (in front of the real Kratos public API) with `http` settings.
+fn whoami_iam(fx: &Fixture, proxy: &FaultProxy, http: Value, session_cache: Value) -> Iam {
+    let mut cfg = fx.stack["iam_config"].clone();
+    cfg["session_cache"] = session_cache;
+    let t = &mut cfg["tenants"]["customer"];
+    t["kratos"]["public_url"] = json!(proxy.url);
+    t["http"] = http;
+    t["cache"] = json!({"session_ttl_ms": 60_000});
+    Iam::from_value(&cfg).unwrap()
+}
+
+fn kind_of<T>(r: &Result<T, Error>) -> String {
+    match r {
+        Ok(_) => "ok".into(),
+        Err(e) => e.code().to_owned(),
+    }
+}
+
+/// Opens the breaker (threshold 1) with one 503, waits out the open period, lets `probe` be the
+/// half-open probe, heals the server and checks that a later call reaches it: before the fix the
+/// breaker stayed half-open for ever ("circuit breaker is open" until restart).
+async fn probe_row(
+    fx: &Fixture,
+    fault: &'static str,
+    probe: impl std::future::Future<Output = String>,
+    p: &FaultProxy,
+    iam: &Iam,
+) -> CancelRow {
+    let req = header_map([("authorization", format!("Bearer {}", fx.token))]);
+    let mut steps = Vec::new();
+    let mut problems = Vec::new();
+    p.fault(json!({"mode": "status", "status": 503, "path": "/sessions/whoami"})).await;
+    let r = iam.session().whoami(&req).await;
+    steps.push(format!("503 → {}", kind_of(&r)));
+    if r.is_ok() {
+        problems.push("a 503 gave a session".into());
+    }
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    steps.push(format!("probe → {}", probe.await));
+    p.reset().await;
+    let mut healed = None;
+    // The re-opened breaker half-opens again after its open period (300 ms) and the rate limiter
+    // refills (1/s): a call within 3 s must reach the healed server.
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(3) {
+        match iam.session().whoami(&req).await {
+            Ok(s) => {
+                healed = Some(s.active);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let seen = p.requests("/sessions/whoami").await;
+    steps.push(format!("healed → {}", if healed == Some(true) { "session" } else { "still refused" }));
+    if healed != Some(true) {
+        problems.push("the healed server was never reached again (breaker stuck half-open)".into());
+    }
+    CancelRow { fault, steps, requests_seen: seen, ok: problems.is_empty(), problems }
+}
+
+async fn cancellation_rows(fx: &Fixture) -> Vec<CancelRow> {
+    let kratos = real_url(&fx.stack, Server::KratosPublic);
+    let req = header_map([("authorization", format!("Bearer {}", fx.token))]);
+    let mut rows = Vec::new();
+
+    // The probe is refused by the rate limiter: no token within its 400 ms timeout.
+    let p = FaultProxy::start(&kratos);
+    let http = json!({"timeout_ms": 400, "retries": 0, "breaker_threshold": 1, "breaker_open_ms": 300,
+                      "rate_limit_per_sec": 1, "rate_limit_burst": 1});
+    let iam = whoami_iam(fx, &p, http, json!("none"));
+    let probe = async { kind_of(&iam.session().whoami(&req).await) };
+    rows.push(probe_row(fx, "half-open probe rate-limited", probe, &p, &iam).await);
+
+    // The probe hangs and its caller gives up (the future is dropped).
+    let p = FaultProxy::start(&kratos);
+    let http = json!({"timeout_ms": 5000, "retries": 0, "breaker_threshold": 1, "breaker_open_ms": 300});
+    let iam = whoami_iam(fx, &p, http, json!("none"));
+    let probe = async {
+        p.fault(json!({"mode": "hang", "path": "/sessions/whoami"})).await;
+        match tokio::time::timeout(Duration::from_millis(200), iam.session().whoami(&req)).await {
+            Err(_) => "cancelled by its caller".to_owned(),
+            Ok(r) => kind_of(&r),
+        }
+    };
+    rows.push(probe_row(fx, "half-open probe cancelled", probe, &p, &iam).await);
+
+    // Every waiter of one single flight is cancelled while the server hangs; the next caller
+    // with the same credential must start its own request, not inherit the abandoned one.
+    let p = FaultProxy::start(&kratos);
+    let http = json!({"timeout_ms": 8000, "retries": 0, "breaker_threshold": 0});
+    let iam = whoami_iam(fx, &p, http, json!({"memory": {"max_entries": 100}}));
+    let mut steps = Vec::new();
+    let mut problems = Vec::new();
+    p.fault(json!({"mode": "hang", "path": "/sessions/whoami"})).await;
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            let (iam, req) = (iam.clone(), req.clone());
+            tokio::spawn(async move { iam.session().whoami(&req).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for w in &waiters {
+        w.abort();
+    }
+    let mut cancelled = 0;
+    for w in waiters {
+        cancelled += usize::from(w.await.is_err_and(|e| e.is_cancelled()));
+    }
+    steps.push(format!("3 waiters on a hanging server → {cancelled} cancelled"));
+    p.reset().await;
+    match tokio::time::timeout(Duration::from_secs(3), iam.session().whoami(&req)).await {
+        Ok(Ok(s)) if s.active && !s.cache_hit => steps.push("next caller → own request, session".into()),
+        Ok(r) => {
+            steps.push(format!("next caller → {}", kind_of(&r)));
+            problems.push("the next caller did not get a fresh session".into());
+        }
+        Err(_) => {
+            steps.push("next caller → joined the abandoned flight (hung)".into());
+            problems.push("the abandoned flight was still in the map".into());
+        }
+    }
+    if cancelled != 3 {
+        problems.push("not every waiter was cancelled".into());
+    }
+    let seen = p.requests("/sessions/whoami").await;
+    rows.push(CancelRow {
+        fault: "every single-flight waiter cancelled",
+        steps,
+        requests_seen: seen,
+        ok: problems.is_empty(),
+        problems,
+    });
+    rows
+}
+
 async fn count(p: &FaultProxy, live: bool, op: Op) -> u64 {
     if live {
         p.requests(op.path()).await
@@ -595,6 +745,7 @@ async fn fault_matrix() {
     for f in faults() {
         brows.push(breaker_row(&f, &mut fx, &proxies).await);
     }
+    let crows = cancellation_rows(&fx).await;
     cleanup(&fx).await;
 
     println!("\nFault matrix (timeout {TIMEOUT_MS} ms/attempt, retries {RETRIES}, backoff ≤ {BACKOFF_MAX_MS} ms)");
@@ -636,11 +787,24 @@ async fn fault_matrix() {
             if b.ok { String::new() } else { format!(" {}", b.problems.join("; ")) }
         );
     }
+    println!("\nFaults made by callers (session.whoami through the proxy)");
+    println!("| {:<38} | {:<90} | {:<5} | ok |", "fault", "steps", "seen");
+    for c in &crows {
+        println!(
+            "| {:<38} | {:<90} | {:<5} | {}{}",
+            c.fault,
+            c.steps.join(" → "),
+            c.requests_seen,
+            check_mark(c.ok),
+            if c.ok { String::new() } else { format!(" {}", c.problems.join("; ")) }
+        );
+    }
     let failed: Vec<String> = rows
         .iter()
         .filter(|r| !r.ok)
         .map(|r| format!("{} × {}: {}", r.fault, r.op, r.problems.join("; ")))
         .chain(brows.iter().filter(|b| !b.ok).map(|b| format!("breaker × {}: {}", b.fault, b.problems.join("; "))))
+        .chain(crows.iter().filter(|c| !c.ok).map(|c| format!("{}: {}", c.fault, c.problems.join("; "))))
         .collect();
     let out = json!({
         "config": {"timeout_ms": TIMEOUT_MS, "connect_timeout_ms": CONNECT_TIMEOUT_MS, "retries": RETRIES,
@@ -648,6 +812,7 @@ async fn fault_matrix() {
                    "breaker_threshold": THRESHOLD, "breaker_open_ms": OPEN_MS},
         "rows": rows,
         "breaker": brows,
+        "cancellation": crows,
         "cells": rows.len(),
         "failed": failed,
         "elapsed_s": started.elapsed().as_secs_f64(),

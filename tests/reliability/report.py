@@ -91,6 +91,18 @@ def faults_section(f: Any) -> list[str]:
         ["fault", "counted", "states", "requests seen", "ok"],
         [[b["fault"], "yes" if b["counted"] else "no (answer)", " → ".join(b["states"]), b["requests_seen"], mark(b["ok"]) + ("" if b["ok"] else " " + "; ".join(b["problems"]))] for b in f["breaker"]],
     )
+    if f.get("cancellation"):
+        out += [
+            "",
+            "Faults made by callers (`session.whoami`; issue 19 items 3–4): a half-open probe refused by the rate limiter "
+            "or cancelled by its caller must re-open the breaker so a later probe reaches the healed server; a single "
+            "flight whose every waiter was cancelled must be gone, so the next caller starts its own request.",
+            "",
+        ]
+        out += table(
+            ["fault", "steps", "requests seen after healing", "ok"],
+            [[c["fault"], " → ".join(c["steps"]), c["requests_seen"], mark(c["ok"]) + ("" if c["ok"] else " " + "; ".join(c["problems"]))] for c in f["cancellation"]],
+        )
     out += ["", f"Cells failed: **{len(f['failed'])}**; test time {f['elapsed_s']:.1f} s.", ""]
     return out
 
