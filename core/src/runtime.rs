@@ -10,6 +10,7 @@
 //! the epoll instance both processes share): it is left alone, and new ones are made lazily.
 
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// Number of the bindings' runtime worker threads, read once when the runtime is built.
 pub const THREADS_ENV: &str = "ORY_IAM_RUNTIME_THREADS";
@@ -117,5 +118,28 @@ mod tests {
         let b = super::binding() as *const _;
         assert_eq!(a, b);
         assert_eq!(super::binding().block_on(async { 1 + 1 }), 2);
+    }
+}
+
+/// `Instant::now() + d`, saturating: a duration from config or from a server (`u64::MAX` ms, a
+/// session that ends in year 9999) must never panic on overflow; such an instant is simply "never"
+/// (a century from now).
+pub(crate) fn instant_after(d: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    let now = Instant::now();
+    now.checked_add(d.min(CENTURY)).or_else(|| now.checked_add(Duration::from_secs(365 * 24 * 3600))).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod saturation {
+    use super::*;
+
+    #[test]
+    fn instant_after_saturates() {
+        // `Instant::now() + Duration::MAX` panics ("overflow when adding duration to instant").
+        for d in [Duration::MAX, Duration::from_millis(u64::MAX), Duration::from_secs(i64::MAX as u64)] {
+            assert!(instant_after(d) > Instant::now() + Duration::from_secs(50 * 365 * 24 * 3600));
+        }
+        assert!(instant_after(Duration::ZERO) <= Instant::now());
     }
 }

@@ -27,6 +27,8 @@ Modes (extra keys in brackets):
     content_type    the upstream's real answer with Content-Type `content_type` (text/html)
     missing_fields  200 application/json `body` (default {}) lacking what the client needs
     delay           forward after `delay_ms`
+    patch_json      the upstream's real JSON answer with top-level fields replaced by `set`
+                    (e.g. `{"expires_in": 2**64 - 1}`: extreme numbers a server may send)
     delay_answer    forward at once, hold the upstream's answer `delay_ms` before sending it (an
                     answer that was true when the server gave it and is stale when it arrives)
     kill            read the request, wait `after_ms` (50), then the whole proxy process exits
@@ -78,6 +80,7 @@ MODES = {
     "kill",
     "reset",
     "close_after",
+    "patch_json",
 }
 def reason(status: int) -> str:
     try:
@@ -399,6 +402,14 @@ async def apply(
         await writer.drain()
         STATE.closed_after += 1
         raise Closed()
+    if mode == "patch_json":
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict):
+            doc.update(f.get("set", {}))
+            body = json.dumps(doc).encode()
     if mode == "content_type":
         ctype = str(f.get("content_type", "text/html; charset=utf-8"))
         headers = [(k, v) for k, v in headers if k.lower() != "content-type"] + [("Content-Type", ctype)]

@@ -257,7 +257,7 @@ impl MemoryCache {
         let json: Box<[u8]> = buf.as_slice().into();
         drop(buf);
         let k = key_bytes(key);
-        let until = Instant::now() + ttl;
+        let until = crate::runtime::instant_after(ttl);
         let tag = session_tag(&s.tenant, &s.id);
         let ident = session_tag(&s.tenant, &s.identity.id);
         if let Ok(mut inner) = self.inner.lock() {

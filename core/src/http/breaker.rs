@@ -104,7 +104,7 @@ impl Breaker {
         let mut s = self.state();
         *s = match *s {
             State::Closed { failures } if failures + 1 < self.threshold => State::Closed { failures: failures + 1 },
-            _ => State::Open { until: Instant::now() + self.open_for },
+            _ => State::Open { until: crate::runtime::instant_after(self.open_for) },
         };
     }
 
@@ -112,7 +112,7 @@ impl Breaker {
     fn abandon(&self) {
         let mut s = self.state();
         if let State::HalfOpen { probing: true } = *s {
-            *s = State::Open { until: Instant::now() + self.open_for };
+            *s = State::Open { until: crate::runtime::instant_after(self.open_for) };
         }
     }
 
