@@ -154,6 +154,10 @@ pub struct OathkeeperConfig {
     pub identity_header: Option<String>,
     pub signature_header: Option<String>,
     pub signer_keys: Vec<Secret>,
+    /// How many envelope ids (`jti`) are remembered to refuse replays (default 100,000). An id
+    /// pushed out by newer ones could be replayed until its `exp`: size it above the number of
+    /// envelopes one process accepts within the envelopes' lifetime.
+    pub replay_max_entries: Option<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -436,6 +440,11 @@ impl IamConfig {
                         }
                     }
                     _ => bad(at("oathkeeper.signer_keys"), "at least one key is required when transport is oathkeeper"),
+                }
+                match t.oathkeeper.as_ref().and_then(|o| o.replay_max_entries) {
+                    Some(0) => bad(at("oathkeeper.replay_max_entries"), "must be greater than 0"),
+                    Some(n) if n > 100_000_000 => bad(at("oathkeeper.replay_max_entries"), "must be at most 100000000"),
+                    _ => {}
                 }
             }
             if t.cache.permission_max_entries == 0 {
@@ -845,6 +854,7 @@ impl Reader {
             let mut c = self.obj(&join(path, "oathkeeper"), v);
             let identity_header = self.string(&mut c, "identity_header");
             let signature_header = self.string(&mut c, "signature_header");
+            let replay_max_entries = self.uint(&mut c, "replay_max_entries");
             let keys_path = join(&c.path, "signer_keys");
             let signer_keys = match self.child(&mut c, "signer_keys") {
                 None => Vec::new(),
@@ -863,7 +873,8 @@ impl Reader {
                     Vec::new()
                 }
             };
-            t.oathkeeper = Some(OathkeeperConfig { identity_header, signature_header, signer_keys });
+            t.oathkeeper =
+                Some(OathkeeperConfig { identity_header, signature_header, signer_keys, replay_max_entries });
             self.finish(c);
         }
         if let Some(v) = self.child(&mut o, "cache") {

@@ -92,7 +92,11 @@ impl Verifier {
                 .unwrap_or_else(|| DEFAULT_SIGNATURE_HEADER.into())
                 .to_ascii_lowercase(),
             keys: cfg.signer_keys.clone(),
-            seen: Mutex::new(LruCache::new(NonZeroUsize::new(REPLAY_CAPACITY).expect("non-zero"))),
+            seen: Mutex::new(LruCache::new(
+                cfg.replay_max_entries
+                    .and_then(|n| NonZeroUsize::new(usize::try_from(n).unwrap_or(usize::MAX)))
+                    .unwrap_or(NonZeroUsize::new(REPLAY_CAPACITY).expect("non-zero")),
+            )),
         }
     }
 
@@ -141,7 +145,7 @@ impl Verifier {
         {
             let mut seen = self.seen.lock().map_err(|_| Refusal::Malformed)?;
             if let Some(&exp) = seen.peek(&c.jti) {
-                if exp + LEEWAY_SECS >= t {
+                if exp.saturating_add(LEEWAY_SECS) >= t {
                     return Err(Refusal::Replayed);
                 }
             }
@@ -185,6 +189,7 @@ mod tests {
                 identity_header: None,
                 signature_header: None,
                 signer_keys: keys.iter().map(|k| Secret::new(*k)).collect(),
+                replay_max_entries: None,
             },
             false,
         )
@@ -215,13 +220,42 @@ mod tests {
         }
     }
 
+    /// `oathkeeper.replay_max_entries` bounds the replay cache: with room for 2 ids, the two
+    /// newest are refused on replay, the oldest has been pushed out.
+    #[test]
+    fn the_replay_cache_holds_the_configured_number_of_ids() {
+        let key = Secret::new("k-0123456789abcdef");
+        let v = Verifier::new(
+            &OathkeeperConfig {
+                identity_header: None,
+                signature_header: None,
+                signer_keys: vec![key.clone()],
+                replay_max_entries: Some(2),
+            },
+            false,
+        );
+        let envs: Vec<_> = (0..3).map(|i| sign_envelope(&claims(&format!("r{i}"), 60), &key)).collect();
+        for (p, s) in &envs {
+            v.verify("t", &headers(p, Some(s))).unwrap();
+        }
+        assert_eq!(v.seen.lock().unwrap().len(), 2);
+        for (p, s) in &envs[1..] {
+            assert_eq!(v.verify("t", &headers(p, Some(s))).unwrap_err(), Refusal::Replayed);
+        }
+    }
+
     /// Two tenants sharing the transport: an envelope that names no tenant could be replayed
     /// against the other one, so it is refused; one naming this tenant passes.
     #[test]
     fn with_several_oathkeeper_tenants_the_tenant_claim_is_required() {
         let key = Secret::new("shared-key-0123456789");
         let shared = Verifier::new(
-            &OathkeeperConfig { identity_header: None, signature_header: None, signer_keys: vec![key.clone()] },
+            &OathkeeperConfig {
+                identity_header: None,
+                signature_header: None,
+                signer_keys: vec![key.clone()],
+                replay_max_entries: None,
+            },
             true,
         );
         let (p, s) = sign_envelope(&claims("no-tenant", 60), &key);
