@@ -75,6 +75,7 @@ export type {
   UiText,
   Health,
   HealthProbe,
+  Staleness,
   Identity,
   IdentityPage,
   IdentityService,

@@ -124,8 +124,22 @@ pub struct HealthProbe {
 pub struct Health {
     pub healthy: bool,
     pub probes: Vec<HealthProbe>,
-    /// Servers whose major version ory-iam is not tested against.
+    /// Servers whose major version ory-iam is not tested against, and caches that honour a
+    /// change made elsewhere more than 5 minutes late.
     pub warnings: Vec<String>,
+    /// How late, at most, each enabled cache sees a change made outside this process.
+    pub staleness: Vec<Staleness>,
+}
+
+#[napi(object)]
+pub struct Staleness {
+    pub tenant: String,
+    /// `sessions`, `decisions`, `introspections` or `jwt`.
+    pub cache: String,
+    /// At most this late; absent for `jwt` (valid until the token's `exp`).
+    pub max_stale_ms: Option<f64>,
+    /// The config key that sets the bound.
+    pub config_key: String,
 }
 
 impl From<ory_iam::Health> for Health {
@@ -145,6 +159,16 @@ impl From<ory_iam::Health> for Health {
                 })
                 .collect(),
             warnings: h.warnings,
+            staleness: h
+                .staleness
+                .into_iter()
+                .map(|s| Staleness {
+                    tenant: s.tenant,
+                    cache: s.cache,
+                    max_stale_ms: s.max_stale_ms.map(|ms| ms as f64),
+                    config_key: s.config_key,
+                })
+                .collect(),
         }
     }
 }

@@ -138,8 +138,61 @@ pub struct HealthProbe {
 pub struct Health {
     pub healthy: bool,
     pub probes: Vec<HealthProbe>,
-    /// Servers whose major version ory-iam is not tested against (tenant, product, version).
+    /// Servers whose major version ory-iam is not tested against (tenant, product, version),
+    /// and caches configured to honour a change made elsewhere late by more than
+    /// [`STALENESS_WARN_MS`].
     pub warnings: Vec<String>,
+    /// How late, at most, each enabled cache of each tenant sees a change made outside this
+    /// process (another service, the Ory console, another instance without a shared Redis).
+    /// Changes made through this `Iam` are seen at once.
+    pub staleness: Vec<Staleness>,
+}
+
+/// One cache's bound on staleness (see `docs/SECURITY.md`, "What stays the operator's job").
+#[derive(Clone, Debug, serde::Serialize, PartialEq)]
+pub struct Staleness {
+    pub tenant: String,
+    /// `sessions`, `decisions`, `introspections` or `jwt`.
+    pub cache: String,
+    /// At most this late; `None` for `jwt`: a locally verified JWT access token stays valid
+    /// until its `exp` whatever happens at Hydra (use `hydra.bearer_mode: introspect`).
+    pub max_stale_ms: Option<u64>,
+    /// The config key that sets the bound.
+    pub config_key: String,
+}
+
+/// A bound longer than this (5 minutes) is also listed in `Health::warnings`.
+pub const STALENESS_WARN_MS: u64 = 300_000;
+
+/// The staleness bounds of every tenant's caches, from config alone.
+fn staleness(reg: &tenancy::Registry) -> Vec<Staleness> {
+    let mut out = Vec::new();
+    for t in reg.tenants.values() {
+        let c = &t.config.cache;
+        let mut push = |cache: &str, ms: Option<u64>, key: &str| {
+            out.push(Staleness {
+                tenant: t.name.to_string(),
+                cache: cache.into(),
+                max_stale_ms: ms,
+                config_key: format!("tenants.{}.{key}", t.name),
+            })
+        };
+        if t.sessions.enabled() && c.session_ttl_ms > 0 && t.config.kratos.is_some() {
+            push("sessions", Some(c.session_ttl_ms), "cache.session_ttl_ms");
+        }
+        if c.permission_ttl_ms > 0 && t.config.keto.is_some() {
+            push("decisions", Some(c.permission_ttl_ms), "cache.permission_ttl_ms");
+        }
+        if let Some(h) = &t.config.hydra {
+            if c.introspection_ttl_ms > 0 {
+                push("introspections", Some(c.introspection_ttl_ms), "cache.introspection_ttl_ms");
+            }
+            if h.bearer_mode.as_deref().is_none_or(|m| m != "introspect") {
+                push("jwt", None, "hydra.bearer_mode");
+            }
+        }
+    }
+    out
 }
 
 /// Major versions the test suite runs against (and their Ory Network equivalents).
@@ -314,7 +367,19 @@ impl Iam {
                 }
             }
         }
-        Health { healthy: probes.iter().all(|p| p.healthy), probes, warnings }
+        let staleness = staleness(&self.reg);
+        for s in &staleness {
+            if let Some(ms) = s.max_stale_ms.filter(|ms| *ms > STALENESS_WARN_MS) {
+                warnings.push(format!(
+                    "{} (tenant {}): changes made outside this process are seen up to {} s late ({})",
+                    s.cache,
+                    s.tenant,
+                    ms / 1000,
+                    s.config_key
+                ));
+            }
+        }
+        Health { healthy: probes.iter().all(|p| p.healthy), probes, warnings, staleness }
     }
 
     /// Shut down, for every clone and every service handle of this `Iam`: each tenant's

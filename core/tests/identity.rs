@@ -196,6 +196,39 @@ async fn health_names_tenants_and_products_only() {
     assert!(h.warnings.is_empty(), "the stack runs tested versions: {:?}", h.warnings);
 }
 
+/// Every enabled cache states how late it may see a change made outside this process; a bound
+/// over 5 minutes is also a warning; `bearer_mode: introspect` removes the JWT entry.
+#[tokio::test]
+async fn health_states_each_caches_staleness_bound() {
+    let mut cfg = common::iam_config();
+    cfg["session_cache"] = serde_json::json!({"memory": {}});
+    cfg["tenants"]["customer"]["cache"] =
+        serde_json::json!({"session_ttl_ms": 30_000, "permission_ttl_ms": 600_000, "introspection_ttl_ms": 5_000});
+    cfg["tenants"]["customer"]["hydra"]["bearer_mode"] = serde_json::json!("introspect");
+    let h = Iam::from_value(&cfg).unwrap().health().await;
+    let mut got: Vec<(String, Option<u64>, String)> = h
+        .staleness
+        .iter()
+        .filter(|s| s.tenant == "customer")
+        .map(|s| (s.cache.clone(), s.max_stale_ms, s.config_key.clone()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("decisions".into(), Some(600_000), "tenants.customer.cache.permission_ttl_ms".into()),
+            ("introspections".into(), Some(5_000), "tenants.customer.cache.introspection_ttl_ms".into()),
+            ("sessions".into(), Some(30_000), "tenants.customer.cache.session_ttl_ms".into()),
+        ]
+    );
+    assert_eq!(h.warnings.len(), 1, "only the 10-minute bound warns: {:?}", h.warnings);
+    assert!(h.warnings[0].contains("tenants.customer.cache.permission_ttl_ms"));
+    // Defaults: nothing cached but JWTs verified locally (valid until `exp` after a revoke).
+    let h = iam().health().await;
+    assert!(h.staleness.iter().all(|s| s.cache == "jwt" && s.max_stale_ms.is_none()), "{:?}", h.staleness);
+    assert!(h.staleness.iter().any(|s| s.tenant == "customer"));
+}
+
 #[tokio::test]
 async fn update_traits_and_patch_keep_what_they_do_not_touch() {
     let iam = iam();

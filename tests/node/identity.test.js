@@ -153,6 +153,26 @@ test('health names tenants and products only', async () => {
   assert.deepEqual(h.warnings, [])
 })
 
+test('health states each cache\'s staleness bound', async () => {
+  const cfg = iamConfig()
+  cfg.session_cache = { memory: {} }
+  cfg.tenants.customer.cache = { session_ttl_ms: 30000, permission_ttl_ms: 600000 }
+  cfg.tenants.customer.hydra.bearer_mode = 'introspect'
+  const other = Iam.fromConfig(cfg)
+  const h = await other.health()
+  await other.close()
+  const got = h.staleness
+    .filter((s) => s.tenant === 'customer')
+    .map((s) => [s.cache, s.maxStaleMs, s.configKey])
+    .sort()
+  assert.deepEqual(got, [
+    ['decisions', 600000, 'tenants.customer.cache.permission_ttl_ms'],
+    ['sessions', 30000, 'tenants.customer.cache.session_ttl_ms'],
+  ])
+  assert.equal(h.warnings.length, 1)
+  assert.ok(h.warnings[0].includes('tenants.customer.cache.permission_ttl_ms'))
+})
+
 test('concurrent calls', async () => {
   const vs = await Promise.all(Array.from({ length: 20 }, () => iam.metadata.version()))
   assert.equal(new Set(vs.map((v) => v.kratos)).size, 1)

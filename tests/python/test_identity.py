@@ -184,6 +184,25 @@ async def test_health(iam: ory_iam.Iam) -> None:
     assert h.warnings == []
 
 
+async def test_health_states_each_caches_staleness_bound(stack: dict[str, Any]) -> None:
+    cfg = copy.deepcopy(stack["iam_config"])
+    cfg["session_cache"] = {"memory": {}}
+    cfg["tenants"]["customer"]["cache"] = {"session_ttl_ms": 30000, "permission_ttl_ms": 600000}
+    cfg["tenants"]["customer"]["hydra"]["bearer_mode"] = "introspect"
+    iam = ory_iam.Iam.from_config(cfg)
+    try:
+        h = await iam.health()
+    finally:
+        await iam.close()
+    got = sorted((s.cache, s.max_stale_ms, s.config_key) for s in h.staleness if s.tenant == "customer")
+    assert got == [
+        ("decisions", 600000, "tenants.customer.cache.permission_ttl_ms"),
+        ("sessions", 30000, "tenants.customer.cache.session_ttl_ms"),
+    ]
+    assert isinstance(h.staleness[0], ory_iam.Staleness)
+    assert len(h.warnings) == 1 and "tenants.customer.cache.permission_ttl_ms" in h.warnings[0]
+
+
 def test_asyncio_run_without_a_running_loop(stack: dict[str, Any]) -> None:
     """Users call `asyncio.run(iam.identity.get(x))` from sync code; it must just work."""
     code = (

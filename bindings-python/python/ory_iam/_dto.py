@@ -592,12 +592,33 @@ class HealthProbe(_Dto):
 
 
 @dataclass(frozen=True, repr=False)
+class Staleness(_Dto):
+    """How late, at most, one cache of one tenant sees a change made outside this process."""
+
+    tenant: str
+    #: ``sessions``, ``decisions``, ``introspections`` or ``jwt``.
+    cache: str
+    #: At most this late; ``None`` for ``jwt`` (a locally verified JWT is valid until its ``exp``).
+    max_stale_ms: Optional[int]
+    #: The config key that sets the bound.
+    config_key: str
+
+
+@dataclass(frozen=True, repr=False)
 class Health(_Dto):
     healthy: bool
     probes: list[HealthProbe] = field(default_factory=list)
-    #: Servers whose major version ory-iam is not tested against.
+    #: Servers whose major version ory-iam is not tested against, and caches that honour a
+    #: change made elsewhere more than 5 minutes late.
     warnings: list[str] = field(default_factory=list)
+    #: How late, at most, each enabled cache sees a change made outside this process.
+    staleness: list[Staleness] = field(default_factory=list)
 
     @classmethod
     def _from(cls, d: dict[str, Any]) -> "Health":
-        return cls(healthy=d["healthy"], probes=[HealthProbe(**p) for p in d["probes"]], warnings=list(d["warnings"]))
+        return cls(
+            healthy=d["healthy"],
+            probes=[HealthProbe(**p) for p in d["probes"]],
+            warnings=list(d["warnings"]),
+            staleness=[Staleness(**s) for s in d.get("staleness", [])],
+        )
