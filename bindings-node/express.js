@@ -11,7 +11,7 @@
 // is ever allowed on an error: a Keto or Kratos outage is a 503, never a pass.
 
 const { IamForbiddenError } = require('./ory-iam.js')
-const { requestState, httpErrorOf, withChallenge, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, loginAs, bearerFor, roleSpec, rolesSatisfied, checkTransport } = require('./framework.js')
+const { checkSubject, subjectOf, requestState, httpErrorOf, withChallenge, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, loginAs, bearerFor, roleSpec, rolesSatisfied, checkTransport } = require('./framework.js')
 
 // Express 4 does not await middleware: settle the promise into next().
 const middleware = (fn) => (req, res, next) => {
@@ -82,18 +82,20 @@ function iamExpress(iam, options = {}) {
 
     /**
      * 403 unless Keto allows `subject` `relation` on `namespace:object`. `object` is a string or
-     * `(req) => string`; `subject` defaults to the session's identity id.
+     * `(req) => string` (the request names the object); `subject` defaults to the session's
+     * identity id, else a fixed id / subject set or `(session) => …` — never from the request.
      */
     requirePermission: (namespace, relation, permOptions = {}) => {
       const { object, subject, fresh } = permOptions
       if (object === undefined) throw new TypeError('requirePermission needs { object }')
+      checkSubject(subject, 'requirePermission')
       return middleware(async (req) => {
         const { h, session: s } = await session(req, false)
         const tuple = {
           namespace,
           relation,
           object: typeof object === 'function' ? await object(req) : object,
-          subject: typeof subject === 'function' ? await subject(req, s) : subject ?? s.identity.id,
+          subject: await subjectOf(subject, s),
         }
         let allowed
         try {

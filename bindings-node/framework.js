@@ -99,6 +99,21 @@ function roleSpec(args) {
 }
 const rolesSatisfied = (spec, have) => Array.isArray(have) && (spec.match === 'all' ? spec.roles.every((r) => have.includes(r)) : spec.roles.some((r) => have.includes(r)))
 
+// The Keto subject of a permission requirement: the caller's identity id by default, else a
+// fixed id or subject set, or `(session) => …` computed from the caller's session only. The
+// callback never receives the request (whoever names a subject in a URL, header or body would
+// pick whose permission is checked); one that declares a second parameter — the old
+// `(req, session)` form — is refused when the requirement is built.
+function checkSubject(subject, where) {
+  if (subject === undefined || subject === null) return
+  if (typeof subject === 'function') {
+    if (subject.length > 1) throw new TypeError(`${where}: a subject callback receives the caller's session only, (session) => subject; the subject never comes from the request`)
+    return
+  }
+  if (typeof subject === 'string' ? subject === '' : typeof subject !== 'object') throw new TypeError(`${where}: subject must be a non-empty string, a subject set or (session) => subject`)
+}
+const subjectOf = async (subject, session) => (typeof subject === 'function' ? await subject(session) : subject ?? session.identity.id)
+
 const hasAuthorization = (req) => Boolean(req && req.headers && req.headers.authorization)
 
 /** Per-tenant service handles, created once per tenant (forTenant is cheap but not free). */
@@ -177,4 +192,4 @@ function requestState(req) {
 /** This request's state when a guard resolved something, else undefined (never `req.iam`). */
 const peekState = (req) => (req !== null && typeof req === 'object' ? STATE.get(req) : undefined)
 
-module.exports = { requestState, peekState, roleSpec, rolesSatisfied, loginAs, bearerFor, httpErrorOf, withChallenge, isIamError, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, checkTransport }
+module.exports = { checkSubject, subjectOf, requestState, peekState, roleSpec, rolesSatisfied, loginAs, bearerFor, httpErrorOf, withChallenge, isIamError, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, checkTransport }

@@ -102,8 +102,12 @@ export interface RequirePermissionMetadata {
   relation: string
   /** The Keto object, or how to find it in the request (e.g. `(req) => req.params.id`). */
   object: string | ((req: IamHttpRequest & { params: Record<string, string> }) => string | Promise<string>)
-  /** Default: the session's identity id. */
-  subject?: string | SubjectSet | ((req: IamHttpRequest, session: Session) => string | SubjectSet | Promise<string | SubjectSet>)
+  /**
+   * Default: the session's identity id. Else a fixed id or subject set, or computed from the
+   * caller's session only — the callback never receives the request (a subject named in a URL,
+   * header or body would pick whose permission is checked); a two-parameter callback throws.
+   */
+  subject?: string | SubjectSet | ((session: Session) => string | SubjectSet | Promise<string | SubjectSet>)
   fresh?: boolean
 }
 

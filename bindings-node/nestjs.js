@@ -14,7 +14,7 @@
 const { Injectable, Inject, Optional, Module, SetMetadata, HttpException, Catch, createParamDecorator } = require('@nestjs/common')
 const { Reflector } = require('@nestjs/core')
 const { Iam, IamError, IamForbiddenError } = require('./ory-iam.js')
-const { requestState, peekState, httpErrorOf, withChallenge, isIamError, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, loginAs, bearerFor, roleSpec, rolesSatisfied, checkTransport } = require('./framework.js')
+const { checkSubject, subjectOf, requestState, peekState, httpErrorOf, withChallenge, isIamError, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, loginAs, bearerFor, roleSpec, rolesSatisfied, checkTransport } = require('./framework.js')
 
 /** Injection token of the `Iam` instance. */
 const IAM = 'ORY_IAM'
@@ -40,11 +40,12 @@ const Tenant = (name) => {
 }
 /** RoleGuard: the session needs any of these roles (`{ match: 'all' }` as the last argument: every one). */
 const RequireRole = (...roles) => SetMetadata(META.roles, roleSpec(roles))
-/** PermissionGuard: `{ namespace, relation, object: string | (req) => string, subject? }`. */
+/** PermissionGuard: `{ namespace, relation, object: string | (req) => string, subject?: string | SubjectSet | (session) => … }` (the subject never from the request). */
 const RequirePermission = (permission) => {
   if (!permission || !permission.namespace || !permission.relation || permission.object === undefined) {
     throw new TypeError('@RequirePermission({ namespace, relation, object }) needs all three')
   }
+  checkSubject(permission.subject, '@RequirePermission')
   // Appended, not set: stacked @RequirePermission decorators all apply (ANDed).
   return (target, key, descriptor) => {
     const where = descriptor ? descriptor.value : target
@@ -247,7 +248,7 @@ class PermissionGuard extends BaseGuard {
         namespace: p.namespace,
         relation: p.relation,
         object: typeof p.object === 'function' ? await p.object(req) : p.object,
-        subject: typeof p.subject === 'function' ? await p.subject(req, session) : p.subject ?? session.identity.id,
+        subject: await subjectOf(p.subject, session),
       }
       let allowed
       try {

@@ -63,6 +63,10 @@ function expressApp(iam: Iam): express.Express {
     res.json({ id: s?.identity.id, tenant: req.iam?.tenant })
   })
   app.get('/docs/:id', auth.requireRole('editor'), auth.requirePermission('documents', 'edit', { object: (req) => req.params.id, fresh: true }), (_req, res) => res.end())
+  // The subject never comes from the request: a fixed one, or computed from the session.
+  app.get('/folders/:id', auth.requirePermission('folders', 'view', { object: (req) => req.params.id, subject: (s) => ({ namespace: 'groups', object: `staff-of-${s.identity.id}`, relation: 'member' }) }), (_req, res) => res.end())
+  // @ts-expect-error the old (req, session) form: a subject taken from the request does not type-check
+  auth.requirePermission('folders', 'view', { object: 'f', subject: (req: { params: Record<string, string> }, _s: Session) => req.params.group })
   app.get('/api', auth.requireToken({ scope: ['read'] }), (req, res) => res.json({ client: req.iam?.principal?.clientId }))
   app.use('/admin', express.Router().use(auth.forTenant('admin').optionalUser()))
   app.use(auth.errorHandler())

@@ -79,12 +79,24 @@ def build_app(iam: ory_iam.Iam, down_kratos: ory_iam.Iam, down_keto: ory_iam.Iam
     async def edit(id: str, user: Session = Depends(auth.require_permission("documents", "edit", object=doc_edit))) -> dict[str, Any]:
         return {"edited": id, "by": user.identity.id}
 
-    async def group_of(request: Request, session: Session) -> str:
-        return f"groups:{request.path_params['group']}#member"
-
-    @app.get("/groups/{group}/folders/{id}")
+    # Issue 27, item 5: the URL names objects only (the group, the folder); the subject of both
+    # checks is the caller. Group access to the folder lives in Keto
+    # (folders:<f>#view@(groups:<g>#member)), so naming a group one is not a member of gets nothing.
+    @app.get(
+        "/groups/{group}/folders/{id}",
+        dependencies=[Depends(auth.require_permission("groups", "member", object=lambda r: r.path_params["group"]))],
+    )
     async def folder(
-        id: str, user: Session = Depends(auth.require_permission("folders", "view", object=lambda r: r.path_params["id"], subject=group_of))
+        id: str, user: Session = Depends(auth.require_permission("folders", "view", object=lambda r: r.path_params["id"]))
+    ) -> dict[str, Any]:
+        return {"folder": id}
+
+    async def member_of_staff(session: Session) -> ory_iam.SubjectSet:
+        return ory_iam.SubjectSet("groups", f"staff-of-{session.identity.id}", "member")
+
+    @app.get("/staff-folders/{id}")
+    async def staff_folder(
+        id: str, user: Session = Depends(auth.require_permission("folders", "view", object=lambda r: r.path_params["id"], subject=member_of_staff))
     ) -> dict[str, Any]:
         return {"folder": id}
 
@@ -309,18 +321,63 @@ async def test_permission_after_grant_and_revoke(server: Server, user: ory_iam.F
     assert (await server.http.post(f"/documents/{doc}/edit", headers=h)).status_code == 403
 
 
-async def test_permission_with_a_computed_subject_set(server: Server, user: ory_iam.FlowResult) -> None:
-    assert user.session_token is not None
+async def test_group_folder_subject_is_the_caller_never_the_url(server: Server, user: ory_iam.FlowResult, email: str) -> None:
+    """Issue 27, item 5: a folder shared with a group opens to the group's members only; naming
+    the group in the URL does not make a non-member one."""
+    assert user.session_token is not None and user.identity is not None
     h = bearer(user.session_token)
+    other = await register_native(server.iam, f"other-{email}")
+    assert other.session_token is not None and other.identity is not None
     group, folder = f"g-{uuid.uuid4().hex}", f"f-{uuid.uuid4().hex}"
+    shared = {"namespace": "folders", "object": folder, "relation": "view", "subject": {"namespace": "groups", "object": group, "relation": "member"}}
+    member = {"namespace": "groups", "object": group, "relation": "member", "subject": user.identity.id}
     assert (await server.http.get(f"/groups/{group}/folders/{folder}", headers=h)).status_code == 403
-    t = {"namespace": "folders", "object": folder, "relation": "view", "subject": f"groups:{group}#member"}
-    await server.iam.permission.grant(t)
+    await server.iam.permission.grant(shared)
+    await server.iam.permission.grant(member)
     try:
         assert (await server.http.get(f"/groups/{group}/folders/{folder}", headers=h)).status_code == 200
         assert (await server.http.get(f"/groups/other-{group}/folders/{folder}", headers=h)).status_code == 403
+        # The non-member names the group that has access: refused.
+        r = await server.http.get(f"/groups/{group}/folders/{folder}", headers=bearer(other.session_token))
+        assert r.status_code == 403 and r.json()["error"] == "forbidden"
     finally:
+        await server.iam.permission.revoke(member)
+        await server.iam.permission.revoke(shared)
+        await server.iam.identity.delete(other.identity.id)
+
+
+async def test_subject_computed_from_the_session(server: Server, user: ory_iam.FlowResult) -> None:
+    """A subject callback gets the session (here: a per-user staff group as a subject set)."""
+    assert user.session_token is not None and user.identity is not None
+    h = bearer(user.session_token)
+    folder = f"f-{uuid.uuid4().hex}"
+    t = {"namespace": "folders", "object": folder, "relation": "view", "subject": {"namespace": "groups", "object": f"staff-of-{user.identity.id}", "relation": "member"}}
+    m = {"namespace": "groups", "object": f"staff-of-{user.identity.id}", "relation": "member", "subject": user.identity.id}
+    assert (await server.http.get(f"/staff-folders/{folder}", headers=h)).status_code == 403
+    await server.iam.permission.grant(t)
+    await server.iam.permission.grant(m)
+    try:
+        assert (await server.http.get(f"/staff-folders/{folder}", headers=h)).status_code == 200
+    finally:
+        await server.iam.permission.revoke(m)
         await server.iam.permission.revoke(t)
+
+
+def test_a_subject_taken_from_the_request_is_refused_at_construction(iam: ory_iam.Iam) -> None:
+    """Issue 27, item 5: the old ``subject=f(request, session)`` form cannot be built any more."""
+    auth = IamAuth(iam, tenant="customer")
+
+    def from_url(request: Request, session: Session) -> str:
+        return str(request.path_params["group"])
+
+    with pytest.raises(TypeError):
+        auth.require_permission("folders", "view", object="f", subject=from_url)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        auth.require_permission("folders", "view", object="f", subject="")
+    # The forms that stay: a fixed id or subject set, or f(session).
+    auth.require_permission("folders", "view", object="f", subject="service-account")
+    auth.require_permission("folders", "view", object="f", subject=ory_iam.SubjectSet("groups", "g", "member"))
+    auth.require_permission("folders", "view", object="f", subject=lambda s: s.identity.id)
 
 
 async def test_kratos_unreachable_is_503_never_anonymous(server: Server) -> None:

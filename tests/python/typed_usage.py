@@ -37,3 +37,16 @@ async def main() -> None:
         status: int = answer.status
         headers: dict[str, str] = answer.headers
         print(status, headers.get("www-authenticate"), answer.body["error"])
+
+
+def fastapi_subjects(iam: ory_iam.Iam) -> None:
+    """The subject of a permission dependency: the caller by default, a fixed one, or computed
+    from the session (never from the request)."""
+    from ory_iam.fastapi import IamAuth
+
+    auth = IamAuth(iam, tenant="customer")
+    auth.require_permission("folders", "view", object=lambda r: str(r.path_params["id"]))
+    auth.require_permission("folders", "view", object="f", subject=ory_iam.SubjectSet("groups", "g", "member"))
+    auth.require_permission("folders", "view", object="f", subject=lambda s: s.identity.id)
+    # The old (request, session) form does not type-check (and raises TypeError when built).
+    auth.require_permission("folders", "view", object="f", subject=lambda r, s: str(r.path_params["g"]))  # type: ignore[arg-type]

@@ -33,12 +33,12 @@ answer too: ``{"statusCode", "error", "requestId"?, "fields"?}`` (see :func:`ory
 import contextlib
 import inspect
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Iterator, Literal, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Iterator, Literal, Mapping, Optional, Sequence, Union
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from . import Iam, IamMachinePrincipal, Identity, Secret, Session, Transport, _ory_iam
+from . import Iam, IamMachinePrincipal, Identity, Secret, Session, SubjectSet, Transport, _ory_iam
 from .errors import IamError, IamForbiddenError
 from .starlette import IamHTTPException, _check_transport, _install, _transport_from, http_exception
 
@@ -49,8 +49,12 @@ __all__ = ["IamAuth", "IamHTTPException", "Transport", "default_roles", "FakeUse
 
 #: ``object=`` of :meth:`IamAuth.require_permission`: a fixed object or one taken from the request.
 ObjectSource = Union[str, Callable[[Request], Union[str, Awaitable[str]]]]
-#: ``subject=``: a fixed subject or one computed from the request and the caller's session.
-SubjectSource = Union[str, Callable[[Request, Session], Union[str, Awaitable[str]]]]
+#: ``subject=`` of :meth:`IamAuth.require_permission`: a fixed subject (an id or a
+#: :class:`~ory_iam.SubjectSet`) or one computed from the caller's session only — never from the
+#: request (whoever could name the subject in a URL, header or body would pick whose permission
+#: is checked).
+SubjectValue = Union[str, SubjectSet, Mapping[str, str]]
+SubjectSource = Union[SubjectValue, Callable[[Session], Union[SubjectValue, Awaitable[SubjectValue]]]]
 RolesOf = Callable[[Session], Iterable[str]]
 
 
@@ -68,8 +72,46 @@ async def _resolve(v: Any, *args: Any) -> str:
     if inspect.isawaitable(out):
         out = await out
     if not isinstance(out, str) or not out:
-        raise TypeError("require_permission: object/subject must be (or resolve to) a non-empty str")
+        raise TypeError("require_permission: object must be (or resolve to) a non-empty str")
     return out
+
+
+def _subject_set(v: Any) -> Union[str, dict[str, str]]:
+    """A subject id (non-empty str) or a subject set as the core takes it; else TypeError."""
+    if isinstance(v, str) and v:
+        return v
+    if isinstance(v, SubjectSet):
+        return {"namespace": v.namespace, "object": v.object, "relation": v.relation}
+    if isinstance(v, Mapping) and set(v) == {"namespace", "object", "relation"} and all(isinstance(x, str) for x in v.values()):
+        return dict(v)
+    raise TypeError("require_permission: subject must be (or resolve to) a non-empty str or a SubjectSet")
+
+
+def _check_subject_source(subject: Any) -> None:
+    """Refuse, at construction, a ``subject`` callback that wants more than the session: the
+    request must not choose the subject (issue 27)."""
+    if subject is None or not callable(subject):
+        if subject is not None:
+            _subject_set(subject)
+        return
+    try:
+        sig = inspect.signature(subject)
+    except (TypeError, ValueError):
+        return  # a builtin without a signature: it gets the session only anyway
+    try:
+        sig.bind(object())
+    except TypeError:
+        raise TypeError(
+            "require_permission: a subject callback receives the caller's session only, f(session); "
+            "the subject never comes from the request"
+        ) from None
+
+
+async def _resolve_subject(subject: Any, session: Session) -> Union[str, dict[str, str]]:
+    out = subject(session) if callable(subject) else subject
+    if inspect.isawaitable(out):
+        out = await out
+    return _subject_set(out)
 
 
 class _SessionMemo(dict[str, Union["Session", "IamError"]]):
@@ -225,14 +267,18 @@ class IamAuth:
         subject: Optional[SubjectSource] = None,
     ) -> Callable[[Request], Awaitable[Session]]:
         """Dependency factory: the session when Keto says ``subject`` has ``relation`` on
-        ``namespace:object``. ``object`` is a string or ``f(request)``; ``subject`` a string or
-        ``f(request, session)``, by default the caller's identity id (either may be async).
+        ``namespace:object``. ``object`` is a string or ``f(request)`` (the request names the
+        object); ``subject`` is by default the caller's identity id, else a fixed id or
+        :class:`~ory_iam.SubjectSet`, or ``f(session)`` computed from the caller's session only
+        (a callback that wants the request raises ``TypeError`` here: whoever names a subject in
+        the request would pick whose permission is checked). Callbacks may be async.
         401 without a session, 403 when denied, 503 when Keto is unreachable."""
+        _check_subject_source(subject)
 
         async def dependency(request: Request) -> Session:
             session = await self.current_user(request)
             obj = await _resolve(object, request)
-            sub = session.identity.id if subject is None else await _resolve(subject, request, session)
+            sub = session.identity.id if subject is None else await _resolve_subject(subject, session)
             try:
                 allowed = await self._permissions.check(
                     {"namespace": namespace, "object": obj, "relation": relation, "subject": sub}
