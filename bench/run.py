@@ -297,6 +297,15 @@ def main() -> None:
             assert srv.stdin is not None
             srv.stdin.close()
             srv.wait(timeout=10)
+    if want("cache_bounds"):
+        # Rust only: the caches live in the core, the same in every binding.
+        srv, url = replay_server()
+        try:
+            r.run("rust", "ory-iam", "cache_bounds", calls=20000 if q else 200000, replay_url=url)
+        finally:
+            assert srv.stdin is not None
+            srv.stdin.close()
+            srv.wait(timeout=10)
 
     out = {
         "started": started,

@@ -281,6 +281,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             json!({"sessions": a.calls, "rss_before_mb": before, "rss_after_mb": rss_mb(), "fill_s": fill,
                    "sample_hits": hits, "sample": sample, "sample_p50_us": median(lat)})
         }
+        "cache_bounds" => cache_bounds(&stack, &fx, &a).await?,
         other => return Err(format!("unknown workload {other}").into()),
     };
     out["lang"] = json!("rust");
@@ -289,4 +290,94 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     out["concurrency"] = json!(a.concurrency);
     println!("{out}");
     Ok(())
+}
+
+/// Every bounded cache fed `--calls` distinct keys (200,000 in the report) with its maximum set
+/// to a tenth of that: RSS is sampled at each quarter, and must stop growing once the cache is
+/// full. Sessions and introspections are answered by `bench/kratos_replay.js` (distinct active
+/// credentials in that number are out of reach against the shared SQLite servers), decisions by
+/// the real Keto, Oathkeeper envelopes are signed and verified in-process.
+async fn cache_bounds(stack: &Value, fx: &Value, a: &Args) -> Result<Value, Box<dyn std::error::Error>> {
+    let n = a.calls as u64;
+    let cap = (n / 10).max(1);
+    let replay = a.replay_url.as_deref().ok_or("--replay-url is required")?;
+    let mut cfg = stack["iam_config"].clone();
+    cfg["audit"] = json!({"sink": "none"});
+    cfg["session_cache"] = json!({"memory": {"max_entries": cap}});
+    let key = "bench-oathkeeper-key-0123456789";
+    let t = &mut cfg["tenants"]["customer"];
+    t["kratos"]["public_url"] = json!(replay);
+    t["hydra"]["admin_url"] = json!(replay);
+    t["cache"] = json!({"session_ttl_ms": 600_000, "permission_ttl_ms": 600_000, "introspection_ttl_ms": 600_000,
+                        "permission_max_entries": cap, "introspection_max_entries": cap});
+    cfg["tenants"]["edge"] = json!({"transport": "oathkeeper", "keto": stack["iam_config"]["tenants"]["customer"]["keto"],
+                                    "oathkeeper": {"signer_keys": [key], "replay_max_entries": cap}});
+    let iam = Iam::from_value(&cfg)?;
+    let sessions = iam.session();
+    let edge = iam.session().for_tenant("edge")?;
+    let perms = iam.permission();
+    let tokens = iam.token();
+    let t0 = &fx["tuples"];
+    let (ns, rel) = (
+        t0["namespace"].as_str().unwrap_or_default().to_owned(),
+        t0["relation"].as_str().unwrap_or_default().to_owned(),
+    );
+    let signer = ory_iam::Secret::new(key);
+    let mut out = serde_json::Map::new();
+    for cache in ["sessions", "decisions", "introspections", "oathkeeper_replay"] {
+        let before = rss_mb();
+        let started = Instant::now();
+        let mut samples = Vec::new();
+        let next = Arc::new(AtomicU64::new(0));
+        for quarter in 1..=4u64 {
+            let upto = n * quarter / 4;
+            let tasks: Vec<_> = (0..64)
+                .map(|_| {
+                    let (next, sessions, edge, perms, tokens) =
+                        (next.clone(), sessions.clone(), edge.clone(), perms.clone(), tokens.clone());
+                    let (ns, rel, signer) = (ns.clone(), rel.clone(), signer.clone());
+                    tokio::spawn(async move {
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            if i >= upto {
+                                next.fetch_min(upto, Ordering::Relaxed);
+                                break;
+                            }
+                            match cache {
+                                "sessions" => {
+                                    sessions.whoami(&token_headers(&format!("bench-bound-{i:08}"))).await.expect("whoami");
+                                }
+                                "decisions" => {
+                                    let t = PermissionTuple::new(&ns, &format!("bench-bound-{i:08}"), &rel, "bench-bound-nobody");
+                                    perms.check(&t, CheckOptions::default()).await.expect("check");
+                                }
+                                "introspections" => {
+                                    let tok = ory_iam::Secret::new(format!("bench-bound-{i:08}"));
+                                    assert!(tokens.introspect(&tok).await.expect("introspect").active);
+                                }
+                                _ => {
+                                    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+                                    let claims = json!({"sub": "9f425a8d-7efc-4768-8f23-7647a74fdf13", "iat": now, "exp": now + 600,
+                                                        "jti": format!("bench-bound-{i:08}"), "tenant": "edge"});
+                                    let (p, sig) = ory_iam::transport::oathkeeper::sign_envelope(&claims, &signer);
+                                    let h = ory_iam::transport::header_map([("x-user", p), ("x-user-signature", sig)]);
+                                    edge.whoami(&h).await.expect("envelope");
+                                }
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await?;
+            }
+            samples.push(json!({"keys": upto, "rss_mb": rss_mb()}));
+        }
+        out.insert(
+            cache.into(),
+            json!({"rss_before_mb": before, "samples": samples, "max_entries": cap,
+                                        "elapsed_s": started.elapsed().as_secs_f64()}),
+        );
+    }
+    Ok(json!({"keys": n, "caches": out, "build": if cfg!(debug_assertions) { "debug" } else { "release" }}))
 }
