@@ -634,6 +634,12 @@ export declare class WorkspacePager {
 }
 
 /**
+ * Every config key path the core's reader accepts (`ory_iam::config::accepted_keys`, tenants
+ * written `<name>`): the drift test of the `IamConfig` typings compares them with it. Not API.
+ */
+export declare function _acceptedConfigKeys(): Array<string>
+
+/**
  * Test builds only: panic deliberately in a sync function (caught here) to prove no panic
  * crosses into JavaScript.
  */

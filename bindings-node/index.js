@@ -862,6 +862,7 @@ module.exports.TrustedIssuerPager = nativeBinding.TrustedIssuerPager
 module.exports.TrustedIssuerService = nativeBinding.TrustedIssuerService
 module.exports.WorkspaceAdminService = nativeBinding.WorkspaceAdminService
 module.exports.WorkspacePager = nativeBinding.WorkspacePager
+module.exports._acceptedConfigKeys = nativeBinding._acceptedConfigKeys
 module.exports._debugPanic = nativeBinding._debugPanic
 module.exports._debugPanicAsync = nativeBinding._debugPanicAsync
 module.exports.FlowKindName = nativeBinding.FlowKindName

@@ -1,7 +1,7 @@
 // Types of `ory-iam/nestjs` (nestjs.js).
 import type { ArgumentsHost, CanActivate, CustomDecorator, DynamicModule, ExceptionFilter, ExecutionContext, HttpException, InjectionToken, ModuleMetadata, OptionalFactoryDependency, OnModuleDestroy } from '@nestjs/common'
 import type { Reflector } from '@nestjs/core'
-import type { AuditEvent, Iam, IamError, Session, SubjectSet } from './ory-iam'
+import type { AuditEvent, Iam, IamConfig, IamError, Session, SnakeOrCamel, SubjectSet } from './ory-iam'
 
 /** What the guards resolved for this request, on `req.iam` (shared with `ory-iam/express`). */
 export interface IamRequestState {
@@ -21,7 +21,7 @@ export interface IamHttpRequest {
 
 export interface IamModuleOptions {
   /** An Iam config object (the module builds the Iam and closes it on shutdown)… */
-  config?: Record<string, unknown>
+  config?: SnakeOrCamel<IamConfig>
   /** …or an Iam you built (you close it). */
   iam?: Iam
   /** With `config` and `audit: { sink: 'callback' }`. */

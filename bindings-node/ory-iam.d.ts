@@ -115,11 +115,175 @@ export declare class IamConflictError extends IamError { readonly code: 'conflic
 export declare class IamValidationError extends IamError { readonly code: 'validation' }
 export declare class IamUpstreamUnavailableError extends IamError { readonly code: 'upstream_unavailable' }
 
+// Typed configuration: the shape `Iam.fromConfig` reads, key for key as docs/config.md writes it
+// (tests/node/config-types.test.js checks that these name exactly the keys the reader accepts).
+// Keys are declared in snake_case; `SnakeOrCamel` lets every object be written in camelCase too.
+// Secrets (tokens, API keys, the Redis URL, signer keys) are plain strings: the core keeps them
+// in a `Secret`. Integer keys are numbers (the reader also takes digit strings, as environment
+// variables give them).
+
+/** `public_url` → `publicUrl`: how the config reader converts a snake_case key. */
+export type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S
+/** `T` with every key in camelCase (values unchanged). */
+export type CamelCased<T> = { [K in keyof T as K extends string ? CamelCase<K> : K]: T[K] }
+/** A config object written with the snake_case keys of the reference or their camelCase forms. */
+export type SnakeOrCamel<T> = T | CamelCased<T>
+
+/** Where a tenant's session credentials are looked for (`tenants.<name>.transport`). */
+export type IamTransport = 'cookie' | 'bearer' | 'cookie-or-bearer' | 'oathkeeper'
+
+/** `tenants.<name>.kratos`: Ory Kratos. */
+export interface KratosConfig {
+  public_url: string
+  /** Default: none (cloud mode: `public_url`). */
+  admin_url?: string
+  /** Secret. Default: none (cloud mode: `cloud.api_key`). */
+  admin_token?: string
+  /** Default `ory_kratos_session`. */
+  session_cookie_name?: string
+}
+
+/** `tenants.<name>.keto`: Ory Keto. */
+export interface KetoConfig {
+  read_url: string
+  write_url: string
+  /** Secret. Default: none (cloud mode: `cloud.api_key`). */
+  api_key?: string
+  /** Tuples per batch-check request, 1–65535; default 10. */
+  batch_size?: number
+}
+
+/** `tenants.<name>.hydra`: Ory Hydra. */
+export interface HydraConfig {
+  public_url: string
+  admin_url: string
+  /** Secret. Default: none (cloud mode: `cloud.api_key`). */
+  admin_token?: string
+  /** The `iss` of Hydra's JWT access tokens; default `public_url`. */
+  issuer?: string
+  client_id?: string
+  /** Secret of `client_id`. */
+  client_secret?: string
+  /** The audience every bearer token must carry. */
+  audience?: string
+  /** `token.authenticate`'s default mode; default `auto`. */
+  bearer_mode?: 'auto' | 'jwt' | 'introspect'
+  /** Clock skew allowed on local JWT checks, at most 300000; default 5000. */
+  leeway_ms?: number
+}
+
+/** `tenants.<name>.cloud`: the Ory Network project of a `cloud` tenant. */
+export interface CloudConfig {
+  project_slug: string
+  /** Secret: a project API key. */
+  api_key: string
+}
+
+/** `tenants.<name>.console`: the Ory Network console API. */
+export interface ConsoleConfig {
+  /** Default `https://api.console.ory.sh`. */
+  url?: string
+  /** Secret: a workspace API key. */
+  workspace_api_key?: string
+}
+
+/** `tenants.<name>.oathkeeper`: keys of the Oathkeeper identity envelope. */
+export interface OathkeeperConfig {
+  /** Default `X-User`. */
+  identity_header?: string
+  /** Default `X-User-Signature`. */
+  signature_header?: string
+  /** Secrets: HMAC keys, any of which may sign. */
+  signer_keys?: readonly string[]
+  /** Envelope ids remembered against replay, 1–100000000; default 100000. */
+  replay_max_entries?: number
+}
+
+/** `tenants.<name>.cache`: cache lifetimes (ms) and sizes of a tenant. */
+export interface CacheConfig {
+  session_ttl_ms?: number
+  permission_ttl_ms?: number
+  permission_max_entries?: number
+  jwks_ttl_ms?: number
+  jwks_stale_ms?: number
+  introspection_ttl_ms?: number
+  introspection_max_entries?: number
+}
+
+/** `tenants.<name>.http`: HTTP behaviour towards a tenant's servers. */
+export interface HttpConfig {
+  timeout_ms?: number
+  connect_timeout_ms?: number
+  retries?: number
+  backoff_base_ms?: number
+  backoff_max_ms?: number
+  max_body_bytes?: number
+  breaker_threshold?: number
+  breaker_open_ms?: number
+  rate_limit_per_sec?: number
+  rate_limit_burst?: number
+}
+
+/** `tenants.<name>`: one tenant (self-hosted: at least one of kratos, keto, hydra, console). */
+export interface TenantConfig {
+  /** Default `self-hosted`. */
+  mode?: 'self-hosted' | 'self_hosted' | 'cloud'
+  /** Default `cookie-or-bearer`. */
+  transport?: IamTransport
+  /** Take the incoming `X-Request-Id`; default false. */
+  trust_proxy?: boolean
+  kratos?: SnakeOrCamel<KratosConfig>
+  keto?: SnakeOrCamel<KetoConfig>
+  hydra?: SnakeOrCamel<HydraConfig>
+  cloud?: SnakeOrCamel<CloudConfig>
+  console?: SnakeOrCamel<ConsoleConfig>
+  oathkeeper?: SnakeOrCamel<OathkeeperConfig>
+  cache?: SnakeOrCamel<CacheConfig>
+  http?: SnakeOrCamel<HttpConfig>
+}
+
+/** `session_cache.memory`: the in-process session cache. */
+export interface MemorySessionCacheConfig {
+  /** Default 100000. */
+  max_entries?: number
+}
+
+/** `session_cache.redis`: a Redis session cache. */
+export interface RedisSessionCacheConfig {
+  /** Secret: a `redis://` or `rediss://` URL. */
+  url: string
+}
+
+/** `session_cache` as an object: `{ memory: {...} }` or `{ redis: {...} }`. */
+export interface SessionCacheConfig {
+  memory?: SnakeOrCamel<MemorySessionCacheConfig>
+  redis?: SnakeOrCamel<RedisSessionCacheConfig>
+}
+
+/** `audit`: where audit events go (`callback`: to `onAudit`). */
+export interface AuditConfig {
+  /** Default `log`. */
+  sink?: 'log' | 'none' | 'callback'
+}
+
+/** The whole configuration (docs/config.md). Write it as `SnakeOrCamel<IamConfig>` to use
+ * camelCase at the top level too (nested objects accept both already). */
+export interface IamConfig {
+  /** Tenant name → tenant (names are never case-converted). */
+  tenants: Record<string, SnakeOrCamel<TenantConfig>>
+  /** Required with several tenants. */
+  default_tenant?: string
+  /** Default `'none'`. */
+  session_cache?: 'none' | 'memory' | SnakeOrCamel<SessionCacheConfig>
+  /** Default `{ sink: 'log' }`. */
+  audit?: SnakeOrCamel<AuditConfig>
+}
+
 export type Iam = NativeIam
 export declare const Iam: {
-  /** From an object of the API.md config shape (camelCase or snake_case keys). With
+  /** From a config object (docs/config.md; each object in snake_case or camelCase keys). With
    * `audit: { sink: 'callback' }`, `onAudit` receives the (redacted) audit events. */
-  fromConfig(config: Record<string, unknown>, onAudit?: (event: AuditEvent) => void): Iam
+  fromConfig(config: SnakeOrCamel<IamConfig>, onAudit?: (event: AuditEvent) => void): Iam
   /** From a YAML or JSON file. */
   fromFile(path: string): Iam
   /** From `ORY_IAM_CONFIG_FILE` and/or `ORY_IAM__<PATH>` environment variables. */

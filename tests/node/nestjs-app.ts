@@ -6,7 +6,7 @@ import { Controller, Get, Inject, Injectable, Module, Param, Req, UseFilters, Us
 import { APP_GUARD } from '@nestjs/core'
 import { Test, type TestingModuleBuilder } from '@nestjs/testing'
 import type { FakeOry } from '../../bindings-node/testing'
-import type { Iam, Session } from '../../bindings-node/ory-iam'
+import type { Iam, IamConfig, Session } from '../../bindings-node/ory-iam'
 import {
   CurrentPrincipal,
   CurrentUser,
@@ -197,13 +197,13 @@ export function appModule(options: IamModuleOptions): DynamicModule {
 const STACK_CONFIG = 'STACK_CONFIG'
 @Module({})
 class ConfigModule {
-  static register(config: Record<string, unknown>): DynamicModule {
+  static register(config: IamConfig): DynamicModule {
     return { module: ConfigModule, providers: [{ provide: STACK_CONFIG, useValue: config }], exports: [STACK_CONFIG] }
   }
 }
 
 /** `forRootAsync` with an injected config, and SessionGuard as the global guard (`@Public()` opts out). */
-export function asyncGlobalGuardModule(config: Record<string, unknown>): DynamicModule {
+export function asyncGlobalGuardModule(config: IamConfig): DynamicModule {
   @Module({})
   class AppModule {}
   return {
@@ -212,7 +212,7 @@ export function asyncGlobalGuardModule(config: Record<string, unknown>): Dynamic
       IamModule.forRootAsync({
         imports: [ConfigModule.register(config)],
         inject: [STACK_CONFIG],
-        useFactory: (c: Record<string, unknown>) => ({ config: c, tenant: 'customer' }),
+        useFactory: (c: IamConfig) => ({ config: c, tenant: 'customer' }),
       }),
     ],
     controllers: [MeController, ServiceController],

@@ -74,7 +74,7 @@ function expressApp(iam: Iam): express.Express {
 }
 
 const nestOptions: IamModuleOptions = { config: { tenants: {} }, tenant: 'customer', global: true }
-const modules = [IamModule.forRoot(nestOptions), IamModule.forRootAsync({ inject: [], useFactory: async () => ({ config: {} }) })]
+const modules = [IamModule.forRoot(nestOptions), IamModule.forRootAsync({ inject: [], useFactory: async () => ({ config: { tenants: {} } }) })]
 console.log(expressApp, modules, IamService, SessionGuard, toHttpException)
 
 // The HTTP answer policy of the core, and a tenant's configured transport.
@@ -111,3 +111,25 @@ export function traceOryIam(provider?: import('@opentelemetry/api').TracerProvid
   iamOtel.uninstrument()
   return on
 }
+
+// Typed configuration (every key, in both spellings: typed-config.ts). A misspelled key or a
+// wrong type does not compile (were either accepted, `@ts-expect-error` would fail tsc).
+import type { HttpConfig, IamConfig, SnakeOrCamel, TenantConfig } from '../../bindings-node/ory-iam'
+function typedConfig(): Iam {
+  const customer: TenantConfig = { transport: 'bearer', kratos: { public_url: 'http://127.0.0.1:4433' }, http: { timeoutMs: 2000, retries: 1 } }
+  const config: IamConfig = { tenants: { customer }, session_cache: 'memory', audit: { sink: 'callback' } }
+  const camel: SnakeOrCamel<IamConfig> = { tenants: { customer }, sessionCache: { redis: { url: 'redis://127.0.0.1:6379' } } }
+  // @ts-expect-error misspelled key
+  const typo: HttpConfig = { timeout_msec: 5000 }
+  // @ts-expect-error wrong type: a number of milliseconds, not a string
+  Iam.fromConfig({ tenants: { customer: { kratos: { public_url: 'http://127.0.0.1:4433' }, http: { timeout_ms: '5000' } } } })
+  // @ts-expect-error misspelled key deep inside fromConfig's argument
+  Iam.fromConfig({ tenants: { customer: { kratos: { publicUrl: 'http://127.0.0.1:4433' }, http: { timeout_msec: 5000 } } } })
+  // @ts-expect-error session_cache is 'none', 'memory', { memory } or { redis }
+  Iam.fromConfig({ tenants: { customer }, session_cache: 'redis' })
+  // @ts-expect-error kratos.public_url is required
+  Iam.fromConfig({ tenants: { customer: { kratos: { admin_url: 'http://127.0.0.1:4434' } } } })
+  console.log(typo, camel)
+  return Iam.fromConfig(config, (event) => console.log(event.name))
+}
+console.log(typedConfig)

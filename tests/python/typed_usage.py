@@ -3,8 +3,11 @@ annotations describe what users write. Not a test module; never run."""
 
 from __future__ import annotations
 
+import os
+
 import ory_iam
 from ory_iam import FlowResult, Identity, IamMachinePrincipal, IamPermissionTuple, Secret, Session
+from ory_iam.config import HttpConfigDict, IamConfigDict, SessionCacheConfigDict, TenantConfigDict
 
 
 async def main() -> None:
@@ -50,3 +53,76 @@ def fastapi_subjects(iam: ory_iam.Iam) -> None:
     auth.require_permission("folders", "view", object="f", subject=lambda s: s.identity.id)
     # The old (request, session) form does not type-check (and raises TypeError when built).
     auth.require_permission("folders", "view", object="f", subject=lambda r, s: str(r.path_params["g"]))  # type: ignore[arg-type]
+
+
+# Typed configuration (ory_iam.config): mypy checks every key and value of an annotated literal.
+# tests/python/test_config_types.py builds an Iam from these, and checks that together they set
+# every key the config reader accepts.
+def every_key_config() -> IamConfigDict:
+    tenant: TenantConfigDict = {
+        "mode": "cloud",
+        "transport": "oathkeeper",
+        "trust_proxy": True,
+        "kratos": {
+            "public_url": "http://127.0.0.1:4433",
+            "admin_url": os.environ.get("KRATOS_ADMIN_URL"),  # None: not set
+            "admin_token": "kratos-token",
+            "session_cookie_name": "ory_kratos_session",
+        },
+        "keto": {"read_url": "http://127.0.0.1:4466", "write_url": "http://127.0.0.1:4467", "api_key": "keto-key", "batch_size": 10},
+        "hydra": {
+            "public_url": "http://127.0.0.1:4444",
+            "admin_url": "http://127.0.0.1:4445",
+            "admin_token": "hydra-token",
+            "issuer": "http://127.0.0.1:4444/",
+            "client_id": "billing-service",
+            "client_secret": "client-secret",
+            "audience": "https://api.example.com",
+            "bearer_mode": "introspect",
+            "leeway_ms": 5000,
+        },
+        "cloud": {"project_slug": "happy-cat-123", "api_key": "ory_pat_x"},
+        "console": {"url": "https://api.console.ory.sh", "workspace_api_key": "ory_wak_x"},
+        "oathkeeper": {"identity_header": "X-User", "signature_header": "X-User-Signature", "signer_keys": ["k1", "k2"], "replay_max_entries": 1000},
+        "cache": {
+            "session_ttl_ms": 60000,
+            "permission_ttl_ms": 5000,
+            "permission_max_entries": 1000,
+            "jwks_ttl_ms": 600000,
+            "jwks_stale_ms": 3600000,
+            "introspection_ttl_ms": 1000,
+            "introspection_max_entries": 1000,
+        },
+        "http": {
+            "timeout_ms": 5000,
+            "connect_timeout_ms": 2000,
+            "retries": 2,
+            "backoff_base_ms": 50,
+            "backoff_max_ms": 2000,
+            "max_body_bytes": 8 * 1024 * 1024,
+            "breaker_threshold": 5,
+            "breaker_open_ms": 10000,
+            "rate_limit_per_sec": 100,
+            "rate_limit_burst": 10,
+        },
+    }
+    return {
+        "tenants": {"customer": tenant},
+        "default_tenant": "customer",
+        "session_cache": {"redis": {"url": "redis://127.0.0.1:6379/0"}},
+        "audit": {"sink": "none"},
+    }
+
+
+def memory_cache_config() -> IamConfigDict:
+    memory: SessionCacheConfigDict = {"memory": {"max_entries": 1000}}
+    config: IamConfigDict = {"tenants": {"customer": {"kratos": {"public_url": "http://127.0.0.1:4433"}}}, "session_cache": memory}
+    config["session_cache"] = "memory"
+    # A misspelled key is refused (were it accepted, strict mypy would report the unused ignore).
+    typo: HttpConfigDict = {"timeout_msec": 5000}  # type: ignore[typeddict-unknown-key]
+    print(typo)
+    return {**config, "session_cache": memory}
+
+
+def typed_iam() -> ory_iam.Iam:
+    return ory_iam.Iam.from_config(every_key_config(), audit_callback=None)

@@ -11,6 +11,7 @@ import os
 from typing import Any, AsyncIterator, Callable, List, Literal, Mapping, NamedTuple, Optional, Sequence, Union, cast
 
 from . import _ory_iam as _native
+from .config import IamConfigDict, TenantConfigDict, Transport
 from ._dto import (
     ApiKey,
     EventStream,
@@ -131,15 +132,14 @@ __all__ = [
     "IamValidationError",
     "IamUpstreamUnavailableError",
     "Transport",
+    "IamConfigDict",
+    "TenantConfigDict",
     "HttpAnswer",
     "http_answer",
 ]
 
 AuditCallback = Callable[[dict[str, Any]], None]
 
-#: A tenant's ``transport`` setting: where its session credentials are looked for, and so which
-#: ``WWW-Authenticate`` challenge its 401s carry.
-Transport = Literal["cookie", "bearer", "cookie-or-bearer", "oathkeeper"]
 
 
 class HttpAnswer(NamedTuple):
@@ -856,8 +856,11 @@ class Iam:
         self._n = native
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], *, audit_callback: Optional[AuditCallback] = None) -> "Iam":
-        """From a dict of the API.md config shape. Every problem is reported at once."""
+    def from_config(
+        cls, config: Union[IamConfigDict, Mapping[str, Any]], *, audit_callback: Optional[AuditCallback] = None
+    ) -> "Iam":
+        """From a dict of the docs/config.md shape (annotate it as :class:`ory_iam.config.IamConfigDict`
+        to have its keys and types checked). Every problem is reported at once."""
         return cls(_native.Iam.from_config(config, audit_callback))
 
     @classmethod

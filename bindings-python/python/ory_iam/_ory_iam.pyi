@@ -5,6 +5,9 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequ
 __version__: str
 
 def _shutdown() -> None: ...
+# Every config key path the core's reader accepts (tenants written `<name>`); for the drift
+# test of ory_iam.config's TypedDicts. Not API.
+def _accepted_config_keys() -> List[str]: ...
 # (status, headers, body) for an error's facts: the core's ory_iam::answer::http_answer.
 def http_answer(
     code: str,

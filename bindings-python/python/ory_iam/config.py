@@ -1,0 +1,206 @@
+"""Typed configuration: ``TypedDict``s of the shape ``Iam.from_config`` reads (docs/config.md).
+
+Annotate a config literal to have mypy/pyright check its keys and value types::
+
+    from ory_iam import Iam
+    from ory_iam.config import IamConfigDict
+
+    config: IamConfigDict = {
+        "tenants": {"customer": {"kratos": {"public_url": "http://127.0.0.1:4433"}}},
+        "session_cache": "memory",
+    }
+    iam = Iam.from_config(config)
+
+Keys are written in snake_case, as in the reference (the reader also takes camelCase, untyped).
+``None`` means "not set" (the default applies), so ``os.environ.get(...)`` fits any optional key.
+Secrets (tokens, API keys, the Redis URL, signer keys) are plain ``str``; the core keeps them in a
+``Secret`` that never prints. Integer keys are ``int`` (the reader also takes digit strings, which
+is what environment variables give). ``tests/python/test_config_types.py`` checks that these
+types name exactly the keys the reader accepts.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Literal, Optional, TypedDict, Union
+
+__all__ = [
+    "IamConfigDict",
+    "TenantConfigDict",
+    "KratosConfigDict",
+    "KetoConfigDict",
+    "HydraConfigDict",
+    "CloudConfigDict",
+    "ConsoleConfigDict",
+    "OathkeeperConfigDict",
+    "CacheConfigDict",
+    "HttpConfigDict",
+    "SessionCacheConfigDict",
+    "MemorySessionCacheConfigDict",
+    "RedisSessionCacheConfigDict",
+    "AuditConfigDict",
+    "Mode",
+    "Transport",
+    "BearerMode",
+    "AuditSink",
+]
+
+#: A tenant's ``mode``.
+Mode = Literal["self-hosted", "self_hosted", "cloud"]
+#: A tenant's ``transport`` setting: where its session credentials are looked for, and so which
+#: ``WWW-Authenticate`` challenge its 401s carry.
+Transport = Literal["cookie", "bearer", "cookie-or-bearer", "oathkeeper"]
+#: ``hydra.bearer_mode``: how ``token.authenticate`` verifies a bearer token by default.
+BearerMode = Literal["auto", "jwt", "introspect"]
+#: ``audit.sink``.
+AuditSink = Literal["log", "none", "callback"]
+
+# Required keys sit in a base class, optional ones in a `total=False` subclass (Python 3.10 has no
+# `typing.Required`).
+
+
+class _KratosRequired(TypedDict):
+    public_url: str
+
+
+class KratosConfigDict(_KratosRequired, total=False):
+    """``tenants.<name>.kratos``: Ory Kratos."""
+
+    admin_url: Optional[str]
+    admin_token: Optional[str]
+    session_cookie_name: Optional[str]
+
+
+class _KetoRequired(TypedDict):
+    read_url: str
+    write_url: str
+
+
+class KetoConfigDict(_KetoRequired, total=False):
+    """``tenants.<name>.keto``: Ory Keto."""
+
+    api_key: Optional[str]
+    batch_size: Optional[int]
+
+
+class _HydraRequired(TypedDict):
+    public_url: str
+    admin_url: str
+
+
+class HydraConfigDict(_HydraRequired, total=False):
+    """``tenants.<name>.hydra``: Ory Hydra."""
+
+    admin_token: Optional[str]
+    issuer: Optional[str]
+    client_id: Optional[str]
+    client_secret: Optional[str]
+    audience: Optional[str]
+    bearer_mode: Optional[BearerMode]
+    leeway_ms: Optional[int]
+
+
+class CloudConfigDict(TypedDict):
+    """``tenants.<name>.cloud``: the Ory Network project of a ``cloud`` tenant (both keys are
+    required in cloud mode; the section is ignored in self-hosted mode)."""
+
+    project_slug: str
+    api_key: str
+
+
+class ConsoleConfigDict(TypedDict, total=False):
+    """``tenants.<name>.console``: the Ory Network console API."""
+
+    url: Optional[str]
+    workspace_api_key: Optional[str]
+
+
+class OathkeeperConfigDict(TypedDict, total=False):
+    """``tenants.<name>.oathkeeper``: keys of the Oathkeeper identity envelope."""
+
+    identity_header: Optional[str]
+    signature_header: Optional[str]
+    signer_keys: Optional[List[str]]
+    replay_max_entries: Optional[int]
+
+
+class CacheConfigDict(TypedDict, total=False):
+    """``tenants.<name>.cache``: cache lifetimes and sizes of a tenant."""
+
+    session_ttl_ms: Optional[int]
+    permission_ttl_ms: Optional[int]
+    permission_max_entries: Optional[int]
+    jwks_ttl_ms: Optional[int]
+    jwks_stale_ms: Optional[int]
+    introspection_ttl_ms: Optional[int]
+    introspection_max_entries: Optional[int]
+
+
+class HttpConfigDict(TypedDict, total=False):
+    """``tenants.<name>.http``: HTTP behaviour towards a tenant's servers."""
+
+    timeout_ms: Optional[int]
+    connect_timeout_ms: Optional[int]
+    retries: Optional[int]
+    backoff_base_ms: Optional[int]
+    backoff_max_ms: Optional[int]
+    max_body_bytes: Optional[int]
+    breaker_threshold: Optional[int]
+    breaker_open_ms: Optional[int]
+    rate_limit_per_sec: Optional[int]
+    rate_limit_burst: Optional[int]
+
+
+class TenantConfigDict(TypedDict, total=False):
+    """``tenants.<name>``: one tenant. A self-hosted tenant needs at least one of ``kratos``,
+    ``keto``, ``hydra`` or ``console``."""
+
+    mode: Optional[Mode]
+    transport: Optional[Transport]
+    trust_proxy: Optional[bool]
+    kratos: Optional[KratosConfigDict]
+    keto: Optional[KetoConfigDict]
+    hydra: Optional[HydraConfigDict]
+    cloud: Optional[CloudConfigDict]
+    console: Optional[ConsoleConfigDict]
+    oathkeeper: Optional[OathkeeperConfigDict]
+    cache: Optional[CacheConfigDict]
+    http: Optional[HttpConfigDict]
+
+
+class MemorySessionCacheConfigDict(TypedDict, total=False):
+    """``session_cache.memory``: the in-process session cache."""
+
+    max_entries: Optional[int]
+
+
+class _RedisRequired(TypedDict):
+    url: str
+
+
+class RedisSessionCacheConfigDict(_RedisRequired, total=False):
+    """``session_cache.redis``: a Redis session cache."""
+
+
+class SessionCacheConfigDict(TypedDict, total=False):
+    """``session_cache`` as an object: ``{"memory": {...}}`` or ``{"redis": {...}}``."""
+
+    memory: Optional[MemorySessionCacheConfigDict]
+    redis: Optional[RedisSessionCacheConfigDict]
+
+
+class AuditConfigDict(TypedDict, total=False):
+    """``audit``: where audit events go (``callback``: to ``audit_callback=``)."""
+
+    sink: Optional[AuditSink]
+
+
+class _IamRequired(TypedDict):
+    tenants: Dict[str, TenantConfigDict]
+
+
+class IamConfigDict(_IamRequired, total=False):
+    """The whole configuration, as ``Iam.from_config`` reads it."""
+
+    default_tenant: Optional[str]
+    session_cache: Union[Literal["none", "memory"], SessionCacheConfigDict, None]
+    audit: Optional[AuditConfigDict]
