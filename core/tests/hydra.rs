@@ -3,10 +3,13 @@
 //! revocation, logout; JWK sets; trusted issuers and the JWT-bearer grant.
 
 mod common;
+#[path = "support/hydra_flow.rs"]
+mod hydra_flow;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use futures::StreamExt;
+use hydra_flow::{code_flow, query_param, step};
 use ory_iam::dto::{
     AuthorizationCodeGrant, CreateJwkSet, JwtBearerGrant, ListOAuth2Clients, RefreshGrant, RevokeOptions, TrustIssuer,
 };
@@ -91,30 +94,6 @@ async fn oauth2_client_crud_and_client_credentials() {
     assert!(events
         .iter()
         .any(|e| e.name == "oauth2_client.delete" && e.target_id.as_deref() == Some(created.client_id.as_str())));
-}
-
-/// A cookie-carrying GET that does not follow redirects: returns the Location.
-async fn step(http: &reqwest::Client, url: &str, jar: &mut Vec<(String, String)>) -> String {
-    let cookie = jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
-    let r = http.get(url).header("cookie", cookie).send().await.unwrap();
-    for sc in r.headers().get_all("set-cookie") {
-        let pair = sc.to_str().unwrap().split(';').next().unwrap().to_owned();
-        if let Some((k, v)) = pair.split_once('=') {
-            jar.retain(|(n, _)| n != k);
-            jar.push((k.to_owned(), v.to_owned()));
-        }
-    }
-    assert!(r.status().is_redirection(), "{url} answered {}", r.status());
-    r.headers()["location"].to_str().unwrap().to_owned()
-}
-
-fn query_param(url: &str, name: &str) -> String {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| panic!("{name} in {url}"))
 }
 
 #[tokio::test]
@@ -570,137 +549,6 @@ async fn set_client_and_reject_login_consent_logout() {
     let lc = query_param(&step(&http, &format!("{public}oauth2/sessions/logout"), &mut jar).await, "logout_challenge");
     assert!(consent.reject_logout_request(&lc).await.unwrap().redirect_to.is_empty());
     iam.oauth2_client().delete(&client.client_id).await.unwrap();
-}
-
-/// A real authorization-code flow (PKCE, login and consent accepted for `user-1`) for a new
-/// client with the given access-token strategy: the token set and the client's credentials.
-async fn code_flow(iam: &Iam, strategy: &str, audience: &[&str]) -> (ory_iam::dto::TokenSet, String, Secret) {
-    let stack = common::stack();
-    let redirect = format!("{}callback", stack["helper"]["base_url"].as_str().unwrap());
-    let client = iam
-        .oauth2_client()
-        .create(json!({
-            "grant_types": ["authorization_code", "refresh_token"],
-            "response_types": ["code", "id_token"],
-            "redirect_uris": [redirect],
-            "scope": "openid offline_access read",
-            "audience": audience,
-            "access_token_strategy": strategy,
-        }))
-        .await
-        .unwrap();
-    let secret = client.client_secret.clone().unwrap();
-    let verifier = URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes())
-        + &URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes());
-    let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
-    let public = stack["hydra"]["public_url"].as_str().unwrap();
-    let mut auth = url::Url::parse(&format!("{public}oauth2/auth")).unwrap();
-    auth.query_pairs_mut()
-        .append_pair("client_id", &client.client_id)
-        .append_pair("response_type", "code")
-        .append_pair("redirect_uri", &redirect)
-        .append_pair("scope", "openid offline_access read")
-        .append_pair("state", "state-123456789")
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    if !audience.is_empty() {
-        auth.query_pairs_mut().append_pair("audience", &audience.join(" "));
-    }
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap();
-    let mut jar = Vec::new();
-    let consent = iam.consent();
-    let to_login = step(&http, auth.as_str(), &mut jar).await;
-    let login_challenge = query_param(&to_login, "login_challenge");
-    let next = consent.accept_login_request(&login_challenge, json!({"subject": "user-1"})).await.unwrap();
-    let to_consent = step(&http, &next.redirect_to, &mut jar).await;
-    let consent_challenge = query_param(&to_consent, "consent_challenge");
-    let c = consent.get_consent_request(&consent_challenge).await.unwrap();
-    let next = consent
-        .accept_consent_request(
-            &consent_challenge,
-            json!({"grant_scope": c.requested_scope, "grant_access_token_audience": c.requested_access_token_audience}),
-        )
-        .await
-        .unwrap();
-    let back = step(&http, &next.redirect_to, &mut jar).await;
-    let code = query_param(&back, "code");
-    let tokens = iam
-        .token()
-        .authorization_code(AuthorizationCodeGrant {
-            code: Secret::new(code),
-            redirect_uri: redirect,
-            client_id: Some(client.client_id.clone()),
-            client_secret: Some(secret.clone()),
-            code_verifier: Some(Secret::new(verifier)),
-        })
-        .await
-        .unwrap();
-    (tokens, client.client_id, secret)
-}
-
-/// Token confusion (issue 19, item 1): only access tokens pass `authenticate`. An OIDC ID token
-/// (signed by a key Hydra's JWKS publishes too) and a refresh token (active when introspected)
-/// from a real authorization-code flow are refused, with both access-token strategies.
-#[tokio::test]
-async fn id_tokens_and_refresh_tokens_are_not_access_tokens() {
-    let iam = iam();
-    let bearer = |t: &str| ory_iam::transport::header_map([("authorization", format!("Bearer {t}"))]);
-    let with = |mode| ory_iam::dto::AuthenticateOptions { mode: Some(mode), ..Default::default() };
-    use ory_iam::dto::BearerMode::{Auto, Introspect, Jwt};
-    for strategy in ["jwt", "opaque"] {
-        let (tokens, client_id, _) = code_flow(&iam, strategy, &[]).await;
-        let p = iam.token().authenticate(&bearer(tokens.access_token.expose()), with(Auto)).await.unwrap();
-        assert_eq!(p.subject.as_deref(), Some("user-1"), "{strategy}");
-        assert_eq!(p.client_id.as_deref(), Some(client_id.as_str()), "{strategy}");
-        let id_token = tokens.id_token.clone().expect("openid gives an id token");
-        let refresh = tokens.refresh_token.clone().expect("offline_access gives a refresh token");
-        for (what, token) in [("id token", &id_token), ("refresh token", &refresh)] {
-            for mode in [Auto, Jwt, Introspect] {
-                match iam.token().authenticate(&bearer(token.expose()), with(mode)).await {
-                    Ok(p) => {
-                        panic!("{strategy}: the {what} passed as a bearer token with {mode:?} ({})", p.verified_by)
-                    }
-                    Err(e) => assert_eq!(e.kind(), ErrorKind::Unauthorized, "{strategy}: {what} with {mode:?}"),
-                }
-            }
-        }
-        iam.oauth2_client().delete(&client_id).await.unwrap();
-    }
-}
-
-/// An expected audience (per tenant `hydra.audience`, per call `required_audience`) is enforced
-/// for JWT and introspected tokens alike.
-#[tokio::test]
-async fn the_expected_audience_is_enforced() {
-    let iam = iam();
-    let bearer = |t: &str| ory_iam::transport::header_map([("authorization", format!("Bearer {t}"))]);
-    for strategy in ["jwt", "opaque"] {
-        let (tokens, client_id, _) = code_flow(&iam, strategy, &["https://api-a.example"]).await;
-        let need = |aud: &str| ory_iam::dto::AuthenticateOptions {
-            required_audience: Some(aud.to_owned()),
-            ..Default::default()
-        };
-        let at = bearer(tokens.access_token.expose());
-        assert!(iam.token().authenticate(&at, need("https://api-a.example")).await.is_ok(), "{strategy}");
-        assert_eq!(
-            iam.token().authenticate(&at, need("https://api-b.example")).await.unwrap_err().kind(),
-            ErrorKind::Unauthorized,
-            "{strategy}: a token for api-a accepted by api-b"
-        );
-        let mut cfg = common::iam_config();
-        cfg["tenants"]["customer"]["hydra"]["audience"] = json!("https://api-b.example");
-        let api_b = Iam::from_value(&cfg).unwrap();
-        assert_eq!(
-            api_b.token().authenticate(&at, Default::default()).await.unwrap_err().kind(),
-            ErrorKind::Unauthorized,
-            "{strategy}: hydra.audience not enforced"
-        );
-        iam.oauth2_client().delete(&client_id).await.unwrap();
-    }
 }
 
 /// Local JWT verification cannot see revocation: after a refresh Hydra reports the old JWT

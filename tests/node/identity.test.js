@@ -153,7 +153,7 @@ test('health names tenants and products only', async () => {
   assert.deepEqual(h.warnings, [])
 })
 
-test('health states each cache\'s staleness bound', async () => {
+test('health states the staleness bound of each cache', async () => {
   const cfg = iamConfig()
   cfg.session_cache = { memory: {} }
   cfg.tenants.customer.cache = { session_ttl_ms: 30000, permission_ttl_ms: 600000 }

@@ -300,33 +300,6 @@ class _Bearer:
         self.headers = {"Authorization": f"Bearer {token.expose() if isinstance(token, Secret) else token}"}
 
 
-async def test_id_tokens_and_refresh_tokens_are_not_access_tokens(iam: ory_iam.Iam, stack: dict[str, Any]) -> None:
-    """Token confusion (issue 19): only access tokens pass authenticate, with both strategies."""
-    for strategy in ("jwt", "opaque"):
-        tokens, client_id, _ = await code_flow(iam, stack, strategy)
-        p = await iam.token.authenticate(_Bearer(tokens.access_token))
-        assert p.subject == "user-1" and p.client_id == client_id
-        for what, token in (("id token", tokens.id_token), ("refresh token", tokens.refresh_token)):
-            for mode in ("auto", "jwt", "introspect"):
-                with pytest.raises(ory_iam.IamUnauthorizedError):
-                    await iam.token.authenticate(_Bearer(token), mode=mode)  # type: ignore[arg-type]
-        await iam.oauth2_client.delete(client_id)
-
-
-async def test_the_expected_audience_is_enforced(iam: ory_iam.Iam, stack: dict[str, Any], iam_config: dict[str, Any]) -> None:
-    for strategy in ("jwt", "opaque"):
-        tokens, client_id, _ = await code_flow(iam, stack, strategy, ("https://api-a.example",))
-        at = _Bearer(tokens.access_token)
-        assert (await iam.token.authenticate(at, required_audience="https://api-a.example")).client_id == client_id
-        with pytest.raises(ory_iam.IamUnauthorizedError):
-            await iam.token.authenticate(at, required_audience="https://api-b.example")
-        cfg = copy.deepcopy(iam_config)
-        cfg["tenants"]["customer"]["hydra"]["audience"] = "https://api-b.example"
-        with pytest.raises(ory_iam.IamUnauthorizedError):
-            await ory_iam.Iam.from_config(cfg).token.authenticate(at)
-        await iam.oauth2_client.delete(client_id)
-
-
 async def test_local_verification_cannot_see_revocation(iam: ory_iam.Iam, stack: dict[str, Any], iam_config: dict[str, Any]) -> None:
     tokens, client_id, secret = await code_flow(iam, stack, "jwt")
     await iam.token.refresh(refresh_token=tokens.refresh_token, client_id=client_id, client_secret=secret)

@@ -133,7 +133,21 @@ impl JwksCache {
         if last.is_some_and(|at| at.elapsed() < REFETCH_COOLDOWN) {
             // Asked moments ago (answered or failed): tokens with made-up key ids, or a flood
             // during an outage, do not make us ask again.
-            return stale_key.ok_or_else(|| unauthorized(t, "signed by an unknown key"));
+            if let Some(k) = stale_key {
+                return Ok(k);
+            }
+            return match known(self.keys.load_full()) {
+                // Fetched within the cooldown (a TTL shorter than it): as fresh as allowed.
+                Some((k, age)) if age < REFETCH_COOLDOWN => Ok(k),
+                // A known key whose set is too old, and the last refresh failed: an outage,
+                // never "this valid token is invalid".
+                Some(_) => Err(Error::new(
+                    ErrorKind::UpstreamUnavailable,
+                    "hydra's JWKS could not be refreshed (the last attempt failed moments ago)",
+                )
+                .with_tenant(t.name.to_string())),
+                None => Err(unauthorized(t, "signed by an unknown key")),
+            };
         }
         *last = Some(Instant::now());
         match Self::fetch(t).await {
