@@ -36,10 +36,14 @@ fn new_prefix() -> String {
 }
 
 fn iam(prefix: &str, keys: &[&str], sink: Arc<Collect>) -> Iam {
+    iam_ttl(prefix, keys, sink, 60_000)
+}
+
+fn iam_ttl(prefix: &str, keys: &[&str], sink: Arc<Collect>, session_ttl_ms: u64) -> Iam {
     let mut cfg = common::iam_config();
     cfg["session_cache"] =
         json!({"redis": {"url": common::stack()["redis"]["url"], "key_prefix": prefix, "keys": keys}});
-    cfg["tenants"]["customer"]["cache"] = json!({"session_ttl_ms": 60_000});
+    cfg["tenants"]["customer"]["cache"] = json!({ "session_ttl_ms": session_ttl_ms });
     cfg["audit"] = json!({"sink": "callback"});
     Iam::builder(IamConfig::from_value(&cfg).unwrap()).audit_sink(sink).build().unwrap()
 }
@@ -120,6 +124,27 @@ async fn a_planted_session_is_never_handed_out() {
     assert_eq!(rejected(&sink).len(), 2);
     let gone: Option<String> = cmd(&mut r, &["GET", &name]).await;
     assert_eq!(gone, None, "the planted value was deleted");
+    iam.identity().delete(&id).await.unwrap();
+}
+
+/// A genuine entry saved by someone with access to Redis and written back, without an expiry,
+/// after the session was revoked: once the time it was cached for has passed, it is not read
+/// (its deadline is sealed with it), so a saved entry cannot outlive `session_ttl_ms`.
+#[tokio::test]
+async fn a_saved_entry_written_back_later_is_not_read_past_its_ttl() {
+    let (sink, prefix) = (Arc::new(Collect::default()), new_prefix());
+    let iam = iam_ttl(&prefix, &[&new_key()], sink.clone(), 300);
+    let (id, token, name) = cached_user(&iam, &prefix).await;
+    let mut r = redis().await;
+    let saved: String = cmd(&mut r, &["GET", &name]).await;
+    let s = iam.session().whoami(&token_req(&token)).await.unwrap();
+    iam.session().revoke(&s.id).await.unwrap();
+    // Waits out the cache lifetime (300 ms) the entry was sealed with; nothing is synchronised
+    // by this sleep.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let _: () = cmd(&mut r, &["SET", &name, &saved]).await;
+    let e = iam.session().whoami(&token_req(&token)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unauthorized, "the revoked session came back from the saved entry");
     iam.identity().delete(&id).await.unwrap();
 }
 

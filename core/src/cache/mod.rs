@@ -32,6 +32,9 @@ pub(crate) enum Backend {
 }
 
 /// What the session cache holds for a credential.
+// Made and taken apart once per lookup, like `Option<Session>` before: boxing would only add
+// an allocation.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Lookup {
     Hit(Session),
     Miss,

@@ -40,6 +40,10 @@ impl Drop for Connection {
     }
 }
 
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
 impl RedisCache {
     pub fn new(url: &Secret, ns: Namespace) -> Result<Self> {
         let client = redis::Client::open(url.expose())
@@ -111,12 +115,14 @@ impl RedisCache {
         let mut rejected = None;
         for (i, (name, value)) in names.iter().zip(found.unwrap_or_default()).enumerate() {
             let Some(value) = value else { continue };
-            let session = self
-                .ns
-                .open(i, name, tenant, &value)
-                .and_then(|plain| serde_json::from_slice::<Session>(&plain).map_err(|_| Rejection::Malformed));
+            let session = self.ns.open(i, name, tenant, &value).and_then(|(until, plain)| {
+                Ok((until, serde_json::from_slice::<Session>(&plain).map_err(|_| Rejection::Malformed)?))
+            });
             match session {
-                Ok(s) => return Lookup::Hit(s),
+                Ok((until, s)) if until > now_ms() => return Lookup::Hit(s),
+                // Sealed by us but past its time: Redis keeps it a little longer than our clock
+                // says, or it was saved and written back. A plain miss either way.
+                Ok(_) => {}
                 Err(why) => {
                     tracing::warn!(target: "ory_iam::cache", tenant, reason = why.as_str(), "redis session cache entry refused (not sealed by this deployment); deleted, asking Kratos");
                     // Best effort: a planted value must not be read (and reported) again.
@@ -132,8 +138,8 @@ impl RedisCache {
         let Some(mut c) = self.conn().await else { return };
         let Ok(json) = serde_json::to_vec(s) else { return };
         let name = self.ns.write_name(key);
-        let Some(value) = self.ns.seal(&name, &s.tenant, &json) else { return };
-        let ms = ttl.as_millis().max(1) as u64;
+        let ms = ttl.as_millis().clamp(1, u64::MAX as u128) as u64;
+        let Some(value) = self.ns.seal(&name, &s.tenant, now_ms().saturating_add(ms), &json) else { return };
         let sk = self.ns.sid_name(&s.tenant, &s.id);
         let ik = self.ns.identity_name(&s.tenant, &s.identity.id);
         let mut pipe = redis::pipe();

@@ -9,7 +9,10 @@
 //!   stable hash of a token, and a token's slot cannot be computed;
 //! - value: base64 of `version (1) ‖ nonce (12, random) ‖ AES-256-GCM ciphertext ‖ tag`, with
 //!   the version, the full name and the tenant as associated data, so a value copied under
-//!   another name (another token, tenant, prefix or deployment) fails authentication.
+//!   another name (another token, tenant, prefix or deployment) fails authentication. The
+//!   plaintext is `deadline (u64 big-endian, Unix ms) ‖ session JSON`: the deadline is the
+//!   entry's Redis expiry, sealed, so a value saved and written back later (without an expiry)
+//!   is not read past the time it was cached for.
 //!
 //! With several keys, a value is looked up under the name of each (one `MGET`) and opened with
 //! the key whose name held it; the first key seals.
@@ -95,11 +98,15 @@ impl Namespace {
         format!("{}:identity:{tenant}:{identity_id}", self.prefix)
     }
 
-    /// Encrypt `plain` for the entry `name` of `tenant` with the first key.
-    pub fn seal(&self, name: &str, tenant: &str, plain: &[u8]) -> Option<String> {
+    /// Encrypt `plain`, to be read until `until_ms` (Unix ms), for the entry `name` of `tenant`
+    /// with the first key.
+    pub fn seal(&self, name: &str, tenant: &str, until_ms: u64, plain: &[u8]) -> Option<String> {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let aad = aad(name, tenant);
-        let ct = self.keys[0].aead.encrypt(&nonce, Payload { msg: plain, aad: &aad }).ok()?;
+        let mut msg = Vec::with_capacity(8 + plain.len());
+        msg.extend_from_slice(&until_ms.to_be_bytes());
+        msg.extend_from_slice(plain);
+        let ct = self.keys[0].aead.encrypt(&nonce, Payload { msg: &msg, aad: &aad }).ok()?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
         out.push(VERSION);
         out.extend_from_slice(&nonce);
@@ -107,9 +114,10 @@ impl Namespace {
         Some(base64::engine::general_purpose::STANDARD.encode(out))
     }
 
-    /// The plaintext of the value found under `name`, the name of key number `i`, for
-    /// `tenant`; `Unauthenticated` for anything this namespace did not write there.
-    pub fn open(&self, i: usize, name: &str, tenant: &str, value: &[u8]) -> Result<Vec<u8>, Rejection> {
+    /// The deadline (Unix ms) and plaintext of the value found under `name`, the name of key
+    /// number `i`, for `tenant`; `Unauthenticated` for anything this namespace did not write
+    /// there.
+    pub fn open(&self, i: usize, name: &str, tenant: &str, value: &[u8]) -> Result<(u64, Vec<u8>), Rejection> {
         let raw = base64::engine::general_purpose::STANDARD.decode(value).map_err(|_| Rejection::Unauthenticated)?;
         let (&version, rest) = raw.split_first().ok_or(Rejection::Unauthenticated)?;
         if version != VERSION || rest.len() < NONCE_LEN {
@@ -117,10 +125,13 @@ impl Namespace {
         }
         let (nonce, ct) = rest.split_at(NONCE_LEN);
         let aad = aad(name, tenant);
-        self.keys[i]
+        let mut plain = self.keys[i]
             .aead
             .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
-            .map_err(|_| Rejection::Unauthenticated)
+            .map_err(|_| Rejection::Unauthenticated)?;
+        let until: [u8; 8] = plain.get(..8).and_then(|b| b.try_into().ok()).ok_or(Rejection::Malformed)?;
+        plain.drain(..8);
+        Ok((u64::from_be_bytes(until), plain))
     }
 }
 
@@ -147,8 +158,8 @@ mod tests {
     fn a_value_opens_only_under_its_own_name_tenant_and_key() {
         let a = ns("p", &[1]);
         let name = a.write_name("k1");
-        let v = a.seal(&name, "t", b"{\"s\":1}").unwrap();
-        assert_eq!(a.open(0, &name, "t", v.as_bytes()).unwrap(), b"{\"s\":1}");
+        let v = a.seal(&name, "t", 77, b"{\"s\":1}").unwrap();
+        assert_eq!(a.open(0, &name, "t", v.as_bytes()).unwrap(), (77, b"{\"s\":1}".to_vec()));
         assert!(!v.contains("\"s\""), "the value is not in clear");
         let other = a.write_name("k2");
         assert_eq!(a.open(0, &other, "t", v.as_bytes()), Err(Rejection::Unauthenticated), "another slot");
@@ -175,11 +186,11 @@ mod tests {
         assert!(name.starts_with("p:session:") && old.is_session_name(&name));
         assert_eq!(name.len(), "p:session:".len() + 64);
         assert_ne!(ns("p", &[2]).write_name("k"), name, "the name depends on the key");
-        let v = old.seal(&name, "t", b"x").unwrap();
+        let v = old.seal(&name, "t", 1, b"x").unwrap();
         let names = rotated.read_names("k");
         assert_eq!(names.len(), 2);
         assert_eq!(names[1], name, "the old key's slot is read too");
-        assert_eq!(rotated.open(1, &names[1], "t", v.as_bytes()).unwrap(), b"x");
+        assert_eq!(rotated.open(1, &names[1], "t", v.as_bytes()).unwrap(), (1, b"x".to_vec()));
         assert_eq!(rotated.write_name("k"), names[0], "the first key writes");
     }
 }
