@@ -124,7 +124,7 @@ impl RedisCache {
                 // says, or it was saved and written back. A plain miss either way.
                 Ok(_) => {}
                 Err(why) => {
-                    tracing::warn!(target: "ory_iam::cache", tenant, reason = why.as_str(), "redis session cache entry refused (not sealed by this deployment); deleted, asking Kratos");
+                    tracing::warn!(target: "ory_iam::cache", tenant, reason = why.as_str(), "redis session cache entry refused (not a session sealed by this deployment); deleted, asking Kratos");
                     // Best effort: a planted value must not be read (and reported) again.
                     let _: Option<()> = self.run("evict", c.del(name)).await;
                     rejected.get_or_insert(why);
