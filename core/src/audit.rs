@@ -16,6 +16,7 @@ pub mod names {
     pub const AUTH_FAILURE_UNSIGNED_HEADER: &str = "auth.failure.unsigned_header";
     pub const AUTH_FAILURE_UPSTREAM: &str = "auth.failure.upstream";
     pub const AUTH_TENANT_MISMATCH: &str = "auth.tenant_mismatch";
+    pub const SESSION_CACHE_REJECTED: &str = "session.cache_rejected";
     pub const AUTHZ_PERMISSION_GRANT: &str = "authz.permission.grant";
     pub const AUTHZ_PERMISSION_DENY: &str = "authz.permission.deny";
     pub const AUTHZ_PERMISSION_REVOKE: &str = "authz.permission.revoke";

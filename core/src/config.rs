@@ -236,9 +236,61 @@ pub enum SessionCacheConfig {
     Memory {
         max_entries: usize,
     },
+    /// Shared by every process using the same Redis, `key_prefix` and keys. Entries are
+    /// encrypted and authenticated with `keys` (AES-256-GCM), and their names are keyed hashes:
+    /// whoever can write to Redis but holds no key cannot plant a session.
     Redis {
         url: Secret,
+        /// Namespace of every Redis key this library writes; `None` = [`DEFAULT_REDIS_KEY_PREFIX`].
+        key_prefix: Option<String>,
+        /// Base64 (standard alphabet) of 32 random bytes each. The first encrypts; every one
+        /// decrypts (rotation: put the new key first, drop the old one once it is rolled out).
+        keys: Vec<Secret>,
     },
+}
+
+impl SessionCacheConfig {
+    /// The Redis key prefix in effect (`session_cache.redis.key_prefix`), `None` without Redis.
+    pub fn redis_key_prefix(&self) -> Option<&str> {
+        match self {
+            SessionCacheConfig::Redis { key_prefix, .. } => {
+                Some(key_prefix.as_deref().unwrap_or(DEFAULT_REDIS_KEY_PREFIX))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The 32-byte keys of `session_cache.redis.keys`, decoded, or the problem with each bad one
+/// (path, reason). The reason never quotes the value.
+pub(crate) fn decode_redis_keys(keys: &[Secret]) -> std::result::Result<Vec<[u8; 32]>, Vec<(String, &'static str)>> {
+    use base64::Engine as _;
+    let path = "session_cache.redis.keys";
+    if keys.is_empty() {
+        return Err(vec![(path.into(), "at least one key is required with Redis (base64 of 32 random bytes)")]);
+    }
+    let mut out = Vec::with_capacity(keys.len());
+    let mut bad = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        match base64::engine::general_purpose::STANDARD.decode(k.expose()) {
+            Ok(b) => match <[u8; 32]>::try_from(b.as_slice()) {
+                Ok(key) => out.push(key),
+                Err(_) => bad.push((format!("{path}[{i}]"), "must decode to exactly 32 bytes")),
+            },
+            Err(_) => bad.push((format!("{path}[{i}]"), "must be base64 (standard alphabet, padded)")),
+        }
+    }
+    if bad.is_empty() {
+        Ok(out)
+    } else {
+        Err(bad)
+    }
+}
+
+/// Whether `prefix` may name the Redis namespace: not empty, no whitespace or control
+/// characters (they would make keys hard to inspect and split with `redis-cli`).
+fn valid_redis_key_prefix(prefix: &str) -> bool {
+    !prefix.is_empty() && !prefix.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -257,6 +309,8 @@ pub struct AuditConfig {
 }
 
 pub const DEFAULT_MEMORY_CACHE_ENTRIES: usize = 100_000;
+/// `session_cache.redis.key_prefix` when not set.
+pub const DEFAULT_REDIS_KEY_PREFIX: &str = "ory-iam";
 pub const CLOUD_PROJECT_URL_TEMPLATE: &str = "https://{slug}.projects.oryapis.com";
 pub const DEFAULT_CONSOLE_URL: &str = "https://api.console.ory.sh";
 pub const ENV_CONFIG_FILE: &str = "ORY_IAM_CONFIG_FILE";
@@ -364,9 +418,20 @@ impl IamConfig {
             }
             _ => {}
         }
-        if let SessionCacheConfig::Redis { url } = &self.session_cache {
+        if let SessionCacheConfig::Redis { url, key_prefix, keys } = &self.session_cache {
             if !url.expose().starts_with("redis://") && !url.expose().starts_with("rediss://") {
                 bad("session_cache.redis.url".into(), "must be a redis:// or rediss:// URL");
+            }
+            if key_prefix.as_deref().is_some_and(|p| !valid_redis_key_prefix(p)) {
+                bad(
+                    "session_cache.redis.key_prefix".into(),
+                    "must be non-empty, without whitespace or control characters",
+                );
+            }
+            if let Err(problems) = decode_redis_keys(keys) {
+                for (path, reason) in problems {
+                    bad(path, reason);
+                }
             }
         }
         if let SessionCacheConfig::Memory { max_entries: 0 } = &self.session_cache {
@@ -761,23 +826,49 @@ impl Reader {
                 let out = if let Some(r) = self.child(&mut o, "redis") {
                     let mut ro = self.obj("session_cache.redis", r);
                     let url = self.required_string(&mut ro, "url");
+                    let key_prefix = self.string(&mut ro, "key_prefix");
+                    let keys = self.redis_keys(&mut ro);
                     self.finish(ro);
-                    SessionCacheConfig::Redis { url: Secret::new(url) }
+                    SessionCacheConfig::Redis { url: Secret::new(url), key_prefix, keys }
                 } else if let Some(m) = self.child(&mut o, "memory") {
                     let mut mo = self.obj("session_cache.memory", m);
                     let max = self.uint(&mut mo, "max_entries").unwrap_or(DEFAULT_MEMORY_CACHE_ENTRIES as u64);
                     self.finish(mo);
                     SessionCacheConfig::Memory { max_entries: max as usize }
                 } else {
-                    self.bad("session_cache", "must be \"memory\", \"none\", {memory: {...}} or {redis: {url}}");
+                    self.bad("session_cache", "must be \"memory\", \"none\", {memory: {...}} or {redis: {url, keys}}");
                     SessionCacheConfig::None
                 };
                 self.finish(o);
                 out
             }
             _ => {
-                self.bad("session_cache", "must be \"memory\", \"none\", {memory: {...}} or {redis: {url}}");
+                self.bad("session_cache", "must be \"memory\", \"none\", {memory: {...}} or {redis: {url, keys}}");
                 SessionCacheConfig::None
+            }
+        }
+    }
+
+    /// `session_cache.redis.keys`: a list of strings, or one string of comma-separated keys
+    /// (what an environment variable can carry; base64 has no commas).
+    fn redis_keys(&mut self, o: &mut Obj<'_>) -> Vec<Secret> {
+        let path = join(&o.path, "keys");
+        match self.child(o, "keys") {
+            None => Vec::new(),
+            Some(Value::String(s)) => s.split(',').map(|k| Secret::new(k.trim())).collect(),
+            Some(Value::Array(a)) => {
+                let mut keys = Vec::new();
+                for (i, k) in a.iter().enumerate() {
+                    match k {
+                        Value::String(s) => keys.push(Secret::new(s.clone())),
+                        _ => self.bad(format!("{path}[{i}]"), "must be a string"),
+                    }
+                }
+                keys
+            }
+            Some(_) => {
+                self.bad(path, "must be a list of strings");
+                Vec::new()
             }
         }
     }
@@ -1083,5 +1174,61 @@ mod tests {
         .unwrap();
         assert_eq!(c.tenants["customer"].http.retries, 4);
         assert!(IamConfig::from_env_vars(Vec::new()).is_err());
+    }
+
+    /// Redis without a key is refused (an unauthenticated shared cache is the vulnerability);
+    /// every bad key and prefix is named by path, never echoed.
+    #[test]
+    fn redis_needs_valid_keys_and_prefix() {
+        let good = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let redis = |extra: Value| {
+            let mut r = json!({"url": "redis://127.0.0.1:6379/0"});
+            r.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            json!({"tenants": {"t": {"kratos": {"public_url": "http://127.0.0.1:1"}}}, "session_cache": {"redis": r}})
+        };
+        let cases = [
+            (json!({}), vec!["session_cache.redis.keys"]),
+            (json!({"keys": []}), vec!["session_cache.redis.keys"]),
+            (json!({"keys": ["c2VjcmV0LXNob3J0"]}), vec!["session_cache.redis.keys[0]"]),
+            (json!({"keys": [good, "not base64 at all!"]}), vec!["session_cache.redis.keys[1]"]),
+            (json!({"keys": [good, 7]}), vec!["session_cache.redis.keys[1]"]),
+            (json!({"keys": {"a": good}}), vec!["session_cache.redis.keys"]),
+            (json!({"keys": [good], "key_prefix": ""}), vec!["session_cache.redis.key_prefix"]),
+            (json!({"keys": [good], "key_prefix": "my app"}), vec!["session_cache.redis.key_prefix"]),
+            (json!({"keys": [good], "key_prefix": "a\u{7}b"}), vec!["session_cache.redis.key_prefix"]),
+        ];
+        for (extra, want) in cases {
+            let e = IamConfig::from_value(&redis(extra.clone())).unwrap_err();
+            assert_eq!(e.code(), "configuration");
+            let mut p = paths(&e);
+            p.dedup();
+            assert_eq!(p, want, "{extra}");
+            assert!(!e.to_string().contains("c2VjcmV0") && !e.to_string().contains("not base64"), "{e}");
+        }
+        let c = IamConfig::from_value(&redis(json!({"keys": [good]}))).unwrap();
+        assert_eq!(c.session_cache.redis_key_prefix(), Some(DEFAULT_REDIS_KEY_PREFIX));
+        assert!(!format!("{c:?}").contains(good));
+        let c = IamConfig::from_value(&redis(json!({"keyPrefix": "prod:eu", "keys": [good, good]}))).unwrap();
+        assert_eq!(c.session_cache.redis_key_prefix(), Some("prod:eu"));
+        // An environment variable carries a list as comma-separated keys.
+        let c = IamConfig::from_env_vars(vec![
+            ("ORY_IAM__TENANTS__T__KRATOS__PUBLIC_URL".into(), "http://127.0.0.1:1".into()),
+            ("ORY_IAM__SESSION_CACHE__REDIS__URL".into(), "redis://127.0.0.1:1/0".into()),
+            ("ORY_IAM__SESSION_CACHE__REDIS__KEYS".into(), format!("{good}, {good}")),
+        ])
+        .unwrap();
+        let SessionCacheConfig::Redis { keys, .. } = &c.session_cache else { panic!("redis") };
+        assert_eq!(keys.len(), 2);
+        // A hand-built config that skips validation is refused when the cache is built.
+        let hand = IamConfig {
+            session_cache: SessionCacheConfig::Redis {
+                url: "redis://127.0.0.1:1/0".into(),
+                key_prefix: None,
+                keys: vec![],
+            },
+            ..c
+        };
+        let e = crate::cache::SessionStore::new(&hand.session_cache).err().expect("refused");
+        assert_eq!(paths(&e), ["session_cache.redis.keys"]);
     }
 }

@@ -24,8 +24,7 @@ fn iam_with(session_cache: Value, edit: impl FnOnce(&mut Value)) -> Iam {
 }
 
 fn caches() -> Vec<(&'static str, Value)> {
-    let redis = common::stack()["redis"]["url"].clone();
-    vec![("memory", json!({"memory": {"max_entries": 1000}})), ("redis", json!({"redis": {"url": redis}}))]
+    vec![("memory", json!({"memory": {"max_entries": 1000}})), ("redis", common::redis_cache())]
 }
 
 fn bearer(token: &ory_iam::Secret) -> http::HeaderMap {

@@ -115,5 +115,5 @@ async fn close_with_the_memory_cache() {
 async fn close_with_the_redis_cache_drops_its_connection() {
     let stack = common::stack();
     let redis = stack["redis"]["port"].as_u64().unwrap() as u16;
-    close_releases_and_refuses(json!({"redis": {"url": stack["redis"]["url"]}}), &[redis]).await;
+    close_releases_and_refuses(common::redis_cache(), &[redis]).await;
 }

@@ -26,6 +26,31 @@ pub fn iam_config() -> Value {
     stack()["iam_config"].clone()
 }
 
+/// This process's session-cache key (base64 of 32 random bytes): every Redis config of the
+/// tests uses it, so Iam instances of one test binary share entries.
+pub fn redis_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        use base64::Engine as _;
+        let mut raw = Vec::with_capacity(32);
+        raw.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+        raw.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+        let key = base64::engine::general_purpose::STANDARD.encode(raw);
+        leak_capture::register_secret(&key);
+        key
+    })
+}
+
+/// `session_cache` for the stack's Redis (or `url`), with [`redis_key`].
+pub fn redis_cache_at(url: &str) -> Value {
+    serde_json::json!({"redis": {"url": url, "keys": [redis_key()]}})
+}
+
+/// `session_cache` for the stack's Redis, with [`redis_key`].
+pub fn redis_cache() -> Value {
+    redis_cache_at(stack()["redis"]["url"].as_str().expect("stack.json has redis.url"))
+}
+
 pub fn unique_email(tag: &str) -> String {
     format!("{tag}-{}@example.test", uuid::Uuid::new_v4().simple())
 }

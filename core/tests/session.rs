@@ -258,13 +258,12 @@ async fn memory_cache_hit_miss_evict() {
 
 #[tokio::test]
 async fn redis_cache_hit_miss_evict() {
-    let url = common::stack()["redis"]["url"].clone();
-    cache_hit_miss_evict(json!({"redis": {"url": url}})).await;
+    cache_hit_miss_evict(common::redis_cache()).await;
 }
 
 #[tokio::test]
 async fn redis_down_falls_back_to_kratos() {
-    let iam = iam_with(json!({"redis": {"url": format!("redis://127.0.0.1:{}/0", closed_port())}}));
+    let iam = iam_with(common::redis_cache_at(&format!("redis://127.0.0.1:{}/0", closed_port())));
     let reg = register_native(&iam, "customer", &common::unique_email("redis-down")).await;
     let req = header_map([("authorization", format!("Bearer {}", reg.session_token.unwrap().expose()))]);
     let s = iam.session().whoami(&req).await.unwrap();

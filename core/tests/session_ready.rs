@@ -79,7 +79,7 @@ async fn locally_refused_credentials_are_ready_and_remote_caches_are_not() {
     assert_eq!(names.len(), 2, "each refusal audited once: {names:?}");
 
     // Redis is I/O: a ready answer is never given for a credential, even a cached one.
-    let redis = iam(json!({"redis": {"url": common::stack()["redis"]["url"]}}), Arc::new(Collect::default()));
+    let redis = iam(common::redis_cache(), Arc::new(Collect::default()));
     let token = new_session(&redis).await;
     let req = header_map([("x-session-token", token.as_str())]);
     let s = redis.session().whoami(&req).await.unwrap();

@@ -9,7 +9,7 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const crypto = require('node:crypto')
 const { Iam, IamConfigurationError } = require('../../bindings-node/ory-iam.js')
-const { stack, iamConfig, registerUser } = require('./helpers.js')
+const { stack, iamConfig, registerUser, redisCache } = require('./helpers.js')
 
 const linux = process.platform === 'linux' ? false : 'sockets are counted from /proc'
 
@@ -67,7 +67,7 @@ for (const backend of ['memory', 'redis']) {
     const s = stack()
     const t = s.iam_config.tenants.customer
     const ports = [port(t.kratos.public_url), port(t.keto.read_url)]
-    const cache = backend === 'redis' ? { redis: { url: s.redis.url } } : 'memory'
+    const cache = backend === 'redis' ? redisCache() : 'memory'
     if (backend === 'redis') ports.push(s.redis.port)
     const iam = Iam.fromConfig(config(cache))
     const other = Iam.fromConfig(config(cache))

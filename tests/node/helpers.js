@@ -138,6 +138,13 @@ process.on('exit', () => {
   } catch {}
   if (total || !probe) process.exitCode = 1
 })
+// This process's Redis session-cache key (base64 of 32 random bytes): every Redis config of the
+// tests uses it, so the Iam instances of one process share entries.
+const REDIS_KEY = crypto.randomBytes(32).toString('base64')
+registerSecret(REDIS_KEY)
+/** `session_cache` for the Redis at `url` (default: the stack's), with this process's key. */
+const redisCache = (url = stack().redis.url) => ({ redis: { url, keys: [REDIS_KEY] } })
+
 const uniqueEmail = (tag) => {
   const e = `${tag}-${crypto.randomUUID().replace(/-/g, '')}@example.test`
   registerSecret(e)
@@ -169,7 +176,7 @@ async function registerUser(iam, tenant, tag) {
   return { id: res.identity.id, token: res.sessionToken.expose(), tenant }
 }
 
-module.exports = { stack, iamConfig, uniqueEmail, scenarios, camel, scanRecord, registerSecret, closedPort, registerUser, PASSWORD, ROOT }
+module.exports = { stack, iamConfig, uniqueEmail, scenarios, camel, scanRecord, registerSecret, closedPort, registerUser, PASSWORD, ROOT, redisCache }
 
 // One cloud tenant pointed at the stack's spec-checking fake console.
 function cloudConfig() {

@@ -5,7 +5,7 @@ const assert = require('node:assert/strict')
 const util = require('node:util')
 const crypto = require('node:crypto')
 const { Iam, Secret, IamUnauthorizedError, IamUpstreamUnavailableError } = require('../../bindings-node/ory-iam.js')
-const { stack, iamConfig, uniqueEmail, closedPort } = require('./helpers.js')
+const { iamConfig, uniqueEmail, closedPort, redisCache } = require('./helpers.js')
 
 const PASSWORD = 'a-Long-and-unique-passphrase-42'
 
@@ -123,7 +123,7 @@ test('Kratos down is an outage, not anonymous', async () => {
 
 for (const backend of ['memory', 'redis']) {
   test(`session cache (${backend}): hit, miss, evict on revoke`, async () => {
-    const iam = makeIam(backend === 'memory' ? 'memory' : { redis: { url: stack().redis.url } })
+    const iam = makeIam(backend === 'memory' ? 'memory' : redisCache())
     const reg = await registerNative(iam, uniqueEmail(`cache-${backend}`))
     const req = { authorization: `Bearer ${reg.sessionToken.expose()}` }
     const first = await iam.session.whoami(req)
@@ -236,7 +236,7 @@ test('browser login, settings, verification, fetchFlow', async () => {
 })
 
 test('identity writes evict that identity\'s cached sessions (memory and Redis)', async () => {
-  for (const cache of [{ memory: { max_entries: 1000 } }, { redis: { url: stack().redis.url } }]) {
+  for (const cache of [{ memory: { max_entries: 1000 } }, redisCache()]) {
     const iam = makeIam(cache)
     const reg = await registerNative(iam, uniqueEmail('evict'))
     const req = { authorization: `Bearer ${reg.sessionToken.expose()}` }

@@ -239,3 +239,14 @@ def cloud_config(stack: dict[str, Any]) -> dict[str, Any]:
         },
         "audit": {"sink": "log"},
     }
+
+
+# This run's Redis session-cache key (base64 of 32 random bytes): every Redis config of the tests
+# uses it, so the Iam instances of one run share entries.
+REDIS_KEY = __import__("base64").b64encode(os.urandom(32)).decode()
+register_secret(REDIS_KEY)
+
+
+def redis_cache(url: str) -> dict[str, Any]:
+    """`session_cache` for the Redis at `url`, with this run's key."""
+    return {"redis": {"url": url, "keys": [REDIS_KEY]}}

@@ -9,6 +9,7 @@ import socket
 from typing import Any
 
 import ory_iam
+from conftest import redis_cache
 
 
 class Capture(logging.Handler):
@@ -52,7 +53,7 @@ async def test_cache_trouble_is_logged_not_raised(iam_config: dict[str, Any]) ->
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         cfg = copy.deepcopy(iam_config)
-        cfg["session_cache"] = {"redis": {"url": f"redis://127.0.0.1:{port}/0"}}
+        cfg["session_cache"] = redis_cache(f"redis://127.0.0.1:{port}/0")
         cfg["tenants"]["customer"]["cache"] = {"session_ttl_ms": 60000}
         iam = ory_iam.Iam.from_config(cfg)
         assert await iam.session.whoami_or_null({"authorization": "Bearer ory_st_nope"}) is None

@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 import ory_iam
+from conftest import redis_cache
 
 HERE = pathlib.Path(__file__).resolve().parent
 PASSWORD = "a-Long-and-unique-passphrase-42"
@@ -46,7 +47,7 @@ async def user(iam: ory_iam.Iam) -> Any:
 
 def config(iam_config: dict[str, Any], stack: dict[str, Any], cache: str) -> dict[str, Any]:
     cfg = copy.deepcopy(iam_config)
-    cfg["session_cache"] = {"none": "none", "memory": {"memory": {"max_entries": 100}}, "redis": {"redis": {"url": stack["redis"]["url"]}}}[cache]
+    cfg["session_cache"] = {"none": "none", "memory": {"memory": {"max_entries": 100}}, "redis": redis_cache(stack["redis"]["url"])}[cache]
     cfg["tenants"]["customer"]["cache"] = {"session_ttl_ms": 60_000}
     cfg["audit"] = {"sink": "none"}
     return cfg

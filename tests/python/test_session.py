@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import ory_iam
+from conftest import redis_cache
 from ory_iam import IamUnauthorizedError, IamUpstreamUnavailableError, Secret
 
 PASSWORD = "a-Long-and-unique-passphrase-42"
@@ -143,7 +144,7 @@ async def test_kratos_down_is_an_outage_not_anonymous(iam_config: dict[str, Any]
 @pytest.mark.parametrize("backend", ["memory", "redis"])
 async def test_cache_hit_miss_evict(iam_config: dict[str, Any], stack: dict[str, Any], email: str, backend: str) -> None:
     events: list[dict[str, Any]] = []
-    cache = "memory" if backend == "memory" else {"redis": {"url": stack["redis"]["url"]}}
+    cache = "memory" if backend == "memory" else redis_cache(stack["redis"]["url"])
     iam = make_iam(iam_config, cache, events)
     reg = await register_native(iam, email)
     assert reg.session_token is not None
@@ -327,7 +328,7 @@ async def test_session_objects_are_built_exactly_as_by_init(iam_config: dict[str
 async def test_identity_writes_evict_cached_sessions(iam_config: dict[str, Any], stack: dict[str, Any], email: str, backend: str) -> None:
     """Issue 19: deactivating or deleting an identity through the library ends its cached
     sessions at once (before: the cache kept answering active for the whole TTL)."""
-    cache = "memory" if backend == "memory" else {"redis": {"url": stack["redis"]["url"]}}
+    cache = "memory" if backend == "memory" else redis_cache(stack["redis"]["url"])
     iam = make_iam(iam_config, cache)
     reg = await register_native(iam, email)
     assert reg.session_token is not None and reg.identity is not None

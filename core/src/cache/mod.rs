@@ -4,10 +4,11 @@
 
 mod memory;
 mod redis_store;
+mod sealed;
 
 use crate::config::SessionCacheConfig;
 use crate::dto::Session;
-use crate::error::Result;
+use crate::error::{FieldError, Result};
 use futures::future::{BoxFuture, FutureExt, Shared};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -28,6 +29,37 @@ pub(crate) enum Backend {
     None,
     Memory(memory::MemoryCache),
     Redis(redis_store::RedisCache),
+}
+
+/// What the session cache holds for a credential.
+// Made and taken apart once per lookup, like `Option<Session>` before: boxing would only add
+// an allocation.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Lookup {
+    Hit(Session),
+    Miss,
+    /// Something was there that this deployment did not write (a miss, deleted; audited by
+    /// the caller as `session.cache_rejected`).
+    Rejected(Rejection),
+}
+
+/// Why a cached value was refused; the `reason` of `session.cache_rejected`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rejection {
+    /// Not sealed by any of our keys for this name and tenant: forged, copied from another
+    /// slot, tenant or deployment, or tampered with.
+    Unauthenticated,
+    /// Authentic, but not a session this version can read.
+    Malformed,
+}
+
+impl Rejection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejection::Unauthenticated => "unauthenticated",
+            Rejection::Malformed => "malformed",
+        }
+    }
 }
 
 type Flight = Shared<BoxFuture<'static, Result<Session>>>;
@@ -79,10 +111,14 @@ pub(crate) fn key(tenant: &str, kind: &str, material: &str) -> String {
     h.update(kind.as_bytes());
     h.update([0]);
     h.update(material.as_bytes());
-    // Hex by table: this runs on every whoami, cache hits included.
+    hex(&h.finalize())
+}
+
+/// Lower-case hex, by table: this runs on every whoami, cache hits included.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(64);
-    for b in h.finalize() {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
         out.push(HEX[(b >> 4) as usize] as char);
         out.push(HEX[(b & 0xf) as usize] as char);
     }
@@ -94,7 +130,17 @@ impl SessionStore {
         let backend = match cfg {
             SessionCacheConfig::None => Backend::None,
             SessionCacheConfig::Memory { max_entries } => Backend::Memory(memory::MemoryCache::new(*max_entries)),
-            SessionCacheConfig::Redis { url } => Backend::Redis(redis_store::RedisCache::new(url)?),
+            SessionCacheConfig::Redis { url, keys, .. } => {
+                // Checked by the config's validation too; a hand-built config that skipped it
+                // still never gets an unauthenticated shared cache.
+                let keys = crate::config::decode_redis_keys(keys).map_err(|problems| {
+                    crate::Error::configuration_fields(
+                        problems.into_iter().map(|(path, reason)| FieldError { path, reason: reason.into() }).collect(),
+                    )
+                })?;
+                let prefix = cfg.redis_key_prefix().unwrap_or(crate::config::DEFAULT_REDIS_KEY_PREFIX);
+                Backend::Redis(redis_store::RedisCache::new(url, sealed::Namespace::new(prefix, &keys))?)
+            }
         };
         Ok(SessionStore { backend, inflight: Mutex::new(HashMap::new()), evictions: Default::default() })
     }
@@ -103,11 +149,12 @@ impl SessionStore {
         !matches!(self.backend, Backend::None)
     }
 
-    pub async fn get(&self, key: &str) -> Option<Session> {
+    /// The cached session of credential `key` of `tenant`.
+    pub async fn get(&self, tenant: &str, key: &str) -> Lookup {
         match &self.backend {
-            Backend::None => None,
-            Backend::Memory(m) => m.get(key),
-            Backend::Redis(r) => r.get(key).await,
+            Backend::None => Lookup::Miss,
+            Backend::Memory(m) => m.get(key).map_or(Lookup::Miss, Lookup::Hit),
+            Backend::Redis(r) => r.get(tenant, key).await,
         }
     }
 

@@ -1,8 +1,11 @@
-//! Redis session cache. Values are the session JSON under `ory-iam:session:<hash>`; a set
-//! `ory-iam:sid:<tenant>:<session id>` lists the keys of one session so revoke can evict them.
-//! Every operation has a short deadline; failures are logged and read as a miss.
+//! Redis session cache. Values are sealed session JSON under `<prefix>:session:<keyed hash>`
+//! (see `sealed`); a set `<prefix>:sid:<tenant>:<session id>` lists the entry names of one
+//! session so revoke can evict them, `<prefix>:identity:<tenant>:<id>` those of one identity.
+//! Every operation has a short deadline; failures are logged and read as a miss, and so is a
+//! value this deployment did not seal (deleted, and reported to the caller for audit).
 
-use super::CACHE_OP_TIMEOUT;
+use super::sealed::Namespace;
+use super::{Lookup, Rejection, CACHE_OP_TIMEOUT};
 use crate::dto::Session;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
@@ -18,6 +21,7 @@ pub(crate) struct RedisCache {
     /// also sets `closed`.
     conn: tokio::sync::Mutex<Option<Connection>>,
     closed: AtomicBool,
+    ns: Namespace,
 }
 
 /// A connection and the fork generation it was made in.
@@ -36,24 +40,15 @@ impl Drop for Connection {
     }
 }
 
-fn session_key(k: &str) -> String {
-    format!("ory-iam:session:{k}")
-}
-
-fn sid_key(tenant: &str, sid: &str) -> String {
-    format!("ory-iam:sid:{tenant}:{sid}")
-}
-
-/// The keys of every cached session of one identity.
-fn identity_key(tenant: &str, identity_id: &str) -> String {
-    format!("ory-iam:identity:{tenant}:{identity_id}")
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 impl RedisCache {
-    pub fn new(url: &Secret) -> Result<Self> {
+    pub fn new(url: &Secret, ns: Namespace) -> Result<Self> {
         let client = redis::Client::open(url.expose())
             .map_err(|_| Error::configuration("session_cache.redis.url is not a valid Redis URL"))?;
-        Ok(RedisCache { client, conn: tokio::sync::Mutex::new(None), closed: AtomicBool::new(false) })
+        Ok(RedisCache { client, conn: tokio::sync::Mutex::new(None), closed: AtomicBool::new(false), ns })
     }
 
     /// Drop the connection (operations under way keep their clone until they end) and make no
@@ -111,29 +106,53 @@ impl RedisCache {
         }
     }
 
-    pub async fn get(&self, key: &str) -> Option<Session> {
-        let mut c = self.conn().await?;
-        let raw: Option<String> = self.run("get", c.get(session_key(key))).await?;
-        serde_json::from_str(&raw?).ok()
+    pub async fn get(&self, tenant: &str, key: &str) -> Lookup {
+        let Some(mut c) = self.conn().await else { return Lookup::Miss };
+        let names = self.ns.read_names(key);
+        // MGET, not GET: one reply per name even for one key, whatever the key count.
+        let found: Option<Vec<Option<Vec<u8>>>> =
+            self.run("get", redis::cmd("MGET").arg(&names).query_async(&mut c)).await;
+        let mut rejected = None;
+        for (i, (name, value)) in names.iter().zip(found.unwrap_or_default()).enumerate() {
+            let Some(value) = value else { continue };
+            let session = self.ns.open(i, name, tenant, &value).and_then(|(until, plain)| {
+                Ok((until, serde_json::from_slice::<Session>(&plain).map_err(|_| Rejection::Malformed)?))
+            });
+            match session {
+                Ok((until, s)) if until > now_ms() => return Lookup::Hit(s),
+                // Sealed by us but past its time: Redis keeps it a little longer than our clock
+                // says, or it was saved and written back. A plain miss either way.
+                Ok(_) => {}
+                Err(why) => {
+                    tracing::warn!(target: "ory_iam::cache", tenant, reason = why.as_str(), "redis session cache entry refused (not a session sealed by this deployment); deleted, asking Kratos");
+                    // Best effort: a planted value must not be read (and reported) again.
+                    let _: Option<()> = self.run("evict", c.del(name)).await;
+                    rejected.get_or_insert(why);
+                }
+            }
+        }
+        rejected.map_or(Lookup::Miss, Lookup::Rejected)
     }
 
     pub async fn put(&self, key: &str, s: &Session, ttl: Duration) {
         let Some(mut c) = self.conn().await else { return };
-        let Ok(json) = serde_json::to_string(s) else { return };
-        let ms = ttl.as_millis().max(1) as u64;
-        let sk = sid_key(&s.tenant, &s.id);
-        let ik = identity_key(&s.tenant, &s.identity.id);
+        let Ok(json) = serde_json::to_vec(s) else { return };
+        let name = self.ns.write_name(key);
+        let ms = ttl.as_millis().clamp(1, u64::MAX as u128) as u64;
+        let Some(value) = self.ns.seal(&name, &s.tenant, now_ms().saturating_add(ms), &json) else { return };
+        let sk = self.ns.sid_name(&s.tenant, &s.id);
+        let ik = self.ns.identity_name(&s.tenant, &s.identity.id);
         let mut pipe = redis::pipe();
         pipe.atomic()
             .cmd("SET")
-            .arg(session_key(key))
-            .arg(json)
+            .arg(&name)
+            .arg(value)
             .arg("PX")
             .arg(ms)
             .ignore()
             .cmd("SADD")
             .arg(&sk)
-            .arg(key)
+            .arg(&name)
             .ignore()
             .cmd("PEXPIRE")
             .arg(&sk)
@@ -141,7 +160,7 @@ impl RedisCache {
             .ignore()
             .cmd("SADD")
             .arg(&ik)
-            .arg(key)
+            .arg(&name)
             .ignore()
             .cmd("PEXPIRE")
             .arg(&ik)
@@ -152,23 +171,23 @@ impl RedisCache {
 
     pub async fn evict_key(&self, key: &str) {
         let Some(mut c) = self.conn().await else { return };
-        let _: Option<()> = self.run("evict", c.del(session_key(key))).await;
+        let _: Option<()> = self.run("evict", c.del(self.ns.read_names(key))).await;
     }
 
     pub async fn evict_identity(&self, tenant: &str, identity_id: &str) {
         let Some(mut c) = self.conn().await else { return };
-        let ik = identity_key(tenant, identity_id);
-        let Some(keys) = self.run::<Vec<String>, _>("smembers", c.smembers(&ik)).await else { return };
-        let mut doomed: Vec<String> = keys.iter().map(|k| session_key(k)).collect();
+        let ik = self.ns.identity_name(tenant, identity_id);
+        let Some(names) = self.run::<Vec<String>, _>("smembers", c.smembers(&ik)).await else { return };
+        let mut doomed: Vec<String> = names.into_iter().filter(|n| self.ns.is_session_name(n)).collect();
         doomed.push(ik);
         let _: Option<()> = self.run("evict", c.del(doomed)).await;
     }
 
     pub async fn evict_session(&self, tenant: &str, session_id: &str) {
         let Some(mut c) = self.conn().await else { return };
-        let sk = sid_key(tenant, session_id);
-        let Some(keys) = self.run::<Vec<String>, _>("smembers", c.smembers(&sk)).await else { return };
-        let mut doomed: Vec<String> = keys.iter().map(|k| session_key(k)).collect();
+        let sk = self.ns.sid_name(tenant, session_id);
+        let Some(names) = self.run::<Vec<String>, _>("smembers", c.smembers(&sk)).await else { return };
+        let mut doomed: Vec<String> = names.into_iter().filter(|n| self.ns.is_session_name(n)).collect();
         doomed.push(sk);
         let _: Option<()> = self.run("evict", c.del(doomed)).await;
     }

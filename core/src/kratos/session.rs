@@ -3,7 +3,7 @@
 
 use super::wire;
 use crate::audit::{names, AuditEvent};
-use crate::cache;
+use crate::cache::{self, Lookup};
 use crate::dto::Session;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Call, OryClient, Reply};
@@ -270,12 +270,16 @@ impl PendingWhoami {
         let audit = |name: &str, result: &str| AuditEvent::new(name, &t.name, result).request_id(request_id.clone());
         let store = t.sessions.clone();
 
-        if let Some(s) = store.get(&key).await {
-            if s.tenant != *t.name {
+        match store.get(&t.name, &key).await {
+            Lookup::Hit(s) if s.tenant != *t.name => {
                 // Only reachable if a shared cache was tampered with; never hand it out.
                 t.emit(audit(names::AUTH_TENANT_MISMATCH, "denied").attr("found_tenant", s.tenant.clone()));
-            } else if fresh(&s) {
-                return Ok(svc.hit(s, &request_id));
+            }
+            Lookup::Hit(s) if fresh(&s) => return Ok(svc.hit(s, &request_id)),
+            Lookup::Hit(_) | Lookup::Miss => {}
+            // A value this deployment did not seal: a miss, never a session.
+            Lookup::Rejected(why) => {
+                t.emit(audit(names::SESSION_CACHE_REJECTED, "denied").attr("reason", why.as_str()))
             }
         }
 
