@@ -862,8 +862,13 @@ export interface FlowResult {
 export interface Health {
   healthy: boolean
   probes: Array<HealthProbe>
-  /** Servers whose major version ory-iam is not tested against. */
+  /**
+   * Servers whose major version ory-iam is not tested against, and caches that honour a
+   * change made elsewhere more than 5 minutes late.
+   */
   warnings: Array<string>
+  /** How late, at most, each enabled cache sees a change made outside this process. */
+  staleness: Array<Staleness>
 }
 
 export interface HealthProbe {
@@ -1218,6 +1223,16 @@ export interface SessionPage {
  * Pass `null` to stop.
  */
 export declare function setLogCallback(callback: ((record: LogRecord) => void) | null): void
+
+export interface Staleness {
+  tenant: string
+  /** `sessions`, `decisions`, `introspections` or `jwt`. */
+  cache: string
+  /** At most this late; absent for `jwt` (valid until the token's `exp`). */
+  maxStaleMs?: number
+  /** The config key that sets the bound. */
+  configKey: string
+}
 
 /** Everyone with `relation` on `namespace:object` (declared for the typings). */
 export interface SubjectSet {

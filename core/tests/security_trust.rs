@@ -248,14 +248,7 @@ async fn jwks_cases() {
 fn cache_config(kind: &str) -> Value {
     match kind {
         "memory" => json!({"memory": {"max_entries": 1000}}),
-        _ => {
-            let mut redis = common::stack()["iam_config"]["session_cache"]["redis"].clone();
-            if redis.is_null() {
-                redis = json!({});
-            }
-            redis["url"] = common::stack()["redis"]["url"].clone();
-            json!({ "redis": redis })
-        }
+        _ => common::redis_cache(),
     }
 }
 

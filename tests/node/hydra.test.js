@@ -3,33 +3,15 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const crypto = require('node:crypto')
-const http = require('node:http')
 const util = require('node:util')
 const { Iam, Secret, IamConfigurationError, IamNotFoundError, IamValidationError } = require('../../bindings-node/ory-iam.js')
 const { stack, iamConfig } = require('./helpers.js')
+const { step, param, codeFlow: flowFor } = require('./hydra-flow.js')
 
 const iam = Iam.fromConfig(iamConfig())
+const codeFlow = (strategy, audience) => flowFor(iam, strategy, audience)
 const b64 = (b) => Buffer.from(b).toString('base64url')
 
-// GET with cookies, no redirect following; returns the Location.
-function step(url, jar) {
-  return new Promise((resolve, reject) => {
-    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ')
-    http
-      .get(url, { headers: { cookie } }, (res) => {
-        for (const sc of res.headers['set-cookie'] || []) {
-          const [pair] = sc.split(';')
-          const i = pair.indexOf('=')
-          jar.set(pair.slice(0, i), pair.slice(i + 1))
-        }
-        res.resume()
-        if (res.statusCode < 300 || res.statusCode >= 400) return reject(new Error(`${url} answered ${res.statusCode}`))
-        resolve(res.headers.location)
-      })
-      .on('error', reject)
-  })
-}
-const param = (u, name) => new URL(u).searchParams.get(name)
 
 test('clients and client credentials', async () => {
   const name = `svc-${crypto.randomUUID()}`
@@ -213,73 +195,7 @@ test('set client; reject login, consent and logout', async () => {
   await iam.oauth2Client.delete(client.clientId)
 })
 
-// A real authorization-code flow (PKCE; login and consent accepted for user-1) for a new client
-// with the given access-token strategy.
-async function codeFlow(strategy, audience = []) {
-  const s = stack()
-  const redirect = `${s.helper.base_url}callback`
-  const client = await iam.oauth2Client.create({
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code', 'id_token'],
-    redirect_uris: [redirect],
-    scope: 'openid offline_access read',
-    audience,
-    access_token_strategy: strategy,
-  })
-  const verifier = b64(crypto.randomBytes(32))
-  const auth = new URL(`${s.hydra.public_url}oauth2/auth`)
-  for (const [k, v] of Object.entries({
-    client_id: client.clientId,
-    response_type: 'code',
-    redirect_uri: redirect,
-    scope: 'openid offline_access read',
-    state: 'state-123456789',
-    code_challenge: b64(crypto.createHash('sha256').update(verifier).digest()),
-    code_challenge_method: 'S256',
-  }))
-    auth.searchParams.set(k, v)
-  if (audience.length) auth.searchParams.set('audience', audience.join(' '))
-  const jar = new Map()
-  const loginChallenge = param(await step(auth.href, jar), 'login_challenge')
-  let next = await iam.consent.acceptLoginRequest(loginChallenge, { subject: 'user-1' })
-  const consentChallenge = param(await step(next.redirectTo, jar), 'consent_challenge')
-  const c = await iam.consent.getConsentRequest(consentChallenge)
-  next = await iam.consent.acceptConsentRequest(consentChallenge, { grant_scope: c.requestedScope, grant_access_token_audience: c.requestedAccessTokenAudience })
-  const code = param(await step(next.redirectTo, jar), 'code')
-  const tokens = await iam.token.authorizationCode({ code, redirectUri: redirect, clientId: client.clientId, clientSecret: client.clientSecret, codeVerifier: verifier })
-  return { tokens, clientId: client.clientId, clientSecret: client.clientSecret }
-}
 const bearerOf = (t) => ({ authorization: `Bearer ${typeof t === 'string' ? t : t.expose()}` })
-
-test('token confusion: ID tokens and refresh tokens are not access tokens', async () => {
-  const { IamUnauthorizedError } = require('../../bindings-node/ory-iam.js')
-  for (const strategy of ['jwt', 'opaque']) {
-    const { tokens, clientId } = await codeFlow(strategy)
-    const p = await iam.token.authenticate(bearerOf(tokens.accessToken))
-    assert.equal(p.subject, 'user-1')
-    assert.equal(p.clientId, clientId)
-    for (const token of [tokens.idToken, tokens.refreshToken]) {
-      for (const mode of ['auto', 'jwt', 'introspect']) {
-        await assert.rejects(iam.token.authenticate(bearerOf(token), { mode }), IamUnauthorizedError, `${strategy} ${mode}`)
-      }
-    }
-    await iam.oauth2Client.delete(clientId)
-  }
-})
-
-test('the expected audience is enforced (per call and per tenant)', async () => {
-  const { IamUnauthorizedError } = require('../../bindings-node/ory-iam.js')
-  for (const strategy of ['jwt', 'opaque']) {
-    const { tokens, clientId } = await codeFlow(strategy, ['https://api-a.example'])
-    const at = bearerOf(tokens.accessToken)
-    assert.equal((await iam.token.authenticate(at, { requiredAudience: 'https://api-a.example' })).clientId, clientId)
-    await assert.rejects(iam.token.authenticate(at, { requiredAudience: 'https://api-b.example' }), IamUnauthorizedError)
-    const cfg = iamConfig()
-    cfg.tenants.customer.hydra.audience = 'https://api-b.example'
-    await assert.rejects(Iam.fromConfig(cfg).token.authenticate(at), IamUnauthorizedError)
-    await iam.oauth2Client.delete(clientId)
-  }
-})
 
 test('local JWT verification cannot see revocation; introspection can', async () => {
   const { IamUnauthorizedError } = require('../../bindings-node/ory-iam.js')

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 import ory_iam
+from conftest import redis_cache
 from test_hydra import code_flow
 from test_session import make_iam, register_native
 
@@ -171,17 +172,13 @@ async def test_jwks_cases(iam: ory_iam.Iam, iam_config: dict[str, Any], stack: d
             proxy.stop()
 
 
-def cache_config(kind: str, stack: dict[str, Any], iam_config: dict[str, Any]) -> Any:
-    if kind == "memory":
-        return {"memory": {"max_entries": 1000}}
-    redis = dict((iam_config.get("session_cache") or {}).get("redis") or {}) if isinstance(iam_config.get("session_cache"), dict) else {}
-    redis["url"] = stack["redis"]["url"]
-    return {"redis": redis}
+def cache_config(kind: str, stack: dict[str, Any]) -> Any:
+    return {"memory": {"max_entries": 1000}} if kind == "memory" else redis_cache(stack["redis"]["url"])
 
 
 @pytest.mark.parametrize("case", SCENARIOS["coherence"]["cases"], ids=lambda c: f"{c['cache']}-{c['write']}")
 async def test_coherence_cases(case: dict[str, Any], iam_config: dict[str, Any], stack: dict[str, Any]) -> None:
-    iam = make_iam(iam_config, cache_config(case["cache"], stack, iam_config))
+    iam = make_iam(iam_config, cache_config(case["cache"], stack))
     reg = await register_native(iam, f"coherence-{uuid.uuid4().hex}@example.test")
     assert reg.session_token is not None and reg.identity is not None
     ident = reg.identity.id
