@@ -252,6 +252,13 @@ export interface MemorySessionCacheConfig {
 export interface RedisSessionCacheConfig {
   /** Secret: a `redis://` or `rediss://` URL. */
   url: string
+  /**
+   * Secrets, required: base64 of 32 random bytes each; the first seals new entries, all open
+   * them (rotation). A list, or one comma-separated string.
+   */
+  keys: readonly string[] | string
+  /** Namespace of every Redis name (default `ory-iam`). */
+  key_prefix?: string
 }
 
 /** `session_cache` as an object: `{ memory: {...} }` or `{ redis: {...} }`. */

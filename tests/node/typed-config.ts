@@ -50,7 +50,7 @@ const tenant: TenantConfig = {
 export const snakeConfig: IamConfig = {
   tenants: { customer: tenant },
   default_tenant: 'customer',
-  session_cache: { redis: { url: 'redis://127.0.0.1:6379/0' } },
+  session_cache: { redis: { url: 'redis://127.0.0.1:6379/0', keys: ['MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY='], key_prefix: 'my-app' } },
   audit: { sink: 'none' },
 }
 

@@ -118,7 +118,7 @@ import type { HttpConfig, IamConfig, SnakeOrCamel, TenantConfig } from '../../bi
 function typedConfig(): Iam {
   const customer: TenantConfig = { transport: 'bearer', kratos: { public_url: 'http://127.0.0.1:4433' }, http: { timeoutMs: 2000, retries: 1 } }
   const config: IamConfig = { tenants: { customer }, session_cache: 'memory', audit: { sink: 'callback' } }
-  const camel: SnakeOrCamel<IamConfig> = { tenants: { customer }, sessionCache: { redis: { url: 'redis://127.0.0.1:6379' } } }
+  const camel: SnakeOrCamel<IamConfig> = { tenants: { customer }, sessionCache: { redis: { url: 'redis://127.0.0.1:6379', keys: 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=' } } }
   // @ts-expect-error misspelled key
   const typo: HttpConfig = { timeout_msec: 5000 }
   // @ts-expect-error wrong type: a number of milliseconds, not a string

@@ -109,7 +109,7 @@ def every_key_config() -> IamConfigDict:
     return {
         "tenants": {"customer": tenant},
         "default_tenant": "customer",
-        "session_cache": {"redis": {"url": "redis://127.0.0.1:6379/0"}},
+        "session_cache": {"redis": {"url": "redis://127.0.0.1:6379/0", "keys": ["MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="], "key_prefix": "my-app"}},
         "audit": {"sink": "none"},
     }
 

@@ -175,10 +175,16 @@ class MemorySessionCacheConfigDict(TypedDict, total=False):
 
 class _RedisRequired(TypedDict):
     url: str
+    keys: Union[List[str], str]
 
 
 class RedisSessionCacheConfigDict(_RedisRequired, total=False):
-    """``session_cache.redis``: a Redis session cache."""
+    """``session_cache.redis``: a Redis session cache. ``keys`` is required: base64 of 32 random
+    bytes each (the first seals new entries, all open them); a list, or one comma-separated
+    string (for environment variables)."""
+
+    #: Namespace of every Redis name (default ``ory-iam``).
+    key_prefix: Optional[str]
 
 
 class SessionCacheConfigDict(TypedDict, total=False):
