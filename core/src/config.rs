@@ -158,6 +158,56 @@ pub struct OathkeeperConfig {
     /// pushed out by newer ones could be replayed until its `exp`: size it above the number of
     /// envelopes one process accepts within the envelopes' lifetime.
     pub replay_max_entries: Option<u64>,
+    /// `hmac` (default: our signed envelope, or ory-nestjs's) or `jwt` (Oathkeeper's `id_token`
+    /// mutator: `Authorization: Bearer <JWT>` signed by keys Oathkeeper publishes).
+    pub verifier: Option<String>,
+    /// `jwt` mode: where the keys come from, and which algorithms they may sign with.
+    pub jwks: Option<OathkeeperJwks>,
+    /// `jwt` mode: the audiences a token must carry one of (unset: not checked).
+    pub audience: Vec<String>,
+    /// `jwt` mode: the issuer a token must name (unset: not checked).
+    pub issuer: Option<String>,
+    /// `jwt` mode: tolerance for `exp`/`nbf`/`iat` (default 5000 ms, at most 300000).
+    pub clock_skew_ms: Option<u64>,
+    /// Refuse an envelope id (`jti`) seen before while still valid. Default: on for `hmac`, off
+    /// for `jwt` (Oathkeeper caches its JWT per session, so repeated requests carry one `jti`).
+    pub replay_protection: Option<bool>,
+}
+
+impl OathkeeperConfig {
+    pub const VERIFIERS: &'static [&'static str] = &["hmac", "jwt"];
+    pub const DEFAULT_CLOCK_SKEW_MS: u64 = 5_000;
+
+    pub fn is_jwt(&self) -> bool {
+        self.verifier.as_deref() == Some("jwt")
+    }
+}
+
+/// `oathkeeper.jwks`: Oathkeeper's published keys (`url`, e.g.
+/// `http://oathkeeper:4456/.well-known/jwks.json`) or a JWK set given inline (`keys`).
+#[derive(Clone, Debug, Default)]
+pub struct OathkeeperJwks {
+    pub url: Option<String>,
+    pub keys: Option<Value>,
+    /// Default `RS256`, `ES256`; `none` and `HS*` are never accepted.
+    pub algorithms: Vec<String>,
+}
+
+impl OathkeeperJwks {
+    /// `url` as the folder requests are joined onto and the document's name in it
+    /// (`http://h:4456/.well-known/` and `jwks.json`), query kept.
+    pub fn split_url(&self) -> Option<(String, String)> {
+        let u = url::Url::parse(self.url.as_deref()?).ok()?;
+        let name = u.path_segments()?.next_back().unwrap_or("").to_owned();
+        let mut folder = u.clone();
+        folder.set_query(None);
+        folder.path_segments_mut().ok()?.pop().push("");
+        let path = match u.query() {
+            Some(q) => format!("{name}?{q}"),
+            None => name,
+        };
+        Some((folder.to_string(), path))
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -497,7 +547,43 @@ impl IamConfig {
                     }
                 }
             }
-            if t.transport == Transport::Oathkeeper {
+            if let Some(o) = t.oathkeeper.as_ref().filter(|_| t.transport == Transport::Oathkeeper) {
+                if matches!(&o.verifier, Some(v) if !OathkeeperConfig::VERIFIERS.contains(&v.as_str())) {
+                    bad(at("oathkeeper.verifier"), "must be hmac or jwt");
+                }
+                if o.clock_skew_ms.is_some_and(|ms| ms > 300_000) {
+                    bad(at("oathkeeper.clock_skew_ms"), "must be at most 300000 (5 minutes)");
+                }
+                if o.audience.iter().any(String::is_empty) {
+                    bad(at("oathkeeper.audience"), "must not be empty");
+                }
+                if let Some(j) = &o.jwks {
+                    for a in &j.algorithms {
+                        if !crate::transport::oathkeeper::JWT_ALGORITHMS.contains(&a.as_str()) {
+                            bad(
+                                at("oathkeeper.jwks.algorithms"),
+                                "must be asymmetric: RS256/384/512, PS256/384/512, ES256/384 or EdDSA",
+                            );
+                        }
+                    }
+                    if let Some(u) = &j.url {
+                        if url::Url::parse(u).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true) {
+                            bad(at("oathkeeper.jwks.url"), "must be an http(s) URL");
+                        }
+                    }
+                    if let Some(k) = &j.keys {
+                        if serde_json::from_value::<jsonwebtoken::jwk::JwkSet>(k.clone()).is_err() {
+                            bad(at("oathkeeper.jwks.keys"), "must be a JWK set ({\"keys\": [...]})");
+                        }
+                    }
+                }
+            }
+            if t.transport == Transport::Oathkeeper && t.oathkeeper.as_ref().is_some_and(OathkeeperConfig::is_jwt) {
+                let o = t.oathkeeper.as_ref().expect("checked");
+                if o.jwks.as_ref().is_none_or(|j| j.url.is_none() && j.keys.is_none()) {
+                    bad(at("oathkeeper.jwks"), "url or keys is required when verifier is jwt");
+                }
+            } else if t.transport == Transport::Oathkeeper {
                 match &t.oathkeeper {
                     Some(o) if !o.signer_keys.is_empty() => {
                         if o.signer_keys.iter().any(|k| k.is_empty()) {
@@ -762,6 +848,21 @@ impl Reader {
         }
     }
 
+    /// A string, or a list of strings (e.g. an audience).
+    fn string_list(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<Vec<String>> {
+        let path = join(&o.path, key);
+        match self.child(o, key)? {
+            Value::String(s) => Some(vec![s.clone()]),
+            Value::Array(a) if a.iter().all(Value::is_string) => {
+                Some(a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            }
+            _ => {
+                self.bad(path, "must be a string or a list of strings");
+                None
+            }
+        }
+    }
+
     fn boolean(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<bool> {
         let path = join(&o.path, key);
         match self.child(o, key)? {
@@ -964,8 +1065,42 @@ impl Reader {
                     Vec::new()
                 }
             };
-            t.oathkeeper =
-                Some(OathkeeperConfig { identity_header, signature_header, signer_keys, replay_max_entries });
+            let verifier = self.string(&mut c, "verifier");
+            let jwks = match self.child(&mut c, "jwks") {
+                None => None,
+                Some(v) => {
+                    let mut j = self.obj(&join(&c.path, "jwks"), v);
+                    let url = self.string(&mut j, "url");
+                    let keys = self.child(&mut j, "keys").cloned();
+                    let algorithms = self.string_list(&mut j, "algorithms").unwrap_or_default();
+                    self.finish(j);
+                    Some(OathkeeperJwks { url, keys, algorithms })
+                }
+            };
+            let audience = self.string_list(&mut c, "audience").unwrap_or_default();
+            let issuer = self.string(&mut c, "issuer");
+            let clock_skew_ms = self.uint(&mut c, "clock_skew_ms");
+            let replay_protection = match self.child(&mut c, "replay_protection") {
+                None => None,
+                Some(v) => {
+                    let mut r = self.obj(&join(&c.path, "replay_protection"), v);
+                    let enabled = self.boolean(&mut r, "enabled");
+                    self.finish(r);
+                    enabled
+                }
+            };
+            t.oathkeeper = Some(OathkeeperConfig {
+                identity_header,
+                signature_header,
+                signer_keys,
+                replay_max_entries,
+                verifier,
+                jwks,
+                audience,
+                issuer,
+                clock_skew_ms,
+                replay_protection,
+            });
             self.finish(c);
         }
         if let Some(v) = self.child(&mut o, "cache") {
@@ -1020,7 +1155,7 @@ pub fn accepted_keys() -> Vec<String> {
     // The probe tenant is named `<name>`: tenant names are never converted, so the paths come
     // out as the reference writes them.
     let tenant = serde_json::json!({
-        "kratos": {}, "keto": {}, "hydra": {}, "cloud": {}, "console": {}, "oathkeeper": {}, "cache": {}, "http": {},
+        "kratos": {}, "keto": {}, "hydra": {}, "cloud": {}, "console": {}, "oathkeeper": {"jwks": {}, "replay_protection": {}}, "cache": {}, "http": {},
     });
     // `session_cache` looks at `memory` only when there is no `redis`: one probe per variant.
     let probes = [

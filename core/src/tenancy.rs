@@ -31,6 +31,8 @@ pub(crate) struct TenantContext {
     pub keto_write: Option<OryClient>,
     pub hydra_public: Option<OryClient>,
     pub hydra_admin: Option<OryClient>,
+    /// Oathkeeper's published keys (`oathkeeper.jwks.url`, `jwt` verifier).
+    pub oathkeeper_jwks: Option<OryClient>,
     /// The Ory Network console, when a workspace API key is configured.
     pub console: Option<OryClient>,
     /// The tenant's connection pool (every client above shares it), emptied by `Iam::close`.
@@ -87,6 +89,13 @@ impl TenantContext {
                 .as_ref()
                 .map(|h| client(&h.admin_url, h.admin_token.clone(), Product::HydraAdmin))
                 .transpose()?,
+            oathkeeper_jwks: cfg
+                .oathkeeper
+                .as_ref()
+                .filter(|o| cfg.transport == Transport::Oathkeeper && o.is_jwt())
+                .and_then(|o| o.jwks.as_ref()?.split_url())
+                .map(|(folder, _)| client(&folder, None, Product::OathkeeperJwks))
+                .transpose()?,
             console: cfg
                 .console
                 .as_ref()
@@ -127,6 +136,7 @@ impl TenantContext {
             keto_write: with(&self.keto_write),
             hydra_public: with(&self.hydra_public),
             hydra_admin: with(&self.hydra_admin),
+            oathkeeper_jwks: with(&self.oathkeeper_jwks),
             console: with(&self.console),
             op: Some(op.clone()),
             ..self.clone()

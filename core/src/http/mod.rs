@@ -31,6 +31,8 @@ pub enum Product {
     HydraPublic,
     HydraAdmin,
     Console,
+    /// Oathkeeper's JWKS (the `jwt` verifier of the `oathkeeper` transport).
+    OathkeeperJwks,
 }
 
 impl Product {
@@ -43,6 +45,7 @@ impl Product {
             Product::HydraPublic => "hydra-public",
             Product::HydraAdmin => "hydra-admin",
             Product::Console => "console",
+            Product::OathkeeperJwks => "oathkeeper-jwks",
         }
     }
 }

@@ -10,6 +10,14 @@
 //!
 //! Refused: a missing or wrong signature (`unsigned`), an expired or not-yet-valid envelope, one
 //! valid for more than an hour, and a `jti` seen before while still valid (replay).
+//!
+//! With `oathkeeper.verifier: jwt` the proxy is a stock Oathkeeper with the `id_token` mutator:
+//! `Authorization: Bearer <JWT>` (asymmetric signature by a key Oathkeeper publishes at
+//! `/.well-known/jwks.json`; `sub` = identity id, `sid`, `exp`, `nbf`, `iat`, `iss`, `aud`,
+//! `jti`, plus whatever the mutator's claims template adds: `session` (the Kratos session its
+//! `cookie_session` authenticator saw), `traits`, `metadata_public`, `tenant`). Oathkeeper
+//! caches the JWT per session, so one `jti` arrives many times: replay protection is off unless
+//! `oathkeeper.replay_protection.enabled`.
 
 use crate::config::OathkeeperConfig;
 use crate::dto::{Identity, Session};
@@ -36,10 +44,54 @@ const REPLAY_CAPACITY: usize = 100_000;
 pub enum Refusal {
     Missing,
     Unsigned,
+    /// A signature that does not verify: a wrong key, a tampered token, a refused algorithm.
+    InvalidSignature,
     Malformed,
     Expired,
     Replayed,
     TenantMismatch,
+    AudienceMismatch,
+}
+
+/// The algorithms `oathkeeper.jwks.algorithms` may name: asymmetric only.
+pub const JWT_ALGORITHMS: &[&str] = &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
+const DEFAULT_JWT_ALGORITHMS: &[&str] = &["RS256", "ES256"];
+
+/// The per-tenant cache of Oathkeeper's published keys (`TenantContext::state`).
+#[derive(Default)]
+pub(crate) struct OathkeeperKeys(pub crate::hydra::jwt::JwksCache);
+
+/// `jwt` mode settings.
+struct JwtSettings {
+    algorithms: Vec<jsonwebtoken::Algorithm>,
+    audience: Vec<String>,
+    issuer: Option<String>,
+    leeway_secs: u64,
+    inline: Option<jsonwebtoken::jwk::JwkSet>,
+}
+
+#[derive(Deserialize)]
+struct JwtClaims {
+    sub: String,
+    exp: i64,
+    #[serde(default)]
+    iat: Option<i64>,
+    #[serde(default)]
+    jti: Option<String>,
+    #[serde(default)]
+    sid: Option<String>,
+    #[serde(default)]
+    tenant: Option<String>,
+    #[serde(default)]
+    traits: Option<serde_json::Value>,
+    #[serde(default)]
+    metadata_public: Option<serde_json::Value>,
+    #[serde(default)]
+    aal: Option<String>,
+    /// The Kratos session Oathkeeper's `cookie_session`/`bearer_token` authenticator saw, when
+    /// the claims template passes it on (`{{ .Extra | toJson }}`).
+    #[serde(default)]
+    session: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -64,6 +116,9 @@ pub(crate) struct Verifier {
     signature_header: String,
     keys: Vec<Secret>,
     seen: Mutex<LruCache<String, i64>>,
+    /// Refuse a `jti` seen before (hmac: always; jwt: when `replay_protection.enabled`).
+    replay: bool,
+    jwt: Option<JwtSettings>,
     /// Set when more than one tenant of the `Iam` uses the Oathkeeper transport: an envelope
     /// without a `tenant` claim could then be replayed against the other tenants.
     require_tenant: bool,
@@ -79,13 +134,31 @@ fn rfc3339(secs: i64) -> Option<String> {
 
 impl Verifier {
     pub fn new(cfg: &OathkeeperConfig, require_tenant: bool) -> Self {
+        let jwt = cfg.is_jwt().then(|| {
+            let names: Vec<&str> = cfg
+                .jwks
+                .as_ref()
+                .filter(|j| !j.algorithms.is_empty())
+                .map(|j| j.algorithms.iter().map(String::as_str).collect())
+                .unwrap_or_else(|| DEFAULT_JWT_ALGORITHMS.to_vec());
+            JwtSettings {
+                algorithms: names
+                    .iter()
+                    .filter(|n| JWT_ALGORITHMS.contains(n))
+                    .filter_map(|n| n.parse::<jsonwebtoken::Algorithm>().ok())
+                    .collect(),
+                audience: cfg.audience.clone(),
+                issuer: cfg.issuer.clone(),
+                leeway_secs: cfg.clock_skew_ms.unwrap_or(OathkeeperConfig::DEFAULT_CLOCK_SKEW_MS).div_ceil(1000),
+                inline: cfg.jwks.as_ref().and_then(|j| j.keys.clone()).and_then(|k| serde_json::from_value(k).ok()),
+            }
+        });
+        let default_header = if jwt.is_some() { "authorization" } else { DEFAULT_IDENTITY_HEADER };
         Verifier {
             require_tenant,
-            identity_header: cfg
-                .identity_header
-                .clone()
-                .unwrap_or_else(|| DEFAULT_IDENTITY_HEADER.into())
-                .to_ascii_lowercase(),
+            replay: cfg.replay_protection.unwrap_or(jwt.is_none()),
+            jwt,
+            identity_header: cfg.identity_header.clone().unwrap_or_else(|| default_header.into()).to_ascii_lowercase(),
             signature_header: cfg
                 .signature_header
                 .clone()
@@ -98,6 +171,131 @@ impl Verifier {
                     .unwrap_or(NonZeroUsize::new(REPLAY_CAPACITY).expect("non-zero")),
             )),
         }
+    }
+
+    /// `jwt` mode: the tenant verifies Oathkeeper's `id_token` JWTs.
+    pub fn is_jwt(&self) -> bool {
+        self.jwt.is_some()
+    }
+
+    /// `jwt` mode: the token in the identity header (a `Bearer ` prefix stripped) and the key id
+    /// its header names, refused when absent, not a JWT, or signed with an algorithm not allowed.
+    pub fn bearer(&self, headers: &HeaderMap) -> Result<(Secret, String), Refusal> {
+        let s = self.jwt.as_ref().ok_or(Refusal::Malformed)?;
+        let raw = match headers.get(self.identity_header.as_str()) {
+            None => return Err(Refusal::Missing),
+            Some(v) => v.to_str().map_err(|_| Refusal::Malformed)?.trim(),
+        };
+        let token = match raw.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+            Some(_) => return Err(Refusal::Malformed),
+            None => raw,
+        };
+        if token.is_empty() {
+            return Err(Refusal::Missing);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Refusal::Malformed)?;
+        if !s.algorithms.contains(&header.alg) {
+            return Err(Refusal::InvalidSignature);
+        }
+        let kid = header.kid.filter(|k| !k.is_empty() && k.len() <= 256).ok_or(Refusal::Malformed)?;
+        Ok((Secret::new(token), kid))
+    }
+
+    /// `jwt` mode with keys given inline (`oathkeeper.jwks.keys`): the key `kid`, if any.
+    pub fn inline_keys(&self) -> Option<&jsonwebtoken::jwk::JwkSet> {
+        self.jwt.as_ref()?.inline.as_ref()
+    }
+
+    /// `jwt` mode: verify `token` with `jwk` (signature, algorithm, `exp`/`nbf`/`iat`, issuer and
+    /// audience when configured, tenant, replay when enabled) and build the session.
+    pub fn verify_jwt(&self, tenant: &str, token: &Secret, jwk: &jsonwebtoken::jwk::Jwk) -> Result<Session, Refusal> {
+        use jsonwebtoken::errors::ErrorKind as K;
+        let s = self.jwt.as_ref().ok_or(Refusal::Malformed)?;
+        let header = jsonwebtoken::decode_header(token.expose()).map_err(|_| Refusal::Malformed)?;
+        if !s.algorithms.contains(&header.alg)
+            || jwk.common.key_algorithm.is_some_and(|a| a.to_string() != format!("{:?}", header.alg))
+            || jwk.common.public_key_use.as_ref().is_some_and(|u| *u != jsonwebtoken::jwk::PublicKeyUse::Signature)
+        {
+            return Err(Refusal::InvalidSignature);
+        }
+        let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|_| Refusal::InvalidSignature)?;
+        let mut v = jsonwebtoken::Validation::new(header.alg);
+        v.leeway = s.leeway_secs;
+        v.validate_nbf = true;
+        v.set_required_spec_claims(&["exp", "sub"]);
+        if s.audience.is_empty() {
+            v.validate_aud = false;
+        } else {
+            v.set_audience(&s.audience);
+        }
+        if let Some(iss) = &s.issuer {
+            v.set_issuer(&[iss.trim_end_matches('/').to_owned(), format!("{}/", iss.trim_end_matches('/'))]);
+        }
+        let c = jsonwebtoken::decode::<JwtClaims>(token.expose(), &key, &v).map(|d| d.claims).map_err(|e| {
+            match e.kind() {
+                K::ExpiredSignature | K::ImmatureSignature => Refusal::Expired,
+                K::InvalidAudience => Refusal::AudienceMismatch,
+                K::InvalidSignature | K::InvalidIssuer | K::InvalidAlgorithm | K::InvalidKeyFormat => {
+                    Refusal::InvalidSignature
+                }
+                _ => Refusal::Malformed,
+            }
+        })?;
+        if c.sub.is_empty() || c.jti.as_ref().is_some_and(|j| j.len() > 256) {
+            return Err(Refusal::Malformed);
+        }
+        match &c.tenant {
+            Some(other) if other != tenant => return Err(Refusal::TenantMismatch),
+            None if self.require_tenant => return Err(Refusal::Malformed),
+            _ => {}
+        }
+        if let Some(jti) = c.jti.as_ref().filter(|_| self.replay) {
+            self.remember(jti, c.exp)?;
+        }
+        // What the claims template passed on: the Kratos session itself, or its parts.
+        let kratos = c.session.as_ref().filter(|v| v.is_object());
+        let from_session = |path: &[&str]| {
+            let mut at = kratos?;
+            for p in path {
+                at = at.get(*p)?;
+            }
+            Some(at.clone()).filter(|v| !v.is_null())
+        };
+        let mut identity = Identity::reference(tenant, &c.sub);
+        identity.traits = c.traits.clone().or_else(|| from_session(&["identity", "traits"]));
+        identity.metadata_public = c.metadata_public.clone().or_else(|| from_session(&["identity", "metadata_public"]));
+        let sid = c.sid.clone().or_else(|| from_session(&["id"]).and_then(|v| v.as_str().map(str::to_owned)));
+        let aal = c
+            .aal
+            .clone()
+            .or_else(|| from_session(&["authenticator_assurance_level"]).and_then(|v| v.as_str().map(str::to_owned)));
+        let iat = c.iat.unwrap_or(c.exp);
+        Ok(Session {
+            tenant: tenant.to_owned(),
+            id: sid.or(c.jti).unwrap_or_default(),
+            active: true,
+            expires_at: rfc3339(c.exp),
+            authenticated_at: rfc3339(iat),
+            issued_at: rfc3339(iat),
+            authenticator_assurance_level: aal,
+            identity,
+            authentication_methods: vec!["oathkeeper".to_owned()],
+            cache_hit: false,
+        })
+    }
+
+    /// Remember `jti` until `exp`; a second sighting while valid is a replay.
+    fn remember(&self, jti: &str, exp: i64) -> Result<(), Refusal> {
+        let t = now();
+        let mut seen = self.seen.lock().map_err(|_| Refusal::Malformed)?;
+        if let Some(&until) = seen.peek(jti) {
+            if until.saturating_add(LEEWAY_SECS) >= t {
+                return Err(Refusal::Replayed);
+            }
+        }
+        seen.put(jti.to_owned(), exp);
+        Ok(())
     }
 
     /// Verify the envelope in `headers` and build the session it describes.
@@ -142,14 +340,8 @@ impl Verifier {
             None if self.require_tenant => return Err(Refusal::Malformed),
             _ => {}
         }
-        {
-            let mut seen = self.seen.lock().map_err(|_| Refusal::Malformed)?;
-            if let Some(&exp) = seen.peek(&c.jti) {
-                if exp.saturating_add(LEEWAY_SECS) >= t {
-                    return Err(Refusal::Replayed);
-                }
-            }
-            seen.put(c.jti.clone(), c.exp);
+        if self.replay {
+            self.remember(&c.jti, c.exp)?;
         }
         let mut identity = Identity::reference(tenant, &c.sub);
         identity.traits = c.traits;
@@ -189,7 +381,7 @@ mod tests {
                 identity_header: None,
                 signature_header: None,
                 signer_keys: keys.iter().map(|k| Secret::new(*k)).collect(),
-                replay_max_entries: None,
+                ..Default::default()
             },
             false,
         )
@@ -231,6 +423,7 @@ mod tests {
                 signature_header: None,
                 signer_keys: vec![key.clone()],
                 replay_max_entries: Some(2),
+                ..Default::default()
             },
             false,
         );
@@ -254,7 +447,7 @@ mod tests {
                 identity_header: None,
                 signature_header: None,
                 signer_keys: vec![key.clone()],
-                replay_max_entries: None,
+                ..Default::default()
             },
             true,
         );
