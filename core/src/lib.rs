@@ -138,7 +138,9 @@ pub struct HealthProbe {
 pub struct Health {
     pub healthy: bool,
     pub probes: Vec<HealthProbe>,
-    /// Servers whose major version ory-iam is not tested against (tenant, product, version).
+    /// Servers whose major version ory-iam is not tested against (tenant, product, version), and
+    /// credentials configured to travel over plain `http://` to a host that is not loopback
+    /// (the config keys, never the values).
     pub warnings: Vec<String>,
 }
 
@@ -312,6 +314,14 @@ impl Iam {
                     tracing::warn!(target: "ory_iam::health", tenant = %tenant, product, version = %ver, "server major version is not one ory-iam is tested against");
                     warnings.push(format!("{product} {ver} (tenant {tenant}): major version not tested by ory-iam"));
                 }
+            }
+        }
+        for t in self.reg.tenants.values() {
+            for (key, url_key) in t.plaintext_credentials.iter() {
+                let name = &t.name;
+                warnings.push(format!(
+                    "tenants.{name}.{key} is sent over plain http:// to a host that is not loopback (tenants.{name}.{url_key}); use https"
+                ));
             }
         }
         Health { healthy: probes.iter().all(|p| p.healthy), probes, warnings }

@@ -94,7 +94,7 @@ impl SessionStore {
         let backend = match cfg {
             SessionCacheConfig::None => Backend::None,
             SessionCacheConfig::Memory { max_entries } => Backend::Memory(memory::MemoryCache::new(*max_entries)),
-            SessionCacheConfig::Redis { url } => Backend::Redis(redis_store::RedisCache::new(url)?),
+            SessionCacheConfig::Redis { url, tls } => Backend::Redis(redis_store::RedisCache::new(url, tls)?),
         };
         Ok(SessionStore { backend, inflight: Mutex::new(HashMap::new()), evictions: Default::default() })
     }
