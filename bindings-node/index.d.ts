@@ -856,7 +856,10 @@ export interface FlowResult {
 export interface Health {
   healthy: boolean
   probes: Array<HealthProbe>
-  /** Servers whose major version ory-iam is not tested against. */
+  /**
+   * Servers whose major version ory-iam is not tested against, and credentials configured to
+   * travel over plain `http://` to a host that is not loopback (config keys, never values).
+   */
   warnings: Array<string>
 }
 

@@ -124,7 +124,8 @@ pub struct HealthProbe {
 pub struct Health {
     pub healthy: bool,
     pub probes: Vec<HealthProbe>,
-    /// Servers whose major version ory-iam is not tested against.
+    /// Servers whose major version ory-iam is not tested against, and credentials configured to
+    /// travel over plain `http://` to a host that is not loopback (config keys, never values).
     pub warnings: Vec<String>,
 }
 

@@ -595,7 +595,8 @@ class HealthProbe(_Dto):
 class Health(_Dto):
     healthy: bool
     probes: list[HealthProbe] = field(default_factory=list)
-    #: Servers whose major version ory-iam is not tested against.
+    #: Servers whose major version ory-iam is not tested against, and credentials configured to
+    #: travel over plain ``http://`` to a host that is not loopback (config keys, never values).
     warnings: list[str] = field(default_factory=list)
 
     @classmethod
