@@ -6,7 +6,7 @@ use crate::error::{Error, FieldError, Result};
 use crate::secret::Secret;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The whole library configuration (see API.md "Config").
 #[derive(Clone, Debug, Default)]
@@ -260,6 +260,14 @@ pub struct HttpConfig {
     pub rate_limit_per_sec: u64,
     /// Bucket size (bursts); defaults to the rate.
     pub rate_limit_burst: u64,
+    /// PEM bundle of CA certificates trusted for this tenant's `https://` servers, on top of the
+    /// OS trust store and the bundled webpki roots (a private CA). Read once, at construction.
+    pub ca_file: Option<PathBuf>,
+    /// PEM certificate (chain) presented to servers that ask for one (mutual TLS); needs
+    /// `client_key_file`. Read once, at construction.
+    pub client_cert_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `client_cert_file`.
+    pub client_key_file: Option<PathBuf>,
 }
 
 impl Default for HttpConfig {
@@ -275,6 +283,9 @@ impl Default for HttpConfig {
             breaker_open_ms: 10_000,
             rate_limit_per_sec: 0,
             rate_limit_burst: 0,
+            ca_file: None,
+            client_cert_file: None,
+            client_key_file: None,
         }
     }
 }
@@ -296,6 +307,8 @@ pub enum SessionCacheConfig {
         /// Base64 (standard alphabet) of 32 random bytes each. The first encrypts; every one
         /// decrypts (rotation: put the new key first, drop the old one once it is rolled out).
         keys: Vec<Secret>,
+        /// Certificates for a `rediss://` URL.
+        tls: RedisTlsConfig,
     },
 }
 
@@ -341,6 +354,17 @@ pub(crate) fn decode_redis_keys(keys: &[Secret]) -> std::result::Result<Vec<[u8;
 /// characters (they would make keys hard to inspect and split with `redis-cli`).
 fn valid_redis_key_prefix(prefix: &str) -> bool {
     !prefix.is_empty() && !prefix.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// TLS material for a `rediss://` session cache; all paths to PEM files, read at construction.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RedisTlsConfig {
+    /// CA bundle Redis's certificate must chain to, instead of the OS trust store.
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate (chain) for a Redis that requires one (`tls-auth-clients yes`).
+    pub client_cert_file: Option<PathBuf>,
+    /// Private key of `client_cert_file`.
+    pub client_key_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -468,9 +492,23 @@ impl IamConfig {
             }
             _ => {}
         }
-        if let SessionCacheConfig::Redis { url, key_prefix, keys } = &self.session_cache {
+        if let SessionCacheConfig::Redis { url, key_prefix, keys, tls } = &self.session_cache {
             if !url.expose().starts_with("redis://") && !url.expose().starts_with("rediss://") {
                 bad("session_cache.redis.url".into(), "must be a redis:// or rediss:// URL");
+            } else if !url.expose().starts_with("rediss://") && *tls != RedisTlsConfig::default() {
+                for (key, set) in [
+                    ("ca_file", &tls.ca_file),
+                    ("client_cert_file", &tls.client_cert_file),
+                    ("client_key_file", &tls.client_key_file),
+                ] {
+                    if set.is_some() {
+                        bad(format!("session_cache.redis.{key}"), "needs a rediss:// url (TLS)");
+                    }
+                }
+            }
+            check_key_pair(&mut bad, "session_cache.redis", &tls.client_cert_file, &tls.client_key_file);
+            if tls.ca_file.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+                bad("session_cache.redis.ca_file".into(), "must not be empty");
             }
             if key_prefix.as_deref().is_some_and(|p| !valid_redis_key_prefix(p)) {
                 bad(
@@ -613,6 +651,10 @@ impl IamConfig {
             if t.http.retries > 10 {
                 bad(at("http.retries"), "must be at most 10");
             }
+            if t.http.ca_file.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+                bad(at("http.ca_file"), "must not be empty");
+            }
+            check_key_pair(&mut bad, &at("http"), &t.http.client_cert_file, &t.http.client_key_file);
         }
         out
     }
@@ -686,8 +728,88 @@ impl TenantConfig {
     }
 }
 
+impl TenantConfig {
+    /// Credentials this tenant would send in the clear: each configured admin token, API key or
+    /// client secret whose server URL is plain `http://` to a host that is not loopback
+    /// (127.0.0.0/8, ::1, `localhost`). `(credential key, URL key)`, both relative to
+    /// `tenants.<name>.`; never the values. Reported as a warning at construction and by
+    /// `health()`.
+    pub fn plaintext_credentials(&self) -> Vec<(&'static str, &'static str)> {
+        let mut out = Vec::new();
+        let cloud_key = "cloud.api_key";
+        let mut check = |secret: bool, key: &'static str, url_key: &'static str, url: &str| {
+            if secret && !url_is_private(url) {
+                out.push((key, url_key));
+            }
+        };
+        if let Some(k) = self.effective_kratos() {
+            let key = if self.kratos.as_ref().is_some_and(|k| k.admin_token.is_some()) {
+                "kratos.admin_token"
+            } else {
+                cloud_key
+            };
+            if let Some(u) = &k.admin_url {
+                check(k.admin_token.is_some(), key, "kratos.admin_url", u);
+            }
+        }
+        if let Some(k) = self.effective_keto() {
+            let key = if self.keto.as_ref().is_some_and(|k| k.api_key.is_some()) { "keto.api_key" } else { cloud_key };
+            check(k.api_key.is_some(), key, "keto.read_url", &k.read_url);
+            check(k.api_key.is_some(), key, "keto.write_url", &k.write_url);
+        }
+        if let Some(h) = self.effective_hydra() {
+            let key = if self.hydra.as_ref().is_some_and(|h| h.admin_token.is_some()) {
+                "hydra.admin_token"
+            } else {
+                cloud_key
+            };
+            check(h.admin_token.is_some(), key, "hydra.admin_url", &h.admin_url);
+            // The client secret goes to the token and revocation endpoints (HTTP Basic).
+            check(h.client_secret.is_some(), "hydra.client_secret", "hydra.public_url", &h.public_url);
+        }
+        if let Some(c) = &self.console {
+            if let Some(u) = &c.url {
+                check(c.workspace_api_key.is_some(), "console.workspace_api_key", "console.url", u);
+            }
+        }
+        out
+    }
+}
+
+/// `https://`, or plain `http://` to a loopback host: what may carry a credential. Unparsable
+/// URLs are reported by validation, not here.
+fn url_is_private(raw: &str) -> bool {
+    let Ok(u) = url::Url::parse(raw) else { return true };
+    if u.scheme() != "http" {
+        return true;
+    }
+    match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        None => true,
+    }
+}
+
 pub fn cloud_project_url(slug: &str) -> String {
     CLOUD_PROJECT_URL_TEMPLATE.replace("{slug}", slug)
+}
+
+/// A client certificate and its key come together: each names the other when alone.
+fn check_key_pair(bad: &mut impl FnMut(String, &str), at: &str, cert: &Option<PathBuf>, key: &Option<PathBuf>) {
+    for (name, value) in [("client_cert_file", cert), ("client_key_file", key)] {
+        if value.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+            bad(format!("{at}.{name}"), "must not be empty");
+        }
+    }
+    match (cert, key) {
+        (Some(_), None) => bad(format!("{at}.client_key_file"), "required when client_cert_file is set"),
+        (None, Some(_)) => bad(format!("{at}.client_cert_file"), "required when client_key_file is set"),
+        _ => {}
+    }
 }
 
 fn check_url(bad: &mut impl FnMut(String, &str), path: String, raw: &str) {
@@ -929,8 +1051,13 @@ impl Reader {
                     let url = self.required_string(&mut ro, "url");
                     let key_prefix = self.string(&mut ro, "key_prefix");
                     let keys = self.redis_keys(&mut ro);
+                    let tls = RedisTlsConfig {
+                        ca_file: self.string(&mut ro, "ca_file").map(PathBuf::from),
+                        client_cert_file: self.string(&mut ro, "client_cert_file").map(PathBuf::from),
+                        client_key_file: self.string(&mut ro, "client_key_file").map(PathBuf::from),
+                    };
                     self.finish(ro);
-                    SessionCacheConfig::Redis { url: Secret::new(url), key_prefix, keys }
+                    SessionCacheConfig::Redis { url: Secret::new(url), key_prefix, keys, tls }
                 } else if let Some(m) = self.child(&mut o, "memory") {
                     let mut mo = self.obj("session_cache.memory", m);
                     let max = self.uint(&mut mo, "max_entries").unwrap_or(DEFAULT_MEMORY_CACHE_ENTRIES as u64);
@@ -1136,6 +1263,9 @@ impl Reader {
                 breaker_open_ms: self.uint(&mut c, "breaker_open_ms").unwrap_or(d.breaker_open_ms),
                 rate_limit_per_sec: self.uint(&mut c, "rate_limit_per_sec").unwrap_or(d.rate_limit_per_sec),
                 rate_limit_burst: self.uint(&mut c, "rate_limit_burst").unwrap_or(d.rate_limit_burst),
+                ca_file: self.string(&mut c, "ca_file").map(PathBuf::from),
+                client_cert_file: self.string(&mut c, "client_cert_file").map(PathBuf::from),
+                client_key_file: self.string(&mut c, "client_key_file").map(PathBuf::from),
             };
             self.finish(c);
         }
@@ -1360,10 +1490,80 @@ mod tests {
                 url: "redis://127.0.0.1:1/0".into(),
                 key_prefix: None,
                 keys: vec![],
+                tls: Default::default(),
             },
             ..c
         };
         let e = crate::cache::SessionStore::new(&hand.session_cache).err().expect("refused");
         assert_eq!(paths(&e), ["session_cache.redis.keys"]);
+    }
+
+    #[test]
+    fn only_https_or_loopback_may_carry_a_credential() {
+        for ok in [
+            "https://kratos.example.com/",
+            "http://127.0.0.1:4434/",
+            "http://127.200.0.9/",
+            "http://[::1]:4434/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://localhost:4434/",
+            "http://LocalHost./",
+            "http://admin.localhost/",
+        ] {
+            assert!(url_is_private(ok), "{ok}");
+        }
+        for bad in [
+            "http://10.0.0.1/",
+            "http://kratos-admin:4434/",
+            "http://[::2]/",
+            "http://localhost.evil.com/",
+            "http://0.0.0.0/",
+        ] {
+            assert!(!url_is_private(bad), "{bad}");
+        }
+        let c = IamConfig::from_value(&json!({"tenants": {"t": {
+            "kratos": {"public_url": "http://k:1/", "admin_url": "http://k:2/", "admin_token": "x"},
+            "keto": {"read_url": "http://127.0.0.1:1/", "write_url": "http://keto:2/", "api_key": "y"},
+            "hydra": {"public_url": "http://h:1/", "admin_url": "https://h:2/", "admin_token": "z", "client_secret": "s"},
+            "console": {"url": "http://c/", "workspace_api_key": "w"},
+        }}}))
+        .unwrap();
+        assert_eq!(
+            c.tenants["t"].plaintext_credentials(),
+            vec![
+                ("kratos.admin_token", "kratos.admin_url"),
+                ("keto.api_key", "keto.write_url"),
+                ("hydra.client_secret", "hydra.public_url"),
+                ("console.workspace_api_key", "console.url"),
+            ]
+        );
+        // No credential, no warning.
+        let c = IamConfig::from_value(
+            &json!({"tenants": {"t": {"kratos": {"public_url": "http://k/", "admin_url": "http://k:2/"}}}}),
+        )
+        .unwrap();
+        assert!(c.tenants["t"].plaintext_credentials().is_empty());
+    }
+
+    #[test]
+    fn tls_files_come_in_pairs_and_redis_tls_needs_rediss() {
+        let e = IamConfig::from_value(&json!({
+            "tenants": {"t": {"kratos": {"public_url": "http://k/"}, "http": {"client_cert_file": "c.pem", "ca_file": ""}}},
+            "session_cache": {"redis": {"url": "redis://r/0", "ca_file": "ca.pem", "client_key_file": "k.pem",
+                                        "keys": ["AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="]}},
+        }))
+        .unwrap_err();
+        let mut p = paths(&e);
+        p.sort();
+        assert_eq!(
+            p,
+            vec![
+                "session_cache.redis.ca_file",
+                "session_cache.redis.client_cert_file",
+                "session_cache.redis.client_key_file",
+                "tenants.t.http.ca_file",
+                "tenants.t.http.client_key_file",
+            ]
+        );
     }
 }

@@ -42,6 +42,10 @@ pub(crate) struct TenantContext {
     pub op: Option<Arc<crate::telemetry::OpContext>>,
     /// Set on the context of a handle narrowed to one credential (`SessionService::with_transport`).
     pub narrowed: Option<Transport>,
+    /// Credentials configured for plain `http://` to a host that is not loopback (config keys,
+    /// see [`TenantConfig::plaintext_credentials`]); empty for an in-memory backend, which sends
+    /// nothing anywhere.
+    pub plaintext_credentials: Arc<[(&'static str, &'static str)]>,
 }
 
 impl TenantContext {
@@ -55,8 +59,13 @@ impl TenantContext {
         shared_envelopes: bool,
     ) -> Result<Self> {
         let name: Arc<str> = Arc::from(name);
+        let in_memory = transport.as_ref().is_some_and(|t| t.in_memory());
+        let plaintext: Arc<[_]> = if in_memory { Arc::new([]) } else { cfg.plaintext_credentials().into() };
+        for (key, url_key) in plaintext.iter() {
+            tracing::warn!(target: "ory_iam::config", tenant = %name, key = %format!("tenants.{name}.{key}"), url_key = %format!("tenants.{name}.{url_key}"), "credential would be sent over plain http:// to a host that is not loopback; use https");
+        }
         // One connection pool per tenant, shared by its products.
-        let pool = HttpPool::new(&cfg.http)?;
+        let pool = HttpPool::new(&name, &cfg.http)?;
         let transport = transport.unwrap_or_else(|| Arc::new(Reqwest(pool.clone())));
         let client = |base: &str, token, product| {
             OryClient::new(ClientSpec {
@@ -122,6 +131,7 @@ impl TenantContext {
             audit,
             op: None,
             narrowed: None,
+            plaintext_credentials: plaintext,
         })
     }
 

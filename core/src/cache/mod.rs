@@ -130,7 +130,7 @@ impl SessionStore {
         let backend = match cfg {
             SessionCacheConfig::None => Backend::None,
             SessionCacheConfig::Memory { max_entries } => Backend::Memory(memory::MemoryCache::new(*max_entries)),
-            SessionCacheConfig::Redis { url, keys, .. } => {
+            SessionCacheConfig::Redis { url, keys, tls, .. } => {
                 // Checked by the config's validation too; a hand-built config that skipped it
                 // still never gets an unauthenticated shared cache.
                 let keys = crate::config::decode_redis_keys(keys).map_err(|problems| {
@@ -139,7 +139,7 @@ impl SessionStore {
                     )
                 })?;
                 let prefix = cfg.redis_key_prefix().unwrap_or(crate::config::DEFAULT_REDIS_KEY_PREFIX);
-                Backend::Redis(redis_store::RedisCache::new(url, sealed::Namespace::new(prefix, &keys))?)
+                Backend::Redis(redis_store::RedisCache::new(url, tls, sealed::Namespace::new(prefix, &keys))?)
             }
         };
         Ok(SessionStore { backend, inflight: Mutex::new(HashMap::new()), evictions: Default::default() })
