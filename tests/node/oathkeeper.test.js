@@ -102,3 +102,30 @@ test('ory-iam/express behind Oathkeeper', async () => {
   }
   await iam.identity.delete(user.id)
 })
+
+test("an ory-nestjs envelope (its header names, plain JSON or base64, hex or base64 signature) is accepted", async () => {
+  const crypto = require('node:crypto')
+  const key = 'nest-signer-key-0123456789'
+  const cfg = iamConfig()
+  cfg.tenants.customer.transport = 'oathkeeper'
+  cfg.tenants.customer.oathkeeper = { identity_header: 'X-Ory-Identity', signature_header: 'X-Ory-Signature', signer_keys: ['new-key-0123456789', key] }
+  const e = Iam.fromConfig(cfg)
+  const envelope = {
+    id: '9f425a8d-7efc-4768-8f23-7647a74fdf13', schemaId: 'customer', state: 'active', sessionId: 'nest-session',
+    expiresAt: new Date(Date.now() + 600000).toISOString(), metadataPublic: { roles: ['seller'] },
+    verifiedAddressesFlags: { email: true, phone: false },
+  }
+  const sign = (raw, enc) => crypto.createHmac('sha256', key).update(raw).digest(enc)
+  const plain = JSON.stringify(envelope)
+  const b64 = Buffer.from(JSON.stringify({ ...envelope, sessionId: 'nest-session-2' })).toString('base64')
+  for (const [raw, sig, sid] of [[plain, sign(plain, 'hex'), 'nest-session'], [b64, sign(b64, 'base64'), 'nest-session-2']]) {
+    const s = await e.session.whoami({ 'x-ory-identity': raw, 'x-ory-signature': sig })
+    assert.equal(s.identity.id, envelope.id)
+    assert.equal(s.id, sid)
+    assert.deepEqual(s.identity.metadataPublic, { roles: ['seller'] })
+  }
+  await assert.rejects(e.session.whoami({ 'x-ory-identity': plain, 'x-ory-signature': crypto.createHmac('sha256', 'wrong').update(plain).digest('hex') }), IamUnauthorizedError)
+  const forever = JSON.stringify({ ...envelope, expiresAt: undefined })
+  await assert.rejects(e.session.whoami({ 'x-ory-identity': forever, 'x-ory-signature': sign(forever, 'hex') }), IamUnauthorizedError)
+  await e.close()
+})

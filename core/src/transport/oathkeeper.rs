@@ -118,6 +118,10 @@ pub(crate) struct Verifier {
     seen: Mutex<LruCache<String, i64>>,
     /// Refuse a `jti` seen before (hmac: always; jwt: when `replay_protection.enabled`).
     replay: bool,
+    /// `oathkeeper.audience` for HMAC envelopes that name one (ory-nestjs's `audience`).
+    audience: Option<Vec<String>>,
+    /// Indexes of non-primary signer keys already reported (rotation telemetry).
+    rotation_warned: Mutex<Vec<usize>>,
     jwt: Option<JwtSettings>,
     /// Set when more than one tenant of the `Iam` uses the Oathkeeper transport: an envelope
     /// without a `tenant` claim could then be replayed against the other tenants.
@@ -157,6 +161,8 @@ impl Verifier {
         Verifier {
             require_tenant,
             replay: cfg.replay_protection.unwrap_or(jwt.is_none()),
+            audience: Some(cfg.audience.clone()).filter(|a| !a.is_empty()),
+            rotation_warned: Mutex::new(Vec::new()),
             jwt,
             identity_header: cfg.identity_header.clone().unwrap_or_else(|| default_header.into()).to_ascii_lowercase(),
             signature_header: cfg
@@ -285,6 +291,77 @@ impl Verifier {
         })
     }
 
+    /// A signature by a key other than the first: rotation under way. Said once per key (never
+    /// the key), so an operator knows when the old key can go.
+    fn rotation_warning(&self, index: usize) {
+        if let Ok(mut warned) = self.rotation_warned.lock() {
+            if !warned.contains(&index) {
+                warned.push(index);
+                tracing::warn!(
+                    target: "ory_iam::oathkeeper",
+                    key_index = index,
+                    "an Oathkeeper envelope was signed by a non-primary signer key (rotation in progress)"
+                );
+            }
+        }
+    }
+
+    /// ory-nestjs's envelope (`{id, schemaId, state, tenant, sessionId, expiresAt, metadataPublic,
+    /// verifiedAddressesFlags, jti?, audience?}`), so its Oathkeeper setups keep working. Unlike
+    /// ory-nestjs, an envelope without a future `expiresAt` is refused: it would be valid for ever.
+    fn nestjs_envelope(&self, tenant: &str, doc: serde_json::Value) -> Result<Session, Refusal> {
+        let str_of = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        let id = str_of("id").filter(|s| !s.is_empty() && s.len() <= 256).ok_or(Refusal::Malformed)?;
+        if doc.get("state").and_then(|v| v.as_str()).is_some_and(|s| s != "active") {
+            return Err(Refusal::Expired);
+        }
+        let expires = str_of("expiresAt")
+            .and_then(|e| time::OffsetDateTime::parse(&e, &time::format_description::well_known::Rfc3339).ok())
+            .ok_or(Refusal::Malformed)?;
+        let t = now();
+        let exp = expires.unix_timestamp();
+        if exp.saturating_add(LEEWAY_SECS) < t {
+            return Err(Refusal::Expired);
+        }
+        match str_of("tenant") {
+            Some(other) if other != tenant => return Err(Refusal::TenantMismatch),
+            None if self.require_tenant => return Err(Refusal::Malformed),
+            _ => {}
+        }
+        if let Some(aud) = self.jwt.as_ref().map(|j| &j.audience).filter(|a| !a.is_empty()).or(self.audience.as_ref()) {
+            let theirs: Vec<String> = match doc.get("audience") {
+                Some(serde_json::Value::String(s)) => vec![s.clone()],
+                Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+                _ => Vec::new(),
+            };
+            if !theirs.iter().any(|a| aud.contains(a)) {
+                return Err(Refusal::AudienceMismatch);
+            }
+        }
+        if let Some(jti) = str_of("jti").filter(|_| self.replay) {
+            if jti.len() > 256 {
+                return Err(Refusal::Malformed);
+            }
+            self.remember(&jti, exp)?;
+        }
+        let mut identity = Identity::reference(tenant, &id);
+        identity.schema_id = str_of("schemaId").unwrap_or_else(|| "default".into());
+        identity.state = Some("active".into());
+        identity.metadata_public = doc.get("metadataPublic").filter(|v| v.is_object()).cloned();
+        Ok(Session {
+            tenant: tenant.to_owned(),
+            id: str_of("sessionId").unwrap_or_else(|| format!("oathkeeper:{id}")),
+            active: true,
+            expires_at: rfc3339(exp),
+            authenticated_at: None,
+            issued_at: None,
+            authenticator_assurance_level: None,
+            identity,
+            authentication_methods: vec!["oathkeeper".to_owned()],
+            cache_hit: false,
+        })
+    }
+
     /// Remember `jti` until `exp`; a second sighting while valid is a replay.
     fn remember(&self, jti: &str, exp: i64) -> Result<(), Refusal> {
         let t = now();
@@ -310,18 +387,28 @@ impl Verifier {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .ok_or(Refusal::Unsigned)?;
-        let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| Refusal::Unsigned)?;
-        let signed_by_a_key = self.keys.iter().any(|k| {
+        let sig = decode_signature(sig).ok_or(Refusal::Unsigned)?;
+        let matched = self.keys.iter().position(|k| {
             let mut mac = Hmac::<Sha256>::new_from_slice(k.expose().as_bytes()).expect("HMAC takes any key size");
             mac.update(payload.as_bytes());
             // Constant-time comparison.
             mac.verify_slice(&sig).is_ok()
         });
-        if !signed_by_a_key {
-            return Err(Refusal::Unsigned);
+        let Some(matched) = matched else { return Err(Refusal::Unsigned) };
+        if matched > 0 {
+            self.rotation_warning(matched);
         }
-        let raw = URL_SAFE_NO_PAD.decode(&payload).map_err(|_| Refusal::Malformed)?;
-        let c: Claims = serde_json::from_slice(&raw).map_err(|_| Refusal::Malformed)?;
+        // Plain JSON (ory-nestjs allows it) or base64 of it, either alphabet.
+        let raw = if payload.starts_with('{') {
+            payload.as_bytes().to_vec()
+        } else {
+            decode_base64(&payload).ok_or(Refusal::Malformed)?
+        };
+        let doc: serde_json::Value = serde_json::from_slice(&raw).map_err(|_| Refusal::Malformed)?;
+        if doc.get("sub").is_none() && doc.get("id").is_some() {
+            return self.nestjs_envelope(tenant, doc);
+        }
+        let c: Claims = serde_json::from_value(doc).map_err(|_| Refusal::Malformed)?;
         if c.sub.is_empty() || c.jti.is_empty() || c.jti.len() > 256 {
             return Err(Refusal::Malformed);
         }
@@ -358,6 +445,20 @@ impl Verifier {
             cache_hit: false,
         })
     }
+}
+
+/// A signature as base64 (either alphabet, padded or not) or hex: ory-nestjs sends either.
+fn decode_signature(s: &str) -> Option<Vec<u8>> {
+    // 32 bytes of HMAC-SHA256 are 64 hex digits; base64 of them is 43/44 characters.
+    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return (0..64).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect();
+    }
+    decode_base64(s)
+}
+
+fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE};
+    [&URL_SAFE_NO_PAD, &URL_SAFE, &STANDARD, &STANDARD_NO_PAD].iter().find_map(|e| e.decode(s).ok())
 }
 
 /// Build the two header values for `claims` signed with `key` — for tests and for services
@@ -435,6 +536,57 @@ mod tests {
         for (p, s) in &envs[1..] {
             assert_eq!(v.verify("t", &headers(p, Some(s))).unwrap_err(), Refusal::Replayed);
         }
+    }
+
+    /// ory-nestjs's envelope and encodings (plain JSON or base64 payload, base64 or hex
+    /// signature) verify like ours; without a future `expiresAt` it is refused.
+    #[test]
+    fn ory_nestjs_envelopes_are_accepted_by_shape() {
+        let key = "nest-key-0123456789";
+        let v = verifier(&["primary-key-0123456789", key]);
+        let hmac = |payload: &str| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
+            mac.update(payload.as_bytes());
+            mac.finalize().into_bytes().to_vec()
+        };
+        let future = rfc3339(now() + 600).unwrap();
+        let env = json!({"id": "9f425a8d-7efc-4768-8f23-7647a74fdf13", "schemaId": "customer", "state": "active",
+                         "sessionId": "s-1", "expiresAt": future, "metadataPublic": {"roles": ["admin"]},
+                         "verifiedAddressesFlags": {"email": true, "phone": false}, "jti": "nest-1"});
+        let plain = env.to_string();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(plain.as_bytes());
+        let hex = |b: Vec<u8>| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let std_b64 = |b: Vec<u8>| base64::engine::general_purpose::STANDARD.encode(b);
+        let s = v.verify("t", &headers(&plain, Some(&hex(hmac(&plain))))).unwrap();
+        assert_eq!(s.identity.id, "9f425a8d-7efc-4768-8f23-7647a74fdf13");
+        assert_eq!(s.id, "s-1");
+        assert_eq!(s.identity.metadata_public.as_ref().unwrap()["roles"], json!(["admin"]));
+        assert_eq!(s.identity.schema_id, "customer");
+        // The same jti again is a replay; a base64 envelope with a base64 signature passes.
+        assert_eq!(v.verify("t", &headers(&plain, Some(&hex(hmac(&plain))))).unwrap_err(), Refusal::Replayed);
+        let mut e2 = env.clone();
+        e2["jti"] = json!("nest-2");
+        let b64_2 = base64::engine::general_purpose::STANDARD.encode(e2.to_string());
+        assert!(v.verify("t", &headers(&b64_2, Some(&std_b64(hmac(&b64_2))))).is_ok());
+        // Tampered, unsigned, expired, without expiry, inactive, another tenant.
+        assert_eq!(v.verify("t", &headers(&b64, Some(&std_b64(hmac(&plain))))).unwrap_err(), Refusal::Unsigned);
+        let refused = |e: serde_json::Value| {
+            let p = e.to_string();
+            v.verify("t", &headers(&p, Some(&hex(hmac(&p))))).unwrap_err()
+        };
+        let mut old = env.clone();
+        old["expiresAt"] = json!(rfc3339(now() - 600).unwrap());
+        old["jti"] = json!("nest-3");
+        assert_eq!(refused(old), Refusal::Expired);
+        let mut forever = env.clone();
+        forever.as_object_mut().unwrap().remove("expiresAt");
+        assert_eq!(refused(forever), Refusal::Malformed);
+        let mut inactive = env.clone();
+        inactive["state"] = json!("inactive");
+        assert_eq!(refused(inactive), Refusal::Expired);
+        let mut other = env.clone();
+        other["tenant"] = json!("other");
+        assert_eq!(refused(other), Refusal::TenantMismatch);
     }
 
     /// Two tenants sharing the transport: an envelope that names no tenant could be replayed
