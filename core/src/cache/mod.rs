@@ -28,7 +28,7 @@ pub(crate) const CACHE_OP_TIMEOUT: Duration = Duration::from_millis(250);
 pub(crate) enum Backend {
     None,
     Memory(memory::MemoryCache),
-    Redis(redis_store::RedisCache),
+    Redis(Box<redis_store::RedisCache>),
 }
 
 /// What the session cache holds for a credential.
@@ -139,7 +139,7 @@ impl SessionStore {
                     )
                 })?;
                 let prefix = cfg.redis_key_prefix().unwrap_or(crate::config::DEFAULT_REDIS_KEY_PREFIX);
-                Backend::Redis(redis_store::RedisCache::new(url, tls, sealed::Namespace::new(prefix, &keys))?)
+                Backend::Redis(Box::new(redis_store::RedisCache::new(url, tls, sealed::Namespace::new(prefix, &keys))?))
             }
         };
         Ok(SessionStore { backend, inflight: Mutex::new(HashMap::new()), evictions: Default::default() })
