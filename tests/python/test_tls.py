@@ -344,7 +344,7 @@ async def test_tls_settings_survive_fork(stack: dict[str, Any], iam: ory_iam.Iam
             ca_file=str(ca_copy), client_cert_file=str(pki / "client.pem"), client_key_file=str(pki / "client.key"),
         )  # fmt: skip
         cfg["tenants"]["customer"]["cache"] = {"session_ttl_ms": 60000}
-        cfg["session_cache"] = {"redis": {"url": f"rediss://127.0.0.1:{tls_redis}/0", "ca_file": str(ca_copy)}}
+        cfg["session_cache"] = {"redis": {"url": f"rediss://127.0.0.1:{tls_redis}/0", "ca_file": str(ca_copy), "keys": [REDIS_KEY]}}
         args = [json.dumps(a) for a in (cfg, ident, headers, str(ca_copy))]
         r = subprocess.run([sys.executable, "-c", FORK_SCENARIO, *args], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
