@@ -265,3 +265,60 @@ async fn an_unreachable_jwks_is_an_outage_and_bad_configs_are_refused() {
     }
     plain.identity().delete(&identity_id).await.unwrap();
 }
+
+/// Oathkeeper's signing key rotated (a new key added to its JWKS, the old one kept): tokens it
+/// signs with the new key verify in an `Iam` that had cached the old set (unknown `kid` →
+/// refetch), and tokens signed with the old key still verify.
+#[tokio::test]
+async fn a_key_rotation_at_oathkeeper_is_picked_up() {
+    let s = stack();
+    let ok = &s["oathkeeper"];
+    let file = ok["jwks_file"].as_str().unwrap();
+    let plain = Iam::from_value(&common::iam_config()).unwrap();
+    let (first_id, _, before) = bearer_jwt(&plain).await;
+    let (iam, _) = edge(|_| {});
+    iam.session().whoami(&header_map([("authorization", before.clone())])).await.unwrap();
+
+    let kid = format!("rotated-{}", uuid::Uuid::new_v4().simple());
+    let out = std::process::Command::new(ok["bin"].as_str().unwrap())
+        .args(["credentials", "generate", "--alg", "RS256", "--kid", &kid])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let new: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut set: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    // Oathkeeper v0.40.9 signs with the last private key of the set (credentials/signer_default.go).
+    let mut keys = set["keys"].as_array().unwrap().clone();
+    keys.extend(new["keys"].as_array().unwrap().iter().cloned());
+    set["keys"] = json!(keys);
+    let tmp = format!("{file}.tmp");
+    std::fs::write(&tmp, set.to_string()).unwrap();
+    std::fs::rename(&tmp, file).unwrap();
+
+    // Oathkeeper re-reads its keys within its 1 s jwks_ttl (tests/stack/oathkeeper.yml.tmpl); a
+    // new session's JWT then names the new kid.
+    let header_kid = |auth: &str| {
+        let h = auth.strip_prefix("Bearer ").unwrap().split('.').next().unwrap().to_owned();
+        serde_json::from_slice::<Value>(&URL_SAFE_NO_PAD.decode(h).unwrap()).unwrap()["kid"].clone()
+    };
+    let mut rotated = None;
+    let t0 = std::time::Instant::now();
+    while rotated.is_none() && t0.elapsed() < std::time::Duration::from_secs(15) {
+        let (id, _, auth) = bearer_jwt(&plain).await;
+        if header_kid(&auth) == json!(kid) {
+            rotated = Some((id, auth));
+        } else {
+            plain.identity().delete(&id).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    }
+    let (id, auth) = rotated.expect("Oathkeeper signs with the new key");
+    // An unknown kid refetches the keys at most once per 2 s (forged kids cannot make us hammer
+    // the JWKS): a rotation is seen by the first token after that.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let s2 = iam.session().whoami(&header_map([("authorization", auth)])).await.unwrap();
+    assert_eq!(s2.identity.id, id, "the new kid was fetched");
+    assert!(iam.session().whoami(&header_map([("authorization", before)])).await.is_ok(), "the old key still verifies");
+    plain.identity().delete(&id).await.unwrap();
+    plain.identity().delete(&first_id).await.unwrap();
+}

@@ -386,7 +386,7 @@ def launch(pids: dict[str, dict[str, int]]) -> dict[str, Any]:
     stack["oathkeeper"] = {"proxy_url": proxy_url, "api_url": f"http://127.0.0.1:{oka}/",
                            "jwks_url": f"http://127.0.0.1:{oka}/.well-known/jwks.json",
                            "upstream_url": upstream + "/", "issuer": proxy_url, "audience": OATHKEEPER_AUDIENCE,
-                           "tenant": "customer"}
+                           "tenant": "customer", "jwks_file": str(jwks_file), "bin": bins["oathkeeper"]}
     PIDS.write_text(json.dumps(pids, indent=2))
 
     wait_ready(stack, pids)
