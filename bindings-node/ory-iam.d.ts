@@ -200,7 +200,7 @@ export interface OathkeeperConfig {
   /** `jwt`: tolerance for exp/nbf/iat, ms (default 5000). */
   clock_skew_ms?: number
   /** Refuse a `jti` seen before (default: on for hmac, off for jwt). */
-  replay_protection?: { enabled?: boolean }
+  replay_protection?: { enabled?: boolean; ttl_ms?: number }
   /** Default `X-User` (`Authorization` with the jwt verifier). */
   identity_header?: string
   /** Default `X-User-Signature`. */

@@ -172,6 +172,8 @@ pub struct OathkeeperConfig {
     /// Refuse an envelope id (`jti`) seen before while still valid. Default: on for `hmac`, off
     /// for `jwt` (Oathkeeper caches its JWT per session, so repeated requests carry one `jti`).
     pub replay_protection: Option<bool>,
+    /// `replay_protection.ttl_ms`: remember an id at most this long (default: until its `exp`).
+    pub replay_ttl_ms: Option<u64>,
 }
 
 impl OathkeeperConfig {
@@ -588,6 +590,9 @@ impl IamConfig {
             if let Some(o) = t.oathkeeper.as_ref().filter(|_| t.transport == Transport::Oathkeeper) {
                 if matches!(&o.verifier, Some(v) if !OathkeeperConfig::VERIFIERS.contains(&v.as_str())) {
                     bad(at("oathkeeper.verifier"), "must be hmac or jwt");
+                }
+                if o.replay_ttl_ms == Some(0) {
+                    bad(at("oathkeeper.replay_protection.ttl_ms"), "must be greater than 0");
                 }
                 if o.clock_skew_ms.is_some_and(|ms| ms > 300_000) {
                     bad(at("oathkeeper.clock_skew_ms"), "must be at most 300000 (5 minutes)");
@@ -1207,13 +1212,14 @@ impl Reader {
             let audience = self.string_list(&mut c, "audience").unwrap_or_default();
             let issuer = self.string(&mut c, "issuer");
             let clock_skew_ms = self.uint(&mut c, "clock_skew_ms");
-            let replay_protection = match self.child(&mut c, "replay_protection") {
-                None => None,
+            let (replay_protection, replay_ttl_ms) = match self.child(&mut c, "replay_protection") {
+                None => (None, None),
                 Some(v) => {
                     let mut r = self.obj(&join(&c.path, "replay_protection"), v);
                     let enabled = self.boolean(&mut r, "enabled");
+                    let ttl = self.uint(&mut r, "ttl_ms");
                     self.finish(r);
-                    enabled
+                    (enabled, ttl)
                 }
             };
             t.oathkeeper = Some(OathkeeperConfig {
@@ -1227,6 +1233,7 @@ impl Reader {
                 issuer,
                 clock_skew_ms,
                 replay_protection,
+                replay_ttl_ms,
             });
             self.finish(c);
         }

@@ -118,11 +118,12 @@ impl TenantContext {
                 })
                 .transpose()?,
             cookie_name: kratos.as_ref().map(|k| k.session_cookie_name().to_owned()).unwrap_or_default(),
-            oathkeeper: cfg
-                .oathkeeper
-                .as_ref()
-                .filter(|_| cfg.transport == Transport::Oathkeeper)
-                .map(|o| Arc::new(crate::transport::oathkeeper::Verifier::new(o, shared_envelopes))),
+            oathkeeper: cfg.oathkeeper.as_ref().filter(|_| cfg.transport == Transport::Oathkeeper).map(|o| {
+                let mut v = crate::transport::oathkeeper::Verifier::new(o, shared_envelopes);
+                // Replays are checked across every process sharing the Redis cache.
+                v.shared_replay = sessions.shared();
+                Arc::new(v)
+            }),
             state: Default::default(),
             config: Arc::new(cfg.clone()),
             pool,

@@ -322,3 +322,60 @@ async fn a_key_rotation_at_oathkeeper_is_picked_up() {
     plain.identity().delete(&id).await.unwrap();
     plain.identity().delete(&first_id).await.unwrap();
 }
+
+/// Replay protection shared through the Redis session cache: an envelope one instance accepted
+/// is a replay at every other instance with the same Redis and keys; `ttl_ms` bounds how long an
+/// id is remembered; Oathkeeper JWTs too when `replay_protection.enabled`.
+#[tokio::test]
+async fn replay_protection_is_shared_through_redis() {
+    let key = "shared-signer-key-0123456789";
+    let instance = |replay: Value| {
+        let mut cfg = common::iam_config();
+        cfg["session_cache"] = common::redis_cache();
+        cfg["tenants"]["customer"]["transport"] = json!("oathkeeper");
+        cfg["tenants"]["customer"]["oathkeeper"] = json!({"signer_keys": [key], "replay_protection": replay});
+        Iam::from_value(&cfg).unwrap()
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let envelope = |jti: &str| {
+        let claims = json!({"sub": "9f425a8d-7efc-4768-8f23-7647a74fdf13", "iat": now, "exp": now + 300, "jti": jti});
+        let (p, s) = ory_iam::transport::oathkeeper::sign_envelope(&claims, &Secret::new(key));
+        header_map([("x-user", p), ("x-user-signature", s)])
+    };
+    let (a, b) = (instance(json!({"enabled": true})), instance(json!({"enabled": true})));
+    let req = envelope(&format!("shared-{}", uuid::Uuid::new_v4().simple()));
+    assert!(a.session().whoami(&req).await.is_ok());
+    assert_eq!(
+        b.session().whoami(&req).await.unwrap_err().kind(),
+        ErrorKind::Unauthorized,
+        "replayed at another instance"
+    );
+    assert_eq!(a.session().whoami(&req).await.unwrap_err().kind(), ErrorKind::Unauthorized);
+
+    // Remembered for ttl_ms only.
+    let (c, d) = (instance(json!({"enabled": true, "ttl_ms": 500})), instance(json!({"enabled": true, "ttl_ms": 500})));
+    let req = envelope(&format!("short-{}", uuid::Uuid::new_v4().simple()));
+    assert!(c.session().whoami(&req).await.is_ok());
+    assert!(d.session().whoami(&req).await.is_err());
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert!(d.session().whoami(&req).await.is_ok(), "forgotten after ttl_ms");
+
+    // Oathkeeper's JWT, replay protection on: the second instance refuses the same token.
+    let plain = Iam::from_value(&common::iam_config()).unwrap();
+    let (identity_id, _, auth) = bearer_jwt(&plain).await;
+    let jwt_instance = || {
+        let s = stack();
+        let ok = &s["oathkeeper"];
+        let mut cfg = common::iam_config();
+        cfg["session_cache"] = common::redis_cache();
+        cfg["tenants"]["customer"]["transport"] = json!("oathkeeper");
+        cfg["tenants"]["customer"]["oathkeeper"] = json!({"verifier": "jwt", "jwks": {"url": ok["jwks_url"]},
+            "audience": ok["audience"], "replay_protection": {"enabled": true}});
+        Iam::from_value(&cfg).unwrap()
+    };
+    let (e, f) = (jwt_instance(), jwt_instance());
+    let jreq = header_map([("authorization", auth)]);
+    assert!(e.session().whoami(&jreq).await.is_ok());
+    assert_eq!(f.session().whoami(&jreq).await.unwrap_err().kind(), ErrorKind::Unauthorized);
+    plain.identity().delete(&identity_id).await.unwrap();
+}

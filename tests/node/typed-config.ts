@@ -36,7 +36,7 @@ const tenant: TenantConfig = {
     audience: ['my-app'],
     issuer: 'http://127.0.0.1:4455/',
     clock_skew_ms: 2000,
-    replay_protection: { enabled: false },
+    replay_protection: { enabled: false, ttl_ms: 60000 },
   },
   cache: {
     session_ttl_ms: 60000,

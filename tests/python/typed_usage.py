@@ -94,7 +94,7 @@ def every_key_config(tls_dir: str = "/etc/ory-iam/tls") -> IamConfigDict:
             "audience": ["my-app"],
             "issuer": "http://127.0.0.1:4455/",
             "clock_skew_ms": 2000,
-            "replay_protection": {"enabled": False},
+            "replay_protection": {"enabled": False, "ttl_ms": 60000},
         },
         "cache": {
             "session_ttl_ms": 60000,

@@ -127,6 +127,8 @@ class OathkeeperReplayConfigDict(TypedDict, total=False):
     """``tenants.<name>.oathkeeper.replay_protection``."""
 
     enabled: Optional[bool]
+    #: Remember an id at most this long (default: until its ``exp``).
+    ttl_ms: Optional[int]
 
 
 class OathkeeperConfigDict(TypedDict, total=False):

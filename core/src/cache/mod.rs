@@ -199,6 +199,20 @@ impl SessionStore {
     }
 
     /// Drop one cached credential.
+    /// Whether the cache is shared between processes (Redis).
+    pub fn shared(&self) -> bool {
+        matches!(self.backend, Backend::Redis(_))
+    }
+
+    /// Replay protection shared through Redis (see `RedisCache::first_sighting`); `None`
+    /// without Redis or when it is unavailable.
+    pub async fn first_sighting(&self, tenant: &str, jti: &str, ttl: Duration) -> Option<bool> {
+        match &self.backend {
+            Backend::Redis(r) => r.first_sighting(tenant, jti, ttl).await,
+            _ => None,
+        }
+    }
+
     pub async fn evict_key(&self, key: &str) {
         self.evicted();
         match &self.backend {

@@ -190,6 +190,17 @@ impl RedisCache {
         let _: Option<()> = self.run("put", pipe.query_async(&mut c)).await;
     }
 
+    /// Record `jti` for `ttl` unless some process sharing this Redis did: `Some(true)` the first
+    /// sighting, `Some(false)` a replay, `None` Redis unavailable.
+    pub async fn first_sighting(&self, tenant: &str, jti: &str, ttl: Duration) -> Option<bool> {
+        let mut c = self.conn().await?;
+        let ms = ttl.as_millis().clamp(1, u128::from(u64::MAX)) as u64;
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.ns.jti_name(tenant, jti)).arg(1).arg("NX").arg("PX").arg(ms);
+        let set: Option<Option<String>> = self.run("replay", cmd.query_async(&mut c)).await;
+        set.map(|r| r.is_some())
+    }
+
     pub async fn evict_key(&self, key: &str) {
         let Some(mut c) = self.conn().await else { return };
         let _: Option<()> = self.run("evict", c.del(self.ns.read_names(key))).await;

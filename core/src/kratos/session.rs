@@ -10,7 +10,7 @@ use crate::http::{Call, OryClient, Reply};
 use crate::ids::check_uuid;
 use crate::secret::Secret;
 use crate::tenancy::{service_handle, TenantContext};
-use crate::transport::oathkeeper::{OathkeeperKeys, Refusal};
+use crate::transport::oathkeeper::{OathkeeperKeys, Refusal, Verified};
 use crate::transport::{self, Credential, Rejection};
 use http::HeaderMap;
 use std::sync::Arc;
@@ -46,6 +46,13 @@ enum Local {
     Key {
         token: Secret,
         kid: String,
+        request_id: Option<String>,
+    },
+    /// A verified envelope whose id must be checked for a replay in the shared cache (Redis).
+    Replay {
+        session: Box<Session>,
+        jti: String,
+        exp: i64,
         request_id: Option<String>,
     },
 }
@@ -103,6 +110,11 @@ impl SessionService {
             Local::Key { token, kid, request_id } => {
                 Whoami::Pending(PendingWhoami { svc: self.clone(), what: Pending::Key { token, kid }, request_id })
             }
+            Local::Replay { session, jti, exp, request_id } => Whoami::Pending(PendingWhoami {
+                svc: self.clone(),
+                what: Pending::Replay { session, jti, exp },
+                request_id,
+            }),
         }
     }
 
@@ -181,14 +193,12 @@ impl SessionService {
                     None => t.state::<OathkeeperKeys>().0.key_now(t, &kid).map(Ok),
                 };
                 return match known {
-                    Some(Ok(jwk)) => {
-                        Local::Done(Box::new(self.envelope(v.verify_jwt(&t.name, &token, &jwk), &request_id)))
-                    }
+                    Some(Ok(jwk)) => self.verified(v.verify_jwt(&t.name, &token, &jwk), request_id),
                     Some(Err(r)) => Local::Done(Box::new(self.envelope(Err(r), &request_id))),
                     None => Local::Key { token, kid, request_id },
                 };
             }
-            return Local::Done(Box::new(self.envelope(v.verify(&t.name, headers), &request_id)));
+            return self.verified(v.verify_full(&t.name, headers), request_id);
         }
         let cred = match transport::extract(t.config_transport(), t.session_cookie_name(), headers) {
             Ok(c) => c,
@@ -204,6 +214,35 @@ impl SessionService {
         let (kind, material) = cred.material();
         let key = cache::key(&t.name, kind, material);
         Local::Ask { cred, key, request_id }
+    }
+
+    /// A verified envelope: done, or its replay check still to make in the shared cache.
+    fn verified(&self, r: std::result::Result<Verified, Refusal>, request_id: Option<String>) -> Local {
+        match r {
+            Ok(Verified { session, replay: Some((jti, exp)) }) => {
+                Local::Replay { session: Box::new(session), jti, exp, request_id }
+            }
+            r => Local::Done(Box::new(self.envelope(r.map(|v| v.session), &request_id))),
+        }
+    }
+
+    /// The replay check shared by every process using this Redis: a `jti` any of them saw
+    /// before while valid is refused. With Redis unavailable, this process's own memory decides.
+    async fn replay_check(
+        &self,
+        session: Session,
+        jti: String,
+        exp: i64,
+        request_id: Option<String>,
+    ) -> Result<Session> {
+        let t = &self.t;
+        let Some(v) = t.oathkeeper.as_ref() else { return Err(unauthorized(t, "no identity envelope")) };
+        let r = match t.sessions.first_sighting(&t.name, &jti, v.replay_ttl(exp)).await {
+            Some(true) => Ok(session),
+            Some(false) => Err(Refusal::Replayed),
+            None => v.remember_here(&jti, exp).map(|_| session),
+        };
+        self.envelope(r, &request_id)
     }
 
     /// The outcome of an Oathkeeper envelope or JWT, audited.
@@ -242,7 +281,12 @@ impl SessionService {
         let client = t.oathkeeper_jwks.as_ref().ok_or_else(|| t.missing("oathkeeper.jwks.url", "session.whoami"))?;
         let path = t.config.oathkeeper.as_ref().and_then(|o| o.jwks.as_ref()?.split_url()).map(|(_, p)| p);
         match t.state::<OathkeeperKeys>().0.key(t, client, path.as_deref().unwrap_or(""), &kid).await {
-            Ok(jwk) => self.envelope(v.verify_jwt(&t.name, &token, &jwk), &request_id),
+            Ok(jwk) => match v.verify_jwt(&t.name, &token, &jwk) {
+                Ok(Verified { session, replay: Some((jti, exp)) }) => {
+                    self.replay_check(session, jti, exp, request_id).await
+                }
+                r => self.envelope(r.map(|v| v.session), &request_id),
+            },
             Err(e) if e.kind() == ErrorKind::Unauthorized => self.envelope(Err(Refusal::InvalidSignature), &request_id),
             Err(e) => {
                 t.emit(
@@ -324,6 +368,8 @@ enum Pending {
     Kratos { cred: Credential, key: String },
     /// Fetch Oathkeeper's signing key `kid`, then verify `token`.
     Key { token: Secret, kid: String },
+    /// Check a verified envelope's id for a replay in the shared cache.
+    Replay { session: Box<Session>, jti: String, exp: i64 },
 }
 
 impl PendingWhoami {
@@ -334,6 +380,7 @@ impl PendingWhoami {
         let (cred, key) = match what {
             Pending::Kratos { cred, key } => (cred, key),
             Pending::Key { token, kid } => return svc.oathkeeper_key(token, kid, request_id).await,
+            Pending::Replay { session, jti, exp } => return svc.replay_check(*session, jti, exp, request_id).await,
         };
         let t = svc.t.clone();
         let audit = |name: &str, result: &str| AuditEvent::new(name, &t.name, result).request_id(request_id.clone());

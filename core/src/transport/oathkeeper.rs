@@ -57,6 +57,13 @@ pub enum Refusal {
 pub const JWT_ALGORITHMS: &[&str] = &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
 const DEFAULT_JWT_ALGORITHMS: &[&str] = &["RS256", "ES256"];
 
+/// A verified envelope or JWT: the session, and the id (`jti`, expiry) still to check for a
+/// replay when replay protection is shared through Redis.
+pub struct Verified {
+    pub session: Session,
+    pub replay: Option<(String, i64)>,
+}
+
 /// The per-tenant cache of Oathkeeper's published keys (`TenantContext::state`).
 #[derive(Default)]
 pub(crate) struct OathkeeperKeys(pub crate::hydra::jwt::JwksCache);
@@ -118,6 +125,10 @@ pub(crate) struct Verifier {
     seen: Mutex<LruCache<String, i64>>,
     /// Refuse a `jti` seen before (hmac: always; jwt: when `replay_protection.enabled`).
     replay: bool,
+    /// The replay check is left to the caller (shared through Redis): `remember` hands it back.
+    pub shared_replay: bool,
+    /// `replay_protection.ttl_ms`.
+    replay_ttl: Option<std::time::Duration>,
     /// `oathkeeper.audience` for HMAC envelopes that name one (ory-nestjs's `audience`).
     audience: Option<Vec<String>>,
     /// Indexes of non-primary signer keys already reported (rotation telemetry).
@@ -162,6 +173,8 @@ impl Verifier {
             require_tenant,
             replay: cfg.replay_protection.unwrap_or(jwt.is_none()),
             audience: Some(cfg.audience.clone()).filter(|a| !a.is_empty()),
+            shared_replay: false,
+            replay_ttl: cfg.replay_ttl_ms.map(std::time::Duration::from_millis),
             rotation_warned: Mutex::new(Vec::new()),
             jwt,
             identity_header: cfg.identity_header.clone().unwrap_or_else(|| default_header.into()).to_ascii_lowercase(),
@@ -215,7 +228,7 @@ impl Verifier {
 
     /// `jwt` mode: verify `token` with `jwk` (signature, algorithm, `exp`/`nbf`/`iat`, issuer and
     /// audience when configured, tenant, replay when enabled) and build the session.
-    pub fn verify_jwt(&self, tenant: &str, token: &Secret, jwk: &jsonwebtoken::jwk::Jwk) -> Result<Session, Refusal> {
+    pub fn verify_jwt(&self, tenant: &str, token: &Secret, jwk: &jsonwebtoken::jwk::Jwk) -> Result<Verified, Refusal> {
         use jsonwebtoken::errors::ErrorKind as K;
         let s = self.jwt.as_ref().ok_or(Refusal::Malformed)?;
         let header = jsonwebtoken::decode_header(token.expose()).map_err(|_| Refusal::Malformed)?;
@@ -256,8 +269,9 @@ impl Verifier {
             None if self.require_tenant => return Err(Refusal::Malformed),
             _ => {}
         }
+        let mut pending = None;
         if let Some(jti) = c.jti.as_ref().filter(|_| self.replay) {
-            self.remember(jti, c.exp)?;
+            self.remember(jti, c.exp, &mut pending)?;
         }
         // What the claims template passed on: the Kratos session itself, or its parts.
         let kratos = c.session.as_ref().filter(|v| v.is_object());
@@ -277,7 +291,7 @@ impl Verifier {
             .clone()
             .or_else(|| from_session(&["authenticator_assurance_level"]).and_then(|v| v.as_str().map(str::to_owned)));
         let iat = c.iat.unwrap_or(c.exp);
-        Ok(Session {
+        let session = Session {
             tenant: tenant.to_owned(),
             id: sid.or(c.jti).unwrap_or_default(),
             active: true,
@@ -288,7 +302,8 @@ impl Verifier {
             identity,
             authentication_methods: vec!["oathkeeper".to_owned()],
             cache_hit: false,
-        })
+        };
+        Ok(Verified { session, replay: pending })
     }
 
     /// A signature by a key other than the first: rotation under way. Said once per key (never
@@ -309,7 +324,7 @@ impl Verifier {
     /// ory-nestjs's envelope (`{id, schemaId, state, tenant, sessionId, expiresAt, metadataPublic,
     /// verifiedAddressesFlags, jti?, audience?}`), so its Oathkeeper setups keep working. Unlike
     /// ory-nestjs, an envelope without a future `expiresAt` is refused: it would be valid for ever.
-    fn nestjs_envelope(&self, tenant: &str, doc: serde_json::Value) -> Result<Session, Refusal> {
+    fn nestjs_envelope(&self, tenant: &str, doc: serde_json::Value) -> Result<Verified, Refusal> {
         let str_of = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_owned);
         let id = str_of("id").filter(|s| !s.is_empty() && s.len() <= 256).ok_or(Refusal::Malformed)?;
         if doc.get("state").and_then(|v| v.as_str()).is_some_and(|s| s != "active") {
@@ -338,17 +353,18 @@ impl Verifier {
                 return Err(Refusal::AudienceMismatch);
             }
         }
+        let mut pending = None;
         if let Some(jti) = str_of("jti").filter(|_| self.replay) {
             if jti.len() > 256 {
                 return Err(Refusal::Malformed);
             }
-            self.remember(&jti, exp)?;
+            self.remember(&jti, exp, &mut pending)?;
         }
         let mut identity = Identity::reference(tenant, &id);
         identity.schema_id = str_of("schemaId").unwrap_or_else(|| "default".into());
         identity.state = Some("active".into());
         identity.metadata_public = doc.get("metadataPublic").filter(|v| v.is_object()).cloned();
-        Ok(Session {
+        let session = Session {
             tenant: tenant.to_owned(),
             id: str_of("sessionId").unwrap_or_else(|| format!("oathkeeper:{id}")),
             active: true,
@@ -359,12 +375,35 @@ impl Verifier {
             identity,
             authentication_methods: vec!["oathkeeper".to_owned()],
             cache_hit: false,
-        })
+        };
+        Ok(Verified { session, replay: pending })
     }
 
-    /// Remember `jti` until `exp`; a second sighting while valid is a replay.
-    fn remember(&self, jti: &str, exp: i64) -> Result<(), Refusal> {
+    /// How long to remember an id that is valid until `exp`: until then (plus leeway), at most
+    /// `replay_protection.ttl_ms`.
+    pub fn replay_ttl(&self, exp: i64) -> std::time::Duration {
+        let left = std::time::Duration::from_secs(exp.saturating_sub(now()).saturating_add(LEEWAY_SECS).max(1) as u64);
+        self.replay_ttl.map_or(left, |cap| left.min(cap))
+    }
+
+    /// Check `jti` for a replay: here, or — with `shared_replay` — by the caller, which gets it
+    /// back in `pending`.
+    fn remember(&self, jti: &str, exp: i64, pending: &mut Option<(String, i64)>) -> Result<(), Refusal> {
+        if self.shared_replay {
+            *pending = Some((jti.to_owned(), exp));
+            return Ok(());
+        }
+        self.remember_here(jti, exp)
+    }
+
+    /// Remember `jti` in this process until `exp` (at most `replay_protection.ttl_ms`); a second
+    /// sighting while remembered is a replay.
+    pub fn remember_here(&self, jti: &str, exp: i64) -> Result<(), Refusal> {
         let t = now();
+        let exp = match self.replay_ttl {
+            Some(cap) => exp.min(t.saturating_add(cap.as_secs().min(i64::MAX as u64) as i64)),
+            None => exp,
+        };
         let mut seen = self.seen.lock().map_err(|_| Refusal::Malformed)?;
         if let Some(&until) = seen.peek(jti) {
             if until.saturating_add(LEEWAY_SECS) >= t {
@@ -375,8 +414,15 @@ impl Verifier {
         Ok(())
     }
 
-    /// Verify the envelope in `headers` and build the session it describes.
+    /// Verify the envelope in `headers` and build the session it describes (with
+    /// `shared_replay`, use [`verify_full`](Self::verify_full): the replay check is the caller's).
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn verify(&self, tenant: &str, headers: &HeaderMap) -> Result<Session, Refusal> {
+        self.verify_full(tenant, headers).map(|v| v.session)
+    }
+
+    /// [`verify`](Self::verify), and the id still to check for a replay when that is shared.
+    pub fn verify_full(&self, tenant: &str, headers: &HeaderMap) -> Result<Verified, Refusal> {
         let payload = match headers.get(self.identity_header.as_str()) {
             None => return Err(Refusal::Missing),
             Some(v) => v.to_str().map_err(|_| Refusal::Malformed)?.trim().to_owned(),
@@ -427,12 +473,13 @@ impl Verifier {
             None if self.require_tenant => return Err(Refusal::Malformed),
             _ => {}
         }
+        let mut pending = None;
         if self.replay {
-            self.remember(&c.jti, c.exp)?;
+            self.remember(&c.jti, c.exp, &mut pending)?;
         }
         let mut identity = Identity::reference(tenant, &c.sub);
         identity.traits = c.traits;
-        Ok(Session {
+        let session = Session {
             tenant: tenant.to_owned(),
             id: c.sid.unwrap_or(c.jti),
             active: true,
@@ -443,7 +490,8 @@ impl Verifier {
             identity,
             authentication_methods: vec!["oathkeeper".to_owned()],
             cache_hit: false,
-        })
+        };
+        Ok(Verified { session, replay: pending })
     }
 }
 
