@@ -200,7 +200,7 @@ export interface OathkeeperConfig {
   /** `jwt`: tolerance for exp/nbf/iat, ms (default 5000). */
   clock_skew_ms?: number
   /** Refuse a `jti` seen before (default: on for hmac, off for jwt). */
-  replay_protection?: { enabled?: boolean; ttl_ms?: number }
+  replay_protection?: SnakeOrCamel<OathkeeperReplayConfig>
   /** Default `X-User` (`Authorization` with the jwt verifier). */
   identity_header?: string
   /** Default `X-User-Signature`. */
@@ -209,6 +209,13 @@ export interface OathkeeperConfig {
   signer_keys?: readonly string[]
   /** Envelope ids remembered against replay, 1–100000000; default 100000. */
   replay_max_entries?: number
+}
+
+/** `tenants.<name>.oathkeeper.replay_protection`. */
+export interface OathkeeperReplayConfig {
+  enabled?: boolean
+  /** Remember an id at most this long, ms (default: until its `exp`). */
+  ttl_ms?: number
 }
 
 /** `tenants.<name>.oathkeeper.jwks` (`verifier: 'jwt'`). */
