@@ -113,3 +113,35 @@ async def test_fastapi_behind_oathkeeper(iam: ory_iam.Iam, iam_config: dict[str,
         assert ok.status_code == 200 and ok.json() == {"id": identity_id}
         assert (await client.get("/me")).status_code == 401
     await iam.identity.delete(identity_id)
+
+
+async def test_an_ory_nestjs_envelope_is_accepted(iam_config: dict[str, Any]) -> None:
+    """ory-nestjs's HMAC envelope (its header names, plain JSON or base64, hex or base64
+    signature) verifies like ours; one without a future expiresAt is refused."""
+    import datetime
+    import hashlib
+    import hmac
+
+    key = "nest-signer-key-0123456789"
+    cfg = copy.deepcopy(iam_config)
+    cfg["tenants"]["customer"]["transport"] = "oathkeeper"
+    cfg["tenants"]["customer"]["oathkeeper"] = {
+        "identity_header": "X-Ory-Identity", "signature_header": "X-Ory-Signature", "signer_keys": ["new-key-0123456789", key]}
+    edge = ory_iam.Iam.from_config(cfg)
+    expires = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=10)).isoformat().replace("+00:00", "Z")
+    envelope = {"id": "9f425a8d-7efc-4768-8f23-7647a74fdf13", "schemaId": "customer", "state": "active", "sessionId": "nest-1",
+                "expiresAt": expires, "metadataPublic": {"roles": ["seller"]}, "verifiedAddressesFlags": {"email": True, "phone": False}}
+
+    def sig(raw: str) -> bytes:
+        return hmac.new(key.encode(), raw.encode(), hashlib.sha256).digest()
+
+    plain = json.dumps(envelope)
+    b64 = base64.b64encode(json.dumps({**envelope, "sessionId": "nest-2"}).encode()).decode()
+    for raw, signature, sid in ((plain, sig(plain).hex(), "nest-1"), (b64, base64.b64encode(sig(b64)).decode(), "nest-2")):
+        s = await edge.session.whoami({"x-ory-identity": raw, "x-ory-signature": signature})
+        assert s.identity.id == envelope["id"] and s.id == sid
+        assert s.identity.metadata_public == {"roles": ["seller"]}
+    forever = json.dumps({k: v for k, v in envelope.items() if k != "expiresAt"})
+    with pytest.raises(ory_iam.IamUnauthorizedError):
+        await edge.session.whoami({"x-ory-identity": forever, "x-ory-signature": sig(forever).hex()})
+    await edge.close()
