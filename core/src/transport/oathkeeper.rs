@@ -264,11 +264,7 @@ impl Verifier {
         if c.sub.is_empty() || c.jti.as_ref().is_some_and(|j| j.len() > 256) {
             return Err(Refusal::Malformed);
         }
-        match &c.tenant {
-            Some(other) if other != tenant => return Err(Refusal::TenantMismatch),
-            None if self.require_tenant => return Err(Refusal::Malformed),
-            _ => {}
-        }
+        self.check_tenant(c.tenant.as_deref(), tenant)?;
         let mut pending = None;
         if let Some(jti) = c.jti.as_ref().filter(|_| self.replay) {
             self.remember(jti, c.exp, &mut pending)?;
@@ -338,11 +334,7 @@ impl Verifier {
         if exp.saturating_add(LEEWAY_SECS) < t {
             return Err(Refusal::Expired);
         }
-        match str_of("tenant") {
-            Some(other) if other != tenant => return Err(Refusal::TenantMismatch),
-            None if self.require_tenant => return Err(Refusal::Malformed),
-            _ => {}
-        }
+        self.check_tenant(str_of("tenant").as_deref(), tenant)?;
         if let Some(aud) = self.jwt.as_ref().map(|j| &j.audience).filter(|a| !a.is_empty()).or(self.audience.as_ref()) {
             let theirs: Vec<String> = match doc.get("audience") {
                 Some(serde_json::Value::String(s)) => vec![s.clone()],
@@ -377,6 +369,16 @@ impl Verifier {
             cache_hit: false,
         };
         Ok(Verified { session, replay: pending })
+    }
+
+    /// The envelope's `tenant` claim against the tenant asking: another tenant's is refused; none
+    /// is refused when several tenants use the transport (it could be replayed at each).
+    fn check_tenant(&self, claimed: Option<&str>, tenant: &str) -> Result<(), Refusal> {
+        match claimed {
+            Some(other) if other != tenant => Err(Refusal::TenantMismatch),
+            None if self.require_tenant => Err(Refusal::Malformed),
+            _ => Ok(()),
+        }
     }
 
     /// How long to remember an id that is valid until `exp`: until then (plus leeway), at most
@@ -468,11 +470,7 @@ impl Verifier {
         if c.exp.saturating_add(LEEWAY_SECS) < t {
             return Err(Refusal::Expired);
         }
-        match &c.tenant {
-            Some(other) if other != tenant => return Err(Refusal::TenantMismatch),
-            None if self.require_tenant => return Err(Refusal::Malformed),
-            _ => {}
-        }
+        self.check_tenant(c.tenant.as_deref(), tenant)?;
         let mut pending = None;
         if self.replay {
             self.remember(&c.jti, c.exp, &mut pending)?;
