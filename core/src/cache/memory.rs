@@ -285,39 +285,25 @@ impl MemoryCache {
     /// Drop every session of one identity (it was deleted, deactivated or changed).
     pub fn evict_identity(&self, tenant: &str, identity_id: &str) {
         let ident = session_tag(tenant, identity_id);
-        if let Ok(mut inner) = self.inner.lock() {
-            let doomed: Vec<Key> = inner.cold.iter().filter(|(_, e)| e.ident == ident).map(|(k, _)| *k).collect();
-            for k in doomed {
-                inner.cold.pop(&k);
-                inner.hot.pop(&k);
-            }
-            let doomed: Vec<Key> = inner
-                .hot
-                .iter()
-                .filter(|(_, (s, _))| s.identity.id == identity_id && s.tenant == tenant)
-                .map(|(k, _)| *k)
-                .collect();
-            for k in doomed {
-                inner.hot.pop(&k);
-            }
-        }
+        self.evict_where(|e| e.ident == ident, |s| s.identity.id == identity_id && s.tenant == tenant);
     }
 
     pub fn evict_session(&self, tenant: &str, session_id: &str) {
         let tag = session_tag(tenant, session_id);
+        self.evict_where(|e| e.tag == tag, |s| s.id == session_id && s.tenant == tenant);
+    }
+
+    /// Drop every entry whose compact form matches `cold` (and its decoded twin), then any
+    /// decoded entry matching `hot` whose compact twin is gone (it cannot be, but cheap to be
+    /// sure).
+    fn evict_where(&self, cold: impl Fn(&Entry) -> bool, hot: impl Fn(&Session) -> bool) {
         if let Ok(mut inner) = self.inner.lock() {
-            let doomed: Vec<Key> = inner.cold.iter().filter(|(_, e)| e.tag == tag).map(|(k, _)| *k).collect();
+            let doomed: Vec<Key> = inner.cold.iter().filter(|(_, e)| cold(e)).map(|(k, _)| *k).collect();
             for k in doomed {
                 inner.cold.pop(&k);
                 inner.hot.pop(&k);
             }
-            // A hot entry whose cold twin is gone (it cannot be, but cheap to be sure).
-            let doomed: Vec<Key> = inner
-                .hot
-                .iter()
-                .filter(|(_, (s, _))| s.id == session_id && s.tenant == tenant)
-                .map(|(k, _)| *k)
-                .collect();
+            let doomed: Vec<Key> = inner.hot.iter().filter(|(_, (s, _))| hot(s)).map(|(k, _)| *k).collect();
             for k in doomed {
                 inner.hot.pop(&k);
             }
