@@ -46,12 +46,13 @@ from django.conf import settings  # type: ignore[import-untyped]
 from django.core.signals import setting_changed  # type: ignore[import-untyped]
 from django.http import HttpRequest, HttpResponse, JsonResponse  # type: ignore[import-untyped]
 
-from . import HttpAnswer
+from . import HttpAnswer, Session, Transport
 from ._web import (
     Guard,
     IamAnswer,
     ObjectSource,
     RequestIam,
+    RolesOf,
     SubjectSource,
     answer_for,
     check_subject_source,
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IamMiddleware",
+    "IamDjango",
     "IamAnswer",
     "RequestIam",
     "IamLoginRequiredMixin",
@@ -158,12 +160,15 @@ class IamMiddleware:
         return None
 
 
-def _guarded(check: Callable[[Guard, HttpRequest], Any]) -> Callable[[V], V]:
+GetGuard = Callable[[], Guard]
+
+
+def _guarded(get: GetGuard, check: Callable[[Guard, HttpRequest], object]) -> Callable[[V], V]:
     def decorate(view: V) -> V:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
-                check(guard(), request)
+                check(get(), request)
             except IamAnswer as e:
                 return response_for(e.answer)
             return view(request, *args, **kwargs)
@@ -173,17 +178,41 @@ def _guarded(check: Callable[[Guard, HttpRequest], Any]) -> Callable[[V], V]:
     return decorate
 
 
+def _login_required(get: GetGuard) -> Callable[[V], V]:
+    return _guarded(get, lambda g, r: g.current_user(r, r.headers))
+
+
+def _require_role(get: GetGuard, roles: Sequence[str], match: Literal["any", "all"]) -> Callable[[V], V]:
+    if not roles:
+        raise ValueError("require_role needs at least one role")
+    return _guarded(get, lambda g, r: g.require_role(r, r.headers, roles, match))
+
+
+def _require_permission(get: GetGuard, namespace: str, relation: str, object: ObjectSource, subject: Optional[SubjectSource]) -> Callable[[V], V]:
+    check_subject_source(subject)
+    return _guarded(get, lambda g, r: g.require_permission(r, r.headers, namespace, relation, object, subject))
+
+
+def _require_scope(
+    get: GetGuard, scope: Union[str, Sequence[str]], mode: Optional[Literal["auto", "jwt", "introspect"]], audience: Optional[str]
+) -> Callable[[V], V]:
+    needed = scopes_of(scope)
+
+    def check(g: Guard, r: HttpRequest) -> None:
+        r.iam_principal = g.require_scope(r.headers, needed, mode, audience)
+
+    return _guarded(get, check)
+
+
 def login_required(view: V) -> V:
     """The view runs only for a caller with a valid session (401 otherwise, 503 on an outage)."""
-    return _guarded(lambda g, r: g.current_user(r, r.headers))(view)
+    return _login_required(guard)(view)
 
 
 def require_role(*roles: str, match: Literal["any", "all"] = "any") -> Callable[[V], V]:
     """The view runs only when the caller holds any (``match="all"``: every) of ``roles``
     (``settings.ORY_IAM_ROLES``, default :func:`default_roles`); 401 / 403."""
-    if not roles:
-        raise ValueError("require_role needs at least one role")
-    return _guarded(lambda g, r: g.require_role(r, r.headers, roles, match))
+    return _require_role(guard, roles, match)
 
 
 def require_permission(namespace: str, relation: str, *, object: ObjectSource, subject: Optional[SubjectSource] = None) -> Callable[[V], V]:
@@ -191,8 +220,7 @@ def require_permission(namespace: str, relation: str, *, object: ObjectSource, s
     :class:`~ory_iam.SubjectSet`, or ``f(session)``; never the request) has ``relation`` on
     ``namespace:object``; ``object`` is a string or ``f(request)``. 401 / 403 / 503 (Keto down).
     A ``subject`` callback that wants the request raises ``TypeError`` here."""
-    check_subject_source(subject)
-    return _guarded(lambda g, r: g.require_permission(r, r.headers, namespace, relation, object, subject))
+    return _require_permission(guard, namespace, relation, object, subject)
 
 
 def require_scope(
@@ -204,12 +232,56 @@ def require_scope(
     """The view runs only for an OAuth2 client whose bearer access token holds every scope in
     ``scope``; its :class:`~ory_iam.IamMachinePrincipal` is ``request.iam_principal``. 401
     ``invalid_token``, 403 ``insufficient_scope``."""
-    needed = scopes_of(scope)
+    return _require_scope(guard, scope, mode, audience)
 
-    def check(g: Guard, r: HttpRequest) -> None:
-        r.iam_principal = g.require_scope(r.headers, needed, mode, audience)
 
-    return _guarded(check)
+class IamDjango:
+    """The checks of another tenant (or a narrower transport) next to the settings' default:
+    ``admin = IamDjango(tenant="admin")``, then ``@admin.login_required``,
+    ``@admin.require_role(...)``, ``admin.optional_user(request)``. ``iam`` defaults to the
+    process's (:func:`get_iam`); options as in :class:`ory_iam.fastapi.IamAuth`. Built lazily,
+    on first use."""
+
+    def __init__(
+        self,
+        tenant: Optional[str] = None,
+        *,
+        iam: Optional[Iam] = None,
+        transport: Optional[Transport] = None,
+        roles: Optional[RolesOf] = None,
+        retry_after: Optional[float] = None,
+    ) -> None:
+        self._iam = iam
+        self._options: dict[str, Any] = {"transport": transport, "roles": roles, "retry_after": retry_after}
+        self._tenant = tenant
+        self._guard: Optional[Guard] = None
+
+    def guard(self) -> Guard:
+        if self._guard is None:
+            self._guard = Guard(self._iam or get_iam(), self._tenant, **self._options)
+        return self._guard
+
+    def current_user(self, request: HttpRequest) -> Session:
+        """The session (raises :class:`IamAnswer` 401/503, answered by the middleware)."""
+        return self.guard().current_user(request, request.headers)
+
+    def optional_user(self, request: HttpRequest) -> Optional[Session]:
+        """The session or ``None``; an outage raises :class:`IamAnswer` (503)."""
+        return self.guard().optional_user(request, request.headers)
+
+    def login_required(self, view: V) -> V:
+        return _login_required(self.guard)(view)
+
+    def require_role(self, *roles: str, match: Literal["any", "all"] = "any") -> Callable[[V], V]:
+        return _require_role(self.guard, roles, match)
+
+    def require_permission(self, namespace: str, relation: str, *, object: ObjectSource, subject: Optional[SubjectSource] = None) -> Callable[[V], V]:
+        return _require_permission(self.guard, namespace, relation, object, subject)
+
+    def require_scope(
+        self, scope: Union[str, Sequence[str]] = (), *, mode: Optional[Literal["auto", "jwt", "introspect"]] = None, audience: Optional[str] = None
+    ) -> Callable[[V], V]:
+        return _require_scope(self.guard, scope, mode, audience)
 
 
 class _Mixin:

@@ -37,7 +37,7 @@ from typing import Any, Callable, Literal, Optional, Sequence, TypeVar, Union, c
 
 from flask import Flask, Response, current_app, g, request
 
-from . import HttpAnswer, Transport
+from . import HttpAnswer, Session, Transport
 from ._web import (
     Guard,
     IamAnswer,
@@ -81,7 +81,12 @@ class IamFlask:
     ``app.config["ORY_IAM"]`` (a config dict) when set, else from the environment
     (``ORY_IAM_CONFIG_FILE`` / ``ORY_IAM__*``). ``tenant``, ``transport``, ``roles``,
     ``retry_after`` as in :class:`ory_iam.fastapi.IamAuth` (an unknown tenant raises
-    ``IamConfigurationError`` in ``init_app``, not on the first request)."""
+    ``IamConfigurationError`` in ``init_app``, not on the first request).
+
+    The first ``IamFlask`` of an app is its default: ``g.iam``, the module-level decorators and
+    the error handlers use it. More (another tenant, a bearer-only API) share its ``iam`` unless
+    given one, and check through their own methods: ``admin.login_required``,
+    ``admin.require_role(...)``, ``admin.current_user()``."""
 
     def __init__(
         self,
@@ -100,10 +105,14 @@ class IamFlask:
 
     def init_app(self, app: Flask) -> None:
         iam = self._iam
+        default: Optional[Guard] = app.extensions.get(_EXT)
         if iam is None:
             config = app.config.get("ORY_IAM")
-            iam = Iam.from_config(config) if config is not None else Iam.from_env()
+            iam = default.iam if default is not None else Iam.from_config(config) if config is not None else Iam.from_env()
         guard = Guard(iam, **self._options)
+        app.extensions.setdefault(_GUARDS, {})[self] = guard
+        if default is not None:
+            return
         app.extensions[_EXT] = guard
 
         @app.before_request
@@ -121,47 +130,100 @@ class IamFlask:
 
     @staticmethod
     def guard(app: Optional[Flask] = None) -> Guard:
-        """The :class:`~ory_iam._web.Guard` of ``app`` (default: the current app)."""
+        """The default :class:`~ory_iam._web.Guard` of ``app`` (default: the current app)."""
         a = app if app is not None else current_app
         try:
             return cast(Guard, a.extensions[_EXT])
         except KeyError:
             raise RuntimeError("ory_iam.flask: IamFlask(app) / init_app(app) was not called") from None
 
+    def _own(self) -> Guard:
+        try:
+            return cast(Guard, current_app.extensions[_GUARDS][self])
+        except KeyError:
+            raise RuntimeError("ory_iam.flask: this IamFlask was not initialized for the current app") from None
 
-def _current() -> tuple[Guard, Any, Any]:
-    return IamFlask.guard(), request._get_current_object(), request.headers  # type: ignore[attr-defined]
+    def current_user(self) -> Session:
+        """This extension's tenant's session of the current request (else a 401)."""
+        return self._own().current_user(request._get_current_object(), request.headers)  # type: ignore[attr-defined]
+
+    def optional_user(self) -> Optional[Session]:
+        """The session or ``None``; an outage is still a 503."""
+        return self._own().optional_user(request._get_current_object(), request.headers)  # type: ignore[attr-defined]
+
+    def login_required(self, view: F) -> F:
+        return _login_required(self._own)(view)
+
+    def require_role(self, *roles: str, match: Literal["any", "all"] = "any") -> Callable[[F], F]:
+        return _require_role(self._own, roles, match)
+
+    def require_permission(self, namespace: str, relation: str, *, object: ObjectSource, subject: Optional[SubjectSource] = None) -> Callable[[F], F]:
+        return _require_permission(self._own, namespace, relation, object, subject)
+
+    def require_scope(
+        self, scope: Union[str, Sequence[str]] = (), *, mode: Optional[Literal["auto", "jwt", "introspect"]] = None, audience: Optional[str] = None
+    ) -> Callable[[F], F]:
+        return _require_scope(self._own, scope, mode, audience)
+
+
+_GUARDS = "ory_iam_guards"
+GetGuard = Callable[[], Guard]
+
+
+def _default() -> Guard:
+    return IamFlask.guard()
+
+
+def _guarded(get: GetGuard, check: Callable[[Guard, Any, Any], object]) -> Callable[[F], F]:
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            check(get(), request._get_current_object(), request.headers)  # type: ignore[attr-defined]
+            return view(*args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorate
+
+
+def _login_required(get: GetGuard) -> Callable[[F], F]:
+    return _guarded(get, lambda guard, req, headers: guard.current_user(req, headers))
+
+
+def _require_role(get: GetGuard, roles: Sequence[str], match: Literal["any", "all"]) -> Callable[[F], F]:
+    if not roles:
+        raise ValueError("require_role needs at least one role")
+    return _guarded(get, lambda guard, req, headers: guard.require_role(req, headers, roles, match))
+
+
+def _require_permission(
+    get: GetGuard, namespace: str, relation: str, object: ObjectSource, subject: Optional[SubjectSource]
+) -> Callable[[F], F]:
+    check_subject_source(subject)
+    return _guarded(get, lambda guard, req, headers: guard.require_permission(req, headers, namespace, relation, object, subject))
+
+
+def _require_scope(
+    get: GetGuard, scope: Union[str, Sequence[str]], mode: Optional[Literal["auto", "jwt", "introspect"]], audience: Optional[str]
+) -> Callable[[F], F]:
+    needed = scopes_of(scope)
+
+    def check(guard: Guard, _req: Any, headers: Any) -> None:
+        g.iam_principal = guard.require_scope(headers, needed, mode, audience)
+
+    return _guarded(get, check)
 
 
 def login_required(view: F) -> F:
     """The view runs only for a caller with a valid session (401 otherwise, 503 on an outage)."""
-
-    @functools.wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        guard, req, headers = _current()
-        guard.current_user(req, headers)
-        return view(*args, **kwargs)
-
-    return cast(F, wrapped)
+    return _login_required(_default)(view)
 
 
 def require_role(*roles: str, match: Literal["any", "all"] = "any") -> Callable[[F], F]:
     """The view runs only when the caller holds any (``match="all"``: every) of ``roles`` (the
     extension's ``roles`` mapping, default :func:`default_roles`); 401 without a session, 403
     without the role."""
-    if not roles:
-        raise ValueError("require_role needs at least one role")
-
-    def decorate(view: F) -> F:
-        @functools.wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            guard, req, headers = _current()
-            guard.require_role(req, headers, roles, match)
-            return view(*args, **kwargs)
-
-        return cast(F, wrapped)
-
-    return decorate
+    return _require_role(_default, roles, match)
 
 
 def require_permission(
@@ -172,18 +234,7 @@ def require_permission(
     ``namespace:object``; ``object`` is a string or ``f(request)``. 401 without a session, 403
     when denied, 503 when Keto is unreachable. A ``subject`` callback that wants the request
     raises ``TypeError`` here."""
-    check_subject_source(subject)
-
-    def decorate(view: F) -> F:
-        @functools.wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            guard, req, headers = _current()
-            guard.require_permission(req, headers, namespace, relation, object, subject)
-            return view(*args, **kwargs)
-
-        return cast(F, wrapped)
-
-    return decorate
+    return _require_permission(_default, namespace, relation, object, subject)
 
 
 def require_scope(
@@ -196,15 +247,4 @@ def require_scope(
     (Hydra; ``iam.token.authenticate``) holds every scope in ``scope``; its
     :class:`~ory_iam.IamMachinePrincipal` is ``g.iam_principal``. 401 ``invalid_token``, 403
     ``insufficient_scope``."""
-    needed = scopes_of(scope)
-
-    def decorate(view: F) -> F:
-        @functools.wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            guard, _req, headers = _current()
-            g.iam_principal = guard.require_scope(headers, needed, mode, audience)
-            return view(*args, **kwargs)
-
-        return cast(F, wrapped)
-
-    return decorate
+    return _require_scope(_default, scope, mode, audience)
