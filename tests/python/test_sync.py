@@ -290,3 +290,39 @@ def test_an_iam_built_before_fork_works_in_the_child(siam: Iam, iam_config: dict
         assert parent == {"parent": res.identity.id, "again": res.identity.id, "status": 0}
     finally:
         siam.identity.delete(res.identity.id)  # type: ignore[union-attr]
+
+
+INTERRUPT_SCENARIO = r"""
+import json, os, signal, socket, sys, threading
+from ory_iam.sync import Iam
+
+cfg = json.loads(sys.argv[1])
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen(1)
+cfg["tenants"]["customer"]["kratos"]["public_url"] = f"http://127.0.0.1:{server.getsockname()[1]}/"
+cfg["tenants"]["customer"]["http"] = {"timeout_ms": 30000, "retries": 0}
+iam = Iam.from_config(cfg)
+
+held = []
+
+def interrupt():
+    held.append(server.accept())  # the call is in flight (the connection stays open)
+    os.kill(os.getpid(), signal.SIGINT)
+
+threading.Thread(target=interrupt, daemon=True).start()
+try:
+    iam.session.whoami({"authorization": "Bearer ory_st_" + "x" * 32})
+    out = "returned"
+except KeyboardInterrupt:
+    out = "interrupted"
+print(json.dumps({"out": out}))
+"""
+
+
+def test_ctrl_c_ends_a_blocking_wait(iam_config: dict[str, Any]) -> None:
+    """SIGINT while the main thread waits (the server never answers, the timeout is 30 s):
+    KeyboardInterrupt at once, not after the timeout."""
+    r = subprocess.run([sys.executable, "-c", INTERRUPT_SCENARIO, json.dumps(sync_config(iam_config))], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads(r.stdout.strip().splitlines()[-1])["out"] == "interrupted"
