@@ -863,8 +863,9 @@ export interface Health {
   healthy: boolean
   probes: Array<HealthProbe>
   /**
-   * Servers whose major version ory-iam is not tested against, and caches that honour a
-   * change made elsewhere more than 5 minutes late.
+   * Servers whose major version ory-iam is not tested against, credentials configured to
+   * travel over plain `http://` to a host that is not loopback (config keys, never values),
+   * and caches that honour a change made elsewhere more than 5 minutes late.
    */
   warnings: Array<string>
   /** How late, at most, each enabled cache sees a change made outside this process. */

@@ -189,7 +189,19 @@ export interface ConsoleConfig {
 
 /** `tenants.<name>.oathkeeper`: keys of the Oathkeeper identity envelope. */
 export interface OathkeeperConfig {
-  /** Default `X-User`. */
+  /** `hmac` (default: the signed envelope) or `jwt` (Oathkeeper's id_token mutator). */
+  verifier?: 'hmac' | 'jwt'
+  /** `jwt`: Oathkeeper's keys, from `url` or inline `keys`; `algorithms` default RS256, ES256. */
+  jwks?: SnakeOrCamel<OathkeeperJwksConfig>
+  /** `jwt`: the token's `aud` must contain one of these. */
+  audience?: string | readonly string[]
+  /** `jwt`: the token's `iss` must be this. */
+  issuer?: string
+  /** `jwt`: tolerance for exp/nbf/iat, ms (default 5000). */
+  clock_skew_ms?: number
+  /** Refuse a `jti` seen before (default: on for hmac, off for jwt). */
+  replay_protection?: { enabled?: boolean; ttl_ms?: number }
+  /** Default `X-User` (`Authorization` with the jwt verifier). */
   identity_header?: string
   /** Default `X-User-Signature`. */
   signature_header?: string
@@ -197,6 +209,13 @@ export interface OathkeeperConfig {
   signer_keys?: readonly string[]
   /** Envelope ids remembered against replay, 1–100000000; default 100000. */
   replay_max_entries?: number
+}
+
+/** `tenants.<name>.oathkeeper.jwks` (`verifier: 'jwt'`). */
+export interface OathkeeperJwksConfig {
+  url?: string
+  keys?: { keys: readonly Record<string, unknown>[] }
+  algorithms?: string | readonly string[]
 }
 
 /** `tenants.<name>.cache`: cache lifetimes (ms) and sizes of a tenant. */
@@ -222,6 +241,11 @@ export interface HttpConfig {
   breaker_open_ms?: number
   rate_limit_per_sec?: number
   rate_limit_burst?: number
+  /** PEM bundle of extra CA certificates (besides the OS trust store and bundled roots). */
+  ca_file?: string
+  /** PEM client certificate (chain) for mutual TLS; needs `client_key_file`. */
+  client_cert_file?: string
+  client_key_file?: string
 }
 
 /** `tenants.<name>`: one tenant (self-hosted: at least one of kratos, keto, hydra, console). */
@@ -259,6 +283,10 @@ export interface RedisSessionCacheConfig {
   keys: readonly string[] | string
   /** Namespace of every Redis name (default `ory-iam`). */
   key_prefix?: string
+  /** `rediss://` only: PEM CA bundle instead of the OS trust store, and a client certificate. */
+  ca_file?: string
+  client_cert_file?: string
+  client_key_file?: string
 }
 
 /** `session_cache` as an object: `{ memory: {...} }` or `{ redis: {...} }`. */

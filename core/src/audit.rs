@@ -15,6 +15,9 @@ pub mod names {
     pub const AUTH_FAILURE_TOKEN_INACTIVE: &str = "auth.failure.token_inactive";
     pub const AUTH_FAILURE_UNSIGNED_HEADER: &str = "auth.failure.unsigned_header";
     pub const AUTH_FAILURE_UPSTREAM: &str = "auth.failure.upstream";
+    pub const AUTH_FAILURE_INVALID_SIGNATURE: &str = "auth.failure.invalid_signature";
+    pub const AUTH_FAILURE_AUDIENCE_MISMATCH: &str = "auth.failure.audience_mismatch";
+    pub const AUTH_FAILURE_REPLAY: &str = "auth.failure.replay";
     pub const AUTH_TENANT_MISMATCH: &str = "auth.tenant_mismatch";
     pub const SESSION_CACHE_REJECTED: &str = "session.cache_rejected";
     pub const AUTHZ_PERMISSION_GRANT: &str = "authz.permission.grant";

@@ -6,7 +6,7 @@ use crate::error::{Error, FieldError, Result};
 use crate::secret::Secret;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The whole library configuration (see API.md "Config").
 #[derive(Clone, Debug, Default)]
@@ -158,6 +158,58 @@ pub struct OathkeeperConfig {
     /// pushed out by newer ones could be replayed until its `exp`: size it above the number of
     /// envelopes one process accepts within the envelopes' lifetime.
     pub replay_max_entries: Option<u64>,
+    /// `hmac` (default: our signed envelope, or ory-nestjs's) or `jwt` (Oathkeeper's `id_token`
+    /// mutator: `Authorization: Bearer <JWT>` signed by keys Oathkeeper publishes).
+    pub verifier: Option<String>,
+    /// `jwt` mode: where the keys come from, and which algorithms they may sign with.
+    pub jwks: Option<OathkeeperJwks>,
+    /// `jwt` mode: the audiences a token must carry one of (unset: not checked).
+    pub audience: Vec<String>,
+    /// `jwt` mode: the issuer a token must name (unset: not checked).
+    pub issuer: Option<String>,
+    /// `jwt` mode: tolerance for `exp`/`nbf`/`iat` (default 5000 ms, at most 300000).
+    pub clock_skew_ms: Option<u64>,
+    /// Refuse an envelope id (`jti`) seen before while still valid. Default: on for `hmac`, off
+    /// for `jwt` (Oathkeeper caches its JWT per session, so repeated requests carry one `jti`).
+    pub replay_protection: Option<bool>,
+    /// `replay_protection.ttl_ms`: remember an id at most this long (default: until its `exp`).
+    pub replay_ttl_ms: Option<u64>,
+}
+
+impl OathkeeperConfig {
+    pub const VERIFIERS: &'static [&'static str] = &["hmac", "jwt"];
+    pub const DEFAULT_CLOCK_SKEW_MS: u64 = 5_000;
+
+    pub fn is_jwt(&self) -> bool {
+        self.verifier.as_deref() == Some("jwt")
+    }
+}
+
+/// `oathkeeper.jwks`: Oathkeeper's published keys (`url`, e.g.
+/// `http://oathkeeper:4456/.well-known/jwks.json`) or a JWK set given inline (`keys`).
+#[derive(Clone, Debug, Default)]
+pub struct OathkeeperJwks {
+    pub url: Option<String>,
+    pub keys: Option<Value>,
+    /// Default `RS256`, `ES256`; `none` and `HS*` are never accepted.
+    pub algorithms: Vec<String>,
+}
+
+impl OathkeeperJwks {
+    /// `url` as the folder requests are joined onto and the document's name in it
+    /// (`http://h:4456/.well-known/` and `jwks.json`), query kept.
+    pub fn split_url(&self) -> Option<(String, String)> {
+        let u = url::Url::parse(self.url.as_deref()?).ok()?;
+        let name = u.path_segments()?.next_back().unwrap_or("").to_owned();
+        let mut folder = u.clone();
+        folder.set_query(None);
+        folder.path_segments_mut().ok()?.pop().push("");
+        let path = match u.query() {
+            Some(q) => format!("{name}?{q}"),
+            None => name,
+        };
+        Some((folder.to_string(), path))
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -210,6 +262,14 @@ pub struct HttpConfig {
     pub rate_limit_per_sec: u64,
     /// Bucket size (bursts); defaults to the rate.
     pub rate_limit_burst: u64,
+    /// PEM bundle of CA certificates trusted for this tenant's `https://` servers, on top of the
+    /// OS trust store and the bundled webpki roots (a private CA). Read once, at construction.
+    pub ca_file: Option<PathBuf>,
+    /// PEM certificate (chain) presented to servers that ask for one (mutual TLS); needs
+    /// `client_key_file`. Read once, at construction.
+    pub client_cert_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `client_cert_file`.
+    pub client_key_file: Option<PathBuf>,
 }
 
 impl Default for HttpConfig {
@@ -225,6 +285,9 @@ impl Default for HttpConfig {
             breaker_open_ms: 10_000,
             rate_limit_per_sec: 0,
             rate_limit_burst: 0,
+            ca_file: None,
+            client_cert_file: None,
+            client_key_file: None,
         }
     }
 }
@@ -246,6 +309,8 @@ pub enum SessionCacheConfig {
         /// Base64 (standard alphabet) of 32 random bytes each. The first encrypts; every one
         /// decrypts (rotation: put the new key first, drop the old one once it is rolled out).
         keys: Vec<Secret>,
+        /// Certificates for a `rediss://` URL.
+        tls: RedisTlsConfig,
     },
 }
 
@@ -291,6 +356,17 @@ pub(crate) fn decode_redis_keys(keys: &[Secret]) -> std::result::Result<Vec<[u8;
 /// characters (they would make keys hard to inspect and split with `redis-cli`).
 fn valid_redis_key_prefix(prefix: &str) -> bool {
     !prefix.is_empty() && !prefix.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// TLS material for a `rediss://` session cache; all paths to PEM files, read at construction.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RedisTlsConfig {
+    /// CA bundle Redis's certificate must chain to, instead of the OS trust store.
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate (chain) for a Redis that requires one (`tls-auth-clients yes`).
+    pub client_cert_file: Option<PathBuf>,
+    /// Private key of `client_cert_file`.
+    pub client_key_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -418,9 +494,23 @@ impl IamConfig {
             }
             _ => {}
         }
-        if let SessionCacheConfig::Redis { url, key_prefix, keys } = &self.session_cache {
+        if let SessionCacheConfig::Redis { url, key_prefix, keys, tls } = &self.session_cache {
             if !url.expose().starts_with("redis://") && !url.expose().starts_with("rediss://") {
                 bad("session_cache.redis.url".into(), "must be a redis:// or rediss:// URL");
+            } else if !url.expose().starts_with("rediss://") && *tls != RedisTlsConfig::default() {
+                for (key, set) in [
+                    ("ca_file", &tls.ca_file),
+                    ("client_cert_file", &tls.client_cert_file),
+                    ("client_key_file", &tls.client_key_file),
+                ] {
+                    if set.is_some() {
+                        bad(format!("session_cache.redis.{key}"), "needs a rediss:// url (TLS)");
+                    }
+                }
+            }
+            check_key_pair(&mut bad, "session_cache.redis", &tls.client_cert_file, &tls.client_key_file);
+            if tls.ca_file.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+                bad("session_cache.redis.ca_file".into(), "must not be empty");
             }
             if key_prefix.as_deref().is_some_and(|p| !valid_redis_key_prefix(p)) {
                 bad(
@@ -497,7 +587,46 @@ impl IamConfig {
                     }
                 }
             }
-            if t.transport == Transport::Oathkeeper {
+            if let Some(o) = t.oathkeeper.as_ref().filter(|_| t.transport == Transport::Oathkeeper) {
+                if matches!(&o.verifier, Some(v) if !OathkeeperConfig::VERIFIERS.contains(&v.as_str())) {
+                    bad(at("oathkeeper.verifier"), "must be hmac or jwt");
+                }
+                if o.replay_ttl_ms == Some(0) {
+                    bad(at("oathkeeper.replay_protection.ttl_ms"), "must be greater than 0");
+                }
+                if o.clock_skew_ms.is_some_and(|ms| ms > 300_000) {
+                    bad(at("oathkeeper.clock_skew_ms"), "must be at most 300000 (5 minutes)");
+                }
+                if o.audience.iter().any(String::is_empty) {
+                    bad(at("oathkeeper.audience"), "must not be empty");
+                }
+                if let Some(j) = &o.jwks {
+                    for a in &j.algorithms {
+                        if !crate::transport::oathkeeper::JWT_ALGORITHMS.contains(&a.as_str()) {
+                            bad(
+                                at("oathkeeper.jwks.algorithms"),
+                                "must be asymmetric: RS256/384/512, PS256/384/512, ES256/384 or EdDSA",
+                            );
+                        }
+                    }
+                    if let Some(u) = &j.url {
+                        if url::Url::parse(u).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true) {
+                            bad(at("oathkeeper.jwks.url"), "must be an http(s) URL");
+                        }
+                    }
+                    if let Some(k) = &j.keys {
+                        if serde_json::from_value::<jsonwebtoken::jwk::JwkSet>(k.clone()).is_err() {
+                            bad(at("oathkeeper.jwks.keys"), "must be a JWK set ({\"keys\": [...]})");
+                        }
+                    }
+                }
+            }
+            if t.transport == Transport::Oathkeeper && t.oathkeeper.as_ref().is_some_and(OathkeeperConfig::is_jwt) {
+                let o = t.oathkeeper.as_ref().expect("checked");
+                if o.jwks.as_ref().is_none_or(|j| j.url.is_none() && j.keys.is_none()) {
+                    bad(at("oathkeeper.jwks"), "url or keys is required when verifier is jwt");
+                }
+            } else if t.transport == Transport::Oathkeeper {
                 match &t.oathkeeper {
                     Some(o) if !o.signer_keys.is_empty() => {
                         if o.signer_keys.iter().any(|k| k.is_empty()) {
@@ -527,6 +656,10 @@ impl IamConfig {
             if t.http.retries > 10 {
                 bad(at("http.retries"), "must be at most 10");
             }
+            if t.http.ca_file.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+                bad(at("http.ca_file"), "must not be empty");
+            }
+            check_key_pair(&mut bad, &at("http"), &t.http.client_cert_file, &t.http.client_key_file);
         }
         out
     }
@@ -600,8 +733,88 @@ impl TenantConfig {
     }
 }
 
+impl TenantConfig {
+    /// Credentials this tenant would send in the clear: each configured admin token, API key or
+    /// client secret whose server URL is plain `http://` to a host that is not loopback
+    /// (127.0.0.0/8, ::1, `localhost`). `(credential key, URL key)`, both relative to
+    /// `tenants.<name>.`; never the values. Reported as a warning at construction and by
+    /// `health()`.
+    pub fn plaintext_credentials(&self) -> Vec<(&'static str, &'static str)> {
+        let mut out = Vec::new();
+        let cloud_key = "cloud.api_key";
+        let mut check = |secret: bool, key: &'static str, url_key: &'static str, url: &str| {
+            if secret && !url_is_private(url) {
+                out.push((key, url_key));
+            }
+        };
+        if let Some(k) = self.effective_kratos() {
+            let key = if self.kratos.as_ref().is_some_and(|k| k.admin_token.is_some()) {
+                "kratos.admin_token"
+            } else {
+                cloud_key
+            };
+            if let Some(u) = &k.admin_url {
+                check(k.admin_token.is_some(), key, "kratos.admin_url", u);
+            }
+        }
+        if let Some(k) = self.effective_keto() {
+            let key = if self.keto.as_ref().is_some_and(|k| k.api_key.is_some()) { "keto.api_key" } else { cloud_key };
+            check(k.api_key.is_some(), key, "keto.read_url", &k.read_url);
+            check(k.api_key.is_some(), key, "keto.write_url", &k.write_url);
+        }
+        if let Some(h) = self.effective_hydra() {
+            let key = if self.hydra.as_ref().is_some_and(|h| h.admin_token.is_some()) {
+                "hydra.admin_token"
+            } else {
+                cloud_key
+            };
+            check(h.admin_token.is_some(), key, "hydra.admin_url", &h.admin_url);
+            // The client secret goes to the token and revocation endpoints (HTTP Basic).
+            check(h.client_secret.is_some(), "hydra.client_secret", "hydra.public_url", &h.public_url);
+        }
+        if let Some(c) = &self.console {
+            if let Some(u) = &c.url {
+                check(c.workspace_api_key.is_some(), "console.workspace_api_key", "console.url", u);
+            }
+        }
+        out
+    }
+}
+
+/// `https://`, or plain `http://` to a loopback host: what may carry a credential. Unparsable
+/// URLs are reported by validation, not here.
+fn url_is_private(raw: &str) -> bool {
+    let Ok(u) = url::Url::parse(raw) else { return true };
+    if u.scheme() != "http" {
+        return true;
+    }
+    match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        None => true,
+    }
+}
+
 pub fn cloud_project_url(slug: &str) -> String {
     CLOUD_PROJECT_URL_TEMPLATE.replace("{slug}", slug)
+}
+
+/// A client certificate and its key come together: each names the other when alone.
+fn check_key_pair(bad: &mut impl FnMut(String, &str), at: &str, cert: &Option<PathBuf>, key: &Option<PathBuf>) {
+    for (name, value) in [("client_cert_file", cert), ("client_key_file", key)] {
+        if value.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+            bad(format!("{at}.{name}"), "must not be empty");
+        }
+    }
+    match (cert, key) {
+        (Some(_), None) => bad(format!("{at}.client_key_file"), "required when client_cert_file is set"),
+        (None, Some(_)) => bad(format!("{at}.client_cert_file"), "required when client_key_file is set"),
+        _ => {}
+    }
 }
 
 fn check_url(bad: &mut impl FnMut(String, &str), path: String, raw: &str) {
@@ -762,6 +975,21 @@ impl Reader {
         }
     }
 
+    /// A string, or a list of strings (e.g. an audience).
+    fn string_list(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<Vec<String>> {
+        let path = join(&o.path, key);
+        match self.child(o, key)? {
+            Value::String(s) => Some(vec![s.clone()]),
+            Value::Array(a) if a.iter().all(Value::is_string) => {
+                Some(a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            }
+            _ => {
+                self.bad(path, "must be a string or a list of strings");
+                None
+            }
+        }
+    }
+
     fn boolean(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<bool> {
         let path = join(&o.path, key);
         match self.child(o, key)? {
@@ -828,8 +1056,13 @@ impl Reader {
                     let url = self.required_string(&mut ro, "url");
                     let key_prefix = self.string(&mut ro, "key_prefix");
                     let keys = self.redis_keys(&mut ro);
+                    let tls = RedisTlsConfig {
+                        ca_file: self.string(&mut ro, "ca_file").map(PathBuf::from),
+                        client_cert_file: self.string(&mut ro, "client_cert_file").map(PathBuf::from),
+                        client_key_file: self.string(&mut ro, "client_key_file").map(PathBuf::from),
+                    };
                     self.finish(ro);
-                    SessionCacheConfig::Redis { url: Secret::new(url), key_prefix, keys }
+                    SessionCacheConfig::Redis { url: Secret::new(url), key_prefix, keys, tls }
                 } else if let Some(m) = self.child(&mut o, "memory") {
                     let mut mo = self.obj("session_cache.memory", m);
                     let max = self.uint(&mut mo, "max_entries").unwrap_or(DEFAULT_MEMORY_CACHE_ENTRIES as u64);
@@ -964,8 +1197,44 @@ impl Reader {
                     Vec::new()
                 }
             };
-            t.oathkeeper =
-                Some(OathkeeperConfig { identity_header, signature_header, signer_keys, replay_max_entries });
+            let verifier = self.string(&mut c, "verifier");
+            let jwks = match self.child(&mut c, "jwks") {
+                None => None,
+                Some(v) => {
+                    let mut j = self.obj(&join(&c.path, "jwks"), v);
+                    let url = self.string(&mut j, "url");
+                    let keys = self.child(&mut j, "keys").cloned();
+                    let algorithms = self.string_list(&mut j, "algorithms").unwrap_or_default();
+                    self.finish(j);
+                    Some(OathkeeperJwks { url, keys, algorithms })
+                }
+            };
+            let audience = self.string_list(&mut c, "audience").unwrap_or_default();
+            let issuer = self.string(&mut c, "issuer");
+            let clock_skew_ms = self.uint(&mut c, "clock_skew_ms");
+            let (replay_protection, replay_ttl_ms) = match self.child(&mut c, "replay_protection") {
+                None => (None, None),
+                Some(v) => {
+                    let mut r = self.obj(&join(&c.path, "replay_protection"), v);
+                    let enabled = self.boolean(&mut r, "enabled");
+                    let ttl = self.uint(&mut r, "ttl_ms");
+                    self.finish(r);
+                    (enabled, ttl)
+                }
+            };
+            t.oathkeeper = Some(OathkeeperConfig {
+                identity_header,
+                signature_header,
+                signer_keys,
+                replay_max_entries,
+                verifier,
+                jwks,
+                audience,
+                issuer,
+                clock_skew_ms,
+                replay_protection,
+                replay_ttl_ms,
+            });
             self.finish(c);
         }
         if let Some(v) = self.child(&mut o, "cache") {
@@ -1001,6 +1270,9 @@ impl Reader {
                 breaker_open_ms: self.uint(&mut c, "breaker_open_ms").unwrap_or(d.breaker_open_ms),
                 rate_limit_per_sec: self.uint(&mut c, "rate_limit_per_sec").unwrap_or(d.rate_limit_per_sec),
                 rate_limit_burst: self.uint(&mut c, "rate_limit_burst").unwrap_or(d.rate_limit_burst),
+                ca_file: self.string(&mut c, "ca_file").map(PathBuf::from),
+                client_cert_file: self.string(&mut c, "client_cert_file").map(PathBuf::from),
+                client_key_file: self.string(&mut c, "client_key_file").map(PathBuf::from),
             };
             self.finish(c);
         }
@@ -1020,7 +1292,7 @@ pub fn accepted_keys() -> Vec<String> {
     // The probe tenant is named `<name>`: tenant names are never converted, so the paths come
     // out as the reference writes them.
     let tenant = serde_json::json!({
-        "kratos": {}, "keto": {}, "hydra": {}, "cloud": {}, "console": {}, "oathkeeper": {}, "cache": {}, "http": {},
+        "kratos": {}, "keto": {}, "hydra": {}, "cloud": {}, "console": {}, "oathkeeper": {"jwks": {}, "replay_protection": {}}, "cache": {}, "http": {},
     });
     // `session_cache` looks at `memory` only when there is no `redis`: one probe per variant.
     let probes = [
@@ -1225,10 +1497,80 @@ mod tests {
                 url: "redis://127.0.0.1:1/0".into(),
                 key_prefix: None,
                 keys: vec![],
+                tls: Default::default(),
             },
             ..c
         };
         let e = crate::cache::SessionStore::new(&hand.session_cache).err().expect("refused");
         assert_eq!(paths(&e), ["session_cache.redis.keys"]);
+    }
+
+    #[test]
+    fn only_https_or_loopback_may_carry_a_credential() {
+        for ok in [
+            "https://kratos.example.com/",
+            "http://127.0.0.1:4434/",
+            "http://127.200.0.9/",
+            "http://[::1]:4434/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://localhost:4434/",
+            "http://LocalHost./",
+            "http://admin.localhost/",
+        ] {
+            assert!(url_is_private(ok), "{ok}");
+        }
+        for bad in [
+            "http://10.0.0.1/",
+            "http://kratos-admin:4434/",
+            "http://[::2]/",
+            "http://localhost.evil.com/",
+            "http://0.0.0.0/",
+        ] {
+            assert!(!url_is_private(bad), "{bad}");
+        }
+        let c = IamConfig::from_value(&json!({"tenants": {"t": {
+            "kratos": {"public_url": "http://k:1/", "admin_url": "http://k:2/", "admin_token": "x"},
+            "keto": {"read_url": "http://127.0.0.1:1/", "write_url": "http://keto:2/", "api_key": "y"},
+            "hydra": {"public_url": "http://h:1/", "admin_url": "https://h:2/", "admin_token": "z", "client_secret": "s"},
+            "console": {"url": "http://c/", "workspace_api_key": "w"},
+        }}}))
+        .unwrap();
+        assert_eq!(
+            c.tenants["t"].plaintext_credentials(),
+            vec![
+                ("kratos.admin_token", "kratos.admin_url"),
+                ("keto.api_key", "keto.write_url"),
+                ("hydra.client_secret", "hydra.public_url"),
+                ("console.workspace_api_key", "console.url"),
+            ]
+        );
+        // No credential, no warning.
+        let c = IamConfig::from_value(
+            &json!({"tenants": {"t": {"kratos": {"public_url": "http://k/", "admin_url": "http://k:2/"}}}}),
+        )
+        .unwrap();
+        assert!(c.tenants["t"].plaintext_credentials().is_empty());
+    }
+
+    #[test]
+    fn tls_files_come_in_pairs_and_redis_tls_needs_rediss() {
+        let e = IamConfig::from_value(&json!({
+            "tenants": {"t": {"kratos": {"public_url": "http://k/"}, "http": {"client_cert_file": "c.pem", "ca_file": ""}}},
+            "session_cache": {"redis": {"url": "redis://r/0", "ca_file": "ca.pem", "client_key_file": "k.pem",
+                                        "keys": ["AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="]}},
+        }))
+        .unwrap_err();
+        let mut p = paths(&e);
+        p.sort();
+        assert_eq!(
+            p,
+            vec![
+                "session_cache.redis.ca_file",
+                "session_cache.redis.client_cert_file",
+                "session_cache.redis.client_key_file",
+                "tenants.t.http.ca_file",
+                "tenants.t.http.client_key_file",
+            ]
+        );
     }
 }

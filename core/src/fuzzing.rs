@@ -51,7 +51,7 @@ fn verifier() -> oathkeeper::Verifier {
             identity_header: None,
             signature_header: None,
             signer_keys: vec![Secret::new("other-key"), Secret::new(KEY)],
-            replay_max_entries: None,
+            ..Default::default()
         },
         false,
     )

@@ -138,9 +138,10 @@ pub struct HealthProbe {
 pub struct Health {
     pub healthy: bool,
     pub probes: Vec<HealthProbe>,
-    /// Servers whose major version ory-iam is not tested against (tenant, product, version),
-    /// and caches configured to honour a change made elsewhere late by more than
-    /// [`STALENESS_WARN_MS`].
+    /// Servers whose major version ory-iam is not tested against (tenant, product, version);
+    /// credentials configured to travel over plain `http://` to a host that is not loopback
+    /// (the config keys, never the values); and caches configured to honour a change made
+    /// elsewhere late by more than [`STALENESS_WARN_MS`].
     pub warnings: Vec<String>,
     /// How late, at most, each enabled cache of each tenant sees a change made outside this
     /// process (another service, the Ory console, another instance without a shared Redis).
@@ -365,6 +366,14 @@ impl Iam {
                     tracing::warn!(target: "ory_iam::health", tenant = %tenant, product, version = %ver, "server major version is not one ory-iam is tested against");
                     warnings.push(format!("{product} {ver} (tenant {tenant}): major version not tested by ory-iam"));
                 }
+            }
+        }
+        for t in self.reg.tenants.values() {
+            for (key, url_key) in t.plaintext_credentials.iter() {
+                let name = &t.name;
+                warnings.push(format!(
+                    "tenants.{name}.{key} is sent over plain http:// to a host that is not loopback (tenants.{name}.{url_key}); use https"
+                ));
             }
         }
         let staleness = staleness(&self.reg);

@@ -31,6 +31,8 @@ pub(crate) struct TenantContext {
     pub keto_write: Option<OryClient>,
     pub hydra_public: Option<OryClient>,
     pub hydra_admin: Option<OryClient>,
+    /// Oathkeeper's published keys (`oathkeeper.jwks.url`, `jwt` verifier).
+    pub oathkeeper_jwks: Option<OryClient>,
     /// The Ory Network console, when a workspace API key is configured.
     pub console: Option<OryClient>,
     /// The tenant's connection pool (every client above shares it), emptied by `Iam::close`.
@@ -40,6 +42,10 @@ pub(crate) struct TenantContext {
     pub op: Option<Arc<crate::telemetry::OpContext>>,
     /// Set on the context of a handle narrowed to one credential (`SessionService::with_transport`).
     pub narrowed: Option<Transport>,
+    /// Credentials configured for plain `http://` to a host that is not loopback (config keys,
+    /// see [`TenantConfig::plaintext_credentials`]); empty for an in-memory backend, which sends
+    /// nothing anywhere.
+    pub plaintext_credentials: Arc<[(&'static str, &'static str)]>,
 }
 
 impl TenantContext {
@@ -53,8 +59,13 @@ impl TenantContext {
         shared_envelopes: bool,
     ) -> Result<Self> {
         let name: Arc<str> = Arc::from(name);
+        let in_memory = transport.as_ref().is_some_and(|t| t.in_memory());
+        let plaintext: Arc<[_]> = if in_memory { Arc::new([]) } else { cfg.plaintext_credentials().into() };
+        for (key, url_key) in plaintext.iter() {
+            tracing::warn!(target: "ory_iam::config", tenant = %name, key = %format!("tenants.{name}.{key}"), url_key = %format!("tenants.{name}.{url_key}"), "credential would be sent over plain http:// to a host that is not loopback; use https");
+        }
         // One connection pool per tenant, shared by its products.
-        let pool = HttpPool::new(&cfg.http)?;
+        let pool = HttpPool::new(&name, &cfg.http)?;
         let transport = transport.unwrap_or_else(|| Arc::new(Reqwest(pool.clone())));
         let client = |base: &str, token, product| {
             OryClient::new(ClientSpec {
@@ -87,6 +98,13 @@ impl TenantContext {
                 .as_ref()
                 .map(|h| client(&h.admin_url, h.admin_token.clone(), Product::HydraAdmin))
                 .transpose()?,
+            oathkeeper_jwks: cfg
+                .oathkeeper
+                .as_ref()
+                .filter(|o| cfg.transport == Transport::Oathkeeper && o.is_jwt())
+                .and_then(|o| o.jwks.as_ref()?.split_url())
+                .map(|(folder, _)| client(&folder, None, Product::OathkeeperJwks))
+                .transpose()?,
             console: cfg
                 .console
                 .as_ref()
@@ -100,11 +118,12 @@ impl TenantContext {
                 })
                 .transpose()?,
             cookie_name: kratos.as_ref().map(|k| k.session_cookie_name().to_owned()).unwrap_or_default(),
-            oathkeeper: cfg
-                .oathkeeper
-                .as_ref()
-                .filter(|_| cfg.transport == Transport::Oathkeeper)
-                .map(|o| Arc::new(crate::transport::oathkeeper::Verifier::new(o, shared_envelopes))),
+            oathkeeper: cfg.oathkeeper.as_ref().filter(|_| cfg.transport == Transport::Oathkeeper).map(|o| {
+                let mut v = crate::transport::oathkeeper::Verifier::new(o, shared_envelopes);
+                // Replays are checked across every process sharing the Redis cache.
+                v.shared_replay = sessions.shared();
+                Arc::new(v)
+            }),
             state: Default::default(),
             config: Arc::new(cfg.clone()),
             pool,
@@ -113,6 +132,7 @@ impl TenantContext {
             audit,
             op: None,
             narrowed: None,
+            plaintext_credentials: plaintext,
         })
     }
 
@@ -127,6 +147,7 @@ impl TenantContext {
             keto_write: with(&self.keto_write),
             hydra_public: with(&self.hydra_public),
             hydra_admin: with(&self.hydra_admin),
+            oathkeeper_jwks: with(&self.oathkeeper_jwks),
             console: with(&self.console),
             op: Some(op.clone()),
             ..self.clone()

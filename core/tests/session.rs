@@ -350,7 +350,7 @@ async fn oathkeeper_envelopes_are_verified_locally() {
     assert!(iam.session().whoami_or_null(&req(&p, &s)).await.unwrap().is_none());
 
     let names: Vec<String> = sink.0.lock().unwrap().iter().map(|e| e.name.clone()).collect();
-    for want in ["auth.success", "auth.failure.malformed", "auth.failure.unsigned_header", "auth.tenant_mismatch"] {
+    for want in ["auth.success", "auth.failure.replay", "auth.failure.unsigned_header", "auth.tenant_mismatch"] {
         assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
     }
 }

@@ -297,3 +297,26 @@ test('guard composition: class + handler roles and stacked permissions all hold;
   assert.equal((await srv.get('/open-class/admin', bearer(bob))).status, 403)
   assert.equal((await srv.get('/open-class/admin', bearer(alice))).status, 200)
 })
+
+test('SessionGuard behind the stack\'s real Oathkeeper (verifier jwt): the JWT is the identity', async () => {
+  const { stack } = require('./helpers.js')
+  const ok = stack().oathkeeper
+  const user = await register(iam, 'customer', 'nest-oathkeeper')
+  created.push(['customer', user.id])
+  const echo = await (await fetch(`${ok.proxy_url}bearer/anything`, { headers: bearer(user) })).json()
+  const cfg = iamConfig()
+  cfg.tenants.customer.transport = 'oathkeeper'
+  cfg.tenants.customer.oathkeeper = { verifier: 'jwt', jwks: { url: ok.jwks_url }, audience: ok.audience, issuer: ok.issuer }
+  const edge = Iam.fromConfig(cfg)
+  const behind = await serve(appTs.appModule({ iam: edge, tenant: 'customer' }))
+  try {
+    const r = await behind.get('/me', { authorization: echo.headers.authorization })
+    assert.equal(r.status, 200)
+    assert.deepEqual(await r.json(), { id: user.id, tenant: 'customer' })
+    assert.equal((await behind.get('/me', bearer(user))).status, 401, 'a Kratos token is not an Oathkeeper JWT')
+    assert.equal((await behind.get('/me')).status, 401)
+  } finally {
+    await behind.close()
+    await edge.close()
+  }
+})

@@ -4,6 +4,9 @@
 // in the reference's snake_case, `camelConfig` in camelCase.
 import type { IamConfig, SnakeOrCamel, TenantConfig } from '../../bindings-node/ory-iam'
 
+// ca.pem, client.pem and client.key, read when an Iam is built (config-types.test.js writes them).
+const tls = process.env.ORY_IAM_TYPED_TLS_DIR ?? '/etc/ory-iam/tls'
+
 const tenant: TenantConfig = {
   mode: 'cloud',
   transport: 'oathkeeper',
@@ -23,7 +26,18 @@ const tenant: TenantConfig = {
   },
   cloud: { project_slug: 'happy-cat-123', api_key: 'ory_pat_x' },
   console: { url: 'https://api.console.ory.sh', workspace_api_key: 'ory_wak_x' },
-  oathkeeper: { identity_header: 'X-User', signature_header: 'X-User-Signature', signer_keys: ['k1', 'k2'], replay_max_entries: 1000 },
+  oathkeeper: {
+    verifier: 'jwt',
+    identity_header: 'Authorization',
+    signature_header: 'X-User-Signature',
+    signer_keys: ['k1', 'k2'],
+    replay_max_entries: 1000,
+    jwks: { url: 'http://127.0.0.1:4456/.well-known/jwks.json', keys: { keys: [] }, algorithms: ['RS256', 'ES256'] },
+    audience: ['my-app'],
+    issuer: 'http://127.0.0.1:4455/',
+    clock_skew_ms: 2000,
+    replay_protection: { enabled: false, ttl_ms: 60000 },
+  },
   cache: {
     session_ttl_ms: 60000,
     permission_ttl_ms: 5000,
@@ -44,13 +58,25 @@ const tenant: TenantConfig = {
     breaker_open_ms: 10000,
     rate_limit_per_sec: 100,
     rate_limit_burst: 10,
+    ca_file: `${tls}/ca.pem`,
+    client_cert_file: `${tls}/client.pem`,
+    client_key_file: `${tls}/client.key`,
   },
 }
 
 export const snakeConfig: IamConfig = {
   tenants: { customer: tenant },
   default_tenant: 'customer',
-  session_cache: { redis: { url: 'redis://127.0.0.1:6379/0', keys: ['MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY='], key_prefix: 'my-app' } },
+  session_cache: {
+    redis: {
+      url: 'rediss://127.0.0.1:6380/0',
+      keys: ['MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY='],
+      key_prefix: 'my-app',
+      ca_file: `${tls}/ca.pem`,
+      client_cert_file: `${tls}/client.pem`,
+      client_key_file: `${tls}/client.key`,
+    },
+  },
   audit: { sink: 'none' },
 }
 

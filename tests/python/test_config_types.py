@@ -5,7 +5,15 @@ key with the typed value types is accepted. Needs no servers."""
 
 from __future__ import annotations
 
+import datetime
+import pathlib
+
 from typing import Any, Dict, Literal, Mapping, Optional, TypedDict, Union, get_args, get_origin, get_type_hints, is_typeddict
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 import ory_iam
 from ory_iam import _ory_iam
@@ -14,10 +22,16 @@ from ory_iam.config import IamConfigDict
 from typed_usage import every_key_config, memory_cache_config
 
 
+# Keys whose value is a JSON document of its own (a JWK set), not config keys: walks stop there.
+OPAQUE = {"tenants.<name>.oathkeeper.jwks.keys"}
+
+
 def _typed_paths(tp: Any, prefix: str = "") -> set[str]:
     """Every key path a value of type `tp` can hold: TypedDict keys, `Dict[str, X]` as `<name>`,
     every member of a Union; scalars, literals and lists end a path."""
     out: set[str] = set()
+    if prefix in OPAQUE:
+        return out
     origin = get_origin(tp)
     if is_typeddict(tp):
         for key, hint in get_type_hints(tp).items():
@@ -43,7 +57,7 @@ def _value_paths(v: Mapping[str, Any], prefix: str = "") -> set[str]:
         if path == "tenants":
             for tenant in value.values():
                 out |= _value_paths(tenant, "tenants.<name>")
-        elif isinstance(value, Mapping):
+        elif isinstance(value, Mapping) and path not in OPAQUE:
             out |= _value_paths(value, path)
     return out
 
@@ -102,9 +116,30 @@ def test_typed_usage_sets_every_accepted_key() -> None:
     _compare("tests/python/typed_usage.py's configs", have, set(_ory_iam._accepted_config_keys()))
 
 
-async def test_a_config_with_every_key_in_its_typed_form_is_accepted() -> None:
+def _tls_files(d: pathlib.Path) -> str:
+    """ca.pem, client.pem and client.key: one self-signed certificate and its key, enough for
+    files that are read and checked (not used for a handshake) when the Iam is built."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ory-iam typed config")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    (d / "ca.pem").write_bytes(pem)
+    (d / "client.pem").write_bytes(pem)
+    (d / "client.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(d)
+
+
+async def test_a_config_with_every_key_in_its_typed_form_is_accepted(tmp_path: pathlib.Path) -> None:
     # The value types of the TypedDicts (ints, bools, lists of str, literals) are what the reader
     # takes: building fails with IamConfigurationError on any type or value it refuses.
-    for config in (every_key_config(), memory_cache_config()):
+    for config in (every_key_config(_tls_files(tmp_path)), memory_cache_config()):
         iam = ory_iam.Iam.from_config(config)
         await iam.close()

@@ -58,7 +58,8 @@ def fastapi_subjects(iam: ory_iam.Iam) -> None:
 # Typed configuration (ory_iam.config): mypy checks every key and value of an annotated literal.
 # tests/python/test_config_types.py builds an Iam from these, and checks that together they set
 # every key the config reader accepts.
-def every_key_config() -> IamConfigDict:
+def every_key_config(tls_dir: str = "/etc/ory-iam/tls") -> IamConfigDict:
+    """``tls_dir`` holds ca.pem, client.pem and client.key (read when the Iam is built)."""
     tenant: TenantConfigDict = {
         "mode": "cloud",
         "transport": "oathkeeper",
@@ -83,7 +84,18 @@ def every_key_config() -> IamConfigDict:
         },
         "cloud": {"project_slug": "happy-cat-123", "api_key": "ory_pat_x"},
         "console": {"url": "https://api.console.ory.sh", "workspace_api_key": "ory_wak_x"},
-        "oathkeeper": {"identity_header": "X-User", "signature_header": "X-User-Signature", "signer_keys": ["k1", "k2"], "replay_max_entries": 1000},
+        "oathkeeper": {
+            "verifier": "jwt",
+            "identity_header": "Authorization",
+            "signature_header": "X-User-Signature",
+            "signer_keys": ["k1", "k2"],
+            "replay_max_entries": 1000,
+            "jwks": {"url": "http://127.0.0.1:4456/.well-known/jwks.json", "keys": {"keys": []}, "algorithms": ["RS256", "ES256"]},
+            "audience": ["my-app"],
+            "issuer": "http://127.0.0.1:4455/",
+            "clock_skew_ms": 2000,
+            "replay_protection": {"enabled": False, "ttl_ms": 60000},
+        },
         "cache": {
             "session_ttl_ms": 60000,
             "permission_ttl_ms": 5000,
@@ -104,12 +116,24 @@ def every_key_config() -> IamConfigDict:
             "breaker_open_ms": 10000,
             "rate_limit_per_sec": 100,
             "rate_limit_burst": 10,
+            "ca_file": f"{tls_dir}/ca.pem",
+            "client_cert_file": f"{tls_dir}/client.pem",
+            "client_key_file": f"{tls_dir}/client.key",
         },
     }
     return {
         "tenants": {"customer": tenant},
         "default_tenant": "customer",
-        "session_cache": {"redis": {"url": "redis://127.0.0.1:6379/0", "keys": ["MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="], "key_prefix": "my-app"}},
+        "session_cache": {
+            "redis": {
+                "url": "rediss://127.0.0.1:6380/0",
+                "keys": ["MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="],
+                "key_prefix": "my-app",
+                "ca_file": f"{tls_dir}/ca.pem",
+                "client_cert_file": f"{tls_dir}/client.pem",
+                "client_key_file": f"{tls_dir}/client.key",
+            }
+        },
         "audit": {"sink": "none"},
     }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build pinned Ory servers (Kratos, Keto, Hydra) from the Go module proxy into a cache outside
+# Build pinned Ory servers (Kratos, Keto, Hydra, Oathkeeper) from the Go module proxy into a cache outside
 # the repository, keyed by version. Reuses binaries that are already there.
 #
 # Why a wrapper module: each server's go.mod has `replace` lines pointing at in-repo folders that
@@ -143,6 +143,19 @@ func main() { cmd.Execute() }' \
 "$HYDRA_REPLACES" ''
 }
 
+# Oathkeeper (issue 22): the identity and access proxy users put in front of their apps, with
+# the `id_token` mutator whose JWTs the `oathkeeper` transport verifies.
+build_oathkeeper() {
+  build oathkeeper "$OATHKEEPER_VERSION" github.com/ory/oathkeeper \
+'package main
+
+import "github.com/ory/oathkeeper/cmd"
+
+func main() { cmd.Execute() }' \
+    '' github.com/ory/oathkeeper/x.Version \
+"$OATHKEEPER_REPLACES" ''
+}
+
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(kratos keto hydra)
+[ ${#targets[@]} -gt 0 ] || targets=(kratos keto hydra oathkeeper)
 for t in "${targets[@]}"; do "build_$t"; done

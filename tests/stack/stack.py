@@ -6,8 +6,8 @@
     stack.py status         alive/ready per service; exit 0 only when all are
     stack.py logs [N]       the last N lines (default 40) of every server log
 
-Real servers only: Kratos, Keto and Hydra built from the Go module proxy by build.sh, Debian's
-redis-server. Everything listens on 127.0.0.1 on free ports. Standard library only.
+Real servers only: Kratos, Keto, Hydra and Oathkeeper built from the Go module proxy by build.sh,
+Debian's redis-server. Everything listens on 127.0.0.1 on free ports. Standard library only.
 
 State lives in <repo>/.stack/ (or $ORY_IAM_STACK_DIR, e.g. for a private stack next to a shared
 one): rendered configs, SQLite files, logs/<service>.log, pids.json, stack.json.
@@ -41,6 +41,7 @@ CACHE = pathlib.Path(os.environ.get("ORY_IAM_CACHE", pathlib.Path.home() / ".cac
 TENANTS = ("customer", "admin")
 SESSION_LIFESPAN = {"customer": "1h", "admin": "3s"}
 CONSOLE_KEY = "ory_wak_ory_iam_test_console"
+OATHKEEPER_AUDIENCE = "ory-iam-tests"
 KETO_NAMESPACES = ["documents", "groups", "folders"]  # must match keto.yml.tmpl
 KETO_MAX_BATCH = 100  # Keto's limit.max_batch_check_size (its default is 10)
 # Seconds for all servers to answer ready (a warm start takes ~2 s; slow CI machines may need more).
@@ -53,9 +54,10 @@ STOP_GRACE = 10.0  # seconds between SIGTERM and SIGKILL
 def pinned_versions() -> dict[str, str]:
     """The versions build.sh builds (versions.sh is the single source of truth)."""
     out = subprocess.run(
-        ["bash", "-c", f"source '{HERE / 'versions.sh'}'; echo $KRATOS_VERSION $KETO_VERSION $HYDRA_VERSION"],
+        ["bash", "-c", f"source '{HERE / 'versions.sh'}'; "
+                 "echo $KRATOS_VERSION $KETO_VERSION $HYDRA_VERSION $OATHKEEPER_VERSION"],
         capture_output=True, text=True, check=True).stdout.split()
-    return dict(zip(("kratos", "keto", "hydra"), out))
+    return dict(zip(("kratos", "keto", "hydra", "oathkeeper"), out))
 
 
 def free_ports(n: int) -> list[int]:
@@ -204,6 +206,8 @@ def readiness_urls(stack: dict[str, Any]) -> dict[str, str]:
     checks["keto write"] = stack["keto"]["write_url"] + "health/ready"
     checks["hydra public"] = stack["hydra"]["public_url"] + "health/ready"
     checks["hydra admin"] = stack["hydra"]["admin_url"] + "health/ready"  # no /admin prefix in Hydra
+    checks["oathkeeper api"] = stack["oathkeeper"]["api_url"] + "health/ready"
+    checks["oathkeeper upstream"] = stack["oathkeeper"]["upstream_url"]
     return checks
 
 
@@ -300,7 +304,7 @@ def launch(pids: dict[str, dict[str, int]]) -> dict[str, Any]:
     runs, so the caller can stop them on failure), wait until all are ready, write stack.json."""
     v = pinned_versions()
     bins = {k: str(CACHE / "bin" / f"{k}-{ver}") for k, ver in v.items()}
-    ports = iter(free_ports(14))
+    ports = iter(free_ports(17))
     # Nothing listens on the helper port: it is reserved for a test's own HTTP helper (login/consent
     # app for Hydra, return URL for Kratos). Every ui/login/return URL of the servers points at it.
     helper_port = next(ports)
@@ -360,6 +364,29 @@ def launch(pids: dict[str, dict[str, int]]) -> dict[str, Any]:
     pids["console"] = start("console", [sys.executable, str(ROOT / "tests" / "console" / "fake_console.py"),
                                         "--port", str(console_port), "--key", CONSOLE_KEY])
     stack["console"] = {"url": f"http://127.0.0.1:{console_port}/", "workspace_api_key": CONSOLE_KEY}
+    # Oathkeeper (issue 22) in front of an echo upstream, authenticating against the customer
+    # Kratos; its id_token mutator signs with a key generated here (test-only, like every secret
+    # of the stack) and publishes it at the API's /.well-known/jwks.json.
+    okp, oka, echo_port = next(ports), next(ports), next(ports)
+    upstream = f"http://127.0.0.1:{echo_port}"
+    pids["echo"] = start("echo", [sys.executable, str(HERE / "echo.py"), "--port", str(echo_port)])
+    jwks_file = STATE / "oathkeeper.jwks.json"
+    with open(jwks_file, "wb") as out:
+        subprocess.run([bins["oathkeeper"], "credentials", "generate", "--alg", "RS256"], stdout=out, check=True,
+                       env=clean_env(), cwd=STATE)
+    rules = render("oathkeeper.rules.json.tmpl", STATE / "oathkeeper.rules.json",
+                   {"PROXY_PORT": okp, "UPSTREAM": upstream})
+    proxy_url = f"http://127.0.0.1:{okp}/"
+    cfg = render("oathkeeper.yml.tmpl", STATE / "oathkeeper.yml", {
+        "VERSION": v["oathkeeper"], "PROXY_PORT": okp, "API_PORT": oka, "RULES_FILE": rules, "JWKS_FILE": jwks_file,
+        "KRATOS_PUBLIC": stack["kratos"]["customer"]["public_url"],
+        "COOKIE_NAME": stack["kratos"]["customer"]["session_cookie_name"],
+        "ISSUER": proxy_url, "AUDIENCE": OATHKEEPER_AUDIENCE})
+    pids["oathkeeper"] = start("oathkeeper", [bins["oathkeeper"], "serve", "-c", str(cfg), "--sqa-opt-out"])
+    stack["oathkeeper"] = {"proxy_url": proxy_url, "api_url": f"http://127.0.0.1:{oka}/",
+                           "jwks_url": f"http://127.0.0.1:{oka}/.well-known/jwks.json",
+                           "upstream_url": upstream + "/", "issuer": proxy_url, "audience": OATHKEEPER_AUDIENCE,
+                           "tenant": "customer", "jwks_file": str(jwks_file), "bin": bins["oathkeeper"]}
     PIDS.write_text(json.dumps(pids, indent=2))
 
     wait_ready(stack, pids)
@@ -376,6 +403,8 @@ def launch(pids: dict[str, dict[str, int]]) -> dict[str, Any]:
         "kratos": version(stack["kratos"]["customer"]["admin_url"] + "admin/version"),
         "keto": version(stack["keto"]["read_url"] + "version"),
         "hydra": version(stack["hydra"]["admin_url"] + "version"),
+        # Oathkeeper v0.40.9's API has no /version route (404): the pinned version it was built at.
+        "oathkeeper": v["oathkeeper"],
         "redis": next((w.split("=", 1)[1] for w in redis_v if w.startswith("v=")), "unknown"),
     }
     stack["logs_dir"] = str(LOGS)
@@ -432,6 +461,8 @@ def summary(stack: dict[str, Any], headline: str) -> None:
     lines.append(f"  keto      read {stack['keto']['read_url']}  write {stack['keto']['write_url']}")
     lines.append(f"  hydra     public {stack['hydra']['public_url']}  admin {stack['hydra']['admin_url']}")
     lines.append(f"  redis     {stack['redis']['url']}")
+    ok = stack["oathkeeper"]
+    lines.append(f"  oathkeeper proxy {ok['proxy_url']}  api {ok['api_url']}  upstream {ok['upstream_url']}")
     lines.append(f"  helper    {stack['helper']['base_url']} (reserved, nothing listens)")
     lines.append(f"  config    {STACK_JSON}")
     print("\n".join(lines))

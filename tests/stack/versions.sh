@@ -24,5 +24,8 @@ KETO_REPLACES='replace (
 	github.com/opencontainers/runc => github.com/opencontainers/runc v1.1.12
 )'
 
+OATHKEEPER_VERSION=v0.40.9
+OATHKEEPER_REPLACES='replace github.com/mattn/go-sqlite3 => github.com/mattn/go-sqlite3 v1.14.10'
+
 HYDRA_VERSION=v2.3.0
 HYDRA_REPLACES='replace github.com/gobuffalo/pop/v6 => github.com/ory/pop/v6 v6.2.1-0.20241121111754-e5dfc0f3344b'

@@ -608,8 +608,9 @@ class Staleness(_Dto):
 class Health(_Dto):
     healthy: bool
     probes: list[HealthProbe] = field(default_factory=list)
-    #: Servers whose major version ory-iam is not tested against, and caches that honour a
-    #: change made elsewhere more than 5 minutes late.
+    #: Servers whose major version ory-iam is not tested against, credentials configured to
+    #: travel over plain ``http://`` to a host that is not loopback (config keys, never values),
+    #: and caches that honour a change made elsewhere more than 5 minutes late.
     warnings: list[str] = field(default_factory=list)
     #: How late, at most, each enabled cache sees a change made outside this process.
     staleness: list[Staleness] = field(default_factory=list)

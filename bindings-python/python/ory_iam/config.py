@@ -21,7 +21,7 @@ types name exactly the keys the reader accepts.
 
 from __future__ import annotations
 
-from typing import Dict, List, Literal, Optional, TypedDict, Union
+from typing import Any, Dict, List, Literal, Optional, TypedDict, Union
 
 __all__ = [
     "IamConfigDict",
@@ -114,13 +114,37 @@ class ConsoleConfigDict(TypedDict, total=False):
     workspace_api_key: Optional[str]
 
 
-class OathkeeperConfigDict(TypedDict, total=False):
-    """``tenants.<name>.oathkeeper``: keys of the Oathkeeper identity envelope."""
+class OathkeeperJwksConfigDict(TypedDict, total=False):
+    """``tenants.<name>.oathkeeper.jwks``: Oathkeeper's keys (``verifier: jwt``)."""
 
+    url: Optional[str]
+    #: A JWK set given inline: ``{"keys": [...]}``.
+    keys: Optional[Dict[str, Any]]
+    algorithms: Union[List[str], str, None]
+
+
+class OathkeeperReplayConfigDict(TypedDict, total=False):
+    """``tenants.<name>.oathkeeper.replay_protection``."""
+
+    enabled: Optional[bool]
+    #: Remember an id at most this long (default: until its ``exp``).
+    ttl_ms: Optional[int]
+
+
+class OathkeeperConfigDict(TypedDict, total=False):
+    """``tenants.<name>.oathkeeper``: the HMAC envelope (``verifier: hmac``) or Oathkeeper's
+    ``id_token`` JWTs (``verifier: jwt``)."""
+
+    verifier: Optional[Literal["hmac", "jwt"]]
     identity_header: Optional[str]
     signature_header: Optional[str]
     signer_keys: Optional[List[str]]
     replay_max_entries: Optional[int]
+    jwks: Optional[OathkeeperJwksConfigDict]
+    audience: Union[List[str], str, None]
+    issuer: Optional[str]
+    clock_skew_ms: Optional[int]
+    replay_protection: Optional[OathkeeperReplayConfigDict]
 
 
 class CacheConfigDict(TypedDict, total=False):
@@ -148,6 +172,11 @@ class HttpConfigDict(TypedDict, total=False):
     breaker_open_ms: Optional[int]
     rate_limit_per_sec: Optional[int]
     rate_limit_burst: Optional[int]
+    #: PEM bundle of extra CA certificates (besides the OS trust store and bundled roots).
+    ca_file: Optional[str]
+    #: PEM client certificate (chain) for mutual TLS; needs ``client_key_file``.
+    client_cert_file: Optional[str]
+    client_key_file: Optional[str]
 
 
 class TenantConfigDict(TypedDict, total=False):
@@ -185,6 +214,10 @@ class RedisSessionCacheConfigDict(_RedisRequired, total=False):
 
     #: Namespace of every Redis name (default ``ory-iam``).
     key_prefix: Optional[str]
+    #: ``rediss://`` only: PEM CA bundle instead of the OS trust store, and a client certificate.
+    ca_file: Optional[str]
+    client_cert_file: Optional[str]
+    client_key_file: Optional[str]
 
 
 class SessionCacheConfigDict(TypedDict, total=False):

@@ -28,7 +28,7 @@ pub(crate) const CACHE_OP_TIMEOUT: Duration = Duration::from_millis(250);
 pub(crate) enum Backend {
     None,
     Memory(memory::MemoryCache),
-    Redis(redis_store::RedisCache),
+    Redis(Box<redis_store::RedisCache>),
 }
 
 /// What the session cache holds for a credential.
@@ -130,7 +130,7 @@ impl SessionStore {
         let backend = match cfg {
             SessionCacheConfig::None => Backend::None,
             SessionCacheConfig::Memory { max_entries } => Backend::Memory(memory::MemoryCache::new(*max_entries)),
-            SessionCacheConfig::Redis { url, keys, .. } => {
+            SessionCacheConfig::Redis { url, keys, tls, .. } => {
                 // Checked by the config's validation too; a hand-built config that skipped it
                 // still never gets an unauthenticated shared cache.
                 let keys = crate::config::decode_redis_keys(keys).map_err(|problems| {
@@ -139,7 +139,7 @@ impl SessionStore {
                     )
                 })?;
                 let prefix = cfg.redis_key_prefix().unwrap_or(crate::config::DEFAULT_REDIS_KEY_PREFIX);
-                Backend::Redis(redis_store::RedisCache::new(url, sealed::Namespace::new(prefix, &keys))?)
+                Backend::Redis(Box::new(redis_store::RedisCache::new(url, tls, sealed::Namespace::new(prefix, &keys))?))
             }
         };
         Ok(SessionStore { backend, inflight: Mutex::new(HashMap::new()), evictions: Default::default() })
@@ -199,6 +199,20 @@ impl SessionStore {
     }
 
     /// Drop one cached credential.
+    /// Whether the cache is shared between processes (Redis).
+    pub fn shared(&self) -> bool {
+        matches!(self.backend, Backend::Redis(_))
+    }
+
+    /// Replay protection shared through Redis (see `RedisCache::first_sighting`); `None`
+    /// without Redis or when it is unavailable.
+    pub async fn first_sighting(&self, tenant: &str, jti: &str, ttl: Duration) -> Option<bool> {
+        match &self.backend {
+            Backend::Redis(r) => r.first_sighting(tenant, jti, ttl).await,
+            _ => None,
+        }
+    }
+
     pub async fn evict_key(&self, key: &str) {
         self.evicted();
         match &self.backend {

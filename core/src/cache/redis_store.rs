@@ -6,8 +6,10 @@
 
 use super::sealed::Namespace;
 use super::{Lookup, Rejection, CACHE_OP_TIMEOUT};
+use crate::config::RedisTlsConfig;
 use crate::dto::Session;
 use crate::error::{Error, Result};
+use crate::http::tls::PemFiles;
 use crate::secret::Secret;
 use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
@@ -45,9 +47,28 @@ fn now_ms() -> u64 {
 }
 
 impl RedisCache {
-    pub fn new(url: &Secret, ns: Namespace) -> Result<Self> {
-        let client = redis::Client::open(url.expose())
-            .map_err(|_| Error::configuration("session_cache.redis.url is not a valid Redis URL"))?;
+    /// A `rediss://` URL connects with TLS (rustls): the server's certificate must chain to
+    /// `tls.ca_file` when set, else to the OS trust store; `tls.client_cert_file`/`client_key_file`
+    /// are presented to a Redis that asks for a client certificate.
+    pub fn new(url: &Secret, tls: &RedisTlsConfig, ns: Namespace) -> Result<Self> {
+        let invalid = || Error::configuration("session_cache.redis.url is not a valid Redis URL");
+        let client = if *tls == RedisTlsConfig::default() {
+            redis::Client::open(url.expose()).map_err(|_| invalid())?
+        } else {
+            let pem = PemFiles::load(
+                "session_cache.redis",
+                tls.ca_file.as_deref(),
+                tls.client_cert_file.as_deref(),
+                tls.client_key_file.as_deref(),
+            )?;
+            let certs = redis::TlsCertificates {
+                client_tls: pem
+                    .client
+                    .map(|(client_cert, client_key)| redis::ClientTlsConfig { client_cert, client_key }),
+                root_cert: pem.ca,
+            };
+            redis::Client::build_with_tls(url.expose(), certs).map_err(|_| invalid())?
+        };
         Ok(RedisCache { client, conn: tokio::sync::Mutex::new(None), closed: AtomicBool::new(false), ns })
     }
 
@@ -167,6 +188,17 @@ impl RedisCache {
             .arg(ms.max(60_000))
             .ignore();
         let _: Option<()> = self.run("put", pipe.query_async(&mut c)).await;
+    }
+
+    /// Record `jti` for `ttl` unless some process sharing this Redis did: `Some(true)` the first
+    /// sighting, `Some(false)` a replay, `None` Redis unavailable.
+    pub async fn first_sighting(&self, tenant: &str, jti: &str, ttl: Duration) -> Option<bool> {
+        let mut c = self.conn().await?;
+        let ms = ttl.as_millis().clamp(1, u128::from(u64::MAX)) as u64;
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.ns.jti_name(tenant, jti)).arg(1).arg("NX").arg("PX").arg(ms);
+        let set: Option<Option<String>> = self.run("replay", cmd.query_async(&mut c)).await;
+        set.map(|r| r.is_some())
     }
 
     pub async fn evict_key(&self, key: &str) {

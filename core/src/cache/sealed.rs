@@ -88,6 +88,17 @@ impl Namespace {
         name.starts_with(&self.session_prefix)
     }
 
+    /// The marker of an Oathkeeper envelope id seen by any process sharing this Redis (replay
+    /// protection): a keyed hash, so Redis shows no envelope ids.
+    pub fn jti_name(&self, tenant: &str, jti: &str) -> String {
+        let mut m = self.keys[0].names.clone();
+        m.update(b"jti\0");
+        m.update(tenant.as_bytes());
+        m.update(b"\0");
+        m.update(jti.as_bytes());
+        format!("{}:jti:{}", self.prefix, hex(&m.finalize().into_bytes()))
+    }
+
     /// The set of entry names of one session, for `evict_session`.
     pub fn sid_name(&self, tenant: &str, sid: &str) -> String {
         format!("{}:sid:{tenant}:{sid}", self.prefix)

@@ -5,6 +5,7 @@
 
 mod breaker;
 mod limiter;
+pub(crate) mod tls;
 pub(crate) mod transport;
 
 pub(crate) use breaker::Breakers;
@@ -31,6 +32,8 @@ pub enum Product {
     HydraPublic,
     HydraAdmin,
     Console,
+    /// Oathkeeper's JWKS (the `jwt` verifier of the `oathkeeper` transport).
+    OathkeeperJwks,
 }
 
 impl Product {
@@ -43,6 +46,7 @@ impl Product {
             Product::HydraPublic => "hydra-public",
             Product::HydraAdmin => "hydra-admin",
             Product::Console => "console",
+            Product::OathkeeperJwks => "oathkeeper-jwks",
         }
     }
 }
@@ -579,6 +583,8 @@ fn retry_after(h: &HeaderMap) -> Option<Duration> {
 /// are its sockets, and are neither used nor closed in the child (see [`crate::runtime`]).
 pub(crate) struct HttpPool {
     cfg: HttpConfig,
+    /// Read from the files once: a client rebuilt after `fork()` gets the same certificates.
+    tls: tls::TlsMaterial,
     slot: arc_swap::ArcSwapOption<PoolGeneration>,
 }
 
@@ -600,12 +606,20 @@ impl Drop for PoolGeneration {
 }
 
 impl HttpPool {
-    pub fn new(cfg: &HttpConfig) -> Result<Arc<HttpPool>> {
+    /// `tenant` names the config keys of TLS files that cannot be used.
+    pub fn new(tenant: &str, cfg: &HttpConfig) -> Result<Arc<HttpPool>> {
+        let tls = tls::PemFiles::load(
+            &format!("tenants.{tenant}.http"),
+            cfg.ca_file.as_deref(),
+            cfg.client_cert_file.as_deref(),
+            cfg.client_key_file.as_deref(),
+        )?
+        .material();
         let first = PoolGeneration {
             generation: crate::runtime::fork_generation(),
-            client: std::mem::ManuallyDrop::new(build_http(cfg)?),
+            client: std::mem::ManuallyDrop::new(build_http(cfg, &tls)?),
         };
-        Ok(Arc::new(HttpPool { cfg: cfg.clone(), slot: arc_swap::ArcSwapOption::from_pointee(first) }))
+        Ok(Arc::new(HttpPool { cfg: cfg.clone(), tls, slot: arc_swap::ArcSwapOption::from_pointee(first) }))
     }
 
     /// This process's client, or `None` once closed.
@@ -616,7 +630,7 @@ impl HttpPool {
             if cur.generation == generation {
                 return Some((*cur.client).clone());
             }
-            let client = build_http(&self.cfg).ok()?;
+            let client = build_http(&self.cfg, &self.tls).ok()?;
             let fresh = Arc::new(PoolGeneration { generation, client: std::mem::ManuallyDrop::new(client) });
             let prev = self.slot.compare_and_swap(&cur, Some(fresh.clone()));
             if prev.as_ref().is_some_and(|p| Arc::ptr_eq(p, &cur)) {
@@ -641,10 +655,19 @@ pub(crate) fn closed_error(tenant: &str) -> Error {
 }
 
 /// Build the shared `reqwest` client for one tenant. No redirects are followed: every redirect
-/// Ory sends is something the caller must see (browser flows) or a misconfiguration.
-pub(crate) fn build_http(cfg: &HttpConfig) -> Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_millis(cfg.connect_timeout_ms))
+/// Ory sends is something the caller must see (browser flows) or a misconfiguration. Servers are
+/// trusted when their certificate chains to the OS trust store, the bundled webpki roots or the
+/// tenant's `http.ca_file`.
+pub(crate) fn build_http(cfg: &HttpConfig, tls: &tls::TlsMaterial) -> Result<reqwest::Client> {
+    // The bundled webpki roots are reqwest's; the OS store is added from the process-wide copy.
+    let mut b = reqwest::Client::builder();
+    for root in tls::os_roots().iter().chain(&tls.roots) {
+        b = b.add_root_certificate(root.clone());
+    }
+    if let Some(id) = &tls.identity {
+        b = b.identity(id.clone());
+    }
+    b.connect_timeout(Duration::from_millis(cfg.connect_timeout_ms))
         .redirect(reqwest::redirect::Policy::none())
         // Below the servers' idle timeouts, so a pooled connection is not reused just as the server
         // closes it.

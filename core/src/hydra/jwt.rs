@@ -8,7 +8,7 @@
 //! the signature alone does not say which kind a token is (see [`check_access_shape`]).
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::Call;
+use crate::http::{Call, OryClient};
 use crate::tenancy::TenantContext;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -96,13 +96,22 @@ fn unauthorized(t: &TenantContext, why: &str) -> Error {
 }
 
 impl JwksCache {
-    async fn fetch(t: &TenantContext) -> Result<JwkSet> {
-        let c = t.hydra_public.as_ref().ok_or_else(|| t.missing("hydra.public_url", "token verification"))?;
-        let r = c.send(Call::get(".well-known/jwks.json")).await?;
+    async fn fetch(c: &OryClient, path: &str) -> Result<JwkSet> {
+        let r = c.send(Call::get(path)).await?;
         c.decode(&r)
     }
 
-    async fn key(&self, t: &TenantContext, kid: &str) -> Result<Jwk> {
+    /// A key of the set fetched within `cache.jwks_ttl_ms`, without waiting (`None`: unknown,
+    /// or the set is due for a refresh: ask [`key`](Self::key)).
+    pub(crate) fn key_now(&self, t: &TenantContext, kid: &str) -> Option<Jwk> {
+        let ttl = Duration::from_millis(t.config.cache.jwks_ttl_ms);
+        let snap = self.keys.load_full()?;
+        (snap.1.elapsed() < ttl).then(|| snap.0.find(kid).cloned()).flatten()
+    }
+
+    /// The key `kid` of the set `client` publishes at `path`: from the cache when fresh, else
+    /// fetched (one caller at a time, once per cooldown), with the stale window on failures.
+    pub(crate) async fn key(&self, t: &TenantContext, client: &OryClient, path: &str, kid: &str) -> Result<Jwk> {
         let ttl = Duration::from_millis(t.config.cache.jwks_ttl_ms);
         let stale = Duration::from_millis(t.config.cache.jwks_stale_ms);
         let known = |snap: Option<std::sync::Arc<(JwkSet, Instant)>>| {
@@ -150,7 +159,7 @@ impl JwksCache {
             };
         }
         *last = Some(Instant::now());
-        match Self::fetch(t).await {
+        match Self::fetch(client, path).await {
             Ok(set) => {
                 let k = set.find(kid).cloned();
                 self.keys.store(Some(std::sync::Arc::new((set, Instant::now()))));
@@ -175,7 +184,8 @@ impl JwksCache {
             }
         }
         let kid = header.kid.ok_or_else(|| unauthorized(t, "no key id"))?;
-        let jwk = self.key(t, &kid).await?;
+        let hydra = t.hydra_public.as_ref().ok_or_else(|| t.missing("hydra.public_url", "token verification"))?;
+        let jwk = self.key(t, hydra, ".well-known/jwks.json", &kid).await?;
         if jwk.common.key_algorithm.is_some_and(|a| a.to_string() != format!("{:?}", header.alg)) {
             return Err(unauthorized(t, "the key is for another algorithm"));
         }

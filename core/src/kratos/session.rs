@@ -8,8 +8,9 @@ use crate::dto::Session;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Call, OryClient, Reply};
 use crate::ids::check_uuid;
+use crate::secret::Secret;
 use crate::tenancy::{service_handle, TenantContext};
-use crate::transport::oathkeeper::Refusal;
+use crate::transport::oathkeeper::{OathkeeperKeys, Refusal, Verified};
 use crate::transport::{self, Credential, Rejection};
 use http::HeaderMap;
 use std::sync::Arc;
@@ -36,7 +37,24 @@ pub(crate) fn until(ts: Option<&str>) -> Option<Duration> {
 /// What `whoami` found without I/O.
 enum Local {
     Done(Box<Result<Session>>),
-    Ask { cred: Credential, key: String, request_id: Option<String> },
+    Ask {
+        cred: Credential,
+        key: String,
+        request_id: Option<String>,
+    },
+    /// An Oathkeeper JWT whose signing key must be fetched first.
+    Key {
+        token: Secret,
+        kid: String,
+        request_id: Option<String>,
+    },
+    /// A verified envelope whose id must be checked for a replay in the shared cache (Redis).
+    Replay {
+        session: Box<Session>,
+        jti: String,
+        exp: i64,
+        request_id: Option<String>,
+    },
 }
 
 /// A cached session still usable: active and not past its expiry.
@@ -82,9 +100,21 @@ impl SessionService {
                     Some(s) => Whoami::Ready(Ok(self.hit(s, &request_id))),
                     // Anything but a clean hit (miss, expired, foreign tenant) is left to
                     // `finish`, which audits it.
-                    None => Whoami::Pending(PendingWhoami { svc: self.clone(), cred, key, request_id }),
+                    None => Whoami::Pending(PendingWhoami {
+                        svc: self.clone(),
+                        what: Pending::Kratos { cred, key },
+                        request_id,
+                    }),
                 }
             }
+            Local::Key { token, kid, request_id } => {
+                Whoami::Pending(PendingWhoami { svc: self.clone(), what: Pending::Key { token, kid }, request_id })
+            }
+            Local::Replay { session, jti, exp, request_id } => Whoami::Pending(PendingWhoami {
+                svc: self.clone(),
+                what: Pending::Replay { session, jti, exp },
+                request_id,
+            }),
         }
     }
 
@@ -153,32 +183,22 @@ impl SessionService {
         let audit = |name: &str, result: &str| AuditEvent::new(name, &t.name, result).request_id(request_id.clone());
         if let Some(v) = &t.oathkeeper {
             // Verified locally; Kratos is never asked on this path.
-            return Local::Done(Box::new(match v.verify(&t.name, headers) {
-                Ok(s) => {
-                    t.emit(
-                        audit(names::AUTH_SUCCESS, "success").target(s.identity.id.clone()).attr("cache_hit", false),
-                    );
-                    Ok(s)
-                }
-                Err(r) => {
-                    let (event, why) = match r {
-                        Refusal::Missing => (names::AUTH_FAILURE_MISSING_CREDENTIAL, "no identity envelope"),
-                        Refusal::Unsigned => {
-                            (names::AUTH_FAILURE_UNSIGNED_HEADER, "unsigned or wrongly signed envelope")
-                        }
-                        Refusal::Expired => (names::AUTH_FAILURE_EXPIRED, "expired envelope"),
-                        Refusal::Malformed => (names::AUTH_FAILURE_MALFORMED, "malformed envelope"),
-                        Refusal::Replayed => (names::AUTH_FAILURE_MALFORMED, "replayed envelope"),
-                        Refusal::TenantMismatch => (names::AUTH_TENANT_MISMATCH, "envelope for another tenant"),
-                    };
-                    let mut ev = audit(event, "failure");
-                    if r == Refusal::Replayed {
-                        ev = ev.attr("reason", "replay");
-                    }
-                    t.emit(ev);
-                    Err(unauthorized(t, why))
-                }
-            }));
+            if v.is_jwt() {
+                let (token, kid) = match v.bearer(headers) {
+                    Ok(x) => x,
+                    Err(r) => return Local::Done(Box::new(self.envelope(Err(r), &request_id))),
+                };
+                let known = match v.inline_keys() {
+                    Some(set) => Some(set.find(&kid).cloned().ok_or(Refusal::InvalidSignature)),
+                    None => t.state::<OathkeeperKeys>().0.key_now(t, &kid).map(Ok),
+                };
+                return match known {
+                    Some(Ok(jwk)) => self.verified(v.verify_jwt(&t.name, &token, &jwk), request_id),
+                    Some(Err(r)) => Local::Done(Box::new(self.envelope(Err(r), &request_id))),
+                    None => Local::Key { token, kid, request_id },
+                };
+            }
+            return self.verified(v.verify_full(&t.name, headers), request_id);
         }
         let cred = match transport::extract(t.config_transport(), t.session_cookie_name(), headers) {
             Ok(c) => c,
@@ -194,6 +214,89 @@ impl SessionService {
         let (kind, material) = cred.material();
         let key = cache::key(&t.name, kind, material);
         Local::Ask { cred, key, request_id }
+    }
+
+    /// A verified envelope: done, or its replay check still to make in the shared cache.
+    fn verified(&self, r: std::result::Result<Verified, Refusal>, request_id: Option<String>) -> Local {
+        match r {
+            Ok(Verified { session, replay: Some((jti, exp)) }) => {
+                Local::Replay { session: Box::new(session), jti, exp, request_id }
+            }
+            r => Local::Done(Box::new(self.envelope(r.map(|v| v.session), &request_id))),
+        }
+    }
+
+    /// The replay check shared by every process using this Redis: a `jti` any of them saw
+    /// before while valid is refused. With Redis unavailable, this process's own memory decides.
+    async fn replay_check(
+        &self,
+        session: Session,
+        jti: String,
+        exp: i64,
+        request_id: Option<String>,
+    ) -> Result<Session> {
+        let t = &self.t;
+        let Some(v) = t.oathkeeper.as_ref() else { return Err(unauthorized(t, "no identity envelope")) };
+        let r = match t.sessions.first_sighting(&t.name, &jti, v.replay_ttl(exp)).await {
+            Some(true) => Ok(session),
+            Some(false) => Err(Refusal::Replayed),
+            None => v.remember_here(&jti, exp).map(|_| session),
+        };
+        self.envelope(r, &request_id)
+    }
+
+    /// The outcome of an Oathkeeper envelope or JWT, audited.
+    fn envelope(&self, r: std::result::Result<Session, Refusal>, request_id: &Option<String>) -> Result<Session> {
+        let t = &self.t;
+        let audit = |name: &str, result: &str| AuditEvent::new(name, &t.name, result).request_id(request_id.clone());
+        match r {
+            Ok(s) => {
+                t.emit(audit(names::AUTH_SUCCESS, "success").target(s.identity.id.clone()).attr("cache_hit", false));
+                Ok(s)
+            }
+            Err(r) => {
+                let (event, why) = match r {
+                    Refusal::Missing => (names::AUTH_FAILURE_MISSING_CREDENTIAL, "no identity envelope"),
+                    Refusal::Unsigned => (names::AUTH_FAILURE_UNSIGNED_HEADER, "unsigned envelope"),
+                    Refusal::InvalidSignature => (names::AUTH_FAILURE_INVALID_SIGNATURE, "wrongly signed envelope"),
+                    Refusal::Expired => (names::AUTH_FAILURE_EXPIRED, "expired envelope"),
+                    Refusal::Malformed => (names::AUTH_FAILURE_MALFORMED, "malformed envelope"),
+                    Refusal::Replayed => (names::AUTH_FAILURE_REPLAY, "replayed envelope"),
+                    Refusal::TenantMismatch => (names::AUTH_TENANT_MISMATCH, "envelope for another tenant"),
+                    Refusal::AudienceMismatch => {
+                        (names::AUTH_FAILURE_AUDIENCE_MISMATCH, "envelope for another audience")
+                    }
+                };
+                t.emit(audit(event, "failure"));
+                Err(unauthorized(t, why))
+            }
+        }
+    }
+
+    /// An Oathkeeper JWT whose key was not at hand: fetch Oathkeeper's keys (fail closed: an
+    /// unreachable JWKS is an outage, never anonymous), then verify.
+    async fn oathkeeper_key(&self, token: Secret, kid: String, request_id: Option<String>) -> Result<Session> {
+        let t = &self.t;
+        let Some(v) = t.oathkeeper.as_ref() else { return Err(unauthorized(t, "no identity envelope")) };
+        let client = t.oathkeeper_jwks.as_ref().ok_or_else(|| t.missing("oathkeeper.jwks.url", "session.whoami"))?;
+        let path = t.config.oathkeeper.as_ref().and_then(|o| o.jwks.as_ref()?.split_url()).map(|(_, p)| p);
+        match t.state::<OathkeeperKeys>().0.key(t, client, path.as_deref().unwrap_or(""), &kid).await {
+            Ok(jwk) => match v.verify_jwt(&t.name, &token, &jwk) {
+                Ok(Verified { session, replay: Some((jti, exp)) }) => {
+                    self.replay_check(session, jti, exp, request_id).await
+                }
+                r => self.envelope(r.map(|v| v.session), &request_id),
+            },
+            Err(e) if e.kind() == ErrorKind::Unauthorized => self.envelope(Err(Refusal::InvalidSignature), &request_id),
+            Err(e) => {
+                t.emit(
+                    AuditEvent::new(names::AUTH_FAILURE_UPSTREAM, &t.name, "failure")
+                        .request_id(request_id)
+                        .attr("error", e.code()),
+                );
+                Err(e)
+            }
+        }
     }
 
     /// A fresh cached session handed out: marked, audited and reported like any other.
@@ -256,16 +359,29 @@ pub enum Whoami {
 /// credential, so no `Debug`. Dropping it (the caller gave up) sends and audits nothing.
 pub struct PendingWhoami {
     svc: SessionService,
-    cred: Credential,
-    key: String,
+    what: Pending,
     request_id: Option<String>,
+}
+
+enum Pending {
+    /// Ask the session cache, then Kratos.
+    Kratos { cred: Credential, key: String },
+    /// Fetch Oathkeeper's signing key `kid`, then verify `token`.
+    Key { token: Secret, kid: String },
+    /// Check a verified envelope's id for a replay in the shared cache.
+    Replay { session: Box<Session>, jti: String, exp: i64 },
 }
 
 impl PendingWhoami {
     /// Ask the session cache, then Kratos (one flight per credential with a cache), and cache
     /// and audit the outcome as `whoami` does.
     pub async fn finish(self) -> Result<Session> {
-        let PendingWhoami { svc, cred, key, request_id } = self;
+        let PendingWhoami { svc, what, request_id } = self;
+        let (cred, key) = match what {
+            Pending::Kratos { cred, key } => (cred, key),
+            Pending::Key { token, kid } => return svc.oathkeeper_key(token, kid, request_id).await,
+            Pending::Replay { session, jti, exp } => return svc.replay_check(*session, jti, exp, request_id).await,
+        };
         let t = svc.t.clone();
         let audit = |name: &str, result: &str| AuditEvent::new(name, &t.name, result).request_id(request_id.clone());
         let store = t.sessions.clone();
