@@ -304,7 +304,7 @@ def launch(pids: dict[str, dict[str, int]]) -> dict[str, Any]:
     runs, so the caller can stop them on failure), wait until all are ready, write stack.json."""
     v = pinned_versions()
     bins = {k: str(CACHE / "bin" / f"{k}-{ver}") for k, ver in v.items()}
-    ports = iter(free_ports(17))
+    ports = iter(free_ports(18))
     # Nothing listens on the helper port: it is reserved for a test's own HTTP helper (login/consent
     # app for Hydra, return URL for Kratos). Every ui/login/return URL of the servers points at it.
     helper_port = next(ports)
@@ -367,7 +367,7 @@ def launch(pids: dict[str, dict[str, int]]) -> dict[str, Any]:
     # Oathkeeper (issue 22) in front of an echo upstream, authenticating against the customer
     # Kratos; its id_token mutator signs with a key generated here (test-only, like every secret
     # of the stack) and publishes it at the API's /.well-known/jwks.json.
-    okp, oka, echo_port = next(ports), next(ports), next(ports)
+    okp, oka, okm, echo_port = next(ports), next(ports), next(ports), next(ports)
     upstream = f"http://127.0.0.1:{echo_port}"
     pids["echo"] = start("echo", [sys.executable, str(HERE / "echo.py"), "--port", str(echo_port)])
     jwks_file = STATE / "oathkeeper.jwks.json"
@@ -378,7 +378,7 @@ def launch(pids: dict[str, dict[str, int]]) -> dict[str, Any]:
                    {"PROXY_PORT": okp, "UPSTREAM": upstream})
     proxy_url = f"http://127.0.0.1:{okp}/"
     cfg = render("oathkeeper.yml.tmpl", STATE / "oathkeeper.yml", {
-        "VERSION": v["oathkeeper"], "PROXY_PORT": okp, "API_PORT": oka, "RULES_FILE": rules, "JWKS_FILE": jwks_file,
+        "VERSION": v["oathkeeper"], "PROXY_PORT": okp, "API_PORT": oka, "METRICS_PORT": okm, "RULES_FILE": rules, "JWKS_FILE": jwks_file,
         "KRATOS_PUBLIC": stack["kratos"]["customer"]["public_url"],
         "COOKIE_NAME": stack["kratos"]["customer"]["session_cookie_name"],
         "ISSUER": proxy_url, "AUDIENCE": OATHKEEPER_AUDIENCE})
