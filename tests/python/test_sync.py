@@ -326,3 +326,22 @@ def test_ctrl_c_ends_a_blocking_wait(iam_config: dict[str, Any]) -> None:
     r = subprocess.run([sys.executable, "-c", INTERRUPT_SCENARIO, json.dumps(sync_config(iam_config))], capture_output=True, text=True, timeout=20)
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads(r.stdout.strip().splitlines()[-1])["out"] == "interrupted"
+
+
+def test_a_cache_hit_needs_no_wait(iam_config: dict[str, Any]) -> None:
+    """A session cache hit is answered without I/O (the native side settles it at once); the
+    blocking API returns it the same way, and a revoke evicts it."""
+    cfg = sync_config(iam_config, {"memory": {"max_entries": 100}})
+    cfg["tenants"]["customer"]["cache"] = {"session_ttl_ms": 60_000}
+    with Iam.from_config(cfg) as iam:
+        res = register(iam)
+        try:
+            first = iam.session.whoami(bearer(res))
+            second = iam.session.whoami(bearer(res))
+            assert (first.cache_hit, second.cache_hit) == (False, True)
+            assert second.identity.id == first.identity.id
+            iam.session.revoke(first.id)
+            with pytest.raises(IamUnauthorizedError):
+                iam.session.whoami(bearer(res))
+        finally:
+            iam.identity.delete(res.identity.id)  # type: ignore[union-attr]
