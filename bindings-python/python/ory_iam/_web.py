@@ -14,7 +14,8 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable, Iterable, Literal, Mapping, Optional, Sequence, Union
 
-from . import HttpAnswer, IamMachinePrincipal, Identity, Session, SubjectSet, Transport, _ory_iam, http_answer
+from . import HttpAnswer, IamMachinePrincipal, Identity, Session, SubjectSet, Transport, http_answer
+from ._rules import check_subject_source, default_roles, subject_set
 from .errors import IamError, IamForbiddenError
 from .sync import Iam
 
@@ -24,45 +25,6 @@ SubjectValue = Union[str, SubjectSet, Mapping[str, str]]
 #: ``subject=``: a fixed subject or one computed from the caller's session only.
 SubjectSource = Union[SubjectValue, Callable[[Session], SubjectValue]]
 RolesOf = Callable[[Session], Iterable[str]]
-
-
-def default_roles(session: Session) -> list[str]:
-    """``session.identity.metadata_public["roles"]`` (its strings), else no roles (the core's rule,
-    the same as :func:`ory_iam.fastapi.default_roles` and Node's adapters)."""
-    return _ory_iam.roles_of(session.identity.metadata_public)
-
-
-def subject_set(v: Any) -> Union[str, dict[str, str]]:
-    """A subject id (non-empty str) or a subject set as the core takes it; else TypeError."""
-    if isinstance(v, str) and v:
-        return v
-    if isinstance(v, SubjectSet):
-        return {"namespace": v.namespace, "object": v.object, "relation": v.relation}
-    if isinstance(v, Mapping) and set(v) == {"namespace", "object", "relation"} and all(isinstance(x, str) for x in v.values()):
-        return dict(v)
-    raise TypeError("require_permission: subject must be (or resolve to) a non-empty str or a SubjectSet")
-
-
-def check_subject_source(subject: Any) -> None:
-    """Refuse, at construction, a ``subject`` callback that wants more than the session: the
-    request must not choose the subject."""
-    import inspect
-
-    if subject is None or not callable(subject):
-        if subject is not None:
-            subject_set(subject)
-        return
-    try:
-        sig = inspect.signature(subject)
-    except (TypeError, ValueError):
-        return
-    try:
-        sig.bind(object())
-    except TypeError:
-        raise TypeError(
-            "require_permission: a subject callback receives the caller's session only, f(session); "
-            "the subject never comes from the request"
-        ) from None
 
 
 class IamAnswer(Exception):

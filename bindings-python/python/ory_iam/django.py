@@ -55,10 +55,9 @@ from ._web import (
     RolesOf,
     SubjectSource,
     answer_for,
-    check_subject_source,
-    default_roles,
     scopes_of,
 )
+from ._rules import check_subject_source, default_roles
 from .errors import IamError
 from .sync import Iam
 
