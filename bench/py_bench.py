@@ -3,7 +3,8 @@
     python bench/py_bench.py CLIENT WORKLOAD [--concurrency N] [--duration S] [--calls N]
 
 CLIENT: ory-iam (the release wheel installed in bench/.venv), ory-iam-per-call (the same wheel with the bridge's per-call completion path
-and two runtime threads, as before the mailbox),
+and two runtime threads, as before the mailbox), ory-iam-sync (whoami_uncached only: the blocking
+API `ory_iam.sync` from a thread pool, as Django/Flask/gunicorn threads call it),
 ory-client, ory-kratos-client,
 ory-keto-client (the official SDKs; sync, so concurrency is a thread pool, as their users do),
 raw-asyncio and raw-threads (whoami_uncached only: no library, hand-written requests on
@@ -175,6 +176,21 @@ async def iam_run(args: argparse.Namespace, stack: dict[str, Any], fx: dict[str,
 
 
 # --------------------------------------------------------------------------- official SDKs
+
+
+def iam_sync_run(args: argparse.Namespace, stack: dict[str, Any], fx: dict[str, Any]) -> dict[str, Any]:
+    """The blocking API from `concurrency` threads sharing one `ory_iam.sync.Iam` (each thread
+    waits in Rust with the GIL released; no event loop): the structure of the official SDKs."""
+    from ory_iam.sync import Iam
+
+    if args.workload != "whoami_uncached":
+        raise SystemExit("ory-iam-sync: whoami_uncached only")
+    tokens = fx["tokens"]
+    svc = Iam.from_config(iam_config(stack, cache=False)).session
+    hs = [{"x-session-token": tokens[i % len(tokens)]} for i in range(args.concurrency)]
+    with cf.ThreadPoolExecutor(args.concurrency) as ex:  # warm the connection pool
+        list(ex.map(svc.whoami, hs))
+    return thread_load(args, lambda i: svc.whoami(hs[i]))
 
 
 def sdk(client: str, host: str, pool: int) -> Any:
@@ -437,6 +453,8 @@ def main() -> None:
 
         with asyncio.Runner(loop_factory=NoReaderLoop) as runner:
             out = runner.run(iam_run(args, stack, fx))
+    elif args.client == "ory-iam-sync":
+        out = iam_sync_run(args, stack, fx)
     elif args.client == "raw-asyncio" and args.workload == "whoami_uncached":
         out = asyncio.run(raw_asyncio_run(args, stack, fx))
     elif args.client == "raw-threads" and args.workload == "whoami_uncached":

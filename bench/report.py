@@ -32,6 +32,7 @@ LABEL = {
     ("python", "ory-iam-runtime"): "Python ory-iam with the event-loop lane switched off (earlier runs; the lane is gone)",
     ("python", "ory-iam-batch"): "Python ory-iam, keto.batch_size {batch_size}",
     ("python", "ory-iam-per-call"): "Python ory-iam, previous bridge (per-call completion, 2 runtime threads)",
+    ("python", "ory-iam-sync"): "Python ory-iam, blocking API (ory_iam.sync) from threads",
     ("python", "ory-client"): "Python ory-client",
     ("python", "ory-kratos-client"): "Python ory-kratos-client",
     ("python", "ory-keto-client"): "Python ory-keto-client",
@@ -272,6 +273,19 @@ def main() -> None:
         targets.append((f"Node whoami uncached CPU/call ≤ 1/2 of `@ory/client` (c={c})",
                         f"{f(ni and ni['cpu_per_call_us'])} µs vs {f(no and no['cpu_per_call_us'])} µs → {f(r, 2)}×{per_round(p)}"
                         f"{floor(c, 'node', no and no['cpu_per_call_us'])}", None if r is None else r <= 0.5))
+    # The blocking API (issue 21), in the official SDKs' own structure (a thread per caller).
+    for c in (1, 8):
+        si = one(rs, "whoami_uncached", "python", "ory-iam-sync", c=c)
+        po = one(rs, "whoami_uncached", "python", "ory-client", c=c)
+        fl = one(rs, "whoami_uncached", "python", "raw-threads", c=c)
+        r = ratio(si and si["cpu_per_call_us"], po and po["cpu_per_call_us"])
+        targets.append((f"Python blocking whoami uncached CPU/call ≤ 0.5× ory-client (c={c})",
+                        f"{f(si and si['cpu_per_call_us'])} µs vs {f(po and po['cpu_per_call_us'])} µs → {f(r, 2)}×",
+                        None if r is None else r <= 0.5))
+        r = ratio(si and si["cpu_per_call_us"], fl and fl["cpu_per_call_us"])
+        targets.append((f"Python blocking whoami uncached CPU/call ≤ 1.5× the raw-threads floor (c={c})",
+                        f"{f(si and si['cpu_per_call_us'])} µs vs {f(fl and fl['cpu_per_call_us'])} µs → {f(r, 2)}×",
+                        None if r is None else r <= 1.5))
     # The one-HTTP-stack targets: against the no-library floors and wrk, not the SDKs.
     for c in (1, 8, 32):
         pi = one(rs, "whoami_uncached", "python", "ory-iam", c=c)

@@ -238,6 +238,7 @@ def main() -> None:
                 r.run("node", "raw-net", "whoami_uncached", concurrency=c, duration=d)
                 r.run("python", "ory-iam", "whoami_uncached", concurrency=c, duration=d)
                 r.run("python", "ory-iam-per-call", "whoami_uncached", concurrency=c, duration=d)
+                r.run("python", "ory-iam-sync", "whoami_uncached", concurrency=c, duration=d)
                 for s in PY_SDK_KRATOS:
                     r.run("python", s, "whoami_uncached", concurrency=c, duration=d)
                 r.run("node", "ory-iam", "whoami_uncached", concurrency=c, duration=d)

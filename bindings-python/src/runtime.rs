@@ -97,6 +97,9 @@ pub(crate) fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
 /// converted by the caller): awaiting it does not yield to the loop, and there is no hop to the
 /// runtime and back.
 pub fn settled<'py>(py: Python<'py>, r: Result<Bound<'py, PyAny>, ory_iam::Error>) -> PyResult<Bound<'py, PyAny>> {
+    if blocking() {
+        return ready(py, r.map_err(|e| to_pyerr(py, e)));
+    }
     let py_fut = running_loop(py)?.call_method0("create_future")?;
     match r {
         Ok(v) => py_fut.call_method1("set_result", (v,))?,
@@ -317,6 +320,9 @@ where
     F: Future<Output = ory_iam::Result<T>> + Send + 'static,
     T: Send + 'static,
 {
+    if blocking() {
+        return block_on(py, fut, convert);
+    }
     let event_loop = running_loop(py)?;
     let py_fut = event_loop.call_method0(intern!(py, "create_future"))?;
     let fut_ref = py_fut.clone().unbind();
@@ -358,6 +364,151 @@ where
     };
     py_fut.call_method1(intern!(py, "add_done_callback"), (AbortOnCancel(task.abort_handle()),))?;
     Ok(py_fut)
+}
+
+// --- the blocking API (`ory_iam.sync`)
+//
+// `ory_iam.sync` wraps the async wrapper classes: a blocking method drives the async method's
+// coroutine to completion in `_blocking_run` without an event loop. While it does, this thread is
+// in blocking mode: `spawn_with` waits for the core future here, with the GIL released, and
+// hands back an already-completed awaitable instead of an asyncio future, so the coroutine never
+// suspends. One description of the surface (the async wrapper), two ways to wait.
+
+thread_local! {
+    static BLOCKING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// How often a blocked caller looks at pending signals (Ctrl-C in a script): a wait is never
+/// longer than this past a KeyboardInterrupt.
+const SIGNAL_CHECK: Duration = Duration::from_millis(100);
+
+/// An awaitable that is already complete: `await` returns its value (or raises its exception)
+/// at once, without an event loop.
+#[pyclass(module = "ory_iam._ory_iam", frozen)]
+struct Ready {
+    ok: bool,
+    value: Py<PyAny>,
+}
+
+#[pymethods]
+impl Ready {
+    fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<()> {
+        if self.ok {
+            Err(pyo3::exceptions::PyStopIteration::new_err((self.value.clone_ref(py),)))
+        } else {
+            Err(PyErr::from_value(self.value.bind(py).clone()))
+        }
+    }
+}
+
+fn ready<'py>(py: Python<'py>, r: PyResult<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    let (ok, value) = match r {
+        Ok(v) => (true, v.unbind()),
+        Err(e) => (false, e.into_value(py).into_any()),
+    };
+    Ok(Bound::new(py, Ready { ok, value })?.into_any())
+}
+
+fn blocking() -> bool {
+    BLOCKING.with(std::cell::Cell::get)
+}
+
+static GET_RUNNING_LOOP_OR_NONE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Drive `awaitable` (a coroutine of the async wrapper, or an async generator's `__anext__()`)
+/// to completion on this thread, every core call in it waiting here with the GIL released.
+/// Refused in a thread that runs an asyncio loop (the wait would stall every task of that loop)
+/// and on the runtime's own threads (an audit callback: the wait would wait for itself).
+#[pyfunction]
+pub fn _blocking_run(py: Python<'_>, awaitable: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    let get_loop = GET_RUNNING_LOOP_OR_NONE
+        .get_or_try_init(py, || Ok::<_, PyErr>(py.import("asyncio")?.getattr("_get_running_loop")?.unbind()))?
+        .bind(py);
+    if !get_loop.call0()?.is_none() {
+        let _ = awaitable.call_method0(intern!(py, "close"));
+        return Err(to_pyerr(
+            py,
+            ory_iam::Error::configuration(
+                "ory_iam.sync called in a thread that runs an asyncio event loop; use the async API there (await ory_iam.Iam's methods)",
+            ),
+        ));
+    }
+    if tokio::runtime::Handle::try_current().is_ok() {
+        let _ = awaitable.call_method0(intern!(py, "close"));
+        return Err(to_pyerr(
+            py,
+            ory_iam::Error::configuration(
+                "ory_iam.sync called on an ory-iam runtime thread (e.g. from an audit callback); call it from another thread",
+            ),
+        ));
+    }
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            BLOCKING.with(|b| b.set(self.0));
+        }
+    }
+    let _restore = Restore(BLOCKING.with(|b| b.replace(true)));
+    match awaitable.call_method1(intern!(py, "send"), (py.None(),)) {
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyStopIteration>(py) => {
+            Ok(e.value(py).getattr(intern!(py, "value"))?.unbind())
+        }
+        Err(e) => Err(e),
+        Ok(_) => {
+            // Something awaited a real asyncio future: not a call of this library.
+            let _ = awaitable.call_method0(intern!(py, "close"));
+            Err(to_pyerr(py, ory_iam::Error::internal("a blocking call tried to suspend (this is a bug)")))
+        }
+    }
+}
+
+/// The blocking half of `spawn_with`: run `fut` on the runtime, wait for it with the GIL
+/// released (other Python threads run meanwhile), convert here. A pending signal (Ctrl-C) ends
+/// the wait and aborts the core future.
+fn block_on<'py, F, T>(
+    py: Python<'py>,
+    fut: F,
+    convert: for<'a> fn(Python<'a>, T) -> PyResult<Bound<'a, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = ory_iam::Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let task = ory_iam::runtime::binding().spawn(async move {
+        let out = match AssertUnwindSafe(fut).catch_unwind().await {
+            Ok(r) => r,
+            Err(payload) => Err(panicked(payload)),
+        };
+        let _ = tx.send(out);
+    });
+    let mut rx = rx;
+    let out = loop {
+        // The receiver moves into the GIL-free closure and back (it is `Send`, not `Sync`).
+        let (got, back) = py.detach(move || (rx.recv_timeout(SIGNAL_CHECK), rx));
+        rx = back;
+        match got {
+            Ok(out) => break out,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if let Err(e) = py.check_signals() {
+                    task.abort();
+                    return Err(e);
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                break Err(ory_iam::Error::internal("the ory-iam runtime dropped a call"))
+            }
+        }
+    };
+    let value = match out {
+        Ok(v) => converted(py, Box::new(move |py| convert(py, v))),
+        Err(e) => Err(to_pyerr(py, e)),
+    };
+    ready(py, value)
 }
 
 /// Map a core result to a Python exception.

@@ -150,3 +150,25 @@ def memory_cache_config() -> IamConfigDict:
 
 def typed_iam() -> ory_iam.Iam:
     return ory_iam.Iam.from_config(every_key_config(), audit_callback=None)
+
+
+def blocking(config: IamConfigDict) -> None:
+    """ory_iam.sync: the same surface without await; paging is a plain iterator."""
+    from typing import Iterator, Optional
+
+    from ory_iam.sync import IdentityService, Iam as SyncIam
+
+    with SyncIam.from_config(config) as iam:
+        customers: IdentityService = iam.identity.for_tenant("customer")
+        created: Identity = customers.create(schema_id="customer", traits={"email": "a@example.com"})
+        every: Iterator[Identity] = customers.list_all(page_size=50)
+        for i in every:
+            print(i.id, created.id)
+        s: Session = iam.session.whoami({"authorization": "Bearer x"})
+        maybe: Optional[Session] = iam.session.with_transport("bearer").whoami_or_null({})
+        allowed: bool = iam.permission.check({"namespace": "documents", "object": "d1", "relation": "view", "subject": s.identity.id})
+        flow = iam.flow.initiate_login(kind="browser")
+        result: FlowResult = iam.flow.submit_login(flow.id, {"method": "password"}, csrf_token=flow.csrf_token)
+        print(allowed, maybe, result.kind, iam.health().healthy)
+    view: SyncIam = SyncIam(ory_iam.Iam.from_config(config))
+    view.close()

@@ -1,7 +1,8 @@
 """ory-iam: one async client for the whole Ory identity stack, with a Rust core.
 
-Every method is a coroutine: ``await iam.identity.get(id)`` inside a running loop, or
-``asyncio.run(iam.identity.get(id))`` from synchronous code.
+Every method is a coroutine: ``await iam.identity.get(id)`` inside a running loop. Code without
+an event loop (Django, Flask, Celery, scripts) uses the blocking twin of this API,
+:mod:`ory_iam.sync` (``from ory_iam.sync import Iam``; ``iam.identity.get(id)``).
 """
 
 from __future__ import annotations

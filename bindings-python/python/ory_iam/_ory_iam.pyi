@@ -1,10 +1,16 @@
 # Stub of the native module. The public API is the `ory_iam` package, which wraps these in
 # coroutines; this file is checked against the extension by tests/python/test_stubs.py.
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, TypeVar
 
 __version__: str
 
 def _shutdown() -> None: ...
+
+_T = TypeVar("_T")
+
+# ory_iam.sync: drive a coroutine of the async wrapper to its end on this thread, every core
+# call in it blocking here with the GIL released; no event loop.
+def _blocking_run(awaitable: Awaitable[_T]) -> _T: ...
 # Every config key path the core's reader accepts (tenants written `<name>`); for the drift
 # test of ory_iam.config's TypedDicts. Not API.
 def _accepted_config_keys() -> List[str]: ...

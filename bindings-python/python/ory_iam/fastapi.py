@@ -38,8 +38,11 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Iterator, 
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from . import Iam, IamMachinePrincipal, Identity, Secret, Session, SubjectSet, Transport, _ory_iam
+from . import Iam, IamMachinePrincipal, Identity, Secret, Session, SubjectSet, Transport
 from .errors import IamError, IamForbiddenError
+from ._rules import check_subject_source as _check_subject_source
+from ._rules import default_roles
+from ._rules import subject_set as _subject_set
 from .starlette import IamHTTPException, _check_transport, _install, _transport_from, http_exception
 
 if TYPE_CHECKING:
@@ -58,15 +61,6 @@ SubjectSource = Union[SubjectValue, Callable[[Session], Union[SubjectValue, Awai
 RolesOf = Callable[[Session], Iterable[str]]
 
 
-def default_roles(session: Session) -> list[str]:
-    """``session.identity.metadata_public["roles"]`` (its strings), else no roles; the same rule
-    as Node's adapters (it lives in the core).
-
-    Public metadata, not traits: users can edit their own traits through the settings flow, so a
-    role kept there would be self-service. Only the admin API writes metadata."""
-    return _ory_iam.roles_of(session.identity.metadata_public)
-
-
 async def _resolve(v: Any, *args: Any) -> str:
     out = v(*args) if callable(v) else v
     if inspect.isawaitable(out):
@@ -74,37 +68,6 @@ async def _resolve(v: Any, *args: Any) -> str:
     if not isinstance(out, str) or not out:
         raise TypeError("require_permission: object must be (or resolve to) a non-empty str")
     return out
-
-
-def _subject_set(v: Any) -> Union[str, dict[str, str]]:
-    """A subject id (non-empty str) or a subject set as the core takes it; else TypeError."""
-    if isinstance(v, str) and v:
-        return v
-    if isinstance(v, SubjectSet):
-        return {"namespace": v.namespace, "object": v.object, "relation": v.relation}
-    if isinstance(v, Mapping) and set(v) == {"namespace", "object", "relation"} and all(isinstance(x, str) for x in v.values()):
-        return dict(v)
-    raise TypeError("require_permission: subject must be (or resolve to) a non-empty str or a SubjectSet")
-
-
-def _check_subject_source(subject: Any) -> None:
-    """Refuse, at construction, a ``subject`` callback that wants more than the session: the
-    request must not choose the subject (issue 27)."""
-    if subject is None or not callable(subject):
-        if subject is not None:
-            _subject_set(subject)
-        return
-    try:
-        sig = inspect.signature(subject)
-    except (TypeError, ValueError):
-        return  # a builtin without a signature: it gets the session only anyway
-    try:
-        sig.bind(object())
-    except TypeError:
-        raise TypeError(
-            "require_permission: a subject callback receives the caller's session only, f(session); "
-            "the subject never comes from the request"
-        ) from None
 
 
 async def _resolve_subject(subject: Any, session: Session) -> Union[str, dict[str, str]]:

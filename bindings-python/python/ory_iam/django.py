@@ -1,0 +1,345 @@
+"""Django (and Django REST framework) integration for ory-iam over the blocking API
+(:mod:`ory_iam.sync`). Install with ``pip install ory-iam[django]``.
+
+.. code-block:: python
+
+    # settings.py
+    ORY_IAM = {...}                       # the config of docs/config.md (else ORY_IAM__* / file)
+    ORY_IAM_TENANT = "customer"           # optional: the tenant (default: the config's default)
+    ORY_IAM_TRANSPORT = None              # optional: narrow the tenant's transport ("bearer", ...)
+    ORY_IAM_RETRY_AFTER = None            # optional: Retry-After (s) for outages of unknown length
+    MIDDLEWARE = [..., "ory_iam.django.IamMiddleware"]
+
+    # views.py
+    from ory_iam.django import login_required, require_permission
+
+    @login_required
+    def me(request):
+        return JsonResponse({"id": request.iam.session.identity.id})
+
+    @require_permission("documents", "edit", object=lambda r: r.resolver_match.kwargs["id"])
+    def edit(request, id): ...
+
+``request.iam`` (a :class:`~ory_iam._web.RequestIam`, set by the middleware) resolves the caller on
+first use: ``.user`` (the session or ``None``), ``.session`` (else a 401), ``.identity``,
+``.tenant``, ``.iam`` (the process's blocking :class:`~ory_iam.sync.Iam`, also
+:func:`get_iam`). Class-based views use :class:`IamLoginRequiredMixin`,
+:class:`IamRoleRequiredMixin`, :class:`IamPermissionRequiredMixin` (they compose: all must hold).
+DRF: ``authentication_classes = [IamSessionAuthentication, IamTokenAuthentication]``,
+``permission_classes = [IamPermission]`` (see :class:`IamPermission`); these need
+``djangorestframework`` and load only when used.
+
+Refusals, and every :class:`~ory_iam.IamError` a view lets escape (with the middleware), are
+answered with the core's HTTP answer (:func:`ory_iam.http_answer`): 401 with
+``WWW-Authenticate``, 403, 503 with ``Retry-After`` when known, JSON body
+``{"statusCode", "error", "requestId"?, "fields"?}``. An outage is a 503, never anonymous; the
+Keto subject is the caller (or computed from the session), never taken from the request.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Sequence, TypeVar, Union, cast
+
+from django.conf import settings  # type: ignore[import-untyped]
+from django.core.signals import setting_changed  # type: ignore[import-untyped]
+from django.http import HttpRequest, HttpResponse, JsonResponse  # type: ignore[import-untyped]
+
+from . import HttpAnswer, Session, Transport
+from ._web import (
+    Guard,
+    IamAnswer,
+    ObjectSource,
+    RequestIam,
+    RolesOf,
+    SubjectSource,
+    answer_for,
+    scopes_of,
+)
+from ._rules import check_subject_source, default_roles
+from .errors import IamError
+from .sync import Iam
+
+if TYPE_CHECKING:
+    from ._drf import IamMachineUser, IamPermission, IamSessionAuthentication, IamTokenAuthentication, IamUser
+
+__all__ = [
+    "IamMiddleware",
+    "IamDjango",
+    "IamAnswer",
+    "RequestIam",
+    "IamLoginRequiredMixin",
+    "IamRoleRequiredMixin",
+    "IamPermissionRequiredMixin",
+    "IamSessionAuthentication",
+    "IamTokenAuthentication",
+    "IamPermission",
+    "IamUser",
+    "IamMachineUser",
+    "default_roles",
+    "get_iam",
+    "guard",
+    "login_required",
+    "require_permission",
+    "require_role",
+    "require_scope",
+    "response_for",
+]
+
+V = TypeVar("V", bound=Callable[..., HttpResponse])
+_lock = threading.Lock()
+_guard: Optional[Guard] = None
+
+
+def guard() -> Guard:
+    """The process's :class:`~ory_iam._web.Guard`, built from the settings on first use."""
+    global _guard
+    g = _guard
+    if g is not None:
+        return g
+    with _lock:
+        if _guard is None:
+            config = getattr(settings, "ORY_IAM", None)
+            iam = Iam.from_config(config) if config is not None else Iam.from_env()
+            _guard = Guard(
+                iam,
+                getattr(settings, "ORY_IAM_TENANT", None),
+                transport=getattr(settings, "ORY_IAM_TRANSPORT", None),
+                roles=getattr(settings, "ORY_IAM_ROLES", None),
+                retry_after=getattr(settings, "ORY_IAM_RETRY_AFTER", None),
+            )
+        return _guard
+
+
+def get_iam() -> Iam:
+    """The process's blocking :class:`~ory_iam.sync.Iam` (from ``settings.ORY_IAM``)."""
+    return guard().iam
+
+
+def _settings_changed(setting: str = "", **_: Any) -> None:
+    # override_settings(ORY_IAM=...) in tests: the next request builds from the new settings.
+    global _guard
+    if setting.startswith("ORY_IAM"):
+        with _lock:
+            _guard = None
+
+
+setting_changed.connect(_settings_changed)
+
+
+def response_for(answer: HttpAnswer) -> HttpResponse:
+    """A Django response carrying ``answer`` (status, headers, JSON body)."""
+    r = JsonResponse(answer.body, status=answer.status)
+    for k, v in answer.headers.items():
+        r[k] = v
+    return r
+
+
+class IamMiddleware:
+    """Sets ``request.iam`` (nothing is asked until it is used) and answers every
+    :class:`IamAnswer` and :class:`~ory_iam.IamError` a view raises. Builds the ``Iam`` when the
+    app loads, so a bad config fails at start-up (and, under ``gunicorn --preload``, in the
+    master: the workers it forks use it safely)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        guard()
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.iam = RequestIam(guard(), request, request.headers)
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> Optional[HttpResponse]:
+        if isinstance(exception, IamAnswer):
+            return response_for(exception.answer)
+        if isinstance(exception, IamError):
+            g = guard()
+            return response_for(answer_for(g.iam, exception, request.headers, g.retry_after))
+        return None
+
+
+GetGuard = Callable[[], Guard]
+
+
+def _guarded(get: GetGuard, check: Callable[[Guard, HttpRequest], object]) -> Callable[[V], V]:
+    def decorate(view: V) -> V:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                check(get(), request)
+            except IamAnswer as e:
+                return response_for(e.answer)
+            return view(request, *args, **kwargs)
+
+        return cast(V, wrapped)
+
+    return decorate
+
+
+def _login_required(get: GetGuard) -> Callable[[V], V]:
+    return _guarded(get, lambda g, r: g.current_user(r, r.headers))
+
+
+def _require_role(get: GetGuard, roles: Sequence[str], match: Literal["any", "all"]) -> Callable[[V], V]:
+    if not roles:
+        raise ValueError("require_role needs at least one role")
+    return _guarded(get, lambda g, r: g.require_role(r, r.headers, roles, match))
+
+
+def _require_permission(get: GetGuard, namespace: str, relation: str, object: ObjectSource, subject: Optional[SubjectSource]) -> Callable[[V], V]:
+    check_subject_source(subject)
+    return _guarded(get, lambda g, r: g.require_permission(r, r.headers, namespace, relation, object, subject))
+
+
+def _require_scope(
+    get: GetGuard, scope: Union[str, Sequence[str]], mode: Optional[Literal["auto", "jwt", "introspect"]], audience: Optional[str]
+) -> Callable[[V], V]:
+    needed = scopes_of(scope)
+
+    def check(g: Guard, r: HttpRequest) -> None:
+        r.iam_principal = g.require_scope(r.headers, needed, mode, audience)
+
+    return _guarded(get, check)
+
+
+def login_required(view: V) -> V:
+    """The view runs only for a caller with a valid session (401 otherwise, 503 on an outage)."""
+    return _login_required(guard)(view)
+
+
+def require_role(*roles: str, match: Literal["any", "all"] = "any") -> Callable[[V], V]:
+    """The view runs only when the caller holds any (``match="all"``: every) of ``roles``
+    (``settings.ORY_IAM_ROLES``, default :func:`default_roles`); 401 / 403."""
+    return _require_role(guard, roles, match)
+
+
+def require_permission(namespace: str, relation: str, *, object: ObjectSource, subject: Optional[SubjectSource] = None) -> Callable[[V], V]:
+    """The view runs only when Keto says the caller (or ``subject``: a fixed id or
+    :class:`~ory_iam.SubjectSet`, or ``f(session)``; never the request) has ``relation`` on
+    ``namespace:object``; ``object`` is a string or ``f(request)``. 401 / 403 / 503 (Keto down).
+    A ``subject`` callback that wants the request raises ``TypeError`` here."""
+    return _require_permission(guard, namespace, relation, object, subject)
+
+
+def require_scope(
+    scope: Union[str, Sequence[str]] = (),
+    *,
+    mode: Optional[Literal["auto", "jwt", "introspect"]] = None,
+    audience: Optional[str] = None,
+) -> Callable[[V], V]:
+    """The view runs only for an OAuth2 client whose bearer access token holds every scope in
+    ``scope``; its :class:`~ory_iam.IamMachinePrincipal` is ``request.iam_principal``. 401
+    ``invalid_token``, 403 ``insufficient_scope``."""
+    return _require_scope(guard, scope, mode, audience)
+
+
+class IamDjango:
+    """The checks of another tenant (or a narrower transport) next to the settings' default:
+    ``admin = IamDjango(tenant="admin")``, then ``@admin.login_required``,
+    ``@admin.require_role(...)``, ``admin.optional_user(request)``. ``iam`` defaults to the
+    process's (:func:`get_iam`); options as in :class:`ory_iam.fastapi.IamAuth`. Built lazily,
+    on first use."""
+
+    def __init__(
+        self,
+        tenant: Optional[str] = None,
+        *,
+        iam: Optional[Iam] = None,
+        transport: Optional[Transport] = None,
+        roles: Optional[RolesOf] = None,
+        retry_after: Optional[float] = None,
+    ) -> None:
+        self._iam = iam
+        self._options: dict[str, Any] = {"transport": transport, "roles": roles, "retry_after": retry_after}
+        self._tenant = tenant
+        self._guard: Optional[Guard] = None
+
+    def guard(self) -> Guard:
+        if self._guard is None:
+            self._guard = Guard(self._iam or get_iam(), self._tenant, **self._options)
+        return self._guard
+
+    def current_user(self, request: HttpRequest) -> Session:
+        """The session (raises :class:`IamAnswer` 401/503, answered by the middleware)."""
+        return self.guard().current_user(request, request.headers)
+
+    def optional_user(self, request: HttpRequest) -> Optional[Session]:
+        """The session or ``None``; an outage raises :class:`IamAnswer` (503)."""
+        return self.guard().optional_user(request, request.headers)
+
+    def login_required(self, view: V) -> V:
+        return _login_required(self.guard)(view)
+
+    def require_role(self, *roles: str, match: Literal["any", "all"] = "any") -> Callable[[V], V]:
+        return _require_role(self.guard, roles, match)
+
+    def require_permission(self, namespace: str, relation: str, *, object: ObjectSource, subject: Optional[SubjectSource] = None) -> Callable[[V], V]:
+        return _require_permission(self.guard, namespace, relation, object, subject)
+
+    def require_scope(
+        self, scope: Union[str, Sequence[str]] = (), *, mode: Optional[Literal["auto", "jwt", "introspect"]] = None, audience: Optional[str] = None
+    ) -> Callable[[V], V]:
+        return _require_scope(self.guard, scope, mode, audience)
+
+
+class _Mixin:
+    def _iam_check(self, g: Guard, request: HttpRequest) -> None:
+        pass
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            self._iam_check(guard(), request)
+        except IamAnswer as e:
+            return response_for(e.answer)
+        return cast(HttpResponse, super().dispatch(request, *args, **kwargs))  # type: ignore[misc]
+
+
+class IamLoginRequiredMixin(_Mixin):
+    """A class-based view for callers with a valid session only."""
+
+    def _iam_check(self, g: Guard, request: HttpRequest) -> None:
+        g.current_user(request, request.headers)
+        super()._iam_check(g, request)
+
+
+class IamRoleRequiredMixin(_Mixin):
+    """``iam_roles`` (any of them; ``iam_roles_match = "all"``: every one)."""
+
+    iam_roles: Sequence[str] = ()
+    iam_roles_match: Literal["any", "all"] = "any"
+
+    def _iam_check(self, g: Guard, request: HttpRequest) -> None:
+        if not self.iam_roles:
+            raise ValueError(f"{type(self).__name__}.iam_roles is empty")
+        g.require_role(request, request.headers, self.iam_roles, self.iam_roles_match)
+        super()._iam_check(g, request)
+
+
+class IamPermissionRequiredMixin(_Mixin):
+    """``iam_permission = (namespace, relation)`` on the object :meth:`get_iam_object` names
+    (default: the URL keyword argument ``iam_object_kwarg``, ``"pk"``) for the caller."""
+
+    iam_permission: tuple[str, str]
+    iam_object_kwarg: str = "pk"
+    kwargs: dict[str, Any]
+
+    def get_iam_object(self, request: HttpRequest) -> str:
+        return str(self.kwargs[self.iam_object_kwarg])
+
+    def _iam_check(self, g: Guard, request: HttpRequest) -> None:
+        namespace, relation = self.iam_permission
+        g.require_permission(request, request.headers, namespace, relation, self.get_iam_object(request))
+        super()._iam_check(g, request)
+
+
+_DRF = {"IamSessionAuthentication", "IamTokenAuthentication", "IamPermission", "IamUser", "IamMachineUser"}
+
+
+def __getattr__(name: str) -> Any:
+    # The DRF classes subclass DRF's: load them (and DRF) only when asked for.
+    if name in _DRF:
+        from . import _drf
+
+        return getattr(_drf, name)
+    raise AttributeError(name)

@@ -1,0 +1,347 @@
+"""ory_iam.sync, the blocking API (issue 21), against the real stack: the async surface 1:1, the wait
+in Rust with the GIL released, no event loop, many threads on one Iam, close/with, a clear error
+inside a running loop, paging as plain iterators, and an Iam built before fork() used in the child."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import inspect
+import json
+import pathlib
+import subprocess
+import sys
+import threading
+import types
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Iterator
+
+import pytest
+
+import ory_iam
+import ory_iam.sync
+from ory_iam import IamConfigurationError, IamNotFoundError, IamUnauthorizedError, IamUpstreamUnavailableError, IamValidationError, Secret
+from ory_iam.sync import Iam
+
+from conftest import ROOT, register_secret
+from test_session import PASSWORD
+
+SERVICES = [n for n in ory_iam.sync.__all__ if n.endswith("Service")] + ["Iam"]
+
+
+def sync_config(iam_config: dict[str, Any], cache: Any = "none") -> dict[str, Any]:
+    cfg = copy.deepcopy(iam_config)
+    cfg["session_cache"] = cache
+    cfg["audit"] = {"sink": "none"}
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def siam(iam_config: dict[str, Any]) -> Iterator[Iam]:
+    with Iam.from_config(sync_config(iam_config)) as iam:
+        yield iam
+
+
+def register(iam: Iam) -> ory_iam.FlowResult:
+    email = f"py-sync-{uuid.uuid4().hex}@example.test"
+    register_secret(email)
+    flow = iam.flow.initiate_registration()
+    res = iam.flow.submit_registration(flow.id, {"method": "password", "password": PASSWORD, "traits": {"email": email}})
+    assert res.kind == "success" and res.identity is not None and isinstance(res.session_token, Secret)
+    return res
+
+
+def bearer(res: ory_iam.FlowResult) -> dict[str, str]:
+    assert res.session_token is not None
+    return {"authorization": f"Bearer {res.session_token.expose()}"}
+
+
+# --- one description of the surface
+
+
+def test_the_generated_module_is_current() -> None:
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_sync.py"), "--check"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_every_async_member_has_a_blocking_twin_with_the_same_parameters(name: str) -> None:
+    aio, blocking = getattr(ory_iam, name), getattr(ory_iam.sync, name)
+    for member, fn in inspect.getmembers(aio):
+        if member.startswith("_") and member not in ("__aenter__", "__aexit__"):
+            continue
+        twin_name = {"__aenter__": "__enter__", "__aexit__": "__exit__"}.get(member, member)
+        assert hasattr(blocking, twin_name), f"ory_iam.sync.{name} lacks {twin_name}"
+        twin = getattr(blocking, twin_name)
+        if isinstance(inspect.getattr_static(aio, member), property):
+            assert isinstance(inspect.getattr_static(blocking, twin_name), property)
+            continue
+        if not callable(fn) or member.startswith("_"):
+            continue
+        original = inspect.signature(fn).parameters.get("_original")
+        if original is not None:  # a constructor conftest wraps for its leak scan
+            fn = types.MethodType(original.default, aio)
+        assert list(inspect.signature(fn).parameters.values()) == list(inspect.signature(twin).parameters.values()), f"{name}.{member}"
+        assert not inspect.iscoroutinefunction(twin) and not inspect.isasyncgenfunction(twin), f"{name}.{member} is not blocking"
+        assert twin.__doc__ == fn.__doc__ or fn.__doc__ is not None, f"{name}.{member} lost its docstring"
+
+
+# --- behaviour against the stack
+
+
+def test_register_whoami_check_list_logout(siam: Iam) -> None:
+    res = register(siam)
+    assert res.identity is not None
+    ident = res.identity.id
+    try:
+        s = siam.session.whoami(bearer(res))
+        assert isinstance(s, ory_iam.Session) and s.identity.id == ident and s.tenant == siam.default_tenant
+        assert siam.identity.get(ident).id == ident
+        doc = f"sync-{uuid.uuid4().hex}"
+        t = {"namespace": "documents", "object": doc, "relation": "view", "subject": ident}
+        assert siam.permission.check(t) is False
+        siam.permission.grant(t)
+        assert siam.permission.check(t, fresh=True) is True
+        # Paging: a plain iterator over every tuple of the object.
+        tuples = siam.permission.list_all(namespace="documents", object=doc)
+        assert isinstance(tuples, Iterator)
+        assert [x.subject for x in tuples] == [ident]
+        siam.permission.revoke(t)
+        assert siam.permission.check(t, fresh=True) is False
+        sessions = list(siam.identity.list_sessions_all(ident))
+        assert [x.identity.id for x in sessions] == [ident]
+        assert res.session_token is not None
+        siam.flow.perform_native_logout(res.session_token)
+        with pytest.raises(IamUnauthorizedError):
+            siam.session.whoami(bearer(res))
+        assert siam.session.whoami_or_null(bearer(res)) is None
+    finally:
+        siam.identity.delete(ident)
+    with pytest.raises(IamNotFoundError):
+        siam.identity.get(ident)
+
+
+def test_errors_are_the_async_apis(siam: Iam) -> None:
+    with pytest.raises(IamValidationError) as e:
+        siam.identity.get("")
+    assert e.value.code == "validation"
+    with pytest.raises(IamUnauthorizedError):
+        siam.session.whoami({})
+    with pytest.raises(IamConfigurationError):
+        siam.identity.for_tenant("no-such-tenant")
+    assert siam.identity.for_tenant("admin").tenant == "admin"
+    assert siam.identity.for_tenant("admin") == siam.identity.for_tenant("admin")
+    assert isinstance(siam.health(), ory_iam.Health)
+
+
+def test_an_iterator_stopped_early_leaves_the_iam_usable(siam: Iam) -> None:
+    it = siam.identity.list_all(page_size=1)
+    first = next(it, None)
+    it.close()  # type: ignore[attr-defined]
+    assert first is None or isinstance(first, ory_iam.Identity)
+    assert isinstance(siam.schema.list(), list)
+
+
+def test_no_event_loop_is_created(siam: Iam, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*a: Any, **k: Any) -> Any:
+        raise AssertionError("ory_iam.sync created an event loop")
+
+    monkeypatch.setattr(asyncio, "new_event_loop", refuse)
+    monkeypatch.setattr(asyncio, "run", refuse)
+    monkeypatch.setattr(asyncio.events.BaseDefaultEventLoopPolicy, "new_event_loop", refuse)
+    assert siam.identity.for_tenant("customer").tenant == "customer"
+    with pytest.raises(IamNotFoundError):
+        siam.identity.get(str(uuid.uuid4()))
+    assert list(siam.schema.list())
+
+
+def test_inside_a_running_loop_it_says_to_use_the_async_api(siam: Iam) -> None:
+    async def in_loop() -> None:
+        siam.identity.get(str(uuid.uuid4()))
+
+    with pytest.raises(IamConfigurationError) as e:
+        asyncio.run(in_loop())
+    assert isinstance(e.value, ory_iam.IamError) and e.value.code == "configuration"
+
+    async def iterate_in_loop() -> None:
+        list(siam.identity.list_all())
+
+    with pytest.raises(IamConfigurationError):
+        asyncio.run(iterate_in_loop())
+
+
+GIL_SCENARIO = r"""
+import json, socket, sys, threading
+from ory_iam import IamUpstreamUnavailableError
+from ory_iam.sync import Iam
+
+cfg = json.loads(sys.argv[1])
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen(1)
+cfg["tenants"]["customer"]["kratos"]["public_url"] = f"http://127.0.0.1:{server.getsockname()[1]}/"
+cfg["tenants"]["customer"]["http"] = {"timeout_ms": 30000, "retries": 0}
+iam = Iam.from_config(cfg)
+outcome = []
+
+def call():
+    try:
+        iam.session.whoami({"authorization": "Bearer ory_st_" + "x" * 32})
+    except BaseException as e:
+        outcome.append(type(e).__name__)
+
+t = threading.Thread(target=call)
+t.start()
+conn, _ = server.accept()
+in_flight = t.is_alive() and not outcome
+conn.close()
+t.join(60)
+print(json.dumps({"in_flight": in_flight, "outcome": outcome}))
+"""
+
+
+def test_the_gil_is_released_while_a_call_waits(iam_config: dict[str, Any]) -> None:
+    """A call waits on a server that has accepted the connection but not answered; the main
+    thread must run meanwhile, see the call still in flight, then end it. With the GIL held during
+    the wait, the main thread (and the runtime thread logging through Python) could not run: the
+    scenario would hang (killed by the timeout here) or find the call already over."""
+    r = subprocess.run([sys.executable, "-c", GIL_SCENARIO, json.dumps(sync_config(iam_config))], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == {"in_flight": True, "outcome": ["IamUpstreamUnavailableError"]}
+
+
+def test_eight_threads_share_one_iam(siam: Iam) -> None:
+    users = [register(siam) for _ in range(2)]
+    try:
+        doc = f"sync-threads-{uuid.uuid4().hex}"
+        granted = users[0].identity.id  # type: ignore[union-attr]
+        siam.permission.grant({"namespace": "documents", "object": doc, "relation": "view", "subject": granted})
+
+        def work(i: int) -> list[tuple[str, bool]]:
+            out = []
+            for _ in range(5):
+                u = users[i % 2]
+                s = siam.session.whoami(bearer(u))
+                allowed = siam.permission.check({"namespace": "documents", "object": doc, "relation": "view", "subject": s.identity.id})
+                out.append((s.identity.id, allowed))
+            return out
+
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(work, range(8)))
+        for i, r in enumerate(results):
+            u = users[i % 2].identity.id  # type: ignore[union-attr]
+            assert r == [(u, u == granted)] * 5
+    finally:
+        for u in users:
+            siam.identity.delete(u.identity.id)  # type: ignore[union-attr]
+
+
+def test_close_and_with(iam_config: dict[str, Any]) -> None:
+    with Iam.from_config(sync_config(iam_config)) as iam:
+        assert iam.schema.list()
+        ident = iam.identity
+    with pytest.raises(IamConfigurationError):
+        ident.get(str(uuid.uuid4()))
+    iam.close()  # idempotent
+    # The blocking view of an async Iam shares its core: closing one closes both.
+    aio = ory_iam.Iam.from_config(sync_config(iam_config))
+    view = Iam(aio)
+    assert view.tenants == aio.tenants and repr(view) == repr(aio)
+    view.close()
+    with pytest.raises(IamConfigurationError):
+        asyncio.run(aio.schema.list())
+
+
+FORK_SCENARIO = r"""
+import json, os, sys
+from ory_iam.sync import Iam
+
+cfg, token = json.loads(sys.argv[1]), sys.argv[2]
+iam = Iam.from_config(cfg)
+headers = {"authorization": "Bearer " + token}
+parent = iam.session.whoami(headers).identity.id
+pid = os.fork()
+if pid == 0:
+    try:
+        out = {"child": iam.session.whoami(headers).identity.id, "schemas": len(iam.schema.list())}
+    except BaseException as e:
+        out = {"error": type(e).__name__}
+    sys.stdout.write(json.dumps(out) + "\n")
+    sys.stdout.flush()
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+print(json.dumps({"parent": parent, "again": iam.session.whoami(headers).identity.id, "status": status}))
+"""
+
+
+def test_an_iam_built_before_fork_works_in_the_child(siam: Iam, iam_config: dict[str, Any]) -> None:
+    res = register(siam)
+    try:
+        assert res.session_token is not None and res.identity is not None
+        r = subprocess.run(
+            [sys.executable, "-c", FORK_SCENARIO, json.dumps(sync_config(iam_config)), res.session_token.expose()],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert r.returncode == 0, r.stderr[-2000:]
+        lines = [json.loads(x) for x in r.stdout.strip().splitlines()]
+        child, parent = lines[0], lines[-1]
+        assert child == {"child": res.identity.id, "schemas": child.get("schemas")} and child["schemas"] >= 1, child
+        assert parent == {"parent": res.identity.id, "again": res.identity.id, "status": 0}
+    finally:
+        siam.identity.delete(res.identity.id)  # type: ignore[union-attr]
+
+
+INTERRUPT_SCENARIO = r"""
+import json, os, signal, socket, sys, threading
+from ory_iam.sync import Iam
+
+cfg = json.loads(sys.argv[1])
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen(1)
+cfg["tenants"]["customer"]["kratos"]["public_url"] = f"http://127.0.0.1:{server.getsockname()[1]}/"
+cfg["tenants"]["customer"]["http"] = {"timeout_ms": 30000, "retries": 0}
+iam = Iam.from_config(cfg)
+
+held = []
+
+def interrupt():
+    held.append(server.accept())  # the call is in flight (the connection stays open)
+    os.kill(os.getpid(), signal.SIGINT)
+
+threading.Thread(target=interrupt, daemon=True).start()
+try:
+    iam.session.whoami({"authorization": "Bearer ory_st_" + "x" * 32})
+    out = "returned"
+except KeyboardInterrupt:
+    out = "interrupted"
+print(json.dumps({"out": out}))
+"""
+
+
+def test_ctrl_c_ends_a_blocking_wait(iam_config: dict[str, Any]) -> None:
+    """SIGINT while the main thread waits (the server never answers, the timeout is 30 s):
+    KeyboardInterrupt at once, not after the timeout."""
+    r = subprocess.run([sys.executable, "-c", INTERRUPT_SCENARIO, json.dumps(sync_config(iam_config))], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads(r.stdout.strip().splitlines()[-1])["out"] == "interrupted"
+
+
+def test_a_cache_hit_needs_no_wait(iam_config: dict[str, Any]) -> None:
+    """A session cache hit is answered without I/O (the native side settles it at once); the
+    blocking API returns it the same way, and a revoke evicts it."""
+    cfg = sync_config(iam_config, {"memory": {"max_entries": 100}})
+    cfg["tenants"]["customer"]["cache"] = {"session_ttl_ms": 60_000}
+    with Iam.from_config(cfg) as iam:
+        res = register(iam)
+        try:
+            first = iam.session.whoami(bearer(res))
+            second = iam.session.whoami(bearer(res))
+            assert (first.cache_hit, second.cache_hit) == (False, True)
+            assert second.identity.id == first.identity.id
+            iam.session.revoke(first.id)
+            with pytest.raises(IamUnauthorizedError):
+                iam.session.whoami(bearer(res))
+        finally:
+            iam.identity.delete(res.identity.id)  # type: ignore[union-attr]
