@@ -648,6 +648,17 @@ export declare function _debugPanic(kind: string): void
 /** Test builds only: panic deliberately inside an async function, mid-future, on the runtime. */
 export declare function _debugPanicAsync(kind: string): Promise<void>
 
+/** One address for `identity.create` (declared for the typings; parsed by the core). */
+export interface AddressInput {
+  value: string
+  /** `email` (default) or `sms`. */
+  via?: string
+  /** Verifiable addresses only (default false). */
+  verified?: boolean
+  /** Verifiable addresses only: `pending`, `sent` or `completed`. */
+  status?: string
+}
+
 /** A project or workspace API key; `value` (a Secret) only right after creation. */
 export interface ApiKey {
   tenant: string
@@ -751,6 +762,10 @@ export interface CreateIdentityInput {
   schemaId: string
   traits: any
   verifiedAddresses?: Array<string>
+  /** Verifiable addresses as Kratos takes them; not together with `verifiedAddresses`. */
+  verifiableAddresses?: Array<AddressInput>
+  /** Recovery addresses (`value`, `via`). */
+  recoveryAddresses?: Array<AddressInput>
   state?: string
   metadataPublic?: any
   metadataAdmin?: any
@@ -959,6 +974,10 @@ export interface Identity {
   recoveryAddresses?: Array<RecoveryAddress>
   createdAt?: string
   updatedAt?: string
+  /** When `state` last changed. */
+  stateChangedAt?: string
+  /** Where Kratos serves the identity's schema. */
+  schemaUrl?: string
 }
 
 export interface IdentityPage {
@@ -1037,6 +1056,12 @@ export interface ListCourierMessagesOptions {
 export interface ListIdentitiesOptions {
   pageSize?: number
   pageToken?: string
+  /** Only the identity with this credential identifier (email, username), exactly. */
+  credentialsIdentifier?: string
+  /** Only these identities (at most 500 ids). */
+  ids?: Array<string>
+  /** Identifiers similar to this one (experimental in Kratos). */
+  previewCredentialsIdentifierSimilar?: string
 }
 
 /** Declared for the typings; parsed by the core. */
@@ -1169,6 +1194,8 @@ export interface RecoveryAddress {
   id?: string
   value: string
   via: string
+  createdAt?: string
+  updatedAt?: string
 }
 
 export interface RedirectTo {
@@ -1325,6 +1352,9 @@ export interface VerifiableAddress {
   via: string
   verified: boolean
   status: string
+  verifiedAt?: string
+  createdAt?: string
+  updatedAt?: string
 }
 
 export interface Workspace {

@@ -134,7 +134,7 @@ def every_key_config(tls_dir: str = "/etc/ory-iam/tls") -> IamConfigDict:
                 "client_key_file": f"{tls_dir}/client.key",
             }
         },
-        "audit": {"sink": "none"},
+        "audit": {"sink": "none", "redact_patterns": ["acct-[0-9]+"]},
     }
 
 

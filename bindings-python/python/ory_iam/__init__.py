@@ -247,11 +247,14 @@ class IdentityService(_Service):
         return Identity._from(await self._n.get_with_traits(id))
 
     async def create(self, input: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Identity:
-        """Create an identity: ``create(schema_id=..., traits={...}, verified_addresses=[...])``."""
+        """Create an identity: ``create(schema_id=..., traits={...}, verified_addresses=[...])``;
+        addresses may also be Kratos's objects: ``verifiable_addresses=[{"value", "via", "verified",
+        "status"}]``, ``recovery_addresses=[{"value", "via"}]``."""
         return Identity._from(await self._n.create(_options(input, kwargs)))
 
     async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Page[Identity]:
-        """One page (``page_size``, ``page_token``); identities are sanitized like ``get``."""
+        """One page (``page_size``, ``page_token``), filtered by ``credentials_identifier``, ``ids``
+        or ``preview_credentials_identifier_similar``; identities are sanitized like ``get``."""
         d = await self._n.list(_options(options, kwargs))
         return Page(items=[Identity._from(i) for i in d["items"]], next_page_token=d["next_page_token"])
 
