@@ -63,6 +63,8 @@ export type {
   ListCourierMessagesOptions,
   SchemaService,
   AddressInput,
+  CourierGetOptions,
+  WorkspaceInput,
   CreateIdentityInput,
   Flow,
   FlowKindName,

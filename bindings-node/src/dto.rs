@@ -123,6 +123,10 @@ pub struct ListIdentitiesOptions {
     pub credentials_identifier: Option<String>,
     /// Only these identities (at most 500 ids).
     pub ids: Option<Vec<String>>,
+    /// Kratos's offset paging (deprecated there, still served): page from 0; not with pageSize/pageToken.
+    pub page: Option<u32>,
+    /// 1–500, with `page`.
+    pub per_page: Option<u32>,
     /// Identifiers similar to this one (experimental in Kratos).
     pub preview_credentials_identifier_similar: Option<String>,
 }
@@ -1157,4 +1161,19 @@ pub struct EventStreamInputJs {
     pub role_arn: Option<String>,
     pub https_endpoint: Option<String>,
     pub status: Option<String>,
+}
+
+/// `{ name }` for `workspaceAdmin.create` / `update` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct WorkspaceInput {
+    pub name: String,
+}
+
+/// Options of `courier.get` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct CourierGetOptions {
+    /// Return the body (a Secret) for this call only.
+    pub include_body: Option<bool>,
 }

@@ -334,6 +334,13 @@ async fn sdk_fields_address_objects_and_list_filters() {
         ids.list(ListIdentities { credentials_identifier: Some(email.clone()), ..Default::default() }).await.unwrap();
     assert_eq!(found.items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), [created.id.as_str()]);
     assert!(found.items[0].traits.is_none(), "sanitized like get");
+    // Kratos's offset paging (the contract's page / per_page) next to page tokens.
+    let page = |n| ids.list(ListIdentities { page: Some(n), per_page: Some(1), ..Default::default() });
+    let (first, second) = (page(0).await.unwrap(), page(1).await.unwrap());
+    assert_eq!((first.items.len(), second.items.len()), (1, 1));
+    assert_ne!(first.items[0].id, second.items[0].id);
+    let mixed = ListIdentities { page: Some(0), page_size: Some(1), ..Default::default() };
+    assert_eq!(ids.list(mixed).await.unwrap_err().kind(), ErrorKind::Validation);
     let by_ids = ids.list(ListIdentities { ids: Some(vec![other.id.clone()]), ..Default::default() }).await.unwrap();
     assert_eq!(by_ids.items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), [other.id.as_str()]);
     let similar = ids

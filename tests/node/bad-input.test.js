@@ -135,7 +135,8 @@ test('a wrong argument type names the argument, never its value', async () => {
   const named = (name) => (e) => e instanceof IamValidationError && e.fields.length === 1 && e.fields[0].path === name && !e.message.includes('4242')
   await assert.rejects(iam.identity.get(4242), named('id'))
   await assert.rejects(iam.identity.updateTraits(crypto.randomUUID(), 4242), named('traits'))
-  await assert.rejects(iam.courier.get(crypto.randomUUID(), 4242), named('includeBody'))
+  await assert.rejects(iam.courier.get(crypto.randomUUID(), 4242), named('options'))
+  await assert.rejects(iam.schema.get(4242), named('id'))
   assert.throws(() => iam.identity.forTenant(4242), named('name'))
 })
 

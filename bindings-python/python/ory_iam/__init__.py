@@ -253,8 +253,9 @@ class IdentityService(_Service):
         return Identity._from(await self._n.create(_options(input, kwargs)))
 
     async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Page[Identity]:
-        """One page (``page_size``, ``page_token``), filtered by ``credentials_identifier``, ``ids``
-        or ``preview_credentials_identifier_similar``; identities are sanitized like ``get``."""
+        """One page (``page_size``, ``page_token``, or ``page`` from 0 with ``per_page``), filtered by
+        ``credentials_identifier``, ``ids`` or ``preview_credentials_identifier_similar``;
+        identities are sanitized like ``get``."""
         d = await self._n.list(_options(options, kwargs))
         return Page(items=[Identity._from(i) for i in d["items"]], next_page_token=d["next_page_token"])
 
@@ -399,8 +400,9 @@ class TokenService(_Service):
     def for_tenant(self, name: str) -> "TokenService":
         return TokenService(self._n.for_tenant(name))
 
-    async def client_credentials(self, scope: Optional[str] = None) -> TokenSet:
-        """With the tenant's ``hydra.client_id``/``client_secret``; cached, renewed ahead of expiry."""
+    async def client_credentials(self, scope: Union[str, Sequence[str], None] = None) -> TokenSet:
+        """With the tenant's ``hydra.client_id``/``client_secret``; cached, renewed ahead of expiry.
+        ``scope``: space-separated (``"read write"``) or a list (``["read", "write"]``)."""
         return TokenSet._from(await self._n.client_credentials(scope))
 
     async def authorization_code(self, grant: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> TokenSet:
@@ -612,7 +614,8 @@ class WorkspaceAdminService(_ApiKeys):
     def for_tenant(self, name: str) -> "WorkspaceAdminService":
         return WorkspaceAdminService(self._n.for_tenant(name))
 
-    async def create(self, name: str) -> Workspace:
+    async def create(self, name: Union[str, Mapping[str, Any]]) -> Workspace:
+        """``create("Team")`` or ``create({"name": "Team"})``."""
         return Workspace(**await self._n.create(name))
 
     async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Page[Workspace]:
@@ -630,7 +633,8 @@ class WorkspaceAdminService(_ApiKeys):
     async def get(self, id: str) -> Workspace:
         return Workspace(**await self._n.get(id))
 
-    async def update(self, id: str, name: str) -> Workspace:
+    async def update(self, id: str, name: Union[str, Mapping[str, Any]]) -> Workspace:
+        """``update(id, "Team")`` or ``update(id, {"name": "Team"})``."""
         return Workspace(**await self._n.update(id, name))
 
     async def list_projects(self, id: str) -> List[ProjectMetadata]:

@@ -196,6 +196,13 @@ pub struct ListIdentities {
     /// Only these identities (at most 500 ids).
     #[serde(default)]
     pub ids: Option<Vec<String>>,
+    /// Kratos's offset paging (deprecated by Kratos, still served): page number from 0, with
+    /// `per_page` (1–500). Not together with `page_size` / `page_token`; `next_page_token` is
+    /// then `None` (ask for `page + 1`).
+    #[serde(default)]
+    pub page: Option<u32>,
+    #[serde(default)]
+    pub per_page: Option<u32>,
     /// Identities whose credential identifier is similar to this (Kratos marks it experimental).
     #[serde(default)]
     pub preview_credentials_identifier_similar: Option<String>,

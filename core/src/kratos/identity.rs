@@ -97,7 +97,20 @@ impl IdentityService {
     pub async fn list(&self, opts: ListIdentities) -> Result<Page<Identity>> {
         let c = self.t.kratos_admin("identity.list")?;
         let mut call = Call::get("admin/identities");
-        call = page_query(call, opts.page_size, opts.page_token, 500)?;
+        if opts.page.is_some() || opts.per_page.is_some() {
+            if opts.page_size.is_some() || opts.page_token.is_some() {
+                return Err(Error::invalid_field("page", "use page/per_page or page_size/page_token, not both"));
+            }
+            if let Some(n) = opts.per_page {
+                if !(1..=500).contains(&n) {
+                    return Err(Error::invalid_field("per_page", "must be 1 to 500"));
+                }
+                call = call.query("per_page", n.to_string());
+            }
+            call = call.query("page", opts.page.unwrap_or(0).to_string());
+        } else {
+            call = page_query(call, opts.page_size, opts.page_token, 500)?;
+        }
         if let Some(i) = opts.credentials_identifier {
             if i.trim().is_empty() {
                 return Err(Error::invalid_field("credentials_identifier", "must not be empty"));
