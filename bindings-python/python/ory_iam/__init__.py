@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import atexit
 import os
-from typing import Any, AsyncIterator, Callable, List, Literal, Mapping, NamedTuple, Optional, Sequence, Union, cast
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, List, Literal, Mapping, NamedTuple, Optional, Sequence, Union, cast
 
 from . import _ory_iam as _native
 from .config import IamConfigDict, TenantConfigDict, Transport
+from .inputs import CreateIdentityInput, ListIdentitiesInput
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 from ._dto import (
     ApiKey,
     EventStream,
@@ -189,7 +193,7 @@ def http_answer(
 Request = Any
 
 
-def _options(opts: Optional[Mapping[str, Any]], kwargs: dict[str, Any]) -> dict[str, Any]:
+def _options(opts: Optional[Mapping[str, Any]], kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """``f({"a": 1})`` ≡ ``f(a=1)``; keyword arguments win over the dict."""
     if opts is not None and not isinstance(opts, Mapping):
         raise IamValidationError("options must be a dict", code="validation", fields=[{"path": "options", "reason": "must be a dict"}])
@@ -246,13 +250,17 @@ class IdentityService(_Service):
         """The whole identity, traits included."""
         return Identity._from(await self._n.get_with_traits(id))
 
-    async def create(self, input: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Identity:
+    async def create(
+        self, input: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[CreateIdentityInput]
+    ) -> Identity:
         """Create an identity: ``create(schema_id=..., traits={...}, verified_addresses=[...])``;
         addresses may also be Kratos's objects: ``verifiable_addresses=[{"value", "via", "verified",
         "status"}]``, ``recovery_addresses=[{"value", "via"}]``."""
         return Identity._from(await self._n.create(_options(input, kwargs)))
 
-    async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Page[Identity]:
+    async def list(
+        self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[ListIdentitiesInput]
+    ) -> Page[Identity]:
         """One page (``page_size``, ``page_token``, or ``page`` from 0 with ``per_page``), filtered by
         ``credentials_identifier``, ``ids`` or ``preview_credentials_identifier_similar``;
         identities are sanitized like ``get``."""
