@@ -283,6 +283,22 @@ async fn user_patterns_redact_what_the_built_in_rules_do_not_know() {
         assert_eq!(e.attributes["namespace"], json!("documents"), "other values are left alone");
     }
 
+    // On a closed Iam a mutation still leaves its (failed) trace.
+    iam.close().await;
+    iam.identity()
+        .create(CreateIdentity {
+            schema_id: "customer".into(),
+            traits: json!({"email": "x@example.com"}),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    let e = take(&sink);
+    assert_eq!(
+        e.iter().map(|e| (e.name.as_str(), e.result.as_str())).collect::<Vec<_>>(),
+        [("identity.create", "failure")]
+    );
+
     // A pattern that does not compile is a configuration error naming its index, not the pattern.
     let mut cfg = common::iam_config();
     cfg["audit"] = json!({"redact_patterns": ["ok", "secret-(unclosed"]});
