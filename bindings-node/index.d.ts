@@ -71,8 +71,11 @@ export declare class CourierService {
   list(options?: ListCourierMessagesOptions): Promise<CourierMessagePage>
   /** Every matching message: `for await (const m of iam.courier.listAll({recipient}))`. */
   listAll(options?: ListCourierMessagesOptions): AsyncIterable<CourierMessage>
-  /** One message; `includeBody` returns its body (a Secret) for this call only. */
-  get(id: string, includeBody?: boolean | undefined | null): Promise<CourierMessage>
+  /**
+   * One message; `includeBody` (a boolean, or `{ includeBody }`) returns its body (a Secret)
+   * for this call only.
+   */
+  get(id: string, options?: boolean | CourierGetOptions | undefined | null): Promise<CourierMessage>
 }
 
 /** Event streams of Ory Network projects. */
@@ -545,8 +548,11 @@ export declare class TokenService {
   get tenant(): string
   /** True when both handles are bound to the same tenant. */
   equals(other: TokenService): boolean
-  /** With the tenant's `hydra.clientId`/`clientSecret`; cached and renewed ahead of expiry. */
-  clientCredentials(scope?: string | undefined | null): Promise<TokenSet>
+  /**
+   * With the tenant's `hydra.clientId`/`clientSecret`; cached and renewed ahead of expiry.
+   * `scope`: space-separated (`'read write'`) or a list (`['read', 'write']`).
+   */
+  clientCredentials(scope?: string | string[] | undefined | null): Promise<TokenSet>
   authorizationCode(grant: AuthorizationCodeGrant): Promise<TokenSet>
   refresh(grant: RefreshGrant): Promise<TokenSet>
   jwtBearer(grant: JwtBearerGrant): Promise<TokenSet>
@@ -612,11 +618,13 @@ export declare class WorkspaceAdminService {
   get tenant(): string
   /** True when both handles are bound to the same tenant. */
   equals(other: WorkspaceAdminService): boolean
-  create(name: string): Promise<Workspace>
+  /** `create('Team')` or `create({ name: 'Team' })`. */
+  create(name: string | WorkspaceInput): Promise<Workspace>
   list(options?: { pageSize?: number, pageToken?: string }): Promise<WorkspacePage>
   listAll(pageSize?: number | undefined | null): AsyncIterable<Workspace>
   get(id: string): Promise<Workspace>
-  update(id: string, name: string): Promise<Workspace>
+  /** `update(id, 'Team')` or `update(id, { name: 'Team' })`. */
+  update(id: string, name: string | WorkspaceInput): Promise<Workspace>
   listProjects(id: string): Promise<Array<ProjectMetadata>>
   /** `{name, expiresAt?}`; the key's `value` (a Secret) is returned this once. */
   createApiKey(id: string, key: CreateApiKeyInput): Promise<ApiKey>
@@ -647,6 +655,17 @@ export declare function _debugPanic(kind: string): void
 
 /** Test builds only: panic deliberately inside an async function, mid-future, on the runtime. */
 export declare function _debugPanicAsync(kind: string): Promise<void>
+
+/** One address for `identity.create` (declared for the typings; parsed by the core). */
+export interface AddressInput {
+  value: string
+  /** `email` (default) or `sms`. */
+  via?: string
+  /** Verifiable addresses only (default false). */
+  verified?: boolean
+  /** Verifiable addresses only: `pending`, `sent` or `completed`. */
+  status?: string
+}
 
 /** A project or workspace API key; `value` (a Secret) only right after creation. */
 export interface ApiKey {
@@ -718,6 +737,12 @@ export interface CheckResult {
   error?: string
 }
 
+/** Options of `courier.get` (declared for the typings; parsed by the core). */
+export interface CourierGetOptions {
+  /** Return the body (a Secret) for this call only. */
+  includeBody?: boolean
+}
+
 /** A courier message. `body` is absent unless asked for, and a `Secret` when present. */
 export interface CourierMessage {
   tenant: string
@@ -751,6 +776,10 @@ export interface CreateIdentityInput {
   schemaId: string
   traits: any
   verifiedAddresses?: Array<string>
+  /** Verifiable addresses as Kratos takes them; not together with `verifiedAddresses`. */
+  verifiableAddresses?: Array<AddressInput>
+  /** Recovery addresses (`value`, `via`). */
+  recoveryAddresses?: Array<AddressInput>
   state?: string
   metadataPublic?: any
   metadataAdmin?: any
@@ -959,6 +988,10 @@ export interface Identity {
   recoveryAddresses?: Array<RecoveryAddress>
   createdAt?: string
   updatedAt?: string
+  /** When `state` last changed. */
+  stateChangedAt?: string
+  /** Where Kratos serves the identity's schema. */
+  schemaUrl?: string
 }
 
 export interface IdentityPage {
@@ -1037,6 +1070,16 @@ export interface ListCourierMessagesOptions {
 export interface ListIdentitiesOptions {
   pageSize?: number
   pageToken?: string
+  /** Only the identity with this credential identifier (email, username), exactly. */
+  credentialsIdentifier?: string
+  /** Only these identities (at most 500 ids). */
+  ids?: Array<string>
+  /** Kratos's offset paging (deprecated there, still served): page from 0; not with pageSize/pageToken. */
+  page?: number
+  /** 1–500, with `page`. */
+  perPage?: number
+  /** Identifiers similar to this one (experimental in Kratos). */
+  previewCredentialsIdentifierSimilar?: string
 }
 
 /** Declared for the typings; parsed by the core. */
@@ -1169,6 +1212,8 @@ export interface RecoveryAddress {
   id?: string
   value: string
   via: string
+  createdAt?: string
+  updatedAt?: string
 }
 
 export interface RedirectTo {
@@ -1325,6 +1370,9 @@ export interface VerifiableAddress {
   via: string
   verified: boolean
   status: string
+  verifiedAt?: string
+  createdAt?: string
+  updatedAt?: string
 }
 
 export interface Workspace {
@@ -1333,6 +1381,11 @@ export interface Workspace {
   name: string
   createdAt?: string
   updatedAt?: string
+}
+
+/** `{ name }` for `workspaceAdmin.create` / `update` (declared for the typings; parsed by the core). */
+export interface WorkspaceInput {
+  name: string
 }
 
 export interface WorkspacePage {

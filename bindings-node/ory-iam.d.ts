@@ -62,6 +62,9 @@ export type {
   IdentitySchema,
   ListCourierMessagesOptions,
   SchemaService,
+  AddressInput,
+  CourierGetOptions,
+  WorkspaceInput,
   CreateIdentityInput,
   Flow,
   FlowKindName,
@@ -93,8 +96,14 @@ export type {
 
 /** One offending input or config path and why. */
 export interface IamFieldError {
+  /** The input or config path (`traits.email`, `ids[1]`, `tenants.x.kratos.admin_url`). */
   path: string
+  /** Why; for a field Ory rejected, Ory's message with any quoted submitted value masked (`"***"`). */
   reason: string
+  /** For a field Ory rejected: its JSON Pointer in the submitted document (`/traits/email`). */
+  pointer?: string
+  /** For a field Ory rejected: Kratos's message id, when Kratos gives one. */
+  messageId?: number
 }
 
 /** Base of every error thrown by ory-iam. Compare `code`, never the message. */
@@ -306,6 +315,8 @@ export interface SessionCacheConfig {
 export interface AuditConfig {
   /** Default `log`. */
   sink?: 'log' | 'none' | 'callback'
+  /** Regular expressions (Rust `regex` syntax); their matches in any string of an event become `***`. */
+  redact_patterns?: string | string[]
 }
 
 /** The whole configuration (docs/config.md). Write it as `SnakeOrCamel<IamConfig>` to use

@@ -17,7 +17,10 @@ class IamError extends Error {
     this.tenant = details.tenant ?? undefined
     this.requestId = details.request_id ?? details.requestId ?? undefined
     this.retryAfter = details.retry_after ?? details.retryAfter ?? undefined
-    this.fields = details.fields ?? []
+    // Field errors Ory named carry `pointer` and (Kratos flows) `messageId` besides path/reason.
+    this.fields = (details.fields ?? []).map(({ message_id: snake, messageId = snake, ...f }) =>
+      messageId === undefined || messageId === null ? f : { ...f, messageId },
+    )
   }
 }
 IamError.code = 'internal'
@@ -37,7 +40,66 @@ for (const [name, code] of [
   classes[name] = C
 }
 
-function convertError(e) {
+// Which argument napi refused: its own message quotes the value (withheld), so the name comes
+// from the generated declarations (index.d.ts, shipped with the package), read once on the first
+// such error. `Class.method` → [{ name, type, optional }].
+let signatures = null
+function loadSignatures() {
+  const out = new Map()
+  let text = ''
+  try {
+    text = require('node:fs').readFileSync(require('node:path').join(__dirname, 'index.d.ts'), 'utf8')
+  } catch {
+    return out
+  }
+  let cls = null
+  for (const line of text.split('\n')) {
+    const c = /^export declare class (\w+)/.exec(line)
+    if (c) cls = c[1]
+    else if (line.startsWith('}')) cls = null
+    const m = cls && /^ {2}(?:static )?(\w+)\((.*)\): /.exec(line)
+    if (!m) continue
+    const params = []
+    let depth = 0
+    let cur = ''
+    for (const ch of m[2] + ',') {
+      if ('<({['.includes(ch)) depth++
+      if ('>)}]'.includes(ch)) depth--
+      if (ch === ',' && depth === 0) {
+        const p = /^\s*(\w+)(\??):\s*(.*)$/.exec(cur)
+        if (p) params.push({ name: p[1], optional: p[2] === '?' || /\bundefined\b/.test(p[3]), type: p[3].trim() })
+        cur = ''
+      } else cur += ch
+    }
+    out.set(`${cls}.${m[1]}`, params)
+  }
+  return out
+}
+function fits(type, v) {
+  const alts = type.split('|').map((t) => t.trim())
+  return alts.some((t) => {
+    if (t === 'string') return typeof v === 'string'
+    if (t === 'number') return typeof v === 'number'
+    if (t === 'boolean') return typeof v === 'boolean'
+    if (t === 'undefined' || t === 'null') return v === undefined || v === null
+    if (t.startsWith('Array<') || t.endsWith('[]')) return Array.isArray(v)
+    if (t === 'any' || t === 'unknown') return true
+    return v !== null && typeof v === 'object' // an interface or object type
+  })
+}
+/** `[{ path, reason }]` naming the first argument of `cls.method` that does not fit its type. */
+function wrongArgument(cls, method, args) {
+  if (signatures === null) signatures = loadSignatures()
+  const params = signatures.get(`${cls}.${method}`) || []
+  for (const [i, p] of params.entries()) {
+    const v = args[i]
+    if ((v === undefined || v === null) && p.optional) continue
+    if (!fits(p.type, v)) return { fields: [{ path: p.name, reason: `must be ${p.type.replace(/ \| undefined \| null$/, '')}` }], name: p.name }
+  }
+  return null
+}
+
+function convertError(e, where) {
   if (e && typeof e.message === 'string' && e.message.startsWith(MARKER)) {
     let d
     try {
@@ -52,7 +114,15 @@ function convertError(e) {
   }
   // Argument type errors raised by napi itself (e.g. a number where a string is expected).
   if (e && (e.code === 'InvalidArg' || (typeof e.code === 'string' && e.code.endsWith('Expected')))) {
-    return new classes.IamValidationError('an argument has the wrong type', { code: 'validation' })
+    const wrong = where && wrongArgument(where.cls, where.method, where.args)
+    if (wrong) {
+      return new classes.IamValidationError(`${where.method}: argument \`${wrong.name}\` has the wrong type`, {
+        code: 'validation',
+        fields: wrong.fields,
+      })
+    }
+    const at = where ? `${where.method}: ` : ''
+    return new classes.IamValidationError(`${at}an argument has the wrong type`, { code: 'validation' })
   }
   // napi rejects the promise of an async method whose future panicked with a bare Error
   // carrying the panic text; the core's own errors always carry the marker. Its message may
@@ -170,8 +240,9 @@ function wrap(obj) {
           try {
             r = v.apply(self, raw)
           } catch (e) {
-            if (SYNC_METHODS.has(prop)) throw convertError(e)
-            return Promise.reject(convertError(e))
+            const where = { cls: target.constructor.name, method: String(prop), args: raw }
+            if (SYNC_METHODS.has(prop)) throw convertError(e, where)
+            return Promise.reject(convertError(e, where))
           }
           return wrapValue(r)
         }

@@ -96,7 +96,7 @@ pub fn http_answer(facts: HttpAnswerFacts, context: Option<HttpAnswerContext>) -
                 .fields
                 .unwrap_or_default()
                 .into_iter()
-                .map(|f| ory_iam::FieldError { path: f.path, reason: f.reason })
+                .map(|f| ory_iam::FieldError { path: f.path, reason: f.reason, ..Default::default() })
                 .collect(),
             tenant: facts.tenant,
             ..ErrorFacts::from_code(&facts.code)

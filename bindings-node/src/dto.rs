@@ -12,6 +12,9 @@ pub struct VerifiableAddress {
     pub via: String,
     pub verified: bool,
     pub status: String,
+    pub verified_at: Option<String>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
 }
 
 #[napi(object)]
@@ -19,6 +22,8 @@ pub struct RecoveryAddress {
     pub id: Option<String>,
     pub value: String,
     pub via: String,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
 }
 
 /// A Kratos identity. From `get` it is sanitized: `traits`, `metadataAdmin` and the addresses are null.
@@ -35,6 +40,10 @@ pub struct Identity {
     pub recovery_addresses: Option<Vec<RecoveryAddress>>,
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
+    /// When `state` last changed.
+    pub state_changed_at: Option<String>,
+    /// Where Kratos serves the identity's schema.
+    pub schema_url: Option<String>,
 }
 
 impl From<ory_iam::dto::Identity> for Identity {
@@ -55,14 +64,27 @@ impl From<ory_iam::dto::Identity> for Identity {
                         via: a.via,
                         verified: a.verified,
                         status: a.status,
+                        verified_at: a.verified_at,
+                        created_at: a.created_at,
+                        updated_at: a.updated_at,
                     })
                     .collect()
             }),
-            recovery_addresses: i
-                .recovery_addresses
-                .map(|v| v.into_iter().map(|a| RecoveryAddress { id: a.id, value: a.value, via: a.via }).collect()),
+            recovery_addresses: i.recovery_addresses.map(|v| {
+                v.into_iter()
+                    .map(|a| RecoveryAddress {
+                        id: a.id,
+                        value: a.value,
+                        via: a.via,
+                        created_at: a.created_at,
+                        updated_at: a.updated_at,
+                    })
+                    .collect()
+            }),
             created_at: i.created_at,
             updated_at: i.updated_at,
+            state_changed_at: i.state_changed_at,
+            schema_url: i.schema_url,
         }
     }
 }
@@ -80,6 +102,10 @@ pub struct CreateIdentityInput {
     pub schema_id: String,
     pub traits: Value,
     pub verified_addresses: Option<Vec<String>>,
+    /// Verifiable addresses as Kratos takes them; not together with `verifiedAddresses`.
+    pub verifiable_addresses: Option<Vec<AddressInput>>,
+    /// Recovery addresses (`value`, `via`).
+    pub recovery_addresses: Option<Vec<AddressInput>>,
     pub state: Option<String>,
     pub metadata_public: Option<Value>,
     pub metadata_admin: Option<Value>,
@@ -93,6 +119,29 @@ pub struct CreateIdentityInput {
 pub struct ListIdentitiesOptions {
     pub page_size: Option<u32>,
     pub page_token: Option<String>,
+    /// Only the identity with this credential identifier (email, username), exactly.
+    pub credentials_identifier: Option<String>,
+    /// Only these identities (at most 500 ids).
+    pub ids: Option<Vec<String>>,
+    /// Kratos's offset paging (deprecated there, still served): page from 0; not with pageSize/pageToken.
+    pub page: Option<u32>,
+    /// 1–500, with `page`.
+    pub per_page: Option<u32>,
+    /// Identifiers similar to this one (experimental in Kratos).
+    pub preview_credentials_identifier_similar: Option<String>,
+}
+
+/// One address for `identity.create` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct AddressInput {
+    pub value: String,
+    /// `email` (default) or `sms`.
+    pub via: Option<String>,
+    /// Verifiable addresses only (default false).
+    pub verified: Option<bool>,
+    /// Verifiable addresses only: `pending`, `sent` or `completed`.
+    pub status: Option<String>,
 }
 
 #[napi(object)]
@@ -1112,4 +1161,19 @@ pub struct EventStreamInputJs {
     pub role_arn: Option<String>,
     pub https_endpoint: Option<String>,
     pub status: Option<String>,
+}
+
+/// `{ name }` for `workspaceAdmin.create` / `update` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct WorkspaceInput {
+    pub name: String,
+}
+
+/// Options of `courier.get` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct CourierGetOptions {
+    /// Return the body (a Secret) for this call only.
+    pub include_body: Option<bool>,
 }

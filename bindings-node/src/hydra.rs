@@ -69,8 +69,15 @@ crate::handle::basics!(TokenService);
 #[napi]
 impl TokenService {
     /// With the tenant's `hydra.clientId`/`clientSecret`; cached and renewed ahead of expiry.
-    #[napi]
-    pub async fn client_credentials(&self, scope: Option<String>) -> napi::Result<TokenSet> {
+    /// `scope`: space-separated (`'read write'`) or a list (`['read', 'write']`).
+    #[napi(ts_args_type = "scope?: string | string[] | undefined | null")]
+    pub async fn client_credentials(&self, scope: Option<Value>) -> napi::Result<TokenSet> {
+        let scope = match scope {
+            None | Some(Value::Null) => None,
+            Some(v) => {
+                Some(ory_iam::dto::parse_input::<ory_iam::dto::Scopes>("scope", v).and_then(|s| s.joined()).napi()?)
+            }
+        };
         self.0.client_credentials(scope.as_deref()).await.napi().map(Into::into)
     }
     #[napi(ts_args_type = "grant: AuthorizationCodeGrant")]

@@ -54,9 +54,14 @@ impl CourierService {
         Ok(CourierMessagePager::new(self.0.list_all(list_opts(options)?)))
     }
 
-    /// One message; `includeBody` returns its body (a Secret) for this call only.
-    #[napi]
-    pub async fn get(&self, id: String, include_body: Option<bool>) -> napi::Result<CourierMessage> {
-        self.0.get(&id, include_body.unwrap_or(false)).await.napi().map(Into::into)
+    /// One message; `includeBody` (a boolean, or `{ includeBody }`) returns its body (a Secret)
+    /// for this call only.
+    #[napi(ts_args_type = "id: string, options?: boolean | CourierGetOptions | undefined | null")]
+    pub async fn get(&self, id: String, options: Option<Value>) -> napi::Result<CourierMessage> {
+        let include_body = match options {
+            None | Some(Value::Null) => false,
+            Some(v) => crate::handle::input::<ory_iam::dto::CourierGet>(Some(v), "options")?.include_body(),
+        };
+        self.0.get(&id, include_body).await.napi().map(Into::into)
     }
 }

@@ -4,7 +4,7 @@ use crate::dto::{ApiKey, EventStream, Project, ProjectMetadata, Workspace, Works
 use crate::errors::IntoNapi;
 use crate::pager::WorkspacePager;
 use napi_derive::napi;
-use ory_iam::dto::{CreateApiKey, CreateProject, EventStreamInput, ListWorkspaces};
+use ory_iam::dto::{CreateApiKey, CreateProject, EventStreamInput, ListWorkspaces, WorkspaceName};
 use serde_json::Value;
 
 /// Ory Network projects (needs `mode: 'cloud'` and `console.workspaceApiKey`).
@@ -52,8 +52,10 @@ crate::handle::basics!(WorkspaceAdminService);
 
 #[napi]
 impl WorkspaceAdminService {
-    #[napi]
-    pub async fn create(&self, name: String) -> napi::Result<Workspace> {
+    /// `create('Team')` or `create({ name: 'Team' })`.
+    #[napi(ts_args_type = "name: string | WorkspaceInput")]
+    pub async fn create(&self, name: Value) -> napi::Result<Workspace> {
+        let name = crate::handle::input::<WorkspaceName>(Some(name), "name")?.name();
         self.0.create(&name).await.napi().map(Into::into)
     }
     #[napi(ts_args_type = "options?: { pageSize?: number, pageToken?: string }")]
@@ -69,10 +71,13 @@ impl WorkspaceAdminService {
     pub async fn get(&self, id: String) -> napi::Result<Workspace> {
         self.0.get(&id).await.napi().map(Into::into)
     }
-    #[napi]
-    pub async fn update(&self, id: String, name: String) -> napi::Result<Workspace> {
+    /// `update(id, 'Team')` or `update(id, { name: 'Team' })`.
+    #[napi(ts_args_type = "id: string, name: string | WorkspaceInput")]
+    pub async fn update(&self, id: String, name: Value) -> napi::Result<Workspace> {
+        let name = crate::handle::input::<WorkspaceName>(Some(name), "name")?.name();
         self.0.update(&id, &name).await.napi().map(Into::into)
     }
+
     #[napi]
     pub async fn list_projects(&self, id: String) -> napi::Result<Vec<ProjectMetadata>> {
         Ok(self.0.list_projects(&id).await.napi()?.into_iter().map(Into::into).collect())

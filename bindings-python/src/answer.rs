@@ -21,7 +21,7 @@ fn fields_of(fields: Option<&Bound<'_, PyAny>>) -> Vec<FieldError> {
         .filter_map(|item| {
             let path = item.get_item("path").ok()?.extract::<String>().ok()?;
             let reason = item.get_item("reason").ok()?.extract::<String>().ok()?;
-            Some(FieldError { path, reason })
+            Some(FieldError { path, reason, ..Default::default() })
         })
         .collect()
 }

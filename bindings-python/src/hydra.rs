@@ -90,7 +90,16 @@ crate::handle::handle_basics!(PyTokenService, "TokenService");
 #[pymethods]
 impl PyTokenService {
     #[pyo3(signature = (scope=None))]
-    fn client_credentials<'py>(&self, py: Python<'py>, scope: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+    fn client_credentials<'py>(
+        &self,
+        py: Python<'py>,
+        scope: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        // A space-separated str or a list of scopes (the contract's shapes).
+        let scope = match scope.filter(|s| !s.is_none()) {
+            None => None,
+            Some(v) => Some(core(py, input::<ory_iam::dto::Scopes>(py, v, "scope")?.joined())?),
+        };
         let s = self.0.clone();
         spawn(py, async move { s.client_credentials(scope.as_deref()).await })
     }

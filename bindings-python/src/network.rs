@@ -3,7 +3,7 @@
 use crate::convert::{from_py, want_str};
 use crate::pager::PyPager;
 use crate::runtime::{core, spawn};
-use ory_iam::dto::{parse_input, CreateApiKey, CreateProject, EventStreamInput, ListWorkspaces};
+use ory_iam::dto::{parse_input, CreateApiKey, CreateProject, EventStreamInput, ListWorkspaces, WorkspaceName};
 use pyo3::prelude::*;
 use serde::de::DeserializeOwned;
 
@@ -69,7 +69,7 @@ crate::handle::handle_basics!(PyWorkspaceAdminService, "WorkspaceAdminService");
 #[pymethods]
 impl PyWorkspaceAdminService {
     fn create<'py>(&self, py: Python<'py>, name: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let n = s(py, name, "name")?;
+        let n = input::<WorkspaceName>(py, name, "name")?.name();
         let x = self.0.clone();
         spawn(py, async move { x.create(&n).await })
     }
@@ -95,7 +95,7 @@ impl PyWorkspaceAdminService {
         name: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let id = s(py, id, "id")?;
-        let n = s(py, name, "name")?;
+        let n = input::<WorkspaceName>(py, name, "name")?.name();
         let x = self.0.clone();
         spawn(py, async move { x.update(&id, &n).await })
     }

@@ -87,6 +87,8 @@ fn session_to_py<'py>(py: Python<'py>, s: &Session) -> PyResult<Bound<'py, PyDic
         recovery_addresses,
         created_at,
         updated_at,
+        state_changed_at,
+        schema_url,
     } = identity;
     let value = |v: &Option<serde_json::Value>| -> PyResult<Bound<'py, PyAny>> {
         match v {
@@ -105,13 +107,16 @@ fn session_to_py<'py>(py: Python<'py>, s: &Session) -> PyResult<Bound<'py, PyDic
     match verifiable_addresses {
         Some(v) => {
             let l = PyList::empty(py);
-            for VerifiableAddress { id, value, via, verified, status } in v {
+            for VerifiableAddress { id, value, via, verified, status, verified_at, created_at, updated_at } in v {
                 let a = PyDict::new(py);
                 a.set_item(intern!(py, "id"), id)?;
                 a.set_item(intern!(py, "value"), value)?;
                 a.set_item(intern!(py, "via"), via)?;
                 a.set_item(intern!(py, "verified"), verified)?;
                 a.set_item(intern!(py, "status"), status)?;
+                a.set_item(intern!(py, "verified_at"), verified_at)?;
+                a.set_item(intern!(py, "created_at"), created_at)?;
+                a.set_item(intern!(py, "updated_at"), updated_at)?;
                 l.append(a)?;
             }
             i.set_item(intern!(py, "verifiable_addresses"), l)?;
@@ -121,11 +126,13 @@ fn session_to_py<'py>(py: Python<'py>, s: &Session) -> PyResult<Bound<'py, PyDic
     match recovery_addresses {
         Some(v) => {
             let l = PyList::empty(py);
-            for RecoveryAddress { id, value, via } in v {
+            for RecoveryAddress { id, value, via, created_at, updated_at } in v {
                 let a = PyDict::new(py);
                 a.set_item(intern!(py, "id"), id)?;
                 a.set_item(intern!(py, "value"), value)?;
                 a.set_item(intern!(py, "via"), via)?;
+                a.set_item(intern!(py, "created_at"), created_at)?;
+                a.set_item(intern!(py, "updated_at"), updated_at)?;
                 l.append(a)?;
             }
             i.set_item(intern!(py, "recovery_addresses"), l)?;
@@ -134,6 +141,8 @@ fn session_to_py<'py>(py: Python<'py>, s: &Session) -> PyResult<Bound<'py, PyDic
     }
     i.set_item(intern!(py, "created_at"), created_at)?;
     i.set_item(intern!(py, "updated_at"), updated_at)?;
+    i.set_item(intern!(py, "state_changed_at"), state_changed_at)?;
+    i.set_item(intern!(py, "schema_url"), schema_url)?;
     let d = PyDict::new(py);
     d.set_item(intern!(py, "tenant"), tenant)?;
     d.set_item(intern!(py, "id"), id)?;

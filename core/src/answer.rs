@@ -374,7 +374,7 @@ mod tests {
 
     #[test]
     fn body_request_id_and_fields() {
-        let field = FieldError { path: "id".into(), reason: "must be a UUID".into() };
+        let field = FieldError { path: "id".into(), reason: "must be a UUID".into(), ..Default::default() };
         let f = ErrorFacts {
             request_id: Some("req-1".into()),
             fields: vec![field.clone()],

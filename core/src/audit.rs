@@ -32,6 +32,30 @@ pub mod names {
     pub const WORKSPACE_API_KEY_DELETE: &str = "workspace.api_key.delete";
     pub const EVENT_STREAM_DELETE: &str = "event_stream.delete";
     pub const OAUTH2_CLIENT_DELETE: &str = "oauth2_client.delete";
+    pub const IDENTITY_CREATE: &str = "identity.create";
+    pub const IDENTITY_UPDATE: &str = "identity.update";
+    pub const IDENTITY_PATCH: &str = "identity.patch";
+    pub const SESSION_EXTEND: &str = "session.extend";
+    pub const SESSION_LOGOUT: &str = "session.logout";
+    pub const COURIER_MESSAGE_BODY_READ: &str = "courier.message.body_read";
+    pub const JWK_SET_CREATE: &str = "jwk.set.create";
+    pub const JWK_SET_UPDATE: &str = "jwk.set.update";
+    pub const JWK_SET_DELETE: &str = "jwk.set.delete";
+    pub const JWK_KEY_UPDATE: &str = "jwk.key.update";
+    pub const JWK_KEY_DELETE: &str = "jwk.key.delete";
+    pub const TRUSTED_ISSUER_TRUST: &str = "trusted_issuer.trust";
+    pub const TRUSTED_ISSUER_DELETE: &str = "trusted_issuer.delete";
+    pub const OAUTH2_CLIENT_CREATE: &str = "oauth2_client.create";
+    pub const OAUTH2_CLIENT_SET: &str = "oauth2_client.set";
+    pub const OAUTH2_CLIENT_PATCH: &str = "oauth2_client.patch";
+    pub const PROJECT_CREATE: &str = "project.create";
+    pub const PROJECT_SET: &str = "project.set";
+    pub const PROJECT_API_KEY_CREATE: &str = "project.api_key.create";
+    pub const WORKSPACE_CREATE: &str = "workspace.create";
+    pub const WORKSPACE_UPDATE: &str = "workspace.update";
+    pub const WORKSPACE_API_KEY_CREATE: &str = "workspace.api_key.create";
+    pub const EVENT_STREAM_CREATE: &str = "event_stream.create";
+    pub const EVENT_STREAM_SET: &str = "event_stream.set";
     pub const HEALTH_PROBE_FAILURE: &str = "health.probe_failure";
     pub const CONFIG_BOOT_FAILURE: &str = "config.boot_failure";
 }
@@ -72,6 +96,29 @@ impl AuditEvent {
 
     pub fn request_id(mut self, id: Option<String>) -> Self {
         self.request_id = id;
+        self
+    }
+
+    /// The event of one mutation sent to Ory: `success`, `denied` when Ory refused this library's
+    /// credential (401/403), else `failure` with attribute `error` (the error code); the request
+    /// id of the Ory call either way. `outcome` is `Ok(request id)` or the call's error.
+    pub(crate) fn mutation(name: &str, tenant: &str, outcome: std::result::Result<&str, &crate::Error>) -> Self {
+        match outcome {
+            Ok(rid) => AuditEvent::new(name, tenant, "success").request_id(Some(rid.to_owned())),
+            Err(e) => {
+                let result = match e.kind() {
+                    crate::ErrorKind::Unauthorized | crate::ErrorKind::Forbidden => "denied",
+                    _ => "failure",
+                };
+                AuditEvent::new(name, tenant, result)
+                    .request_id(e.request_id().map(str::to_owned))
+                    .attr("error", e.code())
+            }
+        }
+    }
+
+    pub(crate) fn target_opt(mut self, id: Option<&str>) -> Self {
+        self.target_id = id.filter(|s| !s.is_empty()).map(str::to_owned);
         self
     }
 
@@ -145,16 +192,80 @@ pub fn log_record(event: &tracing::Event<'_>) -> (String, Map<String, Value>) {
 #[derive(Clone)]
 pub struct Auditor {
     sink: Arc<dyn AuditSink>,
+    redactor: Arc<Redactor>,
 }
 
 impl Auditor {
     pub fn new(sink: Arc<dyn AuditSink>) -> Self {
-        Auditor { sink }
+        Auditor { sink, redactor: Arc::new(Redactor::default()) }
+    }
+
+    /// With the user's redaction patterns (`audit.redact_patterns`) besides the built-in rules.
+    pub fn with_redactor(sink: Arc<dyn AuditSink>, redactor: Redactor) -> Self {
+        Auditor { sink, redactor: Arc::new(redactor) }
     }
 
     pub fn emit(&self, mut event: AuditEvent) {
-        redact_event(&mut event);
+        self.redactor.redact(&mut event);
         self.sink.emit(&event);
+    }
+}
+
+/// The built-in redaction rules plus user-added regular expressions: every part of a string
+/// value (actor, target, request id, attributes at any depth) that one of them matches becomes
+/// `***`.
+#[derive(Clone, Debug, Default)]
+pub struct Redactor {
+    patterns: Vec<regex::Regex>,
+}
+
+impl Redactor {
+    /// Compiles each pattern (Rust `regex` syntax); the error names the offending index.
+    pub fn new<S: AsRef<str>>(patterns: &[S]) -> std::result::Result<Self, (usize, String)> {
+        let patterns = patterns
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                regex::RegexBuilder::new(p.as_ref()).size_limit(1 << 20).build().map_err(|e| (i, short_regex_error(&e)))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(Redactor { patterns })
+    }
+
+    pub fn redact(&self, e: &mut AuditEvent) {
+        redact_event(e);
+        if self.patterns.is_empty() {
+            return;
+        }
+        for v in [&mut e.actor, &mut e.target_id, &mut e.request_id].into_iter().flatten() {
+            self.apply(v);
+        }
+        e.attributes.values_mut().for_each(|v| self.apply_value(v));
+    }
+
+    fn apply(&self, s: &mut String) {
+        for p in &self.patterns {
+            if p.is_match(s) {
+                *s = p.replace_all(s, "***").into_owned();
+            }
+        }
+    }
+
+    fn apply_value(&self, v: &mut Value) {
+        match v {
+            Value::String(s) => self.apply(s),
+            Value::Array(a) => a.iter_mut().for_each(|x| self.apply_value(x)),
+            Value::Object(m) => m.values_mut().for_each(|x| self.apply_value(x)),
+            _ => {}
+        }
+    }
+}
+
+/// The regex error's kind without echoing the pattern back (it may hold what it redacts).
+fn short_regex_error(e: &regex::Error) -> String {
+    match e {
+        regex::Error::CompiledTooBig(_) => "is too large".into(),
+        _ => "is not a valid regular expression".into(),
     }
 }
 
@@ -237,5 +348,19 @@ mod tests {
         let s = serde_json::to_string(&e).unwrap();
         assert!(!s.contains("ory_st_abc") && !s.contains("eyJ") && !s.contains("a@b.c"), "{s}");
         assert_eq!(e.attributes["cache_hit"], Value::Bool(true));
+    }
+
+    #[test]
+    fn user_patterns_redact_every_string_at_any_depth() {
+        let r = Redactor::new(&[r"[\w.+-]+@[\w-]+\.[\w.]+", "acct-[0-9]+"]).unwrap();
+        let mut e = AuditEvent::new(names::IDENTITY_CREATE, "t", "success")
+            .target("acct-42")
+            .attr("note", "mail ada@example.com now")
+            .attr("deep", serde_json::json!({"list": ["x acct-7 y"]}));
+        r.redact(&mut e);
+        let s = serde_json::to_string(&e).unwrap();
+        assert!(!s.contains("example.com") && !s.contains("acct-"), "{s}");
+        assert_eq!(e.attributes["note"], Value::String("mail *** now".into()));
+        assert_eq!(Redactor::new(&["ok", "(unclosed"]).unwrap_err().0, 1);
     }
 }

@@ -382,6 +382,9 @@ pub enum AuditSinkKind {
 #[derive(Clone, Debug, Default)]
 pub struct AuditConfig {
     pub sink: AuditSinkKind,
+    /// Regular expressions (Rust `regex` syntax) whose matches in any string of an event become
+    /// `***`, besides the built-in rules. Checked to compile when the config is read.
+    pub redact_patterns: Vec<String>,
 }
 
 pub const DEFAULT_MEMORY_CACHE_ENTRIES: usize = 100_000;
@@ -415,14 +418,15 @@ impl IamConfig {
             Error::configuration_fields(vec![FieldError {
                 path: "<file>".into(),
                 reason: format!("cannot read {}: {}", path.display(), e.kind()),
+                ..Default::default()
             }])
         })?;
         let value: Value = serde_yaml::from_str(&text).map_err(|e| {
             // Location only: a parse error message may quote the offending line (a secret).
-            let at = e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default();
             Error::configuration_fields(vec![FieldError {
                 path: "<file>".into(),
-                reason: format!("{} is not valid YAML/JSON{at}", path.display()),
+                reason: format!("{} is not valid YAML/JSON{}", path.display(), yaml_location(&e)),
+                ..Default::default()
             }])
         })?;
         Self::from_value(&value)
@@ -443,12 +447,15 @@ impl IamConfig {
                 Error::configuration_fields(vec![FieldError {
                     path: ENV_CONFIG_FILE.into(),
                     reason: format!("cannot read {path}: {}", e.kind()),
+                    ..Default::default()
                 }])
             })?;
-            root = serde_yaml::from_str(&text).map_err(|_| {
+            root = serde_yaml::from_str(&text).map_err(|e| {
+                // Location only, as in `from_file`: the message may quote the line (a secret).
                 Error::configuration_fields(vec![FieldError {
                     path: ENV_CONFIG_FILE.into(),
-                    reason: format!("{path} is not valid YAML/JSON"),
+                    reason: format!("{path} is not valid YAML/JSON{}", yaml_location(&e)),
+                    ..Default::default()
                 }])
             })?;
         }
@@ -465,6 +472,7 @@ impl IamConfig {
             return Err(Error::configuration_fields(vec![FieldError {
                 path: "<env>".into(),
                 reason: format!("neither {ENV_CONFIG_FILE} nor any {ENV_PREFIX}* variable is set"),
+                ..Default::default()
             }]));
         }
         Self::from_value(&root)
@@ -483,7 +491,8 @@ impl IamConfig {
 
     fn problems(&self) -> Vec<FieldError> {
         let mut out = Vec::new();
-        let mut bad = |path: String, reason: &str| out.push(FieldError { path, reason: reason.into() });
+        let mut bad =
+            |path: String, reason: &str| out.push(FieldError { path, reason: reason.into(), ..Default::default() });
         if self.tenants.is_empty() {
             bad("tenants".into(), "at least one tenant is required");
         }
@@ -885,7 +894,7 @@ struct Obj<'a> {
 
 impl Reader {
     fn bad(&mut self, path: impl Into<String>, reason: impl Into<String>) {
-        self.problems.push(FieldError { path: path.into(), reason: reason.into() });
+        self.problems.push(FieldError { path: path.into(), reason: reason.into(), ..Default::default() });
     }
 
     fn obj<'a>(&mut self, path: &str, v: &'a Value) -> Obj<'a> {
@@ -1035,8 +1044,12 @@ impl Reader {
                         AuditSinkKind::Log
                     }
                 };
+                let redact_patterns = self.string_list(&mut a, "redact_patterns").unwrap_or_default();
+                if let Err((i, reason)) = crate::audit::Redactor::new(&redact_patterns) {
+                    self.bad(format!("audit.redact_patterns[{i}]"), reason);
+                }
                 self.finish(a);
-                AuditConfig { sink }
+                AuditConfig { sink, redact_patterns }
             }
         };
         self.finish(o);
@@ -1280,6 +1293,11 @@ impl Reader {
         self.finish(o);
         Some(t)
     }
+}
+
+/// ` at line L, column C` of a YAML/JSON parse error (empty when the parser gives none).
+fn yaml_location(e: &serde_yaml::Error) -> String {
+    e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default()
 }
 
 /// Every key path the config reader accepts, sorted and without duplicates, with tenant names

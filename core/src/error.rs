@@ -84,10 +84,16 @@ impl ErrorKind {
 
 /// One problem with one input: a config path (`tenants.customer.kratos.public_url`) or a
 /// method argument (`id`), and why.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FieldError {
     pub path: String,
     pub reason: String,
+    /// For a field Ory rejected: its JSON Pointer in the submitted document (`/traits/email`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    /// For a field Ory rejected: Kratos's message id (e.g. `4000001`), when Kratos gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<u64>,
 }
 
 impl fmt::Display for FieldError {
@@ -131,7 +137,7 @@ impl Error {
 
     /// A validation error about one named input.
     pub fn invalid_field(path: impl Into<String>, reason: impl Into<String>) -> Self {
-        let f = FieldError { path: path.into(), reason: reason.into() };
+        let f = FieldError { path: path.into(), reason: reason.into(), ..Default::default() };
         let mut e = Self::new(ErrorKind::Validation, f.to_string());
         e.fields.push(f);
         e

@@ -40,7 +40,7 @@ pub mod testing;
 pub mod transport;
 
 pub use answer::{http_answer, AnswerContext, ErrorBody, ErrorFacts, HttpAnswer};
-pub use audit::{AuditEvent, AuditSink};
+pub use audit::{AuditEvent, AuditSink, Redactor};
 pub use config::{IamConfig, Transport};
 pub use error::{Error, ErrorKind, FieldError, Result};
 pub use http::Product;
@@ -102,12 +102,20 @@ impl IamBuilder {
                     path: "audit.sink".into(),
                     reason: "callback needs a callback (Iam::builder().audit_sink, or the binding's audit callback)"
                         .into(),
+                    ..Default::default()
                 }]))
             }
             (AuditSinkKind::Log, _) => Arc::new(LogSink),
             (AuditSinkKind::None, _) => Arc::new(NoneSink),
         };
-        let auditor = Auditor::new(sink);
+        let redactor = audit::Redactor::new(&self.config.audit.redact_patterns).map_err(|(i, reason)| {
+            Error::configuration_fields(vec![FieldError {
+                path: format!("audit.redact_patterns[{i}]"),
+                reason,
+                ..Default::default()
+            }])
+        })?;
+        let auditor = Auditor::with_redactor(sink, redactor);
         match Registry::build(&self.config, auditor.clone(), self.transport) {
             Ok(reg) => Ok(Iam { reg: Arc::new(reg) }),
             Err(e) => {

@@ -35,5 +35,15 @@ async fn file_and_env_configs_reach_the_servers() {
     let e = Iam::from_file(dir.join("bad.yaml")).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Configuration);
     assert!(!e.to_string().contains("SECRET_IN_BAD_FILE"), "parse errors do not quote the file");
+    // Through ORY_IAM_CONFIG_FILE the same file is reported with the same line and column.
+    let via_env = IamConfig::from_env_vars(vec![(
+        ory_iam::config::ENV_CONFIG_FILE.to_owned(),
+        dir.join("bad.yaml").display().to_string(),
+    )])
+    .unwrap_err();
+    let at = |e: &ory_iam::Error| e.fields()[0].reason.split(" at ").nth(1).map(str::to_owned);
+    assert!(at(&e).is_some_and(|l| l.starts_with("line ")), "from_file names the line");
+    assert_eq!((via_env.fields()[0].path.as_str(), at(&via_env)), ("ORY_IAM_CONFIG_FILE", at(&e)));
+    assert!(!via_env.to_string().contains("SECRET_IN_BAD_FILE"));
     std::fs::remove_dir_all(&dir).unwrap();
 }

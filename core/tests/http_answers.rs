@@ -31,6 +31,7 @@ fn facts(v: &Value) -> ErrorFacts {
                     .map(|f| FieldError {
                         path: f["path"].as_str().unwrap().to_owned(),
                         reason: f["reason"].as_str().unwrap().to_owned(),
+                        ..Default::default()
                     })
                     .collect()
             })

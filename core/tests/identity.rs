@@ -148,7 +148,7 @@ async fn list_pages_and_auto_pages() {
             .id,
         );
     }
-    let first = ids.list(ListIdentities { page_size: Some(1), page_token: None }).await.unwrap();
+    let first = ids.list(ListIdentities { page_size: Some(1), ..Default::default() }).await.unwrap();
     assert_eq!(first.items.len(), 1);
     assert!(first.items[0].traits.is_none(), "list is sanitized");
     assert!(first.next_page_token.is_some());
@@ -157,7 +157,7 @@ async fn list_pages_and_auto_pages() {
         assert!(all.contains(id), "auto-paging reaches every identity");
     }
     assert_eq!(
-        ids.list(ListIdentities { page_size: Some(0), page_token: None }).await.unwrap_err().kind(),
+        ids.list(ListIdentities { page_size: Some(0), ..Default::default() }).await.unwrap_err().kind(),
         ErrorKind::Validation
     );
     for id in made {
@@ -295,4 +295,117 @@ async fn list_sessions_all_ends_on_the_real_server() {
     assert!(none.is_empty());
     iam.identity().delete(&id).await.unwrap();
     iam.identity().delete(&other.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn sdk_fields_address_objects_and_list_filters() {
+    use ory_iam::dto::AddressInput;
+    let iam = iam();
+    let ids = iam.identity();
+    let email = common::unique_email("sdk");
+    let created = ids
+        .create(CreateIdentity {
+            schema_id: "customer".into(),
+            traits: json!({"email": email}),
+            credentials: Some(json!({"password": {"config": {"password": "a-Long-and-unique-passphrase-42"}}})),
+            verifiable_addresses: Some(vec![AddressInput {
+                value: email.clone(),
+                via: Some("email".into()),
+                verified: Some(true),
+                status: Some("completed".into()),
+            }]),
+            recovery_addresses: Some(vec![AddressInput { value: email.clone(), ..Default::default() }]),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let full = ids.get_with_traits(&created.id).await.unwrap();
+    assert!(full.state_changed_at.is_some(), "state_changed_at");
+    assert!(full.schema_url.as_deref().is_some_and(|u| u.contains("/schemas/")), "schema_url");
+    let v = &full.verifiable_addresses.as_ref().unwrap()[0];
+    assert!(v.verified && v.status == "completed", "the address object's verified/status were kept");
+    assert!(v.verified_at.is_some() && v.created_at.is_some() && v.updated_at.is_some());
+    let r = &full.recovery_addresses.as_ref().unwrap()[0];
+    assert!(r.created_at.is_some() && r.updated_at.is_some());
+
+    // Find by email without paging through everyone.
+    let other = ids.create(customer(&common::unique_email("sdk-other"))).await.unwrap();
+    let found =
+        ids.list(ListIdentities { credentials_identifier: Some(email.clone()), ..Default::default() }).await.unwrap();
+    assert_eq!(found.items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), [created.id.as_str()]);
+    assert!(found.items[0].traits.is_none(), "sanitized like get");
+    // Kratos's offset paging (the contract's page / per_page) next to page tokens.
+    let page = |n| ids.list(ListIdentities { page: Some(n), per_page: Some(1), ..Default::default() });
+    let (first, second) = (page(0).await.unwrap(), page(1).await.unwrap());
+    assert_eq!((first.items.len(), second.items.len()), (1, 1));
+    assert_ne!(first.items[0].id, second.items[0].id);
+    let mixed = ListIdentities { page: Some(0), page_size: Some(1), ..Default::default() };
+    assert_eq!(ids.list(mixed).await.unwrap_err().kind(), ErrorKind::Validation);
+    let by_ids = ids.list(ListIdentities { ids: Some(vec![other.id.clone()]), ..Default::default() }).await.unwrap();
+    assert_eq!(by_ids.items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), [other.id.as_str()]);
+    let similar = ids
+        .list(ListIdentities { preview_credentials_identifier_similar: Some(email.clone()), ..Default::default() })
+        .await
+        .unwrap();
+    assert!(similar.items.iter().any(|i| i.id == created.id), "the pinned Kratos serves the similar filter");
+    let bad = ids
+        .list(ListIdentities { ids: Some(vec![other.id.clone(), "nope".into()]), ..Default::default() })
+        .await
+        .unwrap_err();
+    assert_eq!((bad.kind(), bad.fields()[0].path.as_str()), (ErrorKind::Validation, "ids[1]"));
+    let bad = ids
+        .create(CreateIdentity {
+            schema_id: "customer".into(),
+            traits: json!({"email": email}),
+            verifiable_addresses: Some(vec![AddressInput {
+                value: email.clone(),
+                status: Some("done".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.fields()[0].path, "verifiable_addresses[0].status");
+    ids.delete(&created.id).await.unwrap();
+    ids.delete(&other.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn schema_violations_name_each_field_without_its_value() {
+    let ids = iam().identity();
+    let secret = format!("not-an-email-{}", uuid::Uuid::new_v4().simple());
+    let e = ids
+        .create(CreateIdentity {
+            schema_id: "customer".into(),
+            traits: json!({"email": secret, "name": {"first": 5}, "shoe_size": 44}),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((e.kind(), e.status()), (ErrorKind::Validation, Some(400)));
+    let mut got: Vec<(&str, &str)> =
+        e.fields().iter().map(|f| (f.path.as_str(), f.pointer.as_deref().unwrap_or(""))).collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("traits.email", "/traits/email"),
+            ("traits.name.first", "/traits/name/first"),
+            ("traits.shoe_size", "/traits/shoe_size")
+        ]
+    );
+    assert!(e.fields().iter().all(|f| !f.reason.is_empty() && f.message_id.is_none()));
+    let all = format!("{e} {e:?} {}", e.to_json());
+    assert!(!all.contains(&secret), "the submitted value never appears");
+
+    // A missing required trait points at the trait; the same through update_traits and patch.
+    let created = ids.create(customer(&common::unique_email("viol"))).await.unwrap();
+    let e = ids.update_traits(&created.id, json!({"name": {"first": "x"}})).await.unwrap_err();
+    assert_eq!(e.fields().iter().map(|f| f.pointer.as_deref().unwrap()).collect::<Vec<_>>(), ["/traits/email"]);
+    let e =
+        ids.patch(&created.id, json!([{"op": "replace", "path": "/traits/email", "value": secret}])).await.unwrap_err();
+    assert_eq!(e.fields().iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["traits.email"]);
+    assert!(!format!("{e:?} {}", e.to_json()).contains(&secret));
+    ids.delete(&created.id).await.unwrap();
 }

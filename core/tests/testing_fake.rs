@@ -69,7 +69,7 @@ async fn identity_crud_paging_and_errors() {
     for i in 0..5 {
         ids.create(new_identity(&format!("user{i}@example.com"))).await.unwrap();
     }
-    let first = ids.list(ListIdentities { page_size: Some(3), page_token: None }).await.unwrap();
+    let first = ids.list(ListIdentities { page_size: Some(3), ..Default::default() }).await.unwrap();
     assert_eq!(first.items.len(), 3);
     assert!(first.next_page_token.is_some());
     let all: Vec<_> = ids.list_all(Some(2)).map(|r| r.unwrap().id).collect().await;

@@ -130,6 +130,16 @@ test('JS-only wrong types are validation errors', async () => {
   await assert.rejects(iam.identity.create({ schemaId: 'customer', traits: { email: 10n } }), IamError)
 })
 
+test('a wrong argument type names the argument, never its value', async () => {
+  const iam = Iam.fromConfig(iamConfig())
+  const named = (name) => (e) => e instanceof IamValidationError && e.fields.length === 1 && e.fields[0].path === name && !e.message.includes('4242')
+  await assert.rejects(iam.identity.get(4242), named('id'))
+  await assert.rejects(iam.identity.updateTraits(crypto.randomUUID(), 4242), named('traits'))
+  await assert.rejects(iam.courier.get(crypto.randomUUID(), 4242), named('options'))
+  await assert.rejects(iam.schema.get(4242), named('id'))
+  assert.throws(() => iam.identity.forTenant(4242), named('name'))
+})
+
 // --- Nothing written half-way (real Kratos)
 
 test('a create Kratos rejects leaves no identity', async () => {

@@ -36,6 +36,12 @@ test('clients and client credentials', async () => {
   const i = await withClient.token.introspect(t1.accessToken)
   assert.ok(i.active)
   assert.equal(i.clientId, created.clientId)
+  // The contract's shapes: a list of scopes, or a space-separated string.
+  const scoped = await withClient.token.clientCredentials(['read', 'write'])
+  assert.deepEqual((await withClient.token.introspect(scoped.accessToken)).scope.split(' ').sort(), ['read', 'write'])
+  const joined = await withClient.token.clientCredentials('read write')
+  assert.equal(joined.accessToken.expose(), scoped.accessToken.expose(), 'one cache entry for both shapes')
+  await assert.rejects(withClient.token.clientCredentials(['read', 'two words']), (e) => e.code === 'validation' && e.fields[0].path === 'scope[1]')
   await withClient.token.revoke(t1.accessToken)
   assert.equal((await withClient.token.introspect(t1.accessToken)).active, false)
   await assert.rejects(iam.token.clientCredentials(), IamConfigurationError)

@@ -215,6 +215,19 @@ test('config from a file and from the environment', async () => {
     assert.equal(fromEnv.defaultTenant, 'admin')
     process.env.ORY_IAM_CONFIG_FILE = path.join(dir, 'missing.yaml')
     assert.throws(() => Iam.fromEnv(), IamConfigurationError)
+    // A file that does not parse: fromEnv names its line and column like fromFile.
+    const bad = path.join(dir, 'bad.yaml')
+    fs.writeFileSync(bad, 'tenants: [oops\n  admin_token: SECRET_IN_BAD_FILE')
+    let byFile
+    assert.throws(() => Iam.fromFile(bad), (e) => (byFile = e) instanceof IamConfigurationError)
+    process.env.ORY_IAM_CONFIG_FILE = bad
+    assert.throws(() => Iam.fromEnv(), (e) => {
+      const at = byFile.fields[0].reason.split(' at ').pop()
+      assert.ok(at.startsWith('line '))
+      assert.equal(e.fields[0].path, 'ORY_IAM_CONFIG_FILE')
+      assert.ok(e.fields[0].reason.endsWith(` at ${at}`) && !e.message.includes('SECRET_IN_BAD_FILE'))
+      return true
+    })
   } finally {
     delete process.env.ORY_IAM_CONFIG_FILE
     delete process.env.ORY_IAM__DEFAULT_TENANT
@@ -276,4 +289,51 @@ test('health neither resets nor probes a breaker', async () => {
   } finally {
     await proxy.stop()
   }
+})
+
+test('SDK fields, address objects and list filters', async () => {
+  const email = uniqueEmail('sdk')
+  const created = await iam.identity.create({
+    schemaId: 'customer',
+    traits: { email },
+    credentials: { password: { config: { password: 'a-Long-and-unique-passphrase-42' } } },
+    verifiableAddresses: [{ value: email, via: 'email', verified: true, status: 'completed' }],
+    recoveryAddresses: [{ value: email }],
+  })
+  try {
+    const full = await iam.identity.getWithTraits(created.id)
+    assert.ok(full.stateChangedAt && full.schemaUrl.includes('/schemas/'))
+    const v = full.verifiableAddresses[0]
+    assert.ok(v.verified && v.status === 'completed' && v.verifiedAt && v.createdAt && v.updatedAt)
+    assert.ok(full.recoveryAddresses[0].createdAt && full.recoveryAddresses[0].updatedAt)
+    const found = await iam.identity.list({ credentialsIdentifier: email })
+    assert.deepEqual(found.items.map((i) => i.id), [created.id])
+    assert.ok(found.items[0].traits == null, 'sanitized like get')
+    // Kratos's offset paging (the contract's page / per_page) next to page tokens.
+    const [first, second] = [await iam.identity.list({ page: 0, perPage: 1 }), await iam.identity.list({ page: 1, per_page: 1 })]
+    assert.ok(first.items.length === 1 && second.items.length === 1 && first.items[0].id !== second.items[0].id)
+    await assert.rejects(iam.identity.list({ page: 0, pageSize: 1 }), IamValidationError)
+    const byIds = await iam.identity.list({ ids: [created.id] })
+    assert.deepEqual(byIds.items.map((i) => i.id), [created.id])
+    await assert.rejects(iam.identity.list({ ids: [created.id, 'nope'] }), (e) => e instanceof IamValidationError && e.fields[0].path === 'ids[1]')
+  } finally {
+    await iam.identity.delete(created.id)
+  }
+})
+
+test('schema violations name each field without its value', async () => {
+  const secret = `not-an-email-${crypto.randomUUID()}`
+  const err = await iam.identity.create({ schemaId: 'customer', traits: { email: secret, name: { first: 5 }, shoe_size: 44 } }).then(
+    () => assert.fail('must be rejected'),
+    (e) => e,
+  )
+  assert.ok(err instanceof IamValidationError)
+  assert.equal(err.status, 400)
+  assert.deepEqual(err.fields.map((f) => [f.path, f.pointer]).sort(), [
+    ['traits.email', '/traits/email'],
+    ['traits.name.first', '/traits/name/first'],
+    ['traits.shoe_size', '/traits/shoe_size'],
+  ])
+  assert.ok(err.fields.every((f) => f.reason && !('message_id' in f)))
+  assert.ok(!JSON.stringify(err.fields).includes(secret) && !err.message.includes(secret))
 })

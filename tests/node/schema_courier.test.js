@@ -35,6 +35,8 @@ test('courier bodies only when asked', async () => {
   assert.ok(!JSON.stringify(withBody).includes(body.expose()))
   assert.ok((await iam.courier.get(m.id)).body == null)
   assert.ok((await iam.courier.get(m.id, true)).body instanceof Secret)
+  assert.ok((await iam.courier.get(m.id, { includeBody: true })).body instanceof Secret, 'the contract shape')
+  assert.ok((await iam.courier.get(m.id, { includeBody: false })).body == null)
   const seen = []
   for await (const x of iam.courier.listAll({ recipient: email, pageSize: 1 })) seen.push(x.id)
   assert.deepEqual(seen, [m.id])

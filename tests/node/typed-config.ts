@@ -77,7 +77,7 @@ export const snakeConfig: IamConfig = {
       client_key_file: `${tls}/client.key`,
     },
   },
-  audit: { sink: 'none' },
+  audit: { sink: 'none', redact_patterns: ['acct-[0-9]+'] },
 }
 
 export const camelConfig: SnakeOrCamel<IamConfig> = {
@@ -127,5 +127,5 @@ export const camelConfig: SnakeOrCamel<IamConfig> = {
   },
   defaultTenant: 'customer',
   sessionCache: { memory: { maxEntries: 1000 } },
-  audit: { sink: 'none' },
+  audit: { sink: 'none', redactPatterns: ['acct-[0-9]+'] },
 }

@@ -75,6 +75,14 @@ async def test_clients_and_client_credentials(iam: ory_iam.Iam, iam_config: dict
     assert t1.access_token.expose() not in repr(t1)
     i = await with_client.token.introspect(t1.access_token)
     assert i.active and i.client_id == created.client_id and i.scope == "read"
+    # The contract's shapes: a list of scopes, or a space-separated string.
+    listed = await with_client.token.client_credentials(["read", "write"])
+    assert set((await with_client.token.introspect(listed.access_token)).scope.split()) == {"read", "write"}
+    joined = await with_client.token.client_credentials("read write")
+    assert joined.access_token == listed.access_token, "one cache entry for both shapes"
+    with pytest.raises(IamValidationError) as bad:
+        await with_client.token.client_credentials(["read", "two words"])
+    assert bad.value.fields[0]["path"] == "scope[1]"
     await with_client.token.revoke(t1.access_token)
     assert (await with_client.token.introspect(t1.access_token)).active is False
     with pytest.raises(IamConfigurationError):

@@ -253,6 +253,18 @@ async def test_config_from_file_and_env(iam_config: dict[str, Any], tmp_path: An
     monkeypatch.setenv("ORY_IAM_CONFIG_FILE", str(tmp_path / "missing.yaml"))
     with pytest.raises(IamConfigurationError):
         ory_iam.Iam.from_env()
+    # A file that does not parse: from_env names its line and column like from_file.
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tenants: [oops\n  admin_token: SECRET_IN_BAD_FILE")
+    with pytest.raises(IamConfigurationError) as by_file:
+        ory_iam.Iam.from_file(bad)
+    monkeypatch.setenv("ORY_IAM_CONFIG_FILE", str(bad))
+    with pytest.raises(IamConfigurationError) as by_env:
+        ory_iam.Iam.from_env()
+    at_file = by_file.value.fields[0]["reason"].split(" at ")[-1]
+    assert at_file.startswith("line ") and by_env.value.fields[0]["reason"].endswith(" at " + at_file)
+    assert by_env.value.fields[0]["path"] == "ORY_IAM_CONFIG_FILE"
+    assert "SECRET_IN_BAD_FILE" not in str(by_env.value)
 
 
 async def test_credentials(iam: ory_iam.Iam, email: str) -> None:
@@ -310,3 +322,57 @@ async def test_health_neither_resets_nor_probes_a_breaker(iam_config: dict[str, 
         # While it is open, health still looks the versions up and leaves it open.
         before = version_lookups()
         assert admin_breaker(await iam.health()) == "open" and version_lookups() > before
+
+
+async def test_sdk_fields_address_objects_and_list_filters(iam: ory_iam.Iam, email: str) -> None:
+    created = await iam.identity.create(
+        schema_id="customer",
+        traits={"email": email},
+        credentials={"password": {"config": {"password": "a-Long-and-unique-passphrase-42"}}},
+        verifiable_addresses=[{"value": email, "via": "email", "verified": True, "status": "completed"}],
+        recovery_addresses=[{"value": email}],
+    )
+    try:
+        full = await iam.identity.get_with_traits(created.id)
+        assert full.state_changed_at and full.schema_url and "/schemas/" in full.schema_url
+        assert full.verifiable_addresses and full.recovery_addresses
+        v = full.verifiable_addresses[0]
+        assert v.verified and v.status == "completed" and v.verified_at and v.created_at and v.updated_at
+        assert full.recovery_addresses[0].created_at and full.recovery_addresses[0].updated_at
+
+        found = await iam.identity.list(credentials_identifier=email)
+        assert [i.id for i in found.items] == [created.id] and found.items[0].traits is None
+        # Kratos's offset paging (the contract's page / per_page) next to page tokens.
+        first, second = await iam.identity.list(page=0, per_page=1), await iam.identity.list(page=1, per_page=1)
+        assert len(first.items) == 1 and len(second.items) == 1 and first.items[0].id != second.items[0].id
+        with pytest.raises(IamValidationError):
+            await iam.identity.list(page=0, page_size=1)
+        by_ids = await iam.identity.list({"ids": [created.id]})
+        assert [i.id for i in by_ids.items] == [created.id]
+        with pytest.raises(IamValidationError) as e:
+            await iam.identity.list(ids=[created.id, "nope"])
+        assert e.value.fields[0]["path"] == "ids[1]"
+        with pytest.raises(IamValidationError) as e:
+            await iam.identity.create(
+                schema_id="customer", traits={"email": email}, recovery_addresses=[{"value": email, "verified": True}]
+            )
+        assert e.value.fields[0]["path"] == "recovery_addresses[0]"
+    finally:
+        await iam.identity.delete(created.id)
+
+
+async def test_schema_violations_name_each_field_without_its_value(iam: ory_iam.Iam) -> None:
+    secret = f"not-an-email-{uuid.uuid4().hex}"
+    with pytest.raises(IamValidationError) as e:
+        await iam.identity.create(
+            schema_id="customer", traits={"email": secret, "name": {"first": 5}, "shoe_size": 44}
+        )
+    assert e.value.status == 400
+    got = sorted((f["path"], f["pointer"]) for f in e.value.fields)
+    assert got == [
+        ("traits.email", "/traits/email"),
+        ("traits.name.first", "/traits/name/first"),
+        ("traits.shoe_size", "/traits/shoe_size"),
+    ]
+    assert all(f["reason"] for f in e.value.fields)
+    assert secret not in f"{e.value} {e.value!r} {e.value.fields}"

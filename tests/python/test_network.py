@@ -24,7 +24,8 @@ async def test_workspaces_projects_keys_streams(cloud_config: dict[str, Any], st
     iam = ory_iam.Iam.from_config(dict(cloud_config, audit={"sink": "callback"}), audit_callback=events.append)
     w = await iam.workspace_admin.create("team-py")
     assert (await iam.workspace_admin.update(w.id, "team-py-2")).name == "team-py-2"
-    await iam.workspace_admin.create("team-py-other")
+    await iam.workspace_admin.create({"name": "team-py-other"})
+    assert (await iam.workspace_admin.update(w.id, {"name": "team-py-3"})).name == "team-py-3"
     page = await iam.workspace_admin.list(page_size=1)
     assert len(page.items) == 1 and page.next_page_token
     assert w.id in [x.id async for x in iam.workspace_admin.list_all(page_size=1)]

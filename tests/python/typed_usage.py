@@ -15,6 +15,21 @@ async def main() -> None:
     customers = iam.identity.for_tenant("customer")
     created: Identity = await customers.create(schema_id="customer", traits={"email": "a@example.com"})
     plain: Identity = await customers.get(created.id)
+    # Keyword inputs are checked against ory_iam.inputs (TypedDicts): a wrong key or value type
+    # is a mypy error (the ignores below are themselves checked: warn_unused_ignores).
+    await customers.create(
+        schema_id="customer",
+        traits={"email": "a@example.com"},
+        verifiable_addresses=[{"value": "a@example.com", "via": "email", "verified": True, "status": "completed"}],
+        recovery_addresses=[{"value": "a@example.com"}],
+    )
+    await customers.create(schema_id="customer", traits={}, shoe_size=44)  # type: ignore[call-arg]
+    await customers.create(schema_id="customer", traits={}, state="gone")  # type: ignore[arg-type]
+    by_email = await customers.list(credentials_identifier="a@example.com", page_size=10)
+    await customers.list(page=0, per_page=25, ids=[created.id])
+    await customers.list(page="0")  # type: ignore[arg-type]
+    opts: ory_iam.inputs.ListIdentitiesInput = {"ids": [created.id]}
+    print(by_email.items, (await customers.list(opts)).items)
     print(plain.traits is None)
     async for i in customers.list_all(page_size=50):
         print(i.id)
@@ -134,7 +149,7 @@ def every_key_config(tls_dir: str = "/etc/ory-iam/tls") -> IamConfigDict:
                 "client_key_file": f"{tls_dir}/client.key",
             }
         },
-        "audit": {"sink": "none"},
+        "audit": {"sink": "none", "redact_patterns": ["acct-[0-9]+"]},
     }
 
 

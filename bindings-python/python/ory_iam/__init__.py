@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import atexit
 import os
-from typing import Any, AsyncIterator, Callable, List, Literal, Mapping, NamedTuple, Optional, Sequence, Union, cast
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, List, Literal, Mapping, NamedTuple, Optional, Sequence, Union, cast
 
 from . import _ory_iam as _native
 from .config import IamConfigDict, TenantConfigDict, Transport
+from .inputs import CreateIdentityInput, ListIdentitiesInput
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 from ._dto import (
     ApiKey,
     EventStream,
@@ -190,7 +194,7 @@ def http_answer(
 Request = Any
 
 
-def _options(opts: Optional[Mapping[str, Any]], kwargs: dict[str, Any]) -> dict[str, Any]:
+def _options(opts: Optional[Mapping[str, Any]], kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """``f({"a": 1})`` ≡ ``f(a=1)``; keyword arguments win over the dict."""
     if opts is not None and not isinstance(opts, Mapping):
         raise IamValidationError("options must be a dict", code="validation", fields=[{"path": "options", "reason": "must be a dict"}])
@@ -247,12 +251,20 @@ class IdentityService(_Service):
         """The whole identity, traits included."""
         return Identity._from(await self._n.get_with_traits(id))
 
-    async def create(self, input: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Identity:
-        """Create an identity: ``create(schema_id=..., traits={...}, verified_addresses=[...])``."""
+    async def create(
+        self, input: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[CreateIdentityInput]
+    ) -> Identity:
+        """Create an identity: ``create(schema_id=..., traits={...}, verified_addresses=[...])``;
+        addresses may also be Kratos's objects: ``verifiable_addresses=[{"value", "via", "verified",
+        "status"}]``, ``recovery_addresses=[{"value", "via"}]``."""
         return Identity._from(await self._n.create(_options(input, kwargs)))
 
-    async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Page[Identity]:
-        """One page (``page_size``, ``page_token``); identities are sanitized like ``get``."""
+    async def list(
+        self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[ListIdentitiesInput]
+    ) -> Page[Identity]:
+        """One page (``page_size``, ``page_token``, or ``page`` from 0 with ``per_page``), filtered by
+        ``credentials_identifier``, ``ids`` or ``preview_credentials_identifier_similar``;
+        identities are sanitized like ``get``."""
         d = await self._n.list(_options(options, kwargs))
         return Page(items=[Identity._from(i) for i in d["items"]], next_page_token=d["next_page_token"])
 
@@ -397,8 +409,9 @@ class TokenService(_Service):
     def for_tenant(self, name: str) -> "TokenService":
         return TokenService(self._n.for_tenant(name))
 
-    async def client_credentials(self, scope: Optional[str] = None) -> TokenSet:
-        """With the tenant's ``hydra.client_id``/``client_secret``; cached, renewed ahead of expiry."""
+    async def client_credentials(self, scope: Union[str, Sequence[str], None] = None) -> TokenSet:
+        """With the tenant's ``hydra.client_id``/``client_secret``; cached, renewed ahead of expiry.
+        ``scope``: space-separated (``"read write"``) or a list (``["read", "write"]``)."""
         return TokenSet._from(await self._n.client_credentials(scope))
 
     async def authorization_code(self, grant: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> TokenSet:
@@ -610,7 +623,8 @@ class WorkspaceAdminService(_ApiKeys):
     def for_tenant(self, name: str) -> "WorkspaceAdminService":
         return WorkspaceAdminService(self._n.for_tenant(name))
 
-    async def create(self, name: str) -> Workspace:
+    async def create(self, name: Union[str, Mapping[str, Any]]) -> Workspace:
+        """``create("Team")`` or ``create({"name": "Team"})``."""
         return Workspace(**await self._n.create(name))
 
     async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Page[Workspace]:
@@ -628,7 +642,8 @@ class WorkspaceAdminService(_ApiKeys):
     async def get(self, id: str) -> Workspace:
         return Workspace(**await self._n.get(id))
 
-    async def update(self, id: str, name: str) -> Workspace:
+    async def update(self, id: str, name: Union[str, Mapping[str, Any]]) -> Workspace:
+        """``update(id, "Team")`` or ``update(id, {"name": "Team"})``."""
         return Workspace(**await self._n.update(id, name))
 
     async def list_projects(self, id: str) -> List[ProjectMetadata]:

@@ -90,6 +90,9 @@ class VerifiableAddress(_Dto):
     via: str
     verified: bool
     status: str
+    verified_at: Optional[str] = None
+    created_at: Optional[str] = None
+    updated_at: Optional[str] = None
 
 
 @dataclass(frozen=True, repr=False)
@@ -97,6 +100,8 @@ class RecoveryAddress(_Dto):
     id: Optional[str]
     value: str
     via: str
+    created_at: Optional[str] = None
+    updated_at: Optional[str] = None
 
 
 @dataclass(frozen=True, repr=False)
@@ -114,6 +119,10 @@ class Identity(_Dto):
     recovery_addresses: Optional[list[RecoveryAddress]] = None
     created_at: Optional[str] = None
     updated_at: Optional[str] = None
+    #: When ``state`` last changed.
+    state_changed_at: Optional[str] = None
+    #: Where Kratos serves the identity's schema.
+    schema_url: Optional[str] = None
 
     @classmethod
     def _from(cls, d: dict[str, Any]) -> "Identity":

@@ -231,6 +231,9 @@ class AuditConfigDict(TypedDict, total=False):
     """``audit``: where audit events go (``callback``: to ``audit_callback=``)."""
 
     sink: Optional[AuditSink]
+    #: Regular expressions (Rust ``regex`` syntax); their matches in any string of an event
+    #: become ``***``.
+    redact_patterns: Union[str, List[str], None]
 
 
 class _IamRequired(TypedDict):

@@ -21,7 +21,9 @@ class IamError(Exception):
 
     Attributes: ``code`` (stable string), ``status`` (upstream HTTP status, if any), ``tenant``,
     ``request_id``, ``retry_after`` (seconds, for ``upstream_unavailable``) and ``fields`` (a list of
-    ``{"path", "reason"}`` naming each offending input or config path).
+    ``{"path", "reason"}`` naming each offending input or config path; for a field Ory rejected also
+    ``"pointer"`` (its JSON Pointer, ``/traits/email``) and, when Kratos gives one, ``"message_id"``;
+    ``reason`` is then Ory's message with any quoted submitted value masked).
     """
 
     code: str = "internal"

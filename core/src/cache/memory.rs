@@ -62,8 +62,8 @@ fn key_bytes(key: &str) -> Key {
     Sha256::digest(b).into()
 }
 
-type PackedVerifiable = (Option<String>, String, String, bool, String);
-type PackedRecovery = (Option<String>, String, String);
+type PackedVerifiable = (Option<String>, String, String, bool, String, Option<String>, Option<String>, Option<String>);
+type PackedRecovery = (Option<String>, String, String, Option<String>, Option<String>);
 #[allow(clippy::type_complexity)]
 type PackedIdentity = (
     String,
@@ -75,6 +75,8 @@ type PackedIdentity = (
     Option<Value>,
     Option<Vec<PackedVerifiable>>,
     Option<Vec<PackedRecovery>>,
+    Option<String>,
+    Option<String>,
     Option<String>,
     Option<String>,
 );
@@ -119,15 +121,21 @@ fn pack(s: &Session) -> serde_json::Result<Vec<u8>> {
         recovery_addresses,
         created_at,
         updated_at,
+        state_changed_at,
+        schema_url,
     } = identity;
     let verifiable = verifiable_addresses.as_ref().map(|v| {
         v.iter()
-            .map(|VerifiableAddress { id, value, via, verified, status }| (id, value, via, verified, status))
+            .map(|VerifiableAddress { id, value, via, verified, status, verified_at, created_at, updated_at }| {
+                (id, value, via, verified, status, verified_at, created_at, updated_at)
+            })
             .collect::<Vec<_>>()
     });
-    let recovery = recovery_addresses
-        .as_ref()
-        .map(|v| v.iter().map(|RecoveryAddress { id, value, via }| (id, value, via)).collect::<Vec<_>>());
+    let recovery = recovery_addresses.as_ref().map(|v| {
+        v.iter()
+            .map(|RecoveryAddress { id, value, via, created_at, updated_at }| (id, value, via, created_at, updated_at))
+            .collect::<Vec<_>>()
+    });
     let identity = (
         i_tenant,
         i_id,
@@ -140,6 +148,8 @@ fn pack(s: &Session) -> serde_json::Result<Vec<u8>> {
         recovery,
         created_at,
         updated_at,
+        state_changed_at,
+        schema_url,
     );
     serde_json::to_vec(&(
         tenant,
@@ -178,14 +188,33 @@ fn unpack(b: &[u8]) -> serde_json::Result<Session> {
         metadata_admin: i.6,
         verifiable_addresses: i.7.map(|v| {
             v.into_iter()
-                .map(|(id, value, via, verified, status)| VerifiableAddress { id, value, via, verified, status })
+                .map(|(id, value, via, verified, status, verified_at, created_at, updated_at)| VerifiableAddress {
+                    id,
+                    value,
+                    via,
+                    verified,
+                    status,
+                    verified_at,
+                    created_at,
+                    updated_at,
+                })
                 .collect()
         }),
-        recovery_addresses: i
-            .8
-            .map(|v| v.into_iter().map(|(id, value, via)| RecoveryAddress { id, value, via }).collect()),
+        recovery_addresses: i.8.map(|v| {
+            v.into_iter()
+                .map(|(id, value, via, created_at, updated_at)| RecoveryAddress {
+                    id,
+                    value,
+                    via,
+                    created_at,
+                    updated_at,
+                })
+                .collect()
+        }),
         created_at: i.9,
         updated_at: i.10,
+        state_changed_at: i.11,
+        schema_url: i.12,
     };
     Ok(Session {
         tenant,
@@ -376,9 +405,19 @@ mod tests {
             via: "email".into(),
             verified: true,
             status: "completed".into(),
+            verified_at: Some("2026-01-01T00:00:01Z".into()),
+            created_at: Some("2026-01-01T00:00:00Z".into()),
+            updated_at: None,
         }]);
-        s.identity.recovery_addresses =
-            Some(vec![RecoveryAddress { id: None, value: "a@example.com".into(), via: "email".into() }]);
+        s.identity.recovery_addresses = Some(vec![RecoveryAddress {
+            id: None,
+            value: "a@example.com".into(),
+            via: "email".into(),
+            created_at: None,
+            updated_at: Some("2026-01-01T00:00:02Z".into()),
+        }]);
+        s.identity.state_changed_at = Some("2026-01-01T00:00:03Z".into());
+        s.identity.schema_url = Some("http://127.0.0.1/schemas/Y3VzdG9tZXI".into());
         s.identity.created_at = Some("2026-01-01T00:00:00Z".into());
         let b = pack(&s).unwrap();
         assert_eq!(unpack(&b).unwrap(), s);

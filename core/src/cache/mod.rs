@@ -135,7 +135,10 @@ impl SessionStore {
                 // still never gets an unauthenticated shared cache.
                 let keys = crate::config::decode_redis_keys(keys).map_err(|problems| {
                     crate::Error::configuration_fields(
-                        problems.into_iter().map(|(path, reason)| FieldError { path, reason: reason.into() }).collect(),
+                        problems
+                            .into_iter()
+                            .map(|(path, reason)| FieldError { path, reason: reason.into(), ..Default::default() })
+                            .collect(),
                     )
                 })?;
                 let prefix = cfg.redis_key_prefix().unwrap_or(crate::config::DEFAULT_REDIS_KEY_PREFIX);

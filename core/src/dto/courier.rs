@@ -57,3 +57,28 @@ pub struct IdentitySchema {
     pub id: String,
     pub schema: serde_json::Value,
 }
+
+/// The second argument of `courier.get` in Node: `includeBody` as a boolean, or
+/// `{includeBody}` (the contract's shape).
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(untagged)]
+pub enum CourierGet {
+    Flag(bool),
+    Options(CourierGetOptions),
+}
+
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourierGetOptions {
+    #[serde(default)]
+    pub include_body: Option<bool>,
+}
+
+impl CourierGet {
+    pub fn include_body(self) -> bool {
+        match self {
+            CourierGet::Flag(b) => b,
+            CourierGet::Options(o) => o.include_body.unwrap_or(false),
+        }
+    }
+}

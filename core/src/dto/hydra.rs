@@ -285,3 +285,47 @@ pub struct AuthenticateOptions {
     #[serde(default)]
     pub required_audience: Option<String>,
 }
+
+/// The `scope` of `TokenService::client_credentials` as the bindings take it: a space-separated
+/// string or a list of scopes.
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Scopes {
+    Joined(String),
+    List(Vec<String>),
+}
+
+impl Scopes {
+    /// The space-separated form Hydra takes; every listed scope must be a non-empty word.
+    pub fn joined(self) -> crate::Result<String> {
+        match self {
+            Scopes::Joined(s) => Ok(s),
+            Scopes::List(l) => {
+                for (i, s) in l.iter().enumerate() {
+                    if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                        return Err(crate::Error::invalid_field(
+                            format!("scope[{i}]"),
+                            "must be one scope (non-empty, no spaces)",
+                        ));
+                    }
+                }
+                Ok(l.join(" "))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scopes;
+
+    #[test]
+    fn scopes_from_a_list_or_a_string() {
+        let p = |v: serde_json::Value| crate::dto::parse_input::<Scopes>("scope", v).and_then(Scopes::joined);
+        assert_eq!(p(serde_json::json!("read write")).unwrap(), "read write");
+        assert_eq!(p(serde_json::json!(["read", "write"])).unwrap(), "read write");
+        assert_eq!(p(serde_json::json!(["read", "a b"])).unwrap_err().fields()[0].path, "scope[1]");
+        assert_eq!(p(serde_json::json!([""])).unwrap_err().fields()[0].path, "scope[0]");
+        assert_eq!(p(serde_json::json!(5)).unwrap_err().fields()[0].path, "scope");
+    }
+}

@@ -18,6 +18,12 @@ pub struct Identity {
     pub recovery_addresses: Option<Vec<RecoveryAddress>>,
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
+    /// When `state` last changed.
+    #[serde(default)]
+    pub state_changed_at: Option<String>,
+    /// Where Kratos serves the identity's schema.
+    #[serde(default)]
+    pub schema_url: Option<String>,
 }
 
 impl Identity {
@@ -35,6 +41,8 @@ impl Identity {
             recovery_addresses: None,
             created_at: None,
             updated_at: None,
+            state_changed_at: None,
+            schema_url: None,
         }
     }
 
@@ -81,6 +89,12 @@ pub struct VerifiableAddress {
     pub via: String,
     pub verified: bool,
     pub status: String,
+    #[serde(default)]
+    pub verified_at: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
 }
 
 impl fmt::Debug for VerifiableAddress {
@@ -97,6 +111,10 @@ pub struct RecoveryAddress {
     pub id: Option<String>,
     pub value: String,
     pub via: String,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
 }
 
 impl fmt::Debug for RecoveryAddress {
@@ -114,6 +132,13 @@ pub struct CreateIdentity {
     /// Addresses (e.g. emails among the traits) to mark as already verified.
     #[serde(default)]
     pub verified_addresses: Option<Vec<String>>,
+    /// Verifiable addresses as Kratos takes them (`value`, `via`, `verified`, `status`); they
+    /// must match the schema's verification traits. Not together with `verified_addresses`.
+    #[serde(default)]
+    pub verifiable_addresses: Option<Vec<AddressInput>>,
+    /// Recovery addresses as Kratos takes them (`value`, `via`).
+    #[serde(default)]
+    pub recovery_addresses: Option<Vec<AddressInput>>,
     #[serde(default)]
     pub state: Option<String>,
     #[serde(default)]
@@ -135,14 +160,62 @@ impl fmt::Debug for CreateIdentity {
     }
 }
 
-/// Paging options of `IdentityService::list`.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
+/// One address given to `IdentityService::create` (Kratos's address object).
+#[derive(Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressInput {
+    pub value: String,
+    /// `email` (default) or `sms`.
+    #[serde(default)]
+    pub via: Option<String>,
+    /// Verifiable addresses only.
+    #[serde(default)]
+    pub verified: Option<bool>,
+    /// Verifiable addresses only: `pending`, `sent` or `completed`.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+impl fmt::Debug for AddressInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AddressInput").field("via", &self.via).field("verified", &self.verified).finish_non_exhaustive()
+    }
+}
+
+/// Paging and filters of `IdentityService::list`.
+#[derive(Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListIdentities {
     #[serde(default)]
     pub page_size: Option<u32>,
     #[serde(default)]
     pub page_token: Option<String>,
+    /// Only the identity with this credential identifier (an email, a username), exactly.
+    #[serde(default)]
+    pub credentials_identifier: Option<String>,
+    /// Only these identities (at most 500 ids).
+    #[serde(default)]
+    pub ids: Option<Vec<String>>,
+    /// Kratos's offset paging (deprecated by Kratos, still served): page number from 0, with
+    /// `per_page` (1–500). Not together with `page_size` / `page_token`; `next_page_token` is
+    /// then `None` (ask for `page + 1`).
+    #[serde(default)]
+    pub page: Option<u32>,
+    #[serde(default)]
+    pub per_page: Option<u32>,
+    /// Identities whose credential identifier is similar to this (Kratos marks it experimental).
+    #[serde(default)]
+    pub preview_credentials_identifier_similar: Option<String>,
+}
+
+impl fmt::Debug for ListIdentities {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The identifier filters are personal data (an email): never printed.
+        f.debug_struct("ListIdentities")
+            .field("page_size", &self.page_size)
+            .field("ids", &self.ids.as_ref().map(Vec::len))
+            .finish_non_exhaustive()
+    }
 }
 
 /// One credential of an identity, public metadata only: hashes, secrets, TOTP seeds, lookup

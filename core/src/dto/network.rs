@@ -121,3 +121,26 @@ pub struct ListWorkspaces {
     #[serde(default)]
     pub page_token: Option<String>,
 }
+
+/// The name argument of `WorkspaceAdminService::create` / `update` as the bindings take it:
+/// the name, or `{name}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum WorkspaceName {
+    Name(String),
+    Input(WorkspaceInput),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceInput {
+    pub name: String,
+}
+
+impl WorkspaceName {
+    pub fn name(self) -> String {
+        match self {
+            WorkspaceName::Name(n) | WorkspaceName::Input(WorkspaceInput { name: n }) => n,
+        }
+    }
+}

@@ -506,8 +506,14 @@ impl OryClient {
             _ => ErrorKind::Validation,
         };
         // Ory's error `reason` can quote the submitted value (a trait, an email): never copied.
-        self.err(kind, format!("{} rejected {what} with {}", self.inner.product.as_str(), r.status), &r.request_id)
-            .with_status(r.status)
+        let mut e = self
+            .err(kind, format!("{} rejected {what} with {}", self.inner.product.as_str(), r.status), &r.request_id)
+            .with_status(r.status);
+        // Which fields a Kratos schema violation names (pointers and masked messages only).
+        if kind == ErrorKind::Validation && matches!(self.inner.product, Product::KratosAdmin | Product::KratosPublic) {
+            e.fields = crate::kratos::violations::schema_violations(&r.body);
+        }
+        e
     }
 
     /// Parse a JSON body into a private wire type; a body that does not fit is an upstream fault.

@@ -29,7 +29,9 @@ impl PemFiles {
     /// Every problem is reported at once, each under its own key.
     pub fn load(at: &str, ca: Option<&Path>, cert: Option<&Path>, key: Option<&Path>) -> Result<PemFiles> {
         let mut problems = Vec::new();
-        let mut bad = |k: &str, reason: String| problems.push(FieldError { path: format!("{at}.{k}"), reason });
+        let mut bad = |k: &str, reason: String| {
+            problems.push(FieldError { path: format!("{at}.{k}"), reason, ..Default::default() })
+        };
         let read = |k: &str, p: &Path, bad: &mut dyn FnMut(&str, String)| match std::fs::read(p) {
             Ok(b) => Some(b),
             Err(e) => {

@@ -2,6 +2,7 @@
 //! `Debug` shows key ids only.
 
 use super::check_path_id;
+use crate::audit::{names, AuditEvent};
 use crate::dto::{CreateJwkSet, JsonWebKeySet};
 use crate::error::{Error, Result};
 use crate::http::{Call, OryClient};
@@ -37,12 +38,18 @@ impl JwkService {
         }
         let c = self.admin("jwk.create_set")?;
         let path = format!("admin/keys/{}", crate::ids::seg(set));
+        let alg = opts.alg.clone();
         let mut body = json!({"alg": opts.alg, "use": opts.use_, "kid": opts.kid.unwrap_or_default()});
         if body["kid"] == json!("") {
             body["kid"] = json!(uuid::Uuid::new_v4().to_string());
         }
-        let r = c.send(Call::post(&path).json(body)).await?;
-        set_from(c.decode(&r)?)
+        let res = c.send(Call::post(&path).json(body)).await;
+        self.t.emit(
+            AuditEvent::mutation(names::JWK_SET_CREATE, &self.t.name, res.as_ref().map(|r| r.request_id.as_str()))
+                .target(set)
+                .attr("alg", alg),
+        );
+        set_from(c.decode(&res?)?)
     }
 
     pub async fn get_set(&self, set: &str) -> Result<JsonWebKeySet> {
@@ -58,15 +65,24 @@ impl JwkService {
         check_path_id("set", set)?;
         let c = self.admin("jwk.update_set")?;
         let path = format!("admin/keys/{}", crate::ids::seg(set));
-        let r = c.send(Call::new(http::Method::PUT, &path).json(json!({"keys": keys.keys}))).await?;
-        set_from(c.decode(&r)?)
+        let res = c.send(Call::new(http::Method::PUT, &path).json(json!({"keys": keys.keys}))).await;
+        self.t.emit(
+            AuditEvent::mutation(names::JWK_SET_UPDATE, &self.t.name, res.as_ref().map(|r| r.request_id.as_str()))
+                .target(set),
+        );
+        set_from(c.decode(&res?)?)
     }
 
     pub async fn delete_set(&self, set: &str) -> Result<()> {
         check_path_id("set", set)?;
         let c = self.admin("jwk.delete_set")?;
         let path = format!("admin/keys/{}", crate::ids::seg(set));
-        c.send(Call::delete(&path)).await.map(|_| ())
+        let res = c.send(Call::delete(&path)).await;
+        self.t.emit(
+            AuditEvent::mutation(names::JWK_SET_DELETE, &self.t.name, res.as_ref().map(|r| r.request_id.as_str()))
+                .target(set),
+        );
+        res.map(|_| ())
     }
 
     /// One key (Hydra answers with a set holding it).
@@ -93,8 +109,13 @@ impl JwkService {
         }
         let c = self.admin("jwk.update_key")?;
         let path = format!("admin/keys/{}/{}", crate::ids::seg(set), crate::ids::seg(kid));
-        let r = c.send(Call::new(http::Method::PUT, &path).json(key)).await?;
-        c.decode(&r)
+        let res = c.send(Call::new(http::Method::PUT, &path).json(key)).await;
+        self.t.emit(
+            AuditEvent::mutation(names::JWK_KEY_UPDATE, &self.t.name, res.as_ref().map(|r| r.request_id.as_str()))
+                .target(kid)
+                .attr("set", set),
+        );
+        c.decode(&res?)
     }
 
     pub async fn delete_key(&self, set: &str, kid: &str) -> Result<()> {
@@ -102,6 +123,12 @@ impl JwkService {
         check_path_id("kid", kid)?;
         let c = self.admin("jwk.delete_key")?;
         let path = format!("admin/keys/{}/{}", crate::ids::seg(set), crate::ids::seg(kid));
-        c.send(Call::delete(&path)).await.map(|_| ())
+        let res = c.send(Call::delete(&path)).await;
+        self.t.emit(
+            AuditEvent::mutation(names::JWK_KEY_DELETE, &self.t.name, res.as_ref().map(|r| r.request_id.as_str()))
+                .target(kid)
+                .attr("set", set),
+        );
+        res.map(|_| ())
     }
 }

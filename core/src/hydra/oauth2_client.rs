@@ -24,8 +24,15 @@ impl OAuth2ClientService {
     pub async fn create(&self, client: Value) -> Result<OAuth2Client> {
         check_client(&client)?;
         let c = self.admin("oauth2_client.create")?;
-        let r = c.send(Call::post("admin/clients").json(client)).await?;
-        Ok(c.decode::<wire::Client>(&r)?.into_dto(&self.t.name))
+        let res = c.send(Call::post("admin/clients").json(client)).await.and_then(|r| {
+            let created = c.decode::<wire::Client>(&r)?.into_dto(&self.t.name);
+            Ok((created, r.request_id))
+        });
+        self.t.emit(
+            AuditEvent::mutation(names::OAUTH2_CLIENT_CREATE, &self.t.name, res.as_ref().map(|(_, rid)| rid.as_str()))
+                .target_opt(res.as_ref().ok().map(|(cl, _)| cl.client_id.as_str())),
+        );
+        Ok(res?.0)
     }
 
     pub async fn get(&self, id: &str) -> Result<OAuth2Client> {
@@ -67,8 +74,12 @@ impl OAuth2ClientService {
         check_client(&client)?;
         let c = self.admin("oauth2_client.set")?;
         let path = format!("admin/clients/{}", crate::ids::seg(id));
-        let r = c.send(Call::new(http::Method::PUT, &path).json(client)).await?;
-        Ok(c.decode::<wire::Client>(&r)?.into_dto(&self.t.name))
+        let res = c.send(Call::new(http::Method::PUT, &path).json(client)).await;
+        self.t.emit(
+            AuditEvent::mutation(names::OAUTH2_CLIENT_SET, &self.t.name, res.as_ref().map(|r| r.request_id.as_str()))
+                .target(id),
+        );
+        Ok(c.decode::<wire::Client>(&res?)?.into_dto(&self.t.name))
     }
 
     /// RFC 6902 JSON Patch (patching `/client_secret` rotates it; the new one is returned once).
@@ -94,8 +105,12 @@ impl OAuth2ClientService {
         }
         let c = self.admin("oauth2_client.patch")?;
         let path = format!("admin/clients/{}", crate::ids::seg(id));
-        let r = c.send(Call::patch(&path).json(ops)).await?;
-        Ok(c.decode::<wire::Client>(&r)?.into_dto(&self.t.name))
+        let res = c.send(Call::patch(&path).json(ops)).await;
+        self.t.emit(
+            AuditEvent::mutation(names::OAUTH2_CLIENT_PATCH, &self.t.name, res.as_ref().map(|r| r.request_id.as_str()))
+                .target(id),
+        );
+        Ok(c.decode::<wire::Client>(&res?)?.into_dto(&self.t.name))
     }
 
     /// Delete the client (audited `oauth2_client.delete`).
@@ -105,12 +120,12 @@ impl OAuth2ClientService {
         let path = format!("admin/clients/{}", crate::ids::seg(id));
         let res = c.send(Call::delete(&path)).await;
         self.t.emit(
-            AuditEvent::new(names::OAUTH2_CLIENT_DELETE, &self.t.name, if res.is_ok() { "success" } else { "failure" })
-                .target(id)
-                .request_id(match &res {
-                    Ok(r) => Some(r.request_id.clone()),
-                    Err(e) => e.request_id().map(str::to_owned),
-                }),
+            AuditEvent::mutation(
+                names::OAUTH2_CLIENT_DELETE,
+                &self.t.name,
+                res.as_ref().map(|r| r.request_id.as_str()),
+            )
+            .target(id),
         );
         res.map(|_| ())
     }

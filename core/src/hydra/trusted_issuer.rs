@@ -1,6 +1,7 @@
 //! `TrustedIssuerService`: issuers whose JWTs Hydra accepts for the JWT-bearer grant.
 
 use super::{check_path_id, wire};
+use crate::audit::{names, AuditEvent};
 use crate::dto::{ListTrustedIssuers, Page, TrustIssuer, TrustedIssuer};
 use crate::error::{Error, Result};
 use crate::http::{Call, OryClient};
@@ -57,8 +58,15 @@ impl TrustedIssuerService {
             None => body["allow_any_subject"] = json!(true),
         }
         let c = self.admin("trusted_issuer.trust")?;
-        let r = c.send(Call::post(PATH).json(body)).await?;
-        Ok(c.decode::<wire::Trusted>(&r)?.into_dto(&self.t.name))
+        let res = c.send(Call::post(PATH).json(body)).await.and_then(|r| {
+            let trusted = c.decode::<wire::Trusted>(&r)?.into_dto(&self.t.name);
+            Ok((trusted, r.request_id))
+        });
+        self.t.emit(
+            AuditEvent::mutation(names::TRUSTED_ISSUER_TRUST, &self.t.name, res.as_ref().map(|(_, rid)| rid.as_str()))
+                .target_opt(res.as_ref().ok().map(|(t, _)| t.id.as_str())),
+        );
+        Ok(res?.0)
     }
 
     pub async fn get(&self, id: &str) -> Result<TrustedIssuer> {
@@ -95,6 +103,15 @@ impl TrustedIssuerService {
         check_path_id("id", id)?;
         let c = self.admin("trusted_issuer.delete")?;
         let path = format!("{PATH}/{}", crate::ids::seg(id));
-        c.send(Call::delete(&path)).await.map(|_| ())
+        let res = c.send(Call::delete(&path)).await;
+        self.t.emit(
+            AuditEvent::mutation(
+                names::TRUSTED_ISSUER_DELETE,
+                &self.t.name,
+                res.as_ref().map(|r| r.request_id.as_str()),
+            )
+            .target(id),
+        );
+        res.map(|_| ())
     }
 }

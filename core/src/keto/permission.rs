@@ -393,12 +393,12 @@ impl PermissionService {
         let mut call = Call::new(http::Method::PUT, "admin/relation-tuples").json(tuple_json(tuple));
         call.idempotent = true;
         let res = match c.send(call).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::Conflict => Ok(()),
+            Ok(r) => Ok(r.request_id),
+            Err(e) if e.kind() == ErrorKind::Conflict => Ok(e.request_id().unwrap_or_default().to_owned()),
             Err(e) => Err(e),
         };
         self.after_write(tuple, names::AUTHZ_PERMISSION_GRANT, &res);
-        res
+        res.map(|_| ())
     }
 
     /// Delete exactly this tuple (every field is sent: Keto deletes by query, and a partial
@@ -407,20 +407,20 @@ impl PermissionService {
         validate(tuple)?;
         let c = self.write("permission.revoke")?;
         let res = match c.send(tuple_query(Call::delete("admin/relation-tuples"), tuple)).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Ok(r) => Ok(r.request_id),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(e.request_id().unwrap_or_default().to_owned()),
             Err(e) => Err(e),
         };
         self.after_write(tuple, names::AUTHZ_PERMISSION_REVOKE, &res);
-        res
+        res.map(|_| ())
     }
 
-    fn after_write(&self, tuple: &PermissionTuple, event: &str, res: &Result<()>) {
+    fn after_write(&self, tuple: &PermissionTuple, event: &str, res: &Result<String>) {
         // Whatever the outcome (a failed write may still have reached Keto), no decision cached
         // before it may be served: through subject sets it can change answers about any object.
         self.decisions().written();
         self.t.emit(
-            AuditEvent::new(event, &self.t.name, if res.is_ok() { "success" } else { "failure" })
+            AuditEvent::mutation(event, &self.t.name, res.as_ref().map(String::as_str))
                 .attr("namespace", tuple.namespace.clone())
                 .attr("relation", tuple.relation.clone())
                 .target(tuple.object.clone()),

@@ -2,6 +2,7 @@
 //! left out unless a call asks for them.
 
 use super::wire;
+use crate::audit::{names, AuditEvent};
 use crate::dto::{CourierMessage, ListCourierMessages, Page};
 use crate::error::{Error, Result};
 use crate::http::Call;
@@ -53,7 +54,18 @@ impl CourierService {
         check_uuid("id", id)?;
         let c = self.t.kratos_admin("courier.get")?;
         let path = format!("admin/courier/messages/{}", crate::ids::seg(id));
-        let r = c.send(Call::get(&path)).await?;
-        Ok(c.decode::<wire::CourierMessage>(&r)?.into_dto(&self.t.name, include_body))
+        let res = c.send(Call::get(&path)).await;
+        // Reading a body (it may hold a recovery code or a login link) is audited; listing is not.
+        if include_body {
+            self.t.emit(
+                AuditEvent::mutation(
+                    names::COURIER_MESSAGE_BODY_READ,
+                    &self.t.name,
+                    res.as_ref().map(|r| r.request_id.as_str()),
+                )
+                .target(id),
+            );
+        }
+        Ok(c.decode::<wire::CourierMessage>(&res?)?.into_dto(&self.t.name, include_body))
     }
 }

@@ -3,6 +3,7 @@
 //! caller relays `set_cookie` to the browser and gives `csrf_token` back on submit.
 
 use super::wire;
+use crate::audit::{names, AuditEvent};
 use crate::cache;
 use crate::dto::{Flow, FlowKind, FlowResult, FlowSuccess, FlowType, InitiateFlow, LogoutFlow, SubmitFlow};
 use crate::error::{Error, Result};
@@ -209,8 +210,12 @@ impl FlowService {
             call.headers.insert(http::header::COOKIE, header(ck.expose(), "cookie")?);
             self.evict_cookie(ck).await;
         }
-        let r = c.send(call).await?;
-        Ok(set_cookies(&r))
+        let res = c.send(call).await;
+        self.t.emit(
+            AuditEvent::mutation(names::SESSION_LOGOUT, &self.t.name, res.as_ref().map(|r| r.request_id.as_str()))
+                .attr("via", "browser"),
+        );
+        Ok(set_cookies(&res?))
     }
 
     /// Native logout: revoke the session behind a session token.
@@ -226,7 +231,12 @@ impl FlowService {
         let c = self.t.kratos_public("flow.logout")?;
         let call = Call::new(http::Method::DELETE, "self-service/logout/api")
             .json(serde_json::json!({"session_token": session_token.expose()}));
-        c.send(call).await?;
+        let res = c.send(call).await;
+        self.t.emit(
+            AuditEvent::mutation(names::SESSION_LOGOUT, &self.t.name, res.as_ref().map(|r| r.request_id.as_str()))
+                .attr("via", "native"),
+        );
+        res?;
         let t = &self.t;
         t.sessions.evict_key(&cache::key(&t.name, "token", session_token.expose())).await;
         Ok(())

@@ -43,6 +43,7 @@ impl IdentityService {
                 return Err(Error::invalid_field("state", "must be active or inactive"));
             }
         }
+        let schema_id = input.schema_id.clone();
         let mut body = json!({"schema_id": input.schema_id, "traits": input.traits});
         if let Some(s) = input.state {
             body["state"] = Value::String(s);
@@ -59,6 +60,12 @@ impl IdentityService {
             }
             body["credentials"] = c;
         }
+        if input.verified_addresses.is_some() && input.verifiable_addresses.is_some() {
+            return Err(Error::invalid_field(
+                "verifiable_addresses",
+                "give verified_addresses or verifiable_addresses, not both",
+            ));
+        }
         if let Some(addrs) = input.verified_addresses {
             body["verifiable_addresses"] = Value::Array(
                 addrs
@@ -67,16 +74,64 @@ impl IdentityService {
                     .collect(),
             );
         }
+        if let Some(addrs) = input.verifiable_addresses {
+            body["verifiable_addresses"] = addresses("verifiable_addresses", addrs, true)?;
+        }
+        if let Some(addrs) = input.recovery_addresses {
+            body["recovery_addresses"] = addresses("recovery_addresses", addrs, false)?;
+        }
         let c = self.t.kratos_admin("identity.create")?;
-        let r = c.send(Call::post("admin/identities").json(body)).await?;
-        Ok(c.decode::<wire::Identity>(&r)?.into_dto(&self.t.name))
+        let res = c.send(Call::post("admin/identities").json(body)).await.and_then(|r| {
+            let created = c.decode::<wire::Identity>(&r)?.into_dto(&self.t.name);
+            Ok((created, r.request_id))
+        });
+        self.t.emit(
+            AuditEvent::mutation(names::IDENTITY_CREATE, &self.t.name, res.as_ref().map(|(_, rid)| rid.as_str()))
+                .target_opt(res.as_ref().ok().map(|(i, _)| i.id.as_str()))
+                .attr("schema_id", schema_id),
+        );
+        Ok(res?.0)
     }
 
     /// One page of identities (sanitized, like `get`).
     pub async fn list(&self, opts: ListIdentities) -> Result<Page<Identity>> {
         let c = self.t.kratos_admin("identity.list")?;
         let mut call = Call::get("admin/identities");
-        call = page_query(call, opts.page_size, opts.page_token, 500)?;
+        if opts.page.is_some() || opts.per_page.is_some() {
+            if opts.page_size.is_some() || opts.page_token.is_some() {
+                return Err(Error::invalid_field("page", "use page/per_page or page_size/page_token, not both"));
+            }
+            if let Some(n) = opts.per_page {
+                if !(1..=500).contains(&n) {
+                    return Err(Error::invalid_field("per_page", "must be 1 to 500"));
+                }
+                call = call.query("per_page", n.to_string());
+            }
+            call = call.query("page", opts.page.unwrap_or(0).to_string());
+        } else {
+            call = page_query(call, opts.page_size, opts.page_token, 500)?;
+        }
+        if let Some(i) = opts.credentials_identifier {
+            if i.trim().is_empty() {
+                return Err(Error::invalid_field("credentials_identifier", "must not be empty"));
+            }
+            call = call.query("credentials_identifier", i);
+        }
+        if let Some(i) = opts.preview_credentials_identifier_similar {
+            if i.trim().is_empty() {
+                return Err(Error::invalid_field("preview_credentials_identifier_similar", "must not be empty"));
+            }
+            call = call.query("preview_credentials_identifier_similar", i);
+        }
+        if let Some(ids) = opts.ids {
+            if ids.len() > 500 {
+                return Err(Error::invalid_field("ids", "must hold at most 500 ids"));
+            }
+            for (n, id) in ids.into_iter().enumerate() {
+                check_uuid(&format!("ids[{n}]"), &id)?;
+                call = call.query("ids", id);
+            }
+        }
         let r = c.send(call).await?;
         let items: Vec<wire::Identity> = c.decode(&r)?;
         Ok(Page {
@@ -87,10 +142,9 @@ impl IdentityService {
 
     /// Every identity, page after page.
     pub fn list_all(&self, page_size: Option<u32>) -> Pager<Identity> {
-        pages(
-            self.clone(),
-            move |svc, token| async move { svc.list(ListIdentities { page_size, page_token: token }).await },
-        )
+        pages(self.clone(), move |svc, token| async move {
+            svc.list(ListIdentities { page_size, page_token: token, ..Default::default() }).await
+        })
     }
 
     /// Replace all traits (the rest of the identity is kept: sent as a JSON Patch
@@ -101,7 +155,13 @@ impl IdentityService {
             return Err(Error::invalid_field("traits", "must be an object"));
         }
         // Replacing with the same value twice gives the same result: safe to retry.
-        self.apply_patch(id, json!([{"op": "replace", "path": "/traits", "value": traits}]), true).await
+        self.apply_patch(
+            id,
+            json!([{"op": "replace", "path": "/traits", "value": traits}]),
+            true,
+            names::IDENTITY_UPDATE,
+        )
+        .await
     }
 
     /// Apply an RFC 6902 JSON Patch. Only `/traits`, `/metadata_public`, `/metadata_admin`
@@ -109,10 +169,10 @@ impl IdentityService {
     pub async fn patch(&self, id: &str, ops: Value) -> Result<Identity> {
         check_uuid("id", id)?;
         validate_patch(&ops)?;
-        self.apply_patch(id, ops, false).await
+        self.apply_patch(id, ops, false, names::IDENTITY_PATCH).await
     }
 
-    async fn apply_patch(&self, id: &str, ops: Value, idempotent: bool) -> Result<Identity> {
+    async fn apply_patch(&self, id: &str, ops: Value, idempotent: bool, event: &str) -> Result<Identity> {
         let c = self.t.kratos_admin("identity.patch")?;
         let path = format!("admin/identities/{}", crate::ids::seg(id));
         let mut call = Call::patch(&path).json(ops);
@@ -122,6 +182,7 @@ impl IdentityService {
         // inactive identity has no valid session): whatever the outcome (a failed request may
         // still have been applied), its cached sessions go.
         self.t.sessions.evict_identity(&self.t.name, id).await;
+        self.t.emit(AuditEvent::mutation(event, &self.t.name, res.as_ref().map(|r| r.request_id.as_str())).target(id));
         Ok(c.decode::<wire::Identity>(&res?)?.into_dto(&self.t.name))
     }
 
@@ -166,7 +227,12 @@ impl IdentityService {
         let mut call = Call::patch(&path);
         // Extending sets the expiry to now + lifespan: repeating it is harmless, so retry it.
         call.idempotent = true;
-        let r = c.send(call).await?;
+        let res = c.send(call).await;
+        self.t.emit(
+            AuditEvent::mutation(names::SESSION_EXTEND, &self.t.name, res.as_ref().map(|r| r.request_id.as_str()))
+                .target(session_id),
+        );
+        let r = res?;
         // Depending on `feature_flags.faster_session_extend` Kratos answers 200 with the
         // session or 204 with nothing; then read it back.
         let r = if r.status == 204 || r.body.is_empty() {
@@ -277,6 +343,38 @@ impl IdentityService {
         );
         res.map(|_| ())
     }
+}
+
+/// Kratos's address objects from `AddressInput`s: `via` defaults to `email`; a verifiable
+/// address is `verified: false` / `status: pending` unless told (`completed` when verified).
+fn addresses(field: &str, addrs: Vec<crate::dto::AddressInput>, verifiable: bool) -> Result<Value> {
+    let mut out = Vec::with_capacity(addrs.len());
+    for (n, a) in addrs.into_iter().enumerate() {
+        if a.value.trim().is_empty() {
+            return Err(Error::invalid_field(format!("{field}[{n}].value"), "must not be empty"));
+        }
+        let via = a.via.unwrap_or_else(|| "email".into());
+        if via != "email" && via != "sms" {
+            return Err(Error::invalid_field(format!("{field}[{n}].via"), "must be email or sms"));
+        }
+        if !verifiable {
+            if a.verified.is_some() || a.status.is_some() {
+                return Err(Error::invalid_field(
+                    format!("{field}[{n}]"),
+                    "recovery addresses take value and via only",
+                ));
+            }
+            out.push(json!({"value": a.value, "via": via}));
+            continue;
+        }
+        let verified = a.verified.unwrap_or(false);
+        let status = a.status.unwrap_or_else(|| if verified { "completed" } else { "pending" }.into());
+        if !matches!(status.as_str(), "pending" | "sent" | "completed") {
+            return Err(Error::invalid_field(format!("{field}[{n}].status"), "must be pending, sent or completed"));
+        }
+        out.push(json!({"value": a.value, "via": via, "verified": verified, "status": status}));
+    }
+    Ok(Value::Array(out))
 }
 
 const CREDENTIAL_TYPES: &[&str] = &["password", "oidc", "totp", "lookup_secret", "webauthn", "passkey", "code"];

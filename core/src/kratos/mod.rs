@@ -5,6 +5,7 @@ pub mod flow;
 pub mod identity;
 pub mod schema;
 pub mod session;
+pub(crate) mod violations;
 pub(crate) mod wire;
 
 pub use courier::CourierService;

@@ -491,10 +491,9 @@ pub(crate) async fn revoke_session(t: &Arc<TenantContext>, session_id: &str) -> 
     let res = c.send(Call::delete(&path)).await;
     // Evict whatever the outcome: a session Kratos no longer knows must not live on in a cache.
     t.sessions.evict_session(&t.name, session_id).await;
-    let (result, rid) = match &res {
-        Ok(r) => ("success", Some(r.request_id.clone())),
-        Err(e) => ("failure", e.request_id().map(str::to_owned)),
-    };
-    t.emit(AuditEvent::new(names::AUTHZ_SESSION_REVOKE, &t.name, result).target(session_id).request_id(rid));
+    t.emit(
+        AuditEvent::mutation(names::AUTHZ_SESSION_REVOKE, &t.name, res.as_ref().map(|r| r.request_id.as_str()))
+            .target(session_id),
+    );
     res.map(|_| ())
 }

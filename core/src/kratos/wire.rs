@@ -24,6 +24,10 @@ pub(crate) struct Identity {
     pub created_at: Option<String>,
     #[serde(default)]
     pub updated_at: Option<String>,
+    #[serde(default)]
+    pub state_changed_at: Option<String>,
+    #[serde(default)]
+    pub schema_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -36,6 +40,12 @@ pub(crate) struct VerifiableAddress {
     pub verified: bool,
     #[serde(default)]
     pub status: String,
+    #[serde(default)]
+    pub verified_at: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -44,6 +54,10 @@ pub(crate) struct RecoveryAddress {
     pub id: Option<String>,
     pub value: String,
     pub via: String,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
 }
 
 impl Identity {
@@ -64,14 +78,27 @@ impl Identity {
                         via: a.via,
                         verified: a.verified,
                         status: a.status,
+                        verified_at: a.verified_at,
+                        created_at: a.created_at,
+                        updated_at: a.updated_at,
                     })
                     .collect()
             }),
             recovery_addresses: self.recovery_addresses.map(|v| {
-                v.into_iter().map(|a| dto::RecoveryAddress { id: a.id, value: a.value, via: a.via }).collect()
+                v.into_iter()
+                    .map(|a| dto::RecoveryAddress {
+                        id: a.id,
+                        value: a.value,
+                        via: a.via,
+                        created_at: a.created_at,
+                        updated_at: a.updated_at,
+                    })
+                    .collect()
             }),
             created_at: self.created_at,
             updated_at: self.updated_at,
+            state_changed_at: self.state_changed_at,
+            schema_url: self.schema_url,
         }
     }
 }

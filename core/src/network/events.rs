@@ -49,8 +49,16 @@ impl EventsService {
         }
         let c = console(&self.t, "events.create")?;
         let path = format!("projects/{}/eventstreams", crate::ids::seg(project_id));
-        let r = c.send(Call::post(&path).json(body(&input)?)).await?;
-        Ok(stream(&self.t.name, &c.decode(&r)?))
+        let res = c
+            .send(Call::post(&path).json(body(&input)?))
+            .await
+            .and_then(|r| Ok((stream(&self.t.name, &c.decode(&r)?), r.request_id)));
+        self.t.emit(
+            AuditEvent::mutation(names::EVENT_STREAM_CREATE, &self.t.name, res.as_ref().map(|(_, rid)| rid.as_str()))
+                .target_opt(res.as_ref().ok().map(|(x, _)| x.id.as_str()))
+                .attr("project_id", project_id),
+        );
+        Ok(res?.0)
     }
 
     pub async fn list(&self, project_id: &str) -> Result<Vec<EventStream>> {
@@ -68,8 +76,13 @@ impl EventsService {
         check_id("stream_id", stream_id)?;
         let c = console(&self.t, "events.set")?;
         let path = format!("projects/{}/eventstreams/{}", crate::ids::seg(project_id), crate::ids::seg(stream_id));
-        let r = c.send(Call::new(http::Method::PUT, &path).json(body(&input)?)).await?;
-        Ok(stream(&self.t.name, &c.decode(&r)?))
+        let res = c.send(Call::new(http::Method::PUT, &path).json(body(&input)?)).await;
+        self.t.emit(
+            AuditEvent::mutation(names::EVENT_STREAM_SET, &self.t.name, res.as_ref().map(|r| r.request_id.as_str()))
+                .target(stream_id)
+                .attr("project_id", project_id),
+        );
+        Ok(stream(&self.t.name, &c.decode(&res?)?))
     }
 
     /// Audited `event_stream.delete`.
@@ -80,7 +93,7 @@ impl EventsService {
         let path = format!("projects/{}/eventstreams/{}", crate::ids::seg(project_id), crate::ids::seg(stream_id));
         let res = c.send(Call::delete(&path)).await;
         self.t.emit(
-            AuditEvent::new(names::EVENT_STREAM_DELETE, &self.t.name, if res.is_ok() { "success" } else { "failure" })
+            AuditEvent::mutation(names::EVENT_STREAM_DELETE, &self.t.name, res.as_ref().map(|r| r.request_id.as_str()))
                 .target(stream_id)
                 .attr("project_id", project_id),
         );

@@ -134,6 +134,7 @@ pub(crate) struct KeyScope {
     pub service: &'static str,
     /// Audit attribute naming the owner (`project_id`, `workspace_id`).
     pub owner_attr: &'static str,
+    pub create_event: &'static str,
     pub delete_event: &'static str,
 }
 
@@ -153,8 +154,14 @@ pub(crate) async fn create_api_key(
     }
     let c = console(t, &format!("{}.create_api_key", k.service))?;
     let path = format!("{}/{}/tokens", k.owner, crate::ids::seg(id));
-    let r = c.send(Call::post(&path).json(body)).await?;
-    Ok(api_key(&t.name, &c.decode(&r)?))
+    let res =
+        c.send(Call::post(&path).json(body)).await.and_then(|r| Ok((api_key(&t.name, &c.decode(&r)?), r.request_id)));
+    t.emit(
+        AuditEvent::mutation(k.create_event, &t.name, res.as_ref().map(|(_, rid)| rid.as_str()))
+            .target_opt(res.as_ref().ok().map(|(x, _)| x.id.as_str()))
+            .attr(k.owner_attr, id),
+    );
+    Ok(res?.0)
 }
 
 pub(crate) async fn list_api_keys(t: &TenantContext, k: &KeyScope, id: &str) -> Result<Vec<dto::ApiKey>> {
@@ -173,7 +180,7 @@ pub(crate) async fn delete_api_key(t: &TenantContext, k: &KeyScope, id: &str, ke
     let path = format!("{}/{}/tokens/{}", k.owner, crate::ids::seg(id), crate::ids::seg(key_id));
     let res = c.send(Call::delete(&path)).await;
     t.emit(
-        AuditEvent::new(k.delete_event, &t.name, if res.is_ok() { "success" } else { "failure" })
+        AuditEvent::mutation(k.delete_event, &t.name, res.as_ref().map(|r| r.request_id.as_str()))
             .target(key_id)
             .attr(k.owner_attr, id),
     );

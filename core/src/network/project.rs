@@ -33,8 +33,15 @@ impl ProjectAdminService {
             body["home_region"] = json!(r);
         }
         let c = console(&self.t, "project_admin.create")?;
-        let r = c.send(Call::post("projects").json(body)).await?;
-        Ok(project(&self.t.name, c.decode(&r)?))
+        let res = c
+            .send(Call::post("projects").json(body))
+            .await
+            .and_then(|r| Ok((project(&self.t.name, c.decode(&r)?), r.request_id)));
+        self.t.emit(
+            AuditEvent::mutation(names::PROJECT_CREATE, &self.t.name, res.as_ref().map(|(_, rid)| rid.as_str()))
+                .target_opt(res.as_ref().ok().map(|(x, _)| x.id.as_str())),
+        );
+        Ok(res?.0)
     }
 
     /// Every project the workspace key can see, with their hosts.
@@ -65,8 +72,12 @@ impl ProjectAdminService {
         }
         let c = console(&self.t, "project_admin.set")?;
         let path = format!("projects/{}", crate::ids::seg(id));
-        let r = c.send(Call::new(http::Method::PUT, &path).json(body)).await?;
-        let v: Value = c.decode(&r)?;
+        let res = c.send(Call::new(http::Method::PUT, &path).json(body)).await;
+        self.t.emit(
+            AuditEvent::mutation(names::PROJECT_SET, &self.t.name, res.as_ref().map(|r| r.request_id.as_str()))
+                .target(id),
+        );
+        let v: Value = c.decode(&res?)?;
         Ok(project(&self.t.name, v.get("project").cloned().unwrap_or(Value::Null)))
     }
 
@@ -77,7 +88,7 @@ impl ProjectAdminService {
         let path = format!("projects/{}", crate::ids::seg(id));
         let res = c.send(Call::delete(&path)).await;
         self.t.emit(
-            AuditEvent::new(names::PROJECT_PURGE, &self.t.name, if res.is_ok() { "success" } else { "failure" })
+            AuditEvent::mutation(names::PROJECT_PURGE, &self.t.name, res.as_ref().map(|r| r.request_id.as_str()))
                 .target(id),
         );
         res.map(|_| ())
@@ -110,5 +121,6 @@ const KEYS: super::KeyScope = super::KeyScope {
     owner: "projects",
     service: "project_admin",
     owner_attr: "project_id",
+    create_event: names::PROJECT_API_KEY_CREATE,
     delete_event: names::PROJECT_API_KEY_DELETE,
 };

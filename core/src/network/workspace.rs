@@ -1,7 +1,7 @@
 //! `WorkspaceAdminService`: Ory Network workspaces, their projects and API keys.
 
 use super::{array, check_id, console, metadata, workspace};
-use crate::audit::names;
+use crate::audit::{names, AuditEvent};
 use crate::dto::{ApiKey, CreateApiKey, ListWorkspaces, Page, ProjectMetadata, Workspace};
 use crate::error::Result;
 use crate::http::Call;
@@ -18,8 +18,15 @@ impl WorkspaceAdminService {
     pub async fn create(&self, name: &str) -> Result<Workspace> {
         super::check_name("name", name)?;
         let c = console(&self.t, "workspace_admin.create")?;
-        let r = c.send(Call::post("workspaces").json(json!({"name": name}))).await?;
-        Ok(workspace(&self.t.name, &c.decode(&r)?))
+        let res = c
+            .send(Call::post("workspaces").json(json!({"name": name})))
+            .await
+            .and_then(|r| Ok((workspace(&self.t.name, &c.decode(&r)?), r.request_id)));
+        self.t.emit(
+            AuditEvent::mutation(names::WORKSPACE_CREATE, &self.t.name, res.as_ref().map(|(_, rid)| rid.as_str()))
+                .target_opt(res.as_ref().ok().map(|(x, _)| x.id.as_str())),
+        );
+        Ok(res?.0)
     }
 
     pub async fn list(&self, opts: ListWorkspaces) -> Result<Page<Workspace>> {
@@ -57,8 +64,12 @@ impl WorkspaceAdminService {
         super::check_name("name", name)?;
         let c = console(&self.t, "workspace_admin.update")?;
         let path = format!("workspaces/{}", crate::ids::seg(id));
-        let r = c.send(Call::new(http::Method::PUT, &path).json(json!({"name": name}))).await?;
-        Ok(workspace(&self.t.name, &c.decode(&r)?))
+        let res = c.send(Call::new(http::Method::PUT, &path).json(json!({"name": name}))).await;
+        self.t.emit(
+            AuditEvent::mutation(names::WORKSPACE_UPDATE, &self.t.name, res.as_ref().map(|r| r.request_id.as_str()))
+                .target(id),
+        );
+        Ok(workspace(&self.t.name, &c.decode(&res?)?))
     }
 
     pub async fn list_projects(&self, id: &str) -> Result<Vec<ProjectMetadata>> {
@@ -89,5 +100,6 @@ const KEYS: super::KeyScope = super::KeyScope {
     owner: "workspaces",
     service: "workspace_admin",
     owner_attr: "workspace_id",
+    create_event: names::WORKSPACE_API_KEY_CREATE,
     delete_event: names::WORKSPACE_API_KEY_DELETE,
 };

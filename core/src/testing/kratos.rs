@@ -292,7 +292,16 @@ fn link(path: &str, req: &FakeRequest<'_>, next: &Option<String>) -> Option<Stri
 }
 
 fn list_identities(t: &TenantState, req: &FakeRequest<'_>) -> FakeResponse {
-    let items: Vec<(&str, &Value)> = t.identities.iter().map(|(id, i)| (id.as_str(), &i.doc)).collect();
+    // Kratos's exact filters: `credentials_identifier` (here: the email trait) and `ids`.
+    let ident = req.q("credentials_identifier").map(str::to_lowercase);
+    let ids = req.q_all("ids");
+    let items: Vec<(&str, &Value)> = t
+        .identities
+        .iter()
+        .filter(|(_, i)| ident.is_none() || email_of(&i.doc["traits"]) == ident)
+        .filter(|(id, _)| ids.is_empty() || ids.contains(&id.as_str()))
+        .map(|(id, i)| (id.as_str(), &i.doc))
+        .collect();
     match page(items, req) {
         Ok((items, next)) => {
             let items: Vec<Value> = items.into_iter().cloned().collect();
