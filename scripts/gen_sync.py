@@ -256,20 +256,47 @@ def generate() -> str:
     # Imports: typing names as the source imports them, modules, everything else from the package.
     typing_names: set[str] = set()
     modules: set[str] = set()
-    for n in tree.body:
-        if isinstance(n, ast.ImportFrom) and n.module == "typing":
-            typing_names |= {a.asname or a.name for a in n.names}
-        elif isinstance(n, ast.Import):
-            modules |= {a.asname or a.name for a in n.names}
+    # Names the source imports from elsewhere than `typing` (a submodule of the package, or a
+    # module imported only for type checking): imported the same way, not from the package,
+    # which does not re-export them.
+    origin: dict[str, tuple[str, bool]] = {}
+
+    def collect(nodes: list[ast.stmt], type_checking: bool) -> None:
+        for n in nodes:
+            if isinstance(n, ast.ImportFrom) and n.module == "typing" and not type_checking:
+                typing_names.update(a.asname or a.name for a in n.names)
+            elif isinstance(n, ast.ImportFrom) and n.module not in (None, "_ory_iam", "_dto", "errors"):
+                where = "." * n.level + (n.module or "")
+                for a in n.names:
+                    origin[a.asname or a.name] = (where, type_checking)
+            elif isinstance(n, ast.Import):
+                modules.update(a.asname or a.name for a in n.names)
+            elif isinstance(n, ast.If) and isinstance(n.test, ast.Name) and n.test.id == "TYPE_CHECKING":
+                collect(n.body, True)
+
+    collect(tree.body, False)
     used -= set(wrapped) | {"None", "self", "cls"}
     builtins = set(dir(builtins_module))
     typing_used = sorted((used & typing_names) | {"Any", "AsyncIterator", "Awaitable", "Iterator", "TypeVar"})
     mod_used = sorted(used & modules)
-    pkg_used = sorted(used - typing_names - modules - builtins)
+    elsewhere = {n: origin[n] for n in used if n in origin and n not in typing_names}
+    pkg_used = sorted(used - typing_names - modules - builtins - set(elsewhere))
+    checking = sorted(n for n, (_, tc) in elsewhere.items() if tc)
+    if checking:
+        typing_used = sorted(set(typing_used) | {"TYPE_CHECKING"})
     imports = [f"import {m}" for m in mod_used]
     imports += [f"from typing import {', '.join(typing_used)}", ""]
     imports += ["import ory_iam as _aio", "", "from . import _ory_iam as _native"]
     imports += ["from . import (", *[f"    {n}," for n in pkg_used], ")"]
+    for where in sorted({w for _, (w, tc) in elsewhere.items() if not tc}):
+        names = sorted(n for n, (w, tc) in elsewhere.items() if w == where and not tc)
+        imports.append(f"from {where} import {', '.join(names)}")
+    if checking:
+        imports.append("")
+        imports.append("if TYPE_CHECKING:")
+        for where in sorted({elsewhere[n][0] for n in checking}):
+            names = sorted(n for n in checking if elsewhere[n][0] == where)
+            imports.append(f"    from {where} import {', '.join(names)}")
     exports = ["", "__all__ = [", *[f'    "{n}",' for n in wrapped if not n.startswith("_")], "]"]
     text = HEADER + "\n".join(imports + exports) + "\n" + RUNTIME + "\n".join(out).rstrip() + "\n"
     return "\n".join(line.rstrip() for line in text.split("\n"))

@@ -23,7 +23,7 @@ core, one set of caches, for an app that has both kinds of code).
 from __future__ import annotations
 
 import os
-from typing import Any, AsyncIterator, Awaitable, Iterator, List, Literal, Mapping, Optional, Sequence, TypeVar, Union
+from typing import Any, AsyncIterator, Awaitable, Iterator, List, Literal, Mapping, Optional, Sequence, TYPE_CHECKING, TypeVar, Union
 
 import ory_iam as _aio
 
@@ -40,7 +40,6 @@ from . import (
     FlowKind,
     FlowResult,
     Health,
-    IamConfigDict,
     IamMachinePrincipal,
     IamPermissionTuple,
     Identity,
@@ -59,11 +58,15 @@ from . import (
     Session,
     SubjectTree,
     TokenSet,
-    Transport,
     TrustedIssuer,
     TupleLike,
     Workspace,
 )
+from .config import IamConfigDict, Transport
+from .inputs import CreateIdentityInput, ListIdentitiesInput
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "IdentityService",
@@ -148,12 +151,16 @@ class IdentityService(_Service):
         """The whole identity, traits included."""
         return _wait(self._a.get_with_traits(id))
 
-    def create(self, input: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> Identity:
-        """Create an identity: ``create(schema_id=..., traits={...}, verified_addresses=[...])``."""
+    def create(self, input: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[CreateIdentityInput]) -> Identity:
+        """Create an identity: ``create(schema_id=..., traits={...}, verified_addresses=[...])``;
+        addresses may also be Kratos's objects: ``verifiable_addresses=[{"value", "via", "verified",
+        "status"}]``, ``recovery_addresses=[{"value", "via"}]``."""
         return _wait(self._a.create(input, **kwargs))
 
-    def list(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> Page[Identity]:
-        """One page (``page_size``, ``page_token``); identities are sanitized like ``get``."""
+    def list(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[ListIdentitiesInput]) -> Page[Identity]:
+        """One page (``page_size``, ``page_token``, or ``page`` from 0 with ``per_page``), filtered by
+        ``credentials_identifier``, ``ids`` or ``preview_credentials_identifier_similar``;
+        identities are sanitized like ``get``."""
         return _wait(self._a.list(options, **kwargs))
 
     def list_all(self, page_size: Optional[int]=None) -> Iterator[Identity]:
@@ -276,8 +283,9 @@ class TokenService(_Service):
     def for_tenant(self, name: str) -> 'TokenService':
         return TokenService(self._a.for_tenant(name))
 
-    def client_credentials(self, scope: Optional[str]=None) -> TokenSet:
-        """With the tenant's ``hydra.client_id``/``client_secret``; cached, renewed ahead of expiry."""
+    def client_credentials(self, scope: Union[str, Sequence[str], None]=None) -> TokenSet:
+        """With the tenant's ``hydra.client_id``/``client_secret``; cached, renewed ahead of expiry.
+        ``scope``: space-separated (``"read write"``) or a list (``["read", "write"]``)."""
         return _wait(self._a.client_credentials(scope))
 
     def authorization_code(self, grant: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> TokenSet:
@@ -474,7 +482,8 @@ class WorkspaceAdminService(_ApiKeys):
     def for_tenant(self, name: str) -> 'WorkspaceAdminService':
         return WorkspaceAdminService(self._a.for_tenant(name))
 
-    def create(self, name: str) -> Workspace:
+    def create(self, name: Union[str, Mapping[str, Any]]) -> Workspace:
+        """``create("Team")`` or ``create({"name": "Team"})``."""
         return _wait(self._a.create(name))
 
     def list(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> Page[Workspace]:
@@ -486,7 +495,8 @@ class WorkspaceAdminService(_ApiKeys):
     def get(self, id: str) -> Workspace:
         return _wait(self._a.get(id))
 
-    def update(self, id: str, name: str) -> Workspace:
+    def update(self, id: str, name: Union[str, Mapping[str, Any]]) -> Workspace:
+        """``update(id, "Team")`` or ``update(id, {"name": "Team"})``."""
         return _wait(self._a.update(id, name))
 
     def list_projects(self, id: str) -> List[ProjectMetadata]:
