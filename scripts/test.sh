@@ -33,10 +33,15 @@ step "node: build" npm run -s build:debug
 # The generated loader and typings are committed: fail when they drift from the code.
 step "node: typings up to date" git diff --exit-code -- bindings-node/index.d.ts bindings-node/index.js
 step "node: types" npx --no-install tsc -p tests/node/tsconfig.json
+step "node: types (nodenext: ESM + CommonJS through the exports map)" npx --no-install tsc -p tests/node/esm/tsconfig.json
 step "node: tests" node --test tests/node/
-# Last: release builds of both packages, installed the way users install them, and the README
-# quick starts run verbatim (it rebuilds bindings-node/*.node in release mode).
-step "packaging" bash tests/packaging/check.sh
+step "workflows: actionlint" bash scripts/actionlint.sh
+# Last: one release build of each package for Linux x86-64 glibc (the zig/aarch64/musl cross
+# builds are scripts/package.sh's and the release workflow's, not CI's), installed from dist/
+# alone the way users install them, without cargo on the PATH, and the README quick starts run
+# verbatim from Python, Node (CommonJS, ESM, TypeScript nodenext) and Rust.
+step "packaging: build dist/" bash scripts/package.sh --native-only
+step "packaging: install test" bash tests/packaging/install.sh
 
 # One closing line over the three runners: cargo's "test result", pytest's and node's counts.
 read -r passed nfailed < <(python3 - "$out" <<'PY'
