@@ -25,6 +25,8 @@ set -o pipefail
 
 step "rust: fmt" cargo fmt --all -- --check
 step "rust: clippy" cargo clippy --workspace --all-targets -q -- -D warnings
+# Windows and macOS cannot run here; their compile (core + both bindings, -D warnings) is checked.
+step "rust: check windows + macos targets" bash scripts/check-targets.sh
 step "rust: tests" cargo test -p ory-iam -- --nocapture --test-threads 1
 step "python: build" .venv/bin/maturin develop -q
 step "python: types" .venv/bin/mypy --strict bindings-python/python/ory_iam tests/python/typed_usage.py
