@@ -25,6 +25,8 @@ set -o pipefail
 
 step "rust: fmt" cargo fmt --all -- --check
 step "rust: clippy" cargo clippy --workspace --all-targets -q -- -D warnings
+# Windows and macOS cannot run here; their compile (core + both bindings, -D warnings) is checked.
+step "rust: check windows + macos targets" bash scripts/check-targets.sh
 step "rust: tests" cargo test -p ory-iam -- --nocapture --test-threads 1
 step "python: build" .venv/bin/maturin develop -q
 step "python: types" .venv/bin/mypy --strict bindings-python/python/ory_iam tests/python/typed_usage.py
@@ -33,10 +35,15 @@ step "node: build" npm run -s build:debug
 # The generated loader and typings are committed: fail when they drift from the code.
 step "node: typings up to date" git diff --exit-code -- bindings-node/index.d.ts bindings-node/index.js
 step "node: types" npx --no-install tsc -p tests/node/tsconfig.json
+step "node: types (nodenext: ESM + CommonJS through the exports map)" npx --no-install tsc -p tests/node/esm/tsconfig.json
 step "node: tests" node --test tests/node/
-# Last: release builds of both packages, installed the way users install them, and the README
-# quick starts run verbatim (it rebuilds bindings-node/*.node in release mode).
-step "packaging" bash tests/packaging/check.sh
+step "workflows: actionlint" bash scripts/actionlint.sh
+# Last: one release build of each package for Linux x86-64 glibc (the zig/aarch64/musl cross
+# builds are scripts/package.sh's and the release workflow's, not CI's), installed from dist/
+# alone the way users install them, without cargo on the PATH, and the README quick starts run
+# verbatim from Python, Node (CommonJS, ESM, TypeScript nodenext) and Rust.
+step "packaging: build dist/" bash scripts/package.sh --native-only
+step "packaging: install test" bash tests/packaging/install.sh
 
 # One closing line over the three runners: cargo's "test result", pytest's and node's counts.
 read -r passed nfailed < <(python3 - "$out" <<'PY'

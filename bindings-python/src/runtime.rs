@@ -35,7 +35,9 @@ use std::io::Read;
 use std::os::unix::net::UnixStream;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+#[cfg(unix)]
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::task::AbortHandle;
 
@@ -170,6 +172,7 @@ fn wake(s: &UnixStream) {
 /// runtime threads, creates no thread states, and wakes the loop once per batch.
 #[pyclass(module = "ory_iam._ory_iam", frozen)]
 pub struct LoopCompleter {
+    #[cfg_attr(not(unix), allow(dead_code))]
     mailbox: Arc<Mailbox>,
 }
 
