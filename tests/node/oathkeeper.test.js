@@ -129,3 +129,32 @@ test("an ory-nestjs envelope (its header names, plain JSON or base64, hex or bas
   await assert.rejects(e.session.whoami({ 'x-ory-identity': forever, 'x-ory-signature': sign(forever, 'hex') }), IamUnauthorizedError)
   await e.close()
 })
+
+test('expired tokens and tokens signed by another key are refused with their audit event', async () => {
+  const fs = require('node:fs')
+  const crypto = require('node:crypto')
+  const { user, auth } = await jwt()
+  const ok = stack().oathkeeper
+  const [, c] = auth.split(' ')[1].split('.')
+  const claims = JSON.parse(Buffer.from(c, 'base64url').toString())
+  const sign = (header, body, key) => {
+    const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(body)).toString('base64url')}`
+    const alg = header.alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key
+    return `Bearer ${input}.${crypto.sign('sha256', Buffer.from(input), alg).toString('base64url')}`
+  }
+  // Oathkeeper's own key (the stack generated it) signs an expired token; a key of our own signs
+  // a token under Oathkeeper's kid.
+  const jwk = JSON.parse(fs.readFileSync(ok.jwks_file, 'utf8')).keys.at(-1)
+  const oathkeeperKey = crypto.createPrivateKey({ key: jwk, format: 'jwk' })
+  const now = Math.floor(Date.now() / 1000)
+  const expired = sign({ alg: 'RS256', kid: jwk.kid, typ: 'JWT' }, { ...claims, iat: now - 180, nbf: now - 180, exp: now - 120 }, oathkeeperKey)
+  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const otherKey = sign({ alg: 'ES256', kid: jwk.kid, typ: 'JWT' }, claims, privateKey)
+  for (const [header, event] of [[expired, 'auth.failure.expired'], [otherKey, 'auth.failure.invalid_signature']]) {
+    const { iam: e, events: seen } = edge()
+    await assert.rejects(e.session.whoami({ authorization: header }), IamUnauthorizedError, event)
+    assert.equal((await events(seen, 1)).at(-1), event)
+    await e.close()
+  }
+  await iam.identity.delete(user.id)
+})

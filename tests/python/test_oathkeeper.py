@@ -145,3 +145,56 @@ async def test_an_ory_nestjs_envelope_is_accepted(iam_config: dict[str, Any]) ->
     with pytest.raises(ory_iam.IamUnauthorizedError):
         await edge.session.whoami({"x-ory-identity": forever, "x-ory-signature": sig(forever).hex()})
     await edge.close()
+
+
+async def test_expired_tokens_and_tokens_signed_by_another_key_are_refused(
+    iam: ory_iam.Iam, iam_config: dict[str, Any], stack: dict[str, Any], email: str
+) -> None:
+    """Oathkeeper's own key (the stack generated it) signs an expired token; a key of our own
+    signs one under Oathkeeper's kid: both refused, each with its audit event."""
+    import time
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+
+    identity_id, auth = await _jwt(iam, stack, email)
+    c = auth.split(" ", 1)[1].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(c + "=" * (-len(c) % 4)))
+    with open(stack["oathkeeper"]["jwks_file"]) as f:
+        jwk = json.load(f)["keys"][-1]
+
+    def b64u(b: bytes) -> str:
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+    def num(k: str) -> int:
+        return int.from_bytes(base64.urlsafe_b64decode(jwk[k] + "=" * (-len(jwk[k]) % 4)), "big")
+
+    rsa_key = rsa.RSAPrivateNumbers(
+        p=num("p"), q=num("q"), d=num("d"), dmp1=num("dp"), dmq1=num("dq"), iqmp=num("qi"),
+        public_numbers=rsa.RSAPublicNumbers(num("e"), num("n")),
+    ).private_key()  # fmt: skip
+    now = int(time.time())
+
+    def signed(header: dict[str, Any], body: dict[str, Any], sign: Any) -> str:
+        signing_input = f"{b64u(json.dumps(header).encode())}.{b64u(json.dumps(body).encode())}"
+        return f"Bearer {signing_input}.{b64u(sign(signing_input.encode()))}"
+
+    expired = signed({"alg": "RS256", "kid": jwk["kid"], "typ": "JWT"}, {**claims, "iat": now - 180, "nbf": now - 180, "exp": now - 120},
+                     lambda m: rsa_key.sign(m, padding.PKCS1v15(), hashes.SHA256()))  # fmt: skip
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+
+    def es256(m: bytes) -> bytes:
+        r, s = utils.decode_dss_signature(ec_key.sign(m, ec.ECDSA(hashes.SHA256())))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+    other_key = signed({"alg": "ES256", "kid": jwk["kid"], "typ": "JWT"}, claims, es256)
+    for header, event in ((expired, "auth.failure.expired"), (other_key, "auth.failure.invalid_signature")):
+        events: list[dict[str, Any]] = []
+        cfg = edge_config(iam_config, stack)
+        cfg["audit"] = {"sink": "callback"}
+        edge = ory_iam.Iam.from_config(cfg, audit_callback=events.append)
+        with pytest.raises(ory_iam.IamUnauthorizedError):
+            await edge.session.whoami({"authorization": header})
+        assert events[-1]["name"] == event
+        await edge.close()
+    await iam.identity.delete(identity_id)
