@@ -71,7 +71,6 @@ pub(crate) struct OathkeeperKeys(pub crate::hydra::jwt::JwksCache);
 /// `jwt` mode settings.
 struct JwtSettings {
     algorithms: Vec<jsonwebtoken::Algorithm>,
-    audience: Vec<String>,
     issuer: Option<String>,
     leeway_secs: u64,
     inline: Option<jsonwebtoken::jwk::JwkSet>,
@@ -129,8 +128,9 @@ pub(crate) struct Verifier {
     pub shared_replay: bool,
     /// `replay_protection.ttl_ms`.
     replay_ttl: Option<std::time::Duration>,
-    /// `oathkeeper.audience` for HMAC envelopes that name one (ory-nestjs's `audience`).
-    audience: Option<Vec<String>>,
+    /// `oathkeeper.audience`: a JWT's `aud`, or an ory-nestjs envelope's `audience`, must hold
+    /// one of these (empty: not checked).
+    audience: Vec<String>,
     /// Indexes of non-primary signer keys already reported (rotation telemetry).
     rotation_warned: Mutex<Vec<usize>>,
     jwt: Option<JwtSettings>,
@@ -162,7 +162,6 @@ impl Verifier {
                     .filter(|n| JWT_ALGORITHMS.contains(n))
                     .filter_map(|n| n.parse::<jsonwebtoken::Algorithm>().ok())
                     .collect(),
-                audience: cfg.audience.clone(),
                 issuer: cfg.issuer.clone(),
                 leeway_secs: cfg.clock_skew_ms.unwrap_or(OathkeeperConfig::DEFAULT_CLOCK_SKEW_MS).div_ceil(1000),
                 inline: cfg.jwks.as_ref().and_then(|j| j.keys.clone()).and_then(|k| serde_json::from_value(k).ok()),
@@ -172,7 +171,7 @@ impl Verifier {
         Verifier {
             require_tenant,
             replay: cfg.replay_protection.unwrap_or(jwt.is_none()),
-            audience: Some(cfg.audience.clone()).filter(|a| !a.is_empty()),
+            audience: cfg.audience.clone(),
             shared_replay: false,
             replay_ttl: cfg.replay_ttl_ms.map(std::time::Duration::from_millis),
             rotation_warned: Mutex::new(Vec::new()),
@@ -243,10 +242,10 @@ impl Verifier {
         v.leeway = s.leeway_secs;
         v.validate_nbf = true;
         v.set_required_spec_claims(&["exp", "sub"]);
-        if s.audience.is_empty() {
+        if self.audience.is_empty() {
             v.validate_aud = false;
         } else {
-            v.set_audience(&s.audience);
+            v.set_audience(&self.audience);
         }
         if let Some(iss) = &s.issuer {
             v.set_issuer(&[iss.trim_end_matches('/').to_owned(), format!("{}/", iss.trim_end_matches('/'))]);
@@ -335,7 +334,8 @@ impl Verifier {
             return Err(Refusal::Expired);
         }
         self.check_tenant(str_of("tenant").as_deref(), tenant)?;
-        if let Some(aud) = self.jwt.as_ref().map(|j| &j.audience).filter(|a| !a.is_empty()).or(self.audience.as_ref()) {
+        if !self.audience.is_empty() {
+            let aud = &self.audience;
             let theirs: Vec<String> = match doc.get("audience") {
                 Some(serde_json::Value::String(s)) => vec![s.clone()],
                 Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
@@ -565,13 +565,7 @@ mod tests {
     fn the_replay_cache_holds_the_configured_number_of_ids() {
         let key = Secret::new("k-0123456789abcdef");
         let v = Verifier::new(
-            &OathkeeperConfig {
-                identity_header: None,
-                signature_header: None,
-                signer_keys: vec![key.clone()],
-                replay_max_entries: Some(2),
-                ..Default::default()
-            },
+            &OathkeeperConfig { signer_keys: vec![key.clone()], replay_max_entries: Some(2), ..Default::default() },
             false,
         );
         let envs: Vec<_> = (0..3).map(|i| sign_envelope(&claims(&format!("r{i}"), 60), &key)).collect();
@@ -640,15 +634,7 @@ mod tests {
     #[test]
     fn with_several_oathkeeper_tenants_the_tenant_claim_is_required() {
         let key = Secret::new("shared-key-0123456789");
-        let shared = Verifier::new(
-            &OathkeeperConfig {
-                identity_header: None,
-                signature_header: None,
-                signer_keys: vec![key.clone()],
-                ..Default::default()
-            },
-            true,
-        );
+        let shared = Verifier::new(&OathkeeperConfig { signer_keys: vec![key.clone()], ..Default::default() }, true);
         let (p, s) = sign_envelope(&claims("no-tenant", 60), &key);
         assert_eq!(shared.verify("t", &headers(&p, Some(&s))).unwrap_err(), Refusal::Malformed);
         let mut c = claims("named", 60);
