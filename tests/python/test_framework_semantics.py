@@ -395,3 +395,41 @@ def test_flask_health_blueprint(flask_client: Any) -> None:
     r = flask_client.get("/health-down")
     assert r.status_code == 503 and r.get_json()["status"] == "unavailable"
     assert "127.0.0.1" not in r.get_data(as_text=True)
+
+
+async def test_health_endpoint_in_plain_starlette(iam: ory_iam.Iam) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from ory_iam.starlette import health_endpoint
+
+    app = Starlette(routes=[Route("/health", health_endpoint(iam))])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app.test") as c:
+        r = await c.get("/health")
+        assert r.status_code == 200 and r.json()["status"] == "ok" and r.headers["cache-control"] == "no-store"
+
+
+async def test_fake_users_grant_through_the_apps_subject_mapper() -> None:
+    """FakeUsers given the app's subject mapper grants what the app's checks ask for."""
+    from ory_iam.fastapi import FakeUsers
+    from ory_iam.testing import FakeOry
+
+    fake = FakeOry(tenants=["customer"])
+    mapper = lambda identity_id: f"user:{identity_id}"  # noqa: E731
+    auth = IamAuth(fake.iam, tenant="customer", subject=mapper)
+    app = FastAPI()
+    auth.install(app)
+
+    @app.get("/d/{id}")
+    async def d(id: str, s: Session = Depends(auth.require_permission(NS, "view", object=lambda r: str(r.path_params["id"])))) -> dict[str, Any]:
+        return {"id": s.identity.id}
+
+    users, plain = FakeUsers(fake, subject=mapper), FakeUsers(fake)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app.test") as c:
+        ada = await users.login()
+        await plain.grant(ada, NS, "view", "d1")  # the bare id: not what the app asks Keto
+        assert (await c.get("/d/d1", headers=ada.headers)).status_code == 403
+        await users.grant(ada, NS, "view", "d1")
+        assert (await c.get("/d/d1", headers=ada.headers)).json() == {"id": ada.identity.id}
+        await users.revoke(ada, NS, "view", "d1")
+        assert (await c.get("/d/d1", headers=ada.headers)).status_code == 403

@@ -37,15 +37,14 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Iterator, 
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from . import Iam, IamMachinePrincipal, Identity, Secret, Session, SubjectSet, Transport
 from .errors import IamError, IamForbiddenError
-from ._rules import IdSubject, Principal, audit_role_denied, check_id_subject, check_principal, checked_object, health_answer, holds, machine_id, mapped_subject
+from ._rules import IdSubject, Principal, audit_role_denied, check_id_subject, check_principal, checked_object, holds, machine_id, mapped_subject
 from ._rules import check_subject_source as _check_subject_source
 from ._rules import default_roles
 from ._rules import subject_set as _subject_set
-from .starlette import IamHTTPException, _check_transport, _install, _transport_from, http_exception
+from .starlette import IamHTTPException, _check_transport, _install, _transport_from, health_endpoint, http_exception
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -366,19 +365,6 @@ class IamAuth:
 # --- health -----------------------------------------------------------------------------------------
 
 
-def health_endpoint(iam: Iam) -> Callable[[], Awaitable[JSONResponse]]:
-    """A route endpoint over ``iam.health()``: 200 when every Ory server answers ready, else 503;
-    the JSON body names tenants, products and states, never a URL or credential
-    (:func:`ory_iam._rules.health_answer`). ``app.get("/health")(health_endpoint(iam))``. It
-    needs no session: protect it at the network level if it must be."""
-
-    async def health() -> JSONResponse:
-        status, body = health_answer(await iam.health())
-        return JSONResponse(body, status_code=status, headers={"cache-control": "no-store"})
-
-    return health
-
-
 def health_router(iam: Iam, path: str = "/health", **router_options: Any) -> "APIRouter":
     """An ``APIRouter`` serving ``GET <path>`` with :func:`health_endpoint`:
     ``app.include_router(health_router(iam))``."""
@@ -419,9 +405,10 @@ class FakeUsers:
                 assert (await c.post("/documents/d1/edit", headers=ada.headers)).status_code == 200
     """
 
-    def __init__(self, fake: "FakeOry", tenant: Optional[str] = None) -> None:
+    def __init__(self, fake: "FakeOry", tenant: Optional[str] = None, *, subject: Optional[IdSubject] = None) -> None:
         self.fake = fake
         self.tenant: str = tenant or fake.default_tenant
+        self._subject = check_id_subject(subject)
         self._n = 0
 
     async def login(
@@ -447,15 +434,20 @@ class FakeUsers:
         cred = await self.fake.create_session(ident.id, tenant=self.tenant)
         return FakeUser(ident, cred.session_id, cred.token, self.fake.headers_for(cred, kind))
 
+    def _subject_of(self, who: Union[FakeUser, str]) -> Union[str, dict[str, str]]:
+        return mapped_subject(self._subject, who.identity.id) if isinstance(who, FakeUser) else who
+
     async def grant(self, who: Union[FakeUser, str], namespace: str, relation: str, object: str) -> None:
-        """Let ``who`` (a user or a subject id/set) have ``relation`` on ``namespace:object``."""
-        sub = who.identity.id if isinstance(who, FakeUser) else who
+        """Let ``who`` (a user, whose subject is ``subject(identity_id)`` when ``FakeUsers`` was
+        given the app's ``subject=`` mapper, or a subject id) have ``relation`` on
+        ``namespace:object``."""
+        sub = self._subject_of(who)
         await self.fake.iam.permission.for_tenant(self.tenant).grant(
             {"namespace": namespace, "object": object, "relation": relation, "subject": sub}
         )
 
     async def revoke(self, who: Union[FakeUser, str], namespace: str, relation: str, object: str) -> None:
-        sub = who.identity.id if isinstance(who, FakeUser) else who
+        sub = self._subject_of(who)
         await self.fake.iam.permission.for_tenant(self.tenant).revoke(
             {"namespace": namespace, "object": object, "relation": relation, "subject": sub}
         )

@@ -10,7 +10,7 @@ answer alike: ``unauthorized`` → 401 (with ``WWW-Authenticate``), ``forbidden`
 (or a credential) reaches the client.
 """
 
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Awaitable, Callable, Optional, Sequence
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -25,6 +25,7 @@ __all__ = [
     "HttpAnswer",
     "IamHTTPException",
     "http_answer",
+    "health_endpoint",
     "http_exception",
     "install_error_handlers",
 ]
@@ -128,3 +129,19 @@ def install_error_handlers(
     ``cookie-or-bearer``. ``retry_after`` is the fallback for an outage of unknown length."""
     from_iam = _transport_from(iam)
     _install(app, (lambda _e: transport) if _check_transport(transport) is not None else from_iam, retry_after)
+
+
+def health_endpoint(iam: Iam) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint over ``iam.health()`` for Starlette (``Route("/health", health_endpoint(iam))``)
+    and FastAPI (``app.get("/health")(health_endpoint(iam))``, or
+    :func:`ory_iam.fastapi.health_router`): 200 when every Ory server answers ready, else 503;
+    the JSON body names tenants, products and states, never a URL or credential
+    (:func:`ory_iam._rules.health_answer`). It needs no session: protect it at the network level
+    if it must be."""
+    from ._rules import health_answer
+
+    async def health(request: Request) -> Response:
+        status, body = health_answer(await iam.health())
+        return JSONResponse(body, status_code=status, headers={"cache-control": "no-store"})
+
+    return health
