@@ -1,7 +1,15 @@
 // Public types of the `ory-iam` package: the generated native declarations (index.d.ts)
 // plus the error classes added by ory-iam.js.
 import type { AuditEvent, Iam as NativeIam } from './index'
-export { Secret, setLogCallback, httpAnswer, rolesOf } from './index'
+export { Secret, setLogCallback, httpAnswer, rolesOf, requestIdFor } from './index'
+/**
+ * Run `fn(requestId)` so that every Ory call it makes (through any ory-iam handle, across awaits)
+ * carries `X-Request-Id: <requestId>`, where `requestId` is `requestIdFor(incoming)` (the incoming
+ * id when it is 1–200 visible ASCII characters, else a new UUID v4). Returns what `fn` returns.
+ */
+export declare function runWithRequestId<T>(incoming: string | string[] | undefined | null, fn: (requestId: string) => T): T
+/** The id of the innermost `runWithRequestId` around the caller, or `undefined`. */
+export declare function currentRequestId(): string | undefined
 export type {
   AuditEvent,
   HttpAnswer,

@@ -17,6 +17,9 @@ export const {
   setLogCallback,
   httpAnswer,
   rolesOf,
+  requestIdFor,
+  runWithRequestId,
+  currentRequestId,
   native,
 } = cjs
 export default cjs

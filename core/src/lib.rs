@@ -51,6 +51,7 @@ pub use metadata::MetadataService;
 pub use network::{EventsService, ProjectAdminService, WorkspaceAdminService};
 pub use paging::Pager;
 pub use secret::Secret;
+pub use telemetry::request_id_for;
 
 use audit::{AuditEvent as Event, Auditor, LogSink, NoneSink};
 use config::AuditSinkKind;

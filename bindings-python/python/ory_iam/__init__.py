@@ -8,8 +8,10 @@ an event loop (Django, Flask, Celery, scripts) uses the blocking twin of this AP
 from __future__ import annotations
 
 import atexit
+import contextlib
+import contextvars
 import os
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, List, Literal, Mapping, NamedTuple, Optional, Sequence, Union, cast
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, List, Literal, Mapping, NamedTuple, Optional, Sequence, Union, cast
 
 from . import _ory_iam as _native
 from .config import IamConfigDict, TenantConfigDict, Transport
@@ -171,6 +173,9 @@ __all__ = [
     "TenantConfigDict",
     "HttpAnswer",
     "http_answer",
+    "request_id_for",
+    "request_id_scope",
+    "current_request_id",
 ]
 
 AuditCallback = Callable[[dict[str, Any]], None]
@@ -243,22 +248,61 @@ def _plain(v: Any) -> Any:
     return v
 
 
+#: The application request being served (see :func:`request_id_scope`).
+_REQUEST_ID: "contextvars.ContextVar[Optional[str]]" = contextvars.ContextVar("ory_iam_request_id", default=None)
+
+
+def request_id_for(incoming: Optional[str] = None) -> str:
+    """The request id to serve one application request under: ``incoming`` (the request's
+    ``X-Request-Id``) when it is 1–200 visible ASCII characters, else a new UUID v4."""
+    return str(_native.request_id_for(incoming))
+
+
+@contextlib.contextmanager
+def request_id_scope(request_id: Optional[str] = None) -> Iterator[str]:
+    """Every Ory call made inside (by any service of any ``Iam``, async or blocking, in this
+    context: the task or thread and what it awaits) carries ``X-Request-Id: <id>``, where the id
+    is :func:`request_id_for` of ``request_id``; yields that id. The framework integrations open
+    one per request with the incoming ``X-Request-Id``::
+
+        with ory_iam.request_id_scope(headers.get("x-request-id")) as rid:
+            ...
+    """
+    rid = request_id_for(request_id)
+    token = _REQUEST_ID.set(rid)
+    try:
+        yield rid
+    finally:
+        _REQUEST_ID.reset(token)
+
+
+def current_request_id() -> Optional[str]:
+    """The id of the innermost :func:`request_id_scope` around this code, or ``None``."""
+    return _REQUEST_ID.get()
+
+
 class _Service:
-    __slots__ = ("_n",)
+    __slots__ = ("_raw",)
 
     def __init__(self, native: Any) -> None:
-        self._n = native
+        self._raw = native
+
+    @property
+    def _n(self) -> Any:
+        # The native handle for one call: correlated with the request being served, if any.
+        rid = _REQUEST_ID.get()
+        return self._raw if rid is None else self._raw._correlated(rid)
 
     @property
     def tenant(self) -> str:
         """The tenant this handle is bound to."""
-        return str(self._n.tenant)
+        return str(self._raw.tenant)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Service) and type(other) is type(self) and bool(self._n == other._n)
+        return isinstance(other, _Service) and type(other) is type(self) and bool(self._raw == other._raw)
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, self._n.tenant))
+        return hash((type(self).__name__, self._raw.tenant))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(tenant={self.tenant!r})"
@@ -271,7 +315,7 @@ class IdentityService(_Service):
 
     def for_tenant(self, name: str) -> "IdentityService":
         """The same service for another tenant; unknown names raise ``IamConfigurationError``."""
-        return IdentityService(self._n.for_tenant(name))
+        return IdentityService(self._raw.for_tenant(name))
 
     async def get(self, id: str) -> Identity:
         """The identity without traits, admin metadata or addresses."""
@@ -359,14 +403,14 @@ class SessionService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "SessionService":
-        return SessionService(self._n.for_tenant(name))
+        return SessionService(self._raw.for_tenant(name))
 
     def with_transport(self, transport: "Transport") -> "SessionService":
         """The same service accepting only ``transport``'s credentials: the tenant's own
         transport or narrower (``cookie`` or ``bearer`` of a ``cookie-or-bearer`` tenant), e.g.
         for an API router that takes bearer tokens only next to a cookie UI. Anything else
         raises ``IamConfigurationError`` (an unknown name ``IamValidationError``)."""
-        return SessionService(self._n.with_transport(transport))
+        return SessionService(self._raw.with_transport(transport))
 
     async def whoami(self, req: Request) -> Session:
         """The request's session; ``IamUnauthorizedError`` when the credential is missing,
@@ -398,7 +442,7 @@ class OAuth2ClientService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "OAuth2ClientService":
-        return OAuth2ClientService(self._n.for_tenant(name))
+        return OAuth2ClientService(self._raw.for_tenant(name))
 
     async def create(self, client: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[OAuth2ClientInput]) -> OAuth2Client:
         """The returned ``client_secret`` is shown this once."""
@@ -437,7 +481,7 @@ class TokenService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "TokenService":
-        return TokenService(self._n.for_tenant(name))
+        return TokenService(self._raw.for_tenant(name))
 
     async def client_credentials(self, scope: Union[str, Sequence[str], None] = None) -> TokenSet:
         """With the tenant's ``hydra.client_id``/``client_secret``; cached, renewed ahead of expiry.
@@ -494,7 +538,7 @@ class ConsentService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "ConsentService":
-        return ConsentService(self._n.for_tenant(name))
+        return ConsentService(self._raw.for_tenant(name))
 
     async def _req(self, kind: str, challenge: str) -> ChallengeRequest:
         return ChallengeRequest(**await self._n.call(kind, "get", challenge))
@@ -539,7 +583,7 @@ class JwkService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "JwkService":
-        return JwkService(self._n.for_tenant(name))
+        return JwkService(self._raw.for_tenant(name))
 
     async def create_set(self, set: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[CreateJwkSetInput]) -> JsonWebKeySet:
         """``alg`` (RS256, ES256, …), ``use`` (sig|enc), ``kid?``."""
@@ -571,7 +615,7 @@ class TrustedIssuerService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "TrustedIssuerService":
-        return TrustedIssuerService(self._n.for_tenant(name))
+        return TrustedIssuerService(self._raw.for_tenant(name))
 
     async def trust(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[TrustIssuerInput]) -> TrustedIssuer:
         """``issuer``, ``subject`` or ``allow_any_subject``, ``scope``, ``expires_at``, ``public_key``."""
@@ -620,7 +664,7 @@ class ProjectAdminService(_ApiKeys):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "ProjectAdminService":
-        return ProjectAdminService(self._n.for_tenant(name))
+        return ProjectAdminService(self._raw.for_tenant(name))
 
     async def create(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[CreateProjectInput]) -> Project:
         """``name``, ``workspace_id?``, ``environment?`` (prod|stage|dev), ``home_region?``."""
@@ -651,7 +695,7 @@ class WorkspaceAdminService(_ApiKeys):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "WorkspaceAdminService":
-        return WorkspaceAdminService(self._n.for_tenant(name))
+        return WorkspaceAdminService(self._raw.for_tenant(name))
 
     async def create(self, name: Union[str, WorkspaceInput, Mapping[str, Any]]) -> Workspace:
         """``create("Team")`` or ``create({"name": "Team"})``."""
@@ -687,7 +731,7 @@ class EventsService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "EventsService":
-        return EventsService(self._n.for_tenant(name))
+        return EventsService(self._raw.for_tenant(name))
 
     async def create(self, project_id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[EventStreamInput]) -> EventStream:
         """``type`` (sns|https), ``topic_arn``/``role_arn`` or ``https_endpoint``, ``status?``."""
@@ -715,7 +759,7 @@ class PermissionService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "PermissionService":
-        return PermissionService(self._n.for_tenant(name))
+        return PermissionService(self._raw.for_tenant(name))
 
     async def check(self, tuple: TupleLike, *, fresh: bool = False, max_depth: Optional[int] = None) -> bool:
         """``fresh=True`` bypasses the decision cache for this call."""
@@ -760,7 +804,7 @@ class SchemaService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "SchemaService":
-        return SchemaService(self._n.for_tenant(name))
+        return SchemaService(self._raw.for_tenant(name))
 
     async def list(self) -> List[IdentitySchema]:
         return [IdentitySchema(**d) for d in await self._n.list()]
@@ -775,7 +819,7 @@ class CourierService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "CourierService":
-        return CourierService(self._n.for_tenant(name))
+        return CourierService(self._raw.for_tenant(name))
 
     async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[ListCourierMessagesInput]) -> Page[CourierMessage]:
         """``status``, ``recipient``, ``page_size``, ``page_token``, ``include_body``."""
@@ -813,7 +857,7 @@ class FlowService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "FlowService":
-        return FlowService(self._n.for_tenant(name))
+        return FlowService(self._raw.for_tenant(name))
 
     @staticmethod
     def _opts(options: Optional[Mapping[str, Any]], kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -882,7 +926,7 @@ class MetadataService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "MetadataService":
-        return MetadataService(self._n.for_tenant(name))
+        return MetadataService(self._raw.for_tenant(name))
 
     async def version(self) -> ServerVersions:
         """The version each configured server reports."""
