@@ -12,7 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ory_iam.django import IamDjango, IamPermissionRequiredMixin, health_view, require_permission, require_role
+import ory_iam
+from ory_iam.django import IamDjango, IamPermissionRequiredMixin, get_iam, health_view, login_required, require_permission, require_role
 
 NS = "documents"
 nest = IamDjango("customer", subject=lambda i: f"user:{i}", machine_subject=lambda c: f"client:{c}")
@@ -70,6 +71,15 @@ def machine_admin(request: HttpRequest) -> HttpResponse:
 @require_role("admin")
 def admin(request: HttpRequest) -> HttpResponse:
     return JsonResponse({})
+
+
+@login_required
+def work(request: HttpRequest, id: str) -> HttpResponse:
+    """Ory calls made in the view itself (not only the guard's whoami)."""
+    s = request.iam.session  # type: ignore[attr-defined]
+    get_iam().identity.get(s.identity.id)
+    allowed = get_iam().permission.check({"namespace": NS, "object": id, "relation": "view", "subject": s.identity.id}, fresh=True)
+    return JsonResponse({"allowed": allowed, "rid": ory_iam.current_request_id()})
 
 
 class CbvBoth(IamPermissionRequiredMixin, View):
@@ -130,4 +140,5 @@ urlpatterns = [
     path("api/machine/view/<str:id>", ApiMachine.as_view()),
     path("api/machine/admin", ApiMachineAdmin.as_view()),
     path("health", health_view),
+    path("work/<str:id>", work),
 ]

@@ -147,7 +147,7 @@ def test_a_subject_taken_from_the_request_is_refused_at_construction(example: An
 
 # --- issue 23: permission semantics, machine principals, roles, health --------------------------------
 
-from test_framework_semantics import NS, Caller, caller, keto_down, kratos_down, t  # noqa: E402,F401
+from test_framework_semantics import NS, Caller, caller, check_correlation, keto_down, kratos_down, t  # noqa: E402,F401
 
 
 def _settings(iam_config: dict[str, Any], **more: Any) -> Any:
@@ -235,3 +235,14 @@ def test_health_view(example: Any, iam_config: dict[str, Any]) -> None:
         status, body = _get("/health")
         assert status == 503 and body["status"] == "unavailable"
         assert "127.0.0.1" not in json.dumps(body)
+
+
+def test_request_id_reaches_every_ory_call(example: Any, iam_config: dict[str, Any], caller: Caller, caplog: pytest.LogCaptureFixture) -> None:
+    from django.test import Client
+
+    def send(path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+        r = Client().get(path, headers=headers)
+        return r.status_code, {k.lower(): v for k, v in r.headers.items()}, json.loads(r.content)
+
+    with _settings(iam_config):
+        check_correlation(send, caller, caplog)

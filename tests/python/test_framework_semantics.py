@@ -135,6 +135,13 @@ def fastapi_app(iam: ory_iam.Iam, no_keto: ory_iam.Iam, no_kratos: ory_iam.Iam) 
     async def admin(s: Session = Depends(auth.require_role("admin"))) -> dict[str, Any]:
         return {"id": s.identity.id}
 
+    @app.get("/work/{id}")
+    async def work(id: str, s: Session = Depends(auth.current_user)) -> dict[str, Any]:
+        # Ory calls made in the route itself (not only the guard's whoami).
+        await iam.identity.get(s.identity.id)
+        allowed = await iam.permission.check(t(id, "view", s.identity.id), fresh=True)
+        return {"allowed": allowed, "rid": ory_iam.current_request_id()}
+
     app.include_router(health_router(iam))
     app.include_router(health_router(no_kratos, path="/health-down"))
     return app
@@ -205,12 +212,12 @@ async def test_fastapi_machine_scopes_are_roles_and_role_denials_are_audited(
     with caplog.at_level(logging.INFO, logger="ory_iam.audit"):
         r = await api.get("/machine/admin", headers=caller.machine)
         assert r.status_code == 403 and r.json()["error"] == "forbidden"
-        r = await api.get("/admin", headers=caller.headers)
-        assert r.status_code == 403
+        r2 = await api.get("/admin", headers={**caller.headers, "x-request-id": "role-deny-2"})
+        assert r2.status_code == 403
     denials = [rec for rec in caplog.records if rec.name == "ory_iam.audit" and rec.getMessage() == "authz.role.deny"]
-    assert [(rec.levelno, rec.ory_iam["event"]["actor"], rec.ory_iam["event"]["result"]) for rec in denials] == [  # type: ignore[attr-defined]
-        (logging.WARNING, caller.client_id, "denied"),
-        (logging.WARNING, caller.identity_id, "denied"),
+    assert [(rec.levelno, rec.ory_iam["event"]["actor"], rec.ory_iam["event"]["result"], rec.ory_iam["event"]["request_id"]) for rec in denials] == [  # type: ignore[attr-defined]
+        (logging.WARNING, caller.client_id, "denied", r.headers["x-request-id"]),
+        (logging.WARNING, caller.identity_id, "denied", "role-deny-2"),
     ]
     assert all(rec.ory_iam["event"]["attributes"] == {"roles": ["admin"]} and rec.ory_iam["tenant"] == "customer" for rec in denials)  # type: ignore[attr-defined]
 
@@ -319,6 +326,14 @@ def flask_client(sync_iam: ory_iam.sync.Iam, iam_config: dict[str, Any]) -> Any:
     @no_keto.require_permission(NS, "view", object=lambda r: r.args.get("doc"))
     def down_query_doc() -> Any:
         return {}
+
+    @app.get("/work/<id>")
+    @login_required
+    def work(id: str) -> Any:
+        s = g.iam.session
+        g.iam.iam.identity.get(s.identity.id)
+        allowed = g.iam.iam.permission.check(t(id, "view", s.identity.id), fresh=True)
+        return {"allowed": allowed, "rid": ory_iam.current_request_id()}
 
     @app.get("/machine/admin")
     @require_role("admin", principal="machine")
@@ -433,3 +448,59 @@ async def test_fake_users_grant_through_the_apps_subject_mapper() -> None:
         assert (await c.get("/d/d1", headers=ada.headers)).json() == {"id": ada.identity.id}
         await users.revoke(ada, NS, "view", "d1")
         assert (await c.get("/d/d1", headers=ada.headers)).status_code == 403
+
+
+# --- X-Request-Id correlation through the adapters (item 6) ---------------------------------------
+
+
+def ops_during(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    """(operation, request id) of every Ory request the library made while capturing."""
+    return [(r.ory_iam["operation"], r.ory_iam["request_id"]) for r in caplog.records if r.name == "ory_iam.op"]  # type: ignore[attr-defined]
+
+
+def check_correlation(send: Any, caller: Caller, caplog: pytest.LogCaptureFixture) -> None:
+    """``send(path, headers) -> (status, headers, json)``: every Ory call of the request (the
+    guard's whoami, the route's identity.get and permission.check) carries the incoming id, the
+    response echoes it; without one, or with one that is not 1-200 visible ASCII characters, a
+    fresh UUID is used for all of them."""
+    import re
+
+    uuid_re = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+    cases: list[tuple[Optional[str], Optional[str]]] = [(f"req-{uuid.uuid4().hex}", "same"), (None, "uuid"), ("x" * 201, "uuid"), ("bad id", "uuid")]
+    seen_ids = set()
+    for incoming, expect in cases:
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="ory_iam.op"):
+            headers = dict(caller.headers)
+            if incoming is not None:
+                headers["x-request-id"] = incoming
+            status, response_headers, body = send(f"/work/{uuid.uuid4().hex}", headers)
+        assert status == 200, body
+        rid = response_headers["x-request-id"]
+        assert rid == incoming if expect == "same" else uuid_re.match(rid), (incoming, rid)
+        assert body["rid"] == rid
+        ops = ops_during(caplog)
+        assert {op.split(" ")[0] for op, _ in ops} >= {"GET"} and len(ops) >= 3, ops  # whoami, identity.get, check
+        assert {r for _, r in ops} == {rid}, ops
+        seen_ids.add(rid)
+    assert len(seen_ids) == len(cases)  # a fresh id per request
+
+
+async def test_fastapi_request_id_reaches_every_ory_call(api: httpx.AsyncClient, caller: Caller, caplog: pytest.LogCaptureFixture) -> None:
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+
+    def send(path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+        r = asyncio.run_coroutine_threadsafe(api.get(path, headers=headers), loop).result()
+        return r.status_code, dict(r.headers), r.json()
+
+    await loop.run_in_executor(None, check_correlation, send, caller, caplog)
+
+
+def test_flask_request_id_reaches_every_ory_call(flask_client: Any, caller: Caller, caplog: pytest.LogCaptureFixture) -> None:
+    def send(path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+        r = flask_client.get(path, headers=headers)
+        return r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.get_json()
+
+    check_correlation(send, caller, caplog)

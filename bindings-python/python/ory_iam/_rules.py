@@ -8,7 +8,7 @@ import logging
 import time
 from typing import Any, Callable, Iterable, Literal, Mapping, Optional, Sequence, Union, cast
 
-from . import Health, IamMachinePrincipal, Session, SubjectSet, _ory_iam
+from . import Health, IamMachinePrincipal, Session, SubjectSet, _ory_iam, current_request_id
 from .errors import IamValidationError
 
 SubjectValue = Union[str, SubjectSet, Mapping[str, str]]
@@ -111,7 +111,8 @@ def holds(held: Iterable[str], wanted: Iterable[str], match: str) -> bool:
 
 def audit_role_denied(iam: Any, tenant: str, actor: Optional[str], role: Union[str, Sequence[str]]) -> None:
     """Audit ``authz.role.deny`` (result ``denied``; ``actor`` the caller's identity or client
-    id; attribute ``roles``, the roles the route wanted).
+    id; ``request_id`` the request being served, see :func:`ory_iam.request_id_scope`;
+    attribute ``roles``, the roles the route wanted).
 
     The bindings have no way to hand an event to the core's audit sink yet, so this writes the
     record the core's ``log`` sink writes (logger ``ory_iam.audit``, WARNING, ``extra={"ory_iam":
@@ -123,7 +124,7 @@ def audit_role_denied(iam: Any, tenant: str, actor: Optional[str], role: Union[s
         "name": ROLE_DENY,
         "tenant": tenant,
         "timestamp": int(time.time() * 1000),
-        "request_id": None,
+        "request_id": current_request_id(),
         "actor": actor,
         "target_id": None,
         "result": "denied",

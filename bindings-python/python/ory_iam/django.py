@@ -49,7 +49,7 @@ from django.conf import settings  # type: ignore[import-untyped]
 from django.core.signals import setting_changed  # type: ignore[import-untyped]
 from django.http import HttpRequest, HttpResponse, JsonResponse  # type: ignore[import-untyped]
 
-from . import HttpAnswer, IamMachinePrincipal, Session, Transport
+from . import HttpAnswer, IamMachinePrincipal, Session, Transport, request_id_scope
 from ._web import (
     Guard,
     IamAnswer,
@@ -156,7 +156,10 @@ class IamMiddleware:
     """Sets ``request.iam`` (nothing is asked until it is used) and answers every
     :class:`IamAnswer` and :class:`~ory_iam.IamError` a view raises. Builds the ``Iam`` when the
     app loads, so a bad config fails at start-up (and, under ``gunicorn --preload``, in the
-    master: the workers it forks use it safely)."""
+    master: the workers it forks use it safely). Serves each request inside
+    :func:`ory_iam.request_id_scope` of its ``X-Request-Id`` (or a new UUID): every Ory call made
+    while serving it carries that id, echoed as the response's ``X-Request-Id``
+    (``request.iam_request_id``)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -164,7 +167,11 @@ class IamMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.iam = RequestIam(guard(), request, request.headers)
-        return self.get_response(request)
+        with request_id_scope(request.headers.get("x-request-id")) as rid:
+            request.iam_request_id = rid
+            response = self.get_response(request)
+        response["X-Request-Id"] = rid
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> Optional[HttpResponse]:
         if isinstance(exception, IamAnswer):

@@ -44,14 +44,14 @@ from ._rules import IdSubject, Principal, audit_role_denied, check_id_subject, c
 from ._rules import check_subject_source as _check_subject_source
 from ._rules import default_roles
 from ._rules import subject_set as _subject_set
-from .starlette import IamHTTPException, _check_transport, _install, _transport_from, health_endpoint, http_exception
+from .starlette import IamHTTPException, RequestIdMiddleware, _check_transport, _install, _transport_from, health_endpoint, http_exception
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
     from .testing import FakeOry
 
-__all__ = ["IamAuth", "IamHTTPException", "Transport", "default_roles", "health_endpoint", "health_router", "FakeUser", "FakeUsers"]
+__all__ = ["IamAuth", "IamHTTPException", "RequestIdMiddleware", "Transport", "default_roles", "health_endpoint", "health_router", "FakeUser", "FakeUsers"]
 
 #: ``object=`` of :meth:`IamAuth.require_permission`: a fixed object or one taken from the request.
 ObjectSource = Union[str, Callable[[Request], Union[str, Awaitable[str]]]]
@@ -170,16 +170,22 @@ class IamAuth:
             error, transport=self.transport, realm=self.tenant, token_presented=presented, retry_after=self.retry_after
         )
 
-    def install(self, app: Starlette) -> None:
+    def install(self, app: Starlette, *, request_id: bool = True) -> None:
         """Map every :class:`~ory_iam.IamError` a route lets escape (e.g. from a direct
         ``await iam.permission.check(...)``) to its status, headers and body. With several
         ``IamAuth`` in one app, install one: the realm and the challenge come from each error's
-        tenant (this ``IamAuth``'s ``transport=``, when given, for every error)."""
+        tenant (this ``IamAuth``'s ``transport=``, when given, for every error).
+
+        ``request_id`` (default): also add :class:`~ory_iam.starlette.RequestIdMiddleware`, so
+        every Ory call made while serving a request carries its ``X-Request-Id`` (or a new
+        UUID), echoed on the response. Call ``install`` before the app starts."""
 
         def transport_of(error: IamError) -> Optional[Transport]:
             return self._transport or _transport_from(self.iam)(error)
 
         _install(app, transport_of, self.retry_after)
+        if request_id:
+            app.add_middleware(RequestIdMiddleware)
 
     # --- sessions
 

@@ -37,7 +37,7 @@ from typing import Any, Callable, Literal, Optional, Sequence, TypeVar, Union, c
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 
-from . import HttpAnswer, IamMachinePrincipal, Session, Transport
+from . import HttpAnswer, IamMachinePrincipal, Session, Transport, request_id_scope
 from ._web import (
     Guard,
     IamAnswer,
@@ -85,7 +85,10 @@ class IamFlask:
     request).
 
     The first ``IamFlask`` of an app is its default: ``g.iam``, the module-level decorators and
-    the error handlers use it. More (another tenant, a bearer-only API) share its ``iam`` unless
+    the error handlers use it. It also serves each request inside
+    :func:`ory_iam.request_id_scope` of its ``X-Request-Id`` (or a new UUID): every Ory call made
+    while serving it carries that id, echoed as the response's ``X-Request-Id``
+    (``request_id=False``: not). More (another tenant, a bearer-only API) share its ``iam`` unless
     given one, and check through their own methods: ``admin.login_required``,
     ``admin.require_role(...)``, ``admin.current_user()``."""
 
@@ -100,8 +103,10 @@ class IamFlask:
         retry_after: Optional[float] = None,
         subject: Optional[IdSubject] = None,
         machine_subject: Optional[IdSubject] = None,
+        request_id: bool = True,
     ) -> None:
         self._iam = iam
+        self._request_id = request_id
         self._options: dict[str, Any] = {
             "tenant": tenant,
             "transport": transport,
@@ -124,6 +129,8 @@ class IamFlask:
         if default is not None:
             return
         app.extensions[_EXT] = guard
+        if self._request_id:
+            app.wsgi_app = _RequestIdWsgi(app.wsgi_app)  # type: ignore[method-assign]
 
         @app.before_request
         def attach() -> None:
@@ -176,6 +183,23 @@ class IamFlask:
         self, scope: Union[str, Sequence[str]] = (), *, mode: Optional[Literal["auto", "jwt", "introspect"]] = None, audience: Optional[str] = None
     ) -> Callable[[F], F]:
         return _require_scope(self._own, scope, mode, audience)
+
+
+class _RequestIdWsgi:
+    """WSGI wrapper: the request is served inside :func:`ory_iam.request_id_scope` of its
+    ``X-Request-Id``; the response echoes the id."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        with request_id_scope(environ.get("HTTP_X_REQUEST_ID")) as rid:
+
+            def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                headers = [(k, v) for k, v in headers if k.lower() != "x-request-id"] + [("X-Request-Id", rid)]
+                return start_response(status, headers, exc_info) if exc_info is not None else start_response(status, headers)
+
+            return self.app(environ, start)
 
 
 _GUARDS = "ory_iam_guards"

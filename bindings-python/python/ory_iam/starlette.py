@@ -17,13 +17,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from . import HttpAnswer, Iam, Transport, http_answer
+from . import HttpAnswer, Iam, Transport, http_answer, request_id_scope
 from .errors import IamError
 
 __all__ = [
     "Transport",
     "HttpAnswer",
     "IamHTTPException",
+    "RequestIdMiddleware",
     "http_answer",
     "health_endpoint",
     "http_exception",
@@ -70,6 +71,38 @@ def http_exception(
         retry_after_fallback=retry_after,
     )
     return IamHTTPException(error, a.status, a.headers or None, a.body)
+
+
+class RequestIdMiddleware:
+    """ASGI middleware: each HTTP request is served inside
+    :func:`ory_iam.request_id_scope` of its ``X-Request-Id`` (kept when it is 1–200 visible ASCII
+    characters, else a new UUID), so every Ory call made while serving it — ``whoami``, a
+    permission check, an admin call in the route — carries that id; the response echoes it as
+    ``X-Request-Id``. :meth:`ory_iam.fastapi.IamAuth.install` adds it; plain Starlette:
+    ``Starlette(middleware=[Middleware(RequestIdMiddleware)])``."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming: Optional[str] = None
+        for k, v in scope.get("headers", ()):
+            if k.lower() == b"x-request-id":
+                incoming = v.decode("latin-1")
+                break
+        with request_id_scope(incoming) as rid:
+
+            async def send_with_id(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"x-request-id"]
+                    headers.append((b"x-request-id", rid.encode("latin-1")))
+                    message = {**message, "headers": headers}
+                await send(message)
+
+            await self.app(scope, receive, send_with_id)
 
 
 def _check_transport(transport: Optional[Transport]) -> Optional[Transport]:
