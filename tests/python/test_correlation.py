@@ -5,6 +5,7 @@ and outside a scope (or with an id that must not reach a log line) each request 
 from __future__ import annotations
 
 import asyncio
+import copy
 import http.server
 import re
 import threading
@@ -46,6 +47,7 @@ def captured(iam_config: dict[str, Any]) -> Iterator[tuple[list[tuple[str, str]]
     _Capture.seen = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
     at = f"http://127.0.0.1:{server.server_address[1]}/"
+    iam_config = copy.deepcopy(iam_config)  # the session's config: later modules use it as it is
     t = iam_config["tenants"]["customer"]
     t["kratos"]["admin_url"] = at
     t["kratos"]["public_url"] = at
