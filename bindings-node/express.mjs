@@ -6,6 +6,7 @@ import cjs from './express.js'
 export const {
   iamExpress,
   iamErrorHandler,
+  iamHealth,
   httpErrorOf,
   iamExpressTesting,
   loginAs,

@@ -10,12 +10,13 @@ from . import Session, SubjectSet, _ory_iam
 
 
 def default_roles(session: Session) -> list[str]:
-    """``session.identity.metadata_public["roles"]`` (its strings), else no roles; the same rule
-    as Node's adapters (it lives in the core).
+    """``metadata_public["roles"]`` of the session's identity when that key is set, else
+    ``traits["roles"]`` (their strings); the same rule as Node's adapters (it lives in the core).
 
-    Public metadata, not traits: users can edit their own traits through the settings flow, so a
-    role kept there would be self-service. Only the admin API writes metadata."""
-    return _ory_iam.roles_of(session.identity.metadata_public)
+    Public metadata is the admin's channel and wins outright, even when empty: users edit their
+    own traits through the settings flow, so traits are read only for identities whose metadata
+    names no roles."""
+    return _ory_iam.roles_of(session.identity.metadata_public, session.identity.traits)
 
 
 def subject_set(v: Any) -> Union[str, dict[str, str]]:
