@@ -261,7 +261,7 @@ function requestState(req) {
 const ATTACHED = new WeakSet()
 function attach(req, name, value) {
   if (req === null || typeof req !== 'object' || value === undefined) return
-  if (Object.prototype.hasOwnProperty.call(req, name)) {
+  if (Object.hasOwn(req, name)) {
     const cur = req[name]
     if (cur !== undefined && cur !== null && !(typeof cur === 'object' && ATTACHED.has(cur))) return
   }
