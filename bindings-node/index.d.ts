@@ -19,6 +19,11 @@ export declare class ConsentService {
    */
   _traced(traceparent?: string | undefined | null): ConsentService
   /**
+   * A handle whose Ory requests carry `X-Request-Id: requestId` (what
+   * `runWithRequestId` uses for each call made inside it); an invalid id is ignored.
+   */
+  _correlated(requestId: string): ConsentService
+  /**
    * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
    * `null` otherwise.
    */
@@ -59,6 +64,11 @@ export declare class CourierService {
    */
   _traced(traceparent?: string | undefined | null): CourierService
   /**
+   * A handle whose Ory requests carry `X-Request-Id: requestId` (what
+   * `runWithRequestId` uses for each call made inside it); an invalid id is ignored.
+   */
+  _correlated(requestId: string): CourierService
+  /**
    * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
    * `null` otherwise.
    */
@@ -87,6 +97,11 @@ export declare class EventsService {
    * `traceparent` and `_opReport()` tells what they did.
    */
   _traced(traceparent?: string | undefined | null): EventsService
+  /**
+   * A handle whose Ory requests carry `X-Request-Id: requestId` (what
+   * `runWithRequestId` uses for each call made inside it); an invalid id is ignored.
+   */
+  _correlated(requestId: string): EventsService
   /**
    * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
    * `null` otherwise.
@@ -148,6 +163,11 @@ export declare class FlowService {
    * `traceparent` and `_opReport()` tells what they did.
    */
   _traced(traceparent?: string | undefined | null): FlowService
+  /**
+   * A handle whose Ory requests carry `X-Request-Id: requestId` (what
+   * `runWithRequestId` uses for each call made inside it); an invalid id is ignored.
+   */
+  _correlated(requestId: string): FlowService
   /**
    * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
    * `null` otherwise.
@@ -251,6 +271,11 @@ export declare class IdentityService {
    */
   _traced(traceparent?: string | undefined | null): IdentityService
   /**
+   * A handle whose Ory requests carry `X-Request-Id: requestId` (what
+   * `runWithRequestId` uses for each call made inside it); an invalid id is ignored.
+   */
+  _correlated(requestId: string): IdentityService
+  /**
    * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
    * `null` otherwise.
    */
@@ -305,6 +330,11 @@ export declare class JwkService {
    */
   _traced(traceparent?: string | undefined | null): JwkService
   /**
+   * A handle whose Ory requests carry `X-Request-Id: requestId` (what
+   * `runWithRequestId` uses for each call made inside it); an invalid id is ignored.
+   */
+  _correlated(requestId: string): JwkService
+  /**
    * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
    * `null` otherwise.
    */
@@ -332,6 +362,11 @@ export declare class MetadataService {
    * `traceparent` and `_opReport()` tells what they did.
    */
   _traced(traceparent?: string | undefined | null): MetadataService
+  /**
+   * A handle whose Ory requests carry `X-Request-Id: requestId` (what
+   * `runWithRequestId` uses for each call made inside it); an invalid id is ignored.
+   */
+  _correlated(requestId: string): MetadataService
   /**
    * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
    * `null` otherwise.
@@ -365,6 +400,11 @@ export declare class OAuth2ClientService {
    */
   _traced(traceparent?: string | undefined | null): OAuth2ClientService
   /**
+   * A handle whose Ory requests carry `X-Request-Id: requestId` (what
+   * `runWithRequestId` uses for each call made inside it); an invalid id is ignored.
+   */
+  _correlated(requestId: string): OAuth2ClientService
+  /**
    * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
    * `null` otherwise.
    */
@@ -397,6 +437,11 @@ export declare class PermissionService {
    * `traceparent` and `_opReport()` tells what they did.
    */
   _traced(traceparent?: string | undefined | null): PermissionService
+  /**
+   * A handle whose Ory requests carry `X-Request-Id: requestId` (what
+   * `runWithRequestId` uses for each call made inside it); an invalid id is ignored.
+   */
+  _correlated(requestId: string): PermissionService
   /**
    * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
    * `null` otherwise.
@@ -440,6 +485,11 @@ export declare class ProjectAdminService {
    */
   _traced(traceparent?: string | undefined | null): ProjectAdminService
   /**
+   * A handle whose Ory requests carry `X-Request-Id: requestId` (what
+   * `runWithRequestId` uses for each call made inside it); an invalid id is ignored.
+   */
+  _correlated(requestId: string): ProjectAdminService
+  /**
    * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
    * `null` otherwise.
    */
@@ -473,6 +523,11 @@ export declare class SchemaService {
    * `traceparent` and `_opReport()` tells what they did.
    */
   _traced(traceparent?: string | undefined | null): SchemaService
+  /**
+   * A handle whose Ory requests carry `X-Request-Id: requestId` (what
+   * `runWithRequestId` uses for each call made inside it); an invalid id is ignored.
+   */
+  _correlated(requestId: string): SchemaService
   /**
    * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
    * `null` otherwise.
@@ -511,6 +566,11 @@ export declare class SessionService {
    */
   _traced(traceparent?: string | undefined | null): SessionService
   /**
+   * A handle whose Ory requests carry `X-Request-Id: requestId` (what
+   * `runWithRequestId` uses for each call made inside it); an invalid id is ignored.
+   */
+  _correlated(requestId: string): SessionService
+  /**
    * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
    * `null` otherwise.
    */
@@ -545,6 +605,11 @@ export declare class TokenService {
    * `traceparent` and `_opReport()` tells what they did.
    */
   _traced(traceparent?: string | undefined | null): TokenService
+  /**
+   * A handle whose Ory requests carry `X-Request-Id: requestId` (what
+   * `runWithRequestId` uses for each call made inside it); an invalid id is ignored.
+   */
+  _correlated(requestId: string): TokenService
   /**
    * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
    * `null` otherwise.
@@ -591,6 +656,11 @@ export declare class TrustedIssuerService {
    */
   _traced(traceparent?: string | undefined | null): TrustedIssuerService
   /**
+   * A handle whose Ory requests carry `X-Request-Id: requestId` (what
+   * `runWithRequestId` uses for each call made inside it); an invalid id is ignored.
+   */
+  _correlated(requestId: string): TrustedIssuerService
+  /**
    * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
    * `null` otherwise.
    */
@@ -615,6 +685,11 @@ export declare class WorkspaceAdminService {
    * `traceparent` and `_opReport()` tells what they did.
    */
   _traced(traceparent?: string | undefined | null): WorkspaceAdminService
+  /**
+   * A handle whose Ory requests carry `X-Request-Id: requestId` (what
+   * `runWithRequestId` uses for each call made inside it); an invalid id is ignored.
+   */
+  _correlated(requestId: string): WorkspaceAdminService
   /**
    * `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
    * `null` otherwise.
@@ -1233,6 +1308,12 @@ export interface RefreshGrant {
   clientSecret?: string
   scope?: string
 }
+
+/**
+ * The request id to serve one application request under: `incoming` (an `X-Request-Id`
+ * header) when it is 1–200 visible ASCII characters, else a new UUID v4.
+ */
+export declare function requestIdFor(incoming?: string | undefined | null): string
 
 /** Declared for the typings; parsed by the core. */
 export interface RevokeTokenOptions {

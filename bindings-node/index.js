@@ -867,5 +867,6 @@ module.exports._debugPanic = nativeBinding._debugPanic
 module.exports._debugPanicAsync = nativeBinding._debugPanicAsync
 module.exports.FlowKindName = nativeBinding.FlowKindName
 module.exports.httpAnswer = nativeBinding.httpAnswer
+module.exports.requestIdFor = nativeBinding.requestIdFor
 module.exports.rolesOf = nativeBinding.rolesOf
 module.exports.setLogCallback = nativeBinding.setLogCallback

@@ -1,7 +1,7 @@
 // Public types of the `ory-iam` package: the generated native declarations (index.d.ts)
 // plus the error classes added by ory-iam.js.
 import type { AuditEvent, Iam as NativeIam, LogRecord } from './index'
-export { Secret, httpAnswer, rolesOf } from './index'
+export { Secret, httpAnswer, rolesOf, requestIdFor } from './index'
 
 /** A log record's level; a logger gets the records at its level and more severe ones. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace'
@@ -22,6 +22,14 @@ export declare function pinoLogger(logger: { info(obj: object, msg?: string): vo
 export declare function nestLogger(logger: { log(message: any, ...rest: any[]): any; [method: string]: any }): IamLogger
 /** The raw hook: every record at `level` (default `trace`) and above; replaces the logger. */
 export declare function setLogCallback(callback: ((record: LogRecord) => void) | null, level?: LogLevel): void
+/**
+ * Run `fn(requestId)` so that every Ory call it makes (through any ory-iam handle, across awaits)
+ * carries `X-Request-Id: <requestId>`, where `requestId` is `requestIdFor(incoming)` (the incoming
+ * id when it is 1–200 visible ASCII characters, else a new UUID v4). Returns what `fn` returns.
+ */
+export declare function runWithRequestId<T>(incoming: string | string[] | undefined | null, fn: (requestId: string) => T): T
+/** The id of the innermost `runWithRequestId` around the caller, or `undefined`. */
+export declare function currentRequestId(): string | undefined
 export type {
   AuditEvent,
   HttpAnswer,

@@ -197,6 +197,8 @@ const REQUEST_METHODS = new Set(['whoami', 'whoamiOrNull', 'authenticate'])
 // Methods that return synchronously; every other method returns a promise, so an argument
 // error napi raises before the call is delivered as a rejection, like any other error.
 const SYNC_METHODS = new Set(['forTenant', 'withTransport', 'equals', 'listAll', 'listSessionsAll', 'transportOf', 'auditRoleDenial'])
+// Methods that hand back a handle to keep (never correlated with the request being served).
+const HANDLE_METHODS = new Set(['forTenant', 'withTransport', 'equals', 'transportOf'])
 
 // Arguments go to the core as copies holding only their own properties, in objects without a
 // prototype: napi's conversion enumerates inherited properties too, so a prototype-pollution bug
@@ -218,6 +220,32 @@ function unwrapSecrets(a, depth = 0) {
 // Set by `ory-iam/otel`: (nativeHandle, method, call(handle) => promise) => promise.
 let tracing = null
 
+// The application request being served (see `runWithRequestId`): every Ory call made inside
+// goes through a handle correlated with its id.
+const { AsyncLocalStorage } = require('node:async_hooks')
+const requestIds = new AsyncLocalStorage()
+
+/** The request id for an incoming `X-Request-Id` (kept when 1–200 visible ASCII characters, else a new UUID v4). */
+function requestIdFor(incoming) {
+  try {
+    return native.requestIdFor(typeof incoming === 'string' ? incoming : Array.isArray(incoming) ? incoming[0] : undefined)
+  } catch (e) {
+    throw convertError(e)
+  }
+}
+/**
+ * Run `fn(requestId)` so that every Ory call it makes (through any ory-iam handle, across
+ * awaits, timers and callbacks) carries `X-Request-Id: <requestId>`; returns what `fn` returns.
+ * `requestId` is `requestIdFor(incoming)`.
+ */
+function runWithRequestId(incoming, fn) {
+  if (typeof fn !== 'function') throw new TypeError('runWithRequestId(requestId, fn): fn must be a function')
+  const id = requestIdFor(incoming)
+  return requestIds.run(id, () => fn(id))
+}
+/** The id of the innermost `runWithRequestId` around the caller, or `undefined`. */
+const currentRequestId = () => requestIds.getStore()
+
 const cache = new WeakMap()
 const rawOf = new WeakMap()
 function wrap(obj) {
@@ -238,6 +266,8 @@ function wrap(obj) {
         const call = (self) => {
           let r
           try {
+            const rid = requestIds.getStore()
+            if (rid !== undefined && !HANDLE_METHODS.has(prop) && typeof self._correlated === 'function') self = self._correlated(rid)
             r = v.apply(self, raw)
           } catch (e) {
             const where = { cls: target.constructor.name, method: String(prop), args: raw }
@@ -382,7 +412,7 @@ const Iam = {
   fromEnv: factory(() => native.Iam.fromEnv()),
 }
 
-module.exports = { ...classes, Iam, Secret: native.Secret, setLogCallback, setLogger, consoleLogger, pinoLogger, nestLogger, httpAnswer, rolesOf, native }
+module.exports = { ...classes, Iam, Secret: native.Secret, setLogCallback, setLogger, consoleLogger, pinoLogger, nestLogger, httpAnswer, rolesOf, requestIdFor, runWithRequestId, currentRequestId, native }
 // For the package's own subpaths (`ory-iam/testing`): the same wrapping as `Iam`. Not API.
 Object.defineProperty(module.exports, '_internal', {
   value: {

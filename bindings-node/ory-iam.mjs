@@ -21,6 +21,9 @@ export const {
   nestLogger,
   httpAnswer,
   rolesOf,
+  requestIdFor,
+  runWithRequestId,
+  currentRequestId,
   native,
 } = cjs
 export default cjs

@@ -19,8 +19,9 @@ bash scripts/setup.sh
 if ! command -v wrk >/dev/null; then
   echo "bench: installing wrk (Debian)"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends wrk >/dev/null
+  if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo -n); fi
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends wrk >/dev/null
 fi
 [ -x bench/.venv/bin/python ] || python3 -m venv bench/.venv
 bench/.venv/bin/pip install -q --disable-pip-version-check -r bench/requirements.txt

@@ -107,9 +107,13 @@ for target in $targets; do
   chmod +x "$wrappers"/*
   tvar=${target//-/_}
   # shellcheck disable=SC2030,SC2031
+  # A target dir per target: the host's build scripts and proc macros live in a target dir's
+  # shared part, and the CC_<triple> of the native target (the host's own triple) is part of
+  # their fingerprint, so targets sharing one dir rebuilt each other's host artifacts every run.
   zig_env=(
     "CC_$tvar=$wrappers/cc" "CXX_$tvar=$wrappers/c++" "AR_$tvar=$wrappers/ar"
     "CARGO_TARGET_${tvar^^}_LINKER=$wrappers/cc"
+    "CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}/package-$target"
   )
   # musl: a cdylib links the C runtime dynamically (napi-rs adds the same flag on its own).
   case "$target" in *-musl) zig_env+=("CARGO_TARGET_${tvar^^}_RUSTFLAGS=-C target-feature=-crt-static") ;; esac

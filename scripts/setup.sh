@@ -17,22 +17,33 @@ if [ "$free_gib" -lt 12 ]; then
   echo "setup: WARNING only ${free_gib} GiB free under $root; the builds need about 10 GiB" >&2
 fi
 
+# Debian packages need root: run as root (this machine, containers) or through passwordless
+# sudo (hosted CI runners).
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo -n DEBIAN_FRONTEND=noninteractive "$@"
+  else echo "setup: '$*' needs root (or passwordless sudo)" >&2; exit 1
+  fi
+}
+
 if ! command -v redis-server >/dev/null; then
   echo "setup: installing redis-server (Debian)"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends redis-server >/dev/null
   # Debian starts a system redis on 6379; the stack runs its own on a free port, so stop it.
-  (service redis-server stop || systemctl stop redis-server || true) >/dev/null 2>&1
+  (as_root service redis-server stop || as_root systemctl stop redis-server || true) >/dev/null 2>&1
 fi
 
 # Headless Chromium for tests/node/e2e-browser.test.js (driven by playwright-core, which never
-# downloads a browser here: there is no outside network).
-if ! command -v chromium >/dev/null; then
+# downloads a browser here: there is no outside network). The test runs $ORY_IAM_CHROMIUM, else
+# /usr/bin/chromium; on hosts whose `chromium` package is a snap stub (Ubuntu), point it at an
+# installed Chrome instead.
+if [ -z "${ORY_IAM_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
   echo "setup: installing chromium (Debian)"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then

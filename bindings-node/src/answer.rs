@@ -128,3 +128,10 @@ pub fn http_answer(facts: HttpAnswerFacts, context: Option<HttpAnswerContext>) -
 pub fn roles_of(metadata_public: Option<Value>, traits: Option<Value>) -> Vec<String> {
     answer::roles_of_identity(metadata_public.as_ref(), traits.as_ref())
 }
+
+/// The request id to serve one application request under: `incoming` (an `X-Request-Id`
+/// header) when it is 1–200 visible ASCII characters, else a new UUID v4.
+#[napi]
+pub fn request_id_for(incoming: Option<String>) -> String {
+    ory_iam::request_id_for(incoming.as_deref())
+}

@@ -41,6 +41,13 @@ macro_rules! basics {
                 $t(self.0.traced(traceparent.as_deref()))
             }
 
+            /// A handle whose Ory requests carry `X-Request-Id: requestId` (what
+            /// `runWithRequestId` uses for each call made inside it); an invalid id is ignored.
+            #[napi(js_name = "_correlated")]
+            pub fn correlated(&self, request_id: String) -> $t {
+                $t(self.0.correlated(&request_id))
+            }
+
             /// `{ requests, retries, status, cacheHit, requestId, service }` of a traced handle,
             /// `null` otherwise.
             #[napi(js_name = "_opReport")]

@@ -91,3 +91,11 @@ pub fn roles_of(metadata_public: &Bound<'_, PyAny>, traits: Option<&Bound<'_, Py
     let t = traits.and_then(|t| json(t, "traits"));
     answer::roles_of_identity(m.as_ref(), t.as_ref())
 }
+
+/// The request id to serve one application request under: `incoming` (an `X-Request-Id`
+/// header) when it is 1–200 visible ASCII characters, else a new UUID v4.
+#[pyfunction]
+#[pyo3(signature = (incoming=None))]
+pub fn request_id_for(incoming: Option<&str>) -> String {
+    ory_iam::request_id_for(incoming)
+}

@@ -18,6 +18,13 @@ macro_rules! handle_basics {
                 Self(self.0.traced(traceparent.as_deref()))
             }
 
+            /// A handle whose Ory requests carry `X-Request-Id: request_id` (what
+            /// `ory_iam.request_id_scope` uses for each call made inside it); an invalid id is
+            /// ignored.
+            fn _correlated(&self, request_id: &str) -> Self {
+                Self(self.0.correlated(request_id))
+            }
+
             /// `{requests, retries, status, cache_hit, request_id, service}` of a traced handle,
             /// `None` otherwise.
             fn _op_report(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {

@@ -9,6 +9,7 @@ mod flow;
 mod handle;
 mod hydra;
 mod identity;
+mod inputs;
 mod kratos_misc;
 mod logging;
 mod metadata;
@@ -234,9 +235,11 @@ fn _ory_iam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<testing::PyFakeOry>()?;
     m.add_function(wrap_pyfunction!(answer::http_answer, m)?)?;
     m.add_function(wrap_pyfunction!(answer::roles_of, m)?)?;
+    m.add_function(wrap_pyfunction!(answer::request_id_for, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::_shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::_blocking_run, m)?)?;
     m.add_function(wrap_pyfunction!(config::_accepted_config_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(inputs::_input_keys, m)?)?;
     #[cfg(debug_assertions)]
     m.add_function(wrap_pyfunction!(runtime::_debug_panic, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -1,6 +1,7 @@
 //! `tracing` events of the core (audit events with `sink: log`, cache warnings) → Python's
 //! `logging`, under the logger named after the target (`ory_iam.audit`, `ory_iam.cache`).
-//! Each record gets the event's fields as `extra={"ory_iam": {...}}`.
+//! Each record gets the event's fields as `extra={"ory_iam": {...}}`. An audit event whose result
+//! is `failure` or `denied` is logged at WARNING, other audit events at INFO.
 
 use crate::convert::to_py;
 use crate::runtime::with_python;
@@ -43,6 +44,14 @@ fn level(l: &Level) -> i32 {
     }
 }
 
+/// WARNING for an audit event that records a failure or a denial, else INFO.
+fn audit_level(fields: &serde_json::Map<String, Value>) -> i32 {
+    match fields.get("event").and_then(|e| e.get("result")).and_then(Value::as_str) {
+        Some("failure" | "denied") => 30,
+        _ => 20,
+    }
+}
+
 impl<S: Subscriber> Layer<S> for ToPythonLogging {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
@@ -50,11 +59,14 @@ impl<S: Subscriber> Layer<S> for ToPythonLogging {
             return;
         }
         let logger_name = meta.target().replace("::", ".");
-        let lvl = level(meta.level());
+        let mut lvl = level(meta.level());
         if enabled_cached(&logger_name, lvl) == Some(false) {
             return;
         }
         let (message, fields) = ory_iam::audit::log_record(event);
+        if meta.target() == "ory_iam::audit" {
+            lvl = lvl.max(audit_level(&fields));
+        }
         with_python(|py| {
             let run = || -> PyResult<()> {
                 let logger = py.import("logging")?.call_method1("getLogger", (&logger_name,))?;

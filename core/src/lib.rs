@@ -51,6 +51,7 @@ pub use metadata::MetadataService;
 pub use network::{EventsService, ProjectAdminService, WorkspaceAdminService};
 pub use paging::Pager;
 pub use secret::Secret;
+pub use telemetry::request_id_for;
 
 use audit::{AuditEvent as Event, Auditor, LogSink, NoneSink};
 use config::AuditSinkKind;
@@ -267,7 +268,7 @@ impl Iam {
         };
         let mut ev = Event::new(audit::names::AUTHZ_ROLE_DENY, &t.name, "denied")
             .request_id(request_id.filter(|s| !s.is_empty()).map(str::to_owned))
-            .attr("required_roles", required.to_vec());
+            .attr("roles", required.to_vec());
         ev.actor = actor.filter(|s| !s.is_empty()).map(str::to_owned);
         if let Some(r) = route.filter(|s| !s.is_empty()) {
             ev = ev.attr("route", r);

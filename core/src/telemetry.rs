@@ -12,6 +12,12 @@
 //! `traceparent: 00-<trace id>-<parent id>-<flags>` on its Ory requests, so the servers' spans
 //! become children of the caller's span, and records what happened in an [`OpReport`] that the
 //! Python and Node OpenTelemetry adapters read back as span attributes.
+//!
+//! A handle made with `correlated(request_id)` sends `X-Request-Id: <request_id>` on every Ory
+//! request it makes (unless the call carries its own, as whoami does behind a trusted proxy), so
+//! the Ory servers' logs of every call made while serving one application request share the
+//! application's request id. The bindings make such a handle for each call made inside
+//! `runWithRequestId` (Node, AsyncLocalStorage) / `request_id_scope` (Python, contextvars).
 
 use std::sync::{Arc, Mutex};
 
@@ -59,16 +65,60 @@ impl TraceParent {
     }
 }
 
-/// The trace context and report of one traced handle.
+/// The longest request id carried (longer incoming ids are replaced by a generated one).
+pub const MAX_REQUEST_ID_LEN: usize = 200;
+
+/// True for a request id worth carrying: 1 to [`MAX_REQUEST_ID_LEN`] visible ASCII characters
+/// (no spaces, no control characters: it ends up in Ory's logs and in audit events).
+pub fn valid_request_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= MAX_REQUEST_ID_LEN && s.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The request id to serve one application request under: the incoming `X-Request-Id` when it
+/// is [valid](valid_request_id), else a new UUID v4.
+pub fn request_id_for(incoming: Option<&str>) -> String {
+    match incoming.map(str::trim) {
+        Some(s) if valid_request_id(s) => s.to_owned(),
+        _ => uuid::Uuid::new_v4().to_string(),
+    }
+}
+
+/// The trace context, correlation id and report of a traced or correlated handle.
 #[derive(Debug, Default)]
 pub struct OpContext {
     pub(crate) traceparent: Option<TraceParent>,
-    report: Mutex<OpReport>,
+    /// `X-Request-Id` for every request made through the handle (always valid).
+    pub(crate) request_id: Option<String>,
+    /// Shared by the handles derived from one another (`traced` then `correlated`).
+    report: Arc<Mutex<OpReport>>,
+    /// Whether [`report`](Self::report) means anything: false on a correlated-only handle.
+    pub(crate) traced: bool,
 }
 
 impl OpContext {
-    pub(crate) fn new(traceparent: Option<&str>) -> Arc<OpContext> {
-        Arc::new(OpContext { traceparent: traceparent.and_then(TraceParent::parse), report: Mutex::default() })
+    /// A traced context keeping `prev`'s request id.
+    pub(crate) fn traced_from(prev: Option<&OpContext>, traceparent: Option<&str>) -> Arc<OpContext> {
+        Arc::new(OpContext {
+            traceparent: traceparent.and_then(TraceParent::parse),
+            request_id: prev.and_then(|p| p.request_id.clone()),
+            report: Arc::default(),
+            traced: true,
+        })
+    }
+
+    /// `prev` (its trace context and report) with `request_id`; an invalid id leaves `prev`'s.
+    pub(crate) fn correlated_from(prev: Option<&OpContext>, request_id: &str) -> Arc<OpContext> {
+        let request_id = request_id.trim();
+        Arc::new(OpContext {
+            traceparent: prev.and_then(|p| p.traceparent.clone()),
+            request_id: if valid_request_id(request_id) {
+                Some(request_id.to_owned())
+            } else {
+                prev.and_then(|p| p.request_id.clone())
+            },
+            report: prev.map(|p| p.report.clone()).unwrap_or_default(),
+            traced: prev.is_some_and(|p| p.traced),
+        })
     }
 
     pub(crate) fn record(&self, f: impl FnOnce(&mut OpReport)) {
@@ -134,7 +184,7 @@ mod tests {
 
     #[test]
     fn report_accumulates() {
-        let op = OpContext::new(None);
+        let op = OpContext::traced_from(None, None);
         op.record(|r| {
             r.requests += 1;
             r.retries += 2;
@@ -143,5 +193,33 @@ mod tests {
         op.record(|r| r.cache_hit = true);
         let r = op.report();
         assert_eq!((r.requests, r.retries, r.status, r.cache_hit), (1, 2, Some(503), true));
+    }
+
+    #[test]
+    fn request_ids_are_validated() {
+        for ok in ["abc", "req-1f2e", "a/b:c=d", &"x".repeat(MAX_REQUEST_ID_LEN)] {
+            assert_eq!(request_id_for(Some(ok)), ok);
+        }
+        for bad in ["", " ", "a b", "a\r\nx-admin: 1", "caf\u{e9}", &"x".repeat(MAX_REQUEST_ID_LEN + 1)] {
+            let got = request_id_for(Some(bad));
+            assert_ne!(got, bad);
+            assert!(uuid::Uuid::parse_str(&got).is_ok(), "{bad:?} → {got:?}");
+        }
+        assert!(uuid::Uuid::parse_str(&request_id_for(None)).is_ok());
+    }
+
+    #[test]
+    fn correlation_keeps_the_trace_and_its_report() {
+        let traced = OpContext::traced_from(None, Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+        let both = OpContext::correlated_from(Some(&traced), "req-7");
+        assert_eq!(both.request_id.as_deref(), Some("req-7"));
+        assert_eq!(both.traceparent, traced.traceparent);
+        both.record(|r| r.requests += 1);
+        assert_eq!(traced.report().requests, 1, "one report for the traced call");
+        // An invalid id keeps the previous one; tracing again keeps the id.
+        assert_eq!(OpContext::correlated_from(Some(&both), "bad id").request_id.as_deref(), Some("req-7"));
+        assert_eq!(OpContext::traced_from(Some(&both), None).request_id.as_deref(), Some("req-7"));
+        let plain = OpContext::correlated_from(None, "req-8");
+        assert!(!plain.traced && plain.traceparent.is_none());
     }
 }

@@ -136,8 +136,8 @@ impl TenantContext {
         })
     }
 
-    /// A copy sharing every cache and pool whose clients send `op`'s trace context and fill its
-    /// report.
+    /// A copy sharing every cache and pool whose clients send `op`'s trace context and request
+    /// id, and fill its report.
     pub(crate) fn traced(&self, op: Arc<crate::telemetry::OpContext>) -> TenantContext {
         let with = |c: &Option<OryClient>| c.as_ref().map(|c| c.with_op(op.clone()));
         TenantContext {
@@ -300,13 +300,22 @@ macro_rules! service_handle {
             /// readable afterwards with [`op_report`](Self::op_report). Used by the OpenTelemetry
             /// adapters of the bindings; caches and pools are shared with `self`.
             pub fn traced(&self, traceparent: Option<&str>) -> Self {
-                let op = crate::telemetry::OpContext::new(traceparent);
+                let op = crate::telemetry::OpContext::traced_from(self.t.op.as_deref(), traceparent);
+                $name { reg: self.reg.clone(), t: std::sync::Arc::new(self.t.traced(op)) }
+            }
+
+            /// A handle whose Ory requests carry `X-Request-Id: request_id` (the application
+            /// request being served; see [`request_id_for`](crate::telemetry::request_id_for)),
+            /// keeping this handle's trace context. An invalid id (empty, over 200 characters,
+            /// not visible ASCII) is ignored. Caches and pools are shared with `self`.
+            pub fn correlated(&self, request_id: &str) -> Self {
+                let op = crate::telemetry::OpContext::correlated_from(self.t.op.as_deref(), request_id);
                 $name { reg: self.reg.clone(), t: std::sync::Arc::new(self.t.traced(op)) }
             }
 
             /// What the calls made through a `traced` handle did; `None` on an untraced handle.
             pub fn op_report(&self) -> Option<crate::telemetry::OpReport> {
-                self.t.op.as_ref().map(|o| o.report())
+                self.t.op.as_ref().filter(|o| o.traced).map(|o| o.report())
             }
         }
 

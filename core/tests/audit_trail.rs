@@ -327,7 +327,7 @@ fn role_denial_is_audited_through_the_tenant_sink() {
     assert_eq!((e.name.as_str(), e.result.as_str(), e.tenant.as_str()), ("authz.role.deny", "denied", "admin"));
     assert_eq!((e.actor.as_deref(), e.request_id.as_deref()), (Some("identity-1"), Some("rid-1")));
     assert_eq!(e.attributes["route"], json!("GET /staff"));
-    assert_eq!(e.attributes["required_roles"][0], json!("admin"));
+    assert_eq!(e.attributes["roles"][0], json!("admin"));
     assert!(!serde_json::to_string(e).unwrap().contains("secret-42"), "user patterns redact it");
     // The default tenant when none is named; empty actor and request id are left out.
     iam.audit_role_denial(None, Some(""), &["x".into()], None, None).unwrap();

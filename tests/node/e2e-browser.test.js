@@ -17,7 +17,7 @@ const { chromium } = require('playwright-core')
 const { Iam } = require('../../bindings-node/ory-iam.js')
 const { iamConfig, uniqueEmail, ROOT } = require('./helpers.js')
 
-const CHROMIUM = '/usr/bin/chromium'
+const CHROMIUM = process.env.ORY_IAM_CHROMIUM || '/usr/bin/chromium'
 // No outside network on this machine: nothing may phone home or wait for it.
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync']

@@ -172,7 +172,7 @@ test('roles: metadata first (even empty), else traits; a denial is audited as au
     assert.equal((await s.get('/admin', bearer(self))).status, 403, 'metadata (even empty) beats traits')
     const deny = events.filter((e) => e.name === 'authz.role.deny')
     assert.deepEqual(
-      deny.map((e) => [e.result, e.tenant, e.actor, e.attributes.route, e.attributes.required_roles]),
+      deny.map((e) => [e.result, e.tenant, e.actor, e.attributes.route, e.attributes.roles]),
       [['denied', 'customer', self.id, 'GET /admin', ['admin']]],
     )
   } finally {

@@ -250,7 +250,7 @@ test('roles: metadata_public.roles first, else traits.roles; metadata wins even 
     const deny = events.filter((e) => e.name === 'authz.role.deny')
     assert.equal(deny.length, 2)
     assert.deepEqual(
-      deny.map((e) => [e.result, e.tenant, e.actor, e.attributes.route, e.attributes.required_roles]),
+      deny.map((e) => [e.result, e.tenant, e.actor, e.attributes.route, e.attributes.roles]),
       [
         ['denied', 'customer', self.id, 'DefaultController.admin', ['admin']],
         ['denied', 'customer', self.id, 'DefaultController.adminEditor', ['admin', 'editor']],

@@ -143,3 +143,106 @@ def test_a_subject_taken_from_the_request_is_refused_at_construction(example: An
 
     with pytest.raises(TypeError):
         require_permission("documents", "view", object="d", subject=lambda session, request: "x")  # type: ignore[arg-type,misc]
+
+
+# --- issue 23: permission semantics, machine principals, roles, health --------------------------------
+
+from test_framework_semantics import NS, Caller, caller, check_correlation, keto_down, kratos_down, t  # noqa: E402,F401
+
+
+def _settings(iam_config: dict[str, Any], **more: Any) -> Any:
+    from django.test.utils import override_settings
+
+    return override_settings(ROOT_URLCONF="django_semantics_urls", ORY_IAM=iam_config, ORY_IAM_TENANT="customer", **more)
+
+
+def _get(path: str, headers: Optional[dict[str, str]] = None) -> tuple[int, Any]:
+    from django.test import Client
+
+    r = Client().get(path, headers=headers or {})
+    return r.status_code, (json.loads(r.content) if r.content else None)
+
+
+def test_permissions_on_one_view_are_anded(example: Any, wsgi: Stack, iam_config: dict[str, Any], caller: Caller) -> None:
+    d = f"and-{uuid.uuid4().hex}"
+    with _settings(iam_config):
+        paths = [f"/both/{d}", f"/cbv/both/{d}", f"/api/both/{d}"]
+        assert [_get(p, caller.headers)[0] for p in paths] == [403, 403, 403]
+        wsgi.iam.permission.grant(t(d, "view", caller.identity_id))
+        try:
+            assert [_get(p, caller.headers)[0] for p in paths] == [403, 403, 403]  # view alone
+            wsgi.iam.permission.grant(t(d, "edit", caller.identity_id))
+            assert [_get(p, caller.headers) for p in paths] == [(200, {"ok": d})] * 3
+        finally:
+            wsgi.iam.permission.revoke(t(d, "edit", caller.identity_id))
+            wsgi.iam.permission.revoke(t(d, "view", caller.identity_id))
+
+
+def test_subject_mappers_and_machine_principals(example: Any, wsgi: Stack, iam_config: dict[str, Any], caller: Caller) -> None:
+    d = f"subj-{uuid.uuid4().hex}"
+    grants = [t(d, "view", f"user:{caller.identity_id}"), t(d, "view", f"client:{caller.client_id}")]
+    for g in grants:
+        wsgi.iam.permission.grant(g)
+    try:
+        with _settings(iam_config):
+            assert _get(f"/nest/view/{d}", caller.headers) == (200, {"id": caller.identity_id})
+            assert _get(f"/view/{d}", caller.headers)[0] == 403  # default: the bare id
+            assert _get(f"/nest/machine/view/{d}", caller.machine) == (200, {"client_id": caller.client_id})
+            assert _get(f"/machine/view/{d}", caller.machine)[0] == 403
+            assert _get(f"/api/machine/view/{d}", caller.machine)[0] == 403
+            assert _get(f"/machine/view/{d}")[0] == 401
+        # The settings' mappers, by dotted path or as callables.
+        with _settings(iam_config, ORY_IAM_SUBJECT="django_semantics_urls.keto_subject", ORY_IAM_MACHINE_SUBJECT=lambda c: f"client:{c}"):
+            assert _get(f"/view/{d}", caller.headers) == (200, {"id": caller.identity_id})
+            assert _get(f"/machine/view/{d}", caller.machine) == (200, {"client_id": caller.client_id})
+            assert _get(f"/api/machine/view/{d}", caller.machine) == (200, {"client_id": caller.client_id})
+    finally:
+        for g in grants:
+            wsgi.iam.permission.revoke(g)
+
+
+def test_object_resolving_to_nothing_is_400_and_keto_is_not_asked(example: Any, iam_config: dict[str, Any], caller: Caller) -> None:
+    # Keto unreachable: asking it would be a 503.
+    with _settings(keto_down(iam_config)):
+        for path in ("/query-doc", "/query-doc?doc=", "/api/query-doc", "/api/query-doc?doc="):
+            status, body = _get(path, caller.headers)
+            assert status == 400 and body["error"] == "validation" and [f["path"] for f in body["fields"]] == ["object"], (path, body)
+
+
+def test_machine_scopes_are_roles_and_denials_are_audited(example: Any, iam_config: dict[str, Any], caller: Caller, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with _settings(iam_config):
+        assert _get("/machine/admin", caller.machine_admin) == (200, {"client_id": caller.client_id})
+        assert _get("/api/machine/admin", caller.machine_admin) == (200, {"client_id": caller.client_id})
+        with caplog.at_level(logging.INFO, logger="ory_iam.audit"):
+            assert _get("/machine/admin", caller.machine)[0] == 403
+            assert _get("/api/machine/admin", caller.machine)[0] == 403
+            assert _get("/admin", caller.headers)[0] == 403
+    denials = [r for r in caplog.records if r.name == "ory_iam.audit" and r.getMessage() == "authz.role.deny"]
+    assert [(r.levelno, r.ory_iam["event"]["actor"], r.ory_iam["event"]["result"]) for r in denials] == [  # type: ignore[attr-defined]
+        (logging.WARNING, caller.client_id, "denied"),
+        (logging.WARNING, caller.client_id, "denied"),
+        (logging.WARNING, caller.identity_id, "denied"),
+    ]
+
+
+def test_health_view(example: Any, iam_config: dict[str, Any]) -> None:
+    with _settings(iam_config):
+        status, body = _get("/health")
+        assert status == 200 and body["status"] == "ok" and body["probes"]
+    with _settings(kratos_down(iam_config)):
+        status, body = _get("/health")
+        assert status == 503 and body["status"] == "unavailable"
+        assert "127.0.0.1" not in json.dumps(body)
+
+
+def test_request_id_reaches_every_ory_call(example: Any, iam_config: dict[str, Any], caller: Caller, caplog: pytest.LogCaptureFixture) -> None:
+    from django.test import Client
+
+    def send(path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+        r = Client().get(path, headers=headers)
+        return r.status_code, {k.lower(): v for k, v in r.headers.items()}, json.loads(r.content)
+
+    with _settings(iam_config):
+        check_correlation(send, caller, caplog)

@@ -146,7 +146,7 @@ def test_audit_role_denial_reaches_the_tenant_sink(iam_config: dict[str, Any]) -
     iam.audit_role_denial("admin", required_roles=["admin"], actor="identity-1", route="GET /staff", request_id="rid-1")
     (e,) = events
     assert (e["name"], e["result"], e["tenant"], e["actor"], e["request_id"]) == ("authz.role.deny", "denied", "admin", "identity-1", "rid-1")
-    assert e["attributes"] == {"required_roles": ["admin"], "route": "GET /staff"}
+    assert e["attributes"] == {"roles": ["admin"], "route": "GET /staff"}
     iam.audit_role_denial(required_roles=["x"])
     assert events[-1]["tenant"] == iam.default_tenant and events[-1]["actor"] is None
     with pytest.raises(IamConfigurationError):

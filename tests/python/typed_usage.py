@@ -70,6 +70,63 @@ def fastapi_subjects(iam: ory_iam.Iam) -> None:
     auth.require_permission("folders", "view", object="f", subject=lambda r, s: str(r.path_params["g"]))  # type: ignore[arg-type]
 
 
+def fastapi_issue_23(iam: ory_iam.Iam) -> None:
+    """Subject mappers per integration, machine principals, health routes."""
+    from typing import Awaitable, Callable
+
+    from fastapi import APIRouter
+    from starlette.requests import Request
+
+    from ory_iam.fastapi import IamAuth, health_router
+
+    nest = IamAuth(iam, tenant="customer", subject=lambda identity_id: f"user:{identity_id}", machine_subject=lambda c: f"client:{c}")
+    user_dep: Callable[[Request], Awaitable[Session]] = nest.require_permission("documents", "view", object="d")
+    machine_dep: Callable[[Request], Awaitable[IamMachinePrincipal]] = nest.require_permission("documents", "view", object="d", principal="machine")
+    role_dep: Callable[[Request], Awaitable[IamMachinePrincipal]] = nest.require_role("admin", principal="machine")
+    nest.require_role("admin", principal="robot")  # type: ignore[call-overload]
+    router: APIRouter = health_router(iam, path="/ready")
+    print(user_dep, machine_dep, role_dep, router)
+
+
+async def typed_inputs(iam: ory_iam.Iam) -> None:
+    """Every option keyword is checked against its ory_iam.inputs TypedDict."""
+    await iam.identity.list_sessions("id", active=True, page_size=10)
+    await iam.identity.list_sessions("id", activ=True)  # type: ignore[call-arg]
+    await iam.identity.patch("id", [{"op": "replace", "path": "/state", "value": "inactive"}])
+    await iam.oauth2_client.create(grant_types=["client_credentials"], scope="read", skip_consent=True)
+    await iam.oauth2_client.create(grant_type=["client_credentials"])  # type: ignore[call-arg]
+    await iam.oauth2_client.list(owner="o", page_size=5)
+    await iam.token.refresh(refresh_token=Secret("r"), scope="read")
+    await iam.token.refresh(refresh="r")  # type: ignore[call-arg]
+    await iam.token.revoke("t", token_type_hint="access_token")
+    await iam.token.revoke("t", token_type_hint="id_token")  # type: ignore[arg-type]
+    await iam.consent.accept_login_request("c", subject="u", remember=True)
+    await iam.consent.accept_consent_request("c", grant_scope=["openid"], session={"id_token": {"email": "a@example.com"}})
+    await iam.consent.reject_login_request("c", error="access_denied", status_code=403)
+    await iam.consent.reject_login_request("c", reason="no")  # type: ignore[call-arg]
+    await iam.jwk.create_set("s", alg="ES256", use="sig")
+    await iam.jwk.create_set("s", alg="ES256", usage="sig")  # type: ignore[call-arg]
+    await iam.trusted_issuer.trust(issuer="i", allow_any_subject=True, scope=["read"], expires_at="2030-01-01T00:00:00Z", public_key={})
+    await iam.trusted_issuer.list(issuer="i")
+    await iam.permission.list(namespace="documents", subject={"namespace": "groups", "object": "g", "relation": "member"})
+    await iam.permission.expand(namespace="documents", object="d", relation="view", max_depth=3)
+    await iam.permission.expand(namespace="documents", obj="d")  # type: ignore[call-arg]
+    tuple_: ory_iam.inputs.PermissionTupleInput = {"namespace": "documents", "object": "d", "relation": "view", "subject": "alice"}
+    await iam.permission.grant(tuple_)
+    await iam.courier.list(status="queued", include_body=False)
+    await iam.courier.list(status="lost")  # type: ignore[arg-type]
+    flow = await iam.flow.initiate_registration(kind="native", return_to=None)
+    await iam.flow.initiate_login(knd="native")  # type: ignore[call-arg]
+    await iam.flow.fetch_flow("registration", flow.id, csrf_token=flow.csrf_token)
+    await iam.project_admin.create(name="p", environment="dev")
+    await iam.project_admin.create(name="p", environment="qa")  # type: ignore[arg-type]
+    await iam.project_admin.create_api_key("p", name="k")
+    await iam.workspace_admin.list(page_size=10)
+    await iam.workspace_admin.create({"name": "Team"})
+    await iam.events.create("p", type="https", https_endpoint="https://example.com/hook")
+    await iam.events.set("p", "s", kind="https")  # type: ignore[call-arg]
+
+
 # Typed configuration (ory_iam.config): mypy checks every key and value of an annotated literal.
 # tests/python/test_config_types.py builds an Iam from these, and checks that together they set
 # every key the config reader accepts.

@@ -8,12 +8,44 @@ an event loop (Django, Flask, Celery, scripts) uses the blocking twin of this AP
 from __future__ import annotations
 
 import atexit
+import contextlib
+import contextvars
 import os
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, List, Literal, Mapping, NamedTuple, Optional, Sequence, Union, cast
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, List, Literal, Mapping, NamedTuple, Optional, Sequence, Union, cast
 
 from . import _ory_iam as _native
 from .config import IamConfigDict, TenantConfigDict, Transport
-from .inputs import CreateIdentityInput, ListIdentitiesInput
+from .inputs import (
+    AcceptConsentInput,
+    AcceptLoginInput,
+    AuthorizationCodeGrantInput,
+    CreateApiKeyInput,
+    CreateIdentityInput,
+    CreateJwkSetInput,
+    CreateProjectInput,
+    EventStreamInput,
+    ExpandQueryInput,
+    InitiateFlowInput,
+    JsonPatchOperation,
+    JsonWebKeyInput,
+    JwtBearerGrantInput,
+    ListCourierMessagesInput,
+    ListIdentitiesInput,
+    ListOAuth2ClientsInput,
+    ListSessionsInput,
+    ListTrustedIssuersInput,
+    ListWorkspacesInput,
+    OAuth2ClientInput,
+    PermissionQueryInput,
+    PermissionTupleInput,
+    ProjectInput,
+    RefreshGrantInput,
+    RejectRequestInput,
+    RevokeTokenInput,
+    SubmitFlowInput,
+    TrustIssuerInput,
+    WorkspaceInput,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -141,6 +173,9 @@ __all__ = [
     "TenantConfigDict",
     "HttpAnswer",
     "http_answer",
+    "request_id_for",
+    "request_id_scope",
+    "current_request_id",
 ]
 
 AuditCallback = Callable[[dict[str, Any]], None]
@@ -213,22 +248,61 @@ def _plain(v: Any) -> Any:
     return v
 
 
+#: The application request being served (see :func:`request_id_scope`).
+_REQUEST_ID: "contextvars.ContextVar[Optional[str]]" = contextvars.ContextVar("ory_iam_request_id", default=None)
+
+
+def request_id_for(incoming: Optional[str] = None) -> str:
+    """The request id to serve one application request under: ``incoming`` (the request's
+    ``X-Request-Id``) when it is 1–200 visible ASCII characters, else a new UUID v4."""
+    return str(_native.request_id_for(incoming))
+
+
+@contextlib.contextmanager
+def request_id_scope(request_id: Optional[str] = None) -> Iterator[str]:
+    """Every Ory call made inside (by any service of any ``Iam``, async or blocking, in this
+    context: the task or thread and what it awaits) carries ``X-Request-Id: <id>``, where the id
+    is :func:`request_id_for` of ``request_id``; yields that id. The framework integrations open
+    one per request with the incoming ``X-Request-Id``::
+
+        with ory_iam.request_id_scope(headers.get("x-request-id")) as rid:
+            ...
+    """
+    rid = request_id_for(request_id)
+    token = _REQUEST_ID.set(rid)
+    try:
+        yield rid
+    finally:
+        _REQUEST_ID.reset(token)
+
+
+def current_request_id() -> Optional[str]:
+    """The id of the innermost :func:`request_id_scope` around this code, or ``None``."""
+    return _REQUEST_ID.get()
+
+
 class _Service:
-    __slots__ = ("_n",)
+    __slots__ = ("_raw",)
 
     def __init__(self, native: Any) -> None:
-        self._n = native
+        self._raw = native
+
+    @property
+    def _n(self) -> Any:
+        # The native handle for one call: correlated with the request being served, if any.
+        rid = _REQUEST_ID.get()
+        return self._raw if rid is None else self._raw._correlated(rid)
 
     @property
     def tenant(self) -> str:
         """The tenant this handle is bound to."""
-        return str(self._n.tenant)
+        return str(self._raw.tenant)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Service) and type(other) is type(self) and bool(self._n == other._n)
+        return isinstance(other, _Service) and type(other) is type(self) and bool(self._raw == other._raw)
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, self._n.tenant))
+        return hash((type(self).__name__, self._raw.tenant))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(tenant={self.tenant!r})"
@@ -241,7 +315,7 @@ class IdentityService(_Service):
 
     def for_tenant(self, name: str) -> "IdentityService":
         """The same service for another tenant; unknown names raise ``IamConfigurationError``."""
-        return IdentityService(self._n.for_tenant(name))
+        return IdentityService(self._raw.for_tenant(name))
 
     async def get(self, id: str) -> Identity:
         """The identity without traits, admin metadata or addresses."""
@@ -281,12 +355,12 @@ class IdentityService(_Service):
         """Replace all traits; metadata and state are kept."""
         return Identity._from(await self._n.update_traits(id, traits))
 
-    async def patch(self, id: str, ops: Sequence[Mapping[str, Any]]) -> Identity:
+    async def patch(self, id: str, ops: Sequence[Union[JsonPatchOperation, Mapping[str, Any]]]) -> Identity:
         """RFC 6902 JSON Patch limited to ``/traits``, ``/metadata_public``, ``/metadata_admin``
         (and below) and ``/state``; other paths raise ``IamValidationError`` before any request."""
         return Identity._from(await self._n.patch(id, ops))
 
-    async def list_sessions(self, id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Page[Session]:
+    async def list_sessions(self, id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[ListSessionsInput]) -> Page[Session]:
         """One page of the identity's sessions (``page_size``, ``page_token``, ``active``)."""
         d = await self._n.list_sessions(id, _options(options, kwargs))
         return Page(items=[Session._from(s) for s in d["items"]], next_page_token=d["next_page_token"])
@@ -329,14 +403,14 @@ class SessionService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "SessionService":
-        return SessionService(self._n.for_tenant(name))
+        return SessionService(self._raw.for_tenant(name))
 
     def with_transport(self, transport: "Transport") -> "SessionService":
         """The same service accepting only ``transport``'s credentials: the tenant's own
         transport or narrower (``cookie`` or ``bearer`` of a ``cookie-or-bearer`` tenant), e.g.
         for an API router that takes bearer tokens only next to a cookie UI. Anything else
         raises ``IamConfigurationError`` (an unknown name ``IamValidationError``)."""
-        return SessionService(self._n.with_transport(transport))
+        return SessionService(self._raw.with_transport(transport))
 
     async def whoami(self, req: Request) -> Session:
         """The request's session; ``IamUnauthorizedError`` when the credential is missing,
@@ -368,20 +442,20 @@ class OAuth2ClientService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "OAuth2ClientService":
-        return OAuth2ClientService(self._n.for_tenant(name))
+        return OAuth2ClientService(self._raw.for_tenant(name))
 
-    async def create(self, client: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> OAuth2Client:
+    async def create(self, client: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[OAuth2ClientInput]) -> OAuth2Client:
         """The returned ``client_secret`` is shown this once."""
         return OAuth2Client._from(await self._n.create(_options(client, kwargs)))
 
     async def get(self, id: str) -> OAuth2Client:
         return OAuth2Client._from(await self._n.get(id))
 
-    async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Page[OAuth2Client]:
+    async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[ListOAuth2ClientsInput]) -> Page[OAuth2Client]:
         d = await self._n.list(_options(options, kwargs))
         return Page(items=[OAuth2Client._from(c) for c in d["items"]], next_page_token=d["next_page_token"])
 
-    async def list_all(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> AsyncIterator[OAuth2Client]:
+    async def list_all(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[ListOAuth2ClientsInput]) -> AsyncIterator[OAuth2Client]:
         pager = self._n.list_all(_options(options, kwargs))
         while True:
             item = await pager.next_item()
@@ -389,11 +463,11 @@ class OAuth2ClientService(_Service):
                 return
             yield OAuth2Client._from(item)
 
-    async def set(self, id: str, client: Mapping[str, Any]) -> OAuth2Client:
+    async def set(self, id: str, client: Union[OAuth2ClientInput, Mapping[str, Any]]) -> OAuth2Client:
         """Replace the client (an omitted ``client_secret`` keeps the current one)."""
         return OAuth2Client._from(await self._n.set(id, _plain(client)))
 
-    async def patch(self, id: str, ops: Sequence[Mapping[str, Any]]) -> OAuth2Client:
+    async def patch(self, id: str, ops: Sequence[Union[JsonPatchOperation, Mapping[str, Any]]]) -> OAuth2Client:
         return OAuth2Client._from(await self._n.patch(id, _plain(ops)))
 
     async def delete(self, id: str) -> None:
@@ -407,22 +481,22 @@ class TokenService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "TokenService":
-        return TokenService(self._n.for_tenant(name))
+        return TokenService(self._raw.for_tenant(name))
 
     async def client_credentials(self, scope: Union[str, Sequence[str], None] = None) -> TokenSet:
         """With the tenant's ``hydra.client_id``/``client_secret``; cached, renewed ahead of expiry.
         ``scope``: space-separated (``"read write"``) or a list (``["read", "write"]``)."""
         return TokenSet._from(await self._n.client_credentials(scope))
 
-    async def authorization_code(self, grant: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> TokenSet:
+    async def authorization_code(self, grant: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[AuthorizationCodeGrantInput]) -> TokenSet:
         """``code``, ``redirect_uri``, ``client_id?``, ``client_secret?``, ``code_verifier?``."""
         return TokenSet._from(await self._n.authorization_code(_jsonable(_options(grant, kwargs))))
 
-    async def refresh(self, grant: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> TokenSet:
+    async def refresh(self, grant: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[RefreshGrantInput]) -> TokenSet:
         """``refresh_token``, ``client_id?``, ``client_secret?``, ``scope?``."""
         return TokenSet._from(await self._n.refresh(_jsonable(_options(grant, kwargs))))
 
-    async def jwt_bearer(self, grant: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> TokenSet:
+    async def jwt_bearer(self, grant: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[JwtBearerGrantInput]) -> TokenSet:
         """``assertion``, ``scope?``, ``client_id?``, ``client_secret?`` (the client must authenticate)."""
         return TokenSet._from(await self._n.jwt_bearer(_jsonable(_options(grant, kwargs))))
 
@@ -453,7 +527,7 @@ class TokenService(_Service):
         d = await self._n.authenticate(req, opts)
         return IamMachinePrincipal(**d)
 
-    async def revoke(self, token: Union[str, Secret], options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> None:
+    async def revoke(self, token: Union[str, Secret], options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[RevokeTokenInput]) -> None:
         """``token_type_hint?``, ``client_id?``, ``client_secret?``."""
         await self._n.revoke(token, _jsonable(_options(options, kwargs)))
 
@@ -464,7 +538,7 @@ class ConsentService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "ConsentService":
-        return ConsentService(self._n.for_tenant(name))
+        return ConsentService(self._raw.for_tenant(name))
 
     async def _req(self, kind: str, challenge: str) -> ChallengeRequest:
         return ChallengeRequest(**await self._n.call(kind, "get", challenge))
@@ -475,21 +549,21 @@ class ConsentService(_Service):
     async def get_login_request(self, challenge: str) -> ChallengeRequest:
         return await self._req("login", challenge)
 
-    async def accept_login_request(self, challenge: str, body: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> RedirectTo:
+    async def accept_login_request(self, challenge: str, body: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[AcceptLoginInput]) -> RedirectTo:
         """``subject`` (required), ``remember?``, ``remember_for?``, ``acr?``, ``context?``."""
         return await self._decide("login", "accept", challenge, _options(body, kwargs))
 
-    async def reject_login_request(self, challenge: str, body: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> RedirectTo:
+    async def reject_login_request(self, challenge: str, body: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[RejectRequestInput]) -> RedirectTo:
         return await self._decide("login", "reject", challenge, _options(body, kwargs))
 
     async def get_consent_request(self, challenge: str) -> ChallengeRequest:
         return await self._req("consent", challenge)
 
-    async def accept_consent_request(self, challenge: str, body: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> RedirectTo:
+    async def accept_consent_request(self, challenge: str, body: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[AcceptConsentInput]) -> RedirectTo:
         """``grant_scope``, ``grant_access_token_audience?``, ``remember?``, ``session?``."""
         return await self._decide("consent", "accept", challenge, _options(body, kwargs))
 
-    async def reject_consent_request(self, challenge: str, body: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> RedirectTo:
+    async def reject_consent_request(self, challenge: str, body: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[RejectRequestInput]) -> RedirectTo:
         return await self._decide("consent", "reject", challenge, _options(body, kwargs))
 
     async def get_logout_request(self, challenge: str) -> ChallengeRequest:
@@ -509,9 +583,9 @@ class JwkService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "JwkService":
-        return JwkService(self._n.for_tenant(name))
+        return JwkService(self._raw.for_tenant(name))
 
-    async def create_set(self, set: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> JsonWebKeySet:
+    async def create_set(self, set: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[CreateJwkSetInput]) -> JsonWebKeySet:
         """``alg`` (RS256, ES256, …), ``use`` (sig|enc), ``kid?``."""
         return JsonWebKeySet(**await self._n.create_set(set, _options(options, kwargs)))
 
@@ -528,7 +602,7 @@ class JwkService(_Service):
     async def get_key(self, set: str, kid: str) -> JsonWebKeySet:
         return JsonWebKeySet(**await self._n.get_key(set, kid))
 
-    async def update_key(self, set: str, kid: str, key: Mapping[str, Any]) -> dict[str, Any]:
+    async def update_key(self, set: str, kid: str, key: Union[JsonWebKeyInput, Mapping[str, Any]]) -> dict[str, Any]:
         return dict(await self._n.update_key(set, kid, _plain(key)))
 
     async def delete_key(self, set: str, kid: str) -> None:
@@ -541,20 +615,20 @@ class TrustedIssuerService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "TrustedIssuerService":
-        return TrustedIssuerService(self._n.for_tenant(name))
+        return TrustedIssuerService(self._raw.for_tenant(name))
 
-    async def trust(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> TrustedIssuer:
+    async def trust(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[TrustIssuerInput]) -> TrustedIssuer:
         """``issuer``, ``subject`` or ``allow_any_subject``, ``scope``, ``expires_at``, ``public_key``."""
         return TrustedIssuer(**await self._n.trust(_options(options, kwargs)))
 
     async def get(self, id: str) -> TrustedIssuer:
         return TrustedIssuer(**await self._n.get(id))
 
-    async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Page[TrustedIssuer]:
+    async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[ListTrustedIssuersInput]) -> Page[TrustedIssuer]:
         d = await self._n.list(_options(options, kwargs))
         return Page(items=[TrustedIssuer(**t) for t in d["items"]], next_page_token=d["next_page_token"])
 
-    async def list_all(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> AsyncIterator[TrustedIssuer]:
+    async def list_all(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[ListTrustedIssuersInput]) -> AsyncIterator[TrustedIssuer]:
         pager = self._n.list_all(_options(options, kwargs))
         while True:
             item = await pager.next_item()
@@ -572,7 +646,7 @@ class _ApiKeys(_Service):
 
     __slots__ = ()
 
-    async def create_api_key(self, id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> ApiKey:
+    async def create_api_key(self, id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[CreateApiKeyInput]) -> ApiKey:
         """``name``, ``expires_at?``; the key's ``value`` is returned this once."""
         return ApiKey._from(await self._n.create_api_key(id, _options(options, kwargs)))
 
@@ -590,9 +664,9 @@ class ProjectAdminService(_ApiKeys):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "ProjectAdminService":
-        return ProjectAdminService(self._n.for_tenant(name))
+        return ProjectAdminService(self._raw.for_tenant(name))
 
-    async def create(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Project:
+    async def create(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[CreateProjectInput]) -> Project:
         """``name``, ``workspace_id?``, ``environment?`` (prod|stage|dev), ``home_region?``."""
         return Project(**await self._n.create(_options(options, kwargs)))
 
@@ -602,7 +676,7 @@ class ProjectAdminService(_ApiKeys):
     async def get(self, id: str) -> Project:
         return Project(**await self._n.get(id))
 
-    async def set(self, id: str, project: Mapping[str, Any]) -> Project:
+    async def set(self, id: str, project: Union[ProjectInput, Mapping[str, Any]]) -> Project:
         """Replace ``name``, ``services``, ``cors_admin``, ``cors_public``, ``organizations``."""
         return Project(**await self._n.set(id, _plain(project)))
 
@@ -621,13 +695,13 @@ class WorkspaceAdminService(_ApiKeys):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "WorkspaceAdminService":
-        return WorkspaceAdminService(self._n.for_tenant(name))
+        return WorkspaceAdminService(self._raw.for_tenant(name))
 
-    async def create(self, name: Union[str, Mapping[str, Any]]) -> Workspace:
+    async def create(self, name: Union[str, WorkspaceInput, Mapping[str, Any]]) -> Workspace:
         """``create("Team")`` or ``create({"name": "Team"})``."""
         return Workspace(**await self._n.create(name))
 
-    async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Page[Workspace]:
+    async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[ListWorkspacesInput]) -> Page[Workspace]:
         d = await self._n.list(_options(options, kwargs))
         return Page(items=[Workspace(**w) for w in d["items"]], next_page_token=d["next_page_token"])
 
@@ -642,7 +716,7 @@ class WorkspaceAdminService(_ApiKeys):
     async def get(self, id: str) -> Workspace:
         return Workspace(**await self._n.get(id))
 
-    async def update(self, id: str, name: Union[str, Mapping[str, Any]]) -> Workspace:
+    async def update(self, id: str, name: Union[str, WorkspaceInput, Mapping[str, Any]]) -> Workspace:
         """``update(id, "Team")`` or ``update(id, {"name": "Team"})``."""
         return Workspace(**await self._n.update(id, name))
 
@@ -657,16 +731,16 @@ class EventsService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "EventsService":
-        return EventsService(self._n.for_tenant(name))
+        return EventsService(self._raw.for_tenant(name))
 
-    async def create(self, project_id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> EventStream:
+    async def create(self, project_id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[EventStreamInput]) -> EventStream:
         """``type`` (sns|https), ``topic_arn``/``role_arn`` or ``https_endpoint``, ``status?``."""
         return EventStream(**await self._n.create(project_id, _options(options, kwargs)))
 
     async def list(self, project_id: str) -> List[EventStream]:
         return [EventStream(**e) for e in await self._n.list(project_id)]
 
-    async def set(self, project_id: str, stream_id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> EventStream:
+    async def set(self, project_id: str, stream_id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[EventStreamInput]) -> EventStream:
         """Omitted fields keep their value."""
         return EventStream(**await self._n.set(project_id, stream_id, _options(options, kwargs)))
 
@@ -675,7 +749,7 @@ class EventsService(_Service):
         await self._n.delete(project_id, stream_id)
 
 
-TupleLike = Union[IamPermissionTuple, Mapping[str, Any]]
+TupleLike = Union[IamPermissionTuple, PermissionTupleInput, Mapping[str, Any]]
 
 
 class PermissionService(_Service):
@@ -685,7 +759,7 @@ class PermissionService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "PermissionService":
-        return PermissionService(self._n.for_tenant(name))
+        return PermissionService(self._raw.for_tenant(name))
 
     async def check(self, tuple: TupleLike, *, fresh: bool = False, max_depth: Optional[int] = None) -> bool:
         """``fresh=True`` bypasses the decision cache for this call."""
@@ -706,12 +780,12 @@ class PermissionService(_Service):
         """Delete exactly this tuple (a missing one is fine). Audited ``authz.permission.revoke``."""
         await self._n.revoke(tuple)
 
-    async def list(self, query: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Page[IamPermissionTuple]:
+    async def list(self, query: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[PermissionQueryInput]) -> Page[IamPermissionTuple]:
         """``namespace`` and any of ``object``, ``relation``, ``subject``; ``page_size``, ``page_token``."""
         d = await self._n.list(_options(query, kwargs))
         return Page(items=[IamPermissionTuple._from(t) for t in d["items"]], next_page_token=d["next_page_token"])
 
-    async def list_all(self, query: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> AsyncIterator[IamPermissionTuple]:
+    async def list_all(self, query: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[PermissionQueryInput]) -> AsyncIterator[IamPermissionTuple]:
         pager = self._n.list_all(_options(query, kwargs))
         while True:
             item = await pager.next_item()
@@ -719,7 +793,7 @@ class PermissionService(_Service):
                 return
             yield IamPermissionTuple._from(item)
 
-    async def expand(self, query: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> SubjectTree:
+    async def expand(self, query: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[ExpandQueryInput]) -> SubjectTree:
         """``namespace``, ``object``, ``relation``, ``max_depth``."""
         return SubjectTree._from(await self._n.expand(_options(query, kwargs)))
 
@@ -730,7 +804,7 @@ class SchemaService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "SchemaService":
-        return SchemaService(self._n.for_tenant(name))
+        return SchemaService(self._raw.for_tenant(name))
 
     async def list(self) -> List[IdentitySchema]:
         return [IdentitySchema(**d) for d in await self._n.list()]
@@ -745,14 +819,14 @@ class CourierService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "CourierService":
-        return CourierService(self._n.for_tenant(name))
+        return CourierService(self._raw.for_tenant(name))
 
-    async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Page[CourierMessage]:
+    async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[ListCourierMessagesInput]) -> Page[CourierMessage]:
         """``status``, ``recipient``, ``page_size``, ``page_token``, ``include_body``."""
         d = await self._n.list(_options(options, kwargs))
         return Page(items=[CourierMessage._from(m) for m in d["items"]], next_page_token=d["next_page_token"])
 
-    async def list_all(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> AsyncIterator[CourierMessage]:
+    async def list_all(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[ListCourierMessagesInput]) -> AsyncIterator[CourierMessage]:
         pager = self._n.list_all(_options(options, kwargs))
         while True:
             item = await pager.next_item()
@@ -783,54 +857,54 @@ class FlowService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "FlowService":
-        return FlowService(self._n.for_tenant(name))
+        return FlowService(self._raw.for_tenant(name))
 
     @staticmethod
-    def _opts(options: Optional[Mapping[str, Any]], kwargs: dict[str, Any]) -> dict[str, Any]:
+    def _opts(options: Optional[Mapping[str, Any]], kwargs: Mapping[str, Any]) -> dict[str, Any]:
         d = _options(options, kwargs)
         for k in ("cookie", "session_token"):
             if k in d:
                 d[k] = _reveal(d[k])
         return d
 
-    async def initiate(self, flow_kind: FlowKind, options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> Flow:
+    async def initiate(self, flow_kind: FlowKind, options: Optional[Mapping[str, Any]] = None, /, **kwargs: Unpack[InitiateFlowInput]) -> Flow:
         """Start a flow of ``flow_kind``; the option ``kind`` is ``"browser"`` or ``"native"``."""
         return Flow._from(await self._n.initiate(flow_kind, self._opts(options, kwargs)))
 
-    async def initiate_login(self, options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> Flow:
+    async def initiate_login(self, options: Optional[Mapping[str, Any]] = None, /, **kwargs: Unpack[InitiateFlowInput]) -> Flow:
         return await self.initiate("login", options, **kwargs)
 
-    async def initiate_registration(self, options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> Flow:
+    async def initiate_registration(self, options: Optional[Mapping[str, Any]] = None, /, **kwargs: Unpack[InitiateFlowInput]) -> Flow:
         return await self.initiate("registration", options, **kwargs)
 
-    async def initiate_recovery(self, options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> Flow:
+    async def initiate_recovery(self, options: Optional[Mapping[str, Any]] = None, /, **kwargs: Unpack[InitiateFlowInput]) -> Flow:
         return await self.initiate("recovery", options, **kwargs)
 
-    async def initiate_settings(self, options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> Flow:
+    async def initiate_settings(self, options: Optional[Mapping[str, Any]] = None, /, **kwargs: Unpack[InitiateFlowInput]) -> Flow:
         return await self.initiate("settings", options, **kwargs)
 
-    async def initiate_verification(self, options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> Flow:
+    async def initiate_verification(self, options: Optional[Mapping[str, Any]] = None, /, **kwargs: Unpack[InitiateFlowInput]) -> Flow:
         return await self.initiate("verification", options, **kwargs)
 
-    async def submit(self, flow_kind: FlowKind, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> FlowResult:
+    async def submit(self, flow_kind: FlowKind, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, /, **kwargs: Unpack[SubmitFlowInput]) -> FlowResult:
         return FlowResult._from(await self._n.submit(flow_kind, flow_id, body, self._opts(options, kwargs)))
 
-    async def submit_login(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> FlowResult:
+    async def submit_login(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, /, **kwargs: Unpack[SubmitFlowInput]) -> FlowResult:
         return await self.submit("login", flow_id, body, options, **kwargs)
 
-    async def submit_registration(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> FlowResult:
+    async def submit_registration(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, /, **kwargs: Unpack[SubmitFlowInput]) -> FlowResult:
         return await self.submit("registration", flow_id, body, options, **kwargs)
 
-    async def submit_recovery(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> FlowResult:
+    async def submit_recovery(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, /, **kwargs: Unpack[SubmitFlowInput]) -> FlowResult:
         return await self.submit("recovery", flow_id, body, options, **kwargs)
 
-    async def submit_settings(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> FlowResult:
+    async def submit_settings(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, /, **kwargs: Unpack[SubmitFlowInput]) -> FlowResult:
         return await self.submit("settings", flow_id, body, options, **kwargs)
 
-    async def submit_verification(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, /, **kwargs: Any) -> FlowResult:
+    async def submit_verification(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, /, **kwargs: Unpack[SubmitFlowInput]) -> FlowResult:
         return await self.submit("verification", flow_id, body, options, **kwargs)
 
-    async def fetch_flow(self, kind: FlowKind, flow_id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Flow:
+    async def fetch_flow(self, kind: FlowKind, flow_id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[SubmitFlowInput]) -> Flow:
         return Flow._from(await self._n.fetch_flow(kind, flow_id, self._opts(options, kwargs)))
 
     async def initiate_browser_logout(self, cookie: Union[str, Secret], return_to: Optional[str] = None) -> LogoutFlow:
@@ -852,7 +926,7 @@ class MetadataService(_Service):
     __slots__ = ()
 
     def for_tenant(self, name: str) -> "MetadataService":
-        return MetadataService(self._n.for_tenant(name))
+        return MetadataService(self._raw.for_tenant(name))
 
     async def version(self) -> ServerVersions:
         """The version each configured server reports."""

@@ -10,8 +10,9 @@ from rest_framework.permissions import BasePermission  # type: ignore[import-unt
 from rest_framework.request import Request  # type: ignore[import-untyped]
 
 from . import IamMachinePrincipal, Session, http_answer
+from ._rules import Principal
 from ._web import IamAnswer
-from .django import guard
+from .django import guard, permission_specs
 from .errors import IamUnauthorizedError
 
 
@@ -121,11 +122,16 @@ class IamPermission(BasePermission):  # type: ignore[misc]
     """Reads the view's requirements (all must hold):
 
     - ``iam_scopes = ["read"]``: an OAuth2 client whose bearer token holds every scope (401
-      ``invalid_token`` / 403 ``insufficient_scope``); otherwise a session is required (401);
-    - ``iam_roles = ["admin"]`` (``iam_roles_match = "all"`` for every one): 403 without;
+      ``invalid_token`` / 403 ``insufficient_scope``); the caller is then that client (``[]``:
+      any valid token). Otherwise a session is required (401);
+    - ``iam_roles = ["admin"]`` (``iam_roles_match = "all"`` for every one): 403 without
+      (audited ``authz.role.deny``); for a client, its token's scopes are its roles;
     - ``iam_permission = (namespace, relation)`` on the object ``view.get_iam_object(request)``
-      names, default ``view.kwargs[view.iam_object_kwarg]`` (``"pk"``); the subject is the
-      caller's identity, never the request: 403 when Keto denies, 503 when it is down.
+      names, default ``view.kwargs[view.iam_object_kwarg]`` (``"pk"``); or a list of them, all
+      of which must hold; an entry ``(namespace, relation, object)`` names its own object (a
+      str or ``f(request)``). The subject is the caller (``settings.ORY_IAM_SUBJECT`` of the
+      identity id, ``ORY_IAM_MACHINE_SUBJECT`` of a client id), never the request: 400 when the
+      object is missing, 403 when Keto denies, 503 when it is down.
     """
 
     def has_permission(self, request: Request, view: Any) -> bool:
@@ -133,19 +139,29 @@ class IamPermission(BasePermission):  # type: ignore[misc]
         dj = _django(request)
         try:
             scopes: Optional[Sequence[str]] = getattr(view, "iam_scopes", None)
+            principal: Principal = "user"
             if scopes is not None:
                 g.require_scope(dj.headers, list(scopes))
-                return True
-            g.current_user(dj, dj.headers)
+                principal = "machine"
+            else:
+                g.current_user(dj, dj.headers)
             roles: Sequence[str] = getattr(view, "iam_roles", ())
             if roles:
-                g.require_role(dj, dj.headers, roles, getattr(view, "iam_roles_match", "any"))
+                g.require_role(dj, dj.headers, roles, getattr(view, "iam_roles_match", "any"), principal)
             perm = getattr(view, "iam_permission", None)
             if perm is not None:
-                namespace, relation = perm
-                getter = getattr(view, "get_iam_object", None)
-                obj = getter(request) if getter is not None else str(view.kwargs[getattr(view, "iam_object_kwarg", "pk")])
-                g.require_permission(dj, dj.headers, namespace, relation, obj)
+                for namespace, relation, obj in permission_specs(perm):
+                    target: Any = obj if obj is not None else (lambda _r: _object_of(view, request))
+                    g.require_permission(dj, dj.headers, namespace, relation, target, None, principal)
         except IamAnswer as e:
             raise IamAPIException(e) from e
         return True
+
+
+def _object_of(view: Any, request: Request) -> Optional[str]:
+    getter = getattr(view, "get_iam_object", None)
+    if getter is not None:
+        v = getter(request)
+    else:
+        v = view.kwargs.get(getattr(view, "iam_object_kwarg", "pk"))
+    return None if v is None else str(v)

@@ -4,9 +4,14 @@ and that a Keto subject comes from the caller's session, never from the request.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Mapping, Union
+import logging
+import time
+from typing import Any, Callable, Iterable, Literal, Mapping, Optional, Sequence, Union, cast
 
-from . import Session, SubjectSet, _ory_iam
+from . import Health, IamMachinePrincipal, Session, SubjectSet, _ory_iam, current_request_id
+from .errors import IamValidationError
+
+SubjectValue = Union[str, SubjectSet, Mapping[str, str]]
 
 
 def default_roles(session: Session) -> list[str]:
@@ -48,3 +53,99 @@ def check_subject_source(subject: Any) -> None:
             "require_permission: a subject callback receives the caller's session only, f(session); "
             "the subject never comes from the request"
         ) from None
+
+
+# --- issue 23: the ory-nestjs semantics every adapter shares -------------------------------------
+
+#: ``subject=`` of an integration (``IamAuth``, ``IamFlask``, ``settings.ORY_IAM_SUBJECT``): the
+#: Keto subject of a user from the identity id. Default: the bare id; ory-nestjs sends
+#: ``user:<id>``, so ``subject=lambda identity_id: f"user:{identity_id}"`` keeps its Keto data.
+IdSubject = Callable[[str], SubjectValue]
+
+Principal = Literal["user", "machine"]
+
+ROLE_DENY = "authz.role.deny"
+
+
+def check_id_subject(mapper: Any, name: str = "subject") -> Optional[IdSubject]:
+    """An integration-level ``subject=`` / ``machine_subject=`` mapper: ``None`` or a callable."""
+    if mapper is not None and not callable(mapper):
+        raise TypeError(f"{name} must be a callable f(id) -> str | SubjectSet (or None for the bare id)")
+    return cast(Optional[IdSubject], mapper)
+
+
+def check_principal(principal: Any) -> Principal:
+    if principal not in ("user", "machine"):
+        raise ValueError('principal must be "user" or "machine"')
+    return cast(Principal, principal)
+
+
+def mapped_subject(mapper: Optional[IdSubject], id: str) -> Union[str, dict[str, str]]:
+    """The Keto subject of a caller id through the integration's mapper (default: the id)."""
+    return id if mapper is None else subject_set(mapper(id))
+
+
+def machine_id(principal: IamMachinePrincipal) -> Optional[str]:
+    """The id a machine principal is known by in Keto: its client id, else the token's subject."""
+    return principal.client_id or principal.subject or None
+
+
+def checked_object(obj: Any, tenant: Optional[str]) -> str:
+    """The object a resolver yielded. Nothing (``None``, ``""``) is the client's fault: a 400
+    (:class:`IamValidationError` with field ``object``), never a Keto call with an empty object;
+    another type is the app's bug (``TypeError``)."""
+    if obj is None or obj == "":
+        raise IamValidationError(
+            "require_permission: the object resolver yielded nothing",
+            tenant=tenant,
+            fields=[{"path": "object", "reason": "required"}],
+        )
+    if not isinstance(obj, str):
+        raise TypeError("require_permission: object must be (or resolve to) a str")
+    return obj
+
+
+def holds(held: Iterable[str], wanted: Iterable[str], match: str) -> bool:
+    h, w = set(held), set(wanted)
+    return w <= h if match == "all" else bool(w & h)
+
+
+def audit_role_denied(iam: Any, tenant: str, actor: Optional[str], role: Union[str, Sequence[str]]) -> None:
+    """Audit ``authz.role.deny`` (result ``denied``; ``actor`` the caller's identity or client
+    id; ``request_id`` the request being served, see :func:`ory_iam.request_id_scope`;
+    attribute ``roles``, the roles the route wanted) through the tenant's audit sink, like every
+    event (``Iam.audit_role_denial``; issue 23).
+
+    An ``iam`` without that method (a stand-in in a test) gets the record the core's ``log``
+    sink writes (logger ``ory_iam.audit``, WARNING, ``extra={"ory_iam": {"name", "tenant",
+    "event"}}``)."""
+    roles = [role] if isinstance(role, str) else sorted(role)
+    emit = getattr(iam, "audit_role_denial", None)
+    if callable(emit):
+        emit(tenant, required_roles=roles, actor=actor, request_id=current_request_id())
+        return
+    event = {
+        "name": ROLE_DENY,
+        "tenant": tenant,
+        "timestamp": int(time.time() * 1000),
+        "request_id": current_request_id(),
+        "actor": actor,
+        "target_id": None,
+        "result": "denied",
+        "attributes": {"roles": roles},
+    }
+    logging.getLogger("ory_iam.audit").warning(ROLE_DENY, extra={"ory_iam": {"name": ROLE_DENY, "tenant": tenant, "event": event}})
+
+
+def health_answer(health: Health) -> tuple[int, dict[str, Any]]:
+    """``(status, body)`` of the health route helpers: 200 when every probe is healthy, else
+    503; the body names tenants, products and states only (no URL, key or token)::
+
+        {"status": "ok" | "unavailable", "probes": [{"tenant", "product", "healthy",
+         "status", "reason", "breaker"}]}
+    """
+    probes = [
+        {"tenant": p.tenant, "product": p.product, "healthy": p.healthy, "status": p.status, "reason": p.reason, "breaker": p.breaker}
+        for p in health.probes
+    ]
+    return (200 if health.healthy else 503), {"status": "ok" if health.healthy else "unavailable", "probes": probes}

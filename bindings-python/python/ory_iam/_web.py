@@ -12,18 +12,33 @@ one (a module-private weak map keyed by the request object).
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, Iterable, Literal, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Literal, Mapping, Optional, Sequence, Union, cast
 
 from . import HttpAnswer, IamMachinePrincipal, Identity, Session, SubjectSet, Transport, http_answer
-from ._rules import check_subject_source, default_roles, subject_set
+from ._rules import (
+    IdSubject,
+    Principal,
+    audit_role_denied,
+    check_id_subject,
+    check_principal,
+    check_subject_source,
+    checked_object,
+    default_roles,
+    health_answer,
+    holds,
+    machine_id,
+    mapped_subject,
+    subject_set,
+)
 from .errors import IamError, IamForbiddenError
 from .sync import Iam
 
 #: ``object=``: a fixed object or one taken from the request (``f(request)``).
 ObjectSource = Union[str, Callable[[Any], str]]
 SubjectValue = Union[str, SubjectSet, Mapping[str, str]]
-#: ``subject=``: a fixed subject or one computed from the caller's session only.
-SubjectSource = Union[SubjectValue, Callable[[Session], SubjectValue]]
+#: ``subject=``: a fixed subject or one computed from the caller's session (the machine
+#: principal, with ``principal="machine"``) only.
+SubjectSource = Union[SubjectValue, Callable[[Any], SubjectValue]]
 RolesOf = Callable[[Session], Iterable[str]]
 
 
@@ -41,7 +56,7 @@ class IamAnswer(Exception):
         return self.answer.status
 
 
-class _Memo(dict[str, Union[Session, IamError]]):
+class _Memo(dict[str, Union[Session, IamError, IamMachinePrincipal]]):
     """What a guard resolved for one request, per tenant (private class: see the module docs)."""
 
 
@@ -81,6 +96,8 @@ class Guard:
         transport: Optional[Transport] = None,
         roles: Optional[RolesOf] = None,
         retry_after: Optional[float] = None,
+        subject: Optional[IdSubject] = None,
+        machine_subject: Optional[IdSubject] = None,
     ) -> None:
         if transport is not None:
             http_answer(IamError("check"), transport=transport)  # an unknown name: IamValidationError
@@ -89,6 +106,8 @@ class Guard:
         self._transport = transport
         self._roles_of: RolesOf = roles or default_roles
         self.retry_after = retry_after
+        self._subject = check_id_subject(subject)
+        self._machine_subject = check_id_subject(machine_subject, "machine_subject")
         sessions = iam.session.for_tenant(self.tenant)
         self._sessions = sessions.with_transport(transport) if transport is not None else sessions
         self.transport: Transport = transport or iam.transport_of(self.tenant)
@@ -117,7 +136,7 @@ class Guard:
             memo = _MEMOS[request] = _Memo()
         hit = memo.get(self.tenant)
         if hit is not None:
-            return hit
+            return cast(Union[Session, IamError], hit)
         out: Union[Session, IamError]
         try:
             out = self._sessions.whoami(headers)
@@ -138,29 +157,74 @@ class Guard:
         s = self.resolve(request, headers)
         return None if isinstance(s, IamError) else s
 
-    def require_role(self, request: Any, headers: Any, roles: Sequence[str], match: Literal["any", "all"] = "any") -> Session:
-        session = self.current_user(request, headers)
-        held = set(self._roles_of(session))
-        wanted = set(roles)
-        if not (wanted <= held if match == "all" else bool(wanted & held)):
+    def principal(self, request: Any, headers: Any) -> IamMachinePrincipal:
+        """The OAuth2 client behind ``Authorization: Bearer`` (no scope required; asked once per
+        request); 401 ``invalid_token`` else."""
+        memo = _MEMOS.get(request)
+        if memo is None:
+            memo = _MEMOS[request] = _Memo()
+        key = "\0machine\0" + self.tenant
+        hit = memo.get(key)
+        if isinstance(hit, IamMachinePrincipal):
+            return hit
+        p = self.require_scope(headers, ())
+        memo[key] = p
+        return p
+
+    def require_role(
+        self, request: Any, headers: Any, roles: Sequence[str], match: Literal["any", "all"] = "any", principal: Principal = "user"
+    ) -> Union[Session, IamMachinePrincipal]:
+        """The session (``principal="machine"``: the bearer token's client, whose scopes are its
+        roles) holding any (``match="all"``: every) of ``roles``; a denial is a 403 audited as
+        ``authz.role.deny``."""
+        who: Union[Session, IamMachinePrincipal]
+        if check_principal(principal) == "machine":
+            who = self.principal(request, headers)
+            held, actor = list(who.scope), machine_id(who)
+        else:
+            who = self.current_user(request, headers)
+            held, actor = list(self._roles_of(who)), who.identity.id
+        if not holds(held, roles, match):
+            audit_role_denied(self.iam, self.tenant, actor, roles)
             raise self.refuse(IamForbiddenError("missing role", tenant=self.tenant), headers)
-        return session
+        return who
 
     def require_permission(
-        self, request: Any, headers: Any, namespace: str, relation: str, object: ObjectSource, subject: Optional[SubjectSource] = None
-    ) -> Session:
-        session = self.current_user(request, headers)
-        obj = object(request) if callable(object) else object
-        if not isinstance(obj, str) or not obj:
-            raise TypeError("require_permission: object must be (or resolve to) a non-empty str")
-        sub = session.identity.id if subject is None else subject_set(subject(session) if callable(subject) else subject)
+        self,
+        request: Any,
+        headers: Any,
+        namespace: str,
+        relation: str,
+        object: ObjectSource,
+        subject: Optional[SubjectSource] = None,
+        principal: Principal = "user",
+    ) -> Union[Session, IamMachinePrincipal]:
+        """Keto's ``check`` for the caller (the session, or with ``principal="machine"`` the
+        bearer token's client) on ``namespace:object#relation``. The subject is ``subject``
+        (fixed, or computed from the session / principal) else the integration's mapper of the
+        caller's id. An object resolver yielding nothing is a 400; a denial a 403."""
+        who: Union[Session, IamMachinePrincipal]
+        if check_principal(principal) == "machine":
+            who = self.principal(request, headers)
+            caller = machine_id(who)
+            if caller is None:
+                raise self.refuse(IamForbiddenError("a token without a client id or subject", tenant=self.tenant), headers)
+            mapper = self._machine_subject
+        else:
+            who = self.current_user(request, headers)
+            caller, mapper = who.identity.id, self._subject
+        try:
+            obj = checked_object(object(request) if callable(object) else object, self.tenant)
+        except IamError as e:
+            raise self.refuse(e, headers) from e
+        sub = mapped_subject(mapper, caller) if subject is None else subject_set(subject(who) if callable(subject) else subject)
         try:
             allowed = self._permissions.check({"namespace": namespace, "object": obj, "relation": relation, "subject": sub})
         except IamError as e:
             raise self.refuse(e, headers) from e
         if not allowed:
             raise self.refuse(IamForbiddenError("permission denied", tenant=self.tenant), headers)
-        return session
+        return who
 
     def require_scope(
         self,
@@ -187,6 +251,11 @@ class Guard:
 
     def roles_of(self, session: Session) -> list[str]:
         return list(self._roles_of(session))
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        """``(status, body)`` of ``iam.health()`` for a health route (see
+        :func:`ory_iam._rules.health_answer`)."""
+        return health_answer(self.iam.health())
 
 
 def scopes_of(scope: Union[str, Sequence[str]]) -> list[str]:

@@ -8,6 +8,9 @@
     ORY_IAM_TENANT = "customer"           # optional: the tenant (default: the config's default)
     ORY_IAM_TRANSPORT = None              # optional: narrow the tenant's transport ("bearer", ...)
     ORY_IAM_RETRY_AFTER = None            # optional: Retry-After (s) for outages of unknown length
+    ORY_IAM_SUBJECT = None                # optional: Keto subject of a user, f(identity_id) or its
+                                          # dotted path; None: the bare id (ory-nestjs: "user:<id>")
+    ORY_IAM_MACHINE_SUBJECT = None        # optional: the same for an OAuth2 client's id
     MIDDLEWARE = [..., "ory_iam.django.IamMiddleware"]
 
     # views.py
@@ -46,7 +49,7 @@ from django.conf import settings  # type: ignore[import-untyped]
 from django.core.signals import setting_changed  # type: ignore[import-untyped]
 from django.http import HttpRequest, HttpResponse, JsonResponse  # type: ignore[import-untyped]
 
-from . import HttpAnswer, Session, Transport
+from . import HttpAnswer, IamMachinePrincipal, Session, Transport, request_id_scope
 from ._web import (
     Guard,
     IamAnswer,
@@ -57,7 +60,7 @@ from ._web import (
     answer_for,
     scopes_of,
 )
-from ._rules import check_subject_source, default_roles
+from ._rules import IdSubject, Principal, check_principal, check_subject_source, default_roles
 from .errors import IamError
 from .sync import Iam
 
@@ -80,6 +83,7 @@ __all__ = [
     "default_roles",
     "get_iam",
     "guard",
+    "health_view",
     "login_required",
     "require_permission",
     "require_role",
@@ -108,8 +112,20 @@ def guard() -> Guard:
                 transport=getattr(settings, "ORY_IAM_TRANSPORT", None),
                 roles=getattr(settings, "ORY_IAM_ROLES", None),
                 retry_after=getattr(settings, "ORY_IAM_RETRY_AFTER", None),
+                subject=_callable_setting("ORY_IAM_SUBJECT"),
+                machine_subject=_callable_setting("ORY_IAM_MACHINE_SUBJECT"),
             )
         return _guard
+
+
+def _callable_setting(name: str) -> Any:
+    """A setting holding a callable or its dotted path (``"myapp.iam.keto_subject"``)."""
+    v = getattr(settings, name, None)
+    if isinstance(v, str):
+        from django.utils.module_loading import import_string  # type: ignore[import-untyped]
+
+        v = import_string(v)
+    return v
 
 
 def get_iam() -> Iam:
@@ -140,7 +156,10 @@ class IamMiddleware:
     """Sets ``request.iam`` (nothing is asked until it is used) and answers every
     :class:`IamAnswer` and :class:`~ory_iam.IamError` a view raises. Builds the ``Iam`` when the
     app loads, so a bad config fails at start-up (and, under ``gunicorn --preload``, in the
-    master: the workers it forks use it safely)."""
+    master: the workers it forks use it safely). Serves each request inside
+    :func:`ory_iam.request_id_scope` of its ``X-Request-Id`` (or a new UUID): every Ory call made
+    while serving it carries that id, echoed as the response's ``X-Request-Id``
+    (``request.iam_request_id``)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -148,7 +167,11 @@ class IamMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.iam = RequestIam(guard(), request, request.headers)
-        return self.get_response(request)
+        with request_id_scope(request.headers.get("x-request-id")) as rid:
+            request.iam_request_id = rid
+            response = self.get_response(request)
+        response["X-Request-Id"] = rid
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> Optional[HttpResponse]:
         if isinstance(exception, IamAnswer):
@@ -181,15 +204,24 @@ def _login_required(get: GetGuard) -> Callable[[V], V]:
     return _guarded(get, lambda g, r: g.current_user(r, r.headers))
 
 
-def _require_role(get: GetGuard, roles: Sequence[str], match: Literal["any", "all"]) -> Callable[[V], V]:
+def _keep_principal(r: HttpRequest, who: Any) -> None:
+    if isinstance(who, IamMachinePrincipal):
+        r.iam_principal = who
+
+
+def _require_role(get: GetGuard, roles: Sequence[str], match: Literal["any", "all"], principal: Principal = "user") -> Callable[[V], V]:
     if not roles:
         raise ValueError("require_role needs at least one role")
-    return _guarded(get, lambda g, r: g.require_role(r, r.headers, roles, match))
+    check_principal(principal)
+    return _guarded(get, lambda g, r: _keep_principal(r, g.require_role(r, r.headers, roles, match, principal)))
 
 
-def _require_permission(get: GetGuard, namespace: str, relation: str, object: ObjectSource, subject: Optional[SubjectSource]) -> Callable[[V], V]:
+def _require_permission(
+    get: GetGuard, namespace: str, relation: str, object: ObjectSource, subject: Optional[SubjectSource], principal: Principal = "user"
+) -> Callable[[V], V]:
     check_subject_source(subject)
-    return _guarded(get, lambda g, r: g.require_permission(r, r.headers, namespace, relation, object, subject))
+    check_principal(principal)
+    return _guarded(get, lambda g, r: _keep_principal(r, g.require_permission(r, r.headers, namespace, relation, object, subject, principal)))
 
 
 def _require_scope(
@@ -208,18 +240,37 @@ def login_required(view: V) -> V:
     return _login_required(guard)(view)
 
 
-def require_role(*roles: str, match: Literal["any", "all"] = "any") -> Callable[[V], V]:
+def require_role(*roles: str, match: Literal["any", "all"] = "any", principal: Principal = "user") -> Callable[[V], V]:
     """The view runs only when the caller holds any (``match="all"``: every) of ``roles``
-    (``settings.ORY_IAM_ROLES``, default :func:`default_roles`); 401 / 403."""
-    return _require_role(guard, roles, match)
+    (``settings.ORY_IAM_ROLES``, default :func:`default_roles`); 401 / 403 (audited
+    ``authz.role.deny``). ``principal="machine"``: the OAuth2 client behind the bearer token,
+    whose scopes are its roles (``request.iam_principal``)."""
+    return _require_role(guard, roles, match, principal)
 
 
-def require_permission(namespace: str, relation: str, *, object: ObjectSource, subject: Optional[SubjectSource] = None) -> Callable[[V], V]:
+def require_permission(
+    namespace: str, relation: str, *, object: ObjectSource, subject: Optional[SubjectSource] = None, principal: Principal = "user"
+) -> Callable[[V], V]:
     """The view runs only when Keto says the caller (or ``subject``: a fixed id or
     :class:`~ory_iam.SubjectSet`, or ``f(session)``; never the request) has ``relation`` on
-    ``namespace:object``; ``object`` is a string or ``f(request)``. 401 / 403 / 503 (Keto down).
-    A ``subject`` callback that wants the request raises ``TypeError`` here."""
-    return _require_permission(guard, namespace, relation, object, subject)
+    ``namespace:object``; ``object`` is a string or ``f(request)``. By default the subject is
+    ``settings.ORY_IAM_SUBJECT`` of the caller's identity id (default: the id). Stacked
+    decorators must all hold. ``principal="machine"``: the OAuth2 client behind the bearer token
+    (subject: ``settings.ORY_IAM_MACHINE_SUBJECT`` of its client id; ``request.iam_principal``).
+    401 / 400 (``object`` resolved to nothing) / 403 / 503 (Keto down). A ``subject`` callback
+    that wants the request raises ``TypeError`` here."""
+    return _require_permission(guard, namespace, relation, object, subject, principal)
+
+
+def health_view(request: HttpRequest) -> HttpResponse:
+    """A view over ``get_iam().health()``: 200 when every Ory server answers ready, else 503;
+    the JSON body names tenants, products and states, never a URL or credential
+    (``path("health", health_view)``). It needs no session: protect it at the network level if
+    it must be."""
+    status, body = guard().health()
+    r = JsonResponse(body, status=status)
+    r["Cache-Control"] = "no-store"
+    return r
 
 
 def require_scope(
@@ -249,9 +300,17 @@ class IamDjango:
         transport: Optional[Transport] = None,
         roles: Optional[RolesOf] = None,
         retry_after: Optional[float] = None,
+        subject: Optional[IdSubject] = None,
+        machine_subject: Optional[IdSubject] = None,
     ) -> None:
         self._iam = iam
-        self._options: dict[str, Any] = {"transport": transport, "roles": roles, "retry_after": retry_after}
+        self._options: dict[str, Any] = {
+            "transport": transport,
+            "roles": roles,
+            "retry_after": retry_after,
+            "subject": subject,
+            "machine_subject": machine_subject,
+        }
         self._tenant = tenant
         self._guard: Optional[Guard] = None
 
@@ -271,11 +330,13 @@ class IamDjango:
     def login_required(self, view: V) -> V:
         return _login_required(self.guard)(view)
 
-    def require_role(self, *roles: str, match: Literal["any", "all"] = "any") -> Callable[[V], V]:
-        return _require_role(self.guard, roles, match)
+    def require_role(self, *roles: str, match: Literal["any", "all"] = "any", principal: Principal = "user") -> Callable[[V], V]:
+        return _require_role(self.guard, roles, match, principal)
 
-    def require_permission(self, namespace: str, relation: str, *, object: ObjectSource, subject: Optional[SubjectSource] = None) -> Callable[[V], V]:
-        return _require_permission(self.guard, namespace, relation, object, subject)
+    def require_permission(
+        self, namespace: str, relation: str, *, object: ObjectSource, subject: Optional[SubjectSource] = None, principal: Principal = "user"
+    ) -> Callable[[V], V]:
+        return _require_permission(self.guard, namespace, relation, object, subject, principal)
 
     def require_scope(
         self, scope: Union[str, Sequence[str]] = (), *, mode: Optional[Literal["auto", "jwt", "introspect"]] = None, audience: Optional[str] = None
@@ -318,19 +379,42 @@ class IamRoleRequiredMixin(_Mixin):
 
 class IamPermissionRequiredMixin(_Mixin):
     """``iam_permission = (namespace, relation)`` on the object :meth:`get_iam_object` names
-    (default: the URL keyword argument ``iam_object_kwarg``, ``"pk"``) for the caller."""
+    (default: the URL keyword argument ``iam_object_kwarg``, ``"pk"``) for the caller. A list of
+    them must all hold; an entry ``(namespace, relation, object)`` names its own object (a str,
+    or ``f(request)``)."""
 
-    iam_permission: tuple[str, str]
+    iam_permission: Union[PermissionSpec, Sequence[PermissionSpec]]
     iam_object_kwarg: str = "pk"
     kwargs: dict[str, Any]
 
-    def get_iam_object(self, request: HttpRequest) -> str:
-        return str(self.kwargs[self.iam_object_kwarg])
+    def get_iam_object(self, request: HttpRequest) -> Optional[str]:
+        v = self.kwargs.get(self.iam_object_kwarg)
+        return None if v is None else str(v)
 
     def _iam_check(self, g: Guard, request: HttpRequest) -> None:
-        namespace, relation = self.iam_permission
-        g.require_permission(request, request.headers, namespace, relation, self.get_iam_object(request))
+        for namespace, relation, obj in permission_specs(self.iam_permission):
+            target: ObjectSource = obj if obj is not None else self.get_iam_object  # type: ignore[assignment]
+            g.require_permission(request, request.headers, namespace, relation, target)
         super()._iam_check(g, request)
+
+
+#: ``iam_permission`` of the mixin and of DRF's :class:`IamPermission`: ``(namespace,
+#: relation)`` on the view's object, or ``(namespace, relation, object)`` with its own object
+#: (a str or ``f(request)``).
+PermissionSpec = Union[tuple[str, str], tuple[str, str, ObjectSource]]
+
+
+def permission_specs(v: Any) -> list[tuple[str, str, Optional[ObjectSource]]]:
+    """``iam_permission`` as a list of ``(namespace, relation, object or None)``: one spec or a
+    list of them (all must hold)."""
+    if isinstance(v, tuple) and v and isinstance(v[0], str):
+        v = [v]
+    out: list[tuple[str, str, Optional[ObjectSource]]] = []
+    for spec in v:
+        if not isinstance(spec, tuple) or len(spec) not in (2, 3):
+            raise TypeError("iam_permission: (namespace, relation) or (namespace, relation, object), or a list of them")
+        out.append((spec[0], spec[1], spec[2] if len(spec) == 3 else None))
+    return out
 
 
 _DRF = {"IamSessionAuthentication", "IamTokenAuthentication", "IamPermission", "IamUser", "IamMachineUser"}

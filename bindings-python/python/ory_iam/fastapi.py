@@ -33,22 +33,25 @@ answer too: ``{"statusCode", "error", "requestId"?, "fields"?}`` (see :func:`ory
 import contextlib
 import inspect
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Iterator, Literal, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Iterator, Literal, Mapping, Optional, Sequence, Union, cast, overload
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 
 from . import Iam, IamMachinePrincipal, Identity, Secret, Session, SubjectSet, Transport
 from .errors import IamError, IamForbiddenError
+from ._rules import IdSubject, Principal, audit_role_denied, check_id_subject, check_principal, checked_object, holds, machine_id, mapped_subject
 from ._rules import check_subject_source as _check_subject_source
 from ._rules import default_roles
 from ._rules import subject_set as _subject_set
-from .starlette import IamHTTPException, _check_transport, _install, _transport_from, http_exception
+from .starlette import IamHTTPException, RequestIdMiddleware, _check_transport, _install, _transport_from, health_endpoint, http_exception
 
 if TYPE_CHECKING:
+    from fastapi import APIRouter
+
     from .testing import FakeOry
 
-__all__ = ["IamAuth", "IamHTTPException", "Transport", "default_roles", "FakeUser", "FakeUsers"]
+__all__ = ["IamAuth", "IamHTTPException", "RequestIdMiddleware", "Transport", "default_roles", "health_endpoint", "health_router", "FakeUser", "FakeUsers"]
 
 #: ``object=`` of :meth:`IamAuth.require_permission`: a fixed object or one taken from the request.
 ObjectSource = Union[str, Callable[[Request], Union[str, Awaitable[str]]]]
@@ -57,27 +60,25 @@ ObjectSource = Union[str, Callable[[Request], Union[str, Awaitable[str]]]]
 #: request (whoever could name the subject in a URL, header or body would pick whose permission
 #: is checked).
 SubjectValue = Union[str, SubjectSet, Mapping[str, str]]
-SubjectSource = Union[SubjectValue, Callable[[Session], Union[SubjectValue, Awaitable[SubjectValue]]]]
+SubjectSource = Union[SubjectValue, Callable[[Any], Union[SubjectValue, Awaitable[SubjectValue]]]]
 RolesOf = Callable[[Session], Iterable[str]]
 
 
-async def _resolve(v: Any, *args: Any) -> str:
-    out = v(*args) if callable(v) else v
+async def _resolve(v: Any, request: Request, tenant: str) -> str:
+    out = v(request) if callable(v) else v
     if inspect.isawaitable(out):
         out = await out
-    if not isinstance(out, str) or not out:
-        raise TypeError("require_permission: object must be (or resolve to) a non-empty str")
-    return out
+    return checked_object(out, tenant)
 
 
-async def _resolve_subject(subject: Any, session: Session) -> Union[str, dict[str, str]]:
-    out = subject(session) if callable(subject) else subject
+async def _resolve_subject(subject: Any, who: Any) -> Union[str, dict[str, str]]:
+    out = subject(who) if callable(subject) else subject
     if inspect.isawaitable(out):
         out = await out
     return _subject_set(out)
 
 
-class _SessionMemo(dict[str, Union["Session", "IamError"]]):
+class _SessionMemo(dict[str, Union["Session", "IamError", "IamMachinePrincipal"]]):
     """What ``_whoami`` resolved for one request, per tenant. Held in the ASGI scope under a key
     only this module has (an object, like a JS ``Symbol``), and accepted only as an instance of
     this private class: nothing the app or another middleware writes (``request.state``, a scope
@@ -85,6 +86,14 @@ class _SessionMemo(dict[str, Union["Session", "IamError"]]):
 
 
 _MEMO_KEY = object()
+
+
+def _memo(request: Request) -> _SessionMemo:
+    memo = request.scope.get(_MEMO_KEY)  # type: ignore[call-overload]
+    if not isinstance(memo, _SessionMemo):
+        memo = _SessionMemo()
+        request.scope[_MEMO_KEY] = memo  # type: ignore[index]
+    return memo
 
 
 class IamAuth:
@@ -99,6 +108,11 @@ class IamAuth:
     with a 503 whose outage length the library does not know. An unknown tenant raises
     ``IamConfigurationError`` here, at start-up, not on the first request; an unknown
     ``transport`` raises ``IamValidationError``.
+
+    ``subject`` maps a user's identity id to its Keto subject in :meth:`require_permission`
+    (default: the bare id). ory-nestjs sends ``user:<id>``; to keep Keto data written for it:
+    ``IamAuth(iam, subject=lambda identity_id: f"user:{identity_id}")``. ``machine_subject``
+    does the same for an OAuth2 client's id (``principal="machine"``; default: the bare id).
     """
 
     def __init__(
@@ -109,11 +123,15 @@ class IamAuth:
         transport: Optional[Transport] = None,
         roles: Optional[RolesOf] = None,
         retry_after: Optional[float] = None,
+        subject: Optional[IdSubject] = None,
+        machine_subject: Optional[IdSubject] = None,
     ) -> None:
         self.tenant: str = tenant or iam.default_tenant
         self._transport: Optional[Transport] = _check_transport(transport)
         self._roles_of: RolesOf = roles or default_roles
         self.retry_after = retry_after
+        self._subject = check_id_subject(subject)
+        self._machine_subject = check_id_subject(machine_subject, "machine_subject")
         self._bind(iam)
 
     def __repr__(self) -> str:
@@ -152,16 +170,22 @@ class IamAuth:
             error, transport=self.transport, realm=self.tenant, token_presented=presented, retry_after=self.retry_after
         )
 
-    def install(self, app: Starlette) -> None:
+    def install(self, app: Starlette, *, request_id: bool = True) -> None:
         """Map every :class:`~ory_iam.IamError` a route lets escape (e.g. from a direct
         ``await iam.permission.check(...)``) to its status, headers and body. With several
         ``IamAuth`` in one app, install one: the realm and the challenge come from each error's
-        tenant (this ``IamAuth``'s ``transport=``, when given, for every error)."""
+        tenant (this ``IamAuth``'s ``transport=``, when given, for every error).
+
+        ``request_id`` (default): also add :class:`~ory_iam.starlette.RequestIdMiddleware`, so
+        every Ory call made while serving a request carries its ``X-Request-Id`` (or a new
+        UUID), echoed on the response. Call ``install`` before the app starts."""
 
         def transport_of(error: IamError) -> Optional[Transport]:
             return self._transport or _transport_from(self.iam)(error)
 
         _install(app, transport_of, self.retry_after)
+        if request_id:
+            app.add_middleware(RequestIdMiddleware)
 
     # --- sessions
 
@@ -169,13 +193,10 @@ class IamAuth:
         """The session, or the refusal (unauthorized/forbidden) as a value; outages raise 503.
         Memoized on the request: current_user, require_role and require_permission on one
         route ask Kratos once (and audit once)."""
-        memo = request.scope.get(_MEMO_KEY)  # type: ignore[call-overload]
-        if not isinstance(memo, _SessionMemo):
-            memo = _SessionMemo()
-            request.scope[_MEMO_KEY] = memo  # type: ignore[index]
+        memo = _memo(request)
         hit = memo.get(self.tenant)
         if hit is not None:
-            return hit
+            return cast(Union[Session, IamError], hit)
         out: Union[Session, IamError]
         try:
             out = await self._sessions.whoami(request)
@@ -203,23 +224,58 @@ class IamAuth:
     def roles_of(self, session: Session) -> list[str]:
         return list(self._roles_of(session))
 
-    def require_role(self, *roles: str, match: Literal["any", "all"] = "any") -> Callable[[Request], Awaitable[Session]]:
+    async def principal(self, request: Request) -> IamMachinePrincipal:
+        """Dependency: the OAuth2 client behind ``Authorization: Bearer`` (any valid access
+        token; see :meth:`require_token` for scopes), asked once per request."""
+        memo = _memo(request)
+        key = "\0machine\0" + self.tenant
+        hit = memo.get(key)
+        if isinstance(hit, IamMachinePrincipal):
+            return hit
+        p = await self.require_token()(request)
+        memo[key] = p
+        return p
+
+    @overload
+    def require_role(self, *roles: str, match: Literal["any", "all"] = ..., principal: Literal["user"] = ...) -> Callable[[Request], Awaitable[Session]]: ...
+    @overload
+    def require_role(self, *roles: str, match: Literal["any", "all"] = ..., principal: Literal["machine"]) -> Callable[[Request], Awaitable[IamMachinePrincipal]]: ...
+
+    def require_role(self, *roles: str, match: Literal["any", "all"] = "any", principal: Principal = "user") -> Callable[[Request], Awaitable[Any]]:
         """Dependency factory: the session when it holds any (``match="all"``: every) of
-        ``roles``; 401 without a session, 403 without the role."""
+        ``roles``; 401 without a session, 403 without the role (audited ``authz.role.deny``).
+        ``principal="machine"``: the OAuth2 client behind ``Authorization: Bearer`` instead,
+        whose token's scopes are its roles (the dependency yields its
+        :class:`~ory_iam.IamMachinePrincipal`; 401 ``invalid_token`` without a valid token)."""
         if not roles:
             raise ValueError("require_role needs at least one role")
+        machine = check_principal(principal) == "machine"
         wanted = set(roles)
 
-        async def dependency(request: Request) -> Session:
-            session = await self.current_user(request)
-            held = set(self.roles_of(session))
-            ok = wanted <= held if match == "all" else bool(wanted & held)
-            if not ok:
+        async def dependency(request: Request) -> Any:
+            who: Union[Session, IamMachinePrincipal]
+            if machine:
+                who = await self.principal(request)
+                held, actor = list(who.scope), machine_id(who)
+            else:
+                who = await self.current_user(request)
+                held, actor = self.roles_of(who), who.identity.id
+            if not holds(held, wanted, match):
+                audit_role_denied(self.iam, self.tenant, actor, sorted(wanted))
                 raise self.http_error(IamForbiddenError("missing role", tenant=self.tenant), request)
-            return session
+            return who
 
         dependency.__name__ = f"require_role_{'_'.join(sorted(wanted))}"
         return dependency
+
+    @overload
+    def require_permission(
+        self, namespace: str, relation: str, *, object: ObjectSource, subject: Optional[SubjectSource] = ..., principal: Literal["user"] = ...
+    ) -> Callable[[Request], Awaitable[Session]]: ...
+    @overload
+    def require_permission(
+        self, namespace: str, relation: str, *, object: ObjectSource, subject: Optional[SubjectSource] = ..., principal: Literal["machine"]
+    ) -> Callable[[Request], Awaitable[IamMachinePrincipal]]: ...
 
     def require_permission(
         self,
@@ -228,20 +284,40 @@ class IamAuth:
         *,
         object: ObjectSource,
         subject: Optional[SubjectSource] = None,
-    ) -> Callable[[Request], Awaitable[Session]]:
+        principal: Principal = "user",
+    ) -> Callable[[Request], Awaitable[Any]]:
         """Dependency factory: the session when Keto says ``subject`` has ``relation`` on
         ``namespace:object``. ``object`` is a string or ``f(request)`` (the request names the
-        object); ``subject`` is by default the caller's identity id, else a fixed id or
-        :class:`~ory_iam.SubjectSet`, or ``f(session)`` computed from the caller's session only
-        (a callback that wants the request raises ``TypeError`` here: whoever names a subject in
-        the request would pick whose permission is checked). Callbacks may be async.
-        401 without a session, 403 when denied, 503 when Keto is unreachable."""
+        object; ``None`` or ``""`` is a 400 with field ``object``, Keto is not asked);
+        ``subject`` is by default the caller's identity id through this ``IamAuth``'s
+        ``subject`` mapper, else a fixed id or :class:`~ory_iam.SubjectSet`, or ``f(session)``
+        computed from the caller's session only (a callback that wants the request raises
+        ``TypeError`` here: whoever names a subject in the request would pick whose permission
+        is checked). Callbacks may be async. Several on one route must all hold (FastAPI runs
+        every dependency). ``principal="machine"``: the caller is the OAuth2 client behind
+        ``Authorization: Bearer`` (default subject: ``machine_subject`` of its client id; a
+        ``subject`` callback gets the :class:`~ory_iam.IamMachinePrincipal`), and the
+        dependency yields that principal. 401 without a session, 403 when denied, 503 when Keto
+        is unreachable."""
         _check_subject_source(subject)
+        machine = check_principal(principal) == "machine"
 
-        async def dependency(request: Request) -> Session:
-            session = await self.current_user(request)
-            obj = await _resolve(object, request)
-            sub = session.identity.id if subject is None else await _resolve_subject(subject, session)
+        async def dependency(request: Request) -> Any:
+            who: Union[Session, IamMachinePrincipal]
+            if machine:
+                who = await self.principal(request)
+                caller = machine_id(who)
+                if caller is None:
+                    raise self.http_error(IamForbiddenError("a token without a client id or subject", tenant=self.tenant), request)
+                mapper = self._machine_subject
+            else:
+                who = await self.current_user(request)
+                caller, mapper = who.identity.id, self._subject
+            try:
+                obj = await _resolve(object, request, self.tenant)
+            except IamError as e:
+                raise self.http_error(e, request) from e
+            sub = mapped_subject(mapper, caller) if subject is None else await _resolve_subject(subject, who)
             try:
                 allowed = await self._permissions.check(
                     {"namespace": namespace, "object": obj, "relation": relation, "subject": sub}
@@ -250,7 +326,7 @@ class IamAuth:
                 raise self.http_error(e, request) from e
             if not allowed:
                 raise self.http_error(IamForbiddenError("permission denied", tenant=self.tenant), request)
-            return session
+            return who
 
         dependency.__name__ = f"require_permission_{namespace}_{relation}"
         return dependency
@@ -292,6 +368,19 @@ class IamAuth:
         return dependency
 
 
+# --- health -----------------------------------------------------------------------------------------
+
+
+def health_router(iam: Iam, path: str = "/health", **router_options: Any) -> "APIRouter":
+    """An ``APIRouter`` serving ``GET <path>`` with :func:`health_endpoint`:
+    ``app.include_router(health_router(iam))``."""
+    from fastapi import APIRouter
+
+    router = APIRouter(**router_options)
+    router.add_api_route(path, health_endpoint(iam), methods=["GET"])
+    return router
+
+
 # --- testing helpers (over ory_iam.testing.FakeOry: no servers) ------------------------------------
 
 
@@ -322,9 +411,10 @@ class FakeUsers:
                 assert (await c.post("/documents/d1/edit", headers=ada.headers)).status_code == 200
     """
 
-    def __init__(self, fake: "FakeOry", tenant: Optional[str] = None) -> None:
+    def __init__(self, fake: "FakeOry", tenant: Optional[str] = None, *, subject: Optional[IdSubject] = None) -> None:
         self.fake = fake
         self.tenant: str = tenant or fake.default_tenant
+        self._subject = check_id_subject(subject)
         self._n = 0
 
     async def login(
@@ -350,15 +440,20 @@ class FakeUsers:
         cred = await self.fake.create_session(ident.id, tenant=self.tenant)
         return FakeUser(ident, cred.session_id, cred.token, self.fake.headers_for(cred, kind))
 
+    def _subject_of(self, who: Union[FakeUser, str]) -> Union[str, dict[str, str]]:
+        return mapped_subject(self._subject, who.identity.id) if isinstance(who, FakeUser) else who
+
     async def grant(self, who: Union[FakeUser, str], namespace: str, relation: str, object: str) -> None:
-        """Let ``who`` (a user or a subject id/set) have ``relation`` on ``namespace:object``."""
-        sub = who.identity.id if isinstance(who, FakeUser) else who
+        """Let ``who`` (a user, whose subject is ``subject(identity_id)`` when ``FakeUsers`` was
+        given the app's ``subject=`` mapper, or a subject id) have ``relation`` on
+        ``namespace:object``."""
+        sub = self._subject_of(who)
         await self.fake.iam.permission.for_tenant(self.tenant).grant(
             {"namespace": namespace, "object": object, "relation": relation, "subject": sub}
         )
 
     async def revoke(self, who: Union[FakeUser, str], namespace: str, relation: str, object: str) -> None:
-        sub = who.identity.id if isinstance(who, FakeUser) else who
+        sub = self._subject_of(who)
         await self.fake.iam.permission.for_tenant(self.tenant).revoke(
             {"namespace": namespace, "object": object, "relation": relation, "subject": sub}
         )

@@ -35,9 +35,9 @@ import functools
 import json
 from typing import Any, Callable, Literal, Optional, Sequence, TypeVar, Union, cast
 
-from flask import Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 
-from . import HttpAnswer, Session, Transport
+from . import HttpAnswer, IamMachinePrincipal, Session, Transport, request_id_scope
 from ._web import (
     Guard,
     IamAnswer,
@@ -48,7 +48,7 @@ from ._web import (
     answer_for,
     scopes_of,
 )
-from ._rules import check_subject_source, default_roles
+from ._rules import IdSubject, Principal, check_principal, check_subject_source, default_roles
 from .errors import IamError
 from .sync import Iam
 
@@ -57,6 +57,7 @@ __all__ = [
     "IamAnswer",
     "RequestIam",
     "default_roles",
+    "health_blueprint",
     "login_required",
     "require_permission",
     "require_role",
@@ -79,11 +80,15 @@ class IamFlask:
     ``iam``: the :class:`~ory_iam.sync.Iam` to use; by default one is built from
     ``app.config["ORY_IAM"]`` (a config dict) when set, else from the environment
     (``ORY_IAM_CONFIG_FILE`` / ``ORY_IAM__*``). ``tenant``, ``transport``, ``roles``,
-    ``retry_after`` as in :class:`ory_iam.fastapi.IamAuth` (an unknown tenant raises
-    ``IamConfigurationError`` in ``init_app``, not on the first request).
+    ``retry_after``, ``subject``, ``machine_subject`` as in :class:`ory_iam.fastapi.IamAuth`
+    (an unknown tenant raises ``IamConfigurationError`` in ``init_app``, not on the first
+    request).
 
     The first ``IamFlask`` of an app is its default: ``g.iam``, the module-level decorators and
-    the error handlers use it. More (another tenant, a bearer-only API) share its ``iam`` unless
+    the error handlers use it. It also serves each request inside
+    :func:`ory_iam.request_id_scope` of its ``X-Request-Id`` (or a new UUID): every Ory call made
+    while serving it carries that id, echoed as the response's ``X-Request-Id``
+    (``request_id=False``: not). More (another tenant, a bearer-only API) share its ``iam`` unless
     given one, and check through their own methods: ``admin.login_required``,
     ``admin.require_role(...)``, ``admin.current_user()``."""
 
@@ -96,9 +101,20 @@ class IamFlask:
         transport: Optional[Transport] = None,
         roles: Optional[RolesOf] = None,
         retry_after: Optional[float] = None,
+        subject: Optional[IdSubject] = None,
+        machine_subject: Optional[IdSubject] = None,
+        request_id: bool = True,
     ) -> None:
         self._iam = iam
-        self._options: dict[str, Any] = {"tenant": tenant, "transport": transport, "roles": roles, "retry_after": retry_after}
+        self._request_id = request_id
+        self._options: dict[str, Any] = {
+            "tenant": tenant,
+            "transport": transport,
+            "roles": roles,
+            "retry_after": retry_after,
+            "subject": subject,
+            "machine_subject": machine_subject,
+        }
         if app is not None:
             self.init_app(app)
 
@@ -113,6 +129,8 @@ class IamFlask:
         if default is not None:
             return
         app.extensions[_EXT] = guard
+        if self._request_id:
+            app.wsgi_app = _RequestIdWsgi(app.wsgi_app)  # type: ignore[method-assign]
 
         @app.before_request
         def attach() -> None:
@@ -153,16 +171,35 @@ class IamFlask:
     def login_required(self, view: F) -> F:
         return _login_required(self._own)(view)
 
-    def require_role(self, *roles: str, match: Literal["any", "all"] = "any") -> Callable[[F], F]:
-        return _require_role(self._own, roles, match)
+    def require_role(self, *roles: str, match: Literal["any", "all"] = "any", principal: Principal = "user") -> Callable[[F], F]:
+        return _require_role(self._own, roles, match, principal)
 
-    def require_permission(self, namespace: str, relation: str, *, object: ObjectSource, subject: Optional[SubjectSource] = None) -> Callable[[F], F]:
-        return _require_permission(self._own, namespace, relation, object, subject)
+    def require_permission(
+        self, namespace: str, relation: str, *, object: ObjectSource, subject: Optional[SubjectSource] = None, principal: Principal = "user"
+    ) -> Callable[[F], F]:
+        return _require_permission(self._own, namespace, relation, object, subject, principal)
 
     def require_scope(
         self, scope: Union[str, Sequence[str]] = (), *, mode: Optional[Literal["auto", "jwt", "introspect"]] = None, audience: Optional[str] = None
     ) -> Callable[[F], F]:
         return _require_scope(self._own, scope, mode, audience)
+
+
+class _RequestIdWsgi:
+    """WSGI wrapper: the request is served inside :func:`ory_iam.request_id_scope` of its
+    ``X-Request-Id``; the response echoes the id."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        with request_id_scope(environ.get("HTTP_X_REQUEST_ID")) as rid:
+
+            def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                headers = [(k, v) for k, v in headers if k.lower() != "x-request-id"] + [("X-Request-Id", rid)]
+                return start_response(status, headers, exc_info) if exc_info is not None else start_response(status, headers)
+
+            return self.app(environ, start)
 
 
 _GUARDS = "ory_iam_guards"
@@ -189,17 +226,26 @@ def _login_required(get: GetGuard) -> Callable[[F], F]:
     return _guarded(get, lambda guard, req, headers: guard.current_user(req, headers))
 
 
-def _require_role(get: GetGuard, roles: Sequence[str], match: Literal["any", "all"]) -> Callable[[F], F]:
+def _keep_principal(who: Any) -> None:
+    if isinstance(who, IamMachinePrincipal):
+        g.iam_principal = who
+
+
+def _require_role(get: GetGuard, roles: Sequence[str], match: Literal["any", "all"], principal: Principal = "user") -> Callable[[F], F]:
     if not roles:
         raise ValueError("require_role needs at least one role")
-    return _guarded(get, lambda guard, req, headers: guard.require_role(req, headers, roles, match))
+    check_principal(principal)
+    return _guarded(get, lambda guard, req, headers: _keep_principal(guard.require_role(req, headers, roles, match, principal)))
 
 
 def _require_permission(
-    get: GetGuard, namespace: str, relation: str, object: ObjectSource, subject: Optional[SubjectSource]
+    get: GetGuard, namespace: str, relation: str, object: ObjectSource, subject: Optional[SubjectSource], principal: Principal = "user"
 ) -> Callable[[F], F]:
     check_subject_source(subject)
-    return _guarded(get, lambda guard, req, headers: guard.require_permission(req, headers, namespace, relation, object, subject))
+    check_principal(principal)
+    return _guarded(
+        get, lambda guard, req, headers: _keep_principal(guard.require_permission(req, headers, namespace, relation, object, subject, principal))
+    )
 
 
 def _require_scope(
@@ -218,22 +264,27 @@ def login_required(view: F) -> F:
     return _login_required(_default)(view)
 
 
-def require_role(*roles: str, match: Literal["any", "all"] = "any") -> Callable[[F], F]:
+def require_role(*roles: str, match: Literal["any", "all"] = "any", principal: Principal = "user") -> Callable[[F], F]:
     """The view runs only when the caller holds any (``match="all"``: every) of ``roles`` (the
     extension's ``roles`` mapping, default :func:`default_roles`); 401 without a session, 403
-    without the role."""
-    return _require_role(_default, roles, match)
+    without the role (audited ``authz.role.deny``). ``principal="machine"``: the caller is the
+    OAuth2 client behind ``Authorization: Bearer`` and its token's scopes are its roles (then
+    ``g.iam_principal``)."""
+    return _require_role(_default, roles, match, principal)
 
 
 def require_permission(
-    namespace: str, relation: str, *, object: ObjectSource, subject: Optional[SubjectSource] = None
+    namespace: str, relation: str, *, object: ObjectSource, subject: Optional[SubjectSource] = None, principal: Principal = "user"
 ) -> Callable[[F], F]:
     """The view runs only when Keto says the caller (or ``subject``: a fixed id or
     :class:`~ory_iam.SubjectSet`, or ``f(session)``; never the request) has ``relation`` on
-    ``namespace:object``; ``object`` is a string or ``f(request)``. 401 without a session, 403
-    when denied, 503 when Keto is unreachable. A ``subject`` callback that wants the request
-    raises ``TypeError`` here."""
-    return _require_permission(_default, namespace, relation, object, subject)
+    ``namespace:object``; ``object`` is a string or ``f(request)``. By default the subject is
+    the extension's ``subject`` mapper of the caller's identity id. Stacked decorators must all
+    hold. ``principal="machine"``: the caller is the OAuth2 client behind the bearer token
+    (subject: ``machine_subject`` of its client id; ``g.iam_principal``). 401 without a session,
+    400 when ``object`` resolves to nothing, 403 when denied, 503 when Keto is unreachable. A
+    ``subject`` callback that wants the request raises ``TypeError`` here."""
+    return _require_permission(_default, namespace, relation, object, subject, principal)
 
 
 def require_scope(
@@ -247,3 +298,21 @@ def require_scope(
     :class:`~ory_iam.IamMachinePrincipal` is ``g.iam_principal``. 401 ``invalid_token``, 403
     ``insufficient_scope``."""
     return _require_scope(_default, scope, mode, audience)
+
+
+def health_blueprint(iam: Optional[Iam] = None, *, url: str = "/health", name: str = "ory_iam_health") -> Blueprint:
+    """A blueprint serving ``GET <url>`` over ``iam.health()`` (default: the app's
+    :class:`IamFlask`'s ``iam``): 200 when every Ory server answers ready, else 503; the body
+    (:func:`ory_iam._rules.health_answer`) names tenants, products and states, never a URL or
+    credential. The route needs no session: protect it at the network level if it must be.
+    ``app.register_blueprint(health_blueprint())``."""
+    from ._rules import health_answer
+
+    bp = Blueprint(name, __name__)
+
+    @bp.get(url)
+    def health() -> Response:
+        status, body = health_answer((iam or IamFlask.guard().iam).health())
+        return Response(json.dumps(body), status=status, mimetype="application/json", headers={"cache-control": "no-store"})
+
+    return bp

@@ -103,7 +103,7 @@ def _wrap(cls: type, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         ) as span:
             carrier: Dict[str, str] = {}
             propagate.inject(carrier)
-            handle = type(self)(self._n._traced(carrier.get("traceparent")))
+            handle = type(self)(self._raw._traced(carrier.get("traceparent")))
             try:
                 return await fn(handle, *args, **kwargs)
             except IamError as e:
@@ -114,7 +114,7 @@ def _wrap(cls: type, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
                 span.set_status(Status(StatusCode.ERROR, type(e).__name__))
                 raise
             finally:
-                report: Optional[Dict[str, Any]] = handle._n._op_report()
+                report: Optional[Dict[str, Any]] = handle._raw._op_report()
                 if report:
                     span.set_attribute("ory_iam.cache_hit", bool(report.get("cache_hit")))
                     span.set_attribute("ory_iam.requests", int(report.get("requests") or 0))

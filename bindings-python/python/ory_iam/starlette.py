@@ -10,21 +10,23 @@ answer alike: ``unauthorized`` → 401 (with ``WWW-Authenticate``), ``forbidden`
 (or a credential) reaches the client.
 """
 
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Awaitable, Callable, Optional, Sequence
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from . import HttpAnswer, Iam, Transport, http_answer
+from . import HttpAnswer, Iam, Transport, http_answer, request_id_scope
 from .errors import IamError
 
 __all__ = [
     "Transport",
     "HttpAnswer",
     "IamHTTPException",
+    "RequestIdMiddleware",
     "http_answer",
+    "health_endpoint",
     "http_exception",
     "install_error_handlers",
 ]
@@ -69,6 +71,38 @@ def http_exception(
         retry_after_fallback=retry_after,
     )
     return IamHTTPException(error, a.status, a.headers or None, a.body)
+
+
+class RequestIdMiddleware:
+    """ASGI middleware: each HTTP request is served inside
+    :func:`ory_iam.request_id_scope` of its ``X-Request-Id`` (kept when it is 1–200 visible ASCII
+    characters, else a new UUID), so every Ory call made while serving it — ``whoami``, a
+    permission check, an admin call in the route — carries that id; the response echoes it as
+    ``X-Request-Id``. :meth:`ory_iam.fastapi.IamAuth.install` adds it; plain Starlette:
+    ``Starlette(middleware=[Middleware(RequestIdMiddleware)])``."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming: Optional[str] = None
+        for k, v in scope.get("headers", ()):
+            if k.lower() == b"x-request-id":
+                incoming = v.decode("latin-1")
+                break
+        with request_id_scope(incoming) as rid:
+
+            async def send_with_id(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"x-request-id"]
+                    headers.append((b"x-request-id", rid.encode("latin-1")))
+                    message = {**message, "headers": headers}
+                await send(message)
+
+            await self.app(scope, receive, send_with_id)
 
 
 def _check_transport(transport: Optional[Transport]) -> Optional[Transport]:
@@ -128,3 +162,19 @@ def install_error_handlers(
     ``cookie-or-bearer``. ``retry_after`` is the fallback for an outage of unknown length."""
     from_iam = _transport_from(iam)
     _install(app, (lambda _e: transport) if _check_transport(transport) is not None else from_iam, retry_after)
+
+
+def health_endpoint(iam: Iam) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint over ``iam.health()`` for Starlette (``Route("/health", health_endpoint(iam))``)
+    and FastAPI (``app.get("/health")(health_endpoint(iam))``, or
+    :func:`ory_iam.fastapi.health_router`): 200 when every Ory server answers ready, else 503;
+    the JSON body names tenants, products and states, never a URL or credential
+    (:func:`ory_iam._rules.health_answer`). It needs no session: protect it at the network level
+    if it must be."""
+    from ._rules import health_answer
+
+    async def health(request: Request) -> Response:
+        status, body = health_answer(await iam.health())
+        return JSONResponse(body, status_code=status, headers={"cache-control": "no-store"})
+
+    return health

@@ -63,7 +63,7 @@ from . import (
     Workspace,
 )
 from .config import IamConfigDict, Transport
-from .inputs import CreateIdentityInput, ListIdentitiesInput
+from .inputs import AcceptConsentInput, AcceptLoginInput, AuthorizationCodeGrantInput, CreateApiKeyInput, CreateIdentityInput, CreateJwkSetInput, CreateProjectInput, EventStreamInput, ExpandQueryInput, InitiateFlowInput, JsonPatchOperation, JsonWebKeyInput, JwtBearerGrantInput, ListCourierMessagesInput, ListIdentitiesInput, ListOAuth2ClientsInput, ListSessionsInput, ListTrustedIssuersInput, ListWorkspacesInput, OAuth2ClientInput, PermissionQueryInput, ProjectInput, RefreshGrantInput, RejectRequestInput, RevokeTokenInput, SubmitFlowInput, TrustIssuerInput, WorkspaceInput
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -171,12 +171,12 @@ class IdentityService(_Service):
         """Replace all traits; metadata and state are kept."""
         return _wait(self._a.update_traits(id, traits))
 
-    def patch(self, id: str, ops: Sequence[Mapping[str, Any]]) -> Identity:
+    def patch(self, id: str, ops: Sequence[Union[JsonPatchOperation, Mapping[str, Any]]]) -> Identity:
         """RFC 6902 JSON Patch limited to ``/traits``, ``/metadata_public``, ``/metadata_admin``
         (and below) and ``/state``; other paths raise ``IamValidationError`` before any request."""
         return _wait(self._a.patch(id, ops))
 
-    def list_sessions(self, id: str, options: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> Page[Session]:
+    def list_sessions(self, id: str, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[ListSessionsInput]) -> Page[Session]:
         """One page of the identity's sessions (``page_size``, ``page_token``, ``active``)."""
         return _wait(self._a.list_sessions(id, options, **kwargs))
 
@@ -248,24 +248,24 @@ class OAuth2ClientService(_Service):
     def for_tenant(self, name: str) -> 'OAuth2ClientService':
         return OAuth2ClientService(self._a.for_tenant(name))
 
-    def create(self, client: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> OAuth2Client:
+    def create(self, client: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[OAuth2ClientInput]) -> OAuth2Client:
         """The returned ``client_secret`` is shown this once."""
         return _wait(self._a.create(client, **kwargs))
 
     def get(self, id: str) -> OAuth2Client:
         return _wait(self._a.get(id))
 
-    def list(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> Page[OAuth2Client]:
+    def list(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[ListOAuth2ClientsInput]) -> Page[OAuth2Client]:
         return _wait(self._a.list(options, **kwargs))
 
-    def list_all(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> Iterator[OAuth2Client]:
+    def list_all(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[ListOAuth2ClientsInput]) -> Iterator[OAuth2Client]:
         return _iterate(self._a.list_all(options, **kwargs))
 
-    def set(self, id: str, client: Mapping[str, Any]) -> OAuth2Client:
+    def set(self, id: str, client: Union[OAuth2ClientInput, Mapping[str, Any]]) -> OAuth2Client:
         """Replace the client (an omitted ``client_secret`` keeps the current one)."""
         return _wait(self._a.set(id, client))
 
-    def patch(self, id: str, ops: Sequence[Mapping[str, Any]]) -> OAuth2Client:
+    def patch(self, id: str, ops: Sequence[Union[JsonPatchOperation, Mapping[str, Any]]]) -> OAuth2Client:
         return _wait(self._a.patch(id, ops))
 
     def delete(self, id: str) -> None:
@@ -288,15 +288,15 @@ class TokenService(_Service):
         ``scope``: space-separated (``"read write"``) or a list (``["read", "write"]``)."""
         return _wait(self._a.client_credentials(scope))
 
-    def authorization_code(self, grant: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> TokenSet:
+    def authorization_code(self, grant: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[AuthorizationCodeGrantInput]) -> TokenSet:
         """``code``, ``redirect_uri``, ``client_id?``, ``client_secret?``, ``code_verifier?``."""
         return _wait(self._a.authorization_code(grant, **kwargs))
 
-    def refresh(self, grant: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> TokenSet:
+    def refresh(self, grant: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[RefreshGrantInput]) -> TokenSet:
         """``refresh_token``, ``client_id?``, ``client_secret?``, ``scope?``."""
         return _wait(self._a.refresh(grant, **kwargs))
 
-    def jwt_bearer(self, grant: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> TokenSet:
+    def jwt_bearer(self, grant: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[JwtBearerGrantInput]) -> TokenSet:
         """``assertion``, ``scope?``, ``client_id?``, ``client_secret?`` (the client must authenticate)."""
         return _wait(self._a.jwt_bearer(grant, **kwargs))
 
@@ -314,7 +314,7 @@ class TokenService(_Service):
         ``IamUpstreamUnavailableError``; never a principal on failure."""
         return _wait(self._a.authenticate(req, mode=mode, required_scope=required_scope, required_audience=required_audience))
 
-    def revoke(self, token: Union[str, Secret], options: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> None:
+    def revoke(self, token: Union[str, Secret], options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[RevokeTokenInput]) -> None:
         """``token_type_hint?``, ``client_id?``, ``client_secret?``."""
         return _wait(self._a.revoke(token, options, **kwargs))
 
@@ -332,21 +332,21 @@ class ConsentService(_Service):
     def get_login_request(self, challenge: str) -> ChallengeRequest:
         return _wait(self._a.get_login_request(challenge))
 
-    def accept_login_request(self, challenge: str, body: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> RedirectTo:
+    def accept_login_request(self, challenge: str, body: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[AcceptLoginInput]) -> RedirectTo:
         """``subject`` (required), ``remember?``, ``remember_for?``, ``acr?``, ``context?``."""
         return _wait(self._a.accept_login_request(challenge, body, **kwargs))
 
-    def reject_login_request(self, challenge: str, body: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> RedirectTo:
+    def reject_login_request(self, challenge: str, body: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[RejectRequestInput]) -> RedirectTo:
         return _wait(self._a.reject_login_request(challenge, body, **kwargs))
 
     def get_consent_request(self, challenge: str) -> ChallengeRequest:
         return _wait(self._a.get_consent_request(challenge))
 
-    def accept_consent_request(self, challenge: str, body: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> RedirectTo:
+    def accept_consent_request(self, challenge: str, body: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[AcceptConsentInput]) -> RedirectTo:
         """``grant_scope``, ``grant_access_token_audience?``, ``remember?``, ``session?``."""
         return _wait(self._a.accept_consent_request(challenge, body, **kwargs))
 
-    def reject_consent_request(self, challenge: str, body: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> RedirectTo:
+    def reject_consent_request(self, challenge: str, body: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[RejectRequestInput]) -> RedirectTo:
         return _wait(self._a.reject_consent_request(challenge, body, **kwargs))
 
     def get_logout_request(self, challenge: str) -> ChallengeRequest:
@@ -370,7 +370,7 @@ class JwkService(_Service):
     def for_tenant(self, name: str) -> 'JwkService':
         return JwkService(self._a.for_tenant(name))
 
-    def create_set(self, set: str, options: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> JsonWebKeySet:
+    def create_set(self, set: str, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[CreateJwkSetInput]) -> JsonWebKeySet:
         """``alg`` (RS256, ES256, …), ``use`` (sig|enc), ``kid?``."""
         return _wait(self._a.create_set(set, options, **kwargs))
 
@@ -386,7 +386,7 @@ class JwkService(_Service):
     def get_key(self, set: str, kid: str) -> JsonWebKeySet:
         return _wait(self._a.get_key(set, kid))
 
-    def update_key(self, set: str, kid: str, key: Mapping[str, Any]) -> dict[str, Any]:
+    def update_key(self, set: str, kid: str, key: Union[JsonWebKeyInput, Mapping[str, Any]]) -> dict[str, Any]:
         return _wait(self._a.update_key(set, kid, key))
 
     def delete_key(self, set: str, kid: str) -> None:
@@ -403,17 +403,17 @@ class TrustedIssuerService(_Service):
     def for_tenant(self, name: str) -> 'TrustedIssuerService':
         return TrustedIssuerService(self._a.for_tenant(name))
 
-    def trust(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> TrustedIssuer:
+    def trust(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[TrustIssuerInput]) -> TrustedIssuer:
         """``issuer``, ``subject`` or ``allow_any_subject``, ``scope``, ``expires_at``, ``public_key``."""
         return _wait(self._a.trust(options, **kwargs))
 
     def get(self, id: str) -> TrustedIssuer:
         return _wait(self._a.get(id))
 
-    def list(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> Page[TrustedIssuer]:
+    def list(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[ListTrustedIssuersInput]) -> Page[TrustedIssuer]:
         return _wait(self._a.list(options, **kwargs))
 
-    def list_all(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> Iterator[TrustedIssuer]:
+    def list_all(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[ListTrustedIssuersInput]) -> Iterator[TrustedIssuer]:
         return _iterate(self._a.list_all(options, **kwargs))
 
     def delete(self, id: str) -> None:
@@ -428,7 +428,7 @@ class _ApiKeys(_Service):
     __slots__ = ()
     _a: _aio._ApiKeys
 
-    def create_api_key(self, id: str, options: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> ApiKey:
+    def create_api_key(self, id: str, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[CreateApiKeyInput]) -> ApiKey:
         """``name``, ``expires_at?``; the key's ``value`` is returned this once."""
         return _wait(self._a.create_api_key(id, options, **kwargs))
 
@@ -450,7 +450,7 @@ class ProjectAdminService(_ApiKeys):
     def for_tenant(self, name: str) -> 'ProjectAdminService':
         return ProjectAdminService(self._a.for_tenant(name))
 
-    def create(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> Project:
+    def create(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[CreateProjectInput]) -> Project:
         """``name``, ``workspace_id?``, ``environment?`` (prod|stage|dev), ``home_region?``."""
         return _wait(self._a.create(options, **kwargs))
 
@@ -460,7 +460,7 @@ class ProjectAdminService(_ApiKeys):
     def get(self, id: str) -> Project:
         return _wait(self._a.get(id))
 
-    def set(self, id: str, project: Mapping[str, Any]) -> Project:
+    def set(self, id: str, project: Union[ProjectInput, Mapping[str, Any]]) -> Project:
         """Replace ``name``, ``services``, ``cors_admin``, ``cors_public``, ``organizations``."""
         return _wait(self._a.set(id, project))
 
@@ -482,11 +482,11 @@ class WorkspaceAdminService(_ApiKeys):
     def for_tenant(self, name: str) -> 'WorkspaceAdminService':
         return WorkspaceAdminService(self._a.for_tenant(name))
 
-    def create(self, name: Union[str, Mapping[str, Any]]) -> Workspace:
+    def create(self, name: Union[str, WorkspaceInput, Mapping[str, Any]]) -> Workspace:
         """``create("Team")`` or ``create({"name": "Team"})``."""
         return _wait(self._a.create(name))
 
-    def list(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> Page[Workspace]:
+    def list(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[ListWorkspacesInput]) -> Page[Workspace]:
         return _wait(self._a.list(options, **kwargs))
 
     def list_all(self, page_size: Optional[int]=None) -> Iterator[Workspace]:
@@ -495,7 +495,7 @@ class WorkspaceAdminService(_ApiKeys):
     def get(self, id: str) -> Workspace:
         return _wait(self._a.get(id))
 
-    def update(self, id: str, name: Union[str, Mapping[str, Any]]) -> Workspace:
+    def update(self, id: str, name: Union[str, WorkspaceInput, Mapping[str, Any]]) -> Workspace:
         """``update(id, "Team")`` or ``update(id, {"name": "Team"})``."""
         return _wait(self._a.update(id, name))
 
@@ -513,14 +513,14 @@ class EventsService(_Service):
     def for_tenant(self, name: str) -> 'EventsService':
         return EventsService(self._a.for_tenant(name))
 
-    def create(self, project_id: str, options: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> EventStream:
+    def create(self, project_id: str, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[EventStreamInput]) -> EventStream:
         """``type`` (sns|https), ``topic_arn``/``role_arn`` or ``https_endpoint``, ``status?``."""
         return _wait(self._a.create(project_id, options, **kwargs))
 
     def list(self, project_id: str) -> List[EventStream]:
         return _wait(self._a.list(project_id))
 
-    def set(self, project_id: str, stream_id: str, options: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> EventStream:
+    def set(self, project_id: str, stream_id: str, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[EventStreamInput]) -> EventStream:
         """Omitted fields keep their value."""
         return _wait(self._a.set(project_id, stream_id, options, **kwargs))
 
@@ -556,14 +556,14 @@ class PermissionService(_Service):
         """Delete exactly this tuple (a missing one is fine). Audited ``authz.permission.revoke``."""
         return _wait(self._a.revoke(tuple))
 
-    def list(self, query: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> Page[IamPermissionTuple]:
+    def list(self, query: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[PermissionQueryInput]) -> Page[IamPermissionTuple]:
         """``namespace`` and any of ``object``, ``relation``, ``subject``; ``page_size``, ``page_token``."""
         return _wait(self._a.list(query, **kwargs))
 
-    def list_all(self, query: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> Iterator[IamPermissionTuple]:
+    def list_all(self, query: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[PermissionQueryInput]) -> Iterator[IamPermissionTuple]:
         return _iterate(self._a.list_all(query, **kwargs))
 
-    def expand(self, query: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> SubjectTree:
+    def expand(self, query: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[ExpandQueryInput]) -> SubjectTree:
         """``namespace``, ``object``, ``relation``, ``max_depth``."""
         return _wait(self._a.expand(query, **kwargs))
 
@@ -595,11 +595,11 @@ class CourierService(_Service):
     def for_tenant(self, name: str) -> 'CourierService':
         return CourierService(self._a.for_tenant(name))
 
-    def list(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> Page[CourierMessage]:
+    def list(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[ListCourierMessagesInput]) -> Page[CourierMessage]:
         """``status``, ``recipient``, ``page_size``, ``page_token``, ``include_body``."""
         return _wait(self._a.list(options, **kwargs))
 
-    def list_all(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> Iterator[CourierMessage]:
+    def list_all(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[ListCourierMessagesInput]) -> Iterator[CourierMessage]:
         return _iterate(self._a.list_all(options, **kwargs))
 
     def get(self, id: str, include_body: bool=False) -> CourierMessage:
@@ -622,44 +622,44 @@ class FlowService(_Service):
     def for_tenant(self, name: str) -> 'FlowService':
         return FlowService(self._a.for_tenant(name))
 
-    def initiate(self, flow_kind: FlowKind, options: Optional[Mapping[str, Any]]=None, /, **kwargs: Any) -> Flow:
+    def initiate(self, flow_kind: FlowKind, options: Optional[Mapping[str, Any]]=None, /, **kwargs: Unpack[InitiateFlowInput]) -> Flow:
         """Start a flow of ``flow_kind``; the option ``kind`` is ``"browser"`` or ``"native"``."""
         return _wait(self._a.initiate(flow_kind, options, **kwargs))
 
-    def initiate_login(self, options: Optional[Mapping[str, Any]]=None, /, **kwargs: Any) -> Flow:
+    def initiate_login(self, options: Optional[Mapping[str, Any]]=None, /, **kwargs: Unpack[InitiateFlowInput]) -> Flow:
         return _wait(self._a.initiate_login(options, **kwargs))
 
-    def initiate_registration(self, options: Optional[Mapping[str, Any]]=None, /, **kwargs: Any) -> Flow:
+    def initiate_registration(self, options: Optional[Mapping[str, Any]]=None, /, **kwargs: Unpack[InitiateFlowInput]) -> Flow:
         return _wait(self._a.initiate_registration(options, **kwargs))
 
-    def initiate_recovery(self, options: Optional[Mapping[str, Any]]=None, /, **kwargs: Any) -> Flow:
+    def initiate_recovery(self, options: Optional[Mapping[str, Any]]=None, /, **kwargs: Unpack[InitiateFlowInput]) -> Flow:
         return _wait(self._a.initiate_recovery(options, **kwargs))
 
-    def initiate_settings(self, options: Optional[Mapping[str, Any]]=None, /, **kwargs: Any) -> Flow:
+    def initiate_settings(self, options: Optional[Mapping[str, Any]]=None, /, **kwargs: Unpack[InitiateFlowInput]) -> Flow:
         return _wait(self._a.initiate_settings(options, **kwargs))
 
-    def initiate_verification(self, options: Optional[Mapping[str, Any]]=None, /, **kwargs: Any) -> Flow:
+    def initiate_verification(self, options: Optional[Mapping[str, Any]]=None, /, **kwargs: Unpack[InitiateFlowInput]) -> Flow:
         return _wait(self._a.initiate_verification(options, **kwargs))
 
-    def submit(self, flow_kind: FlowKind, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]]=None, /, **kwargs: Any) -> FlowResult:
+    def submit(self, flow_kind: FlowKind, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]]=None, /, **kwargs: Unpack[SubmitFlowInput]) -> FlowResult:
         return _wait(self._a.submit(flow_kind, flow_id, body, options, **kwargs))
 
-    def submit_login(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]]=None, /, **kwargs: Any) -> FlowResult:
+    def submit_login(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]]=None, /, **kwargs: Unpack[SubmitFlowInput]) -> FlowResult:
         return _wait(self._a.submit_login(flow_id, body, options, **kwargs))
 
-    def submit_registration(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]]=None, /, **kwargs: Any) -> FlowResult:
+    def submit_registration(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]]=None, /, **kwargs: Unpack[SubmitFlowInput]) -> FlowResult:
         return _wait(self._a.submit_registration(flow_id, body, options, **kwargs))
 
-    def submit_recovery(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]]=None, /, **kwargs: Any) -> FlowResult:
+    def submit_recovery(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]]=None, /, **kwargs: Unpack[SubmitFlowInput]) -> FlowResult:
         return _wait(self._a.submit_recovery(flow_id, body, options, **kwargs))
 
-    def submit_settings(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]]=None, /, **kwargs: Any) -> FlowResult:
+    def submit_settings(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]]=None, /, **kwargs: Unpack[SubmitFlowInput]) -> FlowResult:
         return _wait(self._a.submit_settings(flow_id, body, options, **kwargs))
 
-    def submit_verification(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]]=None, /, **kwargs: Any) -> FlowResult:
+    def submit_verification(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]]=None, /, **kwargs: Unpack[SubmitFlowInput]) -> FlowResult:
         return _wait(self._a.submit_verification(flow_id, body, options, **kwargs))
 
-    def fetch_flow(self, kind: FlowKind, flow_id: str, options: Optional[Mapping[str, Any]]=None, **kwargs: Any) -> Flow:
+    def fetch_flow(self, kind: FlowKind, flow_id: str, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[SubmitFlowInput]) -> Flow:
         return _wait(self._a.fetch_flow(kind, flow_id, options, **kwargs))
 
     def initiate_browser_logout(self, cookie: Union[str, Secret], return_to: Optional[str]=None) -> LogoutFlow:
@@ -788,6 +788,13 @@ class Iam(_Facade):
         """The ``transport`` ``tenant`` is configured with (default: the default tenant's).
         Unknown tenants raise :class:`IamConfigurationError`."""
         return self._a.transport_of(tenant)
+
+    def audit_role_denial(self, tenant: Optional[str]=None, *, required_roles: List[str], actor: Optional[str]=None, route: Optional[str]=None, request_id: Optional[str]=None) -> None:
+        """Audit a framework adapter's role refusal: ``authz.role.deny`` (``denied``) through the
+        tenant's sink (default: the default tenant), redacted like every event. ``actor`` is the
+        caller (identity id or OAuth2 client id), ``route`` the handler. Unknown tenants raise
+        :class:`IamConfigurationError`."""
+        return self._a.audit_role_denial(tenant, required_roles=required_roles, actor=actor, route=route, request_id=request_id)
 
     def health(self) -> Health:
         """Probe every tenant × product readiness endpoint (names only, no URLs)."""

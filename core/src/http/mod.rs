@@ -345,6 +345,7 @@ impl OryClient {
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
+            .or_else(|| self.op.as_ref().and_then(|o| o.request_id.clone()))
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         if !self.inner.pool.is_open() {
             return Err(closed_error(&self.inner.tenant));

@@ -333,15 +333,18 @@ impl SessionService {
         revoke_session(&self.t, session_id).await
     }
 
+    /// The request id of a whoami: the request's own `X-Request-Id` behind a trusted proxy, else
+    /// the one this handle is [correlated](Self::correlated) with.
     fn incoming_request_id(&self, headers: &HeaderMap) -> Option<String> {
-        if !self.t.config.trust_proxy {
-            return None;
-        }
-        headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty() && v.len() <= 200 && v.bytes().all(|b| b.is_ascii_graphic()))
-            .map(str::to_owned)
+        let incoming = || {
+            headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| crate::telemetry::valid_request_id(v))
+                .map(str::to_owned)
+        };
+        let own = if self.t.config.trust_proxy { incoming() } else { None };
+        own.or_else(|| self.t.op.as_ref().and_then(|o| o.request_id.clone()))
     }
 }
 
