@@ -104,6 +104,8 @@ export interface IamExpress {
   requirePermission(namespace: string, relation: string, options: RequirePermissionOptions): RequestHandler
   /** An OAuth2 bearer token from Hydra; sets `req.iam.principal`. */
   requireToken(options?: RequireTokenOptions): RequestHandler
+  /** The correlation scope alone (see `iamRequestId`); every other middleware opens it too. */
+  requestId(): RequestHandler
   /** A readiness route over `iam.health()` (see `iamHealth`). */
   health(): RequestHandler
   /** Answers IamErrors: 401 + WWW-Authenticate, 403, 400, 404, 409, 503 + Retry-After; passes others on. */
@@ -128,6 +130,12 @@ export interface HttpErrorOptions {
 }
 
 export declare function iamExpress(iam: Iam, options?: IamExpressOptions): IamExpress
+/**
+ * The rest of the request runs inside its correlation scope: every Ory call carries its
+ * `X-Request-Id` (when valid, else a new UUID), echoed on the response. `app.use(iamRequestId())`
+ * before the routes covers routes without ory-iam middleware; the middleware above does it anyway.
+ */
+export declare function iamRequestId(): RequestHandler
 /** A readiness route over `iam.health()`: 200 `{ status: 'up', tenants }`, else 503 with `status: 'down'`. */
 export declare function iamHealth(iam: Iam): RequestHandler
 export declare function iamErrorHandler(options?: Omit<HttpErrorOptions, 'req'>): ErrorRequestHandler

@@ -16,19 +16,32 @@ const { IamForbiddenError } = require('./ory-iam.js')
 const fw = require('./framework.js')
 const { checkSubject, subjectOf, requestState, httpErrorOf, withChallenge, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, loginAs, bearerFor, roleSpec, rolesSatisfied, checkTransport } = require('./framework.js')
 
-// Express 4 does not await middleware: settle the promise into next().
+// Express 4 does not await middleware: settle the promise into next(). The work and everything
+// after it (the next middleware, the handler) run inside the request's correlation scope: every
+// Ory call made while serving the request carries its X-Request-Id, echoed on the response.
 const middleware = (fn) => (req, res, next) => {
-  let p
-  try {
-    p = Promise.resolve(fn(req, res))
-  } catch (e) {
-    return next(e)
-  }
-  p.then(
-    () => next(),
-    (e) => next(e),
-  )
+  const id = fw.requestIdOf(req)
+  fw.echoRequestId(res, id)
+  fw.withRequestId(req, () => {
+    let p
+    try {
+      p = Promise.resolve(fn(req, res))
+    } catch (e) {
+      return next(e)
+    }
+    p.then(
+      () => fw.withRequestId(req, () => next()),
+      (e) => fw.withRequestId(req, () => next(e)),
+    )
+  })
 }
+
+/**
+ * Serves the rest of the request inside its correlation scope without authenticating anything:
+ * `app.use(iamRequestId())` first, and every Ory call a route makes — guarded or not — carries
+ * the incoming `X-Request-Id` (when valid; else a new UUID), which the response echoes.
+ */
+const iamRequestId = () => middleware(() => undefined)
 
 // Per-request state lives in framework.js's private store, never read back from `req.iam`.
 const slot = (req) => requestState(req)
@@ -157,6 +170,9 @@ function iamExpress(iam, options = {}) {
       })
     },
 
+    /** The correlation scope alone (see `iamRequestId`); the other middleware open it too. */
+    requestId: () => iamRequestId(),
+
     /** A readiness route over `iam.health()`: see `iamHealth`. */
     health: () => iamHealth(iam),
 
@@ -223,4 +239,4 @@ function iamExpressTesting(fake, options = {}) {
   }
 }
 
-module.exports = { iamExpress, iamErrorHandler, iamHealth, httpErrorOf, iamExpressTesting, loginAs, bearerFor }
+module.exports = { iamExpress, iamErrorHandler, iamHealth, iamRequestId, httpErrorOf, iamExpressTesting, loginAs, bearerFor }

@@ -7,6 +7,7 @@ export const {
   iamExpress,
   iamErrorHandler,
   iamHealth,
+  iamRequestId,
   httpErrorOf,
   iamExpressTesting,
   loginAs,

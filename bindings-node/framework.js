@@ -5,7 +5,7 @@
 // Not a public entry point (package.json `exports` does not map it).
 
 const lib = require('./ory-iam.js')
-const { IamError, IamValidationError, httpAnswer, rolesOf } = lib
+const { IamError, IamValidationError, httpAnswer, rolesOf, requestIdFor, runWithRequestId, currentRequestId } = lib
 
 // The taxonomy's codes, from the error classes.
 const CODES = new Set(Object.values(lib).filter((c) => typeof c === 'function' && c.prototype instanceof Error && typeof c.code === 'string').map((c) => c.code))
@@ -115,7 +115,7 @@ const rolesSatisfied = (spec, have) => Array.isArray(have) && (spec.match === 'a
 function auditRoleDenial(iam, tenant, { actor, specs, route, requestId }) {
   if (!iam || typeof iam.auditRoleDenial !== 'function') return
   try {
-    iam.auditRoleDenial(tenant, { actor: actor || undefined, requiredRoles: [...new Set(specs.flatMap((s) => s.roles))], route: route || undefined, requestId: requestId || undefined })
+    iam.auditRoleDenial(tenant, { actor: actor || undefined, requiredRoles: [...new Set(specs.flatMap((s) => s.roles))], route: route || undefined, requestId: requestId || currentRequestId() || undefined })
   } catch {
     // Auditing is best effort here; the answer is a 403 either way.
   }
@@ -318,7 +318,32 @@ function healthReport(health) {
   return { status: health.healthy ? 'up' : 'down', tenants: JSON.parse(JSON.stringify(tenants)) }
 }
 
+// The request id of each application request (issue 23, correlation): its `X-Request-Id` when
+// valid (1–200 visible ASCII characters: `requestIdFor`), else a new UUID — fixed once per
+// request, so every middleware and guard of the request uses the same one.
+const REQUEST_IDS = new WeakMap()
+function requestIdOf(req) {
+  if (req === null || typeof req !== 'object') return requestIdFor(undefined)
+  let id = REQUEST_IDS.get(req)
+  if (id === undefined) {
+    const h = req.headers && typeof req.headers === 'object' ? req.headers['x-request-id'] : undefined
+    id = requestIdFor(typeof h === 'string' || Array.isArray(h) ? h : undefined)
+    REQUEST_IDS.set(req, id)
+  }
+  return id
+}
+
+/** Echo the request id on the response (Express/Node `setHeader`, Fastify `header`), once. */
+function echoRequestId(res, id) {
+  if (!res || res.headersSent) return
+  if (typeof res.setHeader === 'function') res.setHeader('x-request-id', id)
+  else if (typeof res.header === 'function') res.header('x-request-id', id)
+}
+
+/** Run `fn` inside the request's correlation scope: every Ory call it makes carries the id. */
+const withRequestId = (req, fn) => runWithRequestId(requestIdOf(req), fn)
+
 /** This request's state when a guard resolved something, else undefined (never `req.iam`). */
 const peekState = (req) => (req !== null && typeof req === 'object' ? STATE.get(req) : undefined)
 
-module.exports = { checkSubject, checkSubjectRule, callerOf, objectOf, principalRoles, auditRoleDenial, exposeSession, exposePrincipal, exposeNone, healthReport, userOf, subjectOf, requestState, peekState, roleSpec, rolesSatisfied, loginAs, bearerFor, httpErrorOf, withChallenge, isIamError, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, checkTransport }
+module.exports = { requestIdOf, echoRequestId, withRequestId, currentRequestId, checkSubject, checkSubjectRule, callerOf, objectOf, principalRoles, auditRoleDenial, exposeSession, exposePrincipal, exposeNone, healthReport, userOf, subjectOf, requestState, peekState, roleSpec, rolesSatisfied, loginAs, bearerFor, httpErrorOf, withChallenge, isIamError, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, checkTransport }

@@ -1,5 +1,6 @@
 // Types of `ory-iam/nestjs` (nestjs.js).
-import type { ArgumentsHost, CanActivate, CustomDecorator, DynamicModule, ExceptionFilter, ExecutionContext, HttpException, InjectionToken, ModuleMetadata, OptionalFactoryDependency, OnModuleDestroy, Type } from '@nestjs/common'
+import type { Observable } from 'rxjs'
+import type { ArgumentsHost, CallHandler, NestInterceptor, CanActivate, CustomDecorator, DynamicModule, ExceptionFilter, ExecutionContext, HttpException, InjectionToken, ModuleMetadata, OptionalFactoryDependency, OnModuleDestroy, Type } from '@nestjs/common'
 import type { Reflector } from '@nestjs/core'
 import type { AuditEvent, Iam, IamConfig, IamError, IamMachinePrincipal, Identity, Session, SnakeOrCamel, SubjectSet } from './ory-iam'
 import type { IamHealthReport, IamUser, SubjectRule } from './express'
@@ -125,6 +126,16 @@ export declare class RoleGuard extends IamGuard {}
 export declare class PermissionGuard extends IamGuard {}
 /** An OAuth2 bearer token from Hydra with the `@RequireScope(...)` scopes (as a global guard: on `@RequireScope` routes only). */
 export declare class OAuth2Guard extends IamGuard {}
+
+/**
+ * Serves the handler inside the request's correlation scope (its `X-Request-Id`, else a new UUID,
+ * echoed on the response): every Ory call it makes carries the id. Registered globally with the
+ * guards; `@UseInterceptors(IamRequestIdInterceptor)` under `global: false`. The guards open the
+ * same scope for their own calls.
+ */
+export declare class IamRequestIdInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown>
+}
 
 /** Terminus's `HealthCheckError` shape (thrown as terminus's own class when @nestjs/terminus is installed). */
 export declare class IamHealthCheckError extends Error {

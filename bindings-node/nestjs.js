@@ -17,7 +17,7 @@
 // error.
 
 const { Injectable, Inject, Optional, Module, SetMetadata, HttpException, Catch, Logger, createParamDecorator } = require('@nestjs/common')
-const { Reflector, APP_GUARD, DiscoveryModule, DiscoveryService, MetadataScanner } = require('@nestjs/core')
+const { Reflector, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule, DiscoveryService, MetadataScanner } = require('@nestjs/core')
 const { Iam, IamError, IamForbiddenError } = require('./ory-iam.js')
 const fw = require('./framework.js')
 const { checkSubject, subjectOf, requestState, peekState, httpErrorOf, withChallenge, isIamError, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, loginAs, bearerFor, roleSpec, rolesSatisfied, checkTransport } = fw
@@ -184,6 +184,15 @@ class BaseGuard {
     this.options = options
     this.reflector = reflector
   }
+  // Every guard works inside the request's correlation scope (its X-Request-Id, else a new
+  // UUID, echoed on the response): its Ory calls carry the id; IamRequestIdInterceptor extends
+  // the scope over the handler.
+  canActivate(ctx) {
+    if (ctx.getType() !== 'http') return this.activate(ctx)
+    const req = requestOf(ctx)
+    fw.echoRequestId(ctx.switchToHttp().getResponse(), fw.requestIdOf(req))
+    return fw.withRequestId(req, () => this.activate(ctx))
+  }
   // A guard the module registered as APP_GUARD: inert under `global: false` (forRootAsync whose
   // factory says so).
   inert() {
@@ -270,7 +279,7 @@ class BaseGuard {
  * already accepted, the token is the credential.
  */
 class SessionGuard extends BaseGuard {
-  async canActivate(ctx) {
+  async activate(ctx) {
     if (this.inert()) return true
     if (this.isPublic(ctx)) {
       fw.exposeNone(requestOf(ctx))
@@ -284,7 +293,7 @@ class SessionGuard extends BaseGuard {
 
 /** Resolves the session when there is one (`@CurrentUser()` is then null or the identity). */
 class OptionalSessionGuard extends BaseGuard {
-  async canActivate(ctx) {
+  async activate(ctx) {
     await this.session(ctx, true)
     return true
   }
@@ -296,7 +305,7 @@ class OptionalSessionGuard extends BaseGuard {
  * machine principal on a token route: its scopes. A refusal is audited (`authz.role.deny`).
  */
 class RoleGuard extends BaseGuard {
-  async canActivate(ctx) {
+  async activate(ctx) {
     if (this.inert() || this.isPublic(ctx)) return true
     const specs = this.requirements(META.roles, ctx)
     if (specs.length === 0) return true
@@ -321,7 +330,7 @@ class RoleGuard extends BaseGuard {
  * An object resolver that yields nothing: 400. A Keto outage: 503.
  */
 class PermissionGuard extends BaseGuard {
-  async canActivate(ctx) {
+  async activate(ctx) {
     if (this.inert() || this.isPublic(ctx)) return true
     const specs = this.requirements(META.permission, ctx)
     if (specs.length === 0) return true
@@ -352,7 +361,7 @@ class PermissionGuard extends BaseGuard {
  * `@UseGuards(OAuth2Guard)` on every route it guards.
  */
 class OAuth2Guard extends BaseGuard {
-  async canActivate(ctx) {
+  async activate(ctx) {
     if (this.inert() || this.isPublic(ctx)) return true
     if (this[GLOBAL] === true && !this.isTokenRoute(ctx)) return true
     const req = requestOf(ctx)
@@ -377,6 +386,23 @@ for (const G of GUARDS) {
   Inject(IAM_MODULE_OPTIONS)(G, undefined, 0)
   Inject(Reflector)(G, undefined, 1)
 }
+
+/**
+ * Serves the handler inside the request's correlation scope: every Ory call it makes carries
+ * the request's `X-Request-Id` (when valid; else a new UUID), echoed on the response. Registered
+ * globally with the guards; `@UseInterceptors(IamRequestIdInterceptor)` under `global: false`.
+ */
+class IamRequestIdInterceptor {
+  intercept(ctx, next) {
+    if (ctx.getType() !== 'http') return next.handle()
+    const req = requestOf(ctx)
+    fw.echoRequestId(ctx.switchToHttp().getResponse(), fw.requestIdOf(req))
+    // Subscribed (and so the handler called) inside the scope, whichever Nest version defers it.
+    const { Observable } = require('rxjs')
+    return new Observable((subscriber) => fw.withRequestId(req, () => next.handle().subscribe(subscriber)))
+  }
+}
+Injectable()(IamRequestIdInterceptor)
 
 // The global set, in order: a token route's token first (so SessionGuard can accept it), then
 // the session, roles, permissions.
@@ -530,14 +556,15 @@ class IamModule {
       IamHealthIndicator,
       IamPublicRoutesWarner,
       ...GUARDS,
-      ...(guards === false ? [] : appGuardProviders()),
+      IamRequestIdInterceptor,
+      ...(guards === false ? [] : [...appGuardProviders(), { provide: APP_INTERCEPTOR, useExisting: IamRequestIdInterceptor }]),
     ]
     return {
       module: IamModule,
       global: visible ?? true,
       imports: [...imports, DiscoveryModule],
       providers,
-      exports: [IAM_MODULE_OPTIONS, IAM, IamService, IamHealthIndicator, ...GUARDS],
+      exports: [IAM_MODULE_OPTIONS, IAM, IamService, IamHealthIndicator, IamRequestIdInterceptor, ...GUARDS],
     }
   }
 }
@@ -590,6 +617,7 @@ module.exports = {
   CurrentPrincipal,
   IamHealthIndicator,
   IamHealthCheckError,
+  IamRequestIdInterceptor,
   IamExceptionFilter,
   toHttpException,
   isIamError,

@@ -24,6 +24,7 @@ export const {
   CurrentPrincipal,
   IamHealthIndicator,
   IamHealthCheckError,
+  IamRequestIdInterceptor,
   IamExceptionFilter,
   toHttpException,
   isIamError,

@@ -295,6 +295,14 @@ class DefaultController {
     return { id }
   }
 
+  // Ory calls of the handler itself (issue 23, correlation): they carry the request's X-Request-Id.
+  @Get('ory-calls')
+  async oryCalls(@CurrentUser() user: Identity) {
+    await this.iam.identity.get(user.id)
+    await this.iam.permission.check({ namespace: 'documents', object: 'correlation', relation: 'edit', subject: user.id })
+    return { ok: true }
+  }
+
   @Public()
   @Get('outage-check/:id')
   @UseFilters(IamExceptionFilter)
