@@ -22,6 +22,7 @@ pub mod names {
     pub const SESSION_CACHE_REJECTED: &str = "session.cache_rejected";
     pub const AUTHZ_PERMISSION_GRANT: &str = "authz.permission.grant";
     pub const AUTHZ_PERMISSION_DENY: &str = "authz.permission.deny";
+    pub const AUTHZ_ROLE_DENY: &str = "authz.role.deny";
     pub const AUTHZ_PERMISSION_REVOKE: &str = "authz.permission.revoke";
     pub const AUTHZ_UPSTREAM_UNAVAILABLE: &str = "authz.upstream_unavailable";
     pub const AUTHZ_SESSION_REVOKE: &str = "authz.session.revoke";
@@ -133,13 +134,18 @@ pub trait AuditSink: Send + Sync + 'static {
     fn emit(&self, event: &AuditEvent);
 }
 
-/// Writes events through `tracing` at INFO on target `ory_iam::audit`.
+/// Writes events through `tracing` on target `ory_iam::audit`: successes at INFO, failures and
+/// denials at WARN (what an operator's default filter should not hide).
 pub struct LogSink;
 
 impl AuditSink for LogSink {
     fn emit(&self, event: &AuditEvent) {
         let json = serde_json::to_string(event).unwrap_or_default();
-        tracing::info!(target: "ory_iam::audit", name = %event.name, tenant = %event.tenant, event = %json);
+        if event.result == "success" {
+            tracing::info!(target: "ory_iam::audit", name = %event.name, tenant = %event.tenant, event = %json);
+        } else {
+            tracing::warn!(target: "ory_iam::audit", name = %event.name, tenant = %event.tenant, event = %json);
+        }
     }
 }
 

@@ -248,6 +248,35 @@ impl Iam {
         &self.reg.default.name
     }
 
+    /// Record that a framework adapter refused a request for want of a role: `authz.role.deny`
+    /// (`denied`) through the tenant's audit sink (`None`: the default tenant), redacted like
+    /// every event. `actor` is the caller (identity id or OAuth2 client id), `required` the roles
+    /// the route asked for, `route` the handler (e.g. `GET /staff`), `request_id` the request's
+    /// correlation id. The adapters call this; the roles decision itself is theirs
+    /// ([`answer::roles_of_identity`]). Unknown tenants are a configuration error.
+    pub fn audit_role_denial(
+        &self,
+        tenant: Option<&str>,
+        actor: Option<&str>,
+        required: &[String],
+        route: Option<&str>,
+        request_id: Option<&str>,
+    ) -> Result<()> {
+        let t = match tenant {
+            Some(name) => self.reg.get(name)?,
+            None => self.reg.default.clone(),
+        };
+        let mut ev = Event::new(audit::names::AUTHZ_ROLE_DENY, &t.name, "denied")
+            .request_id(request_id.filter(|s| !s.is_empty()).map(str::to_owned))
+            .attr("roles", required.to_vec());
+        ev.actor = actor.filter(|s| !s.is_empty()).map(str::to_owned);
+        if let Some(r) = route.filter(|s| !s.is_empty()) {
+            ev = ev.attr("route", r);
+        }
+        t.emit(ev);
+        Ok(())
+    }
+
     /// The `transport` a tenant is configured with (`None`: the default tenant): where its
     /// session credentials are looked for, and so which challenge its 401s carry
     /// ([`answer::http_answer`]). Unknown names are a configuration error.

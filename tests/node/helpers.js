@@ -168,10 +168,11 @@ async function closedPort() {
 }
 
 // A native registration in `tenant` (the session hook logs it in): a real session token.
-async function registerUser(iam, tenant, tag) {
+// `traits`: more traits the user submits (e.g. the `roles` trait the customer schema has).
+async function registerUser(iam, tenant, tag, traits = {}) {
   const flows = iam.flow.forTenant(tenant)
   const flow = await flows.initiateRegistration()
-  const res = await flows.submitRegistration(flow.id, { method: 'password', password: PASSWORD, traits: { email: uniqueEmail(tag) } })
+  const res = await flows.submitRegistration(flow.id, { method: 'password', password: PASSWORD, traits: { email: uniqueEmail(tag), ...traits } })
   if (res.kind !== 'success') throw new Error(`registration did not succeed: ${res.kind}`)
   return { id: res.identity.id, token: res.sessionToken.expose(), tenant }
 }

@@ -288,13 +288,16 @@ async def test_roles_from_public_metadata(server: Server, user: ory_iam.FlowResu
     await server.iam.identity.patch(user.identity.id, [{"op": "add", "path": "/metadata_public/roles/-", "value": "billing"}])
     assert (await server.http.get("/all-roles", headers=h)).status_code == 200
 
-    # Roles in traits are ignored by the default resolver (users can edit their traits)...
+    # Roles in traits count only while metadata_public names none (issue 23: metadata first,
+    # else traits); metadata_public.roles, even empty, beats the self-service traits...
     flow = await server.iam.flow.initiate_registration()
     editor_email = f"py-{uuid.uuid4().hex}@example.test"
     reg = await server.iam.flow.submit_registration(
         flow.id, {"method": "password", "password": PASSWORD, "traits": {"email": editor_email, "roles": ["editor", "admin"]}}
     )
     assert reg.kind == "success" and reg.session_token is not None and reg.identity is not None
+    assert (await server.http.get("/admin-area", headers=bearer(reg.session_token))).status_code == 200
+    await server.iam.identity.patch(reg.identity.id, [{"op": "add", "path": "/metadata_public", "value": {"roles": []}}])
     assert (await server.http.get("/admin-area", headers=bearer(reg.session_token))).status_code == 403
     # ...and used by a custom one.
     assert (await server.http.get("/editors", headers=bearer(reg.session_token))).status_code == 200
