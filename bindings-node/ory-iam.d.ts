@@ -88,6 +88,7 @@ export type {
   MetadataService,
   RecoveryAddress,
   ServerVersions,
+  UnknownVersion,
   Session,
   SessionPage,
   SessionService,
