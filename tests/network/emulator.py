@@ -182,8 +182,6 @@ def make_handler(emu: Emulator) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else b""
             url = urllib.parse.urlsplit(self.path)
             path, query = url.path, url.query
-            if path.startswith("/__emulator/"):
-                return self.control(path)
             route = emu.match(self.command, path)
             entry: dict[str, Any] = {
                 "method": self.command, "path": path,
@@ -240,15 +238,6 @@ def make_handler(emu: Emulator) -> type[BaseHTTPRequestHandler]:
                 return r.status
             finally:
                 conn.close()
-
-        def control(self, path: str) -> None:
-            if path == "/__emulator/requests":
-                try:
-                    lines = emu.record_path.read_text().splitlines()
-                except OSError:
-                    lines = []
-                return self.reply(200, {"requests": [json.loads(line) for line in lines]})
-            self.error(404, "Not Found", "unknown control path")
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = handle_any
 
