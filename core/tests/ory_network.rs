@@ -72,6 +72,7 @@ async fn every_service_of_a_cloud_tenant_through_one_project_host() {
     let cookie = cookie_header(&reg.set_cookie);
     let session_pair = cookie.split("; ").find(|c| c.starts_with(&format!("{}=", net.cookie_name)));
     let session_pair = session_pair.expect("the project's session cookie is set").to_owned();
+    common::leak_capture::register_secret(session_pair.split_once('=').unwrap().1);
     let req = header_map([("cookie", cookie.clone())]);
     let session = iam.session().whoami(&req).await.unwrap();
     assert_eq!(session.identity.traits.as_ref().unwrap()["email"], json!(user));
