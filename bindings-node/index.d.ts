@@ -1339,11 +1339,14 @@ export interface RoleDenial {
  */
 export declare function rolesOf(metadataPublic: unknown, traits?: unknown): Array<string>
 
+/** Versions the tenant's servers report (absent: not configured, or listed in `unknown`). */
 export interface ServerVersions {
   tenant: string
   kratos?: string
   keto?: string
   hydra?: string
+  /** Configured products whose version cannot be known (on Ory Network: Keto and Hydra). */
+  unknown: Array<UnknownVersion>
 }
 
 /** A Kratos session resolved for one tenant; `identity` carries the user's traits. */
@@ -1465,6 +1468,14 @@ export interface UiText {
   text: string
   /** info | error | success */
   type: string
+}
+
+/** A configured product whose version `version()` cannot tell, and why. */
+export interface UnknownVersion {
+  /** `kratos`, `keto` or `hydra`. */
+  product: string
+  /** Stable code: `not_published_by_ory_network` (Ory Network publishes Kratos's version only). */
+  reason: string
 }
 
 export interface VerifiableAddress {

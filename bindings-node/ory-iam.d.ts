@@ -116,6 +116,7 @@ export type {
   MetadataService,
   RecoveryAddress,
   ServerVersions,
+  UnknownVersion,
   Session,
   SessionPage,
   SessionService,

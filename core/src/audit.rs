@@ -336,7 +336,8 @@ pub fn looks_secret(s: &str) -> bool {
     {
         return true;
     }
-    s.contains('=') && s.contains("ory_kratos_session")
+    // Self-hosted Kratos's cookie, and Ory Network's `ory_session_<slug>`.
+    s.contains('=') && (s.contains("ory_kratos_session") || s.contains("ory_session_"))
 }
 
 #[cfg(test)]
@@ -354,6 +355,13 @@ mod tests {
         let s = serde_json::to_string(&e).unwrap();
         assert!(!s.contains("ory_st_abc") && !s.contains("eyJ") && !s.contains("a@b.c"), "{s}");
         assert_eq!(e.attributes["cache_hit"], Value::Bool(true));
+    }
+
+    #[test]
+    fn session_cookie_pairs_look_secret_self_hosted_and_on_ory_network() {
+        assert!(looks_secret("a=1; ory_kratos_session=MTYy"));
+        assert!(looks_secret("ory_session_happycat123=MTYy"));
+        assert!(!looks_secret("ory_session_happycat123"), "a cookie name alone is no secret");
     }
 
     #[test]

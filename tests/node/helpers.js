@@ -28,6 +28,7 @@ const { setLogCallback } = pkg
 const LEAK_PATTERNS = [
   /ory_st_[A-Za-z0-9]{8,}/,
   /ory_kratos_session_\w+=[^;\s"*]+/,
+  /ory_session_[a-z0-9]+=[^;\s"*]+/,
   /ory_lo_[A-Za-z0-9]+/,
   /ory_(?:pat|wak|apikey)_[A-Za-z0-9_]{6,}/,
   /a-Long-and-unique-passphrase-42/,

@@ -82,6 +82,7 @@ from ._dto import (
     RecoveryAddress,
     Secret,
     ServerVersions,
+    UnknownVersion,
     Session,
     Ui,
     UiNode,
@@ -157,6 +158,7 @@ __all__ = [
     "RecoveryAddress",
     "Page",
     "ServerVersions",
+    "UnknownVersion",
     "Health",
     "HealthProbe",
     "Staleness",
@@ -930,7 +932,7 @@ class MetadataService(_Service):
 
     async def version(self) -> ServerVersions:
         """The version each configured server reports."""
-        return ServerVersions(**await self._n.version())
+        return ServerVersions._from(await self._n.version())
 
     async def discover_jwks(self) -> JsonWebKeySet:
         """Hydra's published (public) signing keys."""
