@@ -82,12 +82,14 @@ function httpErrorOf(err, options = {}) {
 }
 
 /**
- * Roles of a session by default: `identity.metadataPublic.roles` when set, else
- * `identity.traits.roles` (strings only; the core's rule, the same in Python).
+ * Roles of a session by default: `identity.metadataPublic.roles` only (strings only; the core's
+ * rule, the same in Python). Traits are never read by default: users write their own. The
+ * ory-nestjs rule (metadata, else traits) is one `roles` option away:
+ * `roles: (s) => rolesOf(s.identity.metadataPublic, s.identity.traits)`.
  */
 const defaultRoles = (session) => {
   const identity = session && session.identity
-  return identity ? rolesOf(identity.metadataPublic, identity.traits) : []
+  return identity ? rolesOf(identity.metadataPublic) : []
 }
 /** The roles of a machine principal: its granted scopes. */
 const principalRoles = (principal) => (principal && Array.isArray(principal.scope) ? principal.scope.filter((s) => typeof s === 'string') : [])

@@ -217,15 +217,14 @@ pub fn wait_from_secs(secs: f64) -> Option<Duration> {
     Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
 }
 
-/// The roles a session holds by default (the rule of every framework adapter, in every language):
-/// `identity.metadata_public.roles` when that key is present, else `identity.traits.roles`; the
-/// strings of the array found (anything else: no roles).
+/// The ory-nestjs roles rule: `identity.metadata_public.roles` when that key is present, else
+/// `identity.traits.roles`; the strings of the array found (anything else: no roles). The
+/// framework adapters' default passes no traits ([`roles_from_metadata`]); apps opt into this
+/// rule with a `roles` callback.
 ///
 /// Public metadata is the admin's channel (only the admin API writes it) and wins outright, even
-/// when it is an empty list: traits are edited by the user through the settings flow, so they
-/// are only read for identities whose metadata names no roles. An identity schema that lets
-/// users edit a `roles` trait therefore needs `metadata_public.roles` (`[]` will do) on every
-/// identity, or a custom roles callback (docs/api/frameworks.md).
+/// when it is an empty list: traits are edited by the user through the settings flow, so an app
+/// that reads them must keep users from writing a `roles` trait (docs/api/frameworks.md).
 pub fn roles_of_identity(metadata_public: Option<&Value>, traits: Option<&Value>) -> Vec<String> {
     let strings = |v: &Value| match v {
         Value::Array(roles) => roles.iter().filter_map(|r| r.as_str().map(str::to_owned)).collect(),
@@ -237,8 +236,8 @@ pub fn roles_of_identity(metadata_public: Option<&Value>, traits: Option<&Value>
     }
 }
 
-/// `identity.metadata_public.roles` alone (the rule before traits were consulted):
-/// [`roles_of_identity`] without traits.
+/// The roles a session holds by default (the rule of every framework adapter, in every
+/// language): `identity.metadata_public.roles` alone, never traits (users write their own).
 pub fn roles_from_metadata(metadata_public: Option<&Value>) -> Vec<String> {
     roles_of_identity(metadata_public, None)
 }

@@ -8,7 +8,7 @@ const { test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const crypto = require('node:crypto')
 const express = require('express')
-const { Iam } = require('../../bindings-node/ory-iam.js')
+const { Iam, rolesOf } = require('../../bindings-node/ory-iam.js')
 const { iamExpress, iamHealth } = require('../../bindings-node/express.js')
 const { iamConfig, closedPort, registerUser } = require('./helpers.js')
 
@@ -158,18 +158,20 @@ test('the subject rule: default the bare id; `(id) => `user:${id}`` for ory-nest
   assert.throws(() => iamExpress(iam, { subject: 'user:' }), TypeError)
 })
 
-test('roles: metadata first (even empty), else traits; a denial is audited as authz.role.deny with the route pattern', async () => {
+test('roles: metadata only by default, the ory-nestjs rule (metadata, else traits) on request; a denial is audited as authz.role.deny with the route pattern', async () => {
   const events = []
   const cfg = iamConfig()
   cfg.audit = { sink: 'callback' }
   const audited = Iam.fromConfig(cfg, (e) => events.push(e))
   const s = await listen(buildApp(audited))
+  const nest = await listen(buildApp(iam, { roles: (x) => rolesOf(x.identity.metadataPublic, x.identity.traits) }))
   const self = await registerUser(iam, 'customer', 'exs-traits', { roles: ['admin'] })
   created.push(self.id)
   try {
-    assert.equal((await s.get('/admin', bearer(self))).status, 200, 'traits.roles when metadata names none')
+    assert.equal((await s.get('/admin', bearer(self))).status, 403, 'self-written traits.roles never count by default')
+    assert.equal((await nest.get('/admin', bearer(self))).status, 200, 'opted in: traits.roles while metadata names none')
     await iam.identity.patch(self.id, [{ op: 'add', path: '/metadata_public', value: { roles: [] } }])
-    assert.equal((await s.get('/admin', bearer(self))).status, 403, 'metadata (even empty) beats traits')
+    assert.equal((await nest.get('/admin', bearer(self))).status, 403, 'metadata (even empty) beats traits')
     const deny = events.filter((e) => e.name === 'authz.role.deny')
     assert.deepEqual(
       deny.map((e) => [e.result, e.tenant, e.actor, e.attributes.route, e.attributes.roles]),
@@ -177,6 +179,7 @@ test('roles: metadata first (even empty), else traits; a denial is audited as au
     )
   } finally {
     await s.close()
+    await nest.close()
     await audited.close()
   }
 })

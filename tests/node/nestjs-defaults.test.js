@@ -3,7 +3,7 @@
 // guards, @Public, @Anonymous, the start-up list of public routes), forRootAsync in its three
 // forms, req.user / req.session and @CurrentUser / @CurrentSession, stacked permissions, the
 // module's Keto subject rule, machine principals, the 400 of an object that resolves to nothing,
-// roles from metadata then traits, `authz.role.deny`, and IamHealthIndicator. Real HTTP
+// roles from metadata (traits on request), `authz.role.deny`, and IamHealthIndicator. Real HTTP
 // (loopback), real stack; the app is nestjs-app.ts, compiled with its type errors.
 const { test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
@@ -11,7 +11,7 @@ const crypto = require('node:crypto')
 const path = require('node:path')
 require('reflect-metadata')
 const { NestFactory } = require('@nestjs/core')
-const { Iam } = require('../../bindings-node/ory-iam.js')
+const { Iam, rolesOf } = require('../../bindings-node/ory-iam.js')
 const nest = require('../../bindings-node/nestjs.js')
 const { compileTs } = require('./nestjs-compile.js')
 const { iamConfig, closedPort, registerUser } = require('./helpers.js')
@@ -232,21 +232,23 @@ test('machine principals: a token route takes the OAuth2 token (req.user = the p
   }
 })
 
-test('roles: metadata_public.roles first, else traits.roles; metadata wins even when empty; a denial is audited as authz.role.deny', async () => {
+test('roles: metadata_public.roles only by default; the ory-nestjs rule (metadata, else traits) on request; a denial is audited as authz.role.deny', async () => {
   const events = []
   const cfg = iamConfig()
   cfg.audit = { sink: 'callback' }
   const s = await serve(appTs.defaultModule({ config: cfg, onAudit: (e) => events.push(e), tenant: 'customer' }))
+  const opted = await serve(appTs.defaultModule({ config: iamConfig(), tenant: 'customer', roles: (x) => rolesOf(x.identity.metadataPublic, x.identity.traits) }))
   const self = await registerUser(iam, 'customer', 'nestd-traits', { roles: ['admin', 'editor'] })
   created.push(self.id)
   try {
-    assert.equal((await s.get('/d/admin', bearer(self))).status, 200, 'traits.roles when metadata names none')
-    assert.equal((await s.get('/d/admin-editor', bearer(self))).status, 200)
+    assert.equal((await s.get('/d/admin', bearer(self))).status, 403, 'self-written traits.roles never count by default')
+    assert.equal((await opted.get('/d/admin', bearer(self))).status, 200, 'opted in: traits.roles while metadata names none')
+    assert.equal((await opted.get('/d/admin-editor', bearer(self))).status, 200)
     await iam.identity.patch(self.id, [{ op: 'add', path: '/metadata_public', value: { roles: [] } }])
-    const denied = await s.get('/d/admin', bearer(self))
-    assert.equal(denied.status, 403, 'metadata_public.roles (even empty) beats self-service traits')
+    assert.equal((await opted.get('/d/admin', bearer(self))).status, 403, 'metadata_public.roles (even empty) beats self-service traits')
     await iam.identity.patch(self.id, [{ op: 'replace', path: '/metadata_public', value: { roles: ['editor'] } }])
-    assert.equal((await s.get('/d/admin-editor', bearer(self))).status, 403, 'traits never add to metadata')
+    assert.equal((await opted.get('/d/admin-editor', bearer(self))).status, 403, 'traits never add to metadata')
+    assert.equal((await s.get('/d/admin-editor', bearer(self))).status, 403)
     const deny = events.filter((e) => e.name === 'authz.role.deny')
     assert.equal(deny.length, 2)
     assert.deepEqual(
@@ -262,6 +264,7 @@ test('roles: metadata_public.roles first, else traits.roles; metadata wins even 
     assert.equal(m.actor, client.clientId)
     assert.ok(!JSON.stringify(events).includes(machineToken))
   } finally {
+    await opted.close()
     await s.close()
   }
 })

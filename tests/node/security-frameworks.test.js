@@ -46,7 +46,7 @@ async function register(iam, user, roles) {
   const reg = await flows.submitRegistration(flow.id, { method: 'password', password: PASSWORD, traits })
   assert.equal(reg.kind, 'success')
   user.id = reg.identity.id
-  // `metadata_roles: false`: the admin never set metadata_public.roles (traits are then read).
+  // `metadata_roles: false`: the admin never set metadata_public.roles (traits still never count).
   if (roles.length || (user.traitsRoles && user.metadataRoles !== false)) await iam.identity.forTenant(user.tenant).patch(user.id, [{ op: 'add', path: '/metadata_public', value: { roles } }])
 }
 

@@ -234,6 +234,6 @@ def test_default_roles_and_http_exception_body() -> None:
 
     assert default_roles(S()) == ["admin"]  # type: ignore[arg-type]
     Ident.metadata_public = {}
-    assert default_roles(S()) == ["owner"]  # type: ignore[arg-type]
+    assert default_roles(S()) == []  # type: ignore[arg-type]  # traits never count by default
     e = IamHTTPException(IamNotFoundError("gone", request_id="r-1"), 404)
     assert e.body == {"statusCode": 404, "error": "not_found", "requestId": "r-1"} and e.detail == "not_found"

@@ -91,7 +91,7 @@ def run(send: Send, stack: Stack) -> None:
         finally:
             stack.iam.permission.revoke(t)
         assert send("GET", f"/documents/{doc}", auth, None)[0] == 403
-        # roles come from public metadata (then traits, which name none here)
+        # roles come from public metadata only
         assert send("GET", "/admin", auth, None)[0] == 403
         stack.iam.identity.patch(ident, [{"op": "add", "path": "/metadata_public", "value": {"roles": ["admin"]}}])
         assert send("GET", "/admin", auth, None)[0] == 200

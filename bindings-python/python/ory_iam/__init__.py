@@ -177,6 +177,7 @@ __all__ = [
     "http_answer",
     "request_id_for",
     "request_id_scope",
+    "roles_of",
     "current_request_id",
 ]
 
@@ -276,6 +277,15 @@ def request_id_scope(request_id: Optional[str] = None) -> Iterator[str]:
         yield rid
     finally:
         _REQUEST_ID.reset(token)
+
+
+def roles_of(metadata_public: Any, traits: Any = None) -> List[str]:
+    """The roles of an identity: the strings of ``metadata_public["roles"]``; with ``traits``,
+    the ory-nestjs rule: ``metadata_public["roles"]`` when that key is set (even to ``[]``), else
+    ``traits["roles"]``. The framework integrations' default reads metadata only (users write
+    their own traits); ``roles=lambda s: roles_of(s.identity.metadata_public, s.identity.traits)``
+    opts into the ory-nestjs rule (docs/api/frameworks.md)."""
+    return list(_native.roles_of(metadata_public, traits))
 
 
 def current_request_id() -> Optional[str]:

@@ -15,13 +15,11 @@ SubjectValue = Union[str, SubjectSet, Mapping[str, str]]
 
 
 def default_roles(session: Session) -> list[str]:
-    """``metadata_public["roles"]`` of the session's identity when that key is set, else
-    ``traits["roles"]`` (their strings); the same rule as Node's adapters (it lives in the core).
-
-    Public metadata is the admin's channel and wins outright, even when empty: users edit their
-    own traits through the settings flow, so traits are read only for identities whose metadata
-    names no roles."""
-    return _ory_iam.roles_of(session.identity.metadata_public, session.identity.traits)
+    """``metadata_public["roles"]`` of the session's identity (its strings); the same rule as
+    Node's adapters (it lives in the core). Traits are never read by default: users write their
+    own (registration, settings flow). The ory-nestjs rule (metadata, else traits) is one
+    ``roles=`` away: ``roles=lambda s: roles_of(s.identity.metadata_public, s.identity.traits)``."""
+    return _ory_iam.roles_of(session.identity.metadata_public)
 
 
 def subject_set(v: Any) -> Union[str, dict[str, str]]:
