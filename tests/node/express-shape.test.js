@@ -10,7 +10,7 @@ const crypto = require('node:crypto')
 const express = require('express')
 const { Iam, rolesOf } = require('../../bindings-node/ory-iam.js')
 const { iamExpress, iamHealth } = require('../../bindings-node/express.js')
-const { iamConfig, closedPort, registerUser } = require('./helpers.js')
+const { iamConfig, closedPort, registerUser, machineClient } = require('./helpers.js')
 
 async function listen(app) {
   const server = await new Promise((resolve) => {
@@ -70,13 +70,7 @@ before(async () => {
   bob = await registerUser(iam, 'customer', 'exs-bob')
   created.push(alice.id, bob.id)
   await iam.identity.patch(alice.id, [{ op: 'add', path: '/metadata_public', value: { roles: ['admin'] } }])
-  client = await iam.oauth2Client.create({ grant_types: ['client_credentials'], scope: 'read write' })
-  const cfg = iamConfig()
-  cfg.tenants.customer.hydra.client_id = client.clientId
-  cfg.tenants.customer.hydra.client_secret = client.clientSecret.expose()
-  const machine = Iam.fromConfig(cfg)
-  machineToken = (await machine.token.clientCredentials('read')).accessToken.expose()
-  await machine.close()
+  ;({ client, token: machineToken } = await machineClient(iam))
 })
 
 after(async () => {

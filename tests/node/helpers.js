@@ -178,7 +178,21 @@ async function registerUser(iam, tenant, tag, traits = {}) {
   return { id: res.identity.id, token: res.sessionToken.expose(), tenant }
 }
 
-module.exports = { stack, iamConfig, uniqueEmail, scenarios, camel, scanRecord, registerSecret, closedPort, registerUser, PASSWORD, ROOT, redisCache }
+/** A client_credentials OAuth2 client of the customer tenant with `scope`, and an access token of it for `tokenScope`. */
+async function machineClient(iam, scope = 'read write', tokenScope = 'read') {
+  const client = await iam.oauth2Client.create({ grant_types: ['client_credentials'], scope })
+  const cfg = iamConfig()
+  cfg.tenants.customer.hydra.client_id = client.clientId
+  cfg.tenants.customer.hydra.client_secret = client.clientSecret.expose()
+  const machine = pkg.Iam.fromConfig(cfg)
+  try {
+    return { client, token: (await machine.token.clientCredentials(tokenScope)).accessToken.expose() }
+  } finally {
+    await machine.close()
+  }
+}
+
+module.exports = { machineClient, stack, iamConfig, uniqueEmail, scenarios, camel, scanRecord, registerSecret, closedPort, registerUser, PASSWORD, ROOT, redisCache }
 
 // One cloud tenant pointed at the stack's spec-checking fake console.
 function cloudConfig() {

@@ -14,7 +14,7 @@ const { NestFactory } = require('@nestjs/core')
 const { Iam, rolesOf } = require('../../bindings-node/ory-iam.js')
 const nest = require('../../bindings-node/nestjs.js')
 const { compileTs } = require('./nestjs-compile.js')
-const { iamConfig, closedPort, registerUser } = require('./helpers.js')
+const { iamConfig, closedPort, registerUser, machineClient } = require('./helpers.js')
 
 const bearer = (u) => ({ authorization: `Bearer ${u.token}` })
 
@@ -36,13 +36,7 @@ before(async () => {
   bob = await registerUser(iam, 'customer', 'nestd-bob')
   created.push(alice.id, bob.id)
   await iam.identity.patch(alice.id, [{ op: 'add', path: '/metadata_public', value: { roles: ['admin'] } }])
-  client = await iam.oauth2Client.create({ grant_types: ['client_credentials'], scope: 'read write' })
-  const cfg = iamConfig()
-  cfg.tenants.customer.hydra.client_id = client.clientId
-  cfg.tenants.customer.hydra.client_secret = client.clientSecret.expose()
-  const machine = Iam.fromConfig(cfg)
-  machineToken = (await machine.token.clientCredentials('read')).accessToken.expose()
-  await machine.close()
+  ;({ client, token: machineToken } = await machineClient(iam))
 })
 
 after(async () => {
