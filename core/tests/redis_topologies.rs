@@ -330,6 +330,28 @@ async fn token_revoke_reaches_other_instances(cache: Value) {
     admin.oauth2_client().delete(&client.client_id).await.unwrap();
 }
 
+/// With Redis unreachable, the shared replay check fails closed: a typed outage, audited, never
+/// an envelope accepted on this process's memory alone (another may have accepted it).
+#[tokio::test]
+async fn the_shared_replay_store_fails_closed() {
+    let key = "closed-signer-key-0123456789";
+    let mut cfg = common::iam_config();
+    cfg["session_cache"] = json!({"redis": {"url": "redis://127.0.0.1:1/0", "keys": [common::redis_key()]}});
+    cfg["tenants"]["customer"]["transport"] = json!("oathkeeper");
+    cfg["tenants"]["customer"]["oathkeeper"] = json!({"signer_keys": [key], "replay_protection": {"enabled": true}});
+    cfg["audit"] = json!({"sink": "callback"});
+    let sink = Arc::new(common::Collect::default());
+    let iam = Iam::builder(ory_iam::IamConfig::from_value(&cfg).unwrap()).audit_sink(sink.clone()).build().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let claims = json!({"sub": "9f425a8d-7efc-4768-8f23-7647a74fdf13", "iat": now, "exp": now + 300,
+                        "jti": format!("closed-{}", uuid::Uuid::new_v4().simple())});
+    let (p, s) = ory_iam::transport::oathkeeper::sign_envelope(&claims, &Secret::new(key));
+    let req = header_map([("x-user", p), ("x-user-signature", s)]);
+    assert_eq!(iam.session().whoami(&req).await.unwrap_err().kind(), ErrorKind::UpstreamUnavailable);
+    let last = sink.0.lock().unwrap().last().map(|e| e.name.clone());
+    assert_eq!(last.as_deref(), Some("auth.failure.upstream"));
+}
+
 /// The same on one Redis node (the stack's).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn single_node_invalidation() {

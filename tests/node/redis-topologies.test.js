@@ -2,7 +2,8 @@
 // The Redis session cache and replay store on a real Redis Cluster and a real Sentinel setup
 // (tests/stack/redis-topology, started here; issue 24 items 1, 4, 5), shared between this process
 // and another Node process: a session cached here is a cache hit there, a revoke made here is
-// refused there, and an Oathkeeper envelope accepted here is a replay there.
+// refused there, an Oathkeeper envelope accepted here is a replay there, and a Keto revoke made
+// here drops the decision the other process had cached (the invalidation channel).
 const { test, after } = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
@@ -17,8 +18,9 @@ const KEY = 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY='
 const SIGNER = 'node-topology-signer-key-0123456789'
 const PASSWORD = 'a-Long-and-unique-passphrase-42'
 
-// Another process: one Iam per config of argv; each stdin line {iam, headers} is answered with
-// one line: the session's identity id and cacheHit, or the error's code.
+// Another process: one Iam per config of argv; each stdin line {iam, headers} (or {iam, check,
+// fresh}) is answered with one line: the session's identity id and cacheHit (or the check's
+// answer), or the error's code.
 const PEER = `
 const readline = require('node:readline')
 const { Iam } = require(${JSON.stringify(path.resolve(__dirname, '..', '..', 'bindings-node', 'ory-iam.js'))})
@@ -30,8 +32,11 @@ rl.on('line', (line) => {
     const req = JSON.parse(line)
     let out
     try {
-      const s = await iams[req.iam].session.whoami(req.headers)
-      out = { identity: s.identity.id, cacheHit: s.cacheHit }
+      if (req.check) out = { allowed: await iams[req.iam].permission.check(req.check, { fresh: !!req.fresh }) }
+      else {
+        const s = await iams[req.iam].session.whoami(req.headers)
+        out = { identity: s.identity.id, cacheHit: s.cacheHit }
+      }
     } catch (e) {
       out = { code: e.code }
     }
@@ -49,6 +54,10 @@ class Peer {
   async whoami(iam, headers) {
     this.proc.stdin.write(JSON.stringify({ iam, headers }) + '\n')
     return JSON.parse((await this.lines.next()).value)
+  }
+  async check(iam, tuple, fresh = false) {
+    this.proc.stdin.write(JSON.stringify({ iam, check: tuple, fresh }) + '\n')
+    return JSON.parse((await this.lines.next()).value).allowed
   }
   close() {
     this.proc.stdin.end()
@@ -99,6 +108,38 @@ for (const kind of ['cluster', 'sentinel']) {
       await peer.close()
     }
     await here.identity.delete(reg.identity.id)
+  })
+
+  test(`${kind}: a Keto revoke here drops the decision another process cached`, async () => {
+    const cfg = iamConfig()
+    cfg.session_cache = sessionCache(topology(kind))
+    cfg.tenants.customer.cache = { permission_ttl_ms: 600000 }
+    const here = Iam.fromConfig(cfg)
+    const outside = Iam.fromConfig(iamConfig()) // shares no Redis: tells nobody
+    const u = crypto.randomUUID()
+    const q = { namespace: 'documents', object: `doc-${u}`, relation: 'view', subject: `bob-${u}` }
+    const peer = new Peer({ b: cfg })
+    try {
+      // The peer caches `allowed` while Keto no longer has the tuple (retried until the peer's
+      // invalidation channel is up: until then it caches nothing).
+      const until = Date.now() + 30000
+      for (;;) {
+        await outside.permission.grant(q)
+        assert.equal(await peer.check('b', q, true), true)
+        await outside.permission.revoke(q)
+        if (await peer.check('b', q)) break
+        assert.ok(Date.now() < until, 'the peer never cached the decision')
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      await here.permission.revoke(q)
+      const deadline = Date.now() + 10000
+      while (await peer.check('b', q)) {
+        assert.ok(Date.now() < deadline, 'the peer still served its cached allow after 10 s')
+        await new Promise((r) => setTimeout(r, 1))
+      }
+    } finally {
+      await peer.close()
+    }
   })
 
   test(`${kind}: an Oathkeeper envelope accepted here is a replay in another process`, async () => {
