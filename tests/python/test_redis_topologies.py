@@ -191,6 +191,25 @@ async def test_a_keto_revoke_here_drops_the_decision_another_process_cached(
         peer.close()
 
 
+async def test_the_shared_replay_store_fails_closed(iam_config: dict[str, Any]) -> None:
+    # Redis unreachable: a typed outage, never an envelope accepted on this process's memory alone.
+    import base64
+    import hashlib
+    import hmac
+
+    key = "py-closed-signer-key-0123456789"
+    cfg = copy.deepcopy(iam_config)
+    cfg["session_cache"] = {"redis": {"url": "redis://127.0.0.1:1/0", "keys": [KEY]}}
+    cfg["tenants"]["customer"]["transport"] = "oathkeeper"
+    cfg["tenants"]["customer"]["oathkeeper"] = {"signer_keys": [key], "replay_protection": {"enabled": True}}
+    now = int(time.time())
+    claims = {"sub": "9f425a8d-7efc-4768-8f23-7647a74fdf13", "iat": now, "exp": now + 300, "jti": f"py-closed-{uuid.uuid4().hex}"}
+    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    sig = base64.urlsafe_b64encode(hmac.new(key.encode(), payload.encode(), hashlib.sha256).digest()).rstrip(b"=").decode()
+    with pytest.raises(ory_iam.IamUpstreamUnavailableError):
+        await ory_iam.Iam.from_config(cfg).session.whoami({"x-user": payload, "x-user-signature": sig})
+
+
 def _kill_master_and_wait(info: dict[str, Any]) -> None:
     master = next(n for n in info["nodes"] if n["role"] == "master")
     os.kill(master["pid"], signal.SIGKILL)

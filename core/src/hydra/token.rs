@@ -53,7 +53,9 @@ impl TokenCaches {
 
 impl TokenService {
     fn caches(&self) -> std::sync::Arc<TokenCaches> {
-        self.t.sessions.subscribe();
+        if self.t.config.cache.introspection_ttl_ms > 0 {
+            self.t.sessions.subscribe();
+        }
         self.t.state_with(|c| TokenCaches::new(&c.cache, self.t.sessions.epochs()))
     }
 

@@ -215,8 +215,11 @@ impl PermissionService {
     }
 
     fn decisions(&self) -> std::sync::Arc<Decisions> {
-        // With Redis, other instances' writes reach this one over the invalidation channel.
-        self.t.sessions.subscribe();
+        // With Redis, other instances' writes reach this one over the invalidation channel
+        // (listened to only when there is a cache to keep coherent).
+        if !self.ttl().is_zero() {
+            self.t.sessions.subscribe();
+        }
         self.t.state_with(|c| Decisions::new(&c.cache, self.t.sessions.epochs()))
     }
 
