@@ -63,8 +63,21 @@ struct Outcomes {
 
 /// Load on `iam` with `valid` and `revoked` sessions while `kill` runs, then until the cache
 /// serves every valid session again.
-async fn master_killed_under_load(t: &Topology, kill: impl FnOnce(&Topology)) {
+///
+/// A session revoked while the master is down: the revoke is an outage (`upstream_unavailable`)
+/// as long as the shared cache cannot drop the entry (which the promoted replica still holds),
+/// and once it succeeds the session is refused. `entry_on_dead_master`: the topology has one
+/// master, so the entry surely was on the one killed.
+async fn master_killed_under_load(
+    t: &Topology,
+    kill: impl FnOnce(&Topology),
+    failed_over: impl FnOnce(&Topology),
+    entry_on_dead_master: bool,
+) {
     let iam = Arc::new(iam(t.session_cache(&prefix())));
+    let (victim_id, victim) = common::native_session(&iam, "customer").await;
+    let victim_session = iam.session().whoami(&bearer(&victim)).await.unwrap();
+    assert!(iam.session().whoami(&bearer(&victim)).await.unwrap().cache_hit);
     let mut valid = Vec::new();
     for _ in 0..6 {
         let (id, token) = common::native_session(&iam, "customer").await;
@@ -105,6 +118,12 @@ async fn master_killed_under_load(t: &Topology, kill: impl FnOnce(&Topology)) {
     let during = outcomes.lock().unwrap().ok;
     assert!(during > 0, "load is running");
     tokio::task::block_in_place(|| kill(t));
+    let during_outage = iam.session().revoke(&victim_session.id).await;
+    match &during_outage {
+        Ok(()) => assert!(!entry_on_dead_master, "a revoke the shared cache could not take reported success"),
+        Err(e) => assert_eq!(e.kind(), ErrorKind::UpstreamUnavailable),
+    }
+    tokio::task::block_in_place(|| failed_over(t));
     // Load goes on across the failover, then a little after it.
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, Ordering::Relaxed);
@@ -130,6 +149,18 @@ async fn master_killed_under_load(t: &Topology, kill: impl FnOnce(&Topology)) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+    // The revoke that was an outage, retried as its error says, takes; then the session is
+    // refused (the promoted replica held its entry).
+    if during_outage.is_err() {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while let Err(e) = iam.session().revoke(&victim_session.id).await {
+            assert_eq!(e.kind(), ErrorKind::UpstreamUnavailable);
+            assert!(std::time::Instant::now() < deadline, "the revoke never took after the failover");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert_eq!(iam.session().whoami(&bearer(&victim)).await.unwrap_err().kind(), ErrorKind::Unauthorized);
+    iam.identity().delete(&victim_id).await.unwrap();
     for (id, token) in &revoked {
         assert_eq!(iam.session().whoami(&bearer(token)).await.unwrap_err().kind(), ErrorKind::Unauthorized);
         iam.identity().delete(id).await.unwrap();
@@ -254,13 +285,14 @@ async fn cluster() {
     token_revoke_reaches_other_instances(t.session_cache(&prefix())).await;
     let ports: Vec<u16> = t.nodes("master").into_iter().chain(t.nodes("replica")).map(|(p, _)| p).collect();
     a_lost_channel_drops_cached_answers(t.session_cache(&prefix()), &ports).await;
-    master_killed_under_load(&t, |t| {
-        let masters = t.nodes("master");
-        let (dead, pid) = masters[0];
-        t.kill(pid);
-        let alive = masters[1].0;
-        Topology::wait_until("cluster failover", || cluster_failed_over(alive, dead));
-    })
+    let masters = t.nodes("master");
+    let ((dead, pid), alive) = (masters[0], masters[1].0);
+    master_killed_under_load(
+        &t,
+        |t| t.kill(pid),
+        |_| Topology::wait_until("cluster failover", || cluster_failed_over(alive, dead)),
+        false,
+    )
     .await;
     // And after the failover, sharing, replay protection and invalidation work as before.
     shared_between_instances(&t).await;
@@ -277,16 +309,20 @@ async fn sentinel() {
     token_revoke_reaches_other_instances(t.session_cache(&prefix())).await;
     let ports: Vec<u16> = t.nodes("master").into_iter().chain(t.nodes("replica")).map(|(p, _)| p).collect();
     a_lost_channel_drops_cached_answers(t.session_cache(&prefix()), &ports).await;
-    master_killed_under_load(&t, |t| {
-        let (dead, pid) = t.nodes("master")[0];
-        let (replica, _) = t.nodes("replica")[0];
-        let (sentinel, _) = t.nodes("sentinel")[0];
-        t.kill(pid);
-        Topology::wait_until("sentinel failover", || {
-            let addr = Topology::cli(sentinel, &["sentinel", "get-master-addr-by-name", "main"]);
-            !addr.contains(&dead.to_string()) && Topology::cli(replica, &["role"]).starts_with("master")
-        });
-    })
+    let (dead, pid) = t.nodes("master")[0];
+    let (replica, _) = t.nodes("replica")[0];
+    let (sentinel, _) = t.nodes("sentinel")[0];
+    master_killed_under_load(
+        &t,
+        |t| t.kill(pid),
+        |_| {
+            Topology::wait_until("sentinel failover", || {
+                let addr = Topology::cli(sentinel, &["sentinel", "get-master-addr-by-name", "main"]);
+                !addr.contains(&dead.to_string()) && Topology::cli(replica, &["role"]).starts_with("master")
+            })
+        },
+        true,
+    )
     .await;
     shared_between_instances(&t).await;
     replay_refused_across_instances(&t).await;

@@ -106,6 +106,19 @@ impl Drop for Waiter<'_> {
     }
 }
 
+/// A Redis eviction's outcome as the write's: not confirmed, the write is an outage.
+fn evicted(done: bool, tenant: &str) -> Result<()> {
+    if done {
+        Ok(())
+    } else {
+        Err(crate::Error::new(
+            crate::ErrorKind::UpstreamUnavailable,
+            "done in Kratos, but the shared session cache could not be updated (redis unavailable); retry",
+        )
+        .with_tenant(tenant))
+    }
+}
+
 /// The cache key of a credential for a tenant: a hash, so no token sits in memory or Redis keys.
 pub(crate) fn key(tenant: &str, kind: &str, material: &str) -> String {
     let mut h = Sha256::new();
@@ -246,33 +259,45 @@ impl SessionStore {
         }
     }
 
-    pub async fn evict_key(&self, key: &str) {
+    /// Every eviction says whether it is done: `Err(upstream_unavailable)` when Redis could not
+    /// confirm it (the entries may still be there, and be read by other processes: the caller
+    /// reports the write as an outage, so it is retried).
+    pub async fn evict_key(&self, tenant: &str, key: &str) -> Result<()> {
         self.evicted();
         match &self.backend {
-            Backend::None => {}
-            Backend::Memory(m) => m.evict_key(key),
-            Backend::Redis(r) => Box::pin(r.evict_key(key)).await,
+            Backend::None => Ok(()),
+            Backend::Memory(m) => {
+                m.evict_key(key);
+                Ok(())
+            }
+            Backend::Redis(r) => evicted(Box::pin(r.evict_key(key)).await, tenant),
         }
     }
 
     /// Drop every cached credential of one session.
-    pub async fn evict_session(&self, tenant: &str, session_id: &str) {
+    pub async fn evict_session(&self, tenant: &str, session_id: &str) -> Result<()> {
         self.evicted();
         match &self.backend {
-            Backend::None => {}
-            Backend::Memory(m) => m.evict_session(tenant, session_id),
-            Backend::Redis(r) => Box::pin(r.evict_session(tenant, session_id)).await,
+            Backend::None => Ok(()),
+            Backend::Memory(m) => {
+                m.evict_session(tenant, session_id);
+                Ok(())
+            }
+            Backend::Redis(r) => evicted(Box::pin(r.evict_session(tenant, session_id)).await, tenant),
         }
     }
 
     /// Drop every cached session of one identity (deleted, deactivated, its traits, metadata
     /// or credentials changed).
-    pub async fn evict_identity(&self, tenant: &str, identity_id: &str) {
+    pub async fn evict_identity(&self, tenant: &str, identity_id: &str) -> Result<()> {
         self.evicted();
         match &self.backend {
-            Backend::None => {}
-            Backend::Memory(m) => m.evict_identity(tenant, identity_id),
-            Backend::Redis(r) => Box::pin(r.evict_identity(tenant, identity_id)).await,
+            Backend::None => Ok(()),
+            Backend::Memory(m) => {
+                m.evict_identity(tenant, identity_id);
+                Ok(())
+            }
+            Backend::Redis(r) => evicted(Box::pin(r.evict_identity(tenant, identity_id)).await, tenant),
         }
     }
 

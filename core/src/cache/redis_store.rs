@@ -530,26 +530,28 @@ impl RedisCache {
         set.map(|r| r.is_some())
     }
 
-    pub async fn evict_key(&self, key: &str) {
-        let Some(mut c) = self.conn().await else { return };
-        let _: Option<()> = self.run("evict", c.del(self.ns.read_names(key))).await;
+    /// The evictions say whether Redis confirmed them (`false`: Redis could not be reached, the
+    /// entries may still be there).
+    pub async fn evict_key(&self, key: &str) -> bool {
+        let Some(mut c) = self.conn().await else { return false };
+        self.run::<(), _>("evict", c.del(self.ns.read_names(key))).await.is_some()
     }
 
-    pub async fn evict_identity(&self, tenant: &str, identity_id: &str) {
-        let Some(mut c) = self.conn().await else { return };
+    pub async fn evict_identity(&self, tenant: &str, identity_id: &str) -> bool {
+        let Some(mut c) = self.conn().await else { return false };
         let ik = self.ns.identity_name(tenant, identity_id);
-        let Some(names) = self.run::<Vec<String>, _>("smembers", c.smembers(&ik)).await else { return };
+        let Some(names) = self.run::<Vec<String>, _>("smembers", c.smembers(&ik)).await else { return false };
         let mut doomed: Vec<String> = names.into_iter().filter(|n| self.ns.is_session_name(n)).collect();
         doomed.push(ik);
-        let _: Option<()> = self.run("evict", c.del(doomed)).await;
+        self.run::<(), _>("evict", c.del(doomed)).await.is_some()
     }
 
-    pub async fn evict_session(&self, tenant: &str, session_id: &str) {
-        let Some(mut c) = self.conn().await else { return };
+    pub async fn evict_session(&self, tenant: &str, session_id: &str) -> bool {
+        let Some(mut c) = self.conn().await else { return false };
         let sk = self.ns.sid_name(tenant, session_id);
-        let Some(names) = self.run::<Vec<String>, _>("smembers", c.smembers(&sk)).await else { return };
+        let Some(names) = self.run::<Vec<String>, _>("smembers", c.smembers(&sk)).await else { return false };
         let mut doomed: Vec<String> = names.into_iter().filter(|n| self.ns.is_session_name(n)).collect();
         doomed.push(sk);
-        let _: Option<()> = self.run("evict", c.del(doomed)).await;
+        self.run::<(), _>("evict", c.del(doomed)).await.is_some()
     }
 }

@@ -501,10 +501,12 @@ pub(crate) async fn revoke_session(t: &Arc<TenantContext>, session_id: &str) -> 
     let path = format!("admin/sessions/{}", crate::ids::seg(session_id));
     let res = c.send(Call::delete(&path)).await;
     // Evict whatever the outcome: a session Kratos no longer knows must not live on in a cache.
-    t.sessions.evict_session(&t.name, session_id).await;
+    // A revoke the shared cache could not take is an outage, so the caller retries it.
+    let evicted = t.sessions.evict_session(&t.name, session_id).await;
     t.emit(
         AuditEvent::mutation(names::AUTHZ_SESSION_REVOKE, &t.name, res.as_ref().map(|r| r.request_id.as_str()))
             .target(session_id),
     );
-    res.map(|_| ())
+    res?;
+    evicted
 }
