@@ -10,7 +10,7 @@ const path = require('node:path')
 const crypto = require('node:crypto')
 const readline = require('node:readline')
 const { spawn, execFileSync } = require('node:child_process')
-const { Iam } = require('../../bindings-node/ory-iam.js')
+const { Iam, IamUpstreamUnavailableError, IamUnauthorizedError } = require('../../bindings-node/ory-iam.js')
 const { iamConfig, uniqueEmail } = require('./helpers.js')
 
 const SCRIPT = path.resolve(__dirname, '..', 'stack', 'redis-topology')
@@ -161,3 +161,25 @@ for (const kind of ['cluster', 'sentinel']) {
     }
   })
 }
+
+test('a revoke the shared cache cannot take is an outage; the replay store fails closed', async () => {
+  const cfg = iamConfig()
+  cfg.session_cache = { redis: { url: 'redis://127.0.0.1:1/0', keys: [KEY] } }
+  cfg.tenants.customer.cache = { session_ttl_ms: 600000 }
+  const iam = Iam.fromConfig(cfg)
+  const flow = await iam.flow.initiateRegistration()
+  const reg = await iam.flow.submitRegistration(flow.id, { method: 'password', password: PASSWORD, traits: { email: uniqueEmail('topo-down') } })
+  const bearer = { authorization: `Bearer ${reg.sessionToken.expose()}` }
+  const s = await iam.session.whoami(bearer)
+  await assert.rejects(iam.session.revoke(s.id), IamUpstreamUnavailableError)
+  await assert.rejects(iam.session.whoami(bearer), IamUnauthorizedError)
+  await assert.rejects(iam.identity.delete(reg.identity.id), IamUpstreamUnavailableError)
+
+  const edgeCfg = iamConfig()
+  edgeCfg.session_cache = { redis: { url: 'redis://127.0.0.1:1/0', keys: [KEY] } }
+  edgeCfg.tenants.customer.transport = 'oathkeeper'
+  edgeCfg.tenants.customer.oathkeeper = { signer_keys: [SIGNER], replay_protection: { enabled: true } }
+  const now = Math.floor(Date.now() / 1000)
+  const headers = envelope({ sub: '9f425a8d-7efc-4768-8f23-7647a74fdf13', iat: now, exp: now + 300, jti: `node-closed-${crypto.randomUUID()}` })
+  await assert.rejects(Iam.fromConfig(edgeCfg).session.whoami(headers), IamUpstreamUnavailableError)
+})

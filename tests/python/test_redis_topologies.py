@@ -191,6 +191,23 @@ async def test_a_keto_revoke_here_drops_the_decision_another_process_cached(
         peer.close()
 
 
+async def test_a_revoke_the_shared_cache_cannot_take_is_an_outage(iam_config: dict[str, Any], email: str) -> None:
+    # Redis unreachable: the revoke is done in Kratos but reported as an outage (retry), never a
+    # success that could leave the session cached for a Redis that comes back with its data.
+    cfg = _config(iam_config, {"redis": {"url": "redis://127.0.0.1:1/0", "keys": [KEY]}})
+    iam = ory_iam.Iam.from_config(cfg)
+    reg = await register_native(iam, email)
+    assert reg.session_token is not None and reg.identity is not None
+    bearer = {"authorization": f"Bearer {reg.session_token.expose()}"}
+    s = await iam.session.whoami(bearer)
+    with pytest.raises(ory_iam.IamUpstreamUnavailableError):
+        await iam.session.revoke(s.id)
+    with pytest.raises(ory_iam.IamUnauthorizedError):
+        await iam.session.whoami(bearer)
+    with pytest.raises(ory_iam.IamUpstreamUnavailableError):
+        await iam.identity.delete(reg.identity.id)
+
+
 async def test_the_shared_replay_store_fails_closed(iam_config: dict[str, Any]) -> None:
     # Redis unreachable: a typed outage, never an envelope accepted on this process's memory alone.
     import base64
