@@ -317,10 +317,28 @@ export interface MemorySessionCacheConfig {
   max_entries?: number
 }
 
-/** `session_cache.redis`: a Redis session cache. */
+/** `session_cache.redis.sentinel`: a master found through Redis Sentinel. */
+export interface RedisSentinelConfig {
+  /** Secrets: Sentinel URLs (`redis://[:password@]host:26379`); a list or one comma-separated string. */
+  urls: readonly string[] | string
+  /** The master's name in the Sentinels' configuration. */
+  master_name: string
+  master_username?: string
+  /** Secret. */
+  master_password?: string
+  db?: number
+}
+
+/**
+ * `session_cache.redis`: a Redis session cache. Exactly one of `url` (one node), `cluster`
+ * (seed nodes of a Redis Cluster) and `sentinel`.
+ */
 export interface RedisSessionCacheConfig {
-  /** Secret: a `redis://` or `rediss://` URL. */
-  url: string
+  /** Secret: a `redis://` or `rediss://` URL of one node. */
+  url?: string
+  /** Secrets: seed node URLs of a Redis Cluster; a list or one comma-separated string. */
+  cluster?: readonly string[] | string
+  sentinel?: SnakeOrCamel<RedisSentinelConfig>
   /**
    * Secrets, required: base64 of 32 random bytes each; the first seals new entries, all open
    * them (rotation). A list, or one comma-separated string.

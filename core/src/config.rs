@@ -303,7 +303,8 @@ pub enum SessionCacheConfig {
     /// encrypted and authenticated with `keys` (AES-256-GCM), and their names are keyed hashes:
     /// whoever can write to Redis but holds no key cannot plant a session.
     Redis {
-        url: Secret,
+        /// Where Redis is: one node, a cluster or a Sentinel-managed master.
+        topology: RedisTopology,
         /// Namespace of every Redis key this library writes; `None` = [`DEFAULT_REDIS_KEY_PREFIX`].
         key_prefix: Option<String>,
         /// Base64 (standard alphabet) of 32 random bytes each. The first encrypts; every one
@@ -324,6 +325,50 @@ impl SessionCacheConfig {
             _ => None,
         }
     }
+}
+
+/// Where the Redis of `session_cache.redis` is. URLs are secrets (they may carry credentials).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RedisTopology {
+    /// `url`: one node (`redis://` or `rediss://`).
+    Node(Secret),
+    /// `cluster`: seed nodes of a Redis Cluster; the client learns the slot map from them and
+    /// follows `MOVED`/`ASK` redirections and failovers itself.
+    Cluster(Vec<Secret>),
+    /// `sentinel`: the master `master_name` as the Sentinels at `urls` name it, asked again
+    /// after every connection failure (a failover).
+    Sentinel(Box<RedisSentinelConfig>),
+}
+
+impl Default for RedisTopology {
+    fn default() -> Self {
+        RedisTopology::Node(Secret::new(String::new()))
+    }
+}
+
+impl RedisTopology {
+    /// Every URL of the topology (the Sentinels' for `Sentinel`).
+    pub fn urls(&self) -> Vec<&Secret> {
+        match self {
+            RedisTopology::Node(u) => vec![u],
+            RedisTopology::Cluster(us) => us.iter().collect(),
+            RedisTopology::Sentinel(s) => s.urls.iter().collect(),
+        }
+    }
+}
+
+/// `session_cache.redis.sentinel`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RedisSentinelConfig {
+    /// Sentinel URLs (`redis://[:password@]host:26379`); `rediss://` connects to the Sentinels
+    /// and to the master with TLS.
+    pub urls: Vec<Secret>,
+    /// The master's name in the Sentinels' configuration (`sentinel monitor <name> ...`).
+    pub master_name: String,
+    /// Credentials and database of the master (the Sentinels' own go in their URLs).
+    pub master_username: Option<String>,
+    pub master_password: Option<Secret>,
+    pub db: Option<u64>,
 }
 
 /// The 32-byte keys of `session_cache.redis.keys`, decoded, or the problem with each bad one
@@ -503,10 +548,38 @@ impl IamConfig {
             }
             _ => {}
         }
-        if let SessionCacheConfig::Redis { url, key_prefix, keys, tls } = &self.session_cache {
-            if !url.expose().starts_with("redis://") && !url.expose().starts_with("rediss://") {
-                bad("session_cache.redis.url".into(), "must be a redis:// or rediss:// URL");
-            } else if !url.expose().starts_with("rediss://") && *tls != RedisTlsConfig::default() {
+        if let SessionCacheConfig::Redis { topology, key_prefix, keys, tls } = &self.session_cache {
+            let url_path = |i: usize| match topology {
+                RedisTopology::Node(_) => "session_cache.redis.url".to_owned(),
+                RedisTopology::Cluster(_) => format!("session_cache.redis.cluster[{i}]"),
+                RedisTopology::Sentinel(_) => format!("session_cache.redis.sentinel.urls[{i}]"),
+            };
+            let urls = topology.urls();
+            let scheme_ok = |u: &Secret| u.expose().starts_with("redis://") || u.expose().starts_with("rediss://");
+            let tls_urls = urls.iter().filter(|u| u.expose().starts_with("rediss://")).count();
+            for (i, u) in urls.iter().enumerate() {
+                if !scheme_ok(u) {
+                    bad(url_path(i), "must be a redis:// or rediss:// URL");
+                }
+            }
+            match topology {
+                RedisTopology::Cluster(us) if us.is_empty() => {
+                    bad("session_cache.redis.cluster".into(), "must list at least one node")
+                }
+                RedisTopology::Sentinel(s) if s.urls.is_empty() => {
+                    bad("session_cache.redis.sentinel.urls".into(), "must list at least one Sentinel")
+                }
+                _ => {}
+            }
+            if tls_urls != 0 && tls_urls != urls.len() {
+                bad(url_path(0), "mixes redis:// and rediss:// URLs: use one scheme for every node");
+            }
+            if matches!(topology, RedisTopology::Cluster(_))
+                && key_prefix.as_deref().is_some_and(|p| p.contains('{') || p.contains('}'))
+            {
+                bad("session_cache.redis.key_prefix".into(), "must not contain { or } with a cluster (hash tags)");
+            }
+            if urls.iter().all(|u| scheme_ok(u)) && tls_urls == 0 && *tls != RedisTlsConfig::default() {
                 for (key, set) in [
                     ("ca_file", &tls.ca_file),
                     ("client_cert_file", &tls.client_cert_file),
@@ -1095,7 +1168,7 @@ impl Reader {
                 let mut o = self.obj("session_cache", v);
                 let out = if let Some(r) = self.child(&mut o, "redis") {
                     let mut ro = self.obj("session_cache.redis", r);
-                    let url = self.required_string(&mut ro, "url");
+                    let topology = self.redis_topology(&mut ro);
                     let key_prefix = self.string(&mut ro, "key_prefix");
                     let keys = self.redis_keys(&mut ro);
                     let tls = RedisTlsConfig {
@@ -1104,7 +1177,7 @@ impl Reader {
                         client_key_file: self.string(&mut ro, "client_key_file").map(PathBuf::from),
                     };
                     self.finish(ro);
-                    SessionCacheConfig::Redis { url: Secret::new(url), key_prefix, keys, tls }
+                    SessionCacheConfig::Redis { topology, key_prefix, keys, tls }
                 } else if let Some(m) = self.child(&mut o, "memory") {
                     let mut mo = self.obj("session_cache.memory", m);
                     let max = self.uint(&mut mo, "max_entries").unwrap_or(DEFAULT_MEMORY_CACHE_ENTRIES as u64);
@@ -1120,6 +1193,74 @@ impl Reader {
             _ => {
                 self.bad("session_cache", "must be \"memory\", \"none\", {memory: {...}} or {redis: {url, keys}}");
                 SessionCacheConfig::None
+            }
+        }
+    }
+
+    /// Exactly one of `session_cache.redis.url`, `cluster` and `sentinel` (all three are looked
+    /// up, so each is reported as accepted).
+    fn redis_topology(&mut self, o: &mut Obj<'_>) -> RedisTopology {
+        let url = self.string(o, "url");
+        let cluster = self.url_list(o, "cluster");
+        let sentinel = match self.child(o, "sentinel") {
+            Some(v) => {
+                let mut so = self.obj("session_cache.redis.sentinel", v);
+                let urls = self.url_list(&mut so, "urls").unwrap_or_default();
+                let master_name = self.required_string(&mut so, "master_name");
+                let master_username = self.string(&mut so, "master_username");
+                let master_password = self.secret(&mut so, "master_password");
+                let db = self.uint(&mut so, "db");
+                if so.map.is_some() && urls.is_empty() {
+                    self.bad("session_cache.redis.sentinel.urls", "must list at least one Sentinel");
+                }
+                self.finish(so);
+                Some(RedisSentinelConfig { urls, master_name, master_username, master_password, db })
+            }
+            None => None,
+        };
+        let given = usize::from(url.is_some()) + usize::from(cluster.is_some()) + usize::from(sentinel.is_some());
+        if given > 1 {
+            self.bad("session_cache.redis", "give one of url, cluster and sentinel");
+        }
+        if let Some(s) = sentinel {
+            RedisTopology::Sentinel(Box::new(s))
+        } else if let Some(c) = cluster {
+            RedisTopology::Cluster(c)
+        } else {
+            match url {
+                Some(u) if !u.is_empty() => RedisTopology::Node(Secret::new(u)),
+                Some(_) => {
+                    self.bad(join(&o.path, "url"), "must not be empty");
+                    RedisTopology::default()
+                }
+                None => {
+                    if o.map.is_some() {
+                        self.bad(join(&o.path, "url"), "is required (or cluster, or sentinel)");
+                    }
+                    RedisTopology::default()
+                }
+            }
+        }
+    }
+
+    /// A list of URLs (secrets), or one string of comma-separated URLs (an environment variable).
+    fn url_list(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<Vec<Secret>> {
+        let path = join(&o.path, key);
+        match self.child(o, key)? {
+            Value::String(s) => Some(s.split(',').map(str::trim).filter(|u| !u.is_empty()).map(Secret::new).collect()),
+            Value::Array(a) => {
+                let mut out = Vec::new();
+                for (i, u) in a.iter().enumerate() {
+                    match u {
+                        Value::String(s) => out.push(Secret::new(s.clone())),
+                        _ => self.bad(format!("{path}[{i}]"), "must be a string"),
+                    }
+                }
+                Some(out)
+            }
+            _ => {
+                self.bad(path, "must be a list of URLs");
+                None
             }
         }
     }
@@ -1343,7 +1484,7 @@ pub fn accepted_keys() -> Vec<String> {
     });
     // `session_cache` looks at `memory` only when there is no `redis`: one probe per variant.
     let probes = [
-        serde_json::json!({"tenants": {"<name>": tenant}, "session_cache": {"redis": {}}, "audit": {}}),
+        serde_json::json!({"tenants": {"<name>": tenant}, "session_cache": {"redis": {"sentinel": {}}}, "audit": {}}),
         serde_json::json!({"session_cache": {"memory": {}}}),
     ];
     let mut r = Reader::default();
@@ -1534,6 +1675,73 @@ mod tests {
         assert!(IamConfig::from_env_vars(Vec::new()).is_err());
     }
 
+    /// `session_cache.redis` names one node, a cluster or a Sentinel-managed master: exactly
+    /// one of them, every URL `redis://`/`rediss://` (one scheme for all), never echoed.
+    #[test]
+    fn redis_topologies() {
+        let good = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let redis = |r: Value| {
+            let mut r = r;
+            r.as_object_mut().unwrap().insert("keys".into(), json!([good]));
+            json!({"tenants": {"t": {"kratos": {"public_url": "http://127.0.0.1:1"}}}, "session_cache": {"redis": r}})
+        };
+        let c =
+            IamConfig::from_value(&redis(json!({"cluster": ["redis://:pw@10.0.0.1:7000", "redis://10.0.0.2:7000"]})))
+                .unwrap();
+        let SessionCacheConfig::Redis { topology: RedisTopology::Cluster(nodes), .. } = &c.session_cache else {
+            panic!("cluster")
+        };
+        assert_eq!(nodes.len(), 2);
+        assert!(!format!("{c:?}").contains(":pw@"), "URLs are secrets");
+        let c = IamConfig::from_value(&redis(json!({"sentinel": {
+            "urls": ["redis://10.0.0.1:26379", "redis://10.0.0.2:26379"], "masterName": "main",
+            "master_username": "app", "master_password": "hunter2", "db": 3}})))
+        .unwrap();
+        let SessionCacheConfig::Redis { topology: RedisTopology::Sentinel(s), .. } = &c.session_cache else {
+            panic!("sentinel")
+        };
+        assert_eq!((s.urls.len(), s.master_name.as_str(), s.db), (2, "main", Some(3)));
+        assert!(!format!("{c:?}").contains("hunter2"));
+        // A comma-separated string (an environment variable) is a list.
+        let c = IamConfig::from_env_vars(vec![
+            ("ORY_IAM__TENANTS__T__KRATOS__PUBLIC_URL".into(), "http://127.0.0.1:1".into()),
+            ("ORY_IAM__SESSION_CACHE__REDIS__CLUSTER".into(), "redis://a:1, redis://b:2,redis://c:3".into()),
+            ("ORY_IAM__SESSION_CACHE__REDIS__KEYS".into(), good.into()),
+        ])
+        .unwrap();
+        assert!(
+            matches!(&c.session_cache, SessionCacheConfig::Redis { topology: RedisTopology::Cluster(n), .. } if n.len() == 3)
+        );
+        let cases = [
+            (json!({}), vec!["session_cache.redis.url"]),
+            (json!({"url": "redis://a:1", "cluster": ["redis://b:1"]}), vec!["session_cache.redis"]),
+            (json!({"cluster": []}), vec!["session_cache.redis.cluster"]),
+            (json!({"cluster": ["redis://a:1", "http://b:1"]}), vec!["session_cache.redis.cluster[1]"]),
+            (json!({"cluster": ["redis://a:1", 7]}), vec!["session_cache.redis.cluster[1]"]),
+            (json!({"cluster": ["rediss://a:1", "redis://b:1"]}), vec!["session_cache.redis.cluster[0]"]),
+            (json!({"cluster": ["redis://a:1"], "key_prefix": "{app}"}), vec!["session_cache.redis.key_prefix"]),
+            (json!({"cluster": ["redis://a:1"], "ca_file": "/ca.pem"}), vec!["session_cache.redis.ca_file"]),
+            (json!({"sentinel": {"master_name": "m"}}), vec!["session_cache.redis.sentinel.urls"]),
+            (json!({"sentinel": {"urls": ["redis://s:26379"]}}), vec!["session_cache.redis.sentinel.master_name"]),
+            (
+                json!({"sentinel": {"urls": ["tcp://s:26379"], "master_name": "m"}}),
+                vec!["session_cache.redis.sentinel.urls[0]"],
+            ),
+            (
+                json!({"sentinel": {"urls": ["redis://s:1"], "master_name": "m", "port": 1}}),
+                vec!["session_cache.redis.sentinel.port"],
+            ),
+        ];
+        for (r, want) in cases {
+            let e = IamConfig::from_value(&redis(r.clone())).unwrap_err();
+            let mut p = paths(&e);
+            p.dedup();
+            assert_eq!(p, want, "{r}");
+        }
+        // With a single node, braces in the prefix stay allowed (as before clusters).
+        IamConfig::from_value(&redis(json!({"url": "redis://a:1", "key_prefix": "{app}"}))).unwrap();
+    }
+
     /// Redis without a key is refused (an unauthenticated shared cache is the vulnerability);
     /// every bad key and prefix is named by path, never echoed.
     #[test]
@@ -1580,7 +1788,7 @@ mod tests {
         // A hand-built config that skips validation is refused when the cache is built.
         let hand = IamConfig {
             session_cache: SessionCacheConfig::Redis {
-                url: "redis://127.0.0.1:1/0".into(),
+                topology: RedisTopology::Node("redis://127.0.0.1:1/0".into()),
                 key_prefix: None,
                 keys: vec![],
                 tls: Default::default(),

@@ -269,7 +269,11 @@ async fn redis_down_falls_back_to_kratos() {
     let s = iam.session().whoami(&req).await.unwrap();
     assert!(!s.cache_hit);
     assert!(!iam.session().whoami(&req).await.unwrap().cache_hit, "no cache, still authenticated");
-    iam.identity().delete(&s.identity.id).await.unwrap();
+    // A write the shared cache cannot take is an outage (done in Kratos: retry once Redis is
+    // back), never a silent success that could leave a revoked session cached.
+    assert_eq!(iam.session().revoke(&s.id).await.unwrap_err().kind(), ErrorKind::UpstreamUnavailable);
+    assert_eq!(iam.session().whoami(&req).await.unwrap_err().kind(), ErrorKind::Unauthorized, "revoked in Kratos");
+    assert_eq!(iam.identity().delete(&s.identity.id).await.unwrap_err().kind(), ErrorKind::UpstreamUnavailable);
 }
 
 #[tokio::test]

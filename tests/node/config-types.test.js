@@ -140,15 +140,16 @@ test('typed-config.ts sets every accepted key and each of its configs builds an 
   const { js, errors } = compile()
   assert.equal(errors, '', 'typed-config.ts does not compile')
   m._compile(js, m.filename)
-  const { snakeConfig, camelConfig } = m.exports
+  const { snakeConfig, camelConfig, clusterConfig, sentinelConfig } = m.exports
   const accepted = new Set(pkg.native._acceptedConfigKeys())
-  const camelPaths = valuePaths(camelConfig)
+  const camelPaths = new Set([...valuePaths(camelConfig), ...valuePaths(sentinelConfig)])
   for (const p of camelPaths) assert.ok(!p.includes('_'), `camelConfig has a snake_case key: ${p}`)
   const asSnake = (p) => p.split('.').map((s) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)).join('.')
-  assertSame('typed-config.ts', new Set([...valuePaths(snakeConfig), ...[...camelPaths].map(asSnake)]), accepted)
+  const snakePaths = [...valuePaths(snakeConfig), ...valuePaths(clusterConfig)]
+  assertSame('typed-config.ts', new Set([...snakePaths, ...[...camelPaths].map(asSnake)]), accepted)
   // The typed value types (numbers, booleans, string arrays, literals) are what the reader takes:
   // building throws IamConfigurationError on anything it refuses.
-  for (const config of [snakeConfig, camelConfig]) {
+  for (const config of [snakeConfig, camelConfig, clusterConfig, sentinelConfig]) {
     const iam = pkg.Iam.fromConfig(config)
     await iam.close()
   }

@@ -1,7 +1,8 @@
 // Typed configuration literals: `tsc` checks them against the `IamConfig` typings
 // (tests/node/tsconfig.json), and tests/node/config-types.test.js compiles and runs this file to
 // build an Iam from each. Together they set every key the config reader accepts: `snakeConfig`
-// in the reference's snake_case, `camelConfig` in camelCase.
+// and `clusterConfig` in the reference's snake_case, `camelConfig` and `sentinelConfig` in
+// camelCase (one Redis topology per config: they exclude each other).
 import type { IamConfig, SnakeOrCamel, TenantConfig } from '../../bindings-node/ory-iam'
 
 // ca.pem, client.pem and client.key, read when an Iam is built (config-types.test.js writes them).
@@ -128,4 +129,30 @@ export const camelConfig: SnakeOrCamel<IamConfig> = {
   defaultTenant: 'customer',
   sessionCache: { memory: { maxEntries: 1000 } },
   audit: { sink: 'none', redactPatterns: ['acct-[0-9]+'] },
+}
+
+export const clusterConfig: IamConfig = {
+  tenants: { customer: { kratos: { public_url: 'http://127.0.0.1:4433' } } },
+  session_cache: {
+    redis: {
+      cluster: ['redis://127.0.0.1:7000', 'redis://127.0.0.1:7001'],
+      keys: 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
+    },
+  },
+}
+
+export const sentinelConfig: SnakeOrCamel<IamConfig> = {
+  tenants: { customer: { kratos: { publicUrl: 'http://127.0.0.1:4433' } } },
+  sessionCache: {
+    redis: {
+      sentinel: {
+        urls: ['redis://127.0.0.1:26379', 'redis://127.0.0.1:26380'],
+        masterName: 'main',
+        masterUsername: 'app',
+        masterPassword: 'secret',
+        db: 2,
+      },
+      keys: ['MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY='],
+    },
+  },
 }

@@ -19,7 +19,7 @@ import ory_iam
 from ory_iam import _ory_iam
 from ory_iam.config import IamConfigDict
 
-from typed_usage import every_key_config, memory_cache_config
+from typed_usage import every_key_config, memory_cache_config, redis_topology_configs
 
 
 # Keys whose value is a JSON document of its own (a JWK set), not config keys: walks stop there.
@@ -113,6 +113,8 @@ def test_the_walk_sees_every_declared_key() -> None:
 
 def test_typed_usage_sets_every_accepted_key() -> None:
     have = _value_paths(every_key_config()) | _value_paths(memory_cache_config())
+    for config in redis_topology_configs():
+        have |= _value_paths(config)
     _compare("tests/python/typed_usage.py's configs", have, set(_ory_iam._accepted_config_keys()))
 
 
@@ -140,6 +142,6 @@ def _tls_files(d: pathlib.Path) -> str:
 async def test_a_config_with_every_key_in_its_typed_form_is_accepted(tmp_path: pathlib.Path) -> None:
     # The value types of the TypedDicts (ints, bools, lists of str, literals) are what the reader
     # takes: building fails with IamConfigurationError on any type or value it refuses.
-    for config in (every_key_config(_tls_files(tmp_path)), memory_cache_config()):
+    for config in (every_key_config(_tls_files(tmp_path)), memory_cache_config(), *redis_topology_configs()):
         iam = ory_iam.Iam.from_config(config)
         await iam.close()

@@ -210,6 +210,26 @@ def every_key_config(tls_dir: str = "/etc/ory-iam/tls") -> IamConfigDict:
     }
 
 
+def redis_topology_configs() -> list[IamConfigDict]:
+    """A Redis Cluster and a Sentinel-managed master (each excludes ``url`` and the other)."""
+    key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+    tenants: dict[str, TenantConfigDict] = {"customer": {"kratos": {"public_url": "http://127.0.0.1:4433"}}}
+    cluster: SessionCacheConfigDict = {"redis": {"cluster": ["redis://127.0.0.1:7000", "redis://127.0.0.1:7001"], "keys": key}}
+    sentinel: SessionCacheConfigDict = {
+        "redis": {
+            "sentinel": {
+                "urls": "redis://127.0.0.1:26379,redis://127.0.0.1:26380",
+                "master_name": "main",
+                "master_username": "app",
+                "master_password": "secret",
+                "db": 2,
+            },
+            "keys": [key],
+        }
+    }
+    return [{"tenants": tenants, "session_cache": cluster}, {"tenants": tenants, "session_cache": sentinel}]
+
+
 def memory_cache_config() -> IamConfigDict:
     memory: SessionCacheConfigDict = {"memory": {"max_entries": 1000}}
     config: IamConfigDict = {"tenants": {"customer": {"kratos": {"public_url": "http://127.0.0.1:4433"}}}, "session_cache": memory}

@@ -36,6 +36,7 @@ __all__ = [
     "HttpConfigDict",
     "SessionCacheConfigDict",
     "MemorySessionCacheConfigDict",
+    "RedisSentinelConfigDict",
     "RedisSessionCacheConfigDict",
     "AuditConfigDict",
     "Mode",
@@ -202,16 +203,38 @@ class MemorySessionCacheConfigDict(TypedDict, total=False):
     max_entries: Optional[int]
 
 
+class _RedisSentinelRequired(TypedDict):
+    #: Secrets: Sentinel URLs (``redis://[:password@]host:26379``); a list or one comma-separated
+    #: string.
+    urls: Union[List[str], str]
+    #: The master's name in the Sentinels' configuration.
+    master_name: str
+
+
+class RedisSentinelConfigDict(_RedisSentinelRequired, total=False):
+    """``session_cache.redis.sentinel``: a master found through Redis Sentinel."""
+
+    master_username: Optional[str]
+    #: Secret.
+    master_password: Optional[str]
+    db: Optional[int]
+
+
 class _RedisRequired(TypedDict):
-    url: str
     keys: Union[List[str], str]
 
 
 class RedisSessionCacheConfigDict(_RedisRequired, total=False):
     """``session_cache.redis``: a Redis session cache. ``keys`` is required: base64 of 32 random
     bytes each (the first seals new entries, all open them); a list, or one comma-separated
-    string (for environment variables)."""
+    string (for environment variables). Exactly one of ``url`` (one node), ``cluster`` (seed
+    nodes of a Redis Cluster) and ``sentinel``."""
 
+    #: Secret: a ``redis://`` or ``rediss://`` URL of one node.
+    url: Optional[str]
+    #: Secrets: seed node URLs of a Redis Cluster; a list or one comma-separated string.
+    cluster: Union[List[str], str, None]
+    sentinel: Optional[RedisSentinelConfigDict]
     #: Namespace of every Redis name (default ``ory-iam``).
     key_prefix: Optional[str]
     #: ``rediss://`` only: PEM CA bundle instead of the OS trust store, and a client certificate.

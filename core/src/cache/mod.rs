@@ -2,6 +2,7 @@
 //! every key. Cache trouble never fails a request: it is logged and Kratos is asked instead
 //! (fail-open for the cache, never for authentication).
 
+pub(crate) mod invalidation;
 mod memory;
 mod redis_store;
 mod sealed;
@@ -25,6 +26,8 @@ pub(crate) fn bounded_ttl(ms: u64) -> Duration {
 /// How long a cache backend may take before we give up on it for this call.
 pub(crate) const CACHE_OP_TIMEOUT: Duration = Duration::from_millis(250);
 
+/// Redis calls are boxed: their futures (three topologies, each with its own connection type)
+/// would otherwise nest into every caller's state machine, past the compiler's layout depth.
 pub(crate) enum Backend {
     None,
     Memory(memory::MemoryCache),
@@ -103,6 +106,19 @@ impl Drop for Waiter<'_> {
     }
 }
 
+/// A Redis eviction's outcome as the write's: not confirmed, the write is an outage.
+fn evicted(done: bool, tenant: &str) -> Result<()> {
+    if done {
+        Ok(())
+    } else {
+        Err(crate::Error::new(
+            crate::ErrorKind::UpstreamUnavailable,
+            "done in Kratos, but the shared session cache could not be updated (redis unavailable); retry",
+        )
+        .with_tenant(tenant))
+    }
+}
+
 /// The cache key of a credential for a tenant: a hash, so no token sits in memory or Redis keys.
 pub(crate) fn key(tenant: &str, kind: &str, material: &str) -> String {
     let mut h = Sha256::new();
@@ -130,7 +146,7 @@ impl SessionStore {
         let backend = match cfg {
             SessionCacheConfig::None => Backend::None,
             SessionCacheConfig::Memory { max_entries } => Backend::Memory(memory::MemoryCache::new(*max_entries)),
-            SessionCacheConfig::Redis { url, keys, tls, .. } => {
+            SessionCacheConfig::Redis { topology, keys, tls, .. } => {
                 // Checked by the config's validation too; a hand-built config that skipped it
                 // still never gets an unauthenticated shared cache.
                 let keys = crate::config::decode_redis_keys(keys).map_err(|problems| {
@@ -142,10 +158,37 @@ impl SessionStore {
                     )
                 })?;
                 let prefix = cfg.redis_key_prefix().unwrap_or(crate::config::DEFAULT_REDIS_KEY_PREFIX);
-                Backend::Redis(Box::new(redis_store::RedisCache::new(url, tls, sealed::Namespace::new(prefix, &keys))?))
+                Backend::Redis(Box::new(redis_store::RedisCache::new(
+                    topology,
+                    tls,
+                    sealed::Namespace::new(prefix, &keys),
+                )?))
             }
         };
         Ok(SessionStore { backend, inflight: Mutex::new(HashMap::new()), evictions: Default::default() })
+    }
+
+    /// The epochs the in-memory tiers (Keto decisions, introspections) are kept under: moved by
+    /// other instances' writes through Redis, always served without Redis.
+    pub fn epochs(&self) -> Arc<invalidation::Epochs> {
+        match &self.backend {
+            Backend::Redis(r) => r.epochs(),
+            _ => invalidation::Epochs::local(),
+        }
+    }
+
+    /// Listen for other instances' writes (with Redis; see `RedisCache::subscribe`).
+    pub fn subscribe(&self) {
+        if let Backend::Redis(r) = &self.backend {
+            r.subscribe();
+        }
+    }
+
+    /// Tell every instance sharing this Redis that `tier` of `tenant` changed.
+    pub async fn publish(&self, tier: invalidation::Tier, tenant: &str) {
+        if let Backend::Redis(r) = &self.backend {
+            Box::pin(r.publish(tier, tenant)).await
+        }
     }
 
     pub fn enabled(&self) -> bool {
@@ -157,7 +200,7 @@ impl SessionStore {
         match &self.backend {
             Backend::None => Lookup::Miss,
             Backend::Memory(m) => m.get(key).map_or(Lookup::Miss, Lookup::Hit),
-            Backend::Redis(r) => r.get(tenant, key).await,
+            Backend::Redis(r) => Box::pin(r.get(tenant, key)).await,
         }
     }
 
@@ -187,7 +230,7 @@ impl SessionStore {
         match &self.backend {
             Backend::None => {}
             Backend::Memory(m) => m.put(key, s, ttl),
-            Backend::Redis(r) => r.put(key, s, ttl).await,
+            Backend::Redis(r) => Box::pin(r.put(key, s, ttl)).await,
         }
     }
 
@@ -211,38 +254,50 @@ impl SessionStore {
     /// without Redis or when it is unavailable.
     pub async fn first_sighting(&self, tenant: &str, jti: &str, ttl: Duration) -> Option<bool> {
         match &self.backend {
-            Backend::Redis(r) => r.first_sighting(tenant, jti, ttl).await,
+            Backend::Redis(r) => Box::pin(r.first_sighting(tenant, jti, ttl)).await,
             _ => None,
         }
     }
 
-    pub async fn evict_key(&self, key: &str) {
+    /// Every eviction says whether it is done: `Err(upstream_unavailable)` when Redis could not
+    /// confirm it (the entries may still be there, and be read by other processes: the caller
+    /// reports the write as an outage, so it is retried).
+    pub async fn evict_key(&self, tenant: &str, key: &str) -> Result<()> {
         self.evicted();
         match &self.backend {
-            Backend::None => {}
-            Backend::Memory(m) => m.evict_key(key),
-            Backend::Redis(r) => r.evict_key(key).await,
+            Backend::None => Ok(()),
+            Backend::Memory(m) => {
+                m.evict_key(key);
+                Ok(())
+            }
+            Backend::Redis(r) => evicted(Box::pin(r.evict_key(key)).await, tenant),
         }
     }
 
     /// Drop every cached credential of one session.
-    pub async fn evict_session(&self, tenant: &str, session_id: &str) {
+    pub async fn evict_session(&self, tenant: &str, session_id: &str) -> Result<()> {
         self.evicted();
         match &self.backend {
-            Backend::None => {}
-            Backend::Memory(m) => m.evict_session(tenant, session_id),
-            Backend::Redis(r) => r.evict_session(tenant, session_id).await,
+            Backend::None => Ok(()),
+            Backend::Memory(m) => {
+                m.evict_session(tenant, session_id);
+                Ok(())
+            }
+            Backend::Redis(r) => evicted(Box::pin(r.evict_session(tenant, session_id)).await, tenant),
         }
     }
 
     /// Drop every cached session of one identity (deleted, deactivated, its traits, metadata
     /// or credentials changed).
-    pub async fn evict_identity(&self, tenant: &str, identity_id: &str) {
+    pub async fn evict_identity(&self, tenant: &str, identity_id: &str) -> Result<()> {
         self.evicted();
         match &self.backend {
-            Backend::None => {}
-            Backend::Memory(m) => m.evict_identity(tenant, identity_id),
-            Backend::Redis(r) => r.evict_identity(tenant, identity_id).await,
+            Backend::None => Ok(()),
+            Backend::Memory(m) => {
+                m.evict_identity(tenant, identity_id);
+                Ok(())
+            }
+            Backend::Redis(r) => evicted(Box::pin(r.evict_identity(tenant, identity_id)).await, tenant),
         }
     }
 

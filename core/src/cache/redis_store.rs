@@ -3,33 +3,142 @@
 //! session so revoke can evict them, `<prefix>:identity:<tenant>:<id>` those of one identity.
 //! Every operation has a short deadline; failures are logged and read as a miss, and so is a
 //! value this deployment did not seal (deleted, and reported to the caller for audit).
+//!
+//! One node, a Redis Cluster or a Sentinel-managed master (`Client`), with the redis crate's own
+//! routing; no pipeline spans two cluster slots. A subscriber task listens on the invalidation
+//! channel (`super::invalidation`).
 
+use super::invalidation::{message, Epochs, Tier};
 use super::sealed::Namespace;
 use super::{Lookup, Rejection, CACHE_OP_TIMEOUT};
-use crate::config::RedisTlsConfig;
+use crate::config::{RedisTlsConfig, RedisTopology};
 use crate::dto::Session;
 use crate::error::{Error, Result};
 use crate::http::tls::PemFiles;
-use crate::secret::Secret;
-use redis::aio::ConnectionManager;
-use redis::AsyncCommands;
-use std::sync::atomic::{AtomicBool, Ordering};
+use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
+use redis::{AsyncCommands, IntoConnectionInfo};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) struct RedisCache {
-    client: redis::Client,
+    client: Arc<Client>,
     /// Connected on first use (and again in a forked child: a Redis connection shared by two
     /// processes would hand each one the other's replies); `None` again after `close`, which
-    /// also sets `closed`.
+    /// also sets `closed`, and (Sentinel) after an error, so the next call asks the Sentinels
+    /// where the master is now.
     conn: tokio::sync::Mutex<Option<Connection>>,
     closed: AtomicBool,
     ns: Namespace,
+    /// `<prefix>:invalidate`, the channel of cross-instance invalidations.
+    channel: String,
+    /// Served-or-not epochs of the in-memory tiers, moved by the subscriber.
+    epochs: Arc<Epochs>,
+    /// The subscriber task of this process generation (see `subscribe`).
+    subscriber: std::sync::Mutex<Option<Subscriber>>,
+    /// `fork generation + 1` of the subscriber task while it runs, 0 when none does.
+    running: Arc<AtomicU64>,
+}
+
+struct Subscriber {
+    generation: u64,
+    abort: tokio::task::AbortHandle,
+}
+
+impl Subscriber {
+    /// Stop the task, if it belongs to this process (a parent's, inherited through fork(), is
+    /// left alone).
+    fn stop(self) {
+        if self.generation == crate::runtime::fork_generation() {
+            self.abort.abort();
+        } else {
+            std::mem::forget(self);
+        }
+    }
+}
+
+impl Drop for RedisCache {
+    /// An `Iam` dropped without `close`: its subscriber does not outlive it.
+    fn drop(&mut self) {
+        if let Some(s) = self.subscriber.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
+            s.stop();
+        }
+    }
+}
+
+/// Marks the subscriber gone (and the tiers unserved) however its task ends: aborted by
+/// `close`, or dropped with the runtime it ran on.
+struct Running {
+    running: Arc<AtomicU64>,
+    me: u64,
+    epochs: Arc<Epochs>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.epochs.down();
+        let _ = self.running.compare_exchange(self.me, 0, Ordering::AcqRel, Ordering::Acquire);
+    }
+}
+
+/// How to reach Redis, by topology. Routing, redirections and failover discovery are the
+/// redis crate's: `ClusterClient` follows `MOVED`/`ASK` and refreshes its slot map,
+/// `SentinelClient` asks the Sentinels for the current master (and checks its `ROLE`).
+enum Client {
+    Node(redis::Client),
+    /// With a client per seed node for pub/sub (a `PUBLISH` reaches every node of a cluster, so
+    /// the subscription can be on any).
+    Cluster(redis::cluster::ClusterClient, Vec<redis::Client>),
+    Sentinel(tokio::sync::Mutex<redis::sentinel::SentinelClient>),
+}
+
+/// One connection of any topology; cheap to clone (each is a handle on a multiplexed
+/// connection).
+#[derive(Clone)]
+enum Conn {
+    /// Reconnects by itself.
+    Node(ConnectionManager),
+    /// Reconnects and follows the slot map by itself.
+    Cluster(redis::cluster_async::ClusterConnection),
+    /// To the master the Sentinels named; dropped on error (see `RedisCache::run`).
+    Sentinel(MultiplexedConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Conn::Node(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+            Conn::Sentinel(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Conn::Node(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Sentinel(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Node(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+            Conn::Sentinel(c) => c.get_db(),
+        }
+    }
 }
 
 /// A connection and the fork generation it was made in.
 struct Connection {
     generation: u64,
-    manager: std::mem::ManuallyDrop<ConnectionManager>,
+    conn: std::mem::ManuallyDrop<Conn>,
 }
 
 impl Drop for Connection {
@@ -37,7 +146,7 @@ impl Drop for Connection {
         // In a forked child the parent's connection is left alone (see `crate::runtime`).
         if self.generation == crate::runtime::fork_generation() {
             // SAFETY: dropped once, here; never used again.
-            unsafe { std::mem::ManuallyDrop::drop(&mut self.manager) }
+            unsafe { std::mem::ManuallyDrop::drop(&mut self.conn) }
         }
     }
 }
@@ -46,40 +155,244 @@ fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
-impl RedisCache {
+/// The TLS material of `tls`, or `None` when none is configured (the OS trust store).
+fn certificates(tls: &RedisTlsConfig) -> Result<Option<redis::TlsCertificates>> {
+    if *tls == RedisTlsConfig::default() {
+        return Ok(None);
+    }
+    let pem = PemFiles::load(
+        "session_cache.redis",
+        tls.ca_file.as_deref(),
+        tls.client_cert_file.as_deref(),
+        tls.client_key_file.as_deref(),
+    )?;
+    Ok(Some(redis::TlsCertificates {
+        client_tls: pem.client.map(|(client_cert, client_key)| redis::ClientTlsConfig { client_cert, client_key }),
+        root_cert: pem.ca,
+    }))
+}
+
+impl Client {
     /// A `rediss://` URL connects with TLS (rustls): the server's certificate must chain to
     /// `tls.ca_file` when set, else to the OS trust store; `tls.client_cert_file`/`client_key_file`
-    /// are presented to a Redis that asks for a client certificate.
-    pub fn new(url: &Secret, tls: &RedisTlsConfig, ns: Namespace) -> Result<Self> {
-        let invalid = || Error::configuration("session_cache.redis.url is not a valid Redis URL");
-        let client = if *tls == RedisTlsConfig::default() {
-            redis::Client::open(url.expose()).map_err(|_| invalid())?
-        } else {
-            let pem = PemFiles::load(
-                "session_cache.redis",
-                tls.ca_file.as_deref(),
-                tls.client_cert_file.as_deref(),
-                tls.client_key_file.as_deref(),
-            )?;
-            let certs = redis::TlsCertificates {
-                client_tls: pem
-                    .client
-                    .map(|(client_cert, client_key)| redis::ClientTlsConfig { client_cert, client_key }),
-                root_cert: pem.ca,
-            };
-            redis::Client::build_with_tls(url.expose(), certs).map_err(|_| invalid())?
+    /// are presented to a Redis that asks for a client certificate. Nothing connects here.
+    fn new(topology: &RedisTopology, tls: &RedisTlsConfig) -> Result<Self> {
+        let certs = certificates(tls)?;
+        let invalid = |key: &str| Error::configuration(format!("session_cache.redis.{key} is not a valid Redis URL"));
+        Ok(match topology {
+            RedisTopology::Node(url) => Client::Node(match certs {
+                None => redis::Client::open(url.expose()).map_err(|_| invalid("url"))?,
+                Some(certs) => redis::Client::build_with_tls(url.expose(), certs).map_err(|_| invalid("url"))?,
+            }),
+            RedisTopology::Cluster(urls) => {
+                let mut b = redis::cluster::ClusterClientBuilder::new(urls.iter().map(|u| u.expose()))
+                    .connection_timeout(CACHE_OP_TIMEOUT * 4)
+                    .response_timeout(CACHE_OP_TIMEOUT);
+                let seeds = urls
+                    .iter()
+                    .map(|u| match &certs {
+                        None => redis::Client::open(u.expose()),
+                        Some(c) => redis::Client::build_with_tls(u.expose(), c.clone()),
+                    })
+                    .collect::<redis::RedisResult<Vec<_>>>()
+                    .map_err(|_| invalid("cluster"))?;
+                if let Some(certs) = certs {
+                    b = b.certs(certs);
+                }
+                Client::Cluster(b.build().map_err(|_| invalid("cluster"))?, seeds)
+            }
+            RedisTopology::Sentinel(s) => {
+                let infos = s
+                    .urls
+                    .iter()
+                    .map(|u| u.expose().into_connection_info().map_err(|_| invalid("sentinel.urls")))
+                    .collect::<Result<Vec<_>>>()?;
+                let mut b = redis::sentinel::SentinelClientBuilder::new(
+                    infos.iter().map(|i| i.addr().clone()),
+                    &s.master_name,
+                    redis::sentinel::SentinelServerType::Master,
+                )
+                .map_err(|_| invalid("sentinel.urls"))?;
+                // The Sentinels' credentials: those of their URLs (the same for all of them).
+                if let Some(r) = infos.iter().map(|i| i.redis_settings()).find(|r| r.password().is_some()) {
+                    if let Some(u) = r.username() {
+                        b = b.set_client_to_sentinel_username(u);
+                    }
+                    if let Some(p) = r.password() {
+                        b = b.set_client_to_sentinel_password(p);
+                    }
+                }
+                if let Some(u) = &s.master_username {
+                    b = b.set_client_to_redis_username(u);
+                }
+                if let Some(p) = &s.master_password {
+                    b = b.set_client_to_redis_password(p.expose());
+                }
+                if let Some(db) = s.db {
+                    b = b.set_client_to_redis_db(db.min(i64::MAX as u64) as i64);
+                }
+                if s.urls.iter().any(|u| u.expose().starts_with("rediss://")) {
+                    b = b
+                        .set_client_to_sentinel_tls_mode(redis::TlsMode::Secure)
+                        .set_client_to_redis_tls_mode(redis::TlsMode::Secure);
+                    if let Some(certs) = certs {
+                        b = b
+                            .set_client_to_sentinel_certificates(certs.clone())
+                            .set_client_to_redis_certificates(certs);
+                    }
+                }
+                Client::Sentinel(tokio::sync::Mutex::new(b.build().map_err(|_| invalid("sentinel.urls"))?))
+            }
+        })
+    }
+
+    async fn connect(&self) -> redis::RedisResult<Conn> {
+        Ok(match self {
+            Client::Node(c) => Conn::Node(ConnectionManager::new(c.clone()).await?),
+            Client::Cluster(c, _) => Conn::Cluster(c.get_async_connection().await?),
+            Client::Sentinel(c) => Conn::Sentinel(c.lock().await.get_async_connection().await?),
+        })
+    }
+
+    /// A pub/sub connection; `attempt` picks the seed node of a cluster, in turn.
+    async fn pubsub(&self, attempt: usize) -> redis::RedisResult<redis::aio::PubSub> {
+        match self {
+            Client::Node(c) => c.get_async_pubsub().await,
+            Client::Cluster(_, seeds) => seeds[attempt % seeds.len()].get_async_pubsub().await,
+            Client::Sentinel(c) => {
+                let master = c.lock().await.async_get_client().await?;
+                master.get_async_pubsub().await
+            }
+        }
+    }
+}
+
+/// Stay on `channel` for as long as the task lives: each message applied to `epochs`; the
+/// tiers served only while subscribed (a lost connection, or a ping unanswered for a second,
+/// puts them down until the subscription is back).
+async fn subscriber(client: Arc<Client>, channel: String, epochs: Arc<Epochs>) {
+    use futures::StreamExt;
+    let mut attempt = 0usize;
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let subscribed = tokio::time::timeout(CACHE_OP_TIMEOUT * 4, async {
+            let mut ps = client.pubsub(attempt).await?;
+            ps.subscribe(&channel).await?;
+            Ok::<_, redis::RedisError>(ps)
+        })
+        .await;
+        match subscribed {
+            Ok(Ok(ps)) => {
+                epochs.up();
+                backoff = Duration::from_millis(50);
+                let (mut sink, mut stream) = ps.split();
+                let mut tick = tokio::time::interval(Duration::from_secs(1));
+                loop {
+                    tokio::select! {
+                        m = stream.next() => match m {
+                            Some(m) => epochs.apply(m.get_payload_bytes()),
+                            None => break,
+                        },
+                        _ = tick.tick() => {
+                            let pong = tokio::time::timeout(CACHE_OP_TIMEOUT * 4, sink.ping::<redis::Value>()).await;
+                            if !matches!(pong, Ok(Ok(_))) {
+                                break;
+                            }
+                        }
+                    }
+                }
+                epochs.down();
+                tracing::warn!(target: "ory_iam::cache", "redis invalidation channel lost; in-memory caches not served until it is back");
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(target: "ory_iam::cache", kind = ?e.kind(), "redis invalidation channel unavailable; in-memory caches not served");
+            }
+            Err(_) => {
+                tracing::warn!(target: "ory_iam::cache", "redis invalidation channel: connect timed out; in-memory caches not served");
+            }
+        }
+        attempt = attempt.wrapping_add(1);
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(2));
+    }
+}
+
+impl RedisCache {
+    pub fn new(topology: &RedisTopology, tls: &RedisTlsConfig, ns: Namespace) -> Result<Self> {
+        let client = Arc::new(Client::new(topology, tls)?);
+        Ok(RedisCache {
+            client,
+            conn: tokio::sync::Mutex::new(None),
+            closed: AtomicBool::new(false),
+            channel: ns.channel_name(),
+            ns,
+            epochs: Epochs::unsubscribed(),
+            subscriber: std::sync::Mutex::new(None),
+            running: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Whether this is a Redis Cluster (pipelines must stay within one slot).
+    fn cluster(&self) -> bool {
+        matches!(*self.client, Client::Cluster(..))
+    }
+
+    pub fn epochs(&self) -> Arc<Epochs> {
+        self.epochs.clone()
+    }
+
+    /// Make sure this process listens on the invalidation channel: started on the caller's
+    /// runtime at the first use of an in-memory tier, again in a forked child, and again after
+    /// the runtime it ran on is gone. Until it is subscribed, the tiers are not served.
+    pub fn subscribe(&self) {
+        let generation = crate::runtime::fork_generation();
+        let me = generation.wrapping_add(1);
+        if self.running.load(Ordering::Acquire) == me || self.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else { return };
+        let mut slot = self.subscriber.lock().unwrap_or_else(|e| e.into_inner());
+        if self.running.load(Ordering::Acquire) == me {
+            return;
+        }
+        if let Some(old) = slot.take() {
+            old.stop();
+        }
+        // Whatever the epochs said in the parent (or before a runtime went away): not
+        // subscribed here yet.
+        self.epochs.down();
+        self.running.store(me, Ordering::Release);
+        let guard = Running { running: self.running.clone(), me, epochs: self.epochs.clone() };
+        let (client, channel, epochs) = (self.client.clone(), self.channel.clone(), self.epochs.clone());
+        let task = rt.spawn(async move {
+            let _guard = guard;
+            subscriber(client, channel, epochs).await
+        });
+        *slot = Some(Subscriber { generation, abort: task.abort_handle() });
+    }
+
+    /// Tell every instance on the channel that `tier` of `tenant` changed (this one included).
+    pub async fn publish(&self, tier: Tier, tenant: &str) {
+        let Some(mut c) = self.conn().await else {
+            tracing::warn!(target: "ory_iam::cache", tier = tier.as_str(), "redis unavailable: other instances not told of this write");
+            return;
         };
-        Ok(RedisCache { client, conn: tokio::sync::Mutex::new(None), closed: AtomicBool::new(false), ns })
+        let mut cmd = redis::cmd("PUBLISH");
+        cmd.arg(&self.channel).arg(message(tier, tenant));
+        let _: Option<i64> = self.run("publish", cmd.query_async(&mut c)).await;
     }
 
     /// Drop the connection (operations under way keep their clone until they end) and make no
-    /// new one.
+    /// new one; stop listening on the invalidation channel.
     pub async fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
+        if let Some(s) = self.subscriber.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            s.stop();
+        }
         self.conn.lock().await.take();
     }
 
-    async fn conn(&self) -> Option<ConnectionManager> {
+    async fn conn(&self) -> Option<Conn> {
         if self.closed.load(Ordering::SeqCst) {
             return None;
         }
@@ -88,11 +401,11 @@ impl RedisCache {
             let mut slot = self.conn.lock().await;
             let generation = crate::runtime::fork_generation();
             if let Some(c) = slot.as_ref().filter(|c| c.generation == generation) {
-                return Ok((*c.manager).clone());
+                return Ok((*c.conn).clone());
             }
-            let c = ConnectionManager::new(self.client.clone()).await?;
+            let c = self.client.connect().await?;
             if !self.closed.load(Ordering::SeqCst) {
-                *slot = Some(Connection { generation, manager: std::mem::ManuallyDrop::new(c.clone()) });
+                *slot = Some(Connection { generation, conn: std::mem::ManuallyDrop::new(c.clone()) });
             }
             Ok::<_, redis::RedisError>(c)
         })
@@ -110,6 +423,18 @@ impl RedisCache {
         }
     }
 
+    /// After a failed operation on a Sentinel-found master: forget the connection, so the next
+    /// operation asks the Sentinels again (the master may have failed over, or been demoted to
+    /// a read-only replica). The other topologies reconnect by themselves.
+    async fn failed(&self) {
+        if matches!(*self.client, Client::Sentinel(_)) {
+            let mut slot = self.conn.lock().await;
+            if slot.as_ref().is_some_and(|c| c.generation == crate::runtime::fork_generation()) {
+                slot.take();
+            }
+        }
+    }
+
     async fn run<T, F>(&self, what: &'static str, f: F) -> Option<T>
     where
         F: std::future::Future<Output = redis::RedisResult<T>>,
@@ -118,10 +443,12 @@ impl RedisCache {
             Ok(Ok(v)) => Some(v),
             Ok(Err(e)) => {
                 tracing::warn!(target: "ory_iam::cache", op = what, kind = ?e.kind(), "redis session cache error; asking Kratos");
+                self.failed().await;
                 None
             }
             Err(_) => {
                 tracing::warn!(target: "ory_iam::cache", op = what, "redis session cache timed out; asking Kratos");
+                self.failed().await;
                 None
             }
         }
@@ -163,30 +490,32 @@ impl RedisCache {
         let Some(value) = self.ns.seal(&name, &s.tenant, now_ms().saturating_add(ms), &json) else { return };
         let sk = self.ns.sid_name(&s.tenant, &s.id);
         let ik = self.ns.identity_name(&s.tenant, &s.identity.id);
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("SET")
-            .arg(&name)
-            .arg(value)
-            .arg("PX")
-            .arg(ms)
-            .ignore()
-            .cmd("SADD")
-            .arg(&sk)
-            .arg(&name)
-            .ignore()
-            .cmd("PEXPIRE")
-            .arg(&sk)
-            .arg(ms.max(60_000))
-            .ignore()
-            .cmd("SADD")
-            .arg(&ik)
-            .arg(&name)
-            .ignore()
-            .cmd("PEXPIRE")
-            .arg(&ik)
-            .arg(ms.max(60_000))
-            .ignore();
+        let index_ttl = ms.max(60_000);
+        let index = |set: &str| {
+            let mut p = redis::pipe();
+            p.atomic().cmd("SADD").arg(set).arg(&name).ignore().cmd("PEXPIRE").arg(set).arg(index_ttl).ignore();
+            p
+        };
+        let mut set = redis::cmd("SET");
+        set.arg(&name).arg(value).arg("PX").arg(ms);
+        if self.cluster() {
+            // Three slots: a cluster pipeline stays within one. The eviction sets first, so an
+            // entry that exists can always be found by `evict_session`/`evict_identity`.
+            let (a, b) = (index(&sk), index(&ik));
+            let (mut c1, mut c2) = (c.clone(), c.clone());
+            let (x, y) = futures::join!(
+                self.run::<(), _>("put", a.query_async(&mut c1)),
+                self.run::<(), _>("put", b.query_async(&mut c2))
+            );
+            if x.is_some() && y.is_some() {
+                let _: Option<()> = self.run("put", set.query_async(&mut c)).await;
+            }
+            return;
+        }
+        let mut pipe = index(&sk);
+        for cmd in index(&ik).cmd_iter().chain([&set]) {
+            pipe.add_command(cmd.clone()).ignore();
+        }
         let _: Option<()> = self.run("put", pipe.query_async(&mut c)).await;
     }
 
@@ -201,26 +530,28 @@ impl RedisCache {
         set.map(|r| r.is_some())
     }
 
-    pub async fn evict_key(&self, key: &str) {
-        let Some(mut c) = self.conn().await else { return };
-        let _: Option<()> = self.run("evict", c.del(self.ns.read_names(key))).await;
+    /// The evictions say whether Redis confirmed them (`false`: Redis could not be reached, the
+    /// entries may still be there).
+    pub async fn evict_key(&self, key: &str) -> bool {
+        let Some(mut c) = self.conn().await else { return false };
+        self.run::<(), _>("evict", c.del(self.ns.read_names(key))).await.is_some()
     }
 
-    pub async fn evict_identity(&self, tenant: &str, identity_id: &str) {
-        let Some(mut c) = self.conn().await else { return };
+    pub async fn evict_identity(&self, tenant: &str, identity_id: &str) -> bool {
+        let Some(mut c) = self.conn().await else { return false };
         let ik = self.ns.identity_name(tenant, identity_id);
-        let Some(names) = self.run::<Vec<String>, _>("smembers", c.smembers(&ik)).await else { return };
+        let Some(names) = self.run::<Vec<String>, _>("smembers", c.smembers(&ik)).await else { return false };
         let mut doomed: Vec<String> = names.into_iter().filter(|n| self.ns.is_session_name(n)).collect();
         doomed.push(ik);
-        let _: Option<()> = self.run("evict", c.del(doomed)).await;
+        self.run::<(), _>("evict", c.del(doomed)).await.is_some()
     }
 
-    pub async fn evict_session(&self, tenant: &str, session_id: &str) {
-        let Some(mut c) = self.conn().await else { return };
+    pub async fn evict_session(&self, tenant: &str, session_id: &str) -> bool {
+        let Some(mut c) = self.conn().await else { return false };
         let sk = self.ns.sid_name(tenant, session_id);
-        let Some(names) = self.run::<Vec<String>, _>("smembers", c.smembers(&sk)).await else { return };
+        let Some(names) = self.run::<Vec<String>, _>("smembers", c.smembers(&sk)).await else { return false };
         let mut doomed: Vec<String> = names.into_iter().filter(|n| self.ns.is_session_name(n)).collect();
         doomed.push(sk);
-        let _: Option<()> = self.run("evict", c.del(doomed)).await;
+        self.run::<(), _>("evict", c.del(doomed)).await.is_some()
     }
 }

@@ -99,6 +99,11 @@ impl Namespace {
         format!("{}:jti:{}", self.prefix, hex(&m.finalize().into_bytes()))
     }
 
+    /// The pub/sub channel of cross-instance invalidations (see `invalidation`).
+    pub fn channel_name(&self) -> String {
+        format!("{}:invalidate", self.prefix)
+    }
+
     /// The set of entry names of one session, for `evict_session`.
     pub fn sid_name(&self, tenant: &str, sid: &str) -> String {
         format!("{}:sid:{tenant}:{sid}", self.prefix)

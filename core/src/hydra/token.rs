@@ -5,6 +5,7 @@
 use super::wire;
 use crate::audit::{names, AuditEvent};
 use crate::cache;
+use crate::cache::invalidation::{Epochs, Tier};
 use crate::dto::{
     AuthenticateOptions, AuthorizationCodeGrant, BearerMode, IamMachinePrincipal, Introspection, JwtBearerGrant,
     RefreshGrant, RevokeOptions, TokenSet,
@@ -14,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::http::{Call, OryClient};
 use crate::secret::Secret;
 use crate::tenancy::service_handle;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 service_handle!(
@@ -28,13 +30,18 @@ pub(crate) struct TokenCaches {
     /// scope → (tokens, refresh after). Scopes are the application's own strings: a thousand
     /// distinct ones is far beyond any real use.
     credentials: moka::sync::Cache<String, (TokenSet, Instant)>,
-    /// hash of a token → (introspection, valid until); `cache.introspection_max_entries`.
-    introspections: moka::sync::Cache<String, (Introspection, Instant)>,
+    /// hash of a token → (introspection, valid until, epoch it was asked in);
+    /// `cache.introspection_max_entries`.
+    introspections: moka::sync::Cache<String, (Introspection, Instant, u64)>,
+    /// Token revokes through other instances sharing Redis ([`crate::cache::invalidation`]):
+    /// an entry is read only under the epoch it was asked in, and only while it is servable.
+    remote: Arc<Epochs>,
 }
 
 impl TokenCaches {
-    fn new(c: &crate::config::CacheConfig) -> Self {
+    fn new(c: &crate::config::CacheConfig, remote: Arc<Epochs>) -> Self {
         TokenCaches {
+            remote,
             credentials: moka::sync::Cache::new(1_000),
             introspections: moka::sync::Cache::builder()
                 .max_capacity(c.introspection_max_entries)
@@ -46,7 +53,10 @@ impl TokenCaches {
 
 impl TokenService {
     fn caches(&self) -> std::sync::Arc<TokenCaches> {
-        self.t.state_with(|c| TokenCaches::new(&c.cache))
+        if self.t.config.cache.introspection_ttl_ms > 0 {
+            self.t.sessions.subscribe();
+        }
+        self.t.state_with(|c| TokenCaches::new(&c.cache, self.t.sessions.epochs()))
     }
 
     fn public(&self, op: &str) -> Result<&OryClient> {
@@ -175,9 +185,11 @@ impl TokenService {
         }
         let key = cache::key(&self.t.name, "introspect", token.expose());
         let ttl = Duration::from_millis(self.t.config.cache.introspection_ttl_ms);
-        if !ttl.is_zero() {
-            if let Some((i, until)) = self.caches().introspections.get(&key) {
-                if Instant::now() < until {
+        let caches = self.caches();
+        let epoch = caches.remote.current(Tier::Introspections);
+        if !ttl.is_zero() && Epochs::servable(epoch) {
+            if let Some((i, until, e)) = caches.introspections.get(&key) {
+                if Instant::now() < until && e == epoch {
                     return Ok(i);
                 }
             }
@@ -191,8 +203,11 @@ impl TokenService {
         if !ttl.is_zero() && i.active {
             let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
             let left = i.exp.map(|e| Duration::from_secs(e.saturating_sub(now).max(0) as u64)).unwrap_or(ttl);
+            // Not if another instance revoked a token meanwhile (or the channel was lost).
             if let Some(until) = Instant::now().checked_add(ttl.min(left)) {
-                self.caches().introspections.insert(key, (i.clone(), until));
+                if Epochs::servable(epoch) && caches.remote.current(Tier::Introspections) == epoch {
+                    caches.introspections.insert(key, (i.clone(), until, epoch));
+                }
             }
         }
         Ok(i)
@@ -340,6 +355,8 @@ impl TokenService {
         }
         let res = c.send(call.form(form)).await;
         self.caches().introspections.invalidate(&cache::key(&self.t.name, "introspect", token.expose()));
+        // Every instance sharing Redis drops its introspections (the message names no token).
+        self.t.sessions.publish(Tier::Introspections, &self.t.name).await;
         res.map(|_| ())
     }
 }

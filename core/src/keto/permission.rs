@@ -4,6 +4,7 @@
 
 use super::wire;
 use crate::audit::{names, AuditEvent};
+use crate::cache::invalidation::{Epochs, Tier};
 use crate::config::KetoConfig;
 use crate::dto::{
     CheckOptions, CheckResult, ExpandQuery, Page, PermissionQuery, PermissionTuple, Subject, SubjectTree,
@@ -15,6 +16,7 @@ use crate::tenancy::service_handle;
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 service_handle!(
@@ -58,16 +60,22 @@ struct DecisionKey {
 /// check started in, so one that was in flight across a write is never read (a revoke that
 /// removes a subject-set membership changes answers about other objects too, so nothing less
 /// than the whole tenant's cache is safe to keep).
+///
+/// Writes through other instances sharing Redis reach it as epochs
+/// ([`crate::cache::invalidation`]): the generation is this instance's writes plus the epoch, and
+/// nothing is read or stored while the epoch says the instance is off the invalidation channel.
 pub(crate) struct Decisions {
     cache: moka::sync::Cache<DecisionKey, bool>,
     generation: AtomicU64,
+    remote: Arc<Epochs>,
     /// 0 unknown, 1 the server has batch check, 2 it does not.
     pub batch: AtomicU8,
 }
 
 impl Decisions {
-    pub fn new(c: &crate::config::CacheConfig) -> Self {
+    pub fn new(c: &crate::config::CacheConfig, remote: Arc<Epochs>) -> Self {
         Decisions {
+            remote,
             cache: moka::sync::Cache::builder()
                 .max_capacity(c.permission_max_entries)
                 .time_to_live(crate::cache::bounded_ttl(c.permission_ttl_ms))
@@ -77,8 +85,11 @@ impl Decisions {
         }
     }
 
-    fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+    /// This instance's writes plus the other instances' (the epoch); `None` while the decisions
+    /// may not be served (off the invalidation channel).
+    fn generation(&self) -> Option<u64> {
+        let remote = self.remote.current(Tier::Permissions);
+        Epochs::servable(remote).then(|| self.generation.load(Ordering::Acquire).wrapping_add(remote))
     }
 
     fn key(generation: u64, t: &PermissionTuple, max_depth: Option<u32>) -> DecisionKey {
@@ -93,14 +104,14 @@ impl Decisions {
     }
 
     fn get(&self, t: &PermissionTuple, max_depth: Option<u32>) -> Option<bool> {
-        self.cache.get(&Self::key(self.generation(), t, max_depth))
+        self.cache.get(&Self::key(self.generation()?, t, max_depth))
     }
 
-    /// Store a decision asked at `generation`: if a write happened since, it goes under a
-    /// generation no reader uses any more.
-    fn put(&self, generation: u64, t: &PermissionTuple, max_depth: Option<u32>, allowed: bool) {
-        if generation == self.generation() {
-            self.cache.insert(Self::key(generation, t, max_depth), allowed);
+    /// Store a decision asked at `generation`: nothing if a write happened since (here or at
+    /// another instance), or if the decisions may not be served.
+    fn put(&self, generation: Option<u64>, t: &PermissionTuple, max_depth: Option<u32>, allowed: bool) {
+        if let Some(g) = generation.filter(|g| Some(*g) == self.generation()) {
+            self.cache.insert(Self::key(g, t, max_depth), allowed);
         }
     }
 
@@ -204,12 +215,17 @@ impl PermissionService {
     }
 
     fn decisions(&self) -> std::sync::Arc<Decisions> {
-        self.t.state_with(|c| Decisions::new(&c.cache))
+        // With Redis, other instances' writes reach this one over the invalidation channel
+        // (listened to only when there is a cache to keep coherent).
+        if !self.ttl().is_zero() {
+            self.t.sessions.subscribe();
+        }
+        self.t.state_with(|c| Decisions::new(&c.cache, self.t.sessions.epochs()))
     }
 
     /// After Keto decided one tuple (alone or in a batch): cache the decision, audit a denial
     /// or a failure.
-    fn settle(&self, generation: u64, tuple: &PermissionTuple, max_depth: Option<u32>, res: &Result<bool>) {
+    fn settle(&self, generation: Option<u64>, tuple: &PermissionTuple, max_depth: Option<u32>, res: &Result<bool>) {
         match res {
             Ok(allowed) => {
                 if !self.ttl().is_zero() {
@@ -361,7 +377,7 @@ impl PermissionService {
     /// denials and failures audited). Never `allowed` on an error.
     fn take(
         &self,
-        generation: u64,
+        generation: Option<u64>,
         tuples: &[PermissionTuple],
         chunk: &[usize],
         answer: Chunk,
@@ -398,6 +414,7 @@ impl PermissionService {
             Err(e) => Err(e),
         };
         self.after_write(tuple, names::AUTHZ_PERMISSION_GRANT, &res);
+        self.t.sessions.publish(Tier::Permissions, &self.t.name).await;
         res.map(|_| ())
     }
 
@@ -412,6 +429,7 @@ impl PermissionService {
             Err(e) => Err(e),
         };
         self.after_write(tuple, names::AUTHZ_PERMISSION_REVOKE, &res);
+        self.t.sessions.publish(Tier::Permissions, &self.t.name).await;
         res.map(|_| ())
     }
 
@@ -497,7 +515,7 @@ mod tests {
             permission_max_entries: 1_000,
             ..Default::default()
         };
-        let d = Decisions::new(&cfg);
+        let d = Decisions::new(&cfg, Epochs::local());
         let t = |i: u32| PermissionTuple::new("documents", &format!("doc-{i}"), "view", &format!("user-{i}"));
         for i in 0..200_000 {
             d.put(d.generation(), &t(i), None, true);
@@ -513,11 +531,41 @@ mod tests {
         assert_eq!(d.get(&t(8), None), None, "an answer asked before the write is not stored after it");
     }
 
+    /// Other instances' writes (the epoch moved by the invalidation channel) forget earlier
+    /// answers as this instance's do; off the channel nothing is read or stored.
+    #[test]
+    fn other_instances_writes_and_a_lost_channel_forget_answers() {
+        let cfg = crate::config::CacheConfig { permission_ttl_ms: 60_000, ..Default::default() };
+        let remote = Epochs::unsubscribed();
+        let d = Decisions::new(&cfg, remote.clone());
+        let t = PermissionTuple::new("documents", "doc", "view", "user");
+        d.put(d.generation(), &t, None, true);
+        assert_eq!(d.get(&t, None), None, "not subscribed yet: nothing stored");
+        remote.up();
+        d.put(d.generation(), &t, None, true);
+        assert_eq!(d.get(&t, None), Some(true));
+        let before = d.generation();
+        remote.invalidated(Tier::Permissions);
+        assert_eq!(d.get(&t, None), None, "another instance's write forgets earlier answers");
+        d.put(before, &t, None, true);
+        assert_eq!(d.get(&t, None), None, "an answer asked before it is not stored after it");
+        d.put(d.generation(), &t, None, true);
+        remote.invalidated(Tier::Introspections);
+        assert_eq!(d.get(&t, None), Some(true), "another tier's message leaves decisions alone");
+        let before = d.generation();
+        remote.down();
+        assert_eq!(d.get(&t, None), None, "off the channel: not served");
+        d.put(before, &t, None, true);
+        d.put(d.generation(), &t, None, true);
+        remote.up();
+        assert_eq!(d.get(&t, None), None, "back on the channel: nothing from before the gap");
+    }
+
     #[test]
     fn any_configured_lifetime_builds_a_cache() {
         for ms in [0, 1, u64::MAX] {
             let cfg = crate::config::CacheConfig { permission_ttl_ms: ms, ..Default::default() };
-            Decisions::new(&cfg).put(0, &PermissionTuple::new("n", "o", "r", "s"), None, true);
+            Decisions::new(&cfg, Epochs::local()).put(Some(0), &PermissionTuple::new("n", "o", "r", "s"), None, true);
         }
     }
 }

@@ -188,8 +188,9 @@ impl FlowService {
         call.headers.insert(http::header::COOKIE, header(cookie.expose(), "cookie")?);
         let r = c.send(call).await?;
         let l: wire::LogoutFlow = c.decode(&r)?;
-        // The session is about to end: drop its cached whoami result now.
-        self.evict_cookie(cookie).await;
+        // The session is about to end: drop its cached whoami result now (best effort: nothing
+        // has ended yet; the logout itself evicts again and reports failure).
+        let _ = self.evict_cookie(cookie).await;
         Ok(LogoutFlow {
             tenant: self.t.name.to_string(),
             logout_url: Secret::new(l.logout_url),
@@ -208,7 +209,9 @@ impl FlowService {
         let mut call = Call::get("self-service/logout").query("token", logout_token.expose());
         if let Some(ck) = cookie {
             call.headers.insert(http::header::COOKIE, header(ck.expose(), "cookie")?);
-            self.evict_cookie(ck).await;
+            // Before the logout: a cache that cannot be updated is an outage, and nothing has
+            // changed yet (after it, the revoked session could live on in Redis).
+            self.evict_cookie(ck).await?;
         }
         let res = c.send(call).await;
         self.t.emit(
@@ -238,18 +241,18 @@ impl FlowService {
         );
         res?;
         let t = &self.t;
-        t.sessions.evict_key(&cache::key(&t.name, "token", session_token.expose())).await;
-        Ok(())
+        t.sessions.evict_key(&t.name, &cache::key(&t.name, "token", session_token.expose())).await
     }
 
-    async fn evict_cookie(&self, cookie: &Secret) {
+    async fn evict_cookie(&self, cookie: &Secret) -> Result<()> {
         let t = &self.t;
         let headers = crate::transport::header_map([("cookie", cookie.expose())]);
         if let Ok(crate::transport::Credential::Cookie(c)) =
             crate::transport::extract(crate::config::Transport::Cookie, t.session_cookie_name(), &headers)
         {
-            t.sessions.evict_key(&cache::key(&t.name, "cookie", c.expose())).await;
+            return t.sessions.evict_key(&t.name, &cache::key(&t.name, "cookie", c.expose())).await;
         }
+        Ok(())
     }
 
     fn credentials(

@@ -181,9 +181,11 @@ impl IdentityService {
         // A changed state, traits or metadata changes what a cached session says (and an
         // inactive identity has no valid session): whatever the outcome (a failed request may
         // still have been applied), its cached sessions go.
-        self.t.sessions.evict_identity(&self.t.name, id).await;
+        let evicted = self.t.sessions.evict_identity(&self.t.name, id).await;
         self.t.emit(AuditEvent::mutation(event, &self.t.name, res.as_ref().map(|r| r.request_id.as_str())).target(id));
-        Ok(c.decode::<wire::Identity>(&res?)?.into_dto(&self.t.name))
+        let identity = c.decode::<wire::Identity>(&res?)?.into_dto(&self.t.name);
+        evicted?;
+        Ok(identity)
     }
 
     /// One page of the identity's sessions (`active` filters; Kratos pages by offset tokens).
@@ -243,7 +245,7 @@ impl IdentityService {
         };
         let s: wire::Session = c.decode(&r)?;
         // Extended sessions move their expiry: evict so whoami sees the new one.
-        self.t.sessions.evict_session(&self.t.name, session_id).await;
+        self.t.sessions.evict_session(&self.t.name, session_id).await?;
         let identity_id = s.identity.as_ref().map(|i| i.id.clone()).unwrap_or_default();
         Ok(s.into_dto_for(&self.t.name, &identity_id))
     }
@@ -294,7 +296,7 @@ impl IdentityService {
             call = call.query("identifier", i.to_owned());
         }
         let sent = c.send(call).await;
-        self.t.sessions.evict_identity(&self.t.name, id).await;
+        let evicted = self.t.sessions.evict_identity(&self.t.name, id).await;
         let res = match sent {
             Ok(r) => Ok(r),
             Err(e) if e.kind() == ErrorKind::Validation => {
@@ -320,7 +322,8 @@ impl IdentityService {
                 Err(e) => e.request_id().map(str::to_owned),
             }),
         );
-        res.map(|_| ())
+        res?;
+        evicted
     }
 
     /// Delete an identity (audited as `identity.delete`).
@@ -330,7 +333,7 @@ impl IdentityService {
         let path = format!("admin/identities/{}", crate::ids::seg(id));
         let res = c.send(Call::delete(&path)).await;
         // Kratos deletes the identity's sessions with it: so does the session cache.
-        self.t.sessions.evict_identity(&self.t.name, id).await;
+        let evicted = self.t.sessions.evict_identity(&self.t.name, id).await;
         let (result, request_id) = match &res {
             Ok(r) => ("success", Some(r.request_id.clone())),
             Err(e) => ("failure", e.request_id().map(str::to_owned)),
@@ -341,7 +344,8 @@ impl IdentityService {
                 .request_id(request_id)
                 .attr("error", res.as_ref().err().map(|e| Value::from(e.code())).unwrap_or(Value::Null)),
         );
-        res.map(|_| ())
+        res?;
+        evicted
     }
 }
 

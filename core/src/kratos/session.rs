@@ -227,7 +227,9 @@ impl SessionService {
     }
 
     /// The replay check shared by every process using this Redis: a `jti` any of them saw
-    /// before while valid is refused. With Redis unavailable, this process's own memory decides.
+    /// before while valid is refused. With Redis unavailable it fails closed: an outage
+    /// (`upstream_unavailable`, audited `auth.failure.upstream`), never an envelope accepted that
+    /// another process may already have accepted.
     async fn replay_check(
         &self,
         session: Session,
@@ -240,7 +242,16 @@ impl SessionService {
         let r = match t.sessions.first_sighting(&t.name, &jti, v.replay_ttl(exp)).await {
             Some(true) => Ok(session),
             Some(false) => Err(Refusal::Replayed),
-            None => v.remember_here(&jti, exp).map(|_| session),
+            None => {
+                let e = Error::new(ErrorKind::UpstreamUnavailable, "the shared replay store (redis) is unavailable")
+                    .with_tenant(&*t.name);
+                t.emit(
+                    AuditEvent::new(names::AUTH_FAILURE_UPSTREAM, &t.name, "failure")
+                        .request_id(request_id)
+                        .attr("error", e.code()),
+                );
+                return Err(e);
+            }
         };
         self.envelope(r, &request_id)
     }
@@ -493,10 +504,12 @@ pub(crate) async fn revoke_session(t: &Arc<TenantContext>, session_id: &str) -> 
     let path = format!("admin/sessions/{}", crate::ids::seg(session_id));
     let res = c.send(Call::delete(&path)).await;
     // Evict whatever the outcome: a session Kratos no longer knows must not live on in a cache.
-    t.sessions.evict_session(&t.name, session_id).await;
+    // A revoke the shared cache could not take is an outage, so the caller retries it.
+    let evicted = t.sessions.evict_session(&t.name, session_id).await;
     t.emit(
         AuditEvent::mutation(names::AUTHZ_SESSION_REVOKE, &t.name, res.as_ref().map(|r| r.request_id.as_str()))
             .target(session_id),
     );
-    res.map(|_| ())
+    res?;
+    evicted
 }

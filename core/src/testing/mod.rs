@@ -412,7 +412,7 @@ impl FakeOry {
             Ok(())
         })?;
         if let Some(ctx) = self.iam.reg.tenants.get(tenant) {
-            ctx.sessions.evict_session(tenant, session_id).await;
+            ctx.sessions.evict_session(tenant, session_id).await?;
         }
         Ok(())
     }

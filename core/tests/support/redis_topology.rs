@@ -1,0 +1,78 @@
+//! A Redis Cluster or Sentinel setup of `tests/stack/redis-topology`, started for one test and
+//! stopped when dropped.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub struct Topology {
+    pub info: Value,
+}
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/stack/redis-topology")
+}
+
+impl Topology {
+    /// `kind`: `cluster` (3 masters, 3 replicas) or `sentinel` (master, replica, 3 Sentinels).
+    pub fn up(kind: &str) -> Topology {
+        let out = Command::new(script()).args(["up", kind]).output().expect("run tests/stack/redis-topology");
+        assert!(out.status.success(), "redis-topology up {kind}: {}", String::from_utf8_lossy(&out.stderr));
+        Topology { info: serde_json::from_slice(&out.stdout).expect("redis-topology prints JSON") }
+    }
+
+    pub fn urls(&self) -> Vec<String> {
+        self.info["urls"].as_array().unwrap().iter().map(|u| u.as_str().unwrap().to_owned()).collect()
+    }
+
+    /// `session_cache` for this topology with the tests' key and `prefix`.
+    pub fn session_cache(&self, prefix: &str) -> Value {
+        let mut r = serde_json::json!({"keys": [crate::common::redis_key()], "key_prefix": prefix});
+        match self.info["kind"].as_str() {
+            Some("cluster") => r["cluster"] = self.urls().into(),
+            _ => r["sentinel"] = serde_json::json!({"urls": self.urls(), "master_name": self.info["master_name"]}),
+        }
+        serde_json::json!({ "redis": r })
+    }
+
+    /// Ports of the nodes with `role` (`master`, `replica`, `sentinel`) when started.
+    pub fn nodes(&self, role: &str) -> Vec<(u16, u32)> {
+        self.info["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["role"] == role)
+            .map(|n| (n["port"].as_u64().unwrap() as u16, n["pid"].as_u64().unwrap() as u32))
+            .collect()
+    }
+
+    /// SIGKILL one process of the topology.
+    pub fn kill(&self, pid: u32) {
+        let st = Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
+        assert!(st.success());
+    }
+
+    /// `redis-cli -p port args...`, its output.
+    pub fn cli(port: u16, args: &[&str]) -> String {
+        let out = Command::new("redis-cli").args(["-h", "127.0.0.1", "-p", &port.to_string()]).args(args).output();
+        out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default()
+    }
+
+    /// Wait (up to 60 s) until `ok` holds, polling every 100 ms.
+    pub fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !ok() {
+            assert!(Instant::now() < deadline, "{what}: not after 60 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Topology {
+    fn drop(&mut self) {
+        if let Some(dir) = self.info["dir"].as_str() {
+            let _ = Command::new(script()).args(["down", dir]).status();
+        }
+    }
+}
