@@ -281,6 +281,14 @@ pub struct ListSessionsOptions {
     pub active: Option<bool>,
 }
 
+/// Options of `session.listMine` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct ListMySessionsOptions {
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+}
+
 #[napi(object)]
 pub struct UiText {
     pub id: i64,
@@ -472,6 +480,52 @@ pub enum FlowKindName {
     Verification,
 }
 
+/// Options of `identity.createRecoveryLink` / `createRecoveryCode` (declared for the typings;
+/// parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct RecoveryOptions {
+    /// As Kratos reads a duration: `"15m"`, `"1h"`.
+    pub expires_in: Option<String>,
+}
+
+/// An account recovery made by an administrator: `link` (and `code`) take over the account.
+#[napi(object, object_from_js = false)]
+pub struct Recovery {
+    pub tenant: String,
+    pub identity_id: String,
+    pub link: Secret,
+    pub code: Option<Secret>,
+    pub expires_at: Option<String>,
+}
+
+impl From<ory_iam::dto::Recovery> for Recovery {
+    fn from(r: ory_iam::dto::Recovery) -> Self {
+        Recovery {
+            tenant: r.tenant,
+            identity_id: r.identity_id,
+            link: Secret::from_core(r.link),
+            code: r.code.map(Secret::from_core),
+            expires_at: r.expires_at,
+        }
+    }
+}
+
+/// A self-service error (`flow.getError`): `error` is Kratos' error object.
+#[napi(object)]
+pub struct FlowError {
+    pub tenant: String,
+    pub id: String,
+    pub error: Value,
+    pub created_at: Option<String>,
+}
+
+impl From<ory_iam::dto::FlowError> for FlowError {
+    fn from(e: ory_iam::dto::FlowError) -> Self {
+        FlowError { tenant: e.tenant, id: e.id, error: e.error, created_at: e.created_at }
+    }
+}
+
 #[napi(object)]
 pub struct IdentitySchema {
     pub tenant: String,
@@ -625,6 +679,27 @@ pub struct PermissionQuery {
     pub subject: Option<Value>,
     pub page_size: Option<u32>,
     pub page_token: Option<String>,
+}
+
+/// One entry of `permission.patch` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct PermissionPatch {
+    #[napi(ts_type = "'insert' | 'delete'")]
+    pub action: String,
+    pub tuple: PermissionTuple,
+}
+
+/// Filter of `permission.deleteMatching` (declared for the typings; parsed by the core):
+/// `namespace` and at least one of `object`, `relation`, `subject`.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct DeleteMatchingQuery {
+    pub namespace: String,
+    pub object: Option<String>,
+    pub relation: Option<String>,
+    #[napi(ts_type = "string | SubjectSet")]
+    pub subject: Option<Value>,
 }
 
 /// Query of `permission.expand` (declared for the typings; parsed by the core).

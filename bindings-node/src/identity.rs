@@ -1,8 +1,8 @@
-use crate::dto::{Credential, Identity, IdentityPage, Session, SessionPage};
+use crate::dto::{Credential, Identity, IdentityPage, Recovery, Session, SessionPage};
 use crate::errors::IntoNapi;
 use crate::pager::{IdentityPager, SessionPager};
 use napi_derive::napi;
-use ory_iam::dto::{parse_input, CreateIdentity, ListIdentities, ListSessions};
+use ory_iam::dto::{parse_input, CreateIdentity, ListIdentities, ListSessions, RecoveryOptions};
 use serde_json::Value;
 
 /// Kratos identities (admin API) of one tenant.
@@ -77,6 +77,29 @@ impl IdentityService {
     #[napi]
     pub async fn revoke_session(&self, session_id: String) -> napi::Result<()> {
         self.0.revoke_session(&session_id).await.napi()
+    }
+
+    /// Revoke every session of the identity ("log out everywhere") and evict them all from the
+    /// session cache. Audited `authz.session.revoke_all`.
+    #[napi]
+    pub async fn revoke_sessions(&self, id: String) -> napi::Result<()> {
+        self.0.revoke_sessions(&id).await.napi()
+    }
+
+    /// A recovery link for the identity (support desk); opening it signs the owner in and starts
+    /// a settings flow. Audited `identity.recovery.create`.
+    #[napi(ts_args_type = "id: string, options?: RecoveryOptions")]
+    pub async fn create_recovery_link(&self, id: String, options: Option<Value>) -> napi::Result<Recovery> {
+        let opts: RecoveryOptions = parse_input("options", options.unwrap_or(Value::Null)).napi()?;
+        self.0.create_recovery_link(&id, opts).await.napi().map(Into::into)
+    }
+
+    /// A recovery code and the link of the recovery flow to enter it in. Audited
+    /// `identity.recovery.create`.
+    #[napi(ts_args_type = "id: string, options?: RecoveryOptions")]
+    pub async fn create_recovery_code(&self, id: String, options: Option<Value>) -> napi::Result<Recovery> {
+        let opts: RecoveryOptions = parse_input("options", options.unwrap_or(Value::Null)).napi()?;
+        self.0.create_recovery_code(&id, opts).await.napi().map(Into::into)
     }
 
     /// Extend a session by the configured lifespan.

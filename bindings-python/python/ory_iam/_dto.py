@@ -273,6 +273,39 @@ class LogoutFlow(_Dto):
 
 
 @dataclass(frozen=True, repr=False)
+class Recovery(_Dto):
+    """An account recovery made by an administrator (``identity.create_recovery_link`` /
+    ``create_recovery_code``). ``link`` and ``code`` take over the account: both are secrets."""
+
+    tenant: str
+    identity_id: str
+    link: Secret
+    code: Optional[Secret] = None
+    expires_at: Optional[str] = None
+
+    @classmethod
+    def _from(cls, d: dict[str, Any]) -> "Recovery":
+        return cls(
+            tenant=d["tenant"],
+            identity_id=d["identity_id"],
+            link=Secret(d["link"]),
+            code=_secret(d.get("code")),
+            expires_at=d.get("expires_at"),
+        )
+
+
+@dataclass(frozen=True, repr=False)
+class FlowError(_Dto):
+    """A self-service error (``flow.get_error``): ``error`` is Kratos' error object (``code``,
+    ``status``, ``reason``, ``message``)."""
+
+    tenant: str
+    id: str
+    error: dict[str, Any]
+    created_at: Optional[str] = None
+
+
+@dataclass(frozen=True, repr=False)
 class IdentitySchema(_Dto):
     tenant: str
     id: str

@@ -76,3 +76,14 @@ impl Tree {
         }
     }
 }
+
+#[derive(Deserialize)]
+pub(crate) struct Namespaces {
+    #[serde(default)]
+    pub namespaces: Vec<Namespace>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Namespace {
+    pub name: String,
+}

@@ -332,3 +332,27 @@ pub(crate) struct SchemaContainer {
     pub id: String,
     pub schema: Value,
 }
+
+#[derive(Deserialize)]
+pub(crate) struct Recovery {
+    pub recovery_link: String,
+    #[serde(default)]
+    pub recovery_code: Option<String>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct FlowError {
+    pub id: String,
+    #[serde(default)]
+    pub error: serde_json::Value,
+    #[serde(default)]
+    pub created_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Count {
+    #[serde(default)]
+    pub count: u64,
+}
