@@ -481,6 +481,11 @@ export declare class PermissionService {
    * `authz.permission.delete_matching`.
    */
   deleteMatching(query: DeleteMatchingQuery): Promise<void>
+  /**
+   * The syntax errors of an OPL (Ory Permission Language) file, none when valid. Needs
+   * `keto.oplUrl` (Keto's OPL server); nothing is stored or applied.
+   */
+  checkOplSyntax(opl: string): Promise<Array<OplSyntaxError>>
   /** The namespaces Keto knows, sorted. */
   namespaces(): Promise<Array<string>>
   /** One page of tuples matching the query. */
@@ -1295,6 +1300,18 @@ export interface OAuth2Client {
 export interface OAuth2ClientPage {
   items: Array<OAuth2Client>
   nextPageToken?: string
+}
+
+export interface OplPosition {
+  line: number
+  column: number
+}
+
+/** A syntax error `permission.checkOplSyntax` found; lines and columns from 1. */
+export interface OplSyntaxError {
+  message: string
+  start: OplPosition
+  end: OplPosition
 }
 
 /** What the calls of a traced handle did (see `ory-iam/otel`). */

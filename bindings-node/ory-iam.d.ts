@@ -58,6 +58,8 @@ export type {
   CheckResult,
   ExpandQuery,
   DeleteMatchingQuery,
+  OplSyntaxError,
+  OplPosition,
   PermissionPatch,
   PermissionQuery,
   PermissionService,
@@ -174,6 +176,8 @@ export interface KetoConfig {
   api_key?: string
   /** Tuples per batch-check request, 1–65535; default 10. */
   batch_size?: number
+  /** Keto's OPL server (`serve.opl`, port 4469), for `permission.checkOplSyntax`. */
+  opl_url?: string
 }
 
 /** `tenants.<name>.hydra`: Ory Hydra. */

@@ -690,6 +690,30 @@ pub struct PermissionPatch {
     pub tuple: PermissionTuple,
 }
 
+/// A syntax error `permission.checkOplSyntax` found; lines and columns from 1.
+#[napi(object)]
+pub struct OplSyntaxError {
+    pub message: String,
+    pub start: OplPosition,
+    pub end: OplPosition,
+}
+
+#[napi(object)]
+pub struct OplPosition {
+    pub line: u32,
+    pub column: u32,
+}
+
+impl From<ory_iam::dto::OplSyntaxError> for OplSyntaxError {
+    fn from(e: ory_iam::dto::OplSyntaxError) -> Self {
+        let pos = |p: ory_iam::dto::OplPosition| OplPosition {
+            line: p.line.min(u64::from(u32::MAX)) as u32,
+            column: p.column.min(u64::from(u32::MAX)) as u32,
+        };
+        OplSyntaxError { message: e.message, start: pos(e.start), end: pos(e.end) }
+    }
+}
+
 /// Filter of `permission.deleteMatching` (declared for the typings; parsed by the core):
 /// `namespace` and at least one of `object`, `relation`, `subject`.
 #[allow(dead_code)]

@@ -1,4 +1,4 @@
-use crate::dto::{CheckResult, PermissionTuplePage, SubjectTree};
+use crate::dto::{CheckResult, OplSyntaxError, PermissionTuplePage, SubjectTree};
 use crate::errors::IntoNapi;
 use crate::pager::PermissionTuplePager;
 use napi_derive::napi;
@@ -65,6 +65,13 @@ impl PermissionService {
     pub async fn delete_matching(&self, query: Value) -> napi::Result<()> {
         let q: DeleteMatching = parse_input("query", query).napi()?;
         self.0.delete_matching(&q).await.napi()
+    }
+
+    /// The syntax errors of an OPL (Ory Permission Language) file, none when valid. Needs
+    /// `keto.oplUrl` (Keto's OPL server); nothing is stored or applied.
+    #[napi]
+    pub async fn check_opl_syntax(&self, opl: String) -> napi::Result<Vec<OplSyntaxError>> {
+        Ok(self.0.check_opl_syntax(&opl).await.napi()?.into_iter().map(Into::into).collect())
     }
 
     /// The namespaces Keto knows, sorted.

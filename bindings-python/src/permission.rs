@@ -67,6 +67,12 @@ impl PyPermissionService {
         spawn(py, async move { s.delete_matching(&q).await })
     }
 
+    fn check_opl_syntax<'py>(&self, py: Python<'py>, opl: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let opl = core(py, want_str(opl, "opl"))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.check_opl_syntax(&opl).await })
+    }
+
     fn namespaces<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let s = self.0.clone();
         spawn(py, async move { s.namespaces().await })

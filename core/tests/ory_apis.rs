@@ -426,3 +426,42 @@ async fn a_user_manages_their_own_sessions() {
     iam.identity().delete(&id).await.unwrap();
     iam.identity().delete(&other_id).await.unwrap();
 }
+
+const OPL: &str = r#"import { Namespace, Context } from "@ory/keto-namespace-types"
+
+class User implements Namespace {}
+
+class Document implements Namespace {
+  related: {
+    viewers: User[]
+  }
+
+  permits = {
+    view: (ctx: Context): boolean => this.related.viewers.includes(ctx.subject),
+  }
+}
+"#;
+
+#[tokio::test]
+async fn opl_syntax_is_checked_by_ketos_opl_server() {
+    let (iam, sink) = cached();
+    let p = iam.permission();
+    assert_eq!(p.check_opl_syntax(OPL).await.unwrap(), vec![], "a valid file");
+    let errors = p
+        .check_opl_syntax("class User implements Namespace {}\nclass Doc implements Namespace {\n  related: {\n")
+        .await
+        .unwrap();
+    assert_eq!(errors.len(), 1);
+    assert!(!errors[0].message.is_empty());
+    assert_eq!(errors[0].start.line, 3, "Keto v0.14 spells it `Line`");
+    assert!(errors[0].start.column > 0);
+    assert!(take(&sink).is_empty(), "a read: not audited");
+    // Without `keto.opl_url`: a configuration error naming the key.
+    let mut cfg = common::iam_config();
+    cfg["tenants"]["customer"]["keto"].as_object_mut().unwrap().remove("opl_url");
+    let without = Iam::from_value(&cfg).unwrap();
+    let err = without.permission().check_opl_syntax(OPL).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+    let huge = "x".repeat((1 << 20) + 1);
+    assert_eq!(p.check_opl_syntax(&huge).await.unwrap_err().kind(), ErrorKind::Validation);
+}

@@ -4,7 +4,7 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const crypto = require('node:crypto')
-const { Iam, IamNotFoundError, IamUnauthorizedError, IamValidationError } = require('../../bindings-node/ory-iam.js')
+const { Iam, IamConfigurationError, IamNotFoundError, IamUnauthorizedError, IamValidationError } = require('../../bindings-node/ory-iam.js')
 const { iamConfig, registerUser, stack, PASSWORD } = require('./helpers.js')
 
 function make(events) {
@@ -211,4 +211,32 @@ test('a user manages their own sessions', async () => {
   await assert.rejects(iam.session.revokeMyOtherSessions({}), IamUnauthorizedError)
   await iam.identity.delete(id)
   await iam.identity.delete(other.id)
+})
+
+const OPL = `import { Namespace, Context } from "@ory/keto-namespace-types"
+
+class User implements Namespace {}
+
+class Document implements Namespace {
+  related: {
+    viewers: User[]
+  }
+
+  permits = {
+    view: (ctx: Context): boolean => this.related.viewers.includes(ctx.subject),
+  }
+}
+`
+
+test('OPL syntax is checked by the OPL server of Keto', async () => {
+  const events = []
+  const p = make(events).permission
+  assert.deepEqual(await p.checkOplSyntax(OPL), [])
+  const errors = await p.checkOplSyntax('class User implements Namespace {}\nclass Doc implements Namespace {\n  related: {\n')
+  assert.equal(errors.length, 1)
+  assert.ok(errors[0].message && errors[0].start.line === 3 && errors[0].start.column > 0)
+  assert.deepEqual(events, [])
+  const cfg = iamConfig()
+  delete cfg.tenants.customer.keto.opl_url
+  await assert.rejects(Iam.fromConfig(cfg).permission.checkOplSyntax(OPL), IamConfigurationError)
 })

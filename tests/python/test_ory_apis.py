@@ -251,3 +251,32 @@ async def test_a_user_manages_their_own_sessions(iam_config: dict[str, Any], ema
         await iam.session.revoke_my_other_sessions({})
     await iam.identity.delete(id)
     await iam.identity.delete(other_id)
+
+
+OPL = """import { Namespace, Context } from "@ory/keto-namespace-types"
+
+class User implements Namespace {}
+
+class Document implements Namespace {
+  related: {
+    viewers: User[]
+  }
+
+  permits = {
+    view: (ctx: Context): boolean => this.related.viewers.includes(ctx.subject),
+  }
+}
+"""
+
+
+async def test_opl_syntax_is_checked_by_ketos_opl_server(iam_config: dict[str, Any]) -> None:
+    events: list[dict[str, Any]] = []
+    p = make(iam_config, events).permission
+    assert await p.check_opl_syntax(OPL) == []
+    errors = await p.check_opl_syntax("class User implements Namespace {}\nclass Doc implements Namespace {\n  related: {\n")
+    assert len(errors) == 1 and errors[0].message and errors[0].start.line == 3 and errors[0].start.column > 0
+    assert events == []
+    cfg = copy.deepcopy(iam_config)
+    del cfg["tenants"]["customer"]["keto"]["opl_url"]
+    with pytest.raises(ory_iam.IamConfigurationError):
+        await ory_iam.Iam.from_config(cfg).permission.check_opl_syntax(OPL)

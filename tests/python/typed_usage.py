@@ -159,7 +159,7 @@ def every_key_config(tls_dir: str = "/etc/ory-iam/tls") -> IamConfigDict:
             "admin_token": "kratos-token",
             "session_cookie_name": "ory_kratos_session",
         },
-        "keto": {"read_url": "http://127.0.0.1:4466", "write_url": "http://127.0.0.1:4467", "api_key": "keto-key", "batch_size": 10},
+        "keto": {"read_url": "http://127.0.0.1:4466", "write_url": "http://127.0.0.1:4467", "api_key": "keto-key", "batch_size": 10, "opl_url": "http://127.0.0.1:4469"},
         "hydra": {
             "public_url": "http://127.0.0.1:4444",
             "admin_url": "http://127.0.0.1:4445",

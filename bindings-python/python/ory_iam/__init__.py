@@ -79,6 +79,8 @@ from ._dto import (
     FlowError,
     FlowResult,
     Health,
+    OplPosition,
+    OplSyntaxError,
     HealthProbe,
     Staleness,
     Identity,
@@ -150,6 +152,8 @@ __all__ = [
     "Flow",
     "FlowResult",
     "FlowError",
+    "OplSyntaxError",
+    "OplPosition",
     "LogoutFlow",
     "Ui",
     "UiNode",
@@ -859,6 +863,11 @@ class PermissionService(_Service):
         ``relation``, ``subject`` (a namespace alone raises ``IamValidationError``). Audited
         ``authz.permission.delete_matching``."""
         await self._n.delete_matching(_options(query, kwargs))
+
+    async def check_opl_syntax(self, opl: str) -> List[OplSyntaxError]:
+        """The syntax errors of an OPL (Ory Permission Language) file, none when valid. Needs
+        ``keto.opl_url`` (Keto's OPL server); nothing is stored or applied."""
+        return [OplSyntaxError._from(e) for e in await self._n.check_opl_syntax(opl)]
 
     async def namespaces(self) -> List[str]:
         """The namespaces Keto knows, sorted."""

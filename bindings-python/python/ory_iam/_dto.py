@@ -294,6 +294,25 @@ class Recovery(_Dto):
         )
 
 
+@dataclass(frozen=True)
+class OplPosition(_Dto):
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class OplSyntaxError(_Dto):
+    """A syntax error ``permission.check_opl_syntax`` found; lines and columns from 1."""
+
+    message: str
+    start: OplPosition
+    end: OplPosition
+
+    @classmethod
+    def _from(cls, d: dict[str, Any]) -> "OplSyntaxError":
+        return cls(message=d["message"], start=OplPosition(**d["start"]), end=OplPosition(**d["end"]))
+
+
 @dataclass(frozen=True, repr=False)
 class FlowError(_Dto):
     """A self-service error (``flow.get_error``): ``error`` is Kratos' error object (``code``,

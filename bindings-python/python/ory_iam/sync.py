@@ -49,6 +49,7 @@ from . import (
     JsonWebKeySet,
     LogoutFlow,
     OAuth2Client,
+    OplSyntaxError,
     Page,
     Project,
     ProjectMetadata,
@@ -617,6 +618,11 @@ class PermissionService(_Service):
         ``relation``, ``subject`` (a namespace alone raises ``IamValidationError``). Audited
         ``authz.permission.delete_matching``."""
         return _wait(self._a.delete_matching(query, **kwargs))
+
+    def check_opl_syntax(self, opl: str) -> List[OplSyntaxError]:
+        """The syntax errors of an OPL (Ory Permission Language) file, none when valid. Needs
+        ``keto.opl_url`` (Keto's OPL server); nothing is stored or applied."""
+        return _wait(self._a.check_opl_syntax(opl))
 
     def namespaces(self) -> List[str]:
         """The namespaces Keto knows, sorted."""

@@ -136,3 +136,18 @@ pub struct DeleteMatching {
     #[serde(default)]
     pub subject: Option<Subject>,
 }
+
+/// A syntax error `permission.check_opl_syntax` found in an OPL (Ory Permission Language) file.
+/// Lines and columns as Keto counts them (from 1).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct OplSyntaxError {
+    pub message: String,
+    pub start: OplPosition,
+    pub end: OplPosition,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct OplPosition {
+    pub line: u64,
+    pub column: u64,
+}

@@ -542,6 +542,27 @@ impl PermissionService {
         res.map(|_| ())
     }
 
+    /// Check the syntax of an OPL (Ory Permission Language) file (`POST /opl/syntax/check`,
+    /// served by Keto's OPL server only: `keto.opl_url`). Returns the errors found, none for a
+    /// valid file; the file is not stored or applied. Text over 1 MiB is refused locally.
+    pub async fn check_opl_syntax(&self, opl: &str) -> Result<Vec<crate::dto::OplSyntaxError>> {
+        if opl.len() > 1 << 20 {
+            return Err(Error::invalid_field("opl", "must be at most 1 MiB"));
+        }
+        let c =
+            self.t.keto_opl.as_ref().ok_or_else(|| self.t.missing("keto.opl_url", "permission.check_opl_syntax"))?;
+        let mut call = Call::post("opl/syntax/check").text(opl.to_owned());
+        call.idempotent = true; // a read
+        let r = c.send(call).await?;
+        let pos = |p: wire::OplPosition| crate::dto::OplPosition { line: p.line, column: p.column };
+        Ok(c.decode::<wire::OplCheck>(&r)?
+            .errors
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| crate::dto::OplSyntaxError { message: e.message, start: pos(e.start), end: pos(e.end) })
+            .collect())
+    }
+
     /// The namespaces Keto knows (`GET /namespaces`), by name.
     pub async fn namespaces(&self) -> Result<Vec<String>> {
         let c = self.read("permission.namespaces")?;
