@@ -286,6 +286,12 @@ export declare class IdentityService {
   getWithTraits(id: string): Promise<Identity>
   /** Create an identity. */
   create(input: CreateIdentityInput): Promise<Identity>
+  /**
+   * Create many identities in one request (bulk import, at most 1000): one result per input,
+   * in order, with the new `identityId` or the `error` code; one failing identity does not
+   * stop the others. Each is audited `identity.create` (`via: "batch"`).
+   */
+  createMany(inputs: CreateIdentityInput[]): Promise<Array<BatchCreateResult>>
   /** One page of identities (sanitized like `get`). */
   list(options?: ListIdentitiesOptions): Promise<IdentityPage>
   /** Every identity, following page tokens: `for await (const i of iam.identity.listAll())`. */
@@ -843,6 +849,15 @@ export interface AuthorizationCodeGrant {
   clientId?: string
   clientSecret?: string
   codeVerifier?: string
+}
+
+/**
+ * One `identity.createMany` result, in input order: the new `identityId`, or the `error` code
+ * (`validation`, `conflict`, ...) of an identity Kratos refused.
+ */
+export interface BatchCreateResult {
+  identityId?: string
+  error?: string
 }
 
 /** A login, consent or logout request Hydra waits on; `raw` has every field Hydra sent. */

@@ -55,6 +55,7 @@ export type {
   TrustedIssuerService,
   TrustIssuerInput,
   CheckOptions,
+  BatchCreateResult,
   CheckResult,
   ExpandQuery,
   DeleteMatchingQuery,

@@ -629,6 +629,20 @@ pub struct PermissionTuplePage {
     pub next_page_token: Option<String>,
 }
 
+/// One `identity.createMany` result, in input order: the new `identityId`, or the `error` code
+/// (`validation`, `conflict`, ...) of an identity Kratos refused.
+#[napi(object)]
+pub struct BatchCreateResult {
+    pub identity_id: Option<String>,
+    pub error: Option<String>,
+}
+
+impl From<ory_iam::dto::BatchCreateResult> for BatchCreateResult {
+    fn from(r: ory_iam::dto::BatchCreateResult) -> Self {
+        BatchCreateResult { identity_id: r.identity_id, error: r.error }
+    }
+}
+
 /// One `checkBatch` result; `error` set means the check failed (and `allowed` is false).
 #[napi(object)]
 pub struct CheckResult {

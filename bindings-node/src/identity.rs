@@ -1,4 +1,4 @@
-use crate::dto::{Credential, Identity, IdentityPage, Recovery, Session, SessionPage};
+use crate::dto::{BatchCreateResult, Credential, Identity, IdentityPage, Recovery, Session, SessionPage};
 use crate::errors::IntoNapi;
 use crate::pager::{IdentityPager, SessionPager};
 use napi_derive::napi;
@@ -30,6 +30,19 @@ impl IdentityService {
     pub async fn create(&self, input: Value) -> napi::Result<Identity> {
         let input: CreateIdentity = parse_input("input", input).napi()?;
         self.0.create(input).await.napi().map(Into::into)
+    }
+
+    /// Create many identities in one request (bulk import, at most 1000): one result per input,
+    /// in order, with the new `identityId` or the `error` code; one failing identity does not
+    /// stop the others. Each is audited `identity.create` (`via: "batch"`).
+    #[napi(ts_args_type = "inputs: CreateIdentityInput[]")]
+    pub async fn create_many(&self, inputs: Vec<Value>) -> napi::Result<Vec<BatchCreateResult>> {
+        let list = inputs
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| parse_input::<CreateIdentity>(&format!("inputs[{i}]"), v).napi())
+            .collect::<napi::Result<Vec<_>>>()?;
+        Ok(self.0.create_many(list).await.napi()?.into_iter().map(Into::into).collect())
     }
 
     /// One page of identities (sanitized like `get`).

@@ -30,6 +30,16 @@ impl PyIdentityService {
         spawn(py, async move { s.create(input).await })
     }
 
+    fn create_many<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let mut list: Vec<CreateIdentity> = Vec::new();
+        for (i, item) in inputs.try_iter()?.enumerate() {
+            let item = item?;
+            list.push(core(py, from_py(&item, "").and_then(|v| parse_input(&format!("inputs[{i}]"), v)))?);
+        }
+        let s = self.0.clone();
+        spawn(py, async move { s.create_many(list).await })
+    }
+
     fn list<'py>(&self, py: Python<'py>, opts: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let opts: ListIdentities = core(py, from_py(opts, "").and_then(|v| parse_input("options", v)))?;
         let s = self.0.clone();

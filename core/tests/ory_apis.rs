@@ -465,3 +465,56 @@ async fn opl_syntax_is_checked_by_ketos_opl_server() {
     let huge = "x".repeat((1 << 20) + 1);
     assert_eq!(p.check_opl_syntax(&huge).await.unwrap_err().kind(), ErrorKind::Validation);
 }
+
+/// A bulk import: one result per input, in order; a refused identity does not stop the others.
+#[tokio::test]
+async fn create_many_imports_identities_with_a_result_each() {
+    use ory_iam::dto::{CreateIdentity, ListIdentities};
+    let (iam, sink) = cached();
+    let (a, b, c) = (common::unique_email("bulk"), common::unique_email("bulk"), common::unique_email("bulk"));
+    let input = |traits: Value| CreateIdentity { schema_id: "customer".into(), traits, ..Default::default() };
+    let out = iam
+        .identity()
+        .create_many(vec![input(json!({"email": a})), input(json!({"email": 42})), input(json!({"email": b}))])
+        .await
+        .unwrap();
+    let codes: Vec<Option<&str>> = out.iter().map(|r| r.error.as_deref()).collect();
+    assert_eq!(codes, [None, Some("validation"), None]);
+    let (ia, ib) = (out[0].identity_id.clone().unwrap(), out[2].identity_id.clone().unwrap());
+    let got = iam.identity().get_with_traits(&ia).await.unwrap();
+    assert_eq!(got.traits.unwrap()["email"], json!(a));
+    iam.identity().get(&ib).await.unwrap();
+    let e = take(&sink);
+    assert_eq!(
+        e.iter().map(|e| (e.name.as_str(), e.result.as_str(), e.target_id.clone())).collect::<Vec<_>>(),
+        [
+            ("identity.create", "success", Some(ia.clone())),
+            ("identity.create", "failure", None),
+            ("identity.create", "success", Some(ib.clone()))
+        ]
+    );
+    assert!(e.iter().all(|x| x.attributes["via"] == json!("batch") && x.request_id == e[0].request_id));
+    assert!(!serde_json::to_string(&e).unwrap().contains(&a), "no trait in the audit");
+
+    // A duplicate: Kratos v1.3.1 reports an id for `c` but keeps nothing of the batch.
+    let out = iam.identity().create_many(vec![input(json!({"email": a})), input(json!({"email": c}))]).await.unwrap();
+    let codes: Vec<Option<&str>> = out.iter().map(|r| r.error.as_deref()).collect();
+    assert_eq!(codes, [Some("conflict"), Some("upstream_unavailable")], "c was not kept: not reported as created");
+    let by_c = ListIdentities { credentials_identifier: Some(c.clone()), ..Default::default() };
+    assert!(iam.identity().list(by_c.clone()).await.unwrap().items.is_empty());
+    let again = iam.identity().create_many(vec![input(json!({"email": c}))]).await.unwrap();
+    let ic = again[0].identity_id.clone().expect("sent again alone, it is created");
+    assert_eq!(iam.identity().list(by_c).await.unwrap().items.len(), 1);
+
+    // Invalid locally: nothing sent, the input named.
+    let err = iam
+        .identity()
+        .create_many(vec![input(json!({"email": "x@example.test"})), input(json!([]))])
+        .await
+        .unwrap_err();
+    assert_eq!((err.kind(), err.fields()[0].path.as_str()), (ErrorKind::Validation, "inputs[1].traits"));
+    assert_eq!(iam.identity().create_many(vec![]).await.unwrap_err().kind(), ErrorKind::Validation);
+    for id in [ia, ib, ic] {
+        iam.identity().delete(&id).await.unwrap();
+    }
+}

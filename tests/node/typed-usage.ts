@@ -14,6 +14,7 @@ import {
   type SessionPage,
   type Recovery,
   type FlowError,
+  type BatchCreateResult,
 } from '../../bindings-node/ory-iam'
 
 async function main(): Promise<void> {
@@ -47,6 +48,8 @@ async function main(): Promise<void> {
   const rec: Recovery = await iam.identity.createRecoveryLink('i', { expiresIn: '15m' })
   const link: Secret = rec.link
   await iam.identity.revokeSessions('i')
+  const made: BatchCreateResult[] = await iam.identity.createMany([{ schemaId: 'customer', traits: {} }])
+  console.log(made.map((r) => r.identityId ?? r.error))
   const sessions: SessionPage = await iam.session.list({ active: true, pageSize: 10 })
   const one: Session = await iam.session.get('s')
   const mine: SessionPage = await iam.session.listMine({ headers: { cookie: 'c' } }, { pageSize: 5 })

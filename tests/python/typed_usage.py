@@ -123,6 +123,9 @@ async def typed_inputs(iam: ory_iam.Iam) -> None:
     await iam.identity.create_recovery_code("i", expires="15m")  # type: ignore[call-arg]
     link: ory_iam.Secret = rec.link
     await iam.identity.revoke_sessions("i")
+    made: List[ory_iam.BatchCreateResult] = await iam.identity.create_many([{"schema_id": "customer", "traits": {}}])
+    await iam.identity.create_many([{"schema": "customer"}])  # type: ignore[typeddict-unknown-key]
+    print(made)
     sessions: ory_iam.Page[ory_iam.Session] = await iam.session.list(active=True, page_size=10)
     one: ory_iam.Session = await iam.session.get("s")
     mine = await iam.session.list_mine({"cookie": "c"}, page_size=5)

@@ -396,6 +396,15 @@ class CheckResult(_Dto):
 
 
 @dataclass(frozen=True)
+class BatchCreateResult(_Dto):
+    """One ``identity.create_many`` result, in input order: the new ``identity_id``, or the
+    ``error`` code (``validation``, ``conflict``, ...) of an identity Kratos refused."""
+
+    identity_id: Optional[str] = None
+    error: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class SubjectTree(_Dto):
     kind: str
     tuple: Optional[IamPermissionTuple] = None

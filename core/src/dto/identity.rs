@@ -270,3 +270,11 @@ pub struct Recovery {
     /// RFC 3339.
     pub expires_at: Option<String>,
 }
+
+/// One result of `identity.create_many`, in input order: the new identity's id, or the error
+/// code (`validation`, `conflict`, ...) of the identity Kratos refused.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BatchCreateResult {
+    pub identity_id: Option<String>,
+    pub error: Option<String>,
+}

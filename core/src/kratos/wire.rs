@@ -356,3 +356,28 @@ pub(crate) struct Count {
     #[serde(default)]
     pub count: u64,
 }
+
+#[derive(Deserialize)]
+pub(crate) struct BatchPatch {
+    #[serde(default)]
+    pub identities: Vec<BatchPatchResult>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct BatchPatchResult {
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub identity: Option<String>,
+    #[serde(default)]
+    pub patch_id: Option<String>,
+    #[serde(default)]
+    pub error: Option<BatchError>,
+}
+
+/// Only the status: Ory's words can quote the submitted traits.
+#[derive(Deserialize)]
+pub(crate) struct BatchError {
+    #[serde(default)]
+    pub code: Option<u16>,
+}
