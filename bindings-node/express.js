@@ -5,27 +5,43 @@
 //   app.get('/me', auth.currentUser(), (req, res) => res.json(req.iam.session.identity.id))
 //   app.use(auth.errorHandler())
 //
-// The middleware stores what it resolved on `req.iam` ({ tenant, session, principal }); it
-// leaves `req.session` (express-session) and `req.user` (Passport) alone. Failures go to
-// `next(err)` as IamError; `errorHandler()` turns them into 401/403/503/400 answers. Nothing
-// is ever allowed on an error: a Keto or Kratos outage is a 503, never a pass.
+// The middleware stores what it resolved on `req.iam` ({ tenant, session, principal }) and shows
+// it as `req.user` (the identity without admin metadata, or the machine principal) and
+// `req.session` — unless another middleware owns those (express-session's `req.session`,
+// Passport's `req.user`: left alone). Failures go to `next(err)` as IamError; `errorHandler()`
+// turns them into 401/403/503/400 answers. Nothing is ever allowed on an error: a Keto or Kratos
+// outage is a 503, never a pass.
 
 const { IamForbiddenError } = require('./ory-iam.js')
+const fw = require('./framework.js')
 const { checkSubject, subjectOf, requestState, httpErrorOf, withChallenge, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, loginAs, bearerFor, roleSpec, rolesSatisfied, checkTransport } = require('./framework.js')
 
-// Express 4 does not await middleware: settle the promise into next().
+// Express 4 does not await middleware: settle the promise into next(). The work and everything
+// after it (the next middleware, the handler) run inside the request's correlation scope: every
+// Ory call made while serving the request carries its X-Request-Id, echoed on the response.
 const middleware = (fn) => (req, res, next) => {
-  let p
-  try {
-    p = Promise.resolve(fn(req, res))
-  } catch (e) {
-    return next(e)
-  }
-  p.then(
-    () => next(),
-    (e) => next(e),
-  )
+  const id = fw.requestIdOf(req)
+  fw.echoRequestId(res, id)
+  fw.withRequestId(req, () => {
+    let p
+    try {
+      p = Promise.resolve(fn(req, res))
+    } catch (e) {
+      return next(e)
+    }
+    p.then(
+      () => fw.withRequestId(req, () => next()),
+      (e) => fw.withRequestId(req, () => next(e)),
+    )
+  })
 }
+
+/**
+ * Serves the rest of the request inside its correlation scope without authenticating anything:
+ * `app.use(iamRequestId())` first, and every Ory call a route makes — guarded or not — carries
+ * the incoming `X-Request-Id` (when valid; else a new UUID), which the response echoes.
+ */
+const iamRequestId = () => middleware(() => undefined)
 
 // Per-request state lives in framework.js's private store, never read back from `req.iam`.
 const slot = (req) => requestState(req)
@@ -33,6 +49,8 @@ const slot = (req) => requestState(req)
 function iamExpress(iam, options = {}) {
   if (!iam || typeof iam !== 'object' || !iam.session) throw new TypeError('iamExpress(iam, options): iam must be an Iam (Iam.fromConfig(...))')
   const opts = { roles: defaultRoles, ...options }
+  if (typeof opts.roles !== 'function') throw new TypeError('iamExpress: roles must be (session, req) => string[]')
+  const subjectRule = fw.checkSubjectRule(opts.subject, 'iamExpress')
   // The accepted credentials and the challenge of a 401 follow the tenant's configured transport;
   // `transport` narrows both (e.g. 'bearer' for an API router next to a cookie UI).
   checkTransport(opts.transport)
@@ -47,7 +65,10 @@ function iamExpress(iam, options = {}) {
   async function session(req, optional) {
     const h = await tenantOf(req)
     const s = slot(req)
-    if (s.session !== undefined && s.tenant === h.name && (optional || s.session !== null)) return { h, session: s.session }
+    if (s.session !== undefined && s.tenant === h.name && (optional || s.session !== null)) {
+      fw.exposeSession(req, s.session)
+      return { h, session: s.session }
+    }
     let resolved
     try {
       resolved = optional ? await h.session.whoamiOrNull(req) : await h.session.whoami(req)
@@ -56,8 +77,18 @@ function iamExpress(iam, options = {}) {
     }
     s.tenant = h.name
     s.session = resolved
+    fw.exposeSession(req, resolved)
     return { h, session: resolved }
   }
+
+  // Who a requirement is checked for: the machine principal when `requireToken()` ran before it
+  // on this request (and no session was resolved), else the session (resolved here if needed).
+  async function caller(req) {
+    const st = fw.peekState(req)
+    if (st && st.principal && st.session === undefined) return { h: await tenantOf(req), session: null, principal: st.principal }
+    return { ...(await session(req, false)), principal: null }
+  }
+  const routeOf = (req) => `${req.method} ${req.baseUrl || ''}${req.route && typeof req.route.path === 'string' ? req.route.path : ''}`
 
   const forbidden = (h, req, what) => withChallenge(new IamForbiddenError(what, { code: 'forbidden', tenant: h.name }), sessionChallenge(h, req))
 
@@ -69,36 +100,44 @@ function iamExpress(iam, options = {}) {
     optionalUser: () => middleware((req) => session(req, true)),
 
     /**
-     * 403 unless the session has any of `roles` (`requireRole('a', 'b', { match: 'all' })`: every
-     * one); roles from `options.roles`. Resolves the session if needed.
+     * 403 unless the caller has any of `roles` (`requireRole('a', 'b', { match: 'all' })`: every
+     * one). Roles of a session from `options.roles` (default `metadataPublic.roles`, else
+     * `traits.roles`); after `requireToken()`, the token's scopes. Resolves the session if
+     * needed. A refusal is audited (`authz.role.deny`).
      */
     requireRole: (...roles) => {
       const spec = roleSpec(roles)
       return middleware(async (req) => {
-        const { h, session: s } = await session(req, false)
-        if (!rolesSatisfied(spec, await opts.roles(s, req))) throw forbidden(h, req, 'missing role')
+        const { h, session: s, principal } = await caller(req)
+        const have = principal ? fw.principalRoles(principal) : await opts.roles(s, req)
+        if (!rolesSatisfied(spec, have)) {
+          fw.auditRoleDenial(iam, h.name, { actor: principal ? principal.clientId || principal.subject : s.identity.id, specs: [spec], route: routeOf(req) })
+          throw forbidden(h, req, 'missing role')
+        }
       })
     },
 
     /**
      * 403 unless Keto allows `subject` `relation` on `namespace:object`. `object` is a string or
-     * `(req) => string` (the request names the object); `subject` defaults to the session's
-     * identity id, else a fixed id / subject set or `(session) => …` — never from the request.
+     * `(req) => string` (the request names the object; nothing usable → 400); `subject` defaults
+     * to `options.subject(id, caller)` over the session's identity id (or, after
+     * `requireToken()`, the OAuth2 client id), else that id; or a fixed id / subject set or
+     * `(session) => …` — never from the request.
      */
     requirePermission: (namespace, relation, permOptions = {}) => {
       const { object, subject, fresh } = permOptions
       if (object === undefined) throw new TypeError('requirePermission needs { object }')
       checkSubject(subject, 'requirePermission')
       return middleware(async (req) => {
-        const { h, session: s } = await session(req, false)
-        const tuple = {
-          namespace,
-          relation,
-          object: typeof object === 'function' ? await object(req) : object,
-          subject: await subjectOf(subject, s),
-        }
+        const { h, session: s, principal } = await caller(req)
         let allowed
         try {
+          const tuple = {
+            namespace,
+            relation,
+            object: await fw.objectOf(object, req, h.name),
+            subject: await subjectOf(subject, fw.callerOf(s, principal), subjectRule),
+          }
           allowed = await h.permission.check(tuple, fresh === undefined ? undefined : { fresh })
         } catch (e) {
           throw withChallenge(e, sessionChallenge(h, req))
@@ -124,11 +163,18 @@ function iamExpress(iam, options = {}) {
           const s = slot(req)
           s.principal = principal
           if (s.tenant === undefined) s.tenant = h.name
+          fw.exposePrincipal(req, principal)
         } catch (e) {
           throw withChallenge(e, { transport: 'bearer', tenant: h.name, scope, presented: hasAuthorization(req) })
         }
       })
     },
+
+    /** The correlation scope alone (see `iamRequestId`); the other middleware open it too. */
+    requestId: () => iamRequestId(),
+
+    /** A readiness route over `iam.health()`: see `iamHealth`. */
+    health: () => iamHealth(iam),
 
     /** Answers IamErrors (401 + WWW-Authenticate, 403, 503 + Retry-After, 400, …); passes on the rest. */
     errorHandler: () => iamErrorHandler({ retryAfter: opts.retryAfter, transport: opts.transport, iam }),
@@ -137,6 +183,29 @@ function iamExpress(iam, options = {}) {
     forTenant: (name) => iamExpress(iam, { ...options, tenant: name }),
   }
   return auth
+}
+
+/**
+ * A readiness route handler over `iam.health()`: 200 `{ status: 'up', tenants }` when every
+ * configured Ory server answers, else 503 `{ status: 'down', tenants }`; `tenants` maps tenant →
+ * product → 'up' | 'down'. Names only: no URL, reason, credential or warning.
+ *   app.get('/health/ory', iamHealth(iam))
+ */
+function iamHealth(iam) {
+  if (!iam || typeof iam.health !== 'function') throw new TypeError('iamHealth(iam): iam must be an Iam')
+  return (req, res, next) => {
+    Promise.resolve()
+      .then(() => iam.health())
+      .then(
+        (h) => fw.healthReport(h),
+        () => ({ status: 'down', tenants: {} }), // a closed Iam, say: not ready
+      )
+      .then((report) => {
+        res.setHeader('cache-control', 'no-store')
+        res.status(report.status === 'up' ? 200 : 503).json(report)
+      })
+      .catch(next)
+  }
 }
 
 function iamErrorHandler(options = {}) {
@@ -170,4 +239,4 @@ function iamExpressTesting(fake, options = {}) {
   }
 }
 
-module.exports = { iamExpress, iamErrorHandler, httpErrorOf, iamExpressTesting, loginAs, bearerFor }
+module.exports = { iamExpress, iamErrorHandler, iamHealth, iamRequestId, httpErrorOf, iamExpressTesting, loginAs, bearerFor }

@@ -6,6 +6,8 @@ import cjs from './express.js'
 export const {
   iamExpress,
   iamErrorHandler,
+  iamHealth,
+  iamRequestId,
   httpErrorOf,
   iamExpressTesting,
   loginAs,

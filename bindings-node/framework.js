@@ -5,7 +5,7 @@
 // Not a public entry point (package.json `exports` does not map it).
 
 const lib = require('./ory-iam.js')
-const { IamError, httpAnswer, rolesOf } = lib
+const { IamError, IamValidationError, httpAnswer, rolesOf, requestIdFor, runWithRequestId, currentRequestId } = lib
 
 // The taxonomy's codes, from the error classes.
 const CODES = new Set(Object.values(lib).filter((c) => typeof c === 'function' && c.prototype instanceof Error && typeof c.code === 'string').map((c) => c.code))
@@ -81,8 +81,18 @@ function httpErrorOf(err, options = {}) {
   })
 }
 
-/** Roles of a session by default: `identity.metadataPublic.roles` (strings only; the core's rule). */
-const defaultRoles = (session) => rolesOf(session && session.identity ? session.identity.metadataPublic : undefined)
+/**
+ * Roles of a session by default: `identity.metadataPublic.roles` only (strings only; the core's
+ * rule, the same in Python). Traits are never read by default: users write their own. The
+ * ory-nestjs rule (metadata, else traits) is one `roles` option away:
+ * `roles: (s) => rolesOf(s.identity.metadataPublic, s.identity.traits)`.
+ */
+const defaultRoles = (session) => {
+  const identity = session && session.identity
+  return identity ? rolesOf(identity.metadataPublic) : []
+}
+/** The roles of a machine principal: its granted scopes. */
+const principalRoles = (principal) => (principal && Array.isArray(principal.scope) ? principal.scope.filter((s) => typeof s === 'string') : [])
 
 /** `('a', 'b')` or `('a', 'b', { match: 'all' })` → `{ roles, match }` (match: any | all). */
 function roleSpec(args) {
@@ -99,6 +109,20 @@ function roleSpec(args) {
 }
 const rolesSatisfied = (spec, have) => Array.isArray(have) && (spec.match === 'all' ? spec.roles.every((r) => have.includes(r)) : spec.roles.some((r) => have.includes(r)))
 
+/**
+ * Audit a role refusal (`authz.role.deny`) through the tenant's sink. Never fails the request
+ * differently: an Iam without the hook (another copy of the package) or a throwing sink leaves
+ * the 403 as it is.
+ */
+function auditRoleDenial(iam, tenant, { actor, specs, route, requestId }) {
+  if (!iam || typeof iam.auditRoleDenial !== 'function') return
+  try {
+    iam.auditRoleDenial(tenant, { actor: actor || undefined, requiredRoles: [...new Set(specs.flatMap((s) => s.roles))], route: route || undefined, requestId: requestId || currentRequestId() || undefined })
+  } catch {
+    // Auditing is best effort here; the answer is a 403 either way.
+  }
+}
+
 // The Keto subject of a permission requirement: the caller's identity id by default, else a
 // fixed id or subject set, or `(session) => …` computed from the caller's session only. The
 // callback never receives the request (whoever names a subject in a URL, header or body would
@@ -112,7 +136,51 @@ function checkSubject(subject, where) {
   }
   if (typeof subject === 'string' ? subject === '' : typeof subject !== 'object') throw new TypeError(`${where}: subject must be a non-empty string, a subject set or (session) => subject`)
 }
-const subjectOf = async (subject, session) => (typeof subject === 'function' ? await subject(session) : subject ?? session.identity.id)
+
+/**
+ * The module-level subject rule: `(id, caller) => subject`, `caller` = `{ kind: 'identity' |
+ * 'machine', tenant }`; default the bare id (identity id, or the OAuth2 client id of a machine
+ * principal). `(id) => \`user:${id}\`` is ory-nestjs's form.
+ */
+function checkSubjectRule(rule, where) {
+  if (rule !== undefined && rule !== null && typeof rule !== 'function') throw new TypeError(`${where}: subject must be (id, caller) => subject`)
+  return rule ?? null
+}
+
+/**
+ * The caller of a permission requirement: the session's identity, or (on a token route) the
+ * machine principal. `{ kind, id, tenant, source }`, `source` what a per-requirement subject
+ * callback receives (the session, or the principal).
+ */
+function callerOf(session, principal) {
+  if (session) return { kind: 'identity', id: session.identity.id, tenant: session.tenant, source: session }
+  const id = principal && (principal.clientId || principal.subject)
+  return { kind: 'machine', id, tenant: principal && principal.tenant, source: principal }
+}
+
+async function subjectOf(subject, caller, rule) {
+  if (typeof subject === 'function') return await subject(caller.source)
+  if (subject !== undefined && subject !== null) return subject
+  if (typeof caller.id !== 'string' || caller.id === '') throw new lib.IamForbiddenError('the caller has no id to check', { code: 'forbidden', tenant: caller.tenant })
+  return rule ? await rule(caller.id, { kind: caller.kind, tenant: caller.tenant }) : caller.id
+}
+
+/**
+ * The Keto object of a requirement: a string, or what `(req) => …` returns. Nothing usable (not
+ * a non-empty string) is the request's fault — the route's id is missing: IamValidationError
+ * (400), before any Keto call.
+ */
+async function objectOf(object, req, tenant) {
+  const v = typeof object === 'function' ? await object(req) : object
+  if (typeof v !== 'string' || v === '') {
+    throw new IamValidationError('the permission object could not be resolved from the request', {
+      code: 'validation',
+      tenant,
+      fields: [{ path: 'object', reason: 'the route names no object for this permission check' }],
+    })
+  }
+  return v
+}
 
 const hasAuthorization = (req) => Boolean(req && req.headers && req.headers.authorization)
 
@@ -189,7 +257,95 @@ function requestState(req) {
   return s
 }
 
+// `req.user` / `req.session` (what ory-nestjs users read): written for the app, never read back by
+// the guards. A value another middleware put there (express-session's `req.session`, Passport's
+// `req.user`) is left alone: `req.iam` always holds what ory-iam resolved.
+const ATTACHED = new WeakSet()
+function attach(req, name, value) {
+  if (req === null || typeof req !== 'object' || value === undefined) return
+  if (Object.hasOwn(req, name)) {
+    const cur = req[name]
+    if (cur !== undefined && cur !== null && !(typeof cur === 'object' && ATTACHED.has(cur))) return
+  }
+  if (value !== null) ATTACHED.add(value)
+  // An own property, null included: a polluted `Object.prototype.user` must not show through.
+  Object.defineProperty(req, name, { value, writable: true, configurable: true, enumerable: true })
+}
+
+/** The identity as `req.user` shows it: the session's, without admin metadata. */
+function userOf(session) {
+  const { metadataAdmin, ...identity } = session.identity // eslint-disable-line no-unused-vars
+  return Object.freeze(identity)
+}
+
+/** Record the session (or its absence: null) on `req.user` (identity) and `req.session`. */
+function exposeSession(req, session) {
+  if (session === undefined) return
+  if (session === null) {
+    const st = STATE.get(req)
+    if (!st || !st.principal) attach(req, 'user', null)
+    attach(req, 'session', null)
+    return
+  }
+  attach(req, 'user', userOf(session))
+  attach(req, 'session', session)
+}
+
+/** Record a machine principal on `req.user` (unless a session of this request is there). */
+function exposePrincipal(req, principal) {
+  const s = STATE.get(req)
+  if (s && s.session) return
+  attach(req, 'user', principal)
+}
+
+/** Nothing resolved (a public route): `req.user` / `req.session` null unless someone owns them. */
+function exposeNone(req) {
+  const s = STATE.get(req)
+  if (s && (s.session || s.principal)) return
+  attach(req, 'user', null)
+  attach(req, 'session', null)
+}
+
+/**
+ * A health report for a probe endpoint, from `iam.health()`: `{ status: 'up' | 'down', tenants:
+ * { [tenant]: { [product]: 'up' | 'down' } } }`. Names only — no URL, reason, status code or
+ * warning (a public health route must not describe the deployment).
+ */
+function healthReport(health) {
+  const tenants = Object.create(null)
+  for (const p of health.probes || []) {
+    const t = (tenants[p.tenant] ??= Object.create(null))
+    t[p.product] = p.healthy ? 'up' : 'down'
+  }
+  return { status: health.healthy ? 'up' : 'down', tenants: JSON.parse(JSON.stringify(tenants)) }
+}
+
+// The request id of each application request (issue 23, correlation): its `X-Request-Id` when
+// valid (1–200 visible ASCII characters: `requestIdFor`), else a new UUID — fixed once per
+// request, so every middleware and guard of the request uses the same one.
+const REQUEST_IDS = new WeakMap()
+function requestIdOf(req) {
+  if (req === null || typeof req !== 'object') return requestIdFor(undefined)
+  let id = REQUEST_IDS.get(req)
+  if (id === undefined) {
+    const h = req.headers && typeof req.headers === 'object' ? req.headers['x-request-id'] : undefined
+    id = requestIdFor(typeof h === 'string' || Array.isArray(h) ? h : undefined)
+    REQUEST_IDS.set(req, id)
+  }
+  return id
+}
+
+/** Echo the request id on the response (Express/Node `setHeader`, Fastify `header`), once. */
+function echoRequestId(res, id) {
+  if (!res || res.headersSent) return
+  if (typeof res.setHeader === 'function') res.setHeader('x-request-id', id)
+  else if (typeof res.header === 'function') res.header('x-request-id', id)
+}
+
+/** Run `fn` inside the request's correlation scope: every Ory call it makes carries the id. */
+const withRequestId = (req, fn) => runWithRequestId(requestIdOf(req), fn)
+
 /** This request's state when a guard resolved something, else undefined (never `req.iam`). */
 const peekState = (req) => (req !== null && typeof req === 'object' ? STATE.get(req) : undefined)
 
-module.exports = { checkSubject, subjectOf, requestState, peekState, roleSpec, rolesSatisfied, loginAs, bearerFor, httpErrorOf, withChallenge, isIamError, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, checkTransport }
+module.exports = { requestIdOf, echoRequestId, withRequestId, currentRequestId, checkSubject, checkSubjectRule, callerOf, objectOf, principalRoles, auditRoleDenial, exposeSession, exposePrincipal, exposeNone, healthReport, userOf, subjectOf, requestState, peekState, roleSpec, rolesSatisfied, loginAs, bearerFor, httpErrorOf, withChallenge, isIamError, defaultRoles, bearerPresented, hasAuthorization, handles, normalizeScope, checkTransport }

@@ -235,6 +235,12 @@ export declare class Iam {
   get tenants(): Array<string>
   get defaultTenant(): string
   /**
+   * Audit a framework adapter's role refusal: `authz.role.deny` (`denied`) through the
+   * tenant's sink (default: the default tenant); unknown tenants throw
+   * `IamConfigurationError`. The guards of `ory-iam/express` and `ory-iam/nestjs` call it.
+   */
+  auditRoleDenial(tenant: string | undefined | null, denial: RoleDenial): void
+  /**
    * The `transport` a tenant is configured with (default: the default tenant's); unknown
    * names throw `IamConfigurationError`.
    */
@@ -1451,14 +1457,31 @@ export interface RevokeTokenOptions {
   clientSecret?: string
 }
 
-/** The roles in `identity.metadataPublic` (its `roles` array, strings only). */
-export declare function rolesOf(metadataPublic: unknown): Array<string>
+/** What `Iam.auditRoleDenial` records. */
+export interface RoleDenial {
+  /** The caller: identity id or OAuth2 client id. */
+  actor?: string
+  /** The roles the route asked for. */
+  requiredRoles: Array<string>
+  /** The handler, e.g. `GET /staff`. */
+  route?: string
+  requestId?: string
+}
 
+/**
+ * The roles of an identity: `metadataPublic.roles` when that key is set, else `traits.roles`
+ * (strings only; the core's rule, the same in Python).
+ */
+export declare function rolesOf(metadataPublic: unknown, traits?: unknown): Array<string>
+
+/** Versions the tenant's servers report (absent: not configured, or listed in `unknown`). */
 export interface ServerVersions {
   tenant: string
   kratos?: string
   keto?: string
   hydra?: string
+  /** Configured products whose version cannot be known (on Ory Network: Keto and Hydra). */
+  unknown: Array<UnknownVersion>
 }
 
 /** A Kratos session resolved for one tenant; `identity` carries the user's traits. */
@@ -1481,10 +1504,12 @@ export interface SessionPage {
 }
 
 /**
- * Receive the library's log records (audit events with `audit.sink: "log"`, cache warnings).
- * Pass `null` to stop.
+ * Receive the library's log records (audit events with `audit.sink: "log"` — failures and
+ * denials at `warn` —, cache warnings, a `debug` record per Ory operation) at `level` and more
+ * severe ones (default `trace`: all). Pass `null` to stop. `ory-iam` installs a console logger
+ * at `info` when it loads (`setLogger` replaces it).
  */
-export declare function setLogCallback(callback: ((record: LogRecord) => void) | null): void
+export declare function setLogCallback(callback: ((record: LogRecord) => void) | null, level?: 'error' | 'warn' | 'info' | 'debug' | 'trace'): void
 
 export interface Staleness {
   tenant: string
@@ -1578,6 +1603,14 @@ export interface UiText {
   text: string
   /** info | error | success */
   type: string
+}
+
+/** A configured product whose version `version()` cannot tell, and why. */
+export interface UnknownVersion {
+  /** `kratos`, `keto` or `hydra`. */
+  product: string
+  /** Stable code: `not_published_by_ory_network` (Ory Network publishes Kratos's version only). */
+  reason: string
 }
 
 export interface VerifiableAddress {

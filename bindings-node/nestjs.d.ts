@@ -1,7 +1,10 @@
 // Types of `ory-iam/nestjs` (nestjs.js).
-import type { ArgumentsHost, CanActivate, CustomDecorator, DynamicModule, ExceptionFilter, ExecutionContext, HttpException, InjectionToken, ModuleMetadata, OptionalFactoryDependency, OnModuleDestroy } from '@nestjs/common'
+import type { Observable } from 'rxjs'
+import type { ArgumentsHost, CallHandler, NestInterceptor, CanActivate, CustomDecorator, DynamicModule, ExceptionFilter, ExecutionContext, HttpException, InjectionToken, ModuleMetadata, OptionalFactoryDependency, OnModuleDestroy, Type } from '@nestjs/common'
 import type { Reflector } from '@nestjs/core'
-import type { AuditEvent, Iam, IamConfig, IamError, Session, SnakeOrCamel, SubjectSet } from './ory-iam'
+import type { AuditEvent, Iam, IamConfig, IamError, IamMachinePrincipal, Identity, Session, SnakeOrCamel, SubjectSet } from './ory-iam'
+import type { IamHealthReport, IamUser, SubjectRule } from './express'
+export type { IamHealthReport, IamUser, SubjectRule } from './express'
 
 /** What the guards resolved for this request, on `req.iam` (shared with `ory-iam/express`). */
 export interface IamRequestState {
@@ -16,6 +19,10 @@ export interface IamHttpRequest {
   params?: Record<string, string>
   query?: Record<string, unknown>
   iam?: IamRequestState
+  /** The identity (without `metadataAdmin`) or machine principal, unless another middleware owns `user`. */
+  user?: IamUser | unknown
+  /** The session, unless another middleware (express-session) owns `session`. */
+  session?: Session | unknown
   [key: string]: unknown
 }
 
@@ -28,8 +35,14 @@ export interface IamModuleOptions {
   onAudit?: (event: AuditEvent) => void
   /** Default tenant of the guards (`@Tenant()` overrides); default: the Iam's default tenant. */
   tenant?: string
-  /** The roles of a session; default `session.identity.metadataPublic.roles`. */
+  /** The roles of a session; default `identity.metadataPublic.roles` when set, else `identity.traits.roles`. Machine principals: their scopes. */
   roles?: (session: Session, req: IamHttpRequest) => string[] | Promise<string[]>
+  /**
+   * The Keto subject of a caller whose `@RequirePermission` names none: default the bare id
+   * (identity id, or the OAuth2 client id on a token route); `(id) => \`user:${id}\`` matches
+   * data written for ory-nestjs.
+   */
+  subject?: SubjectRule
   /**
    * Narrows the tenants' configured `transport` (`iam.transportOf(tenant)`): the credentials
    * accepted and the 401 challenge (`'bearer'` for an API next to a cookie UI: a cookie is then
@@ -38,15 +51,29 @@ export interface IamModuleOptions {
   transport?: IamTransport
   /** `Retry-After` seconds on a 503 when the library has no hint (default: no header). */
   retryAfter?: number
-  /** Register the module globally (default true). */
+  /**
+   * Protected by default (true): OAuth2Guard, SessionGuard, RoleGuard and PermissionGuard guard
+   * every route (APP_GUARD); `@Public()` / `@Anonymous()` opt out. `false`: only `@UseGuards`.
+   */
   global?: boolean
-  /** Alias of `global`. */
+  /** The module's providers visible app-wide (default true). */
   isGlobal?: boolean
 }
 
+/** What `useClass` / `useExisting` provide. */
+export interface IamOptionsFactory {
+  createIamOptions(): Omit<IamModuleOptions, 'isGlobal'> | Promise<Omit<IamModuleOptions, 'isGlobal'>>
+}
+
 export interface IamModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
-  useFactory: (...args: any[]) => Omit<IamModuleOptions, 'global' | 'isGlobal'> | Promise<Omit<IamModuleOptions, 'global' | 'isGlobal'>>
+  /** Exactly one of useFactory, useClass, useExisting. */
+  useFactory?: (...args: any[]) => Omit<IamModuleOptions, 'isGlobal'> | Promise<Omit<IamModuleOptions, 'isGlobal'>>
   inject?: Array<InjectionToken | OptionalFactoryDependency>
+  /** A class the module instantiates (its own dependencies from `imports`). */
+  useClass?: Type<IamOptionsFactory>
+  /** A provider your `imports` export. */
+  useExisting?: InjectionToken
+  /** Fixes the guards statically; else the options' `global` decides (default true). */
   global?: boolean
   isGlobal?: boolean
 }
@@ -60,6 +87,9 @@ export interface IamResolvedOptions {
   retryAfter?: number
   /** The override, when given. */
   transport?: IamTransport
+  subject: SubjectRule | null
+  /** Whether the global guards act. */
+  global: boolean
 }
 
 export type IamTransport = 'cookie' | 'bearer' | 'cookie-or-bearer' | 'oathkeeper'
@@ -86,24 +116,48 @@ declare abstract class IamGuard implements CanActivate {
   constructor(options: IamResolvedOptions, reflector: Reflector)
   canActivate(context: ExecutionContext): Promise<boolean>
 }
-/** 401 (+ WWW-Authenticate) unless the request has a valid session of the route's tenant. */
+/** 401 (+ WWW-Authenticate) unless the request has a valid session of the route's tenant (`@Anonymous()`: optional). */
 export declare class SessionGuard extends IamGuard {}
 /** Resolves the session when there is one; never refuses except on an outage (503). */
 export declare class OptionalSessionGuard extends IamGuard {}
-/** 403 unless the session has one of the `@RequireRole(...)` roles. */
+/** 403 unless the caller has the `@RequireRole(...)` roles (a machine principal: its scopes); audited as `authz.role.deny`. */
 export declare class RoleGuard extends IamGuard {}
-/** 403 unless Keto allows the `@RequirePermission(...)` check; 503 when Keto is down. */
+/** 403 unless Keto allows every `@RequirePermission(...)` check (ANDed); 400 when the object resolves to nothing; 503 when Keto is down. */
 export declare class PermissionGuard extends IamGuard {}
-/** An OAuth2 bearer token from Hydra with the `@RequireScope(...)` scopes. */
+/** An OAuth2 bearer token from Hydra with the `@RequireScope(...)` scopes (as a global guard: on `@RequireScope` routes only). */
 export declare class OAuth2Guard extends IamGuard {}
+
+/**
+ * Serves the handler inside the request's correlation scope (its `X-Request-Id`, else a new UUID,
+ * echoed on the response): every Ory call it makes carries the id. Registered globally with the
+ * guards; `@UseInterceptors(IamRequestIdInterceptor)` under `global: false`. The guards open the
+ * same scope for their own calls.
+ */
+export declare class IamRequestIdInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown>
+}
+
+/** Terminus's `HealthCheckError` shape (thrown as terminus's own class when @nestjs/terminus is installed). */
+export declare class IamHealthCheckError extends Error {
+  constructor(message: string, causes: Record<string, IamHealthReport>)
+  readonly causes: Record<string, IamHealthReport>
+  readonly isHealthCheckError: true
+}
+/** A Terminus health indicator over `iam.health()`; inject it (exported by IamModule). */
+export declare class IamHealthIndicator {
+  constructor(options: IamResolvedOptions)
+  /** `{ [key]: { status: 'up', tenants } }`, or throws HealthCheckError with `status: 'down'` as `causes`. Default key `'ory-iam'`. */
+  isHealthy<K extends string = 'ory-iam'>(key?: K): Promise<Record<K, IamHealthReport>>
+}
 
 export interface RequirePermissionMetadata {
   namespace: string
   relation: string
-  /** The Keto object, or how to find it in the request (e.g. `(req) => req.params.id`). */
-  object: string | ((req: IamHttpRequest & { params: Record<string, string> }) => string | Promise<string>)
+  /** The Keto object, or how to find it in the request (e.g. `(req) => req.params.id`); nothing (undefined, null, '') → 400. */
+  object: string | ((req: IamHttpRequest & { params: Record<string, string> }) => string | undefined | null | Promise<string | undefined | null>)
   /**
-   * Default: the session's identity id. Else a fixed id or subject set, or computed from the
+   * Default: the module's `subject` rule over the caller's id, else that id (a machine
+   * principal: the callback receives the principal). Else a fixed id or subject set, or computed from the
    * caller's session only — the callback never receives the request (a subject named in a URL,
    * header or body would pick whose permission is checked); a two-parameter callback throws.
    */
@@ -113,14 +167,18 @@ export interface RequirePermissionMetadata {
 
 /** Skip SessionGuard, RoleGuard, PermissionGuard and OAuth2Guard on this route or controller. */
 export declare function Public(): CustomDecorator<string>
+/** The session is optional: resolved when present, never a 401 (an outage is still a 503). */
+export declare function Anonymous(): CustomDecorator<string>
 /** The tenant of the guards on this route or controller. */
 export declare function Tenant(name: string): CustomDecorator<string>
 /** RoleGuard: any of these roles; `@RequireRole('a', 'b', { match: 'all' })` needs every one. */
 export declare function RequireRole(...roles: [string, ...(string | { match: 'any' | 'all' })[]]): CustomDecorator<string>
 export declare function RequirePermission(permission: RequirePermissionMetadata): CustomDecorator<string>
 export declare function RequireScope(...scopes: string[]): CustomDecorator<string>
-/** The session (null under OptionalSessionGuard without one); `@CurrentUser('identity')` picks a field. */
-export declare function CurrentUser(field?: keyof Session): ParameterDecorator
+/** The identity (without `metadataAdmin`; the machine principal on a token route; null without either); `@CurrentUser('id')` picks a field. */
+export declare function CurrentUser(field?: keyof Identity | keyof IamMachinePrincipal): ParameterDecorator
+/** The session (null without one); `@CurrentSession('id')` picks a field. */
+export declare function CurrentSession(field?: keyof Session): ParameterDecorator
 /** The OAuth2 principal OAuth2Guard resolved. */
 export declare function CurrentPrincipal(field?: keyof import('./ory-iam').IamMachinePrincipal): ParameterDecorator
 
@@ -138,6 +196,7 @@ export declare function isIamError(err: unknown): err is IamError
 
 export declare const META: {
   readonly public: string
+  readonly anonymous: string
   readonly tenant: string
   readonly roles: string
   readonly permission: string

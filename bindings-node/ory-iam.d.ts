@@ -1,7 +1,27 @@
 // Public types of the `ory-iam` package: the generated native declarations (index.d.ts)
 // plus the error classes added by ory-iam.js.
-import type { AuditEvent, Iam as NativeIam } from './index'
-export { Secret, setLogCallback, httpAnswer, rolesOf, requestIdFor } from './index'
+import type { AuditEvent, Iam as NativeIam, LogRecord } from './index'
+export { Secret, httpAnswer, rolesOf, requestIdFor } from './index'
+
+/** A log record's level; a logger gets the records at its level and more severe ones. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace'
+/** Receives the library's log records (`setLogger`). */
+export type IamLogger = (record: LogRecord) => void
+/**
+ * Where the library's log records go (audit events of the `log` sink — failures and denials at
+ * `warn` —, cache and TLS warnings, a `debug` record per Ory operation). Default since the
+ * package loads: `consoleLogger()` at `info`. `null` drops them. A logger that throws loses the
+ * record, never the call.
+ */
+export declare function setLogger(logger: IamLogger | null, options?: { level?: LogLevel }): void
+/** One line per record on `target` (default `console`): its error/warn/info/debug methods. */
+export declare function consoleLogger(target?: Pick<Console, 'error' | 'warn' | 'info' | 'debug' | 'log'>): IamLogger
+/** Over a pino logger: `logger[level]({ target, ...fields }, message)`. */
+export declare function pinoLogger(logger: { info(obj: object, msg?: string): void; [level: string]: any }): IamLogger
+/** Over NestJS's `Logger` / a `LoggerService`: warn → warn, info → log, trace → verbose, … */
+export declare function nestLogger(logger: { log(message: any, ...rest: any[]): any; [method: string]: any }): IamLogger
+/** The raw hook: every record at `level` (default `trace`) and above; replaces the logger. */
+export declare function setLogCallback(callback: ((record: LogRecord) => void) | null, level?: LogLevel): void
 /**
  * Run `fn(requestId)` so that every Ory call it makes (through any ory-iam handle, across awaits)
  * carries `X-Request-Id: <requestId>`, where `requestId` is `requestIdFor(incoming)` (the incoming
@@ -105,6 +125,7 @@ export type {
   Recovery,
   RecoveryOptions,
   ServerVersions,
+  UnknownVersion,
   Session,
   SessionPage,
   SessionService,

@@ -196,7 +196,7 @@ function headersOf(req) {
 const REQUEST_METHODS = new Set(['whoami', 'whoamiOrNull', 'authenticate', 'listMine', 'listMineAll', 'revokeMyOtherSessions', 'revokeMine'])
 // Methods that return synchronously; every other method returns a promise, so an argument
 // error napi raises before the call is delivered as a rejection, like any other error.
-const SYNC_METHODS = new Set(['forTenant', 'withTransport', 'equals', 'listAll', 'listSessionsAll', 'listMineAll', 'transportOf'])
+const SYNC_METHODS = new Set(['forTenant', 'withTransport', 'equals', 'listAll', 'listSessionsAll', 'listMineAll', 'transportOf', 'auditRoleDenial'])
 // Methods that hand back a handle to keep (never correlated with the request being served).
 const HANDLE_METHODS = new Set(['forTenant', 'withTransport', 'equals', 'transportOf'])
 
@@ -318,14 +318,93 @@ function httpAnswer(facts, context) {
   }
 }
 
-/** The roles in `identity.metadataPublic` (its `roles` array, strings only). */
-function rolesOf(metadataPublic) {
+/**
+ * The roles of an identity: `metadataPublic.roles` when that key is set (even to `[]`), else
+ * `traits.roles`; strings only (the core's rule, the same in Python).
+ */
+function rolesOf(metadataPublic, traits) {
   try {
-    return native.rolesOf(metadataPublic)
+    return native.rolesOf(metadataPublic, traits)
   } catch {
     return [] // not JSON (it never comes from Kratos like that): no roles
   }
 }
+
+// ------------------------------------------------------------------------------ logging
+// The core's log records (audit events of the `log` sink — failures and denials at `warn` —,
+// cache and TLS warnings, a `debug` record per Ory operation) reach a logger: the console at
+// `info` from the moment this module loads, else what `setLogger` installs. Records are built by
+// the core, which never puts a secret in them; the adapters below only format them.
+
+const LOG_LEVELS = ['error', 'warn', 'info', 'debug', 'trace']
+const fieldsText = (fields) => {
+  if (fields === null || typeof fields !== 'object' || Object.keys(fields).length === 0) return ''
+  try {
+    return ' ' + JSON.stringify(fields)
+  } catch {
+    return ''
+  }
+}
+
+/** A logger writing one line per record to `target` (default `console`): error/warn/info/debug. */
+function consoleLogger(target = console) {
+  return (r) => {
+    const fn = r.level === 'error' ? target.error : r.level === 'warn' ? target.warn : r.level === 'info' ? target.info : target.debug
+    ;(fn || target.log).call(target, `[ory-iam] ${r.level.toUpperCase()} ${r.target} ${r.message}${fieldsText(r.fields)}`)
+  }
+}
+
+/** A logger over a pino (or bunyan-like) instance: `logger[level]({ target, ...fields }, message)`. */
+function pinoLogger(logger) {
+  if (!logger || typeof logger.info !== 'function') throw new TypeError('pinoLogger(logger): a pino logger is needed')
+  return (r) => {
+    const fn = typeof logger[r.level] === 'function' ? logger[r.level] : logger.info
+    fn.call(logger, { target: r.target, ...r.fields }, r.message)
+  }
+}
+
+const NEST_METHOD = { error: 'error', warn: 'warn', info: 'log', debug: 'debug', trace: 'verbose' }
+/**
+ * A logger over NestJS's `Logger` (an instance, e.g. `new Logger('ory-iam')`, or any
+ * `LoggerService`): error → error, warn → warn, info → log, debug → debug, trace → verbose.
+ */
+function nestLogger(logger) {
+  if (!logger || typeof logger.log !== 'function') throw new TypeError('nestLogger(logger): a NestJS Logger (or LoggerService) is needed')
+  return (r) => {
+    const m = NEST_METHOD[r.level] || 'log'
+    const fn = typeof logger[m] === 'function' ? logger[m] : logger.log
+    fn.call(logger, `${r.target} ${r.message}${fieldsText(r.fields)}`)
+  }
+}
+
+/**
+ * Where the library's log records go: a function of a `LogRecord` (`consoleLogger()`,
+ * `pinoLogger(pino)`, `nestLogger(new Logger('ory-iam'))`, your own), or `null` to drop them.
+ * `level` (default `info`): the least severe level passed on. A logger that throws does not
+ * break the library (the record is dropped).
+ */
+function setLogger(logger, options = {}) {
+  const level = options.level ?? 'info'
+  if (!LOG_LEVELS.includes(level)) throw new TypeError(`setLogger: level must be one of ${LOG_LEVELS.join(', ')}`)
+  if (logger !== null && typeof logger !== 'function') throw new TypeError('setLogger(logger): a function of a log record, or null')
+  const safe = logger === null ? null : (r) => {
+    try {
+      logger(r)
+    } catch {
+      // A broken logger must not take the request down with it.
+    }
+  }
+  native.setLogCallback(safe, level)
+}
+
+/** The raw hook (every level unless `level` is given); `setLogger` is the usual entry. */
+function setLogCallback(callback, level) {
+  if (level !== undefined && !LOG_LEVELS.includes(level)) throw new TypeError(`setLogCallback: level must be one of ${LOG_LEVELS.join(', ')}`)
+  native.setLogCallback(callback ?? null, level)
+}
+
+// By default the records reach the console (issue 23: they were dropped unless a callback was set).
+setLogger(consoleLogger())
 
 const Iam = {
   fromConfig: factory((c, onAudit) => native.Iam.fromConfig(c, onAudit)),
@@ -333,7 +412,7 @@ const Iam = {
   fromEnv: factory(() => native.Iam.fromEnv()),
 }
 
-module.exports = { ...classes, Iam, Secret: native.Secret, setLogCallback: native.setLogCallback, httpAnswer, rolesOf, requestIdFor, runWithRequestId, currentRequestId, native }
+module.exports = { ...classes, Iam, Secret: native.Secret, setLogCallback, setLogger, consoleLogger, pinoLogger, nestLogger, httpAnswer, rolesOf, requestIdFor, runWithRequestId, currentRequestId, native }
 // For the package's own subpaths (`ory-iam/testing`): the same wrapping as `Iam`. Not API.
 Object.defineProperty(module.exports, '_internal', {
   value: {

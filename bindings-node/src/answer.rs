@@ -122,10 +122,11 @@ pub fn http_answer(facts: HttpAnswerFacts, context: Option<HttpAnswerContext>) -
     })
 }
 
-/// The roles in `identity.metadataPublic` (its `roles` array, strings only).
-#[napi(ts_args_type = "metadataPublic: unknown")]
-pub fn roles_of(metadata_public: Option<Value>) -> Vec<String> {
-    answer::roles_from_metadata(metadata_public.as_ref())
+/// The roles of an identity: `metadataPublic.roles` when that key is set, else `traits.roles`
+/// (strings only; the core's rule, the same in Python).
+#[napi(ts_args_type = "metadataPublic: unknown, traits?: unknown")]
+pub fn roles_of(metadata_public: Option<Value>, traits: Option<Value>) -> Vec<String> {
+    answer::roles_of_identity(metadata_public.as_ref(), traits.as_ref())
 }
 
 /// The request id to serve one application request under: `incoming` (an `X-Request-Id`

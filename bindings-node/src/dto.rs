@@ -144,17 +144,35 @@ pub struct AddressInput {
     pub status: Option<String>,
 }
 
+/// Versions the tenant's servers report (absent: not configured, or listed in `unknown`).
 #[napi(object)]
 pub struct ServerVersions {
     pub tenant: String,
     pub kratos: Option<String>,
     pub keto: Option<String>,
     pub hydra: Option<String>,
+    /// Configured products whose version cannot be known (on Ory Network: Keto and Hydra).
+    pub unknown: Vec<UnknownVersion>,
+}
+
+/// A configured product whose version `version()` cannot tell, and why.
+#[napi(object)]
+pub struct UnknownVersion {
+    /// `kratos`, `keto` or `hydra`.
+    pub product: String,
+    /// Stable code: `not_published_by_ory_network` (Ory Network publishes Kratos's version only).
+    pub reason: String,
 }
 
 impl From<ory_iam::dto::ServerVersions> for ServerVersions {
     fn from(v: ory_iam::dto::ServerVersions) -> Self {
-        ServerVersions { tenant: v.tenant, kratos: v.kratos, keto: v.keto, hydra: v.hydra }
+        ServerVersions {
+            tenant: v.tenant,
+            kratos: v.kratos,
+            keto: v.keto,
+            hydra: v.hydra,
+            unknown: v.unknown.into_iter().map(|u| UnknownVersion { product: u.product, reason: u.reason }).collect(),
+        }
     }
 }
 

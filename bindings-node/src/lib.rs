@@ -35,6 +35,18 @@ use permission::PermissionService;
 use serde_json::Value;
 use session::SessionService;
 
+/// What `Iam.auditRoleDenial` records.
+#[napi(object)]
+pub struct RoleDenial {
+    /// The caller: identity id or OAuth2 client id.
+    pub actor: Option<String>,
+    /// The roles the route asked for.
+    pub required_roles: Vec<String>,
+    /// The handler, e.g. `GET /staff`.
+    pub route: Option<String>,
+    pub request_id: Option<String>,
+}
+
 /// The entry point. Build once per process and share; services are cheap handles.
 #[napi]
 pub struct Iam(ory_iam::Iam);
@@ -150,6 +162,24 @@ impl Iam {
     #[napi(getter)]
     pub fn default_tenant(&self) -> String {
         self.0.default_tenant().to_owned()
+    }
+
+    /// Audit a framework adapter's role refusal: `authz.role.deny` (`denied`) through the
+    /// tenant's sink (default: the default tenant); unknown tenants throw
+    /// `IamConfigurationError`. The guards of `ory-iam/express` and `ory-iam/nestjs` call it.
+    #[napi]
+    pub fn audit_role_denial(&self, tenant: Option<String>, denial: RoleDenial) -> napi::Result<()> {
+        errors::catch(|| {
+            self.0
+                .audit_role_denial(
+                    tenant.as_deref(),
+                    denial.actor.as_deref(),
+                    &denial.required_roles,
+                    denial.route.as_deref(),
+                    denial.request_id.as_deref(),
+                )
+                .napi()
+        })
     }
 
     /// The `transport` a tenant is configured with (default: the default tenant's); unknown

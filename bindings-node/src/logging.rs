@@ -4,6 +4,7 @@
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use serde_json::Value;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
@@ -56,13 +57,26 @@ impl ory_iam::AuditSink for JsAuditSink {
 }
 
 static LOG: RwLock<Option<Arc<LogCallback>>> = RwLock::new(None);
+/// The least severe level handed to the callback (error 1 … trace 5): records below it are not
+/// sent to JS at all (the core logs a debug record per Ory operation).
+static MAX_LEVEL: AtomicU8 = AtomicU8::new(5);
+
+fn rank(l: &tracing::Level) -> u8 {
+    match *l {
+        tracing::Level::ERROR => 1,
+        tracing::Level::WARN => 2,
+        tracing::Level::INFO => 3,
+        tracing::Level::DEBUG => 4,
+        _ => 5,
+    }
+}
 
 struct ToJs;
 
 impl<S: Subscriber> Layer<S> for ToJs {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
-        if !meta.target().starts_with("ory_iam") {
+        if !meta.target().starts_with("ory_iam") || rank(meta.level()) > MAX_LEVEL.load(Ordering::Relaxed) {
             return;
         }
         let Some(cb) = LOG.read().ok().and_then(|g| g.clone()) else { return };
@@ -79,15 +93,34 @@ impl<S: Subscriber> Layer<S> for ToJs {
     }
 }
 
-/// Receive the library's log records (audit events with `audit.sink: "log"`, cache warnings).
-/// Pass `null` to stop.
-#[napi(ts_args_type = "callback: ((record: LogRecord) => void) | null")]
-pub fn set_log_callback(callback: Option<LogCallback>) {
+/// Receive the library's log records (audit events with `audit.sink: "log"` — failures and
+/// denials at `warn` —, cache warnings, a `debug` record per Ory operation) at `level` and more
+/// severe ones (default `trace`: all). Pass `null` to stop. `ory-iam` installs a console logger
+/// at `info` when it loads (`setLogger` replaces it).
+#[napi(
+    ts_args_type = "callback: ((record: LogRecord) => void) | null, level?: 'error' | 'warn' | 'info' | 'debug' | 'trace'"
+)]
+pub fn set_log_callback(callback: Option<LogCallback>, level: Option<String>) -> napi::Result<()> {
+    let max = match level.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("trace") => 5,
+        Some("debug") => 4,
+        Some("info") => 3,
+        Some("warn") => 2,
+        Some("error") => 1,
+        Some(_) => {
+            return Err(napi::Error::new(
+                napi::Status::InvalidArg,
+                "level must be one of error, warn, info, debug, trace",
+            ))
+        }
+    };
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
         let _ = tracing_subscriber::registry().with(ToJs).try_init();
     });
+    MAX_LEVEL.store(max, Ordering::Relaxed);
     if let Ok(mut g) = LOG.write() {
         *g = callback.map(Arc::new);
     }
+    Ok(())
 }

@@ -77,14 +77,19 @@ pub fn http_answer<'py>(
     PyTuple::new(py, [a.status.into_pyobject(py)?.into_any(), headers.into_any(), to_py(py, &a.body_json())?])
 }
 
-/// The roles in `identity.metadata_public` (its `roles` list, strings only).
+/// The roles of an identity: `metadata_public["roles"]` when that key is set, else
+/// `traits["roles"]` (strings only; the core's rule, the same in Node).
 #[pyfunction]
-pub fn roles_of(metadata_public: &Bound<'_, PyAny>) -> Vec<String> {
+#[pyo3(signature = (metadata_public, traits=None))]
+pub fn roles_of(metadata_public: &Bound<'_, PyAny>, traits: Option<&Bound<'_, PyAny>>) -> Vec<String> {
     // A value that is not JSON (it never comes from Kratos like that) holds no roles.
-    match from_py(metadata_public, "metadata_public") {
-        Ok(v) => answer::roles_from_metadata(Some(&v)),
-        Err(_) => Vec::new(),
+    let json = |v: &Bound<'_, PyAny>, what: &str| from_py(v, what).ok();
+    let m = json(metadata_public, "metadata_public");
+    if m.is_none() && !metadata_public.is_none() {
+        return Vec::new();
     }
+    let t = traits.and_then(|t| json(t, "traits"));
+    answer::roles_of_identity(m.as_ref(), t.as_ref())
 }
 
 /// The request id to serve one application request under: `incoming` (an `X-Request-Id`

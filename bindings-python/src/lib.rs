@@ -178,6 +178,21 @@ impl PyIam {
         core(py, self.0.transport_of(tenant)).map(|t| t.as_str())
     }
 
+    /// Audit a framework adapter's role refusal: `authz.role.deny` (`denied`) through the
+    /// tenant's sink (`None`: the default tenant).
+    #[pyo3(signature = (tenant=None, *, required_roles, actor=None, route=None, request_id=None))]
+    fn audit_role_denial(
+        &self,
+        py: Python<'_>,
+        tenant: Option<&str>,
+        required_roles: Vec<String>,
+        actor: Option<&str>,
+        route: Option<&str>,
+        request_id: Option<&str>,
+    ) -> PyResult<()> {
+        core(py, self.0.audit_role_denial(tenant, actor, &required_roles, route, request_id))
+    }
+
     fn health<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let iam = self.0.clone();
         spawn(py, async move { Ok(iam.health().await) })

@@ -217,14 +217,29 @@ pub fn wait_from_secs(secs: f64) -> Option<Duration> {
     Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
 }
 
-/// The roles a session holds by default: `identity.metadata_public.roles`, its strings only.
-/// Public metadata, not traits: users edit their own traits through the settings flow, so a
-/// role kept there would be self-service; only the admin API writes metadata.
-pub fn roles_from_metadata(metadata_public: Option<&Value>) -> Vec<String> {
-    match metadata_public.and_then(|m| m.get("roles")) {
-        Some(Value::Array(roles)) => roles.iter().filter_map(|r| r.as_str().map(str::to_owned)).collect(),
+/// The ory-nestjs roles rule: `identity.metadata_public.roles` when that key is present, else
+/// `identity.traits.roles`; the strings of the array found (anything else: no roles). The
+/// framework adapters' default passes no traits ([`roles_from_metadata`]); apps opt into this
+/// rule with a `roles` callback.
+///
+/// Public metadata is the admin's channel (only the admin API writes it) and wins outright, even
+/// when it is an empty list: traits are edited by the user through the settings flow, so an app
+/// that reads them must keep users from writing a `roles` trait (docs/api/frameworks.md).
+pub fn roles_of_identity(metadata_public: Option<&Value>, traits: Option<&Value>) -> Vec<String> {
+    let strings = |v: &Value| match v {
+        Value::Array(roles) => roles.iter().filter_map(|r| r.as_str().map(str::to_owned)).collect(),
         _ => Vec::new(),
+    };
+    match metadata_public.and_then(|m| m.get("roles")) {
+        Some(v) if !v.is_null() => strings(v),
+        _ => traits.and_then(|t| t.get("roles")).map(strings).unwrap_or_default(),
     }
+}
+
+/// The roles a session holds by default (the rule of every framework adapter, in every
+/// language): `identity.metadata_public.roles` alone, never traits (users write their own).
+pub fn roles_from_metadata(metadata_public: Option<&Value>) -> Vec<String> {
+    roles_of_identity(metadata_public, None)
 }
 
 #[cfg(test)]
@@ -424,5 +439,21 @@ mod tests {
             roles_from_metadata(Some(&json!({"roles": ["admin", 1, null, {"x": 1}, "billing"]}))),
             ["admin", "billing"]
         );
+    }
+
+    #[test]
+    fn roles_metadata_first_then_traits() {
+        let traits = json!({"email": "a@example.com", "roles": ["editor", 7]});
+        // No `roles` in metadata (or no metadata, or null): the traits' roles.
+        assert_eq!(roles_of_identity(None, Some(&traits)), ["editor"]);
+        assert_eq!(roles_of_identity(Some(&json!({"plan": "pro"})), Some(&traits)), ["editor"]);
+        assert_eq!(roles_of_identity(Some(&json!({"roles": null})), Some(&traits)), ["editor"]);
+        // Metadata's roles win outright, an empty list or a non-list included: traits are
+        // self-service and never add to (or replace) what the admin set.
+        assert_eq!(roles_of_identity(Some(&json!({"roles": ["admin"]})), Some(&traits)), ["admin"]);
+        assert_eq!(roles_of_identity(Some(&json!({"roles": []})), Some(&traits)), Vec::<String>::new());
+        assert_eq!(roles_of_identity(Some(&json!({"roles": "admin"})), Some(&traits)), Vec::<String>::new());
+        assert_eq!(roles_of_identity(None, Some(&json!({"roles": "admin"}))), Vec::<String>::new());
+        assert_eq!(roles_of_identity(None, None), Vec::<String>::new());
     }
 }

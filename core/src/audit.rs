@@ -22,6 +22,7 @@ pub mod names {
     pub const SESSION_CACHE_REJECTED: &str = "session.cache_rejected";
     pub const AUTHZ_PERMISSION_GRANT: &str = "authz.permission.grant";
     pub const AUTHZ_PERMISSION_DENY: &str = "authz.permission.deny";
+    pub const AUTHZ_ROLE_DENY: &str = "authz.role.deny";
     pub const AUTHZ_PERMISSION_REVOKE: &str = "authz.permission.revoke";
     pub const AUTHZ_PERMISSION_DELETE_MATCHING: &str = "authz.permission.delete_matching";
     pub const AUTHZ_UPSTREAM_UNAVAILABLE: &str = "authz.upstream_unavailable";
@@ -136,13 +137,18 @@ pub trait AuditSink: Send + Sync + 'static {
     fn emit(&self, event: &AuditEvent);
 }
 
-/// Writes events through `tracing` at INFO on target `ory_iam::audit`.
+/// Writes events through `tracing` on target `ory_iam::audit`: successes at INFO, failures and
+/// denials at WARN (what an operator's default filter should not hide).
 pub struct LogSink;
 
 impl AuditSink for LogSink {
     fn emit(&self, event: &AuditEvent) {
         let json = serde_json::to_string(event).unwrap_or_default();
-        tracing::info!(target: "ory_iam::audit", name = %event.name, tenant = %event.tenant, event = %json);
+        if event.result == "success" {
+            tracing::info!(target: "ory_iam::audit", name = %event.name, tenant = %event.tenant, event = %json);
+        } else {
+            tracing::warn!(target: "ory_iam::audit", name = %event.name, tenant = %event.tenant, event = %json);
+        }
     }
 }
 
@@ -333,7 +339,8 @@ pub fn looks_secret(s: &str) -> bool {
     {
         return true;
     }
-    s.contains('=') && s.contains("ory_kratos_session")
+    // Self-hosted Kratos's cookie, and Ory Network's `ory_session_<slug>`.
+    s.contains('=') && (s.contains("ory_kratos_session") || s.contains("ory_session_"))
 }
 
 #[cfg(test)]
@@ -351,6 +358,13 @@ mod tests {
         let s = serde_json::to_string(&e).unwrap();
         assert!(!s.contains("ory_st_abc") && !s.contains("eyJ") && !s.contains("a@b.c"), "{s}");
         assert_eq!(e.attributes["cache_hit"], Value::Bool(true));
+    }
+
+    #[test]
+    fn session_cookie_pairs_look_secret_self_hosted_and_on_ory_network() {
+        assert!(looks_secret("a=1; ory_kratos_session=MTYy"));
+        assert!(looks_secret("ory_session_happycat123=MTYy"));
+        assert!(!looks_secret("ory_session_happycat123"), "a cookie name alone is no secret");
     }
 
     #[test]

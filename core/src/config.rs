@@ -680,12 +680,31 @@ impl IamConfig {
 }
 
 impl TenantConfig {
-    /// Kratos URLs and token, derived from `cloud.project_slug` in cloud mode unless given.
+    /// The one host serving every project API of a cloud tenant: `kratos.public_url` when given
+    /// (a custom domain), else `https://{project_slug}.projects.oryapis.com`. `None` when not in
+    /// cloud mode.
+    pub fn cloud_host(&self) -> Option<String> {
+        match (self.mode, &self.cloud) {
+            (Mode::Cloud, Some(c)) => Some(match &self.kratos {
+                Some(k) => k.public_url.clone(),
+                None => cloud_project_url(&c.project_slug),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Kratos URLs and token, derived from `cloud.project_slug` in cloud mode unless given. In
+    /// cloud mode the session cookie name defaults to the project's
+    /// ([`cloud_session_cookie_name`]).
     pub fn effective_kratos(&self) -> Option<KratosConfig> {
         match (&self.kratos, self.mode, &self.cloud) {
             (Some(k), Mode::Cloud, Some(c)) => Some(KratosConfig {
                 admin_url: k.admin_url.clone().or_else(|| Some(k.public_url.clone())),
                 admin_token: k.admin_token.clone().or_else(|| Some(c.api_key.clone())),
+                session_cookie_name: k
+                    .session_cookie_name
+                    .clone()
+                    .or_else(|| Some(cloud_session_cookie_name(&c.project_slug))),
                 ..k.clone()
             }),
             (Some(k), _, _) => Some(k.clone()),
@@ -695,13 +714,14 @@ impl TenantConfig {
                     public_url: url.clone(),
                     admin_url: Some(url),
                     admin_token: Some(c.api_key.clone()),
-                    session_cookie_name: None,
+                    session_cookie_name: Some(cloud_session_cookie_name(&c.project_slug)),
                 })
             }
             _ => None,
         }
     }
 
+    /// Keto URLs and key; in cloud mode, unless given, the project host ([`cloud_host`](Self::cloud_host)).
     pub fn effective_keto(&self) -> Option<KetoConfig> {
         match (&self.keto, self.mode, &self.cloud) {
             (Some(k), Mode::Cloud, Some(c)) => {
@@ -709,7 +729,7 @@ impl TenantConfig {
             }
             (Some(k), _, _) => Some(k.clone()),
             (None, Mode::Cloud, Some(c)) => {
-                let url = cloud_project_url(&c.project_slug);
+                let url = self.cloud_host().unwrap_or_else(|| cloud_project_url(&c.project_slug));
                 Some(KetoConfig {
                     read_url: url.clone(),
                     write_url: url.clone(),
@@ -722,6 +742,7 @@ impl TenantConfig {
         }
     }
 
+    /// Hydra URLs and token; in cloud mode, unless given, the project host ([`cloud_host`](Self::cloud_host)).
     pub fn effective_hydra(&self) -> Option<HydraConfig> {
         match (&self.hydra, self.mode, &self.cloud) {
             (Some(h), Mode::Cloud, Some(c)) => Some(HydraConfig {
@@ -730,7 +751,7 @@ impl TenantConfig {
             }),
             (Some(h), _, _) => Some(h.clone()),
             (None, Mode::Cloud, Some(c)) => {
-                let url = cloud_project_url(&c.project_slug);
+                let url = self.cloud_host().unwrap_or_else(|| cloud_project_url(&c.project_slug));
                 Some(HydraConfig {
                     public_url: url.clone(),
                     issuer: None,
@@ -819,6 +840,14 @@ fn url_is_private(raw: &str) -> bool {
 
 pub fn cloud_project_url(slug: &str) -> String {
     CLOUD_PROJECT_URL_TEMPLATE.replace("{slug}", slug)
+}
+
+/// The session cookie Ory Network sets for a project: `ory_session_` followed by the project
+/// slug without its dashes (`happy-cat-123` → `ory_session_happycat123`). Ory publishes no
+/// formula; this is what its own documentation shows (docs/ory-network.md cites where).
+/// `kratos.session_cookie_name` overrides it.
+pub fn cloud_session_cookie_name(slug: &str) -> String {
+    format!("ory_session_{}", slug.replace('-', ""))
 }
 
 /// A client certificate and its key come together: each names the other when alone.
@@ -1434,6 +1463,45 @@ mod tests {
         assert_eq!(k.admin_token.unwrap().expose(), "ory_pat_x");
         let h = c.tenants["p"].effective_hydra().unwrap();
         assert_eq!(h.admin_url, "https://happy-cat-123.projects.oryapis.com");
+        assert_eq!(
+            c.tenants["p"].effective_kratos().unwrap().session_cookie_name(),
+            "ory_session_happycat123",
+            "Ory Network names the session cookie after the project"
+        );
+        assert!(c.tenants["p"].effective_keto().unwrap().read_url.starts_with("https://happy-cat-123."));
+    }
+
+    #[test]
+    fn cloud_custom_domain_serves_every_api_and_keeps_the_cookie_name() {
+        let c = IamConfig::from_value(&json!({"tenants": {"p": {
+            "mode": "cloud",
+            "cloud": {"project_slug": "happy-cat-123", "api_key": "ory_pat_x"},
+            "kratos": {"public_url": "https://auth.example.com"},
+        }}}))
+        .unwrap();
+        let t = &c.tenants["p"];
+        let k = t.effective_kratos().unwrap();
+        assert_eq!(k.admin_url.as_deref(), Some("https://auth.example.com"));
+        assert_eq!(k.session_cookie_name(), "ory_session_happycat123");
+        let keto = t.effective_keto().unwrap();
+        assert_eq!(
+            (keto.read_url.as_str(), keto.write_url.as_str()),
+            ("https://auth.example.com", "https://auth.example.com")
+        );
+        let h = t.effective_hydra().unwrap();
+        assert_eq!(
+            (h.public_url.as_str(), h.admin_url.as_str()),
+            ("https://auth.example.com", "https://auth.example.com")
+        );
+        // The override still wins; self-hosted keeps Kratos's default.
+        let c = IamConfig::from_value(&json!({"tenants": {
+            "p": {"mode": "cloud", "cloud": {"project_slug": "a-b", "api_key": "k"},
+                  "kratos": {"public_url": "https://auth.example.com", "session_cookie_name": "mine"}},
+        }}))
+        .unwrap();
+        assert_eq!(c.tenants["p"].effective_kratos().unwrap().session_cookie_name(), "mine");
+        let c = IamConfig::from_value(&json!({"tenants": {"s": {"kratos": {"public_url": "http://k"}}}})).unwrap();
+        assert_eq!(c.tenants["s"].effective_kratos().unwrap().session_cookie_name(), "ory_kratos_session");
     }
 
     #[test]

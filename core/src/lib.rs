@@ -248,6 +248,35 @@ impl Iam {
         &self.reg.default.name
     }
 
+    /// Record that a framework adapter refused a request for want of a role: `authz.role.deny`
+    /// (`denied`) through the tenant's audit sink (`None`: the default tenant), redacted like
+    /// every event. `actor` is the caller (identity id or OAuth2 client id), `required` the roles
+    /// the route asked for, `route` the handler (e.g. `GET /staff`), `request_id` the request's
+    /// correlation id. The adapters call this; the roles decision itself is theirs
+    /// ([`answer::roles_of_identity`]). Unknown tenants are a configuration error.
+    pub fn audit_role_denial(
+        &self,
+        tenant: Option<&str>,
+        actor: Option<&str>,
+        required: &[String],
+        route: Option<&str>,
+        request_id: Option<&str>,
+    ) -> Result<()> {
+        let t = match tenant {
+            Some(name) => self.reg.get(name)?,
+            None => self.reg.default.clone(),
+        };
+        let mut ev = Event::new(audit::names::AUTHZ_ROLE_DENY, &t.name, "denied")
+            .request_id(request_id.filter(|s| !s.is_empty()).map(str::to_owned))
+            .attr("roles", required.to_vec());
+        ev.actor = actor.filter(|s| !s.is_empty()).map(str::to_owned);
+        if let Some(r) = route.filter(|s| !s.is_empty()) {
+            ev = ev.attr("route", r);
+        }
+        t.emit(ev);
+        Ok(())
+    }
+
     /// The `transport` a tenant is configured with (`None`: the default tenant): where its
     /// session credentials are looked for, and so which challenge its 401s carry
     /// ([`answer::http_answer`]). Unknown names are a configuration error.
@@ -320,23 +349,42 @@ impl Iam {
     }
 
     /// Probe every configured tenant × product readiness endpoint concurrently.
+    ///
+    /// Self-hosted: each server's `/health/ready`. On Ory Network (`mode: cloud`), which
+    /// documents no health operation, one operation of the Network API document per API
+    /// surface: Kratos public `GET /schemas` and Hydra public
+    /// `GET /.well-known/openid-configuration` (no key), Kratos admin `GET /version`, Keto
+    /// `GET /namespaces` and Hydra admin `GET /admin/clients?page_size=1` (with the project API
+    /// key, so a rejected key shows as an unhealthy probe with status 401). Keto's write API has
+    /// no read-only operation to probe; it is the same host as Keto's read API.
     pub async fn health(&self) -> Health {
         let timeout = Duration::from_millis(1_500);
         let mut probes = Vec::new();
+        type Target<'a> = (Option<&'a http::OryClient>, &'static str, &'static [(&'static str, &'static str)]);
         for t in self.reg.tenants.values() {
-            let targets = [
-                (t.kratos_public.as_ref(), "health/ready"),
-                (t.kratos_admin.as_ref(), "admin/health/ready"),
-                (t.keto_read.as_ref(), "health/ready"),
-                (t.keto_write.as_ref(), "health/ready"),
-                (t.hydra_public.as_ref(), "health/ready"),
-                (t.hydra_admin.as_ref(), "health/ready"),
-            ];
-            for (c, path) in targets {
+            let targets: Vec<Target<'_>> = if t.config.mode == config::Mode::Cloud {
+                vec![
+                    (t.kratos_public.as_ref(), "schemas", &[]),
+                    (t.kratos_admin.as_ref(), "version", &[]),
+                    (t.keto_read.as_ref(), "namespaces", &[]),
+                    (t.hydra_public.as_ref(), ".well-known/openid-configuration", &[]),
+                    (t.hydra_admin.as_ref(), "admin/clients", &[("page_size", "1")]),
+                ]
+            } else {
+                vec![
+                    (t.kratos_public.as_ref(), "health/ready", &[]),
+                    (t.kratos_admin.as_ref(), "admin/health/ready", &[]),
+                    (t.keto_read.as_ref(), "health/ready", &[]),
+                    (t.keto_write.as_ref(), "health/ready", &[]),
+                    (t.hydra_public.as_ref(), "health/ready", &[]),
+                    (t.hydra_admin.as_ref(), "health/ready", &[]),
+                ]
+            };
+            for (c, path, query) in targets {
                 if let Some(c) = c.cloned() {
                     let t = t.clone();
                     probes.push(async move {
-                        let res = c.probe(path, timeout).await;
+                        let res = c.probe(path, query, timeout).await;
                         let p = HealthProbe {
                             tenant: t.name.to_string(),
                             product: c.product().as_str().to_owned(),

@@ -1,6 +1,7 @@
 //! `MetadataService`: server versions (and, later, JWKS discovery).
 
-use crate::dto::ServerVersions;
+use crate::config::Mode;
+use crate::dto::{ServerVersions, UnknownVersion};
 use crate::error::Result;
 use crate::http::{Call, OryClient};
 use crate::kratos::wire::Version;
@@ -31,6 +32,10 @@ impl MetadataService {
     }
 
     /// The version each configured server reports (`/version` endpoints), fetched concurrently.
+    ///
+    /// On Ory Network (`mode: cloud`) the project host documents one version operation,
+    /// `GET /version` (with the project API key), and it reports Kratos's version: `kratos` is
+    /// that, `keto` and `hydra` are `None` and listed in `unknown` with the reason.
     pub async fn version(&self) -> Result<ServerVersions> {
         self.versions(false).await
     }
@@ -43,11 +48,26 @@ impl MetadataService {
 
     async fn versions(&self, breaker_neutral: bool) -> Result<ServerVersions> {
         let t = &self.t;
+        if t.config.mode == Mode::Cloud {
+            // Keto's and Hydra's `/version` are not operations of the Network document: on the
+            // one project host `/version` is Kratos's, so asking it "for Keto" would report
+            // Kratos's version as Keto's.
+            let kratos = version_of(t.kratos_admin.as_ref(), "version", breaker_neutral).await?;
+            let unknown = [("keto", t.keto_read.is_some()), ("hydra", t.hydra_admin.is_some())]
+                .into_iter()
+                .filter(|(_, configured)| *configured)
+                .map(|(product, _)| UnknownVersion {
+                    product: product.to_owned(),
+                    reason: UnknownVersion::NOT_PUBLISHED_BY_ORY_NETWORK.to_owned(),
+                })
+                .collect();
+            return Ok(ServerVersions { tenant: t.name.to_string(), kratos, keto: None, hydra: None, unknown });
+        }
         let (kratos, keto, hydra) = tokio::try_join!(
             version_of(t.kratos_admin.as_ref(), "admin/version", breaker_neutral),
             version_of(t.keto_read.as_ref(), "version", breaker_neutral),
             version_of(t.hydra_admin.as_ref(), "version", breaker_neutral),
         )?;
-        Ok(ServerVersions { tenant: t.name.to_string(), kratos, keto, hydra })
+        Ok(ServerVersions { tenant: t.name.to_string(), kratos, keto, hydra, unknown: Vec::new() })
     }
 }

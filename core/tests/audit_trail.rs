@@ -328,3 +328,34 @@ async fn user_patterns_redact_what_the_built_in_rules_do_not_know() {
     assert_eq!(err.fields()[0].path, "audit.redact_patterns[1]");
     assert!(!err.to_string().contains("secret-(unclosed"));
 }
+
+/// A framework adapter's role refusal reaches the tenant's sink as `authz.role.deny`, redacted
+/// like every event; unknown tenants are refused.
+#[test]
+fn role_denial_is_audited_through_the_tenant_sink() {
+    let (iam, sink) = with_sink(common::iam_config(), json!(["secret-[0-9]+"]));
+    iam.audit_role_denial(
+        Some("admin"),
+        Some("identity-1"),
+        &["admin".into(), "secret-42".into()],
+        Some("GET /staff"),
+        Some("rid-1"),
+    )
+    .unwrap();
+    let got = take(&sink);
+    assert_eq!(got.len(), 1);
+    let e = &got[0];
+    assert_eq!((e.name.as_str(), e.result.as_str(), e.tenant.as_str()), ("authz.role.deny", "denied", "admin"));
+    assert_eq!((e.actor.as_deref(), e.request_id.as_deref()), (Some("identity-1"), Some("rid-1")));
+    assert_eq!(e.attributes["route"], json!("GET /staff"));
+    assert_eq!(e.attributes["roles"][0], json!("admin"));
+    assert!(!serde_json::to_string(e).unwrap().contains("secret-42"), "user patterns redact it");
+    // The default tenant when none is named; empty actor and request id are left out.
+    iam.audit_role_denial(None, Some(""), &["x".into()], None, None).unwrap();
+    let e = take(&sink).pop().unwrap();
+    assert_eq!((e.tenant.as_str(), e.actor, e.request_id), (iam.default_tenant(), None, None));
+    assert!(e.attributes.get("route").is_none());
+    let err = iam.audit_role_denial(Some("nope"), None, &[], None, None).unwrap_err();
+    assert_eq!(err.kind(), ory_iam::ErrorKind::Configuration);
+    assert!(take(&sink).is_empty());
+}

@@ -88,3 +88,20 @@ fn scenarios_cover_every_code_and_transport() {
         }
     }
 }
+
+/// The default roles rule (tests/scenarios/roles.json, also run by Python and Node): metadata
+/// first, else traits.
+#[test]
+fn roles_scenarios() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/scenarios/roles.json");
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("read the scenario file")).expect("valid JSON");
+    let cases = doc["cases"].as_array().expect("cases");
+    assert!(cases.len() >= 8);
+    for c in cases {
+        let opt = |v: &Value| if v.is_null() { None } else { Some(v.clone()) };
+        let (m, t) = (opt(&c["metadata_public"]), opt(&c["traits"]));
+        let want: Vec<String> = serde_json::from_value(c["roles"].clone()).expect("roles");
+        assert_eq!(ory_iam::answer::roles_of_identity(m.as_ref(), t.as_ref()), want, "{}", c["name"]);
+    }
+}

@@ -43,8 +43,10 @@ const redirect = (res, to, setCookie) => relay(res, setCookie).redirect(303, to)
 
 // Kratos also offers "code", "link" and passkey methods; this example renders the password form.
 const SHOWN_GROUPS = new Set(['default', 'password'])
-// The stack's test schema has a `roles` trait; roles are never self-service (they are read from
-// metadata_public, which only the admin API writes), so the form neither shows nor sends it.
+// The stack's test schema has a `roles` trait. Roles are read from metadata_public (only the admin
+// API writes it) and from traits only for identities whose metadata names no roles, so the form
+// neither shows nor sends it; hiding it is cosmetic (a client can post it), which is why an app
+// that grants roles sets metadata_public.roles (even []) on every identity (docs/api/frameworks.md).
 const HIDDEN_FIELDS = new Set(['traits.roles'])
 
 function renderFlow(flow, action) {

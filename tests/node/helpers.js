@@ -28,6 +28,7 @@ const { setLogCallback } = pkg
 const LEAK_PATTERNS = [
   /ory_st_[A-Za-z0-9]{8,}/,
   /ory_kratos_session_\w+=[^;\s"*]+/,
+  /ory_session_[a-z0-9]+=[^;\s"*]+/,
   /ory_lo_[A-Za-z0-9]+/,
   /ory_(?:pat|wak|apikey)_[A-Za-z0-9_]{6,}/,
   /a-Long-and-unique-passphrase-42/,
@@ -168,15 +169,30 @@ async function closedPort() {
 }
 
 // A native registration in `tenant` (the session hook logs it in): a real session token.
-async function registerUser(iam, tenant, tag) {
+// `traits`: more traits the user submits (e.g. the `roles` trait the customer schema has).
+async function registerUser(iam, tenant, tag, traits = {}) {
   const flows = iam.flow.forTenant(tenant)
   const flow = await flows.initiateRegistration()
-  const res = await flows.submitRegistration(flow.id, { method: 'password', password: PASSWORD, traits: { email: uniqueEmail(tag) } })
+  const res = await flows.submitRegistration(flow.id, { method: 'password', password: PASSWORD, traits: { email: uniqueEmail(tag), ...traits } })
   if (res.kind !== 'success') throw new Error(`registration did not succeed: ${res.kind}`)
   return { id: res.identity.id, token: res.sessionToken.expose(), tenant }
 }
 
-module.exports = { stack, iamConfig, uniqueEmail, scenarios, camel, scanRecord, registerSecret, closedPort, registerUser, PASSWORD, ROOT, redisCache }
+/** A client_credentials OAuth2 client of the customer tenant with `scope`, and an access token of it for `tokenScope`. */
+async function machineClient(iam, scope = 'read write', tokenScope = 'read') {
+  const client = await iam.oauth2Client.create({ grant_types: ['client_credentials'], scope })
+  const cfg = iamConfig()
+  cfg.tenants.customer.hydra.client_id = client.clientId
+  cfg.tenants.customer.hydra.client_secret = client.clientSecret.expose()
+  const machine = pkg.Iam.fromConfig(cfg)
+  try {
+    return { client, token: (await machine.token.clientCredentials(tokenScope)).accessToken.expose() }
+  } finally {
+    await machine.close()
+  }
+}
+
+module.exports = { machineClient, stack, iamConfig, uniqueEmail, scenarios, camel, scanRecord, registerSecret, closedPort, registerUser, PASSWORD, ROOT, redisCache }
 
 // One cloud tenant pointed at the stack's spec-checking fake console.
 function cloudConfig() {

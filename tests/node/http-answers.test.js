@@ -104,6 +104,11 @@ test('rolesOf: strings of metadataPublic.roles', () => {
   assert.deepEqual(rolesOf({ roles: ['admin', 1, null, { x: 1 }, 'billing'] }), ['admin', 'billing'])
 })
 
+test('rolesOf(metadataPublic, traits): metadata first, else traits (tests/scenarios/roles.json, as Python runs it)', () => {
+  const { cases } = JSON.parse(require('node:fs').readFileSync(require('node:path').join(__dirname, '..', 'scenarios', 'roles.json'), 'utf8'))
+  for (const c of cases) assert.deepEqual(rolesOf(c.metadata_public ?? undefined, c.traits ?? undefined), c.roles, c.name)
+})
+
 function config(transports) {
   const tenants = {}
   for (const [name, t] of Object.entries(transports)) {

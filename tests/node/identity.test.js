@@ -309,8 +309,11 @@ test('SDK fields, address objects and list filters', async () => {
     const found = await iam.identity.list({ credentialsIdentifier: email })
     assert.deepEqual(found.items.map((i) => i.id), [created.id])
     assert.ok(found.items[0].traits == null, 'sanitized like get')
-    // Kratos's offset paging (the contract's page / per_page) next to page tokens.
+    // Kratos's offset paging (the contract's page / per_page) next to page tokens; a second
+    // identity of this test's own, so page 1 exists whatever ran before.
+    const other = await iam.identity.create({ schemaId: 'customer', traits: { email: `other-${email}` } })
     const [first, second] = [await iam.identity.list({ page: 0, perPage: 1 }), await iam.identity.list({ page: 1, per_page: 1 })]
+    await iam.identity.delete(other.id)
     assert.ok(first.items.length === 1 && second.items.length === 1 && first.items[0].id !== second.items[0].id)
     await assert.rejects(iam.identity.list({ page: 0, pageSize: 1 }), IamValidationError)
     const byIds = await iam.identity.list({ ids: [created.id] })

@@ -2,13 +2,15 @@
 // it (TypeScript, legacy decorators). The test compiles it with the repo's TypeScript, type
 // errors included; `tsc -p tests/node/tsconfig.json` checks it too.
 import 'reflect-metadata'
-import { Controller, Get, Inject, Injectable, Module, Param, Req, UseFilters, UseGuards, type DynamicModule } from '@nestjs/common'
+import { Controller, Get, Inject, Injectable, Module, Param, Query, Req, UseFilters, UseGuards, type DynamicModule } from '@nestjs/common'
 import { APP_GUARD } from '@nestjs/core'
 import { Test, type TestingModuleBuilder } from '@nestjs/testing'
 import type { FakeOry } from '../../bindings-node/testing'
-import type { Iam, IamConfig, Session } from '../../bindings-node/ory-iam'
+import type { Iam, IamConfig, IamMachinePrincipal, Identity, Session } from '../../bindings-node/ory-iam'
 import {
+  Anonymous,
   CurrentPrincipal,
+  CurrentSession,
   CurrentUser,
   IAM,
   IamExceptionFilter,
@@ -27,24 +29,25 @@ import {
   Tenant,
   type IamHttpRequest,
   type IamModuleOptions,
+  type IamOptionsFactory,
 } from '../../bindings-node/nestjs'
 
 @Controller('me')
 @UseGuards(SessionGuard)
 class MeController {
   @Get()
-  me(@CurrentUser() session: Session) {
+  me(@CurrentSession() session: Session) {
     return { id: session.identity.id, tenant: session.tenant }
   }
 
   @Get('identity-id')
-  identityId(@CurrentUser('identity') identity: Session['identity']) {
+  identityId(@CurrentSession('identity') identity: Session['identity']) {
     return { id: identity.id }
   }
 
   @Public()
   @Get('public')
-  open(@CurrentUser() session: Session | null) {
+  open(@CurrentSession() session: Session | null) {
     return { ok: true, session: session === null ? null : session.id }
   }
 }
@@ -53,8 +56,8 @@ class MeController {
 @UseGuards(OptionalSessionGuard)
 class MaybeController {
   @Get()
-  maybe(@CurrentUser() session: Session | null) {
-    return { id: session ? session.identity.id : null }
+  maybe(@CurrentUser() user: Identity | null) {
+    return { id: user ? user.id : null }
   }
 }
 
@@ -63,8 +66,8 @@ class MaybeController {
 class StaffController {
   @Get()
   @RequireRole('admin', 'editor')
-  staff(@CurrentUser() session: Session) {
-    return { id: session.identity.id }
+  staff(@CurrentUser('id') id: string) {
+    return { id }
   }
 
   @Get('all')
@@ -132,8 +135,8 @@ class DocsController {
   @Get(':id/check')
   @UseGuards(SessionGuard)
   @UseFilters(IamExceptionFilter)
-  async check(@Param('id') id: string, @CurrentUser() session: Session) {
-    return { allowed: await this.iam.permission.check({ namespace: 'documents', object: id, relation: 'edit', subject: session.identity.id }) }
+  async check(@Param('id') id: string, @CurrentUser() user: Identity) {
+    return { allowed: await this.iam.permission.check({ namespace: 'documents', object: id, relation: 'edit', subject: user.id }) }
   }
 }
 
@@ -142,7 +145,7 @@ class DocsController {
 @UseGuards(SessionGuard)
 class AdminController {
   @Get('me')
-  me(@CurrentUser() session: Session) {
+  me(@CurrentSession() session: Session) {
     return { id: session.identity.id, tenant: session.tenant }
   }
 }
@@ -183,22 +186,189 @@ class ServiceController {
 export const controllers = [MeController, MaybeController, StaffController, ComposeController, OpenClassController, DocsController, AdminController, ApiController, ServiceController]
 
 /** The same controllers over a FakeOry, as a user's unit test builds them (no servers). */
-export function testingModule(fake: FakeOry): TestingModuleBuilder {
-  return Test.createTestingModule({ imports: [IamTestingModule.forRoot({ fake, tenant: 'customer' })], controllers, providers: [TenantReport] })
+export function testingModule(fake: FakeOry, global = false): TestingModuleBuilder {
+  return Test.createTestingModule({ imports: [IamTestingModule.forRoot({ fake, tenant: 'customer', global })], controllers: global ? defaultControllers : controllers, providers: [TenantReport] })
 }
 
-/** The app module with `IamModule.forRoot(options)`. */
+/** The app module with `IamModule.forRoot(options)`, guards as each controller declares them (`global: false`). */
 export function appModule(options: IamModuleOptions): DynamicModule {
   @Module({})
   class AppModule {}
-  return { module: AppModule, imports: [IamModule.forRoot(options)], controllers, providers: [TenantReport] }
+  return { module: AppModule, imports: [IamModule.forRoot({ global: false, ...options })], controllers, providers: [TenantReport] }
 }
 
 const STACK_CONFIG = 'STACK_CONFIG'
+const STACK_CONFIG_TOKEN = STACK_CONFIG
+
+// --- protected by default (issue 23): no @UseGuards anywhere; the module's global guards apply.
+
+const shape = (req: IamHttpRequest) => {
+  const user = req.user as (Identity & { metadataAdmin?: unknown }) | IamMachinePrincipal | null | undefined
+  const session = req.session as Session | null | undefined
+  return {
+    id: user && 'id' in user ? user.id : null,
+    clientId: user && 'clientId' in user ? user.clientId : null,
+    session: session ? session.id : null,
+    tenant: session ? session.tenant : null,
+    adminMetadataShown: !!user && 'metadataAdmin' in user,
+  }
+}
+
+@Controller('d')
+class DefaultController {
+  constructor(@Inject(IAM) private readonly iam: Iam) {}
+
+  @Get('plain')
+  plain(@Req() req: IamHttpRequest, @CurrentUser() user: Identity, @CurrentSession() session: Session) {
+    return { ...shape(req), user: user.id, sessionOfDecorator: session.id, sameSession: req.session === session }
+  }
+
+  @Public()
+  @Get('open')
+  open(@Req() req: IamHttpRequest) {
+    return shape(req)
+  }
+
+  @Anonymous()
+  @Get('maybe')
+  maybe(@Req() req: IamHttpRequest, @CurrentUser() user: Identity | null) {
+    return { ...shape(req), user: user ? user.id : null }
+  }
+
+  @Anonymous()
+  @RequireRole('admin')
+  @Get('maybe-admin')
+  maybeAdmin(@Req() req: IamHttpRequest) {
+    return shape(req)
+  }
+
+  @RequireRole('admin')
+  @Get('admin')
+  admin(@Req() req: IamHttpRequest) {
+    return shape(req)
+  }
+
+  @RequireRole('admin', 'editor', { match: 'all' })
+  @Get('admin-editor')
+  adminEditor(@Req() req: IamHttpRequest) {
+    return shape(req)
+  }
+
+  @RequirePermission({ namespace: 'documents', relation: 'edit', object: (req) => req.params.a })
+  @RequirePermission({ namespace: 'documents', relation: 'edit', object: (req) => req.params.b })
+  @Get('two/:a/:b')
+  two(@Req() req: IamHttpRequest) {
+    return shape(req)
+  }
+
+  // The object from the query string: missing or empty → 400 before Keto is asked.
+  @RequirePermission({ namespace: 'documents', relation: 'edit', object: (req) => (typeof req.query?.doc === 'string' ? req.query.doc : undefined) })
+  @Get('doc')
+  doc(@Query('doc') doc: string) {
+    return { doc }
+  }
+
+  @RequireScope('read')
+  @Get('machine')
+  machine(@Req() req: IamHttpRequest, @CurrentUser() principal: IamMachinePrincipal, @CurrentSession() session: Session | null) {
+    return { ...shape(req), principal: principal.clientId, session }
+  }
+
+  @RequireScope('read')
+  @RequireRole('read')
+  @Get('machine-role')
+  machineRole(@CurrentUser('clientId') clientId: string) {
+    return { clientId }
+  }
+
+  @RequireScope('read')
+  @RequireRole('admin')
+  @Get('machine-admin')
+  machineAdmin() {
+    return { ok: true }
+  }
+
+  @RequireScope('read')
+  @RequirePermission({ namespace: 'documents', relation: 'edit', object: (req) => req.params.id })
+  @Get('machine-doc/:id')
+  machineDoc(@Param('id') id: string) {
+    return { id }
+  }
+
+  // Ory calls of the handler itself (issue 23, correlation): they carry the request's X-Request-Id.
+  @Get('ory-calls')
+  async oryCalls(@CurrentUser() user: Identity) {
+    await this.iam.identity.get(user.id)
+    await this.iam.permission.check({ namespace: 'documents', object: 'correlation', relation: 'edit', subject: user.id })
+    return { ok: true }
+  }
+
+  @Public()
+  @Get('outage-check/:id')
+  @UseFilters(IamExceptionFilter)
+  async outageCheck(@Param('id') id: string) {
+    return { allowed: await this.iam.permission.check({ namespace: 'documents', object: id, relation: 'edit', subject: 'nobody' }) }
+  }
+}
+
+@Controller('d-open')
+@Public()
+class OpenDefaultController {
+  @Get()
+  list() {
+    return { ok: true }
+  }
+
+  @Get('admin')
+  @RequireRole('admin')
+  admin() {
+    return { ok: true }
+  }
+}
+
+export const defaultControllers = [DefaultController, OpenDefaultController, ServiceController]
+
+/** Protected by default: `IamModule.forRoot(options)` and controllers without @UseGuards. */
+export function defaultModule(options: IamModuleOptions): DynamicModule {
+  @Module({})
+  class AppModule {}
+  return { module: AppModule, imports: [IamModule.forRoot(options)], controllers: defaultControllers, providers: [TenantReport] }
+}
+
+@Injectable()
+class OptionsFromConfig implements IamOptionsFactory {
+  constructor(@Inject(STACK_CONFIG_TOKEN) private readonly config: IamConfig) {}
+  createIamOptions() {
+    return { config: this.config, tenant: 'customer' }
+  }
+}
+
+/** `forRootAsync` in each of its three forms, protected by default. */
+export function asyncDefaultModule(config: IamConfig, form: 'useFactory' | 'useClass' | 'useExisting', global?: boolean): DynamicModule {
+  @Module({})
+  class AppModule {}
+  const imports = [ConfigModule.register(config)]
+  const iamModule =
+    form === 'useFactory'
+      ? IamModule.forRootAsync({ imports, inject: [STACK_CONFIG_TOKEN], useFactory: async (c: IamConfig) => ({ config: c, tenant: 'customer', global }) })
+      : form === 'useClass'
+        ? IamModule.forRootAsync({ imports, useClass: OptionsFromConfig, global })
+        : IamModule.forRootAsync({ imports: [...imports, OptionsModule.register(config)], useExisting: OptionsFromConfig, global })
+  return { module: AppModule, imports: [iamModule], controllers: defaultControllers, providers: [TenantReport] }
+}
+
 @Module({})
 class ConfigModule {
   static register(config: IamConfig): DynamicModule {
     return { module: ConfigModule, providers: [{ provide: STACK_CONFIG, useValue: config }], exports: [STACK_CONFIG] }
+  }
+}
+
+/** Provides and exports the options factory, for `useExisting`. */
+@Module({})
+class OptionsModule {
+  static register(config: IamConfig): DynamicModule {
+    return { module: OptionsModule, providers: [{ provide: STACK_CONFIG, useValue: config }, OptionsFromConfig], exports: [OptionsFromConfig] }
   }
 }
 

@@ -5,8 +5,6 @@ const { test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const crypto = require('node:crypto')
 const path = require('node:path')
-const Module = require('node:module')
-const ts = require('typescript')
 require('reflect-metadata')
 const { NestFactory } = require('@nestjs/core')
 const { Iam } = require('../../bindings-node/ory-iam.js')
@@ -14,35 +12,8 @@ const { iamConfig, uniqueEmail, closedPort, registerUser } = require('./helpers.
 
 const PASSWORD = 'a-Long-and-unique-passphrase-42'
 const APP_TS = path.join(__dirname, 'nestjs-app.ts')
-
-// Type-check and emit in memory; the module is loaded as if it sat next to its source, so its
-// relative imports and node_modules resolve as in the repo.
-function compileApp() {
-  const options = {
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.CommonJS,
-    moduleResolution: ts.ModuleResolutionKind.Node10,
-    strict: true,
-    experimentalDecorators: true,
-    emitDecoratorMetadata: true,
-    esModuleInterop: true,
-    types: ['node'],
-    lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
-  }
-  const program = ts.createProgram([APP_TS], options)
-  let js = null
-  const emit = program.emit(undefined, (name, text) => {
-    if (name.endsWith('nestjs-app.js')) js = text
-  })
-  const diagnostics = [...ts.getPreEmitDiagnostics(program), ...emit.diagnostics]
-  if (diagnostics.length) throw new Error(ts.formatDiagnostics(diagnostics, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => __dirname, getNewLine: () => '\n' }))
-  const m = new Module(APP_TS.replace(/\.ts$/, '.js'), module)
-  m.filename = m.id
-  m.paths = Module._nodeModulePaths(__dirname)
-  m._compile(js, m.filename)
-  return m.exports
-}
-
+const { compileTs } = require('./nestjs-compile.js')
+const compileApp = () => compileTs(APP_TS)
 
 async function serve(mod) {
   const app = await NestFactory.create(mod, { logger: false })

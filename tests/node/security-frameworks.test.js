@@ -12,7 +12,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 require('reflect-metadata')
 const express = require('express')
-const { Controller, Get, UseGuards } = require('@nestjs/common')
+const { Controller, Get, Req, UseGuards } = require('@nestjs/common')
 const { NestFactory } = require('@nestjs/core')
 const { Iam } = require('../../bindings-node/ory-iam.js')
 const { iamExpress } = require('../../bindings-node/express.js')
@@ -42,10 +42,12 @@ const cookieName = (tenant) => iamConfig().tenants[tenant].kratos.session_cookie
 async function register(iam, user, roles) {
   const flows = iam.flow.forTenant(user.tenant)
   const flow = await flows.initiateRegistration()
-  const reg = await flows.submitRegistration(flow.id, { method: 'password', password: PASSWORD, traits: { email: user.email } })
+  const traits = { email: user.email, ...(user.traitsRoles ? { roles: user.traitsRoles } : {}) }
+  const reg = await flows.submitRegistration(flow.id, { method: 'password', password: PASSWORD, traits })
   assert.equal(reg.kind, 'success')
   user.id = reg.identity.id
-  if (roles.length) await iam.identity.forTenant(user.tenant).patch(user.id, [{ op: 'add', path: '/metadata_public', value: { roles } }])
+  // `metadata_roles: false`: the admin never set metadata_public.roles (traits still never count).
+  if (roles.length || (user.traitsRoles && user.metadataRoles !== false)) await iam.identity.forTenant(user.tenant).patch(user.id, [{ op: 'add', path: '/metadata_public', value: { roles } }])
 }
 
 /** A native session (its token) and a browser session (its cookie) of `user`. */
@@ -111,16 +113,28 @@ function buildExpress(iams, doc) {
     app.get(`/${kind}/kratos/maybe`, kratos.optionalUser(), who)
     app.get(`/${kind}/keto/docs/:id`, keto.requirePermission('documents', 'view', byId), who)
   }
+  // The same answers from req.user / req.session, as an ory-nestjs app reads them.
+  const fromReq = (req, res) => res.json({ id: req.user ? req.user.id : null, tenant: req.session ? req.session.tenant : null })
+  app.get('/shape/me', auth.currentUser(), fromReq)
+  app.get('/shape/maybe', auth.optionalUser(), fromReq)
+  app.get('/shape/admin', auth.requireRole('admin'), fromReq)
   app.use(auth.errorHandler())
   return app
 }
 
-// NestJS controllers written without a compiler: decorators applied as TypeScript would.
-function controller(prefix, classDecorators, routes) {
+// NestJS controllers written without a compiler: decorators applied as TypeScript would. The
+// handlers answer from @CurrentSession(), or (`fromReq`) from req.user / req.session as an
+// ory-nestjs app reads them.
+function controller(prefix, classDecorators, routes, { fromReq = false } = {}) {
   const C = class {}
   for (const [name, route, decorators] of routes) {
-    C.prototype[name] = (s) => ({ id: s ? s.identity.id : null, tenant: s ? s.tenant : null })
-    nest.CurrentUser()(C.prototype, name, 0)
+    if (fromReq) {
+      C.prototype[name] = (req) => ({ id: req.user ? req.user.id : null, tenant: req.session ? req.session.tenant : null })
+      Req()(C.prototype, name, 0)
+    } else {
+      C.prototype[name] = (s) => ({ id: s ? s.identity.id : null, tenant: s ? s.tenant : null })
+      nest.CurrentSession()(C.prototype, name, 0)
+    }
     const d = Reflect.decorate([Get(route), ...decorators], C.prototype, name, Object.getOwnPropertyDescriptor(C.prototype, name))
     Object.defineProperty(C.prototype, name, d)
   }
@@ -151,6 +165,17 @@ function nestModules(iams, doc) {
     ]),
     controller('perm', [UseGuards(SessionGuard, PermissionGuard), RequirePermission({ namespace: 'documents', relation: 'view', object: `${doc}-b` })], [['docs', 'docs/:id', [byId('documents')]]]),
   ]
+  // Protected by default (issue 23): no @UseGuards; the module's global guards.
+  const { Anonymous } = nest
+  const defaults = [
+    controller('default', [], [
+      ['plain', 'plain', []],
+      ['maybe', 'maybe', [Anonymous()]],
+      ['open', 'open', [Public()]],
+      ['admin', 'admin', [RequireRole('admin')]],
+      ['docs', 'docs/:id', [byId('documents')]],
+    ], { fromReq: true }),
+  ]
   const outage = (prefix, iam) => [
     iam,
     [controller(`${prefix}/kratos`, [], [['me', 'me', [UseGuards(SessionGuard)]], ['maybe', 'maybe', [UseGuards(OptionalSessionGuard)]]]), controller(`${prefix}/keto`, [], [['docs', 'docs/:id', [UseGuards(PermissionGuard), byId('documents')]]])],
@@ -163,15 +188,20 @@ function nestModules(iams, doc) {
     downKeto: outage('down', iams.downKeto),
     outage: outage('outage', iams.outageKratos),
     outageKeto: outage('outage', iams.outageKeto),
+    // Protected by default, over the main Iam and over the outage Iams.
+    defaults: [iams.main, defaults, { global: true }],
+    outageDefault: [iams.outageKratos, [controller('outage/default', [], [['maybe', 'maybe', [Anonymous()]], ['plain', 'plain', []]], { fromReq: true })], { global: true }],
   }
   const modules = {}
   for (const [key, [iam, controllers, extra]] of Object.entries(apps)) {
     const M = class {}
-    modules[key] = { module: M, imports: [IamModule.forRoot({ iam, tenant: 'customer', ...extra })], controllers }
+    modules[key] = { module: M, imports: [IamModule.forRoot({ iam, tenant: 'customer', global: false, ...extra })], controllers }
   }
   return modules
 }
 const NEST_APP_OF = [
+  ['/default/', 'defaults'],
+  ['/outage/default/', 'outageDefault'],
   ['/bearer/', 'bearer'],
   ['/down/keto/', 'downKeto'],
   ['/down/', 'down'],
@@ -243,7 +273,7 @@ before(async () => {
   const run = crypto.randomUUID().replace(/-/g, '').slice(0, 12)
   Object.assign(values, { doc: `d-${run}`, doc_tail: `-${run}`, group: `g-${run}`, folder: `f-${run}` })
   for (const [name, spec] of Object.entries(SUITE.users)) {
-    const u = { name, tenant: spec.tenant, email: `fw-${name.toLowerCase()}-${run}@example.test` }
+    const u = { name, tenant: spec.tenant, email: `fw-${name.toLowerCase()}-${run}@example.test`, traitsRoles: spec.traits_roles, metadataRoles: spec.metadata_roles }
     registerSecret(u.email)
     await register(iams.main, u, spec.roles)
     await login(iams.main, u)

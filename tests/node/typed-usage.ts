@@ -152,3 +152,30 @@ function typedConfig(): Iam {
   return Iam.fromConfig(config, (event) => console.log(event.name))
 }
 console.log(typedConfig)
+
+// Issue 23: logging adapters, health routes, the subject rule, req.user, the audit hook.
+import { setLogger, consoleLogger, pinoLogger, nestLogger, type LogLevel } from '../../bindings-node/ory-iam'
+import { iamHealth, type IamHealthReport, type IamRequest, type SubjectRule } from '../../bindings-node/express'
+import { IamHealthIndicator, Anonymous, CurrentSession, type IamOptionsFactory } from '../../bindings-node/nestjs'
+export function logging(nest: import('@nestjs/common').Logger, pino: { info(o: object, m?: string): void }): void {
+  const level: LogLevel = 'warn'
+  setLogger(consoleLogger(), { level })
+  setLogger(pinoLogger(pino))
+  setLogger(nestLogger(nest), { level: 'info' })
+  setLogger(null)
+}
+export function health(iam: Iam, app: express.Express, indicator: IamHealthIndicator): Promise<IamHealthReport> {
+  app.get('/health', iamHealth(iam))
+  const subject: SubjectRule = (id, caller) => (caller.kind === 'machine' ? `client:${id}` : `user:${id}`)
+  const auth = iamExpress(iam, { subject })
+  app.get('/who', auth.currentUser(), (req, res) => res.json({ id: (req as IamRequest).user && 'id' in (req as IamRequest).user! ? 'user' : 'machine' }))
+  iam.auditRoleDenial('customer', { actor: 'x', requiredRoles: ['admin'], route: 'GET /x' })
+  return indicator.isHealthy('ory').then((r) => r.ory)
+}
+class Opts implements IamOptionsFactory {
+  createIamOptions() {
+    return { config: { tenants: {} }, subject: (id: string) => `user:${id}` }
+  }
+}
+export const asyncForms = [IamModule.forRootAsync({ useClass: Opts }), IamModule.forRootAsync({ useExisting: Opts, global: false })]
+console.log(Anonymous, CurrentSession)

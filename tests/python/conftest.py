@@ -64,6 +64,7 @@ import re
 _LEAK_PATTERNS = [
     re.compile(r"ory_st_[A-Za-z0-9]{8,}"),  # session tokens
     re.compile(r"ory_kratos_session_\w+=[^;\s\"*]+"),  # session cookies
+    re.compile(r"ory_session_[a-z0-9]+=[^;\s\"*]+"),  # Ory Network session cookies
     re.compile(r"ory_lo_[A-Za-z0-9]+"),  # logout tokens
     re.compile(r"ory_(?:pat|wak|apikey)_[A-Za-z0-9_]{6,}"),  # Ory Network API keys
     re.compile(r"a-Long-and-unique-passphrase-42"),  # the test password

@@ -39,6 +39,11 @@ async def test_log_sink_goes_to_python_logging(iam_config: dict[str, Any], email
         assert ev["target_id"] == created.id and ev["tenant"] == "customer"
         assert deletes[0].levelno == logging.INFO
         assert email not in json.dumps([getattr(r, "ory_iam") for r in audit])
+        # Failures and denials at WARNING (issue 23): visible under logging's default level.
+        assert await iam.session.whoami_or_null({"authorization": "Bearer ory_st_not_a_session_0000"}) is None
+        failed = [r for r in cap.records if r.name == "ory_iam.audit" and getattr(r, "ory_iam")["event"]["result"] != "success"]
+        assert failed and all(r.levelno == logging.WARNING for r in failed)
+        assert "ory_st_not_a_session_0000" not in json.dumps([getattr(r, "ory_iam") for r in failed])
     finally:
         logger.removeHandler(cap)
 

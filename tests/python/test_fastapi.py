@@ -33,7 +33,8 @@ def build_app(iam: ory_iam.Iam, down_kratos: ory_iam.Iam, down_keto: ory_iam.Iam
     auth = IamAuth(iam, tenant="customer")
     staff = IamAuth(iam, tenant="admin")
     bearer_only = IamAuth(iam, tenant="customer", transport="bearer")
-    by_traits = IamAuth(iam, tenant="customer", roles=lambda s: (s.identity.traits or {}).get("roles", []))
+    # The ory-nestjs rule, opted into: metadata_public.roles, else traits.roles.
+    by_traits = IamAuth(iam, tenant="customer", roles=lambda s: ory_iam.roles_of(s.identity.metadata_public, s.identity.traits))
     no_kratos = IamAuth(down_kratos, tenant="customer")
     no_keto = IamAuth(down_keto, tenant="customer")
     no_kratos_hinted = IamAuth(down_kratos_2, tenant="customer", retry_after=7.5)
@@ -288,7 +289,8 @@ async def test_roles_from_public_metadata(server: Server, user: ory_iam.FlowResu
     await server.iam.identity.patch(user.identity.id, [{"op": "add", "path": "/metadata_public/roles/-", "value": "billing"}])
     assert (await server.http.get("/all-roles", headers=h)).status_code == 200
 
-    # Roles in traits are ignored by the default resolver (users can edit their traits)...
+    # Roles a user wrote into their own traits never count by default, even while
+    # metadata_public names none (the ory-nestjs rule, metadata else traits, is opt-in)...
     flow = await server.iam.flow.initiate_registration()
     editor_email = f"py-{uuid.uuid4().hex}@example.test"
     reg = await server.iam.flow.submit_registration(
@@ -296,7 +298,7 @@ async def test_roles_from_public_metadata(server: Server, user: ory_iam.FlowResu
     )
     assert reg.kind == "success" and reg.session_token is not None and reg.identity is not None
     assert (await server.http.get("/admin-area", headers=bearer(reg.session_token))).status_code == 403
-    # ...and used by a custom one.
+    # ...and are used by a custom rule that reads them.
     assert (await server.http.get("/editors", headers=bearer(reg.session_token))).status_code == 200
     assert (await server.http.get("/editors", headers=h)).status_code == 403
     await server.iam.identity.delete(reg.identity.id)

@@ -129,6 +129,28 @@ def test_roles_of() -> None:
     assert _ory_iam.roles_of({"roles": "admin"}) == []
     assert _ory_iam.roles_of({"roles": ["admin", 1, None, {"x": 1}, "billing"]}) == ["admin", "billing"]
     assert _ory_iam.roles_of({"roles": ["a"], "bad": float("nan")}) == []  # not JSON: no roles
+    assert _ory_iam.roles_of({"roles": ["a"], "bad": float("nan")}, {"roles": ["b"]}) == []
+
+
+def test_roles_of_metadata_then_traits_shared_scenarios() -> None:
+    """tests/scenarios/roles.json, as Node runs it (issue 23): metadata first, else traits."""
+    cases = json.loads((ROOT / "tests" / "scenarios" / "roles.json").read_text())["cases"]
+    for case in cases:
+        assert _ory_iam.roles_of(case["metadata_public"], case["traits"]) == case["roles"], case["name"]
+
+
+def test_audit_role_denial_reaches_the_tenant_sink(iam_config: dict[str, Any]) -> None:
+    events: list[dict[str, Any]] = []
+    cfg = dict(iam_config, audit={"sink": "callback"})
+    iam = ory_iam.Iam.from_config(cfg, audit_callback=events.append)
+    iam.audit_role_denial("admin", required_roles=["admin"], actor="identity-1", route="GET /staff", request_id="rid-1")
+    (e,) = events
+    assert (e["name"], e["result"], e["tenant"], e["actor"], e["request_id"]) == ("authz.role.deny", "denied", "admin", "identity-1", "rid-1")
+    assert e["attributes"] == {"roles": ["admin"], "route": "GET /staff"}
+    iam.audit_role_denial(required_roles=["x"])
+    assert events[-1]["tenant"] == iam.default_tenant and events[-1]["actor"] is None
+    with pytest.raises(IamConfigurationError):
+        iam.audit_role_denial("nope", required_roles=[])
 
 
 def test_bad_transport_is_a_validation_error() -> None:
@@ -205,10 +227,13 @@ async def test_iam_auth_challenge_follows_the_tenant_transport() -> None:
 def test_default_roles_and_http_exception_body() -> None:
     class Ident:
         metadata_public: Any = {"roles": ["admin", 3]}
+        traits: Any = {"roles": ["owner"]}
 
     class S:
         identity = Ident()
 
     assert default_roles(S()) == ["admin"]  # type: ignore[arg-type]
+    Ident.metadata_public = {}
+    assert default_roles(S()) == []  # type: ignore[arg-type]  # traits never count by default
     e = IamHTTPException(IamNotFoundError("gone", request_id="r-1"), 404)
     assert e.body == {"statusCode": 404, "error": "not_found", "requestId": "r-1"} and e.detail == "not_found"

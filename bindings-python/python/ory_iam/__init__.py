@@ -91,6 +91,7 @@ from ._dto import (
     RecoveryAddress,
     Secret,
     ServerVersions,
+    UnknownVersion,
     Session,
     Ui,
     UiNode,
@@ -171,6 +172,7 @@ __all__ = [
     "Recovery",
     "Page",
     "ServerVersions",
+    "UnknownVersion",
     "Health",
     "HealthProbe",
     "Staleness",
@@ -189,6 +191,7 @@ __all__ = [
     "http_answer",
     "request_id_for",
     "request_id_scope",
+    "roles_of",
     "current_request_id",
 ]
 
@@ -288,6 +291,15 @@ def request_id_scope(request_id: Optional[str] = None) -> Iterator[str]:
         yield rid
     finally:
         _REQUEST_ID.reset(token)
+
+
+def roles_of(metadata_public: Any, traits: Any = None) -> List[str]:
+    """The roles of an identity: the strings of ``metadata_public["roles"]``; with ``traits``,
+    the ory-nestjs rule: ``metadata_public["roles"]`` when that key is set (even to ``[]``), else
+    ``traits["roles"]``. The framework integrations' default reads metadata only (users write
+    their own traits); ``roles=lambda s: roles_of(s.identity.metadata_public, s.identity.traits)``
+    opts into the ory-nestjs rule (docs/api/frameworks.md)."""
+    return list(_native.roles_of(metadata_public, traits))
 
 
 def current_request_id() -> Optional[str]:
@@ -1037,7 +1049,7 @@ class MetadataService(_Service):
 
     async def version(self) -> ServerVersions:
         """The version each configured server reports."""
-        return ServerVersions(**await self._n.version())
+        return ServerVersions._from(await self._n.version())
 
     async def discover_jwks(self) -> JsonWebKeySet:
         """Hydra's published (public) signing keys."""
@@ -1142,6 +1154,21 @@ class Iam:
         """The ``transport`` ``tenant`` is configured with (default: the default tenant's).
         Unknown tenants raise :class:`IamConfigurationError`."""
         return cast(Transport, self._n.transport_of(tenant))
+
+    def audit_role_denial(
+        self,
+        tenant: Optional[str] = None,
+        *,
+        required_roles: List[str],
+        actor: Optional[str] = None,
+        route: Optional[str] = None,
+        request_id: Optional[str] = None,
+    ) -> None:
+        """Audit a framework adapter's role refusal: ``authz.role.deny`` (``denied``) through the
+        tenant's sink (default: the default tenant), redacted like every event. ``actor`` is the
+        caller (identity id or OAuth2 client id), ``route`` the handler. Unknown tenants raise
+        :class:`IamConfigurationError`."""
+        self._n.audit_role_denial(tenant, required_roles=list(required_roles), actor=actor, route=route, request_id=request_id)
 
     async def health(self) -> Health:
         """Probe every tenant × product readiness endpoint (names only, no URLs)."""

@@ -644,11 +644,35 @@ class Page(_Dto, Generic[T]):
 
 
 @dataclass(frozen=True, repr=False)
+class UnknownVersion(_Dto):
+    """A configured product whose version ``version()`` cannot tell, and why."""
+
+    #: ``kratos``, ``keto`` or ``hydra``.
+    product: str
+    #: Stable code: ``not_published_by_ory_network`` (Ory Network publishes Kratos's version only).
+    reason: str
+
+
+@dataclass(frozen=True, repr=False)
 class ServerVersions(_Dto):
+    """Versions the tenant's servers report (``None``: not configured, or listed in ``unknown``)."""
+
     tenant: str
     kratos: Optional[str] = None
     keto: Optional[str] = None
     hydra: Optional[str] = None
+    #: Configured products whose version cannot be known (on Ory Network: Keto and Hydra).
+    unknown: list[UnknownVersion] = field(default_factory=list)
+
+    @classmethod
+    def _from(cls, d: dict[str, Any]) -> "ServerVersions":
+        return cls(
+            tenant=d["tenant"],
+            kratos=d.get("kratos"),
+            keto=d.get("keto"),
+            hydra=d.get("hydra"),
+            unknown=[UnknownVersion(**u) for u in d.get("unknown", [])],
+        )
 
 
 @dataclass(frozen=True, repr=False)

@@ -15,11 +15,10 @@ SubjectValue = Union[str, SubjectSet, Mapping[str, str]]
 
 
 def default_roles(session: Session) -> list[str]:
-    """``session.identity.metadata_public["roles"]`` (its strings), else no roles; the same rule
-    as Node's adapters (it lives in the core).
-
-    Public metadata, not traits: users can edit their own traits through the settings flow, so a
-    role kept there would be self-service. Only the admin API writes metadata."""
+    """``metadata_public["roles"]`` of the session's identity (its strings); the same rule as
+    Node's adapters (it lives in the core). Traits are never read by default: users write their
+    own (registration, settings flow). The ory-nestjs rule (metadata, else traits) is one
+    ``roles=`` away: ``roles=lambda s: roles_of(s.identity.metadata_public, s.identity.traits)``."""
     return _ory_iam.roles_of(session.identity.metadata_public)
 
 
@@ -112,14 +111,17 @@ def holds(held: Iterable[str], wanted: Iterable[str], match: str) -> bool:
 def audit_role_denied(iam: Any, tenant: str, actor: Optional[str], role: Union[str, Sequence[str]]) -> None:
     """Audit ``authz.role.deny`` (result ``denied``; ``actor`` the caller's identity or client
     id; ``request_id`` the request being served, see :func:`ory_iam.request_id_scope`;
-    attribute ``roles``, the roles the route wanted).
+    attribute ``roles``, the roles the route wanted) through the tenant's audit sink, like every
+    event (``Iam.audit_role_denial``; issue 23).
 
-    The bindings have no way to hand an event to the core's audit sink yet, so this writes the
-    record the core's ``log`` sink writes (logger ``ory_iam.audit``, WARNING, ``extra={"ory_iam":
-    {"name", "tenant", "event"}}``), whatever sink ``iam`` was built with. ``iam`` is accepted for
-    the native emitter that will replace this body."""
-    del iam
+    An ``iam`` without that method (a stand-in in a test) gets the record the core's ``log``
+    sink writes (logger ``ory_iam.audit``, WARNING, ``extra={"ory_iam": {"name", "tenant",
+    "event"}}``)."""
     roles = [role] if isinstance(role, str) else sorted(role)
+    emit = getattr(iam, "audit_role_denial", None)
+    if callable(emit):
+        emit(tenant, required_roles=roles, actor=actor, request_id=current_request_id())
+        return
     event = {
         "name": ROLE_DENY,
         "tenant": tenant,

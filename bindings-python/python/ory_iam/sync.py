@@ -873,6 +873,13 @@ class Iam(_Facade):
         Unknown tenants raise :class:`IamConfigurationError`."""
         return self._a.transport_of(tenant)
 
+    def audit_role_denial(self, tenant: Optional[str]=None, *, required_roles: List[str], actor: Optional[str]=None, route: Optional[str]=None, request_id: Optional[str]=None) -> None:
+        """Audit a framework adapter's role refusal: ``authz.role.deny`` (``denied``) through the
+        tenant's sink (default: the default tenant), redacted like every event. ``actor`` is the
+        caller (identity id or OAuth2 client id), ``route`` the handler. Unknown tenants raise
+        :class:`IamConfigurationError`."""
+        return self._a.audit_role_denial(tenant, required_roles=required_roles, actor=actor, route=route, request_id=request_id)
+
     def health(self) -> Health:
         """Probe every tenant × product readiness endpoint (names only, no URLs)."""
         return _wait(self._a.health())

@@ -491,11 +491,17 @@ impl OryClient {
 
     /// One GET with a short deadline and no retries, for health checks. `Ok(status)` or the
     /// reason it failed (a word, never a URL or a token).
-    pub async fn probe(&self, path: &str, timeout: Duration) -> std::result::Result<u16, &'static str> {
+    pub async fn probe(
+        &self,
+        path: &str,
+        query: &[(&'static str, &'static str)],
+        timeout: Duration,
+    ) -> std::result::Result<u16, &'static str> {
         if !self.inner.pool.is_open() {
             return Err("closed");
         }
-        let call = Call::get(path);
+        let mut call = Call::get(path);
+        call.query = query.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
         let headers = self.attempt_headers(&call, &uuid::Uuid::new_v4().to_string());
         match self.inner.transport.send(self.request(&call, &headers, timeout)).await {
             Outcome::Answered { status, .. } => Ok(status),
