@@ -193,6 +193,8 @@ export declare class FlowService {
   submitVerification(flowId: string, body: Record<string, unknown>, options?: SubmitFlowOptions): Promise<FlowResult>
   /** Read a flow again. */
   fetchFlow(kind: FlowKindName, flowId: string, options?: SubmitFlowOptions): Promise<Flow>
+  /** The self-service error `id` (the `?id=` of Kratos' redirect to the error UI). */
+  getError(id: string): Promise<FlowError>
   /** Browser logout, step 1: the logout URL and token for the session in `cookie`. */
   initiateBrowserLogout(cookie: string, returnTo?: string | undefined | null): Promise<LogoutFlow>
   /**
@@ -290,6 +292,12 @@ export declare class IdentityService {
   getWithTraits(id: string): Promise<Identity>
   /** Create an identity. */
   create(input: CreateIdentityInput): Promise<Identity>
+  /**
+   * Create many identities in one request (bulk import, at most 1000): one result per input,
+   * in order, with the new `identityId` or the `error` code; one failing identity does not
+   * stop the others. Each is audited `identity.create` (`via: "batch"`).
+   */
+  createMany(inputs: CreateIdentityInput[]): Promise<Array<BatchCreateResult>>
   /** One page of identities (sanitized like `get`). */
   list(options?: ListIdentitiesOptions): Promise<IdentityPage>
   /** Every identity, following page tokens: `for await (const i of iam.identity.listAll())`. */
@@ -307,6 +315,21 @@ export declare class IdentityService {
   listSessionsAll(id: string, active?: boolean | undefined | null): AsyncIterable<Session>
   /** Revoke one session and evict it from the session cache (audited). */
   revokeSession(sessionId: string): Promise<void>
+  /**
+   * Revoke every session of the identity ("log out everywhere") and evict them all from the
+   * session cache. Audited `authz.session.revoke_all`.
+   */
+  revokeSessions(id: string): Promise<void>
+  /**
+   * A recovery link for the identity (support desk); opening it signs the owner in and starts
+   * a settings flow. Audited `identity.recovery.create`.
+   */
+  createRecoveryLink(id: string, options?: RecoveryOptions): Promise<Recovery>
+  /**
+   * A recovery code and the link of the recovery flow to enter it in. Audited
+   * `identity.recovery.create`.
+   */
+  createRecoveryCode(id: string, options?: RecoveryOptions): Promise<Recovery>
   /** Extend a session by the configured lifespan. */
   extendSession(sessionId: string): Promise<Session>
   /** The identity's credentials, public metadata only (no hash, secret or seed). */
@@ -459,6 +482,24 @@ export declare class PermissionService {
   grant(tuple: PermissionTuple): Promise<void>
   /** Delete exactly this tuple (a missing one is fine). Audited `authz.permission.revoke`. */
   revoke(tuple: PermissionTuple): Promise<void>
+  /**
+   * Insert and delete many tuples in one Keto transaction: every entry applies or none
+   * does. Audited per entry (`authz.permission.grant`/`revoke` with `via: "patch"`).
+   */
+  patch(entries: PermissionPatch[]): Promise<void>
+  /**
+   * Delete every tuple matching `namespace` and at least one of `object`, `relation`,
+   * `subject` (a namespace alone throws `IamValidationError`). Audited
+   * `authz.permission.delete_matching`.
+   */
+  deleteMatching(query: DeleteMatchingQuery): Promise<void>
+  /**
+   * The syntax errors of an OPL (Ory Permission Language) file, none when valid. Needs
+   * `keto.oplUrl` (Keto's OPL server); nothing is stored or applied.
+   */
+  checkOplSyntax(opl: string): Promise<Array<OplSyntaxError>>
+  /** The namespaces Keto knows, sorted. */
+  namespaces(): Promise<Array<string>>
   /** One page of tuples matching the query. */
   list(query: PermissionQuery): Promise<PermissionTuplePage>
   /** Every matching tuple: `for await (const t of iam.permission.listAll({namespace}))`. */
@@ -594,6 +635,30 @@ export declare class SessionService {
   withTransport(transport: 'cookie' | 'bearer' | 'cookie-or-bearer' | 'oathkeeper'): SessionService
   /** Revoke a session (admin), evict it from the cache, audit `authz.session.revoke`. */
   revoke(sessionId: string): Promise<void>
+  /** One page of all sessions of the tenant (admin), each with its identity (no traits). */
+  list(options?: ListSessionsOptions): Promise<SessionPage>
+  /** Every session of the tenant: `for await (const s of iam.session.listAll())`. */
+  listAll(active?: boolean | undefined | null): AsyncIterable<Session>
+  /** One session by id (admin), active or not, with its identity (no traits). */
+  get(sessionId: string): Promise<Session>
+  /**
+   * The caller's other active sessions ("your devices"), with the request's credential as
+   * `whoami` reads it; the session making the request is not listed.
+   */
+  listMine(req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>, options?: ListMySessionsOptions): Promise<SessionPage>
+  /** Every other active session of the caller: `for await (const s of iam.session.listMineAll(req))`. */
+  listMineAll(req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>): AsyncIterable<Session>
+  /**
+   * Sign the caller out everywhere else; resolves to Kratos' count (v1.3.1: also the caller's
+   * sessions that were already revoked).
+   * Audited `authz.session.revoke_all` (`scope: "others"`).
+   */
+  revokeMyOtherSessions(req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>): Promise<number>
+  /**
+   * Revoke one of the caller's other sessions. The current one throws `IamValidationError`
+   * (log out instead); someone else's is left untouched.
+   */
+  revokeMine(req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>, sessionId: string): Promise<void>
 }
 
 /** OAuth2 tokens of one tenant. */
@@ -792,6 +857,15 @@ export interface AuthorizationCodeGrant {
   codeVerifier?: string
 }
 
+/**
+ * One `identity.createMany` result, in input order: the new `identityId`, or the `error` code
+ * (`validation`, `conflict`, ...) of an identity Kratos refused.
+ */
+export interface BatchCreateResult {
+  identityId?: string
+  error?: string
+}
+
 /** A login, consent or logout request Hydra waits on; `raw` has every field Hydra sent. */
 export interface ChallengeRequest {
   tenant: string
@@ -899,6 +973,17 @@ export interface Credential {
   updatedAt?: string
 }
 
+/**
+ * Filter of `permission.deleteMatching` (declared for the typings; parsed by the core):
+ * `namespace` and at least one of `object`, `relation`, `subject`.
+ */
+export interface DeleteMatchingQuery {
+  namespace: string
+  object?: string
+  relation?: string
+  subject?: string | SubjectSet
+}
+
 export interface EventStream {
   tenant: string
   id: string
@@ -947,6 +1032,14 @@ export interface Flow {
   ui: Ui
   csrfToken?: string
   setCookie: Array<Secret>
+}
+
+/** A self-service error (`flow.getError`): `error` is Kratos' error object. */
+export interface FlowError {
+  tenant: string
+  id: string
+  error: any
+  createdAt?: string
 }
 
 /** The self-service flow kinds (for the typings; parsed by the core). */
@@ -1163,6 +1256,12 @@ export interface ListIdentitiesOptions {
   previewCredentialsIdentifierSimilar?: string
 }
 
+/** Options of `session.listMine` (declared for the typings; parsed by the core). */
+export interface ListMySessionsOptions {
+  pageSize?: number
+  pageToken?: string
+}
+
 /** Declared for the typings; parsed by the core. */
 export interface ListOAuth2ClientsOptions {
   pageSize?: number
@@ -1224,6 +1323,18 @@ export interface OAuth2ClientPage {
   nextPageToken?: string
 }
 
+export interface OplPosition {
+  line: number
+  column: number
+}
+
+/** A syntax error `permission.checkOplSyntax` found; lines and columns from 1. */
+export interface OplSyntaxError {
+  message: string
+  start: OplPosition
+  end: OplPosition
+}
+
 /** What the calls of a traced handle did (see `ory-iam/otel`). */
 export interface OpReport {
   requests: number
@@ -1232,6 +1343,12 @@ export interface OpReport {
   cacheHit: boolean
   requestId?: string
   service?: string
+}
+
+/** One entry of `permission.patch` (declared for the typings; parsed by the core). */
+export interface PermissionPatch {
+  action: 'insert' | 'delete'
+  tuple: PermissionTuple
 }
 
 /** Query of `permission.list` (declared for the typings; parsed by the core). */
@@ -1289,12 +1406,30 @@ export interface ProjectMetadata {
   updatedAt?: string
 }
 
+/** An account recovery made by an administrator: `link` (and `code`) take over the account. */
+export interface Recovery {
+  tenant: string
+  identityId: string
+  link: Secret
+  code?: Secret
+  expiresAt?: string
+}
+
 export interface RecoveryAddress {
   id?: string
   value: string
   via: string
   createdAt?: string
   updatedAt?: string
+}
+
+/**
+ * Options of `identity.createRecoveryLink` / `createRecoveryCode` (declared for the typings;
+ * parsed by the core).
+ */
+export interface RecoveryOptions {
+  /** As Kratos reads a duration: `"15m"`, `"1h"`. */
+  expiresIn?: string
 }
 
 export interface RedirectTo {

@@ -75,8 +75,13 @@ export type {
   TrustedIssuerService,
   TrustIssuerInput,
   CheckOptions,
+  BatchCreateResult,
   CheckResult,
   ExpandQuery,
+  DeleteMatchingQuery,
+  OplSyntaxError,
+  OplPosition,
+  PermissionPatch,
   PermissionQuery,
   PermissionService,
   PermissionTuple,
@@ -97,6 +102,7 @@ export type {
   Flow,
   FlowKindName,
   FlowResult,
+  FlowError,
   FlowService,
   InitiateFlowOptions,
   LogoutFlow,
@@ -113,8 +119,11 @@ export type {
   JsonPatchOperation,
   ListIdentitiesOptions,
   ListSessionsOptions,
+  ListMySessionsOptions,
   MetadataService,
   RecoveryAddress,
+  Recovery,
+  RecoveryOptions,
   ServerVersions,
   UnknownVersion,
   Session,
@@ -189,6 +198,8 @@ export interface KetoConfig {
   api_key?: string
   /** Tuples per batch-check request, 1–65535; default 10. */
   batch_size?: number
+  /** Keto's OPL server (`serve.opl`, port 4469), for `permission.checkOplSyntax`. */
+  opl_url?: string
 }
 
 /** `tenants.<name>.hydra`: Ory Hydra. */

@@ -299,6 +299,14 @@ pub struct ListSessionsOptions {
     pub active: Option<bool>,
 }
 
+/// Options of `session.listMine` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct ListMySessionsOptions {
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+}
+
 #[napi(object)]
 pub struct UiText {
     pub id: i64,
@@ -490,6 +498,52 @@ pub enum FlowKindName {
     Verification,
 }
 
+/// Options of `identity.createRecoveryLink` / `createRecoveryCode` (declared for the typings;
+/// parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct RecoveryOptions {
+    /// As Kratos reads a duration: `"15m"`, `"1h"`.
+    pub expires_in: Option<String>,
+}
+
+/// An account recovery made by an administrator: `link` (and `code`) take over the account.
+#[napi(object, object_from_js = false)]
+pub struct Recovery {
+    pub tenant: String,
+    pub identity_id: String,
+    pub link: Secret,
+    pub code: Option<Secret>,
+    pub expires_at: Option<String>,
+}
+
+impl From<ory_iam::dto::Recovery> for Recovery {
+    fn from(r: ory_iam::dto::Recovery) -> Self {
+        Recovery {
+            tenant: r.tenant,
+            identity_id: r.identity_id,
+            link: Secret::from_core(r.link),
+            code: r.code.map(Secret::from_core),
+            expires_at: r.expires_at,
+        }
+    }
+}
+
+/// A self-service error (`flow.getError`): `error` is Kratos' error object.
+#[napi(object)]
+pub struct FlowError {
+    pub tenant: String,
+    pub id: String,
+    pub error: Value,
+    pub created_at: Option<String>,
+}
+
+impl From<ory_iam::dto::FlowError> for FlowError {
+    fn from(e: ory_iam::dto::FlowError) -> Self {
+        FlowError { tenant: e.tenant, id: e.id, error: e.error, created_at: e.created_at }
+    }
+}
+
 #[napi(object)]
 pub struct IdentitySchema {
     pub tenant: String,
@@ -593,6 +647,20 @@ pub struct PermissionTuplePage {
     pub next_page_token: Option<String>,
 }
 
+/// One `identity.createMany` result, in input order: the new `identityId`, or the `error` code
+/// (`validation`, `conflict`, ...) of an identity Kratos refused.
+#[napi(object)]
+pub struct BatchCreateResult {
+    pub identity_id: Option<String>,
+    pub error: Option<String>,
+}
+
+impl From<ory_iam::dto::BatchCreateResult> for BatchCreateResult {
+    fn from(r: ory_iam::dto::BatchCreateResult) -> Self {
+        BatchCreateResult { identity_id: r.identity_id, error: r.error }
+    }
+}
+
 /// One `checkBatch` result; `error` set means the check failed (and `allowed` is false).
 #[napi(object)]
 pub struct CheckResult {
@@ -643,6 +711,51 @@ pub struct PermissionQuery {
     pub subject: Option<Value>,
     pub page_size: Option<u32>,
     pub page_token: Option<String>,
+}
+
+/// One entry of `permission.patch` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct PermissionPatch {
+    #[napi(ts_type = "'insert' | 'delete'")]
+    pub action: String,
+    pub tuple: PermissionTuple,
+}
+
+/// A syntax error `permission.checkOplSyntax` found; lines and columns from 1.
+#[napi(object)]
+pub struct OplSyntaxError {
+    pub message: String,
+    pub start: OplPosition,
+    pub end: OplPosition,
+}
+
+#[napi(object)]
+pub struct OplPosition {
+    pub line: u32,
+    pub column: u32,
+}
+
+impl From<ory_iam::dto::OplSyntaxError> for OplSyntaxError {
+    fn from(e: ory_iam::dto::OplSyntaxError) -> Self {
+        let pos = |p: ory_iam::dto::OplPosition| OplPosition {
+            line: p.line.min(u64::from(u32::MAX)) as u32,
+            column: p.column.min(u64::from(u32::MAX)) as u32,
+        };
+        OplSyntaxError { message: e.message, start: pos(e.start), end: pos(e.end) }
+    }
+}
+
+/// Filter of `permission.deleteMatching` (declared for the typings; parsed by the core):
+/// `namespace` and at least one of `object`, `relation`, `subject`.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct DeleteMatchingQuery {
+    pub namespace: String,
+    pub object: Option<String>,
+    pub relation: Option<String>,
+    #[napi(ts_type = "string | SubjectSet")]
+    pub subject: Option<Value>,
 }
 
 /// Query of `permission.expand` (declared for the typings; parsed by the core).

@@ -1,4 +1,4 @@
-use crate::dto::{Flow, FlowResult, LogoutFlow};
+use crate::dto::{Flow, FlowError, FlowResult, LogoutFlow};
 use crate::errors::IntoNapi;
 use crate::secret::Secret;
 use napi_derive::napi;
@@ -127,6 +127,12 @@ impl FlowService {
     pub async fn fetch_flow(&self, kind: String, flow_id: String, options: Option<Value>) -> napi::Result<Flow> {
         let k = self::kind(&kind)?;
         self.0.fetch_flow(k, &flow_id, submit_opts(options)?).await.napi().map(Into::into)
+    }
+
+    /// The self-service error `id` (the `?id=` of Kratos' redirect to the error UI).
+    #[napi]
+    pub async fn get_error(&self, id: String) -> napi::Result<FlowError> {
+        self.0.get_error(&id).await.napi().map(Into::into)
     }
 
     /// Browser logout, step 1: the logout URL and token for the session in `cookie`.

@@ -1,8 +1,8 @@
-use crate::dto::{Credential, Identity, IdentityPage, Session, SessionPage};
+use crate::dto::{BatchCreateResult, Credential, Identity, IdentityPage, Recovery, Session, SessionPage};
 use crate::errors::IntoNapi;
 use crate::pager::{IdentityPager, SessionPager};
 use napi_derive::napi;
-use ory_iam::dto::{parse_input, CreateIdentity, ListIdentities, ListSessions};
+use ory_iam::dto::{parse_input, CreateIdentity, ListIdentities, ListSessions, RecoveryOptions};
 use serde_json::Value;
 
 /// Kratos identities (admin API) of one tenant.
@@ -30,6 +30,19 @@ impl IdentityService {
     pub async fn create(&self, input: Value) -> napi::Result<Identity> {
         let input: CreateIdentity = parse_input("input", input).napi()?;
         self.0.create(input).await.napi().map(Into::into)
+    }
+
+    /// Create many identities in one request (bulk import, at most 1000): one result per input,
+    /// in order, with the new `identityId` or the `error` code; one failing identity does not
+    /// stop the others. Each is audited `identity.create` (`via: "batch"`).
+    #[napi(ts_args_type = "inputs: CreateIdentityInput[]")]
+    pub async fn create_many(&self, inputs: Vec<Value>) -> napi::Result<Vec<BatchCreateResult>> {
+        let list = inputs
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| parse_input::<CreateIdentity>(&format!("inputs[{i}]"), v).napi())
+            .collect::<napi::Result<Vec<_>>>()?;
+        Ok(self.0.create_many(list).await.napi()?.into_iter().map(Into::into).collect())
     }
 
     /// One page of identities (sanitized like `get`).
@@ -77,6 +90,29 @@ impl IdentityService {
     #[napi]
     pub async fn revoke_session(&self, session_id: String) -> napi::Result<()> {
         self.0.revoke_session(&session_id).await.napi()
+    }
+
+    /// Revoke every session of the identity ("log out everywhere") and evict them all from the
+    /// session cache. Audited `authz.session.revoke_all`.
+    #[napi]
+    pub async fn revoke_sessions(&self, id: String) -> napi::Result<()> {
+        self.0.revoke_sessions(&id).await.napi()
+    }
+
+    /// A recovery link for the identity (support desk); opening it signs the owner in and starts
+    /// a settings flow. Audited `identity.recovery.create`.
+    #[napi(ts_args_type = "id: string, options?: RecoveryOptions")]
+    pub async fn create_recovery_link(&self, id: String, options: Option<Value>) -> napi::Result<Recovery> {
+        let opts: RecoveryOptions = parse_input("options", options.unwrap_or(Value::Null)).napi()?;
+        self.0.create_recovery_link(&id, opts).await.napi().map(Into::into)
+    }
+
+    /// A recovery code and the link of the recovery flow to enter it in. Audited
+    /// `identity.recovery.create`.
+    #[napi(ts_args_type = "id: string, options?: RecoveryOptions")]
+    pub async fn create_recovery_code(&self, id: String, options: Option<Value>) -> napi::Result<Recovery> {
+        let opts: RecoveryOptions = parse_input("options", options.unwrap_or(Value::Null)).napi()?;
+        self.0.create_recovery_code(&id, opts).await.napi().map(Into::into)
     }
 
     /// Extend a session by the configured lifespan.

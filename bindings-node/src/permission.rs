@@ -1,8 +1,8 @@
-use crate::dto::{CheckResult, PermissionTuplePage, SubjectTree};
+use crate::dto::{CheckResult, OplSyntaxError, PermissionTuplePage, SubjectTree};
 use crate::errors::IntoNapi;
 use crate::pager::PermissionTuplePager;
 use napi_derive::napi;
-use ory_iam::dto::{parse_input, CheckOptions, ExpandQuery, PermissionQuery};
+use ory_iam::dto::{parse_input, CheckOptions, DeleteMatching, ExpandQuery, PermissionPatch, PermissionQuery};
 use serde_json::Value;
 
 /// Permissions of one tenant (Keto). Fails closed: an outage throws, never reads as allowed.
@@ -44,6 +44,40 @@ impl PermissionService {
     pub async fn revoke(&self, tuple: Value) -> napi::Result<()> {
         let t = self::tuple(tuple)?;
         self.0.revoke(&t).await.napi()
+    }
+
+    /// Insert and delete many tuples in one Keto transaction: every entry applies or none
+    /// does. Audited per entry (`authz.permission.grant`/`revoke` with `via: "patch"`).
+    #[napi(ts_args_type = "entries: PermissionPatch[]")]
+    pub async fn patch(&self, entries: Vec<Value>) -> napi::Result<()> {
+        let list = entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| parse_input::<PermissionPatch>(&format!("patch[{i}]"), e).napi())
+            .collect::<napi::Result<Vec<_>>>()?;
+        self.0.patch(&list).await.napi()
+    }
+
+    /// Delete every tuple matching `namespace` and at least one of `object`, `relation`,
+    /// `subject` (a namespace alone throws `IamValidationError`). Audited
+    /// `authz.permission.delete_matching`.
+    #[napi(ts_args_type = "query: DeleteMatchingQuery")]
+    pub async fn delete_matching(&self, query: Value) -> napi::Result<()> {
+        let q: DeleteMatching = parse_input("query", query).napi()?;
+        self.0.delete_matching(&q).await.napi()
+    }
+
+    /// The syntax errors of an OPL (Ory Permission Language) file, none when valid. Needs
+    /// `keto.oplUrl` (Keto's OPL server); nothing is stored or applied.
+    #[napi]
+    pub async fn check_opl_syntax(&self, opl: String) -> napi::Result<Vec<OplSyntaxError>> {
+        Ok(self.0.check_opl_syntax(&opl).await.napi()?.into_iter().map(Into::into).collect())
+    }
+
+    /// The namespaces Keto knows, sorted.
+    #[napi]
+    pub async fn namespaces(&self) -> napi::Result<Vec<String>> {
+        self.0.namespaces().await.napi()
     }
 
     /// One page of tuples matching the query.

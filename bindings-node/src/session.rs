@@ -1,5 +1,6 @@
-use crate::dto::Session;
+use crate::dto::{Session, SessionPage};
 use crate::errors::{catch, to_napi, IntoNapi};
+use crate::pager::SessionPager;
 use napi::bindgen_prelude::PromiseRaw;
 use napi::Env;
 use napi_derive::napi;
@@ -72,5 +73,69 @@ impl SessionService {
     #[napi]
     pub async fn revoke(&self, session_id: String) -> napi::Result<()> {
         self.0.revoke(&session_id).await.napi()
+    }
+
+    /// One page of all sessions of the tenant (admin), each with its identity (no traits).
+    #[napi(ts_args_type = "options?: ListSessionsOptions")]
+    pub async fn list(&self, options: Option<Value>) -> napi::Result<SessionPage> {
+        let opts: ory_iam::dto::ListSessions =
+            ory_iam::dto::parse_input("options", options.unwrap_or(Value::Null)).napi()?;
+        let p = self.0.list(opts).await.napi()?;
+        Ok(SessionPage { items: p.items.into_iter().map(Into::into).collect(), next_page_token: p.next_page_token })
+    }
+
+    /// Every session of the tenant: `for await (const s of iam.session.listAll())`.
+    #[napi(ts_return_type = "AsyncIterable<Session>")]
+    pub fn list_all(&self, active: Option<bool>) -> SessionPager {
+        SessionPager::new(self.0.list_all(active))
+    }
+
+    /// One session by id (admin), active or not, with its identity (no traits).
+    #[napi]
+    pub async fn get(&self, session_id: String) -> napi::Result<Session> {
+        self.0.get(&session_id).await.napi().map(Into::into)
+    }
+
+    /// The caller's other active sessions ("your devices"), with the request's credential as
+    /// `whoami` reads it; the session making the request is not listed.
+    #[napi(
+        ts_args_type = "req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>, options?: ListMySessionsOptions"
+    )]
+    pub async fn list_mine(&self, req: Value, options: Option<Value>) -> napi::Result<SessionPage> {
+        let headers = ory_iam::transport::header_map_from_json(&req);
+        let opts: ory_iam::dto::ListMySessions =
+            ory_iam::dto::parse_input("options", options.unwrap_or(Value::Null)).napi()?;
+        let p = self.0.list_mine(&headers, opts).await.napi()?;
+        Ok(SessionPage { items: p.items.into_iter().map(Into::into).collect(), next_page_token: p.next_page_token })
+    }
+
+    /// Every other active session of the caller: `for await (const s of iam.session.listMineAll(req))`.
+    #[napi(
+        ts_args_type = "req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>",
+        ts_return_type = "AsyncIterable<Session>"
+    )]
+    pub fn list_mine_all(&self, req: Value) -> SessionPager {
+        SessionPager::new(self.0.list_mine_all(&ory_iam::transport::header_map_from_json(&req)))
+    }
+
+    /// Sign the caller out everywhere else; resolves to Kratos' count (v1.3.1: also the caller's
+    /// sessions that were already revoked).
+    /// Audited `authz.session.revoke_all` (`scope: "others"`).
+    #[napi(
+        ts_args_type = "req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>"
+    )]
+    pub async fn revoke_my_other_sessions(&self, req: Value) -> napi::Result<i64> {
+        let headers = ory_iam::transport::header_map_from_json(&req);
+        self.0.revoke_my_other_sessions(&headers).await.napi().map(|n| n.min(i64::MAX as u64) as i64)
+    }
+
+    /// Revoke one of the caller's other sessions. The current one throws `IamValidationError`
+    /// (log out instead); someone else's is left untouched.
+    #[napi(
+        ts_args_type = "req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>, sessionId: string"
+    )]
+    pub async fn revoke_mine(&self, req: Value, session_id: String) -> napi::Result<()> {
+        let headers = ory_iam::transport::header_map_from_json(&req);
+        self.0.revoke_mine(&headers, &session_id).await.napi()
     }
 }

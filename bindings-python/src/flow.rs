@@ -57,6 +57,12 @@ impl PyFlowService {
         spawn(py, async move { s.submit(k, &id, body, opts).await })
     }
 
+    fn get_error<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(id, "id"))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.get_error(&id).await })
+    }
+
     fn fetch_flow<'py>(
         &self,
         py: Python<'py>,

@@ -1,7 +1,7 @@
 use crate::convert::{from_py, want_opt, want_str};
 use crate::pager::PyPager;
 use crate::runtime::{core, spawn};
-use ory_iam::dto::{parse_input, CreateIdentity, ListIdentities, ListSessions};
+use ory_iam::dto::{parse_input, CreateIdentity, ListIdentities, ListSessions, RecoveryOptions};
 use pyo3::prelude::*;
 
 /// Kratos identities of one tenant.
@@ -28,6 +28,16 @@ impl PyIdentityService {
         let input: CreateIdentity = core(py, from_py(input, "").and_then(|v| parse_input("input", v)))?;
         let s = self.0.clone();
         spawn(py, async move { s.create(input).await })
+    }
+
+    fn create_many<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let mut list: Vec<CreateIdentity> = Vec::new();
+        for (i, item) in inputs.try_iter()?.enumerate() {
+            let item = item?;
+            list.push(core(py, from_py(&item, "").and_then(|v| parse_input(&format!("inputs[{i}]"), v)))?);
+        }
+        let s = self.0.clone();
+        spawn(py, async move { s.create_many(list).await })
     }
 
     fn list<'py>(&self, py: Python<'py>, opts: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
@@ -94,6 +104,36 @@ impl PyIdentityService {
         let id = core(py, want_str(session_id, "session_id"))?;
         let s = self.0.clone();
         spawn(py, async move { s.revoke_session(&id).await })
+    }
+
+    fn revoke_sessions<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(id, "id"))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.revoke_sessions(&id).await })
+    }
+
+    fn create_recovery_link<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+        opts: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(id, "id"))?;
+        let opts: RecoveryOptions = core(py, from_py(opts, "").and_then(|v| parse_input("options", v)))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.create_recovery_link(&id, opts).await })
+    }
+
+    fn create_recovery_code<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+        opts: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(id, "id"))?;
+        let opts: RecoveryOptions = core(py, from_py(opts, "").and_then(|v| parse_input("options", v)))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.create_recovery_code(&id, opts).await })
     }
 
     fn extend_session<'py>(&self, py: Python<'py>, session_id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {

@@ -48,6 +48,7 @@ pub fn _input_keys() -> BTreeMap<&'static str, Vec<String>> {
         ("AddressInput", fields_of::<AddressInput>()),
         ("ListIdentities", fields_of::<ListIdentities>()),
         ("ListSessions", fields_of::<ListSessions>()),
+        ("ListMySessions", fields_of::<ListMySessions>()),
         ("ListOAuth2Clients", fields_of::<ListOAuth2Clients>()),
         ("AuthorizationCodeGrant", fields_of::<AuthorizationCodeGrant>()),
         ("RefreshGrant", fields_of::<RefreshGrant>()),
@@ -67,5 +68,8 @@ pub fn _input_keys() -> BTreeMap<&'static str, Vec<String>> {
         ("PermissionTuple", fields_of::<PermissionTuple>()),
         ("PermissionQuery", fields_of::<PermissionQuery>()),
         ("ExpandQuery", fields_of::<ExpandQuery>()),
+        ("PermissionPatch", fields_of::<PermissionPatch>()),
+        ("DeleteMatching", fields_of::<DeleteMatching>()),
+        ("RecoveryOptions", fields_of::<RecoveryOptions>()),
     ])
 }

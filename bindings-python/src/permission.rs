@@ -1,7 +1,9 @@
 use crate::convert::{from_py, want_str};
 use crate::pager::PyPager;
 use crate::runtime::{core, spawn};
-use ory_iam::dto::{parse_input, CheckOptions, ExpandQuery, PermissionQuery, PermissionTuple};
+use ory_iam::dto::{
+    parse_input, CheckOptions, DeleteMatching, ExpandQuery, PermissionPatch, PermissionQuery, PermissionTuple,
+};
 use pyo3::prelude::*;
 
 /// Permissions of one tenant (Keto).
@@ -47,6 +49,33 @@ impl PyPermissionService {
         let t = tuple(py, t)?;
         let s = self.0.clone();
         spawn(py, async move { s.revoke(&t).await })
+    }
+
+    fn patch<'py>(&self, py: Python<'py>, entries: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let mut list: Vec<PermissionPatch> = Vec::new();
+        for (i, item) in entries.try_iter()?.enumerate() {
+            let item = item?;
+            list.push(core(py, from_py(&item, "").and_then(|v| parse_input(&format!("patch[{i}]"), v)))?);
+        }
+        let s = self.0.clone();
+        spawn(py, async move { s.patch(&list).await })
+    }
+
+    fn delete_matching<'py>(&self, py: Python<'py>, q: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let q: DeleteMatching = core(py, from_py(q, "").and_then(|v| parse_input("query", v)))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.delete_matching(&q).await })
+    }
+
+    fn check_opl_syntax<'py>(&self, py: Python<'py>, opl: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let opl = core(py, want_str(opl, "opl"))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.check_opl_syntax(&opl).await })
+    }
+
+    fn namespaces<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let s = self.0.clone();
+        spawn(py, async move { s.namespaces().await })
     }
 
     fn list<'py>(&self, py: Python<'py>, q: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {

@@ -210,4 +210,58 @@ impl PySessionService {
         let s = self.0.clone();
         spawn(py, async move { s.revoke(&id).await })
     }
+
+    fn list<'py>(&self, py: Python<'py>, opts: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let opts: ory_iam::dto::ListSessions =
+            core(py, crate::convert::from_py(opts, "").and_then(|v| ory_iam::dto::parse_input("options", v)))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.list(opts).await })
+    }
+
+    #[pyo3(signature = (active=None))]
+    fn list_all(&self, py: Python<'_>, active: Option<&Bound<'_, PyAny>>) -> PyResult<crate::pager::PyPager> {
+        let active = core(py, crate::convert::want_opt(active, "active"))?;
+        Ok(crate::pager::PyPager::new(self.0.list_all(active)))
+    }
+
+    fn get<'py>(&self, py: Python<'py>, session_id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(session_id, "session_id"))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.get(&id).await })
+    }
+
+    fn list_mine<'py>(
+        &self,
+        py: Python<'py>,
+        req: &Bound<'py, PyAny>,
+        opts: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let headers = headers_from_py(req);
+        let opts: ory_iam::dto::ListMySessions =
+            core(py, crate::convert::from_py(opts, "").and_then(|v| ory_iam::dto::parse_input("options", v)))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.list_mine(&headers, opts).await })
+    }
+
+    fn list_mine_all(&self, req: &Bound<'_, PyAny>) -> crate::pager::PyPager {
+        crate::pager::PyPager::new(self.0.list_mine_all(&headers_from_py(req)))
+    }
+
+    fn revoke_my_other_sessions<'py>(&self, py: Python<'py>, req: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let headers = headers_from_py(req);
+        let s = self.0.clone();
+        spawn(py, async move { s.revoke_my_other_sessions(&headers).await })
+    }
+
+    fn revoke_mine<'py>(
+        &self,
+        py: Python<'py>,
+        req: &Bound<'py, PyAny>,
+        session_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let headers = headers_from_py(req);
+        let id = core(py, want_str(session_id, "session_id"))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.revoke_mine(&headers, &id).await })
+    }
 }

@@ -24,8 +24,11 @@ pub mod names {
     pub const AUTHZ_PERMISSION_DENY: &str = "authz.permission.deny";
     pub const AUTHZ_ROLE_DENY: &str = "authz.role.deny";
     pub const AUTHZ_PERMISSION_REVOKE: &str = "authz.permission.revoke";
+    pub const AUTHZ_PERMISSION_DELETE_MATCHING: &str = "authz.permission.delete_matching";
     pub const AUTHZ_UPSTREAM_UNAVAILABLE: &str = "authz.upstream_unavailable";
     pub const AUTHZ_SESSION_REVOKE: &str = "authz.session.revoke";
+    pub const AUTHZ_SESSION_REVOKE_ALL: &str = "authz.session.revoke_all";
+    pub const IDENTITY_RECOVERY_CREATE: &str = "identity.recovery.create";
     pub const IDENTITY_DELETE: &str = "identity.delete";
     pub const IDENTITY_CREDENTIAL_DELETE: &str = "identity.credential.delete";
     pub const PROJECT_PURGE: &str = "project.purge";

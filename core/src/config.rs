@@ -100,6 +100,8 @@ pub struct KetoConfig {
     /// Tuples per request to Keto's batch-check endpoint (1..=65535). Must not exceed the
     /// server's `limit.max_batch_check_size`; unset = Keto's default of that limit, 10.
     pub batch_size: Option<u32>,
+    /// Keto's OPL server (`serve.opl`), the only one serving `POST /opl/syntax/check`.
+    pub opl_url: Option<String>,
 }
 
 impl KetoConfig {
@@ -626,6 +628,9 @@ impl IamConfig {
             if let Some(k) = &t.keto {
                 check_url(&mut bad, at("keto.read_url"), &k.read_url);
                 check_url(&mut bad, at("keto.write_url"), &k.write_url);
+                if let Some(u) = &k.opl_url {
+                    check_url(&mut bad, at("keto.opl_url"), u);
+                }
                 if matches!(k.batch_size, Some(n) if n == 0 || n > KetoConfig::MAX_BATCH_SIZE) {
                     bad(at("keto.batch_size"), "must be between 1 and 65535");
                 }
@@ -800,9 +805,10 @@ impl TenantConfig {
                 let url = self.cloud_host().unwrap_or_else(|| cloud_project_url(&c.project_slug));
                 Some(KetoConfig {
                     read_url: url.clone(),
-                    write_url: url,
+                    write_url: url.clone(),
                     api_key: Some(c.api_key.clone()),
                     batch_size: None,
+                    opl_url: Some(url),
                 })
             }
             _ => None,
@@ -864,6 +870,9 @@ impl TenantConfig {
             let key = if self.keto.as_ref().is_some_and(|k| k.api_key.is_some()) { "keto.api_key" } else { cloud_key };
             check(k.api_key.is_some(), key, "keto.read_url", &k.read_url);
             check(k.api_key.is_some(), key, "keto.write_url", &k.write_url);
+            if let Some(u) = &k.opl_url {
+                check(k.api_key.is_some(), key, "keto.opl_url", u);
+            }
         }
         if let Some(h) = self.effective_hydra() {
             let key = if self.hydra.as_ref().is_some_and(|h| h.admin_token.is_some()) {
@@ -1323,6 +1332,7 @@ impl Reader {
                 write_url: self.required_string(&mut k, "write_url"),
                 api_key: self.secret(&mut k, "api_key"),
                 batch_size: self.uint(&mut k, "batch_size").map(|n| n.min(u64::from(u32::MAX)) as u32),
+                opl_url: self.string(&mut k, "opl_url"),
             });
             self.finish(k);
         }

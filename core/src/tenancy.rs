@@ -29,6 +29,7 @@ pub(crate) struct TenantContext {
     pub kratos_admin: Option<OryClient>,
     pub keto_read: Option<OryClient>,
     pub keto_write: Option<OryClient>,
+    pub keto_opl: Option<OryClient>,
     pub hydra_public: Option<OryClient>,
     pub hydra_admin: Option<OryClient>,
     /// Oathkeeper's published keys (`oathkeeper.jwks.url`, `jwt` verifier).
@@ -93,6 +94,10 @@ impl TenantContext {
                 .as_ref()
                 .map(|k| client(&k.write_url, k.api_key.clone(), Product::KetoWrite))
                 .transpose()?,
+            keto_opl: keto
+                .as_ref()
+                .and_then(|k| k.opl_url.as_ref().map(|u| client(u, k.api_key.clone(), Product::KetoOpl)))
+                .transpose()?,
             hydra_public: hydra.as_ref().map(|h| client(&h.public_url, None, Product::HydraPublic)).transpose()?,
             hydra_admin: hydra
                 .as_ref()
@@ -145,6 +150,7 @@ impl TenantContext {
             kratos_admin: with(&self.kratos_admin),
             keto_read: with(&self.keto_read),
             keto_write: with(&self.keto_write),
+            keto_opl: with(&self.keto_opl),
             hydra_public: with(&self.hydra_public),
             hydra_admin: with(&self.hydra_admin),
             oathkeeper_jwks: with(&self.oathkeeper_jwks),

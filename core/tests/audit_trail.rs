@@ -5,8 +5,8 @@
 mod common;
 
 use ory_iam::dto::{
-    CreateApiKey, CreateIdentity, CreateJwkSet, CreateProject, EventStreamInput, InitiateFlow, JsonWebKeySet,
-    ListCourierMessages, ListSessions, PermissionTuple, SubmitFlow, TrustIssuer,
+    CreateApiKey, CreateIdentity, CreateJwkSet, CreateProject, DeleteMatching, EventStreamInput, InitiateFlow,
+    JsonWebKeySet, ListCourierMessages, ListSessions, PermissionTuple, RecoveryOptions, SubmitFlow, TrustIssuer,
 };
 use ory_iam::{AuditEvent, Iam, IamConfig, Secret};
 use serde_json::{json, Value};
@@ -87,6 +87,24 @@ async fn every_mutation_is_audited_once_without_secrets() {
     seen.push(e);
     iam.session().revoke(&sid).await.unwrap();
     seen.push(one(&sink, "authz.session.revoke", "success"));
+    ids.revoke_sessions(&who).await.unwrap();
+    let e = one(&sink, "authz.session.revoke_all", "success");
+    assert_eq!(e.target_id.as_deref(), Some(who.as_str()));
+    seen.push(e);
+    let rec = ids.create_recovery_link(&who, RecoveryOptions::default()).await.unwrap();
+    secrets.push(rec.link.expose().to_owned());
+    let rec = ids.create_recovery_code(&who, RecoveryOptions::default()).await.unwrap();
+    secrets.push(rec.link.expose().to_owned());
+    secrets.push(rec.code.unwrap().expose().to_owned());
+    let e = take(&sink);
+    assert_eq!(
+        e.iter().map(|e| (e.name.as_str(), e.result.as_str(), e.attributes["method"].clone())).collect::<Vec<_>>(),
+        [
+            ("identity.recovery.create", "success", json!("link")),
+            ("identity.recovery.create", "success", json!("code"))
+        ]
+    );
+    seen.extend(e);
     let (_, token2) = common::native_session(&iam, "customer").await;
     secrets.push(token2.expose().to_owned());
     take(&sink);
@@ -196,6 +214,9 @@ async fn every_mutation_is_audited_once_without_secrets() {
     seen.push(one(&sink, "authz.permission.grant", "success"));
     iam.permission().revoke(&tuple).await.unwrap();
     seen.push(one(&sink, "authz.permission.revoke", "success"));
+    let q = DeleteMatching { namespace: "documents".into(), object: Some(format!("doc-{set}")), ..Default::default() };
+    iam.permission().delete_matching(&q).await.unwrap();
+    seen.push(one(&sink, "authz.permission.delete_matching", "success"));
 
     // Ory Network (the fake console): projects, workspaces, keys, event streams.
     let (cloud, csink) = with_sink(common::cloud_config(), json!([]));
@@ -261,7 +282,7 @@ async fn every_mutation_is_audited_once_without_secrets() {
     let mut names: Vec<&str> = seen.iter().map(|e| e.name.as_str()).collect();
     names.sort();
     names.dedup();
-    assert_eq!(names.len(), 34, "{names:?}");
+    assert_eq!(names.len(), 37, "{names:?}");
     let all = serde_json::to_string(&seen).unwrap();
     for s in &secrets {
         assert!(!all.contains(s.as_str()), "a secret or trait value reached the audit sink");

@@ -13,7 +13,7 @@ const tenant: TenantConfig = {
   transport: 'oathkeeper',
   trust_proxy: true,
   kratos: { public_url: 'http://127.0.0.1:4433', admin_url: process.env.KRATOS_ADMIN_URL, admin_token: 'kratos-token', session_cookie_name: 'ory_kratos_session' },
-  keto: { read_url: 'http://127.0.0.1:4466', write_url: 'http://127.0.0.1:4467', api_key: 'keto-key', batch_size: 10 },
+  keto: { read_url: 'http://127.0.0.1:4466', write_url: 'http://127.0.0.1:4467', api_key: 'keto-key', batch_size: 10, opl_url: 'http://127.0.0.1:4469' },
   hydra: {
     public_url: 'http://127.0.0.1:4444',
     admin_url: 'http://127.0.0.1:4445',

@@ -11,6 +11,10 @@ import {
   type IamMachinePrincipal,
   type PermissionTuple,
   type Session,
+  type SessionPage,
+  type Recovery,
+  type FlowError,
+  type BatchCreateResult,
 } from '../../bindings-node/ory-iam'
 
 async function main(): Promise<void> {
@@ -38,6 +42,21 @@ async function main(): Promise<void> {
   const allowed: boolean = await iam.permission.check(t, { fresh: true })
   const results = await iam.permission.checkBatch([t, { ...t, subject: { namespace: 'groups', object: 'g', relation: 'member' } }])
   console.log(allowed, results.map((r) => r.allowed))
+  await iam.permission.patch([{ action: 'delete', tuple: t }, { action: 'insert', tuple: { ...t, relation: 'edit' } }])
+  await iam.permission.deleteMatching({ namespace: 'documents', object: 'd1' })
+  const names: string[] = await iam.permission.namespaces()
+  const rec: Recovery = await iam.identity.createRecoveryLink('i', { expiresIn: '15m' })
+  const link: Secret = rec.link
+  await iam.identity.revokeSessions('i')
+  const made: BatchCreateResult[] = await iam.identity.createMany([{ schemaId: 'customer', traits: {} }])
+  console.log(made.map((r) => r.identityId ?? r.error))
+  const sessions: SessionPage = await iam.session.list({ active: true, pageSize: 10 })
+  const one: Session = await iam.session.get('s')
+  const mine: SessionPage = await iam.session.listMine({ headers: { cookie: 'c' } }, { pageSize: 5 })
+  const count: number = await iam.session.revokeMyOtherSessions(new Headers({ cookie: 'c' }))
+  await iam.session.revokeMine({ cookie: 'c' }, 's')
+  const fe: FlowError = await iam.flow.getError('e')
+  console.log(names, link, sessions, one, mine, count, fe.error)
 
   const p: IamMachinePrincipal = await iam.token.authenticate({ headers: { authorization: 'Bearer x' } }, { requiredScope: ['read'] })
   console.log(p.clientId, p.scope)

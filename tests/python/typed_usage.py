@@ -4,6 +4,7 @@ annotations describe what users write. Not a test module; never run."""
 from __future__ import annotations
 
 import os
+from typing import List
 
 import ory_iam
 from ory_iam import FlowResult, Identity, IamMachinePrincipal, IamPermissionTuple, Secret, Session
@@ -113,6 +114,25 @@ async def typed_inputs(iam: ory_iam.Iam) -> None:
     await iam.permission.expand(namespace="documents", obj="d")  # type: ignore[call-arg]
     tuple_: ory_iam.inputs.PermissionTupleInput = {"namespace": "documents", "object": "d", "relation": "view", "subject": "alice"}
     await iam.permission.grant(tuple_)
+    await iam.permission.patch([{"action": "delete", "tuple": tuple_}, {"action": "insert", "tuple": ory_iam.IamPermissionTuple("documents", "d", "edit", "alice")}])
+    await iam.permission.patch([{"action": "upsert", "tuple": tuple_}])  # type: ignore[typeddict-item]
+    await iam.permission.delete_matching(namespace="documents", object="d")
+    await iam.permission.delete_matching(namespace="documents", page_size=3)  # type: ignore[call-arg]
+    names: List[str] = await iam.permission.namespaces()
+    rec: ory_iam.Recovery = await iam.identity.create_recovery_link("i", expires_in="15m")
+    await iam.identity.create_recovery_code("i", expires="15m")  # type: ignore[call-arg]
+    link: ory_iam.Secret = rec.link
+    await iam.identity.revoke_sessions("i")
+    made: List[ory_iam.BatchCreateResult] = await iam.identity.create_many([{"schema_id": "customer", "traits": {}}])
+    await iam.identity.create_many([{"schema": "customer"}])  # type: ignore[typeddict-unknown-key]
+    print(made)
+    sessions: ory_iam.Page[ory_iam.Session] = await iam.session.list(active=True, page_size=10)
+    one: ory_iam.Session = await iam.session.get("s")
+    mine = await iam.session.list_mine({"cookie": "c"}, page_size=5)
+    count: int = await iam.session.revoke_my_other_sessions({"cookie": "c"})
+    await iam.session.revoke_mine({"cookie": "c"}, "s")
+    err: ory_iam.FlowError = await iam.flow.get_error("e")
+    print(names, link, sessions, one, mine, count, err)
     await iam.courier.list(status="queued", include_body=False)
     await iam.courier.list(status="lost")  # type: ignore[arg-type]
     flow = await iam.flow.initiate_registration(kind="native", return_to=None)
@@ -142,7 +162,7 @@ def every_key_config(tls_dir: str = "/etc/ory-iam/tls") -> IamConfigDict:
             "admin_token": "kratos-token",
             "session_cookie_name": "ory_kratos_session",
         },
-        "keto": {"read_url": "http://127.0.0.1:4466", "write_url": "http://127.0.0.1:4467", "api_key": "keto-key", "batch_size": 10},
+        "keto": {"read_url": "http://127.0.0.1:4466", "write_url": "http://127.0.0.1:4467", "api_key": "keto-key", "batch_size": 10, "opl_url": "http://127.0.0.1:4469"},
         "hydra": {
             "public_url": "http://127.0.0.1:4444",
             "admin_url": "http://127.0.0.1:4445",

@@ -340,6 +340,7 @@ def launch(pids: dict[str, dict[str, int]]) -> dict[str, Any]:
     migrate("keto", [bins["keto"], "migrate", "up", "--yes", "-c", str(cfg)])
     pids["keto"] = start("keto", [bins["keto"], "serve", "-c", str(cfg), "--sqa-opt-out"])
     stack["keto"] = {"read_url": f"http://127.0.0.1:{rp}/", "write_url": f"http://127.0.0.1:{wp}/",
+                     "opl_url": f"http://127.0.0.1:{op}/",
                      "namespaces": KETO_NAMESPACES, "max_batch_check_size": KETO_MAX_BATCH}
 
     hp, ha = next(ports), next(ports)
@@ -444,7 +445,8 @@ def iam_config(stack: dict[str, Any]) -> dict[str, Any]:
             "transport": "cookie-or-bearer",
             "kratos": {"public_url": k["public_url"], "admin_url": k["admin_url"],
                        "session_cookie_name": k["session_cookie_name"]},
-            "keto": {"read_url": stack["keto"]["read_url"], "write_url": stack["keto"]["write_url"]},
+            "keto": {"read_url": stack["keto"]["read_url"], "write_url": stack["keto"]["write_url"],
+                     "opl_url": stack["keto"]["opl_url"]},
             "hydra": {"public_url": stack["hydra"]["public_url"], "admin_url": stack["hydra"]["admin_url"]},
             # Generous: SQLite makes a writer wait up to its 10 s busy timeout under concurrent tests.
             "http": {"timeout_ms": 15000, "retries": 2},

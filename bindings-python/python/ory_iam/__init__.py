@@ -23,6 +23,7 @@ from .inputs import (
     CreateIdentityInput,
     CreateJwkSetInput,
     CreateProjectInput,
+    DeleteMatchingInput,
     EventStreamInput,
     ExpandQueryInput,
     InitiateFlowInput,
@@ -32,13 +33,16 @@ from .inputs import (
     ListCourierMessagesInput,
     ListIdentitiesInput,
     ListOAuth2ClientsInput,
+    ListMySessionsInput,
     ListSessionsInput,
     ListTrustedIssuersInput,
     ListWorkspacesInput,
     OAuth2ClientInput,
+    PermissionPatchInput,
     PermissionQueryInput,
     PermissionTupleInput,
     ProjectInput,
+    RecoveryOptionsInput,
     RefreshGrantInput,
     RejectRequestInput,
     RevokeTokenInput,
@@ -65,6 +69,7 @@ from ._dto import (
     TokenSet,
     TrustedIssuer,
     CheckResult,
+    BatchCreateResult,
     IamPermissionTuple,
     PermissionTuple,
     SubjectSet,
@@ -72,13 +77,17 @@ from ._dto import (
     CourierMessage,
     IdentitySchema,
     Flow,
+    FlowError,
     FlowResult,
     Health,
+    OplPosition,
+    OplSyntaxError,
     HealthProbe,
     Staleness,
     Identity,
     LogoutFlow,
     Page,
+    Recovery,
     RecoveryAddress,
     Secret,
     ServerVersions,
@@ -137,6 +146,7 @@ __all__ = [
     "SubjectSet",
     "SubjectTree",
     "CheckResult",
+    "BatchCreateResult",
     "SchemaService",
     "CourierService",
     "IdentitySchema",
@@ -144,6 +154,9 @@ __all__ = [
     "FlowService",
     "Flow",
     "FlowResult",
+    "FlowError",
+    "OplSyntaxError",
+    "OplPosition",
     "LogoutFlow",
     "Ui",
     "UiNode",
@@ -156,6 +169,7 @@ __all__ = [
     "Credential",
     "VerifiableAddress",
     "RecoveryAddress",
+    "Recovery",
     "Page",
     "ServerVersions",
     "UnknownVersion",
@@ -345,6 +359,13 @@ class IdentityService(_Service):
         "status"}]``, ``recovery_addresses=[{"value", "via"}]``."""
         return Identity._from(await self._n.create(_options(input, kwargs)))
 
+    async def create_many(self, inputs: Sequence[CreateIdentityInput]) -> List[BatchCreateResult]:
+        """Create many identities in one request (bulk import, at most 1000): one result per
+        input, in order, with the new ``identity_id`` or the ``error`` code; one failing identity
+        does not stop the others (but see docs/api/identity.md about conflicts in Kratos v1.3.1).
+        Each is audited ``identity.create`` (``via: "batch"``)."""
+        return [BatchCreateResult(**r) for r in await self._n.create_many(list(inputs))]
+
     async def list(
         self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[ListIdentitiesInput]
     ) -> Page[Identity]:
@@ -389,6 +410,21 @@ class IdentityService(_Service):
     async def revoke_session(self, session_id: str) -> None:
         """Revoke one session and evict it from the session cache (audited)."""
         await self._n.revoke_session(session_id)
+
+    async def revoke_sessions(self, id: str) -> None:
+        """Revoke every session of the identity ("log out everywhere") and evict them all from
+        the session cache. Audited ``authz.session.revoke_all``."""
+        await self._n.revoke_sessions(id)
+
+    async def create_recovery_link(self, id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[RecoveryOptionsInput]) -> Recovery:
+        """A recovery link for the identity (support desk); opening it signs the owner in and
+        starts a settings flow. ``expires_in`` (``"15m"``). Audited ``identity.recovery.create``."""
+        return Recovery._from(await self._n.create_recovery_link(id, _options(options, kwargs)))
+
+    async def create_recovery_code(self, id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[RecoveryOptionsInput]) -> Recovery:
+        """A recovery code and the link of the recovery flow to enter it in. ``expires_in``
+        (``"15m"``). Audited ``identity.recovery.create``."""
+        return Recovery._from(await self._n.create_recovery_code(id, _options(options, kwargs)))
 
     async def extend_session(self, session_id: str) -> Session:
         """Extend a session by the configured lifespan."""
@@ -437,6 +473,51 @@ class SessionService(_Service):
     async def revoke(self, session_id: str) -> None:
         """Revoke a session (admin), evict it from the cache, audit ``authz.session.revoke``."""
         await self._n.revoke(session_id)
+
+    async def list(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[ListSessionsInput]) -> Page[Session]:
+        """One page of all sessions of the tenant (admin; ``page_size``, ``page_token``,
+        ``active``), each with its identity (no traits)."""
+        d = await self._n.list(_options(options, kwargs))
+        return Page(items=[Session._from(s) for s in d["items"]], next_page_token=d["next_page_token"])
+
+    async def list_all(self, active: Optional[bool] = None) -> AsyncIterator[Session]:
+        """Every session of the tenant, following page tokens."""
+        pager = self._n.list_all(active)
+        while True:
+            item = await pager.next_item()
+            if item is None:
+                return
+            yield Session._from(item)
+
+    async def get(self, session_id: str) -> Session:
+        """One session by id (admin), active or not, with its identity (no traits)."""
+        return Session._from(await self._n.get(session_id))
+
+    async def list_mine(self, req: Request, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[ListMySessionsInput]) -> Page[Session]:
+        """The caller's other active sessions ("your devices"), with the request's credential
+        as ``whoami`` reads it; the session making the request is not listed."""
+        d = await self._n.list_mine(req, _options(options, kwargs))
+        return Page(items=[Session._from(s) for s in d["items"]], next_page_token=d["next_page_token"])
+
+    async def list_mine_all(self, req: Request) -> AsyncIterator[Session]:
+        """Every other active session of the caller, following page tokens."""
+        pager = self._n.list_mine_all(req)
+        while True:
+            item = await pager.next_item()
+            if item is None:
+                return
+            yield Session._from(item)
+
+    async def revoke_my_other_sessions(self, req: Request) -> int:
+        """Sign the caller out everywhere else; returns Kratos' count (v1.3.1: also the caller's
+        sessions that were already revoked).
+        Audited ``authz.session.revoke_all`` (``scope: "others"``)."""
+        return int(await self._n.revoke_my_other_sessions(req))
+
+    async def revoke_mine(self, req: Request, session_id: str) -> None:
+        """Revoke one of the caller's other sessions. The current one raises
+        ``IamValidationError`` (log out instead); someone else's is left untouched."""
+        await self._n.revoke_mine(req, session_id)
 
 
 def _jsonable(v: Any) -> Any:
@@ -792,6 +873,27 @@ class PermissionService(_Service):
         """Delete exactly this tuple (a missing one is fine). Audited ``authz.permission.revoke``."""
         await self._n.revoke(tuple)
 
+    async def patch(self, entries: Sequence[PermissionPatchInput]) -> None:
+        """Insert and delete many tuples in one Keto transaction: every entry applies or none
+        does. Each entry is ``{"action": "insert"|"delete", "tuple": ...}``; audited per entry
+        (``authz.permission.grant``/``revoke`` with ``via: "patch"``)."""
+        await self._n.patch(list(entries))
+
+    async def delete_matching(self, query: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[DeleteMatchingInput]) -> None:
+        """Delete every tuple matching ``namespace`` and at least one of ``object``,
+        ``relation``, ``subject`` (a namespace alone raises ``IamValidationError``). Audited
+        ``authz.permission.delete_matching``."""
+        await self._n.delete_matching(_options(query, kwargs))
+
+    async def check_opl_syntax(self, opl: str) -> List[OplSyntaxError]:
+        """The syntax errors of an OPL (Ory Permission Language) file, none when valid. Needs
+        ``keto.opl_url`` (Keto's OPL server); nothing is stored or applied."""
+        return [OplSyntaxError._from(e) for e in await self._n.check_opl_syntax(opl)]
+
+    async def namespaces(self) -> List[str]:
+        """The namespaces Keto knows, sorted."""
+        return list(await self._n.namespaces())
+
     async def list(self, query: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[PermissionQueryInput]) -> Page[IamPermissionTuple]:
         """``namespace`` and any of ``object``, ``relation``, ``subject``; ``page_size``, ``page_token``."""
         d = await self._n.list(_options(query, kwargs))
@@ -915,6 +1017,11 @@ class FlowService(_Service):
 
     async def submit_verification(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None, /, **kwargs: Unpack[SubmitFlowInput]) -> FlowResult:
         return await self.submit("verification", flow_id, body, options, **kwargs)
+
+    async def get_error(self, id: str) -> FlowError:
+        """The self-service error ``id`` (the ``?id=`` of Kratos' redirect to the error UI)."""
+        d = await self._n.get_error(id)
+        return FlowError(tenant=d["tenant"], id=d["id"], error=d["error"], created_at=d.get("created_at"))
 
     async def fetch_flow(self, kind: FlowKind, flow_id: str, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[SubmitFlowInput]) -> Flow:
         return Flow._from(await self._n.fetch_flow(kind, flow_id, self._opts(options, kwargs)))

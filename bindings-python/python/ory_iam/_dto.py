@@ -273,6 +273,58 @@ class LogoutFlow(_Dto):
 
 
 @dataclass(frozen=True, repr=False)
+class Recovery(_Dto):
+    """An account recovery made by an administrator (``identity.create_recovery_link`` /
+    ``create_recovery_code``). ``link`` and ``code`` take over the account: both are secrets."""
+
+    tenant: str
+    identity_id: str
+    link: Secret
+    code: Optional[Secret] = None
+    expires_at: Optional[str] = None
+
+    @classmethod
+    def _from(cls, d: dict[str, Any]) -> "Recovery":
+        return cls(
+            tenant=d["tenant"],
+            identity_id=d["identity_id"],
+            link=Secret(d["link"]),
+            code=_secret(d.get("code")),
+            expires_at=d.get("expires_at"),
+        )
+
+
+@dataclass(frozen=True)
+class OplPosition(_Dto):
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class OplSyntaxError(_Dto):
+    """A syntax error ``permission.check_opl_syntax`` found; lines and columns from 1."""
+
+    message: str
+    start: OplPosition
+    end: OplPosition
+
+    @classmethod
+    def _from(cls, d: dict[str, Any]) -> "OplSyntaxError":
+        return cls(message=d["message"], start=OplPosition(**d["start"]), end=OplPosition(**d["end"]))
+
+
+@dataclass(frozen=True, repr=False)
+class FlowError(_Dto):
+    """A self-service error (``flow.get_error``): ``error`` is Kratos' error object (``code``,
+    ``status``, ``reason``, ``message``)."""
+
+    tenant: str
+    id: str
+    error: dict[str, Any]
+    created_at: Optional[str] = None
+
+
+@dataclass(frozen=True, repr=False)
 class IdentitySchema(_Dto):
     tenant: str
     id: str
@@ -340,6 +392,15 @@ class CheckResult(_Dto):
     """One ``check_batch`` result; ``error`` set means the check failed (and ``allowed`` is False)."""
 
     allowed: bool
+    error: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class BatchCreateResult(_Dto):
+    """One ``identity.create_many`` result, in input order: the new ``identity_id``, or the
+    ``error`` code (``validation``, ``conflict``, ...) of an identity Kratos refused."""
+
+    identity_id: Optional[str] = None
     error: Optional[str] = None
 
 

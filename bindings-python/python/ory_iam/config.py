@@ -81,6 +81,7 @@ class KetoConfigDict(_KetoRequired, total=False):
 
     api_key: Optional[str]
     batch_size: Optional[int]
+    opl_url: Optional[str]
 
 
 class _HydraRequired(TypedDict):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Literal, Optional, TypedDict, Union
 
-from ._dto import Secret, SubjectSet
+from ._dto import IamPermissionTuple, Secret, SubjectSet
 
 #: A secret input: a str or an :class:`ory_iam.Secret`.
 SecretLike = Union[str, Secret]
@@ -65,11 +65,25 @@ class ListIdentitiesInput(TypedDict, total=False):
 
 
 class ListSessionsInput(TypedDict, total=False):
-    """``identity.list_sessions``."""
+    """``identity.list_sessions``, ``session.list``."""
 
     page_size: int
     page_token: str
     active: bool
+
+
+class ListMySessionsInput(TypedDict, total=False):
+    """``session.list_mine``."""
+
+    page_size: int
+    page_token: str
+
+
+class RecoveryOptionsInput(TypedDict, total=False):
+    """``identity.create_recovery_link`` / ``create_recovery_code``: ``expires_in`` as Kratos
+    reads a duration (``"15m"``, ``"1h"``)."""
+
+    expires_in: str
 
 
 JsonPatchOperation = TypedDict(
@@ -319,6 +333,23 @@ class ExpandQueryInput(TypedDict, total=False):
     max_depth: int
 
 
+class PermissionPatchInput(TypedDict):
+    """One entry of ``permission.patch``."""
+
+    action: Literal["insert", "delete"]
+    tuple: Union[PermissionTupleInput, IamPermissionTuple]
+
+
+class DeleteMatchingInput(TypedDict, total=False):
+    """``permission.delete_matching``: ``namespace`` and at least one of ``object``,
+    ``relation``, ``subject``."""
+
+    namespace: str
+    object: str
+    relation: str
+    subject: SubjectInput
+
+
 # --- Kratos courier and flows ---------------------------------------------------------------------
 
 
@@ -411,6 +442,7 @@ CORE_INPUTS: Dict[str, type] = {
     "AddressInput": AddressInput,
     "ListIdentities": ListIdentitiesInput,
     "ListSessions": ListSessionsInput,
+    "ListMySessions": ListMySessionsInput,
     "ListOAuth2Clients": ListOAuth2ClientsInput,
     "AuthorizationCodeGrant": AuthorizationCodeGrantInput,
     "RefreshGrant": RefreshGrantInput,
@@ -430,6 +462,9 @@ CORE_INPUTS: Dict[str, type] = {
     "PermissionTuple": PermissionTupleInput,
     "PermissionQuery": PermissionQueryInput,
     "ExpandQuery": ExpandQueryInput,
+    "PermissionPatch": PermissionPatchInput,
+    "DeleteMatching": DeleteMatchingInput,
+    "RecoveryOptions": RecoveryOptionsInput,
 }
 
 __all__ = [
@@ -442,6 +477,7 @@ __all__ = [
     "CreateIdentityInput",
     "CreateJwkSetInput",
     "CreateProjectInput",
+    "DeleteMatchingInput",
     "EventStreamInput",
     "ExpandQueryInput",
     "InitiateFlowInput",
@@ -451,13 +487,16 @@ __all__ = [
     "ListCourierMessagesInput",
     "ListIdentitiesInput",
     "ListOAuth2ClientsInput",
+    "ListMySessionsInput",
     "ListSessionsInput",
     "ListTrustedIssuersInput",
     "ListWorkspacesInput",
     "OAuth2ClientInput",
+    "PermissionPatchInput",
     "PermissionQueryInput",
     "PermissionTupleInput",
     "ProjectInput",
+    "RecoveryOptionsInput",
     "RefreshGrantInput",
     "RejectRequestInput",
     "RevokeTokenInput",

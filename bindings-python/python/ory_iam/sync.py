@@ -31,12 +31,14 @@ from . import _ory_iam as _native
 from . import (
     ApiKey,
     AuditCallback,
+    BatchCreateResult,
     ChallengeRequest,
     CheckResult,
     CourierMessage,
     Credential,
     EventStream,
     Flow,
+    FlowError,
     FlowKind,
     FlowResult,
     Health,
@@ -48,9 +50,11 @@ from . import (
     JsonWebKeySet,
     LogoutFlow,
     OAuth2Client,
+    OplSyntaxError,
     Page,
     Project,
     ProjectMetadata,
+    Recovery,
     RedirectTo,
     Request,
     Secret,
@@ -63,7 +67,7 @@ from . import (
     Workspace,
 )
 from .config import IamConfigDict, Transport
-from .inputs import AcceptConsentInput, AcceptLoginInput, AuthorizationCodeGrantInput, CreateApiKeyInput, CreateIdentityInput, CreateJwkSetInput, CreateProjectInput, EventStreamInput, ExpandQueryInput, InitiateFlowInput, JsonPatchOperation, JsonWebKeyInput, JwtBearerGrantInput, ListCourierMessagesInput, ListIdentitiesInput, ListOAuth2ClientsInput, ListSessionsInput, ListTrustedIssuersInput, ListWorkspacesInput, OAuth2ClientInput, PermissionQueryInput, ProjectInput, RefreshGrantInput, RejectRequestInput, RevokeTokenInput, SubmitFlowInput, TrustIssuerInput, WorkspaceInput
+from .inputs import AcceptConsentInput, AcceptLoginInput, AuthorizationCodeGrantInput, CreateApiKeyInput, CreateIdentityInput, CreateJwkSetInput, CreateProjectInput, DeleteMatchingInput, EventStreamInput, ExpandQueryInput, InitiateFlowInput, JsonPatchOperation, JsonWebKeyInput, JwtBearerGrantInput, ListCourierMessagesInput, ListIdentitiesInput, ListMySessionsInput, ListOAuth2ClientsInput, ListSessionsInput, ListTrustedIssuersInput, ListWorkspacesInput, OAuth2ClientInput, PermissionPatchInput, PermissionQueryInput, ProjectInput, RecoveryOptionsInput, RefreshGrantInput, RejectRequestInput, RevokeTokenInput, SubmitFlowInput, TrustIssuerInput, WorkspaceInput
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -157,6 +161,13 @@ class IdentityService(_Service):
         "status"}]``, ``recovery_addresses=[{"value", "via"}]``."""
         return _wait(self._a.create(input, **kwargs))
 
+    def create_many(self, inputs: Sequence[CreateIdentityInput]) -> List[BatchCreateResult]:
+        """Create many identities in one request (bulk import, at most 1000): one result per
+        input, in order, with the new ``identity_id`` or the ``error`` code; one failing identity
+        does not stop the others (but see docs/api/identity.md about conflicts in Kratos v1.3.1).
+        Each is audited ``identity.create`` (``via: "batch"``)."""
+        return _wait(self._a.create_many(inputs))
+
     def list(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[ListIdentitiesInput]) -> Page[Identity]:
         """One page (``page_size``, ``page_token``, or ``page`` from 0 with ``per_page``), filtered by
         ``credentials_identifier``, ``ids`` or ``preview_credentials_identifier_similar``;
@@ -187,6 +198,21 @@ class IdentityService(_Service):
     def revoke_session(self, session_id: str) -> None:
         """Revoke one session and evict it from the session cache (audited)."""
         return _wait(self._a.revoke_session(session_id))
+
+    def revoke_sessions(self, id: str) -> None:
+        """Revoke every session of the identity ("log out everywhere") and evict them all from
+        the session cache. Audited ``authz.session.revoke_all``."""
+        return _wait(self._a.revoke_sessions(id))
+
+    def create_recovery_link(self, id: str, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[RecoveryOptionsInput]) -> Recovery:
+        """A recovery link for the identity (support desk); opening it signs the owner in and
+        starts a settings flow. ``expires_in`` (``"15m"``). Audited ``identity.recovery.create``."""
+        return _wait(self._a.create_recovery_link(id, options, **kwargs))
+
+    def create_recovery_code(self, id: str, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[RecoveryOptionsInput]) -> Recovery:
+        """A recovery code and the link of the recovery flow to enter it in. ``expires_in``
+        (``"15m"``). Audited ``identity.recovery.create``."""
+        return _wait(self._a.create_recovery_code(id, options, **kwargs))
 
     def extend_session(self, session_id: str) -> Session:
         """Extend a session by the configured lifespan."""
@@ -236,6 +262,39 @@ class SessionService(_Service):
     def revoke(self, session_id: str) -> None:
         """Revoke a session (admin), evict it from the cache, audit ``authz.session.revoke``."""
         return _wait(self._a.revoke(session_id))
+
+    def list(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[ListSessionsInput]) -> Page[Session]:
+        """One page of all sessions of the tenant (admin; ``page_size``, ``page_token``,
+        ``active``), each with its identity (no traits)."""
+        return _wait(self._a.list(options, **kwargs))
+
+    def list_all(self, active: Optional[bool]=None) -> Iterator[Session]:
+        """Every session of the tenant, following page tokens."""
+        return _iterate(self._a.list_all(active))
+
+    def get(self, session_id: str) -> Session:
+        """One session by id (admin), active or not, with its identity (no traits)."""
+        return _wait(self._a.get(session_id))
+
+    def list_mine(self, req: Request, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[ListMySessionsInput]) -> Page[Session]:
+        """The caller's other active sessions ("your devices"), with the request's credential
+        as ``whoami`` reads it; the session making the request is not listed."""
+        return _wait(self._a.list_mine(req, options, **kwargs))
+
+    def list_mine_all(self, req: Request) -> Iterator[Session]:
+        """Every other active session of the caller, following page tokens."""
+        return _iterate(self._a.list_mine_all(req))
+
+    def revoke_my_other_sessions(self, req: Request) -> int:
+        """Sign the caller out everywhere else; returns Kratos' count (v1.3.1: also the caller's
+        sessions that were already revoked).
+        Audited ``authz.session.revoke_all`` (``scope: "others"``)."""
+        return _wait(self._a.revoke_my_other_sessions(req))
+
+    def revoke_mine(self, req: Request, session_id: str) -> None:
+        """Revoke one of the caller's other sessions. The current one raises
+        ``IamValidationError`` (log out instead); someone else's is left untouched."""
+        return _wait(self._a.revoke_mine(req, session_id))
 
 
 
@@ -556,6 +615,27 @@ class PermissionService(_Service):
         """Delete exactly this tuple (a missing one is fine). Audited ``authz.permission.revoke``."""
         return _wait(self._a.revoke(tuple))
 
+    def patch(self, entries: Sequence[PermissionPatchInput]) -> None:
+        """Insert and delete many tuples in one Keto transaction: every entry applies or none
+        does. Each entry is ``{"action": "insert"|"delete", "tuple": ...}``; audited per entry
+        (``authz.permission.grant``/``revoke`` with ``via: "patch"``)."""
+        return _wait(self._a.patch(entries))
+
+    def delete_matching(self, query: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[DeleteMatchingInput]) -> None:
+        """Delete every tuple matching ``namespace`` and at least one of ``object``,
+        ``relation``, ``subject`` (a namespace alone raises ``IamValidationError``). Audited
+        ``authz.permission.delete_matching``."""
+        return _wait(self._a.delete_matching(query, **kwargs))
+
+    def check_opl_syntax(self, opl: str) -> List[OplSyntaxError]:
+        """The syntax errors of an OPL (Ory Permission Language) file, none when valid. Needs
+        ``keto.opl_url`` (Keto's OPL server); nothing is stored or applied."""
+        return _wait(self._a.check_opl_syntax(opl))
+
+    def namespaces(self) -> List[str]:
+        """The namespaces Keto knows, sorted."""
+        return _wait(self._a.namespaces())
+
     def list(self, query: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[PermissionQueryInput]) -> Page[IamPermissionTuple]:
         """``namespace`` and any of ``object``, ``relation``, ``subject``; ``page_size``, ``page_token``."""
         return _wait(self._a.list(query, **kwargs))
@@ -658,6 +738,10 @@ class FlowService(_Service):
 
     def submit_verification(self, flow_id: str, body: Mapping[str, Any], options: Optional[Mapping[str, Any]]=None, /, **kwargs: Unpack[SubmitFlowInput]) -> FlowResult:
         return _wait(self._a.submit_verification(flow_id, body, options, **kwargs))
+
+    def get_error(self, id: str) -> FlowError:
+        """The self-service error ``id`` (the ``?id=`` of Kratos' redirect to the error UI)."""
+        return _wait(self._a.get_error(id))
 
     def fetch_flow(self, kind: FlowKind, flow_id: str, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[SubmitFlowInput]) -> Flow:
         return _wait(self._a.fetch_flow(kind, flow_id, options, **kwargs))

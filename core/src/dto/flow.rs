@@ -198,3 +198,14 @@ pub struct LogoutFlow {
     pub logout_url: Secret,
     pub logout_token: Secret,
 }
+
+/// A self-service error (`flow.get_error`): what the error page of a UI shows for the `id` Kratos
+/// put in its redirect. `error` is Kratos' error object (`code`, `status`, `reason`, `message`).
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowError {
+    pub tenant: String,
+    pub id: String,
+    pub error: serde_json::Value,
+    /// RFC 3339.
+    pub created_at: Option<String>,
+}

@@ -245,3 +245,36 @@ impl fmt::Debug for Credential {
             .finish_non_exhaustive()
     }
 }
+
+/// Options of `identity.create_recovery_link` / `create_recovery_code`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryOptions {
+    /// How long the link or code stays valid, as Kratos reads a duration (`"15m"`, `"1h"`);
+    /// unset: the server's `selfservice.methods.<link|code>.config.lifespan`.
+    #[serde(default)]
+    pub expires_in: Option<String>,
+}
+
+/// An account recovery created by an administrator (support desk): hand `link` (and `code`)
+/// to the account's owner only. Both are secrets: whoever has them can take over the account.
+#[derive(Clone, Debug, Serialize)]
+pub struct Recovery {
+    pub tenant: String,
+    pub identity_id: String,
+    /// The link to open: with `create_recovery_link` it signs the user in and opens the
+    /// settings flow; with `create_recovery_code` it opens the recovery UI, where `code` goes.
+    pub link: crate::Secret,
+    /// The one-time code (`create_recovery_code` only).
+    pub code: Option<crate::Secret>,
+    /// RFC 3339.
+    pub expires_at: Option<String>,
+}
+
+/// One result of `identity.create_many`, in input order: the new identity's id, or the error
+/// code (`validation`, `conflict`, ...) of the identity Kratos refused.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BatchCreateResult {
+    pub identity_id: Option<String>,
+    pub error: Option<String>,
+}

@@ -95,3 +95,59 @@ pub struct SubjectTree {
     pub tuple: Option<PermissionTuple>,
     pub children: Vec<SubjectTree>,
 }
+
+/// What one entry of `permission.patch` does with its tuple.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PatchAction {
+    Insert,
+    Delete,
+}
+
+/// One entry of `permission.patch`: insert or delete `tuple`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionPatch {
+    pub action: PatchAction,
+    pub tuple: PermissionTuple,
+}
+
+impl PermissionPatch {
+    pub fn insert(tuple: PermissionTuple) -> Self {
+        PermissionPatch { action: PatchAction::Insert, tuple }
+    }
+
+    pub fn delete(tuple: PermissionTuple) -> Self {
+        PermissionPatch { action: PatchAction::Delete, tuple }
+    }
+}
+
+/// The filter of `permission.delete_matching`: `namespace` and at least one of `object`,
+/// `relation`, `subject` (a filter of the namespace alone, which would delete every tuple in
+/// it, is refused).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteMatching {
+    pub namespace: String,
+    #[serde(default)]
+    pub object: Option<String>,
+    #[serde(default)]
+    pub relation: Option<String>,
+    #[serde(default)]
+    pub subject: Option<Subject>,
+}
+
+/// A syntax error `permission.check_opl_syntax` found in an OPL (Ory Permission Language) file.
+/// Lines and columns as Keto counts them (from 1).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct OplSyntaxError {
+    pub message: String,
+    pub start: OplPosition,
+    pub end: OplPosition,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct OplPosition {
+    pub line: u64,
+    pub column: u64,
+}

@@ -49,3 +49,13 @@ pub struct ListSessions {
     #[serde(default)]
     pub active: Option<bool>,
 }
+
+/// Options of `SessionService::list_mine`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListMySessions {
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    #[serde(default)]
+    pub page_token: Option<String>,
+}

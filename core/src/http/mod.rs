@@ -29,6 +29,8 @@ pub enum Product {
     KratosAdmin,
     KetoRead,
     KetoWrite,
+    /// Keto's OPL server (`serve.opl`): the syntax check only.
+    KetoOpl,
     HydraPublic,
     HydraAdmin,
     Console,
@@ -43,6 +45,7 @@ impl Product {
             Product::KratosAdmin => "kratos-admin",
             Product::KetoRead => "keto-read",
             Product::KetoWrite => "keto-write",
+            Product::KetoOpl => "keto-opl",
             Product::HydraPublic => "hydra-public",
             Product::HydraAdmin => "hydra-admin",
             Product::Console => "console",
@@ -94,6 +97,8 @@ pub(crate) struct Call<'a> {
     pub json: Option<serde_json::Value>,
     /// `application/x-www-form-urlencoded` body (OAuth2 endpoints).
     pub form: Option<Vec<(&'static str, String)>>,
+    /// `text/plain` body (Keto's OPL syntax check).
+    pub text: Option<String>,
     pub headers: HeaderMap,
     pub idempotent: bool,
     /// Neither asks nor informs the host's circuit breaker (diagnostics such as `health()`'s
@@ -110,6 +115,7 @@ impl<'a> Call<'a> {
             query: Vec::new(),
             json: None,
             form: None,
+            text: None,
             headers: HeaderMap::new(),
             idempotent,
             breaker_neutral: false,
@@ -137,6 +143,10 @@ impl<'a> Call<'a> {
     }
     pub fn form(mut self, fields: Vec<(&'static str, String)>) -> Self {
         self.form = Some(fields);
+        self
+    }
+    pub fn text(mut self, body: String) -> Self {
+        self.text = Some(body);
         self
     }
     /// HTTP Basic client authentication (RFC 6749 §2.3.1: id and secret form-urlencoded first).
@@ -334,6 +344,7 @@ impl OryClient {
             headers,
             json: call.json.as_ref(),
             form: call.form.as_deref(),
+            text: call.text.as_deref(),
             timeout,
             max_body_bytes: self.inner.cfg.max_body_bytes,
         }

@@ -26,6 +26,8 @@ pub(crate) struct Request<'a> {
     pub json: Option<&'a serde_json::Value>,
     /// `application/x-www-form-urlencoded` body.
     pub form: Option<&'a [(&'static str, String)]>,
+    /// `text/plain` body (Keto's OPL syntax check).
+    pub text: Option<&'a str>,
     /// For the whole attempt, the body included.
     pub timeout: Duration,
     pub max_body_bytes: usize,
@@ -70,6 +72,9 @@ impl HttpTransport for Reqwest {
             }
             if let Some(f) = req.form {
                 rb = rb.form(f);
+            }
+            if let Some(t) = req.text {
+                rb = rb.header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8").body(t.to_owned());
             }
             let mut resp = match rb.send().await {
                 Ok(r) => r,

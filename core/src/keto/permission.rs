@@ -7,7 +7,8 @@ use crate::audit::{names, AuditEvent};
 use crate::cache::invalidation::{Epochs, Tier};
 use crate::config::KetoConfig;
 use crate::dto::{
-    CheckOptions, CheckResult, ExpandQuery, Page, PermissionQuery, PermissionTuple, Subject, SubjectTree,
+    CheckOptions, CheckResult, DeleteMatching, ExpandQuery, Page, PatchAction, PermissionPatch, PermissionQuery,
+    PermissionTuple, Subject, SubjectTree,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Call, OryClient};
@@ -139,15 +140,26 @@ fn check_field(path: &str, v: &str) -> Result<()> {
 }
 
 fn validate(t: &PermissionTuple) -> Result<()> {
-    check_field("namespace", &t.namespace)?;
-    check_field("object", &t.object)?;
-    check_field("relation", &t.relation)?;
-    match &t.subject {
-        Subject::Id(id) => check_field("subject", id),
+    validate_at("", t)
+}
+
+/// `validate` with the field paths under `prefix` (`patch[3].tuple.`).
+fn validate_at(prefix: &str, t: &PermissionTuple) -> Result<()> {
+    let at = |f: &str| format!("{prefix}{f}");
+    check_field(&at("namespace"), &t.namespace)?;
+    check_field(&at("object"), &t.object)?;
+    check_field(&at("relation"), &t.relation)?;
+    check_subject(prefix, &t.subject)
+}
+
+fn check_subject(prefix: &str, s: &Subject) -> Result<()> {
+    let at = |f: &str| format!("{prefix}{f}");
+    match s {
+        Subject::Id(id) => check_field(&at("subject"), id),
         Subject::Set { namespace, object, relation } => {
-            check_field("subject.namespace", namespace)?;
-            check_field("subject.object", object)?;
-            check_field("subject.relation", relation)
+            check_field(&at("subject.namespace"), namespace)?;
+            check_field(&at("subject.object"), object)?;
+            check_field(&at("subject.relation"), relation)
         }
     }
 }
@@ -443,6 +455,140 @@ impl PermissionService {
                 .attr("relation", tuple.relation.clone())
                 .target(tuple.object.clone()),
         );
+    }
+
+    /// Insert and delete many tuples in one Keto transaction (`PATCH /admin/relation-tuples`):
+    /// either every entry applies or none does (an entry Keto refuses, e.g. one in an unknown
+    /// namespace, fails the whole patch and changes nothing). Every tuple is validated before
+    /// anything is sent. The decision cache is invalidated once for the whole patch; each entry
+    /// is audited as `authz.permission.grant` / `authz.permission.revoke` with `via: "patch"`,
+    /// all with the patch's outcome and request id. An empty patch sends nothing.
+    pub async fn patch(&self, patch: &[PermissionPatch]) -> Result<()> {
+        for (i, p) in patch.iter().enumerate() {
+            validate_at(&format!("patch[{i}].tuple."), &p.tuple)?;
+        }
+        let c = self.write("permission.patch")?;
+        if patch.is_empty() {
+            return Ok(());
+        }
+        let body: Vec<Value> = patch
+            .iter()
+            .map(|p| {
+                let action = match p.action {
+                    PatchAction::Insert => "insert",
+                    PatchAction::Delete => "delete",
+                };
+                json!({"action": action, "relation_tuple": tuple_json(&p.tuple)})
+            })
+            .collect();
+        let mut call = Call::new(http::Method::PATCH, "admin/relation-tuples").json(Value::Array(body));
+        // Applying the same patch twice leaves the same relations (a repeated insert is a
+        // duplicate row Keto answers as one tuple, a repeated delete deletes nothing), as `grant`.
+        call.idempotent = true;
+        let res = c.send(call).await.map(|r| r.request_id);
+        self.decisions().written();
+        for p in patch {
+            let event = match p.action {
+                PatchAction::Insert => names::AUTHZ_PERMISSION_GRANT,
+                PatchAction::Delete => names::AUTHZ_PERMISSION_REVOKE,
+            };
+            self.t.emit(
+                AuditEvent::mutation(event, &self.t.name, res.as_ref().map(String::as_str))
+                    .attr("namespace", p.tuple.namespace.clone())
+                    .attr("relation", p.tuple.relation.clone())
+                    .attr("via", "patch")
+                    .target(p.tuple.object.clone()),
+            );
+        }
+        res.map(|_| ())
+    }
+
+    /// Delete every tuple matching the filter (`DELETE /admin/relation-tuples` by query): e.g.
+    /// every tuple of a deleted object, or every tuple of a deleted user in a namespace. A filter
+    /// of the namespace alone (which would delete the whole namespace) is refused with
+    /// `IamValidationError`. Nothing matching is a success; an unknown namespace is
+    /// `IamNotFoundError`. Audited `authz.permission.delete_matching`; the decision cache is
+    /// invalidated.
+    pub async fn delete_matching(&self, q: &DeleteMatching) -> Result<()> {
+        check_field("namespace", &q.namespace)?;
+        if let Some(o) = &q.object {
+            check_field("object", o)?;
+        }
+        if let Some(r) = &q.relation {
+            check_field("relation", r)?;
+        }
+        if let Some(s) = &q.subject {
+            check_subject("", s)?;
+        }
+        if q.object.is_none() && q.relation.is_none() && q.subject.is_none() {
+            return Err(Error::invalid_field(
+                "query",
+                "needs object, relation or subject besides namespace (a namespace alone would delete every tuple in it)",
+            ));
+        }
+        let c = self.write("permission.delete_matching")?;
+        let mut call = Call::delete("admin/relation-tuples").query("namespace", q.namespace.clone());
+        if let Some(o) = &q.object {
+            call = call.query("object", o.clone());
+        }
+        if let Some(r) = &q.relation {
+            call = call.query("relation", r.clone());
+        }
+        if let Some(s) = &q.subject {
+            call = subject_query(call, s);
+        }
+        let res = c.send(call).await.map(|r| r.request_id);
+        self.decisions().written();
+        let mut by = vec!["namespace"];
+        by.extend(q.object.as_ref().map(|_| "object"));
+        by.extend(q.relation.as_ref().map(|_| "relation"));
+        by.extend(q.subject.as_ref().map(|_| "subject"));
+        let mut event = AuditEvent::mutation(
+            names::AUTHZ_PERMISSION_DELETE_MATCHING,
+            &self.t.name,
+            res.as_ref().map(String::as_str),
+        )
+        .attr("namespace", q.namespace.clone())
+        .attr("by", by);
+        if let Some(r) = &q.relation {
+            event = event.attr("relation", r.clone());
+        }
+        if let Some(o) = &q.object {
+            event = event.target(o.clone());
+        }
+        self.t.emit(event);
+        res.map(|_| ())
+    }
+
+    /// Check the syntax of an OPL (Ory Permission Language) file (`POST /opl/syntax/check`,
+    /// served by Keto's OPL server only: `keto.opl_url`). Returns the errors found, none for a
+    /// valid file; the file is not stored or applied. Text over 1 MiB is refused locally.
+    pub async fn check_opl_syntax(&self, opl: &str) -> Result<Vec<crate::dto::OplSyntaxError>> {
+        if opl.len() > 1 << 20 {
+            return Err(Error::invalid_field("opl", "must be at most 1 MiB"));
+        }
+        let c =
+            self.t.keto_opl.as_ref().ok_or_else(|| self.t.missing("keto.opl_url", "permission.check_opl_syntax"))?;
+        let mut call = Call::post("opl/syntax/check").text(opl.to_owned());
+        call.idempotent = true; // a read
+        let r = c.send(call).await?;
+        let pos = |p: wire::OplPosition| crate::dto::OplPosition { line: p.line, column: p.column };
+        Ok(c.decode::<wire::OplCheck>(&r)?
+            .errors
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| crate::dto::OplSyntaxError { message: e.message, start: pos(e.start), end: pos(e.end) })
+            .collect())
+    }
+
+    /// The namespaces Keto knows (`GET /namespaces`), by name.
+    pub async fn namespaces(&self) -> Result<Vec<String>> {
+        let c = self.read("permission.namespaces")?;
+        let r = c.send(Call::get("namespaces")).await?;
+        let mut names: Vec<String> = c.decode::<wire::Namespaces>(&r)?.namespaces.into_iter().map(|n| n.name).collect();
+        // Keto answers in map order, which changes between calls.
+        names.sort();
+        Ok(names)
     }
 
     /// One page of tuples matching the query.

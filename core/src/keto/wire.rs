@@ -76,3 +76,39 @@ impl Tree {
         }
     }
 }
+
+#[derive(Deserialize)]
+pub(crate) struct Namespaces {
+    #[serde(default)]
+    pub namespaces: Vec<Namespace>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Namespace {
+    pub name: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct OplCheck {
+    #[serde(default)]
+    pub errors: Option<Vec<OplError>>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct OplError {
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub start: OplPosition,
+    #[serde(default)]
+    pub end: OplPosition,
+}
+
+/// Keto v0.14 spells the line `Line` (the document: `line`).
+#[derive(Deserialize, Default)]
+pub(crate) struct OplPosition {
+    #[serde(default, alias = "Line")]
+    pub line: u64,
+    #[serde(default)]
+    pub column: u64,
+}

@@ -5,7 +5,7 @@
 use super::wire;
 use crate::audit::{names, AuditEvent};
 use crate::cache;
-use crate::dto::{Flow, FlowKind, FlowResult, FlowSuccess, FlowType, InitiateFlow, LogoutFlow, SubmitFlow};
+use crate::dto::{Flow, FlowError, FlowKind, FlowResult, FlowSuccess, FlowType, InitiateFlow, LogoutFlow, SubmitFlow};
 use crate::error::{Error, Result};
 use crate::http::{Call, Reply};
 use crate::secret::Secret;
@@ -160,6 +160,16 @@ impl FlowService {
             }
             _ => Err(c.status_error(&format!("POST {path}"), &r)),
         }
+    }
+
+    /// The self-service error `id` (from the `?id=` Kratos puts on its redirect to the error
+    /// UI): what the error page shows. An unknown id is `IamNotFoundError`.
+    pub async fn get_error(&self, id: &str) -> Result<FlowError> {
+        crate::ids::check_uuid("id", id)?;
+        let c = self.t.kratos_public("flow.get_error")?;
+        let r = c.send(Call::get("self-service/errors").query("id", id)).await?;
+        let e: wire::FlowError = c.decode(&r)?;
+        Ok(FlowError { tenant: self.t.name.to_string(), id: e.id, error: e.error, created_at: e.created_at })
     }
 
     /// Read a flow again (e.g. to render it after a redirect).

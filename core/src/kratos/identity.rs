@@ -2,7 +2,10 @@
 
 use super::wire;
 use crate::audit::{names, AuditEvent};
-use crate::dto::{CreateIdentity, Credential, Identity, ListIdentities, ListSessions, Page, Session};
+use crate::dto::{
+    BatchCreateResult, CreateIdentity, Credential, Identity, ListIdentities, ListSessions, Page, Recovery,
+    RecoveryOptions, Session,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::Call;
 use crate::ids::check_uuid;
@@ -32,54 +35,8 @@ impl IdentityService {
 
     /// Create an identity. Kratos validates `traits` against the schema (400 → validation).
     pub async fn create(&self, input: CreateIdentity) -> Result<Identity> {
-        if input.schema_id.trim().is_empty() {
-            return Err(Error::invalid_field("schema_id", "must not be empty"));
-        }
-        if !input.traits.is_object() {
-            return Err(Error::invalid_field("traits", "must be an object"));
-        }
-        if let Some(s) = &input.state {
-            if s != "active" && s != "inactive" {
-                return Err(Error::invalid_field("state", "must be active or inactive"));
-            }
-        }
         let schema_id = input.schema_id.clone();
-        let mut body = json!({"schema_id": input.schema_id, "traits": input.traits});
-        if let Some(s) = input.state {
-            body["state"] = Value::String(s);
-        }
-        if let Some(m) = input.metadata_public {
-            body["metadata_public"] = m;
-        }
-        if let Some(m) = input.metadata_admin {
-            body["metadata_admin"] = m;
-        }
-        if let Some(c) = input.credentials {
-            if !c.is_object() {
-                return Err(Error::invalid_field("credentials", "must be an object keyed by credential type"));
-            }
-            body["credentials"] = c;
-        }
-        if input.verified_addresses.is_some() && input.verifiable_addresses.is_some() {
-            return Err(Error::invalid_field(
-                "verifiable_addresses",
-                "give verified_addresses or verifiable_addresses, not both",
-            ));
-        }
-        if let Some(addrs) = input.verified_addresses {
-            body["verifiable_addresses"] = Value::Array(
-                addrs
-                    .into_iter()
-                    .map(|a| json!({"value": a, "via": "email", "verified": true, "status": "completed"}))
-                    .collect(),
-            );
-        }
-        if let Some(addrs) = input.verifiable_addresses {
-            body["verifiable_addresses"] = addresses("verifiable_addresses", addrs, true)?;
-        }
-        if let Some(addrs) = input.recovery_addresses {
-            body["recovery_addresses"] = addresses("recovery_addresses", addrs, false)?;
-        }
+        let body = create_body("", input)?;
         let c = self.t.kratos_admin("identity.create")?;
         let res = c.send(Call::post("admin/identities").json(body)).await.and_then(|r| {
             let created = c.decode::<wire::Identity>(&r)?.into_dto(&self.t.name);
@@ -93,6 +50,185 @@ impl IdentityService {
         Ok(res?.0)
     }
 
+    /// Create many identities in one request (`PATCH /admin/identities`,
+    /// `batchPatchIdentities`): a bulk import or migration, at most 1000 per call. Results come
+    /// back in input order, one per identity: its new id, or the error code Kratos' per-identity
+    /// error maps to (`validation` for a schema violation, `conflict` for a duplicate). One
+    /// refused identity does not stop the others — except that Kratos v1.3.1 keeps none of a
+    /// batch in which one identity conflicts, though it reports ids for the rest: those are
+    /// looked up and reported as `upstream_unavailable` (not created; send them again). Every input is validated before anything is
+    /// sent (`IamValidationError` on `inputs[i].<field>`). Each identity is audited
+    /// `identity.create`, with the batch's request id. Not retried.
+    pub async fn create_many(&self, inputs: Vec<CreateIdentity>) -> Result<Vec<BatchCreateResult>> {
+        if inputs.is_empty() || inputs.len() > MAX_BATCH {
+            return Err(Error::invalid_field("inputs", format!("must hold 1 to {MAX_BATCH} identities")));
+        }
+        let mut patches = Vec::with_capacity(inputs.len());
+        let mut schemas = Vec::with_capacity(inputs.len());
+        for (i, input) in inputs.into_iter().enumerate() {
+            schemas.push(input.schema_id.clone());
+            let body = create_body(&format!("inputs[{i}]."), input)?;
+            // The patch id ties each result to its input.
+            patches.push(json!({"create": body, "patch_id": uuid::Uuid::from_u128(i as u128 + 1).to_string()}));
+        }
+        let c = self.t.kratos_admin("identity.create_many")?;
+        let res = c.send(Call::patch("admin/identities").json(json!({"identities": patches}))).await.and_then(|r| {
+            let b: wire::BatchPatch = c.decode(&r)?;
+            Ok((b, r.request_id))
+        });
+        let mut out: Vec<BatchCreateResult> =
+            vec![BatchCreateResult { identity_id: None, error: Some("upstream_unavailable".into()) }; schemas.len()];
+        let request_id = match &res {
+            Ok((b, rid)) => {
+                for (pos, r) in b.identities.iter().enumerate() {
+                    // Kratos echoes the patch id (and keeps the order when it does not).
+                    let i = r
+                        .patch_id
+                        .as_deref()
+                        .and_then(|p| uuid::Uuid::parse_str(p).ok())
+                        .map(|u| u.as_u128() as usize - 1)
+                        .unwrap_or(pos);
+                    let Some(slot) = out.get_mut(i) else { continue };
+                    *slot = match (&r.identity, &r.error) {
+                        (Some(id), None) if r.action == "create" => {
+                            BatchCreateResult { identity_id: Some(id.clone()), error: None }
+                        }
+                        (_, e) => {
+                            let status = e.as_ref().and_then(|e| e.code).unwrap_or(500);
+                            BatchCreateResult { identity_id: None, error: Some(status_code(status).into()) }
+                        }
+                    };
+                }
+                if out.iter().any(|r| r.error.as_deref() == Some("conflict")) {
+                    self.confirm_created(&mut out).await;
+                }
+                Some(rid.clone())
+            }
+            Err(e) => {
+                for slot in out.iter_mut() {
+                    slot.error = Some(e.code().into());
+                }
+                e.request_id().map(str::to_owned)
+            }
+        };
+        for (r, schema_id) in out.iter().zip(schemas) {
+            let result = if r.error.is_none() { "success" } else { "failure" };
+            let mut e = AuditEvent::new(names::IDENTITY_CREATE, &self.t.name, result)
+                .request_id(request_id.clone())
+                .attr("schema_id", schema_id)
+                .attr("via", "batch");
+            if let Some(id) = &r.identity_id {
+                e = e.target(id.clone());
+            }
+            if let Some(code) = &r.error {
+                e = e.attr("error", code.clone());
+            }
+            self.t.emit(e);
+        }
+        res.map(|_| out)
+    }
+}
+
+impl IdentityService {
+    /// Kratos v1.3.1 answers a batch in which one identity conflicts with `create` and an id for
+    /// the others, but keeps none of them (the whole insert was rolled back): look them up, and
+    /// report those that do not exist as `upstream_unavailable` (not created; send them again).
+    async fn confirm_created(&self, out: &mut [BatchCreateResult]) {
+        let ids: Vec<String> = out.iter().filter_map(|r| r.identity_id.clone()).collect();
+        if ids.is_empty() {
+            return;
+        }
+        let mut found: Option<std::collections::HashSet<String>> = Some(Default::default());
+        for chunk in ids.chunks(500) {
+            let q = ListIdentities { ids: Some(chunk.to_vec()), page_size: Some(1000), ..Default::default() };
+            match self.list(q).await {
+                Ok(p) => {
+                    if let Some(f) = found.as_mut() {
+                        f.extend(p.items.into_iter().map(|i| i.id));
+                    }
+                }
+                Err(_) => found = None,
+            }
+        }
+        for r in out.iter_mut() {
+            let Some(id) = &r.identity_id else { continue };
+            // Unknown when the lookup failed: not reported as created either.
+            if !found.as_ref().is_some_and(|f| f.contains(id)) {
+                *r = BatchCreateResult { identity_id: None, error: Some("upstream_unavailable".into()) };
+            }
+        }
+    }
+}
+
+/// Most identities per `create_many` call.
+const MAX_BATCH: usize = 1000;
+
+/// The error code of a per-identity status of a batch, as `status_error` maps whole replies.
+fn status_code(status: u16) -> &'static str {
+    match status {
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 | 410 => "not_found",
+        409 => "conflict",
+        429 | 500..=599 => "upstream_unavailable",
+        _ => "validation",
+    }
+}
+
+/// Kratos' create body for `input`, checked first; field paths under `prefix`.
+fn create_body(prefix: &str, input: CreateIdentity) -> Result<Value> {
+    let at = |f: &str| format!("{prefix}{f}");
+    if input.schema_id.trim().is_empty() {
+        return Err(Error::invalid_field(at("schema_id"), "must not be empty"));
+    }
+    if !input.traits.is_object() {
+        return Err(Error::invalid_field(at("traits"), "must be an object"));
+    }
+    if let Some(s) = &input.state {
+        if s != "active" && s != "inactive" {
+            return Err(Error::invalid_field(at("state"), "must be active or inactive"));
+        }
+    }
+    let mut body = json!({"schema_id": input.schema_id, "traits": input.traits});
+    if let Some(s) = input.state {
+        body["state"] = Value::String(s);
+    }
+    if let Some(m) = input.metadata_public {
+        body["metadata_public"] = m;
+    }
+    if let Some(m) = input.metadata_admin {
+        body["metadata_admin"] = m;
+    }
+    if let Some(c) = input.credentials {
+        if !c.is_object() {
+            return Err(Error::invalid_field(at("credentials"), "must be an object keyed by credential type"));
+        }
+        body["credentials"] = c;
+    }
+    if input.verified_addresses.is_some() && input.verifiable_addresses.is_some() {
+        return Err(Error::invalid_field(
+            at("verifiable_addresses"),
+            "give verified_addresses or verifiable_addresses, not both",
+        ));
+    }
+    if let Some(addrs) = input.verified_addresses {
+        body["verifiable_addresses"] = Value::Array(
+            addrs
+                .into_iter()
+                .map(|a| json!({"value": a, "via": "email", "verified": true, "status": "completed"}))
+                .collect(),
+        );
+    }
+    if let Some(addrs) = input.verifiable_addresses {
+        body["verifiable_addresses"] = addresses(&at("verifiable_addresses"), addrs, true)?;
+    }
+    if let Some(addrs) = input.recovery_addresses {
+        body["recovery_addresses"] = addresses(&at("recovery_addresses"), addrs, false)?;
+    }
+    Ok(body)
+}
+
+impl IdentityService {
     /// One page of identities (sanitized, like `get`).
     pub async fn list(&self, opts: ListIdentities) -> Result<Page<Identity>> {
         let c = self.t.kratos_admin("identity.list")?;
@@ -221,6 +357,77 @@ impl IdentityService {
         super::session::revoke_session(&self.t, session_id).await
     }
 
+    /// Revoke every session of the identity ("log out everywhere", e.g. when locking an
+    /// account), and evict them all from the session cache whatever Kratos answered: no cached
+    /// `whoami` of the identity is served afterwards. Audited `authz.session.revoke_all`.
+    pub async fn revoke_sessions(&self, id: &str) -> Result<()> {
+        check_uuid("id", id)?;
+        let c = self.t.kratos_admin("identity.revoke_sessions")?;
+        let path = format!("admin/identities/{}/sessions", crate::ids::seg(id));
+        let res = c.send(Call::delete(&path)).await;
+        self.t.sessions.evict_identity(&self.t.name, id).await;
+        self.t.emit(
+            AuditEvent::mutation(
+                names::AUTHZ_SESSION_REVOKE_ALL,
+                &self.t.name,
+                res.as_ref().map(|r| r.request_id.as_str()),
+            )
+            .target(id),
+        );
+        res.map(|_| ())
+    }
+
+    /// A recovery link for the identity (support desk): opening it signs the owner in and
+    /// starts a settings flow to set a new password. The link is a [`Secret`](crate::Secret).
+    /// An identity Kratos does not know is `IamValidationError` (v1.3.1 answers 400, not the
+    /// documented 404; for a code it answers 404). Audited `identity.recovery.create` with
+    /// `method: "link"`.
+    pub async fn create_recovery_link(&self, id: &str, opts: RecoveryOptions) -> Result<Recovery> {
+        self.create_recovery(id, opts, "link").await
+    }
+
+    /// A recovery code for the identity: `link` opens the recovery flow, where the owner enters
+    /// `code` (both [`Secret`](crate::Secret)s). Audited `identity.recovery.create` with
+    /// `method: "code"`.
+    pub async fn create_recovery_code(&self, id: &str, opts: RecoveryOptions) -> Result<Recovery> {
+        self.create_recovery(id, opts, "code").await
+    }
+
+    async fn create_recovery(&self, id: &str, opts: RecoveryOptions, method: &str) -> Result<Recovery> {
+        check_uuid("identity_id", id)?;
+        if let Some(e) = &opts.expires_in {
+            check_duration("expires_in", e)?;
+        }
+        let c = self.t.kratos_admin(if method == "link" {
+            "identity.create_recovery_link"
+        } else {
+            "identity.create_recovery_code"
+        })?;
+        let mut body = json!({"identity_id": id});
+        if let Some(e) = opts.expires_in {
+            body["expires_in"] = json!(e);
+        }
+        // A POST: each call makes a new link or code, so it is never retried.
+        let res = c.send(Call::post(&format!("admin/recovery/{method}")).json(body)).await;
+        self.t.emit(
+            AuditEvent::mutation(
+                names::IDENTITY_RECOVERY_CREATE,
+                &self.t.name,
+                res.as_ref().map(|r| r.request_id.as_str()),
+            )
+            .target(id)
+            .attr("method", method),
+        );
+        let r: wire::Recovery = c.decode(&res?)?;
+        Ok(Recovery {
+            tenant: self.t.name.to_string(),
+            identity_id: id.to_owned(),
+            link: crate::Secret::new(r.recovery_link),
+            code: r.recovery_code.map(crate::Secret::new),
+            expires_at: r.expires_at,
+        })
+    }
+
     /// Extend a session by the configured lifespan; returns the extended session.
     pub async fn extend_session(&self, session_id: &str) -> Result<Session> {
         check_uuid("session_id", session_id)?;
@@ -346,6 +553,18 @@ impl IdentityService {
         );
         res?;
         evicted
+    }
+}
+
+/// A duration as Kratos reads one (`[0-9]+(ns|us|ms|s|m|h)`), checked before it is sent so a
+/// typo is a field error naming `field`.
+fn check_duration(field: &str, v: &str) -> Result<()> {
+    let unit_at = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let ok = unit_at > 0 && unit_at <= 18 && matches!(&v[unit_at..], "ns" | "us" | "ms" | "s" | "m" | "h");
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid_field(field, "must be a number followed by ns, us, ms, s, m or h (e.g. 15m)"))
     }
 }
 

@@ -4,10 +4,11 @@
 use super::wire;
 use crate::audit::{names, AuditEvent};
 use crate::cache::{self, Lookup};
-use crate::dto::Session;
+use crate::dto::{ListMySessions, ListSessions, Page, Session};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Call, OryClient, Reply};
 use crate::ids::check_uuid;
+use crate::paging::{next_token_from_link, page_query, pages, Pager};
 use crate::secret::Secret;
 use crate::tenancy::{service_handle, TenantContext};
 use crate::transport::oathkeeper::{OathkeeperKeys, Refusal, Verified};
@@ -344,6 +345,130 @@ impl SessionService {
         revoke_session(&self.t, session_id).await
     }
 
+    /// One page of all sessions of the tenant (admin, `GET /admin/sessions`), each with its
+    /// identity (sanitized: no traits). `active` filters; Kratos pages by keyset tokens.
+    pub async fn list(&self, opts: ListSessions) -> Result<Page<Session>> {
+        let c = self.t.kratos_admin("session.list")?;
+        let mut call = page_query(Call::get("admin/sessions"), opts.page_size, opts.page_token, 1000)?;
+        if let Some(a) = opts.active {
+            call = call.query("active", a.to_string());
+        }
+        let r = c.send(call.query("expand", "identity")).await?;
+        let items: Vec<wire::Session> = c.decode(&r)?;
+        Ok(Page {
+            items: items.into_iter().map(|s| admin_session(&self.t.name, s)).collect(),
+            next_page_token: next_token_from_link(&r.headers),
+        })
+    }
+
+    /// Every session of the tenant, page after page (`active` filters).
+    pub fn list_all(&self, active: Option<bool>) -> Pager<Session> {
+        pages(self.clone(), move |svc, token| async move {
+            svc.list(ListSessions { page_size: None, page_token: token, active }).await
+        })
+    }
+
+    /// One session by id (admin, `GET /admin/sessions/{id}`), active or not, with its identity
+    /// (sanitized). An unknown id is `IamNotFoundError`.
+    pub async fn get(&self, session_id: &str) -> Result<Session> {
+        check_uuid("session_id", session_id)?;
+        let c = self.t.kratos_admin("session.get")?;
+        let path = format!("admin/sessions/{}", crate::ids::seg(session_id));
+        let r = c.send(Call::get(&path).query("expand", "identity")).await?;
+        Ok(admin_session(&self.t.name, c.decode(&r)?))
+    }
+
+    /// The credential of the request, for a call Kratos answers on the user's behalf: found as
+    /// `whoami` finds it (the tenant's transport). Oathkeeper forwards no Kratos credential.
+    fn own_credential(&self, headers: &HeaderMap, op: &str) -> Result<Credential> {
+        let t = &self.t;
+        if t.oathkeeper.is_some() {
+            return Err(Error::configuration(format!(
+                "tenants.{}.transport is oathkeeper: {op} needs the user's Kratos session, which Oathkeeper does not forward",
+                t.name
+            ))
+            .with_tenant(&*t.name));
+        }
+        transport::extract(t.config_transport(), t.session_cookie_name(), headers).map_err(|r| match r {
+            Rejection::Missing => unauthorized(t, "no credential in the request"),
+            Rejection::Malformed => unauthorized(t, "malformed credential"),
+        })
+    }
+
+    /// The caller's other active sessions ("your devices"; `GET /sessions`, `listMySessions`),
+    /// with the credential of the request as `whoami` reads it. Kratos leaves out the session
+    /// making the request (that one is `whoami`). Each session's identity is the caller's, by id
+    /// only. A missing or rejected credential is `IamUnauthorizedError`.
+    pub async fn list_mine(&self, headers: &HeaderMap, opts: ListMySessions) -> Result<Page<Session>> {
+        let me = self.whoami(headers).await?;
+        let cred = self.own_credential(headers, "session.list_mine")?;
+        let c = self.t.kratos_public("session.list_mine")?;
+        let call = page_query(Call::get("sessions"), opts.page_size, opts.page_token, 1000)?;
+        let r = c.send(as_user(&self.t, call, &cred)?).await?;
+        let items: Vec<wire::Session> = c.decode(&r)?;
+        Ok(Page {
+            items: items.into_iter().map(|s| s.into_dto_for(&self.t.name, &me.identity.id)).collect(),
+            next_page_token: next_token_from_link(&r.headers),
+        })
+    }
+
+    /// Every other active session of the caller, page after page.
+    pub fn list_mine_all(&self, headers: &HeaderMap) -> Pager<Session> {
+        let headers = headers.clone();
+        pages(self.clone(), move |svc, token| {
+            let headers = headers.clone();
+            async move { svc.list_mine(&headers, ListMySessions { page_size: None, page_token: token }).await }
+        })
+    }
+
+    /// Sign the caller out everywhere else (`DELETE /sessions`, `disableMyOtherSessions`): every
+    /// session of the caller but the one making the request. Returns Kratos' count (v1.3.1:
+    /// also the caller's sessions that were already revoked).
+    /// The caller's sessions are evicted from the session cache (the current one is fetched
+    /// again on its next `whoami`). Audited `authz.session.revoke_all` with `scope: "others"`.
+    pub async fn revoke_my_other_sessions(&self, headers: &HeaderMap) -> Result<u64> {
+        let me = self.whoami(headers).await?;
+        let cred = self.own_credential(headers, "session.revoke_my_other_sessions")?;
+        let c = self.t.kratos_public("session.revoke_my_other_sessions")?;
+        let res = c.send(as_user(&self.t, Call::delete("sessions"), &cred)?).await;
+        self.t.sessions.evict_identity(&self.t.name, &me.identity.id).await;
+        self.t.emit(
+            AuditEvent::mutation(
+                names::AUTHZ_SESSION_REVOKE_ALL,
+                &self.t.name,
+                res.as_ref().map(|r| r.request_id.as_str()),
+            )
+            .target(me.identity.id.clone())
+            .attr("scope", "others"),
+        );
+        Ok(c.decode::<wire::Count>(&res?)?.count)
+    }
+
+    /// Revoke one of the caller's other sessions (`DELETE /sessions/{id}`, `disableMySession`),
+    /// e.g. from a "your devices" page. Kratos refuses the session making the request (400,
+    /// `IamValidationError`: log out instead) and leaves a session of someone else untouched
+    /// (v1.3.1 answers 204 all the same). Evicted from the session cache; audited
+    /// `authz.session.revoke` with `by: "owner"`.
+    pub async fn revoke_mine(&self, headers: &HeaderMap, session_id: &str) -> Result<()> {
+        check_uuid("session_id", session_id)?;
+        let cred = self.own_credential(headers, "session.revoke_mine")?;
+        let c = self.t.kratos_public("session.revoke_mine")?;
+        let path = format!("sessions/{}", crate::ids::seg(session_id));
+        let res = c.send(as_user(&self.t, Call::delete(&path), &cred)?).await;
+        // Whatever the outcome: a timeout may hide a revoke that happened.
+        self.t.sessions.evict_session(&self.t.name, session_id).await;
+        self.t.emit(
+            AuditEvent::mutation(
+                names::AUTHZ_SESSION_REVOKE,
+                &self.t.name,
+                res.as_ref().map(|r| r.request_id.as_str()),
+            )
+            .target(session_id)
+            .attr("by", "owner"),
+        );
+        res.map(|_| ())
+    }
+
     /// The request id of a whoami: the request's own `X-Request-Id` behind a trusted proxy, else
     /// the one this handle is [correlated](Self::correlated) with.
     fn incoming_request_id(&self, headers: &HeaderMap) -> Option<String> {
@@ -440,15 +565,21 @@ impl PendingWhoami {
     }
 }
 
-/// The request `whoami` sends to Kratos for a credential.
-fn whoami_call(t: &TenantContext, cred: &Credential, request_id: &Option<String>) -> Result<Call<'static>> {
-    let mut call = Call::get("sessions/whoami");
+/// `call` made with the user's credential: their cookie as `Cookie`, their token as
+/// `X-Session-Token`.
+fn as_user<'a>(t: &TenantContext, mut call: Call<'a>, cred: &Credential) -> Result<Call<'a>> {
     let (name, value) = match cred {
         Credential::Cookie(v) => (http::header::COOKIE, v),
         Credential::Token(v) => (http::HeaderName::from_static("x-session-token"), v),
     };
     let hv = http::HeaderValue::from_str(value.expose()).map_err(|_| unauthorized(t, "malformed credential"))?;
     call.headers.insert(name, hv);
+    Ok(call)
+}
+
+/// The request `whoami` sends to Kratos for a credential.
+fn whoami_call(t: &TenantContext, cred: &Credential, request_id: &Option<String>) -> Result<Call<'static>> {
+    let mut call = as_user(t, Call::get("sessions/whoami"), cred)?;
     if let Some(id) = request_id {
         if let Ok(v) = http::HeaderValue::from_str(id) {
             call.headers.insert("x-request-id", v);
@@ -495,6 +626,12 @@ async fn store_fetched(t: &TenantContext, key: &str, s: &Session, since: u64) {
 fn fetched_ttl(t: &TenantContext, s: &Session) -> Duration {
     let ttl_cfg = Duration::from_millis(t.config.cache.session_ttl_ms);
     until(s.expires_at.as_deref()).map(|left| left.min(ttl_cfg)).unwrap_or(Duration::ZERO)
+}
+
+/// A session of an admin view: its identity sanitized (asked with `expand=identity`).
+fn admin_session(tenant: &str, s: wire::Session) -> Session {
+    let identity_id = s.identity.as_ref().map(|i| i.id.clone()).unwrap_or_default();
+    s.into_dto_for(tenant, &identity_id)
 }
 
 /// Shared by `SessionService::revoke` and `IdentityService::revoke_session`.

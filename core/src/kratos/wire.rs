@@ -332,3 +332,52 @@ pub(crate) struct SchemaContainer {
     pub id: String,
     pub schema: Value,
 }
+
+#[derive(Deserialize)]
+pub(crate) struct Recovery {
+    pub recovery_link: String,
+    #[serde(default)]
+    pub recovery_code: Option<String>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct FlowError {
+    pub id: String,
+    #[serde(default)]
+    pub error: serde_json::Value,
+    #[serde(default)]
+    pub created_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Count {
+    #[serde(default)]
+    pub count: u64,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct BatchPatch {
+    #[serde(default)]
+    pub identities: Vec<BatchPatchResult>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct BatchPatchResult {
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub identity: Option<String>,
+    #[serde(default)]
+    pub patch_id: Option<String>,
+    #[serde(default)]
+    pub error: Option<BatchError>,
+}
+
+/// Only the status: Ory's words can quote the submitted traits.
+#[derive(Deserialize)]
+pub(crate) struct BatchError {
+    #[serde(default)]
+    pub code: Option<u16>,
+}

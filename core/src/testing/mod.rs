@@ -253,7 +253,7 @@ impl Backend {
             Product::KratosPublic | Product::KratosAdmin => kratos::handle(t, &req, &segs),
             Product::KetoRead | Product::KetoWrite => keto::handle(t, &req, &segs),
             Product::HydraPublic | Product::HydraAdmin => hydra::handle(t, &req, &segs),
-            Product::Console | Product::OathkeeperJwks => None,
+            Product::KetoOpl | Product::Console | Product::OathkeeperJwks => None,
         };
         answer.unwrap_or_else(|| not_emulated(&req))
     }
