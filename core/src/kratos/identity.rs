@@ -365,7 +365,8 @@ impl IdentityService {
         let c = self.t.kratos_admin("identity.revoke_sessions")?;
         let path = format!("admin/identities/{}/sessions", crate::ids::seg(id));
         let res = c.send(Call::delete(&path)).await;
-        self.t.sessions.evict_identity(&self.t.name, id).await;
+        // A revoke the shared cache could not take is an outage, so the caller retries it.
+        let evicted = self.t.sessions.evict_identity(&self.t.name, id).await;
         self.t.emit(
             AuditEvent::mutation(
                 names::AUTHZ_SESSION_REVOKE_ALL,
@@ -374,7 +375,8 @@ impl IdentityService {
             )
             .target(id),
         );
-        res.map(|_| ())
+        res?;
+        evicted
     }
 
     /// A recovery link for the identity (support desk): opening it signs the owner in and

@@ -431,7 +431,7 @@ impl SessionService {
         let cred = self.own_credential(headers, "session.revoke_my_other_sessions")?;
         let c = self.t.kratos_public("session.revoke_my_other_sessions")?;
         let res = c.send(as_user(&self.t, Call::delete("sessions"), &cred)?).await;
-        self.t.sessions.evict_identity(&self.t.name, &me.identity.id).await;
+        let evicted = self.t.sessions.evict_identity(&self.t.name, &me.identity.id).await;
         self.t.emit(
             AuditEvent::mutation(
                 names::AUTHZ_SESSION_REVOKE_ALL,
@@ -441,7 +441,9 @@ impl SessionService {
             .target(me.identity.id.clone())
             .attr("scope", "others"),
         );
-        Ok(c.decode::<wire::Count>(&res?)?.count)
+        let count = c.decode::<wire::Count>(&res?)?.count;
+        evicted?;
+        Ok(count)
     }
 
     /// Revoke one of the caller's other sessions (`DELETE /sessions/{id}`, `disableMySession`),
@@ -455,8 +457,9 @@ impl SessionService {
         let c = self.t.kratos_public("session.revoke_mine")?;
         let path = format!("sessions/{}", crate::ids::seg(session_id));
         let res = c.send(as_user(&self.t, Call::delete(&path), &cred)?).await;
-        // Whatever the outcome: a timeout may hide a revoke that happened.
-        self.t.sessions.evict_session(&self.t.name, session_id).await;
+        // Whatever the outcome: a timeout may hide a revoke that happened. A revoke the shared
+        // cache could not take is an outage, so the caller retries it.
+        let evicted = self.t.sessions.evict_session(&self.t.name, session_id).await;
         self.t.emit(
             AuditEvent::mutation(
                 names::AUTHZ_SESSION_REVOKE,
@@ -466,7 +469,8 @@ impl SessionService {
             .target(session_id)
             .attr("by", "owner"),
         );
-        res.map(|_| ())
+        res?;
+        evicted
     }
 
     /// The request id of a whoami: the request's own `X-Request-Id` behind a trusted proxy, else
