@@ -403,8 +403,11 @@ function setLogCallback(callback, level) {
   native.setLogCallback(callback ?? null, level)
 }
 
-// By default the records reach the console (issue 23: they were dropped unless a callback was set).
-setLogger(consoleLogger())
+// By default the records reach the console (issue 23: they were dropped unless a callback was
+// set), on stderr at every level: a library's lines must never mix into a program's own output
+// on stdout (a CLI printing JSON, a child process talking to its parent).
+const { Console } = require('node:console')
+setLogger(consoleLogger(new Console({ stdout: process.stderr, stderr: process.stderr })))
 
 const Iam = {
   fromConfig: factory((c, onAudit) => native.Iam.fromConfig(c, onAudit)),
