@@ -149,7 +149,7 @@ export const sentinelConfig: SnakeOrCamel<IamConfig> = {
         urls: ['redis://127.0.0.1:26379', 'redis://127.0.0.1:26380'],
         masterName: 'main',
         masterUsername: 'app',
-        masterPassword: 'secret',
+        masterPassword: 'sentinel-master-password-7f3a9c',
         db: 2,
       },
       keys: ['MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY='],

@@ -241,7 +241,7 @@ def redis_topology_configs() -> list[IamConfigDict]:
                 "urls": "redis://127.0.0.1:26379,redis://127.0.0.1:26380",
                 "master_name": "main",
                 "master_username": "app",
-                "master_password": "secret",
+                "master_password": "sentinel-master-password-7f3a9c",
                 "db": 2,
             },
             "keys": [key],

@@ -48,9 +48,24 @@ impl Topology {
     }
 
     /// SIGKILL one process of the topology.
+    /// SIGKILL the node and return once it is gone: `kill` only sends the signal, and a node
+    /// still running for a moment could acknowledge a write (a revoke's eviction) that its
+    /// replica never sees, which is the asynchronous-replication window the docs describe, not
+    /// the "master down" case the tests mean.
     pub fn kill(&self, pid: u32) {
         let st = Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
         assert!(st.success());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            // Gone, or a zombie waiting for its parent: either way it answers nothing more.
+            match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                Err(_) => return,
+                Ok(stat) if stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')) => return,
+                Ok(_) => {}
+            }
+            assert!(std::time::Instant::now() < deadline, "redis node {pid} survived SIGKILL");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 
     /// `redis-cli -p port args...`, its output.
