@@ -300,6 +300,48 @@ async fn cluster() {
     keto_revoke_reaches_other_instances(t.session_cache(&prefix())).await;
 }
 
+/// A revoke while the master holding the session's entry is down, its eviction set being on
+/// another master: an outage, and once retried after the failover the session is refused.
+/// (The eviction used to drop the set with the entries in one multi-slot DEL: the set went, the
+/// entry stayed on the dead master's promoted replica, and the retry found nothing to delete.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cluster_revoke_with_the_entry_on_a_dead_master() {
+    let t = Topology::up("cluster");
+    let masters = t.nodes("master");
+    let holder = |pattern: &str| {
+        masters.iter().copied().find(|(p, _)| !Topology::cli(*p, &["--scan", "--pattern", pattern]).trim().is_empty())
+    };
+    // A session whose entry and eviction set landed on different masters (a fresh prefix each
+    // try, so the scan finds only this session's entry).
+    let (iam, id, token, session, (dead, pid)) = loop {
+        let prefix = prefix();
+        let iam = iam(t.session_cache(&prefix));
+        let (id, token) = common::native_session(&iam, "customer").await;
+        let s = iam.session().whoami(&bearer(&token)).await.unwrap();
+        let entry = holder(&format!("{prefix}:session:*")).expect("the entry is cached");
+        let set = holder(&format!("{prefix}:sid:customer:{}", s.id)).expect("the eviction set is written");
+        if entry != set {
+            break (iam, id, token, s, entry);
+        }
+        iam.identity().delete(&id).await.unwrap();
+    };
+    assert!(iam.session().whoami(&bearer(&token)).await.unwrap().cache_hit);
+    tokio::task::block_in_place(|| t.kill(pid));
+    let e = iam.session().revoke(&session.id).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UpstreamUnavailable, "the entry's master is down");
+    let alive = masters.iter().find(|(p, _)| *p != dead).unwrap().0;
+    tokio::task::block_in_place(|| Topology::wait_until("cluster failover", || cluster_failed_over(alive, dead)));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while let Err(e) = iam.session().revoke(&session.id).await {
+        assert_eq!(e.kind(), ErrorKind::UpstreamUnavailable);
+        assert!(std::time::Instant::now() < deadline, "the revoke never took after the failover");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = iam.session().whoami(&bearer(&token)).await;
+    assert_eq!(r.map(|s| s.cache_hit).unwrap_err().kind(), ErrorKind::Unauthorized, "revoked, yet served");
+    iam.identity().delete(&id).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sentinel() {
     let t = Topology::up("sentinel");

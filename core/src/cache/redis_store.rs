@@ -530,28 +530,50 @@ impl RedisCache {
         set.map(|r| r.is_some())
     }
 
+    /// Delete `names`, saying whether Redis confirmed every one. On a cluster, one DEL per
+    /// name: a multi-slot DEL is split by the client, which silently skips a slot whose master
+    /// it has no connection to (a dead master before the failover) and answers OK for the rest.
+    async fn delete(&self, c: &mut Conn, names: Vec<String>) -> bool {
+        if names.is_empty() {
+            return true;
+        }
+        if !self.cluster() {
+            return self.run::<(), _>("evict", c.del(names)).await.is_some();
+        }
+        let dels = names.into_iter().map(|name| {
+            let mut c = c.clone();
+            async move { self.run::<(), _>("evict", c.del(name)).await.is_some() }
+        });
+        futures::future::join_all(dels).await.into_iter().all(|done| done)
+    }
+
+    /// Delete the session entries listed in the eviction set `index`, then take them out of
+    /// the set: in that order, so an eviction that fails half-way leaves the set to find the
+    /// entries again when it is retried (on a cluster the set and the entries live on different
+    /// masters), and a set member added meanwhile (a concurrent put) is kept.
+    async fn evict_indexed(&self, index: String) -> bool {
+        let Some(mut c) = self.conn().await else { return false };
+        let Some(names) = self.run::<Vec<String>, _>("smembers", c.smembers(&index)).await else { return false };
+        let doomed: Vec<String> = names.iter().filter(|n| self.ns.is_session_name(n)).cloned().collect();
+        if !self.delete(&mut c, doomed).await {
+            return false;
+        }
+        // Foreign members too: only our entries were deleted through the set, the rest goes.
+        names.is_empty() || self.run::<(), _>("evict", c.srem(&index, names)).await.is_some()
+    }
+
     /// The evictions say whether Redis confirmed them (`false`: Redis could not be reached, the
     /// entries may still be there).
     pub async fn evict_key(&self, key: &str) -> bool {
         let Some(mut c) = self.conn().await else { return false };
-        self.run::<(), _>("evict", c.del(self.ns.read_names(key))).await.is_some()
+        self.delete(&mut c, self.ns.read_names(key)).await
     }
 
     pub async fn evict_identity(&self, tenant: &str, identity_id: &str) -> bool {
-        let Some(mut c) = self.conn().await else { return false };
-        let ik = self.ns.identity_name(tenant, identity_id);
-        let Some(names) = self.run::<Vec<String>, _>("smembers", c.smembers(&ik)).await else { return false };
-        let mut doomed: Vec<String> = names.into_iter().filter(|n| self.ns.is_session_name(n)).collect();
-        doomed.push(ik);
-        self.run::<(), _>("evict", c.del(doomed)).await.is_some()
+        self.evict_indexed(self.ns.identity_name(tenant, identity_id)).await
     }
 
     pub async fn evict_session(&self, tenant: &str, session_id: &str) -> bool {
-        let Some(mut c) = self.conn().await else { return false };
-        let sk = self.ns.sid_name(tenant, session_id);
-        let Some(names) = self.run::<Vec<String>, _>("smembers", c.smembers(&sk)).await else { return false };
-        let mut doomed: Vec<String> = names.into_iter().filter(|n| self.ns.is_session_name(n)).collect();
-        doomed.push(sk);
-        self.run::<(), _>("evict", c.del(doomed)).await.is_some()
+        self.evict_indexed(self.ns.sid_name(tenant, session_id)).await
     }
 }
