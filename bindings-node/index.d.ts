@@ -1075,6 +1075,26 @@ export interface Health {
   staleness: Array<Staleness>
 }
 
+/**
+ * The answer of a readiness route for a health report (the same in Python): 200 when
+ * `healthy`, else 503; the body names tenants, products and states only.
+ */
+export declare function healthAnswer(healthy: boolean, probes: Array<HealthAnswerProbe>): HealthAnswer
+
+/** Status and body of a readiness route. */
+export interface HealthAnswer {
+  status: number
+  /** `{ status: 'up' | 'down', tenants: { [tenant]: { [product]: 'up' | 'down' } } }`. */
+  body: any
+}
+
+/** One probe of a health report, as `healthAnswer` reads it. */
+export interface HealthAnswerProbe {
+  tenant: string
+  product: string
+  healthy: boolean
+}
+
 export interface HealthProbe {
   tenant: string
   product: string

@@ -866,6 +866,7 @@ module.exports._acceptedConfigKeys = nativeBinding._acceptedConfigKeys
 module.exports._debugPanic = nativeBinding._debugPanic
 module.exports._debugPanicAsync = nativeBinding._debugPanicAsync
 module.exports.FlowKindName = nativeBinding.FlowKindName
+module.exports.healthAnswer = nativeBinding.healthAnswer
 module.exports.httpAnswer = nativeBinding.httpAnswer
 module.exports.requestIdFor = nativeBinding.requestIdFor
 module.exports.rolesOf = nativeBinding.rolesOf

@@ -158,6 +158,16 @@ pub struct Health {
     pub staleness: Vec<Staleness>,
 }
 
+impl Health {
+    /// What a readiness route answers for this report: see [`answer::health_answer`].
+    pub fn answer(&self) -> (u16, serde_json::Value) {
+        answer::health_answer(
+            self.healthy,
+            self.probes.iter().map(|p| (p.tenant.as_str(), p.product.as_str(), p.healthy)),
+        )
+    }
+}
+
 /// One cache's bound on staleness (see `docs/SECURITY.md`, "What stays the operator's job").
 #[derive(Clone, Debug, serde::Serialize, PartialEq)]
 pub struct Staleness {
