@@ -202,6 +202,13 @@ export declare class FlowService {
    * token against the session cookie: pass the browser's `Cookie` header.
    */
   submitBrowserLogout(logoutToken: string, cookie?: string | undefined | null): Promise<Array<Secret>>
+  /**
+   * Finish a native sign-in that continued in a browser (social sign-in): `initCode` is the
+   * flow's `sessionTokenExchangeCode`, `returnToCode` the `code` Kratos put on `returnTo`.
+   * A `{kind: 'success'}` result with the session and its `sessionToken`; codes Kratos does
+   * not know (or not yet) are `IamNotFoundError`.
+   */
+  exchangeSessionToken(initCode: string | Secret, returnToCode: string | Secret): Promise<FlowResult>
   /** Native logout: revoke the session behind a session token. */
   performNativeLogout(sessionToken: string): Promise<void>
 }
@@ -1032,6 +1039,11 @@ export interface Flow {
   ui: Ui
   csrfToken?: string
   setCookie: Array<Secret>
+  /**
+   * Native login/registration started with `returnSessionTokenExchangeCode`: the first half
+   * of what `flow.exchangeSessionToken` turns into a session token.
+   */
+  sessionTokenExchangeCode?: Secret
 }
 
 /** A self-service error (`flow.getError`): `error` is Kratos' error object. */
@@ -1210,6 +1222,11 @@ export interface InitiateFlowOptions {
   sessionToken?: string
   refresh?: boolean
   aal?: string
+  /**
+   * Native login/registration continuing in a browser (social sign-in): the flow carries
+   * `sessionTokenExchangeCode`, see `flow.exchangeSessionToken`.
+   */
+  returnSessionTokenExchangeCode?: boolean
 }
 
 /** `active: false` (unknown, expired or revoked token) is a normal answer. */

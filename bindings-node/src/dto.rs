@@ -356,6 +356,9 @@ pub struct Flow {
     pub ui: Ui,
     pub csrf_token: Option<String>,
     pub set_cookie: Vec<Secret>,
+    /// Native login/registration started with `returnSessionTokenExchangeCode`: the first half
+    /// of what `flow.exchangeSessionToken` turns into a session token.
+    pub session_token_exchange_code: Option<Secret>,
 }
 
 fn secrets(v: Vec<ory_iam::Secret>) -> Vec<Secret> {
@@ -395,6 +398,7 @@ impl From<ory_iam::dto::Flow> for Flow {
             },
             csrf_token: f.csrf_token,
             set_cookie: secrets(f.set_cookie),
+            session_token_exchange_code: f.session_token_exchange_code.map(Secret::from_core),
         }
     }
 }
@@ -476,6 +480,9 @@ pub struct InitiateFlowOptions {
     pub session_token: Option<String>,
     pub refresh: Option<bool>,
     pub aal: Option<String>,
+    /// Native login/registration continuing in a browser (social sign-in): the flow carries
+    /// `sessionTokenExchangeCode`, see `flow.exchangeSessionToken`.
+    pub return_session_token_exchange_code: Option<bool>,
 }
 
 /// Options of `flow.submit*` and `fetchFlow` (declared for the typings; parsed by the core).

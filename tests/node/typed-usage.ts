@@ -56,6 +56,9 @@ async function main(): Promise<void> {
   const count: number = await iam.session.revokeMyOtherSessions(new Headers({ cookie: 'c' }))
   await iam.session.revokeMine({ cookie: 'c' }, 's')
   const fe: FlowError = await iam.flow.getError('e')
+  const native = await iam.flow.initiateRegistration({ returnTo: 'myapp://done', returnSessionTokenExchangeCode: true })
+  const exchanged: FlowResult = await iam.flow.exchangeSessionToken(native.sessionTokenExchangeCode ?? '', 'code')
+  const appToken: Secret | null | undefined = exchanged.sessionToken
   console.log(names, link, sessions, one, mine, count, fe.error)
 
   const p: IamMachinePrincipal = await iam.token.authenticate({ headers: { authorization: 'Bearer x' } }, { requiredScope: ['read'] })

@@ -4,7 +4,7 @@ annotations describe what users write. Not a test module; never run."""
 from __future__ import annotations
 
 import os
-from typing import List
+from typing import List, Optional
 
 import ory_iam
 from ory_iam import FlowResult, Identity, IamMachinePrincipal, IamPermissionTuple, Secret, Session
@@ -132,6 +132,9 @@ async def typed_inputs(iam: ory_iam.Iam) -> None:
     count: int = await iam.session.revoke_my_other_sessions({"cookie": "c"})
     await iam.session.revoke_mine({"cookie": "c"}, "s")
     err: ory_iam.FlowError = await iam.flow.get_error("e")
+    native = await iam.flow.initiate_registration(return_to="myapp://done", return_session_token_exchange_code=True)
+    exchanged: FlowResult = await iam.flow.exchange_session_token(native.session_token_exchange_code or "", "code")
+    app_token: Optional[ory_iam.Secret] = exchanged.session_token
     print(names, link, sessions, one, mine, count, err)
     await iam.courier.list(status="queued", include_body=False)
     await iam.courier.list(status="lost")  # type: ignore[arg-type]

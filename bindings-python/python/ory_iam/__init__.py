@@ -1038,6 +1038,15 @@ class FlowService(_Service):
     async def perform_native_logout(self, session_token: Union[str, Secret]) -> None:
         await self._n.perform_native_logout(session_token)
 
+    async def exchange_session_token(self, init_code: Union[str, Secret], return_to_code: Union[str, Secret]) -> FlowResult:
+        """Finish a native sign-in that continued in a browser (social sign-in): ``init_code`` is
+        the ``session_token_exchange_code`` of the flow started with
+        ``return_session_token_exchange_code=True``, ``return_to_code`` the ``code`` Kratos put
+        on ``return_to``. A ``"success"`` :class:`FlowResult` with the session and its
+        ``session_token``, like a native login; codes Kratos does not know (or not yet) raise
+        :class:`IamNotFoundError`."""
+        return FlowResult._from(await self._n.exchange_session_token(init_code, return_to_code))
+
 
 class MetadataService(_Service):
     """Diagnostics about the Ory servers of one tenant."""

@@ -207,6 +207,9 @@ class Flow(_Dto):
     state: Optional[str] = None
     csrf_token: Optional[str] = None
     set_cookie: list[Secret] = field(default_factory=list)
+    #: Native login/registration started with ``return_session_token_exchange_code``: the first
+    #: half of what ``flow.exchange_session_token`` turns into a session token.
+    session_token_exchange_code: Optional[Secret] = None
 
     @classmethod
     def _from(cls, d: dict[str, Any]) -> "Flow":
@@ -228,6 +231,7 @@ class Flow(_Dto):
             messages=[UiText(**m) for m in ui["messages"]],
         )
         d["set_cookie"] = [Secret(c) for c in d.get("set_cookie", [])]
+        d["session_token_exchange_code"] = _secret(d.get("session_token_exchange_code"))
         return cls(**d)
 
 

@@ -372,6 +372,7 @@ class InitiateFlowInput(TypedDict, total=False):
     session_token: Optional[SecretLike]
     refresh: Optional[bool]
     aal: Optional[Literal["aal1", "aal2"]]
+    return_session_token_exchange_code: Optional[bool]
 
 
 class SubmitFlowInput(TypedDict, total=False):
