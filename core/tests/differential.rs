@@ -69,15 +69,15 @@ fn is_uuid(s: &str) -> bool {
     uuid::Uuid::parse_str(s).is_ok() && s.len() == 36
 }
 
-/// Keys and value types: strings masked unless their key is in `keep`, numbers masked except a
-/// top-level count, booleans and null kept, list lengths kept; secrets (`***`) as `<secret>`.
+/// Keys and value types: strings masked unless their key is in `keep` (and they are no UUID or
+/// URL), numbers masked except a top-level count, booleans and null kept, list lengths kept; secrets (`***`) as `<secret>`.
 fn shape(v: &Value, key: &str, top: bool, keep: &BTreeSet<String>) -> Value {
     match v {
         Value::Null | Value::Bool(_) => v.clone(),
         Value::Number(_) if top => v.clone(),
         Value::Number(_) => json!("<number>"),
         Value::String(s) if s == "***" => json!("<secret>"),
-        Value::String(s) if keep.contains(key) && !is_uuid(s) => v.clone(),
+        Value::String(s) if keep.contains(key) && !is_uuid(s) && !s.contains("://") => v.clone(),
         Value::String(_) => json!("<string>"),
         Value::Array(a) => Value::Array(a.iter().map(|x| shape(x, key, false, keep)).collect()),
         Value::Object(m) => Value::Object(m.iter().map(|(k, x)| (k.clone(), shape(x, k, false, keep))).collect()),

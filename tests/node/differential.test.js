@@ -59,15 +59,15 @@ function plain(v, expose) {
   return v
 }
 
-// Keys and value types: strings masked unless their key is in `keep`, numbers masked except a
-// top-level count, booleans and null kept, list lengths kept.
+// Keys and value types: strings masked unless their key is in `keep` (and they are no UUID or
+// URL), numbers masked except a top-level count, booleans and null kept, list lengths kept.
 function shape(v, key = '', top = true) {
   if (v === null || v === undefined) return null
   if (typeof v === 'boolean') return v
   if (typeof v === 'number' || typeof v === 'bigint') return top ? Number(v) : '<number>'
   if (typeof v === 'string') {
     if (v === '<secret>') return v
-    return KEEP.has(key) && !UUID_RE.test(v) ? v : '<string>'
+    return KEEP.has(key) && !UUID_RE.test(v) && !v.includes('://') ? v : '<string>'
   }
   if (Array.isArray(v)) return v.map((x) => shape(x, key, false))
   const out = {}

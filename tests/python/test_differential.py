@@ -67,8 +67,8 @@ def plain(v: Any, *, expose: bool) -> Any:
 
 
 def shape(v: Any, key: str = "", top: bool = True) -> Any:
-    """Keys and value types: strings masked unless their key is in `keep`, numbers masked except a
-    top-level count, booleans and null kept, list lengths kept."""
+    """Keys and value types: strings masked unless their key is in `keep` (and they are no UUID
+    or URL), numbers masked except a top-level count, booleans and null kept, list lengths kept."""
     if v is None or isinstance(v, bool):
         return v
     if isinstance(v, (int, float)):
@@ -76,7 +76,7 @@ def shape(v: Any, key: str = "", top: bool = True) -> Any:
     if isinstance(v, str):
         if v == "<secret>":
             return v
-        return v if key in KEEP and not UUID_RE.match(v) else "<string>"
+        return v if key in KEEP and not UUID_RE.match(v) and "://" not in v else "<string>"
     if isinstance(v, list):
         return [shape(x, key, False) for x in v]
     if isinstance(v, dict):
