@@ -212,10 +212,9 @@ async function runScenario(backend, run) {
       if (step.record !== 'outcome') rec.shape = step.unordered ? unordered(shape(plain(out, false))) : shape(plain(out, false))
       records[step.id] = rec
     } catch (e) {
-      records[step.id] =
-        e instanceof IamError
-          ? { outcome: 'error', class: e.constructor.name, code: e.code, status: e.status ?? null }
-          : { outcome: 'error', class: e?.constructor?.name ?? typeof e, code: null, status: null }
+      // Not an IamError: a bug of the scenario or of the binding.
+      if (!(e instanceof IamError)) throw new Error(`${backend.name}: step ${step.id} threw ${e?.constructor?.name}`, { cause: e })
+      records[step.id] = { outcome: 'error', class: e.constructor.name, code: e.code, status: e.status ?? null }
     }
   }
   return records

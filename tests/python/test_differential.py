@@ -235,8 +235,8 @@ async def run_scenario(backend: Backend, run: str) -> dict[str, Any]:
             records[step["id"]] = rec
         except IamError as e:
             records[step["id"]] = {"outcome": "error", "class": type(e).__name__, "code": e.code, "status": e.status}
-        except Exception as e:  # a binding-level failure is a result too (and must agree)
-            records[step["id"]] = {"outcome": "error", "class": type(e).__name__, "code": None, "status": None}
+        except Exception as e:  # not an IamError: a bug of the scenario or of the binding
+            raise AssertionError(f"{backend.name}: step {step['id']} raised {type(e).__name__}") from e
     return records
 
 
