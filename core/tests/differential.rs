@@ -322,6 +322,9 @@ async fn call(iam: &Iam, tenant: &str, method: &str, a: &[Value], iterate: Optio
             out(svc!(flow).submit_browser_logout(&secret(&a[0]), cookie.as_ref()).await?)
         }
         ("flow", "perform_native_logout") => out(svc!(flow).perform_native_logout(&secret(&a[0])).await?),
+        ("flow", "exchange_session_token") => {
+            out(svc!(flow).exchange_session_token(&secret(&a[0]), &secret(&a[1])).await?)
+        }
 
         ("courier", "list") => out(svc!(courier).list(p(&a[0])?).await?),
         ("courier", "list_all") => take(svc!(courier).list_all(p(&a[0])?), n).await?,
