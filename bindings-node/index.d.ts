@@ -44,6 +44,37 @@ export declare class ConsentService {
   acceptLogoutRequest(challenge: string): Promise<RedirectTo>
   /** Hydra answers 204: `redirectTo` is empty. */
   rejectLogoutRequest(challenge: string): Promise<RedirectTo>
+  /**
+   * One page of the consents `subject` gave and Hydra remembers ("connected apps"),
+   * optionally of one login session (`loginSessionId`).
+   */
+  listConsentSessions(options: ListConsentSessionsOptions): Promise<ConsentSessionPage>
+  /** Every remembered consent of `subject`, following page tokens. */
+  listConsentSessionsAll(options: ListConsentSessionsOptions): AsyncIterable<ConsentSession>
+  /**
+   * Revoke `subject`'s consent to one `client` or to every client (`all: true`); Hydra
+   * revokes the tokens issued under it, cached introspections are dropped. Audited
+   * `oauth2.consent.revoke`.
+   */
+  revokeConsentSessions(options: RevokeConsentSessionsOptions): Promise<void>
+  /**
+   * End Hydra login sessions: every one of `subject`, or the one `sid`. Audited
+   * `oauth2.login_session.revoke`.
+   */
+  revokeLoginSessions(options: RevokeLoginSessionsOptions): Promise<void>
+  /**
+   * The URL to redirect the browser to for OpenID Connect RP-initiated logout (Hydra's
+   * `/oauth2/sessions/logout`); a `Secret` (it carries the ID token). No request is made.
+   */
+  logoutUrl(options?: LogoutUrlOptions): Secret
+}
+
+export declare class ConsentSessionPager {
+  /**
+   * The next item, or null at the end. A buffered item (or the known end) comes
+   * back as an already-settled promise, without a round trip through the runtime.
+   */
+  nextItem(): Promise<ConsentSession | null>
 }
 
 export declare class CourierMessagePager {
@@ -456,6 +487,29 @@ export declare class OAuth2ClientService {
   patch(id: string, ops: Array<JsonPatchOperation>): Promise<OAuth2Client>
   /** Audited `oauth2_client.delete`. */
   delete(id: string): Promise<void>
+  /**
+   * Set the client's token lifespans (Go durations, `"1h"`); the whole set is replaced.
+   * Audited `oauth2_client.lifespans.set`.
+   */
+  setLifespans(id: string, lifespans: ClientLifespans): Promise<OAuth2Client>
+  /**
+   * OpenID Connect dynamic client registration (Hydra's public `/oauth2/register`). The
+   * result's `clientSecret` and `registrationAccessToken` are shown this once. Not retried.
+   * Audited `oauth2_client.register`.
+   */
+  register(client: Record<string, unknown>): Promise<OAuth2Client>
+  /**
+   * A dynamically registered client, read with its registration access token (a wrong
+   * token throws `unauthorized`).
+   */
+  getRegistered(id: string, registrationAccessToken: string | Secret): Promise<OAuth2Client>
+  /**
+   * Replace a dynamically registered client; Hydra rotates the registration access token
+   * (the result carries the new one). Audited `oauth2_client.registered.set`.
+   */
+  setRegistered(id: string, registrationAccessToken: string | Secret, client: Record<string, unknown>): Promise<OAuth2Client>
+  /** Delete a dynamically registered client. Audited `oauth2_client.registered.delete`. */
+  deleteRegistered(id: string, registrationAccessToken: string | Secret): Promise<void>
 }
 
 /** Permissions of one tenant (Keto). Fails closed: an outage throws, never reads as allowed. */
@@ -708,6 +762,19 @@ export declare class TokenService {
    */
   authenticate(req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>, options?: AuthenticateOptions): Promise<IamMachinePrincipal>
   revoke(token: string | Secret, options?: RevokeTokenOptions): Promise<void>
+  /**
+   * Delete every access token of a client (Hydra keeps its refresh tokens: revoke the
+   * consents or delete the client to end those); cached introspections are dropped (here
+   * and, over Redis, in every instance). Audited `oauth2_client.access_tokens.delete`.
+   */
+  deleteAccessTokens(clientId: string): Promise<void>
+  /**
+   * OpenID Connect userinfo of an access token; a revoked, expired or unknown token throws
+   * `unauthorized`.
+   */
+  userinfo(accessToken: string | Secret): Promise<UserInfo>
+  /** Hydra's OpenID Connect discovery document. */
+  discover(): Promise<OidcConfiguration>
 }
 
 export declare class TrustedIssuerPager {
@@ -897,6 +964,43 @@ export interface CheckOptions {
 export interface CheckResult {
   allowed: boolean
   error?: string
+}
+
+/**
+ * Token lifespans of `oauth2Client.setLifespans`, Go durations (`"1h"`, `"90s"`) (declared
+ * for the typings; parsed by the core).
+ */
+export interface ClientLifespans {
+  authorizationCodeGrantAccessTokenLifespan?: string
+  authorizationCodeGrantIdTokenLifespan?: string
+  authorizationCodeGrantRefreshTokenLifespan?: string
+  clientCredentialsGrantAccessTokenLifespan?: string
+  implicitGrantAccessTokenLifespan?: string
+  implicitGrantIdTokenLifespan?: string
+  jwtBearerGrantAccessTokenLifespan?: string
+  refreshTokenGrantAccessTokenLifespan?: string
+  refreshTokenGrantIdTokenLifespan?: string
+  refreshTokenGrantRefreshTokenLifespan?: string
+}
+
+/** A consent a subject gave a client and Hydra remembers ("connected apps"). */
+export interface ConsentSession {
+  tenant: string
+  subject?: string
+  clientId?: string
+  clientName?: string
+  grantScope: Array<string>
+  grantAccessTokenAudience: Array<string>
+  remember: boolean
+  rememberFor?: number
+  handledAt?: string
+  loginSessionId?: string
+  consentRequestId?: string
+}
+
+export interface ConsentSessionPage {
+  items: Array<ConsentSession>
+  nextPageToken?: string
 }
 
 /** Options of `courier.get` (declared for the typings; parsed by the core). */
@@ -1267,6 +1371,14 @@ export interface JwtBearerGrant {
   clientSecret?: string
 }
 
+/** Options of `consent.listConsentSessions` (declared for the typings; parsed by the core). */
+export interface ListConsentSessionsOptions {
+  subject: string
+  loginSessionId?: string
+  pageSize?: number
+  pageToken?: string
+}
+
 /** Options of `courier.list` (declared for the typings; parsed by the core). */
 export interface ListCourierMessagesOptions {
   /** queued | sent | processing | abandoned */
@@ -1328,6 +1440,13 @@ export interface LogoutFlow {
   logoutToken: Secret
 }
 
+/** Input of `consent.logoutUrl` (declared for the typings; parsed by the core). */
+export interface LogoutUrlOptions {
+  idTokenHint?: string | Secret
+  postLogoutRedirectUri?: string
+  state?: string
+}
+
 /** A log record of the library (`target` is e.g. `ory_iam::audit`, `ory_iam::cache`). */
 export interface LogRecord {
   /** error | warn | info | debug | trace */
@@ -1353,11 +1472,41 @@ export interface OAuth2Client {
   metadata?: any
   createdAt?: string
   updatedAt?: string
+  /**
+   * OIDC dynamic registration only (`oauth2Client.register`): the bearer credential of
+   * `getRegistered`/`setRegistered`/`deleteRegistered`; rotated by each update.
+   */
+  registrationAccessToken?: Secret
+  registrationClientUri?: string
 }
 
 export interface OAuth2ClientPage {
   items: Array<OAuth2Client>
   nextPageToken?: string
+}
+
+/** Hydra's OpenID Connect discovery document (`token.discover`); `raw` is all of it. */
+export interface OidcConfiguration {
+  tenant: string
+  issuer: string
+  authorizationEndpoint: string
+  tokenEndpoint: string
+  jwksUri: string
+  userinfoEndpoint?: string
+  revocationEndpoint?: string
+  endSessionEndpoint?: string
+  registrationEndpoint?: string
+  scopesSupported: Array<string>
+  grantTypesSupported: Array<string>
+  responseTypesSupported: Array<string>
+  subjectTypesSupported: Array<string>
+  idTokenSigningAlgValuesSupported: Array<string>
+  tokenEndpointAuthMethodsSupported: Array<string>
+  codeChallengeMethodsSupported: Array<string>
+  claimsSupported: Array<string>
+  frontchannelLogoutSupported: boolean
+  backchannelLogoutSupported: boolean
+  raw: any
 }
 
 export interface OplPosition {
@@ -1486,6 +1635,25 @@ export interface RefreshGrant {
  * header) when it is 1–200 visible ASCII characters, else a new UUID v4.
  */
 export declare function requestIdFor(incoming?: string | undefined | null): string
+
+/**
+ * Input of `consent.revokeConsentSessions`: `subject` and exactly one of `client` or
+ * `all: true` (declared for the typings; parsed by the core).
+ */
+export interface RevokeConsentSessionsOptions {
+  subject: string
+  client?: string
+  all?: boolean
+}
+
+/**
+ * Input of `consent.revokeLoginSessions`: exactly one of `subject` or `sid` (declared for the
+ * typings; parsed by the core).
+ */
+export interface RevokeLoginSessionsOptions {
+  subject?: string
+  sid?: string
+}
 
 /** Declared for the typings; parsed by the core. */
 export interface RevokeTokenOptions {
@@ -1648,6 +1816,13 @@ export interface UnknownVersion {
   product: string
   /** Stable code: `not_published_by_ory_network` (Ory Network publishes Kratos's version only). */
   reason: string
+}
+
+/** OpenID Connect userinfo of an access token (`token.userinfo`): `claims` as Hydra sent them. */
+export interface UserInfo {
+  tenant: string
+  sub: string
+  claims: any
 }
 
 export interface VerifiableAddress {

@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.ConsentService = nativeBinding.ConsentService
+module.exports.ConsentSessionPager = nativeBinding.ConsentSessionPager
 module.exports.CourierMessagePager = nativeBinding.CourierMessagePager
 module.exports.CourierService = nativeBinding.CourierService
 module.exports.EventsService = nativeBinding.EventsService
