@@ -355,6 +355,17 @@ async fn call(iam: &Iam, tenant: &str, method: &str, a: &[Value], iterate: Optio
         ("oauth2_client", "set") => out(svc!(oauth2_client).set(s(&a[0]), a[1].clone()).await?),
         ("oauth2_client", "patch") => out(svc!(oauth2_client).patch(s(&a[0]), a[1].clone()).await?),
         ("oauth2_client", "delete") => out(svc!(oauth2_client).delete(s(&a[0])).await?),
+        ("oauth2_client", "set_lifespans") => out(svc!(oauth2_client).set_lifespans(s(&a[0]), p(&a[1])?).await?),
+        ("oauth2_client", "register") => out(svc!(oauth2_client).register(a[0].clone()).await?),
+        ("oauth2_client", "get_registered") => {
+            out(svc!(oauth2_client).get_registered(s(&a[0]), &secret(&a[1])).await?)
+        }
+        ("oauth2_client", "set_registered") => {
+            out(svc!(oauth2_client).set_registered(s(&a[0]), &secret(&a[1]), a[2].clone()).await?)
+        }
+        ("oauth2_client", "delete_registered") => {
+            out(svc!(oauth2_client).delete_registered(s(&a[0]), &secret(&a[1])).await?)
+        }
 
         ("token", "client_credentials") => out(svc!(token).client_credentials(opt_str(0).as_deref()).await?),
         ("token", "authorization_code") => out(svc!(token).authorization_code(p(&a[0])?).await?),
@@ -363,8 +374,16 @@ async fn call(iam: &Iam, tenant: &str, method: &str, a: &[Value], iterate: Optio
         ("token", "introspect") => out(svc!(token).introspect(&secret(&a[0])).await?),
         ("token", "authenticate") => out(svc!(token).authenticate(&h(0), p(&arg(1))?).await?),
         ("token", "revoke") => out(svc!(token).revoke(&secret(&a[0]), p(&arg(1))?).await?),
+        ("token", "delete_access_tokens") => out(svc!(token).delete_access_tokens(s(&a[0])).await?),
+        ("token", "userinfo") => out(svc!(token).userinfo(&secret(&a[0])).await?),
+        ("token", "discover") => out(svc!(token).discover().await?),
 
         ("consent", "get_login_request") => out(svc!(consent).get_login_request(s(&a[0])).await?),
+        ("consent", "list_consent_sessions") => out(svc!(consent).list_consent_sessions(p(&a[0])?).await?),
+        ("consent", "list_consent_sessions_all") => take(svc!(consent).list_consent_sessions_all(p(&a[0])?), n).await?,
+        ("consent", "revoke_consent_sessions") => out(svc!(consent).revoke_consent_sessions(p(&a[0])?).await?),
+        ("consent", "logout_url") => out(svc!(consent).logout_url(p(&a[0])?)?),
+        ("consent", "revoke_login_sessions") => out(svc!(consent).revoke_login_sessions(p(&a[0])?).await?),
         ("consent", "accept_login_request") => out(svc!(consent).accept_login_request(s(&a[0]), arg(1)).await?),
         ("consent", "reject_login_request") => out(svc!(consent).reject_login_request(s(&a[0]), arg(1)).await?),
         ("consent", "get_consent_request") => out(svc!(consent).get_consent_request(s(&a[0])).await?),
