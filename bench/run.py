@@ -307,6 +307,10 @@ def main() -> None:
             assert srv.stdin is not None
             srv.stdin.close()
             srv.wait(timeout=10)
+    if want("many_instances"):
+        # Rust only (the cache and the invalidation live in the core): 4 processes x 16 sharing
+        # the stack's Redis; 1-process throughput first, for the scaling ratio.
+        r.run("rust", "ory-iam", "many_instances", processes=4, concurrency=16, duration=2 if q else 10)
 
     out = {
         "started": started,

@@ -366,6 +366,12 @@ export interface RedisSessionCacheConfig {
   keys: readonly string[] | string
   /** Namespace of every Redis name (default `ory-iam`). */
   key_prefix?: string
+  /**
+   * Replicas that must acknowledge an eviction (Redis `WAIT`) before a revoke, logout or
+   * identity change reports success, else `upstream_unavailable`; 0 to not wait. Default 1
+   * with `cluster` and `sentinel`, 0 with `url`; at most 16.
+   */
+  wait_replicas?: number
   /** `rediss://` only: PEM CA bundle instead of the OS trust store, and a client certificate. */
   ca_file?: string
   client_cert_file?: string

@@ -314,6 +314,11 @@ pub enum SessionCacheConfig {
         keys: Vec<Secret>,
         /// Certificates for a `rediss://` URL.
         tls: RedisTlsConfig,
+        /// Replicas that must acknowledge an eviction (Redis `WAIT`) before the write that
+        /// made it (a revoke, a logout...) reports success; `None` = the topology's
+        /// [`RedisTopology::default_wait_replicas`]. 0 accepts that an eviction acknowledged
+        /// only by a master that fails right after is lost with it.
+        wait_replicas: Option<u64>,
     },
 }
 
@@ -349,6 +354,15 @@ impl Default for RedisTopology {
 }
 
 impl RedisTopology {
+    /// `session_cache.redis.wait_replicas` when not set: 1 for a cluster and Sentinel (whose
+    /// failovers promote replicas), 0 for one node.
+    pub fn default_wait_replicas(&self) -> u64 {
+        match self {
+            RedisTopology::Node(_) => 0,
+            RedisTopology::Cluster(_) | RedisTopology::Sentinel(_) => 1,
+        }
+    }
+
     /// Every URL of the topology (the Sentinels' for `Sentinel`).
     pub fn urls(&self) -> Vec<&Secret> {
         match self {
@@ -437,6 +451,8 @@ pub struct AuditConfig {
 pub const DEFAULT_MEMORY_CACHE_ENTRIES: usize = 100_000;
 /// `session_cache.redis.key_prefix` when not set.
 pub const DEFAULT_REDIS_KEY_PREFIX: &str = "ory-iam";
+/// Upper bound of `session_cache.redis.wait_replicas`.
+pub const MAX_WAIT_REPLICAS: u64 = 16;
 pub const CLOUD_PROJECT_URL_TEMPLATE: &str = "https://{slug}.projects.oryapis.com";
 pub const DEFAULT_CONSOLE_URL: &str = "https://api.console.ory.sh";
 pub const ENV_CONFIG_FILE: &str = "ORY_IAM_CONFIG_FILE";
@@ -550,7 +566,10 @@ impl IamConfig {
             }
             _ => {}
         }
-        if let SessionCacheConfig::Redis { topology, key_prefix, keys, tls } = &self.session_cache {
+        if let SessionCacheConfig::Redis { topology, key_prefix, keys, tls, wait_replicas } = &self.session_cache {
+            if wait_replicas.is_some_and(|n| n > MAX_WAIT_REPLICAS) {
+                bad("session_cache.redis.wait_replicas".into(), "must be at most 16");
+            }
             let url_path = |i: usize| match topology {
                 RedisTopology::Node(_) => "session_cache.redis.url".to_owned(),
                 RedisTopology::Cluster(_) => format!("session_cache.redis.cluster[{i}]"),
@@ -1185,8 +1204,9 @@ impl Reader {
                         client_cert_file: self.string(&mut ro, "client_cert_file").map(PathBuf::from),
                         client_key_file: self.string(&mut ro, "client_key_file").map(PathBuf::from),
                     };
+                    let wait_replicas = self.uint(&mut ro, "wait_replicas");
                     self.finish(ro);
-                    SessionCacheConfig::Redis { topology, key_prefix, keys, tls }
+                    SessionCacheConfig::Redis { topology, key_prefix, keys, tls, wait_replicas }
                 } else if let Some(m) = self.child(&mut o, "memory") {
                     let mut mo = self.obj("session_cache.memory", m);
                     let max = self.uint(&mut mo, "max_entries").unwrap_or(DEFAULT_MEMORY_CACHE_ENTRIES as u64);
@@ -1741,6 +1761,8 @@ mod tests {
                 json!({"sentinel": {"urls": ["redis://s:1"], "master_name": "m", "port": 1}}),
                 vec!["session_cache.redis.sentinel.port"],
             ),
+            (json!({"cluster": ["redis://a:1"], "wait_replicas": 17}), vec!["session_cache.redis.wait_replicas"]),
+            (json!({"url": "redis://a:1", "wait_replicas": -1}), vec!["session_cache.redis.wait_replicas"]),
         ];
         for (r, want) in cases {
             let e = IamConfig::from_value(&redis(r.clone())).unwrap_err();
@@ -1748,6 +1770,20 @@ mod tests {
             p.dedup();
             assert_eq!(p, want, "{r}");
         }
+        // wait_replicas: given, or by topology (a cluster's and Sentinel's failovers promote
+        // replicas; one node has none to wait for unless told).
+        let wait = |r: Value| match IamConfig::from_value(&redis(r)).unwrap().session_cache {
+            SessionCacheConfig::Redis { topology, wait_replicas, .. } => {
+                wait_replicas.unwrap_or_else(|| topology.default_wait_replicas())
+            }
+            _ => panic!("redis"),
+        };
+        assert_eq!(wait(json!({"url": "redis://a:1"})), 0);
+        assert_eq!(wait(json!({"url": "redis://a:1", "waitReplicas": 1})), 1);
+        assert_eq!(wait(json!({"cluster": ["redis://a:1"]})), 1);
+        assert_eq!(wait(json!({"cluster": ["redis://a:1"], "wait_replicas": 0})), 0);
+        assert_eq!(wait(json!({"sentinel": {"urls": ["redis://s:1"], "master_name": "m"}})), 1);
+        assert_eq!(wait(json!({"sentinel": {"urls": ["redis://s:1"], "master_name": "m"}, "wait_replicas": 2})), 2);
         // With a single node, braces in the prefix stay allowed (as before clusters).
         IamConfig::from_value(&redis(json!({"url": "redis://a:1", "key_prefix": "{app}"}))).unwrap();
     }
@@ -1802,6 +1838,7 @@ mod tests {
                 key_prefix: None,
                 keys: vec![],
                 tls: Default::default(),
+                wait_replicas: None,
             },
             ..c
         };

@@ -267,6 +267,27 @@ async fn a_lost_channel_drops_cached_answers(cache: Value, ports: &[u16]) {
     denied_within(&b, &q, "channel lost").await;
 }
 
+/// Restart the killed master that listened on `port` and wait until it is a replica of the
+/// node promoted in its place, in sync: the promoted master has a replica again, so evictions
+/// (which wait for one, `wait_replicas`) can be confirmed again.
+fn rejoin(t: &Topology, port: u16) {
+    t.restart(port);
+    Topology::wait_until("the old master rejoins as a replica", || {
+        let info = Topology::cli(port, &["info", "replication"]);
+        info.contains("role:slave") && info.contains("master_link_status:up")
+    });
+}
+
+/// The replica (port, pid) of the master listening on `master`.
+fn replica_of(t: &Topology, master: u16) -> (u16, u32) {
+    t.nodes("replica")
+        .into_iter()
+        .find(|(p, _)| {
+            Topology::cli(*p, &["info", "replication"]).lines().any(|l| l.trim() == format!("master_port:{master}"))
+        })
+        .expect("the master has a replica")
+}
+
 /// A replica that took over from a killed master, as the cluster sees it from `port`.
 fn cluster_failed_over(port: u16, dead: u16) -> bool {
     let info = Topology::cli(port, &["cluster", "info"]);
@@ -290,7 +311,10 @@ async fn cluster() {
     master_killed_under_load(
         &t,
         |t| t.kill(pid),
-        |_| Topology::wait_until("cluster failover", || cluster_failed_over(alive, dead)),
+        |t| {
+            Topology::wait_until("cluster failover", || cluster_failed_over(alive, dead));
+            rejoin(t, dead);
+        },
         false,
     )
     .await;
@@ -300,45 +324,146 @@ async fn cluster() {
     keto_revoke_reaches_other_instances(t.session_cache(&prefix())).await;
 }
 
+/// A session cached through a fresh `Iam` (its own key prefix, so a scan finds only this
+/// session's keys) whose entry is on a master `wanted` accepts (port); the `Iam`, its
+/// `session_cache`, the identity, the token, the session and the entry's master.
+async fn session_on(
+    t: &Topology,
+    wanted: impl Fn(u16, u16) -> bool,
+) -> (Iam, Value, String, Secret, ory_iam::dto::Session, (u16, u32)) {
+    let masters = t.nodes("master");
+    let holder = |pattern: &str| {
+        masters.iter().copied().find(|(p, _)| !Topology::cli(*p, &["--scan", "--pattern", pattern]).trim().is_empty())
+    };
+    for _ in 0..60 {
+        let prefix = prefix();
+        let cache = t.session_cache(&prefix);
+        let iam = iam(cache.clone());
+        let (id, token) = common::native_session(&iam, "customer").await;
+        let s = iam.session().whoami(&bearer(&token)).await.unwrap();
+        let entry = holder(&format!("{prefix}:session:*")).expect("the entry is cached");
+        let set = holder(&format!("{prefix}:sid:customer:{}", s.id)).expect("the eviction set is written");
+        if wanted(entry.0, set.0) {
+            assert!(iam.session().whoami(&bearer(&token)).await.unwrap().cache_hit);
+            return (iam, cache, id, token, s, entry);
+        }
+        iam.identity().delete(&id).await.unwrap();
+    }
+    panic!("no session landed where wanted in 60 tries");
+}
+
+/// Revoke through `iam` until it succeeds (each failure an outage), within 30 s.
+async fn revoke_until_it_takes(iam: &Iam, session_id: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while let Err(e) = iam.session().revoke(session_id).await {
+        assert_eq!(e.kind(), ErrorKind::UpstreamUnavailable);
+        assert!(std::time::Instant::now() < deadline, "the revoke never took");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// A revoke while the master holding the session's entry is down, its eviction set being on
-/// another master: an outage, and once retried after the failover the session is refused.
+/// another master: an outage; after the failover still an outage while the promoted master has
+/// no replica to acknowledge the eviction; once the old master is back as its replica, the
+/// retried revoke takes and the session is refused.
 /// (The eviction used to drop the set with the entries in one multi-slot DEL: the set went, the
 /// entry stayed on the dead master's promoted replica, and the retry found nothing to delete.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cluster_revoke_with_the_entry_on_a_dead_master() {
     let t = Topology::up("cluster");
-    let masters = t.nodes("master");
-    let holder = |pattern: &str| {
-        masters.iter().copied().find(|(p, _)| !Topology::cli(*p, &["--scan", "--pattern", pattern]).trim().is_empty())
-    };
-    // A session whose entry and eviction set landed on different masters (a fresh prefix each
-    // try, so the scan finds only this session's entry).
-    let (iam, id, token, session, (dead, pid)) = loop {
-        let prefix = prefix();
-        let iam = iam(t.session_cache(&prefix));
-        let (id, token) = common::native_session(&iam, "customer").await;
-        let s = iam.session().whoami(&bearer(&token)).await.unwrap();
-        let entry = holder(&format!("{prefix}:session:*")).expect("the entry is cached");
-        let set = holder(&format!("{prefix}:sid:customer:{}", s.id)).expect("the eviction set is written");
-        if entry != set {
-            break (iam, id, token, s, entry);
-        }
-        iam.identity().delete(&id).await.unwrap();
-    };
-    assert!(iam.session().whoami(&bearer(&token)).await.unwrap().cache_hit);
+    let (iam, _, id, token, session, (dead, pid)) = session_on(&t, |entry, set| entry != set).await;
+    let (promoted, _) = replica_of(&t, dead);
     tokio::task::block_in_place(|| t.kill(pid));
     let e = iam.session().revoke(&session.id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UpstreamUnavailable, "the entry's master is down");
-    let alive = masters.iter().find(|(p, _)| *p != dead).unwrap().0;
+    let alive = t.nodes("master").iter().find(|(p, _)| *p != dead).unwrap().0;
     tokio::task::block_in_place(|| Topology::wait_until("cluster failover", || cluster_failed_over(alive, dead)));
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while let Err(e) = iam.session().revoke(&session.id).await {
-        assert_eq!(e.kind(), ErrorKind::UpstreamUnavailable);
-        assert!(std::time::Instant::now() < deadline, "the revoke never took after the failover");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // Failed over: the entry is on the promoted replica, which has no replica of its own.
+    tokio::task::block_in_place(|| {
+        Topology::wait_until("the slot map shows the promotion", || {
+            Topology::cli(promoted, &["role"]).starts_with("master")
+        })
+    });
+    assert_eq!(Topology::connected_replicas(promoted), 0);
+    let e = iam.session().revoke(&session.id).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UpstreamUnavailable, "no replica can acknowledge the eviction");
+    tokio::task::block_in_place(|| rejoin(&t, dead));
+    revoke_until_it_takes(&iam, &session.id).await;
     let r = iam.session().whoami(&bearer(&token)).await;
     assert_eq!(r.map(|s| s.cache_hit).unwrap_err().kind(), ErrorKind::Unauthorized, "revoked, yet served");
+    iam.identity().delete(&id).await.unwrap();
+}
+
+/// Make `iam`'s connections (the eviction one included) by caching and revoking a throwaway
+/// session: a cluster connection is made to every node, and a stopped node never answers a new
+/// connection's handshake.
+async fn connected(iam: &Iam) {
+    let (id, token) = common::native_session(iam, "customer").await;
+    let s = iam.session().whoami(&bearer(&token)).await.unwrap();
+    iam.session().revoke(&s.id).await.unwrap();
+    iam.identity().delete(&id).await.unwrap();
+}
+
+/// `session_cache` with `wait_replicas: 0` (an eviction acknowledged by its master is done).
+fn without_wait(mut cache: Value) -> Value {
+    cache["redis"]["wait_replicas"] = json!(0);
+    cache
+}
+
+/// A revoke reports success only once a replica of the entry's master acknowledged the
+/// eviction (`WAIT`): with that replica stopped (SIGSTOP: connected, acknowledging nothing), the
+/// revoke is an outage, not a success a failover could undo; an instance configured with
+/// `wait_replicas: 0` accepts it; once the replica is back, the retried revoke takes. A stopped
+/// replica of another master does not matter (the `WAIT` goes to the entry's master only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cluster_eviction_waits_for_a_replica_of_the_entrys_master() {
+    let t = Topology::up("cluster");
+    let (iam, _, id, token, session, (master, _)) = session_on(&t, |_, _| true).await;
+    let other = t.nodes("master").into_iter().find(|(p, _)| *p != master).unwrap().0;
+    let (_, other_replica) = replica_of(&t, other);
+    connected(&iam).await;
+    tokio::task::block_in_place(|| t.pause(other_replica));
+    let r = iam.session().revoke(&session.id).await;
+    tokio::task::block_in_place(|| t.resume(other_replica));
+    r.expect("another master's replica does not hold up this eviction");
+    assert_eq!(iam.session().whoami(&bearer(&token)).await.unwrap_err().kind(), ErrorKind::Unauthorized);
+    iam.identity().delete(&id).await.unwrap();
+
+    let (iam, cache, id, token, session, _) = session_on(&t, |entry, _| entry == master).await;
+    let (_, replica) = replica_of(&t, master);
+    let lax = self::iam(without_wait(cache));
+    connected(&iam).await;
+    connected(&lax).await;
+    tokio::task::block_in_place(|| t.pause(replica));
+    let strict = iam.session().revoke(&session.id).await;
+    let lax = lax.session().revoke(&session.id).await;
+    tokio::task::block_in_place(|| t.resume(replica));
+    assert_eq!(strict.unwrap_err().kind(), ErrorKind::UpstreamUnavailable, "unacknowledged, yet reported done");
+    lax.expect("wait_replicas: 0 accepts an eviction only the master acknowledged");
+    revoke_until_it_takes(&iam, &session.id).await;
+    assert_eq!(iam.session().whoami(&bearer(&token)).await.unwrap_err().kind(), ErrorKind::Unauthorized);
+    iam.identity().delete(&id).await.unwrap();
+}
+
+/// The same with Sentinel: the master's one replica stopped, a revoke is an outage (with
+/// `wait_replicas: 0`, a success); once it is back, the retried revoke takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sentinel_eviction_waits_for_a_replica() {
+    let t = Topology::up("sentinel");
+    let cache = t.session_cache(&prefix());
+    let iam = iam(cache.clone());
+    let (_, replica) = t.nodes("replica")[0];
+    let (id, token) = common::native_session(&iam, "customer").await;
+    let session = iam.session().whoami(&bearer(&token)).await.unwrap();
+    assert!(iam.session().whoami(&bearer(&token)).await.unwrap().cache_hit);
+    tokio::task::block_in_place(|| t.pause(replica));
+    let strict = iam.session().revoke(&session.id).await;
+    let lax = self::iam(without_wait(cache)).session().revoke(&session.id).await;
+    tokio::task::block_in_place(|| t.resume(replica));
+    assert_eq!(strict.unwrap_err().kind(), ErrorKind::UpstreamUnavailable, "unacknowledged, yet reported done");
+    lax.expect("wait_replicas: 0 accepts an eviction only the master acknowledged");
+    revoke_until_it_takes(&iam, &session.id).await;
+    assert_eq!(iam.session().whoami(&bearer(&token)).await.unwrap_err().kind(), ErrorKind::Unauthorized);
     iam.identity().delete(&id).await.unwrap();
 }
 
@@ -357,11 +482,12 @@ async fn sentinel() {
     master_killed_under_load(
         &t,
         |t| t.kill(pid),
-        |_| {
+        |t| {
             Topology::wait_until("sentinel failover", || {
                 let addr = Topology::cli(sentinel, &["sentinel", "get-master-addr-by-name", "main"]);
                 !addr.contains(&dead.to_string()) && Topology::cli(replica, &["role"]).starts_with("master")
-            })
+            });
+            rejoin(t, dead);
         },
         true,
     )
@@ -474,4 +600,171 @@ async fn single_node_invalidation() {
     client_token_delete_reaches_other_instances(cache()).await;
     let port = common::stack()["redis"]["port"].as_u64().unwrap() as u16;
     a_lost_channel_drops_cached_answers(cache(), &[port]).await;
+}
+
+/// Another OS process sharing the Redis: this test binary running [`peer_process`] with
+/// `ORY_IAM_TOPOLOGY_PEER` set to its `Iam`'s config. Each request is a JSON line on its stdin;
+/// each answer `PEER <json>` on its stdout (libtest's own output is skipped).
+struct PeerProcess {
+    child: std::process::Child,
+    out: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl PeerProcess {
+    fn spawn(config: &Value) -> PeerProcess {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "peer_process", "--ignored", "--nocapture", "--test-threads", "1"])
+            .env("ORY_IAM_TOPOLOGY_PEER", config.to_string())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+        PeerProcess { child, out }
+    }
+
+    fn ask(&mut self, req: Value) -> Value {
+        use std::io::Write;
+        let stdin = self.child.stdin.as_mut().unwrap();
+        writeln!(stdin, "{req}").unwrap();
+        stdin.flush().unwrap();
+        loop {
+            let line = self.out.next().expect("the peer answers").unwrap();
+            // The first one follows libtest's `test peer_process ... ` on the same line.
+            if let Some((_, json)) = line.split_once("PEER ") {
+                return serde_json::from_str(json).unwrap();
+            }
+        }
+    }
+
+    /// `{"identity", "cache_hit"}` or `{"code"}`.
+    fn whoami(&mut self, token: &Secret) -> Value {
+        tokio::task::block_in_place(|| self.ask(json!({"whoami": token.expose()})))
+    }
+
+    fn revoke(&mut self, session_id: &str) -> Value {
+        tokio::task::block_in_place(|| self.ask(json!({"revoke": session_id})))
+    }
+
+    fn check(&mut self, q: &PermissionTuple, fresh: bool) -> bool {
+        let r = tokio::task::block_in_place(|| self.ask(json!({"check": q, "fresh": fresh})));
+        r["allowed"].as_bool().unwrap_or_else(|| panic!("check answered {r}"))
+    }
+}
+
+impl Drop for PeerProcess {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// The peer's side: answers requests on stdin until it is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by separate_processes in child processes"]
+async fn peer_process() {
+    use std::io::{BufRead, Write};
+    let Ok(config) = std::env::var("ORY_IAM_TOPOLOGY_PEER") else { return };
+    let iam = Iam::from_value(&serde_json::from_str(&config).unwrap()).unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    while let Some(line) = rx.recv().await {
+        let req: Value = serde_json::from_str(&line).unwrap();
+        let code = |e: ory_iam::Error| json!({"code": format!("{:?}", e.kind())});
+        let out = if let Some(token) = req["whoami"].as_str() {
+            match iam.session().whoami(&bearer(&Secret::new(token))).await {
+                Ok(s) => json!({"identity": s.identity.id, "cache_hit": s.cache_hit}),
+                Err(e) => code(e),
+            }
+        } else if let Some(id) = req["revoke"].as_str() {
+            iam.session().revoke(id).await.map_or_else(code, |()| json!({"ok": true}))
+        } else {
+            let q: PermissionTuple = serde_json::from_value(req["check"].clone()).unwrap();
+            let opts = CheckOptions { fresh: req["fresh"].as_bool().unwrap_or(false), ..Default::default() };
+            iam.permission().check(&q, opts).await.map_or_else(code, |allowed| json!({"allowed": allowed}))
+        };
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "PEER {out}").unwrap();
+        stdout.flush().unwrap();
+    }
+}
+
+/// N instances as separate OS processes sharing one Redis (`cache`): a session cached by this
+/// process is a hit in each; revoked through one of them, it is refused by all (this one
+/// included); a Keto decision each of them cached is denied by all once this process revoked
+/// the tuple. The propagation delays are printed.
+async fn separate_processes_share(cache: Value, what: &str) {
+    const N: usize = 3;
+    let mut cfg = common::iam_config();
+    cfg["session_cache"] = cache;
+    cfg["tenants"]["customer"]["cache"] = json!({"session_ttl_ms": 600_000, "permission_ttl_ms": 600_000});
+    let here = Iam::from_value(&cfg).unwrap();
+    let mut peers: Vec<PeerProcess> = (0..N).map(|_| PeerProcess::spawn(&cfg)).collect();
+
+    let (id, token) = common::native_session(&here, "customer").await;
+    let s = here.session().whoami(&bearer(&token)).await.unwrap();
+    for p in &mut peers {
+        assert_eq!(p.whoami(&token), json!({"identity": id, "cache_hit": true}), "the entry this process cached");
+    }
+    assert_eq!(peers[0].revoke(&s.id), json!({"ok": true}));
+    let start = std::time::Instant::now();
+    let mut took = Vec::new();
+    for p in &mut peers[1..] {
+        assert_eq!(p.whoami(&token), json!({"code": "Unauthorized"}), "revoked through another process");
+        took.push(start.elapsed());
+    }
+    assert_eq!(here.session().whoami(&bearer(&token)).await.unwrap_err().kind(), ErrorKind::Unauthorized);
+    eprintln!("{what}: session revoke in one process → refused by the other {}: {took:?}", N - 1);
+    here.identity().delete(&id).await.unwrap();
+
+    // Each peer caches `allowed` while Keto no longer has the tuple (granted and revoked by an
+    // instance sharing no Redis; retried until each peer's invalidation channel is up).
+    let outside = keto_iam(json!("none"));
+    let u = uuid::Uuid::new_v4().simple().to_string();
+    let q = PermissionTuple {
+        namespace: "documents".into(),
+        object: format!("doc-{u}"),
+        relation: "view".into(),
+        subject: Subject::Id(format!("dave-{u}")),
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    for p in &mut peers {
+        loop {
+            outside.permission().grant(&q).await.unwrap();
+            assert!(p.check(&q, true));
+            outside.permission().revoke(&q).await.unwrap();
+            if p.check(&q, false) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "a peer never cached the decision");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    here.permission().revoke(&q).await.unwrap();
+    let start = std::time::Instant::now();
+    let mut took = Vec::new();
+    for p in &mut peers {
+        while p.check(&q, false) {
+            assert!(start.elapsed() < Duration::from_secs(10), "a peer served its cached allow 10 s after the revoke");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        took.push(start.elapsed());
+    }
+    eprintln!("{what}: keto revoke in one process → denied by {N} others: {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn separate_processes() {
+    let prefix = prefix();
+    let node =
+        json!({"redis": {"url": common::stack()["redis"]["url"], "keys": [common::redis_key()], "key_prefix": prefix}});
+    separate_processes_share(node, "one node").await;
+    let t = Topology::up("cluster");
+    separate_processes_share(t.session_cache(&self::prefix()), "cluster").await;
 }

@@ -3,13 +3,17 @@
 // (tests/stack/redis-topology, started here; issue 24 items 1, 4, 5), shared between this process
 // and another Node process: a session cached here is a cache hit there, a revoke made here is
 // refused there, an Oathkeeper envelope accepted here is a replay there, and a Keto revoke made
-// here drops the decision the other process had cached (the invalidation channel).
+// here drops the decision the other process had cached (the invalidation channel); a revoke no
+// replica acknowledged is an outage (wait_replicas); and a master killed under load leaves every
+// call correct or a typed outage (never a wrong allow), the cache serving again after the failover.
 const { test, after } = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
 const crypto = require('node:crypto')
 const readline = require('node:readline')
-const { spawn, execFileSync } = require('node:child_process')
+const fs = require('node:fs')
+const { promisify } = require('node:util')
+const { spawn, execFile, execFileSync } = require('node:child_process')
 const { Iam, IamUpstreamUnavailableError, IamUnauthorizedError } = require('../../bindings-node/ory-iam.js')
 const { iamConfig, uniqueEmail } = require('./helpers.js')
 
@@ -73,6 +77,56 @@ after(() => {
 function topology(kind) {
   topologies[kind] ??= JSON.parse(execFileSync(SCRIPT, ['up', kind], { encoding: 'utf8' }))
   return topologies[kind]
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+// redis-cli, without blocking the event loop (the load runs meanwhile).
+async function cli(port, ...args) {
+  const { stdout } = await promisify(execFile)('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args])
+  return stdout
+}
+
+async function waitUntil(what, ok) {
+  const deadline = Date.now() + 60000
+  while (!(await ok())) {
+    assert.ok(Date.now() < deadline, `${what}: not after 60 s`)
+    await sleep(100)
+  }
+}
+
+function procState(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(')').pop().trim()[0]
+  } catch {
+    return 'gone'
+  }
+}
+
+// Signal a node and wait until it is in `state` ('T' stopped, 'gone' killed), if given.
+async function signalNode(pid, sig, state) {
+  process.kill(pid, sig)
+  if (state) await waitUntil(`node ${pid} ${state}`, async () => procState(pid) === state || (state === 'gone' && procState(pid) === 'Z'))
+}
+
+async function register(iam, tag) {
+  const flow = await iam.flow.initiateRegistration()
+  const reg = await iam.flow.submitRegistration(flow.id, { method: 'password', password: PASSWORD, traits: { email: uniqueEmail(tag) } })
+  return { id: reg.identity.id, bearer: { authorization: `Bearer ${reg.sessionToken.expose()}` } }
+}
+
+// Revoke until it takes (each failure an outage), within 30 s.
+async function revokeUntilItTakes(iam, sessionId) {
+  const deadline = Date.now() + 30000
+  for (;;) {
+    try {
+      return await iam.session.revoke(sessionId)
+    } catch (e) {
+      assert.ok(e instanceof IamUpstreamUnavailableError, String(e))
+      assert.ok(Date.now() < deadline, 'the revoke never took')
+      await sleep(100)
+    }
+  }
 }
 
 function sessionCache(t) {
@@ -159,6 +213,134 @@ for (const kind of ['cluster', 'sentinel']) {
     } finally {
       await peer.close()
     }
+  })
+}
+
+for (const kind of ['cluster', 'sentinel']) {
+  test(`${kind}: a revoke no replica acknowledged is an outage (waitReplicas 0: accepted)`, async () => {
+    const t = topology(kind)
+    const cache = sessionCache(t)
+    const cfg = iamConfig()
+    cfg.session_cache = cache
+    cfg.tenants.customer.cache = { session_ttl_ms: 600000 }
+    const strict = Iam.fromConfig(cfg)
+    const laxCfg = structuredClone(cfg)
+    laxCfg.session_cache.redis.waitReplicas = 0
+    const lax = Iam.fromConfig(laxCfg)
+    // Connections made first (the eviction one too): a cluster connection is made to every node,
+    // and a stopped node never answers a new connection's handshake.
+    for (const iam of [strict, lax]) {
+      const u = await register(iam, 'topo-warm')
+      await iam.session.revoke((await iam.session.whoami(u.bearer)).id)
+      await iam.identity.delete(u.id)
+    }
+    const u = await register(strict, 'topo-wait')
+    const s = await strict.session.whoami(u.bearer)
+    assert.equal((await strict.session.whoami(u.bearer)).cacheHit, true)
+    // Every replica stopped (SIGSTOP: connected, acknowledging nothing).
+    const replicas = t.nodes.filter((n) => n.role === 'replica').map((n) => n.pid)
+    for (const pid of replicas) await signalNode(pid, 'SIGSTOP', 'T')
+    let strictRevoke, laxRevoke
+    try {
+      strictRevoke = await strict.session.revoke(s.id).then(() => 'ok', (e) => e)
+      laxRevoke = await lax.session.revoke(s.id).then(() => 'ok', (e) => e)
+    } finally {
+      for (const pid of replicas) await signalNode(pid, 'SIGCONT')
+    }
+    assert.ok(strictRevoke instanceof IamUpstreamUnavailableError, `unacknowledged, yet: ${strictRevoke}`)
+    assert.equal(laxRevoke, 'ok')
+    await revokeUntilItTakes(strict, s.id)
+    await assert.rejects(strict.session.whoami(u.bearer), IamUnauthorizedError)
+    await strict.identity.delete(u.id)
+  })
+
+  // Last for this topology: it kills its master (then restarts it as a replica).
+  test(`${kind}: a master killed under load never yields a wrong answer`, async () => {
+    const t = topology(kind)
+    const cfg = iamConfig()
+    cfg.session_cache = sessionCache(t)
+    cfg.tenants.customer.cache = { session_ttl_ms: 600000 }
+    const iam = Iam.fromConfig(cfg)
+    const users = []
+    for (let i = 0; i < 6; i++) {
+      const u = await register(iam, 'topo-kill')
+      const s = await iam.session.whoami(u.bearer)
+      u.valid = i < 4
+      if (u.valid) assert.equal((await iam.session.whoami(u.bearer)).cacheHit, true, 'cached before the kill')
+      else await iam.session.revoke(s.id)
+      users.push(u)
+    }
+    const victim = await register(iam, 'topo-victim')
+    const victimSession = await iam.session.whoami(victim.bearer)
+    let stop = false
+    let ok = 0
+    let outages = 0
+    const wrong = []
+    const load = async (u) => {
+      while (!stop) {
+        try {
+          const s = await iam.session.whoami(u.bearer)
+          if (u.valid && s.identity.id === u.id) ok++
+          else wrong.push(`allowed: valid=${u.valid}`)
+        } catch (e) {
+          if (e instanceof IamUnauthorizedError && !u.valid) ok++
+          else if (e instanceof IamUpstreamUnavailableError) outages++
+          else wrong.push(`valid=${u.valid}: ${e.code}`)
+        }
+      }
+    }
+    const tasks = users.flatMap((u) => [load(u), load(u)])
+    await sleep(300)
+    const before = ok
+    assert.ok(before > 0, 'load is running')
+    const master = t.nodes.find((n) => n.role === 'master')
+    await signalNode(master.pid, 'SIGKILL', 'gone')
+    // A revoke while the master is down: an outage while the shared cache cannot drop the entry;
+    // never a success that leaves the session cached (checked once the revoke took, below).
+    const duringOutage = await iam.session.revoke(victimSession.id).then(() => 'ok', (e) => e)
+    if (duringOutage !== 'ok') assert.ok(duringOutage instanceof IamUpstreamUnavailableError, String(duringOutage))
+    if (kind === 'cluster') {
+      const alive = t.nodes.find((n) => n.role === 'master' && n !== master).port
+      await waitUntil('cluster failover', async () => {
+        const nodes = (await cli(alive, 'cluster', 'nodes')).split('\n')
+        return (await cli(alive, 'cluster', 'info')).includes('cluster_state:ok') &&
+          nodes.some((l) => l.includes(`:${master.port}@`) && l.includes('fail')) &&
+          nodes.filter((l) => l.includes('master') && !l.includes('fail')).length === 3
+      })
+    } else {
+      const sentinel = t.nodes.find((n) => n.role === 'sentinel').port
+      const replica = t.nodes.find((n) => n.role === 'replica').port
+      await waitUntil('sentinel failover', async () =>
+        !(await cli(sentinel, 'sentinel', 'get-master-addr-by-name', t.master_name)).includes(String(master.port)) &&
+        (await cli(replica, 'role')).startsWith('master'))
+    }
+    // The old master restarted rejoins as a replica: the promoted master has one again, so
+    // evictions (which wait for one) are confirmed again.
+    execFileSync(SCRIPT, ['restart', t.dir, String(master.port)])
+    await waitUntil('the old master rejoins as a replica', async () => {
+      const rep = await cli(master.port, 'info', 'replication')
+      return rep.includes('role:slave') && rep.includes('master_link_status:up')
+    })
+    await sleep(300)
+    stop = true
+    await Promise.all(tasks)
+    assert.deepEqual(wrong, [])
+    assert.ok(ok > before, `calls kept being answered (${ok} ok, ${outages} outages)`)
+    // Recovered: every valid session is served from the cache again.
+    for (const u of users) {
+      if (!u.valid) {
+        await assert.rejects(iam.session.whoami(u.bearer), IamUnauthorizedError)
+        continue
+      }
+      const deadline = Date.now() + 30000
+      while (!(await iam.session.whoami(u.bearer)).cacheHit) {
+        assert.ok(Date.now() < deadline, 'the cache did not serve again after the failover')
+        await sleep(100)
+      }
+    }
+    if (duringOutage !== 'ok') await revokeUntilItTakes(iam, victimSession.id)
+    await assert.rejects(iam.session.whoami(victim.bearer), IamUnauthorizedError)
+    for (const u of [...users, victim]) await iam.identity.delete(u.id)
   })
 }
 

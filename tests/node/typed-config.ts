@@ -137,6 +137,7 @@ export const clusterConfig: IamConfig = {
     redis: {
       cluster: ['redis://127.0.0.1:7000', 'redis://127.0.0.1:7001'],
       keys: 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
+      wait_replicas: 1,
     },
   },
 }
@@ -153,6 +154,7 @@ export const sentinelConfig: SnakeOrCamel<IamConfig> = {
         db: 2,
       },
       keys: ['MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY='],
+      waitReplicas: 0,
     },
   },
 }

@@ -85,6 +85,20 @@ class Peer:
         self.proc.wait(timeout=30)
 
 
+def _topology(*args: str) -> str:
+    out = subprocess.run([str(ROOT / "tests" / "stack" / "redis-topology"), *args], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def _signal_and_wait(pid: int, sig: signal.Signals, state: str | None) -> None:
+    os.kill(pid, sig)
+    if state is not None:
+        _wait(f"process {pid} in state {state}",
+              lambda: pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == state)
+
+
 def _cli(port: int, *args: str) -> str:
     return subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), *args], capture_output=True, text=True).stdout
 
@@ -246,6 +260,65 @@ def _kill_master_and_wait(info: dict[str, Any]) -> None:
             addr = _cli(sentinel, "sentinel", "get-master-addr-by-name", info["master_name"])
             return str(master["port"]) not in addr and _cli(replica, "role").startswith("master")
     _wait("failover", failed_over)
+    # The old master restarted rejoins as a replica: the promoted master has one again, so
+    # evictions (which wait for one, wait_replicas) are confirmed again.
+    _topology("restart", info["dir"], str(master["port"]))
+
+    def rejoined() -> bool:
+        rep = _cli(master["port"], "info", "replication")
+        return "role:slave" in rep and "master_link_status:up" in rep
+    _wait("the old master rejoins as a replica", rejoined)
+
+
+async def _cached_and_revoked(iam: ory_iam.Iam) -> None:
+    # Makes the Iam's connections (the eviction one too): a cluster connection is made to every
+    # node, and a stopped node never answers a new connection's handshake.
+    reg = await register_native(iam, f"py-warm-{uuid.uuid4().hex}@example.test")
+    assert reg.session_token is not None and reg.identity is not None
+    s = await iam.session.whoami({"authorization": f"Bearer {reg.session_token.expose()}"})
+    await iam.session.revoke(s.id)
+    await iam.identity.delete(reg.identity.id)
+
+
+async def test_a_revoke_no_replica_acknowledged_is_an_outage(
+    topology: dict[str, Any], iam_config: dict[str, Any], email: str
+) -> None:
+    # Every replica stopped (SIGSTOP: connected, acknowledging nothing): the eviction only the
+    # master has could be lost to a failover, so the revoke is an outage, not a success; with
+    # wait_replicas 0 it is accepted; once the replicas are back, the retried revoke takes.
+    cache = _cache(topology)
+    strict = ory_iam.Iam.from_config(_config(iam_config, cache))
+    lax_cache = copy.deepcopy(cache)
+    lax_cache["redis"]["wait_replicas"] = 0
+    lax = ory_iam.Iam.from_config(_config(iam_config, lax_cache))
+    await _cached_and_revoked(strict)
+    await _cached_and_revoked(lax)
+    reg = await register_native(strict, email)
+    assert reg.session_token is not None and reg.identity is not None
+    bearer = {"authorization": f"Bearer {reg.session_token.expose()}"}
+    s = await strict.session.whoami(bearer)
+    assert (await strict.session.whoami(bearer)).cache_hit
+    replicas = [n["pid"] for n in topology["nodes"] if n["role"] == "replica"]
+    for pid in replicas:
+        _signal_and_wait(pid, signal.SIGSTOP, "T")
+    try:
+        with pytest.raises(ory_iam.IamUpstreamUnavailableError):
+            await strict.session.revoke(s.id)
+        await lax.session.revoke(s.id)
+    finally:
+        for pid in replicas:
+            _signal_and_wait(pid, signal.SIGCONT, None)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            await strict.session.revoke(s.id)
+            break
+        except ory_iam.IamUpstreamUnavailableError:
+            assert time.monotonic() < deadline, "the revoke never took"
+            await asyncio.sleep(0.1)
+    with pytest.raises(ory_iam.IamUnauthorizedError):
+        await strict.session.whoami(bearer)
+    await strict.identity.delete(reg.identity.id)
 
 
 # Last in the module: it kills a master of the module's topology.

@@ -254,7 +254,9 @@ def redis_topology_configs() -> list[IamConfigDict]:
     """A Redis Cluster and a Sentinel-managed master (each excludes ``url`` and the other)."""
     key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
     tenants: dict[str, TenantConfigDict] = {"customer": {"kratos": {"public_url": "http://127.0.0.1:4433"}}}
-    cluster: SessionCacheConfigDict = {"redis": {"cluster": ["redis://127.0.0.1:7000", "redis://127.0.0.1:7001"], "keys": key}}
+    cluster: SessionCacheConfigDict = {
+        "redis": {"cluster": ["redis://127.0.0.1:7000", "redis://127.0.0.1:7001"], "keys": key, "wait_replicas": 1}
+    }
     sentinel: SessionCacheConfigDict = {
         "redis": {
             "sentinel": {
@@ -265,6 +267,7 @@ def redis_topology_configs() -> list[IamConfigDict]:
                 "db": 2,
             },
             "keys": [key],
+            "wait_replicas": 0,
         }
     }
     return [{"tenants": tenants, "session_cache": cluster}, {"tenants": tenants, "session_cache": sentinel}]

@@ -4,6 +4,10 @@
     redis-topology up cluster    3 masters + 3 replicas (redis-server --cluster-enabled yes,
                                  redis-cli --cluster create --cluster-replicas 1)
     redis-topology up sentinel   1 master, 1 replica, 3 Sentinels (quorum 2), master name `main`
+    redis-topology restart DIR PORT
+                                 start again the (killed) node of DIR listening on PORT, as it
+                                 was started: a killed master comes back and rejoins as a
+                                 replica (of the node promoted in its place); prints its pid
     redis-topology down DIR      stop every process of the topology in DIR (its logs stay)
 
 `up` prints one line of JSON once the topology is ready (cluster: every slot served, every
@@ -46,11 +50,12 @@ def cli(port: int, *args: str, timeout: float = 5.0) -> str:
     return r.stdout
 
 
-def start(d: pathlib.Path, name: str, argv: list[str]) -> dict[str, int]:
+def start(d: pathlib.Path, name: str, argv: list[str], port: int) -> dict:
     with open(d / f"{name}.log", "ab") as log:
         p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                              cwd=d, start_new_session=True)
-    return {"pid": p.pid, "started": stack.start_time(p.pid)}
+    # argv and port: for `restart`.
+    return {"pid": p.pid, "started": stack.start_time(p.pid), "argv": argv, "port": port}
 
 
 def server_argv(port: int, *extra: str) -> list[str]:
@@ -93,7 +98,7 @@ def up_cluster(d: pathlib.Path, pids: dict[str, dict[str, int]]) -> dict:
         pids[f"redis-{p}"] = start(d, f"redis-{p}", server_argv(
             p, "--cluster-enabled", "yes", "--cluster-port", str(bus), "--cluster-config-file", f"nodes-{p}.conf",
             "--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0",
-            "--dir", str(d)))
+            "--dir", str(d)), p)
     wait("cluster nodes", lambda: all(cli(p, "ping").strip() == "PONG" for p in ports), d, pids)
     r = subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in ports],
                         "--cluster-replicas", "1", "--cluster-yes"], capture_output=True, text=True, timeout=60)
@@ -128,9 +133,9 @@ def up_cluster(d: pathlib.Path, pids: dict[str, dict[str, int]]) -> dict:
 
 def up_sentinel(d: pathlib.Path, pids: dict[str, dict[str, int]]) -> dict:
     master, replica, *sentinels = stack.free_ports(5)
-    pids["master"] = start(d, "master", server_argv(master, "--dir", str(d)))
+    pids["master"] = start(d, "master", server_argv(master, "--dir", str(d)), master)
     pids["replica"] = start(d, "replica", server_argv(replica, "--dir", str(d),
-                                                       "--replicaof", "127.0.0.1", str(master)))
+                                                       "--replicaof", "127.0.0.1", str(master)), replica)
     wait("replication", lambda: info(replica, "replication").get("master_link_status") == "up", d, pids)
     for s in sentinels:
         conf = d / f"sentinel-{s}.conf"
@@ -140,7 +145,7 @@ def up_sentinel(d: pathlib.Path, pids: dict[str, dict[str, int]]) -> dict:
             f"sentinel down-after-milliseconds {MASTER_NAME} 1000\n"
             f"sentinel failover-timeout {MASTER_NAME} 3000\n"
             f"sentinel parallel-syncs {MASTER_NAME} 1\n")
-        pids[f"sentinel-{s}"] = start(d, f"sentinel-{s}", ["redis-server", str(conf), "--sentinel"])
+        pids[f"sentinel-{s}"] = start(d, f"sentinel-{s}", ["redis-server", str(conf), "--sentinel"], s)
 
     def ready() -> bool:
         for s in sentinels:
@@ -179,6 +184,25 @@ def down(d: pathlib.Path) -> int:
     return 0
 
 
+def restart(d: pathlib.Path, port: int) -> int:
+    f = d / "pids.json"
+    pids = json.loads(f.read_text())
+    name = next((n for n, e in pids.items() if e.get("port") == port), None)
+    if name is None:
+        print(f"redis-topology: no node on port {port} in {d}", file=sys.stderr)
+        return 1
+    if stack.alive(pids[name]):
+        print(f"redis-topology: {name} is still running", file=sys.stderr)
+        return 1
+    # A Sentinel-monitored master restarts as a master with its old data (none: no
+    # persistence); the Sentinels turn it into a replica of the promoted one. A cluster node
+    # reads its nodes-*.conf and learns from the cluster that a replica took its slots.
+    pids[name] = start(d, name, pids[name]["argv"], port)
+    f.write_text(json.dumps(pids))
+    print(json.dumps({"port": port, "pid": pids[name]["pid"]}), flush=True)
+    return 0
+
+
 def main() -> int:
     args = sys.argv[1:]
     if len(args) == 2 and args[0] == "up" and args[1] in ("cluster", "sentinel"):
@@ -200,6 +224,8 @@ def main() -> int:
                 (d / "pids.json").write_text(json.dumps(pids))
         print(json.dumps({**out, "dir": str(d)}), flush=True)
         return 0
+    if len(args) == 3 and args[0] == "restart":
+        return restart(pathlib.Path(args[1]), int(args[2]))
     if len(args) == 2 and args[0] == "down":
         return down(pathlib.Path(args[1]))
     print(__doc__, file=sys.stderr)

@@ -4,8 +4,11 @@
 //! cargo run --release -p ory-iam-bench -- WORKLOAD [--concurrency N] [--duration S]
 //!     [--calls N] [--repeat N] [--batch-size N] [--replay-url URL]
 //!
-//! WORKLOAD: whoami_uncached, whoami_hit, check, check_batch, identity_list, memory.
+//! WORKLOAD: whoami_uncached, whoami_hit, check, check_batch, identity_list, memory,
+//! cache_bounds, many_instances (`--processes N`, see `many_instances.rs`).
 //! Client CPU is the process's on-CPU time (all threads) over the measured calls only.
+
+mod many_instances;
 
 use futures::StreamExt;
 use http::HeaderMap;
@@ -25,6 +28,8 @@ struct Args {
     /// `keto.batch_size` for check_batch (0: the library's default).
     batch_size: u64,
     replay_url: Option<String>,
+    /// Processes of `many_instances`.
+    processes: usize,
 }
 
 fn args() -> Args {
@@ -37,6 +42,7 @@ fn args() -> Args {
         repeat: 3,
         batch_size: 0,
         replay_url: None,
+        processes: 4,
     };
     let mut i = 1;
     while i + 1 < v.len() {
@@ -48,6 +54,7 @@ fn args() -> Args {
             "--repeat" => a.repeat = val.parse().expect("--repeat"),
             "--batch-size" => a.batch_size = val.parse().expect("--batch-size"),
             "--replay-url" => a.replay_url = Some(val.clone()),
+            "--processes" => a.processes = val.parse().expect("--processes"),
             other => panic!("unknown option {other}"),
         }
         i += 2;
@@ -137,6 +144,18 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let a = args();
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let stack: Value = serde_json::from_str(&std::fs::read_to_string(format!("{root}/.stack/stack.json"))?)?;
+    match a.workload.as_str() {
+        "many_instances_worker" => return many_instances::worker().await,
+        "many_instances" => {
+            let mut out = many_instances::run(&stack, a.processes, a.concurrency, a.duration).await?;
+            out["lang"] = json!("rust");
+            out["client"] = json!("ory-iam");
+            out["workload"] = json!(a.workload);
+            println!("{out}");
+            return Ok(());
+        }
+        _ => {}
+    }
     let fx: Value = serde_json::from_str(&std::fs::read_to_string(format!("{root}/bench/.work/fixtures.json"))?)?;
     let tokens: Vec<String> =
         fx["tokens"].as_array().into_iter().flatten().filter_map(|t| t.as_str().map(str::to_owned)).collect();

@@ -238,6 +238,10 @@ class RedisSessionCacheConfigDict(_RedisRequired, total=False):
     sentinel: Optional[RedisSentinelConfigDict]
     #: Namespace of every Redis name (default ``ory-iam``).
     key_prefix: Optional[str]
+    #: Replicas that must acknowledge an eviction (Redis ``WAIT``) before a revoke, logout or
+    #: identity change reports success, else ``upstream_unavailable``; 0 to not wait. Default 1
+    #: with ``cluster`` and ``sentinel``, 0 with ``url``; at most 16.
+    wait_replicas: Optional[int]
     #: ``rediss://`` only: PEM CA bundle instead of the OS trust store, and a client certificate.
     ca_file: Optional[str]
     client_cert_file: Optional[str]

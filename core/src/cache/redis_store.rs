@@ -28,6 +28,13 @@ pub(crate) struct RedisCache {
     /// also sets `closed`, and (Sentinel) after an error, so the next call asks the Sentinels
     /// where the master is now.
     conn: tokio::sync::Mutex<Option<Connection>>,
+    /// The evictions' own connection when they wait for replicas (`wait_replicas` > 0): a
+    /// `WAIT` blocks its connection until the replicas answer (up to [`WAIT_TIMEOUT`]), and
+    /// must not hold up the reads queued behind it on `conn`.
+    evict_conn: tokio::sync::Mutex<Option<Connection>>,
+    /// Replicas that must acknowledge an eviction before it counts as done
+    /// (`session_cache.redis.wait_replicas`).
+    wait_replicas: u64,
     closed: AtomicBool,
     ns: Namespace,
     /// `<prefix>:invalidate`, the channel of cross-instance invalidations.
@@ -150,6 +157,10 @@ impl Drop for Connection {
         }
     }
 }
+
+/// How long an eviction waits for its replicas' acknowledgement (the `WAIT` timeout), within
+/// the operation's [`CACHE_OP_TIMEOUT`].
+const WAIT_TIMEOUT: Duration = Duration::from_millis(200);
 
 fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
@@ -318,11 +329,14 @@ async fn subscriber(client: Arc<Client>, channel: String, epochs: Arc<Epochs>) {
 }
 
 impl RedisCache {
-    pub fn new(topology: &RedisTopology, tls: &RedisTlsConfig, ns: Namespace) -> Result<Self> {
+    /// `wait_replicas`: see the field.
+    pub fn new(topology: &RedisTopology, tls: &RedisTlsConfig, wait_replicas: u64, ns: Namespace) -> Result<Self> {
         let client = Arc::new(Client::new(topology, tls)?);
         Ok(RedisCache {
             client,
             conn: tokio::sync::Mutex::new(None),
+            evict_conn: tokio::sync::Mutex::new(None),
+            wait_replicas,
             closed: AtomicBool::new(false),
             channel: ns.channel_name(),
             ns,
@@ -390,15 +404,25 @@ impl RedisCache {
             s.stop();
         }
         self.conn.lock().await.take();
+        self.evict_conn.lock().await.take();
     }
 
     async fn conn(&self) -> Option<Conn> {
+        self.open(&self.conn).await
+    }
+
+    /// The connection evictions are made on (and waited for, see `evict_conn`).
+    async fn evict_conn(&self) -> Option<Conn> {
+        self.open(if self.wait_replicas > 0 { &self.evict_conn } else { &self.conn }).await
+    }
+
+    async fn open(&self, conn: &tokio::sync::Mutex<Option<Connection>>) -> Option<Conn> {
         if self.closed.load(Ordering::SeqCst) {
             return None;
         }
         let r = tokio::time::timeout(CACHE_OP_TIMEOUT * 4, async {
             // Held while connecting: concurrent first callers wait for one connection.
-            let mut slot = self.conn.lock().await;
+            let mut slot = conn.lock().await;
             let generation = crate::runtime::fork_generation();
             if let Some(c) = slot.as_ref().filter(|c| c.generation == generation) {
                 return Ok((*c.conn).clone());
@@ -428,9 +452,11 @@ impl RedisCache {
     /// a read-only replica). The other topologies reconnect by themselves.
     async fn failed(&self) {
         if matches!(*self.client, Client::Sentinel(_)) {
-            let mut slot = self.conn.lock().await;
-            if slot.as_ref().is_some_and(|c| c.generation == crate::runtime::fork_generation()) {
-                slot.take();
+            for conn in [&self.conn, &self.evict_conn] {
+                let mut slot = conn.lock().await;
+                if slot.as_ref().is_some_and(|c| c.generation == crate::runtime::fork_generation()) {
+                    slot.take();
+                }
             }
         }
     }
@@ -530,19 +556,74 @@ impl RedisCache {
         set.map(|r| r.is_some())
     }
 
-    /// Delete `names`, saying whether Redis confirmed every one. On a cluster, one DEL per
-    /// name: a multi-slot DEL is split by the client, which silently skips a slot whose master
-    /// it has no connection to (a dead master before the failover) and answers OK for the rest.
-    async fn delete(&self, c: &mut Conn, names: Vec<String>) -> bool {
+    /// Delete `names`, saying whether Redis confirmed every one: each deleted on its master
+    /// and, with `wait_replicas`, acknowledged by that many of its replicas (`WAIT` right after
+    /// the `DEL`, in one pipeline on the connection that made it: `WAIT` counts the replicas
+    /// that have every write of its connection so far). Replication is asynchronous: a delete
+    /// only the master saw is lost if a replica is promoted before it arrives, and the promoted
+    /// replica then serves the revoked session. A master with fewer replicas connected (one
+    /// down, lagging, or none left after a failover) leaves the eviction unconfirmed.
+    ///
+    /// On a cluster, one pipeline per name, sent to the master of the name's slot: a multi-slot
+    /// DEL is split by the client, which silently skips a slot whose master it has no
+    /// connection to (a dead master before the failover) and answers OK for the rest; and the
+    /// client would send a bare `WAIT` to every master (taking the smallest count), so that
+    /// one master without replicas would fail every eviction.
+    async fn delete(&self, names: Vec<String>) -> bool {
         if names.is_empty() {
             return true;
         }
-        if !self.cluster() {
-            return self.run::<(), _>("evict", c.del(names)).await.is_some();
-        }
+        let Some(mut c) = self.evict_conn().await else { return false };
+        let wait = self.wait_replicas;
+        let with_wait = |keys: &[String]| {
+            let mut p = redis::pipe();
+            p.cmd("DEL").arg(keys).ignore();
+            if wait > 0 {
+                p.cmd("WAIT").arg(wait).arg(WAIT_TIMEOUT.as_millis() as u64);
+            }
+            p
+        };
+        let acknowledged = |replies: Option<Vec<i64>>| match replies {
+            None => false,
+            Some(_) if wait == 0 => true,
+            Some(r) => {
+                let ok = r.first().is_some_and(|n| u64::try_from(*n).is_ok_and(|n| n >= wait));
+                if !ok {
+                    tracing::warn!(target: "ory_iam::cache", replicas = r.first().copied().unwrap_or(0), wanted = wait, "redis eviction not acknowledged by enough replicas (session_cache.redis.wait_replicas)");
+                }
+                ok
+            }
+        };
+        let Conn::Cluster(cluster) = &c else {
+            let pipe = with_wait(&names);
+            return acknowledged(self.run("evict", pipe.query_async(&mut c)).await);
+        };
         let dels = names.into_iter().map(|name| {
-            let mut c = c.clone();
-            async move { self.run::<(), _>("evict", c.del(name)).await.is_some() }
+            let mut c = cluster.clone();
+            let pipe = with_wait(std::slice::from_ref(&name));
+            let count = if wait > 0 { 2 } else { 1 };
+            async move {
+                use redis::cluster_routing::{Route, SingleNodeRoutingInfo, SlotAddr};
+                let route = SingleNodeRoutingInfo::SpecificNode(Route::with_key(&name, SlotAddr::Master));
+                let replies = self
+                    .run("evict", async {
+                        let values = c.route_pipeline(pipe, 0, count, route).await?;
+                        // Every reply checked (an error for the DEL fails the eviction); the
+                        // WAIT's count, if any, returned.
+                        let mut counts = Vec::new();
+                        for (i, v) in values.into_iter().enumerate() {
+                            if let redis::Value::ServerError(e) = v {
+                                return Err(redis::RedisError::from(e));
+                            }
+                            if i > 0 {
+                                counts.push(redis::from_redis_value::<i64>(v).map_err(redis::RedisError::from)?);
+                            }
+                        }
+                        Ok(counts)
+                    })
+                    .await;
+                acknowledged(replies)
+            }
         });
         futures::future::join_all(dels).await.into_iter().all(|done| done)
     }
@@ -555,7 +636,7 @@ impl RedisCache {
         let Some(mut c) = self.conn().await else { return false };
         let Some(names) = self.run::<Vec<String>, _>("smembers", c.smembers(&index)).await else { return false };
         let doomed: Vec<String> = names.iter().filter(|n| self.ns.is_session_name(n)).cloned().collect();
-        if !self.delete(&mut c, doomed).await {
+        if !self.delete(doomed).await {
             return false;
         }
         // Foreign members too: only our entries were deleted through the set, the rest goes.
@@ -565,8 +646,7 @@ impl RedisCache {
     /// The evictions say whether Redis confirmed them (`false`: Redis could not be reached, the
     /// entries may still be there).
     pub async fn evict_key(&self, key: &str) -> bool {
-        let Some(mut c) = self.conn().await else { return false };
-        self.delete(&mut c, self.ns.read_names(key)).await
+        self.delete(self.ns.read_names(key)).await
     }
 
     pub async fn evict_identity(&self, tenant: &str, identity_id: &str) -> bool {

@@ -68,6 +68,37 @@ impl Topology {
         }
     }
 
+    /// Start again the killed node that listened on `port`, as it was started (a killed master
+    /// rejoins as a replica of the node promoted in its place); its pid.
+    pub fn restart(&self, port: u16) -> u32 {
+        let dir = self.info["dir"].as_str().unwrap();
+        let out = Command::new(script()).args(["restart", dir, &port.to_string()]).output().unwrap();
+        assert!(out.status.success(), "redis-topology restart: {}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["pid"].as_u64().unwrap() as u32
+    }
+
+    /// SIGSTOP the node and return once it is stopped: it answers nothing (a replica
+    /// acknowledges no replication) until [`Topology::resume`], its connections staying open.
+    pub fn pause(&self, pid: u32) {
+        assert!(Command::new("kill").args(["-STOP", &pid.to_string()]).status().unwrap().success());
+        Self::wait_until("node stopped", || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('T')))
+        });
+    }
+
+    /// SIGCONT a node [`Topology::pause`]d.
+    pub fn resume(&self, pid: u32) {
+        assert!(Command::new("kill").args(["-CONT", &pid.to_string()]).status().unwrap().success());
+    }
+
+    /// The number of replicas connected to the master on `port`, as it reports them.
+    pub fn connected_replicas(port: u16) -> usize {
+        let info = Self::cli(port, &["info", "replication"]);
+        info.lines().find_map(|l| l.trim().strip_prefix("connected_slaves:")).and_then(|n| n.parse().ok()).unwrap_or(0)
+    }
+
     /// `redis-cli -p port args...`, its output.
     pub fn cli(port: u16, args: &[&str]) -> String {
         let out = Command::new("redis-cli").args(["-h", "127.0.0.1", "-p", &port.to_string()]).args(args).output();
