@@ -500,6 +500,34 @@ async fn sentinel() {
 /// A token revoke through instance A drops B's cached introspection of it (B held `active`
 /// while Hydra had already revoked the token behind its back).
 async fn token_revoke_reaches_other_instances(cache: Value) {
+    hydra_write_reaches_other_instances(cache, HydraWrite::Revoke).await;
+}
+
+/// Deleting a client's access tokens through instance A (`token.delete_access_tokens`, a
+/// revoke of tokens no instance names) drops B's cached introspections too.
+async fn client_token_delete_reaches_other_instances(cache: Value) {
+    hydra_write_reaches_other_instances(cache, HydraWrite::DeleteClientTokens).await;
+}
+
+/// A Hydra write that makes a token inactive.
+#[derive(Clone, Copy)]
+enum HydraWrite {
+    Revoke,
+    DeleteClientTokens,
+}
+
+impl HydraWrite {
+    async fn run(self, iam: &Iam, token: &Secret, client_id: &str) {
+        match self {
+            HydraWrite::Revoke => iam.token().revoke(token, Default::default()).await.unwrap(),
+            HydraWrite::DeleteClientTokens => iam.token().delete_access_tokens(client_id).await.unwrap(),
+        }
+    }
+}
+
+/// B caches a token's introspection as `active`; `write` through A makes it inactive in Hydra;
+/// B answers inactive soon after (the invalidation channel), not after its 10-minute TTL.
+async fn hydra_write_reaches_other_instances(cache: Value, write: HydraWrite) {
     let admin = Iam::from_value(&common::iam_config()).unwrap();
     let client =
         admin.oauth2_client().create(json!({"grant_types": ["client_credentials"], "scope": "read"})).await.unwrap();
@@ -517,54 +545,21 @@ async fn token_revoke_reaches_other_instances(cache: Value) {
         // A new Iam each round: client_credentials caches its token.
         let t = config(json!("none")).token().client_credentials(Some("read")).await.unwrap().access_token;
         assert!(b.token().introspect(&t).await.unwrap().active);
-        outside.token().revoke(&t, Default::default()).await.unwrap();
+        write.run(&outside, &t, &client.client_id).await;
         if b.token().introspect(&t).await.unwrap().active {
-            break t; // cached by B (its channel is up), revoked in Hydra
+            break t; // cached by B (its channel is up), inactive in Hydra
         }
         assert!(std::time::Instant::now() < deadline, "the introspection was never cached");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    a.token().revoke(&token, Default::default()).await.unwrap();
+    write.run(&a, &token, &client.client_id).await;
     let start = std::time::Instant::now();
     while b.token().introspect(&token).await.unwrap().active {
         assert!(start.elapsed() < Duration::from_secs(10), "the cached introspection was still served after 10 s");
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    eprintln!("token revoke → inactive at another instance: {:?}", start.elapsed());
-    admin.oauth2_client().delete(&client.client_id).await.unwrap();
-}
-
-/// Deleting a client's access tokens through instance A (`token.delete_access_tokens`, a
-/// revoke of tokens no instance names) drops B's cached introspections too.
-async fn client_token_delete_reaches_other_instances(cache: Value) {
-    let admin = Iam::from_value(&common::iam_config()).unwrap();
-    let client =
-        admin.oauth2_client().create(json!({"grant_types": ["client_credentials"], "scope": "read"})).await.unwrap();
-    let config = |session_cache: Value| {
-        let mut cfg = common::iam_config();
-        cfg["session_cache"] = session_cache;
-        cfg["tenants"]["customer"]["hydra"]["client_id"] = json!(client.client_id);
-        cfg["tenants"]["customer"]["hydra"]["client_secret"] = json!(client.client_secret.clone().unwrap().expose());
-        cfg["tenants"]["customer"]["cache"] = json!({"introspection_ttl_ms": 600_000});
-        Iam::from_value(&cfg).unwrap()
-    };
-    let (a, b, outside) = (config(cache.clone()), config(cache), config(json!("none")));
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let token = loop {
-        let t = config(json!("none")).token().client_credentials(Some("read")).await.unwrap().access_token;
-        assert!(b.token().introspect(&t).await.unwrap().active);
-        outside.token().delete_access_tokens(&client.client_id).await.unwrap();
-        if b.token().introspect(&t).await.unwrap().active {
-            break t; // cached by B (its channel is up), deleted in Hydra
-        }
-        assert!(std::time::Instant::now() < deadline, "the introspection was never cached");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    a.token().delete_access_tokens(&client.client_id).await.unwrap();
-    let start = std::time::Instant::now();
-    while b.token().introspect(&token).await.unwrap().active {
-        assert!(start.elapsed() < Duration::from_secs(10), "the cached introspection was still served after 10 s");
-        tokio::time::sleep(Duration::from_millis(1)).await;
+    if matches!(write, HydraWrite::Revoke) {
+        eprintln!("token revoke → inactive at another instance: {:?}", start.elapsed());
     }
     admin.oauth2_client().delete(&client.client_id).await.unwrap();
 }
