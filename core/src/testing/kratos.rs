@@ -85,6 +85,25 @@ fn bad_request(reason: &str) -> FakeResponse {
     FakeResponse::error(400, reason)
 }
 
+/// Where Kratos serves a schema: its public URL, `/schemas/` and the id in unpadded base64url.
+fn schema_url(schema_id: &str) -> String {
+    use base64::Engine;
+    let enc = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(schema_id);
+    format!("http://kratos-public.fake.ory-iam.invalid/schemas/{enc}")
+}
+
+/// Traits against the identity's schema, answered as Kratos does: an unknown schema id and
+/// every violated keyword are `400`.
+fn validate(t: &TenantState, schema_id: &str, traits: &Value) -> Result<(), FakeResponse> {
+    let Some(schema) = t.schemas.get(schema_id) else {
+        return Err(bad_request(&format!("Unable to find JSON Schema ID: {schema_id}")));
+    };
+    match schema.violations(traits) {
+        None => Ok(()),
+        Some(reason) => Err(bad_request(&reason)),
+    }
+}
+
 /// Addresses derived from the traits, keeping what was known about an address of the same value.
 fn addresses(doc: &mut Value, verified_hint: &[String]) {
     let at = ts(now());
@@ -123,12 +142,17 @@ fn valid_state(v: &Value) -> bool {
 
 fn create_identity(t: &mut TenantState, req: &FakeRequest<'_>) -> FakeResponse {
     let Some(body) = req.json.and_then(Value::as_object) else { return bad_request("body must be a JSON object") };
-    let Some(schema_id) = body.get("schema_id").and_then(Value::as_str).filter(|s| !s.is_empty()) else {
-        return bad_request("schema_id is required");
+    // Kratos: no `schema_id` is the default schema; no `traits` is `{}` (then validated).
+    let schema_id = match body.get("schema_id").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        Some(s) => s.to_owned(),
+        None => t.default_schema_id.clone(),
     };
-    let Some(traits) = body.get("traits").filter(|v| v.is_object()) else {
-        return bad_request("traits must be an object");
-    };
+    let empty = json!({});
+    let traits = body.get("traits").unwrap_or(&empty);
+    if let Err(e) = validate(t, &schema_id, traits) {
+        return e;
+    }
+    let schema_id = schema_id.as_str();
     let state = body.get("state").cloned().unwrap_or(json!("active"));
     if !valid_state(&state) {
         return bad_request("state must be active or inactive");
@@ -140,7 +164,7 @@ fn create_identity(t: &mut TenantState, req: &FakeRequest<'_>) -> FakeResponse {
     let at = ts(now());
     let id = uuid::Uuid::new_v4().to_string();
     let mut doc = json!({
-        "id": id, "schema_id": schema_id, "schema_url": format!("http://kratos.fake/schemas/{schema_id}"),
+        "id": id, "schema_id": schema_id, "schema_url": schema_url(schema_id),
         "state": state, "state_changed_at": at, "traits": traits,
         "verifiable_addresses": [], "recovery_addresses": [],
         "metadata_public": body.get("metadata_public").cloned().unwrap_or(Value::Null),
@@ -191,9 +215,13 @@ fn identity_json(t: &TenantState, id: &str, include: &[&str]) -> Value {
 
 /// Store a changed document after checks shared by PUT and PATCH.
 fn replace(t: &mut TenantState, id: &str, mut doc: Value) -> FakeResponse {
-    if !doc["traits"].is_object() {
-        return bad_request("traits must be an object");
+    let Some(schema_id) = doc["schema_id"].as_str().map(str::to_owned) else {
+        return bad_request("schema_id must be a string");
+    };
+    if let Err(e) = validate(t, &schema_id, &doc["traits"]) {
+        return e;
     }
+    doc["schema_url"] = json!(schema_url(&schema_id));
     if !valid_state(&doc["state"]) {
         return bad_request("state must be active or inactive");
     }
@@ -264,26 +292,44 @@ pub(super) fn session_json(t: &TenantState, s: &StoredSession) -> Value {
     })
 }
 
-/// Keyset paging over a sorted list: items after `page_token` (an item key), and the key of
-/// the next page's first item when there is one.
-fn page<T>(items: Vec<(&str, T)>, req: &FakeRequest<'_>) -> Result<(Vec<T>, Option<String>), FakeResponse> {
-    let size = match req.q("page_size") {
-        None => DEFAULT_PAGE,
+const FIRST_PAGE: &str = "00000000-0000-0000-0000-000000000000";
+
+fn page_size(req: &FakeRequest<'_>) -> Result<usize, FakeResponse> {
+    match req.q("page_size") {
+        None => Ok(DEFAULT_PAGE),
         Some(s) => match s.parse::<usize>() {
-            Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
-            _ => return Err(bad_request("page_size is out of range")),
+            Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+            _ => Err(bad_request("page_size is out of range")),
+        },
+    }
+}
+
+/// Kratos's keyset paging of identities: the token is the last id of the previous page (the
+/// nil UUID for the first page); anything but a UUID is `400`.
+fn page<T>(items: Vec<(&str, T)>, req: &FakeRequest<'_>) -> Result<(Vec<T>, Option<String>), FakeResponse> {
+    let size = page_size(req)?;
+    let token = match req.q("page_token").filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) => match uuid::Uuid::parse_str(t) {
+            Ok(u) if !u.is_nil() => Some(u.to_string()),
+            Ok(_) => None,
+            Err(_) => return Err(bad_request("The page token is invalid, do not craft your own page tokens")),
         },
     };
-    let token = req.q("page_token").unwrap_or("");
-    let mut it = items.into_iter().skip_while(|(k, _)| !token.is_empty() && *k < token).peekable();
-    let out: Vec<T> = it.by_ref().take(size).map(|(_, v)| v).collect();
-    let next = it.peek().map(|(k, _)| (*k).to_owned());
+    let mut it = items.into_iter().skip_while(|(k, _)| token.as_deref().is_some_and(|t| *k <= t)).peekable();
+    let mut last = None;
+    let mut out: Vec<T> = Vec::new();
+    for (k, v) in it.by_ref().take(size) {
+        last = Some(k.to_owned());
+        out.push(v);
+    }
+    let next = if it.peek().is_some() { last } else { None };
     Ok((out, next))
 }
 
 fn link(path: &str, req: &FakeRequest<'_>, next: &Option<String>) -> Option<String> {
     let size = req.q("page_size").unwrap_or("250");
-    let mut l = format!("</{path}?page_size={size}&page_token=>; rel=\"first\"");
+    let mut l = format!("</{path}?page_size={size}&page_token={FIRST_PAGE}>; rel=\"first\"");
     if let Some(n) = next {
         let enc: String = url::form_urlencoded::byte_serialize(n.as_bytes()).collect();
         l.push_str(&format!(",</{path}?page_size={size}&page_token={enc}>; rel=\"next\""));
@@ -321,26 +367,46 @@ fn list_sessions(t: &TenantState, req: &FakeRequest<'_>, id: &str) -> FakeRespon
         .map(|s| (s.id.as_str(), session_json(t, s)))
         .filter(|(_, v)| active.is_none_or(|a| v["active"].as_bool() == Some(a)))
         .collect();
-    match page(items, req) {
-        Ok((items, next)) => FakeResponse::json(200, &Value::Array(items)).with_link(link(
-            &format!("admin/identities/{id}/sessions"),
-            req,
-            &next,
-        )),
-        Err(e) => e,
+    // Kratos pages an identity's sessions by offset (`{"offset":"N","v":2}` tokens; one it cannot
+    // read is the first page).
+    let size = match page_size(req) {
+        Ok(n) => n,
+        Err(e) => return e,
+    };
+    let offset = super::read_offset_token(req.q("page_token"));
+    let total = items.len();
+    let out: Vec<Value> = items.into_iter().skip(offset).take(size).map(|(_, v)| v).collect();
+    let path = format!("admin/identities/{id}/sessions");
+    let mut l = format!(
+        "</{path}?page=0&page_size={size}&page_token={}&per_page={size}>; rel=\"first\"",
+        super::offset_token(0)
+    );
+    if offset + size < total {
+        l.push_str(&format!(
+            ",</{path}?page_size={size}&page_token={}&per_page={size}>; rel=\"next\"",
+            super::offset_token(offset + size)
+        ));
     }
+    FakeResponse::json(200, &Value::Array(out)).with_link(Some(l))
 }
 
 /// The session token of the request: `X-Session-Token`, `Authorization: Bearer` or the cookie.
-fn presented_token<'a>(req: &'a FakeRequest<'_>) -> Option<&'a str> {
+/// What the request presents: a session token (`X-Session-Token`, `Authorization: Bearer`) or
+/// the session cookie's value. Like Kratos, a token is only a token and a cookie only a cookie.
+enum Presented<'a> {
+    Token(&'a str),
+    Cookie(&'a str),
+}
+
+fn presented<'a>(req: &'a FakeRequest<'_>) -> Option<Presented<'a>> {
     let h = req.headers;
     if let Some(v) = h.get("x-session-token").and_then(|v| v.to_str().ok()) {
-        return Some(v.trim());
+        return Some(Presented::Token(v.trim()));
     }
     if let Some(v) = h.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         if let Some((scheme, tok)) = v.split_once(' ') {
             if scheme.eq_ignore_ascii_case("bearer") {
-                return Some(tok.trim());
+                return Some(Presented::Token(tok.trim()));
             }
         }
     }
@@ -349,7 +415,7 @@ fn presented_token<'a>(req: &'a FakeRequest<'_>) -> Option<&'a str> {
         for pair in s.split(';') {
             if let Some((k, v)) = pair.trim().split_once('=') {
                 if k.trim() == SESSION_COOKIE {
-                    return Some(v.trim());
+                    return Some(Presented::Cookie(v.trim()));
                 }
             }
         }
@@ -359,8 +425,12 @@ fn presented_token<'a>(req: &'a FakeRequest<'_>) -> Option<&'a str> {
 
 fn whoami(t: &TenantState, req: &FakeRequest<'_>) -> FakeResponse {
     let unauthorized = || FakeResponse::error(401, "No valid session credentials found in the request.");
-    let Some(token) = presented_token(req).filter(|t| !t.is_empty()) else { return unauthorized() };
-    let Some(s) = t.sessions.values().find(|s| s.token == token) else { return unauthorized() };
+    let found = match presented(req) {
+        Some(Presented::Token(tok)) if !tok.is_empty() => t.sessions.values().find(|s| s.token == tok),
+        Some(Presented::Cookie(c)) if !c.is_empty() => t.sessions.values().find(|s| s.cookie == c),
+        _ => None,
+    };
+    let Some(s) = found else { return unauthorized() };
     if !s.active || s.expires_at <= now() {
         return unauthorized();
     }

@@ -65,6 +65,9 @@
 mod hydra;
 mod keto;
 mod kratos;
+mod schema;
+
+pub use schema::DEFAULT_IDENTITY_SCHEMA;
 
 use crate::config::IamConfig;
 use crate::error::{Error, Result};
@@ -151,9 +154,12 @@ impl FakeResponse {
 #[derive(Clone, Debug)]
 pub struct SessionCredential {
     pub session_id: String,
-    /// A Kratos session token: works as `X-Session-Token`, `Authorization: Bearer` or as the
-    /// value of the `ory_kratos_session` cookie.
+    /// A Kratos session token: works as `X-Session-Token` or `Authorization: Bearer` — not as a
+    /// cookie, as with Kratos.
     pub token: Secret,
+    /// The value of the `ory_kratos_session` cookie of the same session (what a browser login
+    /// sets; Kratos refuses a session token sent as the cookie).
+    pub cookie: Secret,
 }
 
 impl SessionCredential {
@@ -162,9 +168,9 @@ impl SessionCredential {
         crate::transport::header_map([("authorization", format!("Bearer {}", self.token.expose()))])
     }
 
-    /// `Cookie: ory_kratos_session=<token>`.
+    /// `Cookie: ory_kratos_session=<cookie>`.
     pub fn cookie_headers(&self) -> HeaderMap {
-        crate::transport::header_map([("cookie", format!("{SESSION_COOKIE}={}", self.token.expose()))])
+        crate::transport::header_map([("cookie", format!("{SESSION_COOKIE}={}", self.cookie.expose()))])
     }
 }
 
@@ -183,6 +189,8 @@ pub(crate) struct StoredSession {
     pub id: String,
     pub identity_id: String,
     pub token: String,
+    /// The browser cookie's value (Kratos's is an encrypted cookie holding the session).
+    pub cookie: String,
     pub active: bool,
     pub issued_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
@@ -190,9 +198,15 @@ pub(crate) struct StoredSession {
 
 #[derive(Default)]
 pub(crate) struct TenantState {
+    /// Schema id → schema, as Kratos's `identity.schemas`; and `identity.default_schema_id`.
+    pub schemas: BTreeMap<String, Arc<schema::IdentitySchema>>,
+    pub default_schema_id: String,
+    /// Keto's declared namespaces.
+    pub namespaces: std::collections::BTreeSet<String>,
     pub identities: BTreeMap<String, kratos::StoredIdentity>,
     pub sessions: BTreeMap<String, StoredSession>,
-    pub tuples: std::collections::BTreeSet<keto::Tuple>,
+    /// Keto's rows by their (random) id: listed in id order, duplicates kept, as Keto v0.14 does.
+    pub tuples: BTreeMap<uuid::Uuid, keto::Tuple>,
     pub clients: BTreeMap<String, hydra::StoredClient>,
     pub tokens: std::collections::HashMap<String, hydra::StoredToken>,
 }
@@ -295,6 +309,100 @@ pub(crate) fn random_token(prefix: &str) -> String {
     s
 }
 
+/// Keto's namespaces when [`FakeOptions::keto_namespaces`] is not given (those of the project's
+/// test stack).
+pub const DEFAULT_KETO_NAMESPACES: &[&str] = &["documents", "groups", "folders"];
+
+/// How the fake servers are configured; every tenant gets the same configuration.
+#[derive(Clone, Debug, Default)]
+pub struct FakeOptions {
+    /// Tenant names; the first is the default tenant. Must not be empty.
+    pub tenants: Vec<String>,
+    /// Kratos's `identity.schemas`: `(schema id, JSON Schema)`, traits validated against them.
+    /// Empty: [`DEFAULT_IDENTITY_SCHEMA`] under the id `default` and under each tenant's name.
+    pub identity_schemas: Vec<(String, Value)>,
+    /// Kratos's `identity.default_schema_id` (the schema of a create that names none). `None`:
+    /// the first of `identity_schemas` (with the default schemas: the tenant's name).
+    pub default_schema_id: Option<String>,
+    /// Keto's declared namespaces; a request naming another is `404` (`check`: not allowed), as
+    /// with Keto. `None`: [`DEFAULT_KETO_NAMESPACES`].
+    pub keto_namespaces: Option<Vec<String>>,
+    /// The scopes the tenants' own client ([`DEFAULT_CLIENT_ID`]) is registered with, enforced
+    /// like any client's. `None`: any scope (so `client_credentials` works as is).
+    pub client_scope: Option<Vec<String>>,
+}
+
+impl FakeOptions {
+    /// Options from JSON, as the bindings pass them: `tenants`, `identity_schemas` (an object of
+    /// schema id → schema, or Kratos's list `[{"id", "schema"}]`), `default_schema_id`,
+    /// `keto_namespaces` (names, or Keto's list `[{"id", "name"}]`), `client_scope` (a list or a
+    /// space-separated string).
+    pub fn from_value(v: &Value) -> Result<FakeOptions> {
+        let obj = v.as_object().ok_or_else(|| Error::invalid_field("options", "must be an object"))?;
+        const KEYS: &[&str] = &["tenants", "identity_schemas", "default_schema_id", "keto_namespaces", "client_scope"];
+        if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(Error::invalid_field(k.as_str(), "is not a FakeOry option"));
+        }
+        let strings = |key: &str, v: &Value| -> Result<Vec<String>> {
+            match v {
+                Value::String(s) => Ok(s.split_whitespace().map(str::to_owned).collect()),
+                Value::Array(a) => a
+                    .iter()
+                    .map(|x| x.as_str().map(str::to_owned).ok_or_else(|| Error::invalid_field(key, "must be strings")))
+                    .collect(),
+                _ => Err(Error::invalid_field(key, "must be a list of strings")),
+            }
+        };
+        let mut o = FakeOptions::default();
+        if let Some(t) = obj.get("tenants").filter(|t| !t.is_null()) {
+            o.tenants = strings("tenants", t)?;
+        } else {
+            o.tenants = vec!["customer".to_owned()];
+        }
+        match obj.get("identity_schemas") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) => o.identity_schemas = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Some(Value::Array(a)) => {
+                for (i, x) in a.iter().enumerate() {
+                    let (Some(id), Some(schema)) = (x.get("id").and_then(Value::as_str), x.get("schema")) else {
+                        return Err(Error::invalid_field(format!("identity_schemas[{i}]"), "needs `id` and `schema`"));
+                    };
+                    o.identity_schemas.push((id.to_owned(), schema.clone()));
+                }
+            }
+            Some(_) => return Err(Error::invalid_field("identity_schemas", "must be an object or a list")),
+        }
+        match obj.get("default_schema_id") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) => o.default_schema_id = Some(s.clone()),
+            Some(_) => return Err(Error::invalid_field("default_schema_id", "must be a string")),
+        }
+        match obj.get("keto_namespaces") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(a)) => {
+                let mut names = Vec::new();
+                for (i, x) in a.iter().enumerate() {
+                    match x.as_str().or_else(|| x.get("name").and_then(Value::as_str)) {
+                        Some(n) => names.push(n.to_owned()),
+                        None => {
+                            return Err(Error::invalid_field(
+                                format!("keto_namespaces[{i}]"),
+                                "must be a name or {\"name\": ...}",
+                            ))
+                        }
+                    }
+                }
+                o.keto_namespaces = Some(names);
+            }
+            Some(_) => return Err(Error::invalid_field("keto_namespaces", "must be a list")),
+        }
+        if let Some(s) = obj.get("client_scope").filter(|s| !s.is_null()) {
+            o.client_scope = Some(strings("client_scope", s)?);
+        }
+        Ok(o)
+    }
+}
+
 /// In-memory Kratos, Keto and Hydra for tests: see the [module docs](self) for what is emulated.
 /// Cheap to clone; clones share state.
 #[derive(Clone)]
@@ -310,10 +418,50 @@ impl std::fmt::Debug for FakeOry {
 }
 
 impl FakeOry {
-    /// Fake servers for these tenants; the first is the default tenant.
+    /// Fake servers for these tenants (the first is the default tenant), with the default
+    /// configuration (see [`FakeOptions`]).
     pub fn new(tenants: &[&str]) -> Result<FakeOry> {
+        Self::with_options(FakeOptions {
+            tenants: tenants.iter().map(|t| (*t).to_owned()).collect(),
+            ..Default::default()
+        })
+    }
+
+    /// Fake servers configured with `options`.
+    pub fn with_options(options: FakeOptions) -> Result<FakeOry> {
+        let tenants: Vec<&str> = options.tenants.iter().map(String::as_str).collect();
         let Some(first) = tenants.first() else {
             return Err(Error::invalid_field("tenants", "must name at least one tenant"));
+        };
+        let mut compiled: Vec<(String, Arc<schema::IdentitySchema>)> = Vec::new();
+        for (id, s) in &options.identity_schemas {
+            if id.is_empty() || compiled.iter().any(|(c, _)| c == id) {
+                return Err(Error::invalid_field("identity_schemas", "schema ids must be unique and not empty"));
+            }
+            let c = schema::IdentitySchema::compile(s)
+                .map_err(|why| Error::invalid_field(format!("identity_schemas.{id}"), why))?;
+            compiled.push((id.clone(), Arc::new(c)));
+        }
+        let default_schema = if compiled.is_empty() {
+            let v: Value =
+                serde_json::from_str(DEFAULT_IDENTITY_SCHEMA).map_err(|e| Error::configuration(e.to_string()))?;
+            Some(Arc::new(schema::IdentitySchema::compile(&v).map_err(Error::configuration)?))
+        } else {
+            None
+        };
+        if let Some(d) = &options.default_schema_id {
+            let known = if compiled.is_empty() {
+                d == "default" || tenants.contains(&d.as_str())
+            } else {
+                compiled.iter().any(|(id, _)| id == d)
+            };
+            if !known {
+                return Err(Error::invalid_field("default_schema_id", "must be one of the identity schemas' ids"));
+            }
+        }
+        let namespaces: std::collections::BTreeSet<String> = match &options.keto_namespaces {
+            Some(n) => n.iter().cloned().collect(),
+            None => DEFAULT_KETO_NAMESPACES.iter().map(|n| (*n).to_owned()).collect(),
         };
         let mut cfg_tenants = serde_json::Map::new();
         let mut state = State::default();
@@ -337,13 +485,27 @@ impl FakeOry {
                 }),
             );
             let mut t = TenantState::default();
+            match &default_schema {
+                Some(d) => {
+                    t.schemas.insert("default".to_owned(), d.clone());
+                    t.schemas.insert((*name).to_owned(), d.clone());
+                    t.default_schema_id = options.default_schema_id.clone().unwrap_or_else(|| (*name).to_owned());
+                }
+                None => {
+                    t.schemas = compiled.iter().cloned().collect();
+                    t.default_schema_id = options.default_schema_id.clone().unwrap_or_else(|| compiled[0].0.clone());
+                }
+            }
+            t.namespaces = namespaces.clone();
+            let scope = options.client_scope.as_ref().map(|s| s.join(" ")).unwrap_or_default();
             t.clients.insert(
                 DEFAULT_CLIENT_ID.to_owned(),
                 hydra::StoredClient::new(
                     json!({"client_id": DEFAULT_CLIENT_ID, "client_name": "ory-iam FakeOry",
-                           "grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_basic"}),
+                           "grant_types": ["client_credentials"], "scope": scope,
+                           "token_endpoint_auth_method": "client_secret_basic"}),
                     Some(DEFAULT_CLIENT_SECRET.to_owned()),
-                    true,
+                    options.client_scope.is_none(),
                 ),
             );
             state.tenants.insert((*name).to_owned(), t);
@@ -392,11 +554,16 @@ impl FakeOry {
                 id: uuid::Uuid::new_v4().to_string(),
                 identity_id: identity_id.to_owned(),
                 token: random_token("ory_st_"),
+                cookie: random_token("MTc"),
                 active: true,
                 issued_at: at,
                 expires_at: at + SESSION_LIFESPAN,
             };
-            let out = SessionCredential { session_id: s.id.clone(), token: Secret::new(s.token.clone()) };
+            let out = SessionCredential {
+                session_id: s.id.clone(),
+                token: Secret::new(s.token.clone()),
+                cookie: Secret::new(s.cookie.clone()),
+            };
             t.sessions.insert(s.id.clone(), s);
             Ok(out)
         })
@@ -452,4 +619,25 @@ impl FakeOry {
     pub fn requests(&self) -> BTreeMap<String, u64> {
         self.backend.lock().requests.clone()
     }
+}
+
+/// The offset page token of Kratos's and Hydra's offset paging: unpadded base64url of
+/// `{"offset":"N","v":2}`.
+pub(crate) fn offset_token(offset: usize) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{{\"offset\":\"{offset}\",\"v\":2}}"))
+}
+
+/// The offset of an offset page token; a token that cannot be read is the first page, as the
+/// servers treat it.
+pub(crate) fn read_offset_token(token: Option<&str>) -> usize {
+    use base64::Engine;
+    let Some(t) = token.filter(|t| !t.is_empty()) else { return 0 };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(t.trim_end_matches('='))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| v.get("offset").and_then(|o| o.as_str().and_then(|s| s.parse().ok()).or_else(|| o.as_u64())))
+        .map(|o| o as usize)
+        .unwrap_or(0)
 }

@@ -1,0 +1,287 @@
+//! `FakeOry` answers as the pinned servers (Kratos v1.3.1, Keto v0.14.0, Hydra v2.3.0) do where
+//! a test could otherwise pass on the fake and fail in production: identity-schema validation,
+//! Keto's declared namespaces and its row quirks, Hydra's client rules, token ownership on
+//! revocation, page tokens, and which credential a session cookie is. Each expected answer was
+//! taken from the real servers of tests/stack (same requests, by curl). No servers are involved.
+
+use futures::StreamExt;
+use ory_iam::dto::{
+    CheckOptions, CreateIdentity, ExpandQuery, InitiateFlow, ListIdentities, ListOAuth2Clients, PermissionQuery,
+    PermissionTuple, RevokeOptions, Subject,
+};
+use ory_iam::testing::{FakeClient, FakeOptions, FakeOry, DEFAULT_CLIENT_ID};
+use ory_iam::{ErrorKind, Secret};
+use serde_json::json;
+
+fn identity(schema_id: &str, traits: serde_json::Value) -> CreateIdentity {
+    CreateIdentity { schema_id: schema_id.into(), traits, ..Default::default() }
+}
+
+/// `(path, pointer, reason)` of a validation error's fields.
+fn fields(e: &ory_iam::Error) -> Vec<(String, String, String)> {
+    e.fields().iter().map(|f| (f.path.clone(), f.pointer.clone().unwrap_or_default(), f.reason.clone())).collect()
+}
+
+fn f(path: &str, pointer: &str, reason: &str) -> (String, String, String) {
+    (path.into(), pointer.into(), reason.into())
+}
+
+#[tokio::test]
+async fn traits_are_validated_against_the_identity_schema_like_kratos() {
+    let fake = FakeOry::new(&["customer"]).unwrap();
+    let ids = fake.iam().identity();
+
+    // Kratos: 400 `Unable to find JSON Schema ID: nope`, no fields.
+    let e = ids.create(identity("nope", json!({"email": "a@example.com"}))).await.unwrap_err();
+    assert_eq!((e.kind(), e.status()), (ErrorKind::Validation, Some(400)));
+    assert!(e.fields().is_empty());
+
+    let e = ids.create(identity("customer", json!({"email": "not-an-email"}))).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+    assert_eq!(fields(&e), [f("traits.email", "/traits/email", "\"***\" is not valid \"email\"")]);
+
+    let e = ids.create(identity("customer", json!({"email": "x1@example.com", "zzz": 1}))).await.unwrap_err();
+    assert_eq!(fields(&e), [f("traits.zzz", "/traits/zzz", "is not allowed")]);
+
+    let e = ids.create(identity("customer", json!({}))).await.unwrap_err();
+    assert_eq!(fields(&e), [f("traits.email", "/traits/email", "is required")]);
+
+    let e = ids.create(identity("customer", json!({"email": 5}))).await.unwrap_err();
+    assert_eq!(fields(&e), [f("traits.email", "/traits/email", "expected string, but got number")]);
+
+    // Several at once, in Kratos's order: required, each property's own, then extra properties.
+    let e = ids
+        .create(identity("customer", json!({"name": {"first": 3, "x": 1}, "roles": "a", "a": 1})))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        fields(&e),
+        [
+            f("traits.email", "/traits/email", "is required"),
+            f("traits.name.first", "/traits/name/first", "expected string, but got number"),
+            f("traits.name.x", "/traits/name/x", "is not allowed"),
+            f("traits.roles", "/traits/roles", "expected array, but got string"),
+            f("traits.a", "/traits/a", "is not allowed"),
+        ]
+    );
+    assert!(!format!("{e:?}").contains("not-an-email"));
+
+    // A schema id is that of a tenant's Kratos (the default schemas: the tenant name and `default`).
+    let ada = ids.create(identity("customer", json!({"email": "ada@example.com"}))).await.unwrap();
+    ids.create(identity("default", json!({"email": "grace@example.com"}))).await.unwrap();
+
+    // Updates (JSON Patch) are validated too.
+    let e = ids.update_traits(&ada.id, json!({"email": "bad"})).await.unwrap_err();
+    assert_eq!(fields(&e), [f("traits.email", "/traits/email", "\"***\" is not valid \"email\"")]);
+    let e = ids.patch(&ada.id, json!([{"op": "add", "path": "/traits/q", "value": [1]}])).await.unwrap_err();
+    assert_eq!(fields(&e), [f("traits.q", "/traits/q", "is not allowed")]);
+    // Nothing was stored by the refused writes.
+    let stored = ids.get_with_traits(&ada.id).await.unwrap();
+    assert_eq!(stored.traits.unwrap(), json!({"email": "ada@example.com"}));
+}
+
+#[tokio::test]
+async fn configured_identity_schemas_replace_the_default() {
+    let staff = json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "properties": {"traits": {"type": "object", "properties": {
+            "username": {"type": "string", "minLength": 3},
+            "email": {"type": "string", "format": "email"}
+        }, "required": ["username"], "additionalProperties": false}}
+    });
+    let fake = FakeOry::with_options(FakeOptions {
+        tenants: vec!["acme".into()],
+        identity_schemas: vec![("staff".into(), staff)],
+        ..Default::default()
+    })
+    .unwrap();
+    let ids = fake.iam().identity();
+    let ok = ids.create(identity("staff", json!({"username": "ada"}))).await.unwrap();
+    assert_eq!(ok.schema_id, "staff");
+    // The default schemas are gone once schemas are configured.
+    let e = ids.create(identity("acme", json!({"username": "ada"}))).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+    let e = ids.create(identity("staff", json!({"username": "x"}))).await.unwrap_err();
+    assert_eq!(fields(&e), [f("traits.username", "/traits/username", "length must be >= 3, but got 1")]);
+
+    // A schema that is not a JSON Schema, or a default id that names none, is a configuration error.
+    let bad = FakeOptions {
+        tenants: vec!["acme".into()],
+        identity_schemas: vec![("x".into(), json!({"type": 5}))],
+        ..Default::default()
+    };
+    assert_eq!(FakeOry::with_options(bad).unwrap_err().kind(), ErrorKind::Validation);
+    let bad =
+        FakeOptions { tenants: vec!["acme".into()], default_schema_id: Some("nope".into()), ..Default::default() };
+    assert_eq!(FakeOry::with_options(bad).unwrap_err().kind(), ErrorKind::Validation);
+}
+
+#[tokio::test]
+async fn undeclared_keto_namespaces_are_not_found_and_never_allowed() {
+    let fake = FakeOry::new(&["customer"]).unwrap();
+    let perms = fake.iam().permission();
+    let t = PermissionTuple::new("nope", "o", "view", "ada");
+    assert_eq!(perms.grant(&t).await.unwrap_err().kind(), ErrorKind::NotFound);
+    let q = PermissionQuery { namespace: "nope".into(), ..Default::default() };
+    assert_eq!(perms.list(q).await.unwrap_err().kind(), ErrorKind::NotFound);
+    let x = ExpandQuery { namespace: "nope".into(), object: "o".into(), relation: "view".into(), max_depth: None };
+    assert_eq!(perms.expand(x).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert!(!perms.check(&t, CheckOptions::default()).await.unwrap());
+    // A subject set in an undeclared namespace is refused too.
+    let mut via_set = PermissionTuple::new("documents", "o", "view", "ada");
+    via_set.subject = Subject::Set { namespace: "nope".into(), object: "g".into(), relation: "member".into() };
+    assert_eq!(perms.grant(&via_set).await.unwrap_err().kind(), ErrorKind::NotFound);
+
+    // Declared namespaces, in Keto's config shape.
+    let opts = FakeOptions::from_value(&json!({
+        "tenants": ["customer"],
+        "keto_namespaces": [{"id": 0, "name": "projects"}, "teams"],
+    }))
+    .unwrap();
+    let fake = FakeOry::with_options(opts).unwrap();
+    let perms = fake.iam().permission();
+    let p = PermissionTuple::new("projects", "p1", "edit", "ada");
+    perms.grant(&p).await.unwrap();
+    assert!(perms.check(&p, CheckOptions::default()).await.unwrap());
+    let d = PermissionTuple::new("documents", "o", "view", "ada");
+    assert_eq!(perms.grant(&d).await.unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn keto_rows_expand_and_page_tokens_as_keto_v0_14() {
+    let fake = FakeOry::new(&["customer"]).unwrap();
+    let perms = fake.iam().permission();
+    // A relation without tuples expands to a leaf without a tuple.
+    let x =
+        ExpandQuery { namespace: "documents".into(), object: "none".into(), relation: "view".into(), max_depth: None };
+    let tree = perms.expand(x).await.unwrap();
+    assert_eq!((tree.kind.as_str(), tree.tuple.is_none(), tree.children.len()), ("leaf", true, 0));
+
+    // A repeated grant is another row: listed twice (and expanded twice).
+    let t = PermissionTuple::new("documents", "dup", "view", "ada");
+    perms.grant(&t).await.unwrap();
+    perms.grant(&t).await.unwrap();
+    let q = PermissionQuery { namespace: "documents".into(), object: Some("dup".into()), ..Default::default() };
+    assert_eq!(perms.list(q.clone()).await.unwrap().items.len(), 2);
+    let x =
+        ExpandQuery { namespace: "documents".into(), object: "dup".into(), relation: "view".into(), max_depth: None };
+    assert_eq!(perms.expand(x).await.unwrap().children.len(), 2);
+    // Paging walks every row once.
+    let paged = PermissionQuery { page_size: Some(1), ..q.clone() };
+    let all: Vec<_> = perms.list_all(paged).collect().await;
+    assert_eq!(all.len(), 2);
+    // Keto answers a page token it did not make with a 500.
+    let forged = PermissionQuery { page_token: Some("garbage".into()), ..q };
+    assert_eq!(perms.list(forged).await.unwrap_err().status(), Some(500));
+
+    // `max_depth` 1 does not expand the root (Keto's leaf), 2 expands it once.
+    let group = PermissionTuple::new("groups", "g", "member", "bob");
+    perms.grant(&group).await.unwrap();
+    let mut nested = PermissionTuple::new("documents", "nested", "view", "x");
+    nested.subject = Subject::Set { namespace: "groups".into(), object: "g".into(), relation: "member".into() };
+    perms.grant(&nested).await.unwrap();
+    let x = |d| ExpandQuery {
+        namespace: "documents".into(),
+        object: "nested".into(),
+        relation: "view".into(),
+        max_depth: Some(d),
+    };
+    let one = perms.expand(x(1)).await.unwrap();
+    assert_eq!((one.kind.as_str(), one.children.len()), ("leaf", 0));
+    let two = perms.expand(x(2)).await.unwrap();
+    assert_eq!((two.kind.as_str(), two.children.len(), two.children[0].kind.as_str()), ("union", 1, "leaf"));
+    let three = perms.expand(x(3)).await.unwrap();
+    assert_eq!(three.children[0].kind, "union");
+}
+
+#[tokio::test]
+async fn kratos_page_tokens_are_checked_like_kratos() {
+    let fake = FakeOry::new(&["customer"]).unwrap();
+    let ids = fake.iam().identity();
+    for i in 0..3 {
+        ids.create(identity("customer", json!({"email": format!("p{i}@example.com")}))).await.unwrap();
+    }
+    let forged = ListIdentities { page_token: Some("garbage".into()), ..Default::default() };
+    let e = ids.list(forged).await.unwrap_err();
+    assert_eq!((e.kind(), e.status()), (ErrorKind::Validation, Some(400)));
+    assert_eq!(ids.list_all(Some(1)).collect::<Vec<_>>().await.len(), 3);
+}
+
+#[tokio::test]
+async fn hydra_client_rules_scopes_and_token_ownership() {
+    let fake = FakeOry::new(&["customer"]).unwrap();
+    let clients = fake.iam().oauth2_client();
+    for bad in [
+        json!({"redirect_uris": ["not a uri"]}),
+        json!({"redirect_uris": ["https://app.example.com/cb#frag"]}),
+        json!({"client_secret": "short"}),
+    ] {
+        let e = clients.create(bad).await.unwrap_err();
+        assert_eq!((e.kind(), e.status()), (ErrorKind::Validation, Some(400)));
+    }
+    clients.create(json!({"client_id": "rel", "redirect_uris": ["/relative", "https://a.example/cb"]})).await.unwrap();
+    let c = clients.get("rel").await.unwrap();
+    let e = clients.set("rel", json!({"client_id": "rel", "client_secret": "12345"})).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Validation);
+    assert_eq!(c.client_id, "rel");
+
+    // Hydra ignores a page token it did not make: the first page.
+    let forged = ListOAuth2Clients { page_token: Some("garbage".into()), ..Default::default() };
+    let first = clients.list(forged).await.unwrap();
+    assert_eq!(first.items.len(), 2); // the fake's own client and `rel`
+
+    // The tenants' client registered for some scopes: others are `invalid_scope`.
+    let fake = FakeOry::with_options(FakeOptions {
+        tenants: vec!["customer".into()],
+        client_scope: Some(vec!["invoices.read".into()]),
+        ..Default::default()
+    })
+    .unwrap();
+    let tokens = fake.iam().token();
+    tokens.client_credentials(Some("invoices.read")).await.unwrap();
+    let e = tokens.client_credentials(Some("invoices.read admin")).await.unwrap_err();
+    assert_eq!(e.status(), Some(400), "{e:?}");
+
+    // Revoking another client's token: 200, and the token stays active (RFC 7009, as Hydra).
+    let secret = Secret::new("other-secret");
+    let other = FakeClient { client_id: "other".into(), client_secret: Some(secret.clone()), scope: vec![] };
+    fake.add_oauth2_client("customer", other).unwrap();
+    let tok = fake.issue_token("customer", DEFAULT_CLIENT_ID, &["invoices.read"]).unwrap();
+    let as_other = RevokeOptions { client_id: Some("other".into()), client_secret: Some(secret), ..Default::default() };
+    tokens.revoke(&tok, as_other).await.unwrap();
+    assert!(tokens.introspect(&tok).await.unwrap().active);
+    tokens.revoke(&tok, RevokeOptions::default()).await.unwrap();
+    assert!(!tokens.introspect(&tok).await.unwrap().active);
+}
+
+#[tokio::test]
+async fn a_session_token_is_not_a_session_cookie() {
+    let fake = FakeOry::new(&["customer"]).unwrap();
+    let iam = fake.iam();
+    let ada = iam.identity().create(identity("customer", json!({"email": "ada@example.com"}))).await.unwrap();
+    let cred = fake.create_session("customer", &ada.id).unwrap();
+    assert_eq!(iam.session().whoami(&cred.cookie_headers()).await.unwrap().identity.id, ada.id);
+    assert_eq!(iam.session().whoami(&cred.bearer_headers()).await.unwrap().identity.id, ada.id);
+    // Kratos: the token in the session cookie is not a session (401).
+    let token_as_cookie = ory_iam::transport::header_map([(
+        "cookie",
+        format!("{}={}", ory_iam::testing::SESSION_COOKIE, cred.token.expose()),
+    )]);
+    assert!(iam.session().whoami_or_null(&token_as_cookie).await.unwrap().is_none());
+    // And the cookie's value is not a session token.
+    let cookie_as_token = ory_iam::transport::header_map([("x-session-token", cred.cookie.expose().to_owned())]);
+    assert!(iam.session().whoami_or_null(&cookie_as_token).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn what_is_not_emulated_answers_501() {
+    let fake = FakeOry::new(&["customer"]).unwrap();
+    let iam = fake.iam();
+    for e in [
+        iam.flow().initiate_registration(InitiateFlow::default()).await.unwrap_err(),
+        iam.flow().initiate_login(InitiateFlow::default()).await.unwrap_err(),
+    ] {
+        assert_eq!((e.kind(), e.status()), (ErrorKind::UpstreamUnavailable, Some(501)));
+    }
+}
