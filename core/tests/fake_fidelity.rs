@@ -285,3 +285,64 @@ async fn what_is_not_emulated_answers_501() {
         assert_eq!((e.kind(), e.status()), (ErrorKind::UpstreamUnavailable, Some(501)));
     }
 }
+
+#[tokio::test]
+async fn schemas_and_namespaces_are_served_from_the_configuration() {
+    let fake = FakeOry::new(&["customer"]).unwrap();
+    let iam = fake.iam();
+    let ids: Vec<String> = iam.schema().list().await.unwrap().into_iter().map(|s| s.id).collect();
+    assert_eq!(ids, ["customer", "default"]);
+    let s = iam.schema().get("customer").await.unwrap();
+    assert_eq!(s.schema, serde_json::from_str::<serde_json::Value>(ory_iam::testing::DEFAULT_IDENTITY_SCHEMA).unwrap());
+    assert_eq!(iam.schema().get("nope").await.unwrap_err().kind(), ErrorKind::NotFound);
+    let names = iam.permission().namespaces().await.unwrap();
+    let mut want: Vec<String> = ory_iam::testing::DEFAULT_KETO_NAMESPACES.iter().map(|n| n.to_string()).collect();
+    want.sort();
+    let mut got = names.clone();
+    got.sort();
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn jwk_sets_are_emulated_and_the_id_token_keys_published() {
+    use ory_iam::dto::CreateJwkSet;
+    let fake = FakeOry::new(&["customer"]).unwrap();
+    let iam = fake.iam();
+    let jwk = iam.jwk();
+    let opts = |alg: &str, kid: &str| CreateJwkSet { alg: alg.into(), use_: "sig".into(), kid: Some(kid.into()) };
+
+    let made = jwk.create_set("hydra.openid.id-token", opts("ES256", "k1")).await.unwrap();
+    let k1 = &made.keys[0];
+    assert_eq!((k1["kty"].as_str(), k1["crv"].as_str(), k1["kid"].as_str()), (Some("EC"), Some("P-256"), Some("k1")));
+    assert!(k1["d"].is_string(), "Hydra's admin API returns the private key");
+    // The key is a real P-256 key (RustCrypto reads it back).
+    assert!(p256::PublicKey::from_jwk_str(
+        &json!({"kty": "EC", "crv": "P-256", "x": k1["x"], "y": k1["y"]}).to_string()
+    )
+    .is_ok());
+    jwk.create_set("hydra.openid.id-token", opts("EdDSA", "k2")).await.unwrap();
+    jwk.create_set("other", opts("ES384", "k3")).await.unwrap();
+    // Newest first, like Hydra; a repeated kid is a conflict.
+    let set = jwk.get_set("hydra.openid.id-token").await.unwrap();
+    let kids: Vec<&str> = set.keys.iter().filter_map(|k| k["kid"].as_str()).collect();
+    assert_eq!(kids, ["k2", "k1"]);
+    assert_eq!(jwk.create_set("other", opts("ES256", "k3")).await.unwrap_err().kind(), ErrorKind::Conflict);
+    assert_eq!(jwk.create_set("other", opts("HS256", "k4")).await.unwrap_err().kind(), ErrorKind::Validation);
+    let e = jwk.create_set("other", opts("RS256", "k5")).await.unwrap_err();
+    assert_eq!((e.kind(), e.status()), (ErrorKind::UpstreamUnavailable, Some(501)));
+
+    // Only the ID-token set is published, without private members.
+    let published = iam.metadata().discover_jwks().await.unwrap();
+    let kids: Vec<&str> = published.keys.iter().filter_map(|k| k["kid"].as_str()).collect();
+    assert_eq!(kids, ["k2", "k1"]);
+    assert!(published.keys.iter().all(|k| k.get("d").is_none()));
+
+    assert_eq!(jwk.get_key("hydra.openid.id-token", "k1").await.unwrap().keys.len(), 1);
+    assert_eq!(jwk.get_key("hydra.openid.id-token", "nope").await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(jwk.get_set("nope").await.unwrap_err().kind(), ErrorKind::NotFound);
+    jwk.delete_key("hydra.openid.id-token", "k2").await.unwrap();
+    jwk.delete_set("other").await.unwrap();
+    assert_eq!(jwk.get_set("other").await.unwrap_err().kind(), ErrorKind::NotFound);
+    let left = iam.metadata().discover_jwks().await.unwrap();
+    assert_eq!(left.keys.len(), 1);
+}

@@ -61,7 +61,6 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
     let m = req.method;
     Some(match segs {
         ["version"] if m == Method::GET => FakeResponse::json(200, &json!({"version": "v2.3.0"})),
-        [".well-known", "jwks.json"] if m == Method::GET => FakeResponse::json(200, &json!({"keys": []})),
         ["oauth2", "token"] if m == Method::POST => token(t, req),
         ["oauth2", "revoke"] if m == Method::POST => match authenticate(t, req) {
             Ok(c) => {
@@ -130,7 +129,7 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
                 _ => return None,
             }
         }
-        _ => return None,
+        _ => return super::jwk::handle(t, req, segs),
     })
 }
 

@@ -120,6 +120,10 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
     let depth = req.q("max-depth").and_then(|d| d.parse::<u32>().ok()).filter(|d| *d > 0).unwrap_or(DEFAULT_DEPTH);
     Some(match segs {
         ["version"] if m == Method::GET => FakeResponse::json(200, &json!({"version": "v0.14.0"})),
+        ["namespaces"] if m == Method::GET => {
+            let list: Vec<Value> = t.namespace_order.iter().map(|n| json!({"name": n})).collect();
+            FakeResponse::json(200, &json!({"namespaces": list}))
+        }
         ["relation-tuples", "check", rest @ ..] if m == Method::GET && matches!(rest, [] | ["openapi"]) => {
             match Query::from_params(params).and_then(Query::full) {
                 Ok(q) => {

@@ -21,6 +21,8 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
         ["admin", "version"] | ["version"] if m == Method::GET => {
             FakeResponse::json(200, &json!({"version": "v1.3.1"}))
         }
+        ["schemas"] | ["admin", "schemas"] if m == Method::GET => list_schemas(t, req),
+        ["schemas", id] | ["admin", "schemas", id] if m == Method::GET => get_schema(t, id),
         ["admin", "identities"] if m == Method::GET => list_identities(t, req),
         ["admin", "identities"] if m == Method::POST => create_identity(t, req),
         ["admin", "identities", id] => {
@@ -354,6 +356,43 @@ fn list_identities(t: &TenantState, req: &FakeRequest<'_>) -> FakeResponse {
             FakeResponse::json(200, &Value::Array(items)).with_link(link("admin/identities", req, &next))
         }
         Err(e) => e,
+    }
+}
+
+/// `GET /schemas`: `[{id, schema}]`, paged by offset like Kratos.
+fn list_schemas(t: &TenantState, req: &FakeRequest<'_>) -> FakeResponse {
+    let size = match page_size(req) {
+        Ok(n) => n,
+        Err(e) => return e,
+    };
+    let offset = super::read_offset_token(req.q("page_token"));
+    let all: Vec<Value> =
+        t.schema_order.iter().filter_map(|id| t.schemas.get(id).map(|s| json!({"id": id, "schema": s.raw}))).collect();
+    let total = all.len();
+    let page: Vec<Value> = all.into_iter().skip(offset).take(size).collect();
+    let mut l = format!(
+        "</schemas?page=0&page_size={size}&page_token={}&per_page={size}>; rel=\"first\"",
+        super::offset_token(0)
+    );
+    if offset + size < total {
+        l.push_str(&format!(
+            ",</schemas?page_size={size}&page_token={}&per_page={size}>; rel=\"next\"",
+            super::offset_token(offset + size)
+        ));
+    }
+    FakeResponse::json(200, &Value::Array(page)).with_link(Some(l))
+}
+
+/// `GET /schemas/{id}`: the schema document (by its id, or its id in base64url as in
+/// `schema_url`).
+fn get_schema(t: &TenantState, id: &str) -> FakeResponse {
+    use base64::Engine;
+    let decoded =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(id).ok().and_then(|b| String::from_utf8(b).ok());
+    let found = t.schemas.get(id).or_else(|| decoded.as_deref().and_then(|d| t.schemas.get(d)));
+    match found {
+        Some(s) => FakeResponse::json(200, &s.raw),
+        None => FakeResponse::error(404, "Identity schema could not be found."),
     }
 }
 

@@ -37,32 +37,56 @@
 //!
 //! # What is emulated
 //!
-//! Kratos (admin): identities — create (an `email` string trait becomes the identity's
-//! identifier, verifiable and recovery address, like the usual schemas; a repeated email is
-//! `409`; the email is also the identifier of a `password` credential, as Kratos records it),
-//! get (with `include_credential`: credential types and identifiers only), list with
-//! `page_size`/`page_token` and a `Link` header, JSON Patch, PUT, delete (with its sessions);
-//! the identity's sessions (list, paging, `active` filter), `GET`/`DELETE /admin/sessions/{id}`,
-//! `PATCH /admin/sessions/{id}/extend`. Traits are not validated against a schema. Kratos
-//! (public): `GET /sessions/whoami` with `X-Session-Token`, `Authorization: Bearer` or the
-//! `ory_kratos_session` cookie (401 for unknown, revoked or expired sessions and disabled
-//! identities). Self-service flows, schemas and the courier are not emulated.
+//! Each answer below was compared with the pinned servers (Kratos v1.3.1, Keto v0.14.0, Hydra
+//! v2.3.0) on the same requests, quirks included; [`FakeOptions`] sets what their configuration
+//! would (identity schemas, Keto namespaces, the tenants' client scopes). The user docs'
+//! `docs/api/testing.md` has the method-by-method table.
 //!
-//! Keto: check (`/relation-tuples/check/openapi` and `/relation-tuples/check`), batch check,
-//! `PUT`/`DELETE /admin/relation-tuples`, list with paging, expand. Subject sets are followed
-//! recursively (up to `max-depth`, default 5) for checks and expanded for `expand`; Ory
-//! Permission Language rewrites (`permits`) are not evaluated, and every namespace exists.
+//! Kratos (admin): identities — create (traits validated against the configured identity
+//! schemas with the `jsonschema` crate: an unknown `schema_id` and each violated keyword are
+//! `400` with Kratos's `I[#pointer] S[#pointer] message` lines, so `IamValidationError.fields`
+//! are the real server's; no `schema_id` is the default schema; an `email` string trait becomes
+//! the identity's identifier, verifiable and recovery address; a repeated email is `409`; the
+//! email is also the identifier of a `password` credential, as Kratos records it), get (with
+//! `include_credential`: credential types and identifiers only), list with `page_size` and
+//! Kratos's keyset `page_token` (a token that is not a UUID is `400`) and a `Link` header, JSON
+//! Patch (validated like create), PUT, delete (with its sessions); the identity's sessions (list,
+//! offset paging as Kratos — an unreadable token is the first page —, `active` filter),
+//! `GET`/`DELETE /admin/sessions/{id}`, `PATCH /admin/sessions/{id}/extend`. Kratos (public):
+//! `GET /sessions/whoami` with `X-Session-Token` or `Authorization: Bearer` (the session token),
+//! or the `ory_kratos_session` cookie (the session's cookie value, never its token: Kratos
+//! refuses a token sent as the cookie); 401 for unknown, revoked or expired sessions and
+//! disabled identities. Self-service flows and the courier are not emulated.
+//!
+//! Keto: only the configured namespaces exist — a write, list, expand or delete naming another
+//! (also as a subject set's namespace) is `404`, a check in one is not allowed, a batch check
+//! entry carries Keto's error. Check (`/relation-tuples/check/openapi` and
+//! `/relation-tuples/check`), batch check, `PUT`/`PATCH`/`DELETE /admin/relation-tuples`, list
+//! with paging, expand. Rows have random ids as in Keto v0.14: a repeated grant is a second row
+//! (listed and expanded twice), lists come in id order, page tokens are row ids (a token that is
+//! not one is Keto's `500`). Subject sets are followed recursively (up to `max-depth`, default 5;
+//! `1` is the direct tuples only) for checks and expanded for `expand` (`max-depth` 1 leaves the
+//! root unexpanded); a relation without tuples expands to Keto's tuple-less leaf. Ory Permission
+//! Language rewrites (`permits`) are not evaluated.
 //!
 //! Hydra: `POST /oauth2/token` with the `client_credentials` grant (opaque tokens, client
-//! authentication by Basic or form, the client's `scope` enforced), introspection, revocation,
-//! `/admin/clients` create/get/list/set/patch/delete. Other grants, consent, JWKs and trusted
-//! issuers are not emulated; `/.well-known/jwks.json` is empty (tokens are opaque, so
-//! `authenticate` introspects them).
+//! authentication by Basic or form, the client's `scope` enforced with Hydra's `wildcard`
+//! strategy — `invalid_scope` otherwise; the tenants' own client accepts any scope unless
+//! [`FakeOptions::client_scope`] is set), introspection, revocation (RFC 7009: a token of another
+//! client is left active, and the answer is still 200), `/admin/clients`
+//! create/get/list/set/patch/delete with Hydra's client rules (redirect URIs must parse and have
+//! no fragment, a secret has at least 6 characters) and offset page tokens (an unreadable one is
+//! the first page); JWK sets (`/admin/keys`: create — `ES256`, `ES384` and `EdDSA` keys are
+//! made, `RS*`/`PS*`/`ES512` answer 501, other algorithms 400 —, get, put and delete sets and
+//! keys) and `/.well-known/jwks.json` with the public keys of the `hydra.openid.id-token` set
+//! (empty until keys are made or imported there). Other grants, consent and trusted issuers are
+//! not emulated; tokens are opaque, so `authenticate` introspects them.
 //!
 //! Anything else answers `501 Not Implemented` with a JSON error, which the library raises as
 //! `upstream_unavailable` (status 501), never as success.
 
 mod hydra;
+mod jwk;
 mod keto;
 mod kratos;
 mod schema;
@@ -201,14 +225,19 @@ pub(crate) struct TenantState {
     /// Schema id → schema, as Kratos's `identity.schemas`; and `identity.default_schema_id`.
     pub schemas: BTreeMap<String, Arc<schema::IdentitySchema>>,
     pub default_schema_id: String,
-    /// Keto's declared namespaces.
+    /// Keto's declared namespaces (and their configured order, which `GET /namespaces` keeps).
     pub namespaces: std::collections::BTreeSet<String>,
+    pub namespace_order: Vec<String>,
+    /// Kratos's schema ids in configured order (`GET /schemas`).
+    pub schema_order: Vec<String>,
     pub identities: BTreeMap<String, kratos::StoredIdentity>,
     pub sessions: BTreeMap<String, StoredSession>,
     /// Keto's rows by their (random) id: listed in id order, duplicates kept, as Keto v0.14 does.
     pub tuples: BTreeMap<uuid::Uuid, keto::Tuple>,
     pub clients: BTreeMap<String, hydra::StoredClient>,
     pub tokens: std::collections::HashMap<String, hydra::StoredToken>,
+    /// Hydra's JWK sets: set name → keys, newest first.
+    pub jwk_sets: BTreeMap<String, Vec<Value>>,
 }
 
 #[derive(Default)]
@@ -459,10 +488,13 @@ impl FakeOry {
                 return Err(Error::invalid_field("default_schema_id", "must be one of the identity schemas' ids"));
             }
         }
-        let namespaces: std::collections::BTreeSet<String> = match &options.keto_namespaces {
-            Some(n) => n.iter().cloned().collect(),
+        let mut namespace_order: Vec<String> = match &options.keto_namespaces {
+            Some(n) => n.clone(),
             None => DEFAULT_KETO_NAMESPACES.iter().map(|n| (*n).to_owned()).collect(),
         };
+        let mut seen = std::collections::BTreeSet::new();
+        namespace_order.retain(|n| seen.insert(n.clone()));
+        let namespaces: std::collections::BTreeSet<String> = seen;
         let mut cfg_tenants = serde_json::Map::new();
         let mut state = State::default();
         for (i, name) in tenants.iter().enumerate() {
@@ -489,14 +521,20 @@ impl FakeOry {
                 Some(d) => {
                     t.schemas.insert("default".to_owned(), d.clone());
                     t.schemas.insert((*name).to_owned(), d.clone());
+                    t.schema_order = vec![(*name).to_owned()];
+                    if *name != "default" {
+                        t.schema_order.push("default".to_owned());
+                    }
                     t.default_schema_id = options.default_schema_id.clone().unwrap_or_else(|| (*name).to_owned());
                 }
                 None => {
                     t.schemas = compiled.iter().cloned().collect();
+                    t.schema_order = compiled.iter().map(|(id, _)| id.clone()).collect();
                     t.default_schema_id = options.default_schema_id.clone().unwrap_or_else(|| compiled[0].0.clone());
                 }
             }
             t.namespaces = namespaces.clone();
+            t.namespace_order = namespace_order.clone();
             let scope = options.client_scope.as_ref().map(|s| s.join(" ")).unwrap_or_default();
             t.clients.insert(
                 DEFAULT_CLIENT_ID.to_owned(),

@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 pub const DEFAULT_IDENTITY_SCHEMA: &str = include_str!("default.identity.schema.json");
 
 pub(crate) struct IdentitySchema {
+    /// The document as configured (what `GET /schemas/{id}` serves).
+    pub raw: Value,
     validator: jsonschema::Validator,
 }
 
@@ -34,7 +36,7 @@ impl IdentitySchema {
             .should_validate_formats(true)
             .build(schema)
             .map_err(|e| format!("is not a valid JSON Schema: {e}"))?;
-        Ok(IdentitySchema { validator })
+        Ok(IdentitySchema { raw: schema.clone(), validator })
     }
 
     /// `None` when `traits` is valid, else Kratos's `error.reason` text.
