@@ -346,3 +346,30 @@ async fn jwk_sets_are_emulated_and_the_id_token_keys_published() {
     let left = iam.metadata().discover_jwks().await.unwrap();
     assert_eq!(left.keys.len(), 1);
 }
+
+#[tokio::test]
+async fn create_many_answers_per_identity_with_kratos_quirk() {
+    let fake = FakeOry::new(&["customer"]).unwrap();
+    let ids = fake.iam().identity();
+    let out = ids
+        .create_many(vec![
+            identity("customer", json!({"email": "b1@example.org"})),
+            identity("customer", json!({"email": "bad"})),
+        ])
+        .await
+        .unwrap();
+    assert!(out[0].identity_id.is_some() && out[0].error.is_none());
+    assert_eq!(out[1].error.as_deref(), Some("validation"));
+    // One conflict: Kratos v1.3.1 keeps none of the batch (the library reports the others unsaved).
+    let out = ids
+        .create_many(vec![
+            identity("customer", json!({"email": "b2@example.org"})),
+            identity("customer", json!({"email": "b1@example.org"})),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(out[1].error.as_deref(), Some("conflict"));
+    assert_eq!(out[0].error.as_deref(), Some("upstream_unavailable"));
+    let listed = ids.list(ListIdentities::default()).await.unwrap();
+    assert_eq!(listed.items.len(), 1);
+}

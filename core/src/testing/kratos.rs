@@ -25,6 +25,7 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
         ["schemas", id] | ["admin", "schemas", id] if m == Method::GET => get_schema(t, id),
         ["admin", "identities"] if m == Method::GET => list_identities(t, req),
         ["admin", "identities"] if m == Method::POST => create_identity(t, req),
+        ["admin", "identities"] if m == Method::PATCH => batch(t, req),
         ["admin", "identities", id] => {
             if !t.identities.contains_key(*id) {
                 return Some(FakeResponse::error(404, "Unable to locate the resource"));
@@ -143,7 +144,62 @@ fn valid_state(v: &Value) -> bool {
 }
 
 fn create_identity(t: &mut TenantState, req: &FakeRequest<'_>) -> FakeResponse {
-    let Some(body) = req.json.and_then(Value::as_object) else { return bad_request("body must be a JSON object") };
+    create_from(t, req.json)
+}
+
+/// `PATCH /admin/identities` with `create` entries, as Kratos v1.3.1 answers it: 200 with one
+/// result per entry (`create` and the new id, or `error` with a generic body carrying the
+/// status) — and, Kratos's quirk, when one entry conflicts none of the batch is kept although
+/// the others are reported created.
+fn batch(t: &mut TenantState, req: &FakeRequest<'_>) -> FakeResponse {
+    let Some(list) = req.json.and_then(|b| b.get("identities")).and_then(Value::as_array) else {
+        return bad_request("identities is required");
+    };
+    let mut results = Vec::with_capacity(list.len());
+    let mut made = Vec::new();
+    let mut conflicted = false;
+    for item in list {
+        let patch_id = item.get("patch_id").cloned().unwrap_or(Value::Null);
+        let Some(create) = item.get("create") else {
+            results.push(
+                json!({"action": "error", "patch_id": patch_id, "error": {"code": 400, "status": "Bad Request",
+                "reason": "The request was malformed or contained invalid parameters",
+                "message": "The request was malformed or contained invalid parameters"}}),
+            );
+            continue;
+        };
+        let r = create_from(t, Some(create));
+        let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+        match r.status {
+            201 => {
+                let id = body["id"].as_str().unwrap_or_default().to_owned();
+                results.push(json!({"action": "create", "identity": id, "patch_id": patch_id}));
+                made.push(id);
+            }
+            409 => {
+                conflicted = true;
+                results.push(json!({"action": "error", "patch_id": patch_id, "error": {"code": 409, "status": "Conflict",
+                    "message": "Unable to insert or update resource because a resource with that value exists already"}}));
+            }
+            status => {
+                let text =
+                    http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error");
+                results.push(json!({"action": "error", "patch_id": patch_id, "error": {"code": status, "status": text,
+                    "reason": "The request was malformed or contained invalid parameters",
+                    "message": "The request was malformed or contained invalid parameters"}}));
+            }
+        }
+    }
+    if conflicted {
+        for id in &made {
+            t.identities.remove(id);
+        }
+    }
+    FakeResponse::json(200, &json!({"identities": results}))
+}
+
+fn create_from(t: &mut TenantState, json: Option<&Value>) -> FakeResponse {
+    let Some(body) = json.and_then(Value::as_object) else { return bad_request("body must be a JSON object") };
     // Kratos: no `schema_id` is the default schema; no `traits` is `{}` (then validated).
     let schema_id = match body.get("schema_id").and_then(Value::as_str).filter(|s| !s.is_empty()) {
         Some(s) => s.to_owned(),

@@ -50,7 +50,8 @@
 //! email is also the identifier of a `password` credential, as Kratos records it), get (with
 //! `include_credential`: credential types and identifiers only), list with `page_size` and
 //! Kratos's keyset `page_token` (a token that is not a UUID is `400`) and a `Link` header, JSON
-//! Patch (validated like create), PUT, delete (with its sessions); the identity's sessions (list,
+//! Patch (validated like create), PUT, delete (with its sessions), batch create (`PATCH
+//! /admin/identities`: per-entry results, and none kept when one conflicts, as Kratos v1.3.1); the identity's sessions (list,
 //! offset paging as Kratos — an unreadable token is the first page —, `active` filter),
 //! `GET`/`DELETE /admin/sessions/{id}`, `PATCH /admin/sessions/{id}/extend`. Kratos (public):
 //! `GET /sessions/whoami` with `X-Session-Token` or `Authorization: Bearer` (the session token),
