@@ -373,3 +373,58 @@ async fn create_many_answers_per_identity_with_kratos_quirk() {
     let listed = ids.list(ListIdentities::default()).await.unwrap();
     assert_eq!(listed.items.len(), 1);
 }
+
+#[tokio::test]
+async fn a_users_own_sessions_and_the_admin_session_list() {
+    use ory_iam::dto::{ListMySessions, ListSessions};
+    let fake = FakeOry::new(&["customer"]).unwrap();
+    let iam = fake.iam();
+    let sessions = iam.session();
+    let ada = iam.identity().create(identity("customer", json!({"email": "ada@example.com"}))).await.unwrap();
+    let grace = iam.identity().create(identity("customer", json!({"email": "grace@example.com"}))).await.unwrap();
+    let me = fake.create_session("customer", &ada.id).unwrap();
+    let other1 = fake.create_session("customer", &ada.id).unwrap();
+    let other2 = fake.create_session("customer", &ada.id).unwrap();
+    let graces = fake.create_session("customer", &grace.id).unwrap();
+
+    // The caller's other sessions, newest first, paged.
+    let mine = sessions.list_mine(&me.bearer_headers(), ListMySessions::default()).await.unwrap();
+    let ids: Vec<&str> = mine.items.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, [other2.session_id.as_str(), other1.session_id.as_str()]);
+    let one = ListMySessions { page_size: Some(1), ..Default::default() };
+    assert!(sessions.list_mine(&me.bearer_headers(), one).await.unwrap().next_page_token.is_some());
+
+    // Another identity's session is not the caller's to revoke (nothing happens); the current one is refused.
+    sessions.revoke_mine(&me.bearer_headers(), &graces.session_id).await.unwrap();
+    assert!(sessions.whoami_or_null(&graces.bearer_headers()).await.unwrap().is_some());
+    let e = sessions.revoke_mine(&me.bearer_headers(), &me.session_id).await.unwrap_err();
+    assert_eq!((e.kind(), e.status()), (ErrorKind::Validation, Some(400)));
+    sessions.revoke_mine(&me.bearer_headers(), &other1.session_id).await.unwrap();
+    assert!(sessions.whoami_or_null(&other1.bearer_headers()).await.unwrap().is_none());
+    // Kratos counts every other session, the one revoked above included.
+    assert_eq!(sessions.revoke_my_other_sessions(&me.bearer_headers()).await.unwrap(), 2);
+    assert!(sessions.whoami_or_null(&other2.bearer_headers()).await.unwrap().is_none());
+    assert!(sessions.whoami_or_null(&me.bearer_headers()).await.unwrap().is_some());
+
+    // Admin: every session, active filter, keyset page tokens (a forged one is 400).
+    let all = sessions.list(ListSessions { page_size: Some(1000), ..Default::default() }).await.unwrap();
+    assert_eq!(all.items.len(), 4);
+    let active = sessions.list(ListSessions { active: Some(true), ..Default::default() }).await.unwrap();
+    assert_eq!(active.items.len(), 2);
+    let mut seen = Vec::new();
+    let mut token = None;
+    loop {
+        let page =
+            sessions.list(ListSessions { page_size: Some(1), page_token: token, ..Default::default() }).await.unwrap();
+        seen.extend(page.items.into_iter().map(|s| s.id));
+        token = page.next_page_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 4);
+    let forged = ListSessions { page_token: Some("garbage".into()), ..Default::default() };
+    assert_eq!(sessions.list(forged).await.unwrap_err().status(), Some(400));
+}

@@ -3,6 +3,7 @@
 use super::{now, ts, FakeRequest, FakeResponse, StoredSession, TenantState, SESSION_COOKIE, SESSION_LIFESPAN};
 use http::Method;
 use serde_json::{json, Map, Value};
+use time::OffsetDateTime;
 
 const DEFAULT_PAGE: usize = 250;
 const MAX_PAGE: usize = 1000;
@@ -18,6 +19,10 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
     let m = req.method;
     Some(match segs {
         ["sessions", "whoami"] if m == Method::GET => whoami(t, req),
+        ["sessions"] if m == Method::GET => list_my_sessions(t, req),
+        ["sessions"] if m == Method::DELETE => revoke_my_other_sessions(t, req),
+        ["sessions", id] if m == Method::DELETE => revoke_my_session(t, req, id),
+        ["admin", "sessions"] if m == Method::GET => list_all_sessions(t, req),
         ["admin", "version"] | ["version"] if m == Method::GET => {
             FakeResponse::json(200, &json!({"version": "v1.3.1"}))
         }
@@ -518,19 +523,157 @@ fn presented<'a>(req: &'a FakeRequest<'_>) -> Option<Presented<'a>> {
     None
 }
 
-fn whoami(t: &TenantState, req: &FakeRequest<'_>) -> FakeResponse {
-    let unauthorized = || FakeResponse::error(401, "No valid session credentials found in the request.");
+/// The caller's valid session: active, unexpired, of an active identity.
+fn current<'a>(t: &'a TenantState, req: &FakeRequest<'_>) -> Option<&'a StoredSession> {
     let found = match presented(req) {
         Some(Presented::Token(tok)) if !tok.is_empty() => t.sessions.values().find(|s| s.token == tok),
         Some(Presented::Cookie(c)) if !c.is_empty() => t.sessions.values().find(|s| s.cookie == c),
         _ => None,
+    }?;
+    let live = found.active && found.expires_at > now();
+    let identity_active = t.identities.get(&found.identity_id).is_some_and(|i| i.doc["state"] == "active");
+    (live && identity_active).then_some(found)
+}
+
+fn whoami(t: &TenantState, req: &FakeRequest<'_>) -> FakeResponse {
+    match current(t, req) {
+        Some(s) => FakeResponse::json(200, &session_json(t, s)),
+        None => FakeResponse::error(401, "No valid session credentials found in the request."),
+    }
+}
+
+/// The caller's other sessions, newest first (`GET /sessions`: the active ones;
+/// `DELETE /sessions`: all of them).
+fn others<'a>(t: &'a TenantState, me: &StoredSession) -> Vec<&'a StoredSession> {
+    let mut v: Vec<&StoredSession> =
+        t.sessions.values().filter(|s| s.identity_id == me.identity_id && s.id != me.id).collect();
+    v.sort_by(|a, b| b.issued_at.cmp(&a.issued_at).then_with(|| a.id.cmp(&b.id)));
+    v
+}
+
+fn no_session_cookie() -> FakeResponse {
+    FakeResponse::error(401, "No valid session cookie found.")
+}
+
+/// `GET /sessions`: the caller's other active sessions, offset-paged like Kratos.
+fn list_my_sessions(t: &TenantState, req: &FakeRequest<'_>) -> FakeResponse {
+    let Some(me) = current(t, req) else { return no_session_cookie() };
+    let size = match page_size(req) {
+        Ok(n) => n,
+        Err(e) => return e,
     };
-    let Some(s) = found else { return unauthorized() };
-    if !s.active || s.expires_at <= now() {
-        return unauthorized();
+    let offset = super::read_offset_token(req.q("page_token"));
+    let all: Vec<Value> =
+        others(t, me).into_iter().filter(|s| s.active && s.expires_at > now()).map(|s| session_json(t, s)).collect();
+    let total = all.len();
+    let page: Vec<Value> = all.into_iter().skip(offset).take(size).collect();
+    let mut links = Vec::new();
+    if offset + size < total {
+        let next = offset + size;
+        links.push(format!(
+            "</sessions?page={}&page_size={size}&page_token={}&per_page={size}>; rel=\"next\"",
+            next / size,
+            super::offset_token(next)
+        ));
+        let last = (total - 1) / size * size;
+        links.push(format!(
+            "</sessions?page={}&page_size={size}&page_token={}&per_page={size}>; rel=\"last\"",
+            last / size,
+            super::offset_token(last)
+        ));
     }
-    match t.identities.get(&s.identity_id) {
-        Some(i) if i.doc["state"] == "active" => FakeResponse::json(200, &session_json(t, s)),
-        _ => unauthorized(),
+    let mut r = FakeResponse::json(200, &Value::Array(page)).with_link((!links.is_empty()).then(|| links.join(",")));
+    if let Ok(v) = http::HeaderValue::from_str(&total.to_string()) {
+        r.headers.push((http::HeaderName::from_static("x-total-count"), v));
     }
+    r
+}
+
+/// `DELETE /sessions`: revokes the caller's other sessions; Kratos counts every other session,
+/// revoked ones included.
+fn revoke_my_other_sessions(t: &mut TenantState, req: &FakeRequest<'_>) -> FakeResponse {
+    let Some(me) = current(t, req) else { return no_session_cookie() };
+    let ids: Vec<String> = others(t, me).into_iter().map(|s| s.id.clone()).collect();
+    for id in &ids {
+        if let Some(s) = t.sessions.get_mut(id) {
+            s.active = false;
+        }
+    }
+    FakeResponse::json(200, &json!({"count": ids.len()}))
+}
+
+/// `DELETE /sessions/{id}`: one of the caller's other sessions (another identity's or an
+/// unknown id: nothing happens, still 204); the current session is refused.
+fn revoke_my_session(t: &mut TenantState, req: &FakeRequest<'_>, id: &str) -> FakeResponse {
+    let Some(me) = current(t, req) else { return no_session_cookie() };
+    if me.id == id {
+        return FakeResponse::json(
+            400,
+            &json!({"error": {"code": 400, "status": "Bad Request", "message": "cannot revoke current session"}}),
+        );
+    }
+    let identity = me.identity_id.clone();
+    if let Some(s) = t.sessions.get_mut(id).filter(|s| s.identity_id == identity) {
+        s.active = false;
+    }
+    FakeResponse::empty(204)
+}
+
+/// `GET /admin/sessions`: every session, newest first, with Kratos's keyset page tokens
+/// (`id=<id>/created_at=<time>` in base64url; one it did not make is `400`).
+fn list_all_sessions(t: &TenantState, req: &FakeRequest<'_>) -> FakeResponse {
+    use base64::Engine;
+    let enc = |s: &StoredSession| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("id={}/created_at={}", s.id, ts(s.issued_at)))
+    };
+    let size = match page_size(req) {
+        Ok(n) => n,
+        Err(e) => return e,
+    };
+    let after: Option<(OffsetDateTime, String)> = match req.q("page_token").filter(|p| !p.is_empty()) {
+        None => None,
+        Some(p) => {
+            let parsed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p.trim_end_matches('='))
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| {
+                    let (id, at) = s.strip_prefix("id=")?.split_once("/created_at=")?;
+                    let at = OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok()?;
+                    uuid::Uuid::parse_str(id).ok().map(|_| (at, id.to_owned()))
+                });
+            match parsed {
+                Some(a) => Some(a),
+                None => return bad_request("The page token is invalid, do not craft your own page tokens"),
+            }
+        }
+    };
+    let active = req.q("active").map(|a| a == "true");
+    let mut all: Vec<&StoredSession> =
+        t.sessions.values().filter(|s| active.is_none_or(|a| (s.active && s.expires_at > now()) == a)).collect();
+    all.sort_by(|a, b| b.issued_at.cmp(&a.issued_at).then_with(|| a.id.cmp(&b.id)));
+    let mut it = all
+        .into_iter()
+        .skip_while(|s| {
+            after.as_ref().is_some_and(|(at, id)| {
+                // Kratos's timestamps in the token keep microseconds; ours keep what `ts` writes.
+                s.issued_at > *at || (s.issued_at == *at && s.id.as_str() <= id.as_str())
+            })
+        })
+        .peekable();
+    let mut page = Vec::new();
+    let mut last: Option<&StoredSession> = None;
+    for s in it.by_ref().take(size) {
+        page.push(session_json(t, s));
+        last = Some(s);
+    }
+    let mut l = format!(
+        "</admin/sessions?expand=identity&page_size={size}&page_token={}>; rel=\"first\"",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode("id=00000000-0000-0000-0000-000000000000/created_at=2200-12-31T23:59:59Z")
+    );
+    if let (Some(_), Some(s)) = (it.peek(), last) {
+        l.push_str(&format!(",</admin/sessions?expand=identity&page_size={size}&page_token={}>; rel=\"next\"", enc(s)));
+    }
+    FakeResponse::json(200, &Value::Array(page)).with_link(Some(l))
 }

@@ -53,7 +53,9 @@
 //! Patch (validated like create), PUT, delete (with its sessions), batch create (`PATCH
 //! /admin/identities`: per-entry results, and none kept when one conflicts, as Kratos v1.3.1); the identity's sessions (list,
 //! offset paging as Kratos — an unreadable token is the first page —, `active` filter),
-//! `GET`/`DELETE /admin/sessions/{id}`, `PATCH /admin/sessions/{id}/extend`. Kratos (public):
+//! `GET /admin/sessions` (keyset page tokens), `GET`/`DELETE /admin/sessions/{id}`,
+//! `PATCH /admin/sessions/{id}/extend`. Kratos (public): `GET`/`DELETE /sessions` and
+//! `DELETE /sessions/{id}` (the caller's other sessions, with Kratos's answers);
 //! `GET /sessions/whoami` with `X-Session-Token` or `Authorization: Bearer` (the session token),
 //! or the `ory_kratos_session` cookie (the session's cookie value, never its token: Kratos
 //! refuses a token sent as the cookie); 401 for unknown, revoked or expired sessions and
