@@ -276,31 +276,113 @@ async fn a_session_token_is_not_a_session_cookie() {
 
 #[tokio::test]
 async fn what_is_not_emulated_answers_501() {
+    use ory_iam::dto::FlowType;
     let fake = FakeOry::new(&["customer"]).unwrap();
     let iam = fake.iam();
+    let browser = || InitiateFlow { kind: Some(FlowType::Browser), ..Default::default() };
     for e in [
-        iam.flow().initiate_registration(InitiateFlow::default()).await.unwrap_err(),
-        iam.flow().initiate_login(InitiateFlow::default()).await.unwrap_err(),
+        iam.flow().initiate_registration(browser()).await.unwrap_err(),
+        iam.flow().initiate_login(browser()).await.unwrap_err(),
+        iam.flow().initiate_recovery(InitiateFlow::default()).await.unwrap_err(),
+        iam.flow().initiate_verification(InitiateFlow::default()).await.unwrap_err(),
     ] {
         assert_eq!((e.kind(), e.status()), (ErrorKind::UpstreamUnavailable, Some(501)));
     }
 }
 
+/// `(node name, message id)` of a flow's node messages, and its form messages' ids.
+fn flow_messages(f: &ory_iam::dto::Flow) -> (Vec<(String, u64)>, Vec<u64>) {
+    let v = serde_json::to_value(f).unwrap();
+    let mut nodes = Vec::new();
+    for n in v["ui"]["nodes"].as_array().unwrap() {
+        for m in n["messages"].as_array().unwrap() {
+            nodes.push((n["attributes"]["name"].as_str().unwrap().to_owned(), m["id"].as_u64().unwrap()));
+        }
+    }
+    let form =
+        v["ui"]["messages"].as_array().map(|a| a.iter().filter_map(|m| m["id"].as_u64()).collect()).unwrap_or_default();
+    (nodes, form)
+}
+
 #[tokio::test]
-async fn schemas_and_namespaces_are_served_from_the_configuration() {
+async fn native_registration_login_and_logout_with_a_password() {
+    use ory_iam::dto::{FlowResult, SubmitFlow};
     let fake = FakeOry::new(&["customer"]).unwrap();
     let iam = fake.iam();
-    let ids: Vec<String> = iam.schema().list().await.unwrap().into_iter().map(|s| s.id).collect();
-    assert_eq!(ids, ["customer", "default"]);
-    let s = iam.schema().get("customer").await.unwrap();
-    assert_eq!(s.schema, serde_json::from_str::<serde_json::Value>(ory_iam::testing::DEFAULT_IDENTITY_SCHEMA).unwrap());
-    assert_eq!(iam.schema().get("nope").await.unwrap_err().kind(), ErrorKind::NotFound);
-    let names = iam.permission().namespaces().await.unwrap();
-    let mut want: Vec<String> = ory_iam::testing::DEFAULT_KETO_NAMESPACES.iter().map(|n| n.to_string()).collect();
-    want.sort();
-    let mut got = names.clone();
-    got.sort();
-    assert_eq!(got, want);
+    let flows = iam.flow();
+    const PASSWORD: &str = "Correct-Horse-Battery-9";
+    let register = |traits: serde_json::Value, password: &str| json!({"method": "password", "password": password, "traits": traits});
+
+    let flow = flows.initiate_registration(InitiateFlow::default()).await.unwrap();
+    let names: Vec<String> = serde_json::to_value(&flow).unwrap()["ui"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["attributes"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(names.iter().any(|n| n == "traits.email") && names.iter().any(|n| n == "password"));
+
+    // Kratos's messages on the form: 4000001 bad email, 4000002 missing trait, 4000032 short password.
+    let cases = [
+        (register(json!({"email": "bad"}), PASSWORD), vec![("traits.email".to_owned(), 4000001)]),
+        (register(json!({}), PASSWORD), vec![("traits.email".to_owned(), 4000002)]),
+        (register(json!({"email": "s1@example.org"}), "short"), vec![("password".to_owned(), 4000032)]),
+    ];
+    for (body, want) in cases {
+        let f = flows.initiate_registration(InitiateFlow::default()).await.unwrap();
+        match flows.submit_registration(&f.id, body, SubmitFlow::default()).await.unwrap() {
+            FlowResult::Continue { flow: next } => assert_eq!(flow_messages(&next).0, want),
+            _ => panic!("expected the flow back with messages"),
+        }
+    }
+    let done = flows.submit_registration(
+        &flow.id,
+        register(json!({"email": "ada@example.org"}), PASSWORD),
+        SubmitFlow::default(),
+    );
+    let FlowResult::Success(ok) = done.await.unwrap() else { panic!("registration should succeed") };
+    let token = ok.session_token.clone().expect("a native registration returns a session token");
+    let headers = ory_iam::transport::header_map([("x-session-token", token.expose().to_owned())]);
+    let me = iam.session().whoami(&headers).await.unwrap();
+    assert_eq!(me.identity.traits.as_ref().unwrap()["email"], "ada@example.org");
+
+    // The same identifier again: 4000007 on the form.
+    let again = flows.initiate_registration(InitiateFlow::default()).await.unwrap();
+    let body = register(json!({"email": "ADA@example.org"}), PASSWORD);
+    let FlowResult::Continue { flow: f } =
+        flows.submit_registration(&again.id, body, SubmitFlow::default()).await.unwrap()
+    else {
+        panic!("expected the flow back")
+    };
+    assert_eq!(flow_messages(&f).1, [4000007]);
+
+    // Login: a wrong password is 4000006; the right one a new session.
+    let login = |password: &str| json!({"method": "password", "identifier": "ada@example.org", "password": password});
+    let f = flows.initiate_login(InitiateFlow::default()).await.unwrap();
+    let FlowResult::Continue { flow: back } =
+        flows.submit_login(&f.id, login("wrong-password"), SubmitFlow::default()).await.unwrap()
+    else {
+        panic!("expected the flow back")
+    };
+    assert_eq!(flow_messages(&back).1, [4000006]);
+    let FlowResult::Success(s) = flows.submit_login(&f.id, login(PASSWORD), SubmitFlow::default()).await.unwrap()
+    else {
+        panic!("login should succeed")
+    };
+    let second = s.session_token.unwrap();
+    assert_ne!(second.expose(), token.expose());
+    // An identity made by the admin API with a password can log in too.
+    let mut grace = identity("customer", json!({"email": "grace@example.org"}));
+    grace.credentials = Some(json!({"password": {"config": {"password": PASSWORD}}}));
+    iam.identity().create(grace).await.unwrap();
+    let f = flows.initiate_login(InitiateFlow::default()).await.unwrap();
+    let body = json!({"method": "password", "identifier": "grace@example.org", "password": PASSWORD});
+    assert!(matches!(flows.submit_login(&f.id, body, SubmitFlow::default()).await.unwrap(), FlowResult::Success(_)));
+
+    // Native logout ends the session.
+    flows.perform_native_logout(&second).await.unwrap();
+    let h2 = ory_iam::transport::header_map([("x-session-token", second.expose().to_owned())]);
+    assert!(iam.session().whoami_or_null(&h2).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -427,4 +509,21 @@ async fn a_users_own_sessions_and_the_admin_session_list() {
     assert_eq!(seen.len(), 4);
     let forged = ListSessions { page_token: Some("garbage".into()), ..Default::default() };
     assert_eq!(sessions.list(forged).await.unwrap_err().status(), Some(400));
+}
+
+#[tokio::test]
+async fn schemas_and_namespaces_are_served_from_the_configuration() {
+    let fake = FakeOry::new(&["customer"]).unwrap();
+    let iam = fake.iam();
+    let ids: Vec<String> = iam.schema().list().await.unwrap().into_iter().map(|s| s.id).collect();
+    assert_eq!(ids, ["customer", "default"]);
+    let s = iam.schema().get("customer").await.unwrap();
+    assert_eq!(s.schema, serde_json::from_str::<serde_json::Value>(ory_iam::testing::DEFAULT_IDENTITY_SCHEMA).unwrap());
+    assert_eq!(iam.schema().get("nope").await.unwrap_err().kind(), ErrorKind::NotFound);
+    let names = iam.permission().namespaces().await.unwrap();
+    let mut want: Vec<String> = ory_iam::testing::DEFAULT_KETO_NAMESPACES.iter().map(|n| n.to_string()).collect();
+    want.sort();
+    let mut got = names.clone();
+    got.sort();
+    assert_eq!(got, want);
 }

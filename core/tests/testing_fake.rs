@@ -303,7 +303,7 @@ async fn tokens_issue_introspect_authenticate_revoke() {
 #[tokio::test]
 async fn not_emulated_is_a_typed_error_and_health_is_green() {
     let fake = FakeOry::new(&["customer"]).unwrap();
-    let e = fake.iam().flow().initiate_login(InitiateFlow::default()).await.unwrap_err();
+    let e = fake.iam().flow().initiate_recovery(InitiateFlow::default()).await.unwrap_err();
     assert_eq!((e.kind(), e.status()), (ErrorKind::UpstreamUnavailable, Some(501)));
     let h = fake.iam().health().await;
     assert!(h.healthy, "{h:?}");

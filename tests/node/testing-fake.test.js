@@ -82,8 +82,8 @@ async function runStep(fake, step, saved) {
     }
     case 'revoke_token':
       return void (await svc('token').revoke(arg('token')))
-    case 'initiate_login':
-      return void (await svc('flow').initiateLogin())
+    case 'initiate_recovery':
+      return void (await svc('flow').initiateRecovery())
     default:
       throw new Error(`unknown step ${step.do}`)
   }

@@ -96,8 +96,8 @@ async def _step(fake: FakeOry, step: dict[str, Any], saved: dict[str, Any]) -> A
     if do == "revoke_token":
         await iam.token.for_tenant(tenant).revoke(arg("token"))
         return None
-    if do == "initiate_login":
-        await iam.flow.for_tenant(tenant).initiate_login()
+    if do == "initiate_recovery":
+        await iam.flow.for_tenant(tenant).initiate_recovery()
         return None
     raise AssertionError(f"unknown step {do}")
 

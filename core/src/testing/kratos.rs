@@ -13,11 +13,14 @@ pub(crate) struct StoredIdentity {
     pub doc: Value,
     /// Credential type → identifiers.
     pub credentials: Map<String, Value>,
+    /// The salted hash of the identity's password (registration, or `credentials.password`).
+    pub password: Option<String>,
 }
 
 pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) -> Option<FakeResponse> {
     let m = req.method;
     Some(match segs {
+        ["self-service", ..] => return super::flows::handle(t, req, segs),
         ["sessions", "whoami"] if m == Method::GET => whoami(t, req),
         ["sessions"] if m == Method::GET => list_my_sessions(t, req),
         ["sessions"] if m == Method::DELETE => revoke_my_other_sessions(t, req),
@@ -257,8 +260,28 @@ fn create_from(t: &mut TenantState, json: Option<&Value>) -> FakeResponse {
         let cred = json!({"type": ty, "identifiers": identifiers, "version": 0, "created_at": at, "updated_at": at, "config": {}});
         credentials.insert(ty, cred);
     }
-    t.identities.insert(id.clone(), StoredIdentity { doc, credentials });
+    let password = body
+        .get("credentials")
+        .and_then(|c| c.pointer("/password/config/password"))
+        .and_then(Value::as_str)
+        .map(|p| super::flows::hash_password(p, &super::random_token("")));
+    t.identities.insert(id.clone(), StoredIdentity { doc, credentials, password });
     FakeResponse::json(201, &identity_json(t, &id, &[]))
+}
+
+/// An identity made by a registration flow (already validated): its id, or the status Kratos's
+/// admin API would have answered (`409` for a taken identifier).
+pub(super) fn create_for_flow(t: &mut TenantState, body: &Value, password: &str) -> Result<String, u16> {
+    let r = create_from(t, Some(body));
+    if r.status != 201 {
+        return Err(r.status);
+    }
+    let v: Value = serde_json::from_slice(&r.body).map_err(|_| 500u16)?;
+    let id = v["id"].as_str().unwrap_or_default().to_owned();
+    if let Some(i) = t.identities.get_mut(&id) {
+        i.password = Some(super::flows::hash_password(password, &super::random_token("")));
+    }
+    Ok(id)
 }
 
 fn identity_json(t: &TenantState, id: &str, include: &[&str]) -> Value {

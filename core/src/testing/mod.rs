@@ -59,7 +59,10 @@
 //! `GET /sessions/whoami` with `X-Session-Token` or `Authorization: Bearer` (the session token),
 //! or the `ory_kratos_session` cookie (the session's cookie value, never its token: Kratos
 //! refuses a token sent as the cookie); 401 for unknown, revoked or expired sessions and
-//! disabled identities. Self-service flows and the courier are not emulated.
+//! disabled identities. Native self-service registration and login with the `password`
+//! method and native logout are emulated (form nodes from the default schema, Kratos's message
+//! ids on them, the session token when done); browser flows, other methods and flows, and the
+//! courier are not.
 //!
 //! Keto: only the configured namespaces exist — a write, list, expand or delete naming another
 //! (also as a subject set's namespace) is `404`, a check in one is not allowed, a batch check
@@ -88,6 +91,7 @@
 //! Anything else answers `501 Not Implemented` with a JSON error, which the library raises as
 //! `upstream_unavailable` (status 501), never as success.
 
+mod flows;
 mod hydra;
 mod jwk;
 mod keto;
@@ -239,6 +243,8 @@ pub(crate) struct TenantState {
     pub tuples: BTreeMap<uuid::Uuid, keto::Tuple>,
     pub clients: BTreeMap<String, hydra::StoredClient>,
     pub tokens: std::collections::HashMap<String, hydra::StoredToken>,
+    /// Kratos's self-service flows in progress, by id.
+    pub flows: BTreeMap<String, flows::StoredFlow>,
     /// Hydra's JWK sets: set name → keys, newest first.
     pub jwk_sets: BTreeMap<String, Vec<Value>>,
 }

@@ -39,6 +39,29 @@ impl IdentitySchema {
         Ok(IdentitySchema { raw: schema.clone(), validator })
     }
 
+    /// The violations as self-service flows report them on their form nodes: `(node name,
+    /// Kratos message id, text)` — a missing property is `4000002` on its own node, anything
+    /// else `4000001` with the validator's message.
+    pub(crate) fn node_messages(&self, traits: &Value) -> Vec<(String, u64, String)> {
+        let doc = json!({ "traits": traits });
+        let mut out = Vec::new();
+        for e in self.validator.iter_errors(&doc) {
+            let node = e.instance_path().as_str().trim_start_matches('/').replace('/', ".");
+            match e.kind() {
+                ValidationErrorKind::Required { property } => {
+                    let name = property.as_str().unwrap_or_default();
+                    out.push((format!("{node}.{name}"), 4000002, format!("Property {name} is missing.")));
+                }
+                ValidationErrorKind::AdditionalProperties { unexpected } => {
+                    let names: Vec<String> = unexpected.iter().map(|n| quote(n)).collect();
+                    out.push((node, 4000001, format!("additionalProperties {} not allowed", names.join(", "))));
+                }
+                kind => out.push((node, 4000001, message(kind, e.instance()))),
+            }
+        }
+        out
+    }
+
     /// `None` when `traits` is valid, else Kratos's `error.reason` text.
     pub(crate) fn violations(&self, traits: &Value) -> Option<String> {
         let doc = json!({ "traits": traits });
