@@ -84,3 +84,25 @@ test('a session token is not a session cookie', async () => {
   assert.equal(s.identity.id, ada.id)
   assert.equal(await fake.iam.session.whoamiOrNull({ headers: fake.headersFor(cred.token, { kind: 'cookie' }) }), null)
 })
+
+test('native registration and login with a password', async () => {
+  const { iam } = new FakeOry()
+  const password = 'Correct-Horse-Battery-9'
+  const flow = await iam.flow.initiateRegistration()
+  const short = await iam.flow.submitRegistration(flow.id, { method: 'password', password: 'short', traits: { email: 'ada@example.org' } })
+  assert.equal(short.kind, 'continue')
+  const ids = short.flow.ui.nodes.flatMap((n) => n.messages.map((m) => [n.attributes.name, m.id]))
+  assert.deepEqual(ids, [['password', 4000032]])
+  const done = await iam.flow.submitRegistration(flow.id, { method: 'password', password, traits: { email: 'ada@example.org' } })
+  assert.equal(done.kind, 'success')
+  const me = await iam.session.whoami({ headers: { 'x-session-token': done.sessionToken.expose() } })
+  assert.equal(me.identity.traits.email, 'ada@example.org')
+
+  const login = await iam.flow.initiateLogin()
+  const wrong = await iam.flow.submitLogin(login.id, { method: 'password', identifier: 'ada@example.org', password: 'not-the-password' })
+  assert.deepEqual(wrong.flow.ui.messages.map((m) => m.id), [4000006])
+  const ok = await iam.flow.submitLogin(login.id, { method: 'password', identifier: 'ada@example.org', password })
+  assert.equal(ok.kind, 'success')
+  await iam.flow.performNativeLogout(ok.sessionToken)
+  assert.equal(await iam.session.whoamiOrNull({ headers: { 'x-session-token': ok.sessionToken.expose() } }), null)
+})

@@ -108,3 +108,30 @@ async def test_a_session_token_is_not_a_session_cookie() -> None:
     assert cred.cookie is not None
     assert (await fake.iam.session.whoami(fake.headers_for(cred, "cookie"))).identity.id == ada.id
     assert await fake.iam.session.whoami_or_null(fake.headers_for(cred.token, "cookie")) is None
+
+
+async def test_native_registration_and_login_with_a_password() -> None:
+    iam = FakeOry().iam
+    password = "Correct-Horse-Battery-9"
+    flow = await iam.flow.initiate_registration()
+    short = await iam.flow.submit_registration(
+        flow.id, {"method": "password", "password": "short", "traits": {"email": "ada@example.org"}}
+    )
+    assert short.kind == "continue" and short.flow is not None
+    assert [(n.attributes["name"], m.id) for n in short.flow.ui.nodes for m in n.messages] == [("password", 4000032)]
+    done = await iam.flow.submit_registration(
+        flow.id, {"method": "password", "password": password, "traits": {"email": "ada@example.org"}}
+    )
+    assert done.kind == "success" and done.session_token is not None
+    me = await iam.session.whoami({"X-Session-Token": done.session_token.expose()})
+    assert me.identity.id == (done.identity.id if done.identity else None)
+
+    login = await iam.flow.initiate_login()
+    wrong = await iam.flow.submit_login(
+        login.id, {"method": "password", "identifier": "ada@example.org", "password": "not-the-password"}
+    )
+    assert wrong.flow is not None and [m.id for m in wrong.flow.ui.messages] == [4000006]
+    ok = await iam.flow.submit_login(login.id, {"method": "password", "identifier": "ada@example.org", "password": password})
+    assert ok.kind == "success" and ok.session_token is not None
+    await iam.flow.perform_native_logout(ok.session_token)
+    assert await iam.session.whoami_or_null({"X-Session-Token": ok.session_token.expose()}) is None
