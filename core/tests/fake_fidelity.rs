@@ -527,3 +527,37 @@ async fn schemas_and_namespaces_are_served_from_the_configuration() {
     got.sort();
     assert_eq!(got, want);
 }
+
+#[tokio::test]
+async fn native_settings_change_traits_and_password() {
+    use ory_iam::dto::{FlowResult, SubmitFlow};
+    let fake = FakeOry::new(&["customer"]).unwrap();
+    let iam = fake.iam();
+    let flows = iam.flow();
+    let ada = iam.identity().create(identity("customer", json!({"email": "ada@example.org"}))).await.unwrap();
+    let cred = fake.create_session("customer", &ada.id).unwrap();
+    let with_token = || InitiateFlow { session_token: Some(cred.token.clone()), ..Default::default() };
+    let submit_opts = || SubmitFlow { session_token: Some(cred.token.clone()), ..Default::default() };
+
+    // Without a session: Kratos's 401.
+    assert_eq!(flows.initiate_settings(InitiateFlow::default()).await.unwrap_err().kind(), ErrorKind::Unauthorized);
+
+    let f = flows.initiate_settings(with_token()).await.unwrap();
+    let bad = json!({"method": "profile", "traits": {"email": "bad"}});
+    let FlowResult::Continue { flow: back } = flows.submit_settings(&f.id, bad, submit_opts()).await.unwrap() else {
+        panic!("expected the flow back")
+    };
+    assert_eq!(flow_messages(&back).0, [("traits.email".to_owned(), 4000001)]);
+    let good = json!({"method": "profile", "traits": {"email": "ada@example.org", "name": {"first": "Ada"}}});
+    assert!(matches!(flows.submit_settings(&f.id, good, submit_opts()).await.unwrap(), FlowResult::Success(_)));
+    let stored = iam.identity().get_with_traits(&ada.id).await.unwrap();
+    assert_eq!(stored.traits.unwrap()["name"]["first"], "Ada");
+
+    // A new password, then a login with it.
+    let f = flows.initiate_settings(with_token()).await.unwrap();
+    let pw = json!({"method": "password", "password": "Another-Good-Password-7"});
+    assert!(matches!(flows.submit_settings(&f.id, pw, submit_opts()).await.unwrap(), FlowResult::Success(_)));
+    let l = flows.initiate_login(InitiateFlow::default()).await.unwrap();
+    let body = json!({"method": "password", "identifier": "ada@example.org", "password": "Another-Good-Password-7"});
+    assert!(matches!(flows.submit_login(&l.id, body, SubmitFlow::default()).await.unwrap(), FlowResult::Success(_)));
+}

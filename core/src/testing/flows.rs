@@ -1,7 +1,7 @@
-//! Kratos's native self-service registration and login with the `password` method, and native
-//! logout: the flow documents, their form nodes and the messages Kratos v1.3.1 puts on them
+//! Kratos's native self-service registration and login with the `password` method, native
+//! settings (`profile`, `password`) and native logout: the flow documents, their form nodes and the messages Kratos v1.3.1 puts on them
 //! (ids `4000001`, `4000002`, `4000006`, `4000007`, `4000032`), the session and session token
-//! a completed flow returns. Browser flows and the other flows answer 501.
+//! a completed flow returns. Browser flows, other methods, recovery and verification answer 501.
 
 use super::{now, random_token, ts, FakeRequest, FakeResponse, StoredSession, TenantState, SESSION_LIFESPAN};
 use http::Method;
@@ -14,6 +14,8 @@ const BASE: &str = "http://kratos-public.fake.ory-iam.invalid";
 
 pub(crate) struct StoredFlow {
     pub kind: &'static str,
+    /// Settings flows: the identity whose settings they change.
+    pub identity_id: Option<String>,
     pub doc: Value,
     pub expires_at: time::OffsetDateTime,
 }
@@ -101,7 +103,145 @@ fn new_flow(t: &mut TenantState, kind: &'static str) -> FakeResponse {
         "ui": {"action": format!("{BASE}/self-service/{kind}?flow={id}"), "method": "POST", "nodes": nodes(t, kind)},
         "state": "choose_method",
     });
-    t.flows.insert(id.clone(), StoredFlow { kind, doc: doc.clone(), expires_at: at + FLOW_LIFESPAN });
+    t.flows
+        .insert(id.clone(), StoredFlow { kind, identity_id: None, doc: doc.clone(), expires_at: at + FLOW_LIFESPAN });
+    FakeResponse::json(200, &doc)
+}
+
+fn session_required() -> FakeResponse {
+    FakeResponse::json(
+        401,
+        &json!({"error": {"id": "session_inactive", "code": 401, "status": "Unauthorized",
+                "reason": "This endpoint can only be accessed with a valid session. Please log in and try again.",
+                "message": "request does not have a valid authentication session"}}),
+    )
+}
+
+/// The settings form of an identity: its traits (with their values) in the `profile` group,
+/// then the `password` group.
+fn settings_doc(t: &TenantState, id: &str, identity_id: &str, at: time::OffsetDateTime) -> Value {
+    let identity = super::kratos::identity_json(t, identity_id, &[]);
+    let mut nodes = vec![node("csrf_token", "hidden", "default", true)];
+    let schema_id = identity["schema_id"].as_str().unwrap_or_default();
+    if let Some(traits) = t.schemas.get(schema_id).and_then(|s| s.raw.pointer("/properties/traits").cloned()) {
+        let mut tn = Vec::new();
+        trait_nodes(&traits, "traits", &[], &mut tn);
+        for mut n in tn {
+            n["group"] = json!("profile");
+            let name = n["attributes"]["name"].as_str().unwrap_or_default().to_owned();
+            if let Some(v) = identity.pointer(&format!("/{}", name.replace('.', "/"))) {
+                n["attributes"]["value"] = v.clone();
+            }
+            nodes.push(n);
+        }
+    }
+    let mut profile = node("method", "submit", "profile", false);
+    profile["attributes"]["value"] = json!("profile");
+    nodes.push(profile);
+    nodes.push(node("password", "password", "password", true));
+    let mut pw = node("method", "submit", "password", false);
+    pw["attributes"]["value"] = json!("password");
+    nodes.push(pw);
+    json!({
+        "id": id, "type": "api", "expires_at": ts(at + FLOW_LIFESPAN), "issued_at": ts(at),
+        "request_url": format!("{BASE}/self-service/settings/api"),
+        "ui": {"action": format!("{BASE}/self-service/settings?flow={id}"), "method": "POST", "nodes": nodes},
+        "state": "show_form", "identity": identity,
+    })
+}
+
+fn new_settings(t: &mut TenantState, req: &FakeRequest<'_>) -> FakeResponse {
+    let Some(me) = super::kratos::current(t, req) else { return session_required() };
+    let identity_id = me.identity_id.clone();
+    let id = uuid::Uuid::new_v4().to_string();
+    let at = now();
+    let doc = settings_doc(t, &id, &identity_id, at);
+    t.flows.insert(
+        id.clone(),
+        StoredFlow {
+            kind: "settings",
+            identity_id: Some(identity_id),
+            doc: doc.clone(),
+            expires_at: at + FLOW_LIFESPAN,
+        },
+    );
+    FakeResponse::json(200, &doc)
+}
+
+/// `profile` (traits, validated against the identity's schema) or `password`; `200` with the
+/// flow in state `success` and Kratos's `1050001` message when saved.
+fn submit_settings(t: &mut TenantState, req: &FakeRequest<'_>) -> FakeResponse {
+    let flow_id = req.q("flow").unwrap_or_default().to_owned();
+    let owner = match t.flows.get(&flow_id) {
+        Some(f) if f.kind == "settings" && f.expires_at > now() => f.identity_id.clone().unwrap_or_default(),
+        Some(f) if f.kind == "settings" => return FakeResponse::error(410, "The self-service flow expired."),
+        _ => return FakeResponse::error(404, "Unable to locate the resource"),
+    };
+    match super::kratos::current(t, req) {
+        Some(me) if me.identity_id == owner => {}
+        Some(_) => {
+            return FakeResponse::error(
+                403,
+                "Access privileges are missing, invalid, or not sufficient to access this endpoint.",
+            )
+        }
+        None => return session_required(),
+    }
+    let body = req.json.cloned().unwrap_or(Value::Null);
+    match body["method"].as_str() {
+        Some("profile") => {
+            let traits = body.get("traits").cloned().unwrap_or(json!({}));
+            let schema_id = t
+                .identities
+                .get(&owner)
+                .and_then(|i| i.doc["schema_id"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let msgs = t.schemas.get(&schema_id).map(|s| s.node_messages(&traits)).unwrap_or_default();
+            if !msgs.is_empty() {
+                return invalid(t, &flow_id, &body, &msgs, &[]);
+            }
+            let mut doc = t.identities[&owner].doc.clone();
+            doc["traits"] = traits;
+            let r = super::kratos::replace(t, &owner, doc);
+            if r.status == 409 {
+                let text = "An account with the same identifier (email, phone, username, ...) exists already.";
+                return invalid(t, &flow_id, &body, &[], &[(4000007, text)]);
+            }
+            if r.status != 200 {
+                return r;
+            }
+        }
+        Some("password") => {
+            let password = body["password"].as_str().unwrap_or_default();
+            let n = password.chars().count();
+            if n < MIN_PASSWORD {
+                let msg = if n == 0 {
+                    ("password".to_owned(), 4000002, "Property password is missing.".to_owned())
+                } else {
+                    (
+                        "password".to_owned(),
+                        4000032,
+                        format!("The password must be at least {MIN_PASSWORD} characters long, but got {n}."),
+                    )
+                };
+                return invalid(t, &flow_id, &body, &[msg], &[]);
+            }
+            let hash = hash_password(password, &random_token(""));
+            if let Some(i) = t.identities.get_mut(&owner) {
+                i.password = Some(hash);
+            }
+        }
+        _ => {
+            return FakeResponse::error(501, "ory-iam FakeOry emulates only the profile and password settings methods")
+        }
+    }
+    let issued = t.flows[&flow_id].expires_at - FLOW_LIFESPAN;
+    let mut doc = settings_doc(t, &flow_id, &owner, issued);
+    doc["state"] = json!("success");
+    doc["ui"]["messages"] = json!([{"id": 1050001, "text": "Your changes have been saved!", "type": "success"}]);
+    if let Some(f) = t.flows.get_mut(&flow_id) {
+        f.doc = doc.clone();
+    }
     FakeResponse::json(200, &doc)
 }
 
@@ -243,6 +383,8 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
             submit(t, req, "registration")
         }
         ["self-service", "login"] if m == Method::POST && req.q("flow").is_some() => submit(t, req, "login"),
+        ["self-service", "settings", "api"] if m == Method::GET => new_settings(t, req),
+        ["self-service", "settings"] if m == Method::POST && req.q("flow").is_some() => submit_settings(t, req),
         ["self-service", "logout", "api"] if m == Method::DELETE => {
             let token = req.json.and_then(|b| b["session_token"].as_str()).unwrap_or_default();
             match t.sessions.values_mut().find(|s| s.token == token && !token.is_empty()) {

@@ -284,7 +284,7 @@ pub(super) fn create_for_flow(t: &mut TenantState, body: &Value, password: &str)
     Ok(id)
 }
 
-fn identity_json(t: &TenantState, id: &str, include: &[&str]) -> Value {
+pub(super) fn identity_json(t: &TenantState, id: &str, include: &[&str]) -> Value {
     let Some(i) = t.identities.get(id) else { return Value::Null };
     let mut doc = i.doc.clone();
     if !include.is_empty() {
@@ -300,7 +300,7 @@ fn identity_json(t: &TenantState, id: &str, include: &[&str]) -> Value {
 }
 
 /// Store a changed document after checks shared by PUT and PATCH.
-fn replace(t: &mut TenantState, id: &str, mut doc: Value) -> FakeResponse {
+pub(super) fn replace(t: &mut TenantState, id: &str, mut doc: Value) -> FakeResponse {
     let Some(schema_id) = doc["schema_id"].as_str().map(str::to_owned) else {
         return bad_request("schema_id must be a string");
     };
@@ -547,7 +547,7 @@ fn presented<'a>(req: &'a FakeRequest<'_>) -> Option<Presented<'a>> {
 }
 
 /// The caller's valid session: active, unexpired, of an active identity.
-fn current<'a>(t: &'a TenantState, req: &FakeRequest<'_>) -> Option<&'a StoredSession> {
+pub(super) fn current<'a>(t: &'a TenantState, req: &FakeRequest<'_>) -> Option<&'a StoredSession> {
     let found = match presented(req) {
         Some(Presented::Token(tok)) if !tok.is_empty() => t.sessions.values().find(|s| s.token == tok),
         Some(Presented::Cookie(c)) if !c.is_empty() => t.sessions.values().find(|s| s.cookie == c),

@@ -60,7 +60,7 @@
 //! or the `ory_kratos_session` cookie (the session's cookie value, never its token: Kratos
 //! refuses a token sent as the cookie); 401 for unknown, revoked or expired sessions and
 //! disabled identities. Native self-service registration and login with the `password`
-//! method and native logout are emulated (form nodes from the default schema, Kratos's message
+//! method, native settings (`profile`, `password`) and native logout are emulated (form nodes from the default schema, Kratos's message
 //! ids on them, the session token when done); browser flows, other methods and flows, and the
 //! courier are not.
 //!
