@@ -307,17 +307,14 @@ function exposeNone(req) {
 }
 
 /**
- * A health report for a probe endpoint, from `iam.health()`: `{ status: 'up' | 'down', tenants:
- * { [tenant]: { [product]: 'up' | 'down' } } }`. Names only — no URL, reason, status code or
- * warning (a public health route must not describe the deployment).
+ * A health report for a probe endpoint, from `iam.health()`: the core's answer (the same in
+ * Python), `{ status: 'up' | 'down', tenants: { [tenant]: { [product]: 'up' | 'down' } } }`.
+ * Names only — no URL, reason, status code or warning (a public health route must not describe
+ * the deployment).
  */
 function healthReport(health) {
-  const tenants = Object.create(null)
-  for (const p of health.probes || []) {
-    const t = (tenants[p.tenant] ??= Object.create(null))
-    t[p.product] = p.healthy ? 'up' : 'down'
-  }
-  return { status: health.healthy ? 'up' : 'down', tenants: JSON.parse(JSON.stringify(tenants)) }
+  const probes = (health.probes || []).map((p) => ({ tenant: p.tenant, product: p.product, healthy: p.healthy }))
+  return lib.native.healthAnswer(Boolean(health.healthy), probes).body
 }
 
 // The request id of each application request (issue 23, correlation): its `X-Request-Id` when

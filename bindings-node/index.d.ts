@@ -44,6 +44,37 @@ export declare class ConsentService {
   acceptLogoutRequest(challenge: string): Promise<RedirectTo>
   /** Hydra answers 204: `redirectTo` is empty. */
   rejectLogoutRequest(challenge: string): Promise<RedirectTo>
+  /**
+   * One page of the consents `subject` gave and Hydra remembers ("connected apps"),
+   * optionally of one login session (`loginSessionId`).
+   */
+  listConsentSessions(options: ListConsentSessionsOptions): Promise<ConsentSessionPage>
+  /** Every remembered consent of `subject`, following page tokens. */
+  listConsentSessionsAll(options: ListConsentSessionsOptions): AsyncIterable<ConsentSession>
+  /**
+   * Revoke `subject`'s consent to one `client` or to every client (`all: true`); Hydra
+   * revokes the tokens issued under it, cached introspections are dropped. Audited
+   * `oauth2.consent.revoke`.
+   */
+  revokeConsentSessions(options: RevokeConsentSessionsOptions): Promise<void>
+  /**
+   * End Hydra login sessions: every one of `subject`, or the one `sid`. Audited
+   * `oauth2.login_session.revoke`.
+   */
+  revokeLoginSessions(options: RevokeLoginSessionsOptions): Promise<void>
+  /**
+   * The URL to redirect the browser to for OpenID Connect RP-initiated logout (Hydra's
+   * `/oauth2/sessions/logout`); a `Secret` (it carries the ID token). No request is made.
+   */
+  logoutUrl(options?: LogoutUrlOptions): Secret
+}
+
+export declare class ConsentSessionPager {
+  /**
+   * The next item, or null at the end. A buffered item (or the known end) comes
+   * back as an already-settled promise, without a round trip through the runtime.
+   */
+  nextItem(): Promise<ConsentSession | null>
 }
 
 export declare class CourierMessagePager {
@@ -206,6 +237,13 @@ export declare class FlowService {
    * token against the session cookie: pass the browser's `Cookie` header.
    */
   submitBrowserLogout(logoutToken: string, cookie?: string | undefined | null): Promise<Array<Secret>>
+  /**
+   * Finish a native sign-in that continued in a browser (social sign-in): `initCode` is the
+   * flow's `sessionTokenExchangeCode`, `returnToCode` the `code` Kratos put on `returnTo`.
+   * A `{kind: 'success'}` result with the session and its `sessionToken`; codes Kratos does
+   * not know (or not yet) are `IamNotFoundError`.
+   */
+  exchangeSessionToken(initCode: string | Secret, returnToCode: string | Secret): Promise<FlowResult>
   /** Native logout: revoke the session behind a session token. */
   performNativeLogout(sessionToken: string): Promise<void>
 }
@@ -453,6 +491,29 @@ export declare class OAuth2ClientService {
   patch(id: string, ops: Array<JsonPatchOperation>): Promise<OAuth2Client>
   /** Audited `oauth2_client.delete`. */
   delete(id: string): Promise<void>
+  /**
+   * Set the client's token lifespans (Go durations, `"1h"`); the whole set is replaced.
+   * Audited `oauth2_client.lifespans.set`.
+   */
+  setLifespans(id: string, lifespans: ClientLifespans): Promise<OAuth2Client>
+  /**
+   * OpenID Connect dynamic client registration (Hydra's public `/oauth2/register`). The
+   * result's `clientSecret` and `registrationAccessToken` are shown this once. Not retried.
+   * Audited `oauth2_client.register`.
+   */
+  register(client: Record<string, unknown>): Promise<OAuth2Client>
+  /**
+   * A dynamically registered client, read with its registration access token (a wrong
+   * token throws `unauthorized`).
+   */
+  getRegistered(id: string, registrationAccessToken: string | Secret): Promise<OAuth2Client>
+  /**
+   * Replace a dynamically registered client; Hydra rotates the registration access token
+   * (the result carries the new one). Audited `oauth2_client.registered.set`.
+   */
+  setRegistered(id: string, registrationAccessToken: string | Secret, client: Record<string, unknown>): Promise<OAuth2Client>
+  /** Delete a dynamically registered client. Audited `oauth2_client.registered.delete`. */
+  deleteRegistered(id: string, registrationAccessToken: string | Secret): Promise<void>
 }
 
 /** Permissions of one tenant (Keto). Fails closed: an outage throws, never reads as allowed. */
@@ -705,6 +766,19 @@ export declare class TokenService {
    */
   authenticate(req: { headers: Record<string, string | string[] | undefined> | Headers } | Headers | Record<string, string | string[] | undefined>, options?: AuthenticateOptions): Promise<IamMachinePrincipal>
   revoke(token: string | Secret, options?: RevokeTokenOptions): Promise<void>
+  /**
+   * Delete every access token of a client (Hydra keeps its refresh tokens: revoke the
+   * consents or delete the client to end those); cached introspections are dropped (here
+   * and, over Redis, in every instance). Audited `oauth2_client.access_tokens.delete`.
+   */
+  deleteAccessTokens(clientId: string): Promise<void>
+  /**
+   * OpenID Connect userinfo of an access token; a revoked, expired or unknown token throws
+   * `unauthorized`.
+   */
+  userinfo(accessToken: string | Secret): Promise<UserInfo>
+  /** Hydra's OpenID Connect discovery document. */
+  discover(): Promise<OidcConfiguration>
 }
 
 export declare class TrustedIssuerPager {
@@ -896,6 +970,43 @@ export interface CheckResult {
   error?: string
 }
 
+/**
+ * Token lifespans of `oauth2Client.setLifespans`, Go durations (`"1h"`, `"90s"`) (declared
+ * for the typings; parsed by the core).
+ */
+export interface ClientLifespans {
+  authorizationCodeGrantAccessTokenLifespan?: string
+  authorizationCodeGrantIdTokenLifespan?: string
+  authorizationCodeGrantRefreshTokenLifespan?: string
+  clientCredentialsGrantAccessTokenLifespan?: string
+  implicitGrantAccessTokenLifespan?: string
+  implicitGrantIdTokenLifespan?: string
+  jwtBearerGrantAccessTokenLifespan?: string
+  refreshTokenGrantAccessTokenLifespan?: string
+  refreshTokenGrantIdTokenLifespan?: string
+  refreshTokenGrantRefreshTokenLifespan?: string
+}
+
+/** A consent a subject gave a client and Hydra remembers ("connected apps"). */
+export interface ConsentSession {
+  tenant: string
+  subject?: string
+  clientId?: string
+  clientName?: string
+  grantScope: Array<string>
+  grantAccessTokenAudience: Array<string>
+  remember: boolean
+  rememberFor?: number
+  handledAt?: string
+  loginSessionId?: string
+  consentRequestId?: string
+}
+
+export interface ConsentSessionPage {
+  items: Array<ConsentSession>
+  nextPageToken?: string
+}
+
 /** Options of `courier.get` (declared for the typings; parsed by the core). */
 export interface CourierGetOptions {
   /** Return the body (a Secret) for this call only. */
@@ -1036,6 +1147,11 @@ export interface Flow {
   ui: Ui
   csrfToken?: string
   setCookie: Array<Secret>
+  /**
+   * Native login/registration started with `returnSessionTokenExchangeCode`: the first half
+   * of what `flow.exchangeSessionToken` turns into a session token.
+   */
+  sessionTokenExchangeCode?: Secret
 }
 
 /** A self-service error (`flow.getError`): `error` is Kratos' error object. */
@@ -1077,6 +1193,26 @@ export interface Health {
   warnings: Array<string>
   /** How late, at most, each enabled cache sees a change made outside this process. */
   staleness: Array<Staleness>
+}
+
+/**
+ * The answer of a readiness route for a health report (the same in Python): 200 when
+ * `healthy`, else 503; the body names tenants, products and states only.
+ */
+export declare function healthAnswer(healthy: boolean, probes: Array<HealthAnswerProbe>): HealthAnswer
+
+/** Status and body of a readiness route. */
+export interface HealthAnswer {
+  status: number
+  /** `{ status: 'up' | 'down', tenants: { [tenant]: { [product]: 'up' | 'down' } } }`. */
+  body: any
+}
+
+/** One probe of a health report, as `healthAnswer` reads it. */
+export interface HealthAnswerProbe {
+  tenant: string
+  product: string
+  healthy: boolean
 }
 
 export interface HealthProbe {
@@ -1194,6 +1330,11 @@ export interface InitiateFlowOptions {
   sessionToken?: string
   refresh?: boolean
   aal?: string
+  /**
+   * Native login/registration continuing in a browser (social sign-in): the flow carries
+   * `sessionTokenExchangeCode`, see `flow.exchangeSessionToken`.
+   */
+  returnSessionTokenExchangeCode?: boolean
 }
 
 /** `active: false` (unknown, expired or revoked token) is a normal answer. */
@@ -1232,6 +1373,14 @@ export interface JwtBearerGrant {
   scope?: string
   clientId?: string
   clientSecret?: string
+}
+
+/** Options of `consent.listConsentSessions` (declared for the typings; parsed by the core). */
+export interface ListConsentSessionsOptions {
+  subject: string
+  loginSessionId?: string
+  pageSize?: number
+  pageToken?: string
 }
 
 /** Options of `courier.list` (declared for the typings; parsed by the core). */
@@ -1295,6 +1444,13 @@ export interface LogoutFlow {
   logoutToken: Secret
 }
 
+/** Input of `consent.logoutUrl` (declared for the typings; parsed by the core). */
+export interface LogoutUrlOptions {
+  idTokenHint?: string | Secret
+  postLogoutRedirectUri?: string
+  state?: string
+}
+
 /** A log record of the library (`target` is e.g. `ory_iam::audit`, `ory_iam::cache`). */
 export interface LogRecord {
   /** error | warn | info | debug | trace */
@@ -1320,11 +1476,41 @@ export interface OAuth2Client {
   metadata?: any
   createdAt?: string
   updatedAt?: string
+  /**
+   * OIDC dynamic registration only (`oauth2Client.register`): the bearer credential of
+   * `getRegistered`/`setRegistered`/`deleteRegistered`; rotated by each update.
+   */
+  registrationAccessToken?: Secret
+  registrationClientUri?: string
 }
 
 export interface OAuth2ClientPage {
   items: Array<OAuth2Client>
   nextPageToken?: string
+}
+
+/** Hydra's OpenID Connect discovery document (`token.discover`); `raw` is all of it. */
+export interface OidcConfiguration {
+  tenant: string
+  issuer: string
+  authorizationEndpoint: string
+  tokenEndpoint: string
+  jwksUri: string
+  userinfoEndpoint?: string
+  revocationEndpoint?: string
+  endSessionEndpoint?: string
+  registrationEndpoint?: string
+  scopesSupported: Array<string>
+  grantTypesSupported: Array<string>
+  responseTypesSupported: Array<string>
+  subjectTypesSupported: Array<string>
+  idTokenSigningAlgValuesSupported: Array<string>
+  tokenEndpointAuthMethodsSupported: Array<string>
+  codeChallengeMethodsSupported: Array<string>
+  claimsSupported: Array<string>
+  frontchannelLogoutSupported: boolean
+  backchannelLogoutSupported: boolean
+  raw: any
 }
 
 export interface OplPosition {
@@ -1453,6 +1639,25 @@ export interface RefreshGrant {
  * header) when it is 1–200 visible ASCII characters, else a new UUID v4.
  */
 export declare function requestIdFor(incoming?: string | undefined | null): string
+
+/**
+ * Input of `consent.revokeConsentSessions`: `subject` and exactly one of `client` or
+ * `all: true` (declared for the typings; parsed by the core).
+ */
+export interface RevokeConsentSessionsOptions {
+  subject: string
+  client?: string
+  all?: boolean
+}
+
+/**
+ * Input of `consent.revokeLoginSessions`: exactly one of `subject` or `sid` (declared for the
+ * typings; parsed by the core).
+ */
+export interface RevokeLoginSessionsOptions {
+  subject?: string
+  sid?: string
+}
 
 /** Declared for the typings; parsed by the core. */
 export interface RevokeTokenOptions {
@@ -1615,6 +1820,13 @@ export interface UnknownVersion {
   product: string
   /** Stable code: `not_published_by_ory_network` (Ory Network publishes Kratos's version only). */
   reason: string
+}
+
+/** OpenID Connect userinfo of an access token (`token.userinfo`): `claims` as Hydra sent them. */
+export interface UserInfo {
+  tenant: string
+  sub: string
+  claims: any
 }
 
 export interface VerifiableAddress {

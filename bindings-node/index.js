@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.ConsentService = nativeBinding.ConsentService
+module.exports.ConsentSessionPager = nativeBinding.ConsentSessionPager
 module.exports.CourierMessagePager = nativeBinding.CourierMessagePager
 module.exports.CourierService = nativeBinding.CourierService
 module.exports.EventsService = nativeBinding.EventsService
@@ -866,6 +867,7 @@ module.exports._acceptedConfigKeys = nativeBinding._acceptedConfigKeys
 module.exports._debugPanic = nativeBinding._debugPanic
 module.exports._debugPanicAsync = nativeBinding._debugPanicAsync
 module.exports.FlowKindName = nativeBinding.FlowKindName
+module.exports.healthAnswer = nativeBinding.healthAnswer
 module.exports.httpAnswer = nativeBinding.httpAnswer
 module.exports.requestIdFor = nativeBinding.requestIdFor
 module.exports.rolesOf = nativeBinding.rolesOf

@@ -196,7 +196,7 @@ function headersOf(req) {
 const REQUEST_METHODS = new Set(['whoami', 'whoamiOrNull', 'authenticate', 'listMine', 'listMineAll', 'revokeMyOtherSessions', 'revokeMine'])
 // Methods that return synchronously; every other method returns a promise, so an argument
 // error napi raises before the call is delivered as a rejection, like any other error.
-const SYNC_METHODS = new Set(['forTenant', 'withTransport', 'equals', 'listAll', 'listSessionsAll', 'listMineAll', 'transportOf', 'auditRoleDenial'])
+const SYNC_METHODS = new Set(['forTenant', 'withTransport', 'equals', 'listAll', 'listSessionsAll', 'listMineAll', 'listConsentSessionsAll', 'logoutUrl', 'transportOf', 'auditRoleDenial'])
 // Methods that hand back a handle to keep (never correlated with the request being served).
 const HANDLE_METHODS = new Set(['forTenant', 'withTransport', 'equals', 'transportOf'])
 

@@ -129,6 +129,31 @@ pub fn roles_of(metadata_public: Option<Value>, traits: Option<Value>) -> Vec<St
     answer::roles_of_identity(metadata_public.as_ref(), traits.as_ref())
 }
 
+/// One probe of a health report, as `healthAnswer` reads it.
+#[napi(object)]
+pub struct HealthAnswerProbe {
+    pub tenant: String,
+    pub product: String,
+    pub healthy: bool,
+}
+
+/// Status and body of a readiness route.
+#[napi(object)]
+pub struct HealthAnswer {
+    pub status: u32,
+    /// `{ status: 'up' | 'down', tenants: { [tenant]: { [product]: 'up' | 'down' } } }`.
+    pub body: Value,
+}
+
+/// The answer of a readiness route for a health report (the same in Python): 200 when
+/// `healthy`, else 503; the body names tenants, products and states only.
+#[napi]
+pub fn health_answer(healthy: bool, probes: Vec<HealthAnswerProbe>) -> HealthAnswer {
+    let (status, body) =
+        answer::health_answer(healthy, probes.iter().map(|p| (p.tenant.as_str(), p.product.as_str(), p.healthy)));
+    HealthAnswer { status: u32::from(status), body }
+}
+
 /// The request id to serve one application request under: `incoming` (an `X-Request-Id`
 /// header) when it is 1–200 visible ASCII characters, else a new UUID v4.
 #[napi]

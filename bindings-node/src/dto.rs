@@ -356,6 +356,9 @@ pub struct Flow {
     pub ui: Ui,
     pub csrf_token: Option<String>,
     pub set_cookie: Vec<Secret>,
+    /// Native login/registration started with `returnSessionTokenExchangeCode`: the first half
+    /// of what `flow.exchangeSessionToken` turns into a session token.
+    pub session_token_exchange_code: Option<Secret>,
 }
 
 fn secrets(v: Vec<ory_iam::Secret>) -> Vec<Secret> {
@@ -395,6 +398,7 @@ impl From<ory_iam::dto::Flow> for Flow {
             },
             csrf_token: f.csrf_token,
             set_cookie: secrets(f.set_cookie),
+            session_token_exchange_code: f.session_token_exchange_code.map(Secret::from_core),
         }
     }
 }
@@ -476,6 +480,9 @@ pub struct InitiateFlowOptions {
     pub session_token: Option<String>,
     pub refresh: Option<bool>,
     pub aal: Option<String>,
+    /// Native login/registration continuing in a browser (social sign-in): the flow carries
+    /// `sessionTokenExchangeCode`, see `flow.exchangeSessionToken`.
+    pub return_session_token_exchange_code: Option<bool>,
 }
 
 /// Options of `flow.submit*` and `fetchFlow` (declared for the typings; parsed by the core).
@@ -785,6 +792,10 @@ pub struct OAuth2Client {
     pub metadata: Option<Value>,
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
+    /// OIDC dynamic registration only (`oauth2Client.register`): the bearer credential of
+    /// `getRegistered`/`setRegistered`/`deleteRegistered`; rotated by each update.
+    pub registration_access_token: Option<Secret>,
+    pub registration_client_uri: Option<String>,
 }
 
 impl From<ory_iam::dto::OAuth2Client> for OAuth2Client {
@@ -804,7 +815,171 @@ impl From<ory_iam::dto::OAuth2Client> for OAuth2Client {
             metadata: c.metadata,
             created_at: c.created_at,
             updated_at: c.updated_at,
+            registration_access_token: c.registration_access_token.map(Secret::from_core),
+            registration_client_uri: c.registration_client_uri,
         }
+    }
+}
+
+/// Options of `consent.listConsentSessions` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct ListConsentSessionsOptions {
+    pub subject: String,
+    pub login_session_id: Option<String>,
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+}
+
+/// Input of `consent.revokeConsentSessions`: `subject` and exactly one of `client` or
+/// `all: true` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct RevokeConsentSessionsOptions {
+    pub subject: String,
+    pub client: Option<String>,
+    pub all: Option<bool>,
+}
+
+/// Input of `consent.revokeLoginSessions`: exactly one of `subject` or `sid` (declared for the
+/// typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct RevokeLoginSessionsOptions {
+    pub subject: Option<String>,
+    pub sid: Option<String>,
+}
+
+/// Input of `consent.logoutUrl` (declared for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct LogoutUrlOptions {
+    #[napi(ts_type = "string | Secret")]
+    pub id_token_hint: Option<String>,
+    pub post_logout_redirect_uri: Option<String>,
+    pub state: Option<String>,
+}
+
+/// Token lifespans of `oauth2Client.setLifespans`, Go durations (`"1h"`, `"90s"`) (declared
+/// for the typings; parsed by the core).
+#[allow(dead_code)]
+#[napi(object)]
+pub struct ClientLifespans {
+    pub authorization_code_grant_access_token_lifespan: Option<String>,
+    pub authorization_code_grant_id_token_lifespan: Option<String>,
+    pub authorization_code_grant_refresh_token_lifespan: Option<String>,
+    pub client_credentials_grant_access_token_lifespan: Option<String>,
+    pub implicit_grant_access_token_lifespan: Option<String>,
+    pub implicit_grant_id_token_lifespan: Option<String>,
+    pub jwt_bearer_grant_access_token_lifespan: Option<String>,
+    pub refresh_token_grant_access_token_lifespan: Option<String>,
+    pub refresh_token_grant_id_token_lifespan: Option<String>,
+    pub refresh_token_grant_refresh_token_lifespan: Option<String>,
+}
+
+/// A consent a subject gave a client and Hydra remembers ("connected apps").
+#[napi(object, object_from_js = false)]
+pub struct ConsentSession {
+    pub tenant: String,
+    pub subject: Option<String>,
+    pub client_id: Option<String>,
+    pub client_name: Option<String>,
+    pub grant_scope: Vec<String>,
+    pub grant_access_token_audience: Vec<String>,
+    pub remember: bool,
+    pub remember_for: Option<i64>,
+    pub handled_at: Option<String>,
+    pub login_session_id: Option<String>,
+    pub consent_request_id: Option<String>,
+}
+
+impl From<ory_iam::dto::ConsentSession> for ConsentSession {
+    fn from(c: ory_iam::dto::ConsentSession) -> Self {
+        ConsentSession {
+            tenant: c.tenant,
+            subject: c.subject,
+            client_id: c.client_id,
+            client_name: c.client_name,
+            grant_scope: c.grant_scope,
+            grant_access_token_audience: c.grant_access_token_audience,
+            remember: c.remember,
+            remember_for: c.remember_for,
+            handled_at: c.handled_at,
+            login_session_id: c.login_session_id,
+            consent_request_id: c.consent_request_id,
+        }
+    }
+}
+
+#[napi(object, object_from_js = false)]
+pub struct ConsentSessionPage {
+    pub items: Vec<ConsentSession>,
+    pub next_page_token: Option<String>,
+}
+
+/// Hydra's OpenID Connect discovery document (`token.discover`); `raw` is all of it.
+#[napi(object, object_from_js = false)]
+pub struct OidcConfiguration {
+    pub tenant: String,
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    pub userinfo_endpoint: Option<String>,
+    pub revocation_endpoint: Option<String>,
+    pub end_session_endpoint: Option<String>,
+    pub registration_endpoint: Option<String>,
+    pub scopes_supported: Vec<String>,
+    pub grant_types_supported: Vec<String>,
+    pub response_types_supported: Vec<String>,
+    pub subject_types_supported: Vec<String>,
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    pub code_challenge_methods_supported: Vec<String>,
+    pub claims_supported: Vec<String>,
+    pub frontchannel_logout_supported: bool,
+    pub backchannel_logout_supported: bool,
+    pub raw: Value,
+}
+
+impl From<ory_iam::dto::OidcConfiguration> for OidcConfiguration {
+    fn from(d: ory_iam::dto::OidcConfiguration) -> Self {
+        OidcConfiguration {
+            tenant: d.tenant,
+            issuer: d.issuer,
+            authorization_endpoint: d.authorization_endpoint,
+            token_endpoint: d.token_endpoint,
+            jwks_uri: d.jwks_uri,
+            userinfo_endpoint: d.userinfo_endpoint,
+            revocation_endpoint: d.revocation_endpoint,
+            end_session_endpoint: d.end_session_endpoint,
+            registration_endpoint: d.registration_endpoint,
+            scopes_supported: d.scopes_supported,
+            grant_types_supported: d.grant_types_supported,
+            response_types_supported: d.response_types_supported,
+            subject_types_supported: d.subject_types_supported,
+            id_token_signing_alg_values_supported: d.id_token_signing_alg_values_supported,
+            token_endpoint_auth_methods_supported: d.token_endpoint_auth_methods_supported,
+            code_challenge_methods_supported: d.code_challenge_methods_supported,
+            claims_supported: d.claims_supported,
+            frontchannel_logout_supported: d.frontchannel_logout_supported,
+            backchannel_logout_supported: d.backchannel_logout_supported,
+            raw: d.raw,
+        }
+    }
+}
+
+/// OpenID Connect userinfo of an access token (`token.userinfo`): `claims` as Hydra sent them.
+#[napi(object, object_from_js = false)]
+pub struct UserInfo {
+    pub tenant: String,
+    pub sub: String,
+    pub claims: Value,
+}
+
+impl From<ory_iam::dto::UserInfo> for UserInfo {
+    fn from(u: ory_iam::dto::UserInfo) -> Self {
+        UserInfo { tenant: u.tenant, sub: u.sub, claims: u.claims }
     }
 }
 

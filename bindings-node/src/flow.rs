@@ -159,6 +159,17 @@ impl FlowService {
         Ok(v.into_iter().map(Secret::from_core).collect())
     }
 
+    /// Finish a native sign-in that continued in a browser (social sign-in): `initCode` is the
+    /// flow's `sessionTokenExchangeCode`, `returnToCode` the `code` Kratos put on `returnTo`.
+    /// A `{kind: 'success'}` result with the session and its `sessionToken`; codes Kratos does
+    /// not know (or not yet) are `IamNotFoundError`.
+    #[napi(ts_args_type = "initCode: string | Secret, returnToCode: string | Secret")]
+    pub async fn exchange_session_token(&self, init_code: String, return_to_code: String) -> napi::Result<FlowResult> {
+        let (init, code) = (ory_iam::Secret::new(init_code), ory_iam::Secret::new(return_to_code));
+        let done = self.0.exchange_session_token(&init, &code).await.napi()?;
+        Ok(ory_iam::dto::FlowResult::Success(done).into())
+    }
+
     /// Native logout: revoke the session behind a session token.
     #[napi]
     pub async fn perform_native_logout(&self, session_token: String) -> napi::Result<()> {

@@ -1,15 +1,16 @@
 //! Hydra services: OAuth2 clients, tokens, consent, JWKs, trusted issuers.
 
 use crate::dto::{
-    ChallengeRequest, Introspection, JsonWebKeySet, OAuth2Client, OAuth2ClientPage, RedirectTo, TokenSet,
-    TrustedIssuer, TrustedIssuerPage,
+    ChallengeRequest, ConsentSessionPage, Introspection, JsonWebKeySet, OAuth2Client, OAuth2ClientPage,
+    OidcConfiguration, RedirectTo, TokenSet, TrustedIssuer, TrustedIssuerPage, UserInfo,
 };
 use crate::errors::IntoNapi;
-use crate::pager::{OAuth2ClientPager, TrustedIssuerPager};
+use crate::pager::{ConsentSessionPager, OAuth2ClientPager, TrustedIssuerPager};
 use napi_derive::napi;
 use ory_iam::dto::{
-    AuthorizationCodeGrant, CreateJwkSet, JwtBearerGrant, ListOAuth2Clients, ListTrustedIssuers, RefreshGrant,
-    RevokeOptions, TrustIssuer,
+    AuthorizationCodeGrant, ClientLifespans, CreateJwkSet, JwtBearerGrant, ListConsentSessions, ListOAuth2Clients,
+    ListTrustedIssuers, LogoutUrlOptions, RefreshGrant, RevokeConsentSessions, RevokeLoginSessions, RevokeOptions,
+    TrustIssuer,
 };
 use ory_iam::Secret;
 use serde_json::Value;
@@ -57,6 +58,42 @@ impl OAuth2ClientService {
     #[napi]
     pub async fn delete(&self, id: String) -> napi::Result<()> {
         self.0.delete(&id).await.napi()
+    }
+    /// Set the client's token lifespans (Go durations, `"1h"`); the whole set is replaced.
+    /// Audited `oauth2_client.lifespans.set`.
+    #[napi(ts_args_type = "id: string, lifespans: ClientLifespans")]
+    pub async fn set_lifespans(&self, id: String, lifespans: Value) -> napi::Result<OAuth2Client> {
+        let l: ClientLifespans = crate::handle::input(Some(lifespans), "lifespans")?;
+        self.0.set_lifespans(&id, l).await.napi().map(Into::into)
+    }
+    /// OpenID Connect dynamic client registration (Hydra's public `/oauth2/register`). The
+    /// result's `clientSecret` and `registrationAccessToken` are shown this once. Not retried.
+    /// Audited `oauth2_client.register`.
+    #[napi(ts_args_type = "client: Record<string, unknown>")]
+    pub async fn register(&self, client: Value) -> napi::Result<OAuth2Client> {
+        self.0.register(client).await.napi().map(Into::into)
+    }
+    /// A dynamically registered client, read with its registration access token (a wrong
+    /// token throws `unauthorized`).
+    #[napi(ts_args_type = "id: string, registrationAccessToken: string | Secret")]
+    pub async fn get_registered(&self, id: String, registration_access_token: String) -> napi::Result<OAuth2Client> {
+        self.0.get_registered(&id, &Secret::new(registration_access_token)).await.napi().map(Into::into)
+    }
+    /// Replace a dynamically registered client; Hydra rotates the registration access token
+    /// (the result carries the new one). Audited `oauth2_client.registered.set`.
+    #[napi(ts_args_type = "id: string, registrationAccessToken: string | Secret, client: Record<string, unknown>")]
+    pub async fn set_registered(
+        &self,
+        id: String,
+        registration_access_token: String,
+        client: Value,
+    ) -> napi::Result<OAuth2Client> {
+        self.0.set_registered(&id, &Secret::new(registration_access_token), client).await.napi().map(Into::into)
+    }
+    /// Delete a dynamically registered client. Audited `oauth2_client.registered.delete`.
+    #[napi(ts_args_type = "id: string, registrationAccessToken: string | Secret")]
+    pub async fn delete_registered(&self, id: String, registration_access_token: String) -> napi::Result<()> {
+        self.0.delete_registered(&id, &Secret::new(registration_access_token)).await.napi()
     }
 }
 
@@ -121,6 +158,24 @@ impl TokenService {
         let o: RevokeOptions = crate::handle::input(options, "options")?;
         self.0.revoke(&Secret::new(token), o).await.napi()
     }
+    /// Delete every access token of a client (Hydra keeps its refresh tokens: revoke the
+    /// consents or delete the client to end those); cached introspections are dropped (here
+    /// and, over Redis, in every instance). Audited `oauth2_client.access_tokens.delete`.
+    #[napi]
+    pub async fn delete_access_tokens(&self, client_id: String) -> napi::Result<()> {
+        self.0.delete_access_tokens(&client_id).await.napi()
+    }
+    /// OpenID Connect userinfo of an access token; a revoked, expired or unknown token throws
+    /// `unauthorized`.
+    #[napi(ts_args_type = "accessToken: string | Secret")]
+    pub async fn userinfo(&self, access_token: String) -> napi::Result<UserInfo> {
+        self.0.userinfo(&Secret::new(access_token)).await.napi().map(Into::into)
+    }
+    /// Hydra's OpenID Connect discovery document.
+    #[napi]
+    pub async fn discover(&self) -> napi::Result<OidcConfiguration> {
+        self.0.discover().await.napi().map(Into::into)
+    }
 }
 
 /// Login, consent and logout requests of one tenant (Hydra admin API).
@@ -177,6 +232,45 @@ impl ConsentService {
     #[napi]
     pub async fn reject_logout_request(&self, challenge: String) -> napi::Result<RedirectTo> {
         self.0.reject_logout_request(&challenge).await.napi().map(Into::into)
+    }
+    /// One page of the consents `subject` gave and Hydra remembers ("connected apps"),
+    /// optionally of one login session (`loginSessionId`).
+    #[napi(ts_args_type = "options: ListConsentSessionsOptions")]
+    pub async fn list_consent_sessions(&self, options: Value) -> napi::Result<ConsentSessionPage> {
+        let o: ListConsentSessions = crate::handle::input(Some(options), "options")?;
+        let p = self.0.list_consent_sessions(o).await.napi()?;
+        Ok(ConsentSessionPage {
+            items: p.items.into_iter().map(Into::into).collect(),
+            next_page_token: p.next_page_token,
+        })
+    }
+    /// Every remembered consent of `subject`, following page tokens.
+    #[napi(ts_args_type = "options: ListConsentSessionsOptions", ts_return_type = "AsyncIterable<ConsentSession>")]
+    pub fn list_consent_sessions_all(&self, options: Value) -> napi::Result<ConsentSessionPager> {
+        let o: ListConsentSessions = crate::handle::input(Some(options), "options")?;
+        Ok(ConsentSessionPager::new(self.0.list_consent_sessions_all(o)))
+    }
+    /// Revoke `subject`'s consent to one `client` or to every client (`all: true`); Hydra
+    /// revokes the tokens issued under it, cached introspections are dropped. Audited
+    /// `oauth2.consent.revoke`.
+    #[napi(ts_args_type = "options: RevokeConsentSessionsOptions")]
+    pub async fn revoke_consent_sessions(&self, options: Value) -> napi::Result<()> {
+        let o: RevokeConsentSessions = crate::handle::input(Some(options), "options")?;
+        self.0.revoke_consent_sessions(o).await.napi()
+    }
+    /// End Hydra login sessions: every one of `subject`, or the one `sid`. Audited
+    /// `oauth2.login_session.revoke`.
+    #[napi(ts_args_type = "options: RevokeLoginSessionsOptions")]
+    pub async fn revoke_login_sessions(&self, options: Value) -> napi::Result<()> {
+        let o: RevokeLoginSessions = crate::handle::input(Some(options), "options")?;
+        self.0.revoke_login_sessions(o).await.napi()
+    }
+    /// The URL to redirect the browser to for OpenID Connect RP-initiated logout (Hydra's
+    /// `/oauth2/sessions/logout`); a `Secret` (it carries the ID token). No request is made.
+    #[napi(ts_args_type = "options?: LogoutUrlOptions")]
+    pub fn logout_url(&self, options: Option<Value>) -> napi::Result<crate::secret::Secret> {
+        let o: LogoutUrlOptions = crate::handle::input(options, "options")?;
+        self.0.logout_url(o).napi().map(crate::secret::Secret::from_core)
     }
 }
 

@@ -54,6 +54,12 @@ typed_pager!(
 );
 typed_pager!(OAuth2ClientPager, ory_iam::dto::OAuth2Client, crate::dto::OAuth2Client, "Promise<OAuth2Client | null>");
 typed_pager!(
+    ConsentSessionPager,
+    ory_iam::dto::ConsentSession,
+    crate::dto::ConsentSession,
+    "Promise<ConsentSession | null>"
+);
+typed_pager!(
     TrustedIssuerPager,
     ory_iam::dto::TrustedIssuer,
     crate::dto::TrustedIssuer,

@@ -77,6 +77,18 @@ pub fn http_answer<'py>(
     PyTuple::new(py, [a.status.into_pyobject(py)?.into_any(), headers.into_any(), to_py(py, &a.body_json())?])
 }
 
+/// `(status, body)` of a readiness route for a health report (`healthy`, and each probe as
+/// `(tenant, product, healthy)`); see `ory_iam.health_answer`.
+#[pyfunction]
+pub fn health_answer<'py>(
+    py: Python<'py>,
+    healthy: bool,
+    probes: Vec<(String, String, bool)>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let (status, body) = answer::health_answer(healthy, probes.iter().map(|(t, p, h)| (t.as_str(), p.as_str(), *h)));
+    PyTuple::new(py, [status.into_pyobject(py)?.into_any(), to_py(py, &body)?])
+}
+
 /// The roles of an identity: `metadata_public["roles"]` when that key is set, else
 /// `traits["roles"]` (strings only; the core's rule, the same in Node).
 #[pyfunction]

@@ -102,6 +102,18 @@ impl PyFlowService {
         spawn(py, async move { s.submit_browser_logout(&token, cookie.as_ref()).await })
     }
 
+    fn exchange_session_token<'py>(
+        &self,
+        py: Python<'py>,
+        init_code: &Bound<'py, PyAny>,
+        return_to_code: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let init = secret(py, init_code, "init_code")?;
+        let code = secret(py, return_to_code, "return_to_code")?;
+        let s = self.0.clone();
+        spawn(py, async move { s.exchange_session_token(&init, &code).await.map(ory_iam::dto::FlowResult::Success) })
+    }
+
     fn perform_native_logout<'py>(
         &self,
         py: Python<'py>,

@@ -4,8 +4,9 @@ use crate::convert::{from_py, want_str};
 use crate::pager::PyPager;
 use crate::runtime::{core, spawn};
 use ory_iam::dto::{
-    parse_input, AuthorizationCodeGrant, CreateJwkSet, JsonWebKeySet, JwtBearerGrant, ListOAuth2Clients,
-    ListTrustedIssuers, RefreshGrant, RevokeOptions, TrustIssuer,
+    parse_input, AuthorizationCodeGrant, ClientLifespans, CreateJwkSet, JsonWebKeySet, JwtBearerGrant,
+    ListConsentSessions, ListOAuth2Clients, ListTrustedIssuers, LogoutUrlOptions, RefreshGrant, RevokeConsentSessions,
+    RevokeLoginSessions, RevokeOptions, TrustIssuer,
 };
 use ory_iam::Secret;
 use pyo3::prelude::*;
@@ -79,6 +80,57 @@ impl PyOAuth2ClientService {
         let s = self.0.clone();
         spawn(py, async move { s.delete(&id).await })
     }
+    fn set_lifespans<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+        lifespans: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(id, "id"))?;
+        let l: ClientLifespans = input(py, lifespans, "lifespans")?;
+        let s = self.0.clone();
+        spawn(py, async move { s.set_lifespans(&id, l).await })
+    }
+    fn register<'py>(&self, py: Python<'py>, client: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let c = value(py, client, "client")?;
+        let s = self.0.clone();
+        spawn(py, async move { s.register(c).await })
+    }
+    fn get_registered<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+        token: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(id, "id"))?;
+        let t = secret(py, token, "registration_access_token")?;
+        let s = self.0.clone();
+        spawn(py, async move { s.get_registered(&id, &t).await })
+    }
+    fn set_registered<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+        token: &Bound<'py, PyAny>,
+        client: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(id, "id"))?;
+        let t = secret(py, token, "registration_access_token")?;
+        let c = value(py, client, "client")?;
+        let s = self.0.clone();
+        spawn(py, async move { s.set_registered(&id, &t, c).await })
+    }
+    fn delete_registered<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+        token: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(id, "id"))?;
+        let t = secret(py, token, "registration_access_token")?;
+        let s = self.0.clone();
+        spawn(py, async move { s.delete_registered(&id, &t).await })
+    }
 }
 
 /// OAuth2 tokens of one tenant.
@@ -145,6 +197,20 @@ impl PyTokenService {
         let s = self.0.clone();
         spawn(py, async move { s.revoke(&t, o).await })
     }
+    fn delete_access_tokens<'py>(&self, py: Python<'py>, client_id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let id = core(py, want_str(client_id, "client_id"))?;
+        let s = self.0.clone();
+        spawn(py, async move { s.delete_access_tokens(&id).await })
+    }
+    fn userinfo<'py>(&self, py: Python<'py>, access_token: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let t = secret(py, access_token, "access_token")?;
+        let s = self.0.clone();
+        spawn(py, async move { s.userinfo(&t).await })
+    }
+    fn discover<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let s = self.0.clone();
+        spawn(py, async move { s.discover().await })
+    }
 }
 
 /// Login/consent/logout decisions of one tenant.
@@ -183,6 +249,30 @@ impl PyConsentService {
             ("logout", "reject") => spawn(py, async move { s.reject_logout_request(&ch).await }),
             _ => Err(crate::errors::to_pyerr(py, ory_iam::Error::invalid_field("kind", "unknown consent operation"))),
         }
+    }
+    fn list_consent_sessions<'py>(&self, py: Python<'py>, opts: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let o: ListConsentSessions = input(py, opts, "options")?;
+        let s = self.0.clone();
+        spawn(py, async move { s.list_consent_sessions(o).await })
+    }
+    fn list_consent_sessions_all(&self, py: Python<'_>, opts: &Bound<'_, PyAny>) -> PyResult<PyPager> {
+        let o: ListConsentSessions = input(py, opts, "options")?;
+        Ok(PyPager::new(self.0.list_consent_sessions_all(o)))
+    }
+    fn revoke_consent_sessions<'py>(&self, py: Python<'py>, opts: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let o: RevokeConsentSessions = input(py, opts, "options")?;
+        let s = self.0.clone();
+        spawn(py, async move { s.revoke_consent_sessions(o).await })
+    }
+    fn revoke_login_sessions<'py>(&self, py: Python<'py>, opts: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let o: RevokeLoginSessions = input(py, opts, "options")?;
+        let s = self.0.clone();
+        spawn(py, async move { s.revoke_login_sessions(o).await })
+    }
+    /// The logout URL's value (the wrapper hands it out as a `Secret`).
+    fn logout_url(&self, py: Python<'_>, opts: &Bound<'_, PyAny>) -> PyResult<String> {
+        let o: LogoutUrlOptions = input(py, opts, "options")?;
+        Ok(core(py, self.0.logout_url(o))?.expose().to_owned())
     }
 }
 

@@ -71,5 +71,10 @@ pub fn _input_keys() -> BTreeMap<&'static str, Vec<String>> {
         ("PermissionPatch", fields_of::<PermissionPatch>()),
         ("DeleteMatching", fields_of::<DeleteMatching>()),
         ("RecoveryOptions", fields_of::<RecoveryOptions>()),
+        ("ListConsentSessions", fields_of::<ListConsentSessions>()),
+        ("RevokeConsentSessions", fields_of::<RevokeConsentSessions>()),
+        ("RevokeLoginSessions", fields_of::<RevokeLoginSessions>()),
+        ("LogoutUrlOptions", fields_of::<LogoutUrlOptions>()),
+        ("ClientLifespans", fields_of::<ClientLifespans>()),
     ])
 }

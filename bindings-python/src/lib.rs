@@ -235,6 +235,7 @@ fn _ory_iam(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<testing::PyFakeOry>()?;
     m.add_function(wrap_pyfunction!(answer::http_answer, m)?)?;
     m.add_function(wrap_pyfunction!(answer::roles_of, m)?)?;
+    m.add_function(wrap_pyfunction!(answer::health_answer, m)?)?;
     m.add_function(wrap_pyfunction!(answer::request_id_for, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::_shutdown, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::_blocking_run, m)?)?;

@@ -44,14 +44,6 @@ fn level(l: &Level) -> i32 {
     }
 }
 
-/// WARNING for an audit event that records a failure or a denial, else INFO.
-fn audit_level(fields: &serde_json::Map<String, Value>) -> i32 {
-    match fields.get("event").and_then(|e| e.get("result")).and_then(Value::as_str) {
-        Some("failure" | "denied") => 30,
-        _ => 20,
-    }
-}
-
 impl<S: Subscriber> Layer<S> for ToPythonLogging {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
@@ -59,14 +51,12 @@ impl<S: Subscriber> Layer<S> for ToPythonLogging {
             return;
         }
         let logger_name = meta.target().replace("::", ".");
-        let mut lvl = level(meta.level());
+        let lvl = level(meta.level());
         if enabled_cached(&logger_name, lvl) == Some(false) {
             return;
         }
+        // Audit failures and denials already come at WARN (`ory_iam::audit::LogSink`).
         let (message, fields) = ory_iam::audit::log_record(event);
-        if meta.target() == "ory_iam::audit" {
-            lvl = lvl.max(audit_level(&fields));
-        }
         with_python(|py| {
             let run = || -> PyResult<()> {
                 let logger = py.import("logging")?.call_method1("getLogger", (&logger_name,))?;

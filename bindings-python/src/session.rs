@@ -18,7 +18,12 @@ fn text(v: &Bound<'_, PyAny>) -> Option<String> {
         return s.to_str().ok().map(str::to_owned);
     }
     // ASGI/WSGI raw headers are bytes (latin-1 per the HTTP spec).
-    v.cast::<PyBytes>().ok().map(|b| b.as_bytes().iter().map(|&c| c as char).collect())
+    if let Ok(b) = v.cast::<PyBytes>() {
+        return Some(b.as_bytes().iter().map(|&c| c as char).collect());
+    }
+    // A `Secret` this library handed out (a session token): its value, as Node takes it.
+    let exposed = v.call_method0(pyo3::intern!(v.py(), "expose")).ok()?;
+    exposed.cast::<PyString>().ok()?.to_str().ok().map(str::to_owned)
 }
 
 /// Headers of whatever a Python web framework hands over: an object with `.headers`

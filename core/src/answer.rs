@@ -217,6 +217,26 @@ pub fn wait_from_secs(secs: f64) -> Option<Duration> {
     Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
 }
 
+/// The answer of a readiness route over `Iam::health` (every framework adapter's health helper,
+/// the same in each language): 200 when `healthy`, else 503, and the body
+/// `{"status": "up"|"down", "tenants": {"<tenant>": {"<product>": "up"|"down"}}}`. Names and
+/// states only — no URL, reason, version, warning or credential: such routes are often public,
+/// and must not describe the deployment. `probes`: (tenant, product, healthy).
+pub fn health_answer<'a>(healthy: bool, probes: impl IntoIterator<Item = (&'a str, &'a str, bool)>) -> (u16, Value) {
+    let state = |up: bool| Value::from(if up { "up" } else { "down" });
+    let mut tenants = serde_json::Map::new();
+    for (tenant, product, up) in probes {
+        let t = tenants.entry(tenant).or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if let Value::Object(t) = t {
+            // A product probed twice (it never is) is up only if every probe is.
+            let was = t.get(product).is_none_or(|v| v == "up");
+            t.insert(product.to_owned(), state(up && was));
+        }
+    }
+    let status = if healthy { 200 } else { 503 };
+    (status, serde_json::json!({"status": state(healthy), "tenants": tenants}))
+}
+
 /// The ory-nestjs roles rule: `identity.metadata_public.roles` when that key is present, else
 /// `identity.traits.roles`; the strings of the array found (anything else: no roles). The
 /// framework adapters' default passes no traits ([`roles_from_metadata`]); apps opt into this
@@ -455,5 +475,24 @@ mod tests {
         assert_eq!(roles_of_identity(Some(&json!({"roles": "admin"})), Some(&traits)), Vec::<String>::new());
         assert_eq!(roles_of_identity(None, Some(&json!({"roles": "admin"}))), Vec::<String>::new());
         assert_eq!(roles_of_identity(None, None), Vec::<String>::new());
+    }
+
+    #[test]
+    fn health_answer_names_states_only() {
+        let probes =
+            [("customer", "kratos-public", false), ("customer", "keto-read", true), ("admin", "hydra-admin", true)];
+        let (status, body) = health_answer(false, probes);
+        assert_eq!(status, 503);
+        assert_eq!(
+            body,
+            json!({"status": "down", "tenants": {
+                "customer": {"kratos-public": "down", "keto-read": "up"},
+                "admin": {"hydra-admin": "up"}}})
+        );
+        let (status, body) = health_answer(true, [("customer", "kratos-public", true)]);
+        assert_eq!((status, &body["status"]), (200, &json!("up")));
+        // A product probed twice is up only if every probe is.
+        let (_, body) = health_answer(false, [("t", "kratos-admin", true), ("t", "kratos-admin", false)]);
+        assert_eq!(body["tenants"]["t"]["kratos-admin"], "down");
     }
 }

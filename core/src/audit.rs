@@ -52,6 +52,13 @@ pub mod names {
     pub const OAUTH2_CLIENT_CREATE: &str = "oauth2_client.create";
     pub const OAUTH2_CLIENT_SET: &str = "oauth2_client.set";
     pub const OAUTH2_CLIENT_PATCH: &str = "oauth2_client.patch";
+    pub const OAUTH2_CLIENT_LIFESPANS_SET: &str = "oauth2_client.lifespans.set";
+    pub const OAUTH2_CLIENT_ACCESS_TOKENS_DELETE: &str = "oauth2_client.access_tokens.delete";
+    pub const OAUTH2_CLIENT_REGISTER: &str = "oauth2_client.register";
+    pub const OAUTH2_CLIENT_REGISTERED_SET: &str = "oauth2_client.registered.set";
+    pub const OAUTH2_CLIENT_REGISTERED_DELETE: &str = "oauth2_client.registered.delete";
+    pub const OAUTH2_CONSENT_REVOKE: &str = "oauth2.consent.revoke";
+    pub const OAUTH2_LOGIN_SESSION_REVOKE: &str = "oauth2.login_session.revoke";
     pub const PROJECT_CREATE: &str = "project.create";
     pub const PROJECT_SET: &str = "project.set";
     pub const PROJECT_API_KEY_CREATE: &str = "project.api_key.create";

@@ -158,6 +158,16 @@ pub struct Health {
     pub staleness: Vec<Staleness>,
 }
 
+impl Health {
+    /// What a readiness route answers for this report: see [`answer::health_answer`].
+    pub fn answer(&self) -> (u16, serde_json::Value) {
+        answer::health_answer(
+            self.healthy,
+            self.probes.iter().map(|p| (p.tenant.as_str(), p.product.as_str(), p.healthy)),
+        )
+    }
+}
+
 /// One cache's bound on staleness (see `docs/SECURITY.md`, "What stays the operator's job").
 #[derive(Clone, Debug, serde::Serialize, PartialEq)]
 pub struct Staleness {
@@ -413,8 +423,19 @@ impl Iam {
             let m = MetadataService { reg: self.reg.clone(), t: t.clone() };
             async move { (t.name.to_string(), tokio::time::timeout(timeout, m.version_for_health()).await) }
         });
-        let (probes, versions) =
-            futures::future::join(futures::future::join_all(probes), futures::future::join_all(versions)).await;
+        // Hydra's discovery document names the issuer its tokens carry: one that differs from
+        // the configured `hydra.issuer` (default `hydra.public_url`) makes every JWT fail the
+        // issuer check, so it is a warning here.
+        let issuers =
+            self.reg.tenants.values().filter(|t| t.config.hydra.is_some() && t.hydra_public.is_some()).map(|t| {
+                let svc = TokenService { reg: self.reg.clone(), t: t.clone() };
+                async move { (t.name.to_string(), tokio::time::timeout(timeout, svc.check_issuer()).await) }
+            });
+        let ((probes, versions), issuers) = futures::future::join(
+            futures::future::join(futures::future::join_all(probes), futures::future::join_all(versions)),
+            futures::future::join_all(issuers),
+        )
+        .await;
         let mut warnings = Vec::new();
         for (tenant, v) in versions {
             let Ok(Ok(v)) = v else { continue };
@@ -423,6 +444,14 @@ impl Iam {
                     tracing::warn!(target: "ory_iam::health", tenant = %tenant, product, version = %ver, "server major version is not one ory-iam is tested against");
                     warnings.push(format!("{product} {ver} (tenant {tenant}): major version not tested by ory-iam"));
                 }
+            }
+        }
+        for (tenant, r) in issuers {
+            if let Ok(Ok(Some((configured, found)))) = r {
+                tracing::warn!(target: "ory_iam::health", tenant = %tenant, configured = %configured, discovered = %found, "hydra issuer mismatch");
+                warnings.push(format!(
+                    "tenants.{tenant}.hydra.issuer is {configured} but Hydra's discovery document names {found}: JWT access tokens will be refused (set hydra.issuer)"
+                ));
             }
         }
         for t in self.reg.tenants.values() {

@@ -205,8 +205,35 @@ async fn every_mutation_is_audited_once_without_secrets() {
     secrets.push("a-new-secret-0123456789".into());
     drop(rotated);
     seen.push(one(&sink, "oauth2_client.patch", "success"));
+    let lifespans = ory_iam::dto::ClientLifespans {
+        client_credentials_grant_access_token_lifespan: Some("1h".into()),
+        ..Default::default()
+    };
+    clients.set_lifespans(&client.client_id, lifespans).await.unwrap();
+    seen.push(one(&sink, "oauth2_client.lifespans.set", "success"));
+    iam.token().delete_access_tokens(&client.client_id).await.unwrap();
+    seen.push(one(&sink, "oauth2_client.access_tokens.delete", "success"));
     clients.delete(&client.client_id).await.unwrap();
     seen.push(one(&sink, "oauth2_client.delete", "success"));
+    let dynamic = clients.register(json!({"client_name": "audit-dyn"})).await.unwrap();
+    let rat = dynamic.registration_access_token.clone().unwrap();
+    secrets.push(rat.expose().to_owned());
+    secrets.push(dynamic.client_secret.as_ref().unwrap().expose().to_owned());
+    seen.push(one(&sink, "oauth2_client.register", "success"));
+    let updated =
+        clients.set_registered(&dynamic.client_id, &rat, json!({"client_name": "audit-dyn-2"})).await.unwrap();
+    let rat = updated.registration_access_token.unwrap();
+    secrets.push(rat.expose().to_owned());
+    seen.push(one(&sink, "oauth2_client.registered.set", "success"));
+    clients.delete_registered(&dynamic.client_id, &rat).await.unwrap();
+    seen.push(one(&sink, "oauth2_client.registered.delete", "success"));
+    let consent = iam.consent();
+    let who = format!("audit-{set}");
+    let revoke_all = ory_iam::dto::RevokeConsentSessions { subject: who.clone(), client: None, all: Some(true) };
+    consent.revoke_consent_sessions(revoke_all).await.unwrap();
+    seen.push(one(&sink, "oauth2.consent.revoke", "success"));
+    consent.revoke_login_sessions(ory_iam::dto::RevokeLoginSessions { subject: Some(who), sid: None }).await.unwrap();
+    seen.push(one(&sink, "oauth2.login_session.revoke", "success"));
 
     // Keto.
     let tuple = PermissionTuple::new("documents", &format!("doc-{set}"), "viewer", "user-audit");
@@ -282,7 +309,7 @@ async fn every_mutation_is_audited_once_without_secrets() {
     let mut names: Vec<&str> = seen.iter().map(|e| e.name.as_str()).collect();
     names.sort();
     names.dedup();
-    assert_eq!(names.len(), 37, "{names:?}");
+    assert_eq!(names.len(), 44, "{names:?}");
     let all = serde_json::to_string(&seen).unwrap();
     for s in &secrets {
         assert!(!all.contains(s.as_str()), "a secret or trait value reached the audit sink");

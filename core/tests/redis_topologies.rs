@@ -408,6 +408,41 @@ async fn token_revoke_reaches_other_instances(cache: Value) {
     admin.oauth2_client().delete(&client.client_id).await.unwrap();
 }
 
+/// Deleting a client's access tokens through instance A (`token.delete_access_tokens`, a
+/// revoke of tokens no instance names) drops B's cached introspections too.
+async fn client_token_delete_reaches_other_instances(cache: Value) {
+    let admin = Iam::from_value(&common::iam_config()).unwrap();
+    let client =
+        admin.oauth2_client().create(json!({"grant_types": ["client_credentials"], "scope": "read"})).await.unwrap();
+    let config = |session_cache: Value| {
+        let mut cfg = common::iam_config();
+        cfg["session_cache"] = session_cache;
+        cfg["tenants"]["customer"]["hydra"]["client_id"] = json!(client.client_id);
+        cfg["tenants"]["customer"]["hydra"]["client_secret"] = json!(client.client_secret.clone().unwrap().expose());
+        cfg["tenants"]["customer"]["cache"] = json!({"introspection_ttl_ms": 600_000});
+        Iam::from_value(&cfg).unwrap()
+    };
+    let (a, b, outside) = (config(cache.clone()), config(cache), config(json!("none")));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let token = loop {
+        let t = config(json!("none")).token().client_credentials(Some("read")).await.unwrap().access_token;
+        assert!(b.token().introspect(&t).await.unwrap().active);
+        outside.token().delete_access_tokens(&client.client_id).await.unwrap();
+        if b.token().introspect(&t).await.unwrap().active {
+            break t; // cached by B (its channel is up), deleted in Hydra
+        }
+        assert!(std::time::Instant::now() < deadline, "the introspection was never cached");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    a.token().delete_access_tokens(&client.client_id).await.unwrap();
+    let start = std::time::Instant::now();
+    while b.token().introspect(&token).await.unwrap().active {
+        assert!(start.elapsed() < Duration::from_secs(10), "the cached introspection was still served after 10 s");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    admin.oauth2_client().delete(&client.client_id).await.unwrap();
+}
+
 /// With Redis unreachable, the shared replay check fails closed: a typed outage, audited, never
 /// an envelope accepted on this process's memory alone (another may have accepted it).
 #[tokio::test]
@@ -436,6 +471,7 @@ async fn single_node_invalidation() {
     let cache = || json!({"redis": {"url": common::stack()["redis"]["url"], "keys": [common::redis_key()], "key_prefix": prefix()}});
     keto_revoke_reaches_other_instances(cache()).await;
     token_revoke_reaches_other_instances(cache()).await;
+    client_token_delete_reaches_other_instances(cache()).await;
     let port = common::stack()["redis"]["port"].as_u64().unwrap() as u16;
     a_lost_channel_drops_cached_answers(cache(), &[port]).await;
 }

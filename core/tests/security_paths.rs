@@ -48,6 +48,18 @@ async fn call(iam: &Iam, service: &str, method: &str, args: &[Value]) -> Option<
         ("oauth2_client", "delete") => iam.oauth2_client().delete(&s(0)).await,
         ("oauth2_client", "set") => iam.oauth2_client().set(&s(0), v(1)).await.map(drop),
         ("oauth2_client", "patch") => iam.oauth2_client().patch(&s(0), v(1)).await.map(drop),
+        ("oauth2_client", "set_lifespans") => {
+            iam.oauth2_client().set_lifespans(&s(0), serde_json::from_value(v(1)).unwrap()).await.map(drop)
+        }
+        ("oauth2_client", "get_registered") => {
+            iam.oauth2_client().get_registered(&s(0), &ory_iam::Secret::new(s(1))).await.map(drop)
+        }
+        ("oauth2_client", "set_registered") => {
+            iam.oauth2_client().set_registered(&s(0), &ory_iam::Secret::new(s(1)), v(2)).await.map(drop)
+        }
+        ("oauth2_client", "delete_registered") => {
+            iam.oauth2_client().delete_registered(&s(0), &ory_iam::Secret::new(s(1))).await
+        }
         ("jwk", "get_set") => iam.jwk().get_set(&s(0)).await.map(drop),
         ("jwk", "delete_set") => iam.jwk().delete_set(&s(0)).await,
         ("jwk", "create_set") => iam.jwk().create_set(&s(0), serde_json::from_value(v(1)).unwrap()).await.map(drop),

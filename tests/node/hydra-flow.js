@@ -64,4 +64,44 @@ async function codeFlow(iam, strategy, audience = []) {
   return { tokens, clientId: client.clientId, clientSecret: client.clientSecret }
 }
 
-module.exports = { step, param, codeFlow, b64 }
+// codeFlow for `subject`, login and consent remembered by Hydra when `remember`: also the
+// browser's cookie jar, the authorization URL and the Hydra login session id.
+async function codeFlowAs(iam, subject, remember) {
+  const s = stack()
+  const redirect = `${s.helper.base_url}callback`
+  const client = await iam.oauth2Client.create({
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code', 'id_token'],
+    redirect_uris: [redirect],
+    scope: 'openid offline_access read',
+  })
+  const verifier = b64(crypto.randomBytes(32))
+  const auth = new URL(`${s.hydra.public_url}oauth2/auth`)
+  for (const [k, v] of Object.entries({
+    client_id: client.clientId,
+    response_type: 'code',
+    redirect_uri: redirect,
+    scope: 'openid offline_access read',
+    state: 'state-123456789',
+    code_challenge: b64(crypto.createHash('sha256').update(verifier).digest()),
+    code_challenge_method: 'S256',
+  }))
+    auth.searchParams.set(k, v)
+  const jar = new Map()
+  const loginChallenge = param(await step(auth.href, jar), 'login_challenge')
+  const login = await iam.consent.getLoginRequest(loginChallenge)
+  let next = await iam.consent.acceptLoginRequest(loginChallenge, { subject, remember, remember_for: 0 })
+  const consentChallenge = param(await step(next.redirectTo, jar), 'consent_challenge')
+  const c = await iam.consent.getConsentRequest(consentChallenge)
+  next = await iam.consent.acceptConsentRequest(consentChallenge, {
+    grant_scope: c.requestedScope,
+    remember,
+    remember_for: 0,
+    session: { id_token: { email: `${subject}@example.test` } },
+  })
+  const code = param(await step(next.redirectTo, jar), 'code')
+  const tokens = await iam.token.authorizationCode({ code, redirectUri: redirect, clientId: client.clientId, clientSecret: client.clientSecret, codeVerifier: verifier })
+  return { tokens, clientId: client.clientId, clientSecret: client.clientSecret, jar, authUrl: auth.href, loginSessionId: login.sessionId || c.sessionId }
+}
+
+module.exports = { step, param, codeFlow, codeFlowAs, b64 }

@@ -13,6 +13,9 @@ import {
   type Session,
   type SessionPage,
   type Recovery,
+  type ConsentSessionPage,
+  type OidcConfiguration,
+  type UserInfo,
   type FlowError,
   type BatchCreateResult,
 } from '../../bindings-node/ory-iam'
@@ -56,7 +59,21 @@ async function main(): Promise<void> {
   const count: number = await iam.session.revokeMyOtherSessions(new Headers({ cookie: 'c' }))
   await iam.session.revokeMine({ cookie: 'c' }, 's')
   const fe: FlowError = await iam.flow.getError('e')
+  const native = await iam.flow.initiateRegistration({ returnTo: 'myapp://done', returnSessionTokenExchangeCode: true })
+  const exchanged: FlowResult = await iam.flow.exchangeSessionToken(native.sessionTokenExchangeCode ?? '', 'code')
+  const appToken: Secret | null | undefined = exchanged.sessionToken
   console.log(names, link, sessions, one, mine, count, fe.error)
+  const apps: ConsentSessionPage = await iam.consent.listConsentSessions({ subject: 'u', pageSize: 10 })
+  await iam.consent.revokeConsentSessions({ subject: 'u', client: 'c' })
+  await iam.consent.revokeLoginSessions({ sid: 's' })
+  const logout: Secret = iam.consent.logoutUrl({ idTokenHint: 'a.b.c', state: 's' })
+  await iam.token.deleteAccessTokens('c')
+  const info: UserInfo = await iam.token.userinfo(link)
+  const disco: OidcConfiguration = await iam.token.discover()
+  await iam.oauth2Client.setLifespans('c', { clientCredentialsGrantAccessTokenLifespan: '1h' })
+  const reg = await iam.oauth2Client.register({ client_name: 'dyn' })
+  if (reg.registrationAccessToken) await iam.oauth2Client.deleteRegistered(reg.clientId, reg.registrationAccessToken)
+  console.log(apps.items.map((a) => a.clientId), logout, info.sub, disco.issuer)
 
   const p: IamMachinePrincipal = await iam.token.authenticate({ headers: { authorization: 'Bearer x' } }, { requiredScope: ['read'] })
   console.log(p.clientId, p.scope)

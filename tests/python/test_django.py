@@ -230,10 +230,10 @@ def test_machine_scopes_are_roles_and_denials_are_audited(example: Any, iam_conf
 def test_health_view(example: Any, iam_config: dict[str, Any]) -> None:
     with _settings(iam_config):
         status, body = _get("/health")
-        assert status == 200 and body["status"] == "ok" and body["probes"]
+        assert status == 200 and body["status"] == "up" and body["tenants"]["customer"]["kratos-public"] == "up"
     with _settings(kratos_down(iam_config)):
         status, body = _get("/health")
-        assert status == 503 and body["status"] == "unavailable"
+        assert status == 503 and body["status"] == "down" and body["tenants"]["customer"]["kratos-public"] == "down"
         assert "127.0.0.1" not in json.dumps(body)
 
 

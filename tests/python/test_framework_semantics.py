@@ -226,12 +226,12 @@ async def test_fastapi_health_router(api: httpx.AsyncClient, iam_config: dict[st
     r = await api.get("/health")
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["status"] == "ok" and {(p["tenant"], p["product"]) for p in body["probes"]} >= {("customer", "kratos-public"), ("customer", "keto-read")}
-    assert all(set(p) == {"tenant", "product", "healthy", "status", "reason", "breaker"} for p in body["probes"])
+    assert body["status"] == "up" and body["tenants"]["customer"]["kratos-public"] == "up"
+    assert body["tenants"]["customer"]["keto-read"] == "up"
     r = await api.get("/health-down")
-    assert r.status_code == 503 and r.json()["status"] == "unavailable"
-    down = [p for p in r.json()["probes"] if not p["healthy"]]
-    assert [(p["tenant"], p["product"]) for p in down] == [("customer", "kratos-public")]
+    assert r.status_code == 503 and r.json()["status"] == "down"
+    down = {(t, p) for t, ps in r.json()["tenants"].items() for p, state in ps.items() if state == "down"}
+    assert down == {("customer", "kratos-public")}
     for text in (r.text, (await api.get("/health")).text):
         assert "127.0.0.1" not in text and "http" not in text
         assert not any(v in text for v in _secret_values(iam_config))
@@ -406,9 +406,10 @@ def test_flask_machine_scopes_are_roles_and_role_denials_are_audited(flask_clien
 
 def test_flask_health_blueprint(flask_client: Any) -> None:
     r = flask_client.get("/health")
-    assert r.status_code == 200 and r.get_json()["status"] == "ok"
+    assert r.status_code == 200 and r.get_json()["status"] == "up"
     r = flask_client.get("/health-down")
-    assert r.status_code == 503 and r.get_json()["status"] == "unavailable"
+    assert r.status_code == 503 and r.get_json()["status"] == "down"
+    assert r.get_json()["tenants"]["customer"]["kratos-public"] == "down"
     assert "127.0.0.1" not in r.get_data(as_text=True)
 
 
@@ -421,7 +422,7 @@ async def test_health_endpoint_in_plain_starlette(iam: ory_iam.Iam) -> None:
     app = Starlette(routes=[Route("/health", health_endpoint(iam))])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app.test") as c:
         r = await c.get("/health")
-        assert r.status_code == 200 and r.json()["status"] == "ok" and r.headers["cache-control"] == "no-store"
+        assert r.status_code == 200 and r.json()["status"] == "up" and r.headers["cache-control"] == "no-store"
 
 
 async def test_fake_users_grant_through_the_apps_subject_mapper() -> None:

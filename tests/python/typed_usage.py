@@ -4,7 +4,7 @@ annotations describe what users write. Not a test module; never run."""
 from __future__ import annotations
 
 import os
-from typing import List
+from typing import List, Optional
 
 import ory_iam
 from ory_iam import FlowResult, Identity, IamMachinePrincipal, IamPermissionTuple, Secret, Session
@@ -132,7 +132,27 @@ async def typed_inputs(iam: ory_iam.Iam) -> None:
     count: int = await iam.session.revoke_my_other_sessions({"cookie": "c"})
     await iam.session.revoke_mine({"cookie": "c"}, "s")
     err: ory_iam.FlowError = await iam.flow.get_error("e")
+    native = await iam.flow.initiate_registration(return_to="myapp://done", return_session_token_exchange_code=True)
+    exchanged: FlowResult = await iam.flow.exchange_session_token(native.session_token_exchange_code or "", "code")
+    app_token: Optional[ory_iam.Secret] = exchanged.session_token
     print(names, link, sessions, one, mine, count, err)
+    apps: ory_iam.Page[ory_iam.ConsentSession] = await iam.consent.list_consent_sessions(subject="u", page_size=10)
+    await iam.consent.list_consent_sessions(subjekt="u")  # type: ignore[call-arg]
+    await iam.consent.revoke_consent_sessions(subject="u", client="c")
+    await iam.consent.revoke_consent_sessions(subject="u", all="yes")  # type: ignore[arg-type]
+    await iam.consent.revoke_login_sessions(sid="s")
+    logout: ory_iam.Secret = iam.consent.logout_url(id_token_hint=ory_iam.Secret("a.b.c"), state="s")
+    await iam.token.delete_access_tokens("c")
+    info: ory_iam.UserInfo = await iam.token.userinfo(ory_iam.Secret("t"))
+    disco: ory_iam.OidcConfiguration = await iam.token.discover()
+    await iam.oauth2_client.set_lifespans("c", client_credentials_grant_access_token_lifespan="1h")
+    await iam.oauth2_client.set_lifespans("c", client_credentials_lifespan="1h")  # type: ignore[call-arg]
+    reg = await iam.oauth2_client.register(client_name="dyn")
+    rat: Optional[ory_iam.Secret] = reg.registration_access_token
+    if rat is not None:
+        await iam.oauth2_client.set_registered(reg.client_id, rat, {"client_name": "x"})
+        await iam.oauth2_client.delete_registered(reg.client_id, rat)
+    print(apps, logout, info, disco)
     await iam.courier.list(status="queued", include_body=False)
     await iam.courier.list(status="lost")  # type: ignore[arg-type]
     flow = await iam.flow.initiate_registration(kind="native", return_to=None)

@@ -16,6 +16,7 @@ one): rendered configs, SQLite files, logs/<service>.log, pids.json, stack.json.
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import fcntl
 import json
@@ -42,6 +43,9 @@ TENANTS = ("customer", "admin")
 SESSION_LIFESPAN = {"customer": "1h", "admin": "3s"}
 CONSOLE_KEY = "ory_wak_ory_iam_test_console"
 OATHKEEPER_AUDIENCE = "ory-iam-tests"
+# Kratos's sign-in with Hydra: the `email` claim of Hydra's ID token becomes the `email` trait.
+OIDC_MAPPER = base64.b64encode(b"local claims = std.extVar('claims');\n"
+                               b"{ identity: { traits: { email: claims.email } } }\n").decode()
 KETO_NAMESPACES = ["documents", "groups", "folders"]  # must match keto.yml.tmpl
 KETO_MAX_BATCH = 100  # Keto's limit.max_batch_check_size (its default is 10)
 # Seconds for all servers to answer ready (a warm start takes ~2 s; slow CI machines may need more).
@@ -196,6 +200,13 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
         return e.code, e.read()
 
 
+def http_post_json(url: str, body: Any) -> Any:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
 def readiness_urls(stack: dict[str, Any]) -> dict[str, str]:
     checks = {}
     for t in TENANTS:
@@ -310,6 +321,8 @@ def launch(pids: dict[str, dict[str, int]]) -> dict[str, Any]:
     helper_port = next(ports)
     helper = f"http://127.0.0.1:{helper_port}"
     stack: dict[str, Any] = {"versions": {}, "kratos": {}}
+    # Hydra's ports first: each Kratos names Hydra as its OpenID Connect provider.
+    hp, ha = next(ports), next(ports)
 
     for t in TENANTS:
         name = f"kratos-{t}"
@@ -322,6 +335,8 @@ def launch(pids: dict[str, dict[str, int]]) -> dict[str, Any]:
             # The admin tenant's sessions live 3 seconds, so tests can watch a session expire
             # (and the session cache drop it with it); customer sessions live an hour.
             "SESSION_LIFESPAN": SESSION_LIFESPAN[t],
+            "HYDRA_PUBLIC": f"http://127.0.0.1:{hp}/", "OIDC_CLIENT_ID": f"kratos-{t}",
+            "OIDC_CLIENT_SECRET": f"ory-iam-test-oidc-secret-{t}", "OIDC_MAPPER": OIDC_MAPPER,
         })
         migrate(name, [bins["kratos"], "migrate", "sql", "-e", "--yes", "-c", str(cfg)])
         # --dev: cookies without `Secure` (there is no config key for it), so clients send them over
@@ -331,6 +346,7 @@ def launch(pids: dict[str, dict[str, int]]) -> dict[str, Any]:
         stack["kratos"][t] = {
             "public_url": f"http://127.0.0.1:{pub}/", "admin_url": f"http://127.0.0.1:{adm}/",
             "schema_id": t, "session_cookie_name": f"ory_kratos_session_{t}",
+            "oidc_provider": "hydra",
         }
 
     rp, wp, op, mp = next(ports), next(ports), next(ports), next(ports)
@@ -343,7 +359,6 @@ def launch(pids: dict[str, dict[str, int]]) -> dict[str, Any]:
                      "opl_url": f"http://127.0.0.1:{op}/",
                      "namespaces": KETO_NAMESPACES, "max_batch_check_size": KETO_MAX_BATCH}
 
-    hp, ha = next(ports), next(ports)
     cfg = render("hydra.yml.tmpl", STATE / "hydra.yml", {
         "PUBLIC_PORT": hp, "ADMIN_PORT": ha, "HELPER": helper, "DSN": sqlite_dsn("hydra")})
     migrate("hydra", [bins["hydra"], "migrate", "sql", "-e", "--yes", "-c", str(cfg)])
@@ -396,6 +411,13 @@ def launch(pids: dict[str, dict[str, int]]) -> dict[str, Any]:
     # Hydra creates its OpenID Connect signing keys (RSA) lazily on the first request that needs
     # them, which takes ~1.5 s; do it now rather than inside some test's HTTP timeout.
     http_get(stack["hydra"]["public_url"] + ".well-known/jwks.json", timeout=30)
+    # Each Kratos's OAuth2 client at Hydra (sign-in with Hydra, see kratos.yml.tmpl).
+    for t in TENANTS:
+        http_post_json(stack["hydra"]["admin_url"] + "admin/clients", {
+            "client_id": f"kratos-{t}", "client_secret": f"ory-iam-test-oidc-secret-{t}",
+            "redirect_uris": [stack["kratos"][t]["public_url"] + "self-service/methods/oidc/callback/hydra"],
+            "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
+            "scope": "openid"})
 
     def version(url: str) -> str:
         return json.loads(http_get(url)[1])["version"]

@@ -16,6 +16,11 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, List, 
 from . import _ory_iam as _native
 from .config import IamConfigDict, TenantConfigDict, Transport
 from .inputs import (
+    ClientLifespansInput,
+    ListConsentSessionsInput,
+    LogoutUrlInput,
+    RevokeConsentSessionsInput,
+    RevokeLoginSessionsInput,
     AcceptConsentInput,
     AcceptLoginInput,
     AuthorizationCodeGrantInput,
@@ -54,6 +59,9 @@ from .inputs import (
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 from ._dto import (
+    ConsentSession,
+    OidcConfiguration,
+    UserInfo,
     ApiKey,
     EventStream,
     Project,
@@ -155,6 +163,9 @@ __all__ = [
     "Flow",
     "FlowResult",
     "FlowError",
+    "ConsentSession",
+    "OidcConfiguration",
+    "UserInfo",
     "OplSyntaxError",
     "OplPosition",
     "LogoutFlow",
@@ -567,6 +578,31 @@ class OAuth2ClientService(_Service):
         """Audited ``oauth2_client.delete``."""
         await self._n.delete(id)
 
+    async def set_lifespans(self, id: str, lifespans: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[ClientLifespansInput]) -> OAuth2Client:
+        """Set the client's token lifespans (Go durations, ``"1h"``); the whole set is replaced,
+        an unset one falls back to Hydra's default. Audited ``oauth2_client.lifespans.set``."""
+        return OAuth2Client._from(await self._n.set_lifespans(id, _options(lifespans, kwargs)))
+
+    async def register(self, client: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[OAuth2ClientInput]) -> OAuth2Client:
+        """OpenID Connect dynamic client registration (Hydra's public ``/oauth2/register``). The
+        result's ``client_secret`` and ``registration_access_token`` are shown this once. Not
+        retried. Audited ``oauth2_client.register``."""
+        return OAuth2Client._from(await self._n.register(_options(client, kwargs)))
+
+    async def get_registered(self, id: str, registration_access_token: Union[str, Secret]) -> OAuth2Client:
+        """A dynamically registered client, read with its registration access token (a wrong
+        token raises ``IamUnauthorizedError``)."""
+        return OAuth2Client._from(await self._n.get_registered(id, registration_access_token))
+
+    async def set_registered(self, id: str, registration_access_token: Union[str, Secret], client: Union[OAuth2ClientInput, Mapping[str, Any]]) -> OAuth2Client:
+        """Replace a dynamically registered client. Hydra rotates the registration access
+        token: the result carries the new one. Audited ``oauth2_client.registered.set``."""
+        return OAuth2Client._from(await self._n.set_registered(id, registration_access_token, _plain(client)))
+
+    async def delete_registered(self, id: str, registration_access_token: Union[str, Secret]) -> None:
+        """Delete a dynamically registered client. Audited ``oauth2_client.registered.delete``."""
+        await self._n.delete_registered(id, registration_access_token)
+
 
 class TokenService(_Service):
     """Hydra tokens: grants, introspection (``active=False`` is normal), revocation."""
@@ -624,6 +660,22 @@ class TokenService(_Service):
         """``token_type_hint?``, ``client_id?``, ``client_secret?``."""
         await self._n.revoke(token, _jsonable(_options(options, kwargs)))
 
+    async def delete_access_tokens(self, client_id: str) -> None:
+        """Delete every access token of a client (Hydra keeps its refresh tokens: revoke the
+        consents or delete the client to end those); cached introspections are dropped (here
+        and, over Redis, in every instance). Audited ``oauth2_client.access_tokens.delete``."""
+        await self._n.delete_access_tokens(client_id)
+
+    async def userinfo(self, access_token: Union[str, Secret]) -> UserInfo:
+        """OpenID Connect userinfo of an access token; a revoked, expired or unknown token
+        raises ``IamUnauthorizedError``."""
+        d = await self._n.userinfo(access_token)
+        return UserInfo(tenant=d["tenant"], sub=d["sub"], claims=d["claims"])
+
+    async def discover(self) -> OidcConfiguration:
+        """Hydra's OpenID Connect discovery document."""
+        return OidcConfiguration(**await self._n.discover())
+
 
 class ConsentService(_Service):
     """Hydra login, consent and logout requests: read them, accept or reject them."""
@@ -668,6 +720,38 @@ class ConsentService(_Service):
     async def reject_logout_request(self, challenge: str) -> RedirectTo:
         """Hydra answers 204: ``redirect_to`` is empty."""
         return await self._decide("logout", "reject", challenge, None)
+
+    async def list_consent_sessions(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[ListConsentSessionsInput]) -> Page[ConsentSession]:
+        """One page of the consents ``subject`` gave and Hydra remembers ("connected apps"),
+        optionally of one login session (``login_session_id``); ``page_size``, ``page_token``."""
+        d = await self._n.list_consent_sessions(_options(options, kwargs))
+        return Page(items=[ConsentSession(**c) for c in d["items"]], next_page_token=d["next_page_token"])
+
+    async def list_consent_sessions_all(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[ListConsentSessionsInput]) -> AsyncIterator[ConsentSession]:
+        """Every remembered consent of ``subject``, following page tokens."""
+        pager = self._n.list_consent_sessions_all(_options(options, kwargs))
+        while True:
+            item = await pager.next_item()
+            if item is None:
+                return
+            yield ConsentSession(**item)
+
+    async def revoke_consent_sessions(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[RevokeConsentSessionsInput]) -> None:
+        """Revoke ``subject``'s consent to one ``client`` or to every client (``all=True``);
+        Hydra revokes the tokens issued under it, cached introspections are dropped. Audited
+        ``oauth2.consent.revoke``."""
+        await self._n.revoke_consent_sessions(_options(options, kwargs))
+
+    async def revoke_login_sessions(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[RevokeLoginSessionsInput]) -> None:
+        """End Hydra login sessions: every one of ``subject``, or the one ``sid``. Tokens
+        already issued stay valid. Audited ``oauth2.login_session.revoke``."""
+        await self._n.revoke_login_sessions(_options(options, kwargs))
+
+    def logout_url(self, options: Optional[Mapping[str, Any]] = None, **kwargs: Unpack[LogoutUrlInput]) -> Secret:
+        """The URL to redirect the browser to for OpenID Connect RP-initiated logout (Hydra's
+        ``/oauth2/sessions/logout``): ``id_token_hint?``, ``post_logout_redirect_uri?`` (needs
+        the hint), ``state?``. A secret: it carries the ID token. No request is made."""
+        return Secret(self._n.logout_url(_jsonable(_options(options, kwargs))))
 
 
 class JwkService(_Service):
@@ -1037,6 +1121,15 @@ class FlowService(_Service):
 
     async def perform_native_logout(self, session_token: Union[str, Secret]) -> None:
         await self._n.perform_native_logout(session_token)
+
+    async def exchange_session_token(self, init_code: Union[str, Secret], return_to_code: Union[str, Secret]) -> FlowResult:
+        """Finish a native sign-in that continued in a browser (social sign-in): ``init_code`` is
+        the ``session_token_exchange_code`` of the flow started with
+        ``return_session_token_exchange_code=True``, ``return_to_code`` the ``code`` Kratos put
+        on ``return_to``. A ``"success"`` :class:`FlowResult` with the session and its
+        ``session_token``, like a native login; codes Kratos does not know (or not yet) raise
+        :class:`IamNotFoundError`."""
+        return FlowResult._from(await self._n.exchange_session_token(init_code, return_to_code))
 
 
 class MetadataService(_Service):

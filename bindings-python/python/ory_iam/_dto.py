@@ -8,7 +8,7 @@ from typing import Any, Generic, Literal, Optional, TypeVar, Union
 
 T = TypeVar("T")
 
-_HIDDEN = {"traits", "metadata_admin", "verifiable_addresses", "recovery_addresses", "value", "raw"}
+_HIDDEN = {"traits", "metadata_admin", "verifiable_addresses", "recovery_addresses", "value", "raw", "claims"}
 
 
 class Secret:
@@ -207,6 +207,9 @@ class Flow(_Dto):
     state: Optional[str] = None
     csrf_token: Optional[str] = None
     set_cookie: list[Secret] = field(default_factory=list)
+    #: Native login/registration started with ``return_session_token_exchange_code``: the first
+    #: half of what ``flow.exchange_session_token`` turns into a session token.
+    session_token_exchange_code: Optional[Secret] = None
 
     @classmethod
     def _from(cls, d: dict[str, Any]) -> "Flow":
@@ -228,6 +231,7 @@ class Flow(_Dto):
             messages=[UiText(**m) for m in ui["messages"]],
         )
         d["set_cookie"] = [Secret(c) for c in d.get("set_cookie", [])]
+        d["session_token_exchange_code"] = _secret(d.get("session_token_exchange_code"))
         return cls(**d)
 
 
@@ -437,12 +441,71 @@ class OAuth2Client(_Dto):
     metadata: Optional[Any] = None
     created_at: Optional[str] = None
     updated_at: Optional[str] = None
+    #: OIDC dynamic registration only (``oauth2_client.register``): the bearer credential of
+    #: ``get_registered``/``set_registered``/``delete_registered``; rotated by each update.
+    registration_access_token: Optional[Secret] = None
+    registration_client_uri: Optional[str] = None
 
     @classmethod
     def _from(cls, d: dict[str, Any]) -> "OAuth2Client":
         d = dict(d)
         d["client_secret"] = _secret(d.get("client_secret"))
+        d["registration_access_token"] = _secret(d.get("registration_access_token"))
         return cls(**d)
+
+
+@dataclass(frozen=True, repr=False)
+class ConsentSession(_Dto):
+    """A consent a subject gave a client and Hydra remembers ("connected apps";
+    ``consent.list_consent_sessions``)."""
+
+    tenant: str
+    subject: Optional[str] = None
+    client_id: Optional[str] = None
+    client_name: Optional[str] = None
+    grant_scope: list[str] = field(default_factory=list)
+    grant_access_token_audience: list[str] = field(default_factory=list)
+    remember: bool = False
+    remember_for: Optional[int] = None
+    handled_at: Optional[str] = None
+    login_session_id: Optional[str] = None
+    consent_request_id: Optional[str] = None
+
+
+@dataclass(frozen=True, repr=False)
+class OidcConfiguration(_Dto):
+    """Hydra's OpenID Connect discovery document (``token.discover``); ``raw`` is all of it."""
+
+    tenant: str
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+    userinfo_endpoint: Optional[str] = None
+    revocation_endpoint: Optional[str] = None
+    end_session_endpoint: Optional[str] = None
+    registration_endpoint: Optional[str] = None
+    scopes_supported: list[str] = field(default_factory=list)
+    grant_types_supported: list[str] = field(default_factory=list)
+    response_types_supported: list[str] = field(default_factory=list)
+    subject_types_supported: list[str] = field(default_factory=list)
+    id_token_signing_alg_values_supported: list[str] = field(default_factory=list)
+    token_endpoint_auth_methods_supported: list[str] = field(default_factory=list)
+    code_challenge_methods_supported: list[str] = field(default_factory=list)
+    claims_supported: list[str] = field(default_factory=list)
+    frontchannel_logout_supported: bool = False
+    backchannel_logout_supported: bool = False
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, repr=False)
+class UserInfo(_Dto):
+    """OpenID Connect userinfo of an access token (``token.userinfo``). ``claims`` (personal
+    data) is hidden from ``repr``."""
+
+    tenant: str
+    sub: str
+    claims: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, repr=False)

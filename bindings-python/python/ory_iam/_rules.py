@@ -4,8 +4,6 @@ and that a Keto subject comes from the caller's session, never from the request.
 from __future__ import annotations
 
 import inspect
-import logging
-import time
 from typing import Any, Callable, Iterable, Literal, Mapping, Optional, Sequence, Union, cast
 
 from . import Health, IamMachinePrincipal, Session, SubjectSet, _ory_iam, current_request_id
@@ -112,38 +110,17 @@ def audit_role_denied(iam: Any, tenant: str, actor: Optional[str], role: Union[s
     """Audit ``authz.role.deny`` (result ``denied``; ``actor`` the caller's identity or client
     id; ``request_id`` the request being served, see :func:`ory_iam.request_id_scope`;
     attribute ``roles``, the roles the route wanted) through the tenant's audit sink, like every
-    event (``Iam.audit_role_denial``; issue 23).
-
-    An ``iam`` without that method (a stand-in in a test) gets the record the core's ``log``
-    sink writes (logger ``ory_iam.audit``, WARNING, ``extra={"ory_iam": {"name", "tenant",
-    "event"}}``)."""
+    event (``Iam.audit_role_denial``, async and blocking alike; issue 23)."""
     roles = [role] if isinstance(role, str) else sorted(role)
-    emit = getattr(iam, "audit_role_denial", None)
-    if callable(emit):
-        emit(tenant, required_roles=roles, actor=actor, request_id=current_request_id())
-        return
-    event = {
-        "name": ROLE_DENY,
-        "tenant": tenant,
-        "timestamp": int(time.time() * 1000),
-        "request_id": current_request_id(),
-        "actor": actor,
-        "target_id": None,
-        "result": "denied",
-        "attributes": {"roles": roles},
-    }
-    logging.getLogger("ory_iam.audit").warning(ROLE_DENY, extra={"ory_iam": {"name": ROLE_DENY, "tenant": tenant, "event": event}})
+    iam.audit_role_denial(tenant, required_roles=roles, actor=actor, request_id=current_request_id())
 
 
 def health_answer(health: Health) -> tuple[int, dict[str, Any]]:
-    """``(status, body)`` of the health route helpers: 200 when every probe is healthy, else
-    503; the body names tenants, products and states only (no URL, key or token)::
+    """``(status, body)`` of the health route helpers, the core's answer (the same in Node): 200
+    when every probe is healthy, else 503; the body names tenants, products and states only (no
+    URL, reason, key or token)::
 
-        {"status": "ok" | "unavailable", "probes": [{"tenant", "product", "healthy",
-         "status", "reason", "breaker"}]}
+        {"status": "up" | "down", "tenants": {"<tenant>": {"<product>": "up" | "down"}}}
     """
-    probes = [
-        {"tenant": p.tenant, "product": p.product, "healthy": p.healthy, "status": p.status, "reason": p.reason, "breaker": p.breaker}
-        for p in health.probes
-    ]
-    return (200 if health.healthy else 503), {"status": "ok" if health.healthy else "unavailable", "probes": probes}
+    status, body = _ory_iam.health_answer(health.healthy, [(p.tenant, p.product, p.healthy) for p in health.probes])
+    return status, body

@@ -350,6 +350,55 @@ class DeleteMatchingInput(TypedDict, total=False):
     subject: SubjectInput
 
 
+class ListConsentSessionsInput(TypedDict, total=False):
+    """``consent.list_consent_sessions``: ``subject`` is required."""
+
+    subject: str
+    login_session_id: str
+    page_size: int
+    page_token: str
+
+
+class RevokeConsentSessionsInput(TypedDict, total=False):
+    """``consent.revoke_consent_sessions``: ``subject`` and exactly one of ``client`` or
+    ``all=True``."""
+
+    subject: str
+    client: str
+    all: bool
+
+
+class RevokeLoginSessionsInput(TypedDict, total=False):
+    """``consent.revoke_login_sessions``: exactly one of ``subject`` or ``sid``."""
+
+    subject: str
+    sid: str
+
+
+class LogoutUrlInput(TypedDict, total=False):
+    """``consent.logout_url`` (RP-initiated logout); ``post_logout_redirect_uri`` needs
+    ``id_token_hint``."""
+
+    id_token_hint: SecretLike
+    post_logout_redirect_uri: str
+    state: str
+
+
+class ClientLifespansInput(TypedDict, total=False):
+    """``oauth2_client.set_lifespans``: Go durations (``"1h"``, ``"90s"``)."""
+
+    authorization_code_grant_access_token_lifespan: str
+    authorization_code_grant_id_token_lifespan: str
+    authorization_code_grant_refresh_token_lifespan: str
+    client_credentials_grant_access_token_lifespan: str
+    implicit_grant_access_token_lifespan: str
+    implicit_grant_id_token_lifespan: str
+    jwt_bearer_grant_access_token_lifespan: str
+    refresh_token_grant_access_token_lifespan: str
+    refresh_token_grant_id_token_lifespan: str
+    refresh_token_grant_refresh_token_lifespan: str
+
+
 # --- Kratos courier and flows ---------------------------------------------------------------------
 
 
@@ -372,6 +421,7 @@ class InitiateFlowInput(TypedDict, total=False):
     session_token: Optional[SecretLike]
     refresh: Optional[bool]
     aal: Optional[Literal["aal1", "aal2"]]
+    return_session_token_exchange_code: Optional[bool]
 
 
 class SubmitFlowInput(TypedDict, total=False):
@@ -465,6 +515,11 @@ CORE_INPUTS: Dict[str, type] = {
     "PermissionPatch": PermissionPatchInput,
     "DeleteMatching": DeleteMatchingInput,
     "RecoveryOptions": RecoveryOptionsInput,
+    "ListConsentSessions": ListConsentSessionsInput,
+    "RevokeConsentSessions": RevokeConsentSessionsInput,
+    "RevokeLoginSessions": RevokeLoginSessionsInput,
+    "LogoutUrlOptions": LogoutUrlInput,
+    "ClientLifespans": ClientLifespansInput,
 }
 
 __all__ = [
@@ -472,6 +527,11 @@ __all__ = [
     "AcceptLoginInput",
     "AddressInput",
     "AuthorizationCodeGrantInput",
+    "ClientLifespansInput",
+    "ListConsentSessionsInput",
+    "LogoutUrlInput",
+    "RevokeConsentSessionsInput",
+    "RevokeLoginSessionsInput",
     "ConsentSessionInput",
     "CreateApiKeyInput",
     "CreateIdentityInput",

@@ -34,6 +34,7 @@ from . import (
     BatchCreateResult,
     ChallengeRequest,
     CheckResult,
+    ConsentSession,
     CourierMessage,
     Credential,
     EventStream,
@@ -50,6 +51,7 @@ from . import (
     JsonWebKeySet,
     LogoutFlow,
     OAuth2Client,
+    OidcConfiguration,
     OplSyntaxError,
     Page,
     Project,
@@ -64,10 +66,11 @@ from . import (
     TokenSet,
     TrustedIssuer,
     TupleLike,
+    UserInfo,
     Workspace,
 )
 from .config import IamConfigDict, Transport
-from .inputs import AcceptConsentInput, AcceptLoginInput, AuthorizationCodeGrantInput, CreateApiKeyInput, CreateIdentityInput, CreateJwkSetInput, CreateProjectInput, DeleteMatchingInput, EventStreamInput, ExpandQueryInput, InitiateFlowInput, JsonPatchOperation, JsonWebKeyInput, JwtBearerGrantInput, ListCourierMessagesInput, ListIdentitiesInput, ListMySessionsInput, ListOAuth2ClientsInput, ListSessionsInput, ListTrustedIssuersInput, ListWorkspacesInput, OAuth2ClientInput, PermissionPatchInput, PermissionQueryInput, ProjectInput, RecoveryOptionsInput, RefreshGrantInput, RejectRequestInput, RevokeTokenInput, SubmitFlowInput, TrustIssuerInput, WorkspaceInput
+from .inputs import AcceptConsentInput, AcceptLoginInput, AuthorizationCodeGrantInput, ClientLifespansInput, CreateApiKeyInput, CreateIdentityInput, CreateJwkSetInput, CreateProjectInput, DeleteMatchingInput, EventStreamInput, ExpandQueryInput, InitiateFlowInput, JsonPatchOperation, JsonWebKeyInput, JwtBearerGrantInput, ListConsentSessionsInput, ListCourierMessagesInput, ListIdentitiesInput, ListMySessionsInput, ListOAuth2ClientsInput, ListSessionsInput, ListTrustedIssuersInput, ListWorkspacesInput, LogoutUrlInput, OAuth2ClientInput, PermissionPatchInput, PermissionQueryInput, ProjectInput, RecoveryOptionsInput, RefreshGrantInput, RejectRequestInput, RevokeConsentSessionsInput, RevokeLoginSessionsInput, RevokeTokenInput, SubmitFlowInput, TrustIssuerInput, WorkspaceInput
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -331,6 +334,31 @@ class OAuth2ClientService(_Service):
         """Audited ``oauth2_client.delete``."""
         return _wait(self._a.delete(id))
 
+    def set_lifespans(self, id: str, lifespans: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[ClientLifespansInput]) -> OAuth2Client:
+        """Set the client's token lifespans (Go durations, ``"1h"``); the whole set is replaced,
+        an unset one falls back to Hydra's default. Audited ``oauth2_client.lifespans.set``."""
+        return _wait(self._a.set_lifespans(id, lifespans, **kwargs))
+
+    def register(self, client: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[OAuth2ClientInput]) -> OAuth2Client:
+        """OpenID Connect dynamic client registration (Hydra's public ``/oauth2/register``). The
+        result's ``client_secret`` and ``registration_access_token`` are shown this once. Not
+        retried. Audited ``oauth2_client.register``."""
+        return _wait(self._a.register(client, **kwargs))
+
+    def get_registered(self, id: str, registration_access_token: Union[str, Secret]) -> OAuth2Client:
+        """A dynamically registered client, read with its registration access token (a wrong
+        token raises ``IamUnauthorizedError``)."""
+        return _wait(self._a.get_registered(id, registration_access_token))
+
+    def set_registered(self, id: str, registration_access_token: Union[str, Secret], client: Union[OAuth2ClientInput, Mapping[str, Any]]) -> OAuth2Client:
+        """Replace a dynamically registered client. Hydra rotates the registration access
+        token: the result carries the new one. Audited ``oauth2_client.registered.set``."""
+        return _wait(self._a.set_registered(id, registration_access_token, client))
+
+    def delete_registered(self, id: str, registration_access_token: Union[str, Secret]) -> None:
+        """Delete a dynamically registered client. Audited ``oauth2_client.registered.delete``."""
+        return _wait(self._a.delete_registered(id, registration_access_token))
+
 
 
 class TokenService(_Service):
@@ -377,6 +405,21 @@ class TokenService(_Service):
         """``token_type_hint?``, ``client_id?``, ``client_secret?``."""
         return _wait(self._a.revoke(token, options, **kwargs))
 
+    def delete_access_tokens(self, client_id: str) -> None:
+        """Delete every access token of a client (Hydra keeps its refresh tokens: revoke the
+        consents or delete the client to end those); cached introspections are dropped (here
+        and, over Redis, in every instance). Audited ``oauth2_client.access_tokens.delete``."""
+        return _wait(self._a.delete_access_tokens(client_id))
+
+    def userinfo(self, access_token: Union[str, Secret]) -> UserInfo:
+        """OpenID Connect userinfo of an access token; a revoked, expired or unknown token
+        raises ``IamUnauthorizedError``."""
+        return _wait(self._a.userinfo(access_token))
+
+    def discover(self) -> OidcConfiguration:
+        """Hydra's OpenID Connect discovery document."""
+        return _wait(self._a.discover())
+
 
 
 class ConsentService(_Service):
@@ -417,6 +460,32 @@ class ConsentService(_Service):
     def reject_logout_request(self, challenge: str) -> RedirectTo:
         """Hydra answers 204: ``redirect_to`` is empty."""
         return _wait(self._a.reject_logout_request(challenge))
+
+    def list_consent_sessions(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[ListConsentSessionsInput]) -> Page[ConsentSession]:
+        """One page of the consents ``subject`` gave and Hydra remembers ("connected apps"),
+        optionally of one login session (``login_session_id``); ``page_size``, ``page_token``."""
+        return _wait(self._a.list_consent_sessions(options, **kwargs))
+
+    def list_consent_sessions_all(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[ListConsentSessionsInput]) -> Iterator[ConsentSession]:
+        """Every remembered consent of ``subject``, following page tokens."""
+        return _iterate(self._a.list_consent_sessions_all(options, **kwargs))
+
+    def revoke_consent_sessions(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[RevokeConsentSessionsInput]) -> None:
+        """Revoke ``subject``'s consent to one ``client`` or to every client (``all=True``);
+        Hydra revokes the tokens issued under it, cached introspections are dropped. Audited
+        ``oauth2.consent.revoke``."""
+        return _wait(self._a.revoke_consent_sessions(options, **kwargs))
+
+    def revoke_login_sessions(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[RevokeLoginSessionsInput]) -> None:
+        """End Hydra login sessions: every one of ``subject``, or the one ``sid``. Tokens
+        already issued stay valid. Audited ``oauth2.login_session.revoke``."""
+        return _wait(self._a.revoke_login_sessions(options, **kwargs))
+
+    def logout_url(self, options: Optional[Mapping[str, Any]]=None, **kwargs: Unpack[LogoutUrlInput]) -> Secret:
+        """The URL to redirect the browser to for OpenID Connect RP-initiated logout (Hydra's
+        ``/oauth2/sessions/logout``): ``id_token_hint?``, ``post_logout_redirect_uri?`` (needs
+        the hint), ``state?``. A secret: it carries the ID token. No request is made."""
+        return self._a.logout_url(options, **kwargs)
 
 
 
@@ -756,6 +825,15 @@ class FlowService(_Service):
 
     def perform_native_logout(self, session_token: Union[str, Secret]) -> None:
         return _wait(self._a.perform_native_logout(session_token))
+
+    def exchange_session_token(self, init_code: Union[str, Secret], return_to_code: Union[str, Secret]) -> FlowResult:
+        """Finish a native sign-in that continued in a browser (social sign-in): ``init_code`` is
+        the ``session_token_exchange_code`` of the flow started with
+        ``return_session_token_exchange_code=True``, ``return_to_code`` the ``code`` Kratos put
+        on ``return_to``. A ``"success"`` :class:`FlowResult` with the session and its
+        ``session_token``, like a native login; codes Kratos does not know (or not yet) raise
+        :class:`IamNotFoundError`."""
+        return _wait(self._a.exchange_session_token(init_code, return_to_code))
 
 
 

@@ -107,6 +107,10 @@ pub struct Flow {
     pub csrf_token: Option<String>,
     /// `Set-Cookie` headers to relay to the browser (browser flows: the CSRF cookie).
     pub set_cookie: Vec<Secret>,
+    /// Native login/registration started with `return_session_token_exchange_code`: the first
+    /// half of what `flow.exchange_session_token` turns into a session token (keep it on the
+    /// device; with the second half it is the user's session).
+    pub session_token_exchange_code: Option<Secret>,
 }
 
 /// The outcome of `submit_*`. Short-lived, so the variants' size difference does not matter.
@@ -158,6 +162,11 @@ pub struct InitiateFlow {
     /// Login: requested assurance level (`aal1`, `aal2`).
     #[serde(default)]
     pub aal: Option<String>,
+    /// Native login/registration that continues in a browser (social sign-in): Kratos returns
+    /// `session_token_exchange_code` with the flow and, at the end, sends the browser to
+    /// `return_to` with `?code=`; `flow.exchange_session_token` turns both into a session token.
+    #[serde(default)]
+    pub return_session_token_exchange_code: Option<bool>,
 }
 
 impl fmt::Debug for InitiateFlow {

@@ -21,6 +21,14 @@ pub struct OAuth2Client {
     pub metadata: Option<Value>,
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
+    /// OIDC dynamic registration only (`oauth2_client.register`): the bearer credential that
+    /// reads, replaces and deletes this client through `/oauth2/register/{id}`. Shown once
+    /// (and again after each `set_registered`, which rotates it).
+    #[serde(default)]
+    pub registration_access_token: Option<Secret>,
+    /// OIDC dynamic registration only: where the client manages itself.
+    #[serde(default)]
+    pub registration_client_uri: Option<String>,
 }
 
 /// Options of `OAuth2ClientService::list`.
@@ -111,7 +119,150 @@ macro_rules! no_debug_secrets {
         }
     )*};
 }
-no_debug_secrets!(AuthorizationCodeGrant, RefreshGrant, JwtBearerGrant, RevokeOptions);
+no_debug_secrets!(AuthorizationCodeGrant, RefreshGrant, JwtBearerGrant, RevokeOptions, LogoutUrlOptions);
+
+/// Options of `ConsentService::list_consent_sessions`: the subject's remembered consents, one
+/// per client (Hydra pages by encrypted keyset tokens).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListConsentSessions {
+    pub subject: String,
+    /// Only the consents given within this Hydra login session (`sid`).
+    #[serde(default)]
+    pub login_session_id: Option<String>,
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    #[serde(default)]
+    pub page_token: Option<String>,
+}
+
+/// A consent a subject gave a client ("connected apps"), as Hydra remembers it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ConsentSession {
+    pub tenant: String,
+    pub subject: Option<String>,
+    pub client_id: Option<String>,
+    pub client_name: Option<String>,
+    pub grant_scope: Vec<String>,
+    pub grant_access_token_audience: Vec<String>,
+    pub remember: bool,
+    /// Seconds; 0 = until revoked.
+    pub remember_for: Option<i64>,
+    pub handled_at: Option<String>,
+    /// The Hydra login session (`sid`) the consent was given in.
+    pub login_session_id: Option<String>,
+    pub consent_request_id: Option<String>,
+}
+
+/// Input of `ConsentService::revoke_consent_sessions`: exactly one of `client` (that client's
+/// consents and tokens) or `all: true` (every client's).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeConsentSessions {
+    pub subject: String,
+    #[serde(default)]
+    pub client: Option<String>,
+    #[serde(default)]
+    pub all: Option<bool>,
+}
+
+/// Input of `ConsentService::revoke_login_sessions`: exactly one of `subject` (every login
+/// session of the subject) or `sid` (one login session).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeLoginSessions {
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub sid: Option<String>,
+}
+
+/// Input of `ConsentService::logout_url` (OpenID Connect RP-initiated logout,
+/// `GET /oauth2/sessions/logout`, `revokeOidcSession`).
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutUrlOptions {
+    /// The ID token Hydra issued to the user: names the session to end without asking.
+    #[serde(default)]
+    pub id_token_hint: Option<Secret>,
+    /// Where Hydra sends the browser afterwards: one of the client's
+    /// `post_logout_redirect_uris`; needs `id_token_hint`.
+    #[serde(default)]
+    pub post_logout_redirect_uri: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+/// Token lifespans of one client (`OAuth2ClientService::set_lifespans`), each a Go duration
+/// (`"1h"`, `"30m"`); unset ones fall back to Hydra's defaults.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClientLifespans {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_code_grant_access_token_lifespan: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_code_grant_id_token_lifespan: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_code_grant_refresh_token_lifespan: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_credentials_grant_access_token_lifespan: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implicit_grant_access_token_lifespan: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implicit_grant_id_token_lifespan: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_bearer_grant_access_token_lifespan: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_grant_access_token_lifespan: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_grant_id_token_lifespan: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_grant_refresh_token_lifespan: Option<String>,
+}
+
+/// Hydra's OpenID Connect discovery document (`/.well-known/openid-configuration`).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct OidcConfiguration {
+    pub tenant: String,
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    pub userinfo_endpoint: Option<String>,
+    pub revocation_endpoint: Option<String>,
+    pub end_session_endpoint: Option<String>,
+    /// Hydra v2.3.0 names it only when `webfinger.oidc_discovery.client_registration_url` is
+    /// set, whether or not dynamic registration is enabled.
+    pub registration_endpoint: Option<String>,
+    pub scopes_supported: Vec<String>,
+    pub grant_types_supported: Vec<String>,
+    pub response_types_supported: Vec<String>,
+    pub subject_types_supported: Vec<String>,
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    pub code_challenge_methods_supported: Vec<String>,
+    pub claims_supported: Vec<String>,
+    pub frontchannel_logout_supported: bool,
+    pub backchannel_logout_supported: bool,
+    /// The whole document as Hydra sent it.
+    pub raw: Value,
+}
+
+/// OpenID Connect userinfo for an access token (`TokenService::userinfo`). The claims are
+/// personal data: `Debug` shows none of them.
+#[derive(Clone, Serialize, PartialEq)]
+pub struct UserInfo {
+    pub tenant: String,
+    pub sub: String,
+    /// Every claim Hydra returned (`sub`, `email`, `name`, … as granted at consent).
+    pub claims: Value,
+}
+
+impl fmt::Debug for UserInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserInfo").field("tenant", &self.tenant).finish_non_exhaustive()
+    }
+}
 
 /// The result of token introspection; `active: false` is a normal answer.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -149,6 +149,15 @@ impl<'a> Call<'a> {
         self.text = Some(body);
         self
     }
+    /// `Authorization: Bearer <token>` for this call (an access token at `/userinfo`, a
+    /// registration access token at `/oauth2/register/{id}`); it replaces the tenant's API key.
+    pub fn bearer(mut self, token: &Secret) -> Self {
+        if let Ok(mut h) = http::HeaderValue::from_str(&format!("Bearer {}", token.expose())) {
+            h.set_sensitive(true);
+            self.headers.insert(http::header::AUTHORIZATION, h);
+        }
+        self
+    }
     /// HTTP Basic client authentication (RFC 6749 §2.3.1: id and secret form-urlencoded first).
     pub fn basic_auth(mut self, id: &str, secret: &Secret) -> Self {
         use base64::Engine;

@@ -2,10 +2,11 @@
 
 use super::{check_path_id, wire};
 use crate::audit::{names, AuditEvent};
-use crate::dto::{ListOAuth2Clients, OAuth2Client, Page};
+use crate::dto::{ClientLifespans, ListOAuth2Clients, OAuth2Client, Page};
 use crate::error::{Error, Result};
 use crate::http::{Call, OryClient};
 use crate::paging::{next_token_from_link, page_query, pages, Pager};
+use crate::secret::Secret;
 use crate::tenancy::service_handle;
 use serde_json::Value;
 
@@ -122,6 +123,125 @@ impl OAuth2ClientService {
         self.t.emit(
             AuditEvent::mutation(
                 names::OAUTH2_CLIENT_DELETE,
+                &self.t.name,
+                res.as_ref().map(|r| r.request_id.as_str()),
+            )
+            .target(id),
+        );
+        res.map(|_| ())
+    }
+}
+
+impl OAuth2ClientService {
+    fn public(&self, op: &str) -> Result<&OryClient> {
+        self.t.hydra_public.as_ref().ok_or_else(|| self.t.missing("hydra.public_url", op))
+    }
+
+    /// Set the client's token lifespans (`PUT /admin/clients/{id}/lifespans`,
+    /// `setOAuth2ClientLifespans`); the whole set is replaced (an unset one falls back to
+    /// Hydra's default). Audited `oauth2_client.lifespans.set`.
+    pub async fn set_lifespans(&self, id: &str, lifespans: ClientLifespans) -> Result<OAuth2Client> {
+        check_path_id("id", id)?;
+        let body = serde_json::to_value(&lifespans).map_err(|_| Error::internal("cannot encode lifespans"))?;
+        for (k, v) in body.as_object().into_iter().flatten() {
+            if v.as_str().is_none_or(|d| d.is_empty() || d.len() > 32) {
+                return Err(Error::invalid_field(format!("lifespans.{k}"), "must be a duration such as \"1h\""));
+            }
+        }
+        let c = self.admin("oauth2_client.set_lifespans")?;
+        let path = format!("admin/clients/{}/lifespans", crate::ids::seg(id));
+        let res = c.send(Call::new(http::Method::PUT, &path).json(body)).await;
+        self.t.emit(
+            AuditEvent::mutation(
+                names::OAUTH2_CLIENT_LIFESPANS_SET,
+                &self.t.name,
+                res.as_ref().map(|r| r.request_id.as_str()),
+            )
+            .target(id),
+        );
+        Ok(c.decode::<wire::Client>(&res?)?.into_dto(&self.t.name))
+    }
+
+    /// OpenID Connect dynamic client registration (`POST /oauth2/register` on Hydra's public
+    /// URL, `createOidcDynamicClient`; Hydra needs `oidc.dynamic_client_registration.enabled`).
+    /// The result carries `client_secret` and `registration_access_token` (both secrets, shown
+    /// this once) and `registration_client_uri`. Not retried. Audited `oauth2_client.register`.
+    pub async fn register(&self, client: Value) -> Result<OAuth2Client> {
+        check_client(&client)?;
+        let c = self.public("oauth2_client.register")?;
+        let res = c.send(Call::post("oauth2/register").json(client)).await.and_then(|r| {
+            let created = c.decode::<wire::Client>(&r)?.into_dto(&self.t.name);
+            Ok((created, r.request_id))
+        });
+        self.t.emit(
+            AuditEvent::mutation(
+                names::OAUTH2_CLIENT_REGISTER,
+                &self.t.name,
+                res.as_ref().map(|(_, rid)| rid.as_str()),
+            )
+            .target_opt(res.as_ref().ok().map(|(cl, _)| cl.client_id.as_str())),
+        );
+        Ok(res?.0)
+    }
+
+    fn check_registration(id: &str, token: &Secret) -> Result<()> {
+        check_path_id("id", id)?;
+        if token.is_empty() || token.expose().chars().any(|c| c.is_control() || c == ' ') {
+            return Err(Error::invalid_field("registration_access_token", "must be the token registration returned"));
+        }
+        Ok(())
+    }
+
+    /// A dynamically registered client, read with its registration access token
+    /// (`GET /oauth2/register/{id}`, `getOidcDynamicClient`). A wrong token is `unauthorized`.
+    pub async fn get_registered(&self, id: &str, registration_access_token: &Secret) -> Result<OAuth2Client> {
+        Self::check_registration(id, registration_access_token)?;
+        let c = self.public("oauth2_client.get_registered")?;
+        let path = format!("oauth2/register/{}", crate::ids::seg(id));
+        let r = c.send(Call::get(&path).bearer(registration_access_token)).await?;
+        Ok(c.decode::<wire::Client>(&r)?.into_dto(&self.t.name))
+    }
+
+    /// Replace a dynamically registered client with its registration access token
+    /// (`PUT /oauth2/register/{id}`, `setOidcDynamicClient`). Audited
+    /// `oauth2_client.registered.set`.
+    pub async fn set_registered(
+        &self,
+        id: &str,
+        registration_access_token: &Secret,
+        client: Value,
+    ) -> Result<OAuth2Client> {
+        Self::check_registration(id, registration_access_token)?;
+        check_client(&client)?;
+        let c = self.public("oauth2_client.set_registered")?;
+        let path = format!("oauth2/register/{}", crate::ids::seg(id));
+        let mut call = Call::new(http::Method::PUT, &path).json(client).bearer(registration_access_token);
+        // Hydra rotates the registration access token on every update: a retry after a lost
+        // answer would be refused with the old one.
+        call.idempotent = false;
+        let res = c.send(call).await;
+        self.t.emit(
+            AuditEvent::mutation(
+                names::OAUTH2_CLIENT_REGISTERED_SET,
+                &self.t.name,
+                res.as_ref().map(|r| r.request_id.as_str()),
+            )
+            .target(id),
+        );
+        Ok(c.decode::<wire::Client>(&res?)?.into_dto(&self.t.name))
+    }
+
+    /// Delete a dynamically registered client with its registration access token
+    /// (`DELETE /oauth2/register/{id}`, `deleteOidcDynamicClient`). Audited
+    /// `oauth2_client.registered.delete`.
+    pub async fn delete_registered(&self, id: &str, registration_access_token: &Secret) -> Result<()> {
+        Self::check_registration(id, registration_access_token)?;
+        let c = self.public("oauth2_client.delete_registered")?;
+        let path = format!("oauth2/register/{}", crate::ids::seg(id));
+        let res = c.send(Call::delete(&path).bearer(registration_access_token)).await;
+        self.t.emit(
+            AuditEvent::mutation(
+                names::OAUTH2_CLIENT_REGISTERED_DELETE,
                 &self.t.name,
                 res.as_ref().map(|r| r.request_id.as_str()),
             )

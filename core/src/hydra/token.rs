@@ -359,4 +359,78 @@ impl TokenService {
         self.t.sessions.publish(Tier::Introspections, &self.t.name).await;
         res.map(|_| ())
     }
+
+    /// After a write that revokes tokens the library never saw (the access tokens of a client, a
+    /// subject's consents): every cached introspection of the tenant is dropped, here and, over
+    /// the invalidation channel, in every instance sharing Redis.
+    pub(crate) async fn drop_introspections(&self) {
+        self.caches().introspections.invalidate_all();
+        self.t.sessions.publish(Tier::Introspections, &self.t.name).await;
+    }
+
+    /// Delete every access token of a client (`DELETE /admin/oauth2/tokens`, `deleteOAuth2Token`):
+    /// a leaked client, a client being retired. Hydra v2.3.0 deletes access tokens only: the
+    /// client's refresh tokens keep working (revoke the consents, or delete the client, to end
+    /// those). Cached introspections are dropped (here and in every instance sharing Redis).
+    /// Audited `oauth2_client.access_tokens.delete`.
+    pub async fn delete_access_tokens(&self, client_id: &str) -> Result<()> {
+        crate::ids::check_segment("client_id", client_id)?;
+        let c = self.admin("token.delete_access_tokens")?;
+        let res = c.send(Call::delete("admin/oauth2/tokens").query("client_id", client_id.to_owned())).await;
+        // Dropped whatever Hydra answered: a failure may still have revoked some.
+        self.drop_introspections().await;
+        self.t.emit(
+            AuditEvent::mutation(
+                names::OAUTH2_CLIENT_ACCESS_TOKENS_DELETE,
+                &self.t.name,
+                res.as_ref().map(|r| r.request_id.as_str()),
+            )
+            .target(client_id),
+        );
+        res.map(|_| ())
+    }
+
+    /// OpenID Connect userinfo of an access token (`GET /userinfo`, `getOidcUserInfo`): the
+    /// claims the user consented to. A revoked, expired or unknown token is `unauthorized`.
+    pub async fn userinfo(&self, access_token: &Secret) -> Result<crate::dto::UserInfo> {
+        if access_token.is_empty() || access_token.expose().chars().any(|c| c.is_control() || c == ' ') {
+            return Err(Error::invalid_field("access_token", "must be an access token"));
+        }
+        let c = self.public("token.userinfo")?;
+        let r = c.send(Call::get("userinfo").bearer(access_token)).await?;
+        let claims: serde_json::Value = c.decode(&r)?;
+        let Some(sub) = claims.get("sub").and_then(serde_json::Value::as_str).map(str::to_owned) else {
+            return Err(Error::new(ErrorKind::UpstreamUnavailable, "hydra answered userinfo without a subject")
+                .with_tenant(&*self.t.name));
+        };
+        Ok(crate::dto::UserInfo { tenant: self.t.name.to_string(), sub, claims })
+    }
+
+    /// Hydra's OpenID Connect discovery document (`GET /.well-known/openid-configuration`,
+    /// `discoverOidcConfiguration`).
+    pub async fn discover(&self) -> Result<crate::dto::OidcConfiguration> {
+        let c = self.public("token.discover")?;
+        let r = c.send(Call::get(".well-known/openid-configuration")).await?;
+        wire::oidc_configuration(&self.t.name, c.decode(&r)?).ok_or_else(|| {
+            Error::new(ErrorKind::UpstreamUnavailable, "hydra's discovery document lacks a required member")
+                .with_tenant(&*self.t.name)
+        })
+    }
+
+    /// The issuer tokens are checked against (`hydra.issuer`, else `hydra.public_url`) next to
+    /// the one Hydra's discovery document names: `Some((configured, discovered))` when they
+    /// differ (JWTs would be refused as "wrong issuer"), `None` when they agree (a trailing `/`
+    /// aside, which the JWT check also ignores).
+    pub(crate) async fn check_issuer(&self) -> Result<Option<(String, String)>> {
+        let Some(h) = self.t.config.hydra.as_ref() else {
+            return Err(self.t.missing("hydra.public_url", "token.check_issuer"));
+        };
+        let configured = h.issuer.clone().unwrap_or_else(|| h.public_url.clone());
+        let found = self.discover().await?.issuer;
+        if configured.trim_end_matches('/') == found.trim_end_matches('/') {
+            Ok(None)
+        } else {
+            Ok(Some((configured, found)))
+        }
+    }
 }

@@ -32,6 +32,10 @@ pub(crate) struct Client {
     pub created_at: Option<String>,
     #[serde(default)]
     pub updated_at: Option<String>,
+    #[serde(default)]
+    pub registration_access_token: Option<String>,
+    #[serde(default)]
+    pub registration_client_uri: Option<String>,
 }
 
 impl Client {
@@ -51,8 +55,64 @@ impl Client {
             metadata: self.metadata,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            registration_access_token: self.registration_access_token.filter(|s| !s.is_empty()).map(Secret::new),
+            registration_client_uri: self.registration_client_uri.filter(|s| !s.is_empty()),
         }
     }
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// One `oAuth2ConsentSession` (its `consent_request` carries the client and subject).
+pub(crate) fn consent_session(tenant: &str, raw: &Value) -> dto::ConsentSession {
+    let req = raw.get("consent_request").unwrap_or(&Value::Null);
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).filter(|x| !x.is_empty()).map(str::to_owned);
+    let client = req.get("client").unwrap_or(&Value::Null);
+    dto::ConsentSession {
+        tenant: tenant.to_owned(),
+        subject: s(req, "subject"),
+        client_id: s(client, "client_id"),
+        client_name: s(client, "client_name"),
+        grant_scope: strings(raw.get("grant_scope")),
+        grant_access_token_audience: strings(raw.get("grant_access_token_audience")),
+        remember: raw.get("remember").and_then(Value::as_bool).unwrap_or(false),
+        remember_for: raw.get("remember_for").and_then(Value::as_i64),
+        handled_at: s(raw, "handled_at"),
+        login_session_id: s(req, "login_session_id"),
+        consent_request_id: s(req, "consent_request_id").or_else(|| s(req, "challenge")),
+    }
+}
+
+/// The discovery document; the required members of `oidcConfiguration` must be there.
+pub(crate) fn oidc_configuration(tenant: &str, raw: Value) -> Option<dto::OidcConfiguration> {
+    let s = |k: &str| raw.get(k).and_then(Value::as_str).filter(|x| !x.is_empty()).map(str::to_owned);
+    let b = |k: &str| raw.get(k).and_then(Value::as_bool).unwrap_or(false);
+    Some(dto::OidcConfiguration {
+        tenant: tenant.to_owned(),
+        issuer: s("issuer")?,
+        authorization_endpoint: s("authorization_endpoint")?,
+        token_endpoint: s("token_endpoint")?,
+        jwks_uri: s("jwks_uri")?,
+        userinfo_endpoint: s("userinfo_endpoint"),
+        revocation_endpoint: s("revocation_endpoint"),
+        end_session_endpoint: s("end_session_endpoint"),
+        registration_endpoint: s("registration_endpoint"),
+        scopes_supported: strings(raw.get("scopes_supported")),
+        grant_types_supported: strings(raw.get("grant_types_supported")),
+        response_types_supported: strings(raw.get("response_types_supported")),
+        subject_types_supported: strings(raw.get("subject_types_supported")),
+        id_token_signing_alg_values_supported: strings(raw.get("id_token_signing_alg_values_supported")),
+        token_endpoint_auth_methods_supported: strings(raw.get("token_endpoint_auth_methods_supported")),
+        code_challenge_methods_supported: strings(raw.get("code_challenge_methods_supported")),
+        claims_supported: strings(raw.get("claims_supported")),
+        frontchannel_logout_supported: b("frontchannel_logout_supported"),
+        backchannel_logout_supported: b("backchannel_logout_supported"),
+        raw,
+    })
 }
 
 #[derive(Deserialize)]

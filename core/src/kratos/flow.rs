@@ -83,6 +83,15 @@ impl FlowService {
         if let Some(r) = opts.return_to {
             call = call.query("return_to", r);
         }
+        if opts.return_session_token_exchange_code == Some(true) {
+            if flow_type == FlowType::Browser || !matches!(kind, FlowKind::Login | FlowKind::Registration) {
+                return Err(Error::invalid_field(
+                    "return_session_token_exchange_code",
+                    "is for native login and registration flows only",
+                ));
+            }
+            call = call.query("return_session_token_exchange_code", "true");
+        }
         if kind == FlowKind::Login {
             if let Some(true) = opts.refresh {
                 call = call.query("refresh", "true");
@@ -160,6 +169,27 @@ impl FlowService {
             }
             _ => Err(c.status_error(&format!("POST {path}"), &r)),
         }
+    }
+
+    /// Finish a native sign-in that went through a browser (social sign-in): `init_code` is the
+    /// flow's `session_token_exchange_code`, `return_to_code` the `code` Kratos put on the
+    /// `return_to` URL at the end. Answers the session and its token, like a native login.
+    /// Codes Kratos does not know (or not yet: the browser part is not done) are
+    /// `IamNotFoundError`. Kratos v1.3.1 answers the same token again for the same codes (they
+    /// are not spent), so both stay secret until the flow expires.
+    pub async fn exchange_session_token(&self, init_code: &Secret, return_to_code: &Secret) -> Result<FlowSuccess> {
+        for (name, code) in [("init_code", init_code), ("return_to_code", return_to_code)] {
+            let v = code.expose();
+            if v.is_empty() || v.len() > 512 || !v.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(Error::invalid_field(name, "is not an exchange code"));
+            }
+        }
+        let c = self.t.kratos_public("flow.exchange_session_token")?;
+        let call = Call::get("sessions/token-exchange")
+            .query("init_code", init_code.expose())
+            .query("return_to_code", return_to_code.expose());
+        let r = c.send(call).await?;
+        Ok(self.success(c.decode(&r)?, Vec::new()))
     }
 
     /// The self-service error `id` (from the `?id=` Kratos puts on its redirect to the error

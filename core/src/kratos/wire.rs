@@ -184,6 +184,8 @@ pub(crate) struct Flow {
     #[serde(default)]
     pub state: Option<Value>,
     pub ui: Ui,
+    #[serde(default)]
+    pub session_token_exchange_code: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -259,6 +261,10 @@ impl Flow {
             },
             csrf_token,
             set_cookie,
+            session_token_exchange_code: self
+                .session_token_exchange_code
+                .filter(|c| !c.is_empty())
+                .map(crate::Secret::new),
         }
     }
 }

@@ -38,6 +38,23 @@ pub fn query_param(url: &str, name: &str) -> String {
 /// A real authorization-code flow (PKCE, login and consent accepted for `user-1`) for a new
 /// client with the given access-token strategy: the token set and the client's credentials.
 pub async fn code_flow(iam: &Iam, strategy: &str, audience: &[&str]) -> (ory_iam::dto::TokenSet, String, Secret) {
+    let f = code_flow_as(iam, strategy, audience, "user-1", false).await;
+    (f.tokens, f.client_id, f.client_secret)
+}
+
+/// What [`code_flow_as`] did: the tokens, the client, the browser's cookies at Hydra and the
+/// Hydra login session id.
+pub struct Flow {
+    pub tokens: ory_iam::dto::TokenSet,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub jar: Vec<(String, String)>,
+    pub auth_url: String,
+    pub login_session_id: Option<String>,
+}
+
+/// [`code_flow`] for `subject`; `remember` makes Hydra remember the login and the consent.
+pub async fn code_flow_as(iam: &Iam, strategy: &str, audience: &[&str], subject: &str, remember: bool) -> Flow {
     let stack = common::stack();
     let redirect = format!("{}callback", stack["helper"]["base_url"].as_str().unwrap());
     let client = iam
@@ -78,14 +95,18 @@ pub async fn code_flow(iam: &Iam, strategy: &str, audience: &[&str]) -> (ory_iam
     let consent = iam.consent();
     let to_login = step(&http, auth.as_str(), &mut jar).await;
     let login_challenge = query_param(&to_login, "login_challenge");
-    let next = consent.accept_login_request(&login_challenge, json!({"subject": "user-1"})).await.unwrap();
+    let login = consent.get_login_request(&login_challenge).await.unwrap();
+    let next = consent
+        .accept_login_request(&login_challenge, json!({"subject": subject, "remember": remember, "remember_for": 0}))
+        .await
+        .unwrap();
     let to_consent = step(&http, &next.redirect_to, &mut jar).await;
     let consent_challenge = query_param(&to_consent, "consent_challenge");
     let c = consent.get_consent_request(&consent_challenge).await.unwrap();
     let next = consent
         .accept_consent_request(
             &consent_challenge,
-            json!({"grant_scope": c.requested_scope, "grant_access_token_audience": c.requested_access_token_audience}),
+            json!({"grant_scope": c.requested_scope, "grant_access_token_audience": c.requested_access_token_audience, "remember": remember, "remember_for": 0, "session": {"id_token": {"email": format!("{subject}@example.test")}}}),
         )
         .await
         .unwrap();
@@ -102,5 +123,12 @@ pub async fn code_flow(iam: &Iam, strategy: &str, audience: &[&str]) -> (ory_iam
         })
         .await
         .unwrap();
-    (tokens, client.client_id, secret)
+    Flow {
+        tokens,
+        client_id: client.client_id,
+        client_secret: secret,
+        jar,
+        auth_url: auth.to_string(),
+        login_session_id: login.session_id.or(c.session_id),
+    }
 }
