@@ -21,6 +21,8 @@ export interface FakeOryOptions {
    * and each tenant's name.
    */
   identitySchemas?: Record<string, Record<string, unknown>>
+  /** Per tenant (each tenant is its own Kratos): tenant → schema id → JSON Schema; replaces `identitySchemas` for that tenant. */
+  tenantIdentitySchemas?: Record<string, Record<string, Record<string, unknown>>>
   /** The schema of a create that names none. Default: the first schema (or the tenant's name). */
   defaultSchemaId?: string
   /** Keto's declared namespaces; others are `IamNotFoundError` (and never allowed). Default `DEFAULT_KETO_NAMESPACES`. */

@@ -35,9 +35,10 @@ class FakeOry {
    * Kratos's `identitySchemas` (schema id → JSON Schema) and `defaultSchemaId`, Keto's
    * `ketoNamespaces` (names or `{ id, name }`) and the scopes of `DEFAULT_CLIENT_ID` (`clientScope`).
    */
-  constructor({ tenants = ['customer'], identitySchemas, defaultSchemaId, ketoNamespaces, clientScope } = {}) {
+  constructor({ tenants = ['customer'], identitySchemas, tenantIdentitySchemas, defaultSchemaId, ketoNamespaces, clientScope } = {}) {
     const options = { tenants: typeof tenants === 'string' ? [tenants] : [...tenants] }
     if (identitySchemas !== undefined && identitySchemas !== null) options.identity_schemas = identitySchemas
+    if (tenantIdentitySchemas !== undefined && tenantIdentitySchemas !== null) options.tenant_identity_schemas = tenantIdentitySchemas
     if (defaultSchemaId !== undefined && defaultSchemaId !== null) options.default_schema_id = defaultSchemaId
     if (ketoNamespaces !== undefined && ketoNamespaces !== null) options.keto_namespaces = [...ketoNamespaces]
     if (clientScope !== undefined && clientScope !== null) options.client_scope = scopes(clientScope)

@@ -55,12 +55,14 @@ class FakeOry:
         tenants: Sequence[str] = ("customer",),
         *,
         identity_schemas: Optional[Mapping[str, Mapping[str, Any]]] = None,
+        tenant_identity_schemas: Optional[Mapping[str, Mapping[str, Mapping[str, Any]]]] = None,
         default_schema_id: Optional[str] = None,
         keto_namespaces: Optional[Sequence[Union[str, Mapping[str, Any]]]] = None,
         client_scope: Union[str, Sequence[str], None] = None,
     ) -> None:
         """``identity_schemas``: schema id → JSON Schema, as Kratos's ``identity.schemas``
         (default: the built-in schema under ``default`` and each tenant's name);
+        ``tenant_identity_schemas``: tenant → its own schemas (each tenant is its own Kratos);
         ``default_schema_id``: the schema of a create that names none; ``keto_namespaces``: Keto's
         namespaces (names or ``{"id": 0, "name": ...}``; default :data:`DEFAULT_KETO_NAMESPACES`);
         ``client_scope``: the scopes of :data:`DEFAULT_CLIENT_ID` (default: any)."""
@@ -69,6 +71,8 @@ class FakeOry:
         options: Dict[str, Any] = {"tenants": list(tenants)}
         if identity_schemas is not None:
             options["identity_schemas"] = dict(identity_schemas)
+        if tenant_identity_schemas is not None:
+            options["tenant_identity_schemas"] = {t: dict(v) for t, v in tenant_identity_schemas.items()}
         if default_schema_id is not None:
             options["default_schema_id"] = default_schema_id
         if keto_namespaces is not None:

@@ -384,6 +384,21 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
         }
         ["self-service", "login"] if m == Method::POST && req.q("flow").is_some() => submit(t, req, "login"),
         ["self-service", "settings", "api"] if m == Method::GET => new_settings(t, req),
+        ["self-service", kind @ ("registration" | "login" | "settings"), "flows"] if m == Method::GET => {
+            let id = req.q("id").unwrap_or_default();
+            match t.flows.get(id).filter(|f| f.kind == *kind) {
+                Some(f) if f.kind != "settings" => FakeResponse::json(200, &f.doc),
+                // A settings flow is its owner's: Kratos wants the session that made it.
+                Some(f)
+                    if super::kratos::current(t, req)
+                        .is_some_and(|s| Some(&s.identity_id) == f.identity_id.as_ref()) =>
+                {
+                    FakeResponse::json(200, &f.doc)
+                }
+                Some(_) => session_required(),
+                None => FakeResponse::error(404, "Unable to locate the resource"),
+            }
+        }
         ["self-service", "settings"] if m == Method::POST && req.q("flow").is_some() => submit_settings(t, req),
         ["self-service", "logout", "api"] if m == Method::DELETE => {
             let token = req.json.and_then(|b| b["session_token"].as_str()).unwrap_or_default();

@@ -51,6 +51,15 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
             }
         }
         ["admin", "identities", id, "sessions"] if m == Method::GET => list_sessions(t, req, id),
+        ["admin", "identities", id, "sessions"] if m == Method::DELETE => {
+            if !t.identities.contains_key(*id) {
+                return Some(FakeResponse::error(404, "Unable to locate the resource"));
+            }
+            for s in t.sessions.values_mut().filter(|s| s.identity_id == *id) {
+                s.active = false;
+            }
+            FakeResponse::empty(204)
+        }
         ["admin", "sessions", id] => {
             let Some(s) = t.sessions.get(*id) else {
                 return Some(FakeResponse::error(404, "Unable to locate the resource"));

@@ -359,6 +359,10 @@ pub struct FakeOptions {
     /// Kratos's `identity.schemas`: `(schema id, JSON Schema)`, traits validated against them.
     /// Empty: [`DEFAULT_IDENTITY_SCHEMA`] under the id `default` and under each tenant's name.
     pub identity_schemas: Vec<(String, Value)>,
+    /// Per-tenant `identity.schemas` (each tenant is its own Kratos): `(tenant, schemas)`; a
+    /// tenant listed here uses these instead of `identity_schemas`, its first being its default
+    /// unless `default_schema_id` is one of them.
+    pub tenant_identity_schemas: Vec<(String, Vec<(String, Value)>)>,
     /// Kratos's `identity.default_schema_id` (the schema of a create that names none). `None`:
     /// the first of `identity_schemas` (with the default schemas: the tenant's name).
     pub default_schema_id: Option<String>,
@@ -377,7 +381,14 @@ impl FakeOptions {
     /// space-separated string).
     pub fn from_value(v: &Value) -> Result<FakeOptions> {
         let obj = v.as_object().ok_or_else(|| Error::invalid_field("options", "must be an object"))?;
-        const KEYS: &[&str] = &["tenants", "identity_schemas", "default_schema_id", "keto_namespaces", "client_scope"];
+        const KEYS: &[&str] = &[
+            "tenants",
+            "identity_schemas",
+            "tenant_identity_schemas",
+            "default_schema_id",
+            "keto_namespaces",
+            "client_scope",
+        ];
         if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
             return Err(Error::invalid_field(k.as_str(), "is not a FakeOry option"));
         }
@@ -409,6 +420,22 @@ impl FakeOptions {
                 }
             }
             Some(_) => return Err(Error::invalid_field("identity_schemas", "must be an object or a list")),
+        }
+        match obj.get("tenant_identity_schemas") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) => {
+                for (tenant, set) in m {
+                    let Some(set) = set.as_object() else {
+                        return Err(Error::invalid_field(
+                            format!("tenant_identity_schemas.{tenant}"),
+                            "must be an object of schema id → schema",
+                        ));
+                    };
+                    o.tenant_identity_schemas
+                        .push((tenant.clone(), set.iter().map(|(k, v)| (k.clone(), v.clone())).collect()));
+                }
+            }
+            Some(_) => return Err(Error::invalid_field("tenant_identity_schemas", "must be an object")),
         }
         match obj.get("default_schema_id") {
             None | Some(Value::Null) => {}
@@ -471,14 +498,33 @@ impl FakeOry {
         let Some(first) = tenants.first() else {
             return Err(Error::invalid_field("tenants", "must name at least one tenant"));
         };
-        let mut compiled: Vec<(String, Arc<schema::IdentitySchema>)> = Vec::new();
-        for (id, s) in &options.identity_schemas {
-            if id.is_empty() || compiled.iter().any(|(c, _)| c == id) {
-                return Err(Error::invalid_field("identity_schemas", "schema ids must be unique and not empty"));
+        type Compiled = Vec<(String, Arc<schema::IdentitySchema>)>;
+        let compile_set = |key: &str, set: &[(String, Value)]| -> Result<Compiled> {
+            let mut out: Compiled = Vec::new();
+            for (id, s) in set {
+                if id.is_empty() || out.iter().any(|(c, _)| c == id) {
+                    return Err(Error::invalid_field(key, "schema ids must be unique and not empty"));
+                }
+                let c = schema::IdentitySchema::compile(s)
+                    .map_err(|why| Error::invalid_field(format!("{key}.{id}"), why))?;
+                out.push((id.clone(), Arc::new(c)));
             }
-            let c = schema::IdentitySchema::compile(s)
-                .map_err(|why| Error::invalid_field(format!("identity_schemas.{id}"), why))?;
-            compiled.push((id.clone(), Arc::new(c)));
+            Ok(out)
+        };
+        let compiled = compile_set("identity_schemas", &options.identity_schemas)?;
+        let mut per_tenant: BTreeMap<String, Compiled> = BTreeMap::new();
+        for (tenant, set) in &options.tenant_identity_schemas {
+            if !tenants.contains(&tenant.as_str()) {
+                return Err(Error::invalid_field(
+                    format!("tenant_identity_schemas.{tenant}"),
+                    "is not one of the tenants",
+                ));
+            }
+            let c = compile_set(&format!("tenant_identity_schemas.{tenant}"), set)?;
+            if c.is_empty() {
+                return Err(Error::invalid_field(format!("tenant_identity_schemas.{tenant}"), "must hold a schema"));
+            }
+            per_tenant.insert(tenant.clone(), c);
         }
         let default_schema = if compiled.is_empty() {
             let v: Value =
@@ -489,7 +535,9 @@ impl FakeOry {
         };
         if let Some(d) = &options.default_schema_id {
             let known = if compiled.is_empty() {
-                d == "default" || tenants.contains(&d.as_str())
+                d == "default"
+                    || tenants.contains(&d.as_str())
+                    || per_tenant.values().any(|c| c.iter().any(|(id, _)| id == d))
             } else {
                 compiled.iter().any(|(id, _)| id == d)
             };
@@ -526,8 +574,17 @@ impl FakeOry {
                 }),
             );
             let mut t = TenantState::default();
-            match &default_schema {
-                Some(d) => {
+            match (per_tenant.get(*name), &default_schema) {
+                (Some(own), _) => {
+                    t.schemas = own.iter().cloned().collect();
+                    t.schema_order = own.iter().map(|(id, _)| id.clone()).collect();
+                    t.default_schema_id = options
+                        .default_schema_id
+                        .clone()
+                        .filter(|d| t.schemas.contains_key(d))
+                        .unwrap_or_else(|| own[0].0.clone());
+                }
+                (None, Some(d)) => {
                     t.schemas.insert("default".to_owned(), d.clone());
                     t.schemas.insert((*name).to_owned(), d.clone());
                     t.schema_order = vec![(*name).to_owned()];
@@ -536,7 +593,7 @@ impl FakeOry {
                     }
                     t.default_schema_id = options.default_schema_id.clone().unwrap_or_else(|| (*name).to_owned());
                 }
-                None => {
+                (None, None) => {
                     t.schemas = compiled.iter().cloned().collect();
                     t.schema_order = compiled.iter().map(|(id, _)| id.clone()).collect();
                     t.default_schema_id = options.default_schema_id.clone().unwrap_or_else(|| compiled[0].0.clone());
