@@ -513,7 +513,9 @@ fn list_sessions(t: &TenantState, req: &FakeRequest<'_>, id: &str) -> FakeRespon
         "</{path}?page=0&page_size={size}&page_token={}&per_page={size}>; rel=\"first\"",
         super::offset_token(0)
     );
-    if offset + size < total {
+    // Kratos's quirk: an empty page (past the end, or an identity without sessions) still
+    // names a next page.
+    if offset + size < total || out.is_empty() {
         l.push_str(&format!(
             ",</{path}?page_size={size}&page_token={}&per_page={size}>; rel=\"next\"",
             super::offset_token(offset + size)
@@ -600,14 +602,15 @@ fn list_my_sessions(t: &TenantState, req: &FakeRequest<'_>) -> FakeResponse {
     let total = all.len();
     let page: Vec<Value> = all.into_iter().skip(offset).take(size).collect();
     let mut links = Vec::new();
-    if offset + size < total {
+    // As for an identity's sessions: an empty page still names a next page.
+    if offset + size < total || page.is_empty() {
         let next = offset + size;
         links.push(format!(
             "</sessions?page={}&page_size={size}&page_token={}&per_page={size}>; rel=\"next\"",
             next / size,
             super::offset_token(next)
         ));
-        let last = (total - 1) / size * size;
+        let last = total.saturating_sub(1) / size * size;
         links.push(format!(
             "</sessions?page={}&page_size={size}&page_token={}&per_page={size}>; rel=\"last\"",
             last / size,
