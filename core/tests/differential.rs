@@ -542,6 +542,8 @@ fn stack_like_fake() -> FakeOry {
             .iter()
             .map(|t| (t.to_string(), vec![(t.to_string(), schema(t))]))
             .collect(),
+        // The tenants' client is registered for the real side's client's scopes (`read write`).
+        client_scope: Some(vec!["read".into(), "write".into()]),
         ..Default::default()
     })
     .unwrap()

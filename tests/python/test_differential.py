@@ -126,7 +126,8 @@ class Fake(Backend):
         # Configured like tests/stack: each tenant's Kratos has its own identity schema.
         stack = pathlib.Path(__file__).resolve().parents[2] / "tests" / "stack"
         schemas = {t: {t: json.loads((stack / f"identity.{t}.schema.json").read_text())} for t in ("customer", "admin")}
-        self.fake = FakeOry(tenants=["customer", "admin"], tenant_identity_schemas=schemas)
+        # The tenants' client has the real side's client's scopes (`read write`).
+        self.fake = FakeOry(tenants=["customer", "admin"], tenant_identity_schemas=schemas, client_scope="read write")
         self.iam = self.fake.iam
 
     def cookie(self, tenant: str) -> str:
