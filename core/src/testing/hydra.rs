@@ -112,7 +112,18 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
                 },
                 Method::PATCH => {
                     let mut doc = t.clients[*id].doc.clone();
-                    match req.json.ok_or("a JSON Patch is required").and_then(|ops| apply_patch(&mut doc, ops)) {
+                    // Hydra drops what is not a client member: an operation on an unknown
+                    // member changes nothing (and is no error).
+                    let known = |op: &Value| {
+                        let top = op["path"].as_str().unwrap_or_default().trim_start_matches('/');
+                        let top = top.split('/').next().unwrap_or_default();
+                        top.is_empty() || top == "client_secret" || doc.get(top).is_some()
+                    };
+                    let ops = req.json.map(|o| match o.as_array() {
+                        Some(list) => Value::Array(list.iter().filter(|op| known(op)).cloned().collect()),
+                        None => o.clone(),
+                    });
+                    match ops.as_ref().ok_or("a JSON Patch is required").and_then(|ops| apply_patch(&mut doc, ops)) {
                         Ok(()) if doc["client_id"].as_str() == Some(*id) => {
                             if let Err(e) = validate_client(&doc) {
                                 return Some(e);
