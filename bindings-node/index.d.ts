@@ -158,6 +158,11 @@ export declare class EventsService {
 export declare class FakeOry {
   /** Fake servers for these tenants; the first is the default tenant. */
   static create(tenants: Array<string>): FakeOry
+  /**
+   * Fake servers configured from options (`tenants`, `identity_schemas`, `default_schema_id`,
+   * `keto_namespaces`, `client_scope`), read by the core.
+   */
+  static createWith(options: any): FakeOry
   /** An ordinary `Iam` talking to this fake (shares its session cache with every other call). */
   get iam(): Iam
   get tenants(): Array<string>
@@ -178,11 +183,10 @@ export type NativeFakeOry = FakeOry
 /** A session made by `createSession`. */
 export declare class FakeSession {
   get sessionId(): string
-  /**
-   * A Kratos session token (`X-Session-Token`, `Authorization: Bearer` or the
-   * `ory_kratos_session` cookie).
-   */
+  /** A Kratos session token (`X-Session-Token` or `Authorization: Bearer`). */
   get token(): Secret
+  /** The `ory_kratos_session` cookie's value of the same session. */
+  get cookie(): Secret
 }
 
 /** Self-service flows of one tenant (Kratos public API), browser or native. */

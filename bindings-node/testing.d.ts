@@ -1,12 +1,34 @@
 // Types of `ory-iam/testing`: in-memory Ory servers behind an ordinary `Iam`.
 import type { Iam, Secret } from './ory-iam'
 
-/** The client configured as every fake tenant's `hydra.clientId` (any scope allowed). */
+/** The client configured as every fake tenant's `hydra.clientId` (any scope allowed unless `clientScope` is given). */
 export declare const DEFAULT_CLIENT_ID: 'ory-iam-fake-client'
+/** Keto's namespaces when `ketoNamespaces` is not given. */
+export declare const DEFAULT_KETO_NAMESPACES: readonly string[]
+
+/** A namespace as Keto's `namespaces` configuration lists it. */
+export interface KetoNamespace {
+  id?: number
+  name: string
+}
 
 export interface FakeOryOptions {
   /** Tenant names; the first is the default tenant. Default `['customer']`. */
   tenants?: string[]
+  /**
+   * Kratos's identity schemas: schema id → JSON Schema; traits are validated against them.
+   * Default: the built-in schema (`email`, `name.first`/`name.last`, `roles`) under `default`
+   * and each tenant's name.
+   */
+  identitySchemas?: Record<string, Record<string, unknown>>
+  /** Per tenant (each tenant is its own Kratos): tenant → schema id → JSON Schema; replaces `identitySchemas` for that tenant. */
+  tenantIdentitySchemas?: Record<string, Record<string, Record<string, unknown>>>
+  /** The schema of a create that names none. Default: the first schema (or the tenant's name). */
+  defaultSchemaId?: string
+  /** Keto's declared namespaces; others are `IamNotFoundError` (and never allowed). Default `DEFAULT_KETO_NAMESPACES`. */
+  ketoNamespaces?: Array<string | KetoNamespace>
+  /** The scopes `DEFAULT_CLIENT_ID` is registered with (space-separated or a list). Default: any scope. */
+  clientScope?: string | string[]
 }
 
 export interface TenantOption {
@@ -17,8 +39,10 @@ export interface TenantOption {
 /** A session made by `createSession`. */
 export interface FakeSessionCredential {
   sessionId: string
-  /** A Kratos session token: `X-Session-Token`, `Authorization: Bearer` or the `ory_kratos_session` cookie. */
+  /** A Kratos session token: `X-Session-Token` or `Authorization: Bearer` (not a cookie, as with Kratos). */
   token: Secret
+  /** The `ory_kratos_session` cookie's value of the same session. */
+  cookie: Secret
 }
 
 export interface FakeOAuth2Client extends TenantOption {

@@ -10,9 +10,11 @@ const pkg = require('./ory-iam.js')
 const { wrap, convertError } = pkg._internal
 const native = pkg.native
 
-/** The client configured as every fake tenant's `hydra.clientId` (any scope allowed). */
+/** The client configured as every fake tenant's `hydra.clientId` (any scope allowed unless `clientScope` is given). */
 const DEFAULT_CLIENT_ID = 'ory-iam-fake-client'
 const SESSION_COOKIE = 'ory_kratos_session'
+/** Keto's namespaces when `ketoNamespaces` is not given. */
+const DEFAULT_KETO_NAMESPACES = Object.freeze(['documents', 'groups', 'folders'])
 
 const scopes = (s) => (s === undefined || s === null ? [] : typeof s === 'string' ? s.split(' ').filter(Boolean) : [...s])
 
@@ -28,9 +30,19 @@ class FakeOry {
   #n
   #iam
 
-  /** Fake servers for `tenants` (default `['customer']`); the first is the default tenant. */
-  constructor({ tenants = ['customer'] } = {}) {
-    this.#n = call(() => native.FakeOry.create(typeof tenants === 'string' ? [tenants] : [...tenants]))
+  /**
+   * Fake servers for `tenants` (default `['customer']`; the first is the default tenant), with
+   * Kratos's `identitySchemas` (schema id → JSON Schema) and `defaultSchemaId`, Keto's
+   * `ketoNamespaces` (names or `{ id, name }`) and the scopes of `DEFAULT_CLIENT_ID` (`clientScope`).
+   */
+  constructor({ tenants = ['customer'], identitySchemas, tenantIdentitySchemas, defaultSchemaId, ketoNamespaces, clientScope } = {}) {
+    const options = { tenants: typeof tenants === 'string' ? [tenants] : [...tenants] }
+    if (identitySchemas !== undefined && identitySchemas !== null) options.identity_schemas = identitySchemas
+    if (tenantIdentitySchemas !== undefined && tenantIdentitySchemas !== null) options.tenant_identity_schemas = tenantIdentitySchemas
+    if (defaultSchemaId !== undefined && defaultSchemaId !== null) options.default_schema_id = defaultSchemaId
+    if (ketoNamespaces !== undefined && ketoNamespaces !== null) options.keto_namespaces = [...ketoNamespaces]
+    if (clientScope !== undefined && clientScope !== null) options.client_scope = scopes(clientScope)
+    this.#n = call(() => native.FakeOry.createWith(options))
     this.#iam = wrap(this.#n.iam)
   }
 
@@ -47,10 +59,10 @@ class FakeOry {
     return this.#n.defaultTenant
   }
 
-  /** Log the identity in (an active 24 h session): `{ sessionId, token }`. */
+  /** Log the identity in (an active 24 h session): `{ sessionId, token, cookie }`. */
   async createSession(identityId, { tenant } = {}) {
     const s = call(() => this.#n.createSession(identityId, tenant ?? null))
-    return { sessionId: s.sessionId, token: s.token }
+    return { sessionId: s.sessionId, token: s.token, cookie: s.cookie }
   }
 
   /** Make the session expire now (and drop it from the session cache). */
@@ -75,7 +87,9 @@ class FakeOry {
 
   /** Request headers carrying a token: `kind` is `bearer` (default), `cookie` or `sessionToken`. */
   headersFor(credential, { kind = 'bearer' } = {}) {
-    const t = credential && credential.token !== undefined ? credential.token : credential
+    // A session's cookie is its own value: Kratos refuses a session token sent as the cookie.
+    const session = credential && credential.token !== undefined
+    const t = session ? (kind === 'cookie' && credential.cookie !== undefined ? credential.cookie : credential.token) : credential
     const value = t instanceof native.Secret ? t.expose() : String(t)
     if (kind === 'bearer') return { authorization: `Bearer ${value}` }
     if (kind === 'cookie') return { cookie: `${SESSION_COOKIE}=${value}` }
@@ -89,4 +103,4 @@ class FakeOry {
   }
 }
 
-module.exports = { FakeOry, DEFAULT_CLIENT_ID }
+module.exports = { FakeOry, DEFAULT_CLIENT_ID, DEFAULT_KETO_NAMESPACES }

@@ -6,5 +6,6 @@ import cjs from './testing.js'
 export const {
   FakeOry,
   DEFAULT_CLIENT_ID,
+  DEFAULT_KETO_NAMESPACES,
 } = cjs
 export default cjs

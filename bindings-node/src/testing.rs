@@ -17,6 +17,7 @@ pub struct NativeFakeOry(ory_iam::testing::FakeOry);
 pub struct FakeSession {
     session_id: String,
     token: ory_iam::Secret,
+    cookie: ory_iam::Secret,
 }
 
 #[napi]
@@ -26,11 +27,16 @@ impl FakeSession {
         self.session_id.clone()
     }
 
-    /// A Kratos session token (`X-Session-Token`, `Authorization: Bearer` or the
-    /// `ory_kratos_session` cookie).
+    /// A Kratos session token (`X-Session-Token` or `Authorization: Bearer`).
     #[napi(getter)]
     pub fn token(&self) -> Secret {
         Secret::from_core(self.token.clone())
+    }
+
+    /// The `ory_kratos_session` cookie's value of the same session.
+    #[napi(getter)]
+    pub fn cookie(&self) -> Secret {
+        Secret::from_core(self.cookie.clone())
     }
 }
 
@@ -47,6 +53,16 @@ impl NativeFakeOry {
     pub fn create(tenants: Vec<String>) -> napi::Result<NativeFakeOry> {
         let names: Vec<&str> = tenants.iter().map(String::as_str).collect();
         ory_iam::testing::FakeOry::new(&names).napi().map(NativeFakeOry)
+    }
+
+    /// Fake servers configured from options (`tenants`, `identity_schemas`, `default_schema_id`,
+    /// `keto_namespaces`, `client_scope`), read by the core.
+    #[napi(factory)]
+    pub fn create_with(options: serde_json::Value) -> napi::Result<NativeFakeOry> {
+        ory_iam::testing::FakeOptions::from_value(&options)
+            .and_then(ory_iam::testing::FakeOry::with_options)
+            .napi()
+            .map(NativeFakeOry)
     }
 
     /// An ordinary `Iam` talking to this fake (shares its session cache with every other call).
@@ -69,7 +85,7 @@ impl NativeFakeOry {
     #[napi]
     pub fn create_session(&self, identity_id: String, tenant: Option<String>) -> napi::Result<FakeSession> {
         let c = self.0.create_session(&self.tenant(tenant), &identity_id).napi()?;
-        Ok(FakeSession { session_id: c.session_id, token: c.token })
+        Ok(FakeSession { session_id: c.session_id, token: c.token, cookie: c.cookie })
     }
 
     /// Make the session expire now (and drop it from the session cache).

@@ -24,6 +24,17 @@ impl PyFakeOry {
         core(py, FakeOry::new(&names)).map(PyFakeOry)
     }
 
+    /// Fake servers configured from JSON options (`tenants`, `identity_schemas`,
+    /// `default_schema_id`, `keto_namespaces`, `client_scope`), read by the core.
+    #[staticmethod]
+    fn create_with(py: Python<'_>, options_json: &str) -> PyResult<Self> {
+        let parsed = serde_json::from_str::<serde_json::Value>(options_json)
+            .map_err(|_| ory_iam::Error::invalid_field("options", "must be JSON"))
+            .and_then(|v| ory_iam::testing::FakeOptions::from_value(&v))
+            .and_then(FakeOry::with_options);
+        core(py, parsed).map(PyFakeOry)
+    }
+
     #[getter]
     fn iam(&self) -> PyIam {
         PyIam(self.0.iam())
@@ -39,11 +50,16 @@ impl PyFakeOry {
         self.0.default_tenant()
     }
 
-    /// `(session_id, token)`; the package wraps the token in a `Secret`.
+    /// `(session_id, token, cookie)`; the package wraps the token and cookie in `Secret`s.
     #[pyo3(signature = (identity_id, tenant=None))]
-    fn create_session(&self, py: Python<'_>, identity_id: &str, tenant: Option<String>) -> PyResult<(String, String)> {
+    fn create_session(
+        &self,
+        py: Python<'_>,
+        identity_id: &str,
+        tenant: Option<String>,
+    ) -> PyResult<(String, String, String)> {
         let c = core(py, self.0.create_session(&self.tenant(tenant), identity_id))?;
-        Ok((c.session_id, c.token.expose().to_owned()))
+        Ok((c.session_id, c.token.expose().to_owned(), c.cookie.expose().to_owned()))
     }
 
     #[pyo3(signature = (session_id, tenant=None))]

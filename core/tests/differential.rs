@@ -488,7 +488,7 @@ fn coverage(records: &BTreeMap<String, Value>) -> BTreeMap<String, String> {
 async fn fake_and_real_agree_except_the_allow_list() {
     common::stack();
     let run = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let fake = run_scenario(&Backend::Fake(FakeOry::new(&["customer", "admin"]).unwrap()), &run).await;
+    let fake = run_scenario(&Backend::Fake(stack_like_fake()), &run).await;
     let real_backend = real_backend().await;
     let real = run_scenario(&real_backend, &run).await;
     let dir = root().join(".stack/differential");
@@ -527,4 +527,24 @@ async fn fake_and_real_agree_except_the_allow_list() {
 
     let got = coverage(&fake);
     assert_eq!(coverage_table(), got, "docs/testing-fake.md's coverage table is stale");
+}
+
+/// The fake configured like tests/stack: each tenant's Kratos has its own identity schema.
+fn stack_like_fake() -> FakeOry {
+    let stack = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/stack");
+    let schema = |t: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(stack.join(format!("identity.{t}.schema.json"))).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    FakeOry::with_options(ory_iam::testing::FakeOptions {
+        tenants: vec!["customer".into(), "admin".into()],
+        tenant_identity_schemas: ["customer", "admin"]
+            .iter()
+            .map(|t| (t.to_string(), vec![(t.to_string(), schema(t))]))
+            .collect(),
+        // The tenants' client is registered for the real side's client's scopes (`read write`).
+        client_scope: Some(vec!["read".into(), "write".into()]),
+        ..Default::default()
+    })
+    .unwrap()
 }

@@ -89,7 +89,10 @@ function unordered(v) {
 class Fake {
   constructor() {
     this.name = 'fake'
-    this.fake = new FakeOry({ tenants: ['customer', 'admin'] })
+    // Configured like tests/stack: each tenant's Kratos has its own identity schema.
+    const stackDir = require('node:path').join(__dirname, '..', 'stack')
+    const schema = (t) => JSON.parse(require('node:fs').readFileSync(require('node:path').join(stackDir, `identity.${t}.schema.json`), 'utf8'))
+    this.fake = new FakeOry({ tenants: ['customer', 'admin'], tenantIdentitySchemas: { customer: { customer: schema('customer') }, admin: { admin: schema('admin') } }, clientScope: 'read write' })
     this.iam = this.fake.iam
   }
   cookie() {

@@ -24,7 +24,7 @@ async function runStep(fake, step, saved) {
   const svc = (name) => iam[camel(name)].forTenant(tenant)
   switch (step.do) {
     case 'create_identity':
-      return (await svc('identity').create({ schemaId: 'customer', traits: { email: step.email } })).id
+      return (await svc('identity').create({ schemaId: tenant, traits: { email: step.email } })).id
     case 'get_identity':
     case 'get_identity_with_traits': {
       const ident = await svc('identity')[step.do === 'get_identity' ? 'get' : 'getWithTraits'](arg('id'))
@@ -82,8 +82,8 @@ async function runStep(fake, step, saved) {
     }
     case 'revoke_token':
       return void (await svc('token').revoke(arg('token')))
-    case 'initiate_login':
-      return void (await svc('flow').initiateLogin())
+    case 'initiate_recovery':
+      return void (await svc('flow').initiateRecovery())
     default:
       throw new Error(`unknown step ${step.do}`)
   }

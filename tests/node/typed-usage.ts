@@ -126,7 +126,7 @@ function answers(iam: Iam, err: unknown): number {
 console.log(answers)
 
 // Testing helpers over ory-iam/testing's FakeOry.
-import { FakeOry } from '../../bindings-node/testing'
+import { FakeOry, DEFAULT_KETO_NAMESPACES } from '../../bindings-node/testing'
 import { iamExpressTesting, type FakeLogin } from '../../bindings-node/express'
 import { FAKE_ORY, IamTestingModule, bearerFor } from '../../bindings-node/nestjs'
 
@@ -136,6 +136,17 @@ async function withFakes(): Promise<void> {
   const login: FakeLogin = await t.loginAs({ traits: { email: 'a@example.com' }, metadataPublic: { roles: ['admin'] } }, { kind: 'cookie' })
   const token = await bearerFor(fake, { scope: ['read'] })
   console.log(login.headers, login.identityId, token.headers, IamTestingModule.forRoot({ fake, tenant: 'customer' }), FAKE_ORY, t.auth.currentUser())
+  // The fake configured as production's servers: identity schemas, Keto namespaces, client scopes.
+  const strict = new FakeOry({
+    tenants: ['customer'],
+    identitySchemas: { customer: { type: 'object', properties: { traits: { type: 'object' } } } },
+    defaultSchemaId: 'customer',
+    ketoNamespaces: ['documents', { id: 1, name: 'groups' }],
+    clientScope: 'invoices.read',
+  })
+  const cred = await strict.createSession(login.identityId)
+  const cookie: Secret = cred.cookie
+  console.log(cookie, DEFAULT_KETO_NAMESPACES.length)
 }
 console.log(withFakes)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import pathlib
 import re
 import uuid
 from typing import Any, Awaitable, Callable, Optional
@@ -122,7 +123,11 @@ class Fake(Backend):
     name = "fake"
 
     def __init__(self) -> None:
-        self.fake = FakeOry(tenants=["customer", "admin"])
+        # Configured like tests/stack: each tenant's Kratos has its own identity schema.
+        stack = pathlib.Path(__file__).resolve().parents[2] / "tests" / "stack"
+        schemas = {t: {t: json.loads((stack / f"identity.{t}.schema.json").read_text())} for t in ("customer", "admin")}
+        # The tenants' client has the real side's client's scopes (`read write`).
+        self.fake = FakeOry(tenants=["customer", "admin"], tenant_identity_schemas=schemas, client_scope="read write")
         self.iam = self.fake.iam
 
     def cookie(self, tenant: str) -> str:

@@ -40,7 +40,7 @@ async def _step(fake: FakeOry, step: dict[str, Any], saved: dict[str, Any]) -> A
         return fake.headers_for(arg("session"), step["kind"])
 
     if do == "create_identity":
-        ident = await iam.identity.for_tenant(tenant).create(schema_id="customer", traits={"email": step["email"]})
+        ident = await iam.identity.for_tenant(tenant).create(schema_id=tenant, traits={"email": step["email"]})
         return ident.id
     if do in ("get_identity", "get_identity_with_traits"):
         svc = iam.identity.for_tenant(tenant)
@@ -96,8 +96,8 @@ async def _step(fake: FakeOry, step: dict[str, Any], saved: dict[str, Any]) -> A
     if do == "revoke_token":
         await iam.token.for_tenant(tenant).revoke(arg("token"))
         return None
-    if do == "initiate_login":
-        await iam.flow.for_tenant(tenant).initiate_login()
+    if do == "initiate_recovery":
+        await iam.flow.for_tenant(tenant).initiate_recovery()
         return None
     raise AssertionError(f"unknown step {do}")
 

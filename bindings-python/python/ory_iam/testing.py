@@ -17,27 +17,32 @@ listed in the README section "Testing your code without servers".
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import Iam, Secret
 from . import _ory_iam as _native
 
-__all__ = ["FakeOry", "SessionCredential", "DEFAULT_CLIENT_ID"]
+__all__ = ["FakeOry", "SessionCredential", "DEFAULT_CLIENT_ID", "DEFAULT_KETO_NAMESPACES"]
 
-#: The client configured as every fake tenant's ``hydra.client_id`` (any scope allowed), so
-#: ``iam.token.client_credentials(...)`` works as is.
+#: The client configured as every fake tenant's ``hydra.client_id`` (any scope allowed unless
+#: ``client_scope`` is given), so ``iam.token.client_credentials(...)`` works as is.
 DEFAULT_CLIENT_ID = "ory-iam-fake-client"
 _COOKIE = "ory_kratos_session"
+#: Keto's namespaces when ``keto_namespaces`` is not given.
+DEFAULT_KETO_NAMESPACES = ("documents", "groups", "folders")
 
 
 @dataclass(frozen=True)
 class SessionCredential:
-    """A session made by :meth:`FakeOry.create_session`. ``token`` is a Kratos session token:
-    it works as ``X-Session-Token``, ``Authorization: Bearer`` or ``ory_kratos_session`` cookie."""
+    """A session made by :meth:`FakeOry.create_session`. ``token`` is a Kratos session token
+    (``X-Session-Token``, ``Authorization: Bearer``); ``cookie`` is the value of the same session's
+    ``ory_kratos_session`` cookie — as with Kratos, a token sent as the cookie is no session."""
 
     session_id: str
     token: Secret
+    cookie: Optional[Secret] = None
 
 
 class FakeOry:
@@ -45,10 +50,36 @@ class FakeOry:
 
     __slots__ = ("_n", "_iam")
 
-    def __init__(self, tenants: Sequence[str] = ("customer",)) -> None:
+    def __init__(
+        self,
+        tenants: Sequence[str] = ("customer",),
+        *,
+        identity_schemas: Optional[Mapping[str, Mapping[str, Any]]] = None,
+        tenant_identity_schemas: Optional[Mapping[str, Mapping[str, Mapping[str, Any]]]] = None,
+        default_schema_id: Optional[str] = None,
+        keto_namespaces: Optional[Sequence[Union[str, Mapping[str, Any]]]] = None,
+        client_scope: Union[str, Sequence[str], None] = None,
+    ) -> None:
+        """``identity_schemas``: schema id → JSON Schema, as Kratos's ``identity.schemas``
+        (default: the built-in schema under ``default`` and each tenant's name);
+        ``tenant_identity_schemas``: tenant → its own schemas (each tenant is its own Kratos);
+        ``default_schema_id``: the schema of a create that names none; ``keto_namespaces``: Keto's
+        namespaces (names or ``{"id": 0, "name": ...}``; default :data:`DEFAULT_KETO_NAMESPACES`);
+        ``client_scope``: the scopes of :data:`DEFAULT_CLIENT_ID` (default: any)."""
         if isinstance(tenants, str):
             tenants = [tenants]
-        self._n = _native.FakeOry.create(list(tenants))
+        options: Dict[str, Any] = {"tenants": list(tenants)}
+        if identity_schemas is not None:
+            options["identity_schemas"] = dict(identity_schemas)
+        if tenant_identity_schemas is not None:
+            options["tenant_identity_schemas"] = {t: dict(v) for t, v in tenant_identity_schemas.items()}
+        if default_schema_id is not None:
+            options["default_schema_id"] = default_schema_id
+        if keto_namespaces is not None:
+            options["keto_namespaces"] = [n if isinstance(n, str) else dict(n) for n in keto_namespaces]
+        if client_scope is not None:
+            options["client_scope"] = _scopes(client_scope)
+        self._n = _native.FakeOry.create_with(json.dumps(options))
         self._iam = Iam(self._n.iam)
 
     @property
@@ -67,8 +98,8 @@ class FakeOry:
     async def create_session(self, identity_id: str, tenant: Optional[str] = None) -> SessionCredential:
         """Log the identity in (an active 24 h session), as a native login would.
         ``IamNotFoundError`` for an unknown identity."""
-        session_id, token = self._n.create_session(identity_id, tenant)
-        return SessionCredential(session_id=session_id, token=Secret(token))
+        session_id, token, cookie = self._n.create_session(identity_id, tenant)
+        return SessionCredential(session_id=session_id, token=Secret(token), cookie=Secret(cookie))
 
     async def expire_session(self, session_id: str, tenant: Optional[str] = None) -> None:
         """Make the session expire now (and drop it from the session cache)."""
@@ -94,10 +125,10 @@ class FakeOry:
 
     def headers_for(self, credential: Union[SessionCredential, Secret, str], kind: str = "bearer") -> Dict[str, str]:
         """Request headers carrying a session or access token: ``kind`` is ``bearer``
-        (``Authorization``), ``cookie`` (the session cookie) or ``session_token``
-        (``X-Session-Token``)."""
+        (``Authorization``), ``cookie`` (the session cookie: a :class:`SessionCredential`'s
+        ``cookie``) or ``session_token`` (``X-Session-Token``)."""
         if isinstance(credential, SessionCredential):
-            credential = credential.token
+            credential = credential.cookie if kind == "cookie" and credential.cookie is not None else credential.token
         value = credential.expose() if isinstance(credential, Secret) else credential
         if kind == "bearer":
             return {"Authorization": f"Bearer {value}"}

@@ -61,12 +61,16 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
     let m = req.method;
     Some(match segs {
         ["version"] if m == Method::GET => FakeResponse::json(200, &json!({"version": "v2.3.0"})),
-        [".well-known", "jwks.json"] if m == Method::GET => FakeResponse::json(200, &json!({"keys": []})),
         ["oauth2", "token"] if m == Method::POST => token(t, req),
         ["oauth2", "revoke"] if m == Method::POST => match authenticate(t, req) {
-            Ok(_) => {
+            Ok(c) => {
+                // RFC 7009 as Hydra does it: a token of another client is left alone, and the
+                // answer is still 200.
+                let caller = c.doc["client_id"].as_str().unwrap_or_default().to_owned();
                 if let Some(tok) = req.f("token").and_then(|v| t.tokens.get_mut(v)) {
-                    tok.active = false;
+                    if tok.client_id == caller {
+                        tok.active = false;
+                    }
                 }
                 FakeResponse::empty(200)
             }
@@ -87,6 +91,9 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
                 }
                 Method::PUT => match req.json.filter(|v| v.is_object()) {
                     Some(body) => {
+                        if let Err(e) = validate_client(body) {
+                            return Some(e);
+                        }
                         let mut body = body.clone();
                         let secret = body.as_object_mut().and_then(|o| o.remove("client_secret"));
                         let mut doc = client_doc(&body, id, &t.clients[*id].doc["created_at"]);
@@ -105,8 +112,22 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
                 },
                 Method::PATCH => {
                     let mut doc = t.clients[*id].doc.clone();
-                    match req.json.ok_or("a JSON Patch is required").and_then(|ops| apply_patch(&mut doc, ops)) {
+                    // Hydra drops what is not a client member: an operation on an unknown
+                    // member changes nothing (and is no error).
+                    let known = |op: &Value| {
+                        let top = op["path"].as_str().unwrap_or_default().trim_start_matches('/');
+                        let top = top.split('/').next().unwrap_or_default();
+                        top.is_empty() || top == "client_secret" || doc.get(top).is_some()
+                    };
+                    let ops = req.json.map(|o| match o.as_array() {
+                        Some(list) => Value::Array(list.iter().filter(|op| known(op)).cloned().collect()),
+                        None => o.clone(),
+                    });
+                    match ops.as_ref().ok_or("a JSON Patch is required").and_then(|ops| apply_patch(&mut doc, ops)) {
                         Ok(()) if doc["client_id"].as_str() == Some(*id) => {
+                            if let Err(e) = validate_client(&doc) {
+                                return Some(e);
+                            }
                             let created = doc["created_at"].clone();
                             let doc = client_doc(&doc, id, &created);
                             t.clients.get_mut(*id).expect("checked above").doc = doc.clone();
@@ -119,7 +140,7 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
                 _ => return None,
             }
         }
-        _ => return None,
+        _ => return super::jwk::handle(t, req, segs),
     })
 }
 
@@ -222,6 +243,9 @@ fn client_doc(body: &Value, id: &str, created_at: &Value) -> Value {
 
 fn create_client(t: &mut TenantState, req: &FakeRequest<'_>) -> FakeResponse {
     let Some(body) = req.json.filter(|v| v.is_object()) else { return hydra_error(400, "the body must be a client") };
+    if let Err(e) = validate_client(body) {
+        return e;
+    }
     let id = body["client_id"]
         .as_str()
         .filter(|s| !s.is_empty())
@@ -243,27 +267,75 @@ fn create_client(t: &mut TenantState, req: &FakeRequest<'_>) -> FakeResponse {
     FakeResponse::json(201, &doc)
 }
 
+/// Hydra's checks of a client's metadata, with its error codes: every redirect URI must be an
+/// absolute URL or an absolute path (Go's `ParseRequestURI`) without a fragment, and a given
+/// secret must be at least 6 characters long.
+fn validate_client(body: &Value) -> Result<(), FakeResponse> {
+    let describe =
+        |error: &str, why: String| FakeResponse::json(400, &json!({"error": error, "error_description": why}));
+    if let Some(uris) = body.get("redirect_uris").and_then(Value::as_array) {
+        for u in uris {
+            let u = u.as_str().unwrap_or_default();
+            let parses = if u.starts_with('/') { !u.chars().any(char::is_control) } else { url::Url::parse(u).is_ok() };
+            if !parses {
+                return Err(describe(
+                    "invalid_redirect_uri",
+                    format!("The value of one or more redirect_uris is invalid. Unable to parse redirect URL: {u}"),
+                ));
+            }
+            if u.contains('#') {
+                return Err(describe(
+                    "invalid_redirect_uri",
+                    "The value of one or more redirect_uris is invalid. Redirect URIs must not contain fragments (#)."
+                        .into(),
+                ));
+            }
+        }
+    }
+    if let Some(secret) = body.get("client_secret").and_then(Value::as_str) {
+        if !secret.is_empty() && secret.chars().count() < 6 {
+            return Err(describe(
+                "invalid_client_metadata",
+                "The value of one of the Client Metadata fields is invalid and the server has rejected this request. \
+                 Note that an Authorization Server MAY choose to substitute a valid value for any requested parameter \
+                 of a Client's Metadata. Field client_secret must contain a secret that is at least 6 characters long."
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn list_clients(t: &TenantState, req: &FakeRequest<'_>) -> FakeResponse {
     let size = match req.q("page_size").map(str::parse::<usize>) {
         None => 250,
         Some(Ok(n)) if (1..=500).contains(&n) => n,
         Some(_) => return hydra_error(400, "page_size is out of range"),
     };
-    let token = req.q("page_token").unwrap_or("");
+    // Hydra pages clients by offset; a token it cannot read is the first page.
+    let offset = super::read_offset_token(req.q("page_token"));
     let (name, owner) = (req.q("client_name"), req.q("owner"));
-    let mut it = t
+    let matching: Vec<&StoredClient> = t
         .clients
-        .iter()
-        .filter(|(_, c)| name.is_none_or(|n| c.doc["client_name"] == n) && owner.is_none_or(|o| c.doc["owner"] == o))
-        .skip_while(|(id, _)| !token.is_empty() && id.as_str() < token)
-        .peekable();
-    let items: Vec<Value> = it.by_ref().take(size).map(|(_, c)| c.doc.clone()).collect();
-    let next = it.peek().map(|(id, _)| (*id).clone());
-    let link = next.map(|n| {
-        let enc: String = url::form_urlencoded::byte_serialize(n.as_bytes()).collect();
-        format!("</admin/clients?page_size={size}&page_token={enc}>; rel=\"next\"")
-    });
-    FakeResponse::json(200, &Value::Array(items)).with_link(link)
+        .values()
+        .filter(|c| name.is_none_or(|n| c.doc["client_name"] == n) && owner.is_none_or(|o| c.doc["owner"] == o))
+        .collect();
+    let total = matching.len();
+    let items: Vec<Value> = matching.iter().skip(offset).take(size).map(|c| c.doc.clone()).collect();
+    let link_to = |off: usize, rel: &str| {
+        format!("</admin/clients?page_size={size}&page_token={}>; rel=\"{rel}\"", super::offset_token(off))
+    };
+    let mut links = Vec::new();
+    if offset + size < total {
+        links.push(link_to(offset + size, "next"));
+        links.push(link_to((total - 1) / size * size, "last"));
+    }
+    let link = if links.is_empty() { None } else { Some(links.join(",")) };
+    let mut r = FakeResponse::json(200, &Value::Array(items)).with_link(link);
+    if let Ok(v) = http::HeaderValue::from_str(&total.to_string()) {
+        r.headers.push((http::HeaderName::from_static("x-total-count"), v));
+    }
+    r
 }
 
 /// RFC 6902 on `doc`: `add`, `remove`, `replace`, `move`, `copy`, `test`. All or nothing.

@@ -37,34 +37,68 @@
 //!
 //! # What is emulated
 //!
-//! Kratos (admin): identities — create (an `email` string trait becomes the identity's
-//! identifier, verifiable and recovery address, like the usual schemas; a repeated email is
-//! `409`; the email is also the identifier of a `password` credential, as Kratos records it),
-//! get (with `include_credential`: credential types and identifiers only), list with
-//! `page_size`/`page_token` and a `Link` header, JSON Patch, PUT, delete (with its sessions);
-//! the identity's sessions (list, paging, `active` filter), `GET`/`DELETE /admin/sessions/{id}`,
-//! `PATCH /admin/sessions/{id}/extend`. Traits are not validated against a schema. Kratos
-//! (public): `GET /sessions/whoami` with `X-Session-Token`, `Authorization: Bearer` or the
-//! `ory_kratos_session` cookie (401 for unknown, revoked or expired sessions and disabled
-//! identities). Self-service flows, schemas and the courier are not emulated.
+//! Each answer below was compared with the pinned servers (Kratos v1.3.1, Keto v0.14.0, Hydra
+//! v2.3.0) on the same requests, quirks included; [`FakeOptions`] sets what their configuration
+//! would (identity schemas, Keto namespaces, the tenants' client scopes). The user docs'
+//! `docs/api/testing.md` has the method-by-method table.
 //!
-//! Keto: check (`/relation-tuples/check/openapi` and `/relation-tuples/check`), batch check,
-//! `PUT`/`DELETE /admin/relation-tuples`, list with paging, expand. Subject sets are followed
-//! recursively (up to `max-depth`, default 5) for checks and expanded for `expand`; Ory
-//! Permission Language rewrites (`permits`) are not evaluated, and every namespace exists.
+//! Kratos (admin): identities — create (traits validated against the configured identity
+//! schemas with the `jsonschema` crate: an unknown `schema_id` and each violated keyword are
+//! `400` with Kratos's `I[#pointer] S[#pointer] message` lines, so `IamValidationError.fields`
+//! are the real server's; no `schema_id` is the default schema; an `email` string trait becomes
+//! the identity's identifier, verifiable and recovery address; a repeated email is `409`; the
+//! email is also the identifier of a `password` credential, as Kratos records it), get (with
+//! `include_credential`: credential types and identifiers only), list with `page_size` and
+//! Kratos's keyset `page_token` (a token that is not a UUID is `400`) and a `Link` header, JSON
+//! Patch (validated like create), PUT, delete (with its sessions), batch create (`PATCH
+//! /admin/identities`: per-entry results, and none kept when one conflicts, as Kratos v1.3.1); the identity's sessions (list,
+//! offset paging as Kratos — an unreadable token is the first page —, `active` filter),
+//! `GET /admin/sessions` (keyset page tokens), `GET`/`DELETE /admin/sessions/{id}`,
+//! `PATCH /admin/sessions/{id}/extend`. Kratos (public): `GET`/`DELETE /sessions` and
+//! `DELETE /sessions/{id}` (the caller's other sessions, with Kratos's answers);
+//! `GET /sessions/whoami` with `X-Session-Token` or `Authorization: Bearer` (the session token),
+//! or the `ory_kratos_session` cookie (the session's cookie value, never its token: Kratos
+//! refuses a token sent as the cookie); 401 for unknown, revoked or expired sessions and
+//! disabled identities. Native self-service registration and login with the `password`
+//! method, native settings (`profile`, `password`) and native logout are emulated (form nodes from the default schema, Kratos's message
+//! ids on them, the session token when done); browser flows, other methods and flows, and the
+//! courier are not.
+//!
+//! Keto: only the configured namespaces exist — a write, list, expand or delete naming another
+//! (also as a subject set's namespace) is `404`, a check in one is not allowed, a batch check
+//! entry carries Keto's error. Check (`/relation-tuples/check/openapi` and
+//! `/relation-tuples/check`), batch check, `PUT`/`PATCH`/`DELETE /admin/relation-tuples`, list
+//! with paging, expand. Rows have random ids as in Keto v0.14: a repeated grant is a second row
+//! (listed and expanded twice), lists come in id order, page tokens are row ids (a token that is
+//! not one is Keto's `500`). Subject sets are followed recursively (up to `max-depth`, default 5;
+//! `1` is the direct tuples only) for checks and expanded for `expand` (`max-depth` 1 leaves the
+//! root unexpanded); a relation without tuples expands to Keto's tuple-less leaf. Ory Permission
+//! Language rewrites (`permits`) are not evaluated.
 //!
 //! Hydra: `POST /oauth2/token` with the `client_credentials` grant (opaque tokens, client
-//! authentication by Basic or form, the client's `scope` enforced), introspection, revocation,
-//! `/admin/clients` create/get/list/set/patch/delete. Other grants, consent, JWKs and trusted
-//! issuers are not emulated; `/.well-known/jwks.json` is empty (tokens are opaque, so
-//! `authenticate` introspects them).
+//! authentication by Basic or form, the client's `scope` enforced with Hydra's `wildcard`
+//! strategy — `invalid_scope` otherwise; the tenants' own client accepts any scope unless
+//! [`FakeOptions::client_scope`] is set), introspection, revocation (RFC 7009: a token of another
+//! client is left active, and the answer is still 200), `/admin/clients`
+//! create/get/list/set/patch/delete with Hydra's client rules (redirect URIs must parse and have
+//! no fragment, a secret has at least 6 characters) and offset page tokens (an unreadable one is
+//! the first page); JWK sets (`/admin/keys`: create — `ES256`, `ES384` and `EdDSA` keys are
+//! made, `RS*`/`PS*`/`ES512` answer 501, other algorithms 400 —, get, put and delete sets and
+//! keys) and `/.well-known/jwks.json` with the public keys of the `hydra.openid.id-token` set
+//! (empty until keys are made or imported there). Other grants, consent and trusted issuers are
+//! not emulated; tokens are opaque, so `authenticate` introspects them.
 //!
 //! Anything else answers `501 Not Implemented` with a JSON error, which the library raises as
 //! `upstream_unavailable` (status 501), never as success.
 
+mod flows;
 mod hydra;
+mod jwk;
 mod keto;
 mod kratos;
+mod schema;
+
+pub use schema::DEFAULT_IDENTITY_SCHEMA;
 
 use crate::config::IamConfig;
 use crate::error::{Error, Result};
@@ -151,9 +185,12 @@ impl FakeResponse {
 #[derive(Clone, Debug)]
 pub struct SessionCredential {
     pub session_id: String,
-    /// A Kratos session token: works as `X-Session-Token`, `Authorization: Bearer` or as the
-    /// value of the `ory_kratos_session` cookie.
+    /// A Kratos session token: works as `X-Session-Token` or `Authorization: Bearer` — not as a
+    /// cookie, as with Kratos.
     pub token: Secret,
+    /// The value of the `ory_kratos_session` cookie of the same session (what a browser login
+    /// sets; Kratos refuses a session token sent as the cookie).
+    pub cookie: Secret,
 }
 
 impl SessionCredential {
@@ -162,9 +199,9 @@ impl SessionCredential {
         crate::transport::header_map([("authorization", format!("Bearer {}", self.token.expose()))])
     }
 
-    /// `Cookie: ory_kratos_session=<token>`.
+    /// `Cookie: ory_kratos_session=<cookie>`.
     pub fn cookie_headers(&self) -> HeaderMap {
-        crate::transport::header_map([("cookie", format!("{SESSION_COOKIE}={}", self.token.expose()))])
+        crate::transport::header_map([("cookie", format!("{SESSION_COOKIE}={}", self.cookie.expose()))])
     }
 }
 
@@ -183,6 +220,8 @@ pub(crate) struct StoredSession {
     pub id: String,
     pub identity_id: String,
     pub token: String,
+    /// The browser cookie's value (Kratos's is an encrypted cookie holding the session).
+    pub cookie: String,
     pub active: bool,
     pub issued_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
@@ -190,11 +229,24 @@ pub(crate) struct StoredSession {
 
 #[derive(Default)]
 pub(crate) struct TenantState {
+    /// Schema id → schema, as Kratos's `identity.schemas`; and `identity.default_schema_id`.
+    pub schemas: BTreeMap<String, Arc<schema::IdentitySchema>>,
+    pub default_schema_id: String,
+    /// Keto's declared namespaces (and their configured order, which `GET /namespaces` keeps).
+    pub namespaces: std::collections::BTreeSet<String>,
+    pub namespace_order: Vec<String>,
+    /// Kratos's schema ids in configured order (`GET /schemas`).
+    pub schema_order: Vec<String>,
     pub identities: BTreeMap<String, kratos::StoredIdentity>,
     pub sessions: BTreeMap<String, StoredSession>,
-    pub tuples: std::collections::BTreeSet<keto::Tuple>,
+    /// Keto's rows by their (random) id: listed in id order, duplicates kept, as Keto v0.14 does.
+    pub tuples: BTreeMap<uuid::Uuid, keto::Tuple>,
     pub clients: BTreeMap<String, hydra::StoredClient>,
     pub tokens: std::collections::HashMap<String, hydra::StoredToken>,
+    /// Kratos's self-service flows in progress, by id.
+    pub flows: BTreeMap<String, flows::StoredFlow>,
+    /// Hydra's JWK sets: set name → keys, newest first.
+    pub jwk_sets: BTreeMap<String, Vec<Value>>,
 }
 
 #[derive(Default)]
@@ -295,6 +347,127 @@ pub(crate) fn random_token(prefix: &str) -> String {
     s
 }
 
+/// Keto's namespaces when [`FakeOptions::keto_namespaces`] is not given (those of the project's
+/// test stack).
+pub const DEFAULT_KETO_NAMESPACES: &[&str] = &["documents", "groups", "folders"];
+
+/// How the fake servers are configured; every tenant gets the same configuration.
+#[derive(Clone, Debug, Default)]
+pub struct FakeOptions {
+    /// Tenant names; the first is the default tenant. Must not be empty.
+    pub tenants: Vec<String>,
+    /// Kratos's `identity.schemas`: `(schema id, JSON Schema)`, traits validated against them.
+    /// Empty: [`DEFAULT_IDENTITY_SCHEMA`] under the id `default` and under each tenant's name.
+    pub identity_schemas: Vec<(String, Value)>,
+    /// Per-tenant `identity.schemas` (each tenant is its own Kratos): `(tenant, schemas)`; a
+    /// tenant listed here uses these instead of `identity_schemas`, its first being its default
+    /// unless `default_schema_id` is one of them.
+    pub tenant_identity_schemas: Vec<(String, Vec<(String, Value)>)>,
+    /// Kratos's `identity.default_schema_id` (the schema of a create that names none). `None`:
+    /// the first of `identity_schemas` (with the default schemas: the tenant's name).
+    pub default_schema_id: Option<String>,
+    /// Keto's declared namespaces; a request naming another is `404` (`check`: not allowed), as
+    /// with Keto. `None`: [`DEFAULT_KETO_NAMESPACES`].
+    pub keto_namespaces: Option<Vec<String>>,
+    /// The scopes the tenants' own client ([`DEFAULT_CLIENT_ID`]) is registered with, enforced
+    /// like any client's. `None`: any scope (so `client_credentials` works as is).
+    pub client_scope: Option<Vec<String>>,
+}
+
+impl FakeOptions {
+    /// Options from JSON, as the bindings pass them: `tenants`, `identity_schemas` (an object of
+    /// schema id → schema, or Kratos's list `[{"id", "schema"}]`), `default_schema_id`,
+    /// `keto_namespaces` (names, or Keto's list `[{"id", "name"}]`), `client_scope` (a list or a
+    /// space-separated string).
+    pub fn from_value(v: &Value) -> Result<FakeOptions> {
+        let obj = v.as_object().ok_or_else(|| Error::invalid_field("options", "must be an object"))?;
+        const KEYS: &[&str] = &[
+            "tenants",
+            "identity_schemas",
+            "tenant_identity_schemas",
+            "default_schema_id",
+            "keto_namespaces",
+            "client_scope",
+        ];
+        if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(Error::invalid_field(k.as_str(), "is not a FakeOry option"));
+        }
+        let strings = |key: &str, v: &Value| -> Result<Vec<String>> {
+            match v {
+                Value::String(s) => Ok(s.split_whitespace().map(str::to_owned).collect()),
+                Value::Array(a) => a
+                    .iter()
+                    .map(|x| x.as_str().map(str::to_owned).ok_or_else(|| Error::invalid_field(key, "must be strings")))
+                    .collect(),
+                _ => Err(Error::invalid_field(key, "must be a list of strings")),
+            }
+        };
+        let mut o = FakeOptions::default();
+        if let Some(t) = obj.get("tenants").filter(|t| !t.is_null()) {
+            o.tenants = strings("tenants", t)?;
+        } else {
+            o.tenants = vec!["customer".to_owned()];
+        }
+        match obj.get("identity_schemas") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) => o.identity_schemas = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Some(Value::Array(a)) => {
+                for (i, x) in a.iter().enumerate() {
+                    let (Some(id), Some(schema)) = (x.get("id").and_then(Value::as_str), x.get("schema")) else {
+                        return Err(Error::invalid_field(format!("identity_schemas[{i}]"), "needs `id` and `schema`"));
+                    };
+                    o.identity_schemas.push((id.to_owned(), schema.clone()));
+                }
+            }
+            Some(_) => return Err(Error::invalid_field("identity_schemas", "must be an object or a list")),
+        }
+        match obj.get("tenant_identity_schemas") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) => {
+                for (tenant, set) in m {
+                    let Some(set) = set.as_object() else {
+                        return Err(Error::invalid_field(
+                            format!("tenant_identity_schemas.{tenant}"),
+                            "must be an object of schema id → schema",
+                        ));
+                    };
+                    o.tenant_identity_schemas
+                        .push((tenant.clone(), set.iter().map(|(k, v)| (k.clone(), v.clone())).collect()));
+                }
+            }
+            Some(_) => return Err(Error::invalid_field("tenant_identity_schemas", "must be an object")),
+        }
+        match obj.get("default_schema_id") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) => o.default_schema_id = Some(s.clone()),
+            Some(_) => return Err(Error::invalid_field("default_schema_id", "must be a string")),
+        }
+        match obj.get("keto_namespaces") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(a)) => {
+                let mut names = Vec::new();
+                for (i, x) in a.iter().enumerate() {
+                    match x.as_str().or_else(|| x.get("name").and_then(Value::as_str)) {
+                        Some(n) => names.push(n.to_owned()),
+                        None => {
+                            return Err(Error::invalid_field(
+                                format!("keto_namespaces[{i}]"),
+                                "must be a name or {\"name\": ...}",
+                            ))
+                        }
+                    }
+                }
+                o.keto_namespaces = Some(names);
+            }
+            Some(_) => return Err(Error::invalid_field("keto_namespaces", "must be a list")),
+        }
+        if let Some(s) = obj.get("client_scope").filter(|s| !s.is_null()) {
+            o.client_scope = Some(strings("client_scope", s)?);
+        }
+        Ok(o)
+    }
+}
+
 /// In-memory Kratos, Keto and Hydra for tests: see the [module docs](self) for what is emulated.
 /// Cheap to clone; clones share state.
 #[derive(Clone)]
@@ -310,11 +483,75 @@ impl std::fmt::Debug for FakeOry {
 }
 
 impl FakeOry {
-    /// Fake servers for these tenants; the first is the default tenant.
+    /// Fake servers for these tenants (the first is the default tenant), with the default
+    /// configuration (see [`FakeOptions`]).
     pub fn new(tenants: &[&str]) -> Result<FakeOry> {
+        Self::with_options(FakeOptions {
+            tenants: tenants.iter().map(|t| (*t).to_owned()).collect(),
+            ..Default::default()
+        })
+    }
+
+    /// Fake servers configured with `options`.
+    pub fn with_options(options: FakeOptions) -> Result<FakeOry> {
+        let tenants: Vec<&str> = options.tenants.iter().map(String::as_str).collect();
         let Some(first) = tenants.first() else {
             return Err(Error::invalid_field("tenants", "must name at least one tenant"));
         };
+        type Compiled = Vec<(String, Arc<schema::IdentitySchema>)>;
+        let compile_set = |key: &str, set: &[(String, Value)]| -> Result<Compiled> {
+            let mut out: Compiled = Vec::new();
+            for (id, s) in set {
+                if id.is_empty() || out.iter().any(|(c, _)| c == id) {
+                    return Err(Error::invalid_field(key, "schema ids must be unique and not empty"));
+                }
+                let c = schema::IdentitySchema::compile(s)
+                    .map_err(|why| Error::invalid_field(format!("{key}.{id}"), why))?;
+                out.push((id.clone(), Arc::new(c)));
+            }
+            Ok(out)
+        };
+        let compiled = compile_set("identity_schemas", &options.identity_schemas)?;
+        let mut per_tenant: BTreeMap<String, Compiled> = BTreeMap::new();
+        for (tenant, set) in &options.tenant_identity_schemas {
+            if !tenants.contains(&tenant.as_str()) {
+                return Err(Error::invalid_field(
+                    format!("tenant_identity_schemas.{tenant}"),
+                    "is not one of the tenants",
+                ));
+            }
+            let c = compile_set(&format!("tenant_identity_schemas.{tenant}"), set)?;
+            if c.is_empty() {
+                return Err(Error::invalid_field(format!("tenant_identity_schemas.{tenant}"), "must hold a schema"));
+            }
+            per_tenant.insert(tenant.clone(), c);
+        }
+        let default_schema = if compiled.is_empty() {
+            let v: Value =
+                serde_json::from_str(DEFAULT_IDENTITY_SCHEMA).map_err(|e| Error::configuration(e.to_string()))?;
+            Some(Arc::new(schema::IdentitySchema::compile(&v).map_err(Error::configuration)?))
+        } else {
+            None
+        };
+        if let Some(d) = &options.default_schema_id {
+            let known = if compiled.is_empty() {
+                d == "default"
+                    || tenants.contains(&d.as_str())
+                    || per_tenant.values().any(|c| c.iter().any(|(id, _)| id == d))
+            } else {
+                compiled.iter().any(|(id, _)| id == d)
+            };
+            if !known {
+                return Err(Error::invalid_field("default_schema_id", "must be one of the identity schemas' ids"));
+            }
+        }
+        let mut namespace_order: Vec<String> = match &options.keto_namespaces {
+            Some(n) => n.clone(),
+            None => DEFAULT_KETO_NAMESPACES.iter().map(|n| (*n).to_owned()).collect(),
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        namespace_order.retain(|n| seen.insert(n.clone()));
+        let namespaces: std::collections::BTreeSet<String> = seen;
         let mut cfg_tenants = serde_json::Map::new();
         let mut state = State::default();
         for (i, name) in tenants.iter().enumerate() {
@@ -337,13 +574,42 @@ impl FakeOry {
                 }),
             );
             let mut t = TenantState::default();
+            match (per_tenant.get(*name), &default_schema) {
+                (Some(own), _) => {
+                    t.schemas = own.iter().cloned().collect();
+                    t.schema_order = own.iter().map(|(id, _)| id.clone()).collect();
+                    t.default_schema_id = options
+                        .default_schema_id
+                        .clone()
+                        .filter(|d| t.schemas.contains_key(d))
+                        .unwrap_or_else(|| own[0].0.clone());
+                }
+                (None, Some(d)) => {
+                    t.schemas.insert("default".to_owned(), d.clone());
+                    t.schemas.insert((*name).to_owned(), d.clone());
+                    t.schema_order = vec![(*name).to_owned()];
+                    if *name != "default" {
+                        t.schema_order.push("default".to_owned());
+                    }
+                    t.default_schema_id = options.default_schema_id.clone().unwrap_or_else(|| (*name).to_owned());
+                }
+                (None, None) => {
+                    t.schemas = compiled.iter().cloned().collect();
+                    t.schema_order = compiled.iter().map(|(id, _)| id.clone()).collect();
+                    t.default_schema_id = options.default_schema_id.clone().unwrap_or_else(|| compiled[0].0.clone());
+                }
+            }
+            t.namespaces = namespaces.clone();
+            t.namespace_order = namespace_order.clone();
+            let scope = options.client_scope.as_ref().map(|s| s.join(" ")).unwrap_or_default();
             t.clients.insert(
                 DEFAULT_CLIENT_ID.to_owned(),
                 hydra::StoredClient::new(
                     json!({"client_id": DEFAULT_CLIENT_ID, "client_name": "ory-iam FakeOry",
-                           "grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_basic"}),
+                           "grant_types": ["client_credentials"], "scope": scope,
+                           "token_endpoint_auth_method": "client_secret_basic"}),
                     Some(DEFAULT_CLIENT_SECRET.to_owned()),
-                    true,
+                    options.client_scope.is_none(),
                 ),
             );
             state.tenants.insert((*name).to_owned(), t);
@@ -392,11 +658,16 @@ impl FakeOry {
                 id: uuid::Uuid::new_v4().to_string(),
                 identity_id: identity_id.to_owned(),
                 token: random_token("ory_st_"),
+                cookie: random_token("MTc"),
                 active: true,
                 issued_at: at,
                 expires_at: at + SESSION_LIFESPAN,
             };
-            let out = SessionCredential { session_id: s.id.clone(), token: Secret::new(s.token.clone()) };
+            let out = SessionCredential {
+                session_id: s.id.clone(),
+                token: Secret::new(s.token.clone()),
+                cookie: Secret::new(s.cookie.clone()),
+            };
             t.sessions.insert(s.id.clone(), s);
             Ok(out)
         })
@@ -452,4 +723,25 @@ impl FakeOry {
     pub fn requests(&self) -> BTreeMap<String, u64> {
         self.backend.lock().requests.clone()
     }
+}
+
+/// The offset page token of Kratos's and Hydra's offset paging: unpadded base64url of
+/// `{"offset":"N","v":2}`.
+pub(crate) fn offset_token(offset: usize) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{{\"offset\":\"{offset}\",\"v\":2}}"))
+}
+
+/// The offset of an offset page token; a token that cannot be read is the first page, as the
+/// servers treat it.
+pub(crate) fn read_offset_token(token: Option<&str>) -> usize {
+    use base64::Engine;
+    let Some(t) = token.filter(|t| !t.is_empty()) else { return 0 };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(t.trim_end_matches('='))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| v.get("offset").and_then(|o| o.as_str().and_then(|s| s.parse().ok()).or_else(|| o.as_u64())))
+        .map(|o| o as usize)
+        .unwrap_or(0)
 }

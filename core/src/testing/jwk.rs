@@ -1,0 +1,163 @@
+//! Hydra's JSON Web Key sets (`/admin/keys`) in memory, and the public keys of the
+//! `hydra.openid.id-token` set at `/.well-known/jwks.json`. Keys are made by RustCrypto (`p256`,
+//! `p384`, `ed25519-dalek`, all in the tree through `jsonwebtoken`); RSA keys (`RS*`, `PS*`) and
+//! `ES512` are not generated (RSA key generation takes minutes in debug builds, P-521 has no
+//! crate in the tree): creating them answers `501`, while keys of any type can still be
+//! imported with `PUT`.
+
+use super::{FakeRequest, FakeResponse, TenantState};
+use base64::Engine;
+use http::Method;
+use serde_json::{json, Value};
+
+/// The set whose public keys Hydra publishes at `/.well-known/jwks.json` (ID token keys).
+pub(crate) const ID_TOKEN_SET: &str = "hydra.openid.id-token";
+
+/// Members of a JWK that are private key material (RFC 7518 §6).
+const PRIVATE: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+fn not_found_set() -> FakeResponse {
+    FakeResponse::json(
+        404,
+        &json!({"error": "Not Found", "error_description": "Unable to locate the requested resource"}),
+    )
+}
+
+fn not_found_key() -> FakeResponse {
+    FakeResponse::json(404, &json!({"error": "Unable to locate the resource", "error_description": ""}))
+}
+
+fn bad_request(why: &str) -> FakeResponse {
+    FakeResponse::json(400, &json!({"error": "Bad Request", "error_description": why}))
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A new private key as a JWK, or the answer for an algorithm that is not made.
+fn generate(alg: &str, kid: &str, use_: &str) -> Result<Value, FakeResponse> {
+    use rand_core::OsRng;
+    let mut jwk: Value = match alg {
+        "ES256" => serde_json::from_str(&p256::SecretKey::random(&mut OsRng).to_jwk_string())
+            .map_err(|_| bad_request("key generation failed"))?,
+        "ES384" => serde_json::from_str(&p384::SecretKey::random(&mut OsRng).to_jwk_string())
+            .map_err(|_| bad_request("key generation failed"))?,
+        "EdDSA" => {
+            let key = ed25519_dalek::SigningKey::generate(&mut OsRng);
+            json!({"kty": "OKP", "crv": "Ed25519", "x": b64(key.verifying_key().as_bytes()), "d": b64(&key.to_bytes())})
+        }
+        "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" | "ES512" => {
+            return Err(FakeResponse::error(
+                501,
+                &format!("ory-iam FakeOry does not generate {alg} keys; import one with update_set / update_key"),
+            ))
+        }
+        _ => return Err(bad_request("Unsupported key algorithm")),
+    };
+    jwk["use"] = json!(use_);
+    jwk["kid"] = json!(kid);
+    jwk["alg"] = json!(alg);
+    Ok(jwk)
+}
+
+/// The key without private members.
+pub(crate) fn public(key: &Value) -> Value {
+    let mut k = key.clone();
+    if let Some(o) = k.as_object_mut() {
+        for m in PRIVATE {
+            o.remove(*m);
+        }
+    }
+    k
+}
+
+fn set_json(keys: &[Value]) -> Value {
+    json!({"keys": keys})
+}
+
+/// A JWK as given to `PUT`: an object with `kty`, `kid`, `alg` and `use`.
+fn valid_key(k: &Value) -> bool {
+    ["kty", "kid", "alg", "use"].iter().all(|m| k.get(*m).and_then(Value::as_str).is_some_and(|s| !s.is_empty()))
+}
+
+pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) -> Option<FakeResponse> {
+    let m = req.method;
+    Some(match segs {
+        [".well-known", "jwks.json"] if m == Method::GET => {
+            let keys: Vec<Value> =
+                t.jwk_sets.get(ID_TOKEN_SET).map(|s| s.iter().map(public).collect()).unwrap_or_default();
+            FakeResponse::json(200, &set_json(&keys))
+        }
+        ["admin", "keys", set] => match *m {
+            Method::POST => {
+                let body = req.json.cloned().unwrap_or(Value::Null);
+                let alg = body["alg"].as_str().unwrap_or_default();
+                let use_ = body["use"].as_str().filter(|u| !u.is_empty()).unwrap_or("sig");
+                let kid = body["kid"].as_str().filter(|k| !k.is_empty()).map(str::to_owned);
+                let kid = kid.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                if t.jwk_sets.get(*set).is_some_and(|s| s.iter().any(|k| k["kid"] == kid.as_str())) {
+                    return Some(FakeResponse::json(
+                        409,
+                        &json!({"error": "Unable to insert or update resource because a resource with that value exists already", "error_description": ""}),
+                    ));
+                }
+                match generate(alg, &kid, use_) {
+                    Ok(key) => {
+                        // Hydra answers with the new key only, and lists the newest key first.
+                        let out = set_json(std::slice::from_ref(&key));
+                        t.jwk_sets.entry((*set).to_owned()).or_default().insert(0, key);
+                        FakeResponse::json(201, &out)
+                    }
+                    Err(e) => e,
+                }
+            }
+            Method::GET => match t.jwk_sets.get(*set).filter(|s| !s.is_empty()) {
+                Some(keys) => FakeResponse::json(200, &set_json(keys)),
+                None => not_found_set(),
+            },
+            Method::PUT => {
+                let keys = req.json.and_then(|b| b.get("keys")).and_then(Value::as_array).cloned().unwrap_or_default();
+                if !keys.iter().all(valid_key) {
+                    return Some(bad_request("every key needs kty, kid, alg and use"));
+                }
+                t.jwk_sets.insert((*set).to_owned(), keys.clone());
+                FakeResponse::json(200, &set_json(&keys))
+            }
+            Method::DELETE => match t.jwk_sets.remove(*set) {
+                Some(_) => FakeResponse::empty(204),
+                None => not_found_set(),
+            },
+            _ => return None,
+        },
+        ["admin", "keys", set, kid] => match *m {
+            Method::GET => match t.jwk_sets.get(*set) {
+                Some(keys) => match keys.iter().find(|k| k["kid"] == *kid) {
+                    Some(k) => FakeResponse::json(200, &set_json(std::slice::from_ref(k))),
+                    None => not_found_key(),
+                },
+                None => not_found_set(),
+            },
+            Method::PUT => {
+                let Some(key) = req.json.filter(|k| valid_key(k)) else {
+                    return Some(bad_request("the key needs kty, kid, alg and use"));
+                };
+                let keys = t.jwk_sets.entry((*set).to_owned()).or_default();
+                match keys.iter_mut().find(|k| k["kid"] == *kid) {
+                    Some(k) => *k = key.clone(),
+                    None => keys.insert(0, key.clone()),
+                }
+                FakeResponse::json(200, key)
+            }
+            Method::DELETE => match t.jwk_sets.get_mut(*set) {
+                Some(keys) => {
+                    keys.retain(|k| k["kid"] != *kid);
+                    FakeResponse::empty(204)
+                }
+                None => not_found_set(),
+            },
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
