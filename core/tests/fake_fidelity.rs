@@ -393,6 +393,11 @@ async fn jwk_sets_are_emulated_and_the_id_token_keys_published() {
     let jwk = iam.jwk();
     let opts = |alg: &str, kid: &str| CreateJwkSet { alg: alg.into(), use_: "sig".into(), kid: Some(kid.into()) };
 
+    // As a fresh Hydra: one RS256 signing key in the ID-token set, published without private
+    // members.
+    let fresh = iam.metadata().discover_jwks().await.unwrap();
+    assert_eq!(fresh.keys.len(), 1);
+    assert_eq!((fresh.keys[0]["kty"].as_str(), fresh.keys[0]["alg"].as_str()), (Some("RSA"), Some("RS256")));
     let made = jwk.create_set("hydra.openid.id-token", opts("ES256", "k1")).await.unwrap();
     let k1 = &made.keys[0];
     assert_eq!((k1["kty"].as_str(), k1["crv"].as_str(), k1["kid"].as_str()), (Some("EC"), Some("P-256"), Some("k1")));
@@ -407,7 +412,7 @@ async fn jwk_sets_are_emulated_and_the_id_token_keys_published() {
     // Newest first, like Hydra; a repeated kid is a conflict.
     let set = jwk.get_set("hydra.openid.id-token").await.unwrap();
     let kids: Vec<&str> = set.keys.iter().filter_map(|k| k["kid"].as_str()).collect();
-    assert_eq!(kids, ["k2", "k1"]);
+    assert_eq!(kids, ["k2", "k1", "ory-iam-fake-id-token"]);
     assert_eq!(jwk.create_set("other", opts("ES256", "k3")).await.unwrap_err().kind(), ErrorKind::Conflict);
     assert_eq!(jwk.create_set("other", opts("HS256", "k4")).await.unwrap_err().kind(), ErrorKind::Validation);
     let e = jwk.create_set("other", opts("RS256", "k5")).await.unwrap_err();
@@ -416,7 +421,7 @@ async fn jwk_sets_are_emulated_and_the_id_token_keys_published() {
     // Only the ID-token set is published, without private members.
     let published = iam.metadata().discover_jwks().await.unwrap();
     let kids: Vec<&str> = published.keys.iter().filter_map(|k| k["kid"].as_str()).collect();
-    assert_eq!(kids, ["k2", "k1"]);
+    assert_eq!(kids, ["k2", "k1", "ory-iam-fake-id-token"]);
     assert!(published.keys.iter().all(|k| k.get("d").is_none()));
 
     assert_eq!(jwk.get_key("hydra.openid.id-token", "k1").await.unwrap().keys.len(), 1);
@@ -426,7 +431,7 @@ async fn jwk_sets_are_emulated_and_the_id_token_keys_published() {
     jwk.delete_set("other").await.unwrap();
     assert_eq!(jwk.get_set("other").await.unwrap_err().kind(), ErrorKind::NotFound);
     let left = iam.metadata().discover_jwks().await.unwrap();
-    assert_eq!(left.keys.len(), 1);
+    assert_eq!(left.keys.len(), 2);
 }
 
 #[tokio::test]

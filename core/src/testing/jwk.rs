@@ -13,6 +13,18 @@ use serde_json::{json, Value};
 /// The set whose public keys Hydra publishes at `/.well-known/jwks.json` (ID token keys).
 pub(crate) const ID_TOKEN_SET: &str = "hydra.openid.id-token";
 
+/// The key Hydra makes for [`ID_TOKEN_SET`] when it starts (RS256): here a fixed public key,
+/// generated once for the fake and its private half thrown away (the fake issues no ID tokens,
+/// and RSA key generation takes too long in debug builds), so `/.well-known/jwks.json` publishes
+/// one RSA signing key, as a fresh Hydra does.
+pub(crate) fn startup_id_token_key() -> Value {
+    json!({
+        "kty": "RSA", "alg": "RS256", "use": "sig", "kid": "ory-iam-fake-id-token",
+        "e": "AQAB",
+        "n": "7oGYXa099n0W6WHZGJMjh0L6pD_s_b9AlFBCIlx5aaS5JfBy34PSQmLexvNQPsLTySpVCQjmLrv6ZBgcRh6gSTZps6CtTnAKTJgRqSoZoCUi17wcw7I4LM99UQuCo1AdeWNvh3_xLkHgajpH-bRTfqPS-khxAxFTk_iXFl8BGJ8mThEgXl5AZDa6KxVVkqI9fABmXy_AjtTrw3Za07_Pbf4SedzK-hXxmrVpi0RtvBRClRbN7I3VRRn-PNQPG5bbdVCMfOntd_CEyfXksapke8JP5Z4w8dpMqzKAvaNky6Cz97W7CWhxsPgfD2nKOqdhpudnI1CZgQezLJSDYHisGw",
+    })
+}
+
 /// Members of a JWK that are private key material (RFC 7518 §6).
 const PRIVATE: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 

@@ -85,7 +85,8 @@
 //! the first page); JWK sets (`/admin/keys`: create — `ES256`, `ES384` and `EdDSA` keys are
 //! made, `RS*`/`PS*`/`ES512` answer 501, other algorithms 400 —, get, put and delete sets and
 //! keys) and `/.well-known/jwks.json` with the public keys of the `hydra.openid.id-token` set
-//! (empty until keys are made or imported there). Other grants, consent and trusted issuers are
+//! (which starts, as a fresh Hydra's, with one RS256 key: a fixed public key whose private half
+//! does not exist, since the fake signs no ID tokens). Other grants, consent and trusted issuers are
 //! not emulated; tokens are opaque, so `authenticate` introspects them.
 //!
 //! Anything else answers `501 Not Implemented` with a JSON error, which the library raises as
@@ -574,6 +575,7 @@ impl FakeOry {
                 }),
             );
             let mut t = TenantState::default();
+            t.jwk_sets.insert(jwk::ID_TOKEN_SET.to_owned(), vec![jwk::startup_id_token_key()]);
             match (per_tenant.get(*name), &default_schema) {
                 (Some(own), _) => {
                     t.schemas = own.iter().cloned().collect();
