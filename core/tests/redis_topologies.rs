@@ -434,15 +434,29 @@ async fn cluster_eviction_waits_for_a_replica_of_the_entrys_master() {
     let lax = self::iam(without_wait(cache));
     connected(&iam).await;
     connected(&lax).await;
+    revoke_with_the_replica_paused(&t, replica, &iam, &lax, &session.id, &token).await;
+    iam.identity().delete(&id).await.unwrap();
+}
+
+/// `replica` (of the master holding the session's entry) paused: the revoke through `iam`
+/// (waiting for a replica) is an outage, through `lax` (`wait_replicas: 0`) a success; once the
+/// replica is back, the retried revoke takes and the session is refused.
+async fn revoke_with_the_replica_paused(
+    t: &Topology,
+    replica: u32,
+    iam: &Iam,
+    lax: &Iam,
+    session_id: &str,
+    token: &Secret,
+) {
     tokio::task::block_in_place(|| t.pause(replica));
-    let strict = iam.session().revoke(&session.id).await;
-    let lax = lax.session().revoke(&session.id).await;
+    let strict = iam.session().revoke(session_id).await;
+    let lax = lax.session().revoke(session_id).await;
     tokio::task::block_in_place(|| t.resume(replica));
     assert_eq!(strict.unwrap_err().kind(), ErrorKind::UpstreamUnavailable, "unacknowledged, yet reported done");
     lax.expect("wait_replicas: 0 accepts an eviction only the master acknowledged");
-    revoke_until_it_takes(&iam, &session.id).await;
-    assert_eq!(iam.session().whoami(&bearer(&token)).await.unwrap_err().kind(), ErrorKind::Unauthorized);
-    iam.identity().delete(&id).await.unwrap();
+    revoke_until_it_takes(iam, session_id).await;
+    assert_eq!(iam.session().whoami(&bearer(token)).await.unwrap_err().kind(), ErrorKind::Unauthorized);
 }
 
 /// The same with Sentinel: the master's one replica stopped, a revoke is an outage (with
@@ -456,14 +470,8 @@ async fn sentinel_eviction_waits_for_a_replica() {
     let (id, token) = common::native_session(&iam, "customer").await;
     let session = iam.session().whoami(&bearer(&token)).await.unwrap();
     assert!(iam.session().whoami(&bearer(&token)).await.unwrap().cache_hit);
-    tokio::task::block_in_place(|| t.pause(replica));
-    let strict = iam.session().revoke(&session.id).await;
-    let lax = self::iam(without_wait(cache)).session().revoke(&session.id).await;
-    tokio::task::block_in_place(|| t.resume(replica));
-    assert_eq!(strict.unwrap_err().kind(), ErrorKind::UpstreamUnavailable, "unacknowledged, yet reported done");
-    lax.expect("wait_replicas: 0 accepts an eviction only the master acknowledged");
-    revoke_until_it_takes(&iam, &session.id).await;
-    assert_eq!(iam.session().whoami(&bearer(&token)).await.unwrap_err().kind(), ErrorKind::Unauthorized);
+    let lax = self::iam(without_wait(cache));
+    revoke_with_the_replica_paused(&t, replica, &iam, &lax, &session.id, &token).await;
     iam.identity().delete(&id).await.unwrap();
 }
 

@@ -15,7 +15,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Optional
 
 import pytest
 
@@ -263,17 +264,36 @@ async def test_set_client_and_reject_login_consent_logout(iam: ory_iam.Iam, stac
     await iam.oauth2_client.delete(client.client_id)
 
 
-async def code_flow(iam: ory_iam.Iam, stack: dict[str, Any], strategy: str, audience: tuple[str, ...] = ()) -> tuple[Any, str, Secret]:
-    """A real authorization-code flow (PKCE; login and consent accepted for user-1) for a new
-    client with the given access-token strategy: the token set, the client id and secret."""
+@dataclass
+class CodeFlow:
+    tokens: Any
+    client_id: str
+    client_secret: Secret
+    jar: dict[str, str]
+    auth_url: str
+    login_session_id: Optional[str]
+
+
+async def code_flow_as(
+    iam: ory_iam.Iam,
+    stack: dict[str, Any],
+    who: str = "user-1",
+    *,
+    remember: Optional[bool] = None,
+    strategy: Optional[str] = None,
+    audience: tuple[str, ...] = (),
+) -> CodeFlow:
+    """A real authorization-code flow (PKCE) for a new client (with the given access-token
+    strategy and audience, if any), login and consent accepted for ``who``. With ``remember``
+    set, Hydra remembers (or not) login and consent, and the ID token carries an email claim."""
     redirect = stack["helper"]["base_url"] + "callback"
+    extra: dict[str, Any] = {"audience": list(audience), "access_token_strategy": strategy} if strategy else {}
     client = await iam.oauth2_client.create(
         grant_types=["authorization_code", "refresh_token"],
         response_types=["code", "id_token"],
         redirect_uris=[redirect],
         scope="openid offline_access read",
-        audience=list(audience),
-        access_token_strategy=strategy,
+        **extra,
     )
     assert client.client_secret is not None
     verifier = b64(secrets.token_bytes(32))
@@ -288,19 +308,34 @@ async def code_flow(iam: ory_iam.Iam, stack: dict[str, Any], strategy: str, audi
     }
     if audience:
         query["audience"] = " ".join(audience)
+    auth_url = stack["hydra"]["public_url"] + "oauth2/auth?" + urllib.parse.urlencode(query)
     jar: dict[str, str] = {}
-    login_challenge = param(step(stack["hydra"]["public_url"] + "oauth2/auth?" + urllib.parse.urlencode(query), jar), "login_challenge")
-    nxt = await iam.consent.accept_login_request(login_challenge, subject="user-1")
+    login_challenge = param(step(auth_url, jar), "login_challenge")
+    login = await iam.consent.get_login_request(login_challenge)
+    remembered: dict[str, Any] = {} if remember is None else {"remember": remember, "remember_for": 0}
+    nxt = await iam.consent.accept_login_request(login_challenge, subject=who, **remembered)
     consent_challenge = param(step(nxt.redirect_to, jar), "consent_challenge")
     c = await iam.consent.get_consent_request(consent_challenge)
+    claims: dict[str, Any] = {} if remember is None else {"session": {"id_token": {"email": f"{who}@example.test"}}}
     nxt = await iam.consent.accept_consent_request(
-        consent_challenge, grant_scope=c.requested_scope, grant_access_token_audience=c.requested_access_token_audience
+        consent_challenge,
+        grant_scope=c.requested_scope,
+        grant_access_token_audience=c.requested_access_token_audience,
+        **remembered,
+        **claims,
     )
     code = param(step(nxt.redirect_to, jar), "code")
     tokens = await iam.token.authorization_code(
         code=code, redirect_uri=redirect, client_id=client.client_id, client_secret=client.client_secret, code_verifier=verifier
     )
-    return tokens, client.client_id, client.client_secret
+    return CodeFlow(tokens, client.client_id, client.client_secret, jar, auth_url, login.session_id or c.session_id)
+
+
+async def code_flow(iam: ory_iam.Iam, stack: dict[str, Any], strategy: str, audience: tuple[str, ...] = ()) -> tuple[Any, str, Secret]:
+    """``code_flow_as`` for user-1 with the given access-token strategy: the token set, the
+    client id and secret."""
+    f = await code_flow_as(iam, stack, strategy=strategy, audience=audience)
+    return f.tokens, f.client_id, f.client_secret
 
 
 class _Bearer:

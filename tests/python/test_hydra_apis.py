@@ -7,11 +7,7 @@ blocking (``ory_iam.sync``)."""
 from __future__ import annotations
 
 import copy
-import hashlib
-import secrets
-import urllib.parse
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -19,7 +15,7 @@ import pytest
 import ory_iam
 import ory_iam.sync
 from ory_iam import IamNotFoundError, IamUnauthorizedError, IamValidationError, Secret
-from test_hydra import b64, param, step
+from test_hydra import CodeFlow, code_flow_as, param, step
 
 
 def make(iam_config: dict[str, Any], events: list[dict[str, Any]]) -> ory_iam.Iam:
@@ -37,56 +33,10 @@ def named(events: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
     return [e for e in events if e["name"] == name]
 
 
-@dataclass
-class Flow:
-    tokens: Any
-    client_id: str
-    client_secret: Secret
-    jar: dict[str, str]
-    auth_url: str
-    login_session_id: str | None
-
-
-async def flow(iam: ory_iam.Iam, stack: dict[str, Any], who: str, remember: bool) -> Flow:
-    """A real authorization-code flow (PKCE) for a new client, login and consent accepted for
-    ``who`` (remembered by Hydra when ``remember``)."""
-    redirect = stack["helper"]["base_url"] + "callback"
-    client = await iam.oauth2_client.create(
-        grant_types=["authorization_code", "refresh_token"],
-        response_types=["code", "id_token"],
-        redirect_uris=[redirect],
-        scope="openid offline_access read",
-    )
-    assert client.client_secret is not None
-    verifier = b64(secrets.token_bytes(32))
-    query = {
-        "client_id": client.client_id,
-        "response_type": "code",
-        "redirect_uri": redirect,
-        "scope": "openid offline_access read",
-        "state": "state-123456789",
-        "code_challenge": b64(hashlib.sha256(verifier.encode()).digest()),
-        "code_challenge_method": "S256",
-    }
-    auth_url = stack["hydra"]["public_url"] + "oauth2/auth?" + urllib.parse.urlencode(query)
-    jar: dict[str, str] = {}
-    login_challenge = param(step(auth_url, jar), "login_challenge")
-    login = await iam.consent.get_login_request(login_challenge)
-    nxt = await iam.consent.accept_login_request(login_challenge, subject=who, remember=remember, remember_for=0)
-    consent_challenge = param(step(nxt.redirect_to, jar), "consent_challenge")
-    c = await iam.consent.get_consent_request(consent_challenge)
-    nxt = await iam.consent.accept_consent_request(
-        consent_challenge,
-        grant_scope=c.requested_scope,
-        remember=remember,
-        remember_for=0,
-        session={"id_token": {"email": f"{who}@example.test"}},
-    )
-    code = param(step(nxt.redirect_to, jar), "code")
-    tokens = await iam.token.authorization_code(
-        code=code, redirect_uri=redirect, client_id=client.client_id, client_secret=client.client_secret, code_verifier=verifier
-    )
-    return Flow(tokens, client.client_id, client.client_secret, jar, auth_url, login.session_id or c.session_id)
+async def flow(iam: ory_iam.Iam, stack: dict[str, Any], who: str, remember: bool) -> CodeFlow:
+    """A real authorization-code flow for a new client, login and consent accepted for ``who``
+    (remembered by Hydra when ``remember``)."""
+    return await code_flow_as(iam, stack, who, remember=remember)
 
 
 async def test_connected_apps_listed_revoked_then_the_refresh_token_is_refused(iam_config: dict[str, Any], stack: dict[str, Any]) -> None:
@@ -128,7 +78,7 @@ async def test_revoked_login_sessions_make_hydra_ask_again(iam_config: dict[str,
     events: list[dict[str, Any]] = []
     iam = make(iam_config, events)
 
-    async def skipped(f: Flow) -> bool:
+    async def skipped(f: CodeFlow) -> bool:
         challenge = param(step(f.auth_url, dict(f.jar)), "login_challenge")
         skip = (await iam.consent.get_login_request(challenge)).skip
         await iam.consent.reject_login_request(challenge, error="access_denied")
