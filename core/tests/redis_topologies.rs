@@ -47,9 +47,9 @@ async fn shared_between_instances(t: &Topology) {
     let s = b.session().whoami(&bearer(&token)).await.unwrap();
     assert!(s.cache_hit, "B read the entry A cached");
     assert_eq!(s.identity.id, id);
-    a.session().revoke(&s.id).await.unwrap();
+    revoke_until_it_takes(&a, &s.id).await;
     assert_eq!(b.session().whoami(&bearer(&token)).await.unwrap_err().kind(), ErrorKind::Unauthorized);
-    a.identity().delete(&id).await.unwrap();
+    remove(&a, &id).await;
 }
 
 /// What went wrong under load, if anything: a valid session refused by anything but a typed
@@ -89,7 +89,7 @@ async fn master_killed_under_load(
     for _ in 0..2 {
         let (id, token) = common::native_session(&iam, "customer").await;
         let s = iam.session().whoami(&bearer(&token)).await.unwrap();
-        iam.session().revoke(&s.id).await.unwrap();
+        revoke_until_it_takes(&iam, &s.id).await;
         revoked.push((id, token));
     }
     let stop = Arc::new(AtomicBool::new(false));
@@ -160,13 +160,13 @@ async fn master_killed_under_load(
         }
     }
     assert_eq!(iam.session().whoami(&bearer(&victim)).await.unwrap_err().kind(), ErrorKind::Unauthorized);
-    iam.identity().delete(&victim_id).await.unwrap();
+    remove(&iam, &victim_id).await;
     for (id, token) in &revoked {
         assert_eq!(iam.session().whoami(&bearer(token)).await.unwrap_err().kind(), ErrorKind::Unauthorized);
-        iam.identity().delete(id).await.unwrap();
+        remove(&iam, id).await;
     }
     for (id, _) in &valid {
-        iam.identity().delete(id).await.unwrap();
+        remove(&iam, id).await;
     }
 }
 
@@ -347,7 +347,7 @@ async fn session_on(
             assert!(iam.session().whoami(&bearer(&token)).await.unwrap().cache_hit);
             return (iam, cache, id, token, s, entry);
         }
-        iam.identity().delete(&id).await.unwrap();
+        remove(&iam, &id).await;
     }
     panic!("no session landed where wanted in 60 tries");
 }
@@ -359,6 +359,14 @@ async fn revoke_until_it_takes(iam: &Iam, session_id: &str) {
         assert_eq!(e.kind(), ErrorKind::UpstreamUnavailable);
         assert!(std::time::Instant::now() < deadline, "the revoke never took");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Test clean-up: delete the identity. An eviction a replica acknowledged late (a busy machine)
+/// is an outage the caller would retry, though Kratos deleted the identity: not a test failure.
+async fn remove(iam: &Iam, id: &str) {
+    if let Err(e) = iam.identity().delete(id).await {
+        assert_eq!(e.kind(), ErrorKind::UpstreamUnavailable, "deleting a test identity");
     }
 }
 
@@ -391,7 +399,9 @@ async fn cluster_revoke_with_the_entry_on_a_dead_master() {
     revoke_until_it_takes(&iam, &session.id).await;
     let r = iam.session().whoami(&bearer(&token)).await;
     assert_eq!(r.map(|s| s.cache_hit).unwrap_err().kind(), ErrorKind::Unauthorized, "revoked, yet served");
-    iam.identity().delete(&id).await.unwrap();
+    // Clean-up only: the old master has just rejoined, and its first acknowledgements can be
+    // late (the eviction is then an outage, though Kratos deleted the identity).
+    remove(&iam, &id).await;
 }
 
 /// Make `iam`'s connections (the eviction one included) by caching and revoking a throwaway
@@ -400,8 +410,8 @@ async fn cluster_revoke_with_the_entry_on_a_dead_master() {
 async fn connected(iam: &Iam) {
     let (id, token) = common::native_session(iam, "customer").await;
     let s = iam.session().whoami(&bearer(&token)).await.unwrap();
-    iam.session().revoke(&s.id).await.unwrap();
-    iam.identity().delete(&id).await.unwrap();
+    revoke_until_it_takes(iam, &s.id).await;
+    remove(iam, &id).await;
 }
 
 /// `session_cache` with `wait_replicas: 0` (an eviction acknowledged by its master is done).
@@ -427,7 +437,7 @@ async fn cluster_eviction_waits_for_a_replica_of_the_entrys_master() {
     tokio::task::block_in_place(|| t.resume(other_replica));
     r.expect("another master's replica does not hold up this eviction");
     assert_eq!(iam.session().whoami(&bearer(&token)).await.unwrap_err().kind(), ErrorKind::Unauthorized);
-    iam.identity().delete(&id).await.unwrap();
+    remove(&iam, &id).await;
 
     let (iam, cache, id, token, session, _) = session_on(&t, |entry, _| entry == master).await;
     let (_, replica) = replica_of(&t, master);
@@ -435,7 +445,7 @@ async fn cluster_eviction_waits_for_a_replica_of_the_entrys_master() {
     connected(&iam).await;
     connected(&lax).await;
     revoke_with_the_replica_paused(&t, replica, &iam, &lax, &session.id, &token).await;
-    iam.identity().delete(&id).await.unwrap();
+    remove(&iam, &id).await;
 }
 
 /// `replica` (of the master holding the session's entry) paused: the revoke through `iam`
@@ -472,7 +482,7 @@ async fn sentinel_eviction_waits_for_a_replica() {
     assert!(iam.session().whoami(&bearer(&token)).await.unwrap().cache_hit);
     let lax = self::iam(without_wait(cache));
     revoke_with_the_replica_paused(&t, replica, &iam, &lax, &session.id, &token).await;
-    iam.identity().delete(&id).await.unwrap();
+    remove(&iam, &id).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -715,7 +725,18 @@ async fn separate_processes_share(cache: Value, what: &str) {
     for p in &mut peers {
         assert_eq!(p.whoami(&token), json!({"identity": id, "cache_hit": true}), "the entry this process cached");
     }
-    assert_eq!(peers[0].revoke(&s.id), json!({"ok": true}));
+    // An eviction a replica did not acknowledge in time is an outage the caller retries (a
+    // replica of a busy machine can be late); anything else must be a success.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = peers[0].revoke(&s.id);
+        if r == json!({"ok": true}) {
+            break;
+        }
+        assert_eq!(r, json!({"code": "UpstreamUnavailable"}), "the revoke through a peer");
+        assert!(std::time::Instant::now() < deadline, "the revoke never took");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let start = std::time::Instant::now();
     let mut took = Vec::new();
     for p in &mut peers[1..] {
@@ -724,7 +745,7 @@ async fn separate_processes_share(cache: Value, what: &str) {
     }
     assert_eq!(here.session().whoami(&bearer(&token)).await.unwrap_err().kind(), ErrorKind::Unauthorized);
     eprintln!("{what}: session revoke in one process → refused by the other {}: {took:?}", N - 1);
-    here.identity().delete(&id).await.unwrap();
+    remove(&here, &id).await;
 
     // Each peer caches `allowed` while Keto no longer has the tuple (granted and revoked by an
     // instance sharing no Redis; retried until each peer's invalidation channel is up).
