@@ -372,6 +372,8 @@ export interface RedisSessionCacheConfig {
    * with `cluster` and `sentinel`, 0 with `url`; at most 16.
    */
   wait_replicas?: number
+  /** How long an eviction waits for those replicas (the `WAIT` timeout), in ms; default 1000, between 10 and 10000. */
+  wait_timeout_ms?: number
   /** `rediss://` only: PEM CA bundle instead of the OS trust store, and a client certificate. */
   ca_file?: string
   client_cert_file?: string

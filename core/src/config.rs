@@ -319,6 +319,10 @@ pub enum SessionCacheConfig {
         /// [`RedisTopology::default_wait_replicas`]. 0 accepts that an eviction acknowledged
         /// only by a master that fails right after is lost with it.
         wait_replicas: Option<u64>,
+        /// How long an eviction waits for those replicas (the `WAIT` timeout), in milliseconds;
+        /// `None` = [`DEFAULT_REDIS_WAIT_TIMEOUT_MS`]. Past it the write reports
+        /// `upstream_unavailable` (retryable), never success.
+        wait_timeout_ms: Option<u64>,
     },
 }
 
@@ -453,6 +457,10 @@ pub const DEFAULT_MEMORY_CACHE_ENTRIES: usize = 100_000;
 pub const DEFAULT_REDIS_KEY_PREFIX: &str = "ory-iam";
 /// Upper bound of `session_cache.redis.wait_replicas`.
 pub const MAX_WAIT_REPLICAS: u64 = 16;
+/// `session_cache.redis.wait_timeout_ms` when not set.
+pub const DEFAULT_REDIS_WAIT_TIMEOUT_MS: u64 = 1_000;
+/// Bounds of `session_cache.redis.wait_timeout_ms`.
+pub const REDIS_WAIT_TIMEOUT_MS_RANGE: std::ops::RangeInclusive<u64> = 10..=10_000;
 pub const CLOUD_PROJECT_URL_TEMPLATE: &str = "https://{slug}.projects.oryapis.com";
 pub const DEFAULT_CONSOLE_URL: &str = "https://api.console.ory.sh";
 pub const ENV_CONFIG_FILE: &str = "ORY_IAM_CONFIG_FILE";
@@ -566,9 +574,14 @@ impl IamConfig {
             }
             _ => {}
         }
-        if let SessionCacheConfig::Redis { topology, key_prefix, keys, tls, wait_replicas } = &self.session_cache {
+        if let SessionCacheConfig::Redis { topology, key_prefix, keys, tls, wait_replicas, wait_timeout_ms } =
+            &self.session_cache
+        {
             if wait_replicas.is_some_and(|n| n > MAX_WAIT_REPLICAS) {
                 bad("session_cache.redis.wait_replicas".into(), "must be at most 16");
+            }
+            if wait_timeout_ms.is_some_and(|n| !REDIS_WAIT_TIMEOUT_MS_RANGE.contains(&n)) {
+                bad("session_cache.redis.wait_timeout_ms".into(), "must be between 10 and 10000");
             }
             let url_path = |i: usize| match topology {
                 RedisTopology::Node(_) => "session_cache.redis.url".to_owned(),
@@ -1205,8 +1218,9 @@ impl Reader {
                         client_key_file: self.string(&mut ro, "client_key_file").map(PathBuf::from),
                     };
                     let wait_replicas = self.uint(&mut ro, "wait_replicas");
+                    let wait_timeout_ms = self.uint(&mut ro, "wait_timeout_ms");
                     self.finish(ro);
-                    SessionCacheConfig::Redis { topology, key_prefix, keys, tls, wait_replicas }
+                    SessionCacheConfig::Redis { topology, key_prefix, keys, tls, wait_replicas, wait_timeout_ms }
                 } else if let Some(m) = self.child(&mut o, "memory") {
                     let mut mo = self.obj("session_cache.memory", m);
                     let max = self.uint(&mut mo, "max_entries").unwrap_or(DEFAULT_MEMORY_CACHE_ENTRIES as u64);
@@ -1763,6 +1777,9 @@ mod tests {
             ),
             (json!({"cluster": ["redis://a:1"], "wait_replicas": 17}), vec!["session_cache.redis.wait_replicas"]),
             (json!({"url": "redis://a:1", "wait_replicas": -1}), vec!["session_cache.redis.wait_replicas"]),
+            (json!({"url": "redis://a:1", "wait_timeout_ms": 0}), vec!["session_cache.redis.wait_timeout_ms"]),
+            (json!({"url": "redis://a:1", "wait_timeout_ms": 10_001}), vec!["session_cache.redis.wait_timeout_ms"]),
+            (json!({"url": "redis://a:1", "wait_timeout_ms": "1s"}), vec!["session_cache.redis.wait_timeout_ms"]),
         ];
         for (r, want) in cases {
             let e = IamConfig::from_value(&redis(r.clone())).unwrap_err();
@@ -1786,6 +1803,13 @@ mod tests {
         assert_eq!(wait(json!({"sentinel": {"urls": ["redis://s:1"], "master_name": "m"}, "wait_replicas": 2})), 2);
         // With a single node, braces in the prefix stay allowed (as before clusters).
         IamConfig::from_value(&redis(json!({"url": "redis://a:1", "key_prefix": "{app}"}))).unwrap();
+        let timeout = |r: Value| match IamConfig::from_value(&redis(r)).unwrap().session_cache {
+            SessionCacheConfig::Redis { wait_timeout_ms, .. } => wait_timeout_ms,
+            _ => panic!("redis"),
+        };
+        assert_eq!(timeout(json!({"cluster": ["redis://a:1"]})), None);
+        assert_eq!(timeout(json!({"cluster": ["redis://a:1"], "wait_timeout_ms": 10})), Some(10));
+        assert_eq!(timeout(json!({"url": "redis://a:1", "waitTimeoutMs": 10_000})), Some(10_000));
     }
 
     /// Redis without a key is refused (an unauthenticated shared cache is the vulnerability);
@@ -1839,6 +1863,7 @@ mod tests {
                 keys: vec![],
                 tls: Default::default(),
                 wait_replicas: None,
+                wait_timeout_ms: None,
             },
             ..c
         };

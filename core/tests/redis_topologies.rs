@@ -17,6 +17,7 @@ use ory_iam::transport::header_map;
 use ory_iam::{ErrorKind, Iam, Secret};
 use redis_topology::Topology;
 use serde_json::{json, Value};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -480,9 +481,30 @@ async fn sentinel_eviction_waits_for_a_replica() {
     let (id, token) = common::native_session(&iam, "customer").await;
     let session = iam.session().whoami(&bearer(&token)).await.unwrap();
     assert!(iam.session().whoami(&bearer(&token)).await.unwrap().cache_hit);
-    let lax = self::iam(without_wait(cache));
+    let lax = self::iam(without_wait(cache.clone()));
     revoke_with_the_replica_paused(&t, replica, &iam, &lax, &session.id, &token).await;
     remove(&iam, &id).await;
+
+    // A replica that is only slow (stopped for a while, as a busy host stalls it) gets
+    // `wait_timeout_ms` to acknowledge: the revoke waits for it and succeeds, rather than
+    // failing once a fixed 200 ms have passed.
+    let mut patient = cache;
+    patient["redis"]["wait_timeout_ms"] = json!(10_000);
+    let patient = self::iam(patient);
+    let (id, token) = common::native_session(&patient, "customer").await;
+    let session = patient.session().whoami(&bearer(&token)).await.unwrap();
+    assert!(patient.session().whoami(&bearer(&token)).await.unwrap().cache_hit);
+    connected(&patient).await;
+    tokio::task::block_in_place(|| t.pause(replica));
+    let slow = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(600));
+        Command::new("kill").args(["-CONT", &replica.to_string()]).status().unwrap()
+    });
+    let r = patient.session().revoke(&session.id).await;
+    assert!(tokio::task::block_in_place(|| slow.join().unwrap()).success());
+    r.expect("a replica that acknowledges within wait_timeout_ms confirms the eviction");
+    assert_eq!(patient.session().whoami(&bearer(&token)).await.unwrap_err().kind(), ErrorKind::Unauthorized);
+    remove(&patient, &id).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -138,6 +138,7 @@ export const clusterConfig: IamConfig = {
       cluster: ['redis://127.0.0.1:7000', 'redis://127.0.0.1:7001'],
       keys: 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
       wait_replicas: 1,
+      wait_timeout_ms: 1000,
     },
   },
 }

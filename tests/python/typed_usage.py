@@ -255,7 +255,7 @@ def redis_topology_configs() -> list[IamConfigDict]:
     key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
     tenants: dict[str, TenantConfigDict] = {"customer": {"kratos": {"public_url": "http://127.0.0.1:4433"}}}
     cluster: SessionCacheConfigDict = {
-        "redis": {"cluster": ["redis://127.0.0.1:7000", "redis://127.0.0.1:7001"], "keys": key, "wait_replicas": 1}
+        "redis": {"cluster": ["redis://127.0.0.1:7000", "redis://127.0.0.1:7001"], "keys": key, "wait_replicas": 1, "wait_timeout_ms": 1000}
     }
     sentinel: SessionCacheConfigDict = {
         "redis": {

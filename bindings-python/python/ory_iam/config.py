@@ -242,6 +242,9 @@ class RedisSessionCacheConfigDict(_RedisRequired, total=False):
     #: identity change reports success, else ``upstream_unavailable``; 0 to not wait. Default 1
     #: with ``cluster`` and ``sentinel``, 0 with ``url``; at most 16.
     wait_replicas: Optional[int]
+    #: How long an eviction waits for those replicas (the ``WAIT`` timeout), in ms; default 1000,
+    #: between 10 and 10000.
+    wait_timeout_ms: Optional[int]
     #: ``rediss://`` only: PEM CA bundle instead of the OS trust store, and a client certificate.
     ca_file: Optional[str]
     client_cert_file: Optional[str]

@@ -146,7 +146,7 @@ impl SessionStore {
         let backend = match cfg {
             SessionCacheConfig::None => Backend::None,
             SessionCacheConfig::Memory { max_entries } => Backend::Memory(memory::MemoryCache::new(*max_entries)),
-            SessionCacheConfig::Redis { topology, keys, tls, wait_replicas, .. } => {
+            SessionCacheConfig::Redis { topology, keys, tls, wait_replicas, wait_timeout_ms, .. } => {
                 // Checked by the config's validation too; a hand-built config that skipped it
                 // still never gets an unauthenticated shared cache.
                 let keys = crate::config::decode_redis_keys(keys).map_err(|problems| {
@@ -161,7 +161,12 @@ impl SessionStore {
                 Backend::Redis(Box::new(redis_store::RedisCache::new(
                     topology,
                     tls,
-                    wait_replicas.unwrap_or_else(|| topology.default_wait_replicas()),
+                    redis_store::Replicas {
+                        wait: wait_replicas.unwrap_or_else(|| topology.default_wait_replicas()),
+                        timeout: std::time::Duration::from_millis(
+                            wait_timeout_ms.unwrap_or(crate::config::DEFAULT_REDIS_WAIT_TIMEOUT_MS),
+                        ),
+                    },
                     sealed::Namespace::new(prefix, &keys),
                 )?))
             }

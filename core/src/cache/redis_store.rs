@@ -28,13 +28,12 @@ pub(crate) struct RedisCache {
     /// also sets `closed`, and (Sentinel) after an error, so the next call asks the Sentinels
     /// where the master is now.
     conn: tokio::sync::Mutex<Option<Connection>>,
-    /// The evictions' own connection when they wait for replicas (`wait_replicas` > 0): a
-    /// `WAIT` blocks its connection until the replicas answer (up to [`WAIT_TIMEOUT`]), and
-    /// must not hold up the reads queued behind it on `conn`.
+    /// The evictions' own connection when they wait for replicas (`replicas.wait` > 0): a
+    /// `WAIT` blocks its connection until the replicas answer (up to `replicas.timeout`), and
+    /// must not hold up the reads queued behind it on `conn`; its response timeout is the
+    /// eviction's budget ([`Replicas::budget`]), not a read's.
     evict_conn: tokio::sync::Mutex<Option<Connection>>,
-    /// Replicas that must acknowledge an eviction before it counts as done
-    /// (`session_cache.redis.wait_replicas`).
-    wait_replicas: u64,
+    replicas: Replicas,
     closed: AtomicBool,
     ns: Namespace,
     /// `<prefix>:invalidate`, the channel of cross-instance invalidations.
@@ -92,11 +91,21 @@ impl Drop for Running {
 /// redis crate's: `ClusterClient` follows `MOVED`/`ASK` and refreshes its slot map,
 /// `SentinelClient` asks the Sentinels for the current master (and checks its `ROLE`).
 enum Client {
-    Node(redis::Client),
     /// With a client per seed node for pub/sub (a `PUBLISH` reaches every node of a cluster, so
     /// the subscription can be on any).
-    Cluster(redis::cluster::ClusterClient, Vec<redis::Client>),
-    Sentinel(tokio::sync::Mutex<redis::sentinel::SentinelClient>),
+    Cluster(Box<ClusterClients>),
+    /// With the evictions' response timeout.
+    Sentinel(tokio::sync::Mutex<redis::sentinel::SentinelClient>, Duration),
+    /// With the evictions' response timeout.
+    Node(redis::Client, Duration),
+}
+
+struct ClusterClients {
+    /// Reads and writes: [`CACHE_OP_TIMEOUT`] per response.
+    ops: redis::cluster::ClusterClient,
+    /// Evictions: their budget per response (a `WAIT` may take that long).
+    evictions: redis::cluster::ClusterClient,
+    seeds: Vec<redis::Client>,
 }
 
 /// One connection of any topology; cheap to clone (each is a handle on a multiplexed
@@ -158,9 +167,27 @@ impl Drop for Connection {
     }
 }
 
-/// How long an eviction waits for its replicas' acknowledgement (the `WAIT` timeout), within
-/// the operation's [`CACHE_OP_TIMEOUT`].
-const WAIT_TIMEOUT: Duration = Duration::from_millis(200);
+/// What an eviction waits for: `wait` replicas of the entry's master
+/// (`session_cache.redis.wait_replicas`) to acknowledge it within `timeout`
+/// (`session_cache.redis.wait_timeout_ms`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Replicas {
+    pub wait: u64,
+    pub timeout: Duration,
+}
+
+impl Replicas {
+    /// The whole time an eviction may take: its `WAIT` plus an ordinary operation's time for
+    /// the `DEL` and the round trip. A busy replica gets `timeout` to acknowledge; a read never
+    /// waits this long (reads keep [`CACHE_OP_TIMEOUT`]).
+    fn budget(&self) -> Duration {
+        if self.wait == 0 {
+            CACHE_OP_TIMEOUT
+        } else {
+            self.timeout.saturating_add(CACHE_OP_TIMEOUT)
+        }
+    }
+}
 
 fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
@@ -187,18 +214,30 @@ impl Client {
     /// A `rediss://` URL connects with TLS (rustls): the server's certificate must chain to
     /// `tls.ca_file` when set, else to the OS trust store; `tls.client_cert_file`/`client_key_file`
     /// are presented to a Redis that asks for a client certificate. Nothing connects here.
-    fn new(topology: &RedisTopology, tls: &RedisTlsConfig) -> Result<Self> {
+    /// `eviction_budget`: the response timeout of the evictions' connections.
+    fn new(topology: &RedisTopology, tls: &RedisTlsConfig, eviction_budget: Duration) -> Result<Self> {
         let certs = certificates(tls)?;
         let invalid = |key: &str| Error::configuration(format!("session_cache.redis.{key} is not a valid Redis URL"));
         Ok(match topology {
-            RedisTopology::Node(url) => Client::Node(match certs {
-                None => redis::Client::open(url.expose()).map_err(|_| invalid("url"))?,
-                Some(certs) => redis::Client::build_with_tls(url.expose(), certs).map_err(|_| invalid("url"))?,
-            }),
+            RedisTopology::Node(url) => Client::Node(
+                match certs {
+                    None => redis::Client::open(url.expose()).map_err(|_| invalid("url"))?,
+                    Some(certs) => redis::Client::build_with_tls(url.expose(), certs).map_err(|_| invalid("url"))?,
+                },
+                eviction_budget,
+            ),
             RedisTopology::Cluster(urls) => {
-                let mut b = redis::cluster::ClusterClientBuilder::new(urls.iter().map(|u| u.expose()))
-                    .connection_timeout(CACHE_OP_TIMEOUT * 4)
-                    .response_timeout(CACHE_OP_TIMEOUT);
+                let build = |response_timeout: Duration| {
+                    let b = redis::cluster::ClusterClientBuilder::new(urls.iter().map(|u| u.expose()))
+                        .connection_timeout(CACHE_OP_TIMEOUT * 4)
+                        .response_timeout(response_timeout);
+                    match &certs {
+                        Some(certs) => b.certs(certs.clone()),
+                        None => b,
+                    }
+                    .build()
+                    .map_err(|_| invalid("cluster"))
+                };
                 let seeds = urls
                     .iter()
                     .map(|u| match &certs {
@@ -207,10 +246,11 @@ impl Client {
                     })
                     .collect::<redis::RedisResult<Vec<_>>>()
                     .map_err(|_| invalid("cluster"))?;
-                if let Some(certs) = certs {
-                    b = b.certs(certs);
-                }
-                Client::Cluster(b.build().map_err(|_| invalid("cluster"))?, seeds)
+                Client::Cluster(Box::new(ClusterClients {
+                    ops: build(CACHE_OP_TIMEOUT)?,
+                    evictions: build(eviction_budget)?,
+                    seeds,
+                }))
             }
             RedisTopology::Sentinel(s) => {
                 let infos = s
@@ -252,25 +292,42 @@ impl Client {
                             .set_client_to_redis_certificates(certs);
                     }
                 }
-                Client::Sentinel(tokio::sync::Mutex::new(b.build().map_err(|_| invalid("sentinel.urls"))?))
+                Client::Sentinel(
+                    tokio::sync::Mutex::new(b.build().map_err(|_| invalid("sentinel.urls"))?),
+                    eviction_budget,
+                )
             }
         })
     }
 
-    async fn connect(&self) -> redis::RedisResult<Conn> {
+    /// A connection for reads and writes, or (`evictions`) one with the evictions' response
+    /// timeout.
+    async fn connect(&self, evictions: bool) -> redis::RedisResult<Conn> {
         Ok(match self {
-            Client::Node(c) => Conn::Node(ConnectionManager::new(c.clone()).await?),
-            Client::Cluster(c, _) => Conn::Cluster(c.get_async_connection().await?),
-            Client::Sentinel(c) => Conn::Sentinel(c.lock().await.get_async_connection().await?),
+            Client::Node(c, budget) => Conn::Node(if evictions {
+                let config = redis::aio::ConnectionManagerConfig::new().set_response_timeout(Some(*budget));
+                ConnectionManager::new_with_config(c.clone(), config).await?
+            } else {
+                ConnectionManager::new(c.clone()).await?
+            }),
+            Client::Cluster(c) => {
+                Conn::Cluster(if evictions { &c.evictions } else { &c.ops }.get_async_connection().await?)
+            }
+            Client::Sentinel(c, budget) => Conn::Sentinel(if evictions {
+                let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(*budget));
+                c.lock().await.get_async_connection_with_config(&config).await?
+            } else {
+                c.lock().await.get_async_connection().await?
+            }),
         })
     }
 
     /// A pub/sub connection; `attempt` picks the seed node of a cluster, in turn.
     async fn pubsub(&self, attempt: usize) -> redis::RedisResult<redis::aio::PubSub> {
         match self {
-            Client::Node(c) => c.get_async_pubsub().await,
-            Client::Cluster(_, seeds) => seeds[attempt % seeds.len()].get_async_pubsub().await,
-            Client::Sentinel(c) => {
+            Client::Node(c, _) => c.get_async_pubsub().await,
+            Client::Cluster(c) => c.seeds[attempt % c.seeds.len()].get_async_pubsub().await,
+            Client::Sentinel(c, _) => {
                 let master = c.lock().await.async_get_client().await?;
                 master.get_async_pubsub().await
             }
@@ -329,14 +386,13 @@ async fn subscriber(client: Arc<Client>, channel: String, epochs: Arc<Epochs>) {
 }
 
 impl RedisCache {
-    /// `wait_replicas`: see the field.
-    pub fn new(topology: &RedisTopology, tls: &RedisTlsConfig, wait_replicas: u64, ns: Namespace) -> Result<Self> {
-        let client = Arc::new(Client::new(topology, tls)?);
+    pub fn new(topology: &RedisTopology, tls: &RedisTlsConfig, replicas: Replicas, ns: Namespace) -> Result<Self> {
+        let client = Arc::new(Client::new(topology, tls, replicas.budget())?);
         Ok(RedisCache {
             client,
             conn: tokio::sync::Mutex::new(None),
             evict_conn: tokio::sync::Mutex::new(None),
-            wait_replicas,
+            replicas,
             closed: AtomicBool::new(false),
             channel: ns.channel_name(),
             ns,
@@ -408,15 +464,19 @@ impl RedisCache {
     }
 
     async fn conn(&self) -> Option<Conn> {
-        self.open(&self.conn).await
+        self.open(&self.conn, false).await
     }
 
     /// The connection evictions are made on (and waited for, see `evict_conn`).
     async fn evict_conn(&self) -> Option<Conn> {
-        self.open(if self.wait_replicas > 0 { &self.evict_conn } else { &self.conn }).await
+        if self.replicas.wait > 0 {
+            self.open(&self.evict_conn, true).await
+        } else {
+            self.conn().await
+        }
     }
 
-    async fn open(&self, conn: &tokio::sync::Mutex<Option<Connection>>) -> Option<Conn> {
+    async fn open(&self, conn: &tokio::sync::Mutex<Option<Connection>>, evictions: bool) -> Option<Conn> {
         if self.closed.load(Ordering::SeqCst) {
             return None;
         }
@@ -427,7 +487,7 @@ impl RedisCache {
             if let Some(c) = slot.as_ref().filter(|c| c.generation == generation) {
                 return Ok((*c.conn).clone());
             }
-            let c = self.client.connect().await?;
+            let c = self.client.connect(evictions).await?;
             if !self.closed.load(Ordering::SeqCst) {
                 *slot = Some(Connection { generation, conn: std::mem::ManuallyDrop::new(c.clone()) });
             }
@@ -451,7 +511,7 @@ impl RedisCache {
     /// operation asks the Sentinels again (the master may have failed over, or been demoted to
     /// a read-only replica). The other topologies reconnect by themselves.
     async fn failed(&self) {
-        if matches!(*self.client, Client::Sentinel(_)) {
+        if matches!(*self.client, Client::Sentinel(..)) {
             for conn in [&self.conn, &self.evict_conn] {
                 let mut slot = conn.lock().await;
                 if slot.as_ref().is_some_and(|c| c.generation == crate::runtime::fork_generation()) {
@@ -465,7 +525,14 @@ impl RedisCache {
     where
         F: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        match tokio::time::timeout(CACHE_OP_TIMEOUT, f).await {
+        self.run_within(what, CACHE_OP_TIMEOUT, f).await
+    }
+
+    async fn run_within<T, F>(&self, what: &'static str, budget: Duration, f: F) -> Option<T>
+    where
+        F: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        match tokio::time::timeout(budget, f).await {
             Ok(Ok(v)) => Some(v),
             Ok(Err(e)) => {
                 tracing::warn!(target: "ory_iam::cache", op = what, kind = ?e.kind(), "redis session cache error; asking Kratos");
@@ -574,12 +641,13 @@ impl RedisCache {
             return true;
         }
         let Some(mut c) = self.evict_conn().await else { return false };
-        let wait = self.wait_replicas;
+        let wait = self.replicas.wait;
+        let budget = self.replicas.budget();
         let with_wait = |keys: &[String]| {
             let mut p = redis::pipe();
             p.cmd("DEL").arg(keys).ignore();
             if wait > 0 {
-                p.cmd("WAIT").arg(wait).arg(WAIT_TIMEOUT.as_millis() as u64);
+                p.cmd("WAIT").arg(wait).arg(self.replicas.timeout.as_millis().min(u128::from(u64::MAX)) as u64);
             }
             p
         };
@@ -596,7 +664,7 @@ impl RedisCache {
         };
         let Conn::Cluster(cluster) = &c else {
             let pipe = with_wait(&names);
-            return acknowledged(self.run("evict", pipe.query_async(&mut c)).await);
+            return acknowledged(self.run_within("evict", budget, pipe.query_async(&mut c)).await);
         };
         let dels = names.into_iter().map(|name| {
             let mut c = cluster.clone();
@@ -606,7 +674,7 @@ impl RedisCache {
                 use redis::cluster_routing::{Route, SingleNodeRoutingInfo, SlotAddr};
                 let route = SingleNodeRoutingInfo::SpecificNode(Route::with_key(&name, SlotAddr::Master));
                 let replies = self
-                    .run("evict", async {
+                    .run_within("evict", budget, async {
                         let values = c.route_pipeline(pipe, 0, count, route).await?;
                         // Every reply checked (an error for the DEL fails the eviction); the
                         // WAIT's count, if any, returned.
