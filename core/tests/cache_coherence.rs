@@ -89,6 +89,41 @@ async fn a_whoami_answered_before_a_revoke_is_not_cached_after_it() {
     iam.identity().delete(&id).await.unwrap();
 }
 
+/// The same across instances sharing Redis: instance B's `whoami` is answered "active" by Kratos
+/// before instance A revokes the session, and delivered after A's eviction. B must not then
+/// write that stale answer into the shared cache, where every instance (A included) would serve
+/// the revoked session until `session_ttl_ms` passes. (B's own in-memory bookkeeping cannot see
+/// A's eviction; the eviction leaves a short-lived fence in Redis that the late write cannot
+/// replace.)
+#[tokio::test]
+async fn another_instances_late_whoami_is_not_cached_after_a_revoke() {
+    let stack = common::stack();
+    let proxy = FaultProxy::start(stack["iam_config"]["tenants"]["customer"]["kratos"]["public_url"].as_str().unwrap());
+    let mut cache = common::redis_cache();
+    cache["redis"]["key_prefix"] = json!(format!("coherence-{}", uuid::Uuid::new_v4().simple()));
+    let a = iam_with(cache.clone(), |_| {});
+    let b = iam_with(cache, |t| t["kratos"]["public_url"] = json!(proxy.url));
+    let (id, token) = common::native_session(&a, "customer").await;
+    proxy.fault(json!({"mode": "delay_answer", "delay_ms": 800, "times": 1, "path": "/sessions/whoami"})).await;
+    let slow = {
+        let b = b.clone();
+        let h = bearer(&token);
+        tokio::spawn(async move { b.session().whoami(&h).await })
+    };
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let sessions = a.identity().list_sessions(&id, Default::default()).await.unwrap();
+    a.session().revoke(&sessions.items[0].id).await.unwrap();
+    let delivered = slow.await.unwrap().expect("the slow answer was true when Kratos gave it");
+    assert!(delivered.active);
+    for (name, iam) in [("the revoking instance", &a), ("the late instance", &b)] {
+        match iam.session().whoami(&bearer(&token)).await {
+            Ok(s) => panic!("{name} served the revoked session (cache_hit {})", s.cache_hit),
+            Err(e) => assert_eq!(e.kind(), ErrorKind::Unauthorized, "{name}"),
+        }
+    }
+    a.identity().delete(&id).await.unwrap();
+}
+
 fn tuple(ns: &str, obj: &str, rel: &str, subject: Subject) -> PermissionTuple {
     PermissionTuple { namespace: ns.into(), object: obj.into(), relation: rel.into(), subject }
 }

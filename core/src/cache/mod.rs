@@ -78,6 +78,13 @@ struct FlightEntry {
 }
 
 /// Cache plus single-flight for `whoami`.
+/// When a fetch began: this process's eviction count and the time (see [`SessionStore::put`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Since {
+    evictions: u64,
+    at: std::time::Instant,
+}
+
 pub(crate) struct SessionStore {
     backend: Backend,
     inflight: Mutex<HashMap<String, FlightEntry>>,
@@ -223,20 +230,30 @@ impl SessionStore {
         self.evictions.load(std::sync::atomic::Ordering::Acquire)
     }
 
+    /// Mark the start of a fetch: pass it to [`put`](Self::put) with what it fetched.
+    pub fn since(&self) -> Since {
+        Since { evictions: self.evictions(), at: std::time::Instant::now() }
+    }
+
     fn evicted(&self) {
         self.evictions.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
-    /// Cache a session fetched after [`evictions`](Self::evictions) returned `since`; nothing
-    /// when an eviction happened meanwhile.
-    pub async fn put(&self, key: &str, s: &Session, ttl: Duration, since: u64) {
-        if ttl.is_zero() || self.evictions() != since {
+    /// Cache a session fetched after [`since`](Self::since); nothing when this process evicted
+    /// anything meanwhile. With Redis, another process's eviction since then is seen by its
+    /// fences (see `RedisCache::put`), and a fetch older than half a fence's life is not cached.
+    pub async fn put(&self, key: &str, s: &Session, ttl: Duration, since: Since) {
+        if ttl.is_zero() || self.evictions() != since.evictions {
             return;
         }
         match &self.backend {
             Backend::None => {}
             Backend::Memory(m) => m.put(key, s, ttl),
-            Backend::Redis(r) => Box::pin(r.put(key, s, ttl)).await,
+            Backend::Redis(r) => {
+                if since.at.elapsed() < redis_store::FENCE_TTL / 2 {
+                    Box::pin(r.put(key, s, ttl)).await
+                }
+            }
         }
     }
 

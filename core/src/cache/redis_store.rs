@@ -167,6 +167,13 @@ impl Drop for Connection {
     }
 }
 
+/// How long an eviction's fence stays in Redis. A session fetched from Kratos before another
+/// process evicted it (a revoke, a logout, an identity change made meanwhile) must not then be
+/// written into the shared cache: the eviction first leaves a fence under the credential's,
+/// the session's or the identity's name, and a write finding a fence is not made (or is undone).
+/// A fetch older than half this is never cached, so its write always meets the fence.
+pub(crate) const FENCE_TTL: Duration = Duration::from_secs(60);
+
 /// What an eviction waits for: `wait` replicas of the entry's master
 /// (`session_cache.redis.wait_replicas`) to acknowledge it within `timeout`
 /// (`session_cache.redis.wait_timeout_ms`).
@@ -575,10 +582,66 @@ impl RedisCache {
         rejected.map_or(Lookup::Miss, Lookup::Rejected)
     }
 
+    /// Cache `s` under credential `key`, unless another process evicted it since it was fetched:
+    /// its eviction left a fence (see [`FENCE_TTL`]). Checked before the write, and again after
+    /// it (an eviction may run between the check and the write; it sets its fence before it
+    /// reads the eviction sets, so either it finds this entry or this check finds its fence),
+    /// then the entry is deleted again. Redis not answering either check: no entry is left.
     pub async fn put(&self, key: &str, s: &Session, ttl: Duration) {
+        let fences = {
+            let mut f = self.ns.key_fences(key);
+            f.truncate(1);
+            f.push(self.ns.sid_fence(&s.tenant, &s.id));
+            f.push(self.ns.identity_fence(&s.tenant, &s.identity.id));
+            f
+        };
+        if self.fenced(&fences).await != Some(false) {
+            return;
+        }
+        let name = self.ns.write_name(key);
+        self.write(&name, s, ttl).await;
+        if self.fenced(&fences).await != Some(false) {
+            if let Some(mut c) = self.conn().await {
+                let _: Option<()> = self.run("put", c.del(&name)).await;
+            }
+        }
+    }
+
+    /// Whether any of `fences` is in Redis; `None` when Redis did not say.
+    async fn fenced(&self, fences: &[String]) -> Option<bool> {
+        let mut c = self.conn().await?;
+        if !self.cluster() {
+            let n: i64 = self.run("put", redis::cmd("EXISTS").arg(fences).query_async(&mut c)).await?;
+            return Some(n > 0);
+        }
+        // One command per name (each routed to its own slot's master): a multi-slot command is
+        // split by the client, which may skip a slot whose master it cannot reach.
+        let checks = fences.iter().map(|f| {
+            let mut c = c.clone();
+            async move { self.run::<i64, _>("put", redis::cmd("EXISTS").arg(f).query_async(&mut c)).await }
+        });
+        let found = futures::future::join_all(checks).await;
+        found.iter().try_fold(false, |any, n| Some(any || (*n)? > 0))
+    }
+
+    /// Leave `fences` for [`FENCE_TTL`]; whether Redis confirmed every one.
+    async fn fence(&self, fences: &[String]) -> bool {
+        let Some(c) = self.conn().await else { return false };
+        let ms = FENCE_TTL.as_millis() as u64;
+        let sets = fences.iter().map(|f| {
+            let mut c = c.clone();
+            async move {
+                let set = redis::cmd("SET").arg(f).arg(1).arg("PX").arg(ms).to_owned();
+                self.run::<(), _>("evict", set.query_async(&mut c)).await.is_some()
+            }
+        });
+        futures::future::join_all(sets).await.into_iter().all(|ok| ok)
+    }
+
+    async fn write(&self, name: &str, s: &Session, ttl: Duration) {
         let Some(mut c) = self.conn().await else { return };
         let Ok(json) = serde_json::to_vec(s) else { return };
-        let name = self.ns.write_name(key);
+        let name = name.to_owned();
         let ms = ttl.as_millis().clamp(1, u64::MAX as u128) as u64;
         let Some(value) = self.ns.seal(&name, &s.tenant, now_ms().saturating_add(ms), &json) else { return };
         let sk = self.ns.sid_name(&s.tenant, &s.id);
@@ -713,15 +776,18 @@ impl RedisCache {
 
     /// The evictions say whether Redis confirmed them (`false`: Redis could not be reached, the
     /// entries may still be there).
+    /// Each leaves its fence first (see [`FENCE_TTL`]).
     pub async fn evict_key(&self, key: &str) -> bool {
-        self.delete(self.ns.read_names(key)).await
+        self.fence(&self.ns.key_fences(key)).await && self.delete(self.ns.read_names(key)).await
     }
 
     pub async fn evict_identity(&self, tenant: &str, identity_id: &str) -> bool {
-        self.evict_indexed(self.ns.identity_name(tenant, identity_id)).await
+        self.fence(&[self.ns.identity_fence(tenant, identity_id)]).await
+            && self.evict_indexed(self.ns.identity_name(tenant, identity_id)).await
     }
 
     pub async fn evict_session(&self, tenant: &str, session_id: &str) -> bool {
-        self.evict_indexed(self.ns.sid_name(tenant, session_id)).await
+        self.fence(&[self.ns.sid_fence(tenant, session_id)]).await
+            && self.evict_indexed(self.ns.sid_name(tenant, session_id)).await
     }
 }

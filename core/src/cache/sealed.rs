@@ -104,6 +104,23 @@ impl Namespace {
         format!("{}:invalidate", self.prefix)
     }
 
+    /// The fences an eviction leaves for the credential `key` (one per key, as
+    /// [`read_names`](Self::read_names)); a process writes under the first.
+    pub fn key_fences(&self, key: &str) -> Vec<String> {
+        let cut = self.session_prefix.len();
+        self.read_names(key).into_iter().map(|n| format!("{}:fence:key:{}", self.prefix, &n[cut..])).collect()
+    }
+
+    /// The fence an eviction of a session leaves (see `RedisCache::put`).
+    pub fn sid_fence(&self, tenant: &str, sid: &str) -> String {
+        format!("{}:fence:sid:{tenant}:{sid}", self.prefix)
+    }
+
+    /// The fence an eviction of an identity's sessions leaves.
+    pub fn identity_fence(&self, tenant: &str, identity_id: &str) -> String {
+        format!("{}:fence:identity:{tenant}:{identity_id}", self.prefix)
+    }
+
     /// The set of entry names of one session, for `evict_session`.
     pub fn sid_name(&self, tenant: &str, sid: &str) -> String {
         format!("{}:sid:{tenant}:{sid}", self.prefix)

@@ -555,7 +555,7 @@ impl PendingWhoami {
                 if let Some(s) = store.get_now(&key).filter(|s| s.tenant == *t.name && fresh(s)) {
                     return Ok(Session { cache_hit: true, ..s });
                 }
-                let since = store.evictions();
+                let since = store.since();
                 let s = fetch_whoami(&t, cred, request_id).await?;
                 store_fetched(&t, &key, &s, since).await;
                 Ok(s)
@@ -623,7 +623,7 @@ fn whoami_reply(t: &TenantContext, c: &OryClient, r: &Reply) -> Result<Session> 
 
 /// Cache a session fetched from Kratos, for at most its remaining lifetime, unless something
 /// was evicted since the fetch began (`since`): it may have been this very session.
-async fn store_fetched(t: &TenantContext, key: &str, s: &Session, since: u64) {
+async fn store_fetched(t: &TenantContext, key: &str, s: &Session, since: cache::Since) {
     t.sessions.put(key, s, fetched_ttl(t, s), since).await;
 }
 
