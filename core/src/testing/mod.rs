@@ -92,11 +92,13 @@
 //! Anything else answers `501 Not Implemented` with a JSON error, which the library raises as
 //! `upstream_unavailable` (status 501), never as success.
 
+mod courier;
 mod flows;
 mod hydra;
 mod jwk;
 mod keto;
 mod kratos;
+mod recovery;
 mod schema;
 
 pub use schema::DEFAULT_IDENTITY_SCHEMA;
@@ -248,6 +250,10 @@ pub(crate) struct TenantState {
     pub flows: BTreeMap<String, flows::StoredFlow>,
     /// Hydra's JWK sets: set name → keys, newest first.
     pub jwk_sets: BTreeMap<String, Vec<Value>>,
+    /// Kratos's courier queue (recovery and verification messages), oldest first.
+    pub courier: Vec<courier::Message>,
+    /// Browser logout tokens → the session they end.
+    pub logout_tokens: BTreeMap<String, String>,
 }
 
 #[derive(Default)]
