@@ -1,7 +1,11 @@
-//! Kratos's native self-service registration and login with the `password` method, native
-//! settings (`profile`, `password`) and native logout: the flow documents, their form nodes and the messages Kratos v1.3.1 puts on them
-//! (ids `4000001`, `4000002`, `4000006`, `4000007`, `4000032`), the session and session token
-//! a completed flow returns. Browser flows, other methods, recovery and verification answer 501.
+//! Kratos's self-service registration and login with the `password` method, settings
+//! (`profile`, `password`), native and browser, and logout (native, and the browser's two
+//! steps): the flow documents, their form nodes and the messages Kratos v1.3.1 puts on them
+//! (ids `4000001`, `4000002`, `4000006`, `4000007`, `4000032`), the session a completed flow
+//! returns — its token for native flows, its cookie for browser flows. Browser flows carry
+//! Kratos's anti-CSRF cookie (`csrf_token_<sha256 of the base URL>`) and, in the form, its
+//! token masked as nosurf does; a browser submit whose token does not unmask to the cookie's
+//! is `403 security_csrf_violation`. Recovery and verification are in `recovery.rs`.
 
 use super::{now, random_token, ts, FakeRequest, FakeResponse, StoredSession, TenantState, SESSION_LIFESPAN};
 use http::Method;
