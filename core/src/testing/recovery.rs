@@ -28,8 +28,10 @@ fn code6() -> String {
 
 fn code_node(kind: &str) -> Value {
     let mut n = node("code", "text", "code", true);
-    n["attributes"]["pattern"] = json!("[0-9]+");
-    n["attributes"]["maxlength"] = json!(6);
+    if kind == "recovery" {
+        n["attributes"]["pattern"] = json!("[0-9]+");
+        n["attributes"]["maxlength"] = json!(6);
+    }
     let label = if kind == "recovery" { (1070010, "Recovery code") } else { (1070011, "Verification code") };
     n["meta"] = json!({"label": {"id": label.0, "text": label.1, "type": "info"}});
     n
