@@ -320,7 +320,7 @@ async fn browser_login_needs_the_csrf_cookie_and_answers_a_session_cookie() {
     let body =
         json!({"method": "password", "identifier": "bro@example.com", "password": "a-Long-and-unique-passphrase-42"});
     let e = iam.flow().submit_login(&flow.id, body.clone(), SubmitFlow::default()).await.unwrap_err();
-    assert_eq!((e.kind(), e.status()), (ErrorKind::PermissionDenied, Some(403)));
+    assert_eq!((e.kind(), e.status()), (ErrorKind::Forbidden, Some(403)));
     let forged = SubmitFlow {
         cookie: Some(Secret::new(cookie_header(&flow.set_cookie))),
         csrf_token: Some("AAAA".into()),
@@ -341,7 +341,7 @@ async fn browser_login_needs_the_csrf_cookie_and_answers_a_session_cookie() {
     assert!(session_cookie.contains(ory_iam::testing::SESSION_COOKIE));
     let headers = ory_iam::transport::header_map([("cookie", session_cookie.clone())]);
     let me = iam.session().whoami(&headers).await.unwrap();
-    assert_eq!(me.identity.traits["email"], "bro@example.com");
+    assert_eq!(me.identity.traits.unwrap()["email"], "bro@example.com");
 
     // Browser logout: the token works only with the session's cookie, once.
     let cookie = Secret::new(session_cookie);
@@ -397,7 +397,7 @@ async fn recovery_by_code_read_from_the_courier() {
         .whoami(&ory_iam::transport::header_map([("x-session-token", token.expose().to_owned())]))
         .await
         .unwrap();
-    assert_eq!(me.identity.traits["email"], "rec@example.com");
+    assert_eq!(me.identity.traits.unwrap()["email"], "rec@example.com");
     assert!(done.continue_with.iter().any(|c| c["action"] == "show_settings_ui"));
 
     // Nobody: same answer, nothing queued. A page token Kratos did not make is refused.
