@@ -21,6 +21,9 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
     let m = req.method;
     Some(match segs {
         ["self-service", ..] => return super::flows::handle(t, req, segs),
+        ["admin", "recovery", ..] => return super::recovery::handle(t, req, segs),
+        ["admin", "courier", ..] => return super::courier::handle(t, req, segs),
+        ["admin", "identities", id, "credentials", ty] if m == Method::DELETE => delete_credential(t, req, id, ty),
         ["sessions", "whoami"] if m == Method::GET => whoami(t, req),
         ["sessions"] if m == Method::GET => list_my_sessions(t, req),
         ["sessions"] if m == Method::DELETE => revoke_my_other_sessions(t, req),
@@ -85,6 +88,48 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
         },
         _ => return None,
     })
+}
+
+/// `DELETE /admin/identities/{id}/credentials/{type}`, as Kratos v1.3.1: first-factor types
+/// (`password`, `code`) are refused with `400`, a type the identity does not have is `404`;
+/// an `oidc` credential loses the link named by `identifier` (the whole credential when none
+/// is left).
+fn delete_credential(t: &mut TenantState, req: &FakeRequest<'_>, id: &str, ty: &str) -> FakeResponse {
+    let Some(i) = t.identities.get_mut(id) else {
+        return FakeResponse::json(
+            404,
+            &json!({"error": {"code": 404, "status": "Not Found", "message": "Unable to locate the resource"}}),
+        );
+    };
+    if matches!(ty, "password" | "code") {
+        return FakeResponse::json(
+            400,
+            &json!({"error": {"code": 400, "status": "Bad Request",
+            "reason": "You cannot remove first factor credentials.",
+            "message": "The request was malformed or contained invalid parameters"}}),
+        );
+    }
+    let missing = || {
+        FakeResponse::json(
+            404,
+            &json!({"error": {"code": 404, "status": "Not Found",
+            "reason": format!("You tried to remove a {ty} but this user have no {ty} set up."),
+            "message": "The requested resource could not be found"}}),
+        )
+    };
+    let Some(cred) = i.credentials.get_mut(ty) else { return missing() };
+    if ty == "oidc" {
+        let Some(which) = req.q("identifier") else { return missing() };
+        let Some(ids) = cred["identifiers"].as_array_mut() else { return missing() };
+        let before = ids.len();
+        ids.retain(|x| x.as_str() != Some(which));
+        if ids.len() == before {
+            return missing();
+        }
+    } else {
+        i.credentials.remove(ty);
+    }
+    FakeResponse::empty(204)
 }
 
 /// The identity's email: what the usual schemas mark as identifier and address.

@@ -59,10 +59,14 @@
 //! `GET /sessions/whoami` with `X-Session-Token` or `Authorization: Bearer` (the session token),
 //! or the `ory_kratos_session` cookie (the session's cookie value, never its token: Kratos
 //! refuses a token sent as the cookie); 401 for unknown, revoked or expired sessions and
-//! disabled identities. Native self-service registration and login with the `password`
-//! method, native settings (`profile`, `password`) and native logout are emulated (form nodes from the default schema, Kratos's message
-//! ids on them, the session token when done); browser flows, other methods and flows, and the
-//! courier are not.
+//! disabled identities. Self-service registration and login with the `password`
+//! method and settings (`profile`, `password`), native and browser (browser flows check
+//! Kratos's CSRF cookie and masked token and answer the session as a cookie), native and
+//! browser logout; recovery and verification with the `code` method, native and browser, whose
+//! codes go to an in-memory courier served by `/admin/courier/messages` (a registration sends
+//! a verification code too); `/admin/recovery/{code,link}`, credential deletion and
+//! `/self-service/errors` (always `404`). Other methods (`link`, `totp`, `oidc`, …) and the
+//! session token exchange are not.
 //!
 //! Keto: only the configured namespaces exist — a write, list, expand or delete naming another
 //! (also as a subject set's namespace) is `404`, a check in one is not allowed, a batch check
@@ -92,11 +96,13 @@
 //! Anything else answers `501 Not Implemented` with a JSON error, which the library raises as
 //! `upstream_unavailable` (status 501), never as success.
 
+mod courier;
 mod flows;
 mod hydra;
 mod jwk;
 mod keto;
 mod kratos;
+mod recovery;
 mod schema;
 
 pub use schema::DEFAULT_IDENTITY_SCHEMA;
@@ -248,6 +254,10 @@ pub(crate) struct TenantState {
     pub flows: BTreeMap<String, flows::StoredFlow>,
     /// Hydra's JWK sets: set name → keys, newest first.
     pub jwk_sets: BTreeMap<String, Vec<Value>>,
+    /// Kratos's courier queue (recovery and verification messages), oldest first.
+    pub courier: Vec<courier::Message>,
+    /// Browser logout tokens → the session they end.
+    pub logout_tokens: BTreeMap<String, String>,
 }
 
 #[derive(Default)]
