@@ -94,6 +94,7 @@
 
 mod flows;
 mod hydra;
+mod hydra_admin;
 mod jwk;
 mod keto;
 mod kratos;
@@ -248,6 +249,8 @@ pub(crate) struct TenantState {
     pub flows: BTreeMap<String, flows::StoredFlow>,
     /// Hydra's JWK sets: set name → keys, newest first.
     pub jwk_sets: BTreeMap<String, Vec<Value>>,
+    /// Hydra's trusted issuers, lifespans, registration tokens (see `hydra_admin`).
+    pub hydra_admin: hydra_admin::AdminState,
 }
 
 #[derive(Default)]
@@ -575,6 +578,7 @@ impl FakeOry {
                 }),
             );
             let mut t = TenantState::default();
+            t.hydra_admin.public_url = base("hydra-public");
             t.jwk_sets.insert(jwk::ID_TOKEN_SET.to_owned(), vec![jwk::startup_id_token_key()]);
             match (per_tenant.get(*name), &default_schema) {
                 (Some(own), _) => {
