@@ -232,7 +232,7 @@ fn introspect(t: &TenantState, req: &FakeRequest<'_>) -> FakeResponse {
                 200,
                 &json!({
                     "active": true, "client_id": tok.client_id, "sub": tok.sub.as_ref().unwrap_or(&tok.client_id),
-                    "scope": tok.scope.join(" "), "exp": tok.exp, "iat": tok.iat, "nbf": tok.iat,
+                    "scope": (!tok.scope.is_empty()).then(|| tok.scope.join(" ")), "exp": tok.exp, "iat": tok.iat, "nbf": tok.iat,
                     "iss": t.hydra_admin.issuer(), "aud": tok.aud,
                     "token_type": "Bearer", "token_use": "access_token",
                 }),

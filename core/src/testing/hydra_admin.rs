@@ -111,14 +111,18 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
                 Some(g) => FakeResponse::json(200, g),
                 None => not_found(),
             },
-            Method::DELETE => match t.hydra_admin.grants.remove(*id) {
+            Method::DELETE => match t.hydra_admin.grants.get(*id) {
                 Some(g) => {
-                    // Hydra deletes the grant's key from the issuer's key set too (even when
-                    // another grant names the same key).
+                    // Hydra deletes the grant's key from the issuer's key set too, in the same
+                    // transaction: when another grant with the same key was deleted first, the
+                    // key is gone, the delete fails with 404 and the grant stays.
                     let (set, kid) = (g["public_key"]["set"].as_str().unwrap_or_default(), &g["public_key"]["kid"]);
-                    if let Some(keys) = t.jwk_sets.get_mut(set) {
-                        keys.retain(|k| k["kid"] != *kid);
-                    }
+                    let Some(keys) = t.jwk_sets.get_mut(set).filter(|keys| keys.iter().any(|k| k["kid"] == *kid))
+                    else {
+                        return Some(not_found());
+                    };
+                    keys.retain(|k| k["kid"] != *kid);
+                    t.hydra_admin.grants.remove(*id);
                     FakeResponse::empty(204)
                 }
                 None => not_found(),
@@ -665,6 +669,10 @@ fn register(t: &mut TenantState, req: &FakeRequest<'_>) -> FakeResponse {
 }
 
 fn registered(t: &mut TenantState, req: &FakeRequest<'_>, id: &str) -> Option<FakeResponse> {
+    // Hydra's router decodes `%2F`: `../x` is another route, and none exists.
+    if id.to_ascii_lowercase().contains("%2f") {
+        return Some(FakeResponse { status: 404, headers: Vec::new(), body: b"404 page not found\n".to_vec() });
+    }
     let bearer = req
         .headers
         .get(http::header::AUTHORIZATION)
