@@ -701,3 +701,139 @@ async fn native_settings_change_traits_and_password() {
     let body = json!({"method": "password", "identifier": "ada@example.org", "password": "Another-Good-Password-7"});
     assert!(matches!(flows.submit_login(&l.id, body, SubmitFlow::default()).await.unwrap(), FlowResult::Success(_)));
 }
+
+/// An ES256 JWT signed with `key` (header `kid: k1`).
+fn es256(key: &p256::ecdsa::SigningKey, claims: serde_json::Value) -> Secret {
+    use base64::Engine;
+    use p256::ecdsa::signature::Signer;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let input = format!("{}.{}", b64(br#"{"alg":"ES256","kid":"k1","typ":"JWT"}"#), b64(claims.to_string().as_bytes()));
+    let sig: p256::ecdsa::Signature = key.sign(input.as_bytes());
+    Secret::new(format!("{input}.{}", b64(&sig.to_bytes())))
+}
+
+fn public_jwk(key: &p256::ecdsa::SigningKey) -> serde_json::Value {
+    use base64::Engine;
+    let point = key.verifying_key().to_encoded_point(false);
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    json!({"kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256", "use": "sig",
+           "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap())})
+}
+
+/// Hydra v2.3.0 (fosite v0.49) on the JWT-bearer grant, as probed on the stack: a trusted
+/// issuer's assertion gives a token for its subject and audience (`expires_in` the client's
+/// `jwt_bearer` lifespan); a replayed `jti`, a foreign audience, an untrusted issuer, a scope
+/// the issuer was not trusted with, and a client without the grant are refused.
+#[tokio::test]
+async fn jwt_bearer_grant_checks_the_assertion_like_hydra() {
+    use ory_iam::dto::{ClientLifespans, JwtBearerGrant, TrustIssuer};
+    let fake = FakeOry::new(&["customer"]).unwrap();
+    let iam = fake.iam();
+    let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+    let issuer = "https://issuer.example.test";
+    let trusted = iam
+        .trusted_issuer()
+        .trust(TrustIssuer {
+            issuer: issuer.into(),
+            subject: Some("alice".into()),
+            allow_any_subject: None,
+            scope: vec!["read".into()],
+            expires_at: "2099-01-01T00:00:00Z".into(),
+            public_key: public_jwk(&key),
+        })
+        .await
+        .unwrap();
+    let client = iam
+        .oauth2_client()
+        .create(json!({"grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"], "scope": "read write"}))
+        .await
+        .unwrap();
+    iam.oauth2_client()
+        .set_lifespans(
+            &client.client_id,
+            ClientLifespans { jwt_bearer_grant_access_token_lifespan: Some("2m".into()), ..Default::default() },
+        )
+        .await
+        .unwrap();
+    let token_url = iam.token().discover().await.unwrap().token_endpoint;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = |jti: &str, aud: &str, iss: &str| json!({"iss": iss, "sub": "alice", "aud": aud, "exp": now + 600, "iat": now, "jti": jti});
+    let grant = |assertion: Secret, scope: Option<&str>, id: &str, secret: &Option<Secret>| JwtBearerGrant {
+        assertion,
+        scope: scope.map(str::to_owned),
+        client_id: Some(id.to_owned()),
+        client_secret: secret.clone(),
+    };
+    let (id, secret) = (client.client_id.as_str(), &client.client_secret);
+    let ok = es256(&key, claims("j1", &token_url, issuer));
+    let tokens = iam.token().jwt_bearer(grant(ok.clone(), Some("read"), id, secret)).await.unwrap();
+    assert_eq!(tokens.expires_in, Some(120));
+    let i = iam.token().introspect(&tokens.access_token).await.unwrap();
+    assert!(i.active);
+    assert_eq!(i.sub.as_deref(), Some("alice"));
+    assert_eq!(i.aud, Some(vec![token_url.clone()]));
+
+    for (assertion, scope) in [
+        (ok, None),                                                                  // replayed jti
+        (es256(&key, claims("j2", "https://elsewhere.example.test", issuer)), None), // foreign audience
+        (es256(&key, claims("j3", &token_url, "https://untrusted.example.test")), None),
+        (es256(&key, claims("j4", &token_url, issuer)), Some("write")), // not trusted for it
+        (es256(&p256::ecdsa::SigningKey::random(&mut rand_core::OsRng), claims("j5", &token_url, issuer)), None),
+    ] {
+        let e = iam.token().jwt_bearer(grant(assertion, scope, id, secret)).await.unwrap_err();
+        assert_eq!(e.status(), Some(400), "{e:?}");
+    }
+    let other = iam.oauth2_client().create(json!({"grant_types": ["client_credentials"]})).await.unwrap();
+    let e = iam
+        .token()
+        .jwt_bearer(grant(es256(&key, claims("j6", &token_url, issuer)), None, &other.client_id, &other.client_secret))
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(400));
+
+    // Deleting the trust ends the grant (and takes the key out of the issuer's set).
+    iam.trusted_issuer().delete(&trusted.id).await.unwrap();
+    let e = iam.trusted_issuer().get(&trusted.id).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    let e = iam.token().jwt_bearer(grant(es256(&key, claims("j7", &token_url, issuer)), None, id, secret)).await;
+    assert_eq!(e.unwrap_err().status(), Some(400));
+}
+
+/// Dynamic registration as Hydra v2.3.0 with registration enabled: every update rotates the
+/// registration access token (the old one is then `unauthorized`), an admin update revokes it;
+/// `delete_access_tokens` ends the client's access tokens; discovery names the fake's URLs.
+#[tokio::test]
+async fn registration_tokens_rotate_and_access_tokens_can_be_deleted() {
+    let fake = FakeOry::new(&["customer"]).unwrap();
+    let clients = fake.iam().oauth2_client();
+    let reg = clients
+        .register(json!({"client_name": "dyn", "grant_types": ["client_credentials"], "scope": "read"}))
+        .await
+        .unwrap();
+    let first = reg.registration_access_token.clone().unwrap();
+    assert!(reg.registration_client_uri.as_deref().unwrap().ends_with(&format!("/oauth2/register/{}", reg.client_id)));
+    assert_eq!(clients.get_registered(&reg.client_id, &first).await.unwrap().client_name.as_deref(), Some("dyn"));
+    let e = clients.get_registered(&reg.client_id, &Secret::new("wrong".to_owned())).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unauthorized);
+    let set = clients.set_registered(&reg.client_id, &first, json!({"client_name": "dyn2"})).await.unwrap();
+    let second = set.registration_access_token.unwrap();
+    assert_eq!(clients.get_registered(&reg.client_id, &first).await.unwrap_err().kind(), ErrorKind::Unauthorized);
+    assert!(clients.get_registered(&reg.client_id, &second).await.is_ok());
+    clients
+        .set(&reg.client_id, json!({"client_name": "dyn3", "grant_types": ["client_credentials"], "scope": "read"}))
+        .await
+        .unwrap();
+    assert_eq!(clients.get_registered(&reg.client_id, &second).await.unwrap_err().kind(), ErrorKind::Unauthorized);
+
+    let iam = fake.iam();
+    let token = fake.issue_token("customer", &reg.client_id, &["read"]).unwrap();
+    assert!(iam.token().introspect(&token).await.unwrap().active);
+    iam.token().delete_access_tokens(&reg.client_id).await.unwrap();
+    assert!(!iam.token().introspect(&token).await.unwrap().active);
+
+    let d = iam.token().discover().await.unwrap();
+    assert!(d.token_endpoint.starts_with(d.issuer.trim_end_matches('/')));
+    let jwks = iam.metadata().discover_jwks().await.unwrap();
+    assert!(!jwks.keys.is_empty());
+    assert!(d.jwks_uri.ends_with("/.well-known/jwks.json"));
+}

@@ -5,8 +5,6 @@ use super::{now, random_token, ts, FakeRequest, FakeResponse, TenantState, TOKEN
 use http::Method;
 use serde_json::{json, Value};
 
-const ISSUER: &str = "http://hydra.fake.ory-iam.invalid/";
-
 pub(crate) struct StoredClient {
     /// The client as Hydra returns it (never with its secret).
     pub doc: Value,
@@ -20,7 +18,7 @@ impl StoredClient {
         StoredClient { doc, secret, any_scope }
     }
 
-    fn allows(&self, scope: &str) -> bool {
+    pub(crate) fn allows(&self, scope: &str) -> bool {
         self.any_scope
             || self.doc["scope"].as_str().unwrap_or("").split(' ').any(|s| {
                 // Hydra's default `wildcard` strategy: `photos.*` covers `photos.read`.
@@ -35,6 +33,9 @@ pub(crate) struct StoredToken {
     pub iat: i64,
     pub exp: i64,
     pub active: bool,
+    /// The subject and audience of a JWT-bearer grant's token (`None`: the client's own).
+    pub sub: Option<String>,
+    pub aud: Vec<String>,
 }
 
 impl TenantState {
@@ -43,7 +44,15 @@ impl TenantState {
         let iat = now().unix_timestamp();
         self.tokens.insert(
             token.clone(),
-            StoredToken { client_id: client_id.to_owned(), scope, iat, exp: iat + TOKEN_LIFESPAN_SECS, active: true },
+            StoredToken {
+                client_id: client_id.to_owned(),
+                scope,
+                iat,
+                exp: iat + TOKEN_LIFESPAN_SECS,
+                active: true,
+                sub: None,
+                aud: Vec::new(),
+            },
         );
         token
     }
@@ -87,6 +96,7 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
                 Method::GET => FakeResponse::json(200, &t.clients[*id].doc),
                 Method::DELETE => {
                     t.clients.remove(*id);
+                    t.hydra_admin.forget_client(id, true);
                     FakeResponse::empty(204)
                 }
                 Method::PUT => match req.json.filter(|v| v.is_object()) {
@@ -106,6 +116,7 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
                         if let Some(o) = c.doc.as_object_mut() {
                             o.remove("client_secret");
                         }
+                        t.hydra_admin.forget_client(id, false);
                         FakeResponse::json(200, &doc)
                     }
                     None => hydra_error(400, "the body must be a client"),
@@ -131,6 +142,7 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
                             let created = doc["created_at"].clone();
                             let doc = client_doc(&doc, id, &created);
                             t.clients.get_mut(*id).expect("checked above").doc = doc.clone();
+                            t.hydra_admin.forget_client(id, false);
                             FakeResponse::json(200, &doc)
                         }
                         Ok(()) => hydra_error(400, "the client id cannot be changed"),
@@ -140,7 +152,7 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
                 _ => return None,
             }
         }
-        _ => return super::jwk::handle(t, req, segs),
+        _ => return super::hydra_admin::handle(t, req, segs).or_else(|| super::jwk::handle(t, req, segs)),
     })
 }
 
@@ -175,6 +187,10 @@ fn token(t: &mut TenantState, req: &FakeRequest<'_>) -> FakeResponse {
         Ok(c) => c,
         Err(e) => return e,
     };
+    if req.f("grant_type") == Some(crate::hydra::token::JWT_BEARER) {
+        let c = StoredClient { doc: c.doc.clone(), secret: c.secret.clone(), any_scope: c.any_scope };
+        return super::hydra_admin::jwt_bearer(t, req, &c);
+    }
     if req.f("grant_type") != Some("client_credentials") {
         return oauth_error(400, "unsupported_grant_type");
     }
@@ -191,9 +207,13 @@ fn token(t: &mut TenantState, req: &FakeRequest<'_>) -> FakeResponse {
     let client_id = c.doc["client_id"].as_str().unwrap_or_default().to_owned();
     let joined = scope.join(" ");
     let access = t.mint_token(&client_id, scope);
+    let lifespan = t.hydra_admin.access_lifespan(&client_id, "client_credentials");
+    if let Some(tok) = t.tokens.get_mut(&access) {
+        tok.exp = tok.iat + lifespan;
+    }
     FakeResponse::json(
         200,
-        &json!({"access_token": access, "expires_in": TOKEN_LIFESPAN_SECS - 1, "scope": joined, "token_type": "bearer"}),
+        &json!({"access_token": access, "expires_in": lifespan - 1, "scope": joined, "token_type": "bearer"}),
     )
 }
 
@@ -211,8 +231,9 @@ fn introspect(t: &TenantState, req: &FakeRequest<'_>) -> FakeResponse {
             FakeResponse::json(
                 200,
                 &json!({
-                    "active": true, "client_id": tok.client_id, "sub": tok.client_id, "scope": tok.scope.join(" "),
-                    "exp": tok.exp, "iat": tok.iat, "nbf": tok.iat, "iss": ISSUER, "aud": [],
+                    "active": true, "client_id": tok.client_id, "sub": tok.sub.as_ref().unwrap_or(&tok.client_id),
+                    "scope": (!tok.scope.is_empty()).then(|| tok.scope.join(" ")), "exp": tok.exp, "iat": tok.iat, "nbf": tok.iat,
+                    "iss": t.hydra_admin.issuer(), "aud": tok.aud,
                     "token_type": "Bearer", "token_use": "access_token",
                 }),
             )
@@ -222,7 +243,7 @@ fn introspect(t: &TenantState, req: &FakeRequest<'_>) -> FakeResponse {
 }
 
 /// A client document with Hydra's defaults for what `body` leaves out.
-fn client_doc(body: &Value, id: &str, created_at: &Value) -> Value {
+pub(super) fn client_doc(body: &Value, id: &str, created_at: &Value) -> Value {
     let at = ts(now());
     let get = |k: &str, default: Value| body.get(k).filter(|v| !v.is_null()).cloned().unwrap_or(default);
     json!({
@@ -255,6 +276,11 @@ fn create_client(t: &mut TenantState, req: &FakeRequest<'_>) -> FakeResponse {
         return hydra_error(409, "a client with this id exists");
     }
     let mut doc = client_doc(body, &id, &Value::Null);
+    // The stack enables dynamic registration: Hydra then gives every client it creates a
+    // registration access token, and a registration URI without the id (v2.3.0 builds it
+    // before choosing the id).
+    let uri = format!("{}/oauth2/register/{}", t.hydra_admin.public_url, body["client_id"].as_str().unwrap_or(""));
+    let registration = t.hydra_admin.issue_registration_token(&id);
     let secret = if doc["token_endpoint_auth_method"] == "none" {
         None
     } else {
@@ -264,13 +290,15 @@ fn create_client(t: &mut TenantState, req: &FakeRequest<'_>) -> FakeResponse {
     if let Some(s) = secret {
         doc["client_secret"] = json!(s);
     }
+    doc["registration_access_token"] = json!(registration);
+    doc["registration_client_uri"] = json!(uri);
     FakeResponse::json(201, &doc)
 }
 
 /// Hydra's checks of a client's metadata, with its error codes: every redirect URI must be an
 /// absolute URL or an absolute path (Go's `ParseRequestURI`) without a fragment, and a given
 /// secret must be at least 6 characters long.
-fn validate_client(body: &Value) -> Result<(), FakeResponse> {
+pub(super) fn validate_client(body: &Value) -> Result<(), FakeResponse> {
     let describe =
         |error: &str, why: String| FakeResponse::json(400, &json!({"error": error, "error_description": why}));
     if let Some(uris) = body.get("redirect_uris").and_then(Value::as_array) {

@@ -90,8 +90,19 @@
 //! made, `RS*`/`PS*`/`ES512` answer 501, other algorithms 400 —, get, put and delete sets and
 //! keys) and `/.well-known/jwks.json` with the public keys of the `hydra.openid.id-token` set
 //! (which starts, as a fresh Hydra's, with one RS256 key: a fixed public key whose private half
-//! does not exist, since the fake signs no ID tokens). Other grants, consent and trusted issuers are
-//! not emulated; tokens are opaque, so `authenticate` introspects them.
+//! does not exist, since the fake signs no ID tokens). Also (module `hydra_admin`): trusted
+//! JWT-bearer issuers (`/admin/trust/grants/jwt-bearer/issuers`: create with Hydra's checks, get,
+//! list with its offset tokens and an `X-Total-Count` of every trust, delete, which also removes
+//! the key) and the `urn:ietf:params:oauth:grant-type:jwt-bearer` grant (fosite v0.49's checks:
+//! trusted `iss`/`sub`/`kid`, the signature, `aud` holding the token URL, `exp`, `nbf`, `iat`, a
+//! `jti` used once, the trust's scopes); `PUT /admin/clients/{id}/lifespans` (Go durations; the
+//! `client_credentials` and `jwt_bearer` access-token lifespans apply); OpenID Connect dynamic
+//! registration (`/oauth2/register`: the registration access token checked, rotated on every
+//! update, revoked by an admin update; admin-created clients get one too, as with registration
+//! enabled); `DELETE /admin/oauth2/tokens` (access tokens only, as Hydra v2.3.0); and
+//! `/.well-known/openid-configuration` with the tenant's fake URLs. Consent and the
+//! authorization-code and refresh grants are not emulated; tokens are opaque, so `authenticate`
+//! introspects them.
 //!
 //! Anything else answers `501 Not Implemented` with a JSON error, which the library raises as
 //! `upstream_unavailable` (status 501), never as success.
@@ -99,6 +110,7 @@
 mod courier;
 mod flows;
 mod hydra;
+mod hydra_admin;
 mod jwk;
 mod keto;
 mod kratos;
@@ -258,6 +270,8 @@ pub(crate) struct TenantState {
     pub courier: Vec<courier::Message>,
     /// Browser logout tokens → the session they end.
     pub logout_tokens: BTreeMap<String, String>,
+    /// Hydra's trusted issuers, lifespans, registration tokens (see `hydra_admin`).
+    pub hydra_admin: hydra_admin::AdminState,
 }
 
 #[derive(Default)]
@@ -585,6 +599,7 @@ impl FakeOry {
                 }),
             );
             let mut t = TenantState::default();
+            t.hydra_admin.public_url = base("hydra-public");
             t.jwk_sets.insert(jwk::ID_TOKEN_SET.to_owned(), vec![jwk::startup_id_token_key()]);
             match (per_tenant.get(*name), &default_schema) {
                 (Some(own), _) => {
