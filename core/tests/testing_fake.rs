@@ -3,8 +3,8 @@
 
 use futures::StreamExt;
 use ory_iam::dto::{
-    AuthenticateOptions, CheckOptions, CreateIdentity, ExpandQuery, InitiateFlow, ListIdentities, ListSessions,
-    PermissionQuery, PermissionTuple, RevokeOptions, Subject,
+    AuthenticateOptions, CheckOptions, CreateIdentity, ExpandQuery, ListIdentities, ListSessions, PermissionQuery,
+    PermissionTuple, RevokeOptions, Subject,
 };
 use ory_iam::testing::{FakeClient, FakeOry};
 use ory_iam::transport::header_map;
@@ -303,7 +303,13 @@ async fn tokens_issue_introspect_authenticate_revoke() {
 #[tokio::test]
 async fn not_emulated_is_a_typed_error_and_health_is_green() {
     let fake = FakeOry::new(&["customer"]).unwrap();
-    let e = fake.iam().flow().initiate_recovery(InitiateFlow::default()).await.unwrap_err();
+    // Social sign-in (the only source of exchange codes) is not emulated.
+    let e = fake
+        .iam()
+        .flow()
+        .exchange_session_token(&Secret::new("init-code-0123456789"), &Secret::new("return-code-0123456789"))
+        .await
+        .unwrap_err();
     assert_eq!((e.kind(), e.status()), (ErrorKind::UpstreamUnavailable, Some(501)));
     let h = fake.iam().health().await;
     assert!(h.healthy, "{h:?}");
