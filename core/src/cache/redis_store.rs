@@ -172,7 +172,7 @@ impl Drop for Connection {
 /// written into the shared cache: the eviction first leaves a fence under the credential's,
 /// the session's or the identity's name, and a write finding a fence is not made (or is undone).
 /// A fetch older than half this is never cached, so its write always meets the fence.
-pub(crate) const FENCE_TTL: Duration = Duration::from_secs(60);
+pub(crate) const FENCE_TTL: Duration = Duration::from_secs(20);
 
 /// What an eviction waits for: `wait` replicas of the entry's master
 /// (`session_cache.redis.wait_replicas`) to acknowledge it within `timeout`
