@@ -217,6 +217,36 @@ async def test_coherence_cases(case: dict[str, Any], iam_config: dict[str, Any],
             pass
 
 
+async def test_another_instances_late_whoami_is_not_cached_after_a_revoke(
+    iam_config: dict[str, Any], stack: dict[str, Any]
+) -> None:
+    # Two instances sharing Redis. B's whoami is answered "active" by Kratos, held back 800 ms by
+    # a proxy, and delivered after A revoked the session: B must not put it into the shared
+    # cache, where A (and every other instance) would serve the revoked session.
+    cache = redis_cache(stack["redis"]["url"])
+    cache["redis"]["key_prefix"] = f"late-{uuid.uuid4().hex}"
+    a = make_iam(iam_config, cache)
+    proxy = FaultProxy(stack["kratos"]["customer"]["public_url"])
+    try:
+        cfg = copy.deepcopy(iam_config)
+        cfg["tenants"]["customer"]["kratos"]["public_url"] = proxy.url
+        b = make_iam(cfg, cache)
+        reg = await register_native(a, f"late-{uuid.uuid4().hex}@example.test")
+        assert reg.session_token is not None and reg.identity is not None
+        req = bearer(reg.session_token.expose())
+        proxy.fault("delay_answer", delay_ms=800, times=1, path="/sessions/whoami")
+        slow = asyncio.ensure_future(b.session.whoami(req))
+        await asyncio.sleep(0.25)
+        await a.session.revoke((await a.identity.list_sessions(reg.identity.id)).items[0].id)
+        assert (await slow).active, "the late answer was true when Kratos gave it"
+        for who in (a, b):
+            with pytest.raises(ory_iam.IamUnauthorizedError):
+                await who.session.whoami(req)
+        await a.identity.delete(reg.identity.id)
+    finally:
+        proxy.stop()
+
+
 def _set(doc: dict[str, Any], path: str, value: Any) -> None:
     *parents, last = path.split(".")
     for p in parents:
