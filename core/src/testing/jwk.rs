@@ -13,17 +13,22 @@ use serde_json::{json, Value};
 /// The set whose public keys Hydra publishes at `/.well-known/jwks.json` (ID token keys).
 pub(crate) const ID_TOKEN_SET: &str = "hydra.openid.id-token";
 
-/// The key Hydra makes for [`ID_TOKEN_SET`] when it starts (RS256): here a fixed public key,
-/// generated once for the fake and its private half thrown away (the fake issues no ID tokens,
-/// and RSA key generation takes too long in debug builds), so `/.well-known/jwks.json` publishes
-/// one RSA signing key, as a fresh Hydra does.
+/// The key Hydra makes for [`ID_TOKEN_SET`] when it starts (RS256): here a fixed key pair made
+/// once for the fake (RSA key generation takes too long in debug builds), so
+/// `/.well-known/jwks.json` publishes one RSA signing key, as a fresh Hydra does. Its private
+/// half ([`ID_TOKEN_PRIVATE_DER`]) signs the ID tokens of the fake's authorization-code flows.
 pub(crate) fn startup_id_token_key() -> Value {
     json!({
         "kty": "RSA", "alg": "RS256", "use": "sig", "kid": "ory-iam-fake-id-token",
         "e": "AQAB",
-        "n": "7oGYXa099n0W6WHZGJMjh0L6pD_s_b9AlFBCIlx5aaS5JfBy34PSQmLexvNQPsLTySpVCQjmLrv6ZBgcRh6gSTZps6CtTnAKTJgRqSoZoCUi17wcw7I4LM99UQuCo1AdeWNvh3_xLkHgajpH-bRTfqPS-khxAxFTk_iXFl8BGJ8mThEgXl5AZDa6KxVVkqI9fABmXy_AjtTrw3Za07_Pbf4SedzK-hXxmrVpi0RtvBRClRbN7I3VRRn-PNQPG5bbdVCMfOntd_CEyfXksapke8JP5Z4w8dpMqzKAvaNky6Cz97W7CWhxsPgfD2nKOqdhpudnI1CZgQezLJSDYHisGw",
+        "n": "vZjH8_Zp1MSKSDF0db5nygDnAlf1Vp-ufIJ4ZdhQn4NraLHcLwXMsMWeVTiDElGGYSC5zBPYo2gHn_Z1BvV0yyIrbiUU0Hi2EdNql7oODxBUwYKhF4PPfG-9kZhMcAVmCP0TjQ8byJQ7I7zHVGhZXsAfSwHiCQtH1BHXJScBqeP5vD9RazKPBgsR5Tj9ZqtI_pbVMY1JwgZi9RQB01tDJY4kbqQoujmn1wRDI9aO7ENqWFWx6q86ihfOTB-XrLfMe01vRaAYiJUt5blV9AqzOOiwJ5VX-5Yo0K0ecLrNxNt0iMdtv8I7FVdBe_hdzS_q03Iu_Hp9xYKyckrqF9lKfw",
     })
 }
+
+/// The private half of [`startup_id_token_key`]: a test key, public by design (it signs the fake's
+/// ID tokens only, which no real server accepts).
+/// PKCS#1 DER.
+pub(crate) const ID_TOKEN_PRIVATE_DER: &[u8] = include_bytes!("fake_id_token_key.der");
 
 /// Members of a JWK that are private key material (RFC 7518 §6).
 const PRIVATE: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];

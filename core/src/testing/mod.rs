@@ -94,11 +94,13 @@
 
 mod flows;
 mod hydra;
+mod hydra_flows;
 mod jwk;
 mod keto;
 mod kratos;
 mod schema;
 
+pub use hydra_flows::{AuthorizeRequest, CONSENT_URL, ERROR_URL, LOGIN_URL};
 pub use schema::DEFAULT_IDENTITY_SCHEMA;
 
 use crate::config::IamConfig;
@@ -248,6 +250,8 @@ pub(crate) struct TenantState {
     pub flows: BTreeMap<String, flows::StoredFlow>,
     /// Hydra's JWK sets: set name → keys, newest first.
     pub jwk_sets: BTreeMap<String, Vec<Value>>,
+    /// Hydra's authorization-code flows, challenges, codes and consents (`hydra_flows.rs`).
+    pub oauth_flows: hydra_flows::FlowState,
 }
 
 #[derive(Default)]
@@ -305,7 +309,9 @@ impl Backend {
         let answer = match req.product {
             Product::KratosPublic | Product::KratosAdmin => kratos::handle(t, &req, &segs),
             Product::KetoRead | Product::KetoWrite => keto::handle(t, &req, &segs),
-            Product::HydraPublic | Product::HydraAdmin => hydra::handle(t, &req, &segs),
+            Product::HydraPublic | Product::HydraAdmin => {
+                hydra_flows::handle(t, &req, &segs).or_else(|| hydra::handle(t, &req, &segs))
+            }
             Product::KetoOpl | Product::Console | Product::OathkeeperJwks => None,
         };
         answer.unwrap_or_else(|| not_emulated(&req))
@@ -576,6 +582,7 @@ impl FakeOry {
             );
             let mut t = TenantState::default();
             t.jwk_sets.insert(jwk::ID_TOKEN_SET.to_owned(), vec![jwk::startup_id_token_key()]);
+            t.oauth_flows.public_url = format!("{}/", base("hydra-public"));
             match (per_tenant.get(*name), &default_schema) {
                 (Some(own), _) => {
                     t.schemas = own.iter().cloned().collect();
