@@ -65,6 +65,8 @@ struct AuthReq {
     login_session_id: String,
     login: Option<Value>,
     auth_time: i64,
+    /// A remembered consent of the subject to the client covers the request.
+    consent_skip: bool,
 }
 
 enum Decision {
@@ -83,6 +85,8 @@ struct Consent {
     request: String,
     doc: Value,
     revoked: bool,
+    /// Given without asking (a remembered consent covered it): Hydra does not list these.
+    skipped: bool,
 }
 
 struct Code {
@@ -114,6 +118,28 @@ pub(crate) struct FlowState {
     codes: HashMap<String, Code>,
     tokens: HashMap<String, FlowToken>,
     families: Vec<Vec<String>>,
+}
+
+/// The client as Hydra embeds it in login and consent requests: every member of its client
+/// model, with Hydra's defaults for those the fake's client documents leave out.
+fn full_client(doc: &Value) -> Value {
+    let mut c = doc.clone();
+    let defaults = json!({
+        "allowed_cors_origins": [], "client_secret_expires_at": 0, "client_uri": "", "contacts": [],
+        "jwks": {}, "logo_uri": "", "policy_uri": "", "skip_consent": false, "skip_logout_consent": null,
+        "subject_type": "public", "tos_uri": "", "userinfo_signed_response_alg": "none",
+        "authorization_code_grant_access_token_lifespan": null, "authorization_code_grant_id_token_lifespan": null,
+        "authorization_code_grant_refresh_token_lifespan": null, "client_credentials_grant_access_token_lifespan": null,
+        "implicit_grant_access_token_lifespan": null, "implicit_grant_id_token_lifespan": null,
+        "jwt_bearer_grant_access_token_lifespan": null, "refresh_token_grant_id_token_lifespan": null,
+        "refresh_token_grant_access_token_lifespan": null, "refresh_token_grant_refresh_token_lifespan": null,
+    });
+    if let (Some(o), Some(d)) = (c.as_object_mut(), defaults.as_object()) {
+        for (k, v) in d {
+            o.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    c
 }
 
 fn not_found() -> FakeResponse {
@@ -155,7 +181,7 @@ fn client_error(req: &AuthReq, error: &str, description: &str) -> FakeResponse {
 impl FlowState {
     fn challenge_doc(&self, t: &TenantState, id: &str, consent: bool) -> Value {
         let r = &self.requests[id];
-        let client = t.clients.get(&r.client_id).map(|c| c.doc.clone()).unwrap_or(Value::Null);
+        let client = t.clients.get(&r.client_id).map(|c| full_client(&c.doc)).unwrap_or(Value::Null);
         let mut doc = json!({
             "challenge": if consent { self.consent_challenges.iter().find(|(_, v)| *v == id).map(|(k, _)| k.clone()) } else { Some(r.login_challenge.clone()) },
             "requested_scope": r.scope, "requested_access_token_audience": r.audience, "skip": false,
@@ -164,6 +190,7 @@ impl FlowState {
         if consent {
             let l = r.login.clone().unwrap_or(Value::Null);
             doc["subject"] = l["subject"].clone();
+            doc["skip"] = json!(r.consent_skip);
             doc["login_challenge"] =
                 json!(r.login_challenge.replace(['-', '_'], "").chars().take(32).collect::<String>());
             doc["login_session_id"] = json!(r.login_session_id);
@@ -308,6 +335,7 @@ fn auth(t: &mut TenantState, req: &FakeRequest<'_>) -> FakeResponse {
         login_session_id: uuid::Uuid::new_v4().to_string(),
         login: None,
         auth_time: 0,
+        consent_skip: false,
     };
     let grant_types = client.doc["grant_types"].as_array().cloned().unwrap_or_default();
     if q("response_type") != "code" || !grant_types.iter().any(|g| g == "authorization_code") {
@@ -405,8 +433,27 @@ fn verified(t: &mut TenantState, verifier: &str) -> FakeResponse {
         Decision::Reject(e, d) => client_error(&r, e, d),
         Decision::Login(l) => {
             let l = l.clone();
+            // Hydra skips the consent UI's question when a remembered consent of the subject to
+            // the client (forever, or not yet expired) granted every requested scope and audience.
+            let subject = l["subject"].clone();
+            let at = now();
+            let skip = f.consents.iter().any(|c| {
+                let cr = &f.requests[&c.request];
+                let for_secs = c.doc["remember_for"].as_i64().unwrap_or(0);
+                let handled = c.doc["handled_at"]
+                    .as_str()
+                    .and_then(|h| time::OffsetDateTime::parse(h, &time::format_description::well_known::Rfc3339).ok());
+                !c.revoked
+                    && c.doc["remember"] == true
+                    && cr.client_id == r.client_id
+                    && c.doc["consent_request"]["subject"] == subject
+                    && (for_secs == 0 || handled.is_some_and(|h| h + time::Duration::seconds(for_secs) > at))
+                    && r.scope.iter().all(|s| strings(&c.doc["grant_scope"]).contains(s))
+                    && r.audience.iter().all(|a| strings(&c.doc["grant_access_token_audience"]).contains(a))
+            });
             let req = f.requests.get_mut(&id).expect("verifier of a known request");
             req.login = Some(l);
+            req.consent_skip = skip;
             req.auth_time = now().unix_timestamp();
             let challenge = challenge_token();
             f.consent_challenges.insert(challenge.clone(), id);
@@ -432,7 +479,7 @@ fn verified(t: &mut TenantState, verifier: &str) -> FakeResponse {
                 "context": login.get("context").cloned().unwrap_or(Value::Null),
                 "consent_request": consent_request,
             });
-            f.consents.push(Consent { request: id, doc: doc.clone(), revoked: false });
+            f.consents.push(Consent { request: id, doc: doc.clone(), revoked: false, skipped: r.consent_skip });
             let code = format!("ory_ac_{}.{}", random_token(""), random_token(""));
             f.codes.insert(code.clone(), Code { consent: f.consents.len() - 1, used: false, tokens: Vec::new() });
             let granted = strings(&doc["grant_scope"]).join(" ");
@@ -690,14 +737,13 @@ fn list_consents(t: &TenantState, req: &FakeRequest<'_>) -> FakeResponse {
     let size = req.q("page_size").and_then(|s| s.parse::<usize>().ok()).unwrap_or(250).clamp(1, 500);
     let offset = super::read_offset_token(req.q("page_token"));
     let f = &t.oauth_flows;
-    // Newest first, as Hydra lists them.
-    let mut items: Vec<&Consent> = f
+    // In the order they were given, as Hydra lists them.
+    let items: Vec<&Consent> = f
         .consents
         .iter()
-        .filter(|c| !c.revoked && c.doc["consent_request"]["subject"] == subject)
+        .filter(|c| !c.revoked && !c.skipped && c.doc["consent_request"]["subject"] == subject)
         .filter(|c| sid.is_none_or(|s| f.requests[&c.request].login_session_id == s))
         .collect();
-    items.reverse();
     let total = items.len();
     let page: Vec<Value> = items.iter().skip(offset).take(size).map(|c| c.doc.clone()).collect();
     // Hydra v2.3.0 writes `first`/`prev` links only (see `consent.rs`), and the total.
