@@ -85,9 +85,16 @@
 //! the first page); JWK sets (`/admin/keys`: create — `ES256`, `ES384` and `EdDSA` keys are
 //! made, `RS*`/`PS*`/`ES512` answer 501, other algorithms 400 —, get, put and delete sets and
 //! keys) and `/.well-known/jwks.json` with the public keys of the `hydra.openid.id-token` set
-//! (which starts, as a fresh Hydra's, with one RS256 key: a fixed public key whose private half
-//! does not exist, since the fake signs no ID tokens). Other grants, consent and trusted issuers are
-//! not emulated; tokens are opaque, so `authenticate` introspects them.
+//! (which starts, as a fresh Hydra's, with one RS256 key: a fixed key pair made for the fake,
+//! whose private half signs the fake's ID tokens). The authorization-code flow
+//! (`hydra_flows.rs`): [`FakeOry::authorize`] and [`FakeOry::follow`] play the browser, the
+//! login and consent challenges of `consent` are Hydra's (unknown → `404`; decided again → a new
+//! `redirect_to`; a verifier works once), the `authorization_code` grant (client, `redirect_uri`
+//! and PKCE checked; a code works once, its replay revokes its tokens) and the `refresh_token`
+//! grant (rotation; a reused refresh token revokes its family), `/userinfo`, consent sessions
+//! (listed, revoked with their tokens; a remembered consent skips the next one) and login
+//! sessions. Other grants, logout challenges, remembered logins and trusted issuers are not
+//! emulated; access tokens are opaque, so `authenticate` introspects them.
 //!
 //! Anything else answers `501 Not Implemented` with a JSON error, which the library raises as
 //! `upstream_unavailable` (status 501), never as success.
