@@ -179,15 +179,17 @@ fn client_error(req: &AuthReq, error: &str, description: &str) -> FakeResponse {
 }
 
 impl FlowState {
-    fn challenge_doc(&self, t: &TenantState, id: &str, consent: bool) -> Value {
+    /// A login request (`consent: None`) or the consent request of that challenge, as Hydra
+    /// answers them.
+    fn challenge_doc(&self, t: &TenantState, id: &str, consent: Option<&str>) -> Value {
         let r = &self.requests[id];
         let client = t.clients.get(&r.client_id).map(|c| full_client(&c.doc)).unwrap_or(Value::Null);
         let mut doc = json!({
-            "challenge": if consent { self.consent_challenges.iter().find(|(_, v)| *v == id).map(|(k, _)| k.clone()) } else { Some(r.login_challenge.clone()) },
+            "challenge": consent.unwrap_or(&r.login_challenge),
             "requested_scope": r.scope, "requested_access_token_audience": r.audience, "skip": false,
             "subject": "", "oidc_context": {}, "client": client, "request_url": r.request_url,
         });
-        if consent {
+        if consent.is_some() {
             let l = r.login.clone().unwrap_or(Value::Null);
             doc["subject"] = l["subject"].clone();
             doc["skip"] = json!(r.consent_skip);
@@ -223,11 +225,11 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
             };
             match *kind {
                 "login" => match t.oauth_flows.login_challenges.get(c) {
-                    Some(id) => FakeResponse::json(200, &t.oauth_flows.challenge_doc(t, id, false)),
+                    Some(id) => FakeResponse::json(200, &t.oauth_flows.challenge_doc(t, id, None)),
                     None => not_found(),
                 },
                 "consent" => match t.oauth_flows.consent_challenges.get(c) {
-                    Some(id) => FakeResponse::json(200, &t.oauth_flows.challenge_doc(t, id, true)),
+                    Some(id) => FakeResponse::json(200, &t.oauth_flows.challenge_doc(t, id, Some(c))),
                     None => not_found(),
                 },
                 "logout" => hydra_error_404(),
@@ -463,8 +465,9 @@ fn verified(t: &mut TenantState, verifier: &str) -> FakeResponse {
             let c = c.clone();
             let _ = f;
             let login = r.login.clone().unwrap_or(Value::Null);
-            let mut consent_request = t.oauth_flows.challenge_doc(t, &id, true);
-            consent_request["challenge"] = json!(uuid::Uuid::new_v4().to_string());
+            // Hydra lists the consent under a new id (a UUID), not its challenge.
+            let consent_id = uuid::Uuid::new_v4().to_string();
+            let consent_request = t.oauth_flows.challenge_doc(t, &id, Some(&consent_id));
             let f = &mut t.oauth_flows;
             let doc = json!({
                 "grant_scope": c.get("grant_scope").cloned().unwrap_or(json!([])),
