@@ -222,7 +222,7 @@ async fn consent_sessions_and_challenges() {
         .authorize(
             "customer",
             AuthorizeRequest {
-                client_id: id,
+                client_id: id.clone(),
                 redirect_uri: REDIRECT.into(),
                 scope: "admin".into(),
                 state: "state-123456789".into(),
@@ -231,6 +231,41 @@ async fn consent_sessions_and_challenges() {
         )
         .unwrap();
     assert_eq!(param(&bad, "error").as_deref(), Some("invalid_scope"));
+    // As Hydra v2.3.0: a state under 8 characters is `invalid_state`; a client whose
+    // `response_types` lack `code` gets `unsupported_response_type`.
+    let weak = fake
+        .authorize(
+            "customer",
+            AuthorizeRequest {
+                client_id: id.clone(),
+                redirect_uri: REDIRECT.into(),
+                scope: "openid".into(),
+                state: "abc".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(param(&weak, "error").as_deref(), Some("invalid_state"));
+    let implicit = iam
+        .oauth2_client()
+        .create(
+            json!({"grant_types": ["authorization_code"], "response_types": ["token"], "redirect_uris": [REDIRECT]}),
+        )
+        .await
+        .unwrap();
+    let refused = fake
+        .authorize(
+            "customer",
+            AuthorizeRequest {
+                client_id: implicit.client_id,
+                redirect_uri: REDIRECT.into(),
+                scope: "openid".into(),
+                state: "state-123456789".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(param(&refused, "error").as_deref(), Some("unsupported_response_type"));
     assert_eq!(
         fake.follow("customer", "https://elsewhere.test/oauth2/auth?login_verifier=x").unwrap_err().kind(),
         ErrorKind::Validation

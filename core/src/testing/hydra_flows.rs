@@ -339,8 +339,11 @@ fn auth(t: &mut TenantState, req: &FakeRequest<'_>) -> FakeResponse {
         auth_time: 0,
         consent_skip: false,
     };
-    let grant_types = client.doc["grant_types"].as_array().cloned().unwrap_or_default();
-    if q("response_type") != "code" || !grant_types.iter().any(|g| g == "authorization_code") {
+    // The client's `response_types` (Hydra's default: `code`) decide, not its grant types (the
+    // token endpoint checks those).
+    let response_types: Vec<String> = strings(&client.doc["response_types"]);
+    let allowed = if response_types.is_empty() { vec!["code".to_owned()] } else { response_types };
+    if q("response_type") != "code" || !allowed.iter().any(|t| t == "code") {
         return client_error(
             &r,
             "unsupported_response_type",
@@ -357,11 +360,6 @@ fn auth(t: &mut TenantState, req: &FakeRequest<'_>) -> FakeResponse {
     if let Some(s) = scope.iter().find(|s| !client.allows(s)) {
         let why = format!("The OAuth 2.0 Client is not allowed to request scope '{s}'.");
         return client_error(&r, "invalid_scope", &why);
-    }
-    if let Some((_, m)) = &r.code_challenge {
-        if m != "S256" && m != "plain" {
-            return client_error(&r, "invalid_request", "The code_challenge_method is not supported.");
-        }
     }
     let id = uuid::Uuid::new_v4().to_string();
     let challenge = r.login_challenge.clone();
@@ -531,7 +529,9 @@ pub(super) fn token(t: &mut TenantState, req: &FakeRequest<'_>) -> Option<FakeRe
         }
         if let Some((challenge, method)) = r.code_challenge.clone() {
             let verifier = req.f("code_verifier").unwrap_or_default();
-            let ok = verifier.len() >= 43 && verifier.len() <= 128 && {
+            // A method other than S256 and plain (which Hydra lets through at /oauth2/auth) never
+            // matches.
+            let ok = verifier.len() >= 43 && verifier.len() <= 128 && (method == "S256" || method == "plain") && {
                 let computed = if method == "S256" {
                     use base64::Engine;
                     use sha2::Digest;
