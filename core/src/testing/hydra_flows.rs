@@ -648,7 +648,9 @@ fn issue(t: &mut TenantState, consent: usize, family: usize) -> FakeResponse {
 }
 
 fn sign_id_token(claims: &Value) -> Option<String> {
-    let key = jsonwebtoken::EncodingKey::from_rsa_der(super::jwk::ID_TOKEN_PRIVATE_DER);
+    use base64::Engine;
+    let der = base64::engine::general_purpose::STANDARD.decode(super::jwk::ID_TOKEN_PRIVATE_DER_B64).ok()?;
+    let key = jsonwebtoken::EncodingKey::from_rsa_der(&der);
     let kid = super::jwk::startup_id_token_key()["kid"].as_str()?.to_owned();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = Some(kid);
