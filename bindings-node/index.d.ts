@@ -175,6 +175,10 @@ export declare class FakeOry {
   addOauth2Client(clientId: string, clientSecret: string | undefined | null, scope: Array<string>, tenant?: string | undefined | null): void
   /** An access token as Hydra would issue it to `clientId` (active for an hour, or until revoked). */
   issueToken(clientId: string, scope: Array<string>, tenant?: string | undefined | null): Secret
+  /** Start an authorization request as a browser would: the URL the fake Hydra redirects to. */
+  authorize(request: FakeAuthorizeRequest, tenant?: string | undefined | null): string
+  /** Follow a `redirectTo` of an accepted or rejected login or consent: the next `Location`. */
+  follow(url: string, tenant?: string | undefined | null): string
   /** Requests per emulated endpoint, e.g. `{"kratos-public GET sessions/whoami": 2}`. */
   requests(): Record<string, number>
 }
@@ -1127,6 +1131,19 @@ export interface ExpandQuery {
   object: string
   relation: string
   maxDepth?: number
+}
+
+/** An authorization request for `FakeOry.authorize` (`scope` and `audience` space-separated). */
+export interface FakeAuthorizeRequest {
+  clientId: string
+  redirectUri: string
+  scope: string
+  state: string
+  responseType?: string
+  codeChallenge?: string
+  codeChallengeMethod?: string
+  audience?: string
+  nonce?: string
 }
 
 /**

@@ -6,6 +6,11 @@ export declare const DEFAULT_CLIENT_ID: 'ory-iam-fake-client'
 /** Keto's namespaces when `ketoNamespaces` is not given. */
 export declare const DEFAULT_KETO_NAMESPACES: readonly string[]
 
+/** Where the fake Hydra sends the browser for login (`?login_challenge=`), consent (`?consent_challenge=`) and errors. */
+export declare const LOGIN_URL: 'http://app.fake.ory-iam.invalid/login'
+export declare const CONSENT_URL: 'http://app.fake.ory-iam.invalid/consent'
+export declare const ERROR_URL: 'http://app.fake.ory-iam.invalid/error'
+
 /** A namespace as Keto's `namespaces` configuration lists it. */
 export interface KetoNamespace {
   id?: number
@@ -58,6 +63,25 @@ export interface IssueTokenOptions extends TenantOption {
   scope?: string | string[]
 }
 
+/** An authorization request as a browser would start it (`GET /oauth2/auth`). */
+export interface AuthorizeRequest extends TenantOption {
+  clientId: string
+  redirectUri: string
+  /** Space-separated or a list. */
+  scope?: string | string[]
+  /** At least 8 characters, as Hydra requires. */
+  state: string
+  /** PKCE (RFC 7636). */
+  codeChallenge?: string
+  /** `S256` or `plain` (Hydra's default when a challenge is given without it). */
+  codeChallengeMethod?: 'S256' | 'plain'
+  /** The requested access-token audience (space-separated or a list). */
+  audience?: string | string[]
+  nonce?: string
+  /** Default `code`. */
+  responseType?: string
+}
+
 export type FakeCredentialKind = 'bearer' | 'cookie' | 'sessionToken'
 
 /** In-memory Kratos, Keto and Hydra. Unemulated endpoints answer 501 (`IamUpstreamUnavailableError`). */
@@ -75,6 +99,10 @@ export declare class FakeOry {
   addOAuth2Client(client: FakeOAuth2Client): void
   /** An access token as Hydra would issue it to `clientId` (active for an hour, or until revoked). */
   issueToken(options: IssueTokenOptions): Promise<Secret>
+  /** Start an authorization request as a browser would: the URL the fake Hydra redirects to (`LOGIN_URL?login_challenge=…`, or the client's `redirectUri` / `ERROR_URL` with `error`). */
+  authorize(request: AuthorizeRequest): string
+  /** Follow a login or consent `redirectTo` as the browser would: the next `Location` (`CONSENT_URL?consent_challenge=…`, or the client's `redirectUri` with `code` or `error`). */
+  follow(url: string, options?: TenantOption): string
   /** Request headers carrying a session or access token. */
   headersFor(credential: FakeSessionCredential | Secret | string, options?: { kind?: FakeCredentialKind }): Record<string, string>
   /** Requests per emulated endpoint, e.g. `{ 'kratos-public GET sessions/whoami': 2 }`. */

@@ -85,6 +85,29 @@ class FakeOry {
     return call(() => this.#n.issueToken(clientId, scopes(scope), tenant ?? null))
   }
 
+  /**
+   * Start an authorization request as a browser would (`GET /oauth2/auth` on the fake Hydra): the
+   * URL Hydra redirects to — the login UI (`LOGIN_URL?login_challenge=…`), or the client's
+   * `redirectUri` with `error` (e.g. `invalid_scope`), or the error page (`ERROR_URL`).
+   */
+  authorize({ clientId, redirectUri, scope, state, codeChallenge, codeChallengeMethod, audience, nonce, responseType, tenant } = {}) {
+    const request = {
+      clientId, redirectUri, scope: scopes(scope).join(' '), state,
+      codeChallenge: codeChallenge ?? undefined, codeChallengeMethod: codeChallengeMethod ?? undefined,
+      audience: audience == null ? undefined : scopes(audience).join(' '), nonce: nonce ?? undefined, responseType: responseType ?? undefined,
+    }
+    return call(() => this.#n.authorize(request, tenant ?? null))
+  }
+
+  /**
+   * Follow a `redirectTo` of an accepted or rejected login or consent as the browser would: the
+   * next `Location` (the consent UI after a login; the client's `redirectUri` with `code`, or with
+   * `error` after a rejection or a verifier used twice). Another URL is `IamValidationError`.
+   */
+  follow(url, { tenant } = {}) {
+    return call(() => this.#n.follow(url, tenant ?? null))
+  }
+
   /** Request headers carrying a token: `kind` is `bearer` (default), `cookie` or `sessionToken`. */
   headersFor(credential, { kind = 'bearer' } = {}) {
     // A session's cookie is its own value: Kratos refuses a session token sent as the cookie.
@@ -103,4 +126,9 @@ class FakeOry {
   }
 }
 
-module.exports = { FakeOry, DEFAULT_CLIENT_ID, DEFAULT_KETO_NAMESPACES }
+/** Where the fake Hydra sends the browser for login, consent and errors. */
+const LOGIN_URL = 'http://app.fake.ory-iam.invalid/login'
+const CONSENT_URL = 'http://app.fake.ory-iam.invalid/consent'
+const ERROR_URL = 'http://app.fake.ory-iam.invalid/error'
+
+module.exports = { FakeOry, DEFAULT_CLIENT_ID, DEFAULT_KETO_NAMESPACES, LOGIN_URL, CONSENT_URL, ERROR_URL }

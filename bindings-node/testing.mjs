@@ -7,5 +7,8 @@ export const {
   FakeOry,
   DEFAULT_CLIENT_ID,
   DEFAULT_KETO_NAMESPACES,
+  LOGIN_URL,
+  CONSENT_URL,
+  ERROR_URL,
 } = cjs
 export default cjs

@@ -12,6 +12,20 @@ use std::collections::HashMap;
 #[napi(js_name = "FakeOry")]
 pub struct NativeFakeOry(ory_iam::testing::FakeOry);
 
+/// An authorization request for `FakeOry.authorize` (`scope` and `audience` space-separated).
+#[napi(object)]
+pub struct FakeAuthorizeRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: String,
+    pub response_type: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub audience: Option<String>,
+    pub nonce: Option<String>,
+}
+
 /// A session made by `createSession`.
 #[napi]
 pub struct FakeSession {
@@ -113,6 +127,29 @@ impl NativeFakeOry {
     pub fn issue_token(&self, client_id: String, scope: Vec<String>, tenant: Option<String>) -> napi::Result<Secret> {
         let scope: Vec<&str> = scope.iter().map(String::as_str).collect();
         self.0.issue_token(&self.tenant(tenant), &client_id, &scope).napi().map(Secret::from_core)
+    }
+
+    /// Start an authorization request as a browser would: the URL the fake Hydra redirects to.
+    #[napi]
+    pub fn authorize(&self, request: FakeAuthorizeRequest, tenant: Option<String>) -> napi::Result<String> {
+        let req = ory_iam::testing::AuthorizeRequest {
+            client_id: request.client_id,
+            redirect_uri: request.redirect_uri,
+            scope: request.scope,
+            state: request.state,
+            response_type: request.response_type,
+            code_challenge: request.code_challenge,
+            code_challenge_method: request.code_challenge_method,
+            audience: request.audience,
+            nonce: request.nonce,
+        };
+        self.0.authorize(&self.tenant(tenant), req).napi()
+    }
+
+    /// Follow a `redirectTo` of an accepted or rejected login or consent: the next `Location`.
+    #[napi]
+    pub fn follow(&self, url: String, tenant: Option<String>) -> napi::Result<String> {
+        self.0.follow(&self.tenant(tenant), &url).napi()
     }
 
     /// Requests per emulated endpoint, e.g. `{"kratos-public GET sessions/whoami": 2}`.

@@ -2,7 +2,7 @@
 
 use crate::runtime::{core, spawn};
 use crate::PyIam;
-use ory_iam::testing::{FakeClient, FakeOry};
+use ory_iam::testing::{AuthorizeRequest, FakeClient, FakeOry};
 use pyo3::prelude::*;
 use std::collections::BTreeMap;
 
@@ -98,6 +98,43 @@ impl PyFakeOry {
     ) -> PyResult<String> {
         let scope: Vec<&str> = scope.iter().map(String::as_str).collect();
         core(py, self.0.issue_token(&self.tenant(tenant), client_id, &scope)).map(|s| s.expose().to_owned())
+    }
+
+    /// `FakeOry::authorize`: the URL the fake Hydra redirects the browser to.
+    #[pyo3(signature = (client_id, redirect_uri, scope, state, code_challenge=None, code_challenge_method=None, audience=None, nonce=None, response_type=None, tenant=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn authorize(
+        &self,
+        py: Python<'_>,
+        client_id: String,
+        redirect_uri: String,
+        scope: String,
+        state: String,
+        code_challenge: Option<String>,
+        code_challenge_method: Option<String>,
+        audience: Option<String>,
+        nonce: Option<String>,
+        response_type: Option<String>,
+        tenant: Option<String>,
+    ) -> PyResult<String> {
+        let req = AuthorizeRequest {
+            client_id,
+            redirect_uri,
+            scope,
+            state,
+            response_type,
+            code_challenge,
+            code_challenge_method,
+            audience,
+            nonce,
+        };
+        core(py, self.0.authorize(&self.tenant(tenant), req))
+    }
+
+    /// `FakeOry::follow`: the next redirect of a `redirect_to`.
+    #[pyo3(signature = (url, tenant=None))]
+    fn follow(&self, py: Python<'_>, url: &str, tenant: Option<String>) -> PyResult<String> {
+        core(py, self.0.follow(&self.tenant(tenant), url))
     }
 
     fn requests(&self) -> BTreeMap<String, u64> {

@@ -118,7 +118,22 @@ async fn take<T: Serialize + Send + 'static>(p: Pager<T>, n: usize) -> ory_iam::
 
 enum Backend {
     Fake(FakeOry),
-    Real { iam: Iam, cfg: Value },
+    Real { iam: Iam, cfg: Value, jar: std::sync::Mutex<BTreeMap<String, String>> },
+}
+
+/// The PKCE verifier of the scenario's authorization requests (S256).
+const CODE_VERIFIER: &str = "differential-code-verifier-0123456789-0123456789-0123456789";
+
+/// A redirect's `Location` with its query parameters (`login_challenge`, `consent_challenge`,
+/// `code`, `error`, …) as members, for later steps.
+fn location(url: &str) -> Value {
+    let mut out = json!({"url": url});
+    if let Ok(u) = url::Url::parse(url) {
+        for (k, v) in u.query_pairs() {
+            out[k.as_ref()] = json!(v);
+        }
+    }
+    out
 }
 
 impl Backend {
@@ -127,6 +142,66 @@ impl Backend {
             Backend::Fake(f) => f.iam(),
             Backend::Real { iam, .. } => iam.clone(),
         }
+    }
+
+    /// The browser's part of an authorization-code flow: `authorize` (the authorization request
+    /// of `step`: `client`, `scope`, PKCE with [`CODE_VERIFIER`]) or `follow` (the redirect
+    /// `url`): on the fake with `FakeOry::authorize` / `FakeOry::follow`, on the real Hydra with
+    /// a GET that does not follow the redirect (Hydra's cookies kept, as a browser would).
+    async fn browse(&self, tenant: &str, kind: &str, step: &Value) -> Value {
+        use base64::Engine;
+        use sha2::Digest;
+        let challenge =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(CODE_VERIFIER.as_bytes()));
+        let req = ory_iam::testing::AuthorizeRequest {
+            client_id: s(&step["client"]).to_owned(),
+            redirect_uri: "https://app.example.test/callback".into(),
+            scope: s(&step["scope"]).to_owned(),
+            state: "differential-state".into(),
+            code_challenge: Some(challenge),
+            code_challenge_method: Some("S256".into()),
+            ..Default::default()
+        };
+        let to = match (self, kind) {
+            (Backend::Fake(f), "authorize") => f.authorize(tenant, req).unwrap(),
+            (Backend::Fake(f), _) => {
+                f.follow(tenant, s(&step["url"])).unwrap_or_else(|e| panic!("follow {step}: {e:?}"))
+            }
+            (Backend::Real { cfg, jar, .. }, _) => {
+                let url = if kind == "authorize" {
+                    let mut u = url::Url::parse(cfg["tenants"][tenant]["hydra"]["public_url"].as_str().unwrap())
+                        .unwrap()
+                        .join("oauth2/auth")
+                        .unwrap();
+                    u.query_pairs_mut()
+                        .append_pair("client_id", &req.client_id)
+                        .append_pair("response_type", "code")
+                        .append_pair("redirect_uri", &req.redirect_uri)
+                        .append_pair("scope", &req.scope)
+                        .append_pair("state", &req.state)
+                        .append_pair("code_challenge", req.code_challenge.as_deref().unwrap())
+                        .append_pair("code_challenge_method", "S256");
+                    String::from(u)
+                } else {
+                    s(&step["url"]).to_owned()
+                };
+                let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+                let cookies =
+                    jar.lock().unwrap().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+                let r = http.get(&url).header("cookie", cookies).send().await.unwrap();
+                for sc in r.headers().get_all("set-cookie") {
+                    let first = sc.to_str().unwrap().split(';').next().unwrap();
+                    if let Some((k, v)) = first.split_once('=') {
+                        jar.lock().unwrap().insert(k.to_owned(), v.to_owned());
+                    }
+                }
+                assert!(r.status().is_redirection(), "{url} answered {}", r.status());
+                r.headers()["location"].to_str().unwrap().to_owned()
+            }
+        };
+        let mut out = location(&to);
+        out["code_verifier"] = json!(CODE_VERIFIER);
+        out
     }
 
     fn cookie(&self, tenant: &str) -> String {
@@ -201,7 +276,7 @@ async fn real_backend() -> Backend {
         t["hydra"]["client_secret"] = json!(secret.expose());
     }
     let iam = Iam::from_config(IamConfig::from_value(&cfg).unwrap()).unwrap();
-    Backend::Real { iam, cfg }
+    Backend::Real { iam, cfg, jar: Default::default() }
 }
 
 // ----------------------------------------------------------------------------- runner
@@ -423,6 +498,12 @@ async fn run_scenario(backend: &Backend, run: &str) -> BTreeMap<String, Value> {
     let mut records = BTreeMap::new();
     for (n, step) in sc["steps"].as_array().unwrap().iter().enumerate() {
         let tenant = step["tenant"].as_str().unwrap_or("customer");
+        if let Some(kind @ ("authorize" | "follow")) = step["fixture"].as_str() {
+            let ctx = Ctx { saved: &saved, run, backend, tenant };
+            let got = backend.browse(tenant, kind, &resolve(step, &ctx)).await;
+            saved.insert(step["save"].as_str().unwrap().to_owned(), got);
+            continue;
+        }
         if step.get("fixture").is_some() {
             let of = step["identity"].as_str().map(|r| saved[&r[1..]].clone());
             let got = backend.fixture(tenant, of.as_ref(), run, n, password).await;

@@ -98,10 +98,24 @@ class Fake {
   cookie() {
     return 'ory_kratos_session'
   }
+  async browse(tenant, kind, step) {
+    return location(kind === 'authorize' ? this.fake.authorize({ ...authQuery(step), tenant }) : this.fake.follow(step.url, { tenant }))
+  }
   async session(tenant, of) {
     const cred = await this.fake.createSession(of.identity_id, { tenant })
     return { ...of, session_id: cred.sessionId, token: cred.token instanceof Secret ? cred.token.expose() : cred.token }
   }
+}
+
+// The browser's part of a code flow (fixtures `authorize` / `follow`): the PKCE verifier of the
+// scenario's authorization requests (S256), and a redirect's Location with its query parameters.
+const CODE_VERIFIER = 'differential-code-verifier-0123456789-0123456789-0123456789'
+function location(url) {
+  return { url, code_verifier: CODE_VERIFIER, ...Object.fromEntries(new URL(url).searchParams) }
+}
+function authQuery(step) {
+  const codeChallenge = crypto.createHash('sha256').update(CODE_VERIFIER).digest('base64url')
+  return { clientId: step.client, redirectUri: 'https://app.example.test/callback', scope: step.scope, state: 'differential-state', codeChallenge, codeChallengeMethod: 'S256' }
 }
 
 class Real {
@@ -109,6 +123,26 @@ class Real {
     this.name = 'real'
     this.cfg = cfg
     this.iam = Iam.fromConfig(cfg)
+    this.jar = new Map()
+  }
+  // A GET on Hydra that does not follow the redirect, Hydra's cookies kept.
+  async browse(tenant, kind, step) {
+    let url = step.url
+    if (kind === 'authorize') {
+      const q = authQuery(step)
+      const u = new URL('oauth2/auth', this.cfg.tenants[tenant].hydra.public_url)
+      for (const [k, v] of Object.entries({ client_id: q.clientId, response_type: 'code', redirect_uri: q.redirectUri, scope: q.scope, state: q.state, code_challenge: q.codeChallenge, code_challenge_method: 'S256' })) u.searchParams.set(k, v)
+      url = u.toString()
+    }
+    const cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ')
+    const r = await fetch(url, { redirect: 'manual', headers: { cookie } })
+    for (const sc of r.headers.getSetCookie()) {
+      const first = sc.split(';')[0]
+      const i = first.indexOf('=')
+      this.jar.set(first.slice(0, i), first.slice(i + 1))
+    }
+    assert.ok(r.status >= 300 && r.status < 400, `${url} answered ${r.status}`)
+    return location(r.headers.get('location'))
   }
   cookie(tenant) {
     return this.cfg.tenants[tenant].kratos.session_cookie_name ?? 'ory_kratos_session'
@@ -189,6 +223,10 @@ async function runScenario(backend, run) {
   const records = {}
   for (const [n, step] of SCENARIO.steps.entries()) {
     const tenant = step.tenant ?? 'customer'
+    if (step.fixture === 'authorize' || step.fixture === 'follow') {
+      saved[step.save] = await backend.browse(tenant, step.fixture, resolve(step, saved, run, backend, tenant))
+      continue
+    }
     if (step.fixture) {
       const of = step.identity ? saved[step.identity.slice(1)] : null
       saved[step.save] = await fixture(backend, tenant, of, run, n)

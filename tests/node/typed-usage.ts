@@ -126,7 +126,7 @@ function answers(iam: Iam, err: unknown): number {
 console.log(answers)
 
 // Testing helpers over ory-iam/testing's FakeOry.
-import { FakeOry, DEFAULT_KETO_NAMESPACES } from '../../bindings-node/testing'
+import { FakeOry, DEFAULT_KETO_NAMESPACES, LOGIN_URL, type AuthorizeRequest } from '../../bindings-node/testing'
 import { iamExpressTesting, type FakeLogin } from '../../bindings-node/express'
 import { FAKE_ORY, IamTestingModule, bearerFor } from '../../bindings-node/nestjs'
 
@@ -147,6 +147,13 @@ async function withFakes(): Promise<void> {
   const cred = await strict.createSession(login.identityId)
   const cookie: Secret = cred.cookie
   console.log(cookie, DEFAULT_KETO_NAMESPACES.length)
+  // The browser's part of a code flow, for testing a login/consent app.
+  const request: AuthorizeRequest = { clientId: 'web', redirectUri: 'https://app.example.test/cb', scope: ['openid'], state: 'state-123456789', codeChallengeMethod: 'S256' }
+  const toLogin: string = fake.authorize(request)
+  const next: string = fake.follow(toLogin, { tenant: 'customer' })
+  // @ts-expect-error the PKCE method is S256 or plain
+  fake.authorize({ ...request, codeChallengeMethod: 'S512' })
+  console.log(toLogin.startsWith(LOGIN_URL), next)
 }
 console.log(withFakes)
 

@@ -8,7 +8,12 @@ tests/node/differential.test.js; the records go to .stack/differential/python.js
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
+import urllib.error
+import urllib.parse
+import urllib.request
 import inspect
 import json
 import pathlib
@@ -96,9 +101,32 @@ def unordered(v: Any) -> Any:
 
 # ----------------------------------------------------------------------------- backends
 
+#: The PKCE verifier of the scenario's authorization requests (S256).
+CODE_VERIFIER = "differential-code-verifier-0123456789-0123456789-0123456789"
+REDIRECT_URI = "https://app.example.test/callback"
+
+
+def location(url: str) -> dict[str, Any]:
+    """A redirect's Location with its query parameters (login_challenge, code, error, ...)."""
+    out: dict[str, Any] = {"url": url, "code_verifier": CODE_VERIFIER}
+    out.update({k: v[0] for k, v in urllib.parse.parse_qs(urllib.parse.urlparse(url).query).items()})
+    return out
+
+
+def auth_query(step: dict[str, Any]) -> dict[str, str]:
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(CODE_VERIFIER.encode()).digest()).rstrip(b"=").decode()
+    return {"client_id": step["client"], "response_type": "code", "redirect_uri": REDIRECT_URI, "scope": step["scope"], "state": "differential-state",
+            "code_challenge": challenge, "code_challenge_method": "S256"}
+
+
 class Backend:
     name: str
     iam: ory_iam.Iam
+
+    def browse(self, tenant: str, kind: str, step: dict[str, Any]) -> dict[str, Any]:
+        """The browser's part of a code flow: `authorize` (the authorization request of the
+        step) or `follow` (its `url`)."""
+        raise NotImplementedError
 
     def cookie(self, tenant: str) -> str:
         raise NotImplementedError
@@ -133,6 +161,11 @@ class Fake(Backend):
     def cookie(self, tenant: str) -> str:
         return "ory_kratos_session"
 
+    def browse(self, tenant: str, kind: str, step: dict[str, Any]) -> dict[str, Any]:
+        if kind == "authorize":
+            return location(self.fake.authorize(tenant=tenant, **auth_query(step)))
+        return location(self.fake.follow(step["url"], tenant=tenant))
+
     async def session(self, tenant: str, of: dict[str, Any]) -> dict[str, Any]:
         cred = await self.fake.create_session(of["identity_id"], tenant=tenant)
         return {**of, "session_id": cred.session_id, "token": cred.token.expose()}
@@ -144,6 +177,30 @@ class Real(Backend):
     def __init__(self, cfg: dict[str, Any]) -> None:
         self.cfg = cfg
         self.iam = ory_iam.Iam.from_config(cfg)
+        self.jar: dict[str, str] = {}
+
+    def browse(self, tenant: str, kind: str, step: dict[str, Any]) -> dict[str, Any]:
+        """A GET on Hydra that does not follow the redirect, Hydra's cookies kept."""
+        if kind == "authorize":
+            url = self.cfg["tenants"][tenant]["hydra"]["public_url"].rstrip("/") + "/oauth2/auth?" + urllib.parse.urlencode(auth_query(step))
+        else:
+            url = step["url"]
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *a: Any, **k: Any) -> None:
+                return None
+
+        req = urllib.request.Request(url, headers={"Cookie": "; ".join(f"{k}={v}" for k, v in self.jar.items())})
+        try:
+            resp = urllib.request.build_opener(NoRedirect).open(req)
+            headers, status = resp.headers, resp.status
+        except urllib.error.HTTPError as e:
+            headers, status = e.headers, e.code
+        for sc in headers.get_all("Set-Cookie") or []:
+            name, _, value = sc.split(";")[0].partition("=")
+            self.jar[name] = value
+        assert 300 <= status < 400, f"{url} answered {status}"
+        return location(str(headers["Location"]))
 
     def cookie(self, tenant: str) -> str:
         return str(self.cfg["tenants"][tenant]["kratos"].get("session_cookie_name", "ory_kratos_session"))
@@ -210,6 +267,9 @@ async def run_scenario(backend: Backend, run: str) -> dict[str, Any]:
     records: dict[str, Any] = {}
     for n, step in enumerate(SCENARIO["steps"]):
         tenant = step.get("tenant", "customer")
+        if step.get("fixture") in ("authorize", "follow"):
+            saved[step["save"]] = backend.browse(tenant, step["fixture"], resolve(step, saved, run, backend, tenant))
+            continue
         if "fixture" in step:
             of = saved[step["identity"][1:]] if "identity" in step else None
             saved[step["save"]] = await backend.fixture(tenant, of, run, n)

@@ -348,4 +348,18 @@ class FakeOry:
         self, client_id: str, client_secret: Optional[str] = None, scope: List[str] = ..., tenant: Optional[str] = None
     ) -> None: ...
     def issue_token(self, client_id: str, scope: List[str] = ..., tenant: Optional[str] = None) -> str: ...
+    def authorize(
+        self,
+        client_id: str,
+        redirect_uri: str,
+        scope: str,
+        state: str,
+        code_challenge: Optional[str] = None,
+        code_challenge_method: Optional[str] = None,
+        audience: Optional[str] = None,
+        nonce: Optional[str] = None,
+        response_type: Optional[str] = None,
+        tenant: Optional[str] = None,
+    ) -> str: ...
+    def follow(self, url: str, tenant: Optional[str] = None) -> str: ...
     def requests(self) -> dict[str, int]: ...

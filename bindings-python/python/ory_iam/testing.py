@@ -24,12 +24,17 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 from . import Iam, Secret
 from . import _ory_iam as _native
 
-__all__ = ["FakeOry", "SessionCredential", "DEFAULT_CLIENT_ID", "DEFAULT_KETO_NAMESPACES"]
+__all__ = ["FakeOry", "SessionCredential", "DEFAULT_CLIENT_ID", "DEFAULT_KETO_NAMESPACES", "LOGIN_URL", "CONSENT_URL", "ERROR_URL"]
 
 #: The client configured as every fake tenant's ``hydra.client_id`` (any scope allowed unless
 #: ``client_scope`` is given), so ``iam.token.client_credentials(...)`` works as is.
 DEFAULT_CLIENT_ID = "ory-iam-fake-client"
 _COOKIE = "ory_kratos_session"
+#: Where the fake Hydra sends the browser for login, consent and errors (its ``urls.login``,
+#: ``urls.consent``, ``urls.error``): see ``FakeOry.authorize`` / ``FakeOry.follow``.
+LOGIN_URL = "http://app.fake.ory-iam.invalid/login"
+CONSENT_URL = "http://app.fake.ory-iam.invalid/consent"
+ERROR_URL = "http://app.fake.ory-iam.invalid/error"
 #: Keto's namespaces when ``keto_namespaces`` is not given.
 DEFAULT_KETO_NAMESPACES = ("documents", "groups", "folders")
 
@@ -122,6 +127,38 @@ class FakeOry:
         """An access token as Hydra would issue it to ``client_id`` (active for an hour, or until
         revoked): ``iam.token.introspect`` and ``iam.token.authenticate`` accept it."""
         return Secret(self._n.issue_token(client_id, _scopes(scope), tenant))
+
+    def authorize(
+        self,
+        *,
+        client_id: str,
+        redirect_uri: str,
+        scope: Union[str, Sequence[str]] = (),
+        state: str,
+        code_challenge: Optional[str] = None,
+        code_challenge_method: Optional[str] = None,
+        audience: Union[str, Sequence[str], None] = None,
+        nonce: Optional[str] = None,
+        response_type: Optional[str] = None,
+        tenant: Optional[str] = None,
+    ) -> str:
+        """Start an authorization request as a browser would (``GET /oauth2/auth`` on the fake
+        Hydra): the URL Hydra redirects to — the login UI (``LOGIN_URL?login_challenge=…``), or
+        the client's ``redirect_uri`` with ``error`` (e.g. ``invalid_scope``), or the error page
+        (``ERROR_URL``) for an unknown client or an unregistered redirect URI."""
+        aud = None if audience is None else " ".join(_scopes(audience))
+        return self._n.authorize(
+            client_id, redirect_uri, " ".join(_scopes(scope)), state,
+            code_challenge, code_challenge_method, aud, nonce, response_type, tenant,
+        )
+
+    def follow(self, url: str, tenant: Optional[str] = None) -> str:
+        """Follow a ``redirect_to`` of an accepted or rejected login or consent as the browser
+        would: the next ``Location`` — the consent UI (``CONSENT_URL?consent_challenge=…``) after a
+        login, the client's ``redirect_uri`` with ``code``, ``scope`` and ``state`` after a consent,
+        with ``error`` after a rejection or a verifier used twice. Another URL is
+        ``IamValidationError``."""
+        return self._n.follow(url, tenant)
 
     def headers_for(self, credential: Union[SessionCredential, Secret, str], kind: str = "bearer") -> Dict[str, str]:
         """Request headers carrying a session or access token: ``kind`` is ``bearer``

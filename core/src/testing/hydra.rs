@@ -58,11 +58,11 @@ impl TenantState {
     }
 }
 
-fn oauth_error(status: u16, error: &str) -> FakeResponse {
+pub(super) fn oauth_error(status: u16, error: &str) -> FakeResponse {
     FakeResponse::json(status, &json!({"error": error, "error_description": error}))
 }
 
-fn hydra_error(status: u16, what: &str) -> FakeResponse {
+pub(super) fn hydra_error(status: u16, what: &str) -> FakeResponse {
     FakeResponse::json(status, &json!({"error": what, "error_description": what, "status_code": status}))
 }
 
@@ -76,7 +76,8 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
                 // RFC 7009 as Hydra does it: a token of another client is left alone, and the
                 // answer is still 200.
                 let caller = c.doc["client_id"].as_str().unwrap_or_default().to_owned();
-                if let Some(tok) = req.f("token").and_then(|v| t.tokens.get_mut(v)) {
+                let flow_token = req.f("token").is_some_and(|v| super::hydra_flows::revoke(t, v, &caller));
+                if let Some(tok) = req.f("token").filter(|_| !flow_token).and_then(|v| t.tokens.get_mut(v)) {
                     if tok.client_id == caller {
                         tok.active = false;
                     }
@@ -158,7 +159,7 @@ pub(super) fn handle(t: &mut TenantState, req: &FakeRequest<'_>, segs: &[&str]) 
 
 /// The client of a token or revocation request: Basic auth, or `client_id` (+ `client_secret`)
 /// in the form.
-fn authenticate<'a>(t: &'a TenantState, req: &FakeRequest<'_>) -> Result<&'a StoredClient, FakeResponse> {
+pub(super) fn authenticate<'a>(t: &'a TenantState, req: &FakeRequest<'_>) -> Result<&'a StoredClient, FakeResponse> {
     use base64::Engine;
     let (id, secret) = match req.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         Some(v) if v.len() > 6 && v[..6].eq_ignore_ascii_case("basic ") => {
@@ -183,6 +184,9 @@ fn authenticate<'a>(t: &'a TenantState, req: &FakeRequest<'_>) -> Result<&'a Sto
 }
 
 fn token(t: &mut TenantState, req: &FakeRequest<'_>) -> FakeResponse {
+    if let Some(r) = super::hydra_flows::token(t, req) {
+        return r;
+    }
     let c = match authenticate(t, req) {
         Ok(c) => c,
         Err(e) => return e,
@@ -222,6 +226,9 @@ fn introspect(t: &TenantState, req: &FakeRequest<'_>) -> FakeResponse {
         return oauth_error(400, "invalid_request");
     };
     let wanted: Vec<&str> = req.f("scope").unwrap_or("").split(' ').filter(|s| !s.is_empty()).collect();
+    if let Some(r) = super::hydra_flows::introspect(t, token, &wanted) {
+        return r;
+    }
     match t.tokens.get(token) {
         Some(tok)
             if tok.active

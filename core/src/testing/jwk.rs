@@ -13,17 +13,40 @@ use serde_json::{json, Value};
 /// The set whose public keys Hydra publishes at `/.well-known/jwks.json` (ID token keys).
 pub(crate) const ID_TOKEN_SET: &str = "hydra.openid.id-token";
 
-/// The key Hydra makes for [`ID_TOKEN_SET`] when it starts (RS256): here a fixed public key,
-/// generated once for the fake and its private half thrown away (the fake issues no ID tokens,
-/// and RSA key generation takes too long in debug builds), so `/.well-known/jwks.json` publishes
-/// one RSA signing key, as a fresh Hydra does.
+/// The key Hydra makes for [`ID_TOKEN_SET`] when it starts (RS256): here a fixed key pair made
+/// once for the fake (RSA key generation takes too long in debug builds), so
+/// `/.well-known/jwks.json` publishes one RSA signing key, as a fresh Hydra does. Its private
+/// half ([`ID_TOKEN_PRIVATE_DER_B64`]) signs the ID tokens of the fake's authorization-code flows.
 pub(crate) fn startup_id_token_key() -> Value {
     json!({
         "kty": "RSA", "alg": "RS256", "use": "sig", "kid": "ory-iam-fake-id-token",
         "e": "AQAB",
-        "n": "7oGYXa099n0W6WHZGJMjh0L6pD_s_b9AlFBCIlx5aaS5JfBy34PSQmLexvNQPsLTySpVCQjmLrv6ZBgcRh6gSTZps6CtTnAKTJgRqSoZoCUi17wcw7I4LM99UQuCo1AdeWNvh3_xLkHgajpH-bRTfqPS-khxAxFTk_iXFl8BGJ8mThEgXl5AZDa6KxVVkqI9fABmXy_AjtTrw3Za07_Pbf4SedzK-hXxmrVpi0RtvBRClRbN7I3VRRn-PNQPG5bbdVCMfOntd_CEyfXksapke8JP5Z4w8dpMqzKAvaNky6Cz97W7CWhxsPgfD2nKOqdhpudnI1CZgQezLJSDYHisGw",
+        "n": "vZjH8_Zp1MSKSDF0db5nygDnAlf1Vp-ufIJ4ZdhQn4NraLHcLwXMsMWeVTiDElGGYSC5zBPYo2gHn_Z1BvV0yyIrbiUU0Hi2EdNql7oODxBUwYKhF4PPfG-9kZhMcAVmCP0TjQ8byJQ7I7zHVGhZXsAfSwHiCQtH1BHXJScBqeP5vD9RazKPBgsR5Tj9ZqtI_pbVMY1JwgZi9RQB01tDJY4kbqQoujmn1wRDI9aO7ENqWFWx6q86ihfOTB-XrLfMe01vRaAYiJUt5blV9AqzOOiwJ5VX-5Yo0K0ecLrNxNt0iMdtv8I7FVdBe_hdzS_q03Iu_Hp9xYKyckrqF9lKfw",
     })
 }
+
+/// The private half of [`startup_id_token_key`]: a test key, public by design (it signs the fake's
+/// ID tokens only, which no real server accepts).
+/// PKCS#1 DER, in standard base64.
+pub(crate) const ID_TOKEN_PRIVATE_DER_B64: &str = concat!(
+    "MIIEowIBAAKCAQEAvZjH8/Zp1MSKSDF0db5nygDnAlf1Vp+ufIJ4ZdhQn4NraLHcLwXMsMWeVTiDElGGYSC5zBPYo2gHn/Z1",
+    "BvV0yyIrbiUU0Hi2EdNql7oODxBUwYKhF4PPfG+9kZhMcAVmCP0TjQ8byJQ7I7zHVGhZXsAfSwHiCQtH1BHXJScBqeP5vD9R",
+    "azKPBgsR5Tj9ZqtI/pbVMY1JwgZi9RQB01tDJY4kbqQoujmn1wRDI9aO7ENqWFWx6q86ihfOTB+XrLfMe01vRaAYiJUt5blV",
+    "9AqzOOiwJ5VX+5Yo0K0ecLrNxNt0iMdtv8I7FVdBe/hdzS/q03Iu/Hp9xYKyckrqF9lKfwIDAQABAoIBAELIaJId92w7KIxC",
+    "Y0fAIFXumHBiZCg1ieQQnvEcz1VImNJhZ/HmRJH1og5ZoA2ZStC2kst4KCRy1dC6IsGnPxL4P70F8b1274b65b55Ck+zDG+3",
+    "ICAkzTaDM45vy2jf9e9vmW3j5wDxeZ1edwXb1bMC0GL+0EwoPY5NFG/hO/xHlmSZzeMCw8osVnuvKVxXI8CPw8gBB9asjBFf",
+    "BF/R8f5Alp8d6Y9/6NjbD+yZCuRANhvGYSqtsWqvhKeI+tO2cb2r7z0JoKK0yXoLji7+SDpdkhpTaKKtPTgER1zQQpu8czGc",
+    "B7cdOizZSUrqQBu2zGYDxTArPWbgjaIJkwCoQiUCgYEA4eH7n72B7z0nsRppFGyGuLzjCjLcGi+LH3oXciugHElEbdvgAb7T",
+    "xF+A4EQdMo6Lf1a/gnukVpkMJmDPo+hYGclNlV9irjW59TAv1YSXuCa2L/Wsw50RDft7XzPbj+Civ3S9/8kFmqP+ZeP1fCBG",
+    "Vg0IKbQdkLm5XtOkEo9NxNMCgYEA1uBBl7sLuP9xSR2RP0ycf1v5Pm+D5EgxYw29tpCwTXeSCTeKwtqqx4dqts9d/MZ1nUGr",
+    "KBM6G/fSciwiuAkurp5aIiNP9JM9B9PfY4plwPtMngnYzKMqoXbgY4qoyWTxyLNo7MGXEXqpsczQeRxyssqX1HSW6FqS2p0R",
+    "s6ZtyCUCgYAyMKZabh9K60nAfl/O2/ZrYf0IrRhe8SV2jwhao/rljhoYVvzFJoOjZJ0cN8ZND4NLfhj7g0GWxFcAyA4bG2tH",
+    "/4SvpgwlLWbuZhCa3uVfU6qzqWED7gh2FOTq2Hj21TEUXXpCNYZ7P+ks9qP7OqimQisIKS9QkxPvUBNq1FCxZQKBgCPb7vZc",
+    "X7ty3bv+9DNlHKTge3rg71jUd3F5ZJSoFtQGxVdGbqDQDzoXLkbt2liJ4izpPaAFfWgXdoZZOT4PQjwf7xjNXdWKEOBSinA5",
+    "M3v+NC4XpJeaD0484XubM0nQz8zXrAX+1LA1EUa70Hq1taqCxs3M2zZRjzpuhfq+JooFAoGBAILM1bTKkqWevIYvniFi7w4s",
+    "FtJt/lHYQGb0RrScluIsoVe4MPF6HprdNsyZO5PpGW8GFdxkaP30N7HfB8RkgCKLB9lzkdl1rYSKYjepQkpxKbOUsXAYO1CP",
+    "rCzZTRqPbHqSbp3NTp7EFFnhyUczplwqHNpMmP0vkL6UqEX4qr/5",
+);
 
 /// Members of a JWK that are private key material (RFC 7518 §6).
 const PRIVATE: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];

@@ -89,8 +89,15 @@
 //! the first page); JWK sets (`/admin/keys`: create — `ES256`, `ES384` and `EdDSA` keys are
 //! made, `RS*`/`PS*`/`ES512` answer 501, other algorithms 400 —, get, put and delete sets and
 //! keys) and `/.well-known/jwks.json` with the public keys of the `hydra.openid.id-token` set
-//! (which starts, as a fresh Hydra's, with one RS256 key: a fixed public key whose private half
-//! does not exist, since the fake signs no ID tokens). Also (module `hydra_admin`): trusted
+//! (which starts, as a fresh Hydra's, with one RS256 key: a fixed key pair made for the fake,
+//! whose private half signs the fake's ID tokens). The authorization-code flow
+//! (`hydra_flows.rs`): [`FakeOry::authorize`] and [`FakeOry::follow`] play the browser, the
+//! login and consent challenges of `consent` are Hydra's (unknown → `404`; decided again → a new
+//! `redirect_to`; a verifier works once), the `authorization_code` grant (client, `redirect_uri`
+//! and PKCE checked; a code works once, its replay revokes its tokens) and the `refresh_token`
+//! grant (rotation; a reused refresh token revokes its family), `/userinfo`, consent sessions
+//! (listed, revoked with their tokens; a remembered consent skips the next one) and login
+//! sessions. Also (module `hydra_admin`): trusted
 //! JWT-bearer issuers (`/admin/trust/grants/jwt-bearer/issuers`: create with Hydra's checks, get,
 //! list with its offset tokens and an `X-Total-Count` of every trust, delete, which also removes
 //! the key) and the `urn:ietf:params:oauth:grant-type:jwt-bearer` grant (fosite v0.49's checks:
@@ -100,8 +107,8 @@
 //! registration (`/oauth2/register`: the registration access token checked, rotated on every
 //! update, revoked by an admin update; admin-created clients get one too, as with registration
 //! enabled); `DELETE /admin/oauth2/tokens` (access tokens only, as Hydra v2.3.0); and
-//! `/.well-known/openid-configuration` with the tenant's fake URLs. Consent and the
-//! authorization-code and refresh grants are not emulated; tokens are opaque, so `authenticate`
+//! `/.well-known/openid-configuration` with the tenant's fake URLs. Logout challenges, remembered
+//! logins and other grants are not emulated; access tokens are opaque, so `authenticate`
 //! introspects them.
 //!
 //! Anything else answers `501 Not Implemented` with a JSON error, which the library raises as
@@ -111,12 +118,14 @@ mod courier;
 mod flows;
 mod hydra;
 mod hydra_admin;
+mod hydra_flows;
 mod jwk;
 mod keto;
 mod kratos;
 mod recovery;
 mod schema;
 
+pub use hydra_flows::{AuthorizeRequest, CONSENT_URL, ERROR_URL, LOGIN_URL};
 pub use schema::DEFAULT_IDENTITY_SCHEMA;
 
 use crate::config::IamConfig;
@@ -272,6 +281,8 @@ pub(crate) struct TenantState {
     pub logout_tokens: BTreeMap<String, String>,
     /// Hydra's trusted issuers, lifespans, registration tokens (see `hydra_admin`).
     pub hydra_admin: hydra_admin::AdminState,
+    /// Hydra's authorization-code flows, challenges, codes and consents (`hydra_flows.rs`).
+    pub oauth_flows: hydra_flows::FlowState,
 }
 
 #[derive(Default)]
@@ -329,7 +340,9 @@ impl Backend {
         let answer = match req.product {
             Product::KratosPublic | Product::KratosAdmin => kratos::handle(t, &req, &segs),
             Product::KetoRead | Product::KetoWrite => keto::handle(t, &req, &segs),
-            Product::HydraPublic | Product::HydraAdmin => hydra::handle(t, &req, &segs),
+            Product::HydraPublic | Product::HydraAdmin => {
+                hydra_flows::handle(t, &req, &segs).or_else(|| hydra::handle(t, &req, &segs))
+            }
             Product::KetoOpl | Product::Console | Product::OathkeeperJwks => None,
         };
         answer.unwrap_or_else(|| not_emulated(&req))
@@ -601,6 +614,7 @@ impl FakeOry {
             let mut t = TenantState::default();
             t.hydra_admin.public_url = base("hydra-public");
             t.jwk_sets.insert(jwk::ID_TOKEN_SET.to_owned(), vec![jwk::startup_id_token_key()]);
+            t.oauth_flows.public_url = format!("{}/", base("hydra-public"));
             match (per_tenant.get(*name), &default_schema) {
                 (Some(own), _) => {
                     t.schemas = own.iter().cloned().collect();
