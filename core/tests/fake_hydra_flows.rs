@@ -39,6 +39,18 @@ fn pkce() -> (String, String) {
     (verifier, challenge)
 }
 
+/// `fake.authorize` for `client_id` at [`REDIRECT`] with `scope` and `state` (no PKCE).
+fn authorize(fake: &FakeOry, client_id: &str, scope: &str, state: &str) -> String {
+    let req = AuthorizeRequest {
+        client_id: client_id.into(),
+        redirect_uri: REDIRECT.into(),
+        scope: scope.into(),
+        state: state.into(),
+        ..Default::default()
+    };
+    fake.authorize("customer", req).unwrap()
+}
+
 /// The login/consent app: accepts login for `who` and consent for what was asked; the code.
 async fn login_and_consent(fake: &FakeOry, client_id: &str, who: &str, challenge: &str) -> String {
     let iam = fake.iam();
@@ -197,18 +209,7 @@ async fn consent_sessions_and_challenges() {
         assert_eq!((e.kind(), e.status()), (ErrorKind::NotFound, Some(404)));
         assert_eq!(iam.consent().accept_logout_request(c).await.unwrap_err().status(), Some(404));
     }
-    let to_login = fake
-        .authorize(
-            "customer",
-            AuthorizeRequest {
-                client_id: id.clone(),
-                redirect_uri: REDIRECT.into(),
-                scope: "openid".into(),
-                state: "state-123456789".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let to_login = authorize(&fake, &id, "openid", "state-123456789");
     let lc = param(&to_login, "login_challenge").unwrap();
     let next = iam
         .consent()
@@ -218,33 +219,11 @@ async fn consent_sessions_and_challenges() {
     let back = fake.follow("customer", &next.redirect_to).unwrap();
     assert_eq!(param(&back, "error").as_deref(), Some("access_denied"));
     // A scope the client may not ask for goes back to the client as invalid_scope.
-    let bad = fake
-        .authorize(
-            "customer",
-            AuthorizeRequest {
-                client_id: id.clone(),
-                redirect_uri: REDIRECT.into(),
-                scope: "admin".into(),
-                state: "state-123456789".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let bad = authorize(&fake, &id, "admin", "state-123456789");
     assert_eq!(param(&bad, "error").as_deref(), Some("invalid_scope"));
     // As Hydra v2.3.0: a state under 8 characters is `invalid_state`; a client whose
     // `response_types` lack `code` gets `unsupported_response_type`.
-    let weak = fake
-        .authorize(
-            "customer",
-            AuthorizeRequest {
-                client_id: id.clone(),
-                redirect_uri: REDIRECT.into(),
-                scope: "openid".into(),
-                state: "abc".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let weak = authorize(&fake, &id, "openid", "abc");
     assert_eq!(param(&weak, "error").as_deref(), Some("invalid_state"));
     let implicit = iam
         .oauth2_client()
@@ -253,18 +232,7 @@ async fn consent_sessions_and_challenges() {
         )
         .await
         .unwrap();
-    let refused = fake
-        .authorize(
-            "customer",
-            AuthorizeRequest {
-                client_id: implicit.client_id,
-                redirect_uri: REDIRECT.into(),
-                scope: "openid".into(),
-                state: "state-123456789".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let refused = authorize(&fake, &implicit.client_id, "openid", "state-123456789");
     assert_eq!(param(&refused, "error").as_deref(), Some("unsupported_response_type"));
     assert_eq!(
         fake.follow("customer", "https://elsewhere.test/oauth2/auth?login_verifier=x").unwrap_err().kind(),
