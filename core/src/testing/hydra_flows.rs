@@ -684,10 +684,11 @@ pub(super) fn introspect(t: &TenantState, token: &str, wanted: &[&str]) -> Optio
     ))
 }
 
-/// RFC 7009 for a refresh token of the flows: its family goes (Hydra revokes the access tokens
-/// issued with it). `true` when the token was one of them.
+/// RFC 7009 for a token of the flows, access or refresh: its whole family goes, as Hydra v2.3.0
+/// revokes every token of the request (fosite revokes by request id: a revoked access token
+/// takes its refresh token with it, checked on the stack). `true` when the token was one of them.
 pub(super) fn revoke(t: &mut TenantState, token: &str, caller: &str) -> bool {
-    let Some(ft) = t.oauth_flows.tokens.get(token).filter(|x| x.refresh) else { return false };
+    let Some(ft) = t.oauth_flows.tokens.get(token) else { return false };
     let c = &t.oauth_flows.consents[ft.consent];
     if t.oauth_flows.requests[&c.request].client_id == caller {
         for tok in t.oauth_flows.families[ft.family].clone() {
