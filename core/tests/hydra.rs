@@ -125,13 +125,7 @@ async fn authorization_code_with_pkce_refresh_revoke_logout() {
         .append_pair("state", "state-123456789")
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
-    // No connection reuse: each step is one request, and a reused idle connection the server
-    // already closed would fail the step.
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap();
+    let http = hydra_flow::browser();
     let mut jar = Vec::new();
 
     let to_login = step(&http, auth.as_str(), &mut jar).await;

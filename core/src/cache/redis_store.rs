@@ -588,13 +588,11 @@ impl RedisCache {
     /// reads the eviction sets, so either it finds this entry or this check finds its fence),
     /// then the entry is deleted again. Redis not answering either check: no entry is left.
     pub async fn put(&self, key: &str, s: &Session, ttl: Duration) {
-        let fences = {
-            let mut f = self.ns.key_fences(key);
-            f.truncate(1);
-            f.push(self.ns.sid_fence(&s.tenant, &s.id));
-            f.push(self.ns.identity_fence(&s.tenant, &s.identity.id));
-            f
-        };
+        let fences = [
+            self.ns.key_fence(0, key),
+            self.ns.sid_fence(&s.tenant, &s.id),
+            self.ns.identity_fence(&s.tenant, &s.identity.id),
+        ];
         if self.fenced(&fences).await != Some(false) {
             return;
         }

@@ -107,8 +107,13 @@ impl Namespace {
     /// The fences an eviction leaves for the credential `key` (one per key, as
     /// [`read_names`](Self::read_names)); a process writes under the first.
     pub fn key_fences(&self, key: &str) -> Vec<String> {
-        let cut = self.session_prefix.len();
-        self.read_names(key).into_iter().map(|n| format!("{}:fence:key:{}", self.prefix, &n[cut..])).collect()
+        (0..self.keys.len()).map(|i| self.key_fence(i, key)).collect()
+    }
+
+    /// The fence of credential `key` under key number `i` (a writer checks the first).
+    pub fn key_fence(&self, i: usize, key: &str) -> String {
+        let name = self.session_name(i, key);
+        format!("{}:fence:key:{}", self.prefix, &name[self.session_prefix.len()..])
     }
 
     /// The fence an eviction of a session leaves (see `RedisCache::put`).

@@ -19,12 +19,13 @@ impl StoredClient {
     }
 
     pub(crate) fn allows(&self, scope: &str) -> bool {
-        self.any_scope
-            || self.doc["scope"].as_str().unwrap_or("").split(' ').any(|s| {
-                // Hydra's default `wildcard` strategy: `photos.*` covers `photos.read`.
-                s == scope || s.strip_suffix('*').is_some_and(|p| p.ends_with('.') && scope.starts_with(p))
-            })
+        self.any_scope || self.doc["scope"].as_str().unwrap_or("").split(' ').any(|s| s == scope || wildcard(s, scope))
     }
+}
+
+/// Hydra's default `wildcard` scope strategy: `photos.*` covers `photos.read`.
+pub(super) fn wildcard(granted: &str, scope: &str) -> bool {
+    granted.strip_suffix('*').is_some_and(|p| p.ends_with('.') && scope.starts_with(p))
 }
 
 pub(crate) struct StoredToken {

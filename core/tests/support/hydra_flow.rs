@@ -11,6 +11,13 @@ use ory_iam::{Iam, Secret};
 use serde_json::json;
 use sha2::Digest;
 
+/// The HTTP client that plays the browser: redirects are not followed (each is a [`step`]),
+/// and no connection is reused (a reused idle connection the server already closed would fail
+/// the step).
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(0).build().unwrap()
+}
+
 /// A cookie-carrying GET that does not follow redirects: returns the Location.
 pub async fn step(http: &reqwest::Client, url: &str, jar: &mut Vec<(String, String)>) -> String {
     let cookie = jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
@@ -86,11 +93,7 @@ pub async fn code_flow_as(iam: &Iam, strategy: &str, audience: &[&str], subject:
     if !audience.is_empty() {
         auth.query_pairs_mut().append_pair("audience", &audience.join(" "));
     }
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap();
+    let http = browser();
     let mut jar = Vec::new();
     let consent = iam.consent();
     let to_login = step(&http, auth.as_str(), &mut jar).await;

@@ -16,11 +16,7 @@ use serde_json::json;
 /// "hydra"}`) as a browser would, signing in at Hydra as `email`: the URL Kratos sends the
 /// browser to at the end (the flow's `return_to`, with `?code=` for a token exchange).
 pub async fn browser_leg(iam: &Iam, redirect_browser_to: &str, email: &str) -> String {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap();
+    let http = hydra_flow::browser();
     let mut jar = Vec::new();
     let consent = iam.consent();
     let to_login = step(&http, redirect_browser_to, &mut jar).await;
