@@ -124,6 +124,74 @@ async fn another_instances_late_whoami_is_not_cached_after_a_revoke() {
     a.identity().delete(&id).await.unwrap();
 }
 
+/// An admin revoke that Kratos confirmed is refused by every instance sharing the Redis cache
+/// from Redis alone: the revoke leaves a sealed tombstone under each of the session's entries.
+/// B's Kratos fails once B has cached the session; before tombstones B had to ask Kratos to
+/// learn of the revoke (here: `upstream_unavailable`; under load, Kratos' slowness was the
+/// whole revoke→refused delay of issue 24's benchmark). A second session of the same identity,
+/// and a credential whose tombstone was copied over its entry, are still served.
+#[tokio::test]
+async fn an_admin_revoke_is_refused_by_other_instances_without_asking_kratos() {
+    let stack = common::stack();
+    let proxy = FaultProxy::start(stack["iam_config"]["tenants"]["customer"]["kratos"]["public_url"].as_str().unwrap());
+    let mut cache = common::redis_cache();
+    let prefix = format!("tomb-{}", uuid::Uuid::new_v4().simple());
+    cache["redis"]["key_prefix"] = json!(prefix);
+    let a = iam_with(cache.clone(), |_| {});
+    let b = iam_with(cache, |t| t["kratos"]["public_url"] = json!(proxy.url));
+    let (id, token) = common::native_session(&a, "customer").await;
+    let (other_id, other) = common::native_session(&a, "customer").await;
+    let session = b.session().whoami(&bearer(&token)).await.unwrap();
+    assert!(b.session().whoami(&bearer(&token)).await.unwrap().cache_hit);
+    let other_session = b.session().whoami(&bearer(&other)).await.unwrap();
+    assert!(b.session().whoami(&bearer(&other)).await.unwrap().cache_hit);
+
+    proxy.fault(json!({"mode": "status", "status": 503, "times": 1000, "path": "/sessions/whoami"})).await;
+    let asked = proxy.requests("/sessions/whoami").await;
+    a.session().revoke(&session.id).await.unwrap();
+    for (name, iam) in [("the revoking instance", &a), ("another instance", &b)] {
+        match iam.session().whoami(&bearer(&token)).await {
+            Ok(s) => panic!("{name} served the revoked session (cache_hit {})", s.cache_hit),
+            Err(e) => assert_eq!(e.kind(), ErrorKind::Unauthorized, "{name}"),
+        }
+        assert_eq!(iam.session().whoami_or_null(&bearer(&token)).await.unwrap(), None, "{name}");
+    }
+    assert_eq!(proxy.requests("/sessions/whoami").await, asked, "B asked Kratos to learn of the revoke");
+    assert!(b.session().whoami(&bearer(&other)).await.unwrap().cache_hit, "another session was refused");
+
+    // A tombstone copied over another credential's entry (someone who can write to Redis) is
+    // not that credential's: sealed for its own name, it is rejected, and Kratos asked.
+    let mut conn = redis::Client::open(common::redis_cache()["redis"]["url"].as_str().unwrap())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let names: Vec<String> =
+        redis::cmd("KEYS").arg(format!("{prefix}:session:*")).query_async(&mut conn).await.unwrap();
+    assert_eq!(names.len(), 2, "{names:?}");
+    let mut values = Vec::new();
+    for n in &names {
+        let v: Vec<u8> = redis::cmd("GET").arg(n).query_async(&mut conn).await.unwrap();
+        values.push(v);
+    }
+    for (n, v) in names.iter().zip(values.iter().rev()) {
+        let _: () = redis::cmd("SET").arg(n).arg(v).arg("KEEPTTL").query_async(&mut conn).await.unwrap();
+    }
+    proxy.reset().await;
+    let served = b.session().whoami(&bearer(&other)).await.expect("a copied tombstone refused a live session");
+    assert!(!served.cache_hit);
+    assert!(matches!(b.session().whoami(&bearer(&token)).await, Err(e) if e.kind() == ErrorKind::Unauthorized));
+
+    // A user "revoking" someone else's session: Kratos answers 204 and leaves it alone, so no
+    // tombstone may be left for it (only an admin revoke is proof).
+    let (third_id, third) = common::native_session(&a, "customer").await;
+    a.session().revoke_mine(&bearer(&third), &other_session.id).await.unwrap();
+    assert!(b.session().whoami(&bearer(&other)).await.is_ok(), "a user's revoke_mine refused someone else");
+    for id in [id, other_id, third_id] {
+        a.identity().delete(&id).await.unwrap();
+    }
+}
+
 fn tuple(ns: &str, obj: &str, rel: &str, subject: Subject) -> PermissionTuple {
     PermissionTuple { namespace: ns.into(), object: obj.into(), relation: rel.into(), subject }
 }

@@ -224,6 +224,35 @@ async fn rotation_reads_entries_of_the_second_key() {
     }
 }
 
+/// (d2) Rotation and revoke tombstones: an admin revoke through an instance with `[new, old]`
+/// leaves a tombstone sealed with `new` under an entry named by `old`; every instance that lists
+/// `new` first refuses the credential from Redis (no session handed out, not a rejected value),
+/// and an instance that knows only `old` cannot open it and asks Kratos (who refuses too).
+#[tokio::test]
+async fn a_revoke_tombstone_under_an_old_keys_name_is_read() {
+    let sink = Arc::new(Collect::default());
+    let (prefix, old, new) = (new_prefix(), new_key(), new_key());
+    let before = iam(&prefix, &[&old], sink.clone());
+    let (id, token, _) = cached_user(&before, &prefix).await;
+    let rotated = iam(&prefix, &[&new, &old], sink.clone());
+    let s = rotated.session().whoami(&token_req(&token)).await.unwrap();
+    assert!(s.cache_hit);
+    rotated.session().revoke(&s.id).await.unwrap();
+    let mut c = redis().await;
+    let names: Vec<String> = cmd(&mut c, &["KEYS", &format!("{prefix}:session:*")]).await;
+    assert_eq!(names.len(), 1, "the tombstone replaces the entry: {names:?}");
+    for (name, who, rejections) in [("rotated", &rotated, 0), ("old key only", &before, 1)] {
+        let e = who.session().whoami(&token_req(&token)).await.err().unwrap_or_else(|| panic!("{name} served it"));
+        assert_eq!(e.kind(), ErrorKind::Unauthorized, "{name}");
+        assert_eq!(rejected(&sink).len(), rejections, "{name}: {:?}", rejected(&sink));
+    }
+    let only_new = iam(&prefix, &[&new], sink.clone());
+    assert_eq!(only_new.session().whoami(&token_req(&token)).await.unwrap_err().kind(), ErrorKind::Unauthorized);
+    // The old-key-only instance could not open the tombstone: reported and deleted like any
+    // value it did not seal (counted above). The rotated ones read it.
+    before.identity().delete(&id).await.unwrap();
+}
+
 /// (e) Redis without a key, keys that are not base64 of 32 bytes, and bad prefixes are
 /// configuration errors naming the path, never the value.
 #[tokio::test]

@@ -247,6 +247,43 @@ async def test_another_instances_late_whoami_is_not_cached_after_a_revoke(
         proxy.stop()
 
 
+async def test_an_admin_revoke_is_refused_by_other_instances_without_asking_kratos(
+    iam_config: dict[str, Any], stack: dict[str, Any]
+) -> None:
+    # Two instances sharing Redis; B has the session cached and its Kratos then fails. An admin
+    # revoke through A leaves sealed tombstones: B refuses from Redis (401) without asking
+    # Kratos. Before, B had to ask Kratos, and failed with an outage here.
+    cache = redis_cache(stack["redis"]["url"])
+    cache["redis"]["key_prefix"] = f"tomb-{uuid.uuid4().hex}"
+    a = make_iam(iam_config, cache)
+    proxy = FaultProxy(stack["kratos"]["customer"]["public_url"])
+    try:
+        cfg = copy.deepcopy(iam_config)
+        cfg["tenants"]["customer"]["kratos"]["public_url"] = proxy.url
+        b = make_iam(cfg, cache)
+        reg = await register_native(a, f"tomb-{uuid.uuid4().hex}@example.test")
+        other = await register_native(a, f"tomb-{uuid.uuid4().hex}@example.test")
+        assert reg.session_token is not None and reg.identity is not None
+        assert other.session_token is not None and other.identity is not None
+        req, other_req = bearer(reg.session_token.expose()), bearer(other.session_token.expose())
+        session = await b.session.whoami(req)
+        await b.session.whoami(other_req)
+        assert (await b.session.whoami(req)).cache_hit and (await b.session.whoami(other_req)).cache_hit
+        proxy.fault("status", status=503, times=1000, path="/sessions/whoami")
+        asked = proxy.requests("/sessions/whoami")
+        await a.session.revoke(session.id)
+        for who in (a, b):
+            with pytest.raises(ory_iam.IamUnauthorizedError):
+                await who.session.whoami(req)
+            assert await who.session.whoami_or_null(req) is None
+        assert proxy.requests("/sessions/whoami") == asked, "B asked Kratos to learn of the revoke"
+        assert (await b.session.whoami(other_req)).cache_hit, "another session was refused"
+        await a.identity.delete(reg.identity.id)
+        await a.identity.delete(other.identity.id)
+    finally:
+        proxy.stop()
+
+
 def _set(doc: dict[str, Any], path: str, value: Any) -> None:
     *parents, last = path.split(".")
     for p in parents:

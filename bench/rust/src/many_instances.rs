@@ -169,6 +169,15 @@ async fn propagation(iam: &Iam, cfg: &Value, rounds: Vec<(String, String, String
             let r = tokio::task::block_in_place(|| w.recv())?;
             let at: u128 = r["refused_at_ns"].as_str().ok_or("refused_at_ns")?.parse()?;
             delays_ms.push(at.saturating_sub(returned) as f64 / 1e6);
+            if std::env::var_os("BENCH_MI_TRACE").is_some() {
+                let st: u128 = r["refusing_call_started_ns"].as_str().ok_or("started")?.parse()?;
+                eprintln!(
+                    "trace: delay {:.1} ms, refusing call took {:.1} ms, started {:.1} ms after the return",
+                    at.saturating_sub(returned) as f64 / 1e6,
+                    at.saturating_sub(st) as f64 / 1e6,
+                    (st as f64 - returned as f64) / 1e6
+                );
+            }
         }
     }
     for w in ws {
@@ -231,8 +240,11 @@ pub async fn worker() -> R<()> {
             let s = iam.session().whoami(&h).await;
             say(if s.is_ok_and(|s| s.cache_hit) { json!("hit") } else { json!("miss") });
             rx.recv().await; // poll
-            while iam.session().whoami(&h).await.is_ok() {}
-            say(json!({"refused_at_ns": now_ns().to_string()}));
+            let mut started = now_ns();
+            while iam.session().whoami(&h).await.is_ok() {
+                started = now_ns();
+            }
+            say(json!({"refused_at_ns": now_ns().to_string(), "refusing_call_started_ns": started.to_string()}));
         }
         return Ok(());
     }

@@ -44,6 +44,9 @@ pub(crate) enum Lookup {
     /// Something was there that this deployment did not write (a miss, deleted; audited by
     /// the caller as `session.cache_rejected`).
     Rejected(Rejection),
+    /// A tombstone: an admin revoked this credential's session and Kratos confirmed it (see
+    /// `SessionStore::revoke_session`). Refused without asking Kratos.
+    Revoked,
 }
 
 /// Why a cached value was refused; the `reason` of `session.cache_rejected`.
@@ -307,6 +310,24 @@ impl SessionStore {
                 Ok(())
             }
             Backend::Redis(r) => evicted(Box::pin(r.evict_session(tenant, session_id)).await, tenant),
+        }
+    }
+
+    /// After an admin revoke of `session_id` that Kratos confirmed: like
+    /// [`evict_session`](Self::evict_session), but with Redis each of the session's entries is
+    /// replaced by a sealed tombstone for the rest of its time, so every instance refuses the
+    /// credential from Redis instead of asking Kratos (a refused whoami under load waits for
+    /// Kratos' answer; the tombstone is one Redis read). Only a confirmed revoke of one session
+    /// may leave tombstones: a revoked session never comes back, and the session's eviction set
+    /// lists only its own credentials (an identity's set may meanwhile list a new session, and
+    /// `revoke_mine` is answered 204 for someone else's session that Kratos left alone).
+    pub async fn revoke_session(&self, tenant: &str, session_id: &str) -> Result<()> {
+        match &self.backend {
+            Backend::Redis(r) => {
+                self.evicted();
+                evicted(Box::pin(r.revoke_session(tenant, session_id)).await, tenant)
+            }
+            _ => self.evict_session(tenant, session_id).await,
         }
     }
 

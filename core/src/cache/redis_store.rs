@@ -1,6 +1,8 @@
 //! Redis session cache. Values are sealed session JSON under `<prefix>:session:<keyed hash>`
 //! (see `sealed`); a set `<prefix>:sid:<tenant>:<session id>` lists the entry names of one
 //! session so revoke can evict them, `<prefix>:identity:<tenant>:<id>` those of one identity.
+//! An admin revoke Kratos confirmed leaves a sealed tombstone under each of its entries instead
+//! (see `SessionStore::revoke_session`), read as a refusal.
 //! Every operation has a short deadline; failures are logged and read as a miss, and so is a
 //! value this deployment did not seal (deleted, and reported to the caller for audit).
 //!
@@ -9,7 +11,7 @@
 //! channel (`super::invalidation`).
 
 use super::invalidation::{message, Epochs, Tier};
-use super::sealed::Namespace;
+use super::sealed::{self, Namespace};
 use super::{Lookup, Rejection, CACHE_OP_TIMEOUT};
 use crate::config::{RedisTlsConfig, RedisTopology};
 use crate::dto::Session;
@@ -173,6 +175,10 @@ impl Drop for Connection {
 /// the session's or the identity's name, and a write finding a fence is not made (or is undone).
 /// A fetch older than half this is never cached, so its write always meets the fence.
 pub(crate) const FENCE_TTL: Duration = Duration::from_secs(20);
+
+/// The sealed deadline of a tombstone. Redis drops it with the entry's own expiry (`KEEPTTL`);
+/// the deadline only bounds a tombstone saved and written back without one.
+const TOMBSTONE_DEADLINE: Duration = Duration::from_secs(24 * 3600);
 
 /// What an eviction waits for: `wait` replicas of the entry's master
 /// (`session_cache.redis.wait_replicas`) to acknowledge it within `timeout`
@@ -563,7 +569,23 @@ impl RedisCache {
         let mut rejected = None;
         for (i, (name, value)) in names.iter().zip(found.unwrap_or_default()).enumerate() {
             let Some(value) = value else { continue };
-            let session = self.ns.open(i, name, tenant, &value).and_then(|(until, plain)| {
+            let opened = self.ns.open(i, name, tenant, &value).or_else(|e| {
+                // A tombstone is sealed with the first key whatever key named the entry (the
+                // revoking process cannot tell which key an entry's name came from).
+                if i == 0 {
+                    return Err(e);
+                }
+                self.ns.open(0, name, tenant, &value).ok().filter(|(_, plain)| plain == sealed::REVOKED).ok_or(e)
+            });
+            if let Ok((until, plain)) = &opened {
+                if plain == sealed::REVOKED {
+                    if *until > now_ms() {
+                        return Lookup::Revoked;
+                    }
+                    continue;
+                }
+            }
+            let session = opened.and_then(|(until, plain)| {
                 Ok((until, serde_json::from_slice::<Session>(&plain).map_err(|_| Rejection::Malformed)?))
             });
             match session {
@@ -697,16 +719,26 @@ impl RedisCache {
     /// connection to (a dead master before the failover) and answers OK for the rest; and the
     /// client would send a bare `WAIT` to every master (taking the smallest count), so that
     /// one master without replicas would fail every eviction.
-    async fn delete(&self, names: Vec<String>) -> bool {
+    ///
+    /// With `revoked` (the tenant), each entry is replaced by a sealed tombstone instead (`SET …
+    /// XX KEEPTTL`: only an entry still there, for the rest of its time), with the same
+    /// acknowledgement rules; see `SessionStore::revoke_session`.
+    async fn delete(&self, names: Vec<String>, revoked: Option<&str>) -> bool {
         if names.is_empty() {
             return true;
         }
         let Some(mut c) = self.evict_conn().await else { return false };
         let wait = self.replicas.wait;
         let budget = self.replicas.budget();
+        let until = now_ms().saturating_add(TOMBSTONE_DEADLINE.as_millis() as u64);
         let with_wait = |keys: &[String]| {
             let mut p = redis::pipe();
-            p.cmd("DEL").arg(keys).ignore();
+            for key in keys {
+                match revoked.and_then(|tenant| self.ns.seal(key, tenant, until, sealed::REVOKED)) {
+                    Some(tomb) => p.cmd("SET").arg(key).arg(tomb).arg("XX").arg("KEEPTTL").ignore(),
+                    None => p.cmd("DEL").arg(key).ignore(),
+                };
+            }
             if wait > 0 {
                 p.cmd("WAIT").arg(wait).arg(self.replicas.timeout.as_millis().min(u128::from(u64::MAX)) as u64);
             }
@@ -761,11 +793,11 @@ impl RedisCache {
     /// the set: in that order, so an eviction that fails half-way leaves the set to find the
     /// entries again when it is retried (on a cluster the set and the entries live on different
     /// masters), and a set member added meanwhile (a concurrent put) is kept.
-    async fn evict_indexed(&self, index: String) -> bool {
+    async fn evict_indexed(&self, index: String, revoked: Option<&str>) -> bool {
         let Some(mut c) = self.conn().await else { return false };
         let Some(names) = self.run::<Vec<String>, _>("smembers", c.smembers(&index)).await else { return false };
         let doomed: Vec<String> = names.iter().filter(|n| self.ns.is_session_name(n)).cloned().collect();
-        if !self.delete(doomed).await {
+        if !self.delete(doomed, revoked).await {
             return false;
         }
         // Foreign members too: only our entries were deleted through the set, the rest goes.
@@ -776,16 +808,22 @@ impl RedisCache {
     /// entries may still be there).
     /// Each leaves its fence first (see [`FENCE_TTL`]).
     pub async fn evict_key(&self, key: &str) -> bool {
-        self.fence(&self.ns.key_fences(key)).await && self.delete(self.ns.read_names(key)).await
+        self.fence(&self.ns.key_fences(key)).await && self.delete(self.ns.read_names(key), None).await
     }
 
     pub async fn evict_identity(&self, tenant: &str, identity_id: &str) -> bool {
         self.fence(&[self.ns.identity_fence(tenant, identity_id)]).await
-            && self.evict_indexed(self.ns.identity_name(tenant, identity_id)).await
+            && self.evict_indexed(self.ns.identity_name(tenant, identity_id), None).await
     }
 
     pub async fn evict_session(&self, tenant: &str, session_id: &str) -> bool {
         self.fence(&[self.ns.sid_fence(tenant, session_id)]).await
-            && self.evict_indexed(self.ns.sid_name(tenant, session_id)).await
+            && self.evict_indexed(self.ns.sid_name(tenant, session_id), None).await
+    }
+
+    /// `evict_session` leaving tombstones (see `SessionStore::revoke_session`).
+    pub async fn revoke_session(&self, tenant: &str, session_id: &str) -> bool {
+        self.fence(&[self.ns.sid_fence(tenant, session_id)]).await
+            && self.evict_indexed(self.ns.sid_name(tenant, session_id), Some(tenant)).await
     }
 }

@@ -26,6 +26,10 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 const VERSION: u8 = 1;
+/// The plaintext of a tombstone (after the deadline): what an admin revoke confirmed by Kratos
+/// leaves under each of the session's entries, so every instance refuses the credential from
+/// Redis without asking Kratos. Not JSON, so never read as a session.
+pub(crate) const REVOKED: &[u8] = b"\0revoked";
 const NONCE_LEN: usize = 12;
 /// Fixed HKDF salt: the keys are already uniformly random; the salt only separates this use.
 const HKDF_SALT: &[u8] = b"ory-iam session cache";

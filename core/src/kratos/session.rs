@@ -540,6 +540,9 @@ impl PendingWhoami {
             Lookup::Rejected(why) => {
                 t.emit(audit(names::SESSION_CACHE_REJECTED, "denied").attr("reason", why.as_str()))
             }
+            // Refused as Kratos would refuse it (the same error and audit), one Redis read
+            // instead of a round trip to Kratos.
+            Lookup::Revoked => return svc.fetched(Err(unauthorized(&t, "session revoked")), &request_id),
         }
 
         let fetch = {
@@ -645,8 +648,13 @@ pub(crate) async fn revoke_session(t: &Arc<TenantContext>, session_id: &str) -> 
     let path = format!("admin/sessions/{}", crate::ids::seg(session_id));
     let res = c.send(Call::delete(&path)).await;
     // Evict whatever the outcome: a session Kratos no longer knows must not live on in a cache.
-    // A revoke the shared cache could not take is an outage, so the caller retries it.
-    let evicted = t.sessions.evict_session(&t.name, session_id).await;
+    // A revoke the shared cache could not take is an outage, so the caller retries it. A revoke
+    // Kratos confirmed leaves tombstones, so other instances refuse without asking Kratos.
+    let evicted = if res.is_ok() {
+        t.sessions.revoke_session(&t.name, session_id).await
+    } else {
+        t.sessions.evict_session(&t.name, session_id).await
+    };
     t.emit(
         AuditEvent::mutation(names::AUTHZ_SESSION_REVOKE, &t.name, res.as_ref().map(|r| r.request_id.as_str()))
             .target(session_id),
