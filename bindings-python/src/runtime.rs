@@ -425,7 +425,8 @@ static GET_RUNNING_LOOP_OR_NONE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// Drive `awaitable` (a coroutine of the async wrapper, or an async generator's `__anext__()`)
 /// to completion on this thread, every core call in it waiting here with the GIL released.
 /// Refused in a thread that runs an asyncio loop (the wait would stall every task of that loop)
-/// and on the runtime's own threads (an audit callback: the wait would wait for itself).
+/// and inside any runtime (an audit callback, on a runtime thread or inside a blocking call: the
+/// wait would wait for itself).
 #[pyfunction]
 pub fn _blocking_run(py: Python<'_>, awaitable: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
     let get_loop = GET_RUNNING_LOOP_OR_NONE

@@ -550,3 +550,48 @@ def test_short_lived_threads_leave_nothing_behind(siam: Iam, iam_config: dict[st
         assert out["after"] <= out["before"] + 4, out
     finally:
         siam.identity.delete(res.identity.id)  # type: ignore[union-attr]
+
+
+@pytest.mark.skipif(not hasattr(ory_iam._ory_iam, "_debug_panic"), reason="release build: no _debug_panic")
+def test_a_panic_in_a_blocking_call_is_iam_error_and_the_thread_keeps_working(siam: Iam) -> None:
+    """The core future panics on the calling thread's runtime, mid-call: `IamError` (code
+    `internal`), and the thread's next calls work."""
+
+    async def boom() -> Any:
+        return await ory_iam._ory_iam._debug_panic("async")
+
+    for _ in range(2):
+        with pytest.raises(ory_iam.IamError) as e:
+            ory_iam._ory_iam._blocking_run(boom())
+        assert type(e.value) is ory_iam.IamError and e.value.code == "internal"
+        assert siam.schema.list()
+
+
+def test_audit_callbacks_of_blocking_calls(siam: Iam, iam_config: dict[str, Any]) -> None:
+    """A blocking call's audit events are emitted on the calling thread, inside the call: the
+    callback runs (with the GIL), and a blocking call made from it is refused, not deadlocked."""
+    events: list[tuple[str, int]] = []
+    refused: list[str] = []
+    cfg = sync_config(iam_config)
+    cfg["audit"] = {"sink": "callback"}
+
+    def on_audit(e: dict[str, Any]) -> None:
+        events.append((e["name"], threading.get_ident()))
+        try:
+            iam.identity.get(str(uuid.uuid4()))
+        except IamConfigurationError:
+            refused.append(e["name"])
+
+    res = register(siam)
+    try:
+        with Iam(ory_iam.Iam.from_config(cfg, audit_callback=on_audit)) as iam:
+            def call() -> tuple[str, int]:
+                return iam.session.whoami(bearer(res)).identity.id, threading.get_ident()
+
+            with ThreadPoolExecutor(1) as pool:
+                who, thread = pool.submit(call).result(30)
+        assert who == res.identity.id  # type: ignore[union-attr]
+        assert events and {t for _, t in events} == {thread}, events
+        assert refused == [n for n, _ in events]
+    finally:
+        siam.identity.delete(res.identity.id)  # type: ignore[union-attr]
