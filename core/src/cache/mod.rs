@@ -28,23 +28,37 @@ pub(crate) const CACHE_OP_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// Redis calls are boxed: their futures (three topologies, each with its own connection type)
 /// would otherwise nest into every caller's state machine, past the compiler's layout depth.
-/// They run through [`redis_op`]: on the shared runtime when the caller is on a local one.
 pub(crate) enum Backend {
     None,
     Memory(memory::MemoryCache),
-    Redis(Arc<redis_store::RedisCache>),
+    Redis(SharedRedis),
 }
 
-/// Run a Redis operation where the Redis connections live: the redis crate starts each
-/// connection's driver task (and reconnections) on the runtime that polls the connecting call,
-/// and one connection serves every thread, so a blocking call on its thread's local runtime
-/// runs the operation on the shared runtime (see [`crate::runtime::on_shared`]).
-async fn redis_op<T, Fut>(r: &Arc<redis_store::RedisCache>, op: impl FnOnce(Arc<redis_store::RedisCache>) -> Fut) -> T
-where
-    Fut: Future<Output = T> + Send + 'static,
-    T: Send + 'static,
-{
-    crate::runtime::on_shared(Box::pin(op(r.clone()))).await
+/// The Redis cache, whose operations can only be run through [`SharedRedis::run`]: the redis
+/// crate starts each connection's driver task (and reconnections) on the runtime that polls the
+/// connecting call, and one connection serves every thread, so a blocking call on its thread's
+/// local runtime runs the operation on the shared runtime (see [`crate::runtime::on_shared`]).
+/// An operation added later cannot forget it: there is no other way to the `RedisCache`.
+pub(crate) struct SharedRedis(Arc<redis_store::RedisCache>);
+
+impl SharedRedis {
+    async fn run<T, Fut>(&self, op: impl FnOnce(Arc<redis_store::RedisCache>) -> Fut) -> T
+    where
+        Fut: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        crate::runtime::on_shared(Box::pin(op(self.0.clone()))).await
+    }
+
+    fn epochs(&self) -> Arc<invalidation::Epochs> {
+        self.0.epochs()
+    }
+
+    /// Starts its task on the shared runtime when the caller is on a local one (see
+    /// `RedisCache::subscribe`).
+    fn subscribe(&self) {
+        self.0.subscribe()
+    }
 }
 
 /// What the session cache holds for a credential.
@@ -181,7 +195,7 @@ impl SessionStore {
                     )
                 })?;
                 let prefix = cfg.redis_key_prefix().unwrap_or(crate::config::DEFAULT_REDIS_KEY_PREFIX);
-                Backend::Redis(Arc::new(redis_store::RedisCache::new(
+                Backend::Redis(SharedRedis(Arc::new(redis_store::RedisCache::new(
                     topology,
                     tls,
                     redis_store::Replicas {
@@ -191,7 +205,7 @@ impl SessionStore {
                         ),
                     },
                     sealed::Namespace::new(prefix, &keys),
-                )?))
+                )?)))
             }
         };
         Ok(SessionStore { backend, inflight: Mutex::new(HashMap::new()), evictions: Default::default() })
@@ -217,7 +231,7 @@ impl SessionStore {
     pub async fn publish(&self, tier: invalidation::Tier, tenant: &str) {
         if let Backend::Redis(r) = &self.backend {
             let tenant = tenant.to_owned();
-            redis_op(r, |r| async move { r.publish(tier, &tenant).await }).await
+            r.run(|r| async move { r.publish(tier, &tenant).await }).await
         }
     }
 
@@ -232,7 +246,7 @@ impl SessionStore {
             Backend::Memory(m) => m.get(key).map_or(Lookup::Miss, Lookup::Hit),
             Backend::Redis(r) => {
                 let (tenant, key) = (tenant.to_owned(), key.to_owned());
-                redis_op(r, |r| async move { r.get(&tenant, &key).await }).await
+                r.run(|r| async move { r.get(&tenant, &key).await }).await
             }
         }
     }
@@ -272,7 +286,7 @@ impl SessionStore {
             Backend::Redis(r) => {
                 if since.at.elapsed() < redis_store::FENCE_TTL / 2 {
                     let (key, s) = (key.to_owned(), s.clone());
-                    redis_op(r, |r| async move { r.put(&key, &s, ttl).await }).await
+                    r.run(|r| async move { r.put(&key, &s, ttl).await }).await
                 }
             }
         }
@@ -284,7 +298,7 @@ impl SessionStore {
         match &self.backend {
             Backend::None => {}
             Backend::Memory(m) => m.clear(),
-            Backend::Redis(r) => redis_op(r, |r| async move { r.close().await }).await,
+            Backend::Redis(r) => r.run(|r| async move { r.close().await }).await,
         }
     }
 
@@ -300,7 +314,7 @@ impl SessionStore {
         match &self.backend {
             Backend::Redis(r) => {
                 let (tenant, jti) = (tenant.to_owned(), jti.to_owned());
-                redis_op(r, |r| async move { r.first_sighting(&tenant, &jti, ttl).await }).await
+                r.run(|r| async move { r.first_sighting(&tenant, &jti, ttl).await }).await
             }
             _ => None,
         }
@@ -319,7 +333,7 @@ impl SessionStore {
             }
             Backend::Redis(r) => {
                 let key = key.to_owned();
-                evicted(redis_op(r, |r| async move { r.evict_key(&key).await }).await, tenant)
+                evicted(r.run(|r| async move { r.evict_key(&key).await }).await, tenant)
             }
         }
     }
@@ -335,7 +349,7 @@ impl SessionStore {
             }
             Backend::Redis(r) => {
                 let (t, id) = (tenant.to_owned(), session_id.to_owned());
-                evicted(redis_op(r, |r| async move { r.evict_session(&t, &id).await }).await, tenant)
+                evicted(r.run(|r| async move { r.evict_session(&t, &id).await }).await, tenant)
             }
         }
     }
@@ -352,7 +366,8 @@ impl SessionStore {
         match &self.backend {
             Backend::Redis(r) => {
                 self.evicted();
-                evicted(Box::pin(r.revoke_session(tenant, session_id)).await, tenant)
+                let (t, id) = (tenant.to_owned(), session_id.to_owned());
+                evicted(r.run(|r| async move { r.revoke_session(&t, &id).await }).await, tenant)
             }
             _ => self.evict_session(tenant, session_id).await,
         }
@@ -370,7 +385,7 @@ impl SessionStore {
             }
             Backend::Redis(r) => {
                 let (t, id) = (tenant.to_owned(), identity_id.to_owned());
-                evicted(redis_op(r, |r| async move { r.evict_identity(&t, &id).await }).await, tenant)
+                evicted(r.run(|r| async move { r.evict_identity(&t, &id).await }).await, tenant)
             }
         }
     }
