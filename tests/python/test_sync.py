@@ -595,3 +595,24 @@ def test_audit_callbacks_of_blocking_calls(siam: Iam, iam_config: dict[str, Any]
         assert refused == [n for n, _ in events]
     finally:
         siam.identity.delete(res.identity.id)  # type: ignore[union-attr]
+
+
+def test_a_revoke_from_a_thread_that_exits_leaves_redis_usable(siam: Iam, iam_config: dict[str, Any], stack: dict[str, Any]) -> None:
+    """The first Redis operation of a fresh Iam is an admin revoke (its tombstones) from a thread
+    that then exits: the Redis connection it made must not die with that thread's runtime."""
+    a, b = register(siam), register(siam)
+    cfg = sync_config(iam_config, redis_cache(stack["redis"]["url"]))
+    cfg["tenants"]["customer"]["cache"] = {"session_ttl_ms": 60_000}
+    try:
+        assert a.session_id is not None
+        with Iam.from_config(cfg) as iam:
+            t = threading.Thread(target=iam.session.revoke, args=(a.session_id,))
+            t.start()
+            t.join(30)
+            hits = [iam.session.whoami(bearer(b)).cache_hit for _ in range(3)]
+            assert hits == [False, True, True]
+            with pytest.raises(IamUnauthorizedError):
+                iam.session.whoami(bearer(a))
+    finally:
+        for u in (a, b):
+            siam.identity.delete(u.identity.id)  # type: ignore[union-attr]
