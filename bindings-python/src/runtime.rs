@@ -425,7 +425,8 @@ static GET_RUNNING_LOOP_OR_NONE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// Drive `awaitable` (a coroutine of the async wrapper, or an async generator's `__anext__()`)
 /// to completion on this thread, every core call in it waiting here with the GIL released.
 /// Refused in a thread that runs an asyncio loop (the wait would stall every task of that loop)
-/// and on the runtime's own threads (an audit callback: the wait would wait for itself).
+/// and inside any runtime (an audit callback, on a runtime thread or inside a blocking call: the
+/// wait would wait for itself).
 #[pyfunction]
 pub fn _blocking_run(py: Python<'_>, awaitable: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
     let get_loop = GET_RUNNING_LOOP_OR_NONE
@@ -469,9 +470,10 @@ pub fn _blocking_run(py: Python<'_>, awaitable: &Bound<'_, PyAny>) -> PyResult<P
     }
 }
 
-/// The blocking half of `spawn_with`: run `fut` on the runtime, wait for it with the GIL
-/// released (other Python threads run meanwhile), convert here. A pending signal (Ctrl-C) ends
-/// the wait and aborts the core future.
+/// The blocking half of `spawn_with`: run `fut` on this thread's local runtime
+/// (`ory_iam::runtime::block_on_local`) with the GIL released (other Python threads run
+/// meanwhile), convert here. The wait is cut into slices of `SIGNAL_CHECK`; between them, a
+/// pending signal (Ctrl-C) ends the wait and drops the core future.
 fn block_on<'py, F, T>(
     py: Python<'py>,
     fut: F,
@@ -481,30 +483,15 @@ where
     F: Future<Output = ory_iam::Result<T>> + Send + 'static,
     T: Send + 'static,
 {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let task = ory_iam::runtime::binding().spawn(async move {
-        let out = match AssertUnwindSafe(fut).catch_unwind().await {
-            Ok(r) => r,
-            Err(payload) => Err(panicked(payload)),
-        };
-        let _ = tx.send(out);
-    });
-    let mut rx = rx;
+    let mut fut = std::pin::pin!(AssertUnwindSafe(fut).catch_unwind());
     let out = loop {
-        // The receiver moves into the GIL-free closure and back (it is `Send`, not `Sync`).
-        let (got, back) = py.detach(move || (rx.recv_timeout(SIGNAL_CHECK), rx));
-        rx = back;
-        match got {
-            Ok(out) => break out,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                if let Err(e) = py.check_signals() {
-                    task.abort();
-                    return Err(e);
-                }
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                break Err(ory_iam::Error::internal("the ory-iam runtime dropped a call"))
-            }
+        let slice = py.detach(|| {
+            ory_iam::runtime::block_on_local(async { tokio::time::timeout(SIGNAL_CHECK, fut.as_mut()).await })
+        });
+        match slice {
+            Ok(Ok(out)) => break out,
+            Ok(Err(payload)) => break Err(panicked(payload)),
+            Err(_) => py.check_signals()?,
         }
     };
     let value = match out {

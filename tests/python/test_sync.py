@@ -24,7 +24,7 @@ import ory_iam.sync
 from ory_iam import IamConfigurationError, IamNotFoundError, IamUnauthorizedError, IamUpstreamUnavailableError, IamValidationError, Secret
 from ory_iam.sync import Iam
 
-from conftest import ROOT, register_secret
+from conftest import ROOT, redis_cache, register_secret
 from test_session import PASSWORD
 
 SERVICES = [n for n in ory_iam.sync.__all__ if n.endswith("Service")] + ["Iam"]
@@ -211,7 +211,8 @@ def test_the_gil_is_released_while_a_call_waits(iam_config: dict[str, Any]) -> N
     assert json.loads(r.stdout.strip().splitlines()[-1]) == {"in_flight": True, "outcome": ["IamUpstreamUnavailableError"]}
 
 
-def test_eight_threads_share_one_iam(siam: Iam) -> None:
+def eight_threads(siam: Iam) -> None:
+    """8 threads on one blocking Iam: whoami and a permission check each, 5 times, for 2 users."""
     users = [register(siam) for _ in range(2)]
     try:
         doc = f"sync-threads-{uuid.uuid4().hex}"
@@ -235,6 +236,69 @@ def test_eight_threads_share_one_iam(siam: Iam) -> None:
     finally:
         for u in users:
             siam.identity.delete(u.identity.id)  # type: ignore[union-attr]
+
+
+def test_eight_threads_share_one_iam(siam: Iam) -> None:
+    eight_threads(siam)
+
+
+def test_eight_threads_share_one_iam_with_the_redis_cache(iam_config: dict[str, Any], stack: dict[str, Any]) -> None:
+    cfg = sync_config(iam_config, redis_cache(stack["redis"]["url"]))
+    cfg["tenants"]["customer"]["cache"] = {"session_ttl_ms": 60_000}
+    with Iam.from_config(cfg) as iam:
+        eight_threads(iam)
+
+
+def test_the_redis_connection_outlives_the_thread_that_made_it(iam_config: dict[str, Any], stack: dict[str, Any]) -> None:
+    """A blocking call runs on its thread's own runtime; the Redis connection it makes serves
+    every thread, so it must not live on that runtime: while the first thread is idle (its
+    runtime not running) and after it has exited, other threads still read the cache."""
+    cfg = sync_config(iam_config, redis_cache(stack["redis"]["url"]))
+    cfg["tenants"]["customer"]["cache"] = {"session_ttl_ms": 60_000}
+    with Iam.from_config(cfg) as iam:
+        res = register(iam)
+        try:
+            first: list[bool] = []
+            idle, done = threading.Event(), threading.Event()
+
+            def first_thread() -> None:
+                first.append(iam.session.whoami(bearer(res)).cache_hit)  # connects, misses, stores
+                idle.set()
+                done.wait(30)
+
+            t = threading.Thread(target=first_thread)
+            t.start()
+            assert idle.wait(30)
+            try:
+                while_idle = iam.session.whoami(bearer(res)).cache_hit
+            finally:
+                done.set()
+                t.join(30)
+            after_exit = [iam.session.whoami(bearer(res)).cache_hit for _ in range(3)]
+            assert (first, while_idle, after_exit) == ([False], True, [True] * 3)
+        finally:
+            iam.identity.delete(res.identity.id)  # type: ignore[union-attr]
+
+
+def test_a_closed_iam_refuses_calls_from_threads_that_called_before(iam_config: dict[str, Any]) -> None:
+    """Each blocking thread keeps its own connections to Ory; closing the Iam still refuses every
+    later call of every thread."""
+    iam = Iam.from_config(sync_config(iam_config))
+    barrier = threading.Barrier(4)
+
+    def call(_: int) -> str:
+        barrier.wait(30)  # four distinct threads, each with its own client
+        try:
+            iam.identity.get(str(uuid.uuid4()))
+        except IamNotFoundError:
+            return "not found"
+        return "found"
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(call, range(4))) == ["not found"] * 4
+        iam.close()
+        with pytest.raises(IamConfigurationError):
+            list(pool.map(call, range(4)))
 
 
 def test_close_and_with(iam_config: dict[str, Any]) -> None:
@@ -345,3 +409,212 @@ def test_a_cache_hit_needs_no_wait(iam_config: dict[str, Any]) -> None:
                 iam.session.whoami(bearer(res))
         finally:
             iam.identity.delete(res.identity.id)  # type: ignore[union-attr]
+
+
+FLIGHT_SCENARIO = r"""
+import asyncio, json, os, signal, socket, sys, threading, time
+import ory_iam
+from ory_iam.sync import Iam
+
+cfg, token = json.loads(sys.argv[1]), sys.argv[2]
+kratos = cfg["tenants"]["customer"]["kratos"]["public_url"].split("//")[1].split("/")[0]
+host, port = kratos.rsplit(":", 1)
+
+# A proxy in front of Kratos that holds each request until told to go.
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen(8)
+cfg["tenants"]["customer"]["kratos"]["public_url"] = f"http://127.0.0.1:{server.getsockname()[1]}/"
+connections, go = [], threading.Event()
+
+def relay(conn):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(65536)
+    head, rest = data.split(b"\r\n", 1)
+    go.wait(30)
+    up = socket.create_connection((host, int(port)))
+    up.sendall(head + b"\r\nConnection: close\r\n" + rest)
+    while chunk := up.recv(65536):
+        conn.sendall(chunk)
+    up.close()
+
+def accept():
+    while True:
+        conn, _ = server.accept()
+        connections.append(conn)
+        threading.Thread(target=relay, args=(conn,), daemon=True).start()
+
+threading.Thread(target=accept, daemon=True).start()
+aio = ory_iam.Iam.from_config(cfg)
+iam = Iam(aio)  # the blocking view: same core, same single flights
+headers = {"authorization": "Bearer " + token}
+follower = []
+
+def async_caller():
+    try:
+        follower.append(asyncio.run(aio.session.whoami(headers)).identity.id)
+    except BaseException as e:
+        follower.append(type(e).__name__)
+
+def interrupt():
+    while not connections:
+        time.sleep(0.01)
+    threading.Thread(target=async_caller, daemon=True).start()
+    time.sleep(0.5)  # the async caller has joined the flight
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.3)
+    go.set()
+
+threading.Thread(target=interrupt, daemon=True).start()
+try:
+    iam.session.whoami(headers)
+    leader = "returned"
+except KeyboardInterrupt:
+    leader = "interrupted"
+deadline = time.monotonic() + 10
+while not follower and time.monotonic() < deadline:
+    time.sleep(0.05)
+print(json.dumps({"leader": leader, "follower": follower, "connections": len(connections)}))
+sys.stdout.flush()
+os._exit(0)
+"""
+
+
+def test_an_interrupted_blocking_call_does_not_strand_its_flight(siam: Iam, iam_config: dict[str, Any]) -> None:
+    """The main thread's blocking whoami leads a single flight (memory cache); an asyncio caller
+    in another thread joins it; Ctrl-C ends the blocking call while Kratos has not answered yet.
+    The async caller must still get the session: the flight's connection and timers may not live
+    on the interrupted thread's runtime, which nothing runs any more."""
+    res = register(siam)
+    try:
+        assert res.session_token is not None and res.identity is not None
+        cfg = sync_config(iam_config, {"memory": {"max_entries": 100}})
+        r = subprocess.run(
+            [sys.executable, "-c", FLIGHT_SCENARIO, json.dumps(cfg), res.session_token.expose()],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert r.returncode == 0, r.stderr[-2000:]
+        out = json.loads(r.stdout.strip().splitlines()[-1])
+        assert out == {"leader": "interrupted", "follower": [res.identity.id], "connections": 1}, out
+    finally:
+        siam.identity.delete(res.identity.id)  # type: ignore[union-attr]
+
+
+THREADS_SCENARIO = r"""
+import json, os, sys, threading
+from ory_iam.sync import Iam
+
+cfg, token = json.loads(sys.argv[1]), sys.argv[2]
+iam = Iam.from_config(cfg)
+headers = {"authorization": "Bearer " + token}
+seen, errors = set(), []
+
+def one_call():
+    try:
+        seen.add(iam.session.whoami(headers).identity.id)
+    except BaseException as e:
+        errors.append(type(e).__name__)
+
+def batch(n):
+    threads = [threading.Thread(target=one_call) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+batch(4)  # warm up what is built once per process
+before = len(os.listdir("/proc/self/fd"))
+for _ in range(20):
+    batch(10)
+after = len(os.listdir("/proc/self/fd"))
+print(json.dumps({"before": before, "after": after, "seen": len(seen), "errors": errors}))
+"""
+
+
+@pytest.mark.skipif(not pathlib.Path("/proc/self/fd").exists(), reason="counts fds in /proc")
+def test_short_lived_threads_leave_nothing_behind(siam: Iam, iam_config: dict[str, Any]) -> None:
+    """A thread per request (Django's runserver): 200 threads, one blocking call each, then exit.
+    Each thread's runtime and connections go with it: no fd growth, no panic at thread exit."""
+    res = register(siam)
+    try:
+        assert res.session_token is not None
+        r = subprocess.run(
+            [sys.executable, "-c", THREADS_SCENARIO, json.dumps(sync_config(iam_config)), res.session_token.expose()],
+            capture_output=True, text=True, timeout=120,
+        )
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert "panic" not in r.stderr, r.stderr[-2000:]
+        out = json.loads(r.stdout.strip().splitlines()[-1])
+        assert out["errors"] == [] and out["seen"] == 1, out
+        assert out["after"] <= out["before"] + 4, out
+    finally:
+        siam.identity.delete(res.identity.id)  # type: ignore[union-attr]
+
+
+@pytest.mark.skipif(not hasattr(ory_iam._ory_iam, "_debug_panic"), reason="release build: no _debug_panic")
+def test_a_panic_in_a_blocking_call_is_iam_error_and_the_thread_keeps_working(siam: Iam) -> None:
+    """The core future panics on the calling thread's runtime, mid-call: `IamError` (code
+    `internal`), and the thread's next calls work."""
+
+    async def boom() -> Any:
+        return await ory_iam._ory_iam._debug_panic("async")
+
+    for _ in range(2):
+        with pytest.raises(ory_iam.IamError) as e:
+            ory_iam._ory_iam._blocking_run(boom())
+        assert type(e.value) is ory_iam.IamError and e.value.code == "internal"
+        assert siam.schema.list()
+
+
+def test_audit_callbacks_of_blocking_calls(siam: Iam, iam_config: dict[str, Any]) -> None:
+    """A blocking call's audit events are emitted on the calling thread, inside the call: the
+    callback runs (with the GIL), and a blocking call made from it is refused, not deadlocked."""
+    events: list[tuple[str, int]] = []
+    refused: list[str] = []
+    cfg = sync_config(iam_config)
+    cfg["audit"] = {"sink": "callback"}
+
+    def on_audit(e: dict[str, Any]) -> None:
+        events.append((e["name"], threading.get_ident()))
+        try:
+            iam.identity.get(str(uuid.uuid4()))
+        except IamConfigurationError:
+            refused.append(e["name"])
+
+    res = register(siam)
+    try:
+        with Iam(ory_iam.Iam.from_config(cfg, audit_callback=on_audit)) as iam:
+            def call() -> tuple[str, int]:
+                return iam.session.whoami(bearer(res)).identity.id, threading.get_ident()
+
+            with ThreadPoolExecutor(1) as pool:
+                who, thread = pool.submit(call).result(30)
+        assert who == res.identity.id  # type: ignore[union-attr]
+        assert events and {t for _, t in events} == {thread}, events
+        assert refused == [n for n, _ in events]
+    finally:
+        siam.identity.delete(res.identity.id)  # type: ignore[union-attr]
+
+
+def test_a_revoke_from_a_thread_that_exits_leaves_redis_usable(siam: Iam, iam_config: dict[str, Any], stack: dict[str, Any]) -> None:
+    """The first Redis operation of a fresh Iam is an admin revoke (its tombstones) from a thread
+    that then exits: the Redis connection it made must not die with that thread's runtime."""
+    a, b = register(siam), register(siam)
+    cfg = sync_config(iam_config, redis_cache(stack["redis"]["url"]))
+    cfg["tenants"]["customer"]["cache"] = {"session_ttl_ms": 60_000}
+    try:
+        assert a.session_id is not None
+        with Iam.from_config(cfg) as warm:  # another instance caches b's session in Redis
+            assert warm.session.whoami(bearer(b)).cache_hit is False
+        with Iam.from_config(cfg) as iam:
+            t = threading.Thread(target=iam.session.revoke, args=(a.session_id,))
+            t.start()
+            t.join(30)
+            hits = [iam.session.whoami(bearer(b)).cache_hit for _ in range(3)]
+            assert hits == [True, True, True]
+            with pytest.raises(IamUnauthorizedError):
+                iam.session.whoami(bearer(a))
+    finally:
+        for u in (a, b):
+            siam.identity.delete(u.identity.id)  # type: ignore[union-attr]

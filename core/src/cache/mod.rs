@@ -31,7 +31,34 @@ pub(crate) const CACHE_OP_TIMEOUT: Duration = Duration::from_millis(250);
 pub(crate) enum Backend {
     None,
     Memory(memory::MemoryCache),
-    Redis(Box<redis_store::RedisCache>),
+    Redis(SharedRedis),
+}
+
+/// The Redis cache, whose operations can only be run through [`SharedRedis::run`]: the redis
+/// crate starts each connection's driver task (and reconnections) on the runtime that polls the
+/// connecting call, and one connection serves every thread, so a blocking call on its thread's
+/// local runtime runs the operation on the shared runtime (see [`crate::runtime::on_shared`]).
+/// An operation added later cannot forget it: there is no other way to the `RedisCache`.
+pub(crate) struct SharedRedis(Arc<redis_store::RedisCache>);
+
+impl SharedRedis {
+    async fn run<T, Fut>(&self, op: impl FnOnce(Arc<redis_store::RedisCache>) -> Fut) -> T
+    where
+        Fut: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        crate::runtime::on_shared(Box::pin(op(self.0.clone()))).await
+    }
+
+    fn epochs(&self) -> Arc<invalidation::Epochs> {
+        self.0.epochs()
+    }
+
+    /// Starts its task on the shared runtime when the caller is on a local one (see
+    /// `RedisCache::subscribe`).
+    fn subscribe(&self) {
+        self.0.subscribe()
+    }
 }
 
 /// What the session cache holds for a credential.
@@ -168,7 +195,7 @@ impl SessionStore {
                     )
                 })?;
                 let prefix = cfg.redis_key_prefix().unwrap_or(crate::config::DEFAULT_REDIS_KEY_PREFIX);
-                Backend::Redis(Box::new(redis_store::RedisCache::new(
+                Backend::Redis(SharedRedis(Arc::new(redis_store::RedisCache::new(
                     topology,
                     tls,
                     redis_store::Replicas {
@@ -178,7 +205,7 @@ impl SessionStore {
                         ),
                     },
                     sealed::Namespace::new(prefix, &keys),
-                )?))
+                )?)))
             }
         };
         Ok(SessionStore { backend, inflight: Mutex::new(HashMap::new()), evictions: Default::default() })
@@ -203,7 +230,8 @@ impl SessionStore {
     /// Tell every instance sharing this Redis that `tier` of `tenant` changed.
     pub async fn publish(&self, tier: invalidation::Tier, tenant: &str) {
         if let Backend::Redis(r) = &self.backend {
-            Box::pin(r.publish(tier, tenant)).await
+            let tenant = tenant.to_owned();
+            r.run(|r| async move { r.publish(tier, &tenant).await }).await
         }
     }
 
@@ -216,7 +244,10 @@ impl SessionStore {
         match &self.backend {
             Backend::None => Lookup::Miss,
             Backend::Memory(m) => m.get(key).map_or(Lookup::Miss, Lookup::Hit),
-            Backend::Redis(r) => Box::pin(r.get(tenant, key)).await,
+            Backend::Redis(r) => {
+                let (tenant, key) = (tenant.to_owned(), key.to_owned());
+                r.run(|r| async move { r.get(&tenant, &key).await }).await
+            }
         }
     }
 
@@ -254,7 +285,8 @@ impl SessionStore {
             Backend::Memory(m) => m.put(key, s, ttl),
             Backend::Redis(r) => {
                 if since.at.elapsed() < redis_store::FENCE_TTL / 2 {
-                    Box::pin(r.put(key, s, ttl)).await
+                    let (key, s) = (key.to_owned(), s.clone());
+                    r.run(|r| async move { r.put(&key, &s, ttl).await }).await
                 }
             }
         }
@@ -266,7 +298,7 @@ impl SessionStore {
         match &self.backend {
             Backend::None => {}
             Backend::Memory(m) => m.clear(),
-            Backend::Redis(r) => r.close().await,
+            Backend::Redis(r) => r.run(|r| async move { r.close().await }).await,
         }
     }
 
@@ -280,7 +312,10 @@ impl SessionStore {
     /// without Redis or when it is unavailable.
     pub async fn first_sighting(&self, tenant: &str, jti: &str, ttl: Duration) -> Option<bool> {
         match &self.backend {
-            Backend::Redis(r) => Box::pin(r.first_sighting(tenant, jti, ttl)).await,
+            Backend::Redis(r) => {
+                let (tenant, jti) = (tenant.to_owned(), jti.to_owned());
+                r.run(|r| async move { r.first_sighting(&tenant, &jti, ttl).await }).await
+            }
             _ => None,
         }
     }
@@ -296,7 +331,10 @@ impl SessionStore {
                 m.evict_key(key);
                 Ok(())
             }
-            Backend::Redis(r) => evicted(Box::pin(r.evict_key(key)).await, tenant),
+            Backend::Redis(r) => {
+                let key = key.to_owned();
+                evicted(r.run(|r| async move { r.evict_key(&key).await }).await, tenant)
+            }
         }
     }
 
@@ -309,7 +347,10 @@ impl SessionStore {
                 m.evict_session(tenant, session_id);
                 Ok(())
             }
-            Backend::Redis(r) => evicted(Box::pin(r.evict_session(tenant, session_id)).await, tenant),
+            Backend::Redis(r) => {
+                let (t, id) = (tenant.to_owned(), session_id.to_owned());
+                evicted(r.run(|r| async move { r.evict_session(&t, &id).await }).await, tenant)
+            }
         }
     }
 
@@ -325,7 +366,8 @@ impl SessionStore {
         match &self.backend {
             Backend::Redis(r) => {
                 self.evicted();
-                evicted(Box::pin(r.revoke_session(tenant, session_id)).await, tenant)
+                let (t, id) = (tenant.to_owned(), session_id.to_owned());
+                evicted(r.run(|r| async move { r.revoke_session(&t, &id).await }).await, tenant)
             }
             _ => self.evict_session(tenant, session_id).await,
         }
@@ -341,7 +383,10 @@ impl SessionStore {
                 m.evict_identity(tenant, identity_id);
                 Ok(())
             }
-            Backend::Redis(r) => evicted(Box::pin(r.evict_identity(tenant, identity_id)).await, tenant),
+            Backend::Redis(r) => {
+                let (t, id) = (tenant.to_owned(), identity_id.to_owned());
+                evicted(r.run(|r| async move { r.evict_identity(&t, &id).await }).await, tenant)
+            }
         }
     }
 
@@ -350,7 +395,24 @@ impl SessionStore {
     }
 
     /// Run `fetch` once for all concurrent callers with the same key.
+    ///
+    /// A flight is polled by whichever of its waiters gets there first, so its I/O and timers
+    /// are registered on that waiter's runtime. Had a blocking call on its thread's local
+    /// runtime led (or driven) it, the other waiters would stall as soon as that thread stopped
+    /// running it (interrupted, or its own deadline passed). A call on a local runtime therefore
+    /// joins or leads on the shared runtime: every flight runs on shared runtimes only.
     pub async fn single_flight<F>(self: &Arc<Self>, key: &str, fetch: F) -> Result<Session>
+    where
+        F: Future<Output = Result<Session>> + Send + 'static,
+    {
+        if crate::runtime::is_local() {
+            let (me, key) = (self.clone(), key.to_owned());
+            return crate::runtime::on_shared(async move { me.flight(&key, fetch).await }).await;
+        }
+        self.flight(key, fetch).await
+    }
+
+    async fn flight<F>(self: &Arc<Self>, key: &str, fetch: F) -> Result<Session>
     where
         F: Future<Output = Result<Session>> + Send + 'static,
     {
@@ -468,6 +530,44 @@ mod tests {
         assert_eq!(r.expect("joined the abandoned flight").unwrap_err().kind(), crate::ErrorKind::Conflict);
         assert_eq!(calls.load(Ordering::SeqCst), 2, "one shared fetch, then a fresh one");
         assert_eq!(store.inflight_len(), 0);
+    }
+
+    /// A blocking call (on its thread's local runtime) starts a flight, then stops running it
+    /// (interrupted: its future is dropped between slices), while a caller on the shared runtime
+    /// waits on the same flight. The flight's timers and I/O must not be on the local runtime,
+    /// or the other caller would wait forever (nothing runs that runtime any more).
+    #[test]
+    fn a_flight_outlives_the_blocking_call_that_started_it() {
+        let store = Arc::new(SessionStore::new(&SessionCacheConfig::None).unwrap());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let fetch = |calls: Arc<AtomicUsize>| async move {
+            calls.fetch_add(1, Ordering::SeqCst);
+            // Registered on the runtime of whoever polls the flight first.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            Err(crate::Error::new(crate::ErrorKind::Conflict, "answered"))
+        };
+        let interrupted = {
+            let (store, calls) = (store.clone(), calls.clone());
+            std::thread::spawn(move || {
+                let mut call = std::pin::pin!(store.single_flight("k", fetch(calls)));
+                // One slice, then the caller gives up (as Ctrl-C does): the call is dropped.
+                crate::runtime::block_on_local(async {
+                    tokio::time::timeout(Duration::from_millis(50), call.as_mut()).await
+                })
+                .is_err()
+            })
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        let follower = {
+            let (store, calls) = (store.clone(), calls.clone());
+            crate::runtime::binding().spawn(async move { store.single_flight("k", fetch(calls)).await })
+        };
+        assert!(interrupted.join().unwrap(), "the blocking call ended before the flight");
+        let r =
+            crate::runtime::binding().block_on(async { tokio::time::timeout(Duration::from_secs(5), follower).await });
+        let r = r.expect("the follower stalled on a flight driven by a stopped local runtime").unwrap();
+        assert_eq!(r.unwrap_err().kind(), crate::ErrorKind::Conflict);
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "the follower joined the flight");
     }
 
     #[test]

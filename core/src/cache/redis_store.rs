@@ -433,7 +433,8 @@ impl RedisCache {
         if self.running.load(Ordering::Acquire) == me || self.closed.load(Ordering::SeqCst) {
             return;
         }
-        let Ok(rt) = tokio::runtime::Handle::try_current() else { return };
+        // Never a blocking call's local runtime: the task must outlive the call and its thread.
+        let Some(rt) = crate::runtime::spawn_handle() else { return };
         let mut slot = self.subscriber.lock().unwrap_or_else(|e| e.into_inner());
         if self.running.load(Ordering::Acquire) == me {
             return;

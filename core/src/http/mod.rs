@@ -615,6 +615,9 @@ fn retry_after(h: &HeaderMap) -> Option<Duration> {
 /// After a `fork()` the child gets a new client on first use: the parent's pooled connections
 /// are its sockets, and are neither used nor closed in the child (see [`crate::runtime`]).
 pub(crate) struct HttpPool {
+    /// Names this pool in the threads' local clients (never reused, so an entry of a dropped
+    /// pool is never served).
+    id: u64,
     cfg: HttpConfig,
     /// Read from the files once: a client rebuilt after `fork()` gets the same certificates.
     tls: tls::TlsMaterial,
@@ -652,15 +655,23 @@ impl HttpPool {
             generation: crate::runtime::fork_generation(),
             client: std::mem::ManuallyDrop::new(build_http(cfg, &tls)?),
         };
-        Ok(Arc::new(HttpPool { cfg: cfg.clone(), tls, slot: arc_swap::ArcSwapOption::from_pointee(first) }))
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Arc::new(HttpPool { id, cfg: cfg.clone(), tls, slot: arc_swap::ArcSwapOption::from_pointee(first) }))
     }
 
-    /// This process's client, or `None` once closed.
+    /// This process's client, or `None` once closed. A call on a local runtime (the blocking
+    /// API) gets its thread's own client of this pool: reqwest runs each pooled connection as a
+    /// task of the runtime that made it, and a local runtime only runs while its thread is in a
+    /// call, so its connections must serve that thread alone (see [`crate::runtime`]).
     pub fn client(&self) -> Option<reqwest::Client> {
         let generation = crate::runtime::fork_generation();
         loop {
             let cur = self.slot.load_full()?;
             if cur.generation == generation {
+                if crate::runtime::is_local() {
+                    return local::client(self);
+                }
                 return Some((*cur.client).clone());
             }
             let client = build_http(&self.cfg, &self.tls).ok()?;
@@ -679,6 +690,68 @@ impl HttpPool {
 
     pub fn close(&self) {
         self.slot.store(None);
+    }
+}
+
+/// The clients of this thread's local runtime, one per pool, in bounded storage.
+mod local {
+    use super::HttpPool;
+    use std::cell::RefCell;
+    use std::num::NonZeroUsize;
+
+    /// Pools (tenants) one thread keeps a client for; the least recently used goes first. A
+    /// pool whose client was evicted gets a new one (and new connections) on its next call.
+    const CAPACITY: NonZeroUsize = NonZeroUsize::new(8).expect("non-zero");
+
+    /// A thread's clients and the fork generation they were built in. Dropped when the thread
+    /// exits, but never in a forked child: there they hold the parent's sockets.
+    struct Clients {
+        generation: u64,
+        by_pool: std::mem::ManuallyDrop<lru::LruCache<u64, reqwest::Client>>,
+    }
+
+    impl Drop for Clients {
+        fn drop(&mut self) {
+            if self.generation == crate::runtime::fork_generation() {
+                // SAFETY: dropped once, here; never used again.
+                unsafe { std::mem::ManuallyDrop::drop(&mut self.by_pool) }
+            }
+        }
+    }
+
+    thread_local! {
+        static CLIENTS: RefCell<Option<Clients>> = const { RefCell::new(None) };
+    }
+
+    /// This thread's client of `pool` (which is open), built like the shared one.
+    pub(super) fn client(pool: &HttpPool) -> Option<reqwest::Client> {
+        let generation = crate::runtime::fork_generation();
+        CLIENTS
+            .try_with(|cell| {
+                let mut slot = cell.borrow_mut();
+                if slot.as_ref().is_none_or(|c| c.generation != generation) {
+                    // A parent's set (this thread forked) is left alone by its Drop.
+                    *slot = Some(Clients {
+                        generation,
+                        by_pool: std::mem::ManuallyDrop::new(lru::LruCache::new(CAPACITY)),
+                    });
+                }
+                let clients = &mut slot.as_mut()?.by_pool;
+                if let Some(c) = clients.get(&pool.id) {
+                    return Some(c.clone());
+                }
+                let c = super::build_http(&pool.cfg, &pool.tls).ok()?;
+                clients.put(pool.id, c.clone());
+                Some(c)
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// How many clients this thread keeps.
+    #[cfg(test)]
+    pub(super) fn len() -> usize {
+        CLIENTS.with(|c| c.borrow().as_ref().map_or(0, |c| c.by_pool.len()))
     }
 }
 
@@ -740,6 +813,31 @@ mod tests {
         for bad in ["..", "admin/..", "admin/%2e%2E/keys", "a/./b", "a\\b", "//evil/x", "http:x", "a/.%2e"] {
             assert!(!path_stays_under_base(bad), "{bad}");
         }
+    }
+
+    /// A call on a local runtime gets its thread's client of the pool (connections of that
+    /// runtime), kept for its next calls in bounded storage; a closed pool hands out nothing.
+    #[test]
+    fn local_calls_get_their_threads_own_client() {
+        std::thread::spawn(|| {
+            let cfg = HttpConfig::default();
+            let pool = HttpPool::new("t", &cfg).unwrap();
+            assert!(pool.client().is_some());
+            assert_eq!(local::len(), 0, "a call off local runtimes built a local client");
+            let on_local = |p: &HttpPool| crate::runtime::block_on_local(async { p.client() });
+            assert!(on_local(&pool).is_some() && on_local(&pool).is_some());
+            assert_eq!(local::len(), 1, "one client per pool and thread");
+            let others: Vec<_> = (0..20).map(|_| HttpPool::new("t", &cfg).unwrap()).collect();
+            for p in &others {
+                assert!(on_local(p).is_some());
+            }
+            assert_eq!(local::len(), 8, "bounded");
+            pool.close();
+            assert!(on_local(&pool).is_none(), "a closed pool served a local client");
+            assert!(pool.client().is_none());
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]
