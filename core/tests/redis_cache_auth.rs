@@ -201,18 +201,36 @@ async fn only_the_same_key_and_prefix_share_entries() {
     a.identity().delete(&id).await.unwrap();
 }
 
-/// (d) Rotation: with `[new, old]`, entries sealed with `old` are still hits and new entries
-/// are sealed with `new`; an instance that knows only `old` reads none of those.
-#[tokio::test]
-async fn rotation_reads_entries_of_the_second_key() {
+/// A key rotation under way: a user cached by `before` (keys `[old]`), read by `rotated`
+/// (keys `[new, old]`) as a hit.
+struct Rotation {
+    sink: Arc<Collect>,
+    prefix: String,
+    new: String,
+    before: Iam,
+    rotated: Iam,
+    id: String,
+    token: Secret,
+    session: ory_iam::dto::Session,
+}
+
+async fn rotation() -> Rotation {
     let sink = Arc::new(Collect::default());
     let (prefix, old, new) = (new_prefix(), new_key(), new_key());
     let before = iam(&prefix, &[&old], sink.clone());
     let (id, token, _) = cached_user(&before, &prefix).await;
     let rotated = iam(&prefix, &[&new, &old], sink.clone());
-    let s = rotated.session().whoami(&token_req(&token)).await.unwrap();
-    assert!(s.cache_hit, "sealed with the old key, read with it listed second");
-    assert_eq!(s.identity.id, id);
+    let session = rotated.session().whoami(&token_req(&token)).await.unwrap();
+    assert!(session.cache_hit, "sealed with the old key, read with it listed second");
+    assert_eq!(session.identity.id, id);
+    Rotation { sink, prefix, new, before, rotated, id, token, session }
+}
+
+/// (d) Rotation: with `[new, old]`, entries sealed with `old` are still hits and new entries
+/// are sealed with `new`; an instance that knows only `old` reads none of those.
+#[tokio::test]
+async fn rotation_reads_entries_of_the_second_key() {
+    let Rotation { sink, prefix, new, before, rotated, id, token, .. } = rotation().await;
     let only_new = iam(&prefix, &[&new], sink.clone());
     assert!(!only_new.session().whoami(&token_req(&token)).await.unwrap().cache_hit, "the old key is gone");
     let (id2, token2, _) = cached_user(&rotated, &prefix).await;
@@ -230,13 +248,7 @@ async fn rotation_reads_entries_of_the_second_key() {
 /// and an instance that knows only `old` cannot open it and asks Kratos (who refuses too).
 #[tokio::test]
 async fn a_revoke_tombstone_under_an_old_keys_name_is_read() {
-    let sink = Arc::new(Collect::default());
-    let (prefix, old, new) = (new_prefix(), new_key(), new_key());
-    let before = iam(&prefix, &[&old], sink.clone());
-    let (id, token, _) = cached_user(&before, &prefix).await;
-    let rotated = iam(&prefix, &[&new, &old], sink.clone());
-    let s = rotated.session().whoami(&token_req(&token)).await.unwrap();
-    assert!(s.cache_hit);
+    let Rotation { sink, prefix, new, before, rotated, id, token, session: s, .. } = rotation().await;
     rotated.session().revoke(&s.id).await.unwrap();
     let mut c = redis().await;
     let names: Vec<String> = cmd(&mut c, &["KEYS", &format!("{prefix}:session:*")]).await;

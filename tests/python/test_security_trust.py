@@ -217,20 +217,28 @@ async def test_coherence_cases(case: dict[str, Any], iam_config: dict[str, Any],
             pass
 
 
+def two_instances(
+    iam_config: dict[str, Any], stack: dict[str, Any], tag: str
+) -> tuple[ory_iam.Iam, ory_iam.Iam, FaultProxy]:
+    """Two instances sharing a fresh Redis prefix: A talks to Kratos directly, B through a fault
+    proxy (the caller stops it)."""
+    cache = redis_cache(stack["redis"]["url"])
+    cache["redis"]["key_prefix"] = f"{tag}-{uuid.uuid4().hex}"
+    a = make_iam(iam_config, cache)
+    proxy = FaultProxy(stack["kratos"]["customer"]["public_url"])
+    cfg = copy.deepcopy(iam_config)
+    cfg["tenants"]["customer"]["kratos"]["public_url"] = proxy.url
+    return a, make_iam(cfg, cache), proxy
+
+
 async def test_another_instances_late_whoami_is_not_cached_after_a_revoke(
     iam_config: dict[str, Any], stack: dict[str, Any]
 ) -> None:
     # Two instances sharing Redis. B's whoami is answered "active" by Kratos, held back 800 ms by
     # a proxy, and delivered after A revoked the session: B must not put it into the shared
     # cache, where A (and every other instance) would serve the revoked session.
-    cache = redis_cache(stack["redis"]["url"])
-    cache["redis"]["key_prefix"] = f"late-{uuid.uuid4().hex}"
-    a = make_iam(iam_config, cache)
-    proxy = FaultProxy(stack["kratos"]["customer"]["public_url"])
+    a, b, proxy = two_instances(iam_config, stack, "late")
     try:
-        cfg = copy.deepcopy(iam_config)
-        cfg["tenants"]["customer"]["kratos"]["public_url"] = proxy.url
-        b = make_iam(cfg, cache)
         reg = await register_native(a, f"late-{uuid.uuid4().hex}@example.test")
         assert reg.session_token is not None and reg.identity is not None
         req = bearer(reg.session_token.expose())
@@ -253,14 +261,8 @@ async def test_an_admin_revoke_is_refused_by_other_instances_without_asking_krat
     # Two instances sharing Redis; B has the session cached and its Kratos then fails. An admin
     # revoke through A leaves sealed tombstones: B refuses from Redis (401) without asking
     # Kratos. Before, B had to ask Kratos, and failed with an outage here.
-    cache = redis_cache(stack["redis"]["url"])
-    cache["redis"]["key_prefix"] = f"tomb-{uuid.uuid4().hex}"
-    a = make_iam(iam_config, cache)
-    proxy = FaultProxy(stack["kratos"]["customer"]["public_url"])
+    a, b, proxy = two_instances(iam_config, stack, "tomb")
     try:
-        cfg = copy.deepcopy(iam_config)
-        cfg["tenants"]["customer"]["kratos"]["public_url"] = proxy.url
-        b = make_iam(cfg, cache)
         reg = await register_native(a, f"tomb-{uuid.uuid4().hex}@example.test")
         other = await register_native(a, f"tomb-{uuid.uuid4().hex}@example.test")
         assert reg.session_token is not None and reg.identity is not None
