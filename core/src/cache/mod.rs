@@ -340,18 +340,7 @@ impl SessionStore {
 
     /// Drop every cached credential of one session.
     pub async fn evict_session(&self, tenant: &str, session_id: &str) -> Result<()> {
-        self.evicted();
-        match &self.backend {
-            Backend::None => Ok(()),
-            Backend::Memory(m) => {
-                m.evict_session(tenant, session_id);
-                Ok(())
-            }
-            Backend::Redis(r) => {
-                let (t, id) = (tenant.to_owned(), session_id.to_owned());
-                evicted(r.run(|r| async move { r.evict_session(&t, &id).await }).await, tenant)
-            }
-        }
+        self.drop_session(tenant, session_id, false).await
     }
 
     /// After an admin revoke of `session_id` that Kratos confirmed: like
@@ -363,13 +352,22 @@ impl SessionStore {
     /// lists only its own credentials (an identity's set may meanwhile list a new session, and
     /// `revoke_mine` is answered 204 for someone else's session that Kratos left alone).
     pub async fn revoke_session(&self, tenant: &str, session_id: &str) -> Result<()> {
+        self.drop_session(tenant, session_id, true).await
+    }
+
+    /// `evict_session`, leaving tombstones in Redis when `tombstones` (`revoke_session`).
+    async fn drop_session(&self, tenant: &str, session_id: &str, tombstones: bool) -> Result<()> {
+        self.evicted();
         match &self.backend {
-            Backend::Redis(r) => {
-                self.evicted();
-                let (t, id) = (tenant.to_owned(), session_id.to_owned());
-                evicted(r.run(|r| async move { r.revoke_session(&t, &id).await }).await, tenant)
+            Backend::None => Ok(()),
+            Backend::Memory(m) => {
+                m.evict_session(tenant, session_id);
+                Ok(())
             }
-            _ => self.evict_session(tenant, session_id).await,
+            Backend::Redis(r) => {
+                let (t, id) = (tenant.to_owned(), session_id.to_owned());
+                evicted(r.run(|r| async move { r.evict_session(&t, &id, tombstones).await }).await, tenant)
+            }
         }
     }
 

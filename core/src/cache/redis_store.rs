@@ -817,14 +817,10 @@ impl RedisCache {
             && self.evict_indexed(self.ns.identity_name(tenant, identity_id), None).await
     }
 
-    pub async fn evict_session(&self, tenant: &str, session_id: &str) -> bool {
+    /// With `tombstones`, the entries are replaced by tombstones (see
+    /// `SessionStore::revoke_session`).
+    pub async fn evict_session(&self, tenant: &str, session_id: &str, tombstones: bool) -> bool {
         self.fence(&[self.ns.sid_fence(tenant, session_id)]).await
-            && self.evict_indexed(self.ns.sid_name(tenant, session_id), None).await
-    }
-
-    /// `evict_session` leaving tombstones (see `SessionStore::revoke_session`).
-    pub async fn revoke_session(&self, tenant: &str, session_id: &str) -> bool {
-        self.fence(&[self.ns.sid_fence(tenant, session_id)]).await
-            && self.evict_indexed(self.ns.sid_name(tenant, session_id), Some(tenant)).await
+            && self.evict_indexed(self.ns.sid_name(tenant, session_id), tombstones.then_some(tenant)).await
     }
 }
