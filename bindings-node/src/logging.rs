@@ -6,7 +6,8 @@ use napi_derive::napi;
 use serde_json::Value;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
-use tracing::{Event, Subscriber};
+use tracing::subscriber::Interest;
+use tracing::{Event, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 
@@ -74,6 +75,24 @@ fn rank(l: &tracing::Level) -> u8 {
 struct ToJs;
 
 impl<S: Subscriber> Layer<S> for ToJs {
+    /// Events of the library only, and no spans: nothing on the JS side reads them (the OTel
+    /// helper takes its facts from the operation's report), and a span per Ory request would
+    /// otherwise be made, entered on every poll and closed in the registry.
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
+        if meta.is_span() || !meta.target().starts_with("ory_iam") {
+            Interest::never()
+        } else {
+            Interest::sometimes()
+        }
+    }
+
+    /// A record below the callback's level is not even built.
+    fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        !meta.is_span()
+            && meta.target().starts_with("ory_iam")
+            && rank(meta.level()) <= MAX_LEVEL.load(Ordering::Relaxed)
+    }
+
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
         if !meta.target().starts_with("ory_iam") || rank(meta.level()) > MAX_LEVEL.load(Ordering::Relaxed) {

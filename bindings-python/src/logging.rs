@@ -11,7 +11,8 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
-use tracing::{Event, Level, Subscriber};
+use tracing::subscriber::Interest;
+use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 
@@ -19,20 +20,29 @@ struct ToPythonLogging;
 
 /// Whether a Python logger is enabled for a level, remembered for a second: the core emits a
 /// DEBUG `ory_iam.op` record per Ory request, and asking Python each time would take the GIL on
-/// every request of an application that does not log them.
+/// every request of an application that does not log them. Looked up without allocating (by
+/// level, then by the logger's name as a `&str`).
 fn enabled_cached(logger: &str, lvl: i32) -> Option<bool> {
-    let map = ENABLED.get_or_init(Default::default);
-    let map = map.lock().ok()?;
-    map.get(&(logger.to_owned(), lvl)).filter(|(_, at)| at.elapsed() < Duration::from_secs(1)).map(|(on, _)| *on)
+    let map = ENABLED.get_or_init(Default::default).lock().ok()?;
+    map.get(&lvl)?.get(logger).filter(|(_, at)| at.elapsed() < Duration::from_secs(1)).map(|(on, _)| *on)
 }
 
 fn remember_enabled(logger: &str, lvl: i32, on: bool) {
     if let Ok(mut m) = ENABLED.get_or_init(Default::default).lock() {
-        m.insert((logger.to_owned(), lvl), (on, Instant::now()));
+        m.entry(lvl).or_default().insert(logger.to_owned(), (on, Instant::now()));
     }
 }
 
-type EnabledMap = Mutex<HashMap<(String, i32), (bool, Instant)>>;
+/// The Python logger a target logs to (`ory_iam::cache` → `ory_iam.cache`).
+fn logger_name(target: &str) -> std::borrow::Cow<'_, str> {
+    if target.contains("::") {
+        target.replace("::", ".").into()
+    } else {
+        target.into()
+    }
+}
+
+type EnabledMap = Mutex<HashMap<i32, HashMap<String, (bool, Instant)>>>;
 static ENABLED: OnceLock<EnabledMap> = OnceLock::new();
 
 fn level(l: &Level) -> i32 {
@@ -45,12 +55,30 @@ fn level(l: &Level) -> i32 {
 }
 
 impl<S: Subscriber> Layer<S> for ToPythonLogging {
+    /// Events of the library only, and no spans: nothing in Python reads them (`ory_iam.otel`
+    /// takes its facts from the operation's report), and a span per Ory request would otherwise
+    /// be made, entered on every poll and closed in the registry.
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
+        if meta.is_span() || !meta.target().starts_with("ory_iam") {
+            Interest::never()
+        } else {
+            Interest::sometimes()
+        }
+    }
+
+    /// A record Python is known (within the last second) not to want is not even built.
+    fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        !meta.is_span()
+            && meta.target().starts_with("ory_iam")
+            && enabled_cached(&logger_name(meta.target()), level(meta.level())) != Some(false)
+    }
+
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
         if !meta.target().starts_with("ory_iam") {
             return;
         }
-        let logger_name = meta.target().replace("::", ".");
+        let logger_name = logger_name(meta.target());
         let lvl = level(meta.level());
         if enabled_cached(&logger_name, lvl) == Some(false) {
             return;
@@ -59,7 +87,7 @@ impl<S: Subscriber> Layer<S> for ToPythonLogging {
         let (message, fields) = ory_iam::audit::log_record(event);
         with_python(|py| {
             let run = || -> PyResult<()> {
-                let logger = py.import("logging")?.call_method1("getLogger", (&logger_name,))?;
+                let logger = py.import("logging")?.call_method1("getLogger", (&*logger_name,))?;
                 let on = logger.call_method1("isEnabledFor", (lvl,))?.is_truthy()?;
                 if lvl < 20 {
                     // Only DEBUG answers are remembered: audit and warnings always ask Python.

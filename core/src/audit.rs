@@ -142,6 +142,12 @@ impl AuditEvent {
 /// Where events go. Implemented by the bindings for Python callables and JS functions.
 pub trait AuditSink: Send + Sync + 'static {
     fn emit(&self, event: &AuditEvent);
+
+    /// True for a sink that drops every event (`audit.sink: none`): events for it are then not
+    /// built or redacted at all.
+    fn discards(&self) -> bool {
+        false
+    }
 }
 
 /// Writes events through `tracing` on target `ory_iam::audit`: successes at INFO, failures and
@@ -163,6 +169,10 @@ pub struct NoneSink;
 
 impl AuditSink for NoneSink {
     fn emit(&self, _: &AuditEvent) {}
+
+    fn discards(&self) -> bool {
+        true
+    }
 }
 
 /// A `tracing` event of this library as (message, fields), for the bindings' log bridges. An
@@ -222,8 +232,16 @@ impl Auditor {
     }
 
     pub fn emit(&self, mut event: AuditEvent) {
+        if self.sink.discards() {
+            return;
+        }
         self.redactor.redact(&mut event);
         self.sink.emit(&event);
+    }
+
+    /// Whether events reach a sink (not `audit.sink: none`): a hot path builds its event only then.
+    pub fn enabled(&self) -> bool {
+        !self.sink.discards()
     }
 }
 

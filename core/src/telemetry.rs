@@ -79,8 +79,25 @@ pub fn valid_request_id(s: &str) -> bool {
 pub fn request_id_for(incoming: Option<&str>) -> String {
     match incoming.map(str::trim) {
         Some(s) if valid_request_id(s) => s.to_owned(),
-        _ => uuid::Uuid::new_v4().to_string(),
+        _ => new_request_id(),
     }
+}
+
+/// A new request id: a UUID v4 drawn from the thread's CSPRNG (`rand::rng()`, ChaCha seeded
+/// from the OS), not one `getrandom` system call per Ory request as `Uuid::new_v4` makes. A
+/// `fork()` copies that generator's state into the child, so each thread reseeds it before its
+/// first id of a process generation: a child never repeats its parent's ids.
+pub fn new_request_id() -> String {
+    use rand::RngExt as _;
+    thread_local!(static GENERATION: std::cell::Cell<u64> = const { std::cell::Cell::new(u64::MAX) });
+    let generation = crate::runtime::fork_generation();
+    let mut rng = rand::rng();
+    if GENERATION.with(|g| g.replace(generation)) != generation {
+        // If the OS refuses, the generator keeps its state: ids stay unique within the process.
+        let _ = rng.reseed();
+    }
+    let mut buf = uuid::Uuid::encode_buffer();
+    uuid::Builder::from_random_bytes(rng.random()).into_uuid().hyphenated().encode_lower(&mut buf).to_owned()
 }
 
 /// The trace context, correlation id and report of a traced or correlated handle.
@@ -164,6 +181,22 @@ pub(crate) fn cache_hit_event(tenant: &str, operation: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_request_ids_are_distinct_uuid_v4s_on_every_thread() {
+        let ids: Vec<String> = std::thread::scope(|s| {
+            let hs: Vec<_> =
+                (0..4).map(|_| s.spawn(|| (0..500).map(|_| new_request_id()).collect::<Vec<_>>())).collect();
+            hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        });
+        for id in &ids {
+            let u = uuid::Uuid::parse_str(id).unwrap();
+            assert_eq!(u.get_version_num(), 4);
+            assert_eq!(u.hyphenated().to_string(), *id, "lowercase, hyphenated");
+            assert!(valid_request_id(id));
+        }
+        assert_eq!(ids.iter().collect::<std::collections::HashSet<_>>().len(), ids.len());
+    }
 
     #[test]
     fn traceparent_is_validated() {

@@ -198,6 +198,14 @@ impl TenantContext {
         self.audit.emit(event)
     }
 
+    /// [`emit`](Self::emit) the event `make` builds, building it only when a sink takes it (for
+    /// the events of every `whoami`).
+    pub fn emit_with(&self, make: impl FnOnce() -> AuditEvent) {
+        if self.audit.enabled() {
+            self.audit.emit(make())
+        }
+    }
+
     /// The service state of type `T` for this tenant, made on first use. Shared by every handle
     /// and traced copy of the tenant.
     pub fn state<T: Any + Send + Sync + Default>(&self) -> Arc<T> {

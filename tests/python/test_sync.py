@@ -356,6 +356,46 @@ def test_an_iam_built_before_fork_works_in_the_child(siam: Iam, iam_config: dict
         siam.identity.delete(res.identity.id)  # type: ignore[union-attr]
 
 
+REQUEST_ID_FORK_SCENARIO = r"""
+import json, os, sys, uuid
+from ory_iam import IamNotFoundError
+from ory_iam.sync import Iam
+
+iam = Iam.from_config(json.loads(sys.argv[1]))
+missing = str(uuid.uuid4())
+
+def request_id():
+    try:
+        iam.identity.get(missing)
+    except IamNotFoundError as e:
+        return e.request_id
+    raise AssertionError("the identity exists")
+
+before = request_id()  # this thread's id generator is in use before the fork
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.write(w, json.dumps([request_id(), request_id()]).encode())
+    os._exit(0)
+os.close(w)
+child = json.loads(os.read(r, 4096))
+os.waitpid(pid, 0)
+print(json.dumps({"before": before, "child": child, "parent": [request_id(), request_id()]}))
+"""
+
+
+def test_a_forked_child_does_not_repeat_its_parents_request_ids(iam_config: dict[str, Any]) -> None:
+    """Request ids come from a per-thread generator (no system call per request); a fork copies
+    its state, so the child reseeds it: the next ids of the parent and the child differ. Both
+    make their calls on the thread that forked."""
+    r = subprocess.run([sys.executable, "-c", REQUEST_ID_FORK_SCENARIO, json.dumps(sync_config(iam_config))], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    ids = [out["before"], *out["child"], *out["parent"]]
+    assert all(uuid.UUID(i).version == 4 for i in ids), ids
+    assert len(set(ids)) == len(ids), ids
+
+
 INTERRUPT_SCENARIO = r"""
 import json, os, signal, socket, sys, threading
 from ory_iam.sync import Iam

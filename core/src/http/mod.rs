@@ -279,17 +279,23 @@ impl OryClient {
                 call.headers.insert("traceparent", v);
             }
         }
-        let operation = format!("{} {}", call.method, route(call.path));
         let span = tracing::debug_span!(
             target: "ory_iam.request",
             "ory_iam.request",
             tenant = &*self.inner.tenant,
             service = self.inner.product.as_str(),
-            operation = operation.as_str(),
+            operation = tracing::field::Empty,
             retries = tracing::field::Empty,
             status = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
+        // The operation's name only when a subscriber takes the span or the event (the Python
+        // binding's logging bridge takes neither unless the `ory_iam.op` logger is at DEBUG).
+        let operation = (!span.is_disabled() || tracing::enabled!(target: "ory_iam.op", tracing::Level::DEBUG))
+            .then(|| format!("{} {}", call.method, route(call.path)));
+        if let Some(op) = &operation {
+            span.record("operation", op.as_str());
+        }
         let started = std::time::Instant::now();
         let mut attempts = 0;
         let res = self.send_attempts(call, &mut attempts).instrument(span.clone()).await;
@@ -301,15 +307,17 @@ impl OryClient {
         span.record("retries", retries);
         span.record("status", status.unwrap_or(0));
         span.record("request_id", request_id.as_str());
-        crate::telemetry::op_event(
-            &self.inner.tenant,
-            self.inner.product.as_str(),
-            &operation,
-            retries,
-            status,
-            &request_id,
-            started.elapsed(),
-        );
+        if let Some(operation) = &operation {
+            crate::telemetry::op_event(
+                &self.inner.tenant,
+                self.inner.product.as_str(),
+                operation,
+                retries,
+                status,
+                &request_id,
+                started.elapsed(),
+            );
+        }
         if let Some(op) = &self.op {
             op.record(|r| {
                 r.requests += 1;
@@ -366,7 +374,7 @@ impl OryClient {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
             .or_else(|| self.op.as_ref().and_then(|o| o.request_id.clone()))
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            .unwrap_or_else(crate::telemetry::new_request_id);
         if !self.inner.pool.is_open() {
             return Err(closed_error(&self.inner.tenant));
         }
@@ -511,7 +519,7 @@ impl OryClient {
         }
         let mut call = Call::get(path);
         call.query = query.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
-        let headers = self.attempt_headers(&call, &uuid::Uuid::new_v4().to_string());
+        let headers = self.attempt_headers(&call, &crate::telemetry::new_request_id());
         match self.inner.transport.send(self.request(&call, &headers, timeout)).await {
             Outcome::Answered { status, .. } => Ok(status),
             Outcome::TooLarge => Ok(200),

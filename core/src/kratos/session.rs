@@ -152,9 +152,9 @@ impl SessionService {
         let t = &self.t;
         let audit = |name: &str, result: &str| AuditEvent::new(name, &t.name, result).request_id(request_id.clone());
         match &res {
-            Ok(s) => {
-                t.emit(audit(names::AUTH_SUCCESS, "success").target(s.identity.id.clone()).attr("cache_hit", false))
-            }
+            Ok(s) => t.emit_with(|| {
+                audit(names::AUTH_SUCCESS, "success").target(s.identity.id.clone()).attr("cache_hit", false)
+            }),
             Err(e) if e.kind() == ErrorKind::Unauthorized => t.emit(audit(names::AUTH_FAILURE_EXPIRED, "failure")),
             Err(e) => t.emit(audit(names::AUTH_FAILURE_UPSTREAM, "failure").attr("error", e.code())),
         }
@@ -315,12 +315,12 @@ impl SessionService {
     fn hit(&self, mut s: Session, request_id: &Option<String>) -> Session {
         let t = &self.t;
         s.cache_hit = true;
-        t.emit(
+        t.emit_with(|| {
             AuditEvent::new(names::AUTH_SUCCESS, &t.name, "success")
                 .request_id(request_id.clone())
                 .target(s.identity.id.clone())
-                .attr("cache_hit", true),
-        );
+                .attr("cache_hit", true)
+        });
         crate::telemetry::cache_hit_event(&t.name, "whoami");
         if let Some(op) = &t.op {
             op.record(|r| r.cache_hit = true);
