@@ -75,22 +75,13 @@ fn rank(l: &tracing::Level) -> u8 {
 struct ToJs;
 
 impl<S: Subscriber> Layer<S> for ToJs {
-    /// Events of the library only, and no spans: nothing on the JS side reads them (the OTel
-    /// helper takes its facts from the operation's report), and a span per Ory request would
-    /// otherwise be made, entered on every poll and closed in the registry.
     fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
-        if meta.is_span() || !meta.target().starts_with("ory_iam") {
-            Interest::never()
-        } else {
-            Interest::sometimes()
-        }
+        ory_iam::audit::bridge_interest(meta)
     }
 
     /// A record below the callback's level is not even built.
     fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
-        !meta.is_span()
-            && meta.target().starts_with("ory_iam")
-            && rank(meta.level()) <= MAX_LEVEL.load(Ordering::Relaxed)
+        ory_iam::audit::bridged(meta) && rank(meta.level()) <= MAX_LEVEL.load(Ordering::Relaxed)
     }
 
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {

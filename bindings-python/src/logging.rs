@@ -55,22 +55,13 @@ fn level(l: &Level) -> i32 {
 }
 
 impl<S: Subscriber> Layer<S> for ToPythonLogging {
-    /// Events of the library only, and no spans: nothing in Python reads them (`ory_iam.otel`
-    /// takes its facts from the operation's report), and a span per Ory request would otherwise
-    /// be made, entered on every poll and closed in the registry.
     fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
-        if meta.is_span() || !meta.target().starts_with("ory_iam") {
-            Interest::never()
-        } else {
-            Interest::sometimes()
-        }
+        ory_iam::audit::bridge_interest(meta)
     }
 
     /// A record Python is known (within the last second) not to want is not even built.
     fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
-        !meta.is_span()
-            && meta.target().starts_with("ory_iam")
-            && enabled_cached(&logger_name(meta.target()), level(meta.level())) != Some(false)
+        ory_iam::audit::bridged(meta) && enabled_cached(&logger_name(meta.target()), level(meta.level())) != Some(false)
     }
 
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {

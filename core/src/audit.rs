@@ -175,6 +175,24 @@ impl AuditSink for NoneSink {
     }
 }
 
+/// For the bindings' log bridges: whether a callsite is one they forward, i.e. an event (or an
+/// `enabled!` hint) of this library. Never a span: nothing in Python or JS reads them (their
+/// OpenTelemetry helpers use each operation's report), and a span per Ory request would
+/// otherwise be made, entered on every poll and closed in the subscriber's registry.
+pub fn bridged(meta: &tracing::Metadata<'_>) -> bool {
+    !meta.is_span() && meta.target().starts_with("ory_iam")
+}
+
+/// [`bridged`] as a bridge layer's `register_callsite` answer: `sometimes` (the layer's
+/// `enabled` decides per record, from its level) or `never`.
+pub fn bridge_interest(meta: &tracing::Metadata<'_>) -> tracing::subscriber::Interest {
+    if bridged(meta) {
+        tracing::subscriber::Interest::sometimes()
+    } else {
+        tracing::subscriber::Interest::never()
+    }
+}
+
 /// A `tracing` event of this library as (message, fields), for the bindings' log bridges. An
 /// audit event's JSON (field `event`) is unpacked into an object.
 pub fn log_record(event: &tracing::Event<'_>) -> (String, Map<String, Value>) {
