@@ -87,7 +87,7 @@ pub fn request_id_for(incoming: Option<&str>) -> String {
 /// from the OS), not one `getrandom` system call per Ory request as `Uuid::new_v4` makes. A
 /// `fork()` copies that generator's state into the child, so each thread reseeds it before its
 /// first id of a process generation: a child never repeats its parent's ids.
-pub fn new_request_id() -> String {
+pub(crate) fn new_request_id() -> String {
     use rand::RngExt as _;
     thread_local!(static GENERATION: std::cell::Cell<u64> = const { std::cell::Cell::new(u64::MAX) });
     let generation = crate::runtime::fork_generation();
