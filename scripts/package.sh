@@ -13,6 +13,14 @@
 #   bash scripts/package.sh --from DIR       no build: repack DIR/python and DIR/addons (the
 #                                            release workflow's artifacts of every runner, merged)
 #
+# What the published packages are built with (build.yml sets both; CI and local runs do not, for
+# the build time; bench/NOTES.md item 12 has the measurements):
+#   ORY_IAM_PROFILE=dist   the Cargo profile (Cargo.toml: fat LTO, one codegen unit); default
+#                          `release`;
+#   ORY_IAM_PGO=1          the x86_64 glibc wheel profile-guided: maturin's `--pgo` trains its
+#                          instrumented build with bench/pgo_train.py against the local stack,
+#                          which this brings up (Ory's servers built by scripts/setup.sh).
+#
 # Why glibc 2.17: it is the oldest glibc Rust's std supports, so manylinux2014 costs nothing and
 # covers every maintained distribution (RHEL/CentOS 7 and later, Debian 9+, Ubuntu 14.04+);
 # zig links against that glibc's symbol versions whatever glibc the build machine has (Debian
@@ -33,6 +41,9 @@ case "${1:-}" in
   --native-only) targets="x86_64-unknown-linux-gnu" ;;
   --from) from="$(cd "$2" && pwd)"; targets="" ;;
 esac
+
+profile="${ORY_IAM_PROFILE:-release}"
+if [ "$profile" = release ]; then opt=(--release); else opt=(--profile "$profile"); fi
 
 venv="$root/.venv"
 if [ -z "$from" ]; then
@@ -118,16 +129,24 @@ for target in $targets; do
   # musl: a cdylib links the C runtime dynamically (napi-rs adds the same flag on its own).
   case "$target" in *-musl) zig_env+=("CARGO_TARGET_${tvar^^}_RUSTFLAGS=-C target-feature=-crt-static") ;; esac
 
-  echo "package: wheel $target ($compat)"
+  pgo=()
+  if [ "${ORY_IAM_PGO:-}" = 1 ] && [ "$target" = x86_64-unknown-linux-gnu ]; then
+    tests/stack/up >/dev/null  # reuses a running stack
+    python3 bench/fixtures.py
+    rustup component add llvm-tools >/dev/null 2>&1 || true
+    pgo=(--pgo)
+  fi
+
+  echo "package: wheel $target ($compat, $profile${pgo:+, pgo})"
   t0=$SECONDS
-  env "${zig_env[@]}" maturin build -q --release --compatibility "$compat" --target "$target" -o "$dist/python" 2>&1 | grep -v '^\s*$' | tail -2
+  env "${zig_env[@]}" maturin build -q "${opt[@]}" "${pgo[@]}" --compatibility "$compat" --target "$target" -o "$dist/python" 2>&1 | grep -v '^\s*$' | tail -2
   echo "package: wheel $target built in $(( SECONDS - t0 ))s"
 
   echo "package: npm $platform ($zig_target)"
   t0=$SECONDS
   out="$stage/build-$platform"
   mkdir -p "$out"
-  env "${zig_env[@]}" npx --no-install napi build --platform --release --target "$target" \
+  env "${zig_env[@]}" npx --no-install napi build --platform "${opt[@]}" --target "$target" \
     --manifest-path bindings-node/Cargo.toml --package-json-path package.json \
     --output-dir "$out" --js index.js --dts index.d.ts > "$stage/napi-$platform.log" 2>&1 \
     || { tail -40 "$stage/napi-$platform.log"; exit 1; }

@@ -457,12 +457,10 @@ pub fn _blocking_run(py: Python<'_>, awaitable: &Bound<'_, PyAny>) -> PyResult<P
         }
     }
     let _restore = Restore(BLOCKING.with(|b| b.replace(true)));
-    match awaitable.call_method1(intern!(py, "send"), (py.None(),)) {
-        Err(e) if e.is_instance_of::<pyo3::exceptions::PyStopIteration>(py) => {
-            Ok(e.value(py).getattr(intern!(py, "value"))?.unbind())
-        }
-        Err(e) => Err(e),
-        Ok(_) => {
+    match send_none(py, awaitable) {
+        Sent::Returned(v) => Ok(v),
+        Sent::Raised(e) => Err(e),
+        Sent::Yielded => {
             // Something awaited a real asyncio future: not a call of this library.
             let _ = awaitable.call_method0(intern!(py, "close"));
             Err(to_pyerr(py, ory_iam::Error::internal("a blocking call tried to suspend (this is a bug)")))
@@ -470,10 +468,63 @@ pub fn _blocking_run(py: Python<'_>, awaitable: &Bound<'_, PyAny>) -> PyResult<P
     }
 }
 
+enum Sent {
+    Returned(Py<PyAny>),
+    Raised(PyErr),
+    Yielded,
+}
+
+/// `awaitable.send(None)`, once: its return value without a StopIteration raised and caught
+/// (CPython's `PyIter_Send`, stable ABI since 3.10; the package is built for CPython only).
+fn send_none(py: Python<'_>, awaitable: &Bound<'_, PyAny>) -> Sent {
+    use pyo3::ffi;
+    let mut out: *mut ffi::PyObject = std::ptr::null_mut();
+    // SAFETY: valid object pointers; `out` receives a new reference on RETURN and NEXT and is
+    // left null on ERROR (with the exception set, fetched below).
+    let r = unsafe { ffi::PyIter_Send(awaitable.as_ptr(), py.None().as_ptr(), &mut out) };
+    match r {
+        ffi::PySendResult::PYGEN_RETURN => Sent::Returned(unsafe { Bound::from_owned_ptr(py, out) }.unbind()),
+        ffi::PySendResult::PYGEN_NEXT => {
+            drop(unsafe { Bound::<PyAny>::from_owned_ptr(py, out) });
+            Sent::Yielded
+        }
+        ffi::PySendResult::PYGEN_ERROR => Sent::Raised(PyErr::fetch(py)),
+    }
+}
+
+/// Whether this thread is where Python handles signals: its main thread (after a `fork()`, the
+/// thread that forked, as for Python). Linux tells it without a call into Python: the main
+/// thread's id is the process id (an application embedding Python that initialized it on
+/// another thread gets signal handlers run after the call, which its timeout bounds). Elsewhere
+/// every thread counts as one that may. Asked once per thread and fork generation.
+fn handles_signals() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        thread_local! {
+            static MAIN: std::cell::Cell<Option<(u64, bool)>> = const { std::cell::Cell::new(None) };
+        }
+        let generation = ory_iam::runtime::fork_generation();
+        MAIN.with(|m| match m.get() {
+            Some((g, main)) if g == generation => main,
+            _ => {
+                // SAFETY: two system calls without arguments that cannot fail.
+                let main = unsafe { libc::gettid() == libc::getpid() };
+                m.set(Some((generation, main)));
+                main
+            }
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        true
+    }
+}
+
 /// The blocking half of `spawn_with`: run `fut` on this thread's local runtime
 /// (`ory_iam::runtime::block_on_local`) with the GIL released (other Python threads run
-/// meanwhile), convert here. The wait is cut into slices of `SIGNAL_CHECK`; between them, a
-/// pending signal (Ctrl-C) ends the wait and drops the core future.
+/// meanwhile), convert here. On the thread that handles signals the wait is cut into slices of
+/// `SIGNAL_CHECK`; between them, a pending signal (Ctrl-C) ends the wait and drops the core
+/// future.
 fn block_on<'py, F, T>(
     py: Python<'py>,
     fut: F,
@@ -484,14 +535,23 @@ where
     T: Send + 'static,
 {
     let mut fut = std::pin::pin!(AssertUnwindSafe(fut).catch_unwind());
-    let out = loop {
-        let slice = py.detach(|| {
-            ory_iam::runtime::block_on_local(async { tokio::time::timeout(SIGNAL_CHECK, fut.as_mut()).await })
-        });
-        match slice {
-            Ok(Ok(out)) => break out,
-            Ok(Err(payload)) => break Err(panicked(payload)),
-            Err(_) => py.check_signals()?,
+    let out = if handles_signals() {
+        loop {
+            let slice = py.detach(|| {
+                ory_iam::runtime::block_on_local(async { tokio::time::timeout(SIGNAL_CHECK, fut.as_mut()).await })
+            });
+            match slice {
+                Ok(Ok(out)) => break out,
+                Ok(Err(payload)) => break Err(panicked(payload)),
+                Err(_) => py.check_signals()?,
+            }
+        }
+    } else {
+        // No slices, no timer: Python runs signal handlers on the main thread only (elsewhere
+        // `check_signals` does nothing), and a worker thread (Django, Flask, a pool) is not it.
+        match py.detach(|| ory_iam::runtime::block_on_local(fut.as_mut())) {
+            Ok(out) => out,
+            Err(payload) => Err(panicked(payload)),
         }
     };
     let value = match out {

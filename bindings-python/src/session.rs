@@ -5,7 +5,9 @@ use ory_iam::dto::{Identity, RecoveryAddress, Session, VerifiableAddress};
 use ory_iam::kratos::session::Whoami;
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use pyo3::IntoPyObjectExt;
 
 /// Sessions of one tenant.
 #[pyclass(module = "ory_iam._ory_iam", name = "SessionService", frozen)]
@@ -53,7 +55,7 @@ pub fn headers_from_py(req: &Bound<'_, PyAny>) -> http::HeaderMap {
 }
 
 pub(crate) fn any_session_to_py(py: Python<'_>, s: Session) -> PyResult<Bound<'_, PyAny>> {
-    Ok(session_to_py(py, &s)?.into_any())
+    session_to_py(py, &s)
 }
 
 pub(crate) fn optional_session_to_py(py: Python<'_>, s: Option<Session>) -> PyResult<Bound<'_, PyAny>> {
@@ -63,11 +65,59 @@ pub(crate) fn optional_session_to_py(py: Python<'_>, s: Option<Session>) -> PyRe
     }
 }
 
-/// The dict `to_py(serde_json::to_value(session))` gives, built directly: the cache-hit path
-/// spends a third of its time on the intermediate `Value` otherwise. Keys are interned strings
-/// (made once, hash cached), not a new `str` per key per session. Exhaustive patterns: a field
-/// added to the DTOs does not compile here until it is converted.
-fn session_to_py<'py>(py: Python<'py>, s: &Session) -> PyResult<Bound<'py, PyDict>> {
+/// The classes a session is built as (`ory_iam._dto`), and `object.__new__`: imported once.
+struct Dtos {
+    new: Py<PyAny>,
+    session: Py<PyAny>,
+    identity: Py<PyAny>,
+    verifiable: Py<PyAny>,
+    recovery: Py<PyAny>,
+}
+
+static DTOS: PyOnceLock<Dtos> = PyOnceLock::new();
+
+fn dtos(py: Python<'_>) -> PyResult<&Dtos> {
+    DTOS.get_or_try_init(py, || {
+        let m = py.import("ory_iam._dto")?;
+        Ok::<_, PyErr>(Dtos {
+            new: py.import("builtins")?.getattr("object")?.getattr("__new__")?.unbind(),
+            session: m.getattr("Session")?.unbind(),
+            identity: m.getattr("Identity")?.unbind(),
+            verifiable: m.getattr("VerifiableAddress")?.unbind(),
+            recovery: m.getattr("RecoveryAddress")?.unbind(),
+        })
+    })
+}
+
+/// One frozen dataclass instance of `cls`, its fields set as `cls(**fields)` would set them
+/// (in declaration order, through `object.__setattr__`, which frozen dataclasses use too), but
+/// without `__init__`, an intermediate dict and `_from`: `whoami` builds one on every call.
+/// `cls` has no `__post_init__` or field converters; `tests/python/test_dto.py` holds this
+/// equal to the dataclass's own constructor.
+struct Obj<'py>(Bound<'py, PyAny>);
+
+impl<'py> Obj<'py> {
+    fn new(py: Python<'py>, new: &Py<PyAny>, cls: &Py<PyAny>) -> PyResult<Self> {
+        new.bind(py).call1((cls.bind(py),)).map(Obj)
+    }
+
+    fn set<V: IntoPyObject<'py>>(&self, name: &Bound<'py, PyString>, v: V) -> PyResult<&Self> {
+        let v = v.into_bound_py_any(self.0.py())?;
+        // SAFETY: three valid object pointers, borrowed for the call (the function takes its own
+        // references); `-1` comes with a Python exception set, fetched below.
+        let r = unsafe { pyo3::ffi::PyObject_GenericSetAttr(self.0.as_ptr(), name.as_ptr(), v.as_ptr()) };
+        if r < 0 {
+            return Err(PyErr::fetch(self.0.py()));
+        }
+        Ok(self)
+    }
+}
+
+/// A session as `ory_iam.Session` (with its `Identity` and addresses), built directly from the
+/// core's DTO: no `serde_json::Value`, no dict per object. Keys are interned strings (made once,
+/// hash cached). Exhaustive patterns: a field added to the DTOs does not compile here until it
+/// is converted.
+fn session_to_py<'py>(py: Python<'py>, s: &Session) -> PyResult<Bound<'py, PyAny>> {
     let Session {
         tenant,
         id,
@@ -95,71 +145,74 @@ fn session_to_py<'py>(py: Python<'py>, s: &Session) -> PyResult<Bound<'py, PyDic
         state_changed_at,
         schema_url,
     } = identity;
+    let c = dtos(py)?;
     let value = |v: &Option<serde_json::Value>| -> PyResult<Bound<'py, PyAny>> {
         match v {
             Some(v) => to_py(py, v),
             None => Ok(py.None().into_bound(py)),
         }
     };
-    let i = PyDict::new(py);
-    i.set_item(intern!(py, "tenant"), i_tenant)?;
-    i.set_item(intern!(py, "id"), i_id)?;
-    i.set_item(intern!(py, "schema_id"), schema_id)?;
-    i.set_item(intern!(py, "state"), state)?;
-    i.set_item(intern!(py, "traits"), value(traits)?)?;
-    i.set_item(intern!(py, "metadata_public"), value(metadata_public)?)?;
-    i.set_item(intern!(py, "metadata_admin"), value(metadata_admin)?)?;
-    match verifiable_addresses {
+    let verifiable = match verifiable_addresses {
         Some(v) => {
             let l = PyList::empty(py);
             for VerifiableAddress { id, value, via, verified, status, verified_at, created_at, updated_at } in v {
-                let a = PyDict::new(py);
-                a.set_item(intern!(py, "id"), id)?;
-                a.set_item(intern!(py, "value"), value)?;
-                a.set_item(intern!(py, "via"), via)?;
-                a.set_item(intern!(py, "verified"), verified)?;
-                a.set_item(intern!(py, "status"), status)?;
-                a.set_item(intern!(py, "verified_at"), verified_at)?;
-                a.set_item(intern!(py, "created_at"), created_at)?;
-                a.set_item(intern!(py, "updated_at"), updated_at)?;
-                l.append(a)?;
+                let a = Obj::new(py, &c.new, &c.verifiable)?;
+                a.set(intern!(py, "id"), id)?
+                    .set(intern!(py, "value"), value)?
+                    .set(intern!(py, "via"), via)?
+                    .set(intern!(py, "verified"), verified)?
+                    .set(intern!(py, "status"), status)?
+                    .set(intern!(py, "verified_at"), verified_at)?
+                    .set(intern!(py, "created_at"), created_at)?
+                    .set(intern!(py, "updated_at"), updated_at)?;
+                l.append(a.0)?;
             }
-            i.set_item(intern!(py, "verifiable_addresses"), l)?;
+            l.into_any()
         }
-        None => i.set_item(intern!(py, "verifiable_addresses"), py.None())?,
-    }
-    match recovery_addresses {
+        None => py.None().into_bound(py),
+    };
+    let recovery = match recovery_addresses {
         Some(v) => {
             let l = PyList::empty(py);
             for RecoveryAddress { id, value, via, created_at, updated_at } in v {
-                let a = PyDict::new(py);
-                a.set_item(intern!(py, "id"), id)?;
-                a.set_item(intern!(py, "value"), value)?;
-                a.set_item(intern!(py, "via"), via)?;
-                a.set_item(intern!(py, "created_at"), created_at)?;
-                a.set_item(intern!(py, "updated_at"), updated_at)?;
-                l.append(a)?;
+                let a = Obj::new(py, &c.new, &c.recovery)?;
+                a.set(intern!(py, "id"), id)?
+                    .set(intern!(py, "value"), value)?
+                    .set(intern!(py, "via"), via)?
+                    .set(intern!(py, "created_at"), created_at)?
+                    .set(intern!(py, "updated_at"), updated_at)?;
+                l.append(a.0)?;
             }
-            i.set_item(intern!(py, "recovery_addresses"), l)?;
+            l.into_any()
         }
-        None => i.set_item(intern!(py, "recovery_addresses"), py.None())?,
-    }
-    i.set_item(intern!(py, "created_at"), created_at)?;
-    i.set_item(intern!(py, "updated_at"), updated_at)?;
-    i.set_item(intern!(py, "state_changed_at"), state_changed_at)?;
-    i.set_item(intern!(py, "schema_url"), schema_url)?;
-    let d = PyDict::new(py);
-    d.set_item(intern!(py, "tenant"), tenant)?;
-    d.set_item(intern!(py, "id"), id)?;
-    d.set_item(intern!(py, "active"), active)?;
-    d.set_item(intern!(py, "expires_at"), expires_at)?;
-    d.set_item(intern!(py, "authenticated_at"), authenticated_at)?;
-    d.set_item(intern!(py, "issued_at"), issued_at)?;
-    d.set_item(intern!(py, "authenticator_assurance_level"), authenticator_assurance_level)?;
-    d.set_item(intern!(py, "identity"), i)?;
-    d.set_item(intern!(py, "authentication_methods"), authentication_methods)?;
-    d.set_item(intern!(py, "cache_hit"), cache_hit)?;
-    Ok(d)
+        None => py.None().into_bound(py),
+    };
+    let i = Obj::new(py, &c.new, &c.identity)?;
+    i.set(intern!(py, "tenant"), i_tenant)?
+        .set(intern!(py, "id"), i_id)?
+        .set(intern!(py, "schema_id"), schema_id)?
+        .set(intern!(py, "state"), state)?
+        .set(intern!(py, "traits"), value(traits)?)?
+        .set(intern!(py, "metadata_public"), value(metadata_public)?)?
+        .set(intern!(py, "metadata_admin"), value(metadata_admin)?)?
+        .set(intern!(py, "verifiable_addresses"), verifiable)?
+        .set(intern!(py, "recovery_addresses"), recovery)?
+        .set(intern!(py, "created_at"), created_at)?
+        .set(intern!(py, "updated_at"), updated_at)?
+        .set(intern!(py, "state_changed_at"), state_changed_at)?
+        .set(intern!(py, "schema_url"), schema_url)?;
+    let d = Obj::new(py, &c.new, &c.session)?;
+    d.set(intern!(py, "tenant"), tenant)?
+        .set(intern!(py, "id"), id)?
+        .set(intern!(py, "active"), active)?
+        .set(intern!(py, "identity"), i.0)?
+        .set(intern!(py, "expires_at"), expires_at)?
+        .set(intern!(py, "authenticated_at"), authenticated_at)?
+        .set(intern!(py, "issued_at"), issued_at)?
+        .set(intern!(py, "authenticator_assurance_level"), authenticator_assurance_level)?
+        .set(intern!(py, "authentication_methods"), authentication_methods)?
+        .set(intern!(py, "cache_hit"), cache_hit)?;
+    Ok(d.0)
 }
 
 impl PySessionService {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import socket
@@ -285,34 +286,57 @@ async def test_browser_login_settings_verification_fetch(iam_config: dict[str, A
 
 
 async def test_session_objects_are_built_exactly_as_by_init(iam_config: dict[str, Any], email: str) -> None:
-    """Sessions and identities skip the dataclass __init__ when the binding's dict holds exactly
-    their fields; the result must be the object __init__ would build, and any other key set must
-    still be rejected as __init__ rejects it."""
+    """`whoami` gets its Session, Identity and addresses built by the binding without the
+    dataclass __init__ (fetched, cache hit, blocking API); each must be the object __init__
+    builds from the same values. `_from` (other methods' dicts) skips __init__ only for exactly
+    the class's fields and must still refuse any other key set as __init__ refuses it."""
     import dataclasses
+    import pickle
 
+    import ory_iam.sync
     from ory_iam._dto import Identity, RecoveryAddress, Session, VerifiableAddress
 
-    iam = make_iam(iam_config, "none")
+    iam = make_iam(iam_config, "memory")
     reg = await register_native(iam, email)
     assert reg.session_token is not None
-    d = await iam.session._n.whoami({"x-session-token": reg.session_token.expose()})
-    s = Session._from(d)
+    h = {"x-session-token": reg.session_token.expose()}
 
-    def by_init(d: dict[str, Any]) -> Session:
-        i = dict(d["identity"])
-        i["verifiable_addresses"] = [VerifiableAddress(**a) for a in i["verifiable_addresses"]]
-        i["recovery_addresses"] = [RecoveryAddress(**a) for a in i["recovery_addresses"]]
-        return Session(**{**d, "identity": Identity(**i)})
+    def by_init(s: Session) -> Session:
+        def values(o: Any) -> dict[str, Any]:
+            return {f.name: getattr(o, f.name) for f in dataclasses.fields(o)}
 
-    expected = by_init(d)
-    assert s == expected and repr(s) == repr(expected)
-    assert s.to_dict() == expected.to_dict() and dataclasses.replace(s) == expected
-    assert s.identity.verifiable_addresses and s.identity.verifiable_addresses[0].value == email
-    assert type(s.identity.verifiable_addresses[0]) is VerifiableAddress
-    # Still frozen.
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        s.id = "x"  # type: ignore[misc]
-    # The binding's dict was not modified.
+        i = values(s.identity)
+        i["verifiable_addresses"] = [VerifiableAddress(**values(a)) for a in i["verifiable_addresses"]]
+        i["recovery_addresses"] = [RecoveryAddress(**values(a)) for a in i["recovery_addresses"]]
+        return Session(**{**values(s), "identity": Identity(**i)})
+
+    fetched = await iam.session.whoami(h)
+    hit = await iam.session.whoami(h)
+    blocking = await asyncio.to_thread(ory_iam.sync.Iam(iam).session.whoami, h)
+    or_null = await iam.session.whoami_or_null(h)
+    assert not fetched.cache_hit and hit.cache_hit and blocking.cache_hit and or_null is not None
+    for s in (fetched, hit, blocking, or_null):
+        expected = by_init(s)
+        assert type(s) is Session and type(s.identity) is Identity
+        assert s == expected and repr(s) == repr(expected) and s.to_dict() == expected.to_dict()
+        assert dataclasses.replace(s) == expected and pickle.loads(pickle.dumps(s)) == expected
+        assert copy.deepcopy(s) == expected
+        # The same attributes as __init__ sets, and nothing else.
+        for o, e in ((s, expected), (s.identity, expected.identity)):
+            assert vars(o) == vars(e) and list(vars(o)) == list(vars(e))
+        assert s.identity.verifiable_addresses and s.identity.verifiable_addresses[0].value == email
+        assert type(s.identity.verifiable_addresses[0]) is VerifiableAddress
+        assert s.identity.traits is not None and s.identity.traits["email"] == email
+        # Still frozen.
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            s.id = "x"  # type: ignore[misc]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            s.identity.traits = {}  # type: ignore[misc]
+    assert fetched == dataclasses.replace(hit, cache_hit=False)
+
+    d = fetched.to_dict()
+    assert Session._from(d) == fetched
+    # The dict was not modified.
     assert isinstance(d["identity"], dict)
     # An unexpected or a missing key is refused, as by __init__.
     with pytest.raises(TypeError):
@@ -321,7 +345,7 @@ async def test_session_objects_are_built_exactly_as_by_init(iam_config: dict[str
         Session._from({k: v for k, v in d.items() if k != "active"})
     with pytest.raises(TypeError):
         Identity._from({**d["identity"], "surprise": 1})
-    await iam.identity.delete(s.identity.id)
+    await iam.identity.delete(fetched.identity.id)
 
 
 @pytest.mark.parametrize("backend", ["memory", "redis"])

@@ -432,6 +432,53 @@ def test_ctrl_c_ends_a_blocking_wait(iam_config: dict[str, Any]) -> None:
     assert json.loads(r.stdout.strip().splitlines()[-1])["out"] == "interrupted"
 
 
+def test_a_worker_threads_long_wait_ends_with_the_answer_or_the_timeout(iam_config: dict[str, Any]) -> None:
+    """Off the main thread a blocking call waits in one piece (no signal slices: Python handles
+    signals on the main thread only). A wait longer than a slice still ends with the server's
+    answer, and a server that never answers still ends at the tenant's timeout."""
+    import socket
+    import time
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            held.append(conn)
+            conn.recv(65536)
+            if len(held) == 1:  # the first request: answered after 300 ms (three slices)
+                time.sleep(0.3)
+                body = b'{"error":{"code":401,"status":"Unauthorized","message":"no"}}'
+                conn.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            # later ones: never answered
+
+    threading.Thread(target=serve, daemon=True).start()
+    cfg = sync_config(iam_config)
+    cfg["tenants"]["customer"]["kratos"]["public_url"] = f"http://127.0.0.1:{server.getsockname()[1]}/"
+    cfg["tenants"]["customer"]["http"] = {"timeout_ms": 700, "retries": 0}
+    try:
+        with Iam.from_config(cfg) as iam, ThreadPoolExecutor(1) as pool:
+            h = {"authorization": "Bearer ory_st_" + "x" * 32}
+            t0 = time.monotonic()
+            with pytest.raises(IamUnauthorizedError):
+                pool.submit(iam.session.whoami, h).result(timeout=10)
+            assert time.monotonic() - t0 >= 0.3
+            t0 = time.monotonic()
+            with pytest.raises(IamUpstreamUnavailableError):
+                pool.submit(iam.session.whoami, h).result(timeout=10)
+            assert 0.6 <= time.monotonic() - t0 < 5
+    finally:
+        server.close()
+        for c in held:
+            c.close()
+
+
 def test_a_cache_hit_needs_no_wait(iam_config: dict[str, Any]) -> None:
     """A session cache hit is answered without I/O (the native side settles it at once); the
     blocking API returns it the same way, and a revoke evicts it."""

@@ -474,12 +474,13 @@ class SessionService(_Service):
     async def whoami(self, req: Request) -> Session:
         """The request's session; ``IamUnauthorizedError`` when the credential is missing,
         malformed, invalid or expired; ``IamUpstreamUnavailableError`` when Kratos is down."""
-        return Session._from(await self._n.whoami(req))
+        s: Session = await self._n.whoami(req)  # built as a Session by the binding
+        return s
 
     async def whoami_or_null(self, req: Request) -> Optional[Session]:
         """``None`` only when the credential is missing or rejected; outages still raise."""
-        d = await self._n.whoami_or_null(req)
-        return None if d is None else Session._from(d)
+        s: Optional[Session] = await self._n.whoami_or_null(req)
+        return s
 
     async def revoke(self, session_id: str) -> None:
         """Revoke a session (admin), evict it from the cache, audit ``authz.session.revoke``."""

@@ -97,8 +97,8 @@ __all__ = [
 _T = TypeVar("_T")
 
 
-def _wait(awaitable: Awaitable[_T]) -> _T:
-    return _native._blocking_run(awaitable)
+# The native function itself, not a Python function around it: one frame less per call.
+_wait = _native._blocking_run
 
 
 def _iterate(pages: AsyncIterator[_T]) -> Iterator[_T]:
