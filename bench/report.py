@@ -259,7 +259,9 @@ def main() -> None:
       "and are the figures to read. Per-point 1-minute load is in `bench/.work/results.json`.")
     w(f"- Servers (same local stack for every client): Kratos {v['servers'].get('kratos')}, Keto {v['servers'].get('keto')} "
       "(SQLite, on this machine, sharing its 2 cores with the client).")
-    w(f"- ory-iam {v['ory_iam']} (release builds: wheel, napi addon, `cargo build --release`); "
+    build = ("published builds: the `dist` Cargo profile (fat LTO), the wheel profile-guided"
+             if v.get("build") == "dist+pgo" else "release builds: wheel, napi addon, `cargo build --release`")
+    w(f"- ory-iam {v['ory_iam']} ({build}); "
       f"Python {v['python']}, Node {v['node']}, {v['rustc']}, {v['wrk']}.")
     w("- Official SDKs: " + ", ".join(f"`{k}` {x}" for k, x in {**v['python_sdks'], **v['node_sdks']}.items()) + ".\n")
 

@@ -196,6 +196,8 @@ def versions(a: argparse.Namespace) -> dict[str, Any]:
     return {
         "servers": stack["versions"],
         "ory_iam": pkgs.get("ory-iam", "?"),
+        # scripts/bench.sh: "release", or "dist+pgo" with --published (the published build).
+        "build": os.environ.get("BENCH_BUILD", "release"),
         "python_sdks": {k: pkgs.get(k, "?") for k in ("ory-client", "ory-kratos-client", "ory-keto-client")},
         "node_sdks": {k: npm(k) for k in NODE_SDK},
         "python": platform.python_version(),

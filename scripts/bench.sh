@@ -5,14 +5,25 @@
 # bench/node_modules, Debian's wrk), reuses a healthy stack (tests/stack/up) and builds release
 # artifacts without touching the debug ones the tests use.
 #
-#   bash scripts/bench.sh            # the full run (about 15 minutes)
-#   bash scripts/bench.sh --quick    # short runs, to try the harness
+#   bash scripts/bench.sh              # the full run (about 15 minutes)
+#   bash scripts/bench.sh --quick      # short runs, to try the harness
+#   bash scripts/bench.sh --published  # ory-iam built as published (the `dist` Cargo profile;
+#                                      # the wheel profile-guided by maturin's --pgo, trained by
+#                                      # bench/pgo_train.py): about 25 minutes more
 #   BENCH_ONLY=whoami_hit,check bash scripts/bench.sh   # some workloads only
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 quick=()
-[ "${1:-}" = "--quick" ] && quick=(--quick)
+profile=release
+pgo=()
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=(--quick) ;;
+    --published) profile=dist; pgo=(--pgo) ;;
+    *) echo "bench: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 bash scripts/setup.sh
 
@@ -32,19 +43,20 @@ fi
 tests/stack/up
 bench/.venv/bin/python bench/fixtures.py
 
-echo "bench: release builds"
-cargo build --release -q -p ory-iam-bench
-bench/.venv/bin/maturin build --release -q -o bench/.work/wheels
+echo "bench: $profile builds${pgo:+ (the wheel profile-guided)}"
+cargo build --profile "$profile" -q -p ory-iam-bench
+rm -rf bench/.work/wheels
+bench/.venv/bin/maturin build --profile "$profile" "${pgo[@]}" -q -o bench/.work/wheels
 bench/.venv/bin/pip install -q --force-reinstall --no-deps bench/.work/wheels/ory_iam-*.whl
 # The Node addon goes to its own target dir and output dir: the debug addon, index.js and
 # index.d.ts in bindings-node/ (and the typings cache under target/) stay as the tests use them.
 node_dir=bench/.work/node-release
 mkdir -p "$node_dir"
-npx --no-install napi build --release --platform --manifest-path bindings-node/Cargo.toml \
+npx --no-install napi build --profile "$profile" --platform --manifest-path bindings-node/Cargo.toml \
   --package-json-path package.json --target-dir target/bench-node --output-dir "$node_dir" >/dev/null
 cp bindings-node/ory-iam.js bindings-node/index.js "$node_dir/"
 
-bench/.venv/bin/python bench/run.py --iam-node-dir "$node_dir" --rust-bin target/release/ory-iam-bench \
+BENCH_BUILD="$profile${pgo:++pgo}" bench/.venv/bin/python bench/run.py --iam-node-dir "$node_dir" --rust-bin "target/$profile/ory-iam-bench" \
   --only "${BENCH_ONLY:-}" "${quick[@]}"
 bench/.venv/bin/python bench/report.py
 echo "bench: see bench/REPORT.md"

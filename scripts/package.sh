@@ -111,8 +111,10 @@ for target in $targets; do
   # write wrappers of their own, and then each build invalidates the other's).
   wrappers="$stage/zig-$target"
   mkdir -p "$wrappers"
+  # zig's driver takes no `-u SYMBOL` (rustc links `-u __llvm_profile_runtime` into a PGO-
+  # instrumented build); the wrappers hand it to the linker as `-Wl,-u,SYMBOL`.
   for tool in cc c++; do
-    printf '#!/bin/sh\nexec "%s" zig %s -- -g -fno-sanitize=all -target %s "$@"\n' "$venv/bin/maturin" "$tool" "${zig_target/-unknown/}" > "$wrappers/$tool"
+    printf '#!/bin/sh\nfor a do shift; if [ -n "$u" ]; then set -- "$@" "-Wl,-u,$a"; u=; elif [ "$a" = -u ]; then u=1; else set -- "$@" "$a"; fi; done\nexec "%s" zig %s -- -g -fno-sanitize=all -target %s "$@"\n' "$venv/bin/maturin" "$tool" "${zig_target/-unknown/}" > "$wrappers/$tool"
   done
   printf '#!/bin/sh\nexec "%s" zig ar -- "$@"\n' "$venv/bin/maturin" > "$wrappers/ar"
   chmod +x "$wrappers"/*
