@@ -92,8 +92,8 @@ fn dtos(py: Python<'_>) -> PyResult<&Dtos> {
 /// One frozen dataclass instance of `cls`, its fields set as `cls(**fields)` would set them
 /// (in declaration order, through `object.__setattr__`, which frozen dataclasses use too), but
 /// without `__init__`, an intermediate dict and `_from`: `whoami` builds one on every call.
-/// `cls` has no `__post_init__` or field converters; `tests/python/test_dto.py` holds this
-/// equal to the dataclass's own constructor.
+/// `cls` has no `__post_init__` or field converters; `test_session.py`'s
+/// `test_session_objects_are_built_exactly_as_by_init` holds this equal to the constructor's.
 struct Obj<'py>(Bound<'py, PyAny>);
 
 impl<'py> Obj<'py> {
