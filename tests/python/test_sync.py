@@ -589,7 +589,7 @@ def test_an_interrupted_blocking_call_does_not_strand_its_flight(siam: Iam, iam_
 
 
 THREADS_SCENARIO = r"""
-import json, os, sys, threading
+import json, os, sys, threading, time
 from ory_iam.sync import Iam
 
 cfg, token = json.loads(sys.argv[1]), sys.argv[2]
@@ -610,11 +610,20 @@ def batch(n):
     for t in threads:
         t.join()
 
+def settled():
+    # join() returns before the OS thread has exited and run its thread-local destructors
+    # (where a thread's runtime and connections are freed): wait for the threads to be gone.
+    deadline = time.monotonic() + 10
+    while len(os.listdir("/proc/self/task")) > tasks and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return len(os.listdir("/proc/self/fd"))
+
+tasks = len(os.listdir("/proc/self/task"))
 batch(4)  # warm up what is built once per process
-before = len(os.listdir("/proc/self/fd"))
+before = settled()
 for _ in range(20):
     batch(10)
-after = len(os.listdir("/proc/self/fd"))
+after = settled()
 print(json.dumps({"before": before, "after": after, "seen": len(seen), "errors": errors}))
 """
 
