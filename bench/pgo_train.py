@@ -4,7 +4,8 @@ instrumented wheel into a temporary venv and runs this (pyproject.toml's `pgo-co
 It drives what the benchmark measures, so the profile weights the paths users run most: the
 blocking API's uncached whoami from 1 and 8 threads, the async API's from 8 tasks, cache hits,
 permission checks. Needs the local stack and the bench fixtures (tests/stack/up,
-bench/fixtures.py); scripts/pgo.sh and scripts/package.sh (ORY_IAM_PGO=1) bring both up first.
+bench/fixtures.py); scripts/package.sh (ORY_IAM_PGO=1) and scripts/bench.sh --published bring both
+up first.
 Each workload runs in its own process (py_bench.py, with this venv's interpreter).
 """
 

@@ -20,7 +20,7 @@ pgo=()
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=(--quick) ;;
-    --published) profile=dist; pgo=(--pgo) ;;
+    --published) profile=dist; pgo=(--pgo); rustup component add llvm-tools >/dev/null 2>&1 || true ;;
     *) echo "bench: unknown option $arg" >&2; exit 2 ;;
   esac
 done

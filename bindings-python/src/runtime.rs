@@ -457,10 +457,9 @@ pub fn _blocking_run(py: Python<'_>, awaitable: &Bound<'_, PyAny>) -> PyResult<P
         }
     }
     let _restore = Restore(BLOCKING.with(|b| b.replace(true)));
-    match send_none(py, awaitable) {
-        Sent::Returned(v) => Ok(v),
-        Sent::Raised(e) => Err(e),
-        Sent::Yielded => {
+    match send_none(py, awaitable)? {
+        Some(v) => Ok(v),
+        None => {
             // Something awaited a real asyncio future: not a call of this library.
             let _ = awaitable.call_method0(intern!(py, "close"));
             Err(to_pyerr(py, ory_iam::Error::internal("a blocking call tried to suspend (this is a bug)")))
@@ -468,27 +467,22 @@ pub fn _blocking_run(py: Python<'_>, awaitable: &Bound<'_, PyAny>) -> PyResult<P
     }
 }
 
-enum Sent {
-    Returned(Py<PyAny>),
-    Raised(PyErr),
-    Yielded,
-}
-
 /// `awaitable.send(None)`, once: its return value without a StopIteration raised and caught
-/// (CPython's `PyIter_Send`, stable ABI since 3.10; the package is built for CPython only).
-fn send_none(py: Python<'_>, awaitable: &Bound<'_, PyAny>) -> Sent {
+/// (CPython's `PyIter_Send`, stable ABI since 3.10; the package is built for CPython only);
+/// `None` when it yielded instead of returning.
+fn send_none(py: Python<'_>, awaitable: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
     use pyo3::ffi;
     let mut out: *mut ffi::PyObject = std::ptr::null_mut();
     // SAFETY: valid object pointers; `out` receives a new reference on RETURN and NEXT and is
     // left null on ERROR (with the exception set, fetched below).
     let r = unsafe { ffi::PyIter_Send(awaitable.as_ptr(), py.None().as_ptr(), &mut out) };
     match r {
-        ffi::PySendResult::PYGEN_RETURN => Sent::Returned(unsafe { Bound::from_owned_ptr(py, out) }.unbind()),
+        ffi::PySendResult::PYGEN_RETURN => Ok(Some(unsafe { Bound::from_owned_ptr(py, out) }.unbind())),
         ffi::PySendResult::PYGEN_NEXT => {
             drop(unsafe { Bound::<PyAny>::from_owned_ptr(py, out) });
-            Sent::Yielded
+            Ok(None)
         }
-        ffi::PySendResult::PYGEN_ERROR => Sent::Raised(PyErr::fetch(py)),
+        ffi::PySendResult::PYGEN_ERROR => Err(PyErr::fetch(py)),
     }
 }
 
