@@ -105,22 +105,26 @@ class _LeakScan(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.texts: dict[str, list[str]] = {s: [] for s in self.SOURCES}
+        # Where each text came from (a log record's logger and level), printed with a leak so a
+        # rare one can be traced without printing the text.
+        self.labels: dict[str, list[str]] = {s: [] for s in self.SOURCES}
 
-    def collect(self, source: str, text: str) -> None:
+    def collect(self, source: str, text: str, label: str = "") -> None:
         self.texts[source].append(text[:_MAX_TEXT])
+        self.labels[source].append(label)
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.collect("logs", record.getMessage() + json.dumps(getattr(record, "ory_iam", None), default=str))
+        self.collect("logs", record.getMessage() + json.dumps(getattr(record, "ory_iam", None), default=str), f"{record.name} {record.levelname}")
 
     def hits(self, text: str) -> list[str]:
         out = [p.pattern for p in _LEAK_PATTERNS if p.search(text)]
-        out += [f"secret #{sorted(_SECRETS).index(s)}" for s in _SECRETS if s in text]
+        out += [f"secret #{sorted(_SECRETS).index(s)} ({len(s)} chars)" for s in _SECRETS if s in text]
         return out
 
     def scan(self) -> dict[str, dict[str, Any]]:
         res: dict[str, dict[str, Any]] = {}
         for source, texts in self.texts.items():
-            leaks = [f"{source}: {h}" for t in texts for h in self.hits(t)]
+            leaks = [f"{source}: {h} [{label}]" for t, label in zip(texts, self.labels[source]) for h in self.hits(t)]
             res[source] = {"scanned": len(texts), "leaks": len(leaks), "examples": leaks[:20]}
         return res
 
@@ -181,7 +185,9 @@ def _plant_probe() -> bool:
     _wrap_audit(lambda event: None)({"name": "probe", "attributes": {"x": probe}})
     found = all(any(probe in t and _SCAN.hits(t) for t in _SCAN.texts[s]) for s in _LeakScan.SOURCES)
     for s in _LeakScan.SOURCES:
-        _SCAN.texts[s] = [t for t in _SCAN.texts[s] if probe not in t]
+        kept = [(t, label) for t, label in zip(_SCAN.texts[s], _SCAN.labels[s]) if probe not in t]
+        _SCAN.texts[s] = [t for t, _ in kept]
+        _SCAN.labels[s] = [label for _, label in kept]
     _SECRETS.discard(probe)
     return found
 
